@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	ctl_conf - main.cf reader and smtpscreen's parameter table
+ * DESCRIPTION
+ *	Reads Postfix main.cf syntax (name = value, continuation lines that
+ *	start with white space, # comments, $name / ${name} / $(name)
+ *	expansion, ${name?value} and ${name:value}). Holds the table of every
+ *	supported postscreen_* and smtpscreen_* parameter with its Postfix
+ *	default, and of the other Postfix parameters those defaults use.
+ *	Other Postfix parameters are accepted and usable in expansions; an
+ *	unknown postscreen_* or smtpscreen_* name, or a bad value, is an error
+ *	naming file:line. Builds the engine policy and the scanner patterns.
+ * CONTRACT
+ *	ctl_conf_load(path, err, errlen) / ctl_conf_parse(text, len, name, ...):
+ *	  a new conf or NULL with "name:line: message" in err.
+ *	ctl_conf_get(conf, name): expanded value (default if unset); NULL if
+ *	  the name is neither set nor known. Owned by conf.
+ *	ctl_conf_where(conf, name, buf, len): "main.cf:12" of the setting, or
+ *	  "default" when unset; returns buf.
+ *	ctl_conf_policy(conf, pol, err, errlen): 0 or -EINVAL with message.
+ *	ctl_conf_patterns(conf, &pats, &n, err, errlen): scanner patterns from
+ *	  postscreen_forbidden_commands, smtpscreen_helo_own_names and the
+ *	  smtpscreen_signatures file; free with ctl_conf_patterns_free().
+ * THREADING
+ *	Control thread. A loaded conf is read-only and may be shared.
+ */
+#ifndef CTL_CONF_H
+#define CTL_CONF_H
+
+#include <stddef.h>
+
+#include "scr_scan.h"
+#include "scr_types.h"
+
+struct ctl_conf;
+
+struct ctl_conf *ctl_conf_load(const char *path, char *err, size_t errlen);
+struct ctl_conf *ctl_conf_parse(const char *text, size_t len, const char *name,
+				char *err, size_t errlen);
+void ctl_conf_destroy(struct ctl_conf *conf);
+const char *ctl_conf_get(const struct ctl_conf *conf, const char *name);
+const char *ctl_conf_where(const struct ctl_conf *conf, const char *name,
+			   char *buf, size_t len);
+/* Directory of the loaded file (relative table paths resolve against it). */
+const char *ctl_conf_dir(const struct ctl_conf *conf);
+
+int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
+		    char *err, size_t errlen);
+int ctl_conf_patterns(const struct ctl_conf *conf,
+		      struct scr_scan_pattern **pats, size_t *n,
+		      char *err, size_t errlen);
+void ctl_conf_patterns_free(struct scr_scan_pattern *pats, size_t n);
+
+/* Typed parsers, exported for other ctrl modules; 0 or -EINVAL. */
+int ctl_conf_parse_time(const char *s, char default_unit, unsigned long long *secs);
+int ctl_conf_parse_bool(const char *s, int *out);
+int ctl_conf_parse_action(const char *s, int *out);	/* enum scr_action */
+
+#endif

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	scr_scan - Hyperscan pattern set for client command streams
+ * DESCRIPTION
+ *	Owns the compiled pattern database (built-in patterns: bare LF,
+ *	header label used as a command; plus the patterns ctrl hands in:
+ *	postscreen_forbidden_commands, HELO own names, smtpscreen_signatures),
+ *	per-thread scratch, and a per-thread pool of stream states so that
+ *	opening a stream never calls malloc on the packet path.
+ *	It does not parse config files: ctrl turns config into patterns.
+ * CONTRACT
+ *	scr_scan_create(pats, n, err, errlen): compile once (start, reload).
+ *	  Returns NULL and a message naming the pattern on error.
+ *	scr_scan_thread_create(db, max_streams): scratch + stream pool for one
+ *	  worker; NULL + errno on failure.
+ *	scr_scan_open/scr_scan_feed/scr_scan_close: see below.
+ * THREADING
+ *	db: read-only after create, shared by all workers. scr_scan_thread and
+ *	its streams: one worker only.
+ */
+#ifndef SCR_SCAN_H
+#define SCR_SCAN_H
+
+#include "scr_types.h"
+
+/* Where a pattern from ctrl applies. */
+enum scr_pat_kind {
+	SCR_PAT_COMMAND = 0,	/* postscreen_forbidden_commands entry: matched on
+				 * the command word of a command SMTP does not know;
+				 * regex is applied as if anchored to the word start
+				 * when it starts with '^' */
+	SCR_PAT_LINE,		/* signature / own HELO name: any client command line */
+};
+
+struct scr_scan_pattern {
+	const char *name;	/* for messages and JSON logs */
+	const char *regex;	/* PCRE syntax accepted by Hyperscan */
+	unsigned caseless;	/* 1: case-insensitive */
+	enum scr_pat_kind kind;
+	enum scr_test test;	/* SCR_TEST_NON_SMTP or SCR_TEST_HELO */
+	const char *where;	/* "file:line" of the source, for messages */
+};
+
+struct scr_scan_db;
+struct scr_scan_thread;
+struct scr_scan_stream;		/* opaque; one per undecided client direction */
+
+struct scr_scan_db *scr_scan_create(const struct scr_scan_pattern *pats,
+				    size_t n, char *err, size_t errlen);
+void scr_scan_destroy(struct scr_scan_db *db);
+/* Bytes of stream state per flow (for the memory budget report). */
+size_t scr_scan_stream_size(const struct scr_scan_db *db);
+
+struct scr_scan_thread *scr_scan_thread_create(const struct scr_scan_db *db,
+					       uint32_t max_streams);
+void scr_scan_thread_destroy(struct scr_scan_thread *t);
+
+/* Match flags reported by scr_scan_feed (bits). */
+#define SCR_SCAN_BARE_LF	0x01u	/* LF not preceded by CR */
+#define SCR_SCAN_HEADER		0x02u	/* line starts with a header label "Name:" */
+#define SCR_SCAN_COMMAND	0x04u	/* a SCR_PAT_COMMAND pattern matched */
+#define SCR_SCAN_LINE_NONSMTP	0x08u	/* a SCR_PAT_LINE pattern of test NON_SMTP */
+#define SCR_SCAN_LINE_HELO	0x10u	/* a SCR_PAT_LINE pattern of test HELO */
+
+struct scr_scan_match {
+	unsigned flags;		/* SCR_SCAN_* seen in this feed */
+	uint32_t first_end[8];	/* per flag bit: end offset (within this feed) of
+				 * its first match */
+	uint16_t pat_id;	/* index into pats[] of the first ctrl pattern hit */
+};
+
+/* Opens a stream from the thread's pool; NULL when the pool is empty
+ * (counted by the caller; the flow is then not scanned). */
+struct scr_scan_stream *scr_scan_open(struct scr_scan_thread *t);
+/* Scans len bytes continuing the stream; fills *m. Returns 0 or -errno. */
+int scr_scan_feed(struct scr_scan_thread *t, struct scr_scan_stream *s,
+		  const uint8_t *p, uint32_t len, struct scr_scan_match *m);
+/* Closes the stream (no end-of-data matches are reported) and returns it
+ * to the pool. */
+void scr_scan_close(struct scr_scan_thread *t, struct scr_scan_stream *s);
+
+#endif

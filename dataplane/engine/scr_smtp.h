@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	scr_smtp - per-flow SMTP state machine, both directions
+ * DESCRIPTION
+ *	Fed each direction's payload in sequence order, once (scr_tcpord
+ *	guarantees that). Tracks the server greeting (220- teaser and final
+ *	220), EHLO reply keywords (PIPELINING, STARTTLS, CHUNKING), reply codes,
+ *	client command lines split across segments, AUTH exchanges, and runs
+ *	the stream tests: pregreet, bare newline, command pipelining (RFC 2920),
+ *	non-SMTP command, HELO. It stops scanning at DATA/BDAT, accepted
+ *	STARTTLS, or QUIT. It does not know actions, addresses, time or logging:
+ *	the engine turns its results into verdicts and events.
+ * CONTRACT
+ *	scr_smtp_init(s, todo): todo = SCR_TEST bits to run.
+ *	scr_smtp_feed(env, s, from_client, p, len): returns SCR_SMTP_R_* bits.
+ *	  On SCR_SMTP_R_FAIL, the newly failed tests are in env->newly and
+ *	  env->det[test] holds their log detail.
+ *	scr_smtp_fini(env, s): releases the scanner stream; idempotent.
+ * THREADING
+ *	One worker; env is per worker.
+ */
+#ifndef SCR_SMTP_H
+#define SCR_SMTP_H
+
+#include "scr_scan.h"
+#include "scr_types.h"
+
+/* Log detail for one failed test, copied from the bytes being fed. */
+struct scr_smtp_detail {
+	uint32_t count;			/* PREGREET: bytes in the early segment(s) */
+	char after[SCR_EV_AFTER_MAX];	/* previous command verb or "CONNECT" */
+	uint16_t text_len;
+	uint8_t text[SCR_EV_TEXT_MAX];	/* raw offending bytes, not escaped */
+};
+
+struct scr_smtp_env {
+	const struct scr_policy *pol;
+	struct scr_scan_thread *scan;	/* NULL: no scanner (tests that need it
+					 * fall back to the C checks) */
+	uint8_t newly;			/* out: SCR_TEST bits failed by the last feed */
+	struct scr_smtp_detail det[SCR_TEST_MAX];	/* out */
+	uint64_t scan_pool_empty;	/* out: count of streams not opened */
+};
+
+/* Feed results. */
+#define SCR_SMTP_R_FAIL		0x01u	/* env->newly != 0 */
+#define SCR_SMTP_R_COMMIT	0x02u	/* client sent DATA, BDAT or STARTTLS in
+					 * this segment: enforce stops here */
+#define SCR_SMTP_R_DONE		0x04u	/* scanning finished: DATA/BDAT sent,
+					 * STARTTLS accepted (220), or QUIT */
+#define SCR_SMTP_R_NOTSMTP	0x08u	/* server did not greet with 2xx/220:
+					 * the flow's verdict is unknown */
+
+#include "scr_smtp_state.h"	/* struct scr_smtp (compact, in the flow) */
+
+void scr_smtp_init(struct scr_smtp *s, uint8_t todo);
+unsigned scr_smtp_feed(struct scr_smtp_env *env, struct scr_smtp *s,
+		       bool from_client, const uint8_t *p, uint32_t len);
+void scr_smtp_fini(struct scr_smtp_env *env, struct scr_smtp *s);
+/* SCR_TEST bits failed so far. */
+uint8_t scr_smtp_failed(const struct scr_smtp *s);
+/* True once the client completed a HELO or EHLO and the session got far
+ * enough (DONE) for the deep tests to count as passed. */
+bool scr_smtp_passed(const struct scr_smtp *s);
+
+#endif

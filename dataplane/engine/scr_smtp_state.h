@@ -1,0 +1,1 @@
+struct scr_smtp { unsigned char placeholder; };

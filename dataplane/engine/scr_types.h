@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	scr_types - types shared by the engine, the front ends and ctrl
+ * DESCRIPTION
+ *	Addresses, flow keys, the tests a client goes through, actions,
+ *	verdicts, the policy the engine applies (built by ctrl from main.cf)
+ *	and the events the engine emits (ctrl logs them in postscreen's
+ *	format). No behaviour lives here; the name tables are in scr_verdict.c.
+ * CONTRACT
+ *	Plain data. struct scr_event is filled by the engine and only valid
+ *	during the event callback.
+ * THREADING
+ *	Any thread.
+ */
+#ifndef SCR_TYPES_H
+#define SCR_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* An IPv4 or IPv6 address. IPv4 is stored as ::ffff:a.b.c.d (v4-mapped),
+ * network byte order, so one compare covers both families. */
+struct scr_addr {
+	uint8_t b[16];
+};
+
+/* One SMTP connection, oriented client -> server. Ports in host order. */
+struct scr_flow_key {
+	struct scr_addr client;
+	struct scr_addr server;
+	uint16_t client_port;
+	uint16_t server_port;
+	uint8_t family;		/* 4 or 6 */
+	uint8_t _pad[3];
+};
+
+/* The tests, in the order of the verdict CSV's reason names. */
+enum scr_test {
+	SCR_TEST_PREGREET = 0,
+	SCR_TEST_BARE_NEWLINE,
+	SCR_TEST_PIPELINING,
+	SCR_TEST_NON_SMTP,
+	SCR_TEST_HELO,
+	SCR_TEST_ACCESS,	/* access list reject */
+	SCR_TEST_DNSBL,
+	SCR_TEST_MAX
+};
+#define SCR_TEST_BIT(t)	(1u << (t))
+/* Tests the SMTP machine runs on the byte streams. */
+#define SCR_TESTS_STREAM (SCR_TEST_BIT(SCR_TEST_PREGREET) | \
+	SCR_TEST_BIT(SCR_TEST_BARE_NEWLINE) | SCR_TEST_BIT(SCR_TEST_PIPELINING) | \
+	SCR_TEST_BIT(SCR_TEST_NON_SMTP) | SCR_TEST_BIT(SCR_TEST_HELO))
+
+enum scr_action {
+	SCR_ACT_IGNORE = 0,	/* log and count only */
+	SCR_ACT_ENFORCE,	/* let the other tests finish, stop before mail */
+	SCR_ACT_DROP,		/* stop the session now */
+	SCR_ACT_MAX
+};
+
+enum scr_verdict {
+	SCR_V_UNKNOWN = 0,
+	SCR_V_PASS,
+	SCR_V_FAIL,
+	SCR_V_ALLOWLISTED,
+	SCR_V_BLOCKLISTED,
+	SCR_V_MAX
+};
+
+/* What ctrl knows about a client when its flow starts (scr_engine hooks). */
+enum scr_client_class {
+	SCR_CLIENT_NEW = 0,	/* run the tests in 'todo' */
+	SCR_CLIENT_PERMIT,	/* access list permit: WHITELISTED, fast path */
+	SCR_CLIENT_REJECT,	/* access list reject: denylist action */
+	SCR_CLIENT_BLOCKED,	/* temporary block from an earlier failure */
+};
+
+struct scr_client_info {
+	enum scr_client_class cls;
+	uint8_t todo;		/* SCR_TEST bits still to run (NEW) */
+	uint8_t reasons;	/* BLOCKED: the tests that failed before */
+	uint8_t pass_old;	/* NEW with todo == 0: cache hit, PASS OLD */
+};
+
+/* The policy the engine applies; ctrl fills it from main.cf. */
+struct scr_policy {
+	uint8_t enabled;			/* SCR_TEST bits */
+	uint8_t action[SCR_TEST_MAX];		/* enum scr_action */
+	uint32_t ttl_s[SCR_TEST_MAX];		/* pass lifetime per test */
+	uint32_t block_ttl_s;			/* smtpscreen_block_ttl */
+	uint64_t greet_wait_ns;			/* postscreen_greet_wait */
+	bool helo_required;			/* postscreen_helo_required */
+	uint32_t command_count_limit;		/* postscreen_command_count_limit */
+	uint32_t line_length_limit;		/* line_length_limit */
+	/* flow table */
+	uint32_t flow_table_size;		/* smtpscreen_flow_table_size */
+	uint64_t syn_timeout_ns;		/* smtpscreen_tcp_syn_timeout */
+	uint64_t idle_timeout_ns;		/* smtpscreen_tcp_idle_timeout */
+	uint64_t close_timeout_ns;		/* smtpscreen_tcp_close_timeout */
+	uint32_t reorder_window;		/* bytes; smtpscreen_reorder_window */
+	uint16_t ports[8];			/* smtpscreen_ports, host order */
+	uint8_t nports;
+};
+
+enum scr_event_type {
+	SCR_EV_CONNECT = 0,	/* first SYN of a new client flow */
+	SCR_EV_LISTED,		/* access list decided (PERMIT/REJECT) */
+	SCR_EV_FAIL,		/* a test failed: test, detail */
+	SCR_EV_VERDICT,		/* final verdict of the flow */
+	SCR_EV_END,		/* flow left the table (FIN/RST, timeout, eviction) */
+	SCR_EV_MAX
+};
+
+enum scr_end_reason {
+	SCR_END_CLOSE = 0,	/* FIN or RST */
+	SCR_END_TIMEOUT,
+	SCR_END_EVICTED,
+	SCR_END_FLUSH,		/* end of input */
+	SCR_END_MAX
+};
+
+#define SCR_EV_TEXT_MAX 100	/* postscreen logs %.100s */
+#define SCR_EV_AFTER_MAX 32
+
+struct scr_event {
+	enum scr_event_type type;
+	struct scr_flow_key key;
+	uint64_t ts_ns;		/* time of the packet that caused it */
+	uint64_t pkt_no;	/* 1-based number of that packet in the input */
+	uint64_t elapsed_ns;	/* since the flow's first packet */
+	/* SCR_EV_LISTED */
+	enum scr_client_class cls;
+	/* SCR_EV_FAIL */
+	enum scr_test test;
+	enum scr_action action;
+	uint32_t count;		/* PREGREET: bytes received early */
+	char after[SCR_EV_AFTER_MAX];	/* previous command, or "CONNECT" */
+	uint16_t text_len;		/* raw peer bytes, ctrl escapes */
+	uint8_t text[SCR_EV_TEXT_MAX];
+	/* SCR_EV_VERDICT */
+	enum scr_verdict verdict;
+	uint8_t reasons;	/* SCR_TEST bits that failed */
+	bool pass_old;		/* PASS OLD (cache) rather than PASS NEW */
+	uint64_t stop_pkt;	/* packet at which enforce/drop stops it; 0 none */
+	/* SCR_EV_END */
+	enum scr_end_reason end;
+};
+
+/* Name tables (scr_verdict.c). */
+extern const char *const scr_test_name[SCR_TEST_MAX];	/* CSV reason names */
+extern const char *const scr_action_name[SCR_ACT_MAX];
+extern const char *const scr_verdict_name[SCR_V_MAX];
+
+#endif
