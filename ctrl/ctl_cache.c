@@ -1,1 +1,260 @@
-/* placeholder */
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	ctl_cache - the verdict cache: per-client test passes and blocks
+ * DESCRIPTION
+ *	See ctl_cache.h. Entries are chained by index (index + 1, 0 = end)
+ *	from power-of-two buckets; free entries are chained the same way.
+ * THREADING
+ *	One owner thread.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_cache.h"
+
+struct node {
+	struct ctl_cache_entry e;
+	uint32_t next;		/* chain or free list: index + 1 */
+	uint8_t used;
+};
+
+struct ctl_cache {
+	struct node *n;
+	uint32_t *bucket;
+	uint32_t cap;
+	uint32_t mask;
+	uint32_t count;
+	uint32_t free_head;
+	uint32_t hand;
+	uint64_t replaced;
+};
+
+/* addr_hash - hash of an address */
+static uint32_t addr_hash(const struct scr_addr *a)
+{
+	uint64_t x, y, h;
+
+	memcpy(&x, a->b, 8);
+	memcpy(&y, a->b + 8, 8);
+	h = (x ^ (y * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+	return (uint32_t)(h ^ (h >> 29));
+}
+
+/* ctl_cache_clear - forget everything */
+void ctl_cache_clear(struct ctl_cache *c)
+{
+	uint32_t i;
+
+	memset(c->bucket, 0, ((size_t)c->mask + 1) * sizeof(*c->bucket));
+	for (i = 0; i < c->cap; i++) {
+		c->n[i].used = 0;
+		c->n[i].next = i + 2 <= c->cap ? i + 2 : 0;
+	}
+	c->free_head = 1;
+	c->count = 0;
+	c->hand = 0;
+}
+
+/* ctl_cache_create - a cache of cap entries */
+struct ctl_cache *ctl_cache_create(uint32_t cap)
+{
+	struct ctl_cache *c;
+	uint32_t nb = 1;
+
+	if (cap == 0 || cap > (1u << 28)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (nb < cap)
+		nb <<= 1;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->cap = cap;
+	c->mask = nb - 1;
+	c->n = calloc(cap, sizeof(*c->n));
+	c->bucket = calloc(nb, sizeof(*c->bucket));
+	if (c->n == NULL || c->bucket == NULL) {
+		ctl_cache_destroy(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	ctl_cache_clear(c);
+	return c;
+}
+
+/* ctl_cache_destroy - free the cache */
+void ctl_cache_destroy(struct ctl_cache *c)
+{
+	if (c == NULL)
+		return;
+	free(c->n);
+	free(c->bucket);
+	free(c);
+}
+
+/* unlink_node - remove node index idx (index + 1) from its chain, free it */
+static void unlink_node(struct ctl_cache *c, uint32_t idx)
+{
+	struct node *nd = &c->n[idx - 1];
+	uint32_t *link = &c->bucket[addr_hash(&nd->e.addr) & c->mask];
+
+	while (*link != idx)
+		link = &c->n[*link - 1].next;
+	*link = nd->next;
+	nd->used = 0;
+	nd->next = c->free_head;
+	c->free_head = idx;
+	c->count--;
+}
+
+/* expired - nothing in the entry applies any more at now_s */
+static bool expired(const struct ctl_cache_entry *e, uint64_t now_s)
+{
+	unsigned t;
+
+	if (e->block_until > now_s)
+		return false;
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		if (e->pass_until[t] > now_s)
+			return false;
+	return true;
+}
+
+/* find - the live entry of addr, dropping it if expired */
+static struct ctl_cache_entry *find(struct ctl_cache *c,
+				    const struct scr_addr *addr, uint64_t now_s)
+{
+	uint32_t i = c->bucket[addr_hash(addr) & c->mask];
+
+	while (i) {
+		struct node *nd = &c->n[i - 1];
+
+		if (memcmp(nd->e.addr.b, addr->b, 16) == 0) {
+			if (expired(&nd->e, now_s)) {
+				unlink_node(c, i);
+				return NULL;
+			}
+			return &nd->e;
+		}
+		i = nd->next;
+	}
+	return NULL;
+}
+
+/* get_or_add - the entry of addr, created empty if needed */
+static struct ctl_cache_entry *get_or_add(struct ctl_cache *c,
+					  const struct scr_addr *addr,
+					  uint64_t now_s)
+{
+	struct ctl_cache_entry *e = find(c, addr, now_s);
+	uint32_t b, i;
+
+	if (e != NULL)
+		return e;
+	if (c->free_head == 0) {
+		/* Full: replace whatever the hand points at. */
+		unlink_node(c, c->hand + 1);
+		c->hand = c->hand + 1 == c->cap ? 0 : c->hand + 1;
+		c->replaced++;
+	}
+	i = c->free_head;
+	c->free_head = c->n[i - 1].next;
+	memset(&c->n[i - 1].e, 0, sizeof(c->n[i - 1].e));
+	c->n[i - 1].e.addr = *addr;
+	c->n[i - 1].used = 1;
+	b = addr_hash(addr) & c->mask;
+	c->n[i - 1].next = c->bucket[b];
+	c->bucket[b] = i;
+	c->count++;
+	return &c->n[i - 1].e;
+}
+
+/* ctl_cache_client - tests still to run for a client, or its block */
+void ctl_cache_client(struct ctl_cache *c, const struct scr_addr *addr,
+		      uint64_t now_s, uint8_t enabled,
+		      struct scr_client_info *out)
+{
+	const struct ctl_cache_entry *e = find(c, addr, now_s);
+	unsigned t;
+
+	memset(out, 0, sizeof(*out));
+	out->cls = SCR_CLIENT_NEW;
+	out->todo = enabled;
+	if (e == NULL)
+		return;
+	if (e->block_until > now_s) {
+		out->cls = SCR_CLIENT_BLOCKED;
+		out->reasons = e->block_reasons;
+		return;
+	}
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		if (e->pass_until[t] > now_s)
+			out->todo &= (uint8_t)~SCR_TEST_BIT(t);
+	out->pass_old = out->todo == 0;
+}
+
+/* ctl_cache_pass - the client passed these tests now */
+void ctl_cache_pass(struct ctl_cache *c, const struct scr_addr *addr,
+		    uint64_t now_s, uint8_t tests, const struct scr_policy *pol)
+{
+	struct ctl_cache_entry *e = get_or_add(c, addr, now_s);
+	unsigned t;
+
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		if ((tests & SCR_TEST_BIT(t)) &&
+		    now_s + pol->ttl_s[t] > e->pass_until[t])
+			e->pass_until[t] = now_s + pol->ttl_s[t];
+	e->block_until = 0;
+	e->block_reasons = 0;
+}
+
+/* ctl_cache_block - the client failed: block it for ttl_s */
+void ctl_cache_block(struct ctl_cache *c, const struct scr_addr *addr,
+		     uint64_t now_s, uint32_t ttl_s, uint8_t reasons)
+{
+	struct ctl_cache_entry *e = get_or_add(c, addr, now_s);
+
+	memset(e->pass_until, 0, sizeof(e->pass_until));
+	e->block_until = now_s + ttl_s;
+	e->block_reasons = reasons;
+}
+
+/* ctl_cache_get - copy the live entry of addr */
+int ctl_cache_get(struct ctl_cache *c, const struct scr_addr *addr,
+		  uint64_t now_s, struct ctl_cache_entry *out)
+{
+	const struct ctl_cache_entry *e = find(c, addr, now_s);
+
+	if (e == NULL)
+		return -ENOENT;
+	*out = *e;
+	return 0;
+}
+
+/* ctl_cache_sweep - drop every expired entry; returns how many */
+uint32_t ctl_cache_sweep(struct ctl_cache *c, uint64_t now_s)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < c->cap; i++)
+		if (c->n[i].used && expired(&c->n[i].e, now_s)) {
+			unlink_node(c, i + 1);
+			n++;
+		}
+	return n;
+}
+
+/* ctl_cache_count - live and not yet swept entries */
+uint32_t ctl_cache_count(const struct ctl_cache *c)
+{
+	return c->count;
+}
+
+/* ctl_cache_replaced - entries replaced because the cache was full */
+uint64_t ctl_cache_replaced(const struct ctl_cache *c)
+{
+	return c->replaced;
+}

@@ -51,5 +51,9 @@ int ctl_acl_prefixes(const struct ctl_acl *acl,
 		     void *arg);
 int ctl_cidr_parse_prefix(const char *text, struct scr_addr *net,
 			  unsigned *plen);
+/* Added by ctrl: same, with Postfix's reason ("bad mask length in ...",
+ * "non-null host address bits in ..., perhaps you should use ...") in why. */
+int ctl_cidr_parse_prefix_msg(const char *text, struct scr_addr *net,
+			      unsigned *plen, char *why, size_t wlen);
 
 #endif

@@ -57,4 +57,18 @@ int ctl_conf_parse_time(const char *s, char default_unit, unsigned long long *se
 int ctl_conf_parse_bool(const char *s, int *out);
 int ctl_conf_parse_action(const char *s, int *out);	/* enum scr_action */
 
+/* Added by ctrl (ctl_conf.c): */
+/* Value of name as postscreen evaluates it in stress mode ($stress = yes);
+ * 0, -ENOENT (unknown name) or -EINVAL (expansion error). */
+int ctl_conf_get_stress(const struct ctl_conf *conf, const char *name,
+			char *buf, size_t len);
+/* File name used in messages ("main.cf" or the path given to load). */
+const char *ctl_conf_file(const struct ctl_conf *conf);
+/* The parameter table (docs, tests): row i; used = 1 acted on, 0 accepted
+ * without effect (needs a TCP-terminating server), 2 accepted and
+ * validated for a module not in this release. 0 or -ENOENT. */
+size_t ctl_conf_param_count(void);
+int ctl_conf_param_info(size_t i, const char **name, const char **def,
+			const char **type, unsigned *used);
+
 #endif

@@ -1,1 +1,584 @@
-/* placeholder */
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	ctl_log - postscreen-format log lines from engine events
+ * DESCRIPTION
+ *	Owns the text of every line smtpscreen logs about a client, in
+ *	postscreen's formats (Postfix 3.7-3.9 postscreen*.c), and the JSON
+ *	lines alternative. Escaping is Postfix's escape(): printable ASCII
+ *	as is with backslash doubled, \a \b \f \n \r \t \v, everything else
+ *	\ooo. Delays are formatted as psc_format_delta_time() does (two
+ *	significant digits, at most two decimals: "0", "0.07", "2.5", "13").
+ *
+ *	Event -> line:
+ *	CONNECT			CONNECT from [c]:p to [s]:p
+ *	LISTED PERMIT/REJECT	ALLOWLISTED/DENYLISTED [c]:p, or WHITELISTED/
+ *				BLACKLISTED when respectful_logging = no; with
+ *				respectful_logging unset and compatibility_level
+ *				< 3.6, postscreen's reminder line follows once.
+ *	LISTED BLOCKED		BLOCKED [c]:p (ours: temporary block map hit)
+ *	FAIL pregreet		PREGREET n after t from [c]:p: text
+ *	FAIL bare newline	BARE NEWLINE from [c]:p after text
+ *	FAIL pipelining		COMMAND PIPELINING from [c]:p after cmd: text
+ *	FAIL non-SMTP		NON-SMTP COMMAND from [c]:p after cmd: word rest
+ *	FAIL HELO (ours)	HELO VIOLATION from [c]:p after cmd: text
+ *	FAIL DNSBL		DNSBL rank n for [c]:p
+ *	FAIL access		nothing (the LISTED line said it)
+ *	VERDICT pass		PASS NEW [c]:p / PASS OLD [c]:p
+ *	END			see ctl_log_end below
+ *
+ *	END decisions (postscreen logs HANGUP when a client closes during the
+ *	tests and DISCONNECT when a dummy-engine session ends; a passive
+ *	screener must infer both). The engine fills ev->after on END with the
+ *	last client command ("CONNECT" if none) once the server's final 220
+ *	greeting was seen, and leaves it empty before that. Then:
+ *	- verdict unknown, no failed test, ended by FIN/RST:
+ *	  HANGUP after t from [c]:p in tests before SMTP handshake (after empty)
+ *	  HANGUP after t from [c]:p in tests after SMTP handshake (after set)
+ *	- verdict PASS NEW or FAIL, greeting seen: DISCONNECT [c]:p
+ *	- otherwise (allowlisted, denylisted, PASS OLD, timeout/eviction/end
+ *	  of input without a verdict): nothing.
+ * CONTRACT
+ *	See ctl_log.h.
+ * THREADING
+ *	One thread per ctl_log (control thread, or replay's engine thread).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_log.h"
+
+#define CTL_LOG_LINE	2048
+
+struct ctl_log {
+	FILE *out;		/* NULL: syslog */
+	enum ctl_log_fmt fmt;
+	char host[256];		/* short host name for the file prefix */
+	long pid;
+	bool respectful;	/* respectful_logging */
+	bool remind;		/* log the backwards-compatibility reminder */
+	bool reminded;
+	uint64_t write_errors;
+};
+
+static const char *const ctl_ev_name[SCR_EV_MAX] = {
+	"connect", "listed", "fail", "verdict", "end",
+};
+static const char *const ctl_end_name[SCR_END_MAX] = {
+	"close", "timeout", "evicted", "flush",
+};
+
+/* ctl_compat_below - is the compatibility level below major.minor */
+static bool ctl_compat_below(const char *level, long major, long minor)
+{
+	char *end;
+	long a = strtol(level, &end, 10), b = 0;
+
+	if (*end == '.')
+		b = strtol(end + 1, NULL, 10);
+	return a < major || (a == major && b < minor);
+}
+
+/* ctl_log_create - a logger */
+struct ctl_log *ctl_log_create(const struct ctl_conf *conf, FILE *out,
+			       enum ctl_log_fmt fmt)
+{
+	struct ctl_log *log = calloc(1, sizeof(*log));
+	const char *h = NULL;
+
+	if (log == NULL)
+		return NULL;
+	log->out = out;
+	log->fmt = fmt;
+	log->pid = (long)getpid();
+	log->respectful = true;
+	if (conf != NULL) {
+		const char *rl = ctl_conf_get(conf, "respectful_logging");
+		const char *cl = ctl_conf_get(conf, "compatibility_level");
+		char w[64];
+
+		log->respectful = rl != NULL && strcasecmp(rl, "yes") == 0;
+		log->remind = !log->respectful && cl != NULL &&
+			strcmp(ctl_conf_where(conf, "respectful_logging", w,
+					      sizeof(w)), "default") == 0 &&
+			ctl_compat_below(cl, 3, 6);
+		h = ctl_conf_get(conf, "myhostname");
+	}
+	if (h != NULL && h[0] != 0)
+		snprintf(log->host, sizeof(log->host), "%s", h);
+	else if (gethostname(log->host, sizeof(log->host)) < 0)
+		snprintf(log->host, sizeof(log->host), "localhost");
+	log->host[sizeof(log->host) - 1] = 0;
+	log->host[strcspn(log->host, ".")] = 0;	/* syslog: short name */
+	if (out == NULL)
+		openlog("postfix/smtpscreen", LOG_PID | LOG_NDELAY, LOG_MAIL);
+	return log;
+}
+
+/* ctl_log_destroy - free a logger */
+void ctl_log_destroy(struct ctl_log *log)
+{
+	if (log == NULL)
+		return;
+	if (log->out == NULL)
+		closelog();
+	free(log);
+}
+
+/* ctl_log_escape - Postfix escape() of p[0..n) into buf */
+size_t ctl_log_escape(const uint8_t *p, size_t n, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (len == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char tmp[8];
+		size_t k;
+		unsigned c = p[i];
+
+		switch (c) {
+		case '\a': memcpy(tmp, "\\a", 3); break;
+		case '\b': memcpy(tmp, "\\b", 3); break;
+		case '\f': memcpy(tmp, "\\f", 3); break;
+		case '\n': memcpy(tmp, "\\n", 3); break;
+		case '\r': memcpy(tmp, "\\r", 3); break;
+		case '\t': memcpy(tmp, "\\t", 3); break;
+		case '\v': memcpy(tmp, "\\v", 3); break;
+		case '\\': memcpy(tmp, "\\\\", 3); break;
+		default:
+			if (c >= 0x20 && c < 0x7f) {
+				tmp[0] = (char)c;
+				tmp[1] = 0;
+			} else {
+				snprintf(tmp, sizeof(tmp), "\\%03o", c);
+			}
+		}
+		k = strlen(tmp);
+		if (o + k >= len)
+			break;		/* never split an escape */
+		memcpy(buf + o, tmp, k);
+		o += k;
+	}
+	buf[o] = 0;
+	return o;
+}
+
+/* ctl_printable - Postfix printable(s, '?') for a command word */
+static void ctl_printable(const uint8_t *p, size_t n, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 1 < len; i++)
+		buf[o++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	buf[o] = 0;
+}
+
+/* ctl_log_delta - psc_format_delta_time(): format_tv(sec, usec, 2, 2) */
+static void ctl_log_delta(uint64_t ns, char *buf, size_t len)
+{
+	static const long pow10[] = { 1, 10, 100, 1000, 10000, 100000, 1000000 };
+	long sec = (long)(ns / 1000000000ull);
+	long usec = (long)(ns % 1000000000ull / 1000);
+	const int sig = 2, maxd = 2;
+	long ures = 1000000 / pow10[maxd], wid = pow10[sig];
+	size_t o;
+
+	if (ures < 1000000) {
+		if (sec > 0) {
+			long n;
+
+			for (n = 1; sec >= n && n <= wid / 10; n *= 10)
+				;
+			ures = (1000000 / wid) * n;
+		} else {
+			while (usec >= wid * ures)
+				ures *= 10;
+		}
+	}
+	if (ures > 1) {
+		usec += ures / 2;
+		if (usec >= 1000000) {
+			sec += 1;
+			usec -= 1000000;
+		}
+	}
+	o = (size_t)snprintf(buf, len, "%ld", sec);
+	if (usec >= ures && o + 1 < len) {
+		long rem = usec, n;
+
+		buf[o++] = '.';
+		for (n = 100000; rem >= ures && n > 0 && o + 1 < len; n /= 10) {
+			buf[o++] = "0123456789"[rem / n];
+			rem %= n;
+		}
+		buf[o] = 0;
+	}
+}
+
+/* ctl_log_addr - "1.2.3.4" for v4-mapped, RFC 5952 text otherwise */
+static void ctl_log_addr(const struct scr_addr *a, char *buf, size_t len)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					    0xff, 0xff };
+
+	if (memcmp(a->b, mapped, 12) == 0)
+		inet_ntop(AF_INET, a->b + 12, buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, a->b, buf, (socklen_t)len);
+}
+
+/* ctl_log_after - the event's "after" text as a C string */
+static void ctl_log_after(const struct scr_event *ev, char *buf, size_t len)
+{
+	size_t n = strnlen(ev->after, sizeof(ev->after));
+
+	ctl_printable((const uint8_t *)ev->after, n, buf, len);
+}
+
+/* ctl_log_text_len - bounded text length of the event */
+static size_t ctl_log_text_len(const struct scr_event *ev)
+{
+	return ev->text_len < SCR_EV_TEXT_MAX ? ev->text_len : SCR_EV_TEXT_MAX;
+}
+
+/* ctl_log_fail - text of a FAIL event; 0 when nothing is logged */
+static int ctl_log_fail(const struct ctl_log *log, const struct scr_event *ev,
+			const char *c, const char *cp, char *buf, size_t len)
+{
+	char esc[4 * SCR_EV_TEXT_MAX + 1], after[SCR_EV_AFTER_MAX + 1], t[32];
+	size_t n = ctl_log_text_len(ev);
+
+	(void)log;
+	ctl_log_after(ev, after, sizeof(after));
+	switch (ev->test) {
+	case SCR_TEST_PREGREET:
+		ctl_log_escape(ev->text, n, esc, sizeof(esc));
+		ctl_log_delta(ev->elapsed_ns, t, sizeof(t));
+		return snprintf(buf, len, "PREGREET %u after %s from [%s]:%s: %.100s",
+				ev->count, t, c, cp, esc);
+	case SCR_TEST_BARE_NEWLINE:
+		if (n > 0 && ev->text[n - 1] == '\n')
+			n--;	/* postscreen logs the line without its LF */
+		ctl_log_escape(ev->text, n, esc, sizeof(esc));
+		return snprintf(buf, len, "BARE NEWLINE from [%s]:%s after %s",
+				c, cp, esc);
+	case SCR_TEST_PIPELINING:
+		ctl_log_escape(ev->text, n, esc, sizeof(esc));
+		return snprintf(buf, len, "COMMAND PIPELINING from [%s]:%s after "
+				"%.100s: %s", c, cp, after, esc);
+	case SCR_TEST_NON_SMTP: {
+		/* postscreen: command word (printable) then the escaped rest of
+		 * the line, "%.100s %s", the line without CRLF */
+		char word[SCR_EV_TEXT_MAX + 1];
+		size_t e = n, w = 0, r;
+
+		if (e > 0 && ev->text[e - 1] == '\n')
+			e--;
+		if (e > 0 && ev->text[e - 1] == '\r')
+			e--;
+		while (w < e && ev->text[w] == ' ')
+			w++;
+		r = w;
+		while (r < e && ev->text[r] != ' ')
+			r++;
+		ctl_printable(ev->text + w, r - w, word, sizeof(word));
+		while (r < e && ev->text[r] == ' ')
+			r++;
+		ctl_log_escape(ev->text + r, e - r, esc, sizeof(esc));
+		return snprintf(buf, len, "NON-SMTP COMMAND from [%s]:%s after %s: "
+				"%.100s %s", c, cp, after, word, esc);
+	}
+	case SCR_TEST_HELO:
+		if (n > 0 && ev->text[n - 1] == '\n')
+			n--;
+		if (n > 0 && ev->text[n - 1] == '\r')
+			n--;
+		ctl_log_escape(ev->text, n, esc, sizeof(esc));
+		return snprintf(buf, len, "HELO VIOLATION from [%s]:%s after %s: %s",
+				c, cp, after, esc);
+	case SCR_TEST_ACCESS:
+		return 0;
+	case SCR_TEST_DNSBL:
+		return snprintf(buf, len, "DNSBL rank %u for [%s]:%s", ev->count,
+				c, cp);
+	default:
+		abort();	/* panic: unknown test */
+	}
+}
+
+/* ctl_log_end - text of an END event; 0 when nothing is logged */
+static int ctl_log_end(const struct scr_event *ev, const char *c,
+		       const char *cp, char *buf, size_t len)
+{
+	bool greeted = ev->after[0] != 0;
+	char t[32];
+
+	if (ev->verdict == SCR_V_UNKNOWN && ev->reasons == 0) {
+		if (ev->end != SCR_END_CLOSE)
+			return 0;
+		ctl_log_delta(ev->elapsed_ns, t, sizeof(t));
+		return snprintf(buf, len, "HANGUP after %s from [%s]:%s in tests "
+				"%s SMTP handshake", t, c, cp,
+				greeted ? "after" : "before");
+	}
+	if (greeted && ((ev->verdict == SCR_V_PASS && !ev->pass_old) ||
+			ev->verdict == SCR_V_FAIL))
+		return snprintf(buf, len, "DISCONNECT [%s]:%s", c, cp);
+	return 0;
+}
+
+/* ctl_log_postfix - postscreen-format text; 0 when nothing is logged */
+static int ctl_log_postfix(struct ctl_log *log, const struct scr_event *ev,
+			   char *buf, size_t len)
+{
+	char c[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN], cp[8], sp[8];
+
+	ctl_log_addr(&ev->key.client, c, sizeof(c));
+	ctl_log_addr(&ev->key.server, s, sizeof(s));
+	snprintf(cp, sizeof(cp), "%u", ev->key.client_port);
+	snprintf(sp, sizeof(sp), "%u", ev->key.server_port);
+	switch (ev->type) {
+	case SCR_EV_CONNECT:
+		return snprintf(buf, len, "CONNECT from [%s]:%s to [%s]:%s", c, cp,
+				s, sp);
+	case SCR_EV_LISTED:
+		switch (ev->cls) {
+		case SCR_CLIENT_PERMIT:
+			return snprintf(buf, len, "%sLISTED [%s]:%s",
+					log->respectful ? "ALLOW" : "WHITE", c, cp);
+		case SCR_CLIENT_REJECT:
+			return snprintf(buf, len, "%sLISTED [%s]:%s",
+					log->respectful ? "DENY" : "BLACK", c, cp);
+		case SCR_CLIENT_BLOCKED:
+			return snprintf(buf, len, "BLOCKED [%s]:%s", c, cp);
+		case SCR_CLIENT_NEW:
+			return 0;
+		default:
+			abort();	/* panic: unknown client class */
+		}
+	case SCR_EV_FAIL:
+		return ctl_log_fail(log, ev, c, cp, buf, len);
+	case SCR_EV_VERDICT:
+		if (ev->verdict != SCR_V_PASS)
+			return 0;
+		return snprintf(buf, len, "PASS %s [%s]:%s",
+				ev->pass_old ? "OLD" : "NEW", c, cp);
+	case SCR_EV_END:
+		return ctl_log_end(ev, c, cp, buf, len);
+	default:
+		abort();	/* panic: unknown event type */
+	}
+}
+
+/* ctl_json_str - append a JSON string of p[0..n) (bytes >= 0x7f as \u00XX) */
+static size_t ctl_json_str(char *buf, size_t len, size_t o, const char *key,
+			   const uint8_t *p, size_t n)
+{
+	if (o < len)
+		o += (size_t)snprintf(buf + o, len - o, ",\"%s\":\"", key);
+	for (size_t i = 0; i < n && o + 8 < len; i++) {
+		unsigned ch = p[i];
+
+		if (ch == '"' || ch == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)ch;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			o += (size_t)snprintf(buf + o, len - o, "\\u%04x", ch);
+		} else {
+			buf[o++] = (char)ch;
+		}
+	}
+	if (o + 1 < len)
+		buf[o++] = '"';
+	if (o < len)
+		buf[o] = 0;
+	return o;
+}
+
+/* ctl_log_json - one JSON object with the event's facts */
+static int ctl_log_json(struct ctl_log *log, const struct scr_event *ev,
+			char *buf, size_t len)
+{
+	char text[CTL_LOG_LINE], c[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN];
+	int tl = ctl_log_postfix(log, ev, text, sizeof(text));
+	size_t o;
+	struct timespec ts = { (time_t)(ev->ts_ns / 1000000000ull),
+			       (long)(ev->ts_ns % 1000000000ull) };
+	struct tm tm;
+	char tbuf[40];
+
+	if (tl <= 0)
+		return 0;
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
+	ctl_log_addr(&ev->key.client, c, sizeof(c));
+	ctl_log_addr(&ev->key.server, s, sizeof(s));
+	o = (size_t)snprintf(buf, len, "{\"time\":\"%s.%06ldZ\",\"event\":\"%s\","
+			     "\"client\":\"%s\",\"client_port\":%u,\"server\":\"%s\","
+			     "\"server_port\":%u,\"pkt\":%llu,\"elapsed_ns\":%llu",
+			     tbuf, ts.tv_nsec / 1000, ctl_ev_name[ev->type], c,
+			     ev->key.client_port, s, ev->key.server_port,
+			     (unsigned long long)ev->pkt_no,
+			     (unsigned long long)ev->elapsed_ns);
+	if (o >= len)
+		return (int)o;
+	switch (ev->type) {
+	case SCR_EV_LISTED:
+		o += (size_t)snprintf(buf + o, len - o, ",\"class\":\"%s\"",
+				      ev->cls == SCR_CLIENT_PERMIT ? "permit" :
+				      ev->cls == SCR_CLIENT_REJECT ? "reject" :
+				      ev->cls == SCR_CLIENT_BLOCKED ? "blocked" :
+				      "new");
+		break;
+	case SCR_EV_FAIL:
+		if (ev->test < SCR_TEST_MAX && ev->action < SCR_ACT_MAX)
+			o += (size_t)snprintf(buf + o, len - o,
+					      ",\"test\":\"%s\",\"action\":\"%s\","
+					      "\"count\":%u", scr_test_name[ev->test],
+					      scr_action_name[ev->action], ev->count);
+		if (o < len)
+			o = ctl_json_str(buf, len, o, "after", (const uint8_t *)ev->after,
+					 strnlen(ev->after, sizeof(ev->after)));
+		if (o < len)
+			o = ctl_json_str(buf, len, o, "text", ev->text,
+					 ctl_log_text_len(ev));
+		break;
+	case SCR_EV_VERDICT:
+		if (ev->verdict < SCR_V_MAX)
+			o += (size_t)snprintf(buf + o, len - o,
+					      ",\"verdict\":\"%s\",\"pass_old\":%s,"
+					      "\"stop_pkt\":%llu,\"reasons\":[",
+					      scr_verdict_name[ev->verdict],
+					      ev->pass_old ? "true" : "false",
+					      (unsigned long long)ev->stop_pkt);
+		for (int t = 0, k = 0; t < SCR_TEST_MAX && o < len; t++)
+			if (ev->reasons & SCR_TEST_BIT(t))
+				o += (size_t)snprintf(buf + o, len - o, "%s\"%s\"",
+						      k++ ? "," : "", scr_test_name[t]);
+		if (o < len)
+			o += (size_t)snprintf(buf + o, len - o, "]");
+		break;
+	case SCR_EV_END:
+		if (ev->end < SCR_END_MAX)
+			o += (size_t)snprintf(buf + o, len - o, ",\"end\":\"%s\"",
+					      ctl_end_name[ev->end]);
+		break;
+	case SCR_EV_CONNECT:
+		break;
+	default:
+		abort();	/* panic: unknown event type */
+	}
+	if (o < len)
+		o = ctl_json_str(buf, len, o, "message", (const uint8_t *)text,
+				 (size_t)tl);
+	if (o < len)
+		o += (size_t)snprintf(buf + o, len - o, "}");
+	return (int)o;
+}
+
+/* ctl_log_format - the text after "tag[pid]: " */
+size_t ctl_log_format(struct ctl_log *log, const struct scr_event *ev,
+		      char *buf, size_t len)
+{
+	int n;
+
+	if (len == 0)
+		return 0;
+	buf[0] = 0;
+	if (ev->type >= SCR_EV_MAX)
+		abort();	/* panic: unknown event type */
+	n = log->fmt == CTL_LOG_JSON ? ctl_log_json(log, ev, buf, len)
+				     : ctl_log_postfix(log, ev, buf, len);
+	if (n <= 0) {
+		buf[0] = 0;
+		return 0;
+	}
+	return (size_t)n < len ? (size_t)n : len - 1;
+}
+
+/* ctl_log_write - one line with the syslog-style prefix */
+static void ctl_log_write(struct ctl_log *log, uint64_t ts_ns, const char *text)
+{
+	static const char mon[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t t = (time_t)(ts_ns / 1000000000ull);
+	struct tm tm;
+
+	if (log->out == NULL) {
+		syslog(LOG_INFO, "%s", text);
+		return;
+	}
+	if (log->fmt == CTL_LOG_JSON) {
+		if (fprintf(log->out, "%s\n", text) < 0)
+			log->write_errors++;
+		return;
+	}
+	localtime_r(&t, &tm);
+	if (fprintf(log->out, "%s %2d %02d:%02d:%02d %s postfix/smtpscreen[%ld]: %s\n",
+		    mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		    log->host, log->pid, text) < 0)
+		log->write_errors++;
+}
+
+/* ctl_log_event - log one engine event */
+void ctl_log_event(struct ctl_log *log, const struct scr_event *ev)
+{
+	char buf[CTL_LOG_LINE];
+
+	if (ctl_log_format(log, ev, buf, sizeof(buf)) == 0)
+		return;
+	ctl_log_write(log, ev->ts_ns, buf);
+	if (ev->type == SCR_EV_LISTED && log->remind && !log->reminded &&
+	    (ev->cls == SCR_CLIENT_PERMIT || ev->cls == SCR_CLIENT_REJECT) &&
+	    log->fmt == CTL_LOG_POSTFIX) {
+		char c[INET6_ADDRSTRLEN];
+
+		ctl_log_addr(&ev->key.client, c, sizeof(c));
+		snprintf(buf, sizeof(buf), "using backwards-compatible default "
+			 "setting respectful_logging=no for client [%s]:%u", c,
+			 ev->key.client_port);
+		ctl_log_write(log, ev->ts_ns, buf);
+		log->reminded = true;
+	}
+}
+
+/* ctl_log_msg - free-form line with the same prefix (current time) */
+void ctl_log_msg(struct ctl_log *log, const char *fmt, ...)
+{
+	char buf[CTL_LOG_LINE];
+	struct timespec now;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (log->fmt == CTL_LOG_JSON && log->out != NULL) {
+		char j[2 * CTL_LOG_LINE];
+		size_t o = (size_t)snprintf(j, sizeof(j), "{\"event\":\"msg\"");
+
+		o = ctl_json_str(j, sizeof(j), o, "message", (const uint8_t *)buf,
+				 strlen(buf));
+		if (o + 2 < sizeof(j))
+			memcpy(j + o, "}", 2);
+		ctl_log_write(log, 0, j);
+		return;
+	}
+	ctl_log_write(log, (uint64_t)now.tv_sec * 1000000000ull +
+		      (uint64_t)now.tv_nsec, buf);
+}
+
+/* ctl_log_write_errors - count of failed writes */
+uint64_t ctl_log_write_errors(const struct ctl_log *log)
+{
+	return log->write_errors;
+}

@@ -43,5 +43,7 @@ void ctl_log_msg(struct ctl_log *log, const char *fmt, ...)
 /* C-escape up to max input bytes of p[0..n) into buf (NUL-terminated),
  * as Postfix's escape() does (\r \n \t, \ooo for others). */
 size_t ctl_log_escape(const uint8_t *p, size_t n, char *buf, size_t len);
+/* Added by ctrl: lines that could not be written. */
+uint64_t ctl_log_write_errors(const struct ctl_log *log);
 
 #endif

@@ -1,1 +1,890 @@
-/* placeholder */
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	dp_replay - `smtpscreen replay`: the engine over pcap files
+ * DESCRIPTION
+ *	Loads every packet of the given pcap files into memory (so --loop
+ *	replays from memory and the timing excludes file I/O), splits them
+ *	over --threads workers by a symmetric hash of the address pair (both
+ *	directions and every connection between the same two hosts reach the
+ *	same worker, so each worker's verdict cache sees all of a client's
+ *	sessions with one server), runs one engine per worker, and prints the
+ *	summary. Verdict rows and log lines are kept per worker and merged.
+ *	A truncated or corrupt pcap stops the reading of that file with a
+ *	message naming the packet number; what was read is still replayed.
+ * THREADING
+ *	Main thread loads and reports; each worker thread owns its engine,
+ *	cache, log stream and verdict list.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl_cache.h"
+#include "ctl_cidr.h"
+#include "ctl_conf.h"
+#include "ctl_log.h"
+#include "dp_replay.h"
+#include "scr_engine.h"
+
+#define MAX_THREADS 64
+#define CACHE_MIN 65536
+
+struct rp_pkt {
+	uint64_t off;		/* into the data arena */
+	uint64_t ts_ns;
+	uint32_t caplen;
+	uint32_t wirelen;
+	uint8_t link;
+};
+
+struct rp_input {
+	struct rp_pkt *pkt;
+	size_t npkt, pkt_cap;
+	uint8_t *data;
+	size_t data_len, data_cap;
+	int errors;		/* files that ended in an error */
+};
+
+struct rp_vrow {
+	struct scr_flow_key key;
+	uint8_t verdict;
+	uint8_t reasons;
+};
+
+struct rp_worker {
+	pthread_t tid;
+	unsigned id;
+	struct rp_opts *o;
+	struct scr_engine *eng;
+	struct ctl_cache *cache;
+	struct ctl_log *log;
+	FILE *logf;		/* memstream */
+	char *logbuf;
+	size_t loglen;
+	uint32_t *idx;		/* packet indices (threads > 1) */
+	size_t nidx;
+	struct rp_vrow *rows;
+	size_t nrows, rows_cap;
+	bool record;		/* first loop: keep verdicts and log lines */
+	bool oom;
+	struct scr_stats st;
+	size_t flow_bytes;
+	uint32_t flow_cap;
+};
+
+struct rp_opts {
+	const char *conf_path;
+	const char *verdicts;
+	const char *labels;
+	const char *log;
+	unsigned threads;
+	unsigned loops;
+	struct ctl_conf *conf;
+	struct scr_policy pol;
+	struct scr_scan_db *db;
+	struct ctl_acl *acl;
+	struct rp_input in;
+	enum ctl_log_fmt log_fmt;
+};
+
+/* die_oom - allocation failure at load time is fatal */
+static void die_oom(void)
+{
+	fprintf(stderr, "smtpscreen replay: out of memory\n");
+	exit(2);
+}
+
+/* link_of - our link type for a pcap DLT; -1 if unsupported */
+static int link_of(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB:
+		return SCR_LINK_ETH;
+	case DLT_RAW:
+#ifdef DLT_IPV4
+	case DLT_IPV4:
+	case DLT_IPV6:
+#endif
+	case 101:	/* LINKTYPE_RAW as written by some tools */
+		return SCR_LINK_RAW;
+	case DLT_LINUX_SLL:
+		return SCR_LINK_SLL;
+#ifdef DLT_LINUX_SLL2
+	case DLT_LINUX_SLL2:
+		return SCR_LINK_SLL2;
+#endif
+	case DLT_NULL:
+		return SCR_LINK_NULL;
+	default:
+		return -1;
+	}
+}
+
+/* load_file - append every packet of one pcap file; 0, or -1 on error
+ * after which the packets read so far are kept */
+static int load_file(struct rp_input *in, const char *path)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	uint64_t n = 0;
+	pcap_t *pc;
+	int link, r, tsmul;
+
+	pc = pcap_open_offline_with_tstamp_precision(path,
+		PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	if (pc == NULL) {
+		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, errbuf);
+		return -1;
+	}
+	link = link_of(pcap_datalink(pc));
+	if (link < 0) {
+		fprintf(stderr, "smtpscreen replay: %s: link type %s (%d) is not "
+			"supported (Ethernet, raw IP, Linux cooked, BSD loopback)\n",
+			path, pcap_datalink_val_to_name(pcap_datalink(pc)) ?
+			pcap_datalink_val_to_name(pcap_datalink(pc)) : "?",
+			pcap_datalink(pc));
+		pcap_close(pc);
+		return -1;
+	}
+	tsmul = pcap_get_tstamp_precision(pc) == PCAP_TSTAMP_PRECISION_NANO ?
+		1 : 1000;
+	while ((r = pcap_next_ex(pc, &h, &data)) == 1) {
+		struct rp_pkt *p;
+
+		n++;
+		if (in->npkt == in->pkt_cap) {
+			in->pkt_cap = in->pkt_cap ? in->pkt_cap * 2 : 65536;
+			in->pkt = realloc(in->pkt, in->pkt_cap * sizeof(*in->pkt));
+			if (in->pkt == NULL)
+				die_oom();
+		}
+		if (in->data_len + h->caplen > in->data_cap) {
+			in->data_cap = in->data_cap ? in->data_cap * 2 : (1u << 24);
+			while (in->data_len + h->caplen > in->data_cap)
+				in->data_cap *= 2;
+			in->data = realloc(in->data, in->data_cap);
+			if (in->data == NULL)
+				die_oom();
+		}
+		p = &in->pkt[in->npkt++];
+		p->off = in->data_len;
+		p->caplen = h->caplen;
+		p->wirelen = h->len;
+		p->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull +
+			   (uint64_t)h->ts.tv_usec * (uint64_t)tsmul;
+		p->link = (uint8_t)link;
+		memcpy(in->data + in->data_len, data, h->caplen);
+		in->data_len += h->caplen;
+	}
+	if (r == PCAP_ERROR) {
+		fprintf(stderr, "smtpscreen replay: %s: packet %" PRIu64
+			": %s; replaying the %" PRIu64 " packets before it\n",
+			path, n + 1, pcap_geterr(pc), n);
+		pcap_close(pc);
+		return -1;
+	}
+	pcap_close(pc);
+	return 0;
+}
+
+/* addr_str - text form of an address (dotted quad for v4-mapped) */
+static const char *addr_str(const struct scr_addr *a, uint8_t family,
+			    char *buf, size_t len)
+{
+	if (family == 4)
+		return inet_ntop(AF_INET, a->b + 12, buf, (socklen_t)len);
+	return inet_ntop(AF_INET6, a->b, buf, (socklen_t)len);
+}
+
+/* hook_client - access list, then the worker's cache */
+static void hook_client(void *arg, const struct scr_flow_key *key,
+			uint64_t now_ns, struct scr_client_info *out)
+{
+	struct rp_worker *w = arg;
+
+	switch (ctl_acl_lookup(w->o->acl, &key->client)) {
+	case CTL_ACL_PERMIT:
+		memset(out, 0, sizeof(*out));
+		out->cls = SCR_CLIENT_PERMIT;
+		return;
+	case CTL_ACL_REJECT:
+		memset(out, 0, sizeof(*out));
+		out->cls = SCR_CLIENT_REJECT;
+		return;
+	case CTL_ACL_DUNNO:
+		ctl_cache_client(w->cache, &key->client, now_ns / 1000000000u,
+				 w->o->pol.enabled, out);
+		return;
+	default:
+		abort();	/* panic: access list result out of range */
+	}
+}
+
+/* hook_event - log, record the verdict, update the cache */
+static void hook_event(void *arg, const struct scr_event *ev)
+{
+	struct rp_worker *w = arg;
+	const struct scr_policy *pol = &w->o->pol;
+
+	if (w->record && w->log != NULL)
+		ctl_log_event(w->log, ev);
+	if (ev->type != SCR_EV_VERDICT)
+		return;
+	if (ev->verdict == SCR_V_PASS && !ev->pass_old)
+		ctl_cache_pass(w->cache, &ev->key.client, ev->ts_ns / 1000000000u,
+			       pol->enabled & SCR_TESTS_STREAM, pol);
+	else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt)
+		ctl_cache_block(w->cache, &ev->key.client, ev->ts_ns / 1000000000u,
+				pol->block_ttl_s, ev->reasons);
+	if (!w->record)
+		return;
+	if (w->nrows == w->rows_cap) {
+		size_t cap = w->rows_cap ? w->rows_cap * 2 : 4096;
+		struct rp_vrow *r = realloc(w->rows, cap * sizeof(*r));
+
+		if (r == NULL) {
+			w->oom = true;
+			return;
+		}
+		w->rows = r;
+		w->rows_cap = cap;
+	}
+	w->rows[w->nrows].key = ev->key;
+	w->rows[w->nrows].verdict = (uint8_t)ev->verdict;
+	w->rows[w->nrows].reasons = ev->reasons;
+	w->nrows++;
+}
+
+/* run_pass - one pass over the worker's packets */
+static void run_pass(struct rp_worker *w)
+{
+	const struct rp_input *in = &w->o->in;
+	struct scr_frame fr[SCR_BURST];
+	size_t n = w->o->threads > 1 ? w->nidx : in->npkt, i = 0;
+	uint64_t last_ts = 0;
+
+	while (i < n) {
+		unsigned m = 0;
+
+		while (m < SCR_BURST && i < n) {
+			size_t k = w->o->threads > 1 ? w->idx[i] : i;
+			const struct rp_pkt *p = &in->pkt[k];
+
+			fr[m].data = in->data + p->off;
+			fr[m].caplen = p->caplen;
+			fr[m].wirelen = p->wirelen;
+			fr[m].ts_ns = p->ts_ns;
+			fr[m].pkt_no = k + 1;
+			fr[m].link = p->link;
+			if (p->ts_ns > last_ts)
+				last_ts = p->ts_ns;
+			m++;
+			i++;
+		}
+		scr_engine_burst(w->eng, fr, m);
+	}
+	scr_engine_flush(w->eng, last_ts);
+}
+
+/* worker_main - all loops of one worker */
+static void *worker_main(void *arg)
+{
+	struct rp_worker *w = arg;
+	unsigned l;
+
+	for (l = 0; l < w->o->loops; l++) {
+		w->record = l == 0;
+		if (l > 0) {
+			scr_engine_reset(w->eng);
+			ctl_cache_clear(w->cache);
+		}
+		run_pass(w);
+	}
+	if (w->logf != NULL)
+		fflush(w->logf);
+	return NULL;
+}
+
+/* sym_hash - worker of a frame: symmetric in the two addresses */
+static unsigned sym_hash(const struct rp_pkt *p, const uint8_t *data,
+			 unsigned n)
+{
+	struct scr_pkt pk;
+	uint64_t a[2], b[2], h;
+
+	if (scr_decode((enum scr_link)p->link, data + p->off, p->caplen, &pk) !=
+	    SCR_DEC_TCP)
+		return 0;
+	memcpy(a, pk.src.b, 16);
+	memcpy(b, pk.dst.b, 16);
+	h = (a[0] ^ b[0]) * 0x9e3779b97f4a7c15ull ^ (a[1] ^ b[1]);
+	h *= 0xff51afd7ed558ccdull;
+	return (unsigned)((h ^ (h >> 31)) % n);
+}
+
+/* split - give every packet to its worker */
+static int split(struct rp_opts *o, struct rp_worker *w)
+{
+	size_t i;
+	unsigned t;
+
+	for (t = 0; t < o->threads; t++) {
+		w[t].idx = malloc((o->in.npkt ? o->in.npkt : 1) * sizeof(uint32_t));
+		if (w[t].idx == NULL)
+			return -ENOMEM;
+	}
+	if (o->in.npkt > UINT32_MAX)
+		return -E2BIG;
+	for (i = 0; i < o->in.npkt; i++) {
+		t = sym_hash(&o->in.pkt[i], o->in.data, o->threads);
+		w[t].idx[w[t].nidx++] = (uint32_t)i;
+	}
+	return 0;
+}
+
+/* reasons_str - '|'-joined reason names */
+static void reasons_str(uint8_t reasons, char *buf, size_t len)
+{
+	size_t n = 0;
+	unsigned t;
+
+	buf[0] = '\0';
+	for (t = 0; t < SCR_TEST_MAX; t++) {
+		if (!(reasons & SCR_TEST_BIT(t)))
+			continue;
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s",
+				      n ? "|" : "", scr_test_name[t]);
+	}
+}
+
+/* write_verdicts - the verdict CSV, rows of every worker */
+static int write_verdicts(const char *path, struct rp_worker *w, unsigned nw)
+{
+	FILE *f = fopen(path, "w");
+	unsigned t;
+	size_t i;
+
+	if (f == NULL) {
+		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fputs("client,client_port,server,server_port,verdict,reasons\n", f);
+	for (t = 0; t < nw; t++) {
+		for (i = 0; i < w[t].nrows; i++) {
+			const struct rp_vrow *r = &w[t].rows[i];
+			char c[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN], rs[128];
+
+			reasons_str(r->reasons, rs, sizeof(rs));
+			fprintf(f, "%s,%u,%s,%u,%s,%s\n",
+				addr_str(&r->key.client, r->key.family, c, sizeof(c)),
+				r->key.client_port,
+				addr_str(&r->key.server, r->key.family, s, sizeof(s)),
+				r->key.server_port, scr_verdict_name[r->verdict], rs);
+		}
+	}
+	if (fclose(f) != 0) {
+		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* log_month - month index of a syslog time prefix, for merging */
+static long log_key(const char *line)
+{
+	static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int d = 0, hh = 0, mm = 0, ss = 0;
+	const char *m;
+	char name[4] = {0};
+
+	if (sscanf(line, "%3s %d %d:%d:%d", name, &d, &hh, &mm, &ss) != 5)
+		return 0;
+	m = strstr(mon, name);
+	return (m ? (m - mon) / 3 : 0) * 100000000L + d * 1000000L +
+	       hh * 10000L + mm * 100L + ss;
+}
+
+/* write_log - the log lines of every worker, merged by time */
+static int write_log(const char *path, struct rp_worker *w, unsigned nw)
+{
+	FILE *f = fopen(path, "w");
+	char *pos[MAX_THREADS];
+	unsigned t;
+
+	if (f == NULL) {
+		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	for (t = 0; t < nw; t++)
+		pos[t] = w[t].logbuf && w[t].loglen ? w[t].logbuf : NULL;
+	for (;;) {
+		unsigned best = nw;
+		long bk = 0;
+		char *nl;
+
+		for (t = 0; t < nw; t++) {
+			long k;
+
+			if (pos[t] == NULL)
+				continue;
+			k = log_key(pos[t]);
+			if (best == nw || k < bk) {
+				best = t;
+				bk = k;
+			}
+		}
+		if (best == nw)
+			break;
+		nl = strchr(pos[best], '\n');
+		if (nl == NULL) {
+			fputs(pos[best], f);
+			fputc('\n', f);
+			pos[best] = NULL;
+			continue;
+		}
+		fwrite(pos[best], 1, (size_t)(nl - pos[best]) + 1, f);
+		pos[best] = nl[1] ? nl + 1 : NULL;
+	}
+	if (fclose(f) != 0) {
+		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* label classes, in the labels contract's order */
+enum rp_class { C_GOOD, C_PREGREET, C_BARE_NEWLINE, C_PIPELINING, C_NON_SMTP,
+		C_HELO, C_BLOCKLISTED, C_MAX };
+static const char *const class_name[C_MAX] = {
+	"good", "pregreet", "bare_newline", "pipelining", "non_smtp_command",
+	"helo", "blocklisted",
+};
+static const int class_test[C_MAX] = {
+	-1, SCR_TEST_PREGREET, SCR_TEST_BARE_NEWLINE, SCR_TEST_PIPELINING,
+	SCR_TEST_NON_SMTP, SCR_TEST_HELO, -1,
+};
+
+struct lab_slot {
+	struct scr_flow_key key;
+	int8_t cls;		/* -1 empty */
+	int8_t seen;		/* verdict: -1 none, else correct 0/1 */
+};
+
+/* parse_addr - text address to scr_addr; family out */
+static int parse_addr(const char *s, struct scr_addr *a, uint8_t *family)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->b + 12) == 1) {
+		a->b[10] = a->b[11] = 0xff;
+		*family = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, a->b) == 1) {
+		*family = 6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* parse_port - decimal port, no junk */
+static int parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v > 65535)
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* lab_find - slot of key in the open-addressing label table */
+static struct lab_slot *lab_find(struct lab_slot *tab, size_t mask,
+				 const struct scr_flow_key *k)
+{
+	size_t i = scr_engine_key_hash(k) & mask;
+
+	while (tab[i].cls >= 0 &&
+	       memcmp(&tab[i].key, k, sizeof(*k)) != 0)
+		i = (i + 1) & mask;
+	return &tab[i];
+}
+
+/* check_labels - per-class accuracy; returns -1 on a bad labels file */
+static int check_labels(const char *path, struct rp_worker *w, unsigned nw)
+{
+	size_t n = 0, cap = 1024, mask, i, lineno = 0;
+	struct lab_slot *tab;
+	unsigned long total[C_MAX] = {0}, correct[C_MAX] = {0}, missing[C_MAX] = {0};
+	char line[512];
+	FILE *f = fopen(path, "r");
+	unsigned t;
+	int ret = 0;
+
+	if (f == NULL) {
+		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	/* Size the table from the file's line count. */
+	while (fgets(line, sizeof(line), f))
+		n++;
+	while (cap < 2 * n + 2)
+		cap <<= 1;
+	mask = cap - 1;
+	tab = malloc(cap * sizeof(*tab));
+	if (tab == NULL)
+		die_oom();
+	for (i = 0; i < cap; i++)
+		tab[i].cls = -1;
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *fld[6], *s = line;
+		struct scr_flow_key k;
+		struct lab_slot *sl;
+		uint8_t fam1, fam2;
+		int nf = 0, c;
+
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (lineno == 1 && strncmp(line, "client,", 7) == 0)
+			continue;
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		while (nf < 6 && (fld[nf] = strsep(&s, ",")) != NULL)
+			nf++;
+		memset(&k, 0, sizeof(k));
+		for (c = 0; nf == 5 && c < C_MAX; c++)
+			if (strcmp(fld[4], class_name[c]) == 0)
+				break;
+		if (nf != 5 || c == C_MAX ||
+		    parse_addr(fld[0], &k.client, &fam1) ||
+		    parse_port(fld[1], &k.client_port) ||
+		    parse_addr(fld[2], &k.server, &fam2) ||
+		    parse_port(fld[3], &k.server_port) || fam1 != fam2) {
+			fprintf(stderr, "smtpscreen replay: %s:%zu: bad labels row "
+				"(want client,client_port,server,server_port,class "
+				"with class one of good, pregreet, bare_newline, "
+				"pipelining, non_smtp_command, helo, blocklisted)\n",
+				path, lineno);
+			ret = -1;
+			continue;
+		}
+		k.family = fam1;
+		sl = lab_find(tab, mask, &k);
+		sl->key = k;
+		sl->cls = (int8_t)c;
+		sl->seen = -1;
+	}
+	fclose(f);
+	for (t = 0; t < nw; t++) {
+		for (i = 0; i < w[t].nrows; i++) {
+			const struct rp_vrow *r = &w[t].rows[i];
+			struct lab_slot *sl = lab_find(tab, mask, &r->key);
+			int ok;
+
+			if (sl->cls < 0)
+				continue;
+			if (sl->cls == C_GOOD)
+				ok = r->verdict == SCR_V_PASS;
+			else if (sl->cls == C_BLOCKLISTED)
+				ok = r->verdict == SCR_V_BLOCKLISTED;
+			else
+				ok = r->verdict == SCR_V_FAIL &&
+				     (r->reasons & SCR_TEST_BIT(class_test[sl->cls]));
+			sl->seen = (int8_t)ok;
+		}
+	}
+	for (i = 0; i < cap; i++) {
+		if (tab[i].cls < 0)
+			continue;
+		total[tab[i].cls]++;
+		if (tab[i].seen > 0)
+			correct[tab[i].cls]++;
+		else if (tab[i].seen < 0)
+			missing[tab[i].cls]++;
+	}
+	for (t = 0; t < C_MAX; t++) {
+		if (total[t] == 0)
+			continue;
+		printf("accuracy class=%s flows=%lu correct=%lu pct=%.2f missing=%lu\n",
+		       class_name[t], total[t], correct[t],
+		       100.0 * (double)correct[t] / (double)total[t], missing[t]);
+	}
+	free(tab);
+	return ret;
+}
+
+/* usage - replay's options */
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: smtpscreen replay [-c main.cf] [--verdicts out.csv] "
+		"[--labels labels.csv]\n"
+		"                         [--log out.log] [--threads N] [--loop N] "
+		"FILE.pcap...\n");
+	return 2;
+}
+
+/* parse_count - a positive count option with a range */
+static int parse_count(const char *opt, const char *s, unsigned max,
+		       unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < 1 || v > max) {
+		fprintf(stderr, "smtpscreen replay: %s: bad value \"%s\" (1..%u)\n",
+			opt, s, max);
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* setup - config, policy, scanner, access list */
+static int setup(struct rp_opts *o)
+{
+	struct scr_scan_pattern *pats = NULL;
+	size_t npats = 0;
+	char err[512];
+	const char *fmt;
+
+	if (o->conf_path)
+		o->conf = ctl_conf_load(o->conf_path, err, sizeof(err));
+	else
+		o->conf = ctl_conf_parse("", 0, "(defaults)", err, sizeof(err));
+	if (o->conf == NULL) {
+		fprintf(stderr, "smtpscreen replay: %s\n", err);
+		return -1;
+	}
+	if (ctl_conf_policy(o->conf, &o->pol, err, sizeof(err)) != 0 ||
+	    ctl_conf_patterns(o->conf, &pats, &npats, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smtpscreen replay: %s\n", err);
+		return -1;
+	}
+	o->db = scr_scan_create(pats, npats, err, sizeof(err));
+	ctl_conf_patterns_free(pats, npats);
+	if (o->db == NULL) {
+		fprintf(stderr, "smtpscreen replay: %s\n", err);
+		return -1;
+	}
+	o->acl = ctl_acl_create(o->conf, err, sizeof(err));
+	if (o->acl == NULL) {
+		fprintf(stderr, "smtpscreen replay: %s\n", err);
+		return -1;
+	}
+	fmt = ctl_conf_get(o->conf, "smtpscreen_log_format");
+	o->log_fmt = fmt && strcmp(fmt, "json") == 0 ? CTL_LOG_JSON : CTL_LOG_POSTFIX;
+	return 0;
+}
+
+/* worker_init - engine, cache and log stream of one worker */
+static int worker_init(struct rp_opts *o, struct rp_worker *w, unsigned id)
+{
+	struct scr_engine_hooks hooks = {
+		.arg = w, .client = hook_client, .event = hook_event,
+	};
+	uint32_t cache_cap = o->pol.flow_table_size < CACHE_MIN ?
+			     CACHE_MIN : o->pol.flow_table_size;
+
+	w->id = id;
+	w->o = o;
+	w->eng = scr_engine_create(&o->pol, o->db, &hooks);
+	if (w->eng == NULL) {
+		fprintf(stderr, "smtpscreen replay: worker %u: engine: %s\n", id,
+			strerror(errno));
+		return -1;
+	}
+	w->cache = ctl_cache_create(cache_cap);
+	if (w->cache == NULL) {
+		fprintf(stderr, "smtpscreen replay: worker %u: cache: %s\n", id,
+			strerror(errno));
+		return -1;
+	}
+	if (o->log) {
+		w->logf = open_memstream(&w->logbuf, &w->loglen);
+		if (w->logf == NULL)
+			return -1;
+		w->log = ctl_log_create(o->conf, w->logf, o->log_fmt);
+		if (w->log == NULL)
+			return -1;
+	}
+	w->flow_bytes = scr_engine_flow_bytes(w->eng);
+	w->flow_cap = o->pol.flow_table_size;
+	return 0;
+}
+
+/* print_summary - the key=value summary lines */
+static void print_summary(struct rp_opts *o, struct rp_worker *w, double secs)
+{
+	struct scr_stats s = {0};
+	uint64_t malformed = 0, frames_per_loop;
+	unsigned t, k;
+	double pps;
+
+	for (t = 0; t < o->threads; t++) {
+		const struct scr_stats *x = &w[t].st;
+		const uint64_t *a = (const uint64_t *)(const void *)x;
+		uint64_t *b = (uint64_t *)(void *)&s;
+
+		for (k = 0; k < sizeof(s) / sizeof(uint64_t); k++)
+			b[k] += a[k];
+	}
+	for (k = SCR_DEC_TRUNC_L2; k < SCR_DEC_MAX; k++)
+		malformed += s.dec[k];
+	frames_per_loop = s.frames / o->loops;
+	pps = secs > 0 ? (double)s.frames / secs : 0;
+	printf("packets total=%" PRIu64 " decoded=%" PRIu64 " smtp=%" PRIu64
+	       " other=%" PRIu64 " malformed=%" PRIu64 " fragments=%" PRIu64 "\n",
+	       frames_per_loop, s.dec[SCR_DEC_TCP] / o->loops,
+	       s.smtp_pkts / o->loops,
+	       (s.frames - s.smtp_pkts) / o->loops, malformed / o->loops,
+	       s.dec[SCR_DEC_FRAGMENT] / o->loops);
+	printf("flows total=%" PRIu64 " pass=%" PRIu64 " fail=%" PRIu64
+	       " allowlisted=%" PRIu64 " blocklisted=%" PRIu64 " unknown=%" PRIu64
+	       "\n", s.flows / o->loops, s.verdict[SCR_V_PASS] / o->loops,
+	       s.verdict[SCR_V_FAIL] / o->loops,
+	       s.verdict[SCR_V_ALLOWLISTED] / o->loops,
+	       s.verdict[SCR_V_BLOCKLISTED] / o->loops,
+	       s.verdict[SCR_V_UNKNOWN] / o->loops);
+	printf("tests");
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		printf(" %s=%" PRIu64, scr_test_name[t], s.failed[t] / o->loops);
+	printf("\n");
+	printf("engine stopped=%" PRIu64 " gaps=%" PRIu64 " evicted_undecided=%"
+	       PRIu64 " table_full=%" PRIu64 " reordered=%" PRIu64
+	       " retransmitted_bytes=%" PRIu64 " no_flow=%" PRIu64
+	       " scan_pool_empty=%" PRIu64 "\n",
+	       s.stopped / o->loops, s.gaps / o->loops,
+	       s.evicted_undecided / o->loops, s.table_full / o->loops,
+	       s.reorder_stashed / o->loops, s.dup_bytes / o->loops,
+	       s.no_flow / o->loops, s.scan_pool_empty / o->loops);
+	printf("rate seconds=%.6f pps=%.0f mpps=%.3f gbps=%.3f threads=%u loops=%u\n",
+	       secs, pps, pps / 1e6,
+	       secs > 0 ? (double)s.bytes * 8 / secs / 1e9 : 0.0,
+	       o->threads, o->loops);
+	printf("memory flows=%u flow_bytes=%zu total_mib=%.1f\n",
+	       w[0].flow_cap * o->threads, w[0].flow_bytes,
+	       (double)w[0].flow_bytes * w[0].flow_cap * o->threads / 1048576.0);
+}
+
+/* dp_replay_main - `smtpscreen replay` */
+int dp_replay_main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"verdicts", required_argument, NULL, 'V'},
+		{"labels", required_argument, NULL, 'L'},
+		{"log", required_argument, NULL, 'l'},
+		{"threads", required_argument, NULL, 't'},
+		{"loop", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct rp_opts o = {.threads = 1, .loops = 1};
+	struct rp_worker *w = NULL;
+	struct timespec t0, t1;
+	int c, status = 0;
+	unsigned t;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.conf_path = optarg; break;
+		case 'V': o.verdicts = optarg; break;
+		case 'L': o.labels = optarg; break;
+		case 'l': o.log = optarg; break;
+		case 't':
+			if (parse_count("--threads", optarg, MAX_THREADS, &o.threads))
+				return 2;
+			break;
+		case 'n':
+			if (parse_count("--loop", optarg, 1000000, &o.loops))
+				return 2;
+			break;
+		case 'h': usage(); return 0;
+		default: return usage();
+		}
+	}
+	if (optind >= argc)
+		return usage();
+	if (setup(&o) != 0)
+		return 2;
+	for (c = optind; c < argc; c++)
+		if (load_file(&o.in, argv[c]) != 0)
+			o.in.errors++;
+	w = calloc(o.threads, sizeof(*w));
+	if (w == NULL)
+		die_oom();
+	for (t = 0; t < o.threads; t++)
+		if (worker_init(&o, &w[t], t) != 0)
+			return 2;
+	if (o.threads > 1 && split(&o, w) != 0) {
+		fprintf(stderr, "smtpscreen replay: cannot split %zu packets\n",
+			o.in.npkt);
+		return 2;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (o.threads == 1) {
+		worker_main(&w[0]);
+	} else {
+		for (t = 0; t < o.threads; t++)
+			if (pthread_create(&w[t].tid, NULL, worker_main, &w[t]) != 0) {
+				fprintf(stderr, "smtpscreen replay: cannot start "
+					"worker %u\n", t);
+				return 2;
+			}
+		for (t = 0; t < o.threads; t++)
+			pthread_join(w[t].tid, NULL);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	for (t = 0; t < o.threads; t++) {
+		scr_engine_stats(w[t].eng, &w[t].st);
+		if (w[t].oom) {
+			fprintf(stderr, "smtpscreen replay: worker %u: out of memory "
+				"for verdict rows: the verdict list is incomplete\n", t);
+			status = 1;
+		}
+	}
+	print_summary(&o, w, (double)(t1.tv_sec - t0.tv_sec) +
+			     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (o.verdicts && write_verdicts(o.verdicts, w, o.threads) != 0)
+		status = 1;
+	if (o.log && write_log(o.log, w, o.threads) != 0)
+		status = 1;
+	if (o.labels && check_labels(o.labels, w, o.threads) != 0)
+		status = 1;
+	if (o.in.errors)
+		status = 1;
+	for (t = 0; t < o.threads; t++) {
+		scr_engine_destroy(w[t].eng);
+		ctl_cache_destroy(w[t].cache);
+		ctl_log_destroy(w[t].log);
+		if (w[t].logf)
+			fclose(w[t].logf);
+		free(w[t].logbuf);
+		free(w[t].idx);
+		free(w[t].rows);
+	}
+	free(w);
+	ctl_acl_destroy(o.acl);
+	scr_scan_destroy(o.db);
+	ctl_conf_destroy(o.conf);
+	free(o.in.pkt);
+	free(o.in.data);
+	return status;
+}

@@ -1,1 +1,672 @@
-/* placeholder */
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	scr_engine - one worker's screening engine: frames in, verdicts out
+ * DESCRIPTION
+ *	See scr_engine.h. A burst is processed in two passes: decode, orient
+ *	and hash every frame and prefetch its bucket; then look up and handle
+ *	each frame in input order. Verdict rules:
+ *	  allowlisted  access list permit (no tests);
+ *	  blocklisted  access list reject (other tests still run unless the
+ *	               denylist action is drop);
+ *	  fail         a test failed, or the client is blocked from before;
+ *	  pass         the SMTP machine says the client passed (HELO/EHLO and
+ *	               DATA, BDAT, accepted STARTTLS or QUIT) with no failure,
+ *	               or the cache says every enabled test passed (PASS OLD);
+ *	  unknown      anything else: hang-up before the tests could finish,
+ *	               a stream gap, eviction, a server that is not SMTP.
+ *	A failure under drop stops the session at that packet; under enforce
+ *	at the client's DATA, BDAT or STARTTLS (before mail is delivered).
+ * THREADING
+ *	One worker per engine; hooks run on it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scr_engine.h"
+#include "scr_flow.h"
+#include "scr_smtp.h"
+#include "scr_tcpord.h"
+
+#define SWEEP_PER_FRAME 2	/* entries the clock hand visits per frame */
+#define EVICT_SAMPLE 64		/* entries examined to pick a victim */
+
+struct scr_engine {
+	const struct scr_policy *pol;
+	const struct scr_scan_db *db;
+	struct scr_engine_hooks hooks;
+	struct scr_flow_table *ft;
+	struct scr_tcpord *ord;
+	struct scr_smtp_env env;
+	struct scr_stats st;
+	uint64_t epoch_ns;
+	uint32_t now_ms;
+	bool have_epoch;
+	/* context of the frame being handled, for the ordering callback */
+	struct scr_flow *cur;
+	struct scr_frame *cur_fr;
+	int pending;		/* verdict decided inside the callback, or -1 */
+	uint8_t portmap[65536 / 8];
+};
+
+/* per-frame scratch of a burst */
+struct burst_item {
+	struct scr_pkt pkt;
+	struct scr_flow_key key;
+	uint32_t hash;
+	uint8_t status;		/* enum scr_dec_status */
+	uint8_t dir;		/* 0 client -> server, 1 server -> client, 2 other */
+};
+
+/* is_port - is p one of the screened ports */
+static inline bool is_port(const struct scr_engine *e, uint16_t p)
+{
+	return e->portmap[p >> 3] & (1u << (p & 7));
+}
+
+/* scr_engine_create - allocate one worker's engine */
+struct scr_engine *scr_engine_create(const struct scr_policy *pol,
+				     const struct scr_scan_db *db,
+				     const struct scr_engine_hooks *hooks)
+{
+	struct scr_engine *e;
+	uint32_t nslots;
+	unsigned i;
+
+	if (pol == NULL || hooks == NULL || hooks->client == NULL ||
+	    hooks->event == NULL || pol->flow_table_size == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	e->pol = pol;
+	e->db = db;
+	e->hooks = *hooks;
+	e->pending = -1;
+	for (i = 0; i < pol->nports && i < 8; i++)
+		e->portmap[pol->ports[i] >> 3] |= (uint8_t)(1u << (pol->ports[i] & 7));
+	nslots = pol->flow_table_size / 128;
+	if (nslots < 256)
+		nslots = 256;
+	e->ft = scr_flow_create(pol->flow_table_size);
+	e->ord = scr_tcpord_create(pol->reorder_window ? nslots : 0);
+	e->env.pol = pol;
+	/* A flow holds a scanner stream only while a client line is split
+	 * across segments: a pool for a sixteenth of the flows is plenty;
+	 * when it runs dry only that line goes unscanned (counted). */
+	if (db != NULL)
+		e->env.scan = scr_scan_thread_create(db,
+			pol->flow_table_size / 16 > 1024 ?
+			pol->flow_table_size / 16 : 1024);
+	if (e->ft == NULL || e->ord == NULL ||
+	    (db != NULL && e->env.scan == NULL)) {
+		scr_engine_destroy(e);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return e;
+}
+
+/* scr_engine_destroy - free the engine; flows are dropped without events */
+void scr_engine_destroy(struct scr_engine *e)
+{
+	if (e == NULL)
+		return;
+	if (e->ft != NULL) {
+		uint32_t i;
+
+		for (i = 0; i < e->ft->cap; i++)
+			if (e->ft->e[i].state != SCR_FS_FREE &&
+			    e->ft->e[i].mode == SCR_FM_SCAN)
+				scr_smtp_fini(&e->env, &e->ft->e[i].smtp);
+	}
+	scr_scan_thread_destroy(e->env.scan);
+	scr_tcpord_destroy(e->ord);
+	scr_flow_destroy(e->ft);
+	free(e);
+}
+
+/* ev_init - common fields of an event about flow f */
+static void ev_init(struct scr_engine *e, struct scr_event *ev,
+		    enum scr_event_type type, const struct scr_flow *f,
+		    const struct scr_frame *fr)
+{
+	memset(ev, 0, offsetof(struct scr_event, text));
+	ev->type = type;
+	ev->key = f->key;
+	ev->ts_ns = fr ? fr->ts_ns : e->epoch_ns + (uint64_t)e->now_ms * 1000000u;
+	ev->pkt_no = fr ? fr->pkt_no : 0;
+	ev->elapsed_ns = (uint64_t)(uint32_t)(e->now_ms - f->start_ms) * 1000000u;
+}
+
+/* ev_tail_clear - zero the fields of struct scr_event after text[] */
+static void ev_tail_clear(struct scr_event *ev)
+{
+	char *tail = (char *)ev + offsetof(struct scr_event, text);
+
+	memset(tail, 0, sizeof(*ev) - offsetof(struct scr_event, text));
+}
+
+/* final_verdict - the verdict of a flow from what is known now */
+static enum scr_verdict final_verdict(const struct scr_flow *f, bool passed)
+{
+	if (f->flags & SCR_FF_LISTED_REJECT)
+		return SCR_V_BLOCKLISTED;
+	if (f->reasons)
+		return SCR_V_FAIL;
+	if (passed && !(f->flags & SCR_FF_GAP))
+		return SCR_V_PASS;
+	return SCR_V_UNKNOWN;
+}
+
+/* decide - give the flow its verdict once; it takes the fast path */
+static void decide(struct scr_engine *e, struct scr_flow *f,
+		   struct scr_frame *fr, enum scr_verdict v)
+{
+	struct scr_event ev;
+	unsigned t;
+
+	if (f->flags & SCR_FF_VERDICT_SENT)
+		return;
+	if (f->mode == SCR_FM_SCAN) {
+		scr_smtp_fini(&e->env, &f->smtp);
+		scr_tcpord_release(e->ord, f);
+	}
+	f->flags |= SCR_FF_VERDICT_SENT;
+	f->mode = SCR_FM_DECIDED;
+	f->verdict = (uint8_t)v;
+	e->st.verdict[v]++;
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		if (f->reasons & SCR_TEST_BIT(t))
+			e->st.failed[t]++;
+	if (f->stop_pkt)
+		e->st.stopped++;
+	ev_init(e, &ev, SCR_EV_VERDICT, f, fr);
+	ev_tail_clear(&ev);
+	ev.verdict = v;
+	ev.reasons = f->reasons;
+	ev.pass_old = (f->flags & SCR_FF_PASS_OLD) != 0;
+	ev.stop_pkt = f->stop_pkt;
+	e->hooks.event(e->hooks.arg, &ev);
+}
+
+/* end_session - the session is over: verdict if none yet, END event once */
+static void end_session(struct scr_engine *e, struct scr_flow *f,
+			struct scr_frame *fr, enum scr_end_reason why)
+{
+	struct scr_event ev;
+	const char *where;
+
+	if (!(f->flags & SCR_FF_VERDICT_SENT)) {
+		bool passed = f->mode == SCR_FM_SCAN && scr_smtp_passed(&f->smtp);
+
+		decide(e, f, fr, final_verdict(f, passed));
+	}
+	if (f->flags & SCR_FF_END_SENT)
+		return;
+	f->flags |= SCR_FF_END_SENT;
+	e->st.ended[why]++;
+	ev_init(e, &ev, SCR_EV_END, f, fr);
+	where = scr_smtp_where(&f->smtp);
+	if (where != NULL)
+		snprintf(ev.after, sizeof(ev.after), "%s", where);
+	ev_tail_clear(&ev);
+	ev.verdict = (enum scr_verdict)f->verdict;
+	ev.reasons = f->reasons;
+	ev.pass_old = (f->flags & SCR_FF_PASS_OLD) != 0;
+	ev.end = why;
+	e->hooks.event(e->hooks.arg, &ev);
+}
+
+/* finish - the flow leaves the table */
+static void finish(struct scr_engine *e, struct scr_flow *f,
+		   struct scr_frame *fr, enum scr_end_reason why)
+{
+	end_session(e, f, fr, why);
+	scr_flow_remove(e->ft, f);
+}
+
+/* stop_here - the session is stopped at this frame (enforce/drop) */
+static void stop_here(struct scr_flow *f, struct scr_frame *fr)
+{
+	if (f->stop_pkt == 0) {
+		f->stop_pkt = fr->pkt_no;
+		fr->action = SCR_PKT_STOP;
+	}
+}
+
+/* on_bytes - tcpord callback: in-order payload to the SMTP machine */
+static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
+{
+	struct scr_engine *e = arg;
+	struct scr_flow *f = e->cur;
+	struct scr_frame *fr = e->cur_fr;
+	unsigned r, t;
+
+	e->st.scanned_bytes += n;
+	r = scr_smtp_feed(&e->env, &f->smtp, dir == 0, p, n);
+	if (r & SCR_SMTP_R_FAIL) {
+		for (t = 0; t < SCR_TEST_MAX; t++) {
+			struct scr_event ev;
+			const struct scr_smtp_detail *d = &e->env.det[t];
+			enum scr_action act;
+
+			if (!(e->env.newly & SCR_TEST_BIT(t)))
+				continue;
+			act = (enum scr_action)e->pol->action[t];
+			f->reasons |= (uint8_t)SCR_TEST_BIT(t);
+			ev_init(e, &ev, SCR_EV_FAIL, f, fr);
+			ev.test = (enum scr_test)t;
+			ev.action = act;
+			ev.count = d->count;
+			memcpy(ev.after, d->after, sizeof(ev.after));
+			ev.after[sizeof(ev.after) - 1] = '\0';
+			ev.text_len = d->text_len < SCR_EV_TEXT_MAX ?
+				      d->text_len : SCR_EV_TEXT_MAX;
+			memcpy(ev.text, d->text, ev.text_len);
+			ev.verdict = SCR_V_FAIL;
+			ev.reasons = f->reasons;
+			ev.pass_old = false;
+			ev.stop_pkt = 0;
+			ev.end = SCR_END_CLOSE;
+			e->hooks.event(e->hooks.arg, &ev);
+			if (act == SCR_ACT_DROP)
+				stop_here(f, fr);
+			else if (act == SCR_ACT_ENFORCE)
+				f->enforce |= (uint8_t)SCR_TEST_BIT(t);
+		}
+		if (f->stop_pkt) {
+			e->pending = final_verdict(f, false);
+			return 1;
+		}
+	}
+	if ((r & SCR_SMTP_R_COMMIT) && f->enforce) {
+		stop_here(f, fr);
+		e->pending = final_verdict(f, false);
+		return 1;
+	}
+	if (r & (SCR_SMTP_R_DONE | SCR_SMTP_R_NOTSMTP)) {
+		e->pending = final_verdict(f, (r & SCR_SMTP_R_DONE) &&
+					   scr_smtp_passed(&f->smtp));
+		return 1;
+	}
+	return 0;
+}
+
+/* new_flow - a client SYN: ask ctrl about the client, start the tests */
+static void new_flow(struct scr_engine *e, struct burst_item *it,
+		     struct scr_frame *fr)
+{
+	struct scr_client_info info = {0};
+	struct scr_flow *f;
+	struct scr_event ev;
+
+	f = scr_flow_insert(e->ft, &it->key, it->hash);
+	if (f == NULL) {
+		uint32_t i, best = UINT32_MAX, best_idle = 0;
+		bool best_closing = false;
+
+		/* Full: evict a closing flow, else the longest idle one. */
+		for (i = 0; i < EVICT_SAMPLE; i++) {
+			uint32_t k = e->ft->hand;
+			struct scr_flow *c = &e->ft->e[k];
+			uint32_t idle = e->now_ms - c->last_ms;
+			bool closing = c->state == SCR_FS_CLOSING;
+
+			e->ft->hand = k + 1 == e->ft->cap ? 0 : k + 1;
+			if (c->state == SCR_FS_FREE)
+				continue;
+			if (best == UINT32_MAX || (closing && !best_closing) ||
+			    (closing == best_closing && idle > best_idle)) {
+				best = k;
+				best_idle = idle;
+				best_closing = closing;
+			}
+		}
+		if (best != UINT32_MAX) {
+			struct scr_flow *v = &e->ft->e[best];
+
+			if (v->mode == SCR_FM_SCAN)
+				e->st.evicted_undecided++;
+			finish(e, v, NULL, SCR_END_EVICTED);
+			f = scr_flow_insert(e->ft, &it->key, it->hash);
+		}
+		if (f == NULL) {
+			e->st.table_full++;
+			return;
+		}
+	}
+	e->st.flows++;
+	f->state = SCR_FS_SYN;
+	f->start_ms = f->last_ms = e->now_ms;
+	f->seq_next[0] = it->pkt.seq + 1;
+	f->seq_known = 1;
+	e->hooks.client(e->hooks.arg, &f->key, fr->ts_ns, &info);
+
+	ev_init(e, &ev, SCR_EV_CONNECT, f, fr);
+	ev_tail_clear(&ev);
+	e->hooks.event(e->hooks.arg, &ev);
+
+	switch (info.cls) {
+	case SCR_CLIENT_PERMIT:
+		ev.type = SCR_EV_LISTED;
+		ev.cls = info.cls;
+		e->hooks.event(e->hooks.arg, &ev);
+		decide(e, f, fr, SCR_V_ALLOWLISTED);
+		return;
+	case SCR_CLIENT_REJECT:
+		ev.type = SCR_EV_LISTED;
+		ev.cls = info.cls;
+		e->hooks.event(e->hooks.arg, &ev);
+		f->flags |= SCR_FF_LISTED_REJECT;
+		f->reasons |= (uint8_t)SCR_TEST_BIT(SCR_TEST_ACCESS);
+		switch (e->pol->action[SCR_TEST_ACCESS]) {
+		case SCR_ACT_DROP:
+			stop_here(f, fr);
+			decide(e, f, fr, SCR_V_BLOCKLISTED);
+			return;
+		case SCR_ACT_ENFORCE:
+			f->enforce |= (uint8_t)SCR_TEST_BIT(SCR_TEST_ACCESS);
+			break;
+		case SCR_ACT_IGNORE:
+			break;
+		default:
+			abort();	/* panic: action out of range */
+		}
+		info.todo = e->pol->enabled;
+		break;
+	case SCR_CLIENT_BLOCKED:
+		ev.type = SCR_EV_LISTED;
+		ev.cls = info.cls;
+		e->hooks.event(e->hooks.arg, &ev);
+		f->reasons = info.reasons ? info.reasons :
+			     (uint8_t)SCR_TEST_BIT(SCR_TEST_ACCESS);
+		stop_here(f, fr);
+		decide(e, f, fr, SCR_V_FAIL);
+		return;
+	case SCR_CLIENT_NEW:
+		break;
+	default:
+		abort();	/* panic: client class out of range */
+	}
+	info.todo &= (uint8_t)(e->pol->enabled & SCR_TESTS_STREAM);
+	if (info.todo == 0) {
+		if (info.pass_old)
+			f->flags |= SCR_FF_PASS_OLD;
+		decide(e, f, fr, final_verdict(f, true));
+		return;
+	}
+	scr_smtp_init(&f->smtp, info.todo);
+	f->mode = SCR_FM_SCAN;
+}
+
+/* scan_segment - a segment of an undecided flow */
+static void scan_segment(struct scr_engine *e, struct scr_flow *f,
+			 struct burst_item *it, struct scr_frame *fr)
+{
+	const struct scr_pkt *pk = &it->pkt;
+	unsigned dir = it->dir;
+	enum scr_ord_result r;
+
+	if (dir == 1 && (pk->flags & SCR_TCP_SYN) && !(f->seq_known & 2)) {
+		f->seq_next[1] = pk->seq + 1;
+		f->seq_known |= 2;
+		f->state = SCR_FS_EST;
+	}
+	if (pk->payload_len == 0)
+		return;
+	if (!(f->seq_known & (1u << dir))) {
+		e->st.no_synack++;
+		goto gap;
+	}
+	e->cur = f;
+	e->cur_fr = fr;
+	e->pending = -1;
+	r = scr_tcpord_segment(e->ord, f, dir, pk->seq, pk->payload,
+			       pk->payload_len, e->pol->reorder_window,
+			       on_bytes, e);
+	if (e->pending >= 0) {
+		decide(e, f, fr, (enum scr_verdict)e->pending);
+		return;
+	}
+	if (r == SCR_ORD_GAP)
+		goto gap;
+	if (pk->truncated)
+		goto gap;
+	return;
+gap:
+	e->st.gaps++;
+	f->flags |= SCR_FF_GAP;
+	decide(e, f, fr, final_verdict(f, false));
+}
+
+/* handle - one decoded SMTP frame */
+static void handle(struct scr_engine *e, struct burst_item *it,
+		   struct scr_frame *fr)
+{
+	const struct scr_pkt *pk = &it->pkt;
+	struct scr_flow *f;
+	bool syn_only = (pk->flags & (SCR_TCP_SYN | SCR_TCP_ACK | SCR_TCP_RST)) ==
+			SCR_TCP_SYN;
+
+	e->st.smtp_pkts++;
+	f = scr_flow_lookup(e->ft, &it->key, it->hash);
+	if (f != NULL && syn_only && it->dir == 0 && f->state != SCR_FS_SYN) {
+		/* A new connection on a tuple still in the table. */
+		e->st.port_reuse++;
+		finish(e, f, fr, SCR_END_CLOSE);
+		f = NULL;
+	}
+	if (f == NULL) {
+		if (syn_only && it->dir == 0)
+			new_flow(e, it, fr);
+		else
+			e->st.no_flow++;
+		return;
+	}
+	f->last_ms = e->now_ms;
+	if (f->stop_pkt && fr->pkt_no != f->stop_pkt)
+		fr->action = SCR_PKT_DROP;
+	if (f->mode == SCR_FM_SCAN)
+		scan_segment(e, f, it, fr);
+	if (pk->flags & (SCR_TCP_RST | SCR_TCP_FIN)) {
+		/* The SMTP session is over: judge what we have; keep the
+		 * entry a little for the last packets (close timeout). */
+		end_session(e, f, fr, SCR_END_CLOSE);
+		f->state = SCR_FS_CLOSING;
+	} else if (f->state == SCR_FS_SYN && it->dir == 1 &&
+		   (pk->flags & SCR_TCP_SYN)) {
+		f->state = SCR_FS_EST;
+	}
+}
+
+/* timeout_of - idle limit of a flow in its state, in ms */
+static uint32_t timeout_ms(const struct scr_engine *e, const struct scr_flow *f)
+{
+	uint64_t ns;
+
+	switch (f->state) {
+	case SCR_FS_SYN:
+		ns = e->pol->syn_timeout_ns;
+		break;
+	case SCR_FS_CLOSING:
+		ns = e->pol->close_timeout_ns;
+		break;
+	case SCR_FS_EST:
+		ns = e->pol->idle_timeout_ns;
+		break;
+	case SCR_FS_FREE:
+	default:
+		abort();	/* panic: no timeout for a free entry */
+	}
+	ns /= 1000000u;
+	return ns > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)ns;
+}
+
+/* sweep - advance the clock hand over k entries, ending idle flows */
+static void sweep(struct scr_engine *e, uint32_t k)
+{
+	struct scr_flow_table *t = e->ft;
+
+	while (k-- && t->used) {
+		struct scr_flow *f = &t->e[t->hand];
+
+		t->hand = t->hand + 1 == t->cap ? 0 : t->hand + 1;
+		if (f->state == SCR_FS_FREE)
+			continue;
+		if ((int32_t)(e->now_ms - f->last_ms) > (int32_t)timeout_ms(e, f))
+			finish(e, f, NULL, SCR_END_TIMEOUT);
+	}
+}
+
+/* set_time - the engine clock follows the input's timestamps */
+static void set_time(struct scr_engine *e, uint64_t ts_ns)
+{
+	if (!e->have_epoch) {
+		e->epoch_ns = ts_ns;
+		e->have_epoch = true;
+	}
+	if (ts_ns >= e->epoch_ns) {
+		uint32_t ms = (uint32_t)((ts_ns - e->epoch_ns) / 1000000u);
+
+		/* Never backwards: captures are not always sorted. */
+		if ((int32_t)(ms - e->now_ms) > 0)
+			e->now_ms = ms;
+	}
+}
+
+/* classify - decode, orient, build the key and hash of one frame */
+static void classify(struct scr_engine *e, struct scr_frame *fr,
+		     struct burst_item *it)
+{
+	const struct scr_pkt *pk = &it->pkt;
+
+	fr->action = SCR_PKT_PASS;
+	it->dir = 2;
+	it->status = (uint8_t)scr_decode((enum scr_link)fr->link, fr->data,
+					 fr->caplen, &it->pkt);
+	if (it->status != SCR_DEC_TCP)
+		return;
+	if (is_port(e, pk->dport)) {
+		it->dir = 0;
+		it->key.client = pk->src;
+		it->key.server = pk->dst;
+		it->key.client_port = pk->sport;
+		it->key.server_port = pk->dport;
+	} else if (is_port(e, pk->sport)) {
+		it->dir = 1;
+		it->key.client = pk->dst;
+		it->key.server = pk->src;
+		it->key.client_port = pk->dport;
+		it->key.server_port = pk->sport;
+	} else {
+		return;
+	}
+	it->key.family = pk->family;
+	memset(it->key._pad, 0, sizeof(it->key._pad));
+	it->hash = scr_flow_hash(&it->key);
+	scr_flow_prefetch(e->ft, it->hash);
+}
+
+/* scr_engine_burst - process n frames in order */
+unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
+			  unsigned n)
+{
+	struct burst_item items[SCR_BURST];
+	unsigned done = 0;
+
+	while (done < n) {
+		unsigned m = n - done < SCR_BURST ? n - done : SCR_BURST, i;
+		struct scr_frame *fr = frames + done;
+
+		for (i = 0; i < m; i++)
+			classify(e, &fr[i], &items[i]);
+		for (i = 0; i < m; i++) {
+			e->st.frames++;
+			e->st.bytes += fr[i].wirelen;
+			e->st.dec[items[i].status]++;
+			set_time(e, fr[i].ts_ns);
+			if (items[i].status != SCR_DEC_TCP)
+				continue;
+			if (items[i].dir == 2) {
+				e->st.other_pkts++;
+				continue;
+			}
+			handle(e, &items[i], &fr[i]);
+		}
+		sweep(e, m * SWEEP_PER_FRAME);
+		done += m;
+	}
+	return n;
+}
+
+/* scr_engine_expire - end every flow idle at now_ns */
+void scr_engine_expire(struct scr_engine *e, uint64_t now_ns)
+{
+	set_time(e, now_ns);
+	sweep(e, e->ft->cap);
+}
+
+/* scr_engine_flush - end of input: every flow ends now */
+void scr_engine_flush(struct scr_engine *e, uint64_t now_ns)
+{
+	uint32_t i;
+
+	if (e->have_epoch)
+		set_time(e, now_ns);
+	for (i = 0; i < e->ft->cap && e->ft->used; i++)
+		if (e->ft->e[i].state != SCR_FS_FREE)
+			finish(e, &e->ft->e[i], NULL, SCR_END_FLUSH);
+}
+
+/* scr_engine_reset - empty table and clock; counters are kept */
+void scr_engine_reset(struct scr_engine *e)
+{
+	uint32_t i;
+
+	for (i = 0; i < e->ft->cap; i++)
+		if (e->ft->e[i].state != SCR_FS_FREE &&
+		    e->ft->e[i].mode == SCR_FM_SCAN)
+			scr_smtp_fini(&e->env, &e->ft->e[i].smtp);
+	scr_flow_clear(e->ft);
+	scr_tcpord_clear(e->ord);
+	e->have_epoch = false;
+	e->now_ms = 0;
+}
+
+/* scr_engine_stats - counters with the reorder and scanner ones folded in */
+void scr_engine_stats(const struct scr_engine *e, struct scr_stats *out)
+{
+	*out = e->st;
+	out->scan_pool_empty = e->env.scan_pool_empty;
+	out->reorder_stashed = e->ord->stashed;
+	out->reorder_drained = e->ord->drained;
+	out->dup_bytes = e->ord->dup_bytes;
+}
+
+/* scr_engine_flow_bytes - memory per tracked flow */
+size_t scr_engine_flow_bytes(const struct scr_engine *e)
+{
+	size_t b = scr_flow_bytes_per_flow(e->ft);
+
+	b += (size_t)e->ord->nslots * sizeof(struct scr_ooo_slot) / e->ft->cap;
+	if (e->env.scan != NULL)
+		b += scr_scan_pool_bytes(e->env.scan) / e->ft->cap;
+	return b;
+}
+
+/* scr_engine_flows_active - flows in the table now */
+uint32_t scr_engine_flows_active(const struct scr_engine *e)
+{
+	return e->ft->used;
+}
+
+/* scr_engine_key_hash - the flow table's hash of a key */
+uint32_t scr_engine_key_hash(const struct scr_flow_key *k)
+{
+	return scr_flow_hash(k);
+}

@@ -1,1 +1,422 @@
-/* placeholder */
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	scr_scan - Hyperscan pattern set for client command streams
+ * DESCRIPTION
+ *	Compiles one streaming-mode database from the built-in patterns
+ *	(bare LF: "[^\r]\n" and an LF as the first byte of a stream; a header
+ *	label "Name:" at a line start) and the patterns ctrl hands in
+ *	(SCR_PAT_COMMAND: postscreen_forbidden_commands entries; SCR_PAT_LINE:
+ *	own HELO names and signatures). ctrl patterns are compiled with
+ *	HS_FLAG_MULTILINE, so '^' and '$' are line anchors. Every pattern is
+ *	HS_FLAG_SINGLEMATCH: callers only need to know that (and where first)
+ *	a pattern matched, and this keeps the callback cheap.
+ *
+ *	Each worker gets its scratch and a fixed pool of stream states, opened
+ *	with hs_open_stream() when the thread is created. scr_scan_open() pops
+ *	one and resets it (hs_reset_stream() does not allocate), close pushes
+ *	it back: nothing on the packet path calls malloc. Hyperscan reports
+ *	stream offsets; each pool slot remembers how many bytes it has seen so
+ *	that scr_scan_feed() can report offsets within the current feed.
+ *
+ *	It does not parse config files (ctrl turns config into patterns) and
+ *	does not decide tests (scr_smtp does, using the match flags).
+ * CONTRACT
+ *	scr_scan_create(pats, n, err, errlen): compiles; NULL with errno set
+ *	  and "where: name: /regex/: Hyperscan message" in err on a bad
+ *	  pattern (EINVAL), ENOMEM on allocation failure. pats is not kept.
+ *	scr_scan_destroy(db): db may be NULL. No thread may still use it.
+ *	scr_scan_stream_size(db): hs_stream_size() of the database.
+ *	scr_scan_thread_create(db, max_streams): scratch + pool of max_streams
+ *	  stream states (0 is allowed: every open then fails). NULL + errno.
+ *	scr_scan_thread_destroy(t): t may be NULL; every stream must have been
+ *	  closed (open streams are freed with the pool anyway).
+ *	scr_scan_open(t): a reset stream, or NULL when the pool is empty.
+ *	scr_scan_feed(t, s, p, len, m): scans p[0..len) as the continuation of
+ *	  s, fills *m (flags of this feed, end offsets relative to p, first ctrl
+ *	  pattern index or SCR_SCAN_NO_PAT). 0, or -EIO if Hyperscan fails (the
+ *	  stream is then unusable; close it).
+ *	scr_scan_close(t, s): back to the pool; end-of-data matches are dropped.
+ * THREADING
+ *	db: read-only after create, shared. A scr_scan_thread and its streams
+ *	belong to one worker.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hs.h>
+
+#include "scr_scan.h"
+
+/* Built-in pattern ids; ctrl pattern i has id SCR_SCAN_NBUILTIN + i. */
+enum scr_scan_builtin {
+	SCR_SCAN_ID_BARE_LF = 0,	/* LF after a byte that is not CR */
+	SCR_SCAN_ID_BARE_LF_FIRST,	/* LF as the first byte of the stream */
+	SCR_SCAN_ID_HEADER,		/* header label at a line start */
+	SCR_SCAN_NBUILTIN
+};
+
+/* Hyperscan ids are unsigned; pat_id is 16 bits with one value reserved. */
+#define SCR_SCAN_MAX_PATS	(SCR_SCAN_NO_PAT - 1u)
+
+struct scr_scan_db {
+	hs_database_t *hs;
+	size_t stream_size;
+	size_t npats;		/* ctrl patterns */
+	uint8_t *flag_of;	/* per id: the SCR_SCAN_* flag it sets */
+};
+
+struct scr_scan_stream {
+	hs_stream_t *hs;
+	uint64_t off;		/* bytes scanned since open */
+};
+
+struct scr_scan_thread {
+	const struct scr_scan_db *db;
+	hs_scratch_t *scratch;
+	uint32_t max;			/* slots */
+	uint32_t nfree;			/* entries in free[] */
+	struct scr_scan_stream *slot;	/* max entries */
+	struct scr_scan_stream **free;	/* stack of free slots */
+};
+
+/* Context for one hs_scan_stream() call. */
+struct scr_scan_ctx {
+	const struct scr_scan_db *db;
+	struct scr_scan_match *m;
+	uint64_t base;		/* stream offset of p[0] */
+};
+
+/* scr_scan_panic - impossible state: abort */
+
+static void __attribute__((noreturn, cold)) scr_scan_panic(const char *what, int v)
+{
+	fprintf(stderr, "scr_scan: panic: %s %d\n", what, v);
+	abort();
+}
+
+/* scr_scan_flag_of - match flag for a ctrl pattern; 0 if the kind is bad */
+
+static unsigned scr_scan_flag_of(const struct scr_scan_pattern *p)
+{
+	switch (p->kind) {
+	case SCR_PAT_COMMAND:
+		return p->test == SCR_TEST_NON_SMTP ? SCR_SCAN_COMMAND : 0;
+	case SCR_PAT_LINE:
+		if (p->test == SCR_TEST_NON_SMTP)
+			return SCR_SCAN_LINE_NONSMTP;
+		if (p->test == SCR_TEST_HELO)
+			return SCR_SCAN_LINE_HELO;
+		return 0;
+	default:
+		return 0;	/* untrusted input from ctrl: reported, not a panic */
+	}
+}
+
+/* scr_scan_str - s, or dflt when s is NULL or empty (for messages) */
+
+static const char *scr_scan_str(const char *s, const char *dflt)
+{
+	return s != NULL && *s != '\0' ? s : dflt;
+}
+
+/* scr_scan_create - compile the built-in and ctrl patterns once */
+
+struct scr_scan_db *scr_scan_create(const struct scr_scan_pattern *pats,
+				    size_t n, char *err, size_t errlen)
+{
+	static const char *const bi_expr[SCR_SCAN_NBUILTIN] = {
+		[SCR_SCAN_ID_BARE_LF] = "[^\\r]\\n",
+		[SCR_SCAN_ID_BARE_LF_FIRST] = "^\\n",
+		[SCR_SCAN_ID_HEADER] = "^[\\x21-\\x39\\x3b-\\x7e]+[ \\t]*:",
+	};
+	static const unsigned bi_flags[SCR_SCAN_NBUILTIN] = {
+		[SCR_SCAN_ID_BARE_LF] = HS_FLAG_SINGLEMATCH,
+		[SCR_SCAN_ID_BARE_LF_FIRST] = HS_FLAG_SINGLEMATCH,
+		[SCR_SCAN_ID_HEADER] = HS_FLAG_SINGLEMATCH | HS_FLAG_MULTILINE,
+	};
+	static const uint8_t bi_flag_of[SCR_SCAN_NBUILTIN] = {
+		[SCR_SCAN_ID_BARE_LF] = SCR_SCAN_BARE_LF,
+		[SCR_SCAN_ID_BARE_LF_FIRST] = SCR_SCAN_BARE_LF,
+		[SCR_SCAN_ID_HEADER] = SCR_SCAN_HEADER,
+	};
+	struct scr_scan_db *db = NULL;
+	const char **expr = NULL;
+	unsigned *flags = NULL, *ids = NULL;
+	hs_compile_error_t *cerr = NULL;
+	size_t total = 0, i;
+	int rc = ENOMEM;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (n > 0 && pats == NULL) {
+		snprintf(err, errlen, "scanner: %zu patterns but no pattern table", n);
+		rc = EINVAL;
+		goto out;
+	}
+	if (n > SCR_SCAN_MAX_PATS) {
+		snprintf(err, errlen, "scanner: %zu patterns, at most %u supported",
+			 n, SCR_SCAN_MAX_PATS);
+		rc = EINVAL;
+		goto out;
+	}
+	total = SCR_SCAN_NBUILTIN + n;
+	if ((db = calloc(1, sizeof(*db))) == NULL
+	    || (db->flag_of = calloc(total, sizeof(*db->flag_of))) == NULL
+	    || (expr = calloc(total, sizeof(*expr))) == NULL
+	    || (flags = calloc(total, sizeof(*flags))) == NULL
+	    || (ids = calloc(total, sizeof(*ids))) == NULL) {
+		snprintf(err, errlen, "scanner: out of memory");
+		goto out;
+	}
+	for (i = 0; i < SCR_SCAN_NBUILTIN; i++) {
+		expr[i] = bi_expr[i];
+		flags[i] = bi_flags[i];
+		db->flag_of[i] = bi_flag_of[i];
+		ids[i] = (unsigned)i;
+	}
+	for (i = 0; i < n; i++) {
+		const struct scr_scan_pattern *p = &pats[i];
+		size_t id = SCR_SCAN_NBUILTIN + i;
+		unsigned f = scr_scan_flag_of(p);
+
+		if (p->regex == NULL || p->regex[0] == '\0') {
+			snprintf(err, errlen, "%s: %s: empty pattern",
+				 scr_scan_str(p->where, "(unknown)"),
+				 scr_scan_str(p->name, "(unnamed)"));
+			rc = EINVAL;
+			goto out;
+		}
+		if (f == 0) {
+			snprintf(err, errlen, "%s: %s: /%s/: pattern kind %d cannot "
+				 "apply to test %d", scr_scan_str(p->where, "(unknown)"),
+				 scr_scan_str(p->name, "(unnamed)"), p->regex,
+				 (int)p->kind, (int)p->test);
+			rc = EINVAL;
+			goto out;
+		}
+		expr[id] = p->regex;
+		flags[id] = HS_FLAG_MULTILINE | HS_FLAG_SINGLEMATCH
+			| (p->caseless ? HS_FLAG_CASELESS : 0);
+		ids[id] = (unsigned)id;
+		db->flag_of[id] = (uint8_t)f;
+	}
+	if (hs_compile_multi(expr, flags, ids, (unsigned)total, HS_MODE_STREAM,
+			     NULL, &db->hs, &cerr) != HS_SUCCESS) {
+		int e = cerr != NULL ? cerr->expression : -1;
+		const char *msg = cerr != NULL ? cerr->message : "unknown error";
+
+		if (e >= SCR_SCAN_NBUILTIN && (size_t)e < total) {
+			const struct scr_scan_pattern *p = &pats[e - SCR_SCAN_NBUILTIN];
+
+			snprintf(err, errlen, "%s: %s: /%s/: %s",
+				 scr_scan_str(p->where, "(unknown)"),
+				 scr_scan_str(p->name, "(unnamed)"), p->regex, msg);
+		} else if (e >= 0) {
+			snprintf(err, errlen, "scanner: built-in pattern /%s/: %s",
+				 expr[e], msg);
+		} else {
+			snprintf(err, errlen, "scanner: pattern set: %s", msg);
+		}
+		hs_free_compile_error(cerr);
+		db->hs = NULL;
+		rc = EINVAL;
+		goto out;
+	}
+	if (hs_stream_size(db->hs, &db->stream_size) != HS_SUCCESS) {
+		snprintf(err, errlen, "scanner: cannot get the stream size");
+		rc = EINVAL;
+		goto out;
+	}
+	db->npats = n;
+	rc = 0;
+out:
+	free(ids);
+	free(flags);
+	free(expr);
+	if (rc != 0) {
+		scr_scan_destroy(db);
+		errno = rc;
+		return NULL;
+	}
+	return db;
+}
+
+/* scr_scan_destroy - free the database */
+
+void scr_scan_destroy(struct scr_scan_db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->hs != NULL)
+		hs_free_database(db->hs);
+	free(db->flag_of);
+	free(db);
+}
+
+/* scr_scan_stream_size - bytes of Hyperscan stream state per stream */
+
+size_t scr_scan_stream_size(const struct scr_scan_db *db)
+{
+	return db->stream_size;
+}
+
+/* scr_scan_pattern_count - number of ctrl patterns in the database */
+
+size_t scr_scan_pattern_count(const struct scr_scan_db *db)
+{
+	return db->npats;
+}
+
+/* scr_scan_thread_create - scratch and stream pool for one worker */
+
+struct scr_scan_thread *scr_scan_thread_create(const struct scr_scan_db *db,
+					       uint32_t max_streams)
+{
+	struct scr_scan_thread *t;
+	uint32_t i;
+	int rc = ENOMEM;
+
+	if (db == NULL || db->hs == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		goto out;
+	t->db = db;
+	if (hs_alloc_scratch(db->hs, &t->scratch) != HS_SUCCESS) {
+		t->scratch = NULL;
+		goto out;
+	}
+	if (max_streams > 0
+	    && ((t->slot = calloc(max_streams, sizeof(*t->slot))) == NULL
+		|| (t->free = calloc(max_streams, sizeof(*t->free))) == NULL))
+		goto out;
+	for (i = 0; i < max_streams; i++) {
+		if (hs_open_stream(db->hs, 0, &t->slot[i].hs) != HS_SUCCESS) {
+			t->slot[i].hs = NULL;
+			goto out;
+		}
+		t->max = i + 1;
+		t->free[t->nfree++] = &t->slot[i];
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		scr_scan_thread_destroy(t);
+		errno = rc;
+		return NULL;
+	}
+	return t;
+}
+
+/* scr_scan_thread_destroy - free scratch and pool */
+
+void scr_scan_thread_destroy(struct scr_scan_thread *t)
+{
+	uint32_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->max; i++)
+		/* No scratch: end-of-data matches are not reported. */
+		(void)hs_close_stream(t->slot[i].hs, NULL, NULL, NULL);
+	free(t->free);
+	free(t->slot);
+	if (t->scratch != NULL)
+		hs_free_scratch(t->scratch);
+	free(t);
+}
+
+/* scr_scan_has_patterns - true when the database has ctrl patterns */
+
+bool scr_scan_has_patterns(const struct scr_scan_thread *t)
+{
+	return t->db->npats > 0;
+}
+
+/* scr_scan_pool_free - streams left in the pool */
+
+uint32_t scr_scan_pool_free(const struct scr_scan_thread *t)
+{
+	return t->nfree;
+}
+
+/* scr_scan_open - take a reset stream from the pool */
+
+struct scr_scan_stream *scr_scan_open(struct scr_scan_thread *t)
+{
+	struct scr_scan_stream *s;
+
+	if (t->nfree == 0)
+		return NULL;
+	s = t->free[--t->nfree];
+	/* Without scratch and callback nothing is reported and nothing is
+	 * allocated: the state is just re-initialised. */
+	if (hs_reset_stream(s->hs, 0, NULL, NULL, NULL) != HS_SUCCESS)
+		scr_scan_panic("hs_reset_stream failed on a pool stream", 0);
+	s->off = 0;
+	return s;
+}
+
+/* scr_scan_on_match - Hyperscan callback: record flags and offsets only */
+
+static int scr_scan_on_match(unsigned int id, unsigned long long from,
+			     unsigned long long to, unsigned int hflags, void *arg)
+{
+	struct scr_scan_ctx *c = arg;
+	struct scr_scan_match *m = c->m;
+	unsigned f = c->db->flag_of[id];
+	unsigned bit = (unsigned)__builtin_ctz(f);
+	uint64_t end = to >= c->base ? to - c->base : 0;
+
+	(void)from;
+	(void)hflags;
+	if ((m->flags & f) == 0) {
+		m->flags |= f;
+		m->first_end[bit] = end > UINT32_MAX ? UINT32_MAX : (uint32_t)end;
+	}
+	if (id >= SCR_SCAN_NBUILTIN && m->pat_id == SCR_SCAN_NO_PAT)
+		m->pat_id = (uint16_t)(id - SCR_SCAN_NBUILTIN);
+	return 0;
+}
+
+/* scr_scan_feed - scan the next bytes of a stream */
+
+int scr_scan_feed(struct scr_scan_thread *t, struct scr_scan_stream *s,
+		  const uint8_t *p, uint32_t len, struct scr_scan_match *m)
+{
+	struct scr_scan_ctx c = { .db = t->db, .m = m, .base = s->off };
+	hs_error_t e;
+
+	memset(m, 0, sizeof(*m));
+	m->pat_id = SCR_SCAN_NO_PAT;
+	if (len == 0)
+		return 0;
+	e = hs_scan_stream(s->hs, (const char *)p, len, 0, t->scratch,
+			   scr_scan_on_match, &c);
+	s->off += len;
+	return e == HS_SUCCESS ? 0 : -EIO;
+}
+
+/* scr_scan_close - return a stream to the pool */
+
+void scr_scan_close(struct scr_scan_thread *t, struct scr_scan_stream *s)
+{
+	if (s == NULL)
+		return;
+	if (t->nfree >= t->max)
+		scr_scan_panic("stream closed twice; pool size", (int)t->max);
+	t->free[t->nfree++] = s;
+}
+
+/* scr_scan_pool_bytes - memory the thread's stream pool holds */
+
+size_t scr_scan_pool_bytes(const struct scr_scan_thread *t)
+{
+	/* hs_open_stream() mallocs each state: count a 16-byte header. */
+	return (size_t)t->max * (scr_scan_stream_size(t->db) + 16 +
+				 sizeof(*t->slot) + sizeof(*t->free));
+}

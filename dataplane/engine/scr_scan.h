@@ -51,10 +51,19 @@ struct scr_scan_db *scr_scan_create(const struct scr_scan_pattern *pats,
 void scr_scan_destroy(struct scr_scan_db *db);
 /* Bytes of stream state per flow (for the memory budget report). */
 size_t scr_scan_stream_size(const struct scr_scan_db *db);
+/* Number of ctrl patterns compiled in (built-ins not counted). */
+size_t scr_scan_pattern_count(const struct scr_scan_db *db);
 
 struct scr_scan_thread *scr_scan_thread_create(const struct scr_scan_db *db,
 					       uint32_t max_streams);
 void scr_scan_thread_destroy(struct scr_scan_thread *t);
+/* True when ctrl patterns exist (otherwise scr_smtp's C checks cover the
+ * built-in patterns and it need not scan). */
+bool scr_scan_has_patterns(const struct scr_scan_thread *t);
+/* Streams left in the thread's pool (stats, tests). */
+uint32_t scr_scan_pool_free(const struct scr_scan_thread *t);
+/* Memory of the pool: stream states, their allocator headers, bookkeeping. */
+size_t scr_scan_pool_bytes(const struct scr_scan_thread *t);
 
 /* Match flags reported by scr_scan_feed (bits). */
 #define SCR_SCAN_BARE_LF	0x01u	/* LF not preceded by CR */
@@ -67,8 +76,10 @@ struct scr_scan_match {
 	unsigned flags;		/* SCR_SCAN_* seen in this feed */
 	uint32_t first_end[8];	/* per flag bit: end offset (within this feed) of
 				 * its first match */
-	uint16_t pat_id;	/* index into pats[] of the first ctrl pattern hit */
+	uint16_t pat_id;	/* index into pats[] of the first ctrl pattern hit,
+				 * SCR_SCAN_NO_PAT if none */
 };
+#define SCR_SCAN_NO_PAT		0xffffu
 
 /* Opens a stream from the thread's pool; NULL when the pool is empty
  * (counted by the caller; the flow is then not scanned). */

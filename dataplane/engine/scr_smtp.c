@@ -1,1 +1,1056 @@
-/* placeholder */
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	scr_smtp - per-flow SMTP state machine, both directions
+ * DESCRIPTION
+ *	Runs postscreen's stream tests on a passively observed SMTP session:
+ *	pregreet, bare newline, command pipelining (RFC 2920 at packet level,
+ *	because the real smtpd behind us may announce PIPELINING), non-SMTP
+ *	command, and smtpscreen's HELO test. Both directions are parsed one
+ *	byte at a time without a line buffer, so lines, CRLF pairs, command
+ *	words and HELO names may be split across any segments.
+ *
+ *	Server side: reply lines "NNN-" (continuation) and "NNN " (final).
+ *	The greeting is complete at the end of the first final 2xx line; a
+ *	non-2xx greeting or a greeting that is not an SMTP reply makes the
+ *	flow NOTSMTP. Every later final reply answers one outstanding client
+ *	line (outq). The EHLO reply is searched for the PIPELINING keyword.
+ *
+ *	Client side: each line is a command (or a SASL response while an AUTH
+ *	exchange runs). The command word (first token, split on space or tab,
+ *	leading white space skipped) is matched against the verbs postscreen
+ *	knows (its command table) while it arrives. Pipelining is judged when
+ *	the first byte of a new line arrives: replies are outstanding and the
+ *	server did not announce PIPELINING in its EHLO reply, the client used
+ *	HELO, or the last command ends a command group. Non-SMTP: an unknown
+ *	word that is a header label (Postfix is_header()) or that a
+ *	postscreen_forbidden_commands pattern matched at the word's start.
+ *
+ *	The Hyperscan scanner (scr_scan) is only consulted for the ctrl
+ *	patterns (forbidden commands, own HELO names, signatures); bare LF and
+ *	header labels are found by this parser, which reads every client
+ *	command byte anyway. Each client line is scanned in its own stream,
+ *	so '^' anchors at the line start and a pool stream is held only while
+ *	one line is split across segments; when a line completes within one
+ *	segment the stream goes straight back to the pool.
+ *
+ *	Scanning stops (SCR_SMTP_R_DONE) at the server's 354 answer to DATA,
+ *	at BDAT (chunk data follows at once), at the 220 answer to STARTTLS,
+ *	after QUIT, and when the client sends anything after DATA or STARTTLS
+ *	before the server answered (message body or TLS handshake).
+ *
+ *	It does not know actions, addresses, time or logging.
+ * CONTRACT
+ *	See scr_smtp.h. Detail filled in env->det[test] for each newly
+ *	failed test (text: raw bytes of the current feed, at most 100):
+ *	  PREGREET      count = bytes of the early feed, text = its first
+ *	                bytes, after = "CONNECT".
+ *	  PIPELINING    after = verb whose reply was pending (upper case;
+ *	                "UNIMPL" for an unknown command), text = the early
+ *	                bytes from the start of the new line to the feed end.
+ *	  NON_SMTP      after = previous command verb, "CONNECT" if none,
+ *	                "UNIMPL" if it was unknown; text = the line (no CRLF).
+ *	  BARE_NEWLINE  text = the line without its LF; postscreen logs it as
+ *	                "after %s" (escaped, 100 chars), so after holds the
+ *	                escaped line truncated to 31 characters.
+ *	  HELO          after = previous command verb or "CONNECT",
+ *	                text = the offending line (no CRLF).
+ *	A line that began in an earlier feed is reported from the first byte
+ *	of the current feed (no line buffer).
+ * THREADING
+ *	One worker; env is per worker.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scr_smtp.h"
+
+/* Flow flags (struct scr_smtp.flags). */
+#define F_GREETED	(1u << 0)	/* server greeting complete */
+#define F_NOTSMTP	(1u << 1)	/* server is not an SMTP server */
+#define F_DONE		(1u << 2)	/* scanning finished */
+#define F_ESMTP		(1u << 3)	/* the last hello was EHLO */
+#define F_PIPE_ANN	(1u << 4)	/* its reply announced PIPELINING */
+#define F_HELO_SENT	(1u << 5)	/* HELO/EHLO with a name was sent */
+#define F_HELO_OK	(1u << 6)	/* ... and answered with 2xx */
+#define F_AUTH		(1u << 7)	/* SASL exchange in progress */
+#define F_QUIT		(1u << 8)	/* QUIT sent */
+#define F_CLI_CR	(1u << 9)	/* last client byte of the line: CR */
+#define F_LEAD_WS	(1u << 10)	/* the line starts with white space */
+#define F_HDR_CHAR	(1u << 11)	/* word so far: header name chars */
+#define F_HDR_YES	(1u << 12)	/* word is a header label */
+#define F_HDR_NO	(1u << 13)	/* word is not a header label */
+#define F_NOSCAN	(1u << 14)	/* this line is not scanned */
+#define F_SRV_BAD	(1u << 15)	/* server line is not a reply line */
+#define F_SRV_CONT	(1u << 16)	/* server line is "NNN-" */
+#define F_LONG		(1u << 17)	/* a line exceeded line_length_limit */
+#define F_CMD_LIMIT	(1u << 18)	/* commands > command_count_limit */
+#define F_TEASER	(1u << 19)	/* greeting began with a "220-" line */
+
+#define F_LINE_MASK	(F_CLI_CR | F_LEAD_WS | F_HDR_CHAR | F_HDR_YES \
+			 | F_HDR_NO | F_NOSCAN)
+
+/* HELO name check flags (struct scr_smtp.h_flags). */
+#define H_BAD		(1u << 0)	/* not a valid name or literal */
+#define H_ALPHA		(1u << 1)	/* some label is not all digits */
+#define H_DOT		(1u << 2)	/* contains a dot */
+#define H_LAST_DOT	(1u << 3)	/* last char was '.' */
+#define H_LAST_HYPHEN	(1u << 4)	/* last char was '-' */
+#define H_BIG		(1u << 5)	/* some numeric label > 255 or > 3 digits */
+#define H_LIT		(1u << 6)	/* address literal "[...]" */
+#define H_LIT_V6	(1u << 7)	/* "[IPv6:...]" */
+#define H_LIT_END	(1u << 8)	/* ']' seen */
+#define H_DCOLON	(1u << 9)	/* "::" seen (IPv6) */
+#define H_PREV_COLON	(1u << 10)	/* last char was ':' */
+#define H_JUST_DCOLON	(1u << 11)	/* last two chars were "::" */
+#define H_V4TAIL	(1u << 12)	/* IPv6 literal with dotted IPv4 tail */
+
+/* Client line states (struct scr_smtp.cli_st). */
+enum scr_smtp_cli_st {
+	SCR_SMTP_CL_START = 0,	/* no byte of the line yet */
+	SCR_SMTP_CL_LEAD,	/* before the command word */
+	SCR_SMTP_CL_WORD,	/* in the command word */
+	SCR_SMTP_CL_ARGS,	/* after the command word */
+	SCR_SMTP_CL_HELO_SP,	/* HELO/EHLO: before the name */
+	SCR_SMTP_CL_HELO_NAME,	/* HELO/EHLO: in the name */
+	SCR_SMTP_CL_SASL,	/* SASL response line */
+};
+
+/* Verbs. Those flagged KNOWN are postscreen's command table; EXPN and TURN
+ * are recognised only because they end an RFC 2920 command group. */
+enum scr_smtp_verb {
+	SCR_SMTP_V_CONNECT = 0,	/* no command yet */
+	SCR_SMTP_V_HELO,
+	SCR_SMTP_V_EHLO,
+	SCR_SMTP_V_STARTTLS,
+	SCR_SMTP_V_XCLIENT,
+	SCR_SMTP_V_XFORWARD,
+	SCR_SMTP_V_AUTH,
+	SCR_SMTP_V_MAIL,
+	SCR_SMTP_V_RCPT,
+	SCR_SMTP_V_DATA,
+	SCR_SMTP_V_BDAT,
+	SCR_SMTP_V_RSET,
+	SCR_SMTP_V_NOOP,
+	SCR_SMTP_V_VRFY,
+	SCR_SMTP_V_ETRN,
+	SCR_SMTP_V_QUIT,
+	SCR_SMTP_V_EXPN,
+	SCR_SMTP_V_TURN,
+	SCR_SMTP_V_UNIMPL,	/* unknown or empty command */
+	SCR_SMTP_V_MAX
+};
+
+#define VF_KNOWN	0x01u	/* in postscreen's command table */
+#define VF_GROUP_END	0x02u	/* ends an RFC 2920 command group */
+
+static const struct scr_smtp_verb_info {
+	const char *name;
+	uint8_t len;
+	uint8_t flags;
+} scr_smtp_verbs[SCR_SMTP_V_MAX] = {
+	[SCR_SMTP_V_CONNECT] = { "CONNECT", 0, 0 },
+	[SCR_SMTP_V_HELO] = { "HELO", 4, VF_KNOWN | VF_GROUP_END },
+	[SCR_SMTP_V_EHLO] = { "EHLO", 4, VF_KNOWN | VF_GROUP_END },
+	[SCR_SMTP_V_STARTTLS] = { "STARTTLS", 8, VF_KNOWN | VF_GROUP_END },
+	[SCR_SMTP_V_XCLIENT] = { "XCLIENT", 7, VF_KNOWN },
+	[SCR_SMTP_V_XFORWARD] = { "XFORWARD", 8, VF_KNOWN },
+	[SCR_SMTP_V_AUTH] = { "AUTH", 4, VF_KNOWN | VF_GROUP_END },
+	[SCR_SMTP_V_MAIL] = { "MAIL", 4, VF_KNOWN },
+	[SCR_SMTP_V_RCPT] = { "RCPT", 4, VF_KNOWN },
+	[SCR_SMTP_V_DATA] = { "DATA", 4, VF_KNOWN | VF_GROUP_END },
+	[SCR_SMTP_V_BDAT] = { "BDAT", 4, VF_KNOWN },
+	[SCR_SMTP_V_RSET] = { "RSET", 4, VF_KNOWN },
+	[SCR_SMTP_V_NOOP] = { "NOOP", 4, VF_KNOWN | VF_GROUP_END },
+	[SCR_SMTP_V_VRFY] = { "VRFY", 4, VF_KNOWN | VF_GROUP_END },
+	[SCR_SMTP_V_ETRN] = { "ETRN", 4, VF_KNOWN },
+	[SCR_SMTP_V_QUIT] = { "QUIT", 4, VF_KNOWN | VF_GROUP_END },
+	[SCR_SMTP_V_EXPN] = { "EXPN", 4, VF_GROUP_END },
+	[SCR_SMTP_V_TURN] = { "TURN", 4, VF_GROUP_END },
+	[SCR_SMTP_V_UNIMPL] = { "UNIMPL", 0, 0 },
+};
+
+/* Candidate bits: every real verb (HELO .. TURN). */
+#define CAND_ALL	(((1u << SCR_SMTP_V_UNIMPL) - 1u) & ~1u)
+#define VERB_MAXLEN	8
+
+_Static_assert(SCR_SMTP_V_MAX <= 32, "verb candidates must fit in 32 bits");
+
+/* The EHLO keyword we need. */
+static const char scr_smtp_kw_pipelining[] = "PIPELINING";
+#define KW_LEN		(sizeof(scr_smtp_kw_pipelining) - 1)
+#define KW_NONE		0xffu
+
+#define TEXT_MAX	SCR_EV_TEXT_MAX
+#define SAT_INC16(x)	do { if ((x) < UINT16_MAX) (x)++; } while (0)
+
+/* One client feed being parsed. */
+struct scr_smtp_cur {
+	struct scr_smtp_env *env;
+	const uint8_t *p;
+	uint32_t len;
+	uint32_t ls;		/* start of the current line in p (0: earlier) */
+	uint32_t le;		/* end of the current chunk (LF or len) */
+	unsigned r;		/* SCR_SMTP_R_* */
+};
+
+/* scr_smtp_panic - impossible state: abort */
+
+static void __attribute__((noreturn, cold)) scr_smtp_panic(const char *what, int v)
+{
+	fprintf(stderr, "scr_smtp: panic: %s %d\n", what, v);
+	abort();
+}
+
+/* scr_smtp_init - start a flow; todo = SCR_TEST bits to run */
+
+void scr_smtp_init(struct scr_smtp *s, uint8_t todo)
+{
+	memset(s, 0, sizeof(*s));
+	s->todo = todo & SCR_TESTS_STREAM;
+	s->last_cmd = SCR_SMTP_V_CONNECT;
+	s->cli_st = SCR_SMTP_CL_START;
+	s->cand = CAND_ALL;
+}
+
+/* scr_smtp_failed - tests failed so far */
+
+uint8_t scr_smtp_failed(const struct scr_smtp *s)
+{
+	return s->failed;
+}
+
+/* scr_smtp_passed - HELO done, DONE reached, nothing failed */
+
+bool scr_smtp_passed(const struct scr_smtp *s)
+{
+	return (s->flags & (F_HELO_OK | F_DONE | F_NOTSMTP)) == (F_HELO_OK | F_DONE)
+		&& s->failed == 0;
+}
+
+/* scr_smtp_want - true when test t runs and has not failed yet */
+
+static bool scr_smtp_want(const struct scr_smtp_env *env, const struct scr_smtp *s,
+			  enum scr_test t)
+{
+	uint8_t bit = (uint8_t)SCR_TEST_BIT(t);
+
+	if ((s->todo & bit) == 0 || (s->failed & bit) != 0)
+		return false;
+	if (t == SCR_TEST_HELO && env->pol != NULL && (env->pol->enabled & bit) == 0)
+		return false;
+	return true;
+}
+
+/* scr_smtp_fail - record a failure and its log detail */
+
+static struct scr_smtp_detail *scr_smtp_fail(struct scr_smtp_env *env,
+					     struct scr_smtp *s, enum scr_test t,
+					     const char *after)
+{
+	struct scr_smtp_detail *d = &env->det[t];
+
+	s->failed |= (uint8_t)SCR_TEST_BIT(t);
+	env->newly |= (uint8_t)SCR_TEST_BIT(t);
+	memset(d, 0, sizeof(*d));
+	snprintf(d->after, sizeof(d->after), "%s", after);
+	return d;
+}
+
+/* scr_smtp_text - copy p[from..to) (at most 100 bytes) as detail text */
+
+static void scr_smtp_text(struct scr_smtp_detail *d, const uint8_t *p,
+			  uint32_t from, uint32_t to, bool strip_cr)
+{
+	uint32_t n = to > from ? to - from : 0;
+
+	if (strip_cr && n > 0 && p[from + n - 1] == '\r')
+		n--;
+	if (n > TEXT_MAX)
+		n = TEXT_MAX;
+	if (n > 0)
+		memcpy(d->text, p + from, n);
+	d->text_len = (uint16_t)n;
+}
+
+/* scr_smtp_escape - Postfix-style escaped copy of text into after[] */
+
+static void scr_smtp_escape(struct scr_smtp_detail *d)
+{
+	size_t o = 0, i;
+
+	for (i = 0; i < d->text_len; i++) {
+		uint8_t c = d->text[i];
+		char tmp[5];
+		size_t n;
+
+		if (c == '\r' || c == '\n' || c == '\t' || c == '\\')
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\%c",
+					     c == '\r' ? 'r' : c == '\n' ? 'n'
+					     : c == '\t' ? 't' : '\\');
+		else if (c < 0x20 || c >= 0x7f)
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\%03o", c);
+		else
+			n = (size_t)snprintf(tmp, sizeof(tmp), "%c", c);
+		if (o + n >= sizeof(d->after))
+			break;
+		memcpy(d->after + o, tmp, n);
+		o += n;
+	}
+	d->after[o] = '\0';
+}
+
+/* scr_smtp_verb_name - name for "after" */
+
+static const char *scr_smtp_verb_name(unsigned v)
+{
+	if (v >= SCR_SMTP_V_MAX)
+		scr_smtp_panic("bad verb", (int)v);
+	return scr_smtp_verbs[v].name;
+}
+
+/* scr_smtp_where - last command verb, NULL before the greeting completed */
+
+const char *scr_smtp_where(const struct scr_smtp *s)
+{
+	if (!(s->flags & F_GREETED))
+		return NULL;
+	return scr_smtp_verb_name(s->last_cmd);
+}
+
+/* scr_smtp_cur_verb - verb of the current line once its word is complete */
+
+static unsigned scr_smtp_cur_verb(const struct scr_smtp *s)
+{
+	return s->cand != 0 ? (unsigned)__builtin_ctz(s->cand) : SCR_SMTP_V_UNIMPL;
+}
+
+/* scr_smtp_stop - scanning is finished: release the scanner stream */
+
+static void scr_smtp_stop(struct scr_smtp_env *env, struct scr_smtp *s)
+{
+	s->flags |= F_DONE;
+	if (s->ss != NULL) {
+		scr_scan_close(env->scan, s->ss);
+		s->ss = NULL;
+	}
+}
+
+/* scr_smtp_fini - release the scanner stream; idempotent. The flow may
+ * go on being fed afterwards (the engine may call this mid-flow, e.g. to
+ * swap scanner threads on reload): the current line is then not scanned,
+ * later lines open streams from the thread in env. */
+
+void scr_smtp_fini(struct scr_smtp_env *env, struct scr_smtp *s)
+{
+	if (s->ss != NULL) {
+		scr_scan_close(env->scan, s->ss);
+		s->ss = NULL;
+	}
+}
+
+/* --- server direction ----------------------------------------------------- */
+
+/* scr_smtp_srv_final - a final reply line answers the oldest client line */
+
+static void scr_smtp_srv_final(struct scr_smtp_env *env, struct scr_smtp *s,
+			       unsigned code)
+{
+	if (s->outq > 0)
+		s->outq--;
+	/* 354 and 220 cannot answer anything but DATA and STARTTLS here. */
+	if (s->last_cmd == SCR_SMTP_V_DATA && code == 354) {
+		s->outq = 0;
+		scr_smtp_stop(env, s);
+		return;
+	}
+	if (s->last_cmd == SCR_SMTP_V_STARTTLS && code == 220) {
+		s->outq = 0;
+		scr_smtp_stop(env, s);
+		return;
+	}
+	if (s->outq != 0)
+		return;
+	if (s->last_cmd == SCR_SMTP_V_HELO || s->last_cmd == SCR_SMTP_V_EHLO) {
+		if (code / 100 == 2 && (s->flags & F_HELO_SENT))
+			s->flags |= F_HELO_OK;
+	} else if (s->last_cmd == SCR_SMTP_V_AUTH && code != 334) {
+		s->flags &= ~F_AUTH;	/* 334: the exchange goes on */
+	}
+}
+
+/* scr_smtp_srv_eol - end of a server line */
+
+static void scr_smtp_srv_eol(struct scr_smtp_env *env, struct scr_smtp *s)
+{
+	unsigned code = s->srv_code;
+	bool bad = (s->flags & F_SRV_BAD) || s->srv_pos < 3;
+	bool cont = (s->flags & F_SRV_CONT) != 0;
+
+	if (s->srv_kw == KW_LEN && s->last_cmd == SCR_SMTP_V_EHLO && code == 250)
+		s->flags |= F_PIPE_ANN;
+	s->srv_pos = 0;
+	s->srv_code = 0;
+	s->srv_kw = 0;
+	s->flags &= ~(F_SRV_BAD | F_SRV_CONT);
+	if (!(s->flags & F_GREETED)) {
+		if (bad || code / 100 != 2) {
+			s->flags |= F_NOTSMTP;
+		} else if (cont) {
+			if (code == 220)
+				s->flags |= F_TEASER;
+		} else {
+			s->flags |= F_GREETED;
+			/* A server that sent a "220-" teaser and then answers a
+			 * pregreeting client's command without the final "220 "
+			 * (postscreen does) ended the greeting there: this final
+			 * line is the reply to the client's first command. */
+			if ((s->flags & F_TEASER) && code != 220 && s->outq > 0)
+				scr_smtp_srv_final(env, s, code);
+		}
+		return;
+	}
+	if (bad || cont)
+		return;
+	scr_smtp_srv_final(env, s, code);
+}
+
+/* scr_smtp_srv_feed - parse server bytes */
+
+static void scr_smtp_srv_feed(struct scr_smtp_env *env, struct scr_smtp *s,
+			      const uint8_t *p, uint32_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < len && !(s->flags & (F_DONE | F_NOTSMTP)); i++) {
+		uint8_t c = p[i];
+		uint8_t pos = s->srv_pos;
+
+		if (c == '\n') {
+			scr_smtp_srv_eol(env, s);
+			continue;
+		}
+		/* Past the code, only an EHLO keyword matters: skip to the LF. */
+		if (pos >= 4 && ((s->flags & F_SRV_BAD) || s->srv_kw == KW_NONE)) {
+			const uint8_t *lf = memchr(p + i, '\n', len - i);
+
+			if (lf == NULL)
+				break;
+			i = (uint32_t)(lf - p) - 1;
+			continue;
+		}
+		if (pos == 4 && !(s->last_cmd == SCR_SMTP_V_EHLO && s->srv_code == 250
+				  && (s->flags & F_GREETED))) {
+			s->srv_kw = KW_NONE;
+			continue;
+		}
+		if (s->srv_pos < UINT8_MAX)
+			s->srv_pos++;
+		if (s->flags & F_SRV_BAD)
+			continue;
+		if (pos < 3) {
+			if (c >= '0' && c <= '9')
+				s->srv_code = (uint16_t)(s->srv_code * 10 + (c - '0'));
+			else
+				s->flags |= F_SRV_BAD;
+		} else if (pos == 3) {
+			if (c == '-')
+				s->flags |= F_SRV_CONT;
+			else if (c != ' ' && c != '\r')
+				s->flags |= F_SRV_BAD;
+		} else if (s->srv_kw != KW_NONE) {
+			uint8_t u = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+
+			if (s->srv_kw < KW_LEN && u == (uint8_t)scr_smtp_kw_pipelining[s->srv_kw])
+				s->srv_kw++;
+			else if (s->srv_kw == KW_LEN && (c == ' ' || c == '\r'))
+				;	/* keyword complete; judged at the LF */
+			else
+				s->srv_kw = KW_NONE;
+		}
+		/* A greeting must be an SMTP reply: judge garbage at once. */
+		if ((s->flags & F_SRV_BAD) && !(s->flags & F_GREETED))
+			s->flags |= F_NOTSMTP;
+	}
+}
+
+/* --- HELO name ------------------------------------------------------------ */
+
+/* scr_smtp_helo_char - one byte of a HELO/EHLO name (Postfix valid_hostname,
+ * valid_hostaddr and address literal rules, checked incrementally) */
+
+static void scr_smtp_helo_char(struct scr_smtp *s, uint8_t c)
+{
+	bool digit = c >= '0' && c <= '9';
+	bool alnum = digit || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+	bool hex = digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+
+	if (s->h_total == UINT8_MAX)
+		s->h_flags |= H_BAD;	/* longer than 255 */
+	else
+		s->h_total++;
+	if (s->h_flags & H_BAD)
+		return;
+	if (s->h_total == 1 && c == '[') {
+		s->h_flags |= H_LIT;
+		return;
+	}
+	if (s->h_flags & H_LIT_END) {
+		s->h_flags |= H_BAD;	/* bytes after ']' */
+		return;
+	}
+	if (s->h_flags & H_LIT) {
+		/* "IPv6:" prefix: positions 2..6 of the name. */
+		if (s->h_total <= 6 && (s->h_total > 2 || c == 'I' || c == 'i')
+		    && (s->h_total == 2 || (s->h_flags & H_LIT_V6))) {
+			static const char pfx[] = "IPV6:";
+			uint8_t u = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+
+			if (u != (uint8_t)pfx[s->h_total - 2])
+				s->h_flags |= H_BAD;
+			s->h_flags |= H_LIT_V6;
+			return;
+		}
+		if (c == ']') {
+			s->h_flags |= H_LIT_END;
+			if (s->h_label == 0 && !(s->h_flags & H_JUST_DCOLON))
+				s->h_flags |= H_BAD;	/* "[1.2.3.]", "[IPv6:1:]", "[]" */
+			if (s->h_label > 0)
+				s->h_parts++;
+			if (!(s->h_flags & H_LIT_V6)) {
+				if (s->h_parts != 4 || s->h_num > 255)
+					s->h_flags |= H_BAD;
+			} else if (s->h_flags & H_V4TAIL) {
+				if (s->h_parts != 4 || s->h_num > 255)
+					s->h_flags |= H_BAD;
+			} else if ((s->h_flags & H_DCOLON) ? s->h_parts > 7
+				   : s->h_parts != 8) {
+				s->h_flags |= H_BAD;
+			}
+			return;
+		}
+		if (!(s->h_flags & H_LIT_V6) || (s->h_flags & H_V4TAIL)) {
+			/* dotted quad */
+			if (digit) {
+				s->h_label++;
+				s->h_num = (uint16_t)(s->h_num * 10 + (c - '0'));
+				if (s->h_label > 3 || s->h_num > 255)
+					s->h_flags |= H_BAD;
+			} else if (c == '.' && s->h_label > 0 && s->h_parts < 3) {
+				s->h_parts++;
+				s->h_label = 0;
+				s->h_num = 0;
+			} else {
+				s->h_flags |= H_BAD;
+			}
+			return;
+		}
+		/* IPv6 groups; h_parts counts groups, h_num the decimal value of
+		 * the group in case it turns out to be an IPv4 tail's octet. */
+		if (c == ':') {
+			if (s->h_flags & H_PREV_COLON) {
+				if (s->h_flags & H_DCOLON)
+					s->h_flags |= H_BAD;	/* second "::" or ":::" */
+				s->h_flags |= H_DCOLON | H_JUST_DCOLON;
+			} else if (s->h_label == 0 && s->h_parts > 0) {
+				s->h_flags |= H_BAD;
+			} else if (s->h_label > 0) {
+				s->h_parts++;
+			}
+			s->h_flags |= H_PREV_COLON;
+			s->h_label = 0;
+			s->h_num = 0;
+		} else if (hex) {
+			if ((s->h_flags & H_PREV_COLON) && !(s->h_flags & H_JUST_DCOLON)
+			    && s->h_parts == 0 && !(s->h_flags & H_DCOLON))
+				s->h_flags |= H_BAD;	/* leading single ':' */
+			s->h_flags &= ~(H_PREV_COLON | H_JUST_DCOLON);
+			s->h_label++;
+			s->h_num = digit && s->h_num < 1000
+				? (uint16_t)(s->h_num * 10 + (c - '0')) : 1000;
+			if (s->h_label > 4)
+				s->h_flags |= H_BAD;
+		} else if (c == '.' && s->h_label > 0 && s->h_num <= 255
+			   && s->h_label <= 3) {
+			/* IPv4 tail: the groups before it plus two. */
+			unsigned groups = s->h_parts + 2u;
+
+			if (groups > 8 || (!(s->h_flags & H_DCOLON) && groups != 8)
+			    || ((s->h_flags & H_DCOLON) && groups > 7))
+				s->h_flags |= H_BAD;
+			s->h_flags |= H_V4TAIL;
+			s->h_parts = 1;
+			s->h_label = 0;
+			s->h_num = 0;
+		} else {
+			s->h_flags |= H_BAD;
+		}
+		if (!(s->h_flags & H_V4TAIL)
+		    && (s->h_parts > 8 || ((s->h_flags & H_DCOLON) && s->h_parts > 7)))
+			s->h_flags |= H_BAD;
+		return;
+	}
+	/* Host name: labels of letters, digits, '_' (Postfix tolerates it)
+	 * and inner hyphens, 1..63 chars; or an IPv4 address. */
+	if (alnum || c == '_') {
+		if (s->h_label == 0)
+			s->h_parts++;
+		if (s->h_label < UINT8_MAX)
+			s->h_label++;
+		if (s->h_label > 63)
+			s->h_flags |= H_BAD;
+		if (!digit)
+			s->h_flags |= H_ALPHA;
+		else if (s->h_num < 1000)
+			s->h_num = (uint16_t)(s->h_num * 10 + (c - '0'));
+		if (s->h_label > 3 || s->h_num > 255)
+			s->h_flags |= H_BIG;
+		s->h_flags &= ~(H_LAST_DOT | H_LAST_HYPHEN);
+	} else if (c == '.') {
+		if (s->h_label == 0 || (s->h_flags & H_LAST_HYPHEN))
+			s->h_flags |= H_BAD;
+		s->h_label = 0;
+		s->h_num = 0;
+		s->h_flags |= H_DOT | H_LAST_DOT;
+	} else if (c == '-') {
+		if (s->h_label == 0)
+			s->h_flags |= H_BAD;
+		s->h_label++;
+		s->h_flags |= H_ALPHA | H_LAST_HYPHEN;
+	} else {
+		s->h_flags |= H_BAD;
+	}
+}
+
+/* scr_smtp_helo_bad - judge a complete HELO name; true if it fails */
+
+static bool scr_smtp_helo_bad(const struct scr_smtp *s)
+{
+	uint16_t f = s->h_flags;
+
+	if (f & H_BAD)
+		return true;
+	if (f & H_LIT)
+		return !(f & H_LIT_END);
+	if (f & (H_LAST_DOT | H_LAST_HYPHEN))
+		return true;
+	if (!(f & H_ALPHA))	/* all numeric: only an IPv4 address will do */
+		return s->h_parts != 4 || (f & H_BIG);
+	return !(f & H_DOT);	/* reject_non_fqdn_helo_hostname */
+}
+
+/* --- client direction ----------------------------------------------------- */
+
+/* scr_smtp_line_fail - fail test t with the current line as text */
+
+static void scr_smtp_line_fail(struct scr_smtp_cur *c, struct scr_smtp *s,
+			       enum scr_test t, const char *after)
+{
+	struct scr_smtp_detail *d = scr_smtp_fail(c->env, s, t, after);
+
+	scr_smtp_text(d, c->p, c->ls, c->le, true);
+}
+
+/* scr_smtp_word_char - one byte of the command word */
+
+static void scr_smtp_word_char(struct scr_smtp *s, uint8_t c)
+{
+	uint8_t u = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+	uint32_t m = s->cand;
+
+	if (s->wlen >= VERB_MAXLEN) {
+		s->cand = 0;
+	} else {
+		while (m != 0) {
+			unsigned v = (unsigned)__builtin_ctz(m);
+
+			m &= m - 1;
+			if (s->wlen >= scr_smtp_verbs[v].len
+			    || (uint8_t)scr_smtp_verbs[v].name[s->wlen] != u)
+				s->cand &= ~(1u << v);
+		}
+	}
+	if (s->wlen < UINT8_MAX)
+		s->wlen++;
+	/* Postfix is_header() on the token: name chars, then ':'. */
+	if (s->flags & (F_HDR_YES | F_HDR_NO))
+		return;
+	if (c == ':')
+		s->flags |= (s->flags & F_HDR_CHAR) ? F_HDR_YES : F_HDR_NO;
+	else if (c < 0x21 || c >= 0x7f)
+		s->flags |= F_HDR_NO;
+	else
+		s->flags |= F_HDR_CHAR;
+}
+
+/* scr_smtp_word_end - the command word is complete */
+
+static void scr_smtp_word_end(struct scr_smtp_cur *c, struct scr_smtp *s)
+{
+	uint32_t m = s->cand;
+	unsigned v = SCR_SMTP_V_UNIMPL;
+
+	while (m != 0) {
+		unsigned b = (unsigned)__builtin_ctz(m);
+
+		m &= m - 1;
+		if (scr_smtp_verbs[b].len == s->wlen)
+			v = b;
+	}
+	s->cand = v == SCR_SMTP_V_UNIMPL ? 0 : 1u << v;
+	if (!(s->flags & F_HDR_YES))
+		s->flags |= F_HDR_NO;
+	if (v == SCR_SMTP_V_HELO || v == SCR_SMTP_V_EHLO) {
+		s->cli_st = SCR_SMTP_CL_HELO_SP;
+		s->h_flags = 0;
+		s->h_num = 0;
+		s->h_label = 0;
+		s->h_total = 0;
+		s->h_parts = 0;
+	} else {
+		s->cli_st = SCR_SMTP_CL_ARGS;
+	}
+	if (v == SCR_SMTP_V_MAIL && c->env->pol != NULL && c->env->pol->helo_required
+	    && !(s->flags & F_HELO_SENT) && scr_smtp_want(c->env, s, SCR_TEST_HELO))
+		scr_smtp_line_fail(c, s, SCR_TEST_HELO, scr_smtp_verb_name(s->last_cmd));
+}
+
+/* scr_smtp_helo_end - the HELO/EHLO name is complete */
+
+static void scr_smtp_helo_end(struct scr_smtp_cur *c, struct scr_smtp *s)
+{
+	s->cli_st = SCR_SMTP_CL_ARGS;
+	if (s->h_total == 0)
+		return;
+	s->flags |= F_HELO_SENT;
+	if (scr_smtp_helo_bad(s) && scr_smtp_want(c->env, s, SCR_TEST_HELO))
+		scr_smtp_line_fail(c, s, SCR_TEST_HELO, scr_smtp_verb_name(s->last_cmd));
+}
+
+/* scr_smtp_judge - non-SMTP and pattern verdicts for the line so far */
+
+static void scr_smtp_judge(struct scr_smtp_cur *c, struct scr_smtp *s)
+{
+	struct scr_smtp_env *env = c->env;
+	bool word_done = s->cli_st == SCR_SMTP_CL_ARGS
+		|| s->cli_st == SCR_SMTP_CL_HELO_SP
+		|| s->cli_st == SCR_SMTP_CL_HELO_NAME;
+
+	if (s->cli_st == SCR_SMTP_CL_SASL)
+		return;
+	if (scr_smtp_want(env, s, SCR_TEST_NON_SMTP)) {
+		unsigned v = scr_smtp_cur_verb(s);
+
+		if (word_done && s->wlen > 0 && !(scr_smtp_verbs[v].flags & VF_KNOWN)
+		    && ((s->flags & F_HDR_YES)
+			|| ((s->hits & SCR_SCAN_COMMAND) && !(s->flags & F_LEAD_WS))))
+			scr_smtp_line_fail(c, s, SCR_TEST_NON_SMTP,
+					   scr_smtp_verb_name(s->last_cmd));
+		else if (s->hits & SCR_SCAN_LINE_NONSMTP)
+			scr_smtp_line_fail(c, s, SCR_TEST_NON_SMTP,
+					   scr_smtp_verb_name(s->last_cmd));
+	}
+	if ((s->hits & SCR_SCAN_LINE_HELO) && scr_smtp_want(env, s, SCR_TEST_HELO))
+		scr_smtp_line_fail(c, s, SCR_TEST_HELO, scr_smtp_verb_name(s->last_cmd));
+}
+
+/* scr_smtp_line_begin - first byte of a client line: pipelining; false
+ * when scanning stops here */
+
+static bool scr_smtp_line_begin(struct scr_smtp_cur *c, struct scr_smtp *s,
+				uint32_t i)
+{
+	struct scr_smtp_env *env = c->env;
+	unsigned last = s->last_cmd;
+
+	if (s->outq > 0 && (!(s->flags & F_PIPE_ANN) || !(s->flags & F_ESMTP)
+			    || (scr_smtp_verbs[last].flags & VF_GROUP_END))
+	    && scr_smtp_want(env, s, SCR_TEST_PIPELINING)) {
+		struct scr_smtp_detail *d = scr_smtp_fail(env, s, SCR_TEST_PIPELINING,
+							  scr_smtp_verb_name(last));
+
+		scr_smtp_text(d, c->p, i, c->len, false);
+	}
+	/* After QUIT, or a body / TLS handshake sent before the server
+	 * answered DATA / STARTTLS: nothing more to test. */
+	if ((s->flags & F_QUIT) || (s->outq > 0 && (last == SCR_SMTP_V_DATA
+						    || last == SCR_SMTP_V_STARTTLS))) {
+		scr_smtp_stop(env, s);
+		c->r |= SCR_SMTP_R_DONE;
+		return false;
+	}
+	s->flags &= ~F_LINE_MASK;
+	s->cli_len = 0;
+	s->wlen = 0;
+	s->hits = 0;
+	s->cand = CAND_ALL;
+	s->cli_st = (s->flags & F_AUTH) ? SCR_SMTP_CL_SASL : SCR_SMTP_CL_LEAD;
+	return true;
+}
+
+/* scr_smtp_line_end - LF: finish the line and account for it */
+
+static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
+{
+	struct scr_smtp_env *env = c->env;
+	unsigned v;
+
+	if (!(s->flags & F_CLI_CR) && scr_smtp_want(env, s, SCR_TEST_BARE_NEWLINE)) {
+		struct scr_smtp_detail *d = scr_smtp_fail(env, s, SCR_TEST_BARE_NEWLINE, "");
+
+		scr_smtp_text(d, c->p, c->ls, c->le, false);
+		scr_smtp_escape(d);
+	}
+	switch (s->cli_st) {
+	case SCR_SMTP_CL_LEAD:
+		s->cli_st = SCR_SMTP_CL_ARGS;	/* empty line */
+		break;
+	case SCR_SMTP_CL_WORD:
+		scr_smtp_word_end(c, s);
+		if (s->cli_st == SCR_SMTP_CL_HELO_SP)
+			s->cli_st = SCR_SMTP_CL_ARGS;	/* "EHLO" without a name */
+		break;
+	case SCR_SMTP_CL_HELO_NAME:
+		scr_smtp_helo_end(c, s);
+		break;
+	case SCR_SMTP_CL_HELO_SP:
+		s->cli_st = SCR_SMTP_CL_ARGS;
+		break;
+	case SCR_SMTP_CL_ARGS:
+	case SCR_SMTP_CL_SASL:
+		break;
+	default:
+		scr_smtp_panic("bad client state at end of line", s->cli_st);
+	}
+	scr_smtp_judge(c, s);
+	if (s->ss != NULL) {
+		scr_scan_close(env->scan, s->ss);
+		s->ss = NULL;
+	}
+	SAT_INC16(s->outq);
+	if (s->cli_st == SCR_SMTP_CL_SASL) {
+		s->cli_st = SCR_SMTP_CL_START;
+		return;
+	}
+	s->cli_st = SCR_SMTP_CL_START;
+	v = scr_smtp_cur_verb(s);
+	if (v != SCR_SMTP_V_QUIT) {
+		SAT_INC16(s->cmds);
+		if (env->pol != NULL && env->pol->command_count_limit > 0
+		    && s->cmds > env->pol->command_count_limit)
+			s->flags |= F_CMD_LIMIT;
+	}
+	s->last_cmd = (uint8_t)v;
+	if (v == SCR_SMTP_V_HELO || v == SCR_SMTP_V_EHLO) {
+		s->flags &= ~(F_PIPE_ANN | F_ESMTP | F_AUTH);
+		if (v == SCR_SMTP_V_EHLO)
+			s->flags |= F_ESMTP;
+	} else if (v == SCR_SMTP_V_AUTH) {
+		s->flags |= F_AUTH;
+	} else if (v == SCR_SMTP_V_DATA || v == SCR_SMTP_V_STARTTLS) {
+		c->r |= SCR_SMTP_R_COMMIT;
+	} else if (v == SCR_SMTP_V_BDAT) {
+		/* Chunk data follows at once and may contain anything. */
+		c->r |= SCR_SMTP_R_COMMIT | SCR_SMTP_R_DONE;
+		scr_smtp_stop(env, s);
+	} else if (v == SCR_SMTP_V_QUIT) {
+		s->flags |= F_QUIT;
+	}
+}
+
+/* scr_smtp_bytes - run the C parser over p[from..to) of one line */
+
+static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
+			   uint32_t from, uint32_t to)
+{
+	const struct scr_policy *pol = c->env->pol;
+	uint32_t i;
+
+	for (i = from; i < to; i++) {
+		uint8_t b = c->p[i];
+		bool delim = b == ' ' || b == '\t' || b == '\r';
+
+		/* Arguments and SASL responses: only length and the last CR. */
+		if (s->cli_st == SCR_SMTP_CL_ARGS || s->cli_st == SCR_SMTP_CL_SASL) {
+			uint32_t n = to - i;
+
+			s->cli_len = n >= (uint32_t)(UINT16_MAX - s->cli_len) ? UINT16_MAX
+				: (uint16_t)(s->cli_len + n);
+			if (c->p[to - 1] == '\r')
+				s->flags |= F_CLI_CR;
+			else
+				s->flags &= ~F_CLI_CR;
+			break;
+		}
+
+		SAT_INC16(s->cli_len);
+		if (b == '\r')
+			s->flags |= F_CLI_CR;
+		else
+			s->flags &= ~F_CLI_CR;
+		switch (s->cli_st) {
+		case SCR_SMTP_CL_LEAD:
+			if (b == ' ' || b == '\t') {
+				s->flags |= F_LEAD_WS;
+			} else if (b == '\r') {
+				s->cli_st = SCR_SMTP_CL_ARGS;	/* empty word */
+			} else {
+				s->cli_st = SCR_SMTP_CL_WORD;
+				scr_smtp_word_char(s, b);
+			}
+			break;
+		case SCR_SMTP_CL_WORD:
+			if (delim)
+				scr_smtp_word_end(c, s);
+			else
+				scr_smtp_word_char(s, b);
+			break;
+		case SCR_SMTP_CL_HELO_SP:
+			if (!delim) {
+				s->cli_st = SCR_SMTP_CL_HELO_NAME;
+				scr_smtp_helo_char(s, b);
+			}
+			break;
+		case SCR_SMTP_CL_HELO_NAME:
+			if (delim)
+				scr_smtp_helo_end(c, s);
+			else
+				scr_smtp_helo_char(s, b);
+			break;
+		case SCR_SMTP_CL_ARGS:
+		case SCR_SMTP_CL_SASL:
+			break;
+		default:
+			scr_smtp_panic("bad client state", s->cli_st);
+		}
+	}
+	if (pol != NULL && pol->line_length_limit > 0
+	    && s->cli_len > pol->line_length_limit)
+		s->flags |= F_LONG;	/* counted; parsing goes on */
+}
+
+/* scr_smtp_scan - scan one chunk of the current line with Hyperscan */
+
+static void scr_smtp_scan(struct scr_smtp_cur *c, struct scr_smtp *s,
+			  uint32_t from, uint32_t to)
+{
+	struct scr_smtp_env *env = c->env;
+	struct scr_scan_match m;
+
+	if (s->cli_st == SCR_SMTP_CL_SASL || (s->flags & F_NOSCAN) || to <= from)
+		return;
+	if (s->ss == NULL) {
+		/* A stream must start at the line start ('^' anchors there): a
+		 * line whose stream was dropped (scr_smtp_fini() mid-line, e.g.
+		 * on reload) is not scanned any further. */
+		if (s->cli_len != 0) {
+			s->flags |= F_NOSCAN;
+			return;
+		}
+		if ((s->ss = scr_scan_open(env->scan)) == NULL) {
+			env->scan_pool_empty++;
+			s->flags |= F_NOSCAN;
+			return;
+		}
+	}
+	if (scr_scan_feed(env->scan, s->ss, c->p + from, to - from, &m) != 0) {
+		scr_scan_close(env->scan, s->ss);
+		s->ss = NULL;
+		s->flags |= F_NOSCAN;
+		return;
+	}
+	s->hits |= (uint8_t)m.flags;
+}
+
+/* scr_smtp_dropped - did the last failure stop the session (action drop)?
+ * postscreen drops at once and reads nothing after the offending command,
+ * so nothing after it may count as another failure. */
+
+static bool scr_smtp_dropped(const struct scr_smtp_env *env)
+{
+	unsigned t;
+
+	if (env->pol == NULL || env->newly == 0)
+		return false;
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		if ((env->newly & SCR_TEST_BIT(t)) &&
+		    env->pol->action[t] == SCR_ACT_DROP)
+			return true;
+	return false;
+}
+
+/* scr_smtp_cli_feed - parse client bytes */
+
+static void scr_smtp_cli_feed(struct scr_smtp_cur *c, struct scr_smtp *s)
+{
+	struct scr_smtp_env *env = c->env;
+	bool scan = env->scan != NULL && scr_scan_has_patterns(env->scan)
+		&& (s->todo & (SCR_TEST_BIT(SCR_TEST_NON_SMTP) | SCR_TEST_BIT(SCR_TEST_HELO)));
+	uint32_t i = 0;
+
+	if (!(s->flags & F_GREETED) && scr_smtp_want(env, s, SCR_TEST_PREGREET)) {
+		struct scr_smtp_detail *d = scr_smtp_fail(env, s, SCR_TEST_PREGREET,
+							  "CONNECT");
+
+		d->count = c->len;
+		scr_smtp_text(d, c->p, 0, c->len, false);
+		if (scr_smtp_dropped(env))
+			return;
+	}
+	c->ls = 0;
+	while (i < c->len) {
+		const uint8_t *lf;
+
+		if (s->cli_st == SCR_SMTP_CL_START) {
+			if (!scr_smtp_line_begin(c, s, i) || scr_smtp_dropped(env))
+				return;
+			c->ls = i;
+		}
+		lf = memchr(c->p + i, '\n', c->len - i);
+		c->le = lf != NULL ? (uint32_t)(lf - c->p) : c->len;
+		if (scan)
+			scr_smtp_scan(c, s, i, lf != NULL ? c->le + 1 : c->len);
+		scr_smtp_bytes(c, s, i, c->le);
+		if (lf == NULL) {
+			scr_smtp_judge(c, s);
+			break;
+		}
+		scr_smtp_line_end(c, s);
+		if ((s->flags & F_DONE) || scr_smtp_dropped(env))
+			return;
+		i = c->le + 1;
+	}
+	if (s->flags & F_QUIT) {
+		scr_smtp_stop(env, s);
+		c->r |= SCR_SMTP_R_DONE;
+	}
+}
+
+/* scr_smtp_feed - bytes of one direction, in sequence order, once */
+
+unsigned scr_smtp_feed(struct scr_smtp_env *env, struct scr_smtp *s,
+		       bool from_client, const uint8_t *p, uint32_t len)
+{
+	struct scr_smtp_cur c = { .env = env, .p = p, .len = len };
+
+	env->newly = 0;
+	if (s->flags & (F_DONE | F_NOTSMTP))
+		goto out;
+	if (len == 0 || p == NULL)
+		goto out;
+	if (from_client)
+		scr_smtp_cli_feed(&c, s);
+	else
+		scr_smtp_srv_feed(env, s, p, len);
+	if (s->flags & F_NOTSMTP)
+		scr_smtp_stop(env, s);
+out:
+	if (s->flags & F_DONE)
+		c.r |= SCR_SMTP_R_DONE;
+	if (s->flags & F_NOTSMTP)
+		c.r |= SCR_SMTP_R_NOTSMTP;
+	if (env->newly != 0)
+		c.r |= SCR_SMTP_R_FAIL;
+	return c.r;
+}

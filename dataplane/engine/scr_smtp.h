@@ -16,7 +16,9 @@
  *	scr_smtp_feed(env, s, from_client, p, len): returns SCR_SMTP_R_* bits.
  *	  On SCR_SMTP_R_FAIL, the newly failed tests are in env->newly and
  *	  env->det[test] holds their log detail.
- *	scr_smtp_fini(env, s): releases the scanner stream; idempotent.
+ *	scr_smtp_fini(env, s): releases the scanner stream; idempotent. It
+ *	  may also be called mid-flow (e.g. before swapping scanner threads on
+ *	  reload); feeding may go on, the current line is then not scanned.
  * THREADING
  *	One worker; env is per worker.
  */
@@ -26,7 +28,21 @@
 #include "scr_scan.h"
 #include "scr_types.h"
 
-/* Log detail for one failed test, copied from the bytes being fed. */
+/* Log detail for one failed test, copied from the bytes being fed.
+ * Per test (postscreen's log line in brackets):
+ *   PREGREET      count = bytes of the early feed, text = its first bytes,
+ *                 after = "CONNECT"   [PREGREET %d after <time> from ...: text]
+ *   PIPELINING    after = the verb whose reply was pending, text = the early
+ *                 bytes                [COMMAND PIPELINING ... after %s: text]
+ *   NON_SMTP      after = previous verb, "CONNECT" or "UNIMPL"; text = the
+ *                 line without CRLF    [NON-SMTP COMMAND ... after %s: text]
+ *   BARE_NEWLINE  text = the line without its LF; postscreen prints that
+ *                 line, escaped, as its "after": after = the escaped line
+ *                 cut to 31 chars; ctrl may escape text (100) instead
+ *                                      [BARE NEWLINE from ... after %s]
+ *   HELO          after = previous verb or "CONNECT", text = the line
+ * A line that began in an earlier feed is reported from the first byte of
+ * the current feed (there is no line buffer). */
 struct scr_smtp_detail {
 	uint32_t count;			/* PREGREET: bytes in the early segment(s) */
 	char after[SCR_EV_AFTER_MAX];	/* previous command verb or "CONNECT" */
@@ -63,5 +79,9 @@ uint8_t scr_smtp_failed(const struct scr_smtp *s);
 /* True once the client completed a HELO or EHLO and the session got far
  * enough (DONE) for the deep tests to count as passed. */
 bool scr_smtp_passed(const struct scr_smtp *s);
+/* Where the session is, for HANGUP/DISCONNECT lines: the client's last
+ * command verb ("CONNECT" before any), or NULL while the server's greeting
+ * is not complete. Valid after scr_smtp_fini() too. */
+const char *scr_smtp_where(const struct scr_smtp *s);
 
 #endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	ctl_cache - the verdict cache: per-client test passes and blocks
+ * DESCRIPTION
+ *	The role of postscreen_cache_map: for each client address, until
+ *	when each test counts as passed (postscreen's per-test expiry times)
+ *	and until when the client is blocked after a failure under enforce
+ *	or drop, with the reasons. Fixed capacity, chained hash over a
+ *	preallocated entry pool; expired entries are dropped when met and by
+ *	ctl_cache_sweep(). When full, an insert replaces the entry in the
+ *	pool slot the clock hand reaches (counted). The persistent store
+ *	(LMDB) and the shared store come with the live modes.
+ * CONTRACT
+ *	ctl_cache_create(cap): NULL + errno.
+ *	ctl_cache_client(c, acl_result...): see below; fills the engine's
+ *	  struct scr_client_info for a client whose access-list answer was
+ *	  DUNNO.
+ *	ctl_cache_pass(c, addr, now_s, tests, pol): tests passed now.
+ *	ctl_cache_block(c, addr, now_s, ttl_s, reasons).
+ *	ctl_cache_get(c, addr, now_s, out): 0, or -ENOENT.
+ *	Times are Unix seconds.
+ * THREADING
+ *	Not locked: one owner thread (replay: one per worker; live modes:
+ *	the control thread).
+ */
+#ifndef CTL_CACHE_H
+#define CTL_CACHE_H
+
+#include "scr_types.h"
+
+struct ctl_cache_entry {
+	struct scr_addr addr;
+	uint64_t pass_until[SCR_TEST_MAX];	/* 0 = never passed */
+	uint64_t block_until;			/* 0 = not blocked */
+	uint8_t block_reasons;
+};
+
+struct ctl_cache;
+
+struct ctl_cache *ctl_cache_create(uint32_t cap);
+void ctl_cache_destroy(struct ctl_cache *c);
+void ctl_cache_clear(struct ctl_cache *c);
+void ctl_cache_client(struct ctl_cache *c, const struct scr_addr *addr,
+		      uint64_t now_s, uint8_t enabled,
+		      struct scr_client_info *out);
+void ctl_cache_pass(struct ctl_cache *c, const struct scr_addr *addr,
+		    uint64_t now_s, uint8_t tests, const struct scr_policy *pol);
+void ctl_cache_block(struct ctl_cache *c, const struct scr_addr *addr,
+		     uint64_t now_s, uint32_t ttl_s, uint8_t reasons);
+int ctl_cache_get(struct ctl_cache *c, const struct scr_addr *addr,
+		  uint64_t now_s, struct ctl_cache_entry *out);
+uint32_t ctl_cache_sweep(struct ctl_cache *c, uint64_t now_s);
+uint32_t ctl_cache_count(const struct ctl_cache *c);
+uint64_t ctl_cache_replaced(const struct ctl_cache *c);
+
+#endif

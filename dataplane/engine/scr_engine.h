@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	scr_engine - one worker's screening engine: frames in, verdicts out
+ * DESCRIPTION
+ *	Owns a flow table, a reorder pool, a scanner thread context and the
+ *	per-worker counters. For each frame: decode, orient (the side on an
+ *	smtpscreen port is the server), find or create the flow (only a
+ *	client SYN creates one), put each direction's payload in order and
+ *	run the SMTP machine until the flow is decided; then the flow takes
+ *	the fast path. Asks ctrl about a new client through hooks->client
+ *	(access list, cache) and reports through hooks->event (CONNECT,
+ *	LISTED, FAIL, VERDICT, END). Nothing here knows the front end's mode;
+ *	it never logs and never allocates after create.
+ * CONTRACT
+ *	scr_engine_create(pol, db, hooks): NULL + errno (ENOMEM, EINVAL).
+ *	  pol and db must outlive the engine; db may be NULL (no scanner).
+ *	scr_engine_burst(e, frames, n): processes n frames in order, sets
+ *	  frames[i].action; returns n.
+ *	scr_engine_expire(e, now_ns): times out idle flows (also done a
+ *	  little on every burst).
+ *	scr_engine_flush(e, now_ns): ends every flow (end of input).
+ *	scr_engine_reset(e): empty table, counters kept (replay --loop).
+ * THREADING
+ *	One engine per worker thread. Hooks run on that thread.
+ */
+#ifndef SCR_ENGINE_H
+#define SCR_ENGINE_H
+
+#include "scr_decode.h"
+#include "scr_scan.h"
+#include "scr_types.h"
+
+struct scr_engine_hooks {
+	void *arg;
+	void (*client)(void *arg, const struct scr_flow_key *key,
+		       uint64_t now_ns, struct scr_client_info *out);
+	void (*event)(void *arg, const struct scr_event *ev);
+};
+
+/* What the front end does with a frame. */
+enum scr_pkt_action {
+	SCR_PKT_PASS = 0,	/* forward unchanged */
+	SCR_PKT_STOP,		/* this frame stops the session: RST both ends */
+	SCR_PKT_DROP,		/* session already stopped: drop */
+};
+
+struct scr_frame {
+	const uint8_t *data;
+	uint32_t caplen;
+	uint32_t wirelen;
+	uint64_t ts_ns;
+	uint64_t pkt_no;	/* 1-based input position, for verdicts and errors */
+	uint8_t link;		/* enum scr_link */
+	uint8_t action;		/* out: enum scr_pkt_action */
+};
+
+struct scr_stats {
+	uint64_t frames;
+	uint64_t bytes;			/* wire bytes */
+	uint64_t dec[SCR_DEC_MAX];	/* by decode status */
+	uint64_t smtp_pkts;		/* TCP to/from an smtpscreen port */
+	uint64_t other_pkts;		/* TCP on other ports */
+	uint64_t no_flow;		/* SMTP segment of no tracked flow */
+	uint64_t flows;			/* created */
+	uint64_t verdict[SCR_V_MAX];
+	uint64_t failed[SCR_TEST_MAX];	/* flows that failed each test */
+	uint64_t stopped;		/* sessions stopped (enforce/drop) */
+	uint64_t ended[SCR_END_MAX];
+	uint64_t evicted_undecided;
+	uint64_t table_full;		/* SYN that found no room even after eviction */
+	uint64_t port_reuse;		/* new SYN on a tuple still in the table */
+	uint64_t gaps;			/* flows made unknown by a stream gap */
+	uint64_t no_synack;		/* server data before its SYN/ACK was seen */
+	uint64_t scanned_bytes;		/* bytes given to the SMTP machine */
+	uint64_t scan_pool_empty;
+	uint64_t reorder_stashed;
+	uint64_t reorder_drained;
+	uint64_t dup_bytes;
+};
+
+struct scr_engine;
+
+struct scr_engine *scr_engine_create(const struct scr_policy *pol,
+				     const struct scr_scan_db *db,
+				     const struct scr_engine_hooks *hooks);
+void scr_engine_destroy(struct scr_engine *e);
+unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
+			  unsigned n);
+void scr_engine_expire(struct scr_engine *e, uint64_t now_ns);
+void scr_engine_flush(struct scr_engine *e, uint64_t now_ns);
+void scr_engine_reset(struct scr_engine *e);
+/* Counters, with the reorder and scanner ones folded in. */
+void scr_engine_stats(const struct scr_engine *e, struct scr_stats *out);
+/* Memory per tracked flow (entry, bucket share, scanner stream state). */
+size_t scr_engine_flow_bytes(const struct scr_engine *e);
+uint32_t scr_engine_flows_active(const struct scr_engine *e);
+
+#define SCR_BURST 32
+
+/* scr_engine_key_hash - hash of a flow key, for front ends' own tables */
+uint32_t scr_engine_key_hash(const struct scr_flow_key *k);
+
+#endif

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	scr_flow - preallocated per-worker flow table
+ * DESCRIPTION
+ *	Both directions of a TCP connection share one entry, keyed client ->
+ *	server. Capacity is fixed at create time: entries, hash buckets and
+ *	the free list are allocated once; nothing is allocated per packet or
+ *	per flow. Chains and the free list are 32-bit indices (index + 1, 0 =
+ *	none) to keep the entry small. A clock hand walks the entries for
+ *	timeouts and picks eviction victims; the policy (which entry is idle,
+ *	which is the best victim) is the caller's, passed as callbacks.
+ *	It does not know TCP or SMTP: struct scr_flow carries their state as
+ *	plain fields that scr_tcpord and scr_smtp own.
+ * CONTRACT
+ *	scr_flow_create(cap): NULL + errno (ENOMEM, EINVAL for cap 0 or >2^28).
+ *	scr_flow_lookup(t, key, hash): entry or NULL.
+ *	scr_flow_insert(t, key, hash): a zeroed entry with key set, or NULL
+ *	  when the table is full (the caller evicts and retries).
+ *	scr_flow_remove(t, f): unlinks and frees; f's memory stays valid
+ *	  until the next insert.
+ *	scr_flow_hash(key): the hash the table uses (callers prefetch).
+ * THREADING
+ *	One worker owns a table; no locks.
+ */
+#ifndef SCR_FLOW_H
+#define SCR_FLOW_H
+
+#include "scr_smtp.h"
+#include "scr_types.h"
+
+/* TCP-level state of a flow (scr_engine). */
+enum scr_flow_state {
+	SCR_FS_FREE = 0,
+	SCR_FS_SYN,		/* client SYN seen, not yet established */
+	SCR_FS_EST,		/* SYN/ACK seen */
+	SCR_FS_CLOSING,		/* FIN or RST seen: waiting for the last packets */
+};
+
+/* What the engine does with the flow's packets. */
+enum scr_flow_mode {
+	SCR_FM_NEW = 0,		/* just inserted, SMTP state not initialised */
+	SCR_FM_SCAN,		/* undecided: order bytes, run the SMTP machine */
+	SCR_FM_DECIDED,		/* verdict given: fast path */
+};
+
+struct scr_flow {
+	struct scr_flow_key key;	/* 40 */
+	uint32_t hnext;			/* hash chain: index + 1 */
+	uint32_t last_ms;		/* last packet, ms since engine epoch */
+	uint32_t start_ms;		/* client SYN */
+	uint32_t seq_next[2];		/* next expected seq: [0] client, [1] server */
+	uint32_t ooo;			/* reorder slots held: index + 1 */
+	uint64_t stop_pkt;		/* packet where enforce/drop stops it, 0 */
+	uint8_t state;			/* enum scr_flow_state */
+	uint8_t mode;			/* enum scr_flow_mode */
+	uint8_t seq_known;		/* bit per direction */
+	uint8_t verdict;		/* enum scr_verdict, once mode DECIDED */
+	uint8_t reasons;		/* SCR_TEST bits failed */
+	uint8_t enforce;		/* SCR_TEST bits failed under enforce */
+	uint8_t flags;			/* SCR_FF_* */
+	uint8_t nooo;			/* reorder slots held */
+	struct scr_smtp smtp;
+} __attribute__((aligned(64)));
+
+#define SCR_FF_PASS_OLD		0x01	/* cache said every test passed */
+#define SCR_FF_LISTED_REJECT	0x02	/* access list reject */
+#define SCR_FF_GAP		0x04	/* bytes missing: verdict unknown */
+#define SCR_FF_VERDICT_SENT	0x08
+#define SCR_FF_END_SENT		0x10	/* END told at FIN/RST; entry kept a little */
+
+struct scr_flow_table {
+	struct scr_flow *e;		/* cap entries */
+	uint32_t *bucket;		/* nbucket heads: index + 1 */
+	uint32_t cap;
+	uint32_t mask;			/* nbucket - 1 */
+	uint32_t used;
+	uint32_t free_head;		/* index + 1 */
+	uint32_t hand;			/* clock hand for sweeps */
+};
+
+struct scr_flow_table *scr_flow_create(uint32_t cap);
+void scr_flow_destroy(struct scr_flow_table *t);
+/* Bytes of table memory per flow: entry + bucket share. */
+size_t scr_flow_bytes_per_flow(const struct scr_flow_table *t);
+void scr_flow_clear(struct scr_flow_table *t);
+
+/* scr_flow_hash - hash of a flow key (not symmetric: keys are oriented) */
+static inline uint32_t scr_flow_hash(const struct scr_flow_key *k)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)k;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return (uint32_t)h;
+}
+
+/* scr_flow_key_eq - compare two keys */
+static inline bool scr_flow_key_eq(const struct scr_flow_key *a,
+				   const struct scr_flow_key *b)
+{
+	const uint64_t *x = (const uint64_t *)(const void *)a;
+	const uint64_t *y = (const uint64_t *)(const void *)b;
+
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
+		(x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
+/* scr_flow_prefetch - prefetch the bucket a key hashes to */
+static inline void scr_flow_prefetch(const struct scr_flow_table *t,
+				     uint32_t hash)
+{
+	__builtin_prefetch(&t->bucket[hash & t->mask]);
+}
+
+/* scr_flow_lookup - find the entry of key, NULL if none */
+static inline struct scr_flow *scr_flow_lookup(struct scr_flow_table *t,
+					       const struct scr_flow_key *key,
+					       uint32_t hash)
+{
+	uint32_t i = t->bucket[hash & t->mask];
+
+	while (i) {
+		struct scr_flow *f = &t->e[i - 1];
+
+		if (scr_flow_key_eq(&f->key, key))
+			return f;
+		i = f->hnext;
+	}
+	return NULL;
+}
+
+struct scr_flow *scr_flow_insert(struct scr_flow_table *t,
+				 const struct scr_flow_key *key, uint32_t hash);
+void scr_flow_remove(struct scr_flow_table *t, struct scr_flow *f);
+
+/* scr_flow_index - entry index, for reorder-slot ownership */
+static inline uint32_t scr_flow_index(const struct scr_flow_table *t,
+				      const struct scr_flow *f)
+{
+	return (uint32_t)(f - t->e);
+}
+
+#endif

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	fuzz_engine - libFuzzer target: decode + flow + TCP ordering + SMTP
+ * DESCRIPTION
+ *	Byte 0 picks the mode. Even: the rest is a list of raw frames
+ *	(2-byte length, link type byte, bytes) given to the engine as they
+ *	are: the decoder's bounds. Odd: the rest is a script of segments of
+ *	one TCP session (header byte: direction, flags, sequence jitter;
+ *	1-byte length; payload), turned into well-formed frames with
+ *	consistent sequence numbers so the input reaches the SMTP machine,
+ *	the reorder pool and every verdict path. Every test is enabled.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_conf.h"
+#include "scr_engine.h"
+
+static struct scr_policy pol;
+static struct scr_scan_db *db;
+static struct scr_engine *eng;
+static uint64_t events;
+
+static const char conf[] =
+	"myhostname = mx.example.test\n"
+	"postscreen_greet_action = enforce\n"
+	"postscreen_pipelining_enable = yes\n"
+	"postscreen_non_smtp_command_enable = yes\n"
+	"postscreen_bare_newline_enable = yes\n"
+	"postscreen_bare_newline_action = drop\n"
+	"smtpscreen_helo_enable = yes\n"
+	"postscreen_helo_required = yes\n"
+	"smtpscreen_flow_table_size = 1024\n";
+
+/* on_client - every client is new */
+static void on_client(void *arg, const struct scr_flow_key *k, uint64_t now,
+		      struct scr_client_info *out)
+{
+	(void)arg; (void)now;
+	memset(out, 0, sizeof(*out));
+	out->cls = (k->client_port & 7) == 7 ? SCR_CLIENT_REJECT : SCR_CLIENT_NEW;
+	out->todo = 0xff;
+}
+
+/* on_event - check the event is well-formed */
+static void on_event(void *arg, const struct scr_event *ev)
+{
+	(void)arg;
+	if (ev->type >= SCR_EV_MAX || ev->text_len > SCR_EV_TEXT_MAX ||
+	    ev->verdict >= SCR_V_MAX)
+		abort();
+	if (memchr(ev->after, '\0', sizeof(ev->after)) == NULL)
+		abort();
+	events++;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	struct scr_engine_hooks h = {.client = on_client, .event = on_event};
+	struct scr_scan_pattern *pats;
+	size_t n;
+	char err[256];
+	struct ctl_conf *c;
+
+	(void)argc; (void)argv;
+	c = ctl_conf_parse(conf, sizeof(conf) - 1, "fuzz.cf", err, sizeof(err));
+	if (c == NULL || ctl_conf_policy(c, &pol, err, sizeof(err)) ||
+	    ctl_conf_patterns(c, &pats, &n, err, sizeof(err)))
+		abort();
+	db = scr_scan_create(pats, n, err, sizeof(err));
+	ctl_conf_patterns_free(pats, n);
+	ctl_conf_destroy(c);
+	eng = db ? scr_engine_create(&pol, db, &h) : NULL;
+	if (eng == NULL)
+		abort();
+	return 0;
+}
+
+/* put16/put32 - big-endian stores */
+static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v & 0xffff);
+}
+
+/* frame - Ethernet/IPv4/TCP frame of one scripted segment */
+static uint32_t frame(uint8_t *b, int from_client, uint8_t flags, uint32_t seq,
+		      uint32_t ack, uint16_t cport, const uint8_t *p, uint32_t n)
+{
+	memset(b, 0, 54);
+	b[12] = 0x08;
+	b[14] = 0x45;
+	put16(b + 16, 40 + n);
+	b[22] = 64;
+	b[23] = 6;
+	put32(b + 26, from_client ? 0xc612000a : 0xc613ff01);
+	put32(b + 30, from_client ? 0xc613ff01 : 0xc612000a);
+	put16(b + 34, from_client ? cport : 25);
+	put16(b + 36, from_client ? 25 : cport);
+	put32(b + 38, seq);
+	put32(b + 42, ack);
+	b[46] = 0x50;
+	b[47] = flags;
+	memcpy(b + 54, p, n);
+	return 54 + n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t buf[2048];
+	struct scr_frame fr[SCR_BURST];
+	uint64_t ts = 1000000000ull, pkt = 0;
+	unsigned nf = 0;
+	size_t off = 1;
+
+	if (size < 1)
+		return 0;
+	scr_engine_reset(eng);
+	if ((data[0] & 1) == 0) {
+		/* raw frames, one per burst (they point into data) */
+		while (off + 3 <= size) {
+			uint32_t len = (uint32_t)data[off] << 8 | data[off + 1];
+			uint8_t link = data[off + 2] % SCR_LINK_MAX;
+
+			off += 3;
+			if (len > size - off)
+				len = (uint32_t)(size - off);
+			fr[0] = (struct scr_frame){.data = data + off, .caplen = len,
+				.wirelen = len, .ts_ns = ts += 1000000, .pkt_no = ++pkt,
+				.link = link};
+			scr_engine_burst(eng, fr, 1);
+			off += len;
+		}
+	} else {
+		uint32_t seq[2] = {1000, 5000};
+		uint16_t cport = (uint16_t)(1024 + data[0]);
+		static uint8_t frames[SCR_BURST][2048];
+
+		/* handshake */
+		frame(frames[0], 1, 0x02, seq[0]++, 0, cport, NULL, 0);
+		frame(frames[1], 0, 0x12, seq[1]++, seq[0], cport, NULL, 0);
+		for (nf = 0; nf < 2; nf++)
+			fr[nf] = (struct scr_frame){.data = frames[nf], .caplen = 54,
+				.wirelen = 54, .ts_ns = ts += 1000000, .pkt_no = ++pkt};
+		while (off + 2 <= size) {
+			uint8_t h = data[off];
+			uint32_t n = data[off + 1], d = h & 1, jitter = (h >> 4) & 3;
+			uint8_t flags = 0x18 | ((h & 2) ? 0x01 : 0) |
+					((h & 0x0c) == 0x0c ? 0x04 : 0);
+
+			off += 2;
+			if (n > size - off)
+				n = (uint32_t)(size - off);
+			if (nf == SCR_BURST) {
+				scr_engine_burst(eng, fr, nf);
+				nf = 0;
+			}
+			fr[nf].caplen = frame(frames[nf], d == 0, flags,
+					      seq[d] + jitter * 7 - (jitter == 3 ? 30 : 0),
+					      seq[!d], cport, data + off, n);
+			fr[nf].data = frames[nf];
+			fr[nf].wirelen = fr[nf].caplen;
+			fr[nf].ts_ns = ts += (uint64_t)(h >> 6) * 700000000ull;
+			fr[nf].pkt_no = ++pkt;
+			fr[nf].link = SCR_LINK_ETH;
+			nf++;
+			if (jitter == 0)
+				seq[d] += n;
+			off += n;
+		}
+		if (nf)
+			scr_engine_burst(eng, fr, nf);
+	}
+	(void)buf;
+	scr_engine_flush(eng, ts);
+	return 0;
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* ctl_cache_test - passes per test with TTLs, blocks, expiry, full cache */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "ctl_cache.h"
+
+#define ALL (SCR_TEST_BIT(SCR_TEST_PREGREET) | SCR_TEST_BIT(SCR_TEST_PIPELINING) | \
+	     SCR_TEST_BIT(SCR_TEST_BARE_NEWLINE))
+
+/* addr_of - 198.18.x.y */
+static struct scr_addr addr_of(uint32_t n)
+{
+	struct scr_addr a;
+
+	memset(&a, 0, sizeof(a));
+	a.b[10] = a.b[11] = 0xff;
+	a.b[12] = 198;
+	a.b[13] = 18;
+	a.b[14] = (uint8_t)(n >> 8);
+	a.b[15] = (uint8_t)n;
+	return a;
+}
+
+static struct scr_policy pol;
+
+/* setup - TTLs like postscreen's defaults: greet 1d, deep tests 30d */
+static int setup(void **state)
+{
+	(void)state;
+	memset(&pol, 0, sizeof(pol));
+	pol.ttl_s[SCR_TEST_PREGREET] = 86400;
+	pol.ttl_s[SCR_TEST_PIPELINING] = 30 * 86400;
+	pol.ttl_s[SCR_TEST_BARE_NEWLINE] = 30 * 86400;
+	return 0;
+}
+
+/* test_bad_capacity - refused */
+static void test_bad_capacity(void **state)
+{
+	(void)state;
+	errno = 0;
+	assert_null(ctl_cache_create(0));
+	assert_int_equal(errno, EINVAL);
+}
+
+/* test_new_pass_expiry - unknown client runs all; passed skips; TTLs expire per test */
+static void test_new_pass_expiry(void **state)
+{
+	struct ctl_cache *c = ctl_cache_create(16);
+	struct scr_addr a = addr_of(1);
+	struct scr_client_info ci;
+
+	(void)state;
+	ctl_cache_client(c, &a, 1000, ALL, &ci);
+	assert_int_equal(ci.cls, SCR_CLIENT_NEW);
+	assert_int_equal(ci.todo, ALL);
+	assert_false(ci.pass_old);
+
+	ctl_cache_pass(c, &a, 1000, ALL, &pol);
+	ctl_cache_client(c, &a, 2000, ALL, &ci);
+	assert_int_equal(ci.todo, 0);
+	assert_true(ci.pass_old);
+
+	/* a day later only the greet test has expired */
+	ctl_cache_client(c, &a, 1000 + 86400, ALL, &ci);
+	assert_int_equal(ci.todo, SCR_TEST_BIT(SCR_TEST_PREGREET));
+	assert_false(ci.pass_old);
+
+	/* after 30 days nothing is left and the entry is dropped */
+	ctl_cache_client(c, &a, 1000 + 30 * 86400, ALL, &ci);
+	assert_int_equal(ci.todo, ALL);
+	assert_int_equal(ctl_cache_count(c), 0);
+	ctl_cache_destroy(c);
+}
+
+/* test_block - a block wins until it expires; a later pass clears it */
+static void test_block(void **state)
+{
+	struct ctl_cache *c = ctl_cache_create(16);
+	struct scr_addr a = addr_of(2);
+	struct scr_client_info ci;
+	struct ctl_cache_entry e;
+
+	(void)state;
+	ctl_cache_pass(c, &a, 100, ALL, &pol);
+	ctl_cache_block(c, &a, 200, 3600, SCR_TEST_BIT(SCR_TEST_PIPELINING));
+	ctl_cache_client(c, &a, 300, ALL, &ci);
+	assert_int_equal(ci.cls, SCR_CLIENT_BLOCKED);
+	assert_int_equal(ci.reasons, SCR_TEST_BIT(SCR_TEST_PIPELINING));
+	assert_int_equal(ctl_cache_get(c, &a, 300, &e), 0);
+	assert_int_equal(e.block_until, 3800);
+	/* the block dropped the old passes: after it the client is new */
+	ctl_cache_client(c, &a, 3800, ALL, &ci);
+	assert_int_equal(ci.cls, SCR_CLIENT_NEW);
+	assert_int_equal(ci.todo, ALL);
+	assert_int_equal(ctl_cache_get(c, &a, 3800, &e), -ENOENT);
+	ctl_cache_destroy(c);
+}
+
+/* test_full_and_sweep - a full cache replaces entries, sweep drops expired */
+static void test_full_and_sweep(void **state)
+{
+	struct ctl_cache *c = ctl_cache_create(8);
+	struct ctl_cache_entry e;
+	uint32_t i, found = 0;
+
+	(void)state;
+	for (i = 0; i < 8; i++) {
+		struct scr_addr a = addr_of(i);
+
+		ctl_cache_block(c, &a, 0, (i + 1) * 10, 1);
+	}
+	assert_int_equal(ctl_cache_count(c), 8);
+	{
+		struct scr_addr a = addr_of(100);
+
+		ctl_cache_block(c, &a, 0, 1000, 1);
+	}
+	assert_int_equal(ctl_cache_count(c), 8);
+	assert_int_equal(ctl_cache_replaced(c), 1);
+	for (i = 0; i < 8; i++) {
+		struct scr_addr a = addr_of(i);
+
+		found += ctl_cache_get(c, &a, 0, &e) == 0;
+	}
+	assert_int_equal(found, 7);
+	/* the ttl-10 entry was replaced; at t=45 ttl 20, 30, 40 have expired */
+	assert_int_equal(ctl_cache_sweep(c, 45), 3);
+	assert_int_equal(ctl_cache_count(c), 5);
+	ctl_cache_clear(c);
+	assert_int_equal(ctl_cache_count(c), 0);
+	ctl_cache_destroy(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_capacity),
+		cmocka_unit_test(test_new_pass_expiry),
+		cmocka_unit_test(test_block),
+		cmocka_unit_test(test_full_and_sweep),
+	};
+
+	return cmocka_run_group_tests_name("ctl_cache", tests, setup, NULL);
+}

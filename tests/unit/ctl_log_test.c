@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	ctl_log_test - postscreen log lines, byte for byte
+ * DESCRIPTION
+ *	{label, event, expected text} rows; expectations are the lines of the
+ *	reference's live postscreen log (Appendix A) where inputs match.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <cmocka.h>
+
+#include "ctl_log.h"
+
+/* mk - an event from readable fields */
+static struct scr_event mk(enum scr_event_type type, const char *client,
+			   unsigned cport, const char *server, unsigned sport)
+{
+	struct scr_event ev;
+	struct scr_addr *a[2];
+	const char *s[2] = { client, server };
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	a[0] = &ev.key.client;
+	a[1] = &ev.key.server;
+	for (int i = 0; i < 2; i++) {
+		if (strchr(s[i], ':')) {
+			assert_int_equal(inet_pton(AF_INET6, s[i], a[i]->b), 1);
+		} else {
+			a[i]->b[10] = a[i]->b[11] = 0xff;
+			assert_int_equal(inet_pton(AF_INET, s[i], a[i]->b + 12), 1);
+		}
+	}
+	ev.key.client_port = (uint16_t)cport;
+	ev.key.server_port = (uint16_t)sport;
+	return ev;
+}
+
+/* fail_ev - a FAIL event */
+static struct scr_event fail_ev(enum scr_test t, const char *c, unsigned p,
+				uint32_t count, uint64_t elapsed_ns,
+				const char *after, const char *text, size_t tlen)
+{
+	struct scr_event ev = mk(SCR_EV_FAIL, c, p, "127.0.0.1", 25);
+
+	ev.test = t;
+	ev.count = count;
+	ev.elapsed_ns = elapsed_ns;
+	snprintf(ev.after, sizeof(ev.after), "%s", after);
+	ev.text_len = (uint16_t)(tlen > SCR_EV_TEXT_MAX ? SCR_EV_TEXT_MAX : tlen);
+	memcpy(ev.text, text, ev.text_len);
+	return ev;
+}
+
+/* test_escape - Postfix escape() */
+static void test_escape(void **state)
+{
+	static const struct { const char *label, *in; size_t n; const char *want; } t[] = {
+		{ "empty", "", 0, "" },
+		{ "CRLF", "EHLO x\r\n", 8, "EHLO x\\r\\n" },
+		{ "tab bell backspace ff vt", "\t\a\b\f\v", 5, "\\t\\a\\b\\f\\v" },
+		{ "backslash doubled", "a\\b", 3, "a\\\\b" },
+		{ "NUL and DEL", "\0\x7f", 2, "\\000\\177" },
+		{ "high bytes", "\xc3\xa9", 2, "\\303\\251" },
+		{ "ESC", "\x1b[", 2, "\\033[" },
+	};
+	char buf[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		size_t n = ctl_log_escape((const uint8_t *)t[i].in, t[i].n, buf, sizeof(buf));
+
+		if (strcmp(buf, t[i].want) != 0 || n != strlen(t[i].want))
+			fail_msg("%s: \"%s\", want \"%s\"", t[i].label, buf, t[i].want);
+	}
+	/* a small buffer never splits an escape */
+	assert_int_equal(ctl_log_escape((const uint8_t *)"ab\r", 3, buf, 4), 2);
+	assert_string_equal(buf, "ab");
+}
+
+/* test_lines - every event type, respectful_logging = yes */
+static void test_lines(void **state)
+{
+	const char *cf = "compatibility_level = 3.6\nmyhostname = mx.example.test\n";
+	char err[256], buf[1024], long_text[200];
+	struct ctl_conf *conf = ctl_conf_parse(cf, strlen(cf), "main.cf", err, sizeof(err));
+	struct ctl_log *log;
+	struct {
+		const char *label;
+		struct scr_event ev;
+		const char *want;
+	} t[24];
+	size_t n = 0;
+	struct scr_event ev;
+
+	(void)state;
+	assert_non_null(conf);
+	log = ctl_log_create(conf, stdout, CTL_LOG_POSTFIX);
+	assert_non_null(log);
+	memset(long_text, 'A', sizeof(long_text));
+
+	ev = mk(SCR_EV_CONNECT, "127.0.0.10", 35963, "127.0.0.1", 2525);
+	t[n++] = (typeof(t[0])){ "connect", ev, "CONNECT from [127.0.0.10]:35963 to [127.0.0.1]:2525" };
+	ev = mk(SCR_EV_CONNECT, "2001:db8::1", 1234, "2001:db8::25", 25);
+	t[n++] = (typeof(t[0])){ "connect IPv6", ev, "CONNECT from [2001:db8::1]:1234 to [2001:db8::25]:25" };
+	ev = mk(SCR_EV_LISTED, "127.0.0.2", 48513, "127.0.0.1", 25);
+	ev.cls = SCR_CLIENT_REJECT;
+	t[n++] = (typeof(t[0])){ "denylisted", ev, "DENYLISTED [127.0.0.2]:48513" };
+	ev.cls = SCR_CLIENT_PERMIT;
+	ev.key.client_port = 60897;
+	ev.key.client.b[15] = 3;
+	t[n++] = (typeof(t[0])){ "allowlisted", ev, "ALLOWLISTED [127.0.0.3]:60897" };
+	ev.cls = SCR_CLIENT_NEW;
+	t[n++] = (typeof(t[0])){ "listed new logs nothing", ev, "" };
+	t[n++] = (typeof(t[0])){ "pregreet", fail_ev(SCR_TEST_PREGREET, "127.0.0.11", 45385, 13,
+		 3000000, "CONNECT", "EHLO zombie\r\n", 13),
+		 "PREGREET 13 after 0 from [127.0.0.11]:45385: EHLO zombie\\r\\n" };
+	t[n++] = (typeof(t[0])){ "pregreet 0.07s", fail_ev(SCR_TEST_PREGREET, "127.0.0.11", 1, 11,
+		 70000000, "CONNECT", "EHLO User\r\n", 11),
+		 "PREGREET 11 after 0.07 from [127.0.0.11]:1: EHLO User\\r\\n" };
+	t[n++] = (typeof(t[0])){ "pregreet truncated to 100", fail_ev(SCR_TEST_PREGREET, "127.0.0.11", 1, 500,
+		 2500000000ull, "CONNECT", long_text, sizeof(long_text)),
+		 "PREGREET 500 after 2.5 from [127.0.0.11]:1: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" };
+	t[n++] = (typeof(t[0])){ "pipelining", fail_ev(SCR_TEST_PIPELINING, "127.0.0.12", 55699, 0, 0, "EHLO",
+		 "MAIL FROM:<p@example.org>\r\nRCPT TO:<u@example.test>\r\n", 53),
+		 "COMMAND PIPELINING from [127.0.0.12]:55699 after EHLO: MAIL FROM:<p@example.org>\\r\\nRCPT TO:<u@example.test>\\r\\n" };
+	t[n++] = (typeof(t[0])){ "non-smtp", fail_ev(SCR_TEST_NON_SMTP, "127.0.0.13", 41697, 0, 0, "CONNECT",
+		 "GET / HTTP/1.0\r\n", 16),
+		 "NON-SMTP COMMAND from [127.0.0.13]:41697 after CONNECT: GET / HTTP/1.0" };
+	t[n++] = (typeof(t[0])){ "non-smtp header", fail_ev(SCR_TEST_NON_SMTP, "127.0.0.17", 51169, 0, 0, "CONNECT",
+		 "Subject: buy now\r\n", 18),
+		 "NON-SMTP COMMAND from [127.0.0.17]:51169 after CONNECT: Subject: buy now" };
+	t[n++] = (typeof(t[0])){ "non-smtp word only, control bytes", fail_ev(SCR_TEST_NON_SMTP, "127.0.0.17", 1, 0, 0, "EHLO",
+		 "\x16\x03\x01\r\n", 5),
+		 "NON-SMTP COMMAND from [127.0.0.17]:1 after EHLO: ??? " };
+	t[n++] = (typeof(t[0])){ "bare newline", fail_ev(SCR_TEST_BARE_NEWLINE, "127.0.0.14", 46633, 0, 0, "CONNECT",
+		 "EHLO bare.example\n", 18),
+		 "BARE NEWLINE from [127.0.0.14]:46633 after EHLO bare.example" };
+	t[n++] = (typeof(t[0])){ "helo", fail_ev(SCR_TEST_HELO, "2001:db8::7", 4000, 0, 0, "CONNECT",
+		 "EHLO mx.example.test\r\n", 22),
+		 "HELO VIOLATION from [2001:db8::7]:4000 after CONNECT: EHLO mx.example.test" };
+	t[n++] = (typeof(t[0])){ "dnsbl", fail_ev(SCR_TEST_DNSBL, "127.0.0.40", 58113, 2, 0, "", "", 0),
+		 "DNSBL rank 2 for [127.0.0.40]:58113" };
+	t[n++] = (typeof(t[0])){ "access fail is the LISTED line", fail_ev(SCR_TEST_ACCESS, "127.0.0.2", 1, 0, 0, "", "", 0), "" };
+	ev = mk(SCR_EV_VERDICT, "127.0.0.10", 35963, "127.0.0.1", 25);
+	ev.verdict = SCR_V_PASS;
+	t[n++] = (typeof(t[0])){ "pass new", ev, "PASS NEW [127.0.0.10]:35963" };
+	ev.pass_old = true;
+	ev.key.client_port = 59957;
+	t[n++] = (typeof(t[0])){ "pass old", ev, "PASS OLD [127.0.0.10]:59957" };
+	ev.verdict = SCR_V_FAIL;
+	t[n++] = (typeof(t[0])){ "fail verdict logs nothing", ev, "" };
+	ev = mk(SCR_EV_END, "127.0.0.15", 54463, "127.0.0.1", 25);
+	ev.elapsed_ns = 1000000000ull;
+	ev.end = SCR_END_CLOSE;
+	t[n++] = (typeof(t[0])){ "hangup before greeting", ev,
+		 "HANGUP after 1 from [127.0.0.15]:54463 in tests before SMTP handshake" };
+	ev.elapsed_ns = 2500000000ull;
+	snprintf(ev.after, sizeof(ev.after), "CONNECT");
+	t[n++] = (typeof(t[0])){ "hangup after greeting", ev,
+		 "HANGUP after 2.5 from [127.0.0.15]:54463 in tests after SMTP handshake" };
+	ev.end = SCR_END_TIMEOUT;
+	t[n++] = (typeof(t[0])){ "timeout without verdict logs nothing", ev, "" };
+	ev.end = SCR_END_CLOSE;
+	ev.verdict = SCR_V_PASS;
+	t[n++] = (typeof(t[0])){ "disconnect after pass new", ev, "DISCONNECT [127.0.0.15]:54463" };
+	ev.verdict = SCR_V_ALLOWLISTED;
+	t[n++] = (typeof(t[0])){ "allowlisted end logs nothing", ev, "" };
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = ctl_log_format(log, &t[i].ev, buf, sizeof(buf));
+
+		if (strcmp(buf, t[i].want) != 0 || len != strlen(t[i].want))
+			fail_msg("%s:\n got \"%s\"\nwant \"%s\"", t[i].label, buf, t[i].want);
+	}
+	ctl_log_destroy(log);
+	ctl_conf_destroy(conf);
+}
+
+/* test_file_output - prefix, old words and the reminder once */
+static void test_file_output(void **state)
+{
+	const char *cf = "compatibility_level = 3.5\nmyhostname = mx.example.test\n";
+	char err[256], *out = NULL, want[1024];
+	size_t olen = 0;
+	FILE *f = open_memstream(&out, &olen);
+	struct ctl_conf *conf = ctl_conf_parse(cf, strlen(cf), "main.cf", err, sizeof(err));
+	struct ctl_log *log;
+	struct scr_event ev = mk(SCR_EV_LISTED, "127.0.0.2", 47973, "127.0.0.1", 25);
+	struct tm tm = { .tm_year = 126, .tm_mon = 10, .tm_mday = 4, .tm_hour = 5,
+			 .tm_min = 6, .tm_sec = 7, .tm_isdst = -1 };
+
+	(void)state;
+	assert_non_null(conf);
+	log = ctl_log_create(conf, f, CTL_LOG_POSTFIX);
+	ev.cls = SCR_CLIENT_REJECT;
+	ev.ts_ns = (uint64_t)mktime(&tm) * 1000000000ull;
+	ctl_log_event(log, &ev);
+	ev.cls = SCR_CLIENT_PERMIT;
+	ev.key.client.b[15] = 3;
+	ev.key.client_port = 55635;
+	ctl_log_event(log, &ev);
+	fclose(f);
+	snprintf(want, sizeof(want),
+		 "Nov  4 05:06:07 mx postfix/smtpscreen[%ld]: BLACKLISTED [127.0.0.2]:47973\n"
+		 "Nov  4 05:06:07 mx postfix/smtpscreen[%ld]: using backwards-compatible default setting respectful_logging=no for client [127.0.0.2]:47973\n"
+		 "Nov  4 05:06:07 mx postfix/smtpscreen[%ld]: WHITELISTED [127.0.0.3]:55635\n",
+		 (long)getpid(), (long)getpid(), (long)getpid());
+	assert_string_equal(out, want);
+	assert_int_equal(ctl_log_write_errors(log), 0);
+	free(out);
+	ctl_log_destroy(log);
+	ctl_conf_destroy(conf);
+}
+
+/* test_json - JSON lines carry the facts */
+static void test_json(void **state)
+{
+	char buf[2048];
+	struct ctl_log *log = ctl_log_create(NULL, stdout, CTL_LOG_JSON);
+	struct scr_event ev = fail_ev(SCR_TEST_PREGREET, "192.0.2.1", 1000, 8, 0,
+				      "CONNECT", "HELO \"x\"\r\n", 10);
+
+	(void)state;
+	ev.ts_ns = 1700000000123456789ull;
+	ev.pkt_no = 3;
+	ev.action = SCR_ACT_DROP;
+	ctl_log_format(log, &ev, buf, sizeof(buf));
+	assert_string_equal(buf,
+		"{\"time\":\"2023-11-14T22:13:20.123456Z\",\"event\":\"fail\",\"client\":\"192.0.2.1\","
+		"\"client_port\":1000,\"server\":\"127.0.0.1\",\"server_port\":25,\"pkt\":3,"
+		"\"elapsed_ns\":0,\"test\":\"pregreet\",\"action\":\"drop\",\"count\":8,"
+		"\"after\":\"CONNECT\",\"text\":\"HELO \\\"x\\\"\\u000d\\u000a\","
+		"\"message\":\"PREGREET 8 after 0 from [192.0.2.1]:1000: HELO \\\"x\\\"\\\\r\\\\n\"}");
+	ctl_log_destroy(log);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_file_output),
+		cmocka_unit_test(test_json),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

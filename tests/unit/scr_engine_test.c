@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * scr_engine_test - whole sessions through the engine: verdicts, reasons,
+ * the packet that stops a session, events, table limits and timeouts.
+ * Each case is a script: 'C'/'S' = client/server segment with bytes,
+ * 'c'/'s' = a client/server segment 1000 bytes ahead (out of window when
+ * the window is small), 'R' = client retransmits its previous segment,
+ * 'F' = client FIN, 'X' = client RST, 'W' = wait (seconds in bytes).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_conf.h"
+#include "pktbuild.h"
+#include "scr_engine.h"
+
+static const char base_conf[] =
+	"myhostname = mx.example.test\n"
+	"postscreen_greet_action = enforce\n"
+	"postscreen_pipelining_enable = yes\n"
+	"postscreen_non_smtp_command_enable = yes\n"
+	"postscreen_bare_newline_enable = yes\n"
+	"postscreen_bare_newline_action = enforce\n"
+	"smtpscreen_helo_enable = yes\n"
+	"postscreen_denylist_action = drop\n"
+	"smtpscreen_flow_table_size = 1024\n"
+	"smtpscreen_tcp_syn_timeout = 5s\n";
+
+struct step {
+	char op;
+	const char *bytes;
+};
+
+struct ecase {
+	const char *label;
+	enum scr_client_class cls;	/* what ctrl answers */
+	uint8_t cached_todo;		/* for NEW: 0xff = all */
+	struct step s[16];
+	enum scr_verdict want;
+	uint8_t want_reasons;
+	int want_stop;			/* 1-based step that stops it; 0 = the SYN; -1 none */
+	int want_fail_events;
+};
+
+#define B(t) SCR_TEST_BIT(SCR_TEST_##t)
+#define GREET {'S', "220 mx.example.test ESMTP Postfix\r\n"}
+#define EHLO {'C', "EHLO client.example.org\r\n"}
+#define EHLO_R {'S', "250-mx.example.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 CHUNKING\r\n"}
+#define MAIL {'C', "MAIL FROM:<a@example.org>\r\n"}
+#define OK {'S', "250 2.1.0 Ok\r\n"}
+#define RCPT {'C', "RCPT TO:<u@example.test>\r\n"}
+#define DATA {'C', "DATA\r\n"}
+#define GO {'S', "354 End data with <CR><LF>.<CR><LF>\r\n"}
+#define QUIT {'C', "QUIT\r\n"}
+
+static const struct ecase cases[] = {
+	{"allowlisted client skips every test", SCR_CLIENT_PERMIT, 0,
+	 {{'C', "EHLO x\n"}, GREET}, SCR_V_ALLOWLISTED, 0, -1, 0},
+	{"denylisted client with drop stops at the SYN", SCR_CLIENT_REJECT, 0,
+	 {GREET, EHLO}, SCR_V_BLOCKLISTED, B(ACCESS), 0, 0},
+	{"blocked client stops at the SYN", SCR_CLIENT_BLOCKED, 0,
+	 {GREET, EHLO}, SCR_V_FAIL, B(PIPELINING), 0, 0},
+	{"cached client passes old", SCR_CLIENT_NEW, 0,
+	 {{'C', "EHLO x\n"}}, SCR_V_PASS, 0, -1, 0},
+	{"good session passes at DATA", SCR_CLIENT_NEW, 0xff,
+	 {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, OK, DATA, GO, {'C', "GET / x\n"}},
+	 SCR_V_PASS, 0, -1, 0},
+	{"pregreet under enforce stops at DATA", SCR_CLIENT_NEW, 0xff,
+	 {EHLO, GREET, EHLO_R, MAIL, OK, RCPT, OK, DATA, GO},
+	 SCR_V_FAIL, B(PREGREET), 8, 1},
+	{"non-SMTP command drops at once", SCR_CLIENT_NEW, 0xff,
+	 {GREET, {'C', "GET / HTTP/1.0\r\n"}, {'S', "502 5.5.2 Error\r\n"}},
+	 SCR_V_FAIL, B(NON_SMTP), 2, 1},
+	{"retransmitted bare LF line counted once", SCR_CLIENT_NEW, 0xff,
+	 {GREET, {'C', "EHLO bare.example\n"}, {'R', NULL}, EHLO_R, QUIT},
+	 SCR_V_FAIL, B(BARE_NEWLINE), -1, 1},
+	{"hang-up after the greeting is unknown", SCR_CLIENT_NEW, 0xff,
+	 {GREET, {'F', NULL}}, SCR_V_UNKNOWN, 0, -1, 0},
+	{"a hole that is never filled is unknown", SCR_CLIENT_NEW, 0xff,
+	 {GREET, EHLO, EHLO_R, {'c', "MAIL FROM:<a@b.example>\r\n"}, OK},
+	 SCR_V_UNKNOWN, 0, -1, 0},
+	{"a failure before a hole still fails", SCR_CLIENT_NEW, 0xff,
+	 {GREET, {'C', "EHLO bare.example\n"}, {'c', "MAIL FROM:<a@b.example>\r\n"}},
+	 SCR_V_FAIL, B(BARE_NEWLINE), -1, 1},
+	{"reset by the client mid-session is unknown", SCR_CLIENT_NEW, 0xff,
+	 {GREET, EHLO, EHLO_R, {'X', NULL}}, SCR_V_UNKNOWN, 0, -1, 0},
+	{"QUIT after EHLO passes", SCR_CLIENT_NEW, 0xff,
+	 {GREET, EHLO, EHLO_R, QUIT, {'S', "221 2.0.0 Bye\r\n"}}, SCR_V_PASS, 0, -1, 0},
+};
+
+struct rec {
+	enum scr_client_class cls;
+	uint8_t todo;
+	int verdicts;
+	int fails;
+	int ends;
+	struct scr_event last_verdict;
+};
+
+/* on_client - the case's answer */
+static void on_client(void *arg, const struct scr_flow_key *k, uint64_t now,
+		      struct scr_client_info *out)
+{
+	struct rec *r = arg;
+
+	(void)k; (void)now;
+	memset(out, 0, sizeof(*out));
+	out->cls = r->cls;
+	out->todo = r->todo;
+	out->pass_old = r->cls == SCR_CLIENT_NEW && r->todo == 0;
+	out->reasons = r->cls == SCR_CLIENT_BLOCKED ? B(PIPELINING) : 0;
+}
+
+/* on_event - count and keep the verdict */
+static void on_event(void *arg, const struct scr_event *ev)
+{
+	struct rec *r = arg;
+
+	if (ev->type == SCR_EV_VERDICT) {
+		r->verdicts++;
+		r->last_verdict = *ev;
+	} else if (ev->type == SCR_EV_FAIL) {
+		r->fails++;
+	} else if (ev->type == SCR_EV_END) {
+		r->ends++;
+	}
+}
+
+static struct scr_policy pol;
+static struct scr_scan_db *db;
+
+/* setup - policy and patterns from a real main.cf text */
+static int setup(void **state)
+{
+	struct scr_scan_pattern *pats;
+	struct ctl_conf *c;
+	char err[256];
+	size_t n;
+
+	(void)state;
+	c = ctl_conf_parse(base_conf, sizeof(base_conf) - 1, "engine.cf", err,
+			   sizeof(err));
+	if (c == NULL || ctl_conf_policy(c, &pol, err, sizeof(err)) ||
+	    ctl_conf_patterns(c, &pats, &n, err, sizeof(err))) {
+		fprintf(stderr, "setup: %s\n", err);
+		return -1;
+	}
+	db = scr_scan_create(pats, n, err, sizeof(err));
+	ctl_conf_patterns_free(pats, n);
+	ctl_conf_destroy(c);
+	pol.reorder_window = 512;
+	return db ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	scr_scan_destroy(db);
+	return 0;
+}
+
+struct sess {
+	uint8_t frames[24][1600];
+	struct scr_frame fr[24];
+	uint32_t seq[2];
+	unsigned n;
+	uint64_t ts;
+	uint16_t cport;
+	int v6;
+};
+
+/* sess_add - one segment of the session */
+static void sess_add(struct sess *s, int client, uint8_t flags, uint32_t seq,
+		     const char *bytes)
+{
+	struct pb_spec sp = {
+		.v6 = s->v6,
+		.src = client ? (s->v6 ? "2001:db8::10" : "198.18.0.10") :
+				(s->v6 ? "2001:db8::1" : "198.19.255.1"),
+		.dst = client ? (s->v6 ? "2001:db8::1" : "198.19.255.1") :
+				(s->v6 ? "2001:db8::10" : "198.18.0.10"),
+		.sport = client ? s->cport : 25, .dport = client ? 25 : s->cport,
+		.seq = seq, .ack = s->seq[client ? 1 : 0], .flags = flags,
+		.payload = bytes, .plen = bytes ? (uint32_t)strlen(bytes) : 0,
+		.vlans = s->v6,
+	};
+
+	s->fr[s->n].caplen = pb_build(s->frames[s->n], &sp);
+	s->fr[s->n].data = s->frames[s->n];
+	s->fr[s->n].wirelen = s->fr[s->n].caplen;
+	s->fr[s->n].ts_ns = s->ts += 10000000;
+	s->fr[s->n].pkt_no = s->n + 1;
+	s->fr[s->n].link = SCR_LINK_ETH;
+	s->n++;
+}
+
+/* build - frames of a case: SYN, SYN/ACK, then the steps */
+static void build(struct sess *s, const struct step *st)
+{
+	const char *prev = NULL;
+	int k;
+
+	s->seq[0] = 1000;
+	s->seq[1] = 9000;
+	sess_add(s, 1, 0x02, s->seq[0]++, NULL);
+	sess_add(s, 0, 0x12, s->seq[1]++, NULL);
+	for (k = 0; k < 16 && st[k].op; k++) {
+		switch (st[k].op) {
+		case 'C':
+		case 'S': {
+			int c = st[k].op == 'C';
+
+			sess_add(s, c, 0x18, s->seq[c ? 0 : 1], st[k].bytes);
+			s->seq[c ? 0 : 1] += (uint32_t)strlen(st[k].bytes);
+			if (c)
+				prev = st[k].bytes;
+			break;
+		}
+		case 'c':
+			sess_add(s, 1, 0x18, s->seq[0] + 1000, st[k].bytes);
+			break;
+		case 'R':
+			sess_add(s, 1, 0x18, s->seq[0] - (uint32_t)strlen(prev), prev);
+			break;
+		case 'F':
+			sess_add(s, 1, 0x11, s->seq[0], NULL);
+			break;
+		case 'X':
+			sess_add(s, 1, 0x04, s->seq[0], NULL);
+			break;
+		default:
+			fail_msg("bad step %c", st[k].op);
+		}
+	}
+}
+
+/* test_sessions - every case, IPv4 and IPv6 behind a VLAN tag */
+static void test_sessions(void **state)
+{
+	size_t i;
+	int v6;
+
+	(void)state;
+	for (v6 = 0; v6 < 2; v6++) {
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const struct ecase *c = &cases[i];
+			struct rec r = {.cls = c->cls, .todo = c->cached_todo};
+			struct scr_engine_hooks h = {.arg = &r, .client = on_client,
+						     .event = on_event};
+			struct scr_engine *e = scr_engine_create(&pol, db, &h);
+			static struct sess s;
+			uint64_t want_stop;
+
+			memset(&s, 0, sizeof(s));
+			s.cport = 40000;
+			s.v6 = v6;
+			build(&s, c->s);
+			scr_engine_burst(e, s.fr, s.n);
+			scr_engine_flush(e, s.ts);
+			want_stop = c->want_stop < 0 ? 0 :
+				    (uint64_t)(c->want_stop == 0 ? 1 : c->want_stop + 2);
+			if (r.verdicts != 1 || r.last_verdict.verdict != c->want ||
+			    r.last_verdict.reasons != c->want_reasons ||
+			    r.last_verdict.stop_pkt != want_stop ||
+			    r.fails != c->want_fail_events || r.ends != 1)
+				fail_msg("%s%s: verdicts %d %s reasons %#x stop %llu "
+					 "fails %d ends %d", c->label, v6 ? " (v6)" : "",
+					 r.verdicts,
+					 scr_verdict_name[r.last_verdict.verdict],
+					 r.last_verdict.reasons,
+					 (unsigned long long)r.last_verdict.stop_pkt,
+					 r.fails, r.ends);
+			scr_engine_destroy(e);
+		}
+	}
+}
+
+/* test_midstream_ignored - no SYN, no flow, no verdict */
+static void test_midstream_ignored(void **state)
+{
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+	struct scr_engine_hooks h = {.arg = &r, .client = on_client, .event = on_event};
+	struct scr_engine *e = scr_engine_create(&pol, db, &h);
+	static struct sess s;
+	struct scr_stats st;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.cport = 40001;
+	sess_add(&s, 1, 0x18, 5000, "MAIL FROM:<a@b.c>\r\n");
+	sess_add(&s, 0, 0x18, 7000, "250 ok\r\n");
+	scr_engine_burst(e, s.fr, s.n);
+	scr_engine_flush(e, s.ts);
+	scr_engine_stats(e, &st);
+	assert_int_equal(r.verdicts, 0);
+	assert_int_equal(st.no_flow, 2);
+	assert_int_equal(st.flows, 0);
+	scr_engine_destroy(e);
+}
+
+/* test_table_full_and_timeouts - more SYNs than room; idle SYNs time out */
+static void test_table_full_and_timeouts(void **state)
+{
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+	struct scr_engine_hooks h = {.arg = &r, .client = on_client, .event = on_event};
+	struct scr_engine *e = scr_engine_create(&pol, db, &h);
+	static struct sess s;
+	struct scr_stats st;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 1100; i++) {
+		memset(&s, 0, sizeof(s));
+		s.cport = (uint16_t)(1024 + i);
+		s.ts = 1000000000ull + i * 1000000ull;
+		sess_add(&s, 1, 0x02, 1, NULL);
+		scr_engine_burst(e, s.fr, 1);
+	}
+	scr_engine_stats(e, &st);
+	assert_int_equal(st.flows, 1100);
+	assert_int_equal(st.table_full, 0);
+	assert_int_equal(st.ended[SCR_END_EVICTED], 76);
+	assert_int_equal(scr_engine_flows_active(e), 1024);
+	/* 6 s later every SYN-only flow has timed out (syn timeout 5 s) */
+	scr_engine_expire(e, 1000000000ull + 1100 * 1000000ull + 6000000000ull);
+	scr_engine_stats(e, &st);
+	assert_int_equal(scr_engine_flows_active(e), 0);
+	assert_int_equal(st.ended[SCR_END_TIMEOUT], 1024);
+	assert_int_equal(st.verdict[SCR_V_UNKNOWN], 1100);
+	scr_engine_destroy(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_midstream_ignored),
+		cmocka_unit_test(test_table_full_and_timeouts),
+	};
+
+	return cmocka_run_group_tests_name("scr_engine", tests, setup, teardown);
+}
