@@ -1,0 +1,111 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# NAME
+#   postfix.sh - a private Postfix instance (own config, queue, log) for the e2e tests
+#
+# DESCRIPTION
+#   Instantiates main.cf/master.cf (and any other *.in file) from a template directory
+#   into DIR/etc, with queue, data directory and log file under DIR, starts the master
+#   inside a network namespace, and stops it again from the cleanup stack (postfix
+#   stop, then SIGKILL to the master PID if it does not go away). The log is the
+#   instance's maillog_file (postlogd), DIR/maillog; templates must set
+#   queue_directory = @DIR@/spool, data_directory = @DIR@/data,
+#   maillog_file = @DIR@/maillog and maillog_file_prefixes = @DIR@.
+#   Requires common.sh (and netns.sh for pf_start in a namespace).
+#
+# CONTRACT
+#   pf_instance_create DIR TEMPLATE_DIR KEY=VALUE...
+#                          render TEMPLATE_DIR/*.in into DIR/etc (@DIR@ is set to DIR)
+#                          and create DIR/spool; e2e_fail on error
+#   pf_start NS DIR        run postfix check (creates the queue and data directories)
+#                          and start the master in namespace NS (NS "" = current one;
+#                          inet_interfaces must exist there, or Postfix exits with only
+#                          a syslog message); registers pf_stop on the cleanup stack;
+#                          e2e_fail on error
+#   pf_stop NS DIR         stop the instance; returns 0 once the master is gone
+#   pf_master_pid DIR      print the master's PID (from DIR/spool/pid/master.pid)
+#   pf_conf DIR            print the path of DIR's main.cf
+#   pf_maillog DIR         print the path of DIR's log file
+#   pf_wait_log DIR ERE [SECS]  wait until the log has a line matching ERE
+#
+# THREADING
+#   Plain bash, called from the test script's shell.
+
+# pf_conf - path of the instance's main.cf
+pf_conf() {
+	printf '%s/etc/main.cf\n' "$1"
+}
+
+# pf_maillog - path of the instance's log file
+pf_maillog() {
+	printf '%s/maillog\n' "$1"
+}
+
+# pf_instance_create - render the templates and check the configuration
+pf_instance_create() {
+	local dir=$1 tmpl=$2 f out
+	shift 2
+	mkdir -p "$dir/etc" || e2e_fail "mkdir $dir/etc"
+	chmod 0755 "$dir" "$dir/etc" || e2e_fail "chmod $dir"
+	if [ ! -r "$tmpl/main.cf.in" ] || [ ! -r "$tmpl/master.cf.in" ]; then
+		e2e_fail "$tmpl: main.cf.in and master.cf.in are needed"
+	fi
+	for f in "$tmpl"/*.in; do
+		out="$dir/etc/$(basename "$f" .in)"
+		e2e_render "$f" "$out" "DIR=$dir" "$@"
+		chmod 0644 "$out"
+	done
+	# The postfix command chdirs to the queue directory before anything else.
+	mkdir -p "$dir/spool" || e2e_fail "mkdir $dir/spool"
+	chmod 0755 "$dir/spool" || e2e_fail "chmod $dir/spool"
+}
+
+# pf_master_pid - the running master's PID, from its pid file
+pf_master_pid() {
+	local f="$1/spool/pid/master.pid" pid
+	[ -r "$f" ] || return 1
+	read -r pid <"$f" || return 1
+	[ -n "$pid" ] && e2e_alive "$pid" || return 1
+	printf '%s\n' "$pid"
+}
+
+# pf_start - start the master in a namespace and wait until it runs
+pf_start() {
+	local ns=$1 dir=$2 run=()
+	[ -n "$ns" ] && run=(ip netns exec "$ns")
+	# postfix check creates the missing queue and data directories.
+	"${run[@]}" postfix -c "$dir/etc" check >"$dir/postfix-check.log" 2>&1 ||
+		e2e_fail "postfix check failed for $dir/etc (in netns '$ns'):" \
+			"$(tail -n 5 "$dir/postfix-check.log") $(tail -n 5 "$(pf_maillog "$dir")" 2>/dev/null)" \
+			"(Postfix reports early errors only to syslog, e.g. an inet_interfaces address" \
+			"missing in the namespace)"
+	e2e_cleanup_push "pf_stop '$ns' '$dir'"
+	"${run[@]}" postfix -c "$dir/etc" start >"$dir/postfix-start.log" 2>&1 ||
+		e2e_fail "postfix start failed: $(tail -n 5 "$dir/postfix-start.log") $(tail -n 5 "$(pf_maillog "$dir")" 2>/dev/null)"
+	e2e_wait_for 10 pf_master_pid "$dir" >/dev/null ||
+		e2e_fail "Postfix master did not start; log: $(tail -n 5 "$(pf_maillog "$dir")" 2>/dev/null)"
+}
+
+# pf_stop - stop the instance; kill the master by PID if postfix stop does not
+pf_stop() {
+	local ns=$1 dir=$2 pid run=()
+	pid=$(pf_master_pid "$dir") || return 0
+	[ -n "$ns" ] && ip netns pids "$ns" >/dev/null 2>&1 && run=(ip netns exec "$ns")
+	"${run[@]}" postfix -c "$dir/etc" stop >/dev/null 2>&1
+	e2e_wait_for 10 eval "! e2e_alive $pid" && return 0
+	e2e_log "Postfix master $pid still running after postfix stop; killing it"
+	kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+
+# pf_log_has - true if the instance log has a line matching ERE
+pf_log_has() {
+	grep -Eq -- "$2" "$(pf_maillog "$1")" 2>/dev/null
+}
+
+# pf_wait_log - wait for a log line
+pf_wait_log() {
+	local dir=$1 ere=$2 secs=${3:-10}
+	e2e_wait_for "$secs" pf_log_has "$dir" "$ere"
+}
