@@ -31,15 +31,15 @@ struct ctl_cache {
 	uint64_t replaced;
 };
 
-/* addr_hash - hash of an address */
-static uint32_t addr_hash(const struct scr_addr *a)
+/* ctl_cache_addr_hash - hash of an address: every byte reaches the low
+ * bits (a v4-mapped address differs only in its last four bytes) */
+uint32_t ctl_cache_addr_hash(const struct scr_addr *a)
 {
-	uint64_t x, y, h;
+	uint64_t x, y;
 
 	memcpy(&x, a->b, 8);
 	memcpy(&y, a->b + 8, 8);
-	h = (x ^ (y * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
-	return (uint32_t)(h ^ (h >> 29));
+	return (uint32_t)scr_mix64(scr_mix64(x) ^ y);
 }
 
 /* ctl_cache_clear - forget everything */
@@ -99,7 +99,7 @@ void ctl_cache_destroy(struct ctl_cache *c)
 static void unlink_node(struct ctl_cache *c, uint32_t idx)
 {
 	struct node *nd = &c->n[idx - 1];
-	uint32_t *link = &c->bucket[addr_hash(&nd->e.addr) & c->mask];
+	uint32_t *link = &c->bucket[ctl_cache_addr_hash(&nd->e.addr) & c->mask];
 
 	while (*link != idx)
 		link = &c->n[*link - 1].next;
@@ -127,7 +127,7 @@ static bool expired(const struct ctl_cache_entry *e, uint64_t now_s)
 static struct ctl_cache_entry *find(struct ctl_cache *c,
 				    const struct scr_addr *addr, uint64_t now_s)
 {
-	uint32_t i = c->bucket[addr_hash(addr) & c->mask];
+	uint32_t i = c->bucket[ctl_cache_addr_hash(addr) & c->mask];
 
 	while (i) {
 		struct node *nd = &c->n[i - 1];
@@ -165,7 +165,7 @@ static struct ctl_cache_entry *get_or_add(struct ctl_cache *c,
 	memset(&c->n[i - 1].e, 0, sizeof(c->n[i - 1].e));
 	c->n[i - 1].e.addr = *addr;
 	c->n[i - 1].used = 1;
-	b = addr_hash(addr) & c->mask;
+	b = ctl_cache_addr_hash(addr) & c->mask;
 	c->n[i - 1].next = c->bucket[b];
 	c->bucket[b] = i;
 	c->count++;

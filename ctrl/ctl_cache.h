@@ -53,5 +53,7 @@ int ctl_cache_get(struct ctl_cache *c, const struct scr_addr *addr,
 uint32_t ctl_cache_sweep(struct ctl_cache *c, uint64_t now_s);
 uint32_t ctl_cache_count(const struct ctl_cache *c);
 uint64_t ctl_cache_replaced(const struct ctl_cache *c);
+/* The bucket hash (exported for its distribution test). */
+uint32_t ctl_cache_addr_hash(const struct scr_addr *a);
 
 #endif

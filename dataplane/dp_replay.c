@@ -327,9 +327,9 @@ static unsigned sym_hash(const struct rp_pkt *p, const uint8_t *data,
 		return 0;
 	memcpy(a, pk.src.b, 16);
 	memcpy(b, pk.dst.b, 16);
-	h = (a[0] ^ b[0]) * 0x9e3779b97f4a7c15ull ^ (a[1] ^ b[1]);
-	h *= 0xff51afd7ed558ccdull;
-	return (unsigned)((h ^ (h >> 31)) % n);
+	/* xor is symmetric: both directions give the same worker */
+	h = scr_mix64(scr_mix64(a[0] ^ b[0]) ^ a[1] ^ b[1]);
+	return (unsigned)(h % n);
 }
 
 /* split - give every packet to its worker */

@@ -26,6 +26,8 @@
 #ifndef SCR_FLOW_H
 #define SCR_FLOW_H
 
+#include <string.h>
+
 #include "scr_smtp.h"
 #include "scr_types.h"
 
@@ -85,28 +87,31 @@ void scr_flow_destroy(struct scr_flow_table *t);
 size_t scr_flow_bytes_per_flow(const struct scr_flow_table *t);
 void scr_flow_clear(struct scr_flow_table *t);
 
+/* scr_flow_key_words - the key as five 64-bit words (memcpy: no aliasing) */
+static inline void scr_flow_key_words(const struct scr_flow_key *k, uint64_t w[5])
+{
+	memcpy(w, k, 40);
+}
+
 /* scr_flow_hash - hash of a flow key (not symmetric: keys are oriented) */
 static inline uint32_t scr_flow_hash(const struct scr_flow_key *k)
 {
-	const uint64_t *w = (const uint64_t *)(const void *)k;
-	uint64_t h = 0x9e3779b97f4a7c15ull;
-	int i;
+	uint64_t w[5];
 
-	for (i = 0; i < 5; i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	return (uint32_t)h;
+	scr_flow_key_words(k, w);
+	/* client (w0, w1), server (w2, w3), ports and family (w4) */
+	return (uint32_t)scr_mix64(scr_mix64(w[0] ^ w[2] * 0x9e3779b97f4a7c15ull) ^
+				   w[1] ^ (w[3] << 1) ^ (w[4] * 0xc2b2ae3d27d4eb4full));
 }
 
 /* scr_flow_key_eq - compare two keys */
 static inline bool scr_flow_key_eq(const struct scr_flow_key *a,
 				   const struct scr_flow_key *b)
 {
-	const uint64_t *x = (const uint64_t *)(const void *)a;
-	const uint64_t *y = (const uint64_t *)(const void *)b;
+	uint64_t x[5], y[5];
 
+	scr_flow_key_words(a, x);
+	scr_flow_key_words(b, y);
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
 		(x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }

@@ -148,6 +148,18 @@ struct scr_event {
 	enum scr_end_reason end;
 };
 
+/* scr_mix64 - full-avalanche 64-bit mix (every input bit reaches every
+ * output bit); all hash tables and dispatch hashes use it */
+static inline uint64_t scr_mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
 /* Name tables (scr_verdict.c). */
 extern const char *const scr_test_name[SCR_TEST_MAX];	/* CSV reason names */
 extern const char *const scr_action_name[SCR_ACT_MAX];

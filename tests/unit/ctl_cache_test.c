@@ -138,6 +138,26 @@ static void test_full_and_sweep(void **state)
 	ctl_cache_destroy(c);
 }
 
+/* test_hash_spread - consecutive v4 clients spread over the buckets like
+ * random keys (about 63% of n buckets hit by n keys); a hash that ignores
+ * the low address bits put a /16 into a few buckets */
+static void test_hash_spread(void **state)
+{
+	static uint8_t hit[65536];
+	uint32_t i, used = 0;
+
+	(void)state;
+	memset(hit, 0, sizeof(hit));
+	for (i = 0; i < 65536; i++) {
+		struct scr_addr a = addr_of(i);
+
+		hit[ctl_cache_addr_hash(&a) & 0xffff] = 1;
+	}
+	for (i = 0; i < 65536; i++)
+		used += hit[i];
+	assert_true(used > 65536 / 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_new_pass_expiry),
 		cmocka_unit_test(test_block),
 		cmocka_unit_test(test_full_and_sweep),
+		cmocka_unit_test(test_hash_spread),
 	};
 
 	return cmocka_run_group_tests_name("ctl_cache", tests, setup, NULL);

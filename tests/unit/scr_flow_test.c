@@ -102,12 +102,33 @@ static void test_entry_budget(void **state)
 	scr_flow_destroy(t);
 }
 
+/* test_hash_spread - one port, consecutive v4 clients: the bucket index
+ * must depend on the last address bytes (random keys hit ~63% of buckets) */
+static void test_hash_spread(void **state)
+{
+	static uint8_t hit[65536];
+	uint32_t i, used = 0;
+
+	(void)state;
+	memset(hit, 0, sizeof(hit));
+	for (i = 0; i < 65536; i++) {
+		struct scr_flow_key k = key_of(i & 0xffff);
+
+		k.client_port = 40000;
+		hit[scr_flow_hash(&k) & 0xffff] = 1;
+	}
+	for (i = 0; i < 65536; i++)
+		used += hit[i];
+	assert_true(used > 65536 / 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_capacity),
 		cmocka_unit_test(test_fill_lookup_remove),
 		cmocka_unit_test(test_entry_budget),
+		cmocka_unit_test(test_hash_spread),
 	};
 
 	return cmocka_run_group_tests_name("scr_flow", tests, NULL, NULL);
