@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	smtpscreen_abi - map keys, values and indices shared by BPF and user space
+ * DESCRIPTION
+ *	The only header included by both the XDP program (bpf/scr_xdp.bpf.c) and
+ *	user space (ctrl/ctl_maps.c, smtpscreenctl, tests, bench). Every
+ *	struct has fixed-width fields, explicit padding, the byte order of
+ *	each field noted, and a _Static_assert on its size. Keys are zeroed
+ *	(= {}) before they are filled, padding included, because hash maps
+ *	compare the whole key.
+ *
+ *	Verdict structures (see docs/xdp.md):
+ *	- permanent list (postscreen_access_list compiled to prefixes), two
+ *	  copies A/B selected by scr_xdp_state.active:
+ *	    IPv4: DIR-24-8: tbl24[2^24] (__u32 entries) + tbl8 groups of 256
+ *	          __u8 answers for /25../32.
+ *	    IPv6: one hash keyed by (plen, masked address), probed for each
+ *	          prefix length present, longest first.
+ *	- dynamic entries (smtpscreenctl block/allow, engine failures): one
+ *	  hash per family keyed by (kind, plen, masked address), value with
+ *	  an optional expiry in CLOCK_BOOTTIME ns (bpf_ktime_get_boot_ns).
+ * CONTRACT
+ *	Plain data; no functions.
+ * THREADING
+ *	Any.
+ */
+#ifndef SMTPSCREEN_ABI_H
+#define SMTPSCREEN_ABI_H
+
+#include <linux/types.h>
+
+/* Pin directory and the names of the pinned maps (user space). */
+#define SCR_XDP_PIN_DIR		"/sys/fs/bpf/smtpscreen"
+
+/* Answers of the permanent list (postscreen_access_list). */
+enum scr_xdp_ans {
+	SCR_XDP_ANS_NONE = 0,	/* not listed (dunno): dynamic entries decide */
+	SCR_XDP_ANS_PERMIT = 1,
+	SCR_XDP_ANS_REJECT = 2,
+	SCR_XDP_ANS_MAX
+};
+
+/* tbl24 entry: bit 31 set = index of a tbl8 group in the low 31 bits,
+ * otherwise an enum scr_xdp_ans. Host byte order. */
+#define SCR_XDP_TBL24_SIZE	(1u << 24)
+#define SCR_XDP_TBL24_GROUP	0x80000000u
+#define SCR_XDP_TBL8_GROUP_SIZE	256u
+/* BPF arrays round each value up to 8 bytes: tbl24 is stored as lines of
+ * 16 entries (one cache line), key = index >> 4, so that user space sees
+ * one flat __u32[2^24] through mmap. */
+#define SCR_XDP_TBL24_LINE	16u
+#define SCR_XDP_TBL24_LINES	(SCR_XDP_TBL24_SIZE / SCR_XDP_TBL24_LINE)
+
+struct scr_xdp_tbl24_line {
+	__u32 e[SCR_XDP_TBL24_LINE];	/* host order, see SCR_XDP_TBL24_GROUP */
+};
+_Static_assert(sizeof(struct scr_xdp_tbl24_line) == 64, "tbl24 line size");
+
+struct scr_xdp_tbl8_group {
+	__u8 ans[SCR_XDP_TBL8_GROUP_SIZE];	/* enum scr_xdp_ans, by last octet */
+};
+_Static_assert(sizeof(struct scr_xdp_tbl8_group) == 256, "tbl8 group size");
+
+/* Kinds of dynamic entries. */
+enum scr_xdp_kind {
+	SCR_XDP_KIND_ALLOW = 0,	/* pass, overrides any block */
+	SCR_XDP_KIND_BLOCK = 1,	/* drop (temporary when expires_ns != 0) */
+	SCR_XDP_KIND_MAX
+};
+
+/* Key of the permanent IPv6 hash. */
+struct scr_xdp_perm6_key {
+	__u32 plen;		/* 0..128, host order */
+	__u8 addr[16];		/* network order, masked to plen */
+};
+_Static_assert(sizeof(struct scr_xdp_perm6_key) == 20, "perm6 key size");
+
+struct scr_xdp_perm6_val {
+	__u32 ans;		/* enum scr_xdp_ans (NONE = carved out), host order */
+};
+_Static_assert(sizeof(struct scr_xdp_perm6_val) == 4, "perm6 val size");
+
+/* Keys of the dynamic hashes. */
+struct scr_xdp_dyn4_key {
+	__u8 kind;		/* enum scr_xdp_kind */
+	__u8 plen;		/* 0..32 */
+	__u8 _pad[2];		/* zero */
+	__be32 addr;		/* network order, masked to plen */
+};
+_Static_assert(sizeof(struct scr_xdp_dyn4_key) == 8, "dyn4 key size");
+
+struct scr_xdp_dyn6_key {
+	__u8 kind;		/* enum scr_xdp_kind */
+	__u8 plen;		/* 0..128 */
+	__u8 _pad[2];		/* zero */
+	__u8 addr[16];		/* network order, masked to plen */
+};
+_Static_assert(sizeof(struct scr_xdp_dyn6_key) == 20, "dyn6 key size");
+
+struct scr_xdp_dyn_val {
+	__u64 expires_ns;	/* CLOCK_BOOTTIME ns, host order; 0 = never */
+	__u64 added_ns;		/* CLOCK_BOOTTIME ns when written (listing) */
+	__u32 reasons;		/* SCR_TEST bits that failed (engine), host order */
+	__u32 _pad;		/* zero */
+};
+_Static_assert(sizeof(struct scr_xdp_dyn_val) == 24, "dyn val size");
+
+/* Longest TTL a dynamic entry may have (smtpscreenctl checks it). */
+#define SCR_XDP_TTL_MAX_S	(366u * 24 * 3600)
+
+/* Counters: per-CPU array, index = enum scr_xdp_ctr. */
+enum scr_xdp_ctr {
+	SCR_XDP_C_PASS_NOT_IP = 0,	/* not IPv4/IPv6 (ARP, ...) */
+	SCR_XDP_C_PASS_TRUNCATED,	/* a header ends past the packet */
+	SCR_XDP_C_PASS_BAD_HDR,		/* ihl < 5, ext header chain too long */
+	SCR_XDP_C_PASS_FRAGMENT,	/* non-first fragment, not in scope */
+	SCR_XDP_C_PASS_NOT_TCP,		/* other L4 protocol, not in scope */
+	SCR_XDP_C_PASS_OTHER_PORT,	/* TCP not to an SMTP port */
+	SCR_XDP_C_PASS_PERMIT,		/* permanent list: permit */
+	SCR_XDP_C_PASS_ALLOW,		/* dynamic allow entry */
+	SCR_XDP_C_PASS_UNLISTED,	/* no entry decides */
+	SCR_XDP_C_PASS_EXPIRED,		/* only an expired block entry matched */
+	SCR_XDP_C_DROP_REJECT,		/* permanent list: reject */
+	SCR_XDP_C_DROP_BLOCK,		/* dynamic block entry */
+	SCR_XDP_C_REDIRECT_XSK,		/* passed SMTP packet sent to an AF_XDP socket */
+	SCR_XDP_C_MAX
+};
+
+struct scr_xdp_ctr_val {
+	__u64 packets;		/* host order */
+	__u64 bytes;		/* host order */
+};
+_Static_assert(sizeof(struct scr_xdp_ctr_val) == 16, "ctr val size");
+
+/* The one-word copy selector and the prefix lengths present. Lives in the
+ * program's .bss, mmapped by user space and written with atomic stores.
+ * A mask bit set = entries of that prefix length may exist; a clear bit
+ * is only cleared after the last entry of that length is gone. */
+struct scr_xdp_state {
+	__u32 active;			/* 0 = copy A, 1 = copy B, host order */
+	__u32 perm6_nlens[2];		/* number of lengths in perm6_lens[copy] */
+	__u32 _pad;
+	__u64 dyn4_mask[SCR_XDP_KIND_MAX];	/* bit n: plen n, n = 0..32 */
+	__u64 dyn6_mask[SCR_XDP_KIND_MAX][3];	/* bit n%64 of word n/64 */
+	__u8 perm6_lens[2][136];	/* per copy: lengths present, longest first */
+};
+_Static_assert(sizeof(struct scr_xdp_state) == 16 + 16 + 48 + 272,
+	       "state size");
+
+/* Knobs: const volatile rodata in the program, set before load. */
+#define SCR_XDP_MAX_PORTS 8
+
+#endif

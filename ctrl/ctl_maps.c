@@ -1,0 +1,1104 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	ctl_maps - the XDP program's maps: load, pin, fill, replace, sweep
+ * DESCRIPTION
+ *	See ctl_maps.h. The permanent IPv4 list is written straight into the
+ *	mmapped DIR-24-8 arrays of the inactive copy: the prefixes are turned
+ *	into maximal intervals of equal answer (longest prefix wins), each
+ *	interval paints whole tbl24 entries, and a /24 block that holds more
+ *	than one answer gets a tbl8 group of 256. Every tbl24 entry and every
+ *	used group byte is written, so no clearing pass is needed. IPv6
+ *	prefixes go to the inactive hash with bpf_map_update_batch. The
+ *	selector word is flipped last with a sequentially consistent store.
+ *	Before writing into the inactive copy we wait CTL_MAPS_GRACE_MS, far
+ *	longer than any XDP run that may still read the copy it selected
+ *	before the previous flip (XDP runs under rcu_read_lock with bottom
+ *	halves off, for well under a microsecond).
+ * CONTRACT
+ *	See ctl_maps.h.
+ * THREADING
+ *	Control thread; one writer at a time.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+
+#include "ctl_maps.h"
+#include "smtpscreen_abi.h"
+#include "scr_xdp.skel.h"
+
+#define CTL_MAPS_GRACE_MS	20
+#define CTL_MAPS_TBL8_DEFAULT	16384
+#define CTL_MAPS_PERM6_DEFAULT	65536
+#define CTL_MAPS_BATCH		8192
+
+enum ctl_map_id {
+	CTL_MAP_TBL24_A = 0,
+	CTL_MAP_TBL24_B,
+	CTL_MAP_TBL8_A,
+	CTL_MAP_TBL8_B,
+	CTL_MAP_PERM6_A,
+	CTL_MAP_PERM6_B,
+	CTL_MAP_DYN4,
+	CTL_MAP_DYN6,
+	CTL_MAP_COUNTERS,
+	CTL_MAP_XSKS,
+	CTL_MAP_STATE,
+	CTL_MAP_MAX
+};
+
+static const char *const ctl_map_name[CTL_MAP_MAX] = {
+	[CTL_MAP_TBL24_A] = "tbl24_a",
+	[CTL_MAP_TBL24_B] = "tbl24_b",
+	[CTL_MAP_TBL8_A] = "tbl8_a",
+	[CTL_MAP_TBL8_B] = "tbl8_b",
+	[CTL_MAP_PERM6_A] = "perm6_a",
+	[CTL_MAP_PERM6_B] = "perm6_b",
+	[CTL_MAP_DYN4] = "dyn4",
+	[CTL_MAP_DYN6] = "dyn6",
+	[CTL_MAP_COUNTERS] = "counters",
+	[CTL_MAP_XSKS] = "xsks_map",
+	[CTL_MAP_STATE] = "state",
+};
+
+const char *const ctl_maps_ctr_name[SCR_XDP_C_MAX] = {
+	[SCR_XDP_C_PASS_NOT_IP] = "pass_not_ip",
+	[SCR_XDP_C_PASS_TRUNCATED] = "pass_truncated",
+	[SCR_XDP_C_PASS_BAD_HDR] = "pass_bad_header",
+	[SCR_XDP_C_PASS_FRAGMENT] = "pass_fragment",
+	[SCR_XDP_C_PASS_NOT_TCP] = "pass_not_tcp",
+	[SCR_XDP_C_PASS_OTHER_PORT] = "pass_other_port",
+	[SCR_XDP_C_PASS_PERMIT] = "pass_permit",
+	[SCR_XDP_C_PASS_ALLOW] = "pass_allow",
+	[SCR_XDP_C_PASS_UNLISTED] = "pass_unlisted",
+	[SCR_XDP_C_PASS_EXPIRED] = "pass_expired",
+	[SCR_XDP_C_DROP_REJECT] = "drop_reject",
+	[SCR_XDP_C_DROP_BLOCK] = "drop_block",
+	[SCR_XDP_C_REDIRECT_XSK] = "redirect_xsk",
+};
+
+const char *const ctl_maps_kind_name[SCR_XDP_KIND_MAX] = {
+	[SCR_XDP_KIND_ALLOW] = "allow",
+	[SCR_XDP_KIND_BLOCK] = "block",
+};
+
+struct ctl_maps {
+	struct scr_xdp *skel;		/* NULL when opened from pins */
+	int fd[CTL_MAP_MAX];
+	int prog_fd;
+	uint32_t *tbl24[2];		/* mmapped, SCR_XDP_TBL24_SIZE entries */
+	struct scr_xdp_tbl8_group *tbl8[2];	/* mmapped, tbl8_max groups */
+	uint32_t tbl8_max;
+	uint32_t perm6_max;
+	struct scr_xdp_state *state;	/* mmapped .bss */
+	size_t tbl24_len, tbl8_len, state_len;
+};
+
+/* ctl_maps_now_ns - CLOCK_BOOTTIME in ns (bpf_ktime_get_boot_ns) */
+uint64_t ctl_maps_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static const uint8_t ctl_v4_prefix[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+/* ctl_addr_is_v4 - whether a is ::ffff:a.b.c.d */
+bool ctl_addr_is_v4(const struct scr_addr *a)
+{
+	return memcmp(a->b, ctl_v4_prefix, sizeof(ctl_v4_prefix)) == 0;
+}
+
+/* ctl_addr_mask - clear the bits of a past plen */
+void ctl_addr_mask(struct scr_addr *a, unsigned plen)
+{
+	unsigned i;
+
+	for (i = 0; i < 16; i++) {
+		if (plen >= 8 * (i + 1))
+			continue;
+		if (plen <= 8 * i)
+			a->b[i] = 0;
+		else
+			a->b[i] &= (uint8_t)(0xff00u >> (plen - 8 * i));
+	}
+}
+
+/* ctl_maps_map_size - bytes of a map's value area (for mmap) */
+static int ctl_maps_map_size(int fd, size_t *len, uint32_t *max_entries)
+{
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+	long page = sysconf(_SC_PAGESIZE);
+	size_t sz;
+	int rc;
+
+	rc = bpf_obj_get_info_by_fd(fd, &info, &ilen);
+	if (rc)
+		return -errno;
+	sz = (size_t)((info.value_size + 7) & ~7u) * info.max_entries;
+	*len = (sz + (size_t)page - 1) & ~((size_t)page - 1);
+	if (max_entries)
+		*max_entries = info.max_entries;
+	return 0;
+}
+
+/* ctl_maps_mmap - map a BPF_F_MMAPABLE array into our memory */
+static void *ctl_maps_mmap(int fd, size_t *len, uint32_t *max_entries)
+{
+	void *p;
+	int rc;
+
+	rc = ctl_maps_map_size(fd, len, max_entries);
+	if (rc) {
+		errno = -rc;
+		return NULL;
+	}
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* ctl_maps_map_all - mmap the DIR-24-8 arrays and the state */
+static int ctl_maps_map_all(struct ctl_maps *m, char *err, size_t errlen)
+{
+	static const enum ctl_map_id ids[] = { CTL_MAP_TBL24_A, CTL_MAP_TBL24_B,
+		CTL_MAP_TBL8_A, CTL_MAP_TBL8_B };
+	void *p;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < 4; i++) {
+		size_t len;
+		uint32_t max;
+
+		p = ctl_maps_mmap(m->fd[ids[i]], &len, &max);
+		if (!p) {
+			rc = -errno;
+			snprintf(err, errlen, "map %s: mmap: %s",
+				 ctl_map_name[ids[i]], strerror(errno));
+			goto out;
+		}
+		if (i < 2) {
+			m->tbl24[i] = p;
+			m->tbl24_len = len;
+		} else {
+			m->tbl8[i - 2] = p;
+			m->tbl8_len = len;
+			m->tbl8_max = max;
+		}
+	}
+	if (m->skel) {
+		m->state = &m->skel->bss->scr_state;
+	} else {
+		p = ctl_maps_mmap(m->fd[CTL_MAP_STATE], &m->state_len, NULL);
+		if (!p) {
+			rc = -errno;
+			snprintf(err, errlen, "map state: mmap: %s",
+				 strerror(errno));
+			goto out;
+		}
+		m->state = p;
+	}
+	{
+		size_t len;
+
+		rc = ctl_maps_map_size(m->fd[CTL_MAP_PERM6_A], &len,
+				       &m->perm6_max);
+		if (rc)
+			snprintf(err, errlen, "map perm6_a: %s", strerror(-rc));
+	}
+out:
+	return rc;
+}
+
+/* ctl_maps_alloc - an empty handle */
+static struct ctl_maps *ctl_maps_alloc(void)
+{
+	struct ctl_maps *m = calloc(1, sizeof(*m));
+	int i;
+
+	if (!m)
+		return NULL;
+	for (i = 0; i < CTL_MAP_MAX; i++)
+		m->fd[i] = -1;
+	m->prog_fd = -1;
+	return m;
+}
+
+/* ctl_maps_load - open the skeleton, set knobs and sizes, load */
+struct ctl_maps *ctl_maps_load(const struct ctl_maps_opts *opts, char *err,
+			       size_t errlen)
+{
+	struct ctl_maps_opts def = {};
+	struct ctl_maps *m;
+	struct bpf_map *maps[CTL_MAP_MAX];
+	uint32_t groups, p6;
+	unsigned i;
+	int rc;
+
+	if (!opts)
+		opts = &def;
+	if (opts->nports > SCR_XDP_MAX_PORTS) {
+		snprintf(err, errlen, "xdp: at most %d SMTP ports",
+			 SCR_XDP_MAX_PORTS);
+		errno = EINVAL;
+		return NULL;
+	}
+	m = ctl_maps_alloc();
+	if (!m) {
+		snprintf(err, errlen, "xdp: out of memory");
+		return NULL;
+	}
+	m->skel = scr_xdp__open();
+	if (!m->skel) {
+		rc = -errno;
+		snprintf(err, errlen, "xdp: open BPF object: %s", strerror(errno));
+		goto out;
+	}
+	if (opts->nports == 0) {
+		m->skel->rodata->scr_ports[0] = 25;
+		m->skel->rodata->scr_nports = 1;
+	} else {
+		for (i = 0; i < opts->nports; i++)
+			m->skel->rodata->scr_ports[i] = opts->ports[i];
+		m->skel->rodata->scr_nports = opts->nports;
+	}
+	m->skel->rodata->scr_block_all = opts->block_all;
+	m->skel->rodata->scr_xsk_redirect = opts->xsk_redirect;
+	groups = opts->tbl8_groups ? opts->tbl8_groups : CTL_MAPS_TBL8_DEFAULT;
+	p6 = opts->perm6_max ? opts->perm6_max : CTL_MAPS_PERM6_DEFAULT;
+	bpf_map__set_max_entries(m->skel->maps.tbl8_a, groups);
+	bpf_map__set_max_entries(m->skel->maps.tbl8_b, groups);
+	bpf_map__set_max_entries(m->skel->maps.perm6_a, p6);
+	bpf_map__set_max_entries(m->skel->maps.perm6_b, p6);
+	rc = scr_xdp__load(m->skel);
+	if (rc) {
+		snprintf(err, errlen, "xdp: load BPF program: %s (need root, "
+			 "a kernel with BTF and BPF_F_MMAPABLE arrays)",
+			 strerror(-rc));
+		goto out;
+	}
+	maps[CTL_MAP_TBL24_A] = m->skel->maps.tbl24_a;
+	maps[CTL_MAP_TBL24_B] = m->skel->maps.tbl24_b;
+	maps[CTL_MAP_TBL8_A] = m->skel->maps.tbl8_a;
+	maps[CTL_MAP_TBL8_B] = m->skel->maps.tbl8_b;
+	maps[CTL_MAP_PERM6_A] = m->skel->maps.perm6_a;
+	maps[CTL_MAP_PERM6_B] = m->skel->maps.perm6_b;
+	maps[CTL_MAP_DYN4] = m->skel->maps.dyn4;
+	maps[CTL_MAP_DYN6] = m->skel->maps.dyn6;
+	maps[CTL_MAP_COUNTERS] = m->skel->maps.counters;
+	maps[CTL_MAP_XSKS] = m->skel->maps.xsks_map;
+	maps[CTL_MAP_STATE] = m->skel->maps.bss;
+	for (i = 0; i < CTL_MAP_MAX; i++)
+		m->fd[i] = bpf_map__fd(maps[i]);
+	m->prog_fd = bpf_program__fd(m->skel->progs.scr_xdp_prog);
+	rc = ctl_maps_map_all(m, err, errlen);
+out:
+	if (rc) {
+		ctl_maps_destroy(m);
+		errno = -rc;
+		return NULL;
+	}
+	return m;
+}
+
+/* ctl_maps_open_pinned - reopen the maps and program pinned under dir */
+struct ctl_maps *ctl_maps_open_pinned(const char *dir, char *err,
+				      size_t errlen)
+{
+	struct ctl_maps *m;
+	char path[PATH_MAX];
+	int i, rc = 0;
+
+	if (!dir)
+		dir = SCR_XDP_PIN_DIR;
+	m = ctl_maps_alloc();
+	if (!m) {
+		snprintf(err, errlen, "xdp: out of memory");
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/prog", dir);
+	m->prog_fd = bpf_obj_get(path);
+	if (m->prog_fd < 0) {
+		rc = -errno;
+		if (errno == ENOENT)
+			snprintf(err, errlen, "no XDP program loaded (%s "
+				 "missing): run smtpscreen xdp attach first",
+				 path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < CTL_MAP_MAX; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, ctl_map_name[i]);
+		m->fd[i] = bpf_obj_get(path);
+		if (m->fd[i] < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "pinned map %s: %s", path,
+				 strerror(errno));
+			goto out;
+		}
+	}
+	rc = ctl_maps_map_all(m, err, errlen);
+out:
+	if (rc) {
+		ctl_maps_destroy(m);
+		errno = -rc;
+		return NULL;
+	}
+	return m;
+}
+
+/* ctl_maps_destroy - unmap, close, free (pins stay) */
+void ctl_maps_destroy(struct ctl_maps *m)
+{
+	int i;
+
+	if (!m)
+		return;
+	for (i = 0; i < 2; i++) {
+		if (m->tbl24[i])
+			munmap(m->tbl24[i], m->tbl24_len);
+		if (m->tbl8[i])
+			munmap(m->tbl8[i], m->tbl8_len);
+	}
+	if (m->skel) {
+		scr_xdp__destroy(m->skel);
+	} else {
+		if (m->state)
+			munmap(m->state, m->state_len);
+		for (i = 0; i < CTL_MAP_MAX; i++)
+			if (m->fd[i] >= 0)
+				close(m->fd[i]);
+		if (m->prog_fd >= 0)
+			close(m->prog_fd);
+	}
+	free(m);
+}
+
+/* ctl_maps_bpffs - make sure dir's parent is a bpf file system */
+static int ctl_maps_bpffs(const char *dir)
+{
+	char parent[PATH_MAX];
+	struct statfs sfs;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if (statfs(parent, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", parent, "bpf", 0, "mode=0700"))
+		return -errno;
+	return 0;
+}
+
+/* ctl_maps_pin - pin the program and every map under dir */
+int ctl_maps_pin(struct ctl_maps *m, const char *dir)
+{
+	char path[PATH_MAX];
+	int i, rc;
+
+	if (!dir)
+		dir = SCR_XDP_PIN_DIR;
+	rc = ctl_maps_bpffs(dir);
+	if (rc)
+		goto out;
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		rc = -errno;
+		goto out;
+	}
+	for (i = 0; i < CTL_MAP_MAX; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, ctl_map_name[i]);
+		unlink(path);
+		if (bpf_obj_pin(m->fd[i], path)) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/prog", dir);
+	unlink(path);
+	if (bpf_obj_pin(m->prog_fd, path))
+		rc = -errno;
+out:
+	return rc;
+}
+
+/* ctl_maps_unpin - remove the pins and the directory; -ENOENT if none */
+int ctl_maps_unpin(const char *dir)
+{
+	char path[PATH_MAX];
+	int i, found = 0;
+
+	if (!dir)
+		dir = SCR_XDP_PIN_DIR;
+	for (i = 0; i < CTL_MAP_MAX; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, ctl_map_name[i]);
+		if (unlink(path) == 0)
+			found = 1;
+	}
+	snprintf(path, sizeof(path), "%s/prog", dir);
+	if (unlink(path) == 0)
+		found = 1;
+	if (rmdir(dir) == 0)
+		found = 1;
+	return found ? 0 : -ENOENT;
+}
+
+/* ctl_maps_prog_fd - the program's fd */
+int ctl_maps_prog_fd(const struct ctl_maps *m)
+{
+	return m->prog_fd;
+}
+
+/* ctl_maps_map_fd - a map's fd by name */
+int ctl_maps_map_fd(const struct ctl_maps *m, const char *name)
+{
+	int i;
+
+	for (i = 0; i < CTL_MAP_MAX; i++)
+		if (strcmp(ctl_map_name[i], name) == 0)
+			return m->fd[i];
+	return -1;
+}
+
+/* ctl_maps_active - the copy packets use now */
+unsigned ctl_maps_active(const struct ctl_maps *m)
+{
+	return __atomic_load_n(&m->state->active, __ATOMIC_ACQUIRE) & 1;
+}
+
+/* ---- IPv4: prefixes to intervals to DIR-24-8 ---- */
+
+struct ctl_v4pfx {
+	uint32_t start;		/* host order, masked */
+	uint32_t end;
+	uint8_t plen;		/* 0..32 */
+	uint8_t ans;
+	uint32_t seq;		/* input order: a later duplicate wins */
+};
+
+/* The painter: intervals in ascending order, merged when equal. */
+struct ctl_painter {
+	uint32_t *tbl24;	/* NULL: only count groups */
+	struct scr_xdp_tbl8_group *tbl8;
+	uint32_t tbl8_max;
+	uint32_t ngroups;
+	int64_t cur_blk;	/* block of the open group, -1 none */
+	uint64_t pend_s, pend_e;	/* pending interval, pend_s > pend_e none */
+	uint8_t pend_ans;
+	int err;
+};
+
+/* ctl_v4pfx_cmp - by start, then shorter first, then input order */
+static int ctl_v4pfx_cmp(const void *a, const void *b)
+{
+	const struct ctl_v4pfx *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->plen != y->plen)
+		return x->plen < y->plen ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* ctl_paint_now - write one maximal interval into the tables */
+static void ctl_paint_now(struct ctl_painter *p, uint64_t s, uint64_t e,
+			  uint8_t ans)
+{
+	while (s <= e && !p->err) {
+		uint64_t blk = s >> 8, last, nblk, b;
+
+		if ((s & 0xff) == 0 && e >= s + 255) {
+			nblk = (e + 1 - s) >> 8;
+			if (p->tbl24)
+				for (b = blk; b < blk + nblk; b++)
+					p->tbl24[b] = ans;
+			s += nblk << 8;
+			continue;
+		}
+		if (p->cur_blk != (int64_t)blk) {
+			if (p->tbl24 && p->ngroups >= p->tbl8_max) {
+				p->err = -ENOSPC;
+				return;
+			}
+			if (p->tbl24)
+				p->tbl24[blk] = SCR_XDP_TBL24_GROUP | p->ngroups;
+			p->ngroups++;
+			p->cur_blk = (int64_t)blk;
+		}
+		last = e < (s | 0xff) ? e : (s | 0xff);
+		if (p->tbl24)
+			memset(&p->tbl8[p->ngroups - 1].ans[s & 0xff], ans,
+			       (size_t)(last - s + 1));
+		s = last + 1;
+	}
+}
+
+/* ctl_paint - add an interval, merging it with an equal neighbour */
+static void ctl_paint(struct ctl_painter *p, uint64_t s, uint64_t e,
+		      uint8_t ans)
+{
+	if (s > e)
+		return;
+	if (p->pend_s <= p->pend_e && p->pend_ans == ans &&
+	    p->pend_e + 1 == s) {
+		p->pend_e = e;
+		return;
+	}
+	if (p->pend_s <= p->pend_e)
+		ctl_paint_now(p, p->pend_s, p->pend_e, p->pend_ans);
+	p->pend_s = s;
+	p->pend_e = e;
+	p->pend_ans = ans;
+}
+
+/* ctl_v4_sweep - longest-prefix intervals of sorted prefixes to painter */
+static int ctl_v4_sweep(const struct ctl_v4pfx *v, size_t n,
+			struct ctl_painter *p)
+{
+	struct { uint64_t end; uint8_t ans; } stack[34];
+	uint64_t pos = 0;
+	size_t i;
+	int top = -1;
+
+	p->cur_blk = -1;
+	p->pend_s = 1;
+	p->pend_e = 0;
+	for (i = 0; i < n; i++) {
+		/* A later duplicate of the same prefix replaces this one. */
+		if (i + 1 < n && v[i + 1].start == v[i].start &&
+		    v[i + 1].plen == v[i].plen)
+			continue;
+		while (top >= 0 && stack[top].end < v[i].start) {
+			ctl_paint(p, pos, stack[top].end, stack[top].ans);
+			if (stack[top].end + 1 > pos)
+				pos = stack[top].end + 1;
+			top--;
+		}
+		if (pos < v[i].start) {
+			ctl_paint(p, pos, (uint64_t)v[i].start - 1,
+				  top >= 0 ? stack[top].ans : SCR_XDP_ANS_NONE);
+			pos = v[i].start;
+		}
+		stack[++top].end = v[i].end;
+		stack[top].ans = v[i].ans;
+	}
+	while (top >= 0) {
+		ctl_paint(p, pos, stack[top].end, stack[top].ans);
+		if (stack[top].end + 1 > pos)
+			pos = stack[top].end + 1;
+		top--;
+	}
+	ctl_paint(p, pos, 0xffffffffull, SCR_XDP_ANS_NONE);
+	ctl_paint_now(p, p->pend_s, p->pend_e, p->pend_ans);
+	return p->err;
+}
+
+/* ctl_v4_collect - the IPv4 entries as sorted ctl_v4pfx; count in *nv */
+static struct ctl_v4pfx *ctl_v4_collect(const struct ctl_xdp_entry *e,
+					size_t n, size_t *nv)
+{
+	struct ctl_v4pfx *v;
+	size_t i, k = 0;
+
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		uint32_t a, mask;
+		unsigned plen;
+
+		if (!ctl_addr_is_v4(&e[i].net) || e[i].plen < 96)
+			continue;
+		plen = e[i].plen - 96u;
+		memcpy(&a, &e[i].net.b[12], 4);
+		a = ntohl(a);
+		mask = plen ? ~0u << (32 - plen) : 0;
+		v[k].start = a & mask;
+		v[k].end = (a & mask) | ~mask;
+		v[k].plen = (uint8_t)plen;
+		v[k].ans = e[i].ans;
+		v[k].seq = (uint32_t)i;
+		k++;
+	}
+	qsort(v, k, sizeof(*v), ctl_v4pfx_cmp);
+	*nv = k;
+	return v;
+}
+
+/* ctl_maps_tbl8_needed - tbl8 groups needed for a list */
+uint32_t ctl_maps_tbl8_needed(const struct ctl_xdp_entry *e, size_t n)
+{
+	struct ctl_painter p = {};
+	struct ctl_v4pfx *v;
+	size_t nv;
+
+	v = ctl_v4_collect(e, n, &nv);
+	if (!v)
+		return UINT32_MAX;
+	ctl_v4_sweep(v, nv, &p);
+	free(v);
+	return p.ngroups;
+}
+
+/* ctl_entry_check - reject entries the kernel structures cannot hold */
+static int ctl_entry_check(const struct ctl_xdp_entry *e)
+{
+	struct scr_addr a = e->net;
+
+	if (e->plen > 128 || e->ans >= SCR_XDP_ANS_MAX)
+		return -EINVAL;
+	ctl_addr_mask(&a, e->plen);
+	if (memcmp(&a, &e->net, sizeof(a)))
+		return -EINVAL;	/* host bits set */
+	return 0;
+}
+
+/* ctl_perm6_clear - delete every key of a perm6 map */
+static int ctl_perm6_clear(int fd)
+{
+	struct scr_xdp_perm6_key key, next, *keys = NULL;
+	size_t n = 0, cap = 0;
+	__u32 count;
+	int rc = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (n == cap) {
+			void *nk;
+
+			cap = cap ? cap * 2 : 1024;
+			nk = realloc(keys, cap * sizeof(*keys));
+			if (!nk) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			keys = nk;
+		}
+		keys[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	if (n) {
+		count = (__u32)n;
+		if (bpf_map_delete_batch(fd, keys, &count, NULL))
+			rc = -errno;
+	}
+out:
+	free(keys);
+	return rc;
+}
+
+/* ctl_lens_cmp - descending prefix lengths */
+static int ctl_lens_cmp(const void *a, const void *b)
+{
+	return (int)*(const uint8_t *)b - (int)*(const uint8_t *)a;
+}
+
+/* ctl_maps_replace - write the list into the inactive copy, then flip */
+int ctl_maps_replace(struct ctl_maps *m, const struct ctl_xdp_entry *e,
+		     size_t n)
+{
+	struct ctl_painter p = {};
+	struct ctl_v4pfx *v = NULL;
+	struct scr_xdp_perm6_key *k6 = NULL;
+	struct scr_xdp_perm6_val *v6 = NULL;
+	uint8_t present[129] = { 0 }, lens[136];
+	size_t i, nv, n6 = 0, nl = 0;
+	unsigned tgt;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		rc = ctl_entry_check(&e[i]);
+		if (rc)
+			goto out;
+	}
+	tgt = ctl_maps_active(m) ^ 1;
+	/* Readers that picked this copy before the last flip are long gone
+	 * after the grace period (see DESCRIPTION). */
+	usleep(CTL_MAPS_GRACE_MS * 1000);
+
+	v = ctl_v4_collect(e, n, &nv);
+	k6 = malloc((n ? n : 1) * sizeof(*k6));
+	v6 = malloc((n ? n : 1) * sizeof(*v6));
+	if (!v || !k6 || !v6) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	p.tbl24 = m->tbl24[tgt];
+	p.tbl8 = m->tbl8[tgt];
+	p.tbl8_max = m->tbl8_max;
+	rc = ctl_v4_sweep(v, nv, &p);
+	if (rc)
+		goto out;
+
+	for (i = 0; i < n; i++) {
+		if (ctl_addr_is_v4(&e[i].net) && e[i].plen >= 96)
+			continue;
+		memset(&k6[n6], 0, sizeof(k6[n6]));
+		k6[n6].plen = e[i].plen;
+		memcpy(k6[n6].addr, e[i].net.b, 16);
+		memset(&v6[n6], 0, sizeof(v6[n6]));
+		v6[n6].ans = e[i].ans;
+		present[e[i].plen] = 1;
+		n6++;
+	}
+	if (n6 > m->perm6_max) {
+		rc = -ENOSPC;
+		goto out;
+	}
+	rc = ctl_perm6_clear(m->fd[CTL_MAP_PERM6_A + tgt]);
+	if (rc)
+		goto out;
+	for (i = 0; i < n6; i += CTL_MAPS_BATCH) {
+		__u32 cnt = (__u32)(n6 - i < CTL_MAPS_BATCH ? n6 - i :
+				    CTL_MAPS_BATCH);
+
+		if (bpf_map_update_batch(m->fd[CTL_MAP_PERM6_A + tgt], &k6[i],
+					 &v6[i], &cnt, NULL)) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	for (i = 0; i <= 128; i++)
+		if (present[i])
+			lens[nl++] = (uint8_t)i;
+	qsort(lens, nl, 1, ctl_lens_cmp);
+	memcpy(m->state->perm6_lens[tgt], lens, nl);
+	__atomic_store_n(&m->state->perm6_nlens[tgt], (uint32_t)nl,
+			 __ATOMIC_RELEASE);
+	/* The flip: from here on every packet reads the new copy. */
+	__atomic_store_n(&m->state->active, tgt, __ATOMIC_SEQ_CST);
+out:
+	free(v);
+	free(k6);
+	free(v6);
+	return rc;
+}
+
+/* ---- dynamic entries ---- */
+
+/* ctl_dyn_key - fill the map key of an entry; its fd in *fd */
+static int ctl_dyn_key(struct ctl_maps *m, unsigned kind,
+		       const struct scr_addr *net, unsigned plen, void *key,
+		       int *fd, bool *v4)
+{
+	struct scr_addr a = *net;
+
+	if (kind >= SCR_XDP_KIND_MAX || plen > 128)
+		return -EINVAL;
+	ctl_addr_mask(&a, plen);
+	*v4 = ctl_addr_is_v4(&a) && plen >= 96;
+	if (*v4) {
+		struct scr_xdp_dyn4_key *k = key;
+
+		memset(k, 0, sizeof(*k));
+		k->kind = (__u8)kind;
+		k->plen = (__u8)(plen - 96);
+		memcpy(&k->addr, &a.b[12], 4);
+		*fd = m->fd[CTL_MAP_DYN4];
+	} else {
+		struct scr_xdp_dyn6_key *k = key;
+
+		memset(k, 0, sizeof(*k));
+		k->kind = (__u8)kind;
+		k->plen = (__u8)plen;
+		memcpy(k->addr, a.b, 16);
+		*fd = m->fd[CTL_MAP_DYN6];
+	}
+	return 0;
+}
+
+/* ctl_maps_dyn_add - add or refresh one dynamic entry */
+int ctl_maps_dyn_add(struct ctl_maps *m, enum scr_xdp_kind kind,
+		     const struct scr_addr *net, unsigned plen,
+		     uint32_t ttl_s, uint32_t reasons)
+{
+	return ctl_maps_dyn_add_batch(m, kind, net, &plen, 1, ttl_s, reasons);
+}
+
+/* ctl_maps_dyn_add_batch - add n entries with bpf_map_update_batch */
+int ctl_maps_dyn_add_batch(struct ctl_maps *m, enum scr_xdp_kind kind,
+			   const struct scr_addr *nets, const unsigned *plens,
+			   size_t n, uint32_t ttl_s, uint32_t reasons)
+{
+	struct scr_xdp_dyn4_key *k4 = NULL;
+	struct scr_xdp_dyn6_key *k6 = NULL;
+	struct scr_xdp_dyn_val *vals = NULL;
+	uint64_t now = ctl_maps_now_ns(), m4 = 0, m6[3] = { 0 };
+	size_t i, n4 = 0, n6 = 0;
+	int rc = 0, fd;
+	bool v4;
+
+	if (ttl_s > SCR_XDP_TTL_MAX_S || kind >= SCR_XDP_KIND_MAX)
+		return -ERANGE;
+	k4 = calloc(n ? n : 1, sizeof(*k4));
+	k6 = calloc(n ? n : 1, sizeof(*k6));
+	vals = calloc(n ? n : 1, sizeof(*vals));
+	if (!k4 || !k6 || !vals) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		union { struct scr_xdp_dyn4_key k4; struct scr_xdp_dyn6_key k6; } k;
+
+		rc = ctl_dyn_key(m, kind, &nets[i], plens[i], &k, &fd, &v4);
+		if (rc)
+			goto out;
+		if (v4) {
+			k4[n4++] = k.k4;
+			m4 |= 1ull << k.k4.plen;
+		} else {
+			k6[n6++] = k.k6;
+			m6[k.k6.plen / 64] |= 1ull << (k.k6.plen % 64);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		vals[i].expires_ns = ttl_s ? now + (uint64_t)ttl_s * 1000000000ull : 0;
+		vals[i].added_ns = now;
+		vals[i].reasons = reasons;
+	}
+	for (i = 0; i < n4; i += CTL_MAPS_BATCH) {
+		__u32 cnt = (__u32)(n4 - i < CTL_MAPS_BATCH ? n4 - i : CTL_MAPS_BATCH);
+
+		if (bpf_map_update_batch(m->fd[CTL_MAP_DYN4], &k4[i], vals,
+					 &cnt, NULL)) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	for (i = 0; i < n6; i += CTL_MAPS_BATCH) {
+		__u32 cnt = (__u32)(n6 - i < CTL_MAPS_BATCH ? n6 - i : CTL_MAPS_BATCH);
+
+		if (bpf_map_update_batch(m->fd[CTL_MAP_DYN6], &k6[i], vals,
+					 &cnt, NULL)) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	/* Entries first, then the length bits: a set bit never points at
+	 * nothing that should have been there. */
+	__atomic_fetch_or(&m->state->dyn4_mask[kind], m4, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 3; i++)
+		__atomic_fetch_or(&m->state->dyn6_mask[kind][i], m6[i],
+				  __ATOMIC_SEQ_CST);
+out:
+	free(k4);
+	free(k6);
+	free(vals);
+	return rc;
+}
+
+/* ctl_dyn_walk - call cb(arg, kind, plen, v4, key, val) for every entry */
+static int ctl_dyn_walk(struct ctl_maps *m, bool v4,
+			int (*cb)(void *arg, bool v4, const void *key,
+				  const struct scr_xdp_dyn_val *val),
+			void *arg)
+{
+	union { struct scr_xdp_dyn4_key k4; struct scr_xdp_dyn6_key k6; } key,
+		next;
+	struct scr_xdp_dyn_val val;
+	int fd = m->fd[v4 ? CTL_MAP_DYN4 : CTL_MAP_DYN6];
+	void *prev = NULL;
+	int rc;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;	/* deleted meanwhile */
+		rc = cb(arg, v4, &key, &val);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+struct ctl_rescan {
+	uint64_t m4[SCR_XDP_KIND_MAX];
+	uint64_t m6[SCR_XDP_KIND_MAX][3];
+};
+
+/* ctl_rescan_cb - collect the lengths present */
+static int ctl_rescan_cb(void *arg, bool v4, const void *key,
+			 const struct scr_xdp_dyn_val *val)
+{
+	struct ctl_rescan *r = arg;
+
+	if (v4) {
+		const struct scr_xdp_dyn4_key *k = key;
+
+		r->m4[k->kind & 1] |= 1ull << (k->plen & 63);
+	} else {
+		const struct scr_xdp_dyn6_key *k = key;
+
+		r->m6[k->kind & 1][(k->plen / 64) % 3] |= 1ull << (k->plen % 64);
+	}
+	return 0;
+}
+
+/* ctl_dyn_rescan - clear the length bits no entry uses any more */
+static int ctl_dyn_rescan(struct ctl_maps *m)
+{
+	struct ctl_rescan r = {};
+	int rc, k, w;
+
+	rc = ctl_dyn_walk(m, true, ctl_rescan_cb, &r);
+	if (!rc)
+		rc = ctl_dyn_walk(m, false, ctl_rescan_cb, &r);
+	if (rc)
+		return rc;
+	for (k = 0; k < SCR_XDP_KIND_MAX; k++) {
+		__atomic_fetch_and(&m->state->dyn4_mask[k], r.m4[k],
+				   __ATOMIC_SEQ_CST);
+		for (w = 0; w < 3; w++)
+			__atomic_fetch_and(&m->state->dyn6_mask[k][w],
+					   r.m6[k][w], __ATOMIC_SEQ_CST);
+	}
+	return 0;
+}
+
+/* ctl_maps_dyn_del - delete one dynamic entry */
+int ctl_maps_dyn_del(struct ctl_maps *m, enum scr_xdp_kind kind,
+		     const struct scr_addr *net, unsigned plen)
+{
+	union { struct scr_xdp_dyn4_key k4; struct scr_xdp_dyn6_key k6; } k;
+	int rc, fd;
+	bool v4;
+
+	rc = ctl_dyn_key(m, kind, net, plen, &k, &fd, &v4);
+	if (rc)
+		return rc;
+	if (bpf_map_delete_elem(fd, &k))
+		return -errno;
+	return ctl_dyn_rescan(m);
+}
+
+struct ctl_list_arg {
+	int (*cb)(void *arg, const struct ctl_dyn_entry *e);
+	void *arg;
+};
+
+/* ctl_list_cb - turn a map entry into a ctl_dyn_entry */
+static int ctl_list_cb(void *arg, bool v4, const void *key,
+		       const struct scr_xdp_dyn_val *val)
+{
+	struct ctl_list_arg *la = arg;
+	struct ctl_dyn_entry e = {};
+
+	if (v4) {
+		const struct scr_xdp_dyn4_key *k = key;
+
+		e.kind = k->kind;
+		memcpy(e.net.b, ctl_v4_prefix, 12);
+		memcpy(&e.net.b[12], &k->addr, 4);
+		e.plen = 96u + k->plen;
+	} else {
+		const struct scr_xdp_dyn6_key *k = key;
+
+		e.kind = k->kind;
+		memcpy(e.net.b, k->addr, 16);
+		e.plen = k->plen;
+	}
+	e.val = *val;
+	return la->cb(la->arg, &e);
+}
+
+/* ctl_maps_dyn_list - every dynamic entry to cb */
+int ctl_maps_dyn_list(struct ctl_maps *m,
+		      int (*cb)(void *arg, const struct ctl_dyn_entry *e),
+		      void *arg)
+{
+	struct ctl_list_arg la = { cb, arg };
+	int rc;
+
+	rc = ctl_dyn_walk(m, true, ctl_list_cb, &la);
+	if (!rc)
+		rc = ctl_dyn_walk(m, false, ctl_list_cb, &la);
+	return rc;
+}
+
+struct ctl_sweep {
+	struct ctl_maps *m;
+	uint64_t now;
+	size_t removed;
+};
+
+/* ctl_sweep_cb - delete an expired entry */
+static int ctl_sweep_cb(void *arg, bool v4, const void *key,
+			const struct scr_xdp_dyn_val *val)
+{
+	struct ctl_sweep *s = arg;
+	int fd = s->m->fd[v4 ? CTL_MAP_DYN4 : CTL_MAP_DYN6];
+
+	if (val->expires_ns == 0 || val->expires_ns > s->now)
+		return 0;
+	if (bpf_map_delete_elem(fd, key) == 0)
+		s->removed++;
+	return 0;
+}
+
+/* ctl_maps_sweep - delete expired dynamic entries */
+int ctl_maps_sweep(struct ctl_maps *m, size_t *removed)
+{
+	struct ctl_sweep s = { m, ctl_maps_now_ns(), 0 };
+	int rc;
+
+	rc = ctl_dyn_walk(m, true, ctl_sweep_cb, &s);
+	if (!rc)
+		rc = ctl_dyn_walk(m, false, ctl_sweep_cb, &s);
+	if (!rc && s.removed)
+		rc = ctl_dyn_rescan(m);
+	if (removed)
+		*removed = s.removed;
+	return rc;
+}
+
+/* ctl_maps_stats - sum the per-CPU counters */
+int ctl_maps_stats(struct ctl_maps *m,
+		   struct scr_xdp_ctr_val out[SCR_XDP_C_MAX])
+{
+	struct scr_xdp_ctr_val *pc;
+	int ncpu = libbpf_num_possible_cpus(), c, rc = 0;
+	__u32 i;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	pc = calloc((size_t)ncpu, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	for (i = 0; i < SCR_XDP_C_MAX; i++) {
+		out[i].packets = out[i].bytes = 0;
+		if (bpf_map_lookup_elem(m->fd[CTL_MAP_COUNTERS], &i, pc)) {
+			rc = -errno;
+			break;
+		}
+		for (c = 0; c < ncpu; c++) {
+			out[i].packets += pc[c].packets;
+			out[i].bytes += pc[c].bytes;
+		}
+	}
+	free(pc);
+	return rc;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	ctl_maps - the XDP program's maps: load, pin, fill, replace, sweep
+ * DESCRIPTION
+ *	Owns the user-space side of bpf/scr_xdp.bpf.c: loads it through the
+ *	libbpf skeleton with its knobs (ports, block-all, xsk redirect), pins
+ *	its maps and program under SCR_XDP_PIN_DIR, or reopens them from the
+ *	pins (smtpscreenctl). Writes the permanent list (compiled access
+ *	list) into the inactive copy A/B and flips the one-word selector
+ *	after the copy is complete, so a packet always sees one whole list.
+ *	Writes dynamic allow/block entries (batch), lists them, sweeps
+ *	expired ones and reads the per-CPU counters. Does not attach to an
+ *	interface (ctl_xdp) and does not compile access lists (ctl_aclcomp).
+ * CONTRACT
+ *	ctl_maps_load(opts, err, errlen): NULL + errno and a message naming
+ *	  the object/map on failure. ctl_maps_open_pinned(): -ENOENT in errno
+ *	  when no program is pinned ("no program loaded").
+ *	ctl_maps_replace(m, e, n): 0, -EINVAL (bad entry), -ENOSPC (more
+ *	  /25../32 groups or IPv6 prefixes than the maps hold), -errno.
+ *	  Entries use scr_addr (IPv4 v4-mapped, plen 96..128); a later
+ *	  duplicate of the same prefix wins.
+ *	ctl_maps_dyn_add(m, kind, net, plen, ttl_s, reasons): ttl_s 0 = no
+ *	  expiry; 0 or -errno. ctl_maps_dyn_add_batch(): same, n at once.
+ *	ctl_maps_dyn_del(): -ENOENT when absent.
+ *	ctl_maps_dyn_list(m, cb, arg): calls cb per entry (expired included),
+ *	  stops at the first non-zero cb return and returns it.
+ *	ctl_maps_sweep(m, &removed): deletes expired entries.
+ *	ctl_maps_stats(m, out): sums the per-CPU counters.
+ * THREADING
+ *	Control thread only; one writer at a time (the daemon serializes
+ *	smtpscreenctl through its control socket later).
+ */
+#ifndef CTL_MAPS_H
+#define CTL_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scr_types.h"
+#include "smtpscreen_abi.h"
+
+/* One prefix of the permanent list with its answer. */
+struct ctl_xdp_entry {
+	struct scr_addr net;	/* IPv4 as ::ffff:a.b.c.d */
+	uint8_t plen;		/* 0..128 (IPv4: 96..128) */
+	uint8_t ans;		/* enum scr_xdp_ans */
+	uint8_t _pad[2];
+};
+
+struct ctl_maps_opts {
+	uint16_t ports[SCR_XDP_MAX_PORTS];	/* host order; nports 0 = {25} */
+	unsigned nports;
+	bool block_all;		/* blocks apply to all traffic of a client */
+	bool xsk_redirect;	/* passed SMTP packets to xsks_map */
+	uint32_t tbl8_groups;	/* /25../32 groups per copy; 0 = default */
+	uint32_t perm6_max;	/* IPv6 prefixes per copy; 0 = default */
+};
+
+/* One dynamic entry as listed. */
+struct ctl_dyn_entry {
+	enum scr_xdp_kind kind;
+	struct scr_addr net;	/* IPv4 as ::ffff:a.b.c.d */
+	unsigned plen;		/* 0..128 (IPv4: 96..128) */
+	struct scr_xdp_dyn_val val;
+};
+
+struct ctl_maps;
+
+extern const char *const ctl_maps_ctr_name[SCR_XDP_C_MAX];
+extern const char *const ctl_maps_kind_name[SCR_XDP_KIND_MAX];
+
+struct ctl_maps *ctl_maps_load(const struct ctl_maps_opts *opts, char *err,
+			       size_t errlen);
+struct ctl_maps *ctl_maps_open_pinned(const char *dir, char *err,
+				      size_t errlen);
+void ctl_maps_destroy(struct ctl_maps *m);
+int ctl_maps_pin(struct ctl_maps *m, const char *dir);
+int ctl_maps_unpin(const char *dir);
+/* Program fd (loaded or pinned); -1 if none. */
+int ctl_maps_prog_fd(const struct ctl_maps *m);
+/* Map fd by the name in scr_xdp.bpf.c (tests, xsk users); -1 if none. */
+int ctl_maps_map_fd(const struct ctl_maps *m, const char *name);
+
+/* Groups of 256 a list needs in tbl8 (size the maps before loading). */
+uint32_t ctl_maps_tbl8_needed(const struct ctl_xdp_entry *e, size_t n);
+int ctl_maps_replace(struct ctl_maps *m, const struct ctl_xdp_entry *e,
+		     size_t n);
+/* Active copy (0 = A, 1 = B): tests. */
+unsigned ctl_maps_active(const struct ctl_maps *m);
+
+int ctl_maps_dyn_add(struct ctl_maps *m, enum scr_xdp_kind kind,
+		     const struct scr_addr *net, unsigned plen,
+		     uint32_t ttl_s, uint32_t reasons);
+int ctl_maps_dyn_add_batch(struct ctl_maps *m, enum scr_xdp_kind kind,
+			   const struct scr_addr *nets, const unsigned *plens,
+			   size_t n, uint32_t ttl_s, uint32_t reasons);
+int ctl_maps_dyn_del(struct ctl_maps *m, enum scr_xdp_kind kind,
+		     const struct scr_addr *net, unsigned plen);
+int ctl_maps_dyn_list(struct ctl_maps *m,
+		      int (*cb)(void *arg, const struct ctl_dyn_entry *e),
+		      void *arg);
+int ctl_maps_sweep(struct ctl_maps *m, size_t *removed);
+int ctl_maps_stats(struct ctl_maps *m,
+		   struct scr_xdp_ctr_val out[SCR_XDP_C_MAX]);
+
+/* CLOCK_BOOTTIME now in ns (the clock of expires_ns). */
+uint64_t ctl_maps_now_ns(void);
+/* Whether an address is IPv4 (v4-mapped). */
+bool ctl_addr_is_v4(const struct scr_addr *a);
+/* Mask addr to plen (0..128) in place. */
+void ctl_addr_mask(struct scr_addr *a, unsigned plen);
+
+#endif
