@@ -151,4 +151,67 @@ _Static_assert(sizeof(struct scr_xdp_state) == 16 + 16 + 48 + 272,
 /* Knobs: const volatile rodata in the program, set before load. */
 #define SCR_XDP_MAX_PORTS 8
 
+/* ---- Host mode (smtpscreen host): flows, samples, greet hold ----------
+ * The XDP program (ingress, client -> server) and the TC egress program
+ * (server -> client) keep one entry per SMTP flow that is being screened
+ * in an LRU hash. While an entry is SCAN, both programs copy each frame
+ * (up to SCR_HOST_SAMPLE_MAX bytes) into a ring buffer for the user-space
+ * engine; PASS costs one lookup and nothing more; STOP drops both
+ * directions. Clients the permanent list permits or a dynamic ALLOW entry
+ * covers (the pass cache) get no entry and no sample.
+ * Greet hold: the first server payload of a SCAN flow is sampled with
+ * SCR_HOST_SF_HELD and dropped; the kernel's retransmissions of it are
+ * dropped too until user space sets SCR_HOST_FF_RELEASED and re-sends the
+ * sampled frame through a packet socket with skb mark SCR_HOST_RESEND_MARK
+ * (TC passes marked frames). Fail-open: after hold_until_ns the programs
+ * stop holding even if user space never released it. */
+
+#define SCR_HOST_SAMPLE_MAX	1536u	/* frame bytes copied per sample */
+#define SCR_HOST_RESEND_MARK	0x5c5e0001u
+
+/* Key of a screened flow, oriented client -> server. */
+struct scr_host_flow_key {
+	__u8 client[16];	/* network order; IPv4 as ::ffff:a.b.c.d */
+	__u8 server[16];	/* network order; IPv4 as ::ffff:a.b.c.d */
+	__be16 client_port;	/* network order */
+	__be16 server_port;	/* network order */
+	__u32 _pad;		/* zero */
+};
+_Static_assert(sizeof(struct scr_host_flow_key) == 40, "host flow key size");
+
+enum scr_host_flow_state {
+	SCR_HOST_FS_SCAN = 0,	/* undecided: sample both directions */
+	SCR_HOST_FS_PASS = 1,	/* decided: pass, no samples */
+	SCR_HOST_FS_STOP = 2,	/* stopped: drop both directions */
+};
+
+#define SCR_HOST_FF_HELD	0x1u	/* greeting held (sampled, dropped) */
+#define SCR_HOST_FF_RELEASED	0x2u	/* hold over: server packets pass */
+
+struct scr_host_flow_val {
+	__u32 state;		/* enum scr_host_flow_state, host order */
+	__u32 flags;		/* SCR_HOST_FF_*, host order */
+	__u64 hold_until_ns;	/* CLOCK_MONOTONIC ns (bpf_ktime_get_ns); fail-open */
+	__u32 greet_seq;	/* host order: TCP seq of the held greeting */
+	__u32 _pad;		/* zero */
+};
+_Static_assert(sizeof(struct scr_host_flow_val) == 24, "host flow val size");
+
+enum scr_host_dir { SCR_HOST_INGRESS = 0, SCR_HOST_EGRESS = 1 };
+
+#define SCR_HOST_SF_HELD	0x1u	/* dropped: user space re-sends it */
+#define SCR_HOST_SF_TRUNC	0x2u	/* frame longer than SCR_HOST_SAMPLE_MAX */
+
+/* Ring buffer record. */
+struct scr_host_sample {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC ns (bpf_ktime_get_ns), host order */
+	__u32 wirelen;		/* frame length, host order */
+	__u16 caplen;		/* bytes in data[], host order */
+	__u8 dir;		/* enum scr_host_dir */
+	__u8 flags;		/* SCR_HOST_SF_* */
+	__u8 data[SCR_HOST_SAMPLE_MAX];	/* the frame from its Ethernet header */
+};
+_Static_assert(sizeof(struct scr_host_sample) == 16 + SCR_HOST_SAMPLE_MAX,
+	       "host sample size");
+
 #endif

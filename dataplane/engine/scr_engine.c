@@ -66,6 +66,25 @@ static inline bool is_port(const struct scr_engine *e, uint16_t p)
 	return e->portmap[p >> 3] & (1u << (p & 7));
 }
 
+/* set_ports - the port bitmap of a policy */
+static void set_ports(struct scr_engine *e, const struct scr_policy *pol)
+{
+	unsigned i;
+
+	memset(e->portmap, 0, sizeof(e->portmap));
+	for (i = 0; i < pol->nports && i < 8; i++)
+		e->portmap[pol->ports[i] >> 3] |= (uint8_t)(1u << (pol->ports[i] & 7));
+}
+
+/* scan_pool_size - streams for the flows that hold a split client line */
+static uint32_t scan_pool_size(uint32_t flows)
+{
+	/* A flow holds a scanner stream only while a client line is split
+	 * across segments: a pool for a sixteenth of the flows is plenty;
+	 * when it runs dry only that line goes unscanned (counted). */
+	return flows / 16 > 1024 ? flows / 16 : 1024;
+}
+
 /* scr_engine_create - allocate one worker's engine */
 struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 				     const struct scr_scan_db *db,
@@ -73,7 +92,6 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 {
 	struct scr_engine *e;
 	uint32_t nslots;
-	unsigned i;
 
 	if (pol == NULL || hooks == NULL || hooks->client == NULL ||
 	    hooks->event == NULL || pol->flow_table_size == 0) {
@@ -87,21 +105,16 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 	e->db = db;
 	e->hooks = *hooks;
 	e->pending = -1;
-	for (i = 0; i < pol->nports && i < 8; i++)
-		e->portmap[pol->ports[i] >> 3] |= (uint8_t)(1u << (pol->ports[i] & 7));
+	set_ports(e, pol);
 	nslots = pol->flow_table_size / 128;
 	if (nslots < 256)
 		nslots = 256;
 	e->ft = scr_flow_create(pol->flow_table_size);
 	e->ord = scr_tcpord_create(pol->reorder_window ? nslots : 0);
 	e->env.pol = pol;
-	/* A flow holds a scanner stream only while a client line is split
-	 * across segments: a pool for a sixteenth of the flows is plenty;
-	 * when it runs dry only that line goes unscanned (counted). */
 	if (db != NULL)
 		e->env.scan = scr_scan_thread_create(db,
-			pol->flow_table_size / 16 > 1024 ?
-			pol->flow_table_size / 16 : 1024);
+			scan_pool_size(pol->flow_table_size));
 	if (e->ft == NULL || e->ord == NULL ||
 	    (db != NULL && e->env.scan == NULL)) {
 		scr_engine_destroy(e);
@@ -636,6 +649,32 @@ void scr_engine_reset(struct scr_engine *e)
 	scr_tcpord_clear(e->ord);
 	e->have_epoch = false;
 	e->now_ms = 0;
+}
+
+/* scr_engine_set_policy - reload: new policy and patterns */
+int scr_engine_set_policy(struct scr_engine *e, const struct scr_policy *pol,
+			  const struct scr_scan_db *db)
+{
+	struct scr_scan_thread *nt = NULL;
+	uint32_t i;
+
+	if (db != NULL) {
+		nt = scr_scan_thread_create(db, scan_pool_size(e->ft->cap));
+		if (nt == NULL)
+			return -ENOMEM;
+	}
+	/* Streams in flight come from the old pool: give them back. */
+	for (i = 0; i < e->ft->cap; i++)
+		if (e->ft->e[i].state != SCR_FS_FREE &&
+		    e->ft->e[i].mode == SCR_FM_SCAN)
+			scr_smtp_fini(&e->env, &e->ft->e[i].smtp);
+	scr_scan_thread_destroy(e->env.scan);
+	e->env.scan = nt;
+	e->env.pol = pol;
+	e->pol = pol;
+	e->db = db;
+	set_ports(e, pol);
+	return 0;
 }
 
 /* scr_engine_stats - counters with the reorder and scanner ones folded in */

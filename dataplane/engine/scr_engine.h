@@ -90,6 +90,11 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 void scr_engine_expire(struct scr_engine *e, uint64_t now_ns);
 void scr_engine_flush(struct scr_engine *e, uint64_t now_ns);
 void scr_engine_reset(struct scr_engine *e);
+/* Reload: new policy and patterns for every later byte; flows in flight
+ * keep their state (a client line being scanned loses its stream). The
+ * flow table keeps its size. 0, or -ENOMEM with the old policy kept. */
+int scr_engine_set_policy(struct scr_engine *e, const struct scr_policy *pol,
+			  const struct scr_scan_db *db);
 /* Counters, with the reorder and scanner ones folded in. */
 void scr_engine_stats(const struct scr_engine *e, struct scr_stats *out);
 /* Memory per tracked flow (entry, bucket share, scanner stream state). */

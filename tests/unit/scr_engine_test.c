@@ -336,12 +336,44 @@ static void test_table_full_and_timeouts(void **state)
 	scr_engine_destroy(e);
 }
 
+/* test_reload_mid_session - a session in flight survives a reload, and
+ * the new policy applies to the bytes after it */
+static void test_reload_mid_session(void **state)
+{
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+	struct scr_engine_hooks h = {.arg = &r, .client = on_client, .event = on_event};
+	struct scr_engine *e = scr_engine_create(&pol, db, &h);
+	struct scr_policy pol2 = pol;
+	static struct sess s;
+	const struct step steps[] = {GREET, EHLO, EHLO_R, {'C', "MAIL FROM:<a@example.org>\n"},
+				     OK, RCPT, OK, DATA, GO, {0, NULL}};
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.cport = 40002;
+	build(&s, steps);
+	/* SYN .. EHLO reply, then reload with bare newline now enforced by drop */
+	scr_engine_burst(e, s.fr, 5);
+	pol2.action[SCR_TEST_BARE_NEWLINE] = SCR_ACT_DROP;
+	assert_int_equal(scr_engine_set_policy(e, &pol2, db), 0);
+	scr_engine_burst(e, s.fr + 5, s.n - 5);
+	scr_engine_flush(e, s.ts);
+	assert_int_equal(r.verdicts, 1);
+	assert_int_equal(r.last_verdict.verdict, SCR_V_FAIL);
+	assert_int_equal(r.last_verdict.reasons, B(BARE_NEWLINE));
+	assert_int_equal(r.last_verdict.stop_pkt, 6);	/* the MAIL line */
+	/* reload without patterns also works */
+	assert_int_equal(scr_engine_set_policy(e, &pol2, NULL), 0);
+	scr_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_midstream_ignored),
 		cmocka_unit_test(test_table_full_and_timeouts),
+		cmocka_unit_test(test_reload_mid_session),
 	};
 
 	return cmocka_run_group_tests_name("scr_engine", tests, setup, teardown);

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	ctl_hostbpf - the kernel side of host mode, seen from user space
+ * DESCRIPTION
+ *	Loads the XDP program (with sampling on) and the TC egress program
+ *	on one interface, pins their maps under the pin directory, and gives
+ *	the host daemon: the ring buffer of samples, the per-flow state map,
+ *	greet-hold release, and the verdict maps of ctl_maps (block/allow
+ *	entries, permanent list) through ctl_hostbpf_maps(). See
+ *	bpf/smtpscreen_abi.h "Host mode" for the kernel's rules.
+ * CONTRACT
+ *	ctl_hostbpf_open(opts, err, errlen): NULL + message naming the
+ *	  interface/map/program on error (kernel lacks TC BPF, no such
+ *	  interface, ...). Native XDP, generic with a warning in err_warn.
+ *	ctl_hostbpf_poll(h, timeout_ms, cb, arg): calls cb for each sample;
+ *	  returns the number handled or -errno.
+ *	ctl_hostbpf_flow_set(h, key, state): 0 or -errno.
+ *	ctl_hostbpf_release(h, key): marks the greeting released; 0 or -errno.
+ *	ctl_hostbpf_flow_del(h, key): 0 or -ENOENT.
+ *	ctl_hostbpf_close(h, keep): detach and unpin unless keep.
+ * THREADING
+ *	The host daemon's thread.
+ */
+#ifndef CTL_HOSTBPF_H
+#define CTL_HOSTBPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "smtpscreen_abi.h"
+#include "scr_types.h"
+
+struct ctl_maps;
+
+struct ctl_hostbpf_opts {
+	const char *ifname;
+	const char *pin_dir;		/* NULL: SCR_XDP_PIN_DIR */
+	int xdp_mode;			/* 0 auto (native, else generic), 1 native, 2 generic */
+	const uint16_t *ports;		/* SMTP ports, host order */
+	unsigned nports;
+	uint64_t greet_hold_ns;		/* 0: no greet hold */
+	uint32_t flow_map_size;		/* LRU entries */
+	bool block_all_ports;		/* blocks apply to every port */
+};
+
+struct ctl_hostbpf;
+
+typedef int (*ctl_hostbpf_cb)(void *arg, const struct scr_host_sample *s);
+
+struct ctl_hostbpf *ctl_hostbpf_open(const struct ctl_hostbpf_opts *o,
+				     char *err, size_t errlen,
+				     char *warn, size_t warnlen);
+struct ctl_maps *ctl_hostbpf_maps(struct ctl_hostbpf *h);
+int ctl_hostbpf_poll(struct ctl_hostbpf *h, int timeout_ms,
+		     ctl_hostbpf_cb cb, void *arg);
+int ctl_hostbpf_flow_set(struct ctl_hostbpf *h, const struct scr_flow_key *k,
+			 enum scr_host_flow_state st);
+int ctl_hostbpf_release(struct ctl_hostbpf *h, const struct scr_flow_key *k);
+int ctl_hostbpf_flow_del(struct ctl_hostbpf *h, const struct scr_flow_key *k);
+int ctl_hostbpf_ifindex(const struct ctl_hostbpf *h);
+void ctl_hostbpf_close(struct ctl_hostbpf *h, bool keep);
+
+#endif
