@@ -486,36 +486,6 @@ out:
 	return ret;
 }
 
-/* ctl_next_tok - next comma/space token, braces kept whole */
-static bool ctl_next_tok(const char **pp, const char *end, const char **tok,
-			 size_t *tlen, bool *bad)
-{
-	const char *p = *pp;
-	int level = 0;
-
-	while (p < end && (isspace((unsigned char)*p) || *p == ','))
-		p++;
-	if (p >= end) {
-		*pp = p;
-		return false;
-	}
-	*tok = p;
-	for (; p < end; p++) {
-		if (*p == '{')
-			level++;
-		else if (*p == '}') {
-			if (--level < 0)
-				*bad = true;
-		} else if (level == 0 && (isspace((unsigned char)*p) || *p == ','))
-			break;
-	}
-	if (level > 0)
-		*bad = true;
-	*tlen = (size_t)(p - *tok);
-	*pp = p;
-	return true;
-}
-
 /* ctl_item_add - append an access-list item */
 static int ctl_item_add(struct ctl_acl *acl, uint8_t op, uint32_t table)
 {
@@ -553,7 +523,7 @@ static int ctl_result(struct ctl_ctx *c, const char *s, size_t n,
 	uint32_t start = acl->nitems;
 	int ret;
 
-	while (ctl_next_tok(&p, end, &tok, &tl, &bad)) {
+	while (ctl_conf_list_token(&p, end, &tok, &tl, &bad)) {
 		int op = ctl_command(tok, tl);
 
 		if (op < 0) {
@@ -756,7 +726,7 @@ static int ctl_cidr_inline(struct ctl_ctx *c, struct ctl_tbuild *tb,
 		return ctl_fail(c, "%s: cidr:{...}: missing braces", origin);
 	p = s + 1;
 	end = s + n - 1;
-	while (ctl_next_tok(&p, end, &tok, &tl, &bad)) {
+	while (ctl_conf_list_token(&p, end, &tok, &tl, &bad)) {
 		k++;
 		if (bad || tl < 2 || tok[0] != '{' || tok[tl - 1] != '}')
 			return ctl_fail(c, "%s: cidr:{...} rule %u: expected "
@@ -870,7 +840,7 @@ static int ctl_mynet_token(struct ctl_ctx *c, struct ctl_tbuild *tb,
 			else
 				end = l + strlen(l);
 			snprintf(where, sizeof(where), "%s:%u", path, line);
-			while (ret == 0 && ctl_next_tok(&p, end, &t, &n, &bad))
+			while (ret == 0 && ctl_conf_list_token(&p, end, &t, &n, &bad))
 				ret = ctl_mynet_token(c, tb, t, n, where, 1);
 		}
 		free(l);
@@ -913,7 +883,7 @@ static int ctl_mynetworks(struct ctl_ctx *c, const char *list,
 	int ret = 0;
 
 	c->anyres = true;
-	while (ret == 0 && ctl_next_tok(&p, end, &tok, &tl, &bad))
+	while (ret == 0 && ctl_conf_list_token(&p, end, &tok, &tl, &bad))
 		ret = ctl_mynet_token(c, &tb, tok, tl, origin, 0);
 	c->anyres = false;
 	if (ret == 0 && bad)
@@ -972,7 +942,7 @@ static struct ctl_acl *ctl_acl_compile2(const char *access_list,
 		struct ctl_item *top = NULL;
 		uint32_t ntop = 0, captop = 0;
 
-		while (ctl_next_tok(&p, end, &tok, &tl, &bad) && !bad) {
+		while (ctl_conf_list_token(&p, end, &tok, &tl, &bad) && !bad) {
 			int op = ctl_command(tok, tl);
 			uint32_t t = 0;
 

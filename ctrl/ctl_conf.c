@@ -1524,22 +1524,23 @@ static int ctl_re_escape(const char *s, size_t n, char *out, size_t len)
 	return 0;
 }
 
-/* ctl_split_list - next token of a comma/space list, braces kept whole;
- * tok, tlen; returns false at the end; sets bad on unbalanced braces */
-static bool ctl_split_list(const char **pp, const char **tok, size_t *tlen,
-			   bool *bad)
+/* ctl_conf_list_token - next token of a comma/space list (Postfix list
+ * syntax), braces kept whole; end NULL = the text ends at its NUL */
+bool ctl_conf_list_token(const char **pp, const char *end, const char **tok,
+			 size_t *tlen, bool *bad)
 {
 	const char *p = *pp;
 	int level = 0;
 
-	while (*p && (isspace((unsigned char)*p) || *p == ','))
+#define MORE(q) (end != NULL ? (q) < end : *(q) != 0)
+	while (MORE(p) && (isspace((unsigned char)*p) || *p == ','))
 		p++;
-	if (*p == 0) {
+	if (!MORE(p)) {
 		*pp = p;
 		return false;
 	}
 	*tok = p;
-	for (; *p; p++) {
+	for (; MORE(p); p++) {
 		if (*p == '{')
 			level++;
 		else if (*p == '}') {
@@ -1548,11 +1549,19 @@ static bool ctl_split_list(const char **pp, const char **tok, size_t *tlen,
 		} else if (level == 0 && (isspace((unsigned char)*p) || *p == ','))
 			break;
 	}
+#undef MORE
 	if (level > 0)
 		*bad = true;
 	*tlen = (size_t)(p - *tok);
 	*pp = p;
 	return true;
+}
+
+/* ctl_split_list - next token of a NUL-terminated list */
+static bool ctl_split_list(const char **pp, const char **tok, size_t *tlen,
+			   bool *bad)
+{
+	return ctl_conf_list_token(pp, NULL, tok, tlen, bad);
 }
 
 /* ctl_regexp_rule - parse "/re/flags result" (Postfix regexp/pcre table

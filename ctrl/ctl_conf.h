@@ -28,6 +28,7 @@
 #ifndef CTL_CONF_H
 #define CTL_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "scr_scan.h"
@@ -51,6 +52,12 @@ int ctl_conf_patterns(const struct ctl_conf *conf,
 		      struct scr_scan_pattern **pats, size_t *n,
 		      char *err, size_t errlen);
 void ctl_conf_patterns_free(struct scr_scan_pattern *pats, size_t n);
+
+/* Next token of a comma/space list (Postfix list syntax), {...} kept
+ * whole; end NULL = up to the NUL. False at the end; *bad set on
+ * unbalanced braces. */
+bool ctl_conf_list_token(const char **pp, const char *end, const char **tok,
+			 size_t *tlen, bool *bad);
 
 /* Typed parsers, exported for other ctrl modules; 0 or -EINVAL. */
 int ctl_conf_parse_time(const char *s, char default_unit, unsigned long long *secs);
