@@ -104,7 +104,8 @@ static uint32_t frame(uint8_t *b, int from_client, uint8_t flags, uint32_t seq,
 	put32(b + 42, ack);
 	b[46] = 0x50;
 	b[47] = flags;
-	memcpy(b + 54, p, n);
+	if (n)
+		memcpy(b + 54, p, n);
 	return 54 + n;
 }
 
