@@ -310,6 +310,95 @@ static void test_defaults_match_postconf(void **state)
 	assert_int_equal(ctl_conf_param_count(), 47 + 4 + 23 + 19);
 }
 
+/* doc_field - field k (0-based, after the leading '|') of a markdown table
+ * row, "\\|" unescaped, surrounding blanks and one pair of backticks off */
+static void doc_field(const char *row, int k, char *out, size_t len)
+{
+	const char *p = row + 1;
+	size_t n = 0;
+	int f = 0;
+
+	for (; *p && f < k; p++) {
+		if (*p == '\\' && p[1] == '|')
+			p++;
+		else if (*p == '|')
+			f++;
+	}
+	while (*p == ' ')
+		p++;
+	for (; *p && n + 1 < len; p++) {
+		if (*p == '\\' && p[1] == '|') {
+			out[n++] = '|';
+			p++;
+		} else if (*p == '|') {
+			break;
+		} else {
+			out[n++] = *p;
+		}
+	}
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = '\0';
+	if (n >= 2 && out[0] == '`' && out[n - 1] == '`') {
+		memmove(out, out + 1, n - 2);
+		out[n - 2] = '\0';
+	}
+}
+
+/* test_reference_doc - docs/configuration.md has a row for every parameter
+ * with its default and whether smtpscreen uses it */
+static void test_reference_doc(void **state)
+{
+	static const char *const used_word[] = {"no effect", "yes", "later"};
+	char path[4096], line[8192], name[256], def[4096], used[64];
+	size_t i, rows = 0;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/docs/configuration.md", SRCDIR);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	for (i = 0; i < ctl_conf_param_count(); i++) {
+		const char *pn, *pd, *pt;
+		unsigned pu;
+		bool found = false;
+
+		assert_int_equal(ctl_conf_param_info(i, &pn, &pd, &pt, &pu), 0);
+		rewind(f);
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (strncmp(line, "| `", 3) != 0)
+				continue;
+			doc_field(line, 0, name, sizeof(name));
+			if (strcmp(name, pn) != 0)
+				continue;
+			found = true;
+			doc_field(line, 1, def, sizeof(def));
+			doc_field(line, 3, used, sizeof(used));
+			/* the four pre-3.6 names are undefined unless set */
+			if (strcmp(def, "(undefined)") == 0 &&
+			    (strcmp(pn, "postscreen_blacklist_action") == 0 ||
+			     strcmp(pn, "postscreen_whitelist_interfaces") == 0 ||
+			     strcmp(pn, "postscreen_dnsbl_whitelist_threshold") == 0 ||
+			     strcmp(pn, "postscreen_dnsbl_ttl") == 0) && *pd == '\0')
+				;
+			else if (strcmp(def, pd == NULL ? "(computed)" :
+					*pd == '\0' ? "(empty)" : pd) != 0)
+				fail_msg("%s: documented default \"%s\", table \"%s\"",
+					 pn, def, pd ? pd : "(computed)");
+			if (strcmp(used, used_word[pu == 1 ? 1 : pu == 2 ? 2 : 0]) != 0)
+				fail_msg("%s: documented \"%s\", table says %s", pn, used,
+					 used_word[pu == 1 ? 1 : pu == 2 ? 2 : 0]);
+			rows++;
+			break;
+		}
+		if (!found)
+			fail_msg("%s: no row in docs/configuration.md", pn);
+	}
+	fclose(f);
+	assert_int_equal(rows, ctl_conf_param_count());
+}
+
 /* test_typed_parsers - exported parsers */
 static void test_typed_parsers(void **state)
 {
@@ -628,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_where),
 		cmocka_unit_test(test_defaults_match_postconf),
 		cmocka_unit_test(test_typed_parsers),
+		cmocka_unit_test(test_reference_doc),
 		cmocka_unit_test(test_policy_defaults),
 		cmocka_unit_test(test_policy_settings),
 		cmocka_unit_test(test_patterns_default),
