@@ -754,6 +754,10 @@ static void print_summary(struct rp_opts *o, struct rp_worker *w, double secs)
 	       s.smtp_pkts / o->loops,
 	       (s.frames - s.smtp_pkts) / o->loops, malformed / o->loops,
 	       s.dec[SCR_DEC_FRAGMENT] / o->loops);
+	printf("decode");
+	for (k = 0; k < SCR_DEC_MAX; k++)
+		printf(" %s=%" PRIu64, scr_dec_status_name[k], s.dec[k] / o->loops);
+	printf("\n");
 	printf("flows total=%" PRIu64 " pass=%" PRIu64 " fail=%" PRIu64
 	       " allowlisted=%" PRIu64 " blocklisted=%" PRIu64 " unknown=%" PRIu64
 	       "\n", s.flows / o->loops, s.verdict[SCR_V_PASS] / o->loops,
