@@ -468,8 +468,10 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 
 	e->st.smtp_pkts++;
 	f = scr_flow_lookup(e->ft, &it->key, it->hash);
-	if (f != NULL && syn_only && it->dir == 0 && f->state != SCR_FS_SYN) {
-		/* A new connection on a tuple still in the table. */
+	if (f != NULL && syn_only && it->dir == 0 && f->state != SCR_FS_SYN &&
+	    pk->seq + 1 != f->seq_next[0]) {
+		/* A new connection on a tuple still in the table (a SYN with
+		 * the flow's ISN is the client sending its SYN again). */
 		e->st.port_reuse++;
 		finish(e, f, fr, SCR_END_CLOSE);
 		f = NULL;

@@ -367,6 +367,42 @@ static void test_reload_mid_session(void **state)
 	scr_engine_destroy(e);
 }
 
+/* test_syn_retransmission - the client's SYN sent again after the SYN/ACK
+ * (its ACK was lost) is the same connection; a SYN with a new ISN after a
+ * session is a new connection on the same ports */
+static void test_syn_retransmission(void **state)
+{
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+	struct scr_engine_hooks h = {.arg = &r, .client = on_client, .event = on_event};
+	struct scr_engine *e = scr_engine_create(&pol, db, &h);
+	static struct sess s;
+	struct scr_stats st;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.cport = 40003;
+	s.seq[0] = 1000;
+	s.seq[1] = 9000;
+	sess_add(&s, 1, 0x02, s.seq[0], NULL);		/* SYN */
+	sess_add(&s, 0, 0x12, s.seq[1], NULL);		/* SYN/ACK */
+	sess_add(&s, 1, 0x02, s.seq[0], NULL);		/* SYN again, same ISN */
+	s.seq[0]++;
+	s.seq[1]++;
+	sess_add(&s, 0, 0x18, s.seq[1], "220 mx.example.test ESMTP\r\n");
+	s.seq[1] += 27;
+	sess_add(&s, 1, 0x18, s.seq[0], "QUIT\r\n");
+	s.seq[0] += 6;
+	sess_add(&s, 1, 0x11, s.seq[0], NULL);		/* FIN */
+	sess_add(&s, 1, 0x02, 777777, NULL);		/* new ISN: a new connection */
+	scr_engine_burst(e, s.fr, s.n);
+	scr_engine_flush(e, s.ts);
+	scr_engine_stats(e, &st);
+	assert_int_equal(st.flows, 2);
+	assert_int_equal(st.port_reuse, 1);
+	assert_int_equal(r.ends, 2);
+	scr_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_midstream_ignored),
 		cmocka_unit_test(test_table_full_and_timeouts),
 		cmocka_unit_test(test_reload_mid_session),
+		cmocka_unit_test(test_syn_retransmission),
 	};
 
 	return cmocka_run_group_tests_name("scr_engine", tests, setup, teardown);
