@@ -61,7 +61,7 @@ int scr_lpm_prog(struct xdp_md *ctx)
 	__u32 *v;
 	int rc;
 
-	rc = scr_parse(data, end, &p);
+	rc = scr_parse(data, end, &p, 0);
 	if (rc != SCR_XDP_C_MAX || p.family != 4) {
 		scr_count(rc == SCR_XDP_C_MAX ? SCR_XDP_C_PASS_NOT_IP : rc, bytes);
 		return XDP_PASS;

@@ -14,11 +14,14 @@
  *	packet. The parser does not decide: the caller passes what it could
  *	not parse and counts it under the returned reason.
  * CONTRACT
- *	scr_parse(data, end, p): fills p; returns SCR_XDP_C_MAX when the
+ *	scr_parse(data, end, p, ext): fills p; returns SCR_XDP_C_MAX when the
  *	  frame was parsed down to the TCP ports, or the scr_xdp_ctr reason
  *	  (PASS_NOT_IP, PASS_TRUNCATED, PASS_BAD_HDR, PASS_FRAGMENT,
  *	  PASS_NOT_TCP) otherwise. p->family is set (4 or 6) whenever the
  *	  source address is valid, also for fragments and non-TCP packets.
+ *	  With ext (a constant or rodata knob: the stores cost nothing when
+ *	  off), sport, l3off and l4off (offsets from data of the IP and TCP
+ *	  headers) are set too when parsed to TCP.
  * THREADING
  *	Per packet, any CPU; no state.
  */
@@ -58,6 +61,9 @@ struct scr_pkt {
 	__u32 family;		/* 0 unknown, 4, 6 */
 	__u32 l4proto;		/* IPPROTO_* of the transport header */
 	__u32 dport;		/* host order, valid when parsed to TCP */
+	__u32 sport;		/* host order, valid when parsed to TCP */
+	__u32 l3off;		/* offset of the IP header */
+	__u32 l4off;		/* offset of the TCP header (parsed to TCP) */
 	__be32 saddr4;		/* network order */
 	__u8 saddr6[16];	/* network order */
 };
@@ -118,7 +124,8 @@ static __always_inline int scr_parse_ipv6_ext(void **cur, void *end,
 }
 
 /* scr_parse - parse a frame down to the TCP destination port */
-static __always_inline int scr_parse(void *data, void *end, struct scr_pkt *p)
+static __always_inline int scr_parse(void *data, void *end, struct scr_pkt *p,
+				     __u32 ext)
 {
 	struct ethhdr *eth = data;
 	struct scr_vlan_hdr *vh;
@@ -145,6 +152,8 @@ static __always_inline int scr_parse(void *data, void *end, struct scr_pkt *p)
 		cur = vh + 1;
 	}
 
+	if (ext)
+		p->l3off = cur - data;
 	if (proto == bpf_htons(ETH_P_IP)) {
 		ip4 = cur;
 		if ((void *)(ip4 + 1) > end)
@@ -186,6 +195,10 @@ static __always_inline int scr_parse(void *data, void *end, struct scr_pkt *p)
 	if (tcp->doff < 5)
 		return SCR_XDP_C_PASS_BAD_HDR;
 	p->dport = bpf_ntohs(tcp->dest);
+	if (ext) {
+		p->sport = bpf_ntohs(tcp->source);
+		p->l4off = cur - data;
+	}
 	return SCR_XDP_C_MAX;
 }
 

@@ -124,6 +124,7 @@ enum scr_xdp_ctr {
 	SCR_XDP_C_DROP_REJECT,		/* permanent list: reject */
 	SCR_XDP_C_DROP_BLOCK,		/* dynamic block entry */
 	SCR_XDP_C_REDIRECT_XSK,		/* passed SMTP packet sent to an AF_XDP socket */
+	SCR_XDP_C_DROP_FLOW_STOP,	/* host mode: flow entry STOP (ingress) */
 	SCR_XDP_C_MAX
 };
 
@@ -213,5 +214,29 @@ struct scr_host_sample {
 };
 _Static_assert(sizeof(struct scr_host_sample) == 16 + SCR_HOST_SAMPLE_MAX,
 	       "host sample size");
+
+/* A ring buffer record is 16 + caplen bytes (the programs copy only what
+ * they captured); ctl_hostbpf_poll hands callbacks a whole struct whose
+ * data[] past caplen is unspecified. */
+#define SCR_HOST_SAMPLE_HDR	16u
+
+/* Host-mode counters: per-CPU array host_ctr, index = enum scr_host_ctr,
+ * value struct scr_xdp_ctr_val. Events, not one per packet: a sampled
+ * ingress packet also counts in counters[] under its XDP reason. */
+enum scr_host_ctr {
+	SCR_HOST_C_SAMPLE_IN = 0,	/* samples queued, client -> server */
+	SCR_HOST_C_SAMPLE_OUT,		/* samples queued, server -> client */
+	SCR_HOST_C_SAMPLE_TRUNC,	/* samples cut at the sample_bytes knob */
+	SCR_HOST_C_RB_FULL,		/* ring buffer full: passed unsampled */
+	SCR_HOST_C_FLOW_NEW,		/* client SYN: entry created (SCAN) */
+	SCR_HOST_C_FLOW_MISS,		/* in-scope packet without an entry */
+	SCR_HOST_C_HELD,		/* greeting held (sampled, dropped) */
+	SCR_HOST_C_HELD_RETX_DROP,	/* server payload dropped while held */
+	SCR_HOST_C_HOLD_EXPIRED,	/* passed after hold_until_ns: fail-open */
+	SCR_HOST_C_RESENT_PASS,		/* marked (re-sent) frame passed */
+	SCR_HOST_C_STOP_DROP_IN,	/* STOP flow: client packet dropped */
+	SCR_HOST_C_STOP_DROP_OUT,	/* STOP flow: server packet dropped */
+	SCR_HOST_C_MAX
+};
 
 #endif

@@ -19,6 +19,16 @@
  *	ctl_hostbpf_release(h, key): marks the greeting released; 0 or -errno.
  *	ctl_hostbpf_flow_del(h, key): 0 or -ENOENT.
  *	ctl_hostbpf_close(h, keep): detach and unpin unless keep.
+ *	(hostk) The callback gets a whole struct scr_host_sample (a copy):
+ *	  data[] is valid up to caplen. A negative return stops the poll and
+ *	  is returned. poll returns -EINTR when a signal interrupted it.
+ *	flow_set creates the entry when absent and keeps flags/hold when
+ *	  present. release on an absent entry: -ENOENT.
+ *	With defer_attach, open loads and pins (the maps can be filled, e.g.
+ *	  blocks from the verdict cache) and ctl_hostbpf_attach() then puts
+ *	  the programs on the interface, so no packet sees empty maps. If our
+ *	  own program (the one pinned under pin_dir) is still attached after a
+ *	  crash, attach replaces it atomically (XDP_FLAGS_REPLACE, TC replace).
  * THREADING
  *	The host daemon's thread.
  */
@@ -42,6 +52,15 @@ struct ctl_hostbpf_opts {
 	uint64_t greet_hold_ns;		/* 0: no greet hold */
 	uint32_t flow_map_size;		/* LRU entries */
 	bool block_all_ports;		/* blocks apply to every port */
+	/* Added by hostk (all optional; zero = default). */
+	uint64_t hold_grace_ns;		/* added to greet_hold_ns for the
+					 * fail-open deadline; 0 = 1 s */
+	uint32_t sample_bytes;		/* frame bytes per sample; 0 = SCR_HOST_SAMPLE_MAX */
+	uint32_t ringbuf_bytes;		/* power of 2; 0 = 8 MiB */
+	uint32_t tbl8_groups;		/* permanent list sizes (ctl_maps_opts); */
+	uint32_t perm6_max;		/* 0 = default */
+	bool defer_attach;		/* load and pin only: fill the maps, then
+					 * ctl_hostbpf_attach() */
 };
 
 struct ctl_hostbpf;
@@ -60,5 +79,21 @@ int ctl_hostbpf_release(struct ctl_hostbpf *h, const struct scr_flow_key *k);
 int ctl_hostbpf_flow_del(struct ctl_hostbpf *h, const struct scr_flow_key *k);
 int ctl_hostbpf_ifindex(const struct ctl_hostbpf *h);
 void ctl_hostbpf_close(struct ctl_hostbpf *h, bool keep);
+
+/* Added by hostk. */
+/* Attach XDP and TC when opened with defer_attach (0 or -errno). */
+int ctl_hostbpf_attach(struct ctl_hostbpf *h, char *err, size_t errlen,
+		       char *warn, size_t warnlen);
+/* The ring buffer's epoll fd (readable when samples wait), for a daemon's
+ * own event loop; then ctl_hostbpf_poll(h, 0, ...). */
+int ctl_hostbpf_fd(const struct ctl_hostbpf *h);
+/* Read a flow entry: 0 or -ENOENT. */
+int ctl_hostbpf_flow_get(struct ctl_hostbpf *h, const struct scr_flow_key *k,
+			 struct scr_host_flow_val *out);
+/* Host-mode event counters (enum scr_host_ctr), summed over CPUs. */
+int ctl_hostbpf_stats(struct ctl_hostbpf *h,
+		      struct scr_xdp_ctr_val out[SCR_HOST_C_MAX]);
+/* XDP mode in use: 1 native, 2 generic (0 before attach). */
+int ctl_hostbpf_xdp_mode(const struct ctl_hostbpf *h);
 
 #endif

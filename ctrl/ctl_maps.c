@@ -46,6 +46,10 @@
 #define CTL_MAPS_TBL8_DEFAULT	16384
 #define CTL_MAPS_PERM6_DEFAULT	65536
 #define CTL_MAPS_BATCH		8192
+#define CTL_MAPS_FLOWS_DEFAULT	262144		/* host mode */
+#define CTL_MAPS_RING_DEFAULT	(8u << 20)	/* host mode */
+#define CTL_MAPS_FLOWS_OFF	64		/* not host mode: unused */
+#define CTL_MAPS_RING_OFF	4096
 
 enum ctl_map_id {
 	CTL_MAP_TBL24_A = 0,
@@ -59,6 +63,9 @@ enum ctl_map_id {
 	CTL_MAP_COUNTERS,
 	CTL_MAP_XSKS,
 	CTL_MAP_STATE,
+	CTL_MAP_HOST_FLOWS,
+	CTL_MAP_HOST_SAMPLES,
+	CTL_MAP_HOST_CTR,
 	CTL_MAP_MAX
 };
 
@@ -74,6 +81,9 @@ static const char *const ctl_map_name[CTL_MAP_MAX] = {
 	[CTL_MAP_COUNTERS] = "counters",
 	[CTL_MAP_XSKS] = "xsks_map",
 	[CTL_MAP_STATE] = "state",
+	[CTL_MAP_HOST_FLOWS] = "host_flows",
+	[CTL_MAP_HOST_SAMPLES] = "host_samples",
+	[CTL_MAP_HOST_CTR] = "host_ctr",
 };
 
 const char *const ctl_maps_ctr_name[SCR_XDP_C_MAX] = {
@@ -90,6 +100,22 @@ const char *const ctl_maps_ctr_name[SCR_XDP_C_MAX] = {
 	[SCR_XDP_C_DROP_REJECT] = "drop_reject",
 	[SCR_XDP_C_DROP_BLOCK] = "drop_block",
 	[SCR_XDP_C_REDIRECT_XSK] = "redirect_xsk",
+	[SCR_XDP_C_DROP_FLOW_STOP] = "drop_flow_stop",
+};
+
+const char *const ctl_maps_host_ctr_name[SCR_HOST_C_MAX] = {
+	[SCR_HOST_C_SAMPLE_IN] = "sample_in",
+	[SCR_HOST_C_SAMPLE_OUT] = "sample_out",
+	[SCR_HOST_C_SAMPLE_TRUNC] = "sample_truncated",
+	[SCR_HOST_C_RB_FULL] = "ringbuf_full",
+	[SCR_HOST_C_FLOW_NEW] = "flow_new",
+	[SCR_HOST_C_FLOW_MISS] = "flow_miss",
+	[SCR_HOST_C_HELD] = "greet_held",
+	[SCR_HOST_C_HELD_RETX_DROP] = "held_retx_drop",
+	[SCR_HOST_C_HOLD_EXPIRED] = "hold_expired_pass",
+	[SCR_HOST_C_RESENT_PASS] = "resent_pass",
+	[SCR_HOST_C_STOP_DROP_IN] = "stop_drop_in",
+	[SCR_HOST_C_STOP_DROP_OUT] = "stop_drop_out",
 };
 
 const char *const ctl_maps_kind_name[SCR_XDP_KIND_MAX] = {
@@ -101,6 +127,7 @@ struct ctl_maps {
 	struct scr_xdp *skel;		/* NULL when opened from pins */
 	int fd[CTL_MAP_MAX];
 	int prog_fd;
+	int tc_prog_fd;			/* host mode; -1 none */
 	uint32_t *tbl24[2];		/* mmapped, SCR_XDP_TBL24_SIZE entries */
 	struct scr_xdp_tbl8_group *tbl8[2];	/* mmapped, tbl8_max groups */
 	uint32_t tbl8_max;
@@ -241,7 +268,46 @@ static struct ctl_maps *ctl_maps_alloc(void)
 	for (i = 0; i < CTL_MAP_MAX; i++)
 		m->fd[i] = -1;
 	m->prog_fd = -1;
+	m->tc_prog_fd = -1;
 	return m;
+}
+
+/* ctl_maps_host_knobs - host-mode rodata knobs and map sizes */
+static int ctl_maps_host_knobs(struct scr_xdp *skel,
+			       const struct ctl_maps_opts *o, char *err,
+			       size_t errlen)
+{
+	uint32_t flows = CTL_MAPS_FLOWS_OFF, ring = CTL_MAPS_RING_OFF;
+
+	if (o->host) {
+		flows = o->flow_map_size ? o->flow_map_size :
+			CTL_MAPS_FLOWS_DEFAULT;
+		ring = o->ringbuf_bytes ? o->ringbuf_bytes :
+		       CTL_MAPS_RING_DEFAULT;
+		if (ring < 4096 || (ring & (ring - 1))) {
+			snprintf(err, errlen, "map host_samples: ring buffer "
+				 "size %u is not a power of 2 >= 4096", ring);
+			return -EINVAL;
+		}
+		if (o->sample_bytes > SCR_HOST_SAMPLE_MAX) {
+			snprintf(err, errlen, "host mode: sample bytes %u > %u",
+				 o->sample_bytes, SCR_HOST_SAMPLE_MAX);
+			return -EINVAL;
+		}
+		skel->rodata->scr_host = 1;
+		skel->rodata->scr_sample_bytes = o->sample_bytes ?
+			o->sample_bytes : SCR_HOST_SAMPLE_MAX;
+		skel->rodata->scr_greet_hold_ns = o->greet_hold_ns;
+		skel->rodata->scr_hold_grace_ns = o->greet_hold_ns ?
+			o->hold_grace_ns : 0;
+	}
+	/* One XDP program of the two; the TC program only in host mode. */
+	bpf_program__set_autoload(skel->progs.scr_xdp_prog, !o->host);
+	bpf_program__set_autoload(skel->progs.scr_xdp_host, o->host);
+	bpf_program__set_autoload(skel->progs.scr_host_tc, o->host);
+	bpf_map__set_max_entries(skel->maps.host_flows, flows);
+	bpf_map__set_max_entries(skel->maps.host_samples, ring);
+	return 0;
 }
 
 /* ctl_maps_load - open the skeleton, set knobs and sizes, load */
@@ -284,6 +350,9 @@ struct ctl_maps *ctl_maps_load(const struct ctl_maps_opts *opts, char *err,
 	}
 	m->skel->rodata->scr_block_all = opts->block_all;
 	m->skel->rodata->scr_xsk_redirect = opts->xsk_redirect;
+	rc = ctl_maps_host_knobs(m->skel, opts, err, errlen);
+	if (rc)
+		goto out;
 	groups = opts->tbl8_groups ? opts->tbl8_groups : CTL_MAPS_TBL8_DEFAULT;
 	p6 = opts->perm6_max ? opts->perm6_max : CTL_MAPS_PERM6_DEFAULT;
 	bpf_map__set_max_entries(m->skel->maps.tbl8_a, groups);
@@ -308,9 +377,17 @@ struct ctl_maps *ctl_maps_load(const struct ctl_maps_opts *opts, char *err,
 	maps[CTL_MAP_COUNTERS] = m->skel->maps.counters;
 	maps[CTL_MAP_XSKS] = m->skel->maps.xsks_map;
 	maps[CTL_MAP_STATE] = m->skel->maps.bss;
+	maps[CTL_MAP_HOST_FLOWS] = m->skel->maps.host_flows;
+	maps[CTL_MAP_HOST_SAMPLES] = m->skel->maps.host_samples;
+	maps[CTL_MAP_HOST_CTR] = m->skel->maps.host_ctr;
 	for (i = 0; i < CTL_MAP_MAX; i++)
 		m->fd[i] = bpf_map__fd(maps[i]);
-	m->prog_fd = bpf_program__fd(m->skel->progs.scr_xdp_prog);
+	if (opts->host) {
+		m->prog_fd = bpf_program__fd(m->skel->progs.scr_xdp_host);
+		m->tc_prog_fd = bpf_program__fd(m->skel->progs.scr_host_tc);
+	} else {
+		m->prog_fd = bpf_program__fd(m->skel->progs.scr_xdp_prog);
+	}
 	rc = ctl_maps_map_all(m, err, errlen);
 out:
 	if (rc) {
@@ -358,6 +435,8 @@ struct ctl_maps *ctl_maps_open_pinned(const char *dir, char *err,
 			goto out;
 		}
 	}
+	snprintf(path, sizeof(path), "%s/tc_prog", dir);
+	m->tc_prog_fd = bpf_obj_get(path);	/* host mode only */
 	rc = ctl_maps_map_all(m, err, errlen);
 out:
 	if (rc) {
@@ -391,6 +470,8 @@ void ctl_maps_destroy(struct ctl_maps *m)
 				close(m->fd[i]);
 		if (m->prog_fd >= 0)
 			close(m->prog_fd);
+		if (m->tc_prog_fd >= 0)
+			close(m->tc_prog_fd);
 	}
 	free(m);
 }
@@ -438,7 +519,13 @@ int ctl_maps_pin(struct ctl_maps *m, const char *dir)
 	}
 	snprintf(path, sizeof(path), "%s/prog", dir);
 	unlink(path);
-	if (bpf_obj_pin(m->prog_fd, path))
+	if (bpf_obj_pin(m->prog_fd, path)) {
+		rc = -errno;
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/tc_prog", dir);
+	unlink(path);
+	if (m->tc_prog_fd >= 0 && bpf_obj_pin(m->tc_prog_fd, path))
 		rc = -errno;
 out:
 	return rc;
@@ -460,6 +547,9 @@ int ctl_maps_unpin(const char *dir)
 	snprintf(path, sizeof(path), "%s/prog", dir);
 	if (unlink(path) == 0)
 		found = 1;
+	snprintf(path, sizeof(path), "%s/tc_prog", dir);
+	if (unlink(path) == 0)
+		found = 1;
 	if (rmdir(dir) == 0)
 		found = 1;
 	return found ? 0 : -ENOENT;
@@ -469,6 +559,12 @@ int ctl_maps_unpin(const char *dir)
 int ctl_maps_prog_fd(const struct ctl_maps *m)
 {
 	return m->prog_fd;
+}
+
+/* ctl_maps_tc_prog_fd - the TC egress program's fd (host mode) */
+int ctl_maps_tc_prog_fd(const struct ctl_maps *m)
+{
+	return m->tc_prog_fd;
 }
 
 /* ctl_maps_map_fd - a map's fd by name */
@@ -1075,9 +1171,8 @@ int ctl_maps_sweep(struct ctl_maps *m, size_t *removed)
 	return rc;
 }
 
-/* ctl_maps_stats - sum the per-CPU counters */
-int ctl_maps_stats(struct ctl_maps *m,
-		   struct scr_xdp_ctr_val out[SCR_XDP_C_MAX])
+/* ctl_maps_sum - sum n per-CPU counters of a map */
+static int ctl_maps_sum(int fd, struct scr_xdp_ctr_val *out, __u32 n)
 {
 	struct scr_xdp_ctr_val *pc;
 	int ncpu = libbpf_num_possible_cpus(), c, rc = 0;
@@ -1088,9 +1183,9 @@ int ctl_maps_stats(struct ctl_maps *m,
 	pc = calloc((size_t)ncpu, sizeof(*pc));
 	if (!pc)
 		return -ENOMEM;
-	for (i = 0; i < SCR_XDP_C_MAX; i++) {
+	for (i = 0; i < n; i++) {
 		out[i].packets = out[i].bytes = 0;
-		if (bpf_map_lookup_elem(m->fd[CTL_MAP_COUNTERS], &i, pc)) {
+		if (bpf_map_lookup_elem(fd, &i, pc)) {
 			rc = -errno;
 			break;
 		}
@@ -1101,4 +1196,18 @@ int ctl_maps_stats(struct ctl_maps *m,
 	}
 	free(pc);
 	return rc;
+}
+
+/* ctl_maps_stats - sum the per-CPU counters */
+int ctl_maps_stats(struct ctl_maps *m,
+		   struct scr_xdp_ctr_val out[SCR_XDP_C_MAX])
+{
+	return ctl_maps_sum(m->fd[CTL_MAP_COUNTERS], out, SCR_XDP_C_MAX);
+}
+
+/* ctl_maps_host_stats - sum the host-mode event counters */
+int ctl_maps_host_stats(struct ctl_maps *m,
+			struct scr_xdp_ctr_val out[SCR_HOST_C_MAX])
+{
+	return ctl_maps_sum(m->fd[CTL_MAP_HOST_CTR], out, SCR_HOST_C_MAX);
 }

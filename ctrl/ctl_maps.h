@@ -26,7 +26,11 @@
  *	ctl_maps_dyn_list(m, cb, arg): calls cb per entry (expired included),
  *	  stops at the first non-zero cb return and returns it.
  *	ctl_maps_sweep(m, &removed): deletes expired entries.
- *	ctl_maps_stats(m, out): sums the per-CPU counters.
+ *	ctl_maps_stats(m, out): sums the per-CPU counters;
+ *	  ctl_maps_host_stats(m, out) the host-mode ones.
+ *	Host mode (opts->host): also loads the TC egress program, sizes the
+ *	  flow map and ring buffer, sets the sampling and hold knobs, and
+ *	  pins the TC program as tc_prog beside prog.
  * THREADING
  *	Control thread only; one writer at a time (the daemon serializes
  *	smtpscreenctl through its control socket later).
@@ -56,6 +60,13 @@ struct ctl_maps_opts {
 	bool xsk_redirect;	/* passed SMTP packets to xsks_map */
 	uint32_t tbl8_groups;	/* /25../32 groups per copy; 0 = default */
 	uint32_t perm6_max;	/* IPv6 prefixes per copy; 0 = default */
+	/* Host mode (ctl_hostbpf): flows, samples, greet hold, TC program. */
+	bool host;		/* sampling on, TC egress program loaded */
+	uint32_t sample_bytes;	/* frame bytes per sample; 0 = SCR_HOST_SAMPLE_MAX */
+	uint64_t greet_hold_ns;	/* 0: no greet hold */
+	uint64_t hold_grace_ns;	/* added to the hold (fail-open deadline) */
+	uint32_t flow_map_size;	/* host_flows entries; 0 = default */
+	uint32_t ringbuf_bytes;	/* host_samples size, power of 2; 0 = default */
 };
 
 /* One dynamic entry as listed. */
@@ -69,6 +80,7 @@ struct ctl_dyn_entry {
 struct ctl_maps;
 
 extern const char *const ctl_maps_ctr_name[SCR_XDP_C_MAX];
+extern const char *const ctl_maps_host_ctr_name[SCR_HOST_C_MAX];
 extern const char *const ctl_maps_kind_name[SCR_XDP_KIND_MAX];
 
 struct ctl_maps *ctl_maps_load(const struct ctl_maps_opts *opts, char *err,
@@ -82,6 +94,8 @@ int ctl_maps_unpin(const char *dir);
 int ctl_maps_prog_fd(const struct ctl_maps *m);
 /* Map fd by the name in scr_xdp.bpf.c (tests, xsk users); -1 if none. */
 int ctl_maps_map_fd(const struct ctl_maps *m, const char *name);
+/* TC egress program fd (host mode, loaded or pinned as tc_prog); -1 if none. */
+int ctl_maps_tc_prog_fd(const struct ctl_maps *m);
 
 /* Groups of 256 a list needs in tbl8 (size the maps before loading). */
 uint32_t ctl_maps_tbl8_needed(const struct ctl_xdp_entry *e, size_t n);
@@ -104,6 +118,9 @@ int ctl_maps_dyn_list(struct ctl_maps *m,
 int ctl_maps_sweep(struct ctl_maps *m, size_t *removed);
 int ctl_maps_stats(struct ctl_maps *m,
 		   struct scr_xdp_ctr_val out[SCR_XDP_C_MAX]);
+/* Host-mode event counters summed over CPUs. */
+int ctl_maps_host_stats(struct ctl_maps *m,
+			struct scr_xdp_ctr_val out[SCR_HOST_C_MAX]);
 
 /* CLOCK_BOOTTIME now in ns (the clock of expires_ns). */
 uint64_t ctl_maps_now_ns(void);

@@ -32,6 +32,7 @@
 #include "ctl_cidr.h"
 #include "ctl_conf.h"
 #include "ctl_log.h"
+#include "ctl_setup.h"
 #include "dp_replay.h"
 #include "scr_engine.h"
 
@@ -88,12 +89,8 @@ struct rp_opts {
 	const char *log;
 	unsigned threads;
 	unsigned loops;
-	struct ctl_conf *conf;
-	struct scr_policy pol;
-	struct scr_scan_db *db;
-	struct ctl_acl *acl;
+	struct ctl_setup s;	/* conf, policy, patterns, access list */
 	struct rp_input in;
-	enum ctl_log_fmt log_fmt;
 };
 
 /* die_oom - allocation failure at load time is fatal */
@@ -212,29 +209,15 @@ static void hook_client(void *arg, const struct scr_flow_key *key,
 {
 	struct rp_worker *w = arg;
 
-	switch (ctl_acl_lookup(w->o->acl, &key->client)) {
-	case CTL_ACL_PERMIT:
-		memset(out, 0, sizeof(*out));
-		out->cls = SCR_CLIENT_PERMIT;
-		return;
-	case CTL_ACL_REJECT:
-		memset(out, 0, sizeof(*out));
-		out->cls = SCR_CLIENT_REJECT;
-		return;
-	case CTL_ACL_DUNNO:
-		ctl_cache_client(w->cache, &key->client, now_ns / 1000000000u,
-				 w->o->pol.enabled, out);
-		return;
-	default:
-		abort();	/* panic: access list result out of range */
-	}
+	ctl_setup_client(&w->o->s, w->cache, &key->client, now_ns / 1000000000u,
+			 out);
 }
 
 /* hook_event - log, record the verdict, update the cache */
 static void hook_event(void *arg, const struct scr_event *ev)
 {
 	struct rp_worker *w = arg;
-	const struct scr_policy *pol = &w->o->pol;
+	const struct scr_policy *pol = &w->o->s.pol;
 
 	if (w->record && w->log != NULL)
 		ctl_log_event(w->log, ev);
@@ -658,37 +641,12 @@ static int parse_count(const char *opt, const char *s, unsigned max,
 /* setup - config, policy, scanner, access list */
 static int setup(struct rp_opts *o)
 {
-	struct scr_scan_pattern *pats = NULL;
-	size_t npats = 0;
 	char err[512];
-	const char *fmt;
 
-	if (o->conf_path)
-		o->conf = ctl_conf_load(o->conf_path, err, sizeof(err));
-	else
-		o->conf = ctl_conf_parse("", 0, "(defaults)", err, sizeof(err));
-	if (o->conf == NULL) {
+	if (ctl_setup_load(&o->s, o->conf_path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpscreen replay: %s\n", err);
 		return -1;
 	}
-	if (ctl_conf_policy(o->conf, &o->pol, err, sizeof(err)) != 0 ||
-	    ctl_conf_patterns(o->conf, &pats, &npats, err, sizeof(err)) != 0) {
-		fprintf(stderr, "smtpscreen replay: %s\n", err);
-		return -1;
-	}
-	o->db = scr_scan_create(pats, npats, err, sizeof(err));
-	ctl_conf_patterns_free(pats, npats);
-	if (o->db == NULL) {
-		fprintf(stderr, "smtpscreen replay: %s\n", err);
-		return -1;
-	}
-	o->acl = ctl_acl_create(o->conf, err, sizeof(err));
-	if (o->acl == NULL) {
-		fprintf(stderr, "smtpscreen replay: %s\n", err);
-		return -1;
-	}
-	fmt = ctl_conf_get(o->conf, "smtpscreen_log_format");
-	o->log_fmt = fmt && strcmp(fmt, "json") == 0 ? CTL_LOG_JSON : CTL_LOG_POSTFIX;
 	return 0;
 }
 
@@ -698,12 +656,12 @@ static int worker_init(struct rp_opts *o, struct rp_worker *w, unsigned id)
 	struct scr_engine_hooks hooks = {
 		.arg = w, .client = hook_client, .event = hook_event,
 	};
-	uint32_t cache_cap = o->pol.flow_table_size < CACHE_MIN ?
-			     CACHE_MIN : o->pol.flow_table_size;
+	uint32_t cache_cap = o->s.pol.flow_table_size < CACHE_MIN ?
+			     CACHE_MIN : o->s.pol.flow_table_size;
 
 	w->id = id;
 	w->o = o;
-	w->eng = scr_engine_create(&o->pol, o->db, &hooks);
+	w->eng = scr_engine_create(&o->s.pol, o->s.db, &hooks);
 	if (w->eng == NULL) {
 		fprintf(stderr, "smtpscreen replay: worker %u: engine: %s\n", id,
 			strerror(errno));
@@ -719,12 +677,12 @@ static int worker_init(struct rp_opts *o, struct rp_worker *w, unsigned id)
 		w->logf = open_memstream(&w->logbuf, &w->loglen);
 		if (w->logf == NULL)
 			return -1;
-		w->log = ctl_log_create(o->conf, w->logf, o->log_fmt);
+		w->log = ctl_log_create(o->s.conf, w->logf, o->s.log_fmt);
 		if (w->log == NULL)
 			return -1;
 	}
 	w->flow_bytes = scr_engine_flow_bytes(w->eng);
-	w->flow_cap = o->pol.flow_table_size;
+	w->flow_cap = o->s.pol.flow_table_size;
 	return 0;
 }
 
@@ -885,9 +843,7 @@ int dp_replay_main(int argc, char **argv)
 		free(w[t].rows);
 	}
 	free(w);
-	ctl_acl_destroy(o.acl);
-	scr_scan_destroy(o.db);
-	ctl_conf_destroy(o.conf);
+	ctl_setup_fini(&o.s);
 	free(o.in.pkt);
 	free(o.in.data);
 	return status;

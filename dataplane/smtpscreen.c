@@ -16,6 +16,9 @@
 #ifdef SCR_HAVE_BPF
 #include "ctl_xdp.h"
 #endif
+#ifdef SCR_HAVE_HOST
+#include "ctl_host.h"
+#endif
 
 /* usage - print the commands this build has */
 static int usage(FILE *out, int status)
@@ -27,6 +30,9 @@ static int usage(FILE *out, int status)
 #ifdef SCR_HAVE_BPF
 		"  xdp attach -i IFACE [-c main.cf] [--mode native|generic]\n"
 		"  xdp detach -i IFACE\n"
+#endif
+#ifdef SCR_HAVE_HOST
+		"  host -i IFACE [-c main.cf] [--mode native|generic] [--keep] [--log-file F]\n"
 #endif
 		"  version\n");
 	return status;
@@ -41,6 +47,10 @@ int main(int argc, char **argv)
 #ifdef SCR_HAVE_BPF
 	if (strcmp(argv[1], "xdp") == 0)
 		return ctl_xdp_main(argc - 1, argv + 1);
+#endif
+#ifdef SCR_HAVE_HOST
+	if (strcmp(argv[1], "host") == 0)
+		return ctl_host_main(argc - 1, argv + 1);
 #endif
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("smtpscreen %s\n", SCR_VERSION);

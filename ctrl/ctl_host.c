@@ -1,0 +1,967 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	ctl_host - `smtpscreen host`: the host-mode daemon
+ * DESCRIPTION
+ *	See ctl_host.h. Start-up order (no verdict is lost over a restart):
+ *	  1. config, policy, patterns, access list, compiled permanent list;
+ *	  2. the LMDB store; its live records go into the cache;
+ *	  3. ctl_hostbpf_open with defer_attach (load + pin), then the maps
+ *	     are filled: permanent list, BLOCK entries for live blocks, ALLOW
+ *	     entries for clients whose enabled tests all still pass;
+ *	  4. ctl_hostbpf_attach: only now does the program see traffic.
+ *	     After a crash our old program is still attached with its own
+ *	     maps (still enforcing) until attach replaces it.
+ *	Time: the engine runs on CLOCK_REALTIME ns derived from the samples'
+ *	CLOCK_MONOTONIC stamps plus an offset taken at start, so log lines
+ *	carry wall-clock times and the cache/store use Unix seconds; the
+ *	greet hold runs on CLOCK_MONOTONIC like the kernel's fail-open.
+ *	Greet hold: a HELD sample (the server's first payload) is kept in a
+ *	slot; at its due time the daemon marks it released in the flow map,
+ *	fixes the TCP checksum (TC saw it before checksum offload), re-sends
+ *	it with the resend mark, and only then feeds it to the engine, so a
+ *	client that spoke during the hold is a pregreeter.
+ *	Stress: screened flows (CONNECT without a verdict yet) plus held
+ *	greetings against postscreen_pre_queue_limit: enter at 90%, leave at
+ *	70% (postscreen's marks); under stress the hold is the stress value
+ *	of postscreen_greet_wait.
+ * THREADING
+ *	One thread; handlers set C11 atomic flags.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "ctl_aclcomp.h"
+#include "ctl_cache.h"
+#include "ctl_cidr.h"
+#include "ctl_conf.h"
+#include "ctl_host.h"
+#include "ctl_hostbpf.h"
+#include "ctl_kill.h"
+#include "ctl_log.h"
+#include "ctl_maps.h"
+#include "ctl_resend.h"
+#include "ctl_setup.h"
+#include "ctl_store.h"
+#include "scr_decode.h"
+#include "scr_engine.h"
+
+#define HOST_CACHE_MIN	65536
+#define HOST_HELD_MAX	4096		/* greetings held at once */
+#define HOST_SWEEP_S	60		/* maps and cache sweep */
+#define HOST_POLL_MS	1000
+
+static atomic_int host_stop;
+static atomic_int host_hup;
+
+/* Everything a reload replaces. */
+struct host_cfg {
+	struct ctl_setup s;		/* conf, policy, patterns, access list */
+	struct ctl_xdp_entry *perm;
+	size_t nperm;
+	uint64_t hold_ns;		/* 0: no greet hold */
+	uint64_t hold_stress_ns;
+	uint32_t pre_queue_limit;	/* stress budget */
+	uint64_t retention_s;
+	uint64_t cleanup_interval_s;	/* 0: no cleanup */
+	bool block_all;
+	uint32_t sample_bytes;
+	uint64_t cache_size;
+	char pin_dir[256];
+	char cache_file[512];
+	char log_file[512];
+};
+
+struct host_held {
+	struct scr_flow_key key;
+	uint64_t ts_mono;		/* when TC held it */
+	uint32_t wirelen;
+	uint16_t caplen;
+	bool used;
+	bool trunc;
+	uint8_t frame[SCR_HOST_SAMPLE_MAX];
+};
+
+struct host_stats {
+	uint64_t samples, held, resent, resend_err, held_full, killed;
+	uint64_t kill_err, stopped, passes, store_err, map_err;
+};
+
+struct host {
+	const char *ifname;
+	const char *conf_path;
+	int xdp_mode;
+	bool keep;
+	struct host_cfg *cfg;
+	struct scr_engine *eng;
+	struct ctl_cache *cache;
+	struct ctl_store *store;
+	struct ctl_hostbpf *hb;
+	struct ctl_maps *maps;
+	struct ctl_kill *kill;
+	bool kill_ok;
+	struct ctl_resend *rs;
+	struct ctl_log *log;		/* syslog */
+	struct ctl_log *flog;		/* --log-file */
+	FILE *logf;
+	int64_t wall_off_ns;		/* realtime - monotonic */
+	uint64_t pkt_no;
+	struct host_held *held;
+	unsigned nheld;
+	uint64_t screening;		/* CONNECT without VERDICT */
+	bool stress;
+	uint64_t next_cleanup_s;
+	uint64_t next_sweep_s;
+	struct host_stats st;
+};
+
+/* on_signal - set the stop or reload flag */
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		atomic_store(&host_hup, 1);
+	else
+		atomic_store(&host_stop, 1);
+}
+
+/* mono_ns - CLOCK_MONOTONIC (the clock of bpf_ktime_get_ns) */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* wall_ns - CLOCK_REALTIME */
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* eng_ns - engine time (wall clock) of a monotonic stamp */
+static uint64_t eng_ns(const struct host *h, uint64_t mono)
+{
+	return (uint64_t)((int64_t)mono + h->wall_off_ns);
+}
+
+/* hlog - a free-form line to syslog, the log file, and stderr before
+ * the daemon runs */
+static void hlog(struct host *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void hlog(struct host *h, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (h->log)
+		ctl_log_msg(h->log, "%s", buf);
+	if (h->flog) {
+		ctl_log_msg(h->flog, "%s", buf);
+		fflush(h->logf);
+	}
+	if (h->log == NULL && h->flog == NULL)
+		fprintf(stderr, "smtpscreen host: %s\n", buf);
+}
+
+/* cfg_destroy - free a config set */
+static void cfg_destroy(struct host_cfg *c)
+{
+	if (c == NULL)
+		return;
+	free(c->perm);
+	ctl_setup_fini(&c->s);
+	free(c);
+}
+
+/* cfg_time - a validated time parameter in seconds */
+static uint64_t cfg_time(const struct ctl_conf *conf, const char *name, char unit)
+{
+	unsigned long long s = 0;
+
+	(void)ctl_conf_parse_time(ctl_conf_get(conf, name), unit, &s);
+	return s;
+}
+
+/* cfg_num - a validated integer parameter */
+static uint64_t cfg_num(const struct ctl_conf *conf, const char *name)
+{
+	const char *v = ctl_conf_get(conf, name);
+
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+/* cfg_build - everything from main.cf; NULL with "file:line: ..." in err */
+static struct host_cfg *cfg_build(const char *path, char *err, size_t errlen)
+{
+	struct host_cfg *c = calloc(1, sizeof(*c));
+	const char *v;
+	char sbuf[64];
+	int rc, b = 0;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (ctl_setup_load(&c->s, path, err, errlen) != 0)
+		goto out;
+	rc = ctl_aclcomp_compile(c->s.acl, &c->perm, &c->nperm);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: postscreen_access_list: cannot compile "
+			 "for XDP: %s", ctl_conf_file(c->s.conf), strerror(-rc));
+		goto out;
+	}
+	/* Greet hold only when the pregreet test runs (a banner is set). */
+	if (c->s.pol.enabled & SCR_TEST_BIT(SCR_TEST_PREGREET)) {
+		unsigned long long s = 0;
+
+		c->hold_ns = c->s.pol.greet_wait_ns;
+		c->hold_stress_ns = c->hold_ns;
+		if (ctl_conf_get_stress(c->s.conf, "postscreen_greet_wait", sbuf,
+					sizeof(sbuf)) == 0 &&
+		    ctl_conf_parse_time(sbuf, 's', &s) == 0 && s > 0)
+			c->hold_stress_ns = s * 1000000000ull;
+	}
+	c->pre_queue_limit = (uint32_t)cfg_num(c->s.conf, "postscreen_pre_queue_limit");
+	if (c->pre_queue_limit == 0)
+		c->pre_queue_limit = 100;
+	c->retention_s = cfg_time(c->s.conf, "postscreen_cache_retention_time", 'd');
+	c->cleanup_interval_s = cfg_time(c->s.conf, "postscreen_cache_cleanup_interval", 'h');
+	(void)ctl_conf_parse_bool(ctl_conf_get(c->s.conf, "smtpscreen_xdp_block_all"), &b);
+	c->block_all = b != 0;
+	c->sample_bytes = (uint32_t)cfg_num(c->s.conf, "smtpscreen_sample_bytes");
+	c->cache_size = cfg_num(c->s.conf, "smtpscreen_cache_size");
+	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s",
+		 ctl_conf_get(c->s.conf, "smtpscreen_pin_directory"));
+	snprintf(c->cache_file, sizeof(c->cache_file), "%s",
+		 ctl_conf_get(c->s.conf, "smtpscreen_cache_file"));
+	v = ctl_conf_get(c->s.conf, "smtpscreen_log_file");
+	snprintf(c->log_file, sizeof(c->log_file), "%s", v ? v : "");
+	return c;
+out:
+	cfg_destroy(c);
+	return NULL;
+}
+
+/* pass_left - seconds all of 'tests' still pass in e (0: not all) */
+static uint64_t pass_left(const struct ctl_cache_entry *e, uint8_t tests,
+			  uint64_t now_s)
+{
+	uint64_t m = UINT64_MAX;
+	unsigned t;
+
+	if (tests == 0)
+		return 0;
+	for (t = 0; t < SCR_TEST_MAX; t++) {
+		if (!(tests & SCR_TEST_BIT(t)))
+			continue;
+		if (e->pass_until[t] <= now_s)
+			return 0;
+		if (e->pass_until[t] - now_s < m)
+			m = e->pass_until[t] - now_s;
+	}
+	return m;
+}
+
+/* cache_load - one stored record into the cache (live parts only) */
+static void cache_load(struct host *h, const struct ctl_cache_entry *e,
+		       uint64_t now_s)
+{
+	struct scr_policy tmp;
+	uint8_t tests = 0;
+	unsigned t;
+
+	if (e->block_until > now_s) {
+		ctl_cache_block(h->cache, &e->addr, now_s,
+				(uint32_t)(e->block_until - now_s), e->block_reasons);
+		return;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	for (t = 0; t < SCR_TEST_MAX; t++) {
+		if (e->pass_until[t] <= now_s)
+			continue;
+		tests |= (uint8_t)SCR_TEST_BIT(t);
+		tmp.ttl_s[t] = (uint32_t)(e->pass_until[t] - now_s);
+	}
+	if (tests)
+		ctl_cache_pass(h->cache, &e->addr, now_s, tests, &tmp);
+}
+
+/* store_write - persist the cache's entry of a client */
+static void store_write(struct host *h, const struct scr_addr *a, uint64_t now_s)
+{
+	struct ctl_cache_entry e;
+	char ab[64];
+	int rc;
+
+	if (ctl_cache_get(h->cache, a, now_s, &e) != 0)
+		return;
+	rc = ctl_store_put(h->store, &e);
+	if (rc != 0) {
+		h->st.store_err++;
+		hlog(h, "warning: %s: cannot store the verdict of %s: %s",
+		     ctl_store_path(h->store), ctl_store_addr_str(a, ab, sizeof(ab)),
+		     strerror(-rc));
+	}
+}
+
+/* hook_client - access list, then the cache, then the store */
+static void hook_client(void *arg, const struct scr_flow_key *key,
+			uint64_t now_ns, struct scr_client_info *out)
+{
+	struct host *h = arg;
+	uint64_t now_s = now_ns / 1000000000u;
+	struct ctl_cache_entry e;
+
+	/* The cache holds at most its capacity; the store has all. */
+	if (ctl_acl_lookup(h->cfg->s.acl, &key->client) == CTL_ACL_DUNNO &&
+	    ctl_cache_get(h->cache, &key->client, now_s, &e) == -ENOENT &&
+	    ctl_store_get(h->store, &key->client, &e) == 0)
+		cache_load(h, &e, now_s);
+	ctl_setup_client(&h->cfg->s, h->cache, &key->client, now_s, out);
+}
+
+/* held_drop - forget a held greeting of a flow (stopped or ended) */
+static void held_drop(struct host *h, const struct scr_flow_key *k)
+{
+	unsigned i;
+
+	for (i = 0; i < HOST_HELD_MAX && h->nheld; i++) {
+		if (h->held[i].used &&
+		    memcmp(&h->held[i].key, k, sizeof(*k)) == 0) {
+			h->held[i].used = false;
+			h->nheld--;
+		}
+	}
+}
+
+/* stopped_already - the cache blocks the client since this session */
+static bool stopped_already(struct host *h, const struct scr_event *ev)
+{
+	struct ctl_cache_entry e;
+
+	return ctl_cache_get(h->cache, &ev->key.client, ev->ts_ns / 1000000000u,
+			     &e) == 0 && e.block_until > ev->ts_ns / 1000000000u;
+}
+
+/* stop_session - a client failed under enforce/drop: end it, block it */
+static void stop_session(struct host *h, const struct scr_event *ev)
+{
+	const struct scr_policy *pol = &h->cfg->s.pol;
+	uint64_t now_s = ev->ts_ns / 1000000000u;
+	struct ctl_cache_entry e;
+	uint32_t ttl = pol->block_ttl_s;
+	uint8_t reasons = ev->reasons;
+	char ab[64];
+	int rc;
+
+	held_drop(h, &ev->key);
+	/* RST first: the TC program would drop it once the flow is STOP. */
+	if (h->kill_ok) {
+		rc = ctl_kill_session(h->kill, &ev->key);
+		if (rc == 0)
+			h->st.killed++;
+		else if (rc != -ENOENT)
+			h->st.kill_err++;
+	}
+	rc = ctl_hostbpf_flow_set(h->hb, &ev->key, SCR_HOST_FS_STOP);
+	if (rc != 0)
+		h->st.map_err++;
+	h->st.stopped++;
+	if (ctl_cache_get(h->cache, &ev->key.client, now_s, &e) == 0 &&
+	    e.block_until > now_s) {
+		/* Already blocked (a SYN that raced the map entry). */
+		ttl = (uint32_t)(e.block_until - now_s);
+		reasons = e.block_reasons;
+	} else {
+		ctl_cache_block(h->cache, &ev->key.client, now_s, ttl, reasons);
+		store_write(h, &ev->key.client, now_s);
+	}
+	if (ev->verdict == SCR_V_BLOCKLISTED)
+		return;		/* the permanent list covers it */
+	rc = ctl_maps_dyn_add(h->maps, SCR_XDP_KIND_BLOCK, &ev->key.client, 128,
+			      ttl ? ttl : 1, reasons);
+	if (rc != 0) {
+		h->st.map_err++;
+		hlog(h, "warning: block entry for %s: %s",
+		     ctl_store_addr_str(&ev->key.client, ab, sizeof(ab)),
+		     strerror(-rc));
+	}
+}
+
+/* pass_session - a client passed: decided in the kernel, cached, stored,
+ * allowed for the shortest test TTL so later sessions skip sampling */
+static void pass_session(struct host *h, const struct scr_event *ev)
+{
+	const struct scr_policy *pol = &h->cfg->s.pol;
+	uint64_t now_s = ev->ts_ns / 1000000000u;
+	uint8_t tests = pol->enabled & SCR_TESTS_STREAM;
+	struct ctl_cache_entry e;
+	uint64_t ttl = 0;
+	int rc;
+
+	(void)ctl_hostbpf_flow_set(h->hb, &ev->key, SCR_HOST_FS_PASS);
+	h->st.passes++;
+	if (!ev->pass_old) {
+		ctl_cache_pass(h->cache, &ev->key.client, now_s, tests, pol);
+		store_write(h, &ev->key.client, now_s);
+	}
+	if (ctl_cache_get(h->cache, &ev->key.client, now_s, &e) == 0)
+		ttl = pass_left(&e, tests, now_s);
+	if (ttl == 0)
+		return;
+	if (ttl > SCR_XDP_TTL_MAX_S)
+		ttl = SCR_XDP_TTL_MAX_S;
+	rc = ctl_maps_dyn_add(h->maps, SCR_XDP_KIND_ALLOW, &ev->key.client, 128,
+			      (uint32_t)ttl, 0);
+	if (rc != 0)
+		h->st.map_err++;
+}
+
+/* hook_event - log; verdicts to the kernel, the cache and the store */
+static void hook_event(void *arg, const struct scr_event *ev)
+{
+	struct host *h = arg;
+
+	if (h->log)
+		ctl_log_event(h->log, ev);
+	if (h->flog)
+		ctl_log_event(h->flog, ev);
+	switch (ev->type) {
+	case SCR_EV_CONNECT:
+		h->screening++;
+		return;
+	case SCR_EV_LISTED:
+		return;
+	case SCR_EV_FAIL:
+		/* enforce: the engine would stop the session at DATA, but the
+		 * kernel passes that DATA to smtpd before user space sees its
+		 * sample (on a LAN the 354 and the body come back within the
+		 * ring buffer's wake-up latency), so host mode stops the
+		 * session at the failure; the verdict is the same. */
+		if (ev->action == SCR_ACT_ENFORCE && !stopped_already(h, ev))
+			stop_session(h, ev);
+		return;
+	case SCR_EV_VERDICT:
+		if (h->screening)
+			h->screening--;
+		if (ev->stop_pkt || (ev->verdict == SCR_V_FAIL &&
+				     stopped_already(h, ev))) {
+			stop_session(h, ev);
+			return;
+		}
+		if (ev->verdict == SCR_V_PASS) {
+			pass_session(h, ev);
+			return;
+		}
+		/* Decided otherwise (allowlisted, ignored failures, unknown):
+		 * no more samples for this flow. */
+		(void)ctl_hostbpf_flow_set(h->hb, &ev->key, SCR_HOST_FS_PASS);
+		return;
+	case SCR_EV_END:
+		held_drop(h, &ev->key);
+		(void)ctl_hostbpf_flow_del(h->hb, &ev->key);
+		return;
+	default:
+		abort();	/* panic: event type out of range */
+	}
+}
+
+/* feed - one frame into the engine */
+static void feed(struct host *h, const uint8_t *data, uint32_t caplen,
+		 uint32_t wirelen, uint64_t ts_mono)
+{
+	struct scr_frame fr;
+
+	fr.data = data;
+	fr.caplen = caplen;
+	fr.wirelen = wirelen;
+	fr.ts_ns = eng_ns(h, ts_mono);
+	fr.pkt_no = ++h->pkt_no;
+	fr.link = SCR_LINK_ETH;
+	fr.action = SCR_PKT_PASS;
+	scr_engine_burst(h->eng, &fr, 1);
+}
+
+/* hold - keep a held greeting until its due time */
+static int hold(struct host *h, const struct scr_host_sample *s)
+{
+	struct scr_pkt pk;
+	struct scr_flow_key k;
+	unsigned i;
+
+	if (scr_decode(SCR_LINK_ETH, s->data, s->caplen, &pk) != SCR_DEC_TCP)
+		return 0;
+	memset(&k, 0, sizeof(k));
+	k.client = pk.dst;
+	k.server = pk.src;
+	k.client_port = pk.dport;
+	k.server_port = pk.sport;
+	k.family = pk.family;
+	for (i = 0; i < HOST_HELD_MAX; i++)
+		if (!h->held[i].used)
+			break;
+	if (i == HOST_HELD_MAX) {
+		/* No slot: let it go now (the pregreet wait is lost for this
+		 * client, never the session). */
+		h->st.held_full++;
+		(void)ctl_hostbpf_release(h->hb, &k);
+		if (!(s->flags & SCR_HOST_SF_TRUNC)) {
+			uint8_t f[SCR_HOST_SAMPLE_MAX];
+
+			memcpy(f, s->data, s->caplen);
+			(void)ctl_resend_fix_csum(f, s->caplen);
+			(void)ctl_resend_send(h->rs, f, s->caplen);
+		}
+		feed(h, s->data, s->caplen, s->wirelen, s->ts_ns);
+		return 0;
+	}
+	h->held[i].key = k;
+	h->held[i].ts_mono = s->ts_ns;
+	h->held[i].caplen = s->caplen;
+	h->held[i].wirelen = s->wirelen;
+	h->held[i].trunc = (s->flags & SCR_HOST_SF_TRUNC) != 0;
+	memcpy(h->held[i].frame, s->data, s->caplen);
+	h->held[i].used = true;
+	h->nheld++;
+	h->st.held++;
+	return 0;
+}
+
+/* on_sample - ring buffer callback */
+static int on_sample(void *arg, const struct scr_host_sample *s)
+{
+	struct host *h = arg;
+	uint32_t caplen = s->caplen;
+
+	h->st.samples++;
+	if (caplen > SCR_HOST_SAMPLE_MAX)
+		caplen = SCR_HOST_SAMPLE_MAX;
+	/* A hold switched off by a reload is due at once. */
+	if (s->flags & SCR_HOST_SF_HELD)
+		return hold(h, s);
+	feed(h, s->data, caplen, s->wirelen, s->ts_ns);
+	return 0;
+}
+
+/* hold_ns_now - the current hold (stress shortens it) */
+static uint64_t hold_ns_now(const struct host *h)
+{
+	return h->stress ? h->cfg->hold_stress_ns : h->cfg->hold_ns;
+}
+
+/* release_due - re-send and feed the greetings whose hold is over;
+ * returns ms until the next one is due (or HOST_POLL_MS) */
+static int release_due(struct host *h, uint64_t now)
+{
+	uint64_t hold = hold_ns_now(h), next = UINT64_MAX;
+	unsigned i;
+
+	for (i = 0; i < HOST_HELD_MAX && h->nheld; i++) {
+		struct host_held *x = &h->held[i];
+		uint64_t due;
+		int rc;
+
+		if (!x->used)
+			continue;
+		due = x->ts_mono + hold;
+		if (due > now) {
+			if (due < next)
+				next = due;
+			continue;
+		}
+		x->used = false;
+		h->nheld--;
+		rc = ctl_hostbpf_release(h->hb, &x->key);
+		if (rc == -ENOENT)
+			continue;	/* flow gone (evicted, closed) */
+		if (!x->trunc && ctl_resend_fix_csum(x->frame, x->caplen) == 0 &&
+		    ctl_resend_send(h->rs, x->frame, x->caplen) == 0)
+			h->st.resent++;
+		else
+			h->st.resend_err++;	/* the kernel's retransmission goes */
+		feed(h, x->frame, x->caplen, x->wirelen, now);
+	}
+	if (next == UINT64_MAX)
+		return HOST_POLL_MS;
+	next = (next - now) / 1000000u + 1;
+	return next < HOST_POLL_MS ? (int)next : HOST_POLL_MS;
+}
+
+/* stress_check - postscreen's 90%/70% marks on the screening budget */
+static void stress_check(struct host *h)
+{
+	uint64_t n = h->screening + h->nheld;
+	uint64_t lim = h->cfg->pre_queue_limit;
+
+	if (!h->stress && n * 10 >= lim * 9) {
+		h->stress = true;
+		hlog(h, "entering STRESS mode with %" PRIu64 " connections", n);
+	} else if (h->stress && n * 10 <= lim * 7) {
+		h->stress = false;
+		hlog(h, "leaving STRESS mode with %" PRIu64 " connections", n);
+	}
+}
+
+/* periodic - timeouts, sweeps, store cleanup */
+static void periodic(struct host *h, uint64_t now_mono)
+{
+	uint64_t now_s = eng_ns(h, now_mono) / 1000000000u;
+	uint64_t kept = 0, dropped = 0;
+	size_t removed = 0;
+	int rc;
+
+	scr_engine_expire(h->eng, eng_ns(h, now_mono));
+	if (now_s >= h->next_sweep_s) {
+		h->next_sweep_s = now_s + HOST_SWEEP_S;
+		(void)ctl_maps_sweep(h->maps, &removed);
+		(void)ctl_cache_sweep(h->cache, now_s);
+	}
+	if (h->cfg->cleanup_interval_s && now_s >= h->next_cleanup_s) {
+		h->next_cleanup_s = now_s + h->cfg->cleanup_interval_s;
+		rc = ctl_store_cleanup(h->store, now_s, h->cfg->retention_s,
+				       &kept, &dropped);
+		if (rc == 0)
+			hlog(h, "cache lmdb:%s full cleanup: retained=%" PRIu64
+			     " dropped=%" PRIu64 " entries",
+			     ctl_store_path(h->store), kept, dropped);
+		else
+			hlog(h, "warning: %s: cache cleanup: %s",
+			     ctl_store_path(h->store), strerror(-rc));
+	}
+}
+
+/* reload - SIGHUP: build everything new, swap only when all is good */
+static void reload(struct host *h)
+{
+	struct host_cfg *n;
+	char err[1024];
+	int rc;
+
+	n = cfg_build(h->conf_path, err, sizeof(err));
+	if (n == NULL) {
+		hlog(h, "error: reload: %s; keeping the running configuration", err);
+		return;
+	}
+	rc = scr_engine_set_policy(h->eng, &n->s.pol, n->s.db);
+	if (rc != 0) {
+		hlog(h, "error: reload: engine: %s; keeping the running "
+		     "configuration", strerror(-rc));
+		cfg_destroy(n);
+		return;
+	}
+	rc = ctl_maps_replace(h->maps, n->perm, n->nperm);
+	if (rc != 0) {
+		hlog(h, "error: reload: postscreen_access_list into the XDP maps: "
+		     "%s; keeping the running configuration", strerror(-rc));
+		(void)scr_engine_set_policy(h->eng, &h->cfg->s.pol, h->cfg->s.db);
+		cfg_destroy(n);
+		return;
+	}
+	if (n->hold_ns > h->cfg->hold_ns && h->cfg->hold_ns)
+		hlog(h, "warning: reload: a longer postscreen_greet_wait needs a "
+		     "restart to move the kernel's fail-open deadline");
+	cfg_destroy(h->cfg);
+	h->cfg = n;
+	hlog(h, "reload: %s: %zu access-list prefixes", h->conf_path ?
+	     h->conf_path : "(defaults)", n->nperm);
+}
+
+/* load_cb - a stored record: into the cache; remember it for the maps */
+struct load_ctx {
+	struct host *h;
+	uint64_t now_s;
+	uint64_t blocks, passes, expired;
+};
+
+static int load_cb(void *arg, const struct ctl_cache_entry *e)
+{
+	struct load_ctx *c = arg;
+	struct host *h = c->h;
+	uint8_t tests = h->cfg->s.pol.enabled & SCR_TESTS_STREAM;
+	uint64_t left;
+
+	if (e->block_until > c->now_s) {
+		cache_load(h, e, c->now_s);
+		if (h->maps && ctl_maps_dyn_add(h->maps, SCR_XDP_KIND_BLOCK, &e->addr,
+						128, (uint32_t)(e->block_until - c->now_s),
+						e->block_reasons) != 0)
+			return -EIO;
+		c->blocks++;
+		return 0;
+	}
+	left = pass_left(e, tests, c->now_s);
+	cache_load(h, e, c->now_s);
+	if (left == 0) {
+		c->expired++;
+		return 0;
+	}
+	if (left > SCR_XDP_TTL_MAX_S)
+		left = SCR_XDP_TTL_MAX_S;
+	if (h->maps && ctl_maps_dyn_add(h->maps, SCR_XDP_KIND_ALLOW, &e->addr, 128,
+					(uint32_t)left, 0) != 0)
+		return -EIO;
+	c->passes++;
+	return 0;
+}
+
+/* usage - host's options */
+static int usage(void)
+{
+	fprintf(stderr, "usage: smtpscreen host -i IFACE [-c main.cf] "
+		"[--mode native|generic] [--keep]\n"
+		"                       [--log-file FILE] [--foreground]\n");
+	return 2;
+}
+
+/* host_fini - release everything (reverse order) */
+static void host_fini(struct host *h)
+{
+	if (h->hb)
+		ctl_hostbpf_close(h->hb, h->keep);
+	scr_engine_destroy(h->eng);
+	ctl_resend_close(h->rs);
+	ctl_kill_close(h->kill);
+	ctl_store_close(h->store);
+	ctl_cache_destroy(h->cache);
+	free(h->held);
+	ctl_log_destroy(h->flog);
+	if (h->logf)
+		fclose(h->logf);
+	ctl_log_destroy(h->log);
+	cfg_destroy(h->cfg);
+}
+
+/* ctl_host_main - `smtpscreen host` */
+int ctl_host_main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{"interface", required_argument, NULL, 'i'},
+		{"config", required_argument, NULL, 'c'},
+		{"mode", required_argument, NULL, 'm'},
+		{"keep", no_argument, NULL, 'k'},
+		{"log-file", required_argument, NULL, 'l'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct scr_engine_hooks hooks;
+	struct ctl_hostbpf_opts bo;
+	struct load_ctx lc;
+	struct sigaction sa;
+	struct host h;
+	const char *log_file = NULL;
+	char err[1024], warn[512];
+	struct rusage ru;
+	uint64_t bad = 0, now, last_periodic = 0;
+	uint32_t cache_cap;
+	int c, rc, status = 1;
+
+	memset(&h, 0, sizeof(h));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "i:c:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'i': h.ifname = optarg; break;
+		case 'c': h.conf_path = optarg; break;
+		case 'm':
+			if (strcmp(optarg, "native") == 0)
+				h.xdp_mode = 1;
+			else if (strcmp(optarg, "generic") == 0)
+				h.xdp_mode = 2;
+			else {
+				fprintf(stderr, "smtpscreen host: --mode: bad value "
+					"\"%s\" (native, generic)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'k': h.keep = true; break;
+		case 'l': log_file = optarg; break;
+		case 'f': break;	/* always in the foreground (systemd) */
+		case 'h': usage(); return 0;
+		default: return usage();
+		}
+	}
+	if (h.ifname == NULL || optind != argc)
+		return usage();
+	if (if_nametoindex(h.ifname) == 0) {
+		fprintf(stderr, "smtpscreen host: interface %s: %s\n", h.ifname,
+			strerror(errno));
+		return 1;
+	}
+	h.cfg = cfg_build(h.conf_path, err, sizeof(err));
+	if (h.cfg == NULL) {
+		fprintf(stderr, "smtpscreen host: %s\n", err);
+		return 2;
+	}
+	if (log_file == NULL && h.cfg->log_file[0])
+		log_file = h.cfg->log_file;
+	h.log = ctl_log_create(h.cfg->s.conf, NULL, h.cfg->s.log_fmt);
+	if (log_file) {
+		h.logf = fopen(log_file, "a");
+		if (h.logf == NULL) {
+			fprintf(stderr, "smtpscreen host: %s: %s\n", log_file,
+				strerror(errno));
+			goto out;
+		}
+		setvbuf(h.logf, NULL, _IOLBF, 0);
+		h.flog = ctl_log_create(h.cfg->s.conf, h.logf, h.cfg->s.log_fmt);
+	}
+	if (h.log == NULL || (log_file && h.flog == NULL)) {
+		fprintf(stderr, "smtpscreen host: logging: %s\n", strerror(errno));
+		goto out;
+	}
+	h.wall_off_ns = (int64_t)(wall_ns() - mono_ns());
+	now = eng_ns(&h, mono_ns()) / 1000000000u;
+
+	/* Store, then the cache from it. */
+	h.store = ctl_store_open(h.cfg->cache_file, h.cfg->cache_size, err,
+				 sizeof(err));
+	if (h.store == NULL) {
+		fprintf(stderr, "smtpscreen host: %s\n", err);
+		goto out;
+	}
+	cache_cap = h.cfg->s.pol.flow_table_size < HOST_CACHE_MIN ?
+		    HOST_CACHE_MIN : h.cfg->s.pol.flow_table_size;
+	h.cache = ctl_cache_create(cache_cap);
+	h.held = calloc(HOST_HELD_MAX, sizeof(*h.held));
+	if (h.cache == NULL || h.held == NULL) {
+		fprintf(stderr, "smtpscreen host: out of memory\n");
+		goto out;
+	}
+
+	/* Session kill: probe once; without it STOP only drops. */
+	h.kill = ctl_kill_open(err, sizeof(err));
+	if (h.kill != NULL && ctl_kill_probe(h.kill, err, sizeof(err)) == 0)
+		h.kill_ok = true;
+	else
+		hlog(&h, "warning: %s: stopped sessions are dropped in XDP/TC "
+		     "but the local smtpd socket stays until its own timeout", err);
+
+	/* Kernel side: load and pin, fill, then attach. */
+	memset(&bo, 0, sizeof(bo));
+	bo.ifname = h.ifname;
+	bo.pin_dir = h.cfg->pin_dir;
+	bo.xdp_mode = h.xdp_mode;
+	bo.ports = h.cfg->s.pol.ports;
+	bo.nports = h.cfg->s.pol.nports;
+	bo.greet_hold_ns = h.cfg->hold_ns;
+	bo.flow_map_size = h.cfg->s.pol.flow_table_size;
+	bo.block_all_ports = h.cfg->block_all;
+	bo.sample_bytes = h.cfg->sample_bytes;
+	bo.tbl8_groups = ctl_maps_tbl8_needed(h.cfg->perm, h.cfg->nperm) + 256;
+	bo.defer_attach = true;
+	err[0] = warn[0] = 0;
+	h.hb = ctl_hostbpf_open(&bo, err, sizeof(err), warn, sizeof(warn));
+	if (h.hb == NULL) {
+		fprintf(stderr, "smtpscreen host: %s\n", err);
+		goto out;
+	}
+	h.maps = ctl_hostbpf_maps(h.hb);
+	rc = ctl_maps_replace(h.maps, h.cfg->perm, h.cfg->nperm);
+	if (rc != 0) {
+		fprintf(stderr, "smtpscreen host: postscreen_access_list into the "
+			"XDP maps: %s\n", strerror(-rc));
+		goto out;
+	}
+	memset(&lc, 0, sizeof(lc));
+	lc.h = &h;
+	lc.now_s = now;
+	rc = ctl_store_foreach(h.store, load_cb, &lc, &bad);
+	if (rc != 0) {
+		fprintf(stderr, "smtpscreen host: %s: cannot load the verdict store "
+			"into the maps: %s\n", ctl_store_path(h.store), strerror(-rc));
+		goto out;
+	}
+	if (bad)
+		hlog(&h, "warning: %s: %" PRIu64 " unreadable records skipped "
+		     "(dropped at the next cleanup)", ctl_store_path(h.store), bad);
+	rc = ctl_hostbpf_attach(h.hb, err, sizeof(err), warn, sizeof(warn));
+	if (rc != 0) {
+		fprintf(stderr, "smtpscreen host: %s\n", err);
+		goto out;
+	}
+	if (warn[0])
+		hlog(&h, "warning: %s", warn);
+	h.rs = ctl_resend_open(ctl_hostbpf_ifindex(h.hb), err, sizeof(err));
+	if (h.rs == NULL) {
+		fprintf(stderr, "smtpscreen host: %s\n", err);
+		goto out;
+	}
+	hooks.arg = &h;
+	hooks.client = hook_client;
+	hooks.event = hook_event;
+	h.eng = scr_engine_create(&h.cfg->s.pol, h.cfg->s.db, &hooks);
+	if (h.eng == NULL) {
+		fprintf(stderr, "smtpscreen host: engine: %s\n", strerror(errno));
+		goto out;
+	}
+	h.next_sweep_s = now + HOST_SWEEP_S;
+	h.next_cleanup_s = ctl_store_last_cleanup(h.store);
+	if (h.next_cleanup_s < now)
+		h.next_cleanup_s = now;
+	h.next_cleanup_s += h.cfg->cleanup_interval_s;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	hlog(&h, "host mode on %s: greet hold %" PRIu64 " ms (stress %" PRIu64
+	     " ms), store %s: %" PRIu64 " blocks and %" PRIu64 " passes loaded",
+	     h.ifname, h.cfg->hold_ns / 1000000, h.cfg->hold_stress_ns / 1000000,
+	     ctl_store_path(h.store), lc.blocks, lc.passes);
+	fprintf(stderr, "smtpscreen host: running on %s\n", h.ifname);
+
+	status = 0;
+	while (!atomic_load(&host_stop)) {
+		int timeout;
+
+		if (atomic_exchange(&host_hup, 0))
+			reload(&h);
+		timeout = release_due(&h, mono_ns());
+		rc = ctl_hostbpf_poll(h.hb, timeout, on_sample, &h);
+		if (rc < 0 && rc != -EINTR) {
+			hlog(&h, "fatal: %s: ring buffer: %s", h.ifname, strerror(-rc));
+			status = 1;
+			break;
+		}
+		now = mono_ns();
+		(void)release_due(&h, now);
+		stress_check(&h);
+		if (now - last_periodic >= 1000000000ull) {
+			last_periodic = now;
+			periodic(&h, now);
+		}
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	hlog(&h, "stopping: samples=%" PRIu64 " held=%" PRIu64 " resent=%" PRIu64
+	     " resend_errors=%" PRIu64 " stopped=%" PRIu64 " killed=%" PRIu64
+	     " kill_errors=%" PRIu64 " passes=%" PRIu64 " store_errors=%" PRIu64
+	     " map_errors=%" PRIu64 " utime_us=%ld stime_us=%ld%s",
+	     h.st.samples, h.st.held, h.st.resent, h.st.resend_err, h.st.stopped,
+	     h.st.killed, h.st.kill_err, h.st.passes, h.st.store_err,
+	     h.st.map_err, ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
+	     ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec,
+	     h.keep ? "; --keep: the XDP program keeps enforcing" : "");
+out:
+	host_fini(&h);
+	return status;
+}

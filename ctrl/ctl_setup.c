@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	ctl_setup - what every front end builds from main.cf
+ * DESCRIPTION
+ *	See ctl_setup.h.
+ * THREADING
+ *	See ctl_setup.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_setup.h"
+
+/* ctl_setup_fini - free everything; s becomes empty */
+void ctl_setup_fini(struct ctl_setup *s)
+{
+	ctl_acl_destroy(s->acl);
+	scr_scan_destroy(s->db);
+	ctl_conf_destroy(s->conf);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ctl_setup_load - main.cf to policy, patterns and access list */
+int ctl_setup_load(struct ctl_setup *s, const char *path, char *err,
+		   size_t errlen)
+{
+	struct scr_scan_pattern *pats = NULL;
+	size_t npats = 0;
+	const char *fmt;
+
+	memset(s, 0, sizeof(*s));
+	s->conf = path ? ctl_conf_load(path, err, errlen) :
+			 ctl_conf_parse("", 0, "(defaults)", err, errlen);
+	if (s->conf == NULL)
+		goto out;
+	if (ctl_conf_policy(s->conf, &s->pol, err, errlen) != 0 ||
+	    ctl_conf_patterns(s->conf, &pats, &npats, err, errlen) != 0)
+		goto out;
+	s->db = scr_scan_create(pats, npats, err, errlen);
+	ctl_conf_patterns_free(pats, npats);
+	if (s->db == NULL)
+		goto out;
+	s->acl = ctl_acl_create(s->conf, err, errlen);
+	if (s->acl == NULL)
+		goto out;
+	fmt = ctl_conf_get(s->conf, "smtpscreen_log_format");
+	s->log_fmt = fmt && strcmp(fmt, "json") == 0 ? CTL_LOG_JSON : CTL_LOG_POSTFIX;
+	return 0;
+out:
+	ctl_setup_fini(s);
+	return -EINVAL;
+}
+
+/* ctl_setup_client - access list, then the cache */
+void ctl_setup_client(const struct ctl_setup *s, struct ctl_cache *cache,
+		      const struct scr_addr *client, uint64_t now_s,
+		      struct scr_client_info *out)
+{
+	switch (ctl_acl_lookup(s->acl, client)) {
+	case CTL_ACL_PERMIT:
+		memset(out, 0, sizeof(*out));
+		out->cls = SCR_CLIENT_PERMIT;
+		return;
+	case CTL_ACL_REJECT:
+		memset(out, 0, sizeof(*out));
+		out->cls = SCR_CLIENT_REJECT;
+		return;
+	case CTL_ACL_DUNNO:
+		ctl_cache_client(cache, client, now_s, s->pol.enabled, out);
+		return;
+	default:
+		abort();	/* panic: access list result out of range */
+	}
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	ctl_setup - what every front end builds from main.cf
+ * DESCRIPTION
+ *	One load of the configuration: the parsed main.cf, the engine policy,
+ *	the compiled scanner patterns and the access list, built all or
+ *	nothing (a reload keeps the old setup when the new one fails). And the
+ *	one rule for a new client: the access list first, then the verdict
+ *	cache. Replay and the host daemon both use it.
+ * CONTRACT
+ *	ctl_setup_load(s, path, err, errlen): path NULL = Postfix defaults.
+ *	  0, or -EINVAL with "file:line: ..." in err and *s left empty.
+ *	ctl_setup_fini(s): frees; s may be empty.
+ *	ctl_setup_client(s, cache, client, now_s, out): the engine's answer.
+ * THREADING
+ *	Load/fini: control thread. ctl_setup_client: the thread owning cache.
+ */
+#ifndef CTL_SETUP_H
+#define CTL_SETUP_H
+
+#include "ctl_cache.h"
+#include "ctl_cidr.h"
+#include "ctl_conf.h"
+#include "ctl_log.h"
+#include "scr_scan.h"
+
+struct ctl_setup {
+	struct ctl_conf *conf;
+	struct scr_policy pol;
+	struct scr_scan_db *db;
+	struct ctl_acl *acl;
+	enum ctl_log_fmt log_fmt;
+};
+
+int ctl_setup_load(struct ctl_setup *s, const char *path, char *err,
+		   size_t errlen);
+void ctl_setup_fini(struct ctl_setup *s);
+void ctl_setup_client(const struct ctl_setup *s, struct ctl_cache *cache,
+		      const struct scr_addr *client, uint64_t now_s,
+		      struct scr_client_info *out);
+
+#endif

@@ -1,0 +1,852 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	scr_host_prog_test - host mode's XDP and TC programs through
+ *	BPF_PROG_TEST_RUN, and ctl_hostbpf on a veth in a namespace
+ * DESCRIPTION
+ *	Table-driven: {description, program (XDP ingress / TC egress), frame,
+ *	flow entry before, expected action, expected sample (direction,
+ *	flags, captured length; bytes compared with the frame), expected
+ *	flow entry after, expected counters}. Rows run in order and a row may
+ *	keep the entry the previous one left (greet hold sequences). Then the
+ *	knobs (no greet hold, sample bytes, sampling off), a full ring buffer
+ *	(fail-open), and ctl_hostbpf_open/close on veth hostk-v0 in namespace
+ *	hostk-t1: attach, pins, key translation, pass-cache through
+ *	ctl_hostbpf_maps(), poll, close with and without keep, and the
+ *	replace of a program left attached. Needs root.
+ */
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+
+#include "ctl_hostbpf.h"
+#include "xdp_test_util.h"
+
+#define NS	"hostk-t1"
+#define PIN	"/sys/fs/bpf/hostk-test"
+#define HOLD_NS	5000000000ull
+#define GRACE_NS 1000000000ull
+
+enum prog { P_XDP, P_TC };
+
+/* Flow entry before a row. */
+enum pre {
+	PRE_KEEP = 0,		/* whatever the previous row left */
+	PRE_NONE,		/* no entry */
+	PRE_SCAN,
+	PRE_PASS,
+	PRE_STOP,
+	PRE_RELEASE,		/* set RELEASED, keep the rest */
+	PRE_HELD_EXPIRED,	/* SCAN, HELD, hold_until in the past */
+	PRE_SCAN_RELEASED,	/* SCAN, greeting already released */
+};
+
+/* A frame of one flow. */
+struct hp_pkt {
+	int v6;
+	int vlans;		/* 802.1Q tags (first 802.1ad when qinq) */
+	int qinq;
+	const char *client;	/* NULL: 198.18.0.10 / 2001:db8:10::10 */
+	uint16_t cport;		/* 0: 40001 */
+	uint16_t sport;		/* server port, 0: 25 */
+	int out;		/* 1: server -> client */
+	uint8_t tflags;		/* TCP flags */
+	uint32_t seq;
+	const char *payload;
+	int pad;		/* extra payload bytes ('x') */
+	uint32_t mark;		/* TC: skb mark */
+};
+
+#define SYN	0x02
+#define ACK	0x10
+#define PSH	0x08
+#define SYNACK	(SYN | ACK)
+#define DATA	(ACK | PSH)
+
+#define C(x)	(1u << (x))
+
+struct row {
+	const char *desc;
+	enum prog prog;
+	struct hp_pkt pkt;
+	enum pre pre;
+	uint32_t act;
+	int sample;		/* expect one sample */
+	uint8_t s_flags;
+	int s_trunc_len;	/* expected caplen when truncated; 0 = whole */
+	int after;		/* -1 no entry, else enum scr_host_flow_state */
+	uint32_t after_flags;
+	uint32_t ctrs;		/* host counters that move by one (C()) */
+	int xctr;		/* XDP counter that moves, -1 for TC rows */
+};
+
+static const char *const greet = "220 mx.example ESMTP\r\n";
+
+static const struct row rows[] = {
+	/* pass cache and decisions before the flow map */
+	{ "permit client syn: no entry, no sample", P_XDP, { .client = "198.18.1.5", .tflags = SYN }, PRE_NONE,
+	  XDP_PASS, 0, 0, 0, -1, 0, 0, SCR_XDP_C_PASS_PERMIT },
+	{ "allow client syn: no entry, no sample", P_XDP, { .client = "198.18.2.2", .tflags = SYN }, PRE_NONE,
+	  XDP_PASS, 0, 0, 0, -1, 0, 0, SCR_XDP_C_PASS_ALLOW },
+	{ "blocked client syn dropped before any entry", P_XDP, { .client = "198.18.3.3", .tflags = SYN }, PRE_NONE,
+	  XDP_DROP, 0, 0, 0, -1, 0, 0, SCR_XDP_C_DROP_BLOCK },
+	{ "syn to another port: out of scope", P_XDP, { .sport = 80, .tflags = SYN }, PRE_NONE,
+	  XDP_PASS, 0, 0, 0, -1, 0, 0, SCR_XDP_C_PASS_OTHER_PORT },
+	{ "mid-flow packet without entry: pass, no sample", P_XDP, { .tflags = ACK }, PRE_NONE,
+	  XDP_PASS, 0, 0, 0, -1, 0, C(SCR_HOST_C_FLOW_MISS), SCR_XDP_C_PASS_UNLISTED },
+	/* ingress */
+	{ "client syn creates SCAN and is sampled", P_XDP, { .tflags = SYN }, PRE_NONE,
+	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	{ "client syn overwrites a STOP entry", P_XDP, { .tflags = SYN }, PRE_STOP,
+	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	{ "SCAN client data sampled", P_XDP, { .tflags = DATA, .payload = "EHLO x\r\n" }, PRE_SCAN,
+	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	{ "SCAN client data over 1536 bytes: truncated sample", P_XDP, { .tflags = DATA, .payload = "DATA", .pad = 1600 }, PRE_SCAN,
+	  XDP_PASS, 1, SCR_HOST_SF_TRUNC, SCR_HOST_SAMPLE_MAX, SCR_HOST_FS_SCAN, 0,
+	  C(SCR_HOST_C_SAMPLE_IN) | C(SCR_HOST_C_SAMPLE_TRUNC), SCR_XDP_C_PASS_UNLISTED },
+	{ "PASS client data: no sample", P_XDP, { .tflags = DATA, .payload = "MAIL FROM:<a@b>\r\n" }, PRE_PASS,
+	  XDP_PASS, 0, 0, 0, SCR_HOST_FS_PASS, 0, 0, SCR_XDP_C_PASS_UNLISTED },
+	{ "STOP client data dropped", P_XDP, { .tflags = DATA, .payload = "EHLO x\r\n" }, PRE_STOP,
+	  XDP_DROP, 0, 0, 0, SCR_HOST_FS_STOP, 0, C(SCR_HOST_C_STOP_DROP_IN), SCR_XDP_C_DROP_FLOW_STOP },
+	/* egress */
+	{ "server syn-ack of a SCAN flow sampled", P_TC, { .out = 1, .tflags = SYNACK }, PRE_SCAN,
+	  TC_ACT_OK, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	{ "server data without entry passes", P_TC, { .out = 1, .tflags = DATA, .payload = greet }, PRE_NONE,
+	  TC_ACT_OK, 0, 0, 0, -1, 0, 0, -1 },
+	{ "server data from another port passes", P_TC, { .out = 1, .sport = 80, .tflags = DATA, .payload = "HTTP" }, PRE_SCAN,
+	  TC_ACT_OK, 0, 0, 0, SCR_HOST_FS_SCAN, 0, 0, -1 },
+	{ "PASS server data: no sample", P_TC, { .out = 1, .tflags = DATA, .payload = "250 ok\r\n" }, PRE_PASS,
+	  TC_ACT_OK, 0, 0, 0, SCR_HOST_FS_PASS, 0, 0, -1 },
+	{ "STOP server data dropped", P_TC, { .out = 1, .tflags = DATA, .payload = "250 ok\r\n" }, PRE_STOP,
+	  TC_ACT_SHOT, 0, 0, 0, SCR_HOST_FS_STOP, 0, C(SCR_HOST_C_STOP_DROP_OUT), -1 },
+	{ "SCAN server data over 1536 bytes: truncated sample", P_TC, { .out = 1, .tflags = DATA, .payload = "250", .pad = 1600 }, PRE_SCAN_RELEASED,
+	  TC_ACT_OK, 1, SCR_HOST_SF_TRUNC, SCR_HOST_SAMPLE_MAX, SCR_HOST_FS_SCAN, SCR_HOST_FF_RELEASED,
+	  C(SCR_HOST_C_SAMPLE_OUT) | C(SCR_HOST_C_SAMPLE_TRUNC), -1 },
+	/* greet hold: held once, retransmissions dropped, released passes */
+	{ "greeting of a SCAN flow held and sampled", P_TC, { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet }, PRE_SCAN,
+	  TC_ACT_SHOT, 1, SCR_HOST_SF_HELD, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
+	  C(SCR_HOST_C_HELD) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	{ "server pure ack while held passes, sampled", P_TC, { .out = 1, .tflags = ACK, .seq = 1022 }, PRE_KEEP,
+	  TC_ACT_OK, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	{ "client pregreet while held: sampled", P_XDP, { .tflags = DATA, .payload = "EHLO bot\r\n" }, PRE_KEEP,
+	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	{ "retransmitted greeting while held dropped", P_TC, { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet }, PRE_KEEP,
+	  TC_ACT_SHOT, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_HELD_RETX_DROP), -1 },
+	{ "re-sent greeting (marked) passes while held", P_TC, { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet, .mark = SCR_HOST_RESEND_MARK }, PRE_KEEP,
+	  TC_ACT_OK, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_RESENT_PASS), -1 },
+	{ "released: retransmitted greeting passes, sampled", P_TC, { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet }, PRE_RELEASE,
+	  TC_ACT_OK, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD | SCR_HOST_FF_RELEASED, C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	{ "released: next server data not held", P_TC, { .out = 1, .tflags = DATA, .seq = 1022, .payload = "250 ok\r\n" }, PRE_KEEP,
+	  TC_ACT_OK, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD | SCR_HOST_FF_RELEASED, C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	{ "hold past hold_until: fail-open, sampled", P_TC, { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet }, PRE_HELD_EXPIRED,
+	  TC_ACT_OK, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_HOLD_EXPIRED) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	{ "a new SCAN entry holds its greeting again", P_TC, { .out = 1, .tflags = DATA, .payload = greet }, PRE_SCAN,
+	  TC_ACT_SHOT, 1, SCR_HOST_SF_HELD, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
+	  C(SCR_HOST_C_HELD) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	/* IPv6, VLAN, QinQ */
+	{ "ipv6 vlan syn creates SCAN", P_XDP, { .v6 = 1, .vlans = 1, .tflags = SYN }, PRE_NONE,
+	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	{ "ipv6 vlan greeting held", P_TC, { .v6 = 1, .vlans = 1, .out = 1, .tflags = DATA, .seq = 7, .payload = greet }, PRE_KEEP,
+	  TC_ACT_SHOT, 1, SCR_HOST_SF_HELD, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
+	  C(SCR_HOST_C_HELD) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	{ "ipv6 vlan retransmission dropped", P_TC, { .v6 = 1, .vlans = 1, .out = 1, .tflags = DATA, .seq = 7, .payload = greet }, PRE_KEEP,
+	  TC_ACT_SHOT, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_HELD_RETX_DROP), -1 },
+	{ "ipv6 STOP client data dropped", P_XDP, { .v6 = 1, .tflags = DATA, .payload = "EHLO x\r\n" }, PRE_STOP,
+	  XDP_DROP, 0, 0, 0, SCR_HOST_FS_STOP, 0, C(SCR_HOST_C_STOP_DROP_IN), SCR_XDP_C_DROP_FLOW_STOP },
+	{ "ipv6 STOP server data dropped", P_TC, { .v6 = 1, .out = 1, .tflags = DATA, .payload = "250 ok\r\n" }, PRE_STOP,
+	  TC_ACT_SHOT, 0, 0, 0, SCR_HOST_FS_STOP, 0, C(SCR_HOST_C_STOP_DROP_OUT), -1 },
+	{ "ipv6 SCAN data sampled", P_XDP, { .v6 = 1, .tflags = DATA, .payload = "QUIT\r\n" }, PRE_SCAN,
+	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	{ "ipv6 PASS server data: no sample", P_TC, { .v6 = 1, .out = 1, .tflags = DATA, .payload = "221 bye\r\n" }, PRE_PASS,
+	  TC_ACT_OK, 0, 0, 0, SCR_HOST_FS_PASS, 0, 0, -1 },
+	{ "qinq ipv4 SCAN data sampled", P_XDP, { .vlans = 2, .qinq = 1, .tflags = DATA, .payload = "HELO a\r\n" }, PRE_SCAN,
+	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	{ "qinq ipv4 server data sampled", P_TC, { .vlans = 2, .qinq = 1, .out = 1, .tflags = DATA, .payload = "250 ok\r\n" }, PRE_SCAN_RELEASED,
+	  TC_ACT_OK, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_RELEASED, C(SCR_HOST_C_SAMPLE_OUT), -1 },
+};
+
+/* hp_build - write a frame of the flow; its length */
+static int hp_build(uint8_t *b, size_t cap, const struct hp_pkt *p)
+{
+	const char *cl = p->client ? p->client : p->v6 ? "2001:db8:10::10" : "198.18.0.10";
+	const char *sv = p->v6 ? "2001:db8:ffff::25" : "198.19.0.25";
+	uint16_t cport = p->cport ? p->cport : 40001, sport = p->sport ? p->sport : 25;
+	size_t plen = (p->payload ? strlen(p->payload) : 0) + (size_t)p->pad;
+	int off = 12, i, l3, l4, tot;
+
+	memset(b, 0, cap);
+	b[0] = 2; b[5] = 1; b[6] = 2; b[11] = 2;
+	for (i = 0; i < p->vlans; i++) {
+		uint16_t tpid = (i == 0 && p->qinq) ? 0x88a8 : 0x8100;
+
+		b[off] = (uint8_t)(tpid >> 8); b[off + 1] = (uint8_t)tpid;
+		b[off + 3] = (uint8_t)(10 + i);
+		off += 4;
+	}
+	b[off] = p->v6 ? 0x86 : 0x08; b[off + 1] = p->v6 ? 0xdd : 0x00;
+	l3 = off + 2;
+	if (!p->v6) {
+		tot = 20 + 20 + (int)plen;
+		b[l3] = 0x45;
+		b[l3 + 2] = (uint8_t)(tot >> 8); b[l3 + 3] = (uint8_t)tot;
+		b[l3 + 8] = 64;
+		b[l3 + 9] = 6;
+		inet_pton(AF_INET, p->out ? sv : cl, b + l3 + 12);
+		inet_pton(AF_INET, p->out ? cl : sv, b + l3 + 16);
+		l4 = l3 + 20;
+	} else {
+		tot = 20 + (int)plen;
+		b[l3] = 0x60;
+		b[l3 + 4] = (uint8_t)(tot >> 8); b[l3 + 5] = (uint8_t)tot;
+		b[l3 + 6] = 6;
+		b[l3 + 7] = 64;
+		inet_pton(AF_INET6, p->out ? sv : cl, b + l3 + 8);
+		inet_pton(AF_INET6, p->out ? cl : sv, b + l3 + 24);
+		l4 = l3 + 40;
+	}
+	{
+		uint16_t s = p->out ? sport : cport, d = p->out ? cport : sport;
+		uint32_t seq = htonl(p->seq);
+
+		b[l4] = (uint8_t)(s >> 8); b[l4 + 1] = (uint8_t)s;
+		b[l4 + 2] = (uint8_t)(d >> 8); b[l4 + 3] = (uint8_t)d;
+		memcpy(b + l4 + 4, &seq, 4);
+	}
+	b[l4 + 12] = 5 << 4;
+	b[l4 + 13] = p->tflags;
+	b[l4 + 14] = 0xff;
+	off = l4 + 20;
+	if (p->payload) {
+		memcpy(b + off, p->payload, strlen(p->payload));
+		off += (int)strlen(p->payload);
+	}
+	memset(b + off, 'x', (size_t)p->pad);
+	return off + p->pad;
+}
+
+/* hp_key - the BPF flow key of a frame's flow (client -> server) */
+static struct scr_host_flow_key hp_key(const struct hp_pkt *p)
+{
+	struct scr_host_flow_key k;
+	struct scr_addr c = xt_addr(p->client ? p->client : p->v6 ? "2001:db8:10::10" : "198.18.0.10");
+	struct scr_addr s = xt_addr(p->v6 ? "2001:db8:ffff::25" : "198.19.0.25");
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.client, c.b, 16);
+	memcpy(k.server, s.b, 16);
+	k.client_port = htons(p->cport ? p->cport : 40001);
+	k.server_port = htons(p->sport ? p->sport : 25);
+	return k;
+}
+
+/* Samples read back from the ring buffer. */
+struct got {
+	int n;
+	struct scr_host_sample s[64];
+	size_t size[64];
+};
+
+/* got_cb - ring buffer callback: keep the record */
+static int got_cb(void *ctx, void *data, size_t size)
+{
+	struct got *g = ctx;
+
+	if (g->n < 64) {
+		memset(&g->s[g->n], 0, sizeof(g->s[0]));
+		memcpy(&g->s[g->n], data, size < sizeof(g->s[0]) ? size : sizeof(g->s[0]));
+		g->size[g->n] = size;
+	}
+	g->n++;
+	return 0;
+}
+
+struct fix {
+	struct ctl_maps *m;
+	struct ring_buffer *rb;
+	struct got got;
+};
+
+static struct fix F;
+
+/* mono_ns - CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* fix_load - load a host-mode program with opts, ring reader in f */
+static int fix_load(struct fix *f, struct ctl_maps_opts *o)
+{
+	char err[256];
+
+	f->m = ctl_maps_load(o, err, sizeof(err));
+	if (!f->m) {
+		fprintf(stderr, "cannot load the host-mode program: %s\n", err);
+		return -1;
+	}
+	f->rb = ring_buffer__new(ctl_maps_map_fd(f->m, "host_samples"), got_cb, &f->got, NULL);
+	return f->rb ? 0 : -1;
+}
+
+/* fix_free - unload */
+static void fix_free(struct fix *f)
+{
+	if (f->rb)
+		ring_buffer__free(f->rb);
+	ctl_maps_destroy(f->m);
+	memset(f, 0, sizeof(*f));
+}
+
+/* run - one frame through a program; action; mark for TC */
+static uint32_t run(struct fix *f, enum prog pr, const void *pkt, int len, uint32_t mark)
+{
+	struct __sk_buff skb = { .mark = mark };
+	uint8_t out[4096];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (__u32)len,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+	int fd = pr == P_XDP ? ctl_maps_prog_fd(f->m) : ctl_maps_tc_prog_fd(f->m);
+
+	if (pr == P_TC) {
+		o.ctx_in = &skb;
+		o.ctx_size_in = sizeof(skb);
+	}
+	if (bpf_prog_test_run_opts(fd, &o))
+		fail_msg("test run (%s): %s", pr == P_XDP ? "xdp" : "tc", strerror(errno));
+	return o.retval;
+}
+
+/* set_pre - put the flow entry a row starts from */
+static void set_pre(struct fix *f, const struct hp_pkt *p, enum pre pre)
+{
+	struct scr_host_flow_key k = hp_key(p);
+	struct scr_host_flow_val v = {};
+	int fd = ctl_maps_map_fd(f->m, "host_flows");
+
+	switch (pre) {
+	case PRE_KEEP:
+		return;
+	case PRE_NONE:
+		bpf_map_delete_elem(fd, &k);
+		return;
+	case PRE_SCAN:
+		v.state = SCR_HOST_FS_SCAN;
+		break;
+	case PRE_PASS:
+		v.state = SCR_HOST_FS_PASS;
+		break;
+	case PRE_STOP:
+		v.state = SCR_HOST_FS_STOP;
+		break;
+	case PRE_RELEASE:
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			v.state = SCR_HOST_FS_SCAN;
+		v.flags |= SCR_HOST_FF_RELEASED;
+		break;
+	case PRE_SCAN_RELEASED:
+		v.state = SCR_HOST_FS_SCAN;
+		v.flags = SCR_HOST_FF_RELEASED;
+		break;
+	case PRE_HELD_EXPIRED:
+		v.state = SCR_HOST_FS_SCAN;
+		v.flags = SCR_HOST_FF_HELD;
+		v.hold_until_ns = 1;
+		break;
+	default:
+		fail_msg("bad pre %d", pre);
+	}
+	assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+}
+
+/* check_row - run a row, compare action, sample, entry and counters */
+static void check_row(struct fix *f, const struct row *r)
+{
+	struct scr_xdp_ctr_val hb[SCR_HOST_C_MAX], ha[SCR_HOST_C_MAX];
+	struct scr_xdp_ctr_val xb[SCR_XDP_C_MAX], xa[SCR_XDP_C_MAX];
+	struct scr_host_flow_key k = hp_key(&r->pkt);
+	struct scr_host_flow_val v;
+	static uint8_t buf[4096];
+	uint64_t t0;
+	uint32_t act;
+	int len, i, rc;
+
+	len = hp_build(buf, sizeof(buf), &r->pkt);
+	set_pre(f, &r->pkt, r->pre);
+	f->got.n = 0;
+	assert_int_equal(ctl_maps_host_stats(f->m, hb), 0);
+	assert_int_equal(ctl_maps_stats(f->m, xb), 0);
+	t0 = mono_ns();
+	act = run(f, r->prog, buf, len, r->pkt.mark);
+	assert_int_equal(ctl_maps_host_stats(f->m, ha), 0);
+	assert_int_equal(ctl_maps_stats(f->m, xa), 0);
+	ring_buffer__consume(f->rb);
+
+	if (act != r->act)
+		fail_msg("%s: action %u, expected %u", r->desc, act, r->act);
+	if (f->got.n != r->sample)
+		fail_msg("%s: %d samples, expected %d", r->desc, f->got.n, r->sample);
+	if (r->sample) {
+		const struct scr_host_sample *s = &f->got.s[0];
+		int want = r->s_trunc_len ? r->s_trunc_len : len;
+
+		if (s->dir != (r->prog == P_XDP ? SCR_HOST_INGRESS : SCR_HOST_EGRESS))
+			fail_msg("%s: sample dir %u", r->desc, s->dir);
+		if (s->flags != r->s_flags)
+			fail_msg("%s: sample flags %#x, expected %#x", r->desc, s->flags, r->s_flags);
+		if (s->caplen != want || s->wirelen != (uint32_t)len)
+			fail_msg("%s: sample caplen %u wirelen %u, expected %d %d", r->desc,
+				 s->caplen, s->wirelen, want, len);
+		if (f->got.size[0] != SCR_HOST_SAMPLE_HDR + (size_t)want)
+			fail_msg("%s: record size %zu", r->desc, f->got.size[0]);
+		if (memcmp(s->data, buf, (size_t)want))
+			fail_msg("%s: sample bytes differ from the frame", r->desc);
+		if (s->ts_ns < t0 || s->ts_ns > mono_ns())
+			fail_msg("%s: sample time outside the run", r->desc);
+	}
+	rc = bpf_map_lookup_elem(ctl_maps_map_fd(f->m, "host_flows"), &k, &v);
+	if (r->after < 0) {
+		if (rc == 0)
+			fail_msg("%s: an entry exists (state %u)", r->desc, v.state);
+	} else {
+		if (rc)
+			fail_msg("%s: no entry after", r->desc);
+		if (v.state != (uint32_t)r->after || v.flags != r->after_flags)
+			fail_msg("%s: entry state %u flags %#x, expected %d %#x", r->desc,
+				 v.state, v.flags, r->after, r->after_flags);
+		if (r->s_flags & SCR_HOST_SF_HELD) {
+			uint32_t seq = r->pkt.seq;
+
+			if (v.greet_seq != seq)
+				fail_msg("%s: greet_seq %u, expected %u", r->desc, v.greet_seq, seq);
+			if (v.hold_until_ns < t0 + HOLD_NS + GRACE_NS ||
+			    v.hold_until_ns > mono_ns() + HOLD_NS + GRACE_NS)
+				fail_msg("%s: hold_until_ns not now + hold + grace", r->desc);
+		}
+	}
+	for (i = 0; i < SCR_HOST_C_MAX; i++) {
+		uint64_t d = ha[i].packets - hb[i].packets;
+
+		if (d != !!(r->ctrs & C(i)))
+			fail_msg("%s: host counter %s moved by %llu", r->desc,
+				 ctl_maps_host_ctr_name[i], (unsigned long long)d);
+	}
+	for (i = 0; i < SCR_XDP_C_MAX; i++) {
+		uint64_t d = xa[i].packets - xb[i].packets;
+
+		if (d != (r->xctr == i))
+			fail_msg("%s: xdp counter %s moved by %llu", r->desc,
+				 ctl_maps_ctr_name[i], (unsigned long long)d);
+	}
+}
+
+/* setup - host-mode program with a permit, an allow and a block */
+static int setup(void **state)
+{
+	struct ctl_maps_opts o = { .host = true, .greet_hold_ns = HOLD_NS,
+		.hold_grace_ns = GRACE_NS, .flow_map_size = 1024, .ringbuf_bytes = 1 << 20 };
+	struct ctl_xdp_entry e = xt_entry("198.18.1.0", 24, SCR_XDP_ANS_PERMIT);
+	struct scr_addr a;
+
+	if (fix_load(&F, &o))
+		return -1;
+	if (ctl_maps_replace(F.m, &e, 1))
+		return -1;
+	a = xt_addr("198.18.2.2");
+	if (ctl_maps_dyn_add(F.m, SCR_XDP_KIND_ALLOW, &a, 128, 0, 0))
+		return -1;
+	a = xt_addr("198.18.3.3");
+	if (ctl_maps_dyn_add(F.m, SCR_XDP_KIND_BLOCK, &a, 128, 0, 0))
+		return -1;
+	*state = &F;
+	return 0;
+}
+
+/* teardown - unload */
+static int teardown(void **state)
+{
+	fix_free(&F);
+	return 0;
+}
+
+/* test_table - every row, in order */
+static void test_table(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		check_row(*state, &rows[i]);
+}
+
+/* test_no_hold_knob - greet hold off: the greeting is sampled and passes */
+static void test_no_hold_knob(void **state)
+{
+	struct ctl_maps_opts o = { .host = true, .sample_bytes = 64 };
+	static const struct row r[] = {
+		{ "no hold: greeting passes, sampled, cut at 64 bytes", P_TC,
+		  { .out = 1, .tflags = DATA, .payload = "220 mx.example.org ESMTP Postfix (Debian/GNU)\r\n" }, PRE_SCAN,
+		  TC_ACT_OK, 1, SCR_HOST_SF_TRUNC, 64, SCR_HOST_FS_SCAN, 0,
+		  C(SCR_HOST_C_SAMPLE_OUT) | C(SCR_HOST_C_SAMPLE_TRUNC), -1 },
+		{ "sample bytes 64: syn (58 bytes) whole", P_XDP, { .tflags = SYN }, PRE_NONE,
+		  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	};
+	struct fix f = {};
+	size_t i;
+
+	assert_int_equal(fix_load(&f, &o), 0);
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		check_row(&f, &r[i]);
+	fix_free(&f);
+}
+
+/* test_sampling_off - without host mode: no entry, no sample, no TC program */
+static void test_sampling_off(void **state)
+{
+	struct ctl_maps_opts o = {};
+	struct hp_pkt p = { .tflags = SYN };
+	struct scr_host_flow_key nk;
+	struct fix f = {};
+	uint8_t buf[256];
+	int len;
+
+	assert_int_equal(fix_load(&f, &o), 0);
+	assert_int_equal(ctl_maps_tc_prog_fd(f.m), -1);
+	len = hp_build(buf, sizeof(buf), &p);
+	assert_int_equal(run(&f, P_XDP, buf, len, 0), XDP_PASS);
+	assert_int_equal(ring_buffer__consume(f.rb), 0);
+	assert_int_equal(f.got.n, 0);
+	assert_int_not_equal(bpf_map_get_next_key(ctl_maps_map_fd(f.m, "host_flows"), NULL, &nk), 0);
+	fix_free(&f);
+}
+
+/* test_ringbuf_full - a full ring passes unsampled, counted; no hold */
+static void test_ringbuf_full(void **state)
+{
+	struct ctl_maps_opts o = { .host = true, .greet_hold_ns = HOLD_NS, .ringbuf_bytes = 4096 };
+	struct hp_pkt in = { .tflags = DATA, .payload = "EHLO client.example\r\n" };
+	struct hp_pkt out = { .out = 1, .tflags = DATA, .payload = greet };
+	struct scr_xdp_ctr_val c[SCR_HOST_C_MAX];
+	struct scr_host_flow_val v;
+	struct scr_host_flow_key k = hp_key(&in);
+	struct fix f = {};
+	uint8_t buf[256];
+	int len, i, queued = 0;
+
+	assert_int_equal(fix_load(&f, &o), 0);
+	set_pre(&f, &in, PRE_SCAN);
+	len = hp_build(buf, sizeof(buf), &in);
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(run(&f, P_XDP, buf, len, 0), XDP_PASS);
+		assert_int_equal(ctl_maps_host_stats(f.m, c), 0);
+		if (c[SCR_HOST_C_RB_FULL].packets)
+			break;
+		queued++;
+	}
+	if (!c[SCR_HOST_C_RB_FULL].packets)
+		fail_msg("ring of 4096 bytes never full after 200 samples");
+	assert_int_equal(c[SCR_HOST_C_SAMPLE_IN].packets, (uint64_t)queued);
+	/* the greeting is not held when its sample cannot be queued */
+	len = hp_build(buf, sizeof(buf), &out);
+	assert_int_equal(run(&f, P_TC, buf, len, 0), TC_ACT_OK);
+	assert_int_equal(ctl_maps_host_stats(f.m, c), 0);
+	assert_int_equal(c[SCR_HOST_C_RB_FULL].packets, 2);
+	assert_int_equal(c[SCR_HOST_C_HELD].packets, 0);
+	assert_int_equal(bpf_map_lookup_elem(ctl_maps_map_fd(f.m, "host_flows"), &k, &v), 0);
+	assert_int_equal(v.flags, 0);
+	/* drained: every queued sample is there, then the hold works */
+	assert_int_equal(ring_buffer__consume(f.rb), queued);
+	assert_int_equal(run(&f, P_TC, buf, len, 0), TC_ACT_SHOT);
+	assert_int_equal(ring_buffer__consume(f.rb), 1);
+	fix_free(&f);
+}
+
+/* ---- ctl_hostbpf on a veth in a namespace ---- */
+
+/* sh - run a shell command, 0 if it succeeded */
+static int sh(const char *cmd)
+{
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ns_cleanup - remove the namespace, its links and the test pins */
+static void ns_cleanup(void)
+{
+	if (system("ip netns del " NS " 2>/dev/null; rm -rf " PIN " 2>/dev/null") < 0)
+		return;
+}
+
+/* exists - whether a path exists */
+static int exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+/* xdp_id - the XDP program id on ifindex (either mode) */
+static __u32 xdp_id(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return 0;
+	return q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id;
+}
+
+/* tc_id - our TC egress program id on ifindex, 0 if none */
+static __u32 tc_id(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = 0x5c5e, .priority = 1);
+
+	if (bpf_tc_query(&hook, &o))
+		return 0;
+	return o.prog_id;
+}
+
+/* prog_id - id of a program fd */
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+struct poll_arg {
+	int n;
+	struct scr_host_sample s;
+};
+
+/* poll_cb - keep the last sample */
+static int poll_cb(void *arg, const struct scr_host_sample *s)
+{
+	struct poll_arg *pa = arg;
+
+	pa->n++;
+	memcpy(&pa->s, s, SCR_HOST_SAMPLE_HDR + s->caplen);
+	return 0;
+}
+
+/* ns_enter - create hostk-t1 with veth hostk-v0/hostk-v1 and enter it */
+static int ns_enter(void)
+{
+	int fd, rc;
+
+	ns_cleanup();
+	if (sh("ip netns add " NS) ||
+	    sh("ip -n " NS " link add hostk-v0 type veth peer name hostk-v1") ||
+	    sh("ip -n " NS " link set hostk-v0 up") ||
+	    sh("ip -n " NS " link set hostk-v1 up"))
+		return -1;
+	fd = open("/var/run/netns/" NS, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	rc = setns(fd, CLONE_NEWNET);
+	close(fd);
+	return rc;
+}
+
+/* test_open_close - attach, pins, translation, poll, close, keep, replace */
+static void test_open_close(void **state)
+{
+	static const uint16_t ports[] = { 25, 587 };
+	struct ctl_hostbpf_opts o = { .ifname = "hostk-v0", .pin_dir = PIN,
+		.ports = ports, .nports = 2, .greet_hold_ns = HOLD_NS, .flow_map_size = 4096 };
+	struct hp_pkt syn = { .tflags = SYN, .cport = 40002 };
+	struct hp_pkt data = { .tflags = DATA, .cport = 40002, .payload = "EHLO x\r\n" };
+	struct scr_flow_key fk = {};
+	struct scr_host_flow_val v;
+	struct poll_arg pa = {};
+	struct ctl_hostbpf *h, *h2;
+	struct fix f = {};
+	char err[512], warn[512];
+	uint8_t buf[256];
+	int ifindex, len, rc;
+	int netns_self;
+	__u32 xid, tid;
+
+	netns_self = open("/proc/self/ns/net", O_RDONLY);
+	assert_true(netns_self >= 0);
+	if (ns_enter())
+		fail_msg("cannot create namespace " NS " with veth hostk-v0");
+
+	/* bad input first */
+	o.ifname = "hostk-nosuch";
+	h = ctl_hostbpf_open(&o, err, sizeof(err), warn, sizeof(warn));
+	assert_null(h);
+	assert_non_null(strstr(err, "hostk-nosuch"));
+	o.ifname = "hostk-v0";
+
+	h = ctl_hostbpf_open(&o, err, sizeof(err), warn, sizeof(warn));
+	if (!h)
+		fail_msg("ctl_hostbpf_open: %s", err);
+	ifindex = ctl_hostbpf_ifindex(h);
+	assert_int_equal(ifindex, (int)if_nametoindex("hostk-v0"));
+	f.m = ctl_hostbpf_maps(h);
+	xid = prog_id(ctl_maps_prog_fd(f.m));
+	tid = prog_id(ctl_maps_tc_prog_fd(f.m));
+	assert_int_equal(xdp_id(ifindex), xid);
+	assert_int_equal(tc_id(ifindex), tid);
+	assert_true(ctl_hostbpf_xdp_mode(h) == 1 || ctl_hostbpf_xdp_mode(h) == 2);
+	assert_true(exists(PIN "/prog") && exists(PIN "/tc_prog") && exists(PIN "/host_flows") &&
+		    exists(PIN "/host_samples") && exists(PIN "/host_ctr") && exists(PIN "/dyn4"));
+	assert_true(ctl_hostbpf_fd(h) >= 0);
+
+	/* a SYN through the attached program: poll hands the sample over */
+	len = hp_build(buf, sizeof(buf), &syn);
+	assert_int_equal(run(&f, P_XDP, buf, len, 0), XDP_PASS);
+	rc = ctl_hostbpf_poll(h, 100, poll_cb, &pa);
+	assert_int_equal(rc, 1);
+	assert_int_equal(pa.n, 1);
+	assert_int_equal(pa.s.caplen, len);
+	assert_memory_equal(pa.s.data, buf, (size_t)len);
+
+	/* engine key (host-order ports, v4-mapped) -> BPF key */
+	fk.client = xt_addr("198.18.0.10");
+	fk.server = xt_addr("198.19.0.25");
+	fk.client_port = 40002;
+	fk.server_port = 25;
+	fk.family = 4;
+	assert_int_equal(ctl_hostbpf_flow_get(h, &fk, &v), 0);
+	assert_int_equal(v.state, SCR_HOST_FS_SCAN);
+	assert_int_equal(ctl_hostbpf_flow_set(h, &fk, SCR_HOST_FS_STOP), 0);
+	len = hp_build(buf, sizeof(buf), &data);
+	assert_int_equal(run(&f, P_XDP, buf, len, 0), XDP_DROP);
+	assert_int_equal(ctl_hostbpf_release(h, &fk), 0);
+	assert_int_equal(ctl_hostbpf_flow_get(h, &fk, &v), 0);
+	assert_int_equal(v.state, SCR_HOST_FS_STOP);
+	assert_int_equal(v.flags, SCR_HOST_FF_RELEASED);
+	assert_int_equal(ctl_hostbpf_flow_set(h, &fk, SCR_HOST_FS_PASS), 0);
+	assert_int_equal(ctl_hostbpf_flow_get(h, &fk, &v), 0);
+	assert_int_equal(v.flags, SCR_HOST_FF_RELEASED);
+	assert_int_equal(run(&f, P_XDP, buf, len, 0), XDP_PASS);
+	assert_int_equal(ctl_hostbpf_flow_del(h, &fk), 0);
+	assert_int_equal(ctl_hostbpf_flow_del(h, &fk), -ENOENT);
+	assert_int_equal(ctl_hostbpf_release(h, &fk), -ENOENT);
+	assert_int_equal(ctl_hostbpf_flow_set(h, &fk, (enum scr_host_flow_state)7), -EINVAL);
+	/* flow_set on an absent entry creates it (a STOP after eviction) */
+	assert_int_equal(ctl_hostbpf_flow_set(h, &fk, SCR_HOST_FS_STOP), 0);
+	assert_int_equal(run(&f, P_XDP, buf, len, 0), XDP_DROP);
+	/* the verdict maps through ctl_maps: a block applies */
+	{
+		struct scr_addr a = xt_addr("198.18.0.10");
+
+		assert_int_equal(ctl_maps_dyn_add(ctl_hostbpf_maps(h), SCR_XDP_KIND_BLOCK, &a, 128, 60, 1), 0);
+		assert_int_equal(run(&f, P_XDP, buf, len, 0), XDP_DROP);
+		assert_int_equal(ctl_maps_dyn_del(ctl_hostbpf_maps(h), SCR_XDP_KIND_BLOCK, &a, 128), 0);
+	}
+	/* a second instance on the same interface is refused, naming it */
+	{
+		struct ctl_hostbpf_opts o2 = o;
+
+		o2.pin_dir = PIN "-other";
+		h2 = ctl_hostbpf_open(&o2, err, sizeof(err), warn, sizeof(warn));
+		assert_null(h2);
+		assert_non_null(strstr(err, "hostk-v0"));
+		assert_false(exists(PIN "-other/prog"));
+		sh("rmdir " PIN "-other 2>/dev/null");
+	}
+
+	/* close: detached, pins gone, clsact (ours) gone */
+	ctl_hostbpf_close(h, false);
+	assert_int_equal(xdp_id(ifindex), 0);
+	assert_int_equal(tc_id(ifindex), 0);
+	assert_false(exists(PIN "/prog"));
+	assert_false(exists(PIN));
+	assert_int_equal(sh("ip -n " NS " link show hostk-v0 >/dev/null && "
+			    "! tc -n " NS " qdisc show dev hostk-v0 | grep -q clsact"), 0);
+
+	/* keep: programs stay attached and pinned after close */
+	h = ctl_hostbpf_open(&o, err, sizeof(err), warn, sizeof(warn));
+	if (!h)
+		fail_msg("ctl_hostbpf_open again: %s", err);
+	xid = prog_id(ctl_maps_prog_fd(ctl_hostbpf_maps(h)));
+	ctl_hostbpf_close(h, true);
+	assert_int_equal(xdp_id(ifindex), xid);
+	assert_true(tc_id(ifindex) != 0);
+	assert_true(exists(PIN "/prog") && exists(PIN "/host_flows"));
+
+	/* restart: the program left attached is replaced, with a warning */
+	h = ctl_hostbpf_open(&o, err, sizeof(err), warn, sizeof(warn));
+	if (!h)
+		fail_msg("ctl_hostbpf_open over a kept instance: %s", err);
+	assert_non_null(strstr(warn, "replaced"));
+	f.m = ctl_hostbpf_maps(h);
+	assert_int_equal(xdp_id(ifindex), prog_id(ctl_maps_prog_fd(f.m)));
+	assert_int_equal(tc_id(ifindex), prog_id(ctl_maps_tc_prog_fd(f.m)));
+	assert_true(xdp_id(ifindex) != xid);
+	ctl_hostbpf_close(h, false);
+	assert_int_equal(xdp_id(ifindex), 0);
+	assert_false(exists(PIN "/prog"));
+
+	/* defer_attach: pinned, not attached until ctl_hostbpf_attach */
+	o.defer_attach = true;
+	h = ctl_hostbpf_open(&o, err, sizeof(err), warn, sizeof(warn));
+	if (!h)
+		fail_msg("ctl_hostbpf_open deferred: %s", err);
+	assert_int_equal(xdp_id(ifindex), 0);
+	assert_true(exists(PIN "/prog"));
+	assert_int_equal(ctl_hostbpf_attach(h, err, sizeof(err), warn, sizeof(warn)), 0);
+	assert_int_equal(xdp_id(ifindex), prog_id(ctl_maps_prog_fd(ctl_hostbpf_maps(h))));
+	ctl_hostbpf_close(h, false);
+	assert_int_equal(xdp_id(ifindex), 0);
+	assert_int_equal(tc_id(ifindex), 0);
+
+	/* restart after a crash, the daemon's way: an instance left attached
+	 * and pinned, then open with defer_attach (which pins first) and
+	 * attach: the stale program is still recognised as ours */
+	o.defer_attach = false;
+	h = ctl_hostbpf_open(&o, err, sizeof(err), warn, sizeof(warn));
+	if (!h)
+		fail_msg("ctl_hostbpf_open before the crash: %s", err);
+	xid = prog_id(ctl_maps_prog_fd(ctl_hostbpf_maps(h)));
+	ctl_hostbpf_close(h, true);
+	assert_int_equal(xdp_id(ifindex), xid);
+	o.defer_attach = true;
+	h = ctl_hostbpf_open(&o, err, sizeof(err), warn, sizeof(warn));
+	if (!h)
+		fail_msg("ctl_hostbpf_open deferred after a crash: %s", err);
+	if (ctl_hostbpf_attach(h, err, sizeof(err), warn, sizeof(warn)) != 0)
+		fail_msg("deferred attach over our stale program: %s", err);
+	assert_non_null(strstr(warn, "replaced"));
+	assert_int_equal(xdp_id(ifindex), prog_id(ctl_maps_prog_fd(ctl_hostbpf_maps(h))));
+	ctl_hostbpf_close(h, false);
+	assert_int_equal(xdp_id(ifindex), 0);
+	assert_int_equal(tc_id(ifindex), 0);
+
+	assert_int_equal(setns(netns_self, CLONE_NEWNET), 0);
+	close(netns_self);
+	ns_cleanup();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sampling_off),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_no_hold_knob),
+		cmocka_unit_test(test_ringbuf_full),
+		cmocka_unit_test(test_open_close),
+	};
+	int rc;
+
+	atexit(ns_cleanup);
+	rc = cmocka_run_group_tests(tests, setup, teardown);
+	return rc;
+}
