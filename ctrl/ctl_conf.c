@@ -171,11 +171,11 @@ static const struct ctl_param ctl_params[] = {
 	{ "smtpscreen_block_ttl", "1h", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_log_format", "postfix", CTL_T_LOGFMT, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_xdp_block_all", "no", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
-	{ "smtpscreen_pin_directory", "/sys/fs/bpf/smtpscreen", CTL_T_STR, 0, 0, 0, CTL_PF_LATER | CTL_PF_OURS },
-	{ "smtpscreen_cache_file", "/var/lib/smtpscreen/verdicts.lmdb", CTL_T_STR, 0, 0, 0, CTL_PF_LATER | CTL_PF_OURS },
-	{ "smtpscreen_cache_size", "1073741824", CTL_T_INT, 0, 1048576, 1099511627776LL, CTL_PF_LATER | CTL_PF_OURS },
-	{ "smtpscreen_sample_bytes", "1536", CTL_T_INT, 0, 256, 1536, CTL_PF_LATER | CTL_PF_OURS },
-	{ "smtpscreen_log_file", "", CTL_T_STR, 0, 0, 0, CTL_PF_LATER | CTL_PF_OURS },
+	{ "smtpscreen_pin_directory", "/sys/fs/bpf/smtpscreen", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_cache_file", "/var/lib/smtpscreen/verdicts.lmdb", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_cache_size", "1073741824", CTL_T_INT, 0, 1048576, 1099511627776LL, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_sample_bytes", "1536", CTL_T_INT, 0, 256, 1536, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_log_file", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 };
 #define CTL_NPARAMS (sizeof(ctl_params) / sizeof(ctl_params[0]))
 
