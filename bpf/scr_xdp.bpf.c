@@ -49,7 +49,9 @@
  *	packet once in counters[reason] (per CPU: packets and bytes); a packet
  *	sent to an AF_XDP socket is also counted under REDIRECT_XSK. Host-mode
  *	events are counted in host_ctr[enum scr_host_ctr].
- *	scr_host_tc returns TC_ACT_OK or TC_ACT_SHOT.
+ *	scr_host_tc returns TC_ACT_OK, TC_ACT_SHOT (STOP flows) or
+ *	TC_ACT_STOLEN (a held greeting and its retransmissions: consumed,
+ *	reported to TCP as sent).
  * THREADING
  *	Per packet on any CPU; reads maps, writes per-CPU counters, flow
  *	entries (host mode) and the ring buffer.
@@ -626,13 +628,17 @@ int scr_host_tc(struct __sk_buff *skb)
 					   scr_hold_grace_ns;
 			v->flags = f | SCR_HOST_FF_HELD;
 			scr_host_count(SCR_HOST_C_HELD, len);
-			return TC_ACT_SHOT;
+			/* STOLEN, not SHOT: TCP must count the segment as
+			 * sent (SHOT reports NET_XMIT_DROP and snd_nxt stays
+			 * behind what the client gets from the re-send, so
+			 * the client later ignores our RST as out of window). */
+			return TC_ACT_STOLEN;
 		}
 		if ((f & (SCR_HOST_FF_HELD | SCR_HOST_FF_RELEASED)) ==
 		    SCR_HOST_FF_HELD) {
 			if (now < v->hold_until_ns) {
 				scr_host_count(SCR_HOST_C_HELD_RETX_DROP, len);
-				return TC_ACT_SHOT;
+				return TC_ACT_STOLEN;
 			}
 			scr_host_count(SCR_HOST_C_HOLD_EXPIRED, len);
 		}

@@ -136,14 +136,14 @@ static const struct row rows[] = {
 	  C(SCR_HOST_C_SAMPLE_OUT) | C(SCR_HOST_C_SAMPLE_TRUNC), -1 },
 	/* greet hold: held once, retransmissions dropped, released passes */
 	{ "greeting of a SCAN flow held and sampled", P_TC, { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet }, PRE_SCAN,
-	  TC_ACT_SHOT, 1, SCR_HOST_SF_HELD, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
+	  TC_ACT_STOLEN, 1, SCR_HOST_SF_HELD, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
 	  C(SCR_HOST_C_HELD) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
 	{ "server pure ack while held passes, sampled", P_TC, { .out = 1, .tflags = ACK, .seq = 1022 }, PRE_KEEP,
 	  TC_ACT_OK, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_SAMPLE_OUT), -1 },
 	{ "client pregreet while held: sampled", P_XDP, { .tflags = DATA, .payload = "EHLO bot\r\n" }, PRE_KEEP,
 	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
 	{ "retransmitted greeting while held dropped", P_TC, { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet }, PRE_KEEP,
-	  TC_ACT_SHOT, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_HELD_RETX_DROP), -1 },
+	  TC_ACT_STOLEN, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_HELD_RETX_DROP), -1 },
 	{ "re-sent greeting (marked) passes while held", P_TC, { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet, .mark = SCR_HOST_RESEND_MARK }, PRE_KEEP,
 	  TC_ACT_OK, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_RESENT_PASS), -1 },
 	{ "released: retransmitted greeting passes, sampled", P_TC, { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet }, PRE_RELEASE,
@@ -153,16 +153,16 @@ static const struct row rows[] = {
 	{ "hold past hold_until: fail-open, sampled", P_TC, { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet }, PRE_HELD_EXPIRED,
 	  TC_ACT_OK, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_HOLD_EXPIRED) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
 	{ "a new SCAN entry holds its greeting again", P_TC, { .out = 1, .tflags = DATA, .payload = greet }, PRE_SCAN,
-	  TC_ACT_SHOT, 1, SCR_HOST_SF_HELD, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
+	  TC_ACT_STOLEN, 1, SCR_HOST_SF_HELD, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
 	  C(SCR_HOST_C_HELD) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
 	/* IPv6, VLAN, QinQ */
 	{ "ipv6 vlan syn creates SCAN", P_XDP, { .v6 = 1, .vlans = 1, .tflags = SYN }, PRE_NONE,
 	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
 	{ "ipv6 vlan greeting held", P_TC, { .v6 = 1, .vlans = 1, .out = 1, .tflags = DATA, .seq = 7, .payload = greet }, PRE_KEEP,
-	  TC_ACT_SHOT, 1, SCR_HOST_SF_HELD, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
+	  TC_ACT_STOLEN, 1, SCR_HOST_SF_HELD, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
 	  C(SCR_HOST_C_HELD) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
 	{ "ipv6 vlan retransmission dropped", P_TC, { .v6 = 1, .vlans = 1, .out = 1, .tflags = DATA, .seq = 7, .payload = greet }, PRE_KEEP,
-	  TC_ACT_SHOT, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_HELD_RETX_DROP), -1 },
+	  TC_ACT_STOLEN, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD, C(SCR_HOST_C_HELD_RETX_DROP), -1 },
 	{ "ipv6 STOP client data dropped", P_XDP, { .v6 = 1, .tflags = DATA, .payload = "EHLO x\r\n" }, PRE_STOP,
 	  XDP_DROP, 0, 0, 0, SCR_HOST_FS_STOP, 0, C(SCR_HOST_C_STOP_DROP_IN), SCR_XDP_C_DROP_FLOW_STOP },
 	{ "ipv6 STOP server data dropped", P_TC, { .v6 = 1, .out = 1, .tflags = DATA, .payload = "250 ok\r\n" }, PRE_STOP,
@@ -568,7 +568,7 @@ static void test_ringbuf_full(void **state)
 	assert_int_equal(v.flags, 0);
 	/* drained: every queued sample is there, then the hold works */
 	assert_int_equal(ring_buffer__consume(f.rb), queued);
-	assert_int_equal(run(&f, P_TC, buf, len, 0), TC_ACT_SHOT);
+	assert_int_equal(run(&f, P_TC, buf, len, 0), TC_ACT_STOLEN);
 	assert_int_equal(ring_buffer__consume(f.rb), 1);
 	fix_free(&f);
 }

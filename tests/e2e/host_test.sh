@@ -224,6 +224,13 @@ for i in 11 12 13 14 15 16 17; do
 	res=$(bot "$i" "${BOT_B[$i]}" "${args[@]}")
 	e2e_log ".$i ${BOT_B[$i]}: $res"
 	echo "$res" | grep -q "result=accepted" && e2e_fail ".$i ${BOT_B[$i]} delivered mail: $res"
+	# The session is ended: the bot sees our RST, never a connection that
+	# silently stops answering. Postfix's smtpd itself says goodbye to
+	# GET/CONNECT (smtpd_forbidden_commands) and may close first.
+	ends="reset"
+	case ${BOT_B[$i]} in get|connect|subject) ends="reset|closed|answered" ;; esac
+	echo "$res" | grep -Eq "result=($ends) " ||
+		e2e_fail ".$i ${BOT_B[$i]}: session not ended with a RST: $res"
 	e2e_wait_for 5 grep -Eq "${BOT_LOG[$i]}" "$LOG" ||
 		e2e_fail ".$i: no log line /${BOT_LOG[$i]}/: $(tail -20 "$LOG")"
 done
