@@ -72,6 +72,7 @@ const volatile __u32 scr_host = 0;		/* flows and samples */
 const volatile __u32 scr_sample_bytes = SCR_HOST_SAMPLE_MAX;
 const volatile __u64 scr_greet_hold_ns = 0;	/* 0: no greet hold */
 const volatile __u64 scr_hold_grace_ns = 0;	/* added to the hold */
+const volatile __u64 scr_data_hold_ns = 0;	/* 0: no 354 hold, else fail-open */
 
 /* Copy selector and prefix lengths present (mmapped by user space). */
 struct scr_xdp_state scr_state;
@@ -367,6 +368,7 @@ static __always_inline int scr_in_ports(__u32 dport)
 /* What the host path needs of a parsed TCP segment. */
 struct scr_host_seg {
 	__u32 paylen;		/* TCP payload bytes (from the IP length) */
+	__u32 payoff;		/* payload offset in the frame */
 	__u32 seq;		/* host order */
 	__u32 tflags;		/* TCP flag byte */
 };
@@ -435,6 +437,7 @@ static __always_inline int scr_host_key(void *data, void *end,
 	sg->seq = bpf_ntohl(tcp->seq);
 	hdr = l4off - l3off + (__u32)tcp->doff * 4;
 	sg->paylen = iplen > hdr ? iplen - hdr : 0;
+	sg->payoff = l4off + (__u32)tcp->doff * 4;
 	return 0;
 }
 
@@ -567,6 +570,16 @@ static __always_inline int scr_host_ingress(struct xdp_md *ctx,
 	}
 }
 
+/* scr_host_is_354 - does the segment's payload start with "354"? */
+static __always_inline int scr_host_is_354(struct __sk_buff *skb, __u32 off)
+{
+	__u8 b[3];
+
+	if (off > 0xfff || bpf_skb_load_bytes(skb, off & 0xfff, b, 3))
+		return 0;
+	return b[0] == '3' && b[1] == '5' && b[2] == '4';
+}
+
 /* scr_host_tc - TC egress (clsact): server -> client packets of screened
  * flows: samples, greet hold, STOP */
 SEC("tc")
@@ -638,6 +651,27 @@ int scr_host_tc(struct __sk_buff *skb)
 		    SCR_HOST_FF_HELD) {
 			if (now < v->hold_until_ns) {
 				scr_host_count(SCR_HOST_C_HELD_RETX_DROP, len);
+				return TC_ACT_STOLEN;
+			}
+			scr_host_count(SCR_HOST_C_HOLD_EXPIRED, len);
+		}
+		if (scr_data_hold_ns && sg.paylen >= 3 &&
+		    !(f & SCR_HOST_FF_DATA_HELD) &&
+		    scr_host_is_354(skb, sg.payoff)) {
+			/* DATA answered: the body follows once the client has
+			 * this; user space re-sends it if the session stands. */
+			if (scr_host_sample_skb(skb, SCR_HOST_SF_HELD |
+						     SCR_HOST_SF_DATA))
+				return TC_ACT_OK;	/* ring full: no hold */
+			v->hold_until_ns = now + scr_data_hold_ns;
+			v->flags = f | SCR_HOST_FF_DATA_HELD;
+			scr_host_count(SCR_HOST_C_DATA_HELD, len);
+			return TC_ACT_STOLEN;
+		}
+		if ((f & (SCR_HOST_FF_DATA_HELD | SCR_HOST_FF_DATA_RELEASED)) ==
+		    SCR_HOST_FF_DATA_HELD) {
+			if (now < v->hold_until_ns) {
+				scr_host_count(SCR_HOST_C_DATA_RETX_DROP, len);
 				return TC_ACT_STOLEN;
 			}
 			scr_host_count(SCR_HOST_C_HOLD_EXPIRED, len);

@@ -165,7 +165,13 @@ _Static_assert(sizeof(struct scr_xdp_state) == 16 + 16 + 48 + 272,
  * dropped too until user space sets SCR_HOST_FF_RELEASED and re-sends the
  * sampled frame through a packet socket with skb mark SCR_HOST_RESEND_MARK
  * (TC passes marked frames). Fail-open: after hold_until_ns the programs
- * stop holding even if user space never released it. */
+ * stop holding even if user space never released it.
+ * Data hold (scr_data_hold_ns): the server's "354" reply of a SCAN flow is
+ * held the same way (SCR_HOST_SF_HELD | SCR_HOST_SF_DATA, flag DATA_HELD):
+ * samples reach user space in ring order, so when it sees the 354 it has
+ * judged every client byte before DATA, and it re-sends the 354 only if
+ * the session was not stopped: a bot cannot finish a transaction faster
+ * than the daemon can stop it. Fail-open after scr_data_hold_ns. */
 
 #define SCR_HOST_SAMPLE_MAX	1536u	/* frame bytes copied per sample */
 #define SCR_HOST_RESEND_MARK	0x5c5e0001u
@@ -188,6 +194,8 @@ enum scr_host_flow_state {
 
 #define SCR_HOST_FF_HELD	0x1u	/* greeting held (sampled, dropped) */
 #define SCR_HOST_FF_RELEASED	0x2u	/* hold over: server packets pass */
+#define SCR_HOST_FF_DATA_HELD	0x4u	/* the server's 354 reply held */
+#define SCR_HOST_FF_DATA_RELEASED 0x8u	/* ... and released by user space */
 
 struct scr_host_flow_val {
 	__u32 state;		/* enum scr_host_flow_state, host order */
@@ -202,6 +210,9 @@ enum scr_host_dir { SCR_HOST_INGRESS = 0, SCR_HOST_EGRESS = 1 };
 
 #define SCR_HOST_SF_HELD	0x1u	/* dropped: user space re-sends it */
 #define SCR_HOST_SF_TRUNC	0x2u	/* frame longer than SCR_HOST_SAMPLE_MAX */
+#define SCR_HOST_SF_DATA	0x4u	/* with HELD: the server's 354 reply, held
+					 * until user space has judged the
+					 * session up to its DATA */
 
 /* Ring buffer record. */
 struct scr_host_sample {
@@ -236,6 +247,8 @@ enum scr_host_ctr {
 	SCR_HOST_C_RESENT_PASS,		/* marked (re-sent) frame passed */
 	SCR_HOST_C_STOP_DROP_IN,	/* STOP flow: client packet dropped */
 	SCR_HOST_C_STOP_DROP_OUT,	/* STOP flow: server packet dropped */
+	SCR_HOST_C_DATA_HELD,		/* 354 reply held (sampled, consumed) */
+	SCR_HOST_C_DATA_RETX_DROP,	/* server payload consumed while 354 held */
 	SCR_HOST_C_MAX
 };
 

@@ -60,6 +60,7 @@
 #define HOST_HELD_MAX	4096		/* greetings held at once */
 #define HOST_SWEEP_S	60		/* maps and cache sweep */
 #define HOST_POLL_MS	1000
+#define HOST_DATA_HOLD_NS 1000000000ull	/* fail-open deadline of a held 354 */
 
 static atomic_int host_stop;
 static atomic_int host_hup;
@@ -95,6 +96,7 @@ struct host_held {
 struct host_stats {
 	uint64_t samples, held, resent, resend_err, held_full, killed;
 	uint64_t kill_err, stopped, passes, store_err, map_err;
+	uint64_t data_stopped;		/* 354 withheld: stopped before the body */
 };
 
 struct host {
@@ -499,21 +501,30 @@ static void feed(struct host *h, const uint8_t *data, uint32_t caplen,
 	scr_engine_burst(h->eng, &fr, 1);
 }
 
+/* sample_key - the flow key of a server -> client sample */
+static int sample_key(const struct scr_host_sample *s, struct scr_flow_key *k)
+{
+	struct scr_pkt pk;
+
+	if (scr_decode(SCR_LINK_ETH, s->data, s->caplen, &pk) != SCR_DEC_TCP)
+		return -EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->client = pk.dst;
+	k->server = pk.src;
+	k->client_port = pk.dport;
+	k->server_port = pk.sport;
+	k->family = pk.family;
+	return 0;
+}
+
 /* hold - keep a held greeting until its due time */
 static int hold(struct host *h, const struct scr_host_sample *s)
 {
-	struct scr_pkt pk;
 	struct scr_flow_key k;
 	unsigned i;
 
-	if (scr_decode(SCR_LINK_ETH, s->data, s->caplen, &pk) != SCR_DEC_TCP)
+	if (sample_key(s, &k) != 0)
 		return 0;
-	memset(&k, 0, sizeof(k));
-	k.client = pk.dst;
-	k.server = pk.src;
-	k.client_port = pk.dport;
-	k.server_port = pk.sport;
-	k.family = pk.family;
 	for (i = 0; i < HOST_HELD_MAX; i++)
 		if (!h->held[i].used)
 			break;
@@ -544,6 +555,34 @@ static int hold(struct host *h, const struct scr_host_sample *s)
 	return 0;
 }
 
+/* data_hold - the server's 354: the engine has seen every client byte
+ * before it (ring order); judge the 354 too, then let it go only if the
+ * session still stands */
+static int data_hold(struct host *h, const struct scr_host_sample *s)
+{
+	struct scr_host_flow_val v;
+	struct scr_flow_key k;
+	uint8_t f[SCR_HOST_SAMPLE_MAX];
+
+	feed(h, s->data, s->caplen, s->wirelen, s->ts_ns);
+	if (sample_key(s, &k) != 0)
+		return 0;
+	if (ctl_hostbpf_flow_get(h->hb, &k, &v) != 0 ||
+	    v.state == SCR_HOST_FS_STOP) {
+		h->st.data_stopped++;	/* stopped before the body: no 354 */
+		return 0;
+	}
+	(void)ctl_hostbpf_release_data(h->hb, &k);
+	memcpy(f, s->data, s->caplen);
+	if (!(s->flags & SCR_HOST_SF_TRUNC) &&
+	    ctl_resend_fix_csum(f, s->caplen) == 0 &&
+	    ctl_resend_send(h->rs, f, s->caplen) == 0)
+		h->st.resent++;
+	else
+		h->st.resend_err++;	/* the kernel's retransmission goes */
+	return 0;
+}
+
 /* on_sample - ring buffer callback */
 static int on_sample(void *arg, const struct scr_host_sample *s)
 {
@@ -554,6 +593,8 @@ static int on_sample(void *arg, const struct scr_host_sample *s)
 	if (caplen > SCR_HOST_SAMPLE_MAX)
 		caplen = SCR_HOST_SAMPLE_MAX;
 	/* A hold switched off by a reload is due at once. */
+	if ((s->flags & SCR_HOST_SF_HELD) && (s->flags & SCR_HOST_SF_DATA))
+		return data_hold(h, s);
 	if (s->flags & SCR_HOST_SF_HELD)
 		return hold(h, s);
 	feed(h, s->data, caplen, s->wirelen, s->ts_ns);
@@ -861,6 +902,7 @@ int ctl_host_main(int argc, char **argv)
 	bo.ports = h.cfg->s.pol.ports;
 	bo.nports = h.cfg->s.pol.nports;
 	bo.greet_hold_ns = h.cfg->hold_ns;
+	bo.data_hold_ns = HOST_DATA_HOLD_NS;
 	bo.flow_map_size = h.cfg->s.pol.flow_table_size;
 	bo.block_all_ports = h.cfg->block_all;
 	bo.sample_bytes = h.cfg->sample_bytes;
@@ -955,10 +997,11 @@ int ctl_host_main(int argc, char **argv)
 	hlog(&h, "stopping: samples=%" PRIu64 " held=%" PRIu64 " resent=%" PRIu64
 	     " resend_errors=%" PRIu64 " stopped=%" PRIu64 " killed=%" PRIu64
 	     " kill_errors=%" PRIu64 " passes=%" PRIu64 " store_errors=%" PRIu64
-	     " map_errors=%" PRIu64 " utime_us=%ld stime_us=%ld%s",
+	     " map_errors=%" PRIu64 " data_withheld=%" PRIu64
+	     " utime_us=%ld stime_us=%ld%s",
 	     h.st.samples, h.st.held, h.st.resent, h.st.resend_err, h.st.stopped,
 	     h.st.killed, h.st.kill_err, h.st.passes, h.st.store_err,
-	     h.st.map_err, ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
+	     h.st.map_err, h.st.data_stopped, ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
 	     ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec,
 	     h.keep ? "; --keep: the XDP program keeps enforcing" : "");
 out:

@@ -310,6 +310,7 @@ struct ctl_hostbpf *ctl_hostbpf_open(const struct ctl_hostbpf_opts *o,
 	mo.host = true;
 	mo.sample_bytes = o->sample_bytes;
 	mo.greet_hold_ns = o->greet_hold_ns;
+	mo.data_hold_ns = o->data_hold_ns;
 	mo.hold_grace_ns = o->hold_grace_ns ? o->hold_grace_ns :
 			   CTL_HOSTBPF_GRACE_NS;
 	mo.flow_map_size = o->flow_map_size;
@@ -435,8 +436,9 @@ int ctl_hostbpf_flow_set(struct ctl_hostbpf *h, const struct scr_flow_key *k,
 	return 0;
 }
 
-/* ctl_hostbpf_release - the greeting may leave: set RELEASED */
-int ctl_hostbpf_release(struct ctl_hostbpf *h, const struct scr_flow_key *k)
+/* ctl_hostbpf_set_flag - set a flag in a flow entry (the kernel keeps the rest) */
+static int ctl_hostbpf_set_flag(struct ctl_hostbpf *h,
+				const struct scr_flow_key *k, __u32 flag)
 {
 	struct scr_host_flow_key bk;
 	struct scr_host_flow_val v;
@@ -444,10 +446,22 @@ int ctl_hostbpf_release(struct ctl_hostbpf *h, const struct scr_flow_key *k)
 	ctl_hostbpf_key(k, &bk);
 	if (bpf_map_lookup_elem(h->flows_fd, &bk, &v))
 		return -errno;
-	v.flags |= SCR_HOST_FF_RELEASED;
+	v.flags |= flag;
 	if (bpf_map_update_elem(h->flows_fd, &bk, &v, BPF_EXIST))
 		return -errno;
 	return 0;
+}
+
+/* ctl_hostbpf_release - the held greeting may go */
+int ctl_hostbpf_release(struct ctl_hostbpf *h, const struct scr_flow_key *k)
+{
+	return ctl_hostbpf_set_flag(h, k, SCR_HOST_FF_RELEASED);
+}
+
+/* ctl_hostbpf_release_data - the held 354 may go */
+int ctl_hostbpf_release_data(struct ctl_hostbpf *h, const struct scr_flow_key *k)
+{
+	return ctl_hostbpf_set_flag(h, k, SCR_HOST_FF_DATA_RELEASED);
 }
 
 /* ctl_hostbpf_flow_del - forget a flow */

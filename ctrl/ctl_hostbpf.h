@@ -52,6 +52,8 @@ struct ctl_hostbpf_opts {
 	uint64_t greet_hold_ns;		/* 0: no greet hold */
 	uint32_t flow_map_size;		/* LRU entries */
 	bool block_all_ports;		/* blocks apply to every port */
+	uint64_t data_hold_ns;		/* 0: no 354 hold; else the fail-open
+					 * deadline of a held 354 */
 	/* Added by hostk (all optional; zero = default). */
 	uint64_t hold_grace_ns;		/* added to greet_hold_ns for the
 					 * fail-open deadline; 0 = 1 s */
@@ -76,6 +78,8 @@ int ctl_hostbpf_poll(struct ctl_hostbpf *h, int timeout_ms,
 int ctl_hostbpf_flow_set(struct ctl_hostbpf *h, const struct scr_flow_key *k,
 			 enum scr_host_flow_state st);
 int ctl_hostbpf_release(struct ctl_hostbpf *h, const struct scr_flow_key *k);
+/* The held 354 may go (SCR_HOST_FF_DATA_RELEASED); 0 or -errno. */
+int ctl_hostbpf_release_data(struct ctl_hostbpf *h, const struct scr_flow_key *k);
 int ctl_hostbpf_flow_del(struct ctl_hostbpf *h, const struct scr_flow_key *k);
 int ctl_hostbpf_ifindex(const struct ctl_hostbpf *h);
 void ctl_hostbpf_close(struct ctl_hostbpf *h, bool keep);

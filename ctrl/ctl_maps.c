@@ -116,6 +116,8 @@ const char *const ctl_maps_host_ctr_name[SCR_HOST_C_MAX] = {
 	[SCR_HOST_C_RESENT_PASS] = "resent_pass",
 	[SCR_HOST_C_STOP_DROP_IN] = "stop_drop_in",
 	[SCR_HOST_C_STOP_DROP_OUT] = "stop_drop_out",
+	[SCR_HOST_C_DATA_HELD] = "data_held",
+	[SCR_HOST_C_DATA_RETX_DROP] = "data_retx_drop",
 };
 
 const char *const ctl_maps_kind_name[SCR_XDP_KIND_MAX] = {
@@ -300,6 +302,7 @@ static int ctl_maps_host_knobs(struct scr_xdp *skel,
 		skel->rodata->scr_greet_hold_ns = o->greet_hold_ns;
 		skel->rodata->scr_hold_grace_ns = o->greet_hold_ns ?
 			o->hold_grace_ns : 0;
+		skel->rodata->scr_data_hold_ns = o->data_hold_ns;
 	}
 	/* One XDP program of the two; the TC program only in host mode. */
 	bpf_program__set_autoload(skel->progs.scr_xdp_prog, !o->host);

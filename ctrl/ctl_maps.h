@@ -65,6 +65,7 @@ struct ctl_maps_opts {
 	uint32_t sample_bytes;	/* frame bytes per sample; 0 = SCR_HOST_SAMPLE_MAX */
 	uint64_t greet_hold_ns;	/* 0: no greet hold */
 	uint64_t hold_grace_ns;	/* added to the hold (fail-open deadline) */
+	uint64_t data_hold_ns;	/* 0: no 354 hold; else its fail-open deadline */
 	uint32_t flow_map_size;	/* host_flows entries; 0 = default */
 	uint32_t ringbuf_bytes;	/* host_samples size, power of 2; 0 = default */
 };

@@ -51,6 +51,8 @@ enum pre {
 	PRE_RELEASE,		/* set RELEASED, keep the rest */
 	PRE_HELD_EXPIRED,	/* SCAN, HELD, hold_until in the past */
 	PRE_SCAN_RELEASED,	/* SCAN, greeting already released */
+	PRE_DATA_RELEASE,	/* set DATA_RELEASED, keep the rest */
+	PRE_DATA_EXPIRED,	/* SCAN, greeting released, 354 held, deadline past */
 };
 
 /* A frame of one flow. */
@@ -155,6 +157,24 @@ static const struct row rows[] = {
 	{ "a new SCAN entry holds its greeting again", P_TC, { .out = 1, .tflags = DATA, .payload = greet }, PRE_SCAN,
 	  TC_ACT_STOLEN, 1, SCR_HOST_SF_HELD, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
 	  C(SCR_HOST_C_HELD) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	/* data hold: the 354 waits until user space judged the session */
+	{ "354 of a SCAN flow held and sampled", P_TC, { .out = 1, .tflags = DATA, .seq = 2000, .payload = "354 End data with <CR><LF>.<CR><LF>\r\n" }, PRE_SCAN_RELEASED,
+	  TC_ACT_STOLEN, 1, SCR_HOST_SF_HELD | SCR_HOST_SF_DATA, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_RELEASED | SCR_HOST_FF_DATA_HELD,
+	  C(SCR_HOST_C_DATA_HELD) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	{ "client body sent before the 354 arrives: sampled", P_XDP, { .tflags = DATA, .payload = "Subject: x\r\n\r\nhi\r\n.\r\n" }, PRE_KEEP,
+	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_RELEASED | SCR_HOST_FF_DATA_HELD, C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	{ "retransmitted 354 while held consumed", P_TC, { .out = 1, .tflags = DATA, .seq = 2000, .payload = "354 End data with <CR><LF>.<CR><LF>\r\n" }, PRE_KEEP,
+	  TC_ACT_STOLEN, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_RELEASED | SCR_HOST_FF_DATA_HELD, C(SCR_HOST_C_DATA_RETX_DROP), -1 },
+	{ "re-sent 354 (marked) passes while held", P_TC, { .out = 1, .tflags = DATA, .seq = 2000, .payload = "354 go\r\n", .mark = SCR_HOST_RESEND_MARK }, PRE_KEEP,
+	  TC_ACT_OK, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_RELEASED | SCR_HOST_FF_DATA_HELD, C(SCR_HOST_C_RESENT_PASS), -1 },
+	{ "354 released: server data passes, sampled", P_TC, { .out = 1, .tflags = DATA, .seq = 2040, .payload = "250 2.0.0 Ok: queued\r\n" }, PRE_DATA_RELEASE,
+	  TC_ACT_OK, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_RELEASED | SCR_HOST_FF_DATA_HELD | SCR_HOST_FF_DATA_RELEASED, C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	{ "354 held past its deadline: fail-open", P_TC, { .out = 1, .tflags = DATA, .seq = 2000, .payload = "354 go\r\n" }, PRE_DATA_EXPIRED,
+	  TC_ACT_OK, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_RELEASED | SCR_HOST_FF_DATA_HELD, C(SCR_HOST_C_HOLD_EXPIRED) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	{ "other replies are never held as data", P_TC, { .out = 1, .tflags = DATA, .seq = 2000, .payload = "250 2.1.5 Ok\r\n" }, PRE_SCAN_RELEASED,
+	  TC_ACT_OK, 1, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_RELEASED, C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	{ "a 354 after a STOP is dropped, not held", P_TC, { .out = 1, .tflags = DATA, .seq = 2000, .payload = "354 go\r\n" }, PRE_STOP,
+	  TC_ACT_SHOT, 0, 0, 0, SCR_HOST_FS_STOP, 0, C(SCR_HOST_C_STOP_DROP_OUT), -1 },
 	/* IPv6, VLAN, QinQ */
 	{ "ipv6 vlan syn creates SCAN", P_XDP, { .v6 = 1, .vlans = 1, .tflags = SYN }, PRE_NONE,
 	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
@@ -366,6 +386,16 @@ static void set_pre(struct fix *f, const struct hp_pkt *p, enum pre pre)
 		v.flags = SCR_HOST_FF_HELD;
 		v.hold_until_ns = 1;
 		break;
+	case PRE_DATA_RELEASE:
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			v.state = SCR_HOST_FS_SCAN;
+		v.flags |= SCR_HOST_FF_DATA_RELEASED;
+		break;
+	case PRE_DATA_EXPIRED:
+		v.state = SCR_HOST_FS_SCAN;
+		v.flags = SCR_HOST_FF_RELEASED | SCR_HOST_FF_DATA_HELD;
+		v.hold_until_ns = 1;
+		break;
 	default:
 		fail_msg("bad pre %d", pre);
 	}
@@ -427,7 +457,12 @@ static void check_row(struct fix *f, const struct row *r)
 		if (v.state != (uint32_t)r->after || v.flags != r->after_flags)
 			fail_msg("%s: entry state %u flags %#x, expected %d %#x", r->desc,
 				 v.state, v.flags, r->after, r->after_flags);
-		if (r->s_flags & SCR_HOST_SF_HELD) {
+		if ((r->s_flags & SCR_HOST_SF_DATA) &&
+		    (v.hold_until_ns < t0 + GRACE_NS ||
+		     v.hold_until_ns > mono_ns() + GRACE_NS))
+			fail_msg("%s: data hold_until %llu outside the expected "
+				 "window", r->desc, (unsigned long long)v.hold_until_ns);
+		if ((r->s_flags & SCR_HOST_SF_HELD) && !(r->s_flags & SCR_HOST_SF_DATA)) {
 			uint32_t seq = r->pkt.seq;
 
 			if (v.greet_seq != seq)
@@ -457,7 +492,8 @@ static void check_row(struct fix *f, const struct row *r)
 static int setup(void **state)
 {
 	struct ctl_maps_opts o = { .host = true, .greet_hold_ns = HOLD_NS,
-		.hold_grace_ns = GRACE_NS, .flow_map_size = 1024, .ringbuf_bytes = 1 << 20 };
+		.hold_grace_ns = GRACE_NS, .data_hold_ns = GRACE_NS,
+		.flow_map_size = 1024, .ringbuf_bytes = 1 << 20 };
 	struct ctl_xdp_entry e = xt_entry("198.18.1.0", 24, SCR_XDP_ANS_PERMIT);
 	struct scr_addr a;
 
