@@ -28,6 +28,12 @@
 #   pf_conf DIR            print the path of DIR's main.cf
 #   pf_maillog DIR         print the path of DIR's log file
 #   pf_wait_log DIR ERE [SECS]  wait until the log has a line matching ERE
+#   pf_template_plain SRC DST [LINE...]
+#                          copy the template directory SRC (a postscreen setup) to DST
+#                          with plain smtpd on the smtp inet service (process limit
+#                          "-"), postscreen's "smtpd pass" service removed, and each
+#                          LINE appended to main.cf.in; for screening in front of
+#                          smtpd (host mode) with the same parameters and log paths
 #
 # THREADING
 #   Plain bash, called from the test script's shell.
@@ -108,4 +114,22 @@ pf_log_has() {
 pf_wait_log() {
 	local dir=$1 ere=$2 secs=${3:-10}
 	e2e_wait_for "$secs" pf_log_has "$dir" "$ere"
+}
+
+# pf_template_plain - a postscreen template directory turned into plain smtpd on port 25
+pf_template_plain() {
+	local src=$1 dst=$2 f
+	shift 2
+	mkdir -p "$dst" || e2e_fail "mkdir $dst"
+	for f in "$src"/*.in; do
+		cp -- "$f" "$dst/" || e2e_fail "cp $f $dst"
+	done
+	# master.cf fields: service type private unpriv chroot wakeup maxproc command
+	awk '$1 == "smtp" && $2 == "inet" && $8 == "postscreen" { $7 = "-"; $8 = "smtpd" }
+	     $1 == "smtpd" && $2 == "pass" { next }
+	     { print }' "$src/master.cf.in" >"$dst/master.cf.in" ||
+		e2e_fail "cannot rewrite $src/master.cf.in"
+	grep -Eq '^smtp[[:space:]]+inet([[:space:]]+[^[:space:]]+){5}[[:space:]]+smtpd$' \
+		"$dst/master.cf.in" || e2e_fail "$src/master.cf.in: no 'smtp inet ... postscreen' line"
+	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$dst/main.cf.in" || e2e_fail "append to $dst/main.cf.in"
 }

@@ -18,10 +18,14 @@
 #   compare: prints a table (client, behaviour, postscreen said, smtpscreen said,
 #   OK/DIFF) and fails on any difference, on a session smtpscreen did not report and
 #   on a session postscreen did not log. Reasons compare as sets.
+#   expect --program NAME reads the lines of another program that logs in
+#   postscreen's formats instead (smtpscreen's log file: postfix/smtpscreen[pid]),
+#   so both sides of a side-by-side run go through this one parser.
 #   selftest: table-driven checks of both, bad input first.
 #
 # CONTRACT
-#   psc_verdicts.py expect MAILLOG                         CSV on stdout; 1 if unreadable
+#   psc_verdicts.py expect MAILLOG [--program NAME]        CSV on stdout; 1 if unreadable
+#       NAME: the syslog program after "postfix/" (default postscreen)
 #   psc_verdicts.py compare EXPECTED.csv ACTUAL.csv [--behaviours FILE]
 #       FILE lines: "ADDR BEHAVIOUR" or "ADDR:PORT BEHAVIOUR" ('#' comments).
 #       Exit 0 when every session matches, 1 otherwise (table and a summary on stdout).
@@ -43,6 +47,14 @@ VERDICTS = ("pass", "fail", "allowlisted", "blocklisted", "unknown")
 
 EP = r"\[(?P<addr>[^\]]+)\]:(?P<port>\d+)"
 PS_LINE = re.compile(r"\bpostfix(?:-[\w.-]+)?/postscreen\[\d+\]: (?P<text>.*)$")
+
+
+def program_line(program):
+    """Regex of one log line of postfix/PROGRAM (PS_LINE for postscreen)."""
+    if program == "postscreen":
+        return PS_LINE
+    return re.compile(r"\bpostfix(?:-[\w.-]+)?/" + re.escape(program)
+                      + r"\[\d+\]: (?P<text>.*)$")
 CONNECT = re.compile(r"^CONNECT from " + EP + r" to \[(?P<saddr>[^\]]+)\]:(?P<sport>\d+)")
 EVENTS = (   # (regex on the message text, reason or None, flag)
     (re.compile(r"^PREGREET \d+ after \S+ from " + EP), "pregreet", None),
@@ -86,9 +98,10 @@ def reasons_text(reasons):
     return "|".join(r for r in REASONS if r in reasons)
 
 
-def parse_maillog(lines):
-    """Sessions keyed by (addr, port), from postscreen's log lines."""
+def parse_maillog(lines, program="postscreen"):
+    """Sessions keyed by (addr, port), from postscreen's (or PROGRAM's) log lines."""
     sessions = {}
+    line_re = program_line(program)
 
     def get(addr, port):
         key = (addr, port)
@@ -97,7 +110,7 @@ def parse_maillog(lines):
         return sessions[key]
 
     for line in lines:
-        m = PS_LINE.search(line.rstrip("\n"))
+        m = line_re.search(line.rstrip("\n"))
         if not m:
             continue
         text = m.group("text")
@@ -200,12 +213,16 @@ def print_table(table, out):
 
 
 def cmd_expect(args):
+    program = "postscreen"
+    if len(args) == 3 and args[1] == "--program" and re.match(r"^[\w.-]+$", args[2]):
+        program = args[2]
+        args = args[:1]
     if len(args) != 1:
-        sys.stderr.write("usage: psc_verdicts.py expect MAILLOG\n")
+        sys.stderr.write("usage: psc_verdicts.py expect MAILLOG [--program NAME]\n")
         return 2
     try:
         with open(args[0], encoding="utf-8", errors="replace") as f:
-            sessions = parse_maillog(f)
+            sessions = parse_maillog(f, program)
     except OSError as e:
         sys.stderr.write("psc_verdicts: %s\n" % e)
         return 1
@@ -294,6 +311,25 @@ LOG_CASES = (   # label, maillog text, expected CSV rows (without header)
       ["198.18.10.41", "12", "", "", "pass", ""]]),
 )
 
+SPFX = "Nov 24 05:41:18 mx postfix/smtpscreen[2207]: "
+PROGRAM_CASES = (   # label, program, log text, expected CSV rows
+    ("smtpscreen lines ignored by default", "postscreen",
+     SPFX + "PREGREET 13 after 0 from [198.18.10.11]:2: EHLO zombie\\r\\n\n", []),
+    ("postscreen lines ignored for smtpscreen", "smtpscreen",
+     PFX + "PASS NEW [198.18.10.10]:43003\n", []),
+    ("a program name is not a prefix", "smtp",
+     SPFX + "PASS NEW [198.18.10.10]:43003\n", []),
+    ("smtpscreen's host log file",
+     "smtpscreen",
+     SPFX + "CONNECT from [198.18.10.10]:43003 to [198.18.10.1]:25\n"
+     + SPFX + "PASS NEW [198.18.10.10]:43003\n"
+     + SPFX + "CONNECT from [198.18.10.13]:9 to [198.18.10.1]:25\n"
+     + SPFX + "BARE NEWLINE from [198.18.10.13]:9 after EHLO x\n"
+     + SPFX + "DISCONNECT [198.18.10.13]:9\n",
+     [["198.18.10.10", "43003", "198.18.10.1", "25", "pass", ""],
+      ["198.18.10.13", "9", "198.18.10.1", "25", "fail", "bare_newline"]]),
+)
+
 HDR = "client,client_port,server,server_port,verdict,reasons\n"
 CSV_BAD = (     # label, CSV text
     ("five fields", "1.2.3.4,1,5.6.7.8,25,pass\n"),
@@ -342,6 +378,9 @@ def selftest():
     for label, log, want in LOG_CASES:
         got = list(expected_rows(parse_maillog(io.StringIO(log))))
         check("log: " + label, got == want, "got %r" % got)
+    for label, program, log, want in PROGRAM_CASES:
+        got = list(expected_rows(parse_maillog(io.StringIO(log), program)))
+        check("program: " + label, got == want, "got %r" % got)
     expected = read_csv(EXP, "exp")
     beh = read_behaviours("198.18.10.10 good\n# c\n198.18.10.13:2 bare_newline\n")
     for label, act, ndiff, statuses in CMP_CASES:
