@@ -20,8 +20,12 @@ D=$(cd "$(dirname "$0")" && pwd)
 OUT="$D/results/xdp-$(date +%Y-%m-%d).txt"
 TMP=$(mktemp -d /tmp/scrxdp-bench.XXXXXX)
 mkdir -p "$D/results"
+# libxdp creates /sys/fs/bpf/xdp for xdp-filter; remove it if we caused it.
+XDP_PIN_EXISTED=0
+[ -d /sys/fs/bpf/xdp ] && XDP_PIN_EXISTED=1
 cleanup() {
 	xdp-filter unload scrxdpb0 >/dev/null 2>&1
+	[ "$XDP_PIN_EXISTED" = 1 ] || rmdir /sys/fs/bpf/xdp 2>/dev/null
 	ip link del scrxdpb0 2>/dev/null
 	nft delete table inet scrxdp_bench 2>/dev/null
 	rm -rf "$TMP"
