@@ -570,6 +570,41 @@ static __always_inline int scr_host_ingress(struct xdp_md *ctx,
 	}
 }
 
+/* scr_host_hold_start - hold a server segment: sample it for user space
+ * to re-send, mark the flow, consume it. STOLEN, not SHOT: TCP must count
+ * the segment as sent (SHOT reports NET_XMIT_DROP, snd_nxt stays behind
+ * what the client gets from the re-send, and the client later ignores our
+ * RST as out of window). A full ring buffer means no hold. */
+static __always_inline int scr_host_hold_start(struct __sk_buff *skb,
+					       struct scr_host_flow_val *v,
+					       __u32 f, __u32 sflags,
+					       __u32 held, __u64 until,
+					       __u32 ctr, __u32 len)
+{
+	if (scr_host_sample_skb(skb, sflags))
+		return TC_ACT_OK;
+	v->hold_until_ns = until;
+	v->flags = f | held;
+	scr_host_count(ctr, len);
+	return TC_ACT_STOLEN;
+}
+
+/* scr_host_held - a hold that is on (held set, released not): consume
+ * the segment until the deadline, then fail open; -1 when none applies */
+static __always_inline int scr_host_held(struct scr_host_flow_val *v, __u32 f,
+					 __u32 held, __u32 released, __u64 now,
+					 __u32 ctr, __u32 len)
+{
+	if ((f & (held | released)) != held)
+		return -1;
+	if (now < v->hold_until_ns) {
+		scr_host_count(ctr, len);
+		return TC_ACT_STOLEN;
+	}
+	scr_host_count(SCR_HOST_C_HOLD_EXPIRED, len);
+	return -1;
+}
+
 /* scr_host_is_354 - does the segment's payload start with "354"? */
 static __always_inline int scr_host_is_354(struct __sk_buff *skb, __u32 off)
 {
@@ -633,49 +668,34 @@ int scr_host_tc(struct __sk_buff *skb)
 		now = bpf_ktime_get_ns();
 		if (scr_greet_hold_ns && sg.paylen > 0 &&
 		    !(f & (SCR_HOST_FF_HELD | SCR_HOST_FF_RELEASED))) {
-			/* The greeting: sample it for the re-send, then hold. */
-			if (scr_host_sample_skb(skb, SCR_HOST_SF_HELD))
-				return TC_ACT_OK;	/* ring full: no hold */
-			v->greet_seq = sg.seq;
-			v->hold_until_ns = now + scr_greet_hold_ns +
-					   scr_hold_grace_ns;
-			v->flags = f | SCR_HOST_FF_HELD;
-			scr_host_count(SCR_HOST_C_HELD, len);
-			/* STOLEN, not SHOT: TCP must count the segment as
-			 * sent (SHOT reports NET_XMIT_DROP and snd_nxt stays
-			 * behind what the client gets from the re-send, so
-			 * the client later ignores our RST as out of window). */
-			return TC_ACT_STOLEN;
+			/* The greeting: held for the pregreet test. */
+			rc = scr_host_hold_start(skb, v, f, SCR_HOST_SF_HELD,
+						 SCR_HOST_FF_HELD,
+						 now + scr_greet_hold_ns + scr_hold_grace_ns,
+						 SCR_HOST_C_HELD, len);
+			if (rc == TC_ACT_STOLEN)
+				v->greet_seq = sg.seq;
+			return rc;
 		}
-		if ((f & (SCR_HOST_FF_HELD | SCR_HOST_FF_RELEASED)) ==
-		    SCR_HOST_FF_HELD) {
-			if (now < v->hold_until_ns) {
-				scr_host_count(SCR_HOST_C_HELD_RETX_DROP, len);
-				return TC_ACT_STOLEN;
-			}
-			scr_host_count(SCR_HOST_C_HOLD_EXPIRED, len);
-		}
+		rc = scr_host_held(v, f, SCR_HOST_FF_HELD, SCR_HOST_FF_RELEASED,
+				   now, SCR_HOST_C_HELD_RETX_DROP, len);
+		if (rc >= 0)
+			return rc;
 		if (scr_data_hold_ns && sg.paylen >= 3 &&
 		    !(f & SCR_HOST_FF_DATA_HELD) &&
-		    scr_host_is_354(skb, sg.payoff)) {
+		    scr_host_is_354(skb, sg.payoff))
 			/* DATA answered: the body follows once the client has
 			 * this; user space re-sends it if the session stands. */
-			if (scr_host_sample_skb(skb, SCR_HOST_SF_HELD |
-						     SCR_HOST_SF_DATA))
-				return TC_ACT_OK;	/* ring full: no hold */
-			v->hold_until_ns = now + scr_data_hold_ns;
-			v->flags = f | SCR_HOST_FF_DATA_HELD;
-			scr_host_count(SCR_HOST_C_DATA_HELD, len);
-			return TC_ACT_STOLEN;
-		}
-		if ((f & (SCR_HOST_FF_DATA_HELD | SCR_HOST_FF_DATA_RELEASED)) ==
-		    SCR_HOST_FF_DATA_HELD) {
-			if (now < v->hold_until_ns) {
-				scr_host_count(SCR_HOST_C_DATA_RETX_DROP, len);
-				return TC_ACT_STOLEN;
-			}
-			scr_host_count(SCR_HOST_C_HOLD_EXPIRED, len);
-		}
+			return scr_host_hold_start(skb, v, f, SCR_HOST_SF_HELD |
+						   SCR_HOST_SF_DATA,
+						   SCR_HOST_FF_DATA_HELD,
+						   now + scr_data_hold_ns,
+						   SCR_HOST_C_DATA_HELD, len);
+		rc = scr_host_held(v, f, SCR_HOST_FF_DATA_HELD,
+				   SCR_HOST_FF_DATA_RELEASED, now,
+				   SCR_HOST_C_DATA_RETX_DROP, len);
+		if (rc >= 0)
+			return rc;
 	}
 	scr_host_sample_skb(skb, 0);
 	return TC_ACT_OK;
