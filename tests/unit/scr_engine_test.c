@@ -135,6 +135,16 @@ static void on_event(void *arg, const struct scr_event *ev)
 static struct scr_policy pol;
 static struct scr_scan_db *db;
 
+/* engine_for - an engine whose hooks answer from and record into r */
+static struct scr_engine *engine_for(struct rec *r, const struct scr_policy *p)
+{
+	struct scr_engine_hooks h = {.arg = r, .client = on_client, .event = on_event};
+	struct scr_engine *e = scr_engine_create(p, db, &h);
+
+	assert_non_null(e);
+	return e;
+}
+
 /* setup - policy and patterns from a real main.cf text */
 static int setup(void **state)
 {
@@ -251,9 +261,7 @@ static void test_sessions(void **state)
 		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const struct ecase *c = &cases[i];
 			struct rec r = {.cls = c->cls, .todo = c->cached_todo};
-			struct scr_engine_hooks h = {.arg = &r, .client = on_client,
-						     .event = on_event};
-			struct scr_engine *e = scr_engine_create(&pol, db, &h);
+			struct scr_engine *e = engine_for(&r, &pol);
 			static struct sess s;
 			uint64_t want_stop;
 
@@ -285,8 +293,7 @@ static void test_sessions(void **state)
 static void test_midstream_ignored(void **state)
 {
 	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
-	struct scr_engine_hooks h = {.arg = &r, .client = on_client, .event = on_event};
-	struct scr_engine *e = scr_engine_create(&pol, db, &h);
+	struct scr_engine *e = engine_for(&r, &pol);
 	static struct sess s;
 	struct scr_stats st;
 
@@ -308,8 +315,7 @@ static void test_midstream_ignored(void **state)
 static void test_table_full_and_timeouts(void **state)
 {
 	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
-	struct scr_engine_hooks h = {.arg = &r, .client = on_client, .event = on_event};
-	struct scr_engine *e = scr_engine_create(&pol, db, &h);
+	struct scr_engine *e = engine_for(&r, &pol);
 	static struct sess s;
 	struct scr_stats st;
 	unsigned i;
@@ -341,8 +347,7 @@ static void test_table_full_and_timeouts(void **state)
 static void test_reload_mid_session(void **state)
 {
 	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
-	struct scr_engine_hooks h = {.arg = &r, .client = on_client, .event = on_event};
-	struct scr_engine *e = scr_engine_create(&pol, db, &h);
+	struct scr_engine *e = engine_for(&r, &pol);
 	struct scr_policy pol2 = pol;
 	static struct sess s;
 	const struct step steps[] = {GREET, EHLO, EHLO_R, {'C', "MAIL FROM:<a@example.org>\n"},
@@ -373,8 +378,7 @@ static void test_reload_mid_session(void **state)
 static void test_syn_retransmission(void **state)
 {
 	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
-	struct scr_engine_hooks h = {.arg = &r, .client = on_client, .event = on_event};
-	struct scr_engine *e = scr_engine_create(&pol, db, &h);
+	struct scr_engine *e = engine_for(&r, &pol);
 	static struct sess s;
 	struct scr_stats st;
 
