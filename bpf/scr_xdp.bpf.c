@@ -23,6 +23,17 @@
  *	probed for the lengths present, longest first.
  *	Optionally (scr_xsk_redirect) a passed in-scope packet is redirected
  *	to the AF_XDP socket bound to its rx queue in xsks_map (DPDK af_xdp).
+ *	With no socket on the queue it passes.
+ *
+ *	Inline object (SCR_XDP_INLINE, scr_xdp_inline.bpf.o; docs/xdp.md
+ *	"Inline appliance (af_xdp)"): DPDK's af_xdp PMD loads the file as it
+ *	is and attaches its first program, so that build holds scr_xdp_prog
+ *	and the maps it uses only (no host programs, maps or knobs), and has
+ *	the knob scr_xsk_all: every packet that passes (any protocol, port
+ *	or parse failure, not only in-scope SMTP) goes to xsks_map as above.
+ *	ctl_inlinebpf writes the knobs into the file's .rodata. In
+ *	scr_xdp.bpf.o scr_xsk_all is the constant 0, so scr_xdp_prog's code
+ *	there is what it was before the inline build existed.
  *
  *	Host mode (scr_host, smtpscreen host; see smtpscreen_abi.h "Host
  *	mode" and docs/xdp.md): after the decision above, an in-scope packet
@@ -47,7 +58,8 @@
  * CONTRACT
  *	scr_xdp_prog/scr_xdp_host return XDP_PASS, XDP_DROP or XDP_REDIRECT; count every
  *	packet once in counters[reason] (per CPU: packets and bytes); a packet
- *	sent to an AF_XDP socket is also counted under REDIRECT_XSK. Host-mode
+ *	sent to an AF_XDP socket is also counted under REDIRECT_XSK (the
+ *	inline object: under its pass reason, whatever it is). Host-mode
  *	events are counted in host_ctr[enum scr_host_ctr].
  *	scr_host_tc returns TC_ACT_OK, TC_ACT_SHOT (STOP flows) or
  *	TC_ACT_STOLEN (a held greeting and its retransmissions: consumed,
@@ -67,12 +79,22 @@ const volatile __u16 scr_ports[SCR_XDP_MAX_PORTS] = { 25 };
 const volatile __u32 scr_nports = 1;
 const volatile __u32 scr_block_all = 0;
 const volatile __u32 scr_xsk_redirect = 0;
+#if SCR_XDP_INLINE
+/* Inline appliance: every passed packet goes to its queue's AF_XDP socket. */
+const volatile __u32 scr_xsk_all = 0;
+#else
+/* A constant here, not a knob: scr_xdp_prog's code in scr_xdp.bpf.o stays
+ * exactly what it was before the inline object existed. */
+#define scr_xsk_all 0
+#endif
+#if !SCR_XDP_INLINE
 /* Host mode knobs. */
 const volatile __u32 scr_host = 0;		/* flows and samples */
 const volatile __u32 scr_sample_bytes = SCR_HOST_SAMPLE_MAX;
 const volatile __u64 scr_greet_hold_ns = 0;	/* 0: no greet hold */
 const volatile __u64 scr_hold_grace_ns = 0;	/* added to the hold */
 const volatile __u64 scr_data_hold_ns = 0;	/* 0: no 354 hold, else fail-open */
+#endif
 
 /* Copy selector and prefix lengths present (mmapped by user space). */
 struct scr_xdp_state scr_state;
@@ -129,6 +151,7 @@ struct {
 	__type(value, __u32);
 } xsks_map SEC(".maps");
 
+#if !SCR_XDP_INLINE
 /* Host mode: screened flows, samples, a per-CPU sample under construction,
  * event counters. Sized by user space (flows, ring bytes). */
 struct {
@@ -156,6 +179,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scr_xdp_ctr_val);
 } host_ctr SEC(".maps");
+#endif
 
 /* Result of the dynamic lookup. */
 enum scr_dyn_res {
@@ -357,6 +381,7 @@ static __always_inline int scr_in_ports(__u32 dport)
 	return 0;
 }
 
+#if !SCR_XDP_INLINE
 /* ---- host mode ---- */
 
 #define SCR_TCP_FIN	0x01
@@ -700,6 +725,20 @@ int scr_host_tc(struct __sk_buff *skb)
 	scr_host_sample_skb(skb, 0);
 	return TC_ACT_OK;
 }
+#endif /* !SCR_XDP_INLINE */
+
+/* scr_xsk_pass - a packet that passes: to the AF_XDP socket of its rx
+ * queue when xsks_map has one (counted), else XDP_PASS */
+static __always_inline int scr_xsk_pass(struct xdp_md *ctx, __u64 bytes)
+{
+	__u32 q = ctx->rx_queue_index;
+
+	if (bpf_map_lookup_elem(&xsks_map, &q)) {
+		scr_count(SCR_XDP_C_REDIRECT_XSK, bytes);
+		return bpf_redirect_map(&xsks_map, q, XDP_PASS);
+	}
+	return XDP_PASS;
+}
 
 /* scr_xdp_main - the XDP program's body; host is a compile-time constant,
  * so that scr_xdp_prog is compiled as if host mode did not exist */
@@ -718,11 +757,11 @@ static __always_inline int scr_xdp_main(struct xdp_md *ctx, const int host)
 		smtp = scr_in_ports(p.dport);
 		if (!smtp && !scr_block_all) {
 			scr_count(SCR_XDP_C_PASS_OTHER_PORT, bytes);
-			return XDP_PASS;
+			return scr_xsk_all ? scr_xsk_pass(ctx, bytes) : XDP_PASS;
 		}
 	} else if (!scr_block_all || p.family == 0) {
 		scr_count(rc, bytes);
-		return XDP_PASS;
+		return scr_xsk_all ? scr_xsk_pass(ctx, bytes) : XDP_PASS;
 	}
 
 	/* ::ffff:a.b.c.d sources are IPv4 clients (as in scr_addr). */
@@ -766,14 +805,21 @@ static __always_inline int scr_xdp_main(struct xdp_md *ctx, const int host)
 	}
 	reason = dyn == SCR_DYN_EXPIRED ? SCR_XDP_C_PASS_EXPIRED :
 		 SCR_XDP_C_PASS_UNLISTED;
+#if !SCR_XDP_INLINE
 	/* Host mode: not on the pass cache, so the flow map decides. */
 	if (host && smtp &&
 	    scr_host_ingress(ctx, &p) == XDP_DROP) {
 		scr_count(SCR_XDP_C_DROP_FLOW_STOP, bytes);
 		return XDP_DROP;
 	}
+#endif
 	scr_count(reason, bytes);
 pass:
+#if SCR_XDP_INLINE
+	if ((smtp && scr_xsk_redirect) || scr_xsk_all)
+		return scr_xsk_pass(ctx, bytes);
+#else
+	/* Written out as it was before scr_xsk_pass: the same code. */
 	if (smtp && scr_xsk_redirect) {
 		__u32 q = ctx->rx_queue_index;
 
@@ -782,6 +828,7 @@ pass:
 			return bpf_redirect_map(&xsks_map, q, XDP_PASS);
 		}
 	}
+#endif
 	return XDP_PASS;
 }
 
@@ -792,6 +839,7 @@ int scr_xdp_prog(struct xdp_md *ctx)
 	return scr_xdp_main(ctx, 0);
 }
 
+#if !SCR_XDP_INLINE
 /* scr_xdp_host - the XDP entry point in host mode (flows and samples);
  * a second program rather than a branch on scr_host, because even a
  * branch the verifier removes changed scr_xdp_prog's code (register
@@ -801,3 +849,4 @@ int scr_xdp_host(struct xdp_md *ctx)
 {
 	return scr_xdp_main(ctx, 1);
 }
+#endif

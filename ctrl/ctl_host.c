@@ -214,7 +214,6 @@ static struct host_cfg *cfg_build(const char *path, char *err, size_t errlen)
 {
 	struct host_cfg *c = calloc(1, sizeof(*c));
 	const char *v;
-	char sbuf[64];
 	int rc, b = 0;
 
 	if (c == NULL) {
@@ -230,19 +229,9 @@ static struct host_cfg *cfg_build(const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	/* Greet hold only when the pregreet test runs (a banner is set). */
-	if (c->s.pol.enabled & SCR_TEST_BIT(SCR_TEST_PREGREET)) {
-		unsigned long long s = 0;
-
-		c->hold_ns = c->s.pol.greet_wait_ns;
-		c->hold_stress_ns = c->hold_ns;
-		if (ctl_conf_get_stress(c->s.conf, "postscreen_greet_wait", sbuf,
-					sizeof(sbuf)) == 0 &&
-		    ctl_conf_parse_time(sbuf, 's', &s) == 0 && s > 0)
-			c->hold_stress_ns = s * 1000000000ull;
-	}
-	c->pre_queue_limit = (uint32_t)cfg_num(c->s.conf, "postscreen_pre_queue_limit");
-	if (c->pre_queue_limit == 0)
-		c->pre_queue_limit = 100;
+	c->hold_ns = c->s.hold_ns;
+	c->hold_stress_ns = c->s.hold_stress_ns;
+	c->pre_queue_limit = c->s.pre_queue_limit;
 	c->retention_s = cfg_time(c->s.conf, "postscreen_cache_retention_time", 'd');
 	c->cleanup_interval_s = cfg_time(c->s.conf, "postscreen_cache_cleanup_interval", 'h');
 	(void)ctl_conf_parse_bool(ctl_conf_get(c->s.conf, "smtpscreen_xdp_block_all"), &b);
@@ -497,6 +486,7 @@ static void feed(struct host *h, const uint8_t *data, uint32_t caplen,
 	fr.ts_ns = eng_ns(h, ts_mono);
 	fr.pkt_no = ++h->pkt_no;
 	fr.link = SCR_LINK_ETH;
+	fr.flags = 0;
 	fr.action = SCR_PKT_PASS;
 	scr_engine_burst(h->eng, &fr, 1);
 }

@@ -582,3 +582,29 @@ uint64_t ctl_log_write_errors(const struct ctl_log *log)
 {
 	return log->write_errors;
 }
+
+/* ctl_log_verdict_row - one row of the verdict CSV; fprintf's result */
+int ctl_log_verdict_row(FILE *f, const struct scr_flow_key *key,
+			enum scr_verdict v, uint8_t reasons)
+{
+	char c[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN], rs[128];
+	size_t n = 0;
+	unsigned t;
+
+	rs[0] = '\0';
+	for (t = 0; t < SCR_TEST_MAX; t++) {
+		if (!(reasons & SCR_TEST_BIT(t)))
+			continue;
+		n += (size_t)snprintf(rs + n, n < sizeof(rs) ? sizeof(rs) - n : 0,
+				      "%s%s", n ? "|" : "", scr_test_name[t]);
+	}
+	if (key->family == 4) {
+		inet_ntop(AF_INET, key->client.b + 12, c, sizeof(c));
+		inet_ntop(AF_INET, key->server.b + 12, s, sizeof(s));
+	} else {
+		inet_ntop(AF_INET6, key->client.b, c, sizeof(c));
+		inet_ntop(AF_INET6, key->server.b, s, sizeof(s));
+	}
+	return fprintf(f, "%s,%u,%s,%u,%s,%s\n", c, key->client_port, s,
+		       key->server_port, scr_verdict_name[v], rs);
+}

@@ -43,6 +43,11 @@ void ctl_log_msg(struct ctl_log *log, const char *fmt, ...)
 /* C-escape up to max input bytes of p[0..n) into buf (NUL-terminated),
  * as Postfix's escape() does (\r \n \t, \ooo for others). */
 size_t ctl_log_escape(const uint8_t *p, size_t n, char *buf, size_t len);
+/* The verdict CSV (DESIGN.md): header line, and one row per flow
+ * "client,client_port,server,server_port,verdict,reasons". */
+#define CTL_LOG_VERDICT_HEADER "client,client_port,server,server_port,verdict,reasons\n"
+int ctl_log_verdict_row(FILE *f, const struct scr_flow_key *key,
+			enum scr_verdict v, uint8_t reasons);
 /* Added by ctrl: lines that could not be written. */
 uint64_t ctl_log_write_errors(const struct ctl_log *log);
 

@@ -431,6 +431,10 @@ struct ctl_maps *ctl_maps_open_pinned(const char *dir, char *err,
 	for (i = 0; i < CTL_MAP_MAX; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, ctl_map_name[i]);
 		m->fd[i] = bpf_obj_get(path);
+		/* The host-mode maps exist only in host mode (and not in the
+		 * inline appliance's object). */
+		if (m->fd[i] < 0 && errno == ENOENT && i >= CTL_MAP_HOST_FLOWS)
+			continue;
 		if (m->fd[i] < 0) {
 			rc = -errno;
 			snprintf(err, errlen, "pinned map %s: %s", path,
@@ -1212,5 +1216,7 @@ int ctl_maps_stats(struct ctl_maps *m,
 int ctl_maps_host_stats(struct ctl_maps *m,
 			struct scr_xdp_ctr_val out[SCR_HOST_C_MAX])
 {
+	if (m->fd[CTL_MAP_HOST_CTR] < 0)
+		return -ENOENT;		/* not host mode */
 	return ctl_maps_sum(m->fd[CTL_MAP_HOST_CTR], out, SCR_HOST_C_MAX);
 }

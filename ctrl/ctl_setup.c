@@ -22,6 +22,29 @@ void ctl_setup_fini(struct ctl_setup *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* hold_times - the greeting hold, normal and under stress */
+static void hold_times(struct ctl_setup *s)
+{
+	unsigned long long sec = 0;
+	const char *v;
+	char sbuf[64];
+	int on = 1;
+
+	v = ctl_conf_get(s->conf, "postscreen_pre_queue_limit");
+	s->pre_queue_limit = v ? (uint32_t)strtoul(v, NULL, 10) : 0;
+	if (s->pre_queue_limit == 0)
+		s->pre_queue_limit = 100;
+	(void)ctl_conf_parse_bool(ctl_conf_get(s->conf, "smtpscreen_greet_hold"), &on);
+	if (!on || !(s->pol.enabled & SCR_TEST_BIT(SCR_TEST_PREGREET)))
+		return;
+	s->hold_ns = s->pol.greet_wait_ns;
+	s->hold_stress_ns = s->hold_ns;
+	if (ctl_conf_get_stress(s->conf, "postscreen_greet_wait", sbuf,
+				sizeof(sbuf)) == 0 &&
+	    ctl_conf_parse_time(sbuf, 's', &sec) == 0 && sec > 0)
+		s->hold_stress_ns = sec * 1000000000ull;
+}
+
 /* ctl_setup_load - main.cf to policy, patterns and access list */
 int ctl_setup_load(struct ctl_setup *s, const char *path, char *err,
 		   size_t errlen)
@@ -45,6 +68,7 @@ int ctl_setup_load(struct ctl_setup *s, const char *path, char *err,
 	s->acl = ctl_acl_create(s->conf, err, errlen);
 	if (s->acl == NULL)
 		goto out;
+	hold_times(s);
 	fmt = ctl_conf_get(s->conf, "smtpscreen_log_format");
 	s->log_fmt = fmt && strcmp(fmt, "json") == 0 ? CTL_LOG_JSON : CTL_LOG_POSTFIX;
 	return 0;

@@ -31,6 +31,12 @@ struct ctl_setup {
 	struct scr_scan_db *db;
 	struct ctl_acl *acl;
 	enum ctl_log_fmt log_fmt;
+	/* Live modes' greeting hold (smtpscreen_greet_hold, and only when
+	 * the pregreet test runs): 0 = none; the stress value is
+	 * postscreen_greet_wait's ${stress?...} branch. */
+	uint64_t hold_ns;
+	uint64_t hold_stress_ns;
+	uint32_t pre_queue_limit;	/* postscreen_pre_queue_limit: stress marks */
 };
 
 int ctl_setup_load(struct ctl_setup *s, const char *path, char *err,

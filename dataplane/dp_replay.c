@@ -194,15 +194,6 @@ static int load_file(struct rp_input *in, const char *path)
 	return 0;
 }
 
-/* addr_str - text form of an address (dotted quad for v4-mapped) */
-static const char *addr_str(const struct scr_addr *a, uint8_t family,
-			    char *buf, size_t len)
-{
-	if (family == 4)
-		return inet_ntop(AF_INET, a->b + 12, buf, (socklen_t)len);
-	return inet_ntop(AF_INET6, a->b, buf, (socklen_t)len);
-}
-
 /* hook_client - access list, then the worker's cache */
 static void hook_client(void *arg, const struct scr_flow_key *key,
 			uint64_t now_ns, struct scr_client_info *out)
@@ -269,6 +260,7 @@ static void run_pass(struct rp_worker *w)
 			fr[m].ts_ns = p->ts_ns;
 			fr[m].pkt_no = k + 1;
 			fr[m].link = p->link;
+			fr[m].flags = 0;
 			if (p->ts_ns > last_ts)
 				last_ts = p->ts_ns;
 			m++;
@@ -335,21 +327,6 @@ static int split(struct rp_opts *o, struct rp_worker *w)
 	return 0;
 }
 
-/* reasons_str - '|'-joined reason names */
-static void reasons_str(uint8_t reasons, char *buf, size_t len)
-{
-	size_t n = 0;
-	unsigned t;
-
-	buf[0] = '\0';
-	for (t = 0; t < SCR_TEST_MAX; t++) {
-		if (!(reasons & SCR_TEST_BIT(t)))
-			continue;
-		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s",
-				      n ? "|" : "", scr_test_name[t]);
-	}
-}
-
 /* write_verdicts - the verdict CSV, rows of every worker */
 static int write_verdicts(const char *path, struct rp_worker *w, unsigned nw)
 {
@@ -361,18 +338,13 @@ static int write_verdicts(const char *path, struct rp_worker *w, unsigned nw)
 		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	fputs("client,client_port,server,server_port,verdict,reasons\n", f);
+	fputs(CTL_LOG_VERDICT_HEADER, f);
 	for (t = 0; t < nw; t++) {
 		for (i = 0; i < w[t].nrows; i++) {
 			const struct rp_vrow *r = &w[t].rows[i];
-			char c[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN], rs[128];
 
-			reasons_str(r->reasons, rs, sizeof(rs));
-			fprintf(f, "%s,%u,%s,%u,%s,%s\n",
-				addr_str(&r->key.client, r->key.family, c, sizeof(c)),
-				r->key.client_port,
-				addr_str(&r->key.server, r->key.family, s, sizeof(s)),
-				r->key.server_port, scr_verdict_name[r->verdict], rs);
+			ctl_log_verdict_row(f, &r->key, (enum scr_verdict)r->verdict,
+					    r->reasons);
 		}
 	}
 	if (fclose(f) != 0) {

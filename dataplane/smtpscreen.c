@@ -19,6 +19,9 @@
 #ifdef SCR_HAVE_HOST
 #include "ctl_host.h"
 #endif
+#ifdef SCR_HAVE_DPDK
+#include "dp_inline.h"
+#endif
 
 /* usage - print the commands this build has */
 static int usage(FILE *out, int status)
@@ -33,6 +36,10 @@ static int usage(FILE *out, int status)
 #endif
 #ifdef SCR_HAVE_HOST
 		"  host -i IFACE [-c main.cf] [--mode native|generic] [--keep] [--log-file F]\n"
+#endif
+#ifdef SCR_HAVE_DPDK
+		"  inline [-c main.cf] [--workers N] [--log F] [--verdicts F.csv]\n"
+		"         [--pin-dir DIR] [-s SOCKET] [--stats-interval S] -- EAL-ARGS\n"
 #endif
 		"  version\n");
 	return status;
@@ -51,6 +58,10 @@ int main(int argc, char **argv)
 #ifdef SCR_HAVE_HOST
 	if (strcmp(argv[1], "host") == 0)
 		return ctl_host_main(argc - 1, argv + 1);
+#endif
+#ifdef SCR_HAVE_DPDK
+	if (strcmp(argv[1], "inline") == 0)
+		return dp_inline_main(argc - 1, argv + 1);
 #endif
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("smtpscreen %s\n", SCR_VERSION);

@@ -198,6 +198,8 @@ static void decide(struct scr_engine *e, struct scr_flow *f,
 			e->st.failed[t]++;
 	if (f->stop_pkt)
 		e->st.stopped++;
+	if (f->flags & SCR_FF_PASS_OLD)
+		e->st.pass_old++;
 	ev_init(e, &ev, SCR_EV_VERDICT, f, fr);
 	ev_tail_clear(&ev);
 	ev.verdict = v;
@@ -457,6 +459,28 @@ gap:
 	decide(e, f, fr, final_verdict(f, false));
 }
 
+/* hold_here - greeting hold: true when this server frame is to be held */
+static bool hold_here(struct scr_flow *f, const struct scr_pkt *pk,
+		      const struct scr_frame *fr)
+{
+	const uint8_t pg = (uint8_t)SCR_TEST_BIT(SCR_TEST_PREGREET);
+
+	if (fr->flags & SCR_FRAME_RELEASED) {
+		f->flags = (uint8_t)((f->flags & ~SCR_FF_HELD) | SCR_FF_HOLD_DONE);
+		return false;
+	}
+	if (f->flags & SCR_FF_HELD)
+		return true;
+	if ((f->flags & SCR_FF_HOLD_DONE) || pk->payload_len == 0 ||
+	    !(fr->flags & SCR_FRAME_HOLD_OK))
+		return false;
+	f->flags |= SCR_FF_HOLD_DONE;	/* one hold per flow at most */
+	if (!(f->smtp.todo & pg) || (f->smtp.failed & pg))
+		return false;
+	f->flags |= SCR_FF_HELD;
+	return true;
+}
+
 /* handle - one decoded SMTP frame */
 static void handle(struct scr_engine *e, struct burst_item *it,
 		   struct scr_frame *fr)
@@ -477,7 +501,9 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 		f = NULL;
 	}
 	if (f == NULL) {
-		if (syn_only && it->dir == 0)
+		if (syn_only && it->dir == 0 && (fr->flags & SCR_FRAME_INSIDE))
+			e->st.inside_syn++;
+		else if (syn_only && it->dir == 0)
 			new_flow(e, it, fr);
 		else
 			e->st.no_flow++;
@@ -486,6 +512,12 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 	f->last_ms = e->now_ms;
 	if (f->stop_pkt && fr->pkt_no != f->stop_pkt)
 		fr->action = SCR_PKT_DROP;
+	if (it->dir == 1 && f->mode == SCR_FM_SCAN && !f->stop_pkt &&
+	    hold_here(f, pk, fr)) {
+		fr->action = SCR_PKT_HOLD;
+		e->st.held++;
+		return;
+	}
 	if (f->mode == SCR_FM_SCAN)
 		scan_segment(e, f, it, fr);
 	if (pk->flags & (SCR_TCP_RST | SCR_TCP_FIN)) {

@@ -16,7 +16,14 @@
  *	scr_engine_create(pol, db, hooks): NULL + errno (ENOMEM, EINVAL).
  *	  pol and db must outlive the engine; db may be NULL (no scanner).
  *	scr_engine_burst(e, frames, n): processes n frames in order, sets
- *	  frames[i].action; returns n.
+ *	  frames[i].action; returns n. Greeting hold (frames flagged
+ *	  SCR_FRAME_HOLD_OK): the first server payload of a flow that has the
+ *	  pregreet test to run, and every later server frame of that flow, is
+ *	  answered SCR_PKT_HOLD and not looked at; the front end keeps such
+ *	  frames in order and gives them back flagged SCR_FRAME_RELEASED when
+ *	  the hold ends (the engine then sees the greeting when the client
+ *	  does), or drops them when the session is stopped or ended.
+ *	  SCR_FRAME_INSIDE: a SYN from the protected side starts no flow.
  *	scr_engine_expire(e, now_ns): times out idle flows (also done a
  *	  little on every burst).
  *	scr_engine_flush(e, now_ns): ends every flow (end of input).
@@ -43,7 +50,14 @@ enum scr_pkt_action {
 	SCR_PKT_PASS = 0,	/* forward unchanged */
 	SCR_PKT_STOP,		/* this frame stops the session: RST both ends */
 	SCR_PKT_DROP,		/* session already stopped: drop */
+	SCR_PKT_HOLD,		/* greeting hold: keep the frame, give it back
+				 * later with SCR_FRAME_RELEASED (not judged yet) */
 };
+
+/* What the front end tells the engine about a frame (scr_frame.flags). */
+#define SCR_FRAME_HOLD_OK	0x01	/* the front end can hold this frame */
+#define SCR_FRAME_RELEASED	0x02	/* a held frame given back */
+#define SCR_FRAME_INSIDE	0x04	/* from the protected side: starts no flow */
 
 struct scr_frame {
 	const uint8_t *data;
@@ -52,6 +66,7 @@ struct scr_frame {
 	uint64_t ts_ns;
 	uint64_t pkt_no;	/* 1-based input position, for verdicts and errors */
 	uint8_t link;		/* enum scr_link */
+	uint8_t flags;		/* in: SCR_FRAME_* */
 	uint8_t action;		/* out: enum scr_pkt_action */
 };
 
@@ -77,6 +92,9 @@ struct scr_stats {
 	uint64_t reorder_stashed;
 	uint64_t reorder_drained;
 	uint64_t dup_bytes;
+	uint64_t pass_old;		/* of verdict[PASS]: cache hits (no tests) */
+	uint64_t held;			/* server frames held (greeting hold) */
+	uint64_t inside_syn;		/* SYNs from the protected side (not screened) */
 };
 
 struct scr_engine;

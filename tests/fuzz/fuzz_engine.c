@@ -167,6 +167,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fr[nf].ts_ns = ts += (uint64_t)(h >> 6) * 700000000ull;
 			fr[nf].pkt_no = ++pkt;
 			fr[nf].link = SCR_LINK_ETH;
+			/* greeting hold and protected-side flags, as a live
+			 * front end sets them (RELEASED out of turn included) */
+			fr[nf].flags = (uint8_t)(((h & 0x40) ? SCR_FRAME_HOLD_OK : 0) |
+				((h & 0x0c) == 0x04 ? SCR_FRAME_RELEASED : 0) |
+				((h & 0x0c) == 0x08 && !d ? SCR_FRAME_INSIDE : 0));
 			nf++;
 			if (jitter == 0)
 				seq[d] += n;

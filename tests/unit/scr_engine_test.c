@@ -207,6 +207,7 @@ static void sess_add(struct sess *s, int client, uint8_t flags, uint32_t seq,
 	s->fr[s->n].ts_ns = s->ts += 10000000;
 	s->fr[s->n].pkt_no = s->n + 1;
 	s->fr[s->n].link = SCR_LINK_ETH;
+	s->fr[s->n].flags = 0;
 	s->n++;
 }
 
@@ -407,6 +408,101 @@ static void test_syn_retransmission(void **state)
 	scr_engine_destroy(e);
 }
 
+/* hold_run - frames [from, to) of s with flags, one at a time; the actions */
+static void hold_run(struct scr_engine *e, struct sess *s, unsigned from,
+		     unsigned to, uint8_t flags, uint8_t *act)
+{
+	unsigned i;
+
+	for (i = from; i < to; i++) {
+		s->fr[i].flags = flags;
+		scr_engine_burst(e, &s->fr[i], 1);
+		act[i] = s->fr[i].action;
+	}
+}
+
+/* test_greet_hold - the server's greeting and what follows it are held
+ * until given back; a client talking meanwhile pregreets; given back, the
+ * session runs on; the protected side starts no flow */
+static void test_greet_hold(void **state)
+{
+	static const char greet[] = "220 mx.example.test ESMTP\r\n";
+	uint8_t act[24];
+	static struct sess s;
+	struct scr_stats st;
+	unsigned n;
+	int early;
+
+	(void)state;
+	for (early = 0; early < 2; early++) {
+		struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+		struct scr_engine *e = engine_for(&r, &pol);
+
+		memset(&s, 0, sizeof(s));
+		memset(act, 0xff, sizeof(act));
+		s.cport = 40010;
+		s.seq[0] = 1000;
+		s.seq[1] = 9000;
+		sess_add(&s, 1, 0x02, s.seq[0]++, NULL);		/* 0 SYN */
+		sess_add(&s, 0, 0x12, s.seq[1]++, NULL);		/* 1 SYN/ACK */
+		sess_add(&s, 0, 0x18, s.seq[1], greet);			/* 2 held */
+		sess_add(&s, 0, 0x18, s.seq[1], greet);			/* 3 retransmission */
+		if (early) {
+			sess_add(&s, 1, 0x18, s.seq[0], "EHLO x.example\r\n"); /* 4 */
+			s.seq[0] += 16;
+		}
+		n = s.n;
+		hold_run(e, &s, 0, n, SCR_FRAME_HOLD_OK, act);
+		assert_int_equal(act[2], SCR_PKT_HOLD);
+		assert_int_equal(act[3], SCR_PKT_HOLD);
+		assert_int_equal(r.fails, early);	/* pregreet while held */
+		/* Given back in order: judged now. */
+		hold_run(e, &s, 2, 4, SCR_FRAME_HOLD_OK | SCR_FRAME_RELEASED, act);
+		assert_int_equal(act[2], SCR_PKT_PASS);
+		assert_int_equal(act[3], SCR_PKT_PASS);
+		s.seq[1] += (uint32_t)strlen(greet);
+		if (!early) {
+			sess_add(&s, 1, 0x18, s.seq[0], "EHLO x.example\r\n");
+			s.seq[0] += 16;
+		}
+		/* Later server frames are not held again. */
+		sess_add(&s, 0, 0x18, s.seq[1], "250 mx.example.test\r\n");
+		hold_run(e, &s, n, s.n, SCR_FRAME_HOLD_OK, act);
+		assert_int_equal(act[s.n - 1], SCR_PKT_PASS);
+		assert_int_equal(r.fails, early);
+		scr_engine_stats(e, &st);
+		assert_int_equal(st.held, 2);
+		scr_engine_flush(e, s.ts);
+		assert_int_equal(r.verdicts, 1);
+		assert_int_equal(r.last_verdict.reasons, early ? B(PREGREET) : 0);
+		scr_engine_destroy(e);
+	}
+	/* No hold without HOLD_OK, none for a cached client, none inside. */
+	{
+		struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0};
+		struct scr_engine *e = engine_for(&r, &pol);
+
+		memset(&s, 0, sizeof(s));
+		s.cport = 40011;
+		s.seq[0] = 1000;
+		s.seq[1] = 9000;
+		sess_add(&s, 1, 0x02, s.seq[0]++, NULL);
+		sess_add(&s, 0, 0x12, s.seq[1]++, NULL);
+		sess_add(&s, 0, 0x18, s.seq[1], greet);
+		hold_run(e, &s, 0, s.n, SCR_FRAME_HOLD_OK, act);
+		assert_int_equal(act[2], SCR_PKT_PASS);
+		s.cport = 40012;
+		s.n = 0;
+		sess_add(&s, 1, 0x02, 5000, NULL);
+		hold_run(e, &s, 0, 1, SCR_FRAME_INSIDE, act);
+		scr_engine_stats(e, &st);
+		assert_int_equal(st.flows, 1);
+		assert_int_equal(st.inside_syn, 1);
+		assert_int_equal(st.held, 0);
+		scr_engine_destroy(e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_table_full_and_timeouts),
 		cmocka_unit_test(test_reload_mid_session),
 		cmocka_unit_test(test_syn_retransmission),
+		cmocka_unit_test(test_greet_hold),
 	};
 
 	return cmocka_run_group_tests_name("scr_engine", tests, setup, teardown);

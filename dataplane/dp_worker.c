@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	dp_worker - an inline worker lcore: receive, screen, forward
+ * DESCRIPTION
+ *	Each loop: apply the control thread's messages; receive a burst from
+ *	each of its rx queues; with software dispatch, send each frame whose
+ *	symmetric hash belongs to another worker to that worker's ring and
+ *	take the frames the others sent here; run the engine over the burst
+ *	and act per frame: forward to the other port, drop (stopped session),
+ *	stop (RST to both ends, with postscreen's reply line to the client
+ *	first when smtpscreen_stop_reply is set), or hold (greeting hold,
+ *	dp_hold). Held frames come back through the engine flagged RELEASED
+ *	when the hold is over (postscreen_greet_wait, its stress value when
+ *	3/4 of the packet budget is in use), when the budget forces the
+ *	oldest out, or at shutdown; they are freed when their session is
+ *	stopped or ends. Events go to the control thread over an SPSC ring
+ *	(counted when it is full); the worker also applies its own verdicts
+ *	to its cache at once so the next connection of a client sees them.
+ *	At stop: gives back every held frame, ends every flow (their
+ *	verdicts reach the control thread), flushes the transmit buffers.
+ * THREADING
+ *	One lcore per worker; nothing shared but rings and the snapshot.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "ctl_cidr.h"
+#include "dp_craft.h"
+#include "dp_inline.h"
+#include "scr_decode.h"
+#include "smtpscreen_abi.h"
+
+#define W_SNAP_NS	100000000ull	/* counters published every 100 ms */
+#define W_EXPIRE_NS	100000000ull	/* idle flows checked every 100 ms */
+
+/* tx_flush - hand a port's buffered frames to its queue; free refusals */
+static void tx_flush(struct dp_worker *w, unsigned p)
+{
+	struct dp_txbuf *b = &w->tx[p];
+	uint16_t sent;
+
+	if (b->n == 0)
+		return;
+	sent = rte_eth_tx_burst(w->app->port[p].id, (uint16_t)w->id, b->m, b->n);
+	if (unlikely(sent < b->n)) {
+		w->st.tx_drop += b->n - sent;
+		rte_pktmbuf_free_bulk(b->m + sent, b->n - sent);
+	}
+	b->n = 0;
+}
+
+/* tx_put - queue m for port index p (sent or freed exactly once) */
+static inline void tx_put(struct dp_worker *w, unsigned p, struct rte_mbuf *m)
+{
+	struct dp_txbuf *b = &w->tx[p];
+
+	b->m[b->n++] = m;
+	if (b->n == DP_TXBUF)
+		tx_flush(w, p);
+}
+
+/* port_index - 0/1 of a DPDK port id (the mbuf's rx port) */
+static inline unsigned port_index(const struct dp_worker *w, uint16_t id)
+{
+	return w->app->port[DP_PORT_SERVERS].id == id ? DP_PORT_SERVERS :
+							DP_PORT_CLIENTS;
+}
+
+/* addr_in - addr inside net/plen (plen over the 128-bit scr_addr) */
+static bool addr_in(const struct scr_addr *a, const struct scr_addr *net,
+		    unsigned plen)
+{
+	unsigned full = plen / 8, rest = plen % 8;
+
+	if (memcmp(a->b, net->b, full) != 0)
+		return false;
+	return rest == 0 ||
+	       ((a->b[full] ^ net->b[full]) & (uint8_t)(0xff00u >> rest)) == 0;
+}
+
+/* dyn_lookup - an operator prefix covering addr: allow beats block, as
+ * in the XDP program; -1 none */
+static int dyn_lookup(const struct dp_worker *w, const struct scr_addr *a,
+		      uint64_t now_s)
+{
+	int found = -1;
+	unsigned i;
+
+	for (i = 0; i < w->ndyn; i++) {
+		const struct dp_dyn *d = &w->dyn[i];
+
+		if (!d->used || (d->expires_s && d->expires_s <= now_s) ||
+		    !addr_in(a, &d->net, d->plen))
+			continue;
+		if (d->kind == SCR_XDP_KIND_ALLOW)
+			return SCR_XDP_KIND_ALLOW;
+		found = SCR_XDP_KIND_BLOCK;
+	}
+	return found;
+}
+
+/* hook_client - access list, operator prefixes, then the cache */
+static void hook_client(void *arg, const struct scr_flow_key *key,
+			uint64_t now_ns, struct scr_client_info *out)
+{
+	struct dp_worker *w = arg;
+	uint64_t now_s = now_ns / 1000000000u;
+	int d;
+
+	if (w->ndyn && ctl_acl_lookup(w->setup->acl, &key->client) == CTL_ACL_DUNNO &&
+	    (d = dyn_lookup(w, &key->client, now_s)) >= 0) {
+		memset(out, 0, sizeof(*out));
+		out->cls = d == SCR_XDP_KIND_ALLOW ? SCR_CLIENT_PERMIT :
+						     SCR_CLIENT_BLOCKED;
+		return;
+	}
+	ctl_setup_client(w->setup, w->cache, &key->client, now_s, out);
+}
+
+/* stop_test - the test whose action stops the session: drop first */
+static void stop_test(const struct scr_policy *pol, uint8_t reasons,
+		      uint8_t *test, uint8_t *act)
+{
+	unsigned t, a;
+
+	for (a = SCR_ACT_DROP; a >= SCR_ACT_ENFORCE; a--) {
+		for (t = 0; t < SCR_TEST_MAX; t++) {
+			if ((reasons & SCR_TEST_BIT(t)) && pol->action[t] == a) {
+				*test = (uint8_t)t;
+				*act = (uint8_t)a;
+				return;
+			}
+		}
+	}
+}
+
+/* hold_free - free the held frames of a flow (stopped or ended) */
+static void hold_free(struct dp_worker *w, const struct scr_flow_key *k)
+{
+	void *pk[DP_HOLD_FLOW_MAX];
+	unsigned n = dp_hold_take(w->hold, k, pk, DP_HOLD_FLOW_MAX);
+
+	if (n == 0)
+		return;
+	w->st.hold_freed += n;
+	rte_pktmbuf_free_bulk((struct rte_mbuf **)pk, n);
+}
+
+/* hook_event - worker-side effects, then the event to ctrl */
+static void hook_event(void *arg, const struct scr_event *ev)
+{
+	struct dp_worker *w = arg;
+	const struct scr_policy *pol = &w->setup->pol;
+	uint64_t now_s = ev->ts_ns / 1000000000u;
+
+	switch (ev->type) {
+	case SCR_EV_VERDICT:
+		if (ev->verdict == SCR_V_PASS && !ev->pass_old)
+			ctl_cache_pass(w->cache, &ev->key.client, now_s,
+				       pol->enabled & SCR_TESTS_STREAM, pol);
+		else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt)
+			ctl_cache_block(w->cache, &ev->key.client, now_s,
+					pol->block_ttl_s, ev->reasons);
+		if (ev->stop_pkt >= w->burst_first &&
+		    ev->stop_pkt < w->burst_first + SCR_BURST) {
+			unsigned i = (unsigned)(ev->stop_pkt - w->burst_first);
+
+			stop_test(pol, ev->reasons, &w->stop_test[i], &w->stop_act[i]);
+		}
+		break;
+	case SCR_EV_END:
+		hold_free(w, &ev->key);
+		break;
+	case SCR_EV_CONNECT:
+	case SCR_EV_LISTED:
+	case SCR_EV_FAIL:
+		break;
+	default:
+		abort();	/* panic: event type out of range */
+	}
+	if (rte_ring_sp_enqueue_elem(w->ev_ring, (void *)ev, sizeof(*ev)) == 0)
+		return;
+	/* At shutdown the control thread drains until every worker is done:
+	 * wait for room rather than lose the last verdicts. */
+	while (atomic_load_explicit(&w->app->stop, memory_order_relaxed)) {
+		rte_pause();
+		if (rte_ring_sp_enqueue_elem(w->ev_ring, (void *)ev, sizeof(*ev)) == 0)
+			return;
+	}
+	w->st.ev_lost++;
+}
+
+/* dp_worker_hooks - the engine hooks of a worker */
+void dp_worker_hooks(struct dp_worker *w, struct scr_engine_hooks *h)
+{
+	h->arg = w;
+	h->client = hook_client;
+	h->event = hook_event;
+}
+
+/* frame_key - flow key and TCP numbers of a frame (client -> server
+ * orientation); the frame's direction in *from_client */
+static int frame_key(const struct dp_worker *w, const struct rte_mbuf *m,
+		     struct scr_flow_key *k, struct scr_pkt *pk, bool *from_client)
+{
+	unsigned i;
+
+	if (scr_decode(SCR_LINK_ETH, rte_pktmbuf_mtod(m, const uint8_t *),
+		       rte_pktmbuf_data_len(m), pk) != SCR_DEC_TCP)
+		return -EINVAL;
+	*from_client = false;
+	for (i = 0; i < w->app->nports; i++)
+		if (pk->dport == w->app->ports[i])
+			*from_client = true;
+	memset(k, 0, sizeof(*k));
+	k->client = *from_client ? pk->src : pk->dst;
+	k->server = *from_client ? pk->dst : pk->src;
+	k->client_port = *from_client ? pk->sport : pk->dport;
+	k->server_port = *from_client ? pk->dport : pk->sport;
+	k->family = pk->family;
+	return 0;
+}
+
+/* rel_add - frames to give back to the engine after this burst */
+static void rel_add(struct dp_worker *w, void **pk, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (w->nrel == DP_REL_MAX) {
+			/* Cannot happen with the bounds below; never lose a
+			 * frame: forward it unjudged. */
+			struct rte_mbuf *m = pk[i];
+
+			tx_put(w, !port_index(w, m->port), m);
+			continue;
+		}
+		w->rel[w->nrel++] = pk[i];
+	}
+}
+
+/* do_hold - keep a frame the engine holds */
+static void do_hold(struct dp_worker *w, struct rte_mbuf *m, uint64_t now)
+{
+	void *pk[DP_HOLD_FLOW_MAX + 1];
+	struct scr_flow_key k;
+	struct scr_pkt p;
+	bool from_client;
+	unsigned n;
+	int rc;
+
+	if (frame_key(w, m, &k, &p, &from_client) != 0) {
+		rel_add(w, (void **)&m, 1);	/* panic-free: judge it again */
+		return;
+	}
+	rc = dp_hold_add(w->hold, &k, p.seq, p.payload_len, m, now);
+	if (rc == -ENOSPC) {
+		/* Budget: the oldest hold ends now (released, not lost). */
+		n = dp_hold_release_oldest(w->hold, pk, DP_HOLD_FLOW_MAX);
+		w->st.hold_forced += n != 0;
+		rel_add(w, pk, n);
+		rc = dp_hold_add(w->hold, &k, p.seq, p.payload_len, m, now);
+	}
+	if (rc == 0) {
+		w->st.held++;
+		return;
+	}
+	if (rc == 1) {
+		w->st.hold_dup++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* This flow holds all it may: its hold ends now. */
+	n = dp_hold_take(w->hold, &k, pk, DP_HOLD_FLOW_MAX);
+	pk[n++] = m;
+	w->st.hold_forced++;
+	rel_add(w, pk, n);
+}
+
+/* send_crafted - one crafted frame out of port index p */
+static void send_crafted(struct dp_worker *w, unsigned p,
+			 const struct dp_craft_frame *f)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->app->mp);
+	char *d;
+
+	if (m == NULL) {
+		w->st.nombuf++;
+		return;
+	}
+	d = rte_pktmbuf_append(m, f->len);
+	if (d == NULL) {
+		rte_pktmbuf_free(m);
+		w->st.craft_err++;
+		return;
+	}
+	memcpy(d, f->data, f->len);
+	tx_put(w, p, m);
+	w->st.crafted++;
+}
+
+/* do_stop - the engine stopped the session at m: RST both ends */
+static void do_stop(struct dp_worker *w, struct rte_mbuf *m, unsigned i)
+{
+	struct dp_craft_frame out[3];
+	char reply[DP_CRAFT_REPLY_MAX];
+	const char *rp = NULL;
+	unsigned in = port_index(w, m->port), j;
+	struct scr_flow_key k;
+	struct scr_pkt p;
+	bool from_client;
+	int n;
+
+	w->st.stopped++;
+	if (frame_key(w, m, &k, &p, &from_client) == 0)
+		hold_free(w, &k);
+	if (w->app->stop_reply && w->stop_test[i] != 0xff &&
+	    dp_craft_reply((enum scr_test)w->stop_test[i],
+			   (enum scr_action)w->stop_act[i], &k.client, NULL,
+			   reply, sizeof(reply)) > 0)
+		rp = reply;
+	n = dp_craft_stop(rte_pktmbuf_mtod(m, const uint8_t *),
+			  rte_pktmbuf_data_len(m), w->app->ports, w->app->nports,
+			  rp, out);
+	if (n < 0)
+		w->st.craft_err++;
+	for (j = 0; n > 0 && j < (unsigned)n; j++) {
+		/* Towards where the frame was going, or back where it came. */
+		bool onward = (out[j].dst == DP_CRAFT_TO_SERVER) == from_client;
+
+		send_crafted(w, onward ? !in : in, &out[j]);
+	}
+	rte_pktmbuf_free(m);
+}
+
+/* judge - run the engine over n frames and act on each */
+static void judge(struct dp_worker *w, struct rte_mbuf **m, unsigned n,
+		  uint8_t flags)
+{
+	struct scr_frame fr[SCR_BURST];
+	uint64_t now = dp_now_ns(w->app);
+	uint8_t hold_ok = w->setup->hold_ns ? SCR_FRAME_HOLD_OK : 0;
+	uint16_t inside = w->app->port[DP_PORT_SERVERS].id;
+	unsigned i;
+
+	w->burst_first = w->pkt_no + 1;
+	for (i = 0; i < n; i++) {
+		fr[i].data = rte_pktmbuf_mtod(m[i], const uint8_t *);
+		fr[i].caplen = rte_pktmbuf_data_len(m[i]);
+		fr[i].wirelen = rte_pktmbuf_pkt_len(m[i]);
+		fr[i].ts_ns = now;
+		fr[i].pkt_no = ++w->pkt_no;
+		fr[i].link = SCR_LINK_ETH;
+		fr[i].flags = (uint8_t)(flags | hold_ok |
+					(m[i]->port == inside ? SCR_FRAME_INSIDE : 0));
+		w->stop_test[i] = 0xff;
+		w->stop_act[i] = 0;
+	}
+	scr_engine_burst(w->eng, fr, n);
+	for (i = 0; i < n; i++) {
+		switch ((enum scr_pkt_action)fr[i].action) {
+		case SCR_PKT_PASS:
+			tx_put(w, !port_index(w, m[i]->port), m[i]);
+			w->st.fwd++;
+			break;
+		case SCR_PKT_DROP:
+			w->st.dropped++;
+			rte_pktmbuf_free(m[i]);
+			break;
+		case SCR_PKT_STOP:
+			do_stop(w, m[i], i);
+			break;
+		case SCR_PKT_HOLD:
+			do_hold(w, m[i], now);
+			break;
+		default:
+			abort();	/* panic: frame action out of range */
+		}
+	}
+}
+
+/* judge_released - give the released frames back to the engine */
+static void judge_released(struct dp_worker *w)
+{
+	unsigned done = 0;
+
+	/* judge() may add more (a forced release): loop until empty. */
+	while (done < w->nrel) {
+		unsigned n = w->nrel - done < SCR_BURST ? w->nrel - done : SCR_BURST;
+
+		w->st.released += n;
+		judge(w, w->rel + done, n, SCR_FRAME_RELEASED);
+		done += n;
+	}
+	w->nrel = 0;
+}
+
+/* sym_hash - the same value for both directions of a TCP connection */
+static uint32_t sym_hash(const struct rte_mbuf *m)
+{
+	struct scr_pkt p;
+	uint64_t a0, a1, b0, b1;
+
+	if (scr_decode(SCR_LINK_ETH, rte_pktmbuf_mtod(m, const uint8_t *),
+		       rte_pktmbuf_data_len(m), &p) != SCR_DEC_TCP)
+		return 0;
+	memcpy(&a0, p.src.b, 8);
+	memcpy(&a1, p.src.b + 8, 8);
+	memcpy(&b0, p.dst.b, 8);
+	memcpy(&b1, p.dst.b + 8, 8);
+	return (uint32_t)scr_mix64(scr_mix64(a0 ^ a1) + scr_mix64(b0 ^ b1) +
+				   ((uint64_t)p.sport + p.dport));
+}
+
+/* push_pending - hand the frames waiting for other workers to their
+ * rings, as far as they take them */
+static void push_pending(struct dp_worker *w)
+{
+	unsigned j;
+
+	for (j = 0; w->pending && j < w->app->nworkers; j++) {
+		unsigned n = w->npend[j], sent;
+
+		if (n == 0)
+			continue;
+		sent = rte_ring_sp_enqueue_burst(w->out[j], (void **)w->pend[j],
+						 n, NULL);
+		w->st.disp_out += sent;
+		if (sent < n) {
+			memmove(w->pend[j], w->pend[j] + sent,
+				(n - sent) * sizeof(w->pend[j][0]));
+			w->st.disp_full++;
+		}
+		w->npend[j] = (uint16_t)(n - sent);
+		w->pending -= sent;
+	}
+}
+
+/* dispatch - keep this worker's frames in m (compacted), queue the rest
+ * for their workers (called only with nothing pending) */
+static unsigned dispatch(struct dp_worker *w, struct rte_mbuf **m, unsigned n)
+{
+	unsigned keep = 0, i;
+	unsigned nw = w->app->nworkers;
+
+	for (i = 0; i < n; i++) {
+		unsigned o = sym_hash(m[i]) % nw;
+
+		if (o == w->id) {
+			m[keep++] = m[i];
+			continue;
+		}
+		w->pend[o][w->npend[o]++] = m[i];
+		w->pending++;
+	}
+	push_pending(w);
+	return keep;
+}
+
+/* apply_msg - one message from the control thread */
+static void apply_msg(struct dp_worker *w, const struct dp_msg *g)
+{
+	unsigned i;
+
+	w->st.msgs++;
+	switch ((enum dp_msg_type)g->type) {
+	case DP_MSG_PASS:
+		ctl_cache_pass(w->cache, &g->addr, g->now_s, g->tests,
+			       &w->setup->pol);
+		return;
+	case DP_MSG_BLOCK:
+		ctl_cache_block(w->cache, &g->addr, g->now_s, g->ttl_s, g->reasons);
+		return;
+	case DP_MSG_DYN_ADD:
+	case DP_MSG_DYN_DEL:
+		for (i = 0; i < w->ndyn; i++) {
+			struct dp_dyn *d = &w->dyn[i];
+
+			if (d->used && d->kind == g->kind && d->plen == g->plen &&
+			    memcmp(&d->net, &g->addr, sizeof(d->net)) == 0)
+				break;
+		}
+		if (g->type == DP_MSG_DYN_DEL) {
+			if (i < w->ndyn) {
+				w->dyn[i] = w->dyn[w->ndyn - 1];
+				w->ndyn--;
+			}
+			return;
+		}
+		if (i == w->ndyn) {
+			if (w->ndyn == DP_DYN_MAX)
+				return;	/* ctrl refuses more than DP_DYN_MAX */
+			w->ndyn++;
+		}
+		w->dyn[i].net = g->addr;
+		w->dyn[i].plen = g->plen;
+		w->dyn[i].kind = g->kind;
+		w->dyn[i].expires_s = g->expires_s;
+		w->dyn[i].used = 1;
+		return;
+	case DP_MSG_CACHE_FLUSH:
+		ctl_cache_clear(w->cache);
+		return;
+	case DP_MSG_SETUP:
+		/* Flows in flight keep their state; the engine keeps the old
+		 * policy if it cannot get memory for the new patterns. */
+		if (scr_engine_set_policy(w->eng, &g->setup->pol, g->setup->db) == 0)
+			w->setup = g->setup;
+		atomic_store_explicit(&w->setup_gen, g->gen, memory_order_release);
+		return;
+	case DP_MSG_MAX:
+	default:
+		abort();	/* panic: message type out of range */
+	}
+}
+
+/* dp_worker_snapshot - publish counters for the control thread */
+void dp_worker_snapshot(struct dp_worker *w)
+{
+	w->st.hold_now = dp_hold_pkts(w->hold);
+	dp_snap_write_begin(w);
+	w->st_snap = w->st;
+	scr_engine_stats(w->eng, &w->eng_snap);
+	w->flows_snap = scr_engine_flows_active(w->eng);
+	dp_snap_write_end(w);
+}
+
+/* hold_due - the hold now: shorter while the budget is 3/4 used */
+static uint64_t hold_now_ns(struct dp_worker *w)
+{
+	uint32_t used = dp_hold_pkts(w->hold), max = dp_hold_max_pkts(w->hold);
+	bool stress = (uint64_t)used * 4 >= (uint64_t)max * 3;
+
+	w->st.stress = stress;
+	return stress ? w->setup->hold_stress_ns : w->setup->hold_ns;
+}
+
+/* release_due - holds that are over go back to the engine */
+static void release_due(struct dp_worker *w, uint64_t now)
+{
+	void *pk[SCR_BURST * 4];
+	unsigned n;
+
+	if (dp_hold_oldest_ns(w->hold) == UINT64_MAX)
+		return;
+	/* A reload that switched the hold off ends every hold at once. */
+	n = dp_hold_due(w->hold, now, hold_now_ns(w), pk, SCR_BURST * 4);
+	if (n == 0 && dp_hold_oldest_ns(w->hold) != UINT64_MAX &&
+	    w->setup->hold_ns == 0)
+		n = dp_hold_release_oldest(w->hold, pk, SCR_BURST * 4);
+	if (n) {
+		rel_add(w, pk, n);
+		judge_released(w);
+	}
+}
+
+/* take_inbound - judge what the other workers dispatched here */
+static unsigned take_inbound(struct dp_worker *w)
+{
+	struct rte_mbuf *m[SCR_BURST];
+	unsigned j, n, total = 0;
+
+	for (j = 0; j < w->app->nworkers; j++) {
+		if (j == w->id)
+			continue;
+		n = rte_ring_sc_dequeue_burst(w->in[j], (void **)m, SCR_BURST, NULL);
+		if (n == 0)
+			continue;
+		total += n;
+		w->st.disp_in += n;
+		judge(w, m, n, 0);
+		judge_released(w);
+	}
+	return total;
+}
+
+/* drain - at stop: dispatched frames reach their workers, every held
+ * frame goes, every flow ends */
+static void drain(struct dp_worker *w)
+{
+	struct dp_app *a = w->app;
+	void *pk[DP_HOLD_FLOW_MAX];
+	unsigned n, p;
+
+	if (a->sw_dispatch) {
+		while (w->pending) {
+			push_pending(w);
+			(void)take_inbound(w);
+		}
+		atomic_fetch_add(&a->flushed, 1);
+		while (atomic_load(&a->flushed) < a->nworkers || take_inbound(w) > 0)
+			(void)take_inbound(w);
+	}
+
+	while ((n = dp_hold_release_oldest(w->hold, pk, DP_HOLD_FLOW_MAX)) > 0) {
+		rel_add(w, pk, n);
+		if (w->nrel > DP_REL_MAX - DP_HOLD_FLOW_MAX)
+			judge_released(w);
+	}
+	judge_released(w);
+	scr_engine_flush(w->eng, dp_now_ns(w->app));
+	for (p = 0; p < DP_NPORTS; p++)
+		tx_flush(w, p);
+}
+
+/* dp_worker_main - the worker loop */
+int dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct dp_app *a = w->app;
+	struct rte_mbuf *m[SCR_BURST];
+	struct dp_msg msg;
+	uint64_t next_snap = 0, next_expire = 0;
+	unsigned i, p, n;
+
+	while (!atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+		uint64_t now;
+		bool busy = false;
+
+		while (rte_ring_sc_dequeue_elem(w->msg_ring, &msg, sizeof(msg)) == 0)
+			apply_msg(w, &msg);
+		if (w->pending)
+			push_pending(w);
+		for (i = 0; i < w->nrxq && !w->pending; i++) {
+			n = rte_eth_rx_burst(a->port[w->rxq[i].port].id,
+					     w->rxq[i].queue, m, SCR_BURST);
+			if (n == 0)
+				continue;
+			busy = true;
+			w->st.rx += n;
+			if (a->sw_dispatch)
+				n = dispatch(w, m, n);
+			if (n)
+				judge(w, m, n, 0);
+			judge_released(w);
+		}
+		if (a->sw_dispatch && take_inbound(w) > 0)
+			busy = true;
+		now = dp_now_ns(a);
+		release_due(w, now);
+		for (p = 0; p < DP_NPORTS; p++)
+			tx_flush(w, p);
+		if (now >= next_expire && !busy) {
+			scr_engine_expire(w->eng, now);
+			next_expire = now + W_EXPIRE_NS;
+		}
+		if (now >= next_snap) {
+			dp_worker_snapshot(w);
+			next_snap = now + W_SNAP_NS;
+		}
+	}
+	drain(w);
+	dp_worker_snapshot(w);
+	atomic_store_explicit(&w->done, 1, memory_order_release);
+	return 0;
+}

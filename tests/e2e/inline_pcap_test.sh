@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# NAME
+#	inline_pcap_test - the same pcap through `smtpscreen inline` (net_pcap
+#	ports) and through `smtpscreen replay` gives the same verdicts
+# DESCRIPTION
+#	scr-gen writes a labeled mix (every class, noise, IPv6, VLANs). Port 0
+#	of the appliance is net_pcap reading that file (in order, one queue),
+#	port 1 is net_pcap writing what was forwarded. With the greeting hold
+#	off (recorded traffic: smtpscreen_greet_hold = no) and one worker,
+#	the live dataplane must give every flow the verdict and reasons that
+#	replay gives; it must forward every frame that is not of a stopped
+#	session (count check: rx = forwarded + dropped + stopped + held-freed)
+#	and send RSTs for the stopped ones; SIGTERM must end it cleanly
+#	(exit 0, summary printed, flows in flight given their verdicts).
+#	Also with 2 workers (software dispatch): the same verdicts.
+# USAGE
+#	inline_pcap_test.sh BUILD_DIR    (root: DPDK vdevs) exit 0 pass, 1 fail
+E2E_NAME=inline_pcap_test
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/common.sh"
+BUILD=${1:?usage: $0 BUILD_DIR}
+SRC=${SRCDIR:-$(cd "$HERE/../.." && pwd)}
+GEN=$BUILD/bench/scr-gen
+SCR=$BUILD/dataplane/smtpscreen
+e2e_init inlpcap
+e2e_require_root
+e2e_require_cmd "$GEN" "$SCR" tshark
+TMP=$E2E_TMP
+
+"$GEN" --seed 7 --flows 1500 --noise 20 --v6 20 --vlan 10 -o "$TMP/mix.pcap" \
+	--labels "$TMP/labels.csv" 2>"$TMP/gen.err" || e2e_fail "scr-gen: $(cat "$TMP/gen.err")"
+PKTS=$(tshark -r "$TMP/mix.pcap" -T fields -e frame.number 2>/dev/null | tail -1)
+[ "${PKTS:-0}" -gt 1000 ] || e2e_fail "generated capture has ${PKTS:-no} packets"
+# An empty capture for port 1's receive side.
+/usr/bin/python3 - "$TMP/empty.pcap" <<'PYEOF'
+import struct, sys
+open(sys.argv[1], 'wb').write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+PYEOF
+cp "$SRC"/examples/* "$TMP/"
+echo "smtpscreen_greet_hold = no" >> "$TMP/main.cf"
+
+"$SCR" replay -c "$TMP/main.cf" --verdicts "$TMP/replay.csv" "$TMP/mix.pcap" \
+	>"$TMP/replay.out" 2>&1 || e2e_fail "replay: $(cat "$TMP/replay.out")"
+
+# run_inline WORKERS TAG: the appliance over the capture until all of it is in
+run_inline() {
+	local w=$1 tag=$2 pid rx i
+	# one queue per worker on each port (each worker transmits on its
+	# own); port 0's second queue reads nothing, so order is the file's
+	local p0="rx_pcap=$TMP/mix.pcap" p1="rx_pcap=$TMP/empty.pcap,tx_pcap=$TMP/$tag-out.pcap"
+	local lc="0@0,1@1"
+	if [ "$w" = 2 ]; then
+		p0="$p0,rx_pcap=$TMP/empty.pcap"
+		p1="$p1,rx_pcap=$TMP/empty.pcap,tx_pcap=$TMP/$tag-out2.pcap"
+		lc="0@0,1@1,2@0"
+	fi
+	"$SCR" inline -c "$TMP/main.cf" --workers "$w" --verdicts "$TMP/$tag.csv" \
+		--log "$TMP/$tag.log" --stats-interval 1 -s "$TMP/$tag.sock" -- \
+		--lcores "$lc" --no-huge -m 512 --no-pci --file-prefix "inlpcap$$$tag" \
+		--log-level=lib.eal:error --vdev "net_pcap0,$p0" --vdev "net_pcap1,$p1" \
+		>"$TMP/$tag.out" 2>"$TMP/$tag.err" &
+	pid=$!
+	e2e_cleanup_push "e2e_kill_pid $pid"
+	e2e_wait_for 30 grep -q "inline: ready" "$TMP/$tag.err" ||
+		e2e_fail "$tag: not ready: $(cat "$TMP/$tag.err")"
+	for i in $(seq 1 60); do
+		rx=$(sed -n 's/^interval .* rx=\([0-9]*\) .*/\1/p' "$TMP/$tag.out" | tail -1)
+		[ "${rx:-0}" -ge "$PKTS" ] && break
+		e2e_alive "$pid" || e2e_fail "$tag: exited early: $(cat "$TMP/$tag.err")"
+		sleep 1
+	done
+	[ "${rx:-0}" -eq "$PKTS" ] || e2e_fail "$tag: received ${rx:-0} of $PKTS frames"
+	kill -TERM "$pid"
+	wait "$pid" || e2e_fail "$tag: exit status $? after SIGTERM: $(cat "$TMP/$tag.err")"
+	grep -q "^smtpscreen inline summary" "$TMP/$tag.out" || e2e_fail "$tag: no summary"
+}
+
+# same_verdicts TAG: every replay row, and no other, in the live CSV
+same_verdicts() {
+	local tag=$1
+	head -1 "$TMP/$tag.csv" | grep -qx 'client,client_port,server,server_port,verdict,reasons' ||
+		e2e_fail "$tag: verdict CSV header"
+	tail -n +2 "$TMP/replay.csv" | sort > "$TMP/r.sorted"
+	tail -n +2 "$TMP/$tag.csv" | sort > "$TMP/l.sorted"
+	[ "$(wc -l < "$TMP/r.sorted")" -gt 1000 ] || e2e_fail "replay gave too few rows"
+	if ! diff "$TMP/r.sorted" "$TMP/l.sorted" > "$TMP/$tag.diff"; then
+		head -20 "$TMP/$tag.diff"
+		e2e_fail "$tag: live verdicts differ from replay's ($(grep -c '^[<>]' "$TMP/$tag.diff") rows)"
+	fi
+}
+
+# kv FILE KEY: value of KEY= in the summary
+kv() { sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" "$1" | head -1; }
+
+run_inline 1 w1
+same_verdicts w1
+fwd=$(kv "$TMP/w1.out" forwarded)
+drop=$(kv "$TMP/w1.out" dropped)
+stopped=$(kv "$TMP/w1.out" stopped)
+freed=$(kv "$TMP/w1.out" hold_freed)
+crafted=$(kv "$TMP/w1.out" crafted)
+[ $((fwd + drop + stopped + freed)) -eq "$PKTS" ] ||
+	e2e_fail "w1: frames not accounted for: $PKTS in, forwarded $fwd dropped $drop stopped $stopped freed $freed"
+[ "$stopped" -gt 0 ] || e2e_fail "w1: no session stopped"
+out=$(tshark -r "$TMP/w1-out.pcap" -T fields -e frame.number 2>/dev/null | tail -1)
+# port 1 gets the forwarded frames and the RSTs towards the servers
+[ "${out:-0}" -ge "$fwd" ] || e2e_fail "w1: port 1 wrote ${out:-0} frames, $fwd forwarded"
+rst=$(tshark -r "$TMP/w1-out.pcap" -Y 'tcp.flags.reset == 1 && tcp.dstport == 25' -T fields -e frame.number 2>/dev/null | wc -l)
+[ "$rst" -gt 0 ] || e2e_fail "w1: no RST towards a server on port 1"
+[ "$crafted" -gt 0 ] || e2e_fail "w1: no RST crafted"
+grep -q "PREGREET .* from \[" "$TMP/w1.log" || e2e_fail "w1: no PREGREET line in the log"
+e2e_log "1 worker: $(($(wc -l < "$TMP/w1.csv") - 1)) flows, verdicts equal to replay; $PKTS frames: forwarded $fwd, stopped $stopped, dropped $drop; $rst RSTs to servers"
+
+run_inline 2 w2
+same_verdicts w2
+e2e_log "2 workers (software dispatch): verdicts equal to replay"
+e2e_log "PASS"

@@ -1,0 +1,94 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# NAME
+#   dpdk.sh - DPDK middle boxes on veth pairs for the e2e tests (testpmd or smtpscreen inline)
+#
+# DESCRIPTION
+#   Helpers for tests that put a DPDK application with two vdev ports (net_af_packet or
+#   net_af_xdp on veth ends) between two namespaces: switching off the veth offloads
+#   (else af_packet/af_xdp see 64 KB GSO frames), the EAL arguments for a port type,
+#   removal of the DPDK runtime directory of a --file-prefix, and a start/stop pair for
+#   dpdk-testpmd in io forward mode (the reference middle box: a plain two-port
+#   forwarder, to tell topology problems from the application's). The processes are
+#   started with nsenter --net (not `ip netns exec`, which remounts /sys and hides the
+#   /sys/fs/bpf pins). Requires common.sh.
+#
+# CONTRACT
+#   dk_no_offload NS IF...        ethtool -K: tso gso gro tx rx off on each IF in NS
+#   dk_eal_args PMD IF0 IF1 PREFIX
+#                                 print the EAL arguments (one a line) for two ports of
+#                                 PMD (af_packet|af_xdp) on IF0 (port 0) and IF1 (port 1)
+#   dk_runtime_cleanup PREFIX     remove /var/run/dpdk/PREFIX (the runtime files)
+#   dk_testpmd_start NS OUT EAL-ARG...
+#                                 start dpdk-testpmd (io forward, 1 s stats) in NS with
+#                                 stdout+stderr to OUT; sets DK_PID; waits until it
+#                                 forwards; e2e_fail if it does not
+#   dk_testpmd_stop               SIGTERM to DK_PID, wait; 0 when it exited
+#
+# THREADING
+#   Plain bash, called from the test script's shell.
+
+DK_PID=
+
+# dk_no_offload - no segmentation/checksum offloads on veth ends seen by DPDK
+dk_no_offload() {
+	local ns=$1 ifc
+	shift
+	for ifc in "$@"; do
+		ip netns exec "$ns" ethtool -K "$ifc" tso off gso off gro off tx off rx off \
+			>/dev/null 2>&1 || e2e_fail "$ns: ethtool -K $ifc (offloads off) failed"
+	done
+}
+
+# dk_eal_args - EAL arguments for two vdev ports, one a line
+dk_eal_args() {
+	local pmd=$1 if0=$2 if1=$3 prefix=$4
+	case $pmd in
+	af_packet | af_xdp) ;;
+	*) e2e_fail "unknown port type '$pmd' (af_packet or af_xdp)" ;;
+	esac
+	printf '%s\n' --no-huge -m 512 --no-pci -l 0-1 --file-prefix "$prefix" \
+		--log-level=lib.eal:error \
+		--vdev "net_${pmd}0,iface=$if0" --vdev "net_${pmd}1,iface=$if1"
+}
+
+# dk_runtime_cleanup - the runtime directory DPDK leaves for a file prefix
+dk_runtime_cleanup() {
+	local prefix=$1
+	[ -n "$prefix" ] || return 0
+	rm -rf -- "/var/run/dpdk/$prefix"
+}
+
+# dk_testpmd_forwarding - testpmd printed its start of forwarding
+dk_testpmd_forwarding() {
+	grep -q 'io packet forwarding - ports=' "$1" 2>/dev/null
+}
+
+# dk_testpmd_start - testpmd as a two-port io forwarder inside a namespace
+dk_testpmd_start() {
+	local ns=$1 out=$2
+	shift 2
+	e2e_require_cmd dpdk-testpmd
+	nsenter --net="/run/netns/$ns" dpdk-testpmd "$@" -- --forward-mode=io \
+		--auto-start --stats-period 1 --nb-cores=1 --rxq=1 --txq=1 \
+		--total-num-mbufs=16384 \
+		</dev/null >"$out" 2>&1 &
+	DK_PID=$!
+	e2e_cleanup_push "dk_testpmd_stop"
+	e2e_wait_for 30 dk_testpmd_forwarding "$out" || {
+		e2e_alive "$DK_PID" || e2e_fail "dpdk-testpmd exited: $(tail -n 20 "$out")"
+		e2e_fail "dpdk-testpmd does not forward after 30 s: $(tail -n 20 "$out")"
+	}
+	e2e_alive "$DK_PID" || e2e_fail "dpdk-testpmd exited: $(tail -n 20 "$out")"
+}
+
+# dk_testpmd_stop - stop testpmd by PID (SIGTERM: it stops its ports and exits)
+dk_testpmd_stop() {
+	local pid=$DK_PID
+	[ -n "$pid" ] || return 0
+	DK_PID=
+	e2e_kill_pid "$pid" 10
+	wait "$pid" 2>/dev/null
+	return 0
+}
