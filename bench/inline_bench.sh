@@ -19,7 +19,8 @@
 #	Traffic conditions: the pcap repeats, so clients come back; the
 #	bench main.cf keeps passes and blocks 1 s (every TTL 1s) and the
 #	summary shows how many sessions were cache hits (pass_old). Greeting
-#	hold off (recorded traffic). Results in bench/results/inline-<date>.txt.
+#	hold off (recorded traffic). The log is formatted and written to
+#	/dev/null (syslog would measure the syslog daemon). Results in bench/results/inline-<date>.txt.
 # USAGE
 #	bench/inline_bench.sh BUILD_DIR [--flows N] [--seconds S] [--reps N] [--out FILE]
 #	                      [--workers "1 2"] [--keep]
@@ -60,6 +61,7 @@ cleanup() {
 	if [ -n "$KEEP" ]; then echo "raw outputs kept in $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 echo "generating 2 x $FLOWS flows..." >&2
 "$GEN" --seed 1 --flows "$FLOWS" -o "$TMP/mix1.pcap" --labels "$TMP/l1.csv" 2>"$TMP/gen1.txt"
@@ -143,6 +145,7 @@ run_scr() {
 	local w=$1 out=$2 pid
 	# shellcheck disable=SC2046
 	"$SCR" inline -c "$TMP/bench.cf" --workers "$w" --stats-interval 1 \
+		--log /dev/null \
 		--mbufs "$MBUFS" -s "$TMP/ctl.sock" -- \
 		--lcores "$(lcores "$w")" -m "$MEM" --no-pci \
 		--file-prefix "ib$$" --log-level=lib.eal:error $(vdevs "$w") \

@@ -182,7 +182,8 @@ void ctl_cache_client(struct ctl_cache *c, const struct scr_addr *addr,
 
 	memset(out, 0, sizeof(*out));
 	out->cls = SCR_CLIENT_NEW;
-	out->todo = enabled;
+	/* The access list is decided before the cache and never cached. */
+	out->todo = enabled & (uint8_t)~SCR_TEST_BIT(SCR_TEST_ACCESS);
 	if (e == NULL)
 		return;
 	if (e->block_until > now_s) {

@@ -28,15 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
-#include <linux/magic.h>
 
 #include "ctl_inlinebpf.h"
 #include "smtpscreen_abi.h"
@@ -356,24 +353,6 @@ out:
 
 /* ---- adopting the attached program ---- */
 
-/* ctl_ib_bpffs - make sure pin_dir's parent is a bpf file system */
-static int ctl_ib_bpffs(const char *dir)
-{
-	char parent[PATH_MAX];
-	struct statfs sfs;
-	char *slash;
-
-	snprintf(parent, sizeof(parent), "%s", dir);
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent)
-		*slash = '\0';
-	if (statfs(parent, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
-		return 0;
-	if (mount("bpf", parent, "bpf", 0, "mode=0700"))
-		return -errno;
-	return 0;
-}
-
 /* ctl_ib_match - which of our maps an info describes; -1 none */
 static int ctl_ib_match(const struct bpf_map_info *mi)
 {
@@ -537,7 +516,7 @@ struct ctl_maps *ctl_inlinebpf_adopt_fd(int prog_fd, const char *pin_dir,
 	rc = ctl_ib_find_maps(prog_fd, &pi, fds, err, errlen);
 	if (rc)
 		goto out;
-	rc = ctl_ib_bpffs(pin_dir);
+	rc = ctl_maps_bpffs(pin_dir);
 	if (rc) {
 		snprintf(err, errlen, "%s: mount the bpf file system: %s",
 			 pin_dir, strerror(-rc));

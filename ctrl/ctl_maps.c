@@ -484,7 +484,7 @@ void ctl_maps_destroy(struct ctl_maps *m)
 }
 
 /* ctl_maps_bpffs - make sure dir's parent is a bpf file system */
-static int ctl_maps_bpffs(const char *dir)
+int ctl_maps_bpffs(const char *dir)
 {
 	char parent[PATH_MAX];
 	struct statfs sfs;

@@ -91,6 +91,8 @@ struct ctl_maps *ctl_maps_open_pinned(const char *dir, char *err,
 void ctl_maps_destroy(struct ctl_maps *m);
 int ctl_maps_pin(struct ctl_maps *m, const char *dir);
 int ctl_maps_unpin(const char *dir);
+/* Mount bpffs on dir's parent unless it is one already; 0 or -errno. */
+int ctl_maps_bpffs(const char *dir);
 /* Program fd (loaded or pinned); -1 if none. */
 int ctl_maps_prog_fd(const struct ctl_maps *m);
 /* Map fd by the name in scr_xdp.bpf.c (tests, xsk users); -1 if none. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ctl_resend.h"
+#include "scr_csum.h"
 #include "smtpscreen_abi.h"
 
 struct ctl_resend {
@@ -79,26 +80,6 @@ void ctl_resend_close(struct ctl_resend *r)
 	free(r);
 }
 
-/* csum_add - ones' complement sum of bytes */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-/* csum_fold - final 16-bit checksum */
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* ctl_resend_fix_csum - recompute the TCP checksum of a frame */
 int ctl_resend_fix_csum(uint8_t *f, size_t len)
 {
@@ -132,7 +113,7 @@ int ctl_resend_fix_csum(uint8_t *f, size_t len)
 			return -EINVAL;
 		l4 = off + ihl;
 		l4len = tot - ihl;
-		sum = csum_add(sum, f + off + 12, 8);
+		sum = scr_csum_add(sum, f + off + 12, 8);
 	} else if (et == 0x86dd) {
 		size_t plen;
 
@@ -144,7 +125,7 @@ int ctl_resend_fix_csum(uint8_t *f, size_t len)
 		l4len = plen;
 		if (l4 + l4len > len)
 			return -EINVAL;
-		sum = csum_add(sum, f + off + 8, 32);
+		sum = scr_csum_add(sum, f + off + 8, 32);
 	} else {
 		return -EINVAL;
 	}
@@ -153,8 +134,8 @@ int ctl_resend_fix_csum(uint8_t *f, size_t len)
 	sum += proto;
 	sum += (uint32_t)l4len;
 	f[l4 + 16] = f[l4 + 17] = 0;
-	sum = csum_add(sum, f + l4, l4len);
-	c = csum_fold(sum);
+	sum = scr_csum_add(sum, f + l4, l4len);
+	c = scr_csum_fold(sum);
 	f[l4 + 16] = (uint8_t)(c >> 8);
 	f[l4 + 17] = (uint8_t)c;
 	return 0;

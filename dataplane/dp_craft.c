@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "dp_craft.h"
+#include "scr_csum.h"
 #include "scr_decode.h"
 
 #define ETH_HLEN	14
@@ -67,26 +68,6 @@ static inline void wr32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-/* csum_add - add n bytes as big-endian 16-bit words to a running sum */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-/* csum_fold - ones' complement of the folded sum */
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* is_screened - is port p one of ports[0..n) */
 static bool is_screened(const uint16_t *ports, unsigned n, uint16_t p)
 {
@@ -128,10 +109,10 @@ static void build(const struct craft_ctx *c, const struct craft_seg *s,
 		wr16(ip + 10, 0);
 		memcpy(ip + 12, src->b + 12, 4);
 		memcpy(ip + 16, dst->b + 12, 4);
-		wr16(ip + 10, csum_fold(csum_add(0, ip, IP4_HLEN)));
+		wr16(ip + 10, scr_csum_fold(scr_csum_add(0, ip, IP4_HLEN)));
 		tcp = ip + IP4_HLEN;
 		/* pseudo-header: addresses, zero, protocol, TCP length */
-		sum = csum_add(0, ip + 12, 8) + 6 + tcp_len;
+		sum = scr_csum_add(0, ip + 12, 8) + 6 + tcp_len;
 	} else {
 		uint8_t *ip = p + off;
 
@@ -142,7 +123,7 @@ static void build(const struct craft_ctx *c, const struct craft_seg *s,
 		memcpy(ip + 8, src->b, 16);
 		memcpy(ip + 24, dst->b, 16);
 		tcp = ip + IP6_HLEN;
-		sum = csum_add(0, ip + 8, 32) + 6 + tcp_len;
+		sum = scr_csum_add(0, ip + 8, 32) + 6 + tcp_len;
 	}
 	wr16(tcp, to_server ? c->client_port : c->server_port);
 	wr16(tcp + 2, to_server ? c->server_port : c->client_port);
@@ -155,7 +136,7 @@ static void build(const struct craft_ctx *c, const struct craft_seg *s,
 	wr16(tcp + 18, 0);			/* urgent */
 	if (s->data_len)
 		memcpy(tcp + TCP_HLEN, s->data, s->data_len);
-	wr16(tcp + 16, csum_fold(csum_add(sum, tcp, tcp_len)));
+	wr16(tcp + 16, scr_csum_fold(scr_csum_add(sum, tcp, tcp_len)));
 	end = (uint32_t)(tcp - p) + tcp_len;
 	if (end < DP_CRAFT_FRAME_MIN) {
 		memset(p + end, 0, DP_CRAFT_FRAME_MIN - end);

@@ -58,6 +58,7 @@
 #define IL_RING		4096		/* message rings */
 #define IL_DISP_RING	8192		/* dispatch rings */
 #define IL_EV_RING	65536		/* events per worker */
+#define IL_EV_BATCH	4096		/* events per worker per control loop */
 #define IL_CACHE	262144		/* verdict cache entries per copy */
 #define IL_SWEEP_S	60
 #define IL_RUN_DIR	"/run/smtpscreen"
@@ -578,20 +579,23 @@ static void on_event(struct il_ctrl *c, const struct scr_event *ev)
 	on_verdict(c, ev);
 }
 
-/* drain_events - take what the workers sent; the count */
+/* drain_events - take what the workers sent, at most IL_EV_BATCH of
+ * each per call (the loop's other duties must not starve); the count */
 static unsigned drain_events(struct il_ctrl *c)
 {
 	static struct scr_event ev[64];
-	unsigned i, k, n, total = 0;
+	unsigned i, k, n, got, total = 0;
 
 	for (i = 0; i < c->a->nworkers; i++) {
+		got = 0;
 		do {
 			n = rte_ring_sc_dequeue_burst_elem(c->a->w[i]->ev_ring, ev,
 							   sizeof(ev[0]), 64, NULL);
 			for (k = 0; k < n; k++)
 				on_event(c, &ev[k]);
-			total += n;
-		} while (n == 64);
+			got += n;
+		} while (n == 64 && got < IL_EV_BATCH);
+		total += got;
 	}
 	if (total && c->verdf)
 		fflush(c->verdf);
@@ -991,7 +995,8 @@ static void stop_workers(struct il_ctrl *c)
 			rte_delay_us_sleep(200);
 	} while (done < c->a->nworkers);
 	rte_eal_mp_wait_lcore();
-	drain_events(c);
+	while (drain_events(c) > 0)
+		;
 }
 
 /* open_outputs - log and verdict files */

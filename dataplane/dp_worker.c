@@ -354,6 +354,8 @@ static void judge(struct dp_worker *w, struct rte_mbuf **m, unsigned n,
 	unsigned i;
 
 	w->burst_first = w->pkt_no + 1;
+	for (i = 0; i < n; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(m[i], const void *));
 	for (i = 0; i < n; i++) {
 		fr[i].data = rte_pktmbuf_mtod(m[i], const uint8_t *);
 		fr[i].caplen = rte_pktmbuf_data_len(m[i]);

@@ -66,6 +66,11 @@ static void test_new_pass_expiry(void **state)
 	ctl_cache_client(c, &a, 2000, ALL, &ci);
 	assert_int_equal(ci.todo, 0);
 	assert_true(ci.pass_old);
+	/* The policy's enabled set always has the access list, which the
+	 * cache does not hold: a client that passed every test is PASS OLD. */
+	ctl_cache_client(c, &a, 2000, ALL | SCR_TEST_BIT(SCR_TEST_ACCESS), &ci);
+	assert_int_equal(ci.todo, 0);
+	assert_true(ci.pass_old);
 
 	/* a day later only the greet test has expired */
 	ctl_cache_client(c, &a, 1000 + 86400, ALL, &ci);
