@@ -179,6 +179,9 @@ static const struct ctl_param ctl_params[] = {
 	{ "smtpscreen_greet_hold", "yes", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_stop_reply", "yes", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_hold_packets", "8192", CTL_T_INT, 0, 64, 1048576, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_dnsbl_servers", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_shared_store", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_metrics_listen", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 };
 #define CTL_NPARAMS (sizeof(ctl_params) / sizeof(ctl_params[0]))
 

@@ -510,6 +510,10 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 		return;
 	}
 	f->last_ms = e->now_ms;
+	if ((f->flags & SCR_FF_STOP_NEXT) && !f->stop_pkt) {
+		stop_here(f, fr);
+		decide(e, f, fr, final_verdict(f, false));
+	}
 	if (f->stop_pkt && fr->pkt_no != f->stop_pkt)
 		fr->action = SCR_PKT_DROP;
 	if (it->dir == 1 && f->mode == SCR_FM_SCAN && !f->stop_pkt &&
@@ -649,6 +653,49 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 		done += m;
 	}
 	return n;
+}
+
+/* scr_engine_dnsbl - a DNSBL answer for a flow in the table */
+int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
+		     int score, enum scr_dnsbl_outcome out, uint64_t now_ns)
+{
+	struct scr_flow *f;
+	struct scr_event ev;
+	enum scr_action act;
+
+	set_time(e, now_ns);
+	f = scr_flow_lookup(e->ft, k, scr_flow_hash(k));
+	if (f == NULL || f->mode != SCR_FM_SCAN)
+		return -ENOENT;
+	switch (out) {
+	case SCR_DNSBL_NEUTRAL:
+		return 0;
+	case SCR_DNSBL_ALLOW:
+		/* postscreen: only while no test has failed */
+		if (f->reasons == 0)
+			decide(e, f, NULL, SCR_V_PASS);
+		return 0;
+	case SCR_DNSBL_FAIL:
+		break;
+	case SCR_DNSBL_MAX:
+	default:
+		abort();	/* panic: DNSBL outcome out of range */
+	}
+	act = (enum scr_action)e->pol->action[SCR_TEST_DNSBL];
+	f->reasons |= (uint8_t)SCR_TEST_BIT(SCR_TEST_DNSBL);
+	ev_init(e, &ev, SCR_EV_FAIL, f, NULL);
+	ev_tail_clear(&ev);
+	ev.test = SCR_TEST_DNSBL;
+	ev.action = act;
+	ev.count = score > 0 ? (uint32_t)score : 0;
+	ev.verdict = SCR_V_FAIL;
+	ev.reasons = f->reasons;
+	e->hooks.event(e->hooks.arg, &ev);
+	if (act == SCR_ACT_DROP)
+		f->flags |= SCR_FF_STOP_NEXT;
+	else if (act == SCR_ACT_ENFORCE)
+		f->enforce |= (uint8_t)SCR_TEST_BIT(SCR_TEST_DNSBL);
+	return 0;
 }
 
 /* scr_engine_expire - end every flow idle at now_ns */

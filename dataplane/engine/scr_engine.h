@@ -113,6 +113,20 @@ void scr_engine_reset(struct scr_engine *e);
  * flow table keeps its size. 0, or -ENOMEM with the old policy kept. */
 int scr_engine_set_policy(struct scr_engine *e, const struct scr_policy *pol,
 			  const struct scr_scan_db *db);
+/* What ctrl concluded from a client's DNSBL score (postscreen_dnsbl_*). */
+enum scr_dnsbl_outcome {
+	SCR_DNSBL_NEUTRAL = 0,	/* below the threshold, not allow-listed */
+	SCR_DNSBL_FAIL,		/* score >= postscreen_dnsbl_threshold */
+	SCR_DNSBL_ALLOW,	/* score <= the allowlist threshold: skip the rest */
+	SCR_DNSBL_MAX
+};
+/* scr_engine_dnsbl - a DNSBL answer for the flow k, whenever it comes:
+ * FAIL fails the DNSBL test (FAIL event, count = score) with
+ * postscreen_dnsbl_action: drop stops the session at its next frame,
+ * enforce at the client's DATA; ALLOW gives PASS now if no test failed
+ * yet. 0, or -ENOENT when the flow is gone or already decided. */
+int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
+		     int score, enum scr_dnsbl_outcome out, uint64_t now_ns);
 /* Counters, with the reorder and scanner ones folded in. */
 void scr_engine_stats(const struct scr_engine *e, struct scr_stats *out);
 /* Memory per tracked flow (entry, bucket share, scanner stream state). */

@@ -72,6 +72,8 @@ struct scr_flow {
 #define SCR_FF_END_SENT		0x10	/* END told at FIN/RST; entry kept a little */
 #define SCR_FF_HELD		0x20	/* server frames are being held (greeting) */
 #define SCR_FF_HOLD_DONE	0x40	/* greeting hold over (or never wanted) */
+#define SCR_FF_STOP_NEXT	0x80	/* stop at the flow's next frame (a late
+					 * DNSBL drop) */
 
 struct scr_flow_table {
 	struct scr_flow *e;		/* cap entries */

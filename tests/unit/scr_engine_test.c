@@ -7,6 +7,7 @@
  * the window is small), 'R' = client retransmits its previous segment,
  * 'F' = client FIN, 'X' = client RST, 'W' = wait (seconds in bytes).
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -503,6 +504,84 @@ static void test_greet_hold(void **state)
 	}
 }
 
+/* test_dnsbl_late - a DNSBL answer applies to the session it is for */
+static void test_dnsbl_late(void **state)
+{
+	static const struct {
+		const char *label;
+		enum scr_dnsbl_outcome out;
+		enum scr_action act;
+		int want_rc;		/* of scr_engine_dnsbl */
+		enum scr_verdict want;
+		int stop_at;		/* frame index that stops it, -1 none */
+	} c[] = {
+		{"listed, drop: the next frame stops it", SCR_DNSBL_FAIL, SCR_ACT_DROP,
+		 0, SCR_V_FAIL, 3},
+		{"listed, enforce: stopped at DATA", SCR_DNSBL_FAIL, SCR_ACT_ENFORCE,
+		 0, SCR_V_FAIL, 9},
+		{"listed, ignore: logged, session runs", SCR_DNSBL_FAIL, SCR_ACT_IGNORE,
+		 0, SCR_V_FAIL, -1},
+		{"allow-listed: PASS at once", SCR_DNSBL_ALLOW, SCR_ACT_DROP,
+		 0, SCR_V_PASS, -1},
+		{"neutral: nothing changes", SCR_DNSBL_NEUTRAL, SCR_ACT_DROP,
+		 0, SCR_V_PASS, -1},
+	};
+	static const struct step st[] = {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, OK,
+					 DATA, GO, {0, NULL}};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+		struct scr_policy p = pol;
+		struct scr_engine *e;
+		static struct sess s;
+		unsigned k;
+		int rc;
+
+		p.action[SCR_TEST_DNSBL] = (uint8_t)c[i].act;
+		e = engine_for(&r, &p);
+		memset(&s, 0, sizeof(s));
+		s.cport = 40020;
+		build(&s, st);
+		scr_engine_burst(e, s.fr, 3);		/* SYN, SYN/ACK, greeting */
+		rc = scr_engine_dnsbl(e, &(struct scr_flow_key){0}, 5, c[i].out,
+				      s.fr[2].ts_ns);
+		assert_int_equal(rc, -ENOENT);		/* no such flow */
+		assert_int_equal(r.verdicts, 0);
+		{
+			struct scr_flow_key fk;
+			struct scr_pkt pk;
+
+			assert_int_equal(scr_decode(SCR_LINK_ETH, s.fr[0].data,
+						    s.fr[0].caplen, &pk), SCR_DEC_TCP);
+			memset(&fk, 0, sizeof(fk));
+			fk.client = pk.src;
+			fk.server = pk.dst;
+			fk.client_port = pk.sport;
+			fk.server_port = pk.dport;
+			fk.family = pk.family;
+			rc = scr_engine_dnsbl(e, &fk, 5, c[i].out, s.fr[2].ts_ns);
+			assert_int_equal(rc, c[i].want_rc);
+		}
+		for (k = 3; k < s.n; k++) {
+			scr_engine_burst(e, &s.fr[k], 1);
+			if ((int)k == c[i].stop_at && s.fr[k].action != SCR_PKT_STOP)
+				fail_msg("%s: frame %u not stopped", c[i].label, k);
+			if ((int)k != c[i].stop_at && s.fr[k].action == SCR_PKT_STOP)
+				fail_msg("%s: frame %u stopped", c[i].label, k);
+		}
+		scr_engine_flush(e, s.ts);
+		if (r.verdicts != 1 || r.last_verdict.verdict != c[i].want)
+			fail_msg("%s: %d verdicts, last %s", c[i].label, r.verdicts,
+				 scr_verdict_name[r.last_verdict.verdict]);
+		if (c[i].out == SCR_DNSBL_FAIL &&
+		    !(r.last_verdict.reasons & B(DNSBL)))
+			fail_msg("%s: dnsbl not among the reasons", c[i].label);
+		scr_engine_destroy(e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_reload_mid_session),
 		cmocka_unit_test(test_syn_retransmission),
 		cmocka_unit_test(test_greet_hold),
+		cmocka_unit_test(test_dnsbl_late),
 	};
 
 	return cmocka_run_group_tests_name("scr_engine", tests, setup, teardown);
