@@ -45,6 +45,9 @@
 
 #include "ctl_log.h"
 #include "ctl_sock.h"
+#ifdef SCR_HAVE_DNSBL
+#include "ctl_dnsbl.h"
+#endif
 #include "dp_inline.h"
 #ifdef SCR_HAVE_BPF
 #include "ctl_cmd.h"
@@ -96,7 +99,14 @@ struct il_ctrl {
 	uint64_t events, rows, blocks, map_err, msg_lost;
 	unsigned dyn_count;
 	struct dp_dyn dyn[DP_DYN_MAX];	/* operator prefixes, master copy */
+#ifdef SCR_HAVE_DNSBL
+	struct ctl_dnsbl *dnsbl;	/* NULL: no postscreen_dnsbl_sites */
+	int dnsbl_threshold;
+	int dnsbl_allow;		/* allow-list when < 0 and score <= it */
+	uint64_t dnsbl_started, dnsbl_lost;
+#endif
 };
+
 
 /* on_signal - stop or reload flag */
 static void on_signal(int sig)
@@ -521,6 +531,110 @@ static void broadcast(struct il_ctrl *c, const struct dp_msg *g)
 			c->msg_lost++;
 }
 
+#ifdef SCR_HAVE_DNSBL
+/* A lookup started for a new client's flow on a worker. */
+struct il_dnsbl_ctx {
+	struct il_ctrl *c;
+	struct scr_flow_key key;
+	unsigned worker;
+};
+
+/* dnsbl_done - the score: to the worker that has the flow */
+static void dnsbl_done(void *arg, const struct scr_addr *a,
+		       const struct ctl_dnsbl_result *r)
+{
+	struct il_dnsbl_ctx *x = arg;
+	struct il_ctrl *c = x->c;
+	struct dp_msg g;
+
+	(void)a;
+	memset(&g, 0, sizeof(g));
+	g.type = DP_MSG_DNSBL;
+	g.key = x->key;
+	g.score = r->score;
+	g.outcome = r->score >= c->dnsbl_threshold ? SCR_DNSBL_FAIL :
+		    c->dnsbl_allow < 0 && r->score <= c->dnsbl_allow ?
+		    SCR_DNSBL_ALLOW : SCR_DNSBL_NEUTRAL;
+	if (rte_ring_sp_enqueue_elem(c->a->w[x->worker]->msg_ring, &g,
+				     sizeof(g)) != 0)
+		c->dnsbl_lost++;
+	if (g.outcome == SCR_DNSBL_ALLOW) {
+		/* postscreen: the other tests count as passed for the TTL */
+		memset(&g, 0, sizeof(g));
+		g.type = DP_MSG_PASS;
+		g.addr = x->key.client;
+		g.now_s = dp_now_ns(c->a) / 1000000000u;
+		g.tests = c->setup->pol.enabled & SCR_TESTS_STREAM;
+		g.ttl_s = r->ttl_s ? r->ttl_s : 1;
+		broadcast(c, &g);
+	}
+	free(x);
+}
+
+/* dnsbl_start - a new client's flow: look it up unless the access list,
+ * a block or the cache already decide it */
+static void dnsbl_start(struct il_ctrl *c, const struct scr_event *ev,
+			unsigned worker)
+{
+	struct scr_client_info info;
+	struct il_dnsbl_ctx *x;
+
+	if (ctl_acl_lookup(c->setup->acl, &ev->key.client) != CTL_ACL_DUNNO)
+		return;
+	ctl_cache_client(c->cache, &ev->key.client, ev->ts_ns / 1000000000u,
+			 c->setup->pol.enabled, &info);
+	if (info.cls != SCR_CLIENT_NEW || info.pass_old)
+		return;
+	x = malloc(sizeof(*x));
+	if (x == NULL) {
+		c->dnsbl_lost++;
+		return;
+	}
+	x->c = c;
+	x->key = ev->key;
+	x->worker = worker;
+	c->dnsbl_started++;
+	if (ctl_dnsbl_lookup(c->dnsbl, &ev->key.client, dp_now_ns(c->a), dnsbl_done,
+			     x) != 0) {
+		c->dnsbl_lost++;
+		free(x);
+	}
+}
+
+/* dnsbl_setup - the resolver and thresholds from main.cf */
+static int dnsbl_setup(struct il_ctrl *c, char *err, size_t errlen)
+{
+	const char *srv = ctl_conf_get(c->setup->conf, "smtpscreen_dnsbl_servers");
+	const char *v;
+
+	if (!(c->setup->pol.enabled & SCR_TEST_BIT(SCR_TEST_DNSBL)))
+		return 0;
+	c->dnsbl = ctl_dnsbl_create(c->setup->conf, srv && srv[0] ? srv : NULL,
+				    err, errlen);
+	if (c->dnsbl == NULL)
+		return -EINVAL;
+	v = ctl_conf_get(c->setup->conf, "postscreen_dnsbl_threshold");
+	c->dnsbl_threshold = v ? atoi(v) : 1;
+	v = ctl_conf_get(c->setup->conf, "postscreen_dnsbl_allowlist_threshold");
+	c->dnsbl_allow = v ? atoi(v) : 0;
+	return 0;
+}
+
+/* dnsbl_poll - answers that came in */
+static void dnsbl_poll(struct il_ctrl *c)
+{
+	struct pollfd pf[16];
+	int n, tmo = 0;
+
+	if (c->dnsbl == NULL)
+		return;
+	n = ctl_dnsbl_pollfds(c->dnsbl, pf, 16, &tmo);
+	if (n > 0)
+		(void)poll(pf, (nfds_t)n, 0);
+	ctl_dnsbl_process(c->dnsbl, pf, n > 0 ? n : 0, dp_now_ns(c->a));
+}
+#endif
+
 /* on_verdict - cache, block map, workers */
 static void on_verdict(struct il_ctrl *c, const struct scr_event *ev)
 {
@@ -564,12 +678,18 @@ static void on_verdict(struct il_ctrl *c, const struct scr_event *ev)
 #endif
 }
 
-/* on_event - one worker event */
-static void on_event(struct il_ctrl *c, const struct scr_event *ev)
+/* on_event - one event of worker w */
+static void on_event(struct il_ctrl *c, const struct scr_event *ev, unsigned w)
 {
 	c->events++;
 	if (c->log)
 		ctl_log_event(c->log, ev);
+#ifdef SCR_HAVE_DNSBL
+	if (ev->type == SCR_EV_CONNECT && c->dnsbl)
+		dnsbl_start(c, ev, w);
+#else
+	(void)w;
+#endif
 	if (ev->type != SCR_EV_VERDICT)
 		return;
 	if (c->verdf) {
@@ -592,7 +712,7 @@ static unsigned drain_events(struct il_ctrl *c)
 			n = rte_ring_sc_dequeue_burst_elem(c->a->w[i]->ev_ring, ev,
 							   sizeof(ev[0]), 64, NULL);
 			for (k = 0; k < n; k++)
-				on_event(c, &ev[k]);
+				on_event(c, &ev[k], i);
 			got += n;
 		} while (n == 64 && got < IL_EV_BATCH);
 		total += got;
@@ -931,6 +1051,9 @@ static void ctrl_loop(struct il_ctrl *c)
 		uint64_t now;
 		unsigned n = drain_events(c);
 
+#ifdef SCR_HAVE_DNSBL
+		dnsbl_poll(c);
+#endif
 		if (c->sock) {
 			struct pollfd pf = { .fd = ctl_sock_fd(c->sock), .events = POLLIN };
 
@@ -1128,6 +1251,12 @@ int dp_inline_main(int argc, char **argv)
 			rte_strerror(rte_errno));
 		goto out;
 	}
+#ifdef SCR_HAVE_DNSBL
+	if (dnsbl_setup(c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smtpscreen inline: %s\n", err);
+		goto out;
+	}
+#endif
 	c->cache = ctl_cache_create(IL_CACHE);
 	if (c->cache == NULL || workers_create(c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpscreen inline: %s\n",
@@ -1225,6 +1354,9 @@ out:
 	}
 	rte_mempool_free(a->mp);
 	ctl_cache_destroy(c->cache);
+#ifdef SCR_HAVE_DNSBL
+	ctl_dnsbl_destroy(c->dnsbl);
+#endif
 	if (eal_up)
 		rte_eal_cleanup();
 	if (c->old) {

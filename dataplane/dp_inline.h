@@ -58,6 +58,7 @@ enum dp_msg_type {
 	DP_MSG_DYN_DEL,
 	DP_MSG_CACHE_FLUSH,
 	DP_MSG_SETUP,		/* switch to setup (ptr); ack with setup_gen */
+	DP_MSG_DNSBL,		/* the DNSBL answer for flow key: score, outcome */
 	DP_MSG_MAX
 };
 
@@ -67,13 +68,16 @@ struct dp_msg {
 	uint8_t plen;		/* 0..128 over scr_addr */
 	uint8_t reasons;
 	uint8_t tests;
-	uint32_t ttl_s;
+	uint32_t ttl_s;		/* BLOCK; PASS: one TTL for every test, 0 policy's */
 	uint32_t _pad;
 	uint64_t now_s;
 	uint64_t expires_s;	/* DYN_ADD: 0 = never */
 	uint64_t gen;		/* SETUP */
 	const struct ctl_setup *setup;
 	struct scr_addr addr;
+	struct scr_flow_key key;	/* DNSBL */
+	int32_t score;			/* DNSBL */
+	uint8_t outcome;		/* DNSBL: enum scr_dnsbl_outcome */
 };
 
 /* An operator prefix the workers apply (vfio ports: no XDP). */

@@ -477,8 +477,22 @@ static void apply_msg(struct dp_worker *w, const struct dp_msg *g)
 	w->st.msgs++;
 	switch ((enum dp_msg_type)g->type) {
 	case DP_MSG_PASS:
+		if (g->ttl_s) {
+			/* DNSBL allow-list: every test passed for the DNS TTL */
+			struct scr_policy p = w->setup->pol;
+
+			for (i = 0; i < SCR_TEST_MAX; i++)
+				p.ttl_s[i] = g->ttl_s;
+			ctl_cache_pass(w->cache, &g->addr, g->now_s, g->tests, &p);
+			return;
+		}
 		ctl_cache_pass(w->cache, &g->addr, g->now_s, g->tests,
 			       &w->setup->pol);
+		return;
+	case DP_MSG_DNSBL:
+		(void)scr_engine_dnsbl(w->eng, &g->key, g->score,
+				       (enum scr_dnsbl_outcome)g->outcome,
+				       dp_now_ns(w->app));
 		return;
 	case DP_MSG_BLOCK:
 		ctl_cache_block(w->cache, &g->addr, g->now_s, g->ttl_s, g->reasons);

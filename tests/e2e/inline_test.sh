@@ -176,9 +176,19 @@ cap_start "$CLI" ilc0 "$TMP/client.pcap" "ip or arp"
 CAPC=("$CAP_PID" "$CAP_LOG" "$CAP_FILE")
 cap_start "$SRV" ils0 "$TMP/server.pcap" "ip or arp"
 CAPS=("$CAP_PID" "$CAP_LOG" "$CAP_FILE")
-# stop_cap NAME - stop one of the two captures (capture.sh tracks one at a time)
+# stop_cap NAME - stop one of the two captures (capture.sh tracks one at a time),
+# once tcpdump has caught up: on a loaded machine it reads the kernel's buffer
+# late, and SIGINT loses what it has not read yet (the file must stop growing
+# for a second, at most 20 s)
 stop_cap() {
 	local -n c=$1
+	local n last=-1 size
+	for ((n = 0; n < 20; n++)); do
+		size=$(stat -c %s "${c[2]}" 2>/dev/null || echo 0)
+		[ "$size" = "$last" ] && break
+		last=$size
+		sleep 1
+	done
 	CAP_PID=${c[0]} CAP_LOG=${c[1]} CAP_FILE=${c[2]}
 	cap_stop >/dev/null
 }
