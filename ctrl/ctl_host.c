@@ -32,6 +32,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -44,6 +45,7 @@
 #include "ctl_aclcomp.h"
 #include "ctl_cache.h"
 #include "ctl_cidr.h"
+#include "ctl_cmd.h"
 #include "ctl_conf.h"
 #include "ctl_host.h"
 #include "ctl_hostbpf.h"
@@ -52,6 +54,10 @@
 #include "ctl_maps.h"
 #include "ctl_resend.h"
 #include "ctl_setup.h"
+#ifdef SCR_HAVE_SHARED
+#include "ctl_shared.h"
+#endif
+#include "ctl_sock.h"
 #include "ctl_store.h"
 #include "scr_decode.h"
 #include "scr_engine.h"
@@ -60,7 +66,11 @@
 #define HOST_HELD_MAX	4096		/* greetings held at once */
 #define HOST_SWEEP_S	60		/* maps and cache sweep */
 #define HOST_POLL_MS	1000
+#define HOST_POLLFDS	10		/* ring buffer, control socket, shared store */
+#define HOST_SHARED_WAIT_MS 2		/* a new client's shared store read */
 #define HOST_DATA_HOLD_NS 1000000000ull	/* fail-open deadline of a held 354 */
+/* What an operator's allow entry passes: every cached test. */
+#define HOST_OP_TESTS	(SCR_TESTS_STREAM | SCR_TEST_BIT(SCR_TEST_DNSBL))
 
 static atomic_int host_stop;
 static atomic_int host_hup;
@@ -97,17 +107,28 @@ struct host_stats {
 	uint64_t samples, held, resent, resend_err, held_full, killed;
 	uint64_t kill_err, stopped, passes, store_err, map_err;
 	uint64_t data_stopped;		/* 354 withheld: stopped before the body */
+	uint64_t shared_hits;		/* new client found in the shared store */
+	uint64_t shared_misses;		/* not there */
+	uint64_t shared_unavail;	/* down or slower than HOST_SHARED_WAIT_MS */
+	uint64_t shared_blocks_in;	/* blocks published by other nodes */
 };
 
 struct host {
 	const char *ifname;
 	const char *conf_path;
+	const char *sock_path;		/* -s, default CTL_SOCK_PATH */
+	struct ctl_sock *sock;
+	uint64_t start_mono;
 	int xdp_mode;
 	bool keep;
 	struct host_cfg *cfg;
 	struct scr_engine *eng;
 	struct ctl_cache *cache;
 	struct ctl_store *store;
+#ifdef SCR_HAVE_SHARED
+	struct ctl_shared *shared;	/* NULL: smtpscreen_shared_store empty */
+#endif
+	char shared_url[256];
 	struct ctl_hostbpf *hb;
 	struct ctl_maps *maps;
 	struct ctl_kill *kill;
@@ -294,39 +315,135 @@ static void cache_load(struct host *h, const struct ctl_cache_entry *e,
 		ctl_cache_pass(h->cache, &e->addr, now_s, tests, &tmp);
 }
 
-/* store_write - persist the cache's entry of a client */
-static void store_write(struct host *h, const struct scr_addr *a, uint64_t now_s)
+/* store_put - persist the cache's entry of a client locally (LMDB); the
+ * entry in e */
+static int store_put(struct host *h, const struct scr_addr *a, uint64_t now_s,
+		     struct ctl_cache_entry *e)
 {
-	struct ctl_cache_entry e;
 	char ab[64];
 	int rc;
 
-	if (ctl_cache_get(h->cache, a, now_s, &e) != 0)
-		return;
-	rc = ctl_store_put(h->store, &e);
+	if (ctl_cache_get(h->cache, a, now_s, e) != 0)
+		return -ENOENT;
+	rc = ctl_store_put(h->store, e);
 	if (rc != 0) {
 		h->st.store_err++;
 		hlog(h, "warning: %s: cannot store the verdict of %s: %s",
 		     ctl_store_path(h->store), ctl_store_addr_str(a, ab, sizeof(ab)),
 		     strerror(-rc));
 	}
+	return 0;
 }
 
-/* hook_client - access list, then the cache, then the store */
+/* store_write - persist the cache's entry of a client: LMDB, and the
+ * shared store (queued there, never waits) */
+static void store_write(struct host *h, const struct scr_addr *a, uint64_t now_s)
+{
+	struct ctl_cache_entry e;
+
+	if (store_put(h, a, now_s, &e) != 0)
+		return;
+#ifdef SCR_HAVE_SHARED
+	if (h->shared)
+		(void)ctl_shared_put(h->shared, &e, now_s);
+#endif
+}
+
+/* entry_merge - the later of each time of two records of one client */
+static void entry_merge(struct ctl_cache_entry *dst,
+			const struct ctl_cache_entry *src)
+{
+	unsigned t;
+
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		if (src->pass_until[t] > dst->pass_until[t])
+			dst->pass_until[t] = src->pass_until[t];
+	if (src->block_until > dst->block_until) {
+		dst->block_until = src->block_until;
+		dst->block_reasons = src->block_reasons;
+	}
+}
+
+/* hook_client - access list, then the cache, then the shared store and
+ * the local store (the later times of both) */
 static void hook_client(void *arg, const struct scr_flow_key *key,
 			uint64_t now_ns, struct scr_client_info *out)
 {
 	struct host *h = arg;
 	uint64_t now_s = now_ns / 1000000000u;
-	struct ctl_cache_entry e;
+	struct ctl_cache_entry e, l;
+	bool found = false;
+#ifdef SCR_HAVE_SHARED
+	int rc_shared = -ENOENT;
+#endif
 
-	/* The cache holds at most its capacity; the store has all. */
+	/* The cache holds at most its capacity; the stores have all. */
 	if (ctl_acl_lookup(h->cfg->s.acl, &key->client) == CTL_ACL_DUNNO &&
-	    ctl_cache_get(h->cache, &key->client, now_s, &e) == -ENOENT &&
-	    ctl_store_get(h->store, &key->client, &e) == 0)
-		cache_load(h, &e, now_s);
+	    ctl_cache_get(h->cache, &key->client, now_s, &e) == -ENOENT) {
+		memset(&e, 0, sizeof(e));
+#ifdef SCR_HAVE_SHARED
+		if (h->shared) {
+			rc_shared = ctl_shared_get(h->shared, &key->client, &e,
+						   HOST_SHARED_WAIT_MS);
+			if (rc_shared == 0) {
+				h->st.shared_hits++;
+				found = true;
+			} else if (rc_shared == -ENOENT) {
+				h->st.shared_misses++;
+			} else {
+				h->st.shared_unavail++;
+			}
+			if (!found)
+				memset(&e, 0, sizeof(e));
+		}
+#endif
+		if (ctl_store_get(h->store, &key->client, &l) == 0) {
+			entry_merge(&e, &l);
+			found = true;
+		}
+		if (found) {
+			e.addr = key->client;
+			cache_load(h, &e, now_s);
+#ifdef SCR_HAVE_SHARED
+			/* Another node's verdict: keep it here too (a PASS
+			 * OLD writes nothing). */
+			if (rc_shared == 0)
+				(void)store_put(h, &key->client, now_s, &l);
+#endif
+		}
+	}
 	ctl_setup_client(&h->cfg->s, h->cache, &key->client, now_s, out);
 }
+
+#ifdef SCR_HAVE_SHARED
+/* on_shared_block - a block another node published: cache, LMDB, and an
+ * XDP entry so this node drops the client's next SYN */
+static void on_shared_block(void *arg, const struct ctl_cache_entry *b)
+{
+	struct host *h = arg;
+	uint64_t now_s = eng_ns(h, mono_ns()) / 1000000000u;
+	struct ctl_cache_entry e;
+	uint64_t ttl;
+	int rc;
+
+	if (b->block_until <= now_s)
+		return;
+	ttl = b->block_until - now_s;
+	if (ttl > SCR_XDP_TTL_MAX_S)
+		ttl = SCR_XDP_TTL_MAX_S;
+	h->st.shared_blocks_in++;
+	if (ctl_cache_get(h->cache, &b->addr, now_s, &e) == 0 &&
+	    e.block_until >= b->block_until)
+		return;		/* known already */
+	ctl_cache_block(h->cache, &b->addr, now_s, (uint32_t)ttl,
+			b->block_reasons);
+	(void)store_put(h, &b->addr, now_s, &e);
+	rc = ctl_maps_dyn_add(h->maps, SCR_XDP_KIND_BLOCK, &b->addr, 128,
+			      (uint32_t)ttl, b->block_reasons);
+	if (rc != 0)
+		h->st.map_err++;
+}
+#endif
 
 /* held_drop - forget a held greeting of a flow (stopped or ended) */
 static void held_drop(struct host *h, const struct scr_flow_key *k)
@@ -678,40 +795,52 @@ static void periodic(struct host *h, uint64_t now_mono)
 	}
 }
 
-/* reload - SIGHUP: build everything new, swap only when all is good */
-static void reload(struct host *h)
+/* do_reload - build everything new, swap only when all is good (SIGHUP
+ * and the control socket's reload); 0, or -errno with the reason in err */
+static int do_reload(struct host *h, char *err, size_t errlen)
 {
 	struct host_cfg *n;
-	char err[1024];
+	const char *v;
 	int rc;
 
-	n = cfg_build(h->conf_path, err, sizeof(err));
-	if (n == NULL) {
-		hlog(h, "error: reload: %s; keeping the running configuration", err);
-		return;
-	}
+	n = cfg_build(h->conf_path, err, errlen);
+	if (n == NULL)
+		return -EINVAL;
 	rc = scr_engine_set_policy(h->eng, &n->s.pol, n->s.db);
 	if (rc != 0) {
-		hlog(h, "error: reload: engine: %s; keeping the running "
-		     "configuration", strerror(-rc));
+		snprintf(err, errlen, "engine: %s", strerror(-rc));
 		cfg_destroy(n);
-		return;
+		return rc;
 	}
 	rc = ctl_maps_replace(h->maps, n->perm, n->nperm);
 	if (rc != 0) {
-		hlog(h, "error: reload: postscreen_access_list into the XDP maps: "
-		     "%s; keeping the running configuration", strerror(-rc));
+		snprintf(err, errlen, "postscreen_access_list into the XDP maps: %s",
+			 strerror(-rc));
 		(void)scr_engine_set_policy(h->eng, &h->cfg->s.pol, h->cfg->s.db);
 		cfg_destroy(n);
-		return;
+		return rc;
 	}
 	if (n->hold_ns > h->cfg->hold_ns && h->cfg->hold_ns)
 		hlog(h, "warning: reload: a longer postscreen_greet_wait needs a "
 		     "restart to move the kernel's fail-open deadline");
+	v = ctl_conf_get(n->s.conf, "smtpscreen_shared_store");
+	if (strcmp(v ? v : "", h->shared_url) != 0)
+		hlog(h, "warning: reload: a new smtpscreen_shared_store needs a "
+		     "restart; still using \"%s\"", h->shared_url);
 	cfg_destroy(h->cfg);
 	h->cfg = n;
 	hlog(h, "reload: %s: %zu access-list prefixes", h->conf_path ?
 	     h->conf_path : "(defaults)", n->nperm);
+	return 0;
+}
+
+/* reload - SIGHUP: do_reload, the failure logged */
+static void reload(struct host *h)
+{
+	char err[1024];
+
+	if (do_reload(h, err, sizeof(err)) != 0)
+		hlog(h, "error: reload: %s; keeping the running configuration", err);
 }
 
 /* load_cb - a stored record: into the cache; remember it for the maps */
@@ -752,23 +881,292 @@ static int load_cb(void *arg, const struct ctl_cache_entry *e)
 	return 0;
 }
 
+/* host_now_s - engine time in Unix seconds */
+static uint64_t host_now_s(const struct host *h)
+{
+	return eng_ns(h, mono_ns()) / 1000000000u;
+}
+
+/* op_changed - an operator block/allow of one address also goes into the
+ * cache and the store (so it outlives a restart); prefixes stay in XDP */
+static void op_changed(void *arg, const struct ctl_cmd_change *c)
+{
+	struct host *h = arg;
+	uint64_t t = host_now_s(h);
+	uint32_t ttl = c->ttl_s ? c->ttl_s : SCR_XDP_TTL_MAX_S;
+	struct ctl_cache_entry e;
+	struct scr_policy tmp;
+	unsigned i;
+	bool live;
+
+	if (c->plen != 128)
+		return;
+	if (c->add && c->kind == SCR_XDP_KIND_BLOCK) {
+		ctl_cache_block(h->cache, &c->net, t, ttl, 0);
+		store_write(h, &c->net, t);
+		return;
+	}
+	if (c->add) {
+		memset(&tmp, 0, sizeof(tmp));
+		for (i = 0; i < SCR_TEST_MAX; i++)
+			tmp.ttl_s[i] = ttl;
+		ctl_cache_pass(h->cache, &c->net, t, HOST_OP_TESTS, &tmp);
+		store_write(h, &c->net, t);
+		return;
+	}
+	/* del: forget the matching verdict (the client is tested again) */
+	if (ctl_cache_get(h->cache, &c->net, t, &e) != 0 &&
+	    ctl_store_get(h->store, &c->net, &e) != 0)
+		return;
+	live = c->kind == SCR_XDP_KIND_BLOCK ? e.block_until > t :
+	       e.block_until <= t;	/* allow del: a pass record */
+	if (!live)
+		return;
+	ctl_cache_block(h->cache, &c->net, t, 0, 0);	/* expired at once */
+	(void)ctl_store_del(h->store, &c->net);
+}
+
+/* addr_list - the store's client addresses (collected first: LMDB allows
+ * one transaction per thread) */
+struct addr_list {
+	struct scr_addr *a;
+	size_t n, cap;
+	uint64_t now_s;
+	FILE *out;		/* cache list: print live records */
+};
+
+/* addr_list_cb - collect one record's address */
+static int addr_list_cb(void *arg, const struct ctl_cache_entry *e)
+{
+	struct addr_list *l = arg;
+	struct scr_addr *na;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		na = realloc(l->a, l->cap * sizeof(*na));
+		if (na == NULL)
+			return -ENOMEM;
+		l->a = na;
+	}
+	l->a[l->n++] = e->addr;
+	return 0;
+}
+
+/* print_entry - one `cache list` line, live parts only */
+static void print_entry(FILE *out, const struct ctl_cache_entry *e,
+			uint64_t now)
+{
+	char ab[64], rb[128];
+	size_t rl = 0;
+	unsigned t;
+
+	fprintf(out, "%s", ctl_store_addr_str(&e->addr, ab, sizeof(ab)));
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		if (e->pass_until[t] > now)
+			fprintf(out, " %s=%" PRIu64 "(+%" PRIu64 "s)",
+				scr_test_name[t], e->pass_until[t],
+				e->pass_until[t] - now);
+	if (e->block_until > now) {
+		rb[0] = 0;
+		for (t = 0; t < SCR_TEST_MAX; t++)
+			if (e->block_reasons & SCR_TEST_BIT(t))
+				rl += (size_t)snprintf(rb + rl, rl < sizeof(rb) ?
+						       sizeof(rb) - rl : 0, "%s%s",
+						       rl ? "|" : "", scr_test_name[t]);
+		fprintf(out, " block=%" PRIu64 "(+%" PRIu64 "s) reasons=%s",
+			e->block_until, e->block_until - now,
+			rb[0] ? rb : "operator");
+	}
+	fputc('\n', out);
+}
+
+/* print_cb - `cache list`: live records of the store */
+static int print_cb(void *arg, const struct ctl_cache_entry *e)
+{
+	struct addr_list *l = arg;
+	bool live = e->block_until > l->now_s;
+	unsigned t;
+
+	for (t = 0; t < SCR_TEST_MAX && !live; t++)
+		live = e->pass_until[t] > l->now_s;
+	if (live) {
+		print_entry(l->out, e, l->now_s);
+		l->n++;
+	}
+	return 0;
+}
+
+/* cache_cmd - cache list | cache flush */
+static int cache_cmd(struct host *h, int argc, char **argv, FILE *out,
+		     char *err, size_t errlen)
+{
+	struct addr_list l;
+	uint64_t bad = 0;
+	size_t i;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	l.now_s = host_now_s(h);
+	l.out = out;
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		/* The store holds every record the cache has (write-through)
+		 * and those the cache's capacity pushed out. */
+		rc = ctl_store_foreach(h->store, print_cb, &l, &bad);
+		if (rc) {
+			snprintf(err, errlen, "cache list: %s: %s",
+				 ctl_store_path(h->store), strerror(-rc));
+			return rc;
+		}
+		return 0;
+	}
+	if (argc != 2 || strcmp(argv[1], "flush") != 0) {
+		snprintf(err, errlen, "usage: cache list | cache flush");
+		return -EINVAL;
+	}
+	rc = ctl_store_foreach(h->store, addr_list_cb, &l, &bad);
+	if (rc) {
+		snprintf(err, errlen, "cache flush: %s: %s",
+			 ctl_store_path(h->store), strerror(-rc));
+		free(l.a);
+		return rc;
+	}
+	for (i = 0; i < l.n; i++) {
+		(void)ctl_maps_dyn_del(h->maps, SCR_XDP_KIND_BLOCK, &l.a[i], 128);
+		(void)ctl_maps_dyn_del(h->maps, SCR_XDP_KIND_ALLOW, &l.a[i], 128);
+		(void)ctl_store_del(h->store, &l.a[i]);
+	}
+	ctl_cache_clear(h->cache);
+	free(l.a);
+	fprintf(out, "%zu entries flushed\n", l.n);
+	hlog(h, "cache flush: %zu entries", l.n);
+	return 0;
+}
+
+/* print_stats - the daemon's counters, one "name value" a line */
+static void print_stats(struct host *h, FILE *out)
+{
+	struct scr_xdp_ctr_val hc[SCR_HOST_C_MAX];
+	unsigned i;
+
+	fprintf(out, "host_samples %" PRIu64 "\nhost_held %" PRIu64
+		"\nhost_resent %" PRIu64 "\nhost_resend_errors %" PRIu64
+		"\nhost_held_full %" PRIu64 "\nhost_stopped %" PRIu64
+		"\nhost_killed %" PRIu64 "\nhost_kill_errors %" PRIu64
+		"\nhost_passes %" PRIu64 "\nhost_store_errors %" PRIu64
+		"\nhost_map_errors %" PRIu64 "\nhost_data_withheld %" PRIu64
+		"\nhost_held_now %u\nhost_screening %" PRIu64
+		"\nhost_stress %d\nhost_cache_entries %" PRIu32
+		"\nhost_cache_replaced %" PRIu64 "\nhost_store_records %" PRIu64
+		"\n", h->st.samples, h->st.held, h->st.resent, h->st.resend_err,
+		h->st.held_full, h->st.stopped, h->st.killed, h->st.kill_err,
+		h->st.passes, h->st.store_err, h->st.map_err, h->st.data_stopped,
+		h->nheld, h->screening, h->stress ? 1 : 0,
+		ctl_cache_count(h->cache), ctl_cache_replaced(h->cache),
+		ctl_store_count(h->store));
+	fprintf(out, "host_shared_hits %" PRIu64 "\nhost_shared_misses %" PRIu64
+		"\nhost_shared_unavailable %" PRIu64 "\nhost_shared_blocks_in %"
+		PRIu64 "\n", h->st.shared_hits, h->st.shared_misses,
+		h->st.shared_unavail, h->st.shared_blocks_in);
+#ifdef SCR_HAVE_SHARED
+	if (h->shared) {
+		struct ctl_shared_stats ss;
+
+		ctl_shared_stats(h->shared, &ss);
+		fprintf(out, "host_shared_up %d\nshared_puts %" PRIu64
+			"\nshared_put_dropped %" PRIu64 "\nshared_writes %" PRIu64
+			"\nshared_write_acked %" PRIu64 "\nshared_write_errors %"
+			PRIu64 "\nshared_replayed %" PRIu64 "\nshared_gets %" PRIu64
+			"\nshared_get_hits %" PRIu64 "\nshared_get_misses %" PRIu64
+			"\nshared_get_unavailable %" PRIu64 "\nshared_bad_records %"
+			PRIu64 "\nshared_blocks_in %" PRIu64 "\nshared_catchups %"
+			PRIu64 "\nshared_connects %" PRIu64 "\nshared_disconnects %"
+			PRIu64 "\nshared_pending %" PRIu64 "\n",
+			ctl_shared_state(h->shared) == CTL_SHARED_UP, ss.puts,
+			ss.put_dropped, ss.writes, ss.write_acked, ss.write_errors,
+			ss.replayed, ss.gets, ss.get_hits, ss.get_misses,
+			ss.get_unavail, ss.bad_records, ss.blocks_in, ss.catchups,
+			ss.connects, ss.disconnects, ss.pending);
+	}
+#endif
+	if (ctl_hostbpf_stats(h->hb, hc) == 0)
+		for (i = 0; i < SCR_HOST_C_MAX; i++)
+			fprintf(out, "host_%s_packets %llu\n",
+				ctl_maps_host_ctr_name[i],
+				(unsigned long long)hc[i].packets);
+}
+
+/* sock_handler - one smtpscreenctl request */
+static int sock_handler(void *arg, int argc, char **argv, FILE *out, char *err,
+			size_t errlen)
+{
+	struct host *h = arg;
+	int rc;
+
+	if (strcmp(argv[0], "status") == 0 && argc == 1) {
+		fprintf(out, "smtpscreen host: running %" PRIu64 " s on %s (XDP %s), "
+			"config %s, cache %" PRIu32 " entries, store %s (%" PRIu64
+			" records), screening %" PRIu64 ", held %u%s\n",
+			(mono_ns() - h->start_mono) / 1000000000u, h->ifname,
+			ctl_hostbpf_xdp_mode(h->hb) == 1 ? "native" : "generic",
+			h->conf_path ? h->conf_path : "(defaults)",
+			ctl_cache_count(h->cache), ctl_store_path(h->store),
+			ctl_store_count(h->store), h->screening, h->nheld,
+			h->stress ? ", STRESS" : "");
+		if (h->shared_url[0])
+			fprintf(out, "shared store %s: %s\n", h->shared_url,
+#ifdef SCR_HAVE_SHARED
+				ctl_shared_state_name[ctl_shared_state(h->shared)]
+#else
+				"not built"
+#endif
+				);
+		return 0;
+	}
+	if (strcmp(argv[0], "reload") == 0 && argc == 1) {
+		rc = do_reload(h, err, errlen);
+		if (rc != 0)
+			hlog(h, "error: reload: %s; keeping the running "
+			     "configuration", err);
+		return rc;
+	}
+	if (strcmp(argv[0], "cache") == 0)
+		return cache_cmd(h, argc, argv, out, err, errlen);
+	if (strcmp(argv[0], "stats") == 0 && argc == 1) {
+		print_stats(h, out);
+		return ctl_cmd_maps(h->maps, argc, argv, out, NULL, NULL, err,
+				    errlen);
+	}
+	if (strcmp(argv[0], "block") == 0 || strcmp(argv[0], "allow") == 0 ||
+	    strcmp(argv[0], "sweep") == 0)
+		return ctl_cmd_maps(h->maps, argc, argv, out, op_changed, h, err,
+				    errlen);
+	snprintf(err, errlen, "unknown command \"%s\" (status, stats, block, "
+		 "allow, sweep, cache list, cache flush, reload)", argv[0]);
+	return -EINVAL;
+}
+
 /* usage - host's options */
 static int usage(void)
 {
 	fprintf(stderr, "usage: smtpscreen host -i IFACE [-c main.cf] "
 		"[--mode native|generic] [--keep]\n"
-		"                       [--log-file FILE] [--foreground]\n");
+		"                       [-s SOCKET] [--log-file FILE] "
+		"[--foreground]\n");
 	return 2;
 }
 
 /* host_fini - release everything (reverse order) */
 static void host_fini(struct host *h)
 {
+	ctl_sock_close(h->sock);
 	if (h->hb)
 		ctl_hostbpf_close(h->hb, h->keep);
 	scr_engine_destroy(h->eng);
 	ctl_resend_close(h->rs);
 	ctl_kill_close(h->kill);
+#ifdef SCR_HAVE_SHARED
+	ctl_shared_destroy(h->shared);
+#endif
 	ctl_store_close(h->store);
 	ctl_cache_destroy(h->cache);
 	free(h->held);
@@ -789,6 +1187,7 @@ int ctl_host_main(int argc, char **argv)
 		{"keep", no_argument, NULL, 'k'},
 		{"log-file", required_argument, NULL, 'l'},
 		{"foreground", no_argument, NULL, 'f'},
+		{"socket", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -799,6 +1198,7 @@ int ctl_host_main(int argc, char **argv)
 	struct host h;
 	const char *log_file = NULL;
 	char err[1024], warn[512];
+	const char *v;
 	struct rusage ru;
 	uint64_t bad = 0, now, last_periodic = 0;
 	uint32_t cache_cap;
@@ -806,10 +1206,11 @@ int ctl_host_main(int argc, char **argv)
 
 	memset(&h, 0, sizeof(h));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:c:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:c:s:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'i': h.ifname = optarg; break;
 		case 'c': h.conf_path = optarg; break;
+		case 's': h.sock_path = optarg; break;
 		case 'm':
 			if (strcmp(optarg, "native") == 0)
 				h.xdp_mode = 1;
@@ -873,6 +1274,40 @@ int ctl_host_main(int argc, char **argv)
 	h.held = calloc(HOST_HELD_MAX, sizeof(*h.held));
 	if (h.cache == NULL || h.held == NULL) {
 		fprintf(stderr, "smtpscreen host: out of memory\n");
+		goto out;
+	}
+
+	/* The shared store: connecting is lazy, a store that is down is
+	 * not an error (the node works on its cache and LMDB store). */
+	v = ctl_conf_get(h.cfg->s.conf, "smtpscreen_shared_store");
+	snprintf(h.shared_url, sizeof(h.shared_url), "%s", v ? v : "");
+	if (h.shared_url[0]) {
+#ifdef SCR_HAVE_SHARED
+		h.shared = ctl_shared_create(h.shared_url, err, sizeof(err));
+		if (h.shared == NULL) {
+			fprintf(stderr, "smtpscreen host: smtpscreen_shared_store: "
+				"%s\n", err);
+			status = 2;
+			goto out;
+		}
+		ctl_shared_on_block(h.shared, on_shared_block, &h);
+#else
+		fprintf(stderr, "smtpscreen host: smtpscreen_shared_store = %s: "
+			"this smtpscreen is built without the shared store "
+			"(hiredis)\n", h.shared_url);
+		status = 2;
+		goto out;
+#endif
+	}
+
+	/* The control socket before the kernel side: a second daemon on the
+	 * same socket stops here, before it could replace the first one's
+	 * programs. Served from the main loop once running. */
+	if (h.sock_path == NULL)
+		h.sock_path = CTL_SOCK_PATH;
+	rc = ctl_sock_listen(h.sock_path, 0600, &h.sock, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "smtpscreen host: control socket: %s\n", err);
 		goto out;
 	}
 
@@ -962,19 +1397,53 @@ int ctl_host_main(int argc, char **argv)
 	     ctl_store_path(h.store), lc.blocks, lc.passes);
 	fprintf(stderr, "smtpscreen host: running on %s\n", h.ifname);
 
+	h.start_mono = mono_ns();
 	status = 0;
 	while (!atomic_load(&host_stop)) {
-		int timeout;
+		struct pollfd pf[HOST_POLLFDS];
+		int timeout, npf = 0;
+#ifdef SCR_HAVE_SHARED
+		int nsh;
+#endif
 
 		if (atomic_exchange(&host_hup, 0))
 			reload(&h);
 		timeout = release_due(&h, mono_ns());
-		rc = ctl_hostbpf_poll(h.hb, timeout, on_sample, &h);
+		pf[npf].fd = ctl_hostbpf_fd(h.hb);
+		pf[npf++].events = POLLIN;
+		pf[npf].fd = ctl_sock_fd(h.sock);
+		pf[npf++].events = POLLIN;
+#ifdef SCR_HAVE_SHARED
+		nsh = 0;
+		if (h.shared) {
+			nsh = ctl_shared_pollfds(h.shared, &pf[npf],
+						 HOST_POLLFDS - npf, &timeout);
+			if (nsh < 0)
+				nsh = 0;
+			npf += nsh;
+		}
+#endif
+		rc = poll(pf, (nfds_t)npf, timeout);
+		if (rc < 0 && errno != EINTR) {
+			hlog(&h, "fatal: poll: %s", strerror(errno));
+			status = 1;
+			break;
+		}
+		/* The ring first: a verdict before an operator's command. */
+		rc = ctl_hostbpf_poll(h.hb, 0, on_sample, &h);
 		if (rc < 0 && rc != -EINTR) {
 			hlog(&h, "fatal: %s: ring buffer: %s", h.ifname, strerror(-rc));
 			status = 1;
 			break;
 		}
+		if (pf[1].revents & POLLIN)
+			(void)ctl_sock_serve(h.sock, sock_handler, &h);
+#ifdef SCR_HAVE_SHARED
+		/* Also with no fd ready: reconnection and its backoff. */
+		if (h.shared)
+			ctl_shared_process(h.shared, &pf[2], nsh,
+					   eng_ns(&h, mono_ns()) / 1000000000u);
+#endif
 		now = mono_ns();
 		(void)release_due(&h, now);
 		stress_check(&h);

@@ -80,6 +80,18 @@ struct il_opts {
 	unsigned mbufs;			/* 0: computed */
 };
 
+#ifdef SCR_HAVE_DNSBL
+#define IL_DNSBL_MAX	4096		/* lookups in flight (ctl_dnsbl's default) */
+
+/* A lookup started for a new client's flow on a worker. */
+struct il_dnsbl_ctx {
+	struct il_ctrl *c;
+	struct scr_flow_key key;
+	unsigned worker;
+	unsigned next;			/* free list: index + 1 */
+};
+#endif
+
 /* The control thread's state. */
 struct il_ctrl {
 	struct il_opts o;
@@ -103,7 +115,9 @@ struct il_ctrl {
 	struct ctl_dnsbl *dnsbl;	/* NULL: no postscreen_dnsbl_sites */
 	int dnsbl_threshold;
 	int dnsbl_allow;		/* allow-list when < 0 and score <= it */
-	uint64_t dnsbl_started, dnsbl_lost;
+	uint64_t dnsbl_started, dnsbl_lost, dnsbl_listed;
+	struct il_dnsbl_ctx *dctx;	/* IL_DNSBL_MAX lookups' contexts */
+	unsigned dfree;			/* free list head: index + 1 */
 #endif
 };
 
@@ -532,12 +546,6 @@ static void broadcast(struct il_ctrl *c, const struct dp_msg *g)
 }
 
 #ifdef SCR_HAVE_DNSBL
-/* A lookup started for a new client's flow on a worker. */
-struct il_dnsbl_ctx {
-	struct il_ctrl *c;
-	struct scr_flow_key key;
-	unsigned worker;
-};
 
 /* dnsbl_done - the score: to the worker that has the flow */
 static void dnsbl_done(void *arg, const struct scr_addr *a,
@@ -558,6 +566,7 @@ static void dnsbl_done(void *arg, const struct scr_addr *a,
 	if (rte_ring_sp_enqueue_elem(c->a->w[x->worker]->msg_ring, &g,
 				     sizeof(g)) != 0)
 		c->dnsbl_lost++;
+	c->dnsbl_listed += g.outcome == SCR_DNSBL_FAIL;
 	if (g.outcome == SCR_DNSBL_ALLOW) {
 		/* postscreen: the other tests count as passed for the TTL */
 		memset(&g, 0, sizeof(g));
@@ -568,7 +577,8 @@ static void dnsbl_done(void *arg, const struct scr_addr *a,
 		g.ttl_s = r->ttl_s ? r->ttl_s : 1;
 		broadcast(c, &g);
 	}
-	free(x);
+	x->next = c->dfree;
+	c->dfree = (unsigned)(x - c->dctx) + 1;
 }
 
 /* dnsbl_start - a new client's flow: look it up unless the access list,
@@ -585,11 +595,12 @@ static void dnsbl_start(struct il_ctrl *c, const struct scr_event *ev,
 			 c->setup->pol.enabled, &info);
 	if (info.cls != SCR_CLIENT_NEW || info.pass_old)
 		return;
-	x = malloc(sizeof(*x));
-	if (x == NULL) {
-		c->dnsbl_lost++;
+	if (c->dfree == 0) {
+		c->dnsbl_lost++;	/* IL_DNSBL_MAX in flight */
 		return;
 	}
+	x = &c->dctx[c->dfree - 1];
+	c->dfree = x->next;
 	x->c = c;
 	x->key = ev->key;
 	x->worker = worker;
@@ -597,8 +608,18 @@ static void dnsbl_start(struct il_ctrl *c, const struct scr_event *ev,
 	if (ctl_dnsbl_lookup(c->dnsbl, &ev->key.client, dp_now_ns(c->a), dnsbl_done,
 			     x) != 0) {
 		c->dnsbl_lost++;
-		free(x);
+		x->next = c->dfree;
+		c->dfree = (unsigned)(x - c->dctx) + 1;
 	}
+}
+
+/* dnsbl_log - dnsblog's lines, in our log */
+static void dnsbl_log(void *arg, const char *line)
+{
+	struct il_ctrl *c = arg;
+
+	if (c->log)
+		ctl_log_msg(c->log, "%s", line);
 }
 
 /* dnsbl_setup - the resolver and thresholds from main.cf */
@@ -606,6 +627,7 @@ static int dnsbl_setup(struct il_ctrl *c, char *err, size_t errlen)
 {
 	const char *srv = ctl_conf_get(c->setup->conf, "smtpscreen_dnsbl_servers");
 	const char *v;
+	unsigned i;
 
 	if (!(c->setup->pol.enabled & SCR_TEST_BIT(SCR_TEST_DNSBL)))
 		return 0;
@@ -613,6 +635,16 @@ static int dnsbl_setup(struct il_ctrl *c, char *err, size_t errlen)
 				    err, errlen);
 	if (c->dnsbl == NULL)
 		return -EINVAL;
+	ctl_dnsbl_set_limits(c->dnsbl, IL_DNSBL_MAX, 0);
+	ctl_dnsbl_set_logger(c->dnsbl, dnsbl_log, c);
+	c->dctx = calloc(IL_DNSBL_MAX, sizeof(*c->dctx));
+	if (c->dctx == NULL) {
+		snprintf(err, errlen, "DNSBL: out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < IL_DNSBL_MAX; i++)
+		c->dctx[i].next = i + 2 <= IL_DNSBL_MAX ? i + 2 : 0;
+	c->dfree = 1;
 	v = ctl_conf_get(c->setup->conf, "postscreen_dnsbl_threshold");
 	c->dnsbl_threshold = v ? atoi(v) : 1;
 	v = ctl_conf_get(c->setup->conf, "postscreen_dnsbl_allowlist_threshold");
@@ -1355,7 +1387,8 @@ out:
 	rte_mempool_free(a->mp);
 	ctl_cache_destroy(c->cache);
 #ifdef SCR_HAVE_DNSBL
-	ctl_dnsbl_destroy(c->dnsbl);
+	ctl_dnsbl_destroy(c->dnsbl);	/* drops lookups in flight */
+	free(c->dctx);
 #endif
 	if (eal_up)
 		rte_eal_cleanup();

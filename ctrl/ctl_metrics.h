@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	ctl_metrics - Prometheus metrics over HTTP (libmicrohttpd)
+ * DESCRIPTION
+ *	Serves GET (and HEAD) /metrics on one address and port, from
+ *	libmicrohttpd's own thread, with the Prometheus text exposition
+ *	format (version 0.0.4). Other paths get 404, other methods 405.
+ *	The text comes from the caller's fill(arg, out) callback, written
+ *	into a memory stream per request; this module knows no counter.
+ *	The address must be a loopback address (127.0.0.0/8, ::1,
+ *	::ffff:127.0.0.0/104) unless the caller allows remote scrapes.
+ *	Also: writers of valid exposition text (HELP/TYPE lines, samples,
+ *	histograms, label value escaping) for the fill callbacks, and the
+ *	parser of smtpscreen_metrics_listen ("addr:port", "[v6]:port").
+ *
+ *	Families the daemons publish (docs/operations.md "Metrics"):
+ *	smtpscreen_test_failures_total{test=}, smtpscreen_verdicts_total
+ *	{verdict=}, smtpscreen_flows_active, smtpscreen_flows_total,
+ *	smtpscreen_xdp_packets_total{reason=}, smtpscreen_dnsbl_latency_
+ *	seconds (histogram), smtpscreen_map_entries{map=}, smtpscreen_
+ *	worker_packets_total{worker=}, smtpscreen_port_packets_total
+ *	{port=,dir=}.
+ * CONTRACT
+ *	ctl_metrics_start(addr, port, allow_remote, fill, arg, err, errlen):
+ *	  addr is a numeric IPv4 or IPv6 address; port 0 picks a free port
+ *	  (ctl_metrics_port() tells which). Returns the server, or NULL
+ *	  with errno and a message in err: EINVAL (addr not numeric, fill
+ *	  NULL), EPERM (addr not loopback and !allow_remote), EADDRINUSE,
+ *	  EADDRNOTAVAIL, other errno from socket/bind/listen, EIO when
+ *	  libmicrohttpd cannot start. fill must stay valid, and arg with
+ *	  it, until ctl_metrics_stop() returns.
+ *	ctl_metrics_port(m): the bound port (host order).
+ *	ctl_metrics_requests(m): GET/HEAD /metrics requests answered 200.
+ *	ctl_metrics_stop(m): closes the listening socket and every client
+ *	  connection, waits for a fill in progress to end, frees. NULL is
+ *	  fine.
+ *	ctl_metrics_listen_parse(text, addr, addrlen, &port): "a.b.c.d:p",
+ *	  "[v6]:p" (port 1..65535, no trailing junk) into addr (brackets
+ *	  removed) and port; 0 or -EINVAL (bad syntax, address not
+ *	  numeric), -ENAMETOOLONG (addrlen too small).
+ *	ctl_metrics_family(out, name, type, help): "# HELP name help" and
+ *	  "# TYPE name type"; call once per family, before its samples.
+ *	  help is escaped (backslash, newline). type: counter, gauge,
+ *	  histogram, summary or untyped.
+ *	ctl_metrics_value(out, name, labels, v): one sample line
+ *	  "name{labels} v"; labels is `a="b",c="d"` already escaped, or
+ *	  NULL/"" for none. v: integers exactly (below 2^53), others with
+ *	  17 significant digits, NaN, +Inf, -Inf.
+ *	ctl_metrics_counter(out, name, labels, u): the same for a uint64_t,
+ *	  exact over the full range.
+ *	ctl_metrics_histogram(out, name, labels, bounds, counts, n, sum):
+ *	  the samples of one histogram: name_bucket{labels,le="bound"} for
+ *	  each of the n upper bounds (ascending) and le="+Inf", cumulative;
+ *	  name_sum, name_count. counts[] has n + 1 entries: observations
+ *	  <= bounds[0], in (bounds[0], bounds[1]], ..., > bounds[n-1].
+ *	ctl_metrics_label_escape(in, out, len): label value escaping
+ *	  (\ to \\, " to \", newline to \n) into out, NUL-terminated;
+ *	  returns the length written (>= 0), or -ENOSPC when it does not
+ *	  fit (out then holds "").
+ * THREADING
+ *	start/stop: the control thread. fill runs in libmicrohttpd's
+ *	thread, one request at a time: it must read only snapshots the
+ *	other threads publish (atomics, per-worker counters summed), never
+ *	take a lock a worker holds. The writers: any thread, own FILE.
+ */
+#ifndef CTL_METRICS_H
+#define CTL_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CTL_METRICS_PATH	"/metrics"
+#define CTL_METRICS_CTYPE	"text/plain; version=0.0.4; charset=utf-8"
+#define CTL_METRICS_CONNS	16	/* concurrent scrapers */
+#define CTL_METRICS_TIMEOUT_S	10	/* idle client connection */
+
+struct ctl_metrics;
+
+struct ctl_metrics *ctl_metrics_start(const char *addr, unsigned port,
+				      bool allow_remote,
+				      void (*fill)(void *arg, FILE *out),
+				      void *arg, char *err, size_t errlen);
+void ctl_metrics_stop(struct ctl_metrics *m);
+unsigned ctl_metrics_port(const struct ctl_metrics *m);
+uint64_t ctl_metrics_requests(const struct ctl_metrics *m);
+int ctl_metrics_listen_parse(const char *text, char *addr, size_t addrlen,
+			     unsigned *port);
+
+/* Writers of Prometheus text format (HELP/TYPE once per family). */
+void ctl_metrics_family(FILE *out, const char *name, const char *type,
+			const char *help);
+void ctl_metrics_value(FILE *out, const char *name,
+		       const char *labels /* `a="b",c="d"` or NULL */,
+		       double v);
+void ctl_metrics_counter(FILE *out, const char *name, const char *labels,
+			 uint64_t u);
+void ctl_metrics_histogram(FILE *out, const char *name, const char *labels,
+			   const double *bounds, const uint64_t *counts,
+			   size_t n, double sum);
+int ctl_metrics_label_escape(const char *in, char *out, size_t len);
+
+#endif
