@@ -537,6 +537,17 @@ void ctl_log_event(struct ctl_log *log, const struct scr_event *ev)
 	if (ctl_log_format(log, ev, buf, sizeof(buf)) == 0)
 		return;
 	ctl_log_write(log, ev->ts_ns, buf);
+	/* postscreen ends a session it does not hand to smtpd with
+	 * DISCONNECT, also after HANGUP (postscreen_misc.c) */
+	if (ev->type == SCR_EV_END && log->fmt == CTL_LOG_POSTFIX &&
+	    strncmp(buf, "HANGUP ", 7) == 0) {
+		char c[INET6_ADDRSTRLEN];
+
+		ctl_log_addr(&ev->key.client, c, sizeof(c));
+		snprintf(buf, sizeof(buf), "DISCONNECT [%s]:%u", c,
+			 ev->key.client_port);
+		ctl_log_write(log, ev->ts_ns, buf);
+	}
 	if (ev->type == SCR_EV_LISTED && log->remind && !log->reminded &&
 	    (ev->cls == SCR_CLIENT_PERMIT || ev->cls == SCR_CLIENT_REJECT) &&
 	    log->fmt == CTL_LOG_POSTFIX) {

@@ -209,12 +209,23 @@ static void test_file_output(void **state)
 	ev.key.client.b[15] = 3;
 	ev.key.client_port = 55635;
 	ctl_log_event(log, &ev);
+	/* a hang-up is followed by DISCONNECT, as postscreen logs it */
+	ev.type = SCR_EV_END;
+	ev.end = SCR_END_CLOSE;
+	ev.verdict = SCR_V_UNKNOWN;
+	ev.reasons = 0;
+	ev.after[0] = 0;
+	ev.elapsed_ns = 1000000000ull;
+	ctl_log_event(log, &ev);
 	fclose(f);
 	snprintf(want, sizeof(want),
 		 "Nov  4 05:06:07 mx postfix/smtpscreen[%ld]: BLACKLISTED [127.0.0.2]:47973\n"
 		 "Nov  4 05:06:07 mx postfix/smtpscreen[%ld]: using backwards-compatible default setting respectful_logging=no for client [127.0.0.2]:47973\n"
-		 "Nov  4 05:06:07 mx postfix/smtpscreen[%ld]: WHITELISTED [127.0.0.3]:55635\n",
-		 (long)getpid(), (long)getpid(), (long)getpid());
+		 "Nov  4 05:06:07 mx postfix/smtpscreen[%ld]: WHITELISTED [127.0.0.3]:55635\n"
+		 "Nov  4 05:06:07 mx postfix/smtpscreen[%ld]: HANGUP after 1 from [127.0.0.3]:55635 in tests before SMTP handshake\n"
+		 "Nov  4 05:06:07 mx postfix/smtpscreen[%ld]: DISCONNECT [127.0.0.3]:55635\n",
+		 (long)getpid(), (long)getpid(), (long)getpid(), (long)getpid(),
+		 (long)getpid());
 	assert_string_equal(out, want);
 	assert_int_equal(ctl_log_write_errors(log), 0);
 	free(out);
