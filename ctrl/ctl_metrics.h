@@ -76,6 +76,10 @@
 #define CTL_METRICS_CTYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define CTL_METRICS_CONNS	16	/* concurrent scrapers */
 #define CTL_METRICS_TIMEOUT_S	10	/* idle client connection */
+/* Upper bounds (seconds) of smtpscreen_dnsbl_latency_seconds, for every
+ * daemon alike; the last is postscreen_dnsbl_timeout's default. */
+#define CTL_METRICS_DNSBL_BOUNDS \
+	{ 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }
 
 struct ctl_metrics;
 

@@ -135,7 +135,7 @@ DPID=
 start_daemon() {
 	local tag=$1
 	: > "$TMP/daemon-$tag.err"
-	nsenter --net=/run/netns/$SRV "$SCR" host -i schost_s0 -c "$TMP/screen.cf" \
+	nsenter --net=/run/netns/$SRV "$SCR" host -i schost_s0 -c "$TMP/screen.cf" -s "$TMP/ctl.sock" \
 		--log-file "$LOG" 2>"$TMP/daemon-$tag.err" &
 	DPID=$!
 	e2e_wait_for 20 grep -q "running on schost_s0" "$TMP/daemon-$tag.err" ||
@@ -150,11 +150,11 @@ e2e_cleanup_push 'stop_daemon; nsenter --net=/run/netns/'$SRV' ip link set schos
 
 # --- a config error is refused with file:line -------------------------------
 printf 'postscreen_greet_wait = 2x\n' > "$TMP/bad.cf"
-out=$(nsenter --net=/run/netns/$SRV "$SCR" host -i schost_s0 -c "$TMP/bad.cf" 2>&1)
+out=$(nsenter --net=/run/netns/$SRV "$SCR" host -i schost_s0 -c "$TMP/bad.cf" -s "$TMP/ctl2.sock" 2>&1)
 rc=$?
 [ $rc -eq 2 ] || e2e_fail "bad config: exit $rc, want 2 ($out)"
 echo "$out" | grep -q "bad.cf:1: " || e2e_fail "bad config message lacks file:line: $out"
-out=$(nsenter --net=/run/netns/$SRV "$SCR" host -i schost_nope -c "$TMP/screen.cf" 2>&1) &&
+out=$(nsenter --net=/run/netns/$SRV "$SCR" host -i schost_nope -c "$TMP/screen.cf" -s "$TMP/ctl2.sock" 2>&1) &&
 	e2e_fail "missing interface accepted"
 echo "$out" | grep -q "schost_nope" || e2e_fail "missing interface message: $out"
 

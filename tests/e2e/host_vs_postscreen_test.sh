@@ -178,7 +178,7 @@ ns_wait_listen "$SRV" "$SIP" 25 10 || e2e_fail "smtpd does not listen on $SIP:25
 } >"$TMP/screen.cf"
 SLOG=$TMP/smtpscreen.log
 e2e_cleanup_push "rm -rf '$PIN'"
-nsenter --net=/run/netns/$SRV "$SCR" host -i "$IF_S" -c "$TMP/screen.cf" --log-file "$SLOG" \
+nsenter --net=/run/netns/$SRV "$SCR" host -i "$IF_S" -c "$TMP/screen.cf" -s "$TMP/ctl.sock" --log-file "$SLOG" \
 	2>"$TMP/daemon.err" &
 DPID=$!
 e2e_cleanup_push "e2e_kill_pid $DPID 10; ip -n $SRV link set $IF_S xdp off 2>/dev/null; true"

@@ -31,6 +31,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cmocka.h>
 
 #include "ctl_metrics.h"
@@ -58,6 +60,22 @@ static void fill_text(void *arg, FILE *out)
 		fputs(fs->text, out);
 	for (i = 0; i < fs->big; i++)
 		fputc(i % 64 == 63 ? '\n' : 'a' + (char)(i % 26), out);
+}
+
+/* count_fds - open file descriptors of this process */
+static int count_fds(void)
+{
+	struct dirent *d;
+	DIR *dir;
+	int n = 0;
+
+	dir = opendir("/proc/self/fd");
+	assert_non_null(dir);
+	while ((d = readdir(dir)) != NULL)
+		if (d->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
 }
 
 /* connect_to - connected TCP socket to addr:port, or -errno */
@@ -257,8 +275,10 @@ static void test_port_in_use(void **state)
 	struct fill_state fs = { .text = "x 1\n" };
 	struct ctl_metrics *m, *m2;
 	char err[256];
+	int fds;
 
 	(void)state;
+	fds = count_fds();
 	m = ctl_metrics_start("127.0.0.1", 0, false, fill_text, &fs, err,
 			      sizeof(err));
 	assert_non_null(m);
@@ -271,6 +291,8 @@ static void test_port_in_use(void **state)
 	assert_non_null(strstr(err, "Address already in use"));
 	ctl_metrics_stop(m);
 	ctl_metrics_stop(NULL);
+	/* the listener, the refused one's socket, MHD's own: all closed */
+	assert_int_equal(count_fds(), fds);
 }
 
 /* listen case */
@@ -593,6 +615,7 @@ static void test_stop_with_clients(void **state)
 	unsigned port;
 	size_t got = 0;
 	ssize_t n;
+	int fds = count_fds();
 
 	(void)state;
 	m = ctl_metrics_start("127.0.0.1", 0, false, fill_text, &fs, err,
@@ -630,6 +653,7 @@ static void test_stop_with_clients(void **state)
 	close(idle);
 	close(half);
 	close(stalled);
+	assert_int_equal(count_fds(), fds);
 	after = connect_to("127.0.0.1", port);
 	assert_int_equal(after, -ECONNREFUSED);
 	assert_int_equal(fs.calls, 1);
