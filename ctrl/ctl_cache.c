@@ -8,7 +8,9 @@
  * THREADING
  *	One owner thread.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,4 +260,66 @@ uint32_t ctl_cache_count(const struct ctl_cache *c)
 uint64_t ctl_cache_replaced(const struct ctl_cache *c)
 {
 	return c->replaced;
+}
+
+/* ctl_cache_addr_str - text of an address */
+const char *ctl_cache_addr_str(const struct scr_addr *a, char *buf, size_t len)
+{
+	static const uint8_t v4pre[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (memcmp(a->b, v4pre, 12) == 0)
+		return inet_ntop(AF_INET, a->b + 12, buf, (socklen_t)len);
+	return inet_ntop(AF_INET6, a->b, buf, (socklen_t)len);
+}
+
+/* ctl_cache_entry_print - one `cache list` line, live parts only */
+int ctl_cache_entry_print(FILE *out, const struct ctl_cache_entry *e,
+			  uint64_t now_s)
+{
+	char ab[64], rb[128];
+	bool live = e->block_until > now_s;
+	size_t rl = 0;
+	unsigned t;
+
+	for (t = 0; t < SCR_TEST_MAX && !live; t++)
+		live = e->pass_until[t] > now_s;
+	if (!live)
+		return 0;
+	fprintf(out, "%s", ctl_cache_addr_str(&e->addr, ab, sizeof(ab)));
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		if (e->pass_until[t] > now_s)
+			fprintf(out, " %s=%" PRIu64 "(+%" PRIu64 "s)",
+				scr_test_name[t], e->pass_until[t],
+				e->pass_until[t] - now_s);
+	if (e->block_until > now_s) {
+		rb[0] = 0;
+		for (t = 0; t < SCR_TEST_MAX; t++)
+			if (e->block_reasons & SCR_TEST_BIT(t))
+				rl += (size_t)snprintf(rb + rl, rl < sizeof(rb) ?
+						       sizeof(rb) - rl : 0, "%s%s",
+						       rl ? "|" : "", scr_test_name[t]);
+		fprintf(out, " block=%" PRIu64 "(+%" PRIu64 "s) reasons=%s",
+			e->block_until, e->block_until - now_s,
+			rb[0] ? rb : "operator");
+	}
+	fputc('\n', out);
+	return 1;
+}
+
+/* ctl_cache_walk - every entry to cb */
+int ctl_cache_walk(const struct ctl_cache *c,
+		   int (*cb)(void *arg, const struct ctl_cache_entry *e),
+		   void *arg)
+{
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < c->cap; i++) {
+		if (!c->n[i].used)
+			continue;
+		rc = cb(arg, &c->n[i].e);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }

@@ -27,6 +27,8 @@
 #ifndef CTL_CACHE_H
 #define CTL_CACHE_H
 
+#include <stdio.h>
+
 #include "scr_types.h"
 
 struct ctl_cache_entry {
@@ -53,6 +55,17 @@ int ctl_cache_get(struct ctl_cache *c, const struct scr_addr *addr,
 uint32_t ctl_cache_sweep(struct ctl_cache *c, uint64_t now_s);
 uint32_t ctl_cache_count(const struct ctl_cache *c);
 uint64_t ctl_cache_replaced(const struct ctl_cache *c);
+/* Text of an address (dotted quad for v4-mapped). */
+const char *ctl_cache_addr_str(const struct scr_addr *a, char *buf, size_t len);
+/* One `cache list` line of e's live parts ("ADDR test=UNTIL(+Ns)...
+ * block=UNTIL(+Ns) reasons=R|operator"); nothing when nothing is live.
+ * Returns 1 when a line was written. */
+int ctl_cache_entry_print(FILE *out, const struct ctl_cache_entry *e,
+			  uint64_t now_s);
+/* Calls cb for every entry (expired ones too) until cb returns non-zero. */
+int ctl_cache_walk(const struct ctl_cache *c,
+		   int (*cb)(void *arg, const struct ctl_cache_entry *e),
+		   void *arg);
 /* The bucket hash (exported for its distribution test). */
 uint32_t ctl_cache_addr_hash(const struct scr_addr *a);
 

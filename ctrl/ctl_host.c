@@ -952,47 +952,12 @@ static int addr_list_cb(void *arg, const struct ctl_cache_entry *e)
 	return 0;
 }
 
-/* print_entry - one `cache list` line, live parts only */
-static void print_entry(FILE *out, const struct ctl_cache_entry *e,
-			uint64_t now)
-{
-	char ab[64], rb[128];
-	size_t rl = 0;
-	unsigned t;
-
-	fprintf(out, "%s", ctl_store_addr_str(&e->addr, ab, sizeof(ab)));
-	for (t = 0; t < SCR_TEST_MAX; t++)
-		if (e->pass_until[t] > now)
-			fprintf(out, " %s=%" PRIu64 "(+%" PRIu64 "s)",
-				scr_test_name[t], e->pass_until[t],
-				e->pass_until[t] - now);
-	if (e->block_until > now) {
-		rb[0] = 0;
-		for (t = 0; t < SCR_TEST_MAX; t++)
-			if (e->block_reasons & SCR_TEST_BIT(t))
-				rl += (size_t)snprintf(rb + rl, rl < sizeof(rb) ?
-						       sizeof(rb) - rl : 0, "%s%s",
-						       rl ? "|" : "", scr_test_name[t]);
-		fprintf(out, " block=%" PRIu64 "(+%" PRIu64 "s) reasons=%s",
-			e->block_until, e->block_until - now,
-			rb[0] ? rb : "operator");
-	}
-	fputc('\n', out);
-}
-
 /* print_cb - `cache list`: live records of the store */
 static int print_cb(void *arg, const struct ctl_cache_entry *e)
 {
 	struct addr_list *l = arg;
-	bool live = e->block_until > l->now_s;
-	unsigned t;
 
-	for (t = 0; t < SCR_TEST_MAX && !live; t++)
-		live = e->pass_until[t] > l->now_s;
-	if (live) {
-		print_entry(l->out, e, l->now_s);
-		l->n++;
-	}
+	l->n += (unsigned)ctl_cache_entry_print(l->out, e, l->now_s);
 	return 0;
 }
 

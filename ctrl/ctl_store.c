@@ -76,11 +76,7 @@ static int mdb_errno(int rc)
 /* ctl_store_addr_str - key text of an address */
 const char *ctl_store_addr_str(const struct scr_addr *a, char *buf, size_t len)
 {
-	static const uint8_t v4pre[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-	if (memcmp(a->b, v4pre, 12) == 0)
-		return inet_ntop(AF_INET, a->b + 12, buf, (socklen_t)len);
-	return inet_ntop(AF_INET6, a->b, buf, (socklen_t)len);
+	return ctl_cache_addr_str(a, buf, len);
 }
 
 /* ctl_store_addr_parse - address from key text */
