@@ -48,6 +48,11 @@
 #ifdef SCR_HAVE_DNSBL
 #include "ctl_dnsbl.h"
 #endif
+#ifdef SCR_HAVE_METRICS
+#include <pthread.h>
+
+#include "ctl_metrics.h"
+#endif
 #include "dp_inline.h"
 #ifdef SCR_HAVE_BPF
 #include "ctl_cmd.h"
@@ -118,6 +123,15 @@ struct il_ctrl {
 	uint64_t dnsbl_started, dnsbl_lost, dnsbl_listed;
 	struct il_dnsbl_ctx *dctx;	/* IL_DNSBL_MAX lookups' contexts */
 	unsigned dfree;			/* free list head: index + 1 */
+#endif
+#ifdef SCR_HAVE_METRICS
+	/* The control thread renders the exposition text once a second;
+	 * the server's thread only copies it (under mx_lock). */
+	struct ctl_metrics *mx;
+	pthread_mutex_t mx_lock;
+	char *mx_text;
+	size_t mx_len;
+	uint64_t mx_next;
 #endif
 };
 
@@ -849,6 +863,186 @@ static void print_stats(struct il_ctrl *c, FILE *out)
 		ctl_cache_count(c->cache));
 }
 
+#ifdef SCR_HAVE_METRICS
+/* mx_fill - the server's thread: the last rendered text */
+static void mx_fill(void *arg, FILE *out)
+{
+	struct il_ctrl *c = arg;
+
+	pthread_mutex_lock(&c->mx_lock);
+	if (c->mx_text)
+		fwrite(c->mx_text, 1, c->mx_len, out);
+	pthread_mutex_unlock(&c->mx_lock);
+}
+
+/* mx_counter - one counter family with one unlabeled value */
+static void mx_counter(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	ctl_metrics_family(f, name, "counter", help);
+	ctl_metrics_counter(f, name, NULL, v);
+}
+
+/* mx_render - the exposition text from the published counters */
+static void mx_render(struct il_ctrl *c)
+{
+	struct dp_wstats ws;
+	struct scr_stats es;
+	uint64_t flows;
+	char *text = NULL, lb[96];
+	size_t len = 0;
+	unsigned p, t, i;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL)
+		return;
+	sum_stats(c, &ws, &es, &flows);
+	ctl_metrics_family(f, "smtpscreen_port_packets_total", "counter",
+			   "Frames received and sent per port");
+	for (p = 0; p < DP_NPORTS; p++) {
+		struct rte_eth_stats s;
+
+		if (rte_eth_stats_get(c->a->port[p].id, &s) != 0)
+			continue;
+		snprintf(lb, sizeof(lb), "port=\"%u\",direction=\"rx\"", p);
+		ctl_metrics_counter(f, "smtpscreen_port_packets_total", lb, s.ipackets);
+		snprintf(lb, sizeof(lb), "port=\"%u\",direction=\"tx\"", p);
+		ctl_metrics_counter(f, "smtpscreen_port_packets_total", lb, s.opackets);
+		snprintf(lb, sizeof(lb), "port=\"%u\",direction=\"missed\"", p);
+		ctl_metrics_counter(f, "smtpscreen_port_packets_total", lb, s.imissed);
+	}
+	ctl_metrics_family(f, "smtpscreen_worker_packets_total", "counter",
+			   "Frames received per worker");
+	for (i = 0; i < c->a->nworkers; i++) {
+		struct dp_worker *w = c->a->w[i];
+		struct dp_wstats s;
+		unsigned sn;
+
+		do {
+			sn = dp_snap_read_begin(w);
+			s = w->st_snap;
+		} while (dp_snap_read_retry(w, sn));
+		snprintf(lb, sizeof(lb), "worker=\"%u\"", i);
+		ctl_metrics_counter(f, "smtpscreen_worker_packets_total", lb, s.rx);
+	}
+	ctl_metrics_family(f, "smtpscreen_flows_active", "gauge",
+			   "SMTP flows in the workers' tables");
+	ctl_metrics_value(f, "smtpscreen_flows_active", NULL, (double)flows);
+	mx_counter(f, "smtpscreen_flows_total", "SMTP flows started", es.flows);
+	ctl_metrics_family(f, "smtpscreen_verdicts_total", "counter",
+			   "Verdicts given, by verdict");
+	for (t = 0; t < SCR_V_MAX; t++) {
+		snprintf(lb, sizeof(lb), "verdict=\"%s\"", scr_verdict_name[t]);
+		ctl_metrics_counter(f, "smtpscreen_verdicts_total", lb, es.verdict[t]);
+	}
+	ctl_metrics_family(f, "smtpscreen_test_failures_total", "counter",
+			   "Sessions that failed each test");
+	for (t = 0; t < SCR_TEST_MAX; t++) {
+		snprintf(lb, sizeof(lb), "test=\"%s\"", scr_test_name[t]);
+		ctl_metrics_counter(f, "smtpscreen_test_failures_total", lb, es.failed[t]);
+	}
+	mx_counter(f, "smtpscreen_sessions_stopped_total",
+		   "Sessions ended with RSTs (drop, enforce, blocked)", ws.stopped);
+	mx_counter(f, "smtpscreen_forwarded_packets_total", "Frames forwarded", ws.fwd);
+	mx_counter(f, "smtpscreen_dropped_packets_total",
+		   "Frames of stopped sessions dropped", ws.dropped);
+	mx_counter(f, "smtpscreen_tx_dropped_packets_total",
+		   "Frames a port refused", ws.tx_drop);
+	mx_counter(f, "smtpscreen_events_lost_total",
+		   "Events lost to a full worker ring", ws.ev_lost);
+	ctl_metrics_family(f, "smtpscreen_held_packets", "gauge",
+			   "Server frames held for greeting holds");
+	ctl_metrics_value(f, "smtpscreen_held_packets", NULL, (double)ws.hold_now);
+	ctl_metrics_family(f, "smtpscreen_map_entries", "gauge",
+			   "Entries of the verdict cache and operator prefixes");
+	ctl_metrics_value(f, "smtpscreen_map_entries", "map=\"cache\"",
+			  (double)ctl_cache_count(c->cache));
+	ctl_metrics_value(f, "smtpscreen_map_entries", "map=\"operator\"",
+			  (double)c->dyn_count);
+#ifdef SCR_HAVE_BPF
+	if (c->maps) {
+		struct scr_xdp_ctr_val x[SCR_XDP_C_MAX];
+
+		if (ctl_maps_stats(c->maps, x) == 0) {
+			ctl_metrics_family(f, "smtpscreen_xdp_packets_total", "counter",
+					   "Packets seen by the XDP program, by reason");
+			for (t = 0; t < SCR_XDP_C_MAX; t++) {
+				snprintf(lb, sizeof(lb), "reason=\"%s\"",
+					 ctl_maps_ctr_name[t]);
+				ctl_metrics_counter(f, "smtpscreen_xdp_packets_total",
+						    lb, x[t].packets);
+			}
+		}
+	}
+#endif
+#ifdef SCR_HAVE_DNSBL
+	if (c->dnsbl) {
+		static struct ctl_dnsbl_stats d;
+
+		ctl_dnsbl_stats(c->dnsbl, &d);
+		mx_counter(f, "smtpscreen_dnsbl_lookups_total", "DNSBL lookups",
+			   d.lookups);
+		mx_counter(f, "smtpscreen_dnsbl_cache_hits_total",
+			   "DNSBL lookups answered from the cache", d.cache_hits);
+		ctl_metrics_family(f, "smtpscreen_dnsbl_latency_seconds", "summary",
+				   "Time from the first query to the last answer");
+		ctl_metrics_value(f, "smtpscreen_dnsbl_latency_seconds_sum", NULL,
+				  (double)d.latency_sum_ns / 1e9);
+		ctl_metrics_counter(f, "smtpscreen_dnsbl_latency_seconds_count",
+				    NULL, d.completed);
+		ctl_metrics_family(f, "smtpscreen_dnsbl_site_queries_total", "counter",
+				   "DNSBL queries per site, by outcome");
+		for (i = 0; i < d.nsites; i++) {
+			char dom[128];
+			static const char *const oc[] = {"listed", "unlisted",
+							  "timeout", "error"};
+			uint64_t v[4] = {d.site[i].listed, d.site[i].unlisted,
+					 d.site[i].timeouts, d.site[i].errors};
+			unsigned k;
+
+			if (ctl_metrics_label_escape(d.site[i].domain, dom,
+						     sizeof(dom)) < 0)
+				continue;
+			for (k = 0; k < 4; k++) {
+				snprintf(lb, sizeof(lb), "site=\"%.60s\",outcome=\"%s\"",
+					 dom, oc[k]);
+				ctl_metrics_counter(f, "smtpscreen_dnsbl_site_queries_total",
+						    lb, v[k]);
+			}
+		}
+	}
+#endif
+	if (fclose(f) != 0) {
+		free(text);
+		return;
+	}
+	pthread_mutex_lock(&c->mx_lock);
+	free(c->mx_text);
+	c->mx_text = text;
+	c->mx_len = len;
+	pthread_mutex_unlock(&c->mx_lock);
+}
+
+/* mx_start - serve smtpscreen_metrics_listen, if set */
+static int mx_start(struct il_ctrl *c, char *err, size_t errlen)
+{
+	const char *v = ctl_conf_get(c->setup->conf, "smtpscreen_metrics_listen");
+	char addr[64];
+	unsigned port;
+
+	if (v == NULL || v[0] == 0)
+		return 0;
+	if (ctl_metrics_listen_parse(v, addr, sizeof(addr), &port) != 0) {
+		snprintf(err, errlen, "smtpscreen_metrics_listen: bad value \"%s\" "
+			 "(addr:port)", v);
+		return -EINVAL;
+	}
+	pthread_mutex_init(&c->mx_lock, NULL);
+	mx_render(c);
+	c->mx = ctl_metrics_start(addr, port, false, mx_fill, c, err, errlen);
+	return c->mx ? 0 : -EINVAL;
+}
+#endif
+
 /* do_reload - a new main.cf, all or nothing; 0 or -EINVAL with err */
 static int do_reload(struct il_ctrl *c, char *err, size_t errlen)
 {
@@ -1022,6 +1216,20 @@ static int workers_cmd(struct il_ctrl *c, int argc, char **argv, FILE *out,
 }
 #endif
 
+struct il_list {
+	FILE *out;
+	uint64_t now_s;
+};
+
+/* list_cb - `cache list`: one line per live entry */
+static int list_cb(void *arg, const struct ctl_cache_entry *e)
+{
+	struct il_list *l = arg;
+
+	(void)ctl_cache_entry_print(l->out, e, l->now_s);
+	return 0;
+}
+
 /* sock_handler - one smtpscreenctl request */
 static int sock_handler(void *arg, int argc, char **argv, FILE *out, char *err,
 			size_t errlen)
@@ -1041,6 +1249,12 @@ static int sock_handler(void *arg, int argc, char **argv, FILE *out, char *err,
 	}
 	if (strcmp(argv[0], "reload") == 0 && argc == 1)
 		return do_reload(c, err, errlen);
+	if (strcmp(argv[0], "cache") == 0 && argc == 2 &&
+	    strcmp(argv[1], "list") == 0) {
+		struct il_list l = { out, dp_now_ns(c->a) / 1000000000u };
+
+		return ctl_cache_walk(c->cache, list_cb, &l);
+	}
 	if (strcmp(argv[0], "cache") == 0 && argc == 2 &&
 	    strcmp(argv[1], "flush") == 0) {
 		ctl_cache_clear(c->cache);
@@ -1066,7 +1280,7 @@ static int sock_handler(void *arg, int argc, char **argv, FILE *out, char *err,
 				 workers_cmd(c, argc, argv, out, err, errlen);
 #endif
 	snprintf(err, errlen, "unknown command \"%s\" (status, stats, block, "
-		 "allow, cache flush, reload)", argv[0]);
+		 "allow, cache list, cache flush, reload)", argv[0]);
 	return -EINVAL;
 }
 
@@ -1118,6 +1332,12 @@ static void ctrl_loop(struct il_ctrl *c)
 			last_t = now;
 			next_stats = now + (uint64_t)c->o.stats_interval * 1000000000u;
 		}
+#ifdef SCR_HAVE_METRICS
+		if (c->mx && now >= c->mx_next) {
+			mx_render(c);
+			c->mx_next = now + 1000000000ull;
+		}
+#endif
 		if (now >= next_sweep) {
 			(void)ctl_cache_sweep(c->cache, now / 1000000000u);
 #ifdef SCR_HAVE_BPF
@@ -1322,6 +1542,12 @@ int dp_inline_main(int argc, char **argv)
 		fprintf(stderr, "smtpscreen inline: control socket: %s\n", err);
 		goto out;
 	}
+#ifdef SCR_HAVE_METRICS
+	if (mx_start(c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smtpscreen inline: metrics: %s\n", err);
+		goto out;
+	}
+#endif
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
@@ -1348,6 +1574,11 @@ int dp_inline_main(int argc, char **argv)
 	print_stats(c, stdout);
 	status = 0;
 out:
+#ifdef SCR_HAVE_METRICS
+	if (c->mx)
+		ctl_metrics_stop(c->mx);
+	free(c->mx_text);
+#endif
 	if (c->sock)
 		ctl_sock_close(c->sock);
 	if (c->verdf && fclose(c->verdf) != 0) {

@@ -174,6 +174,7 @@ postscreen_dnsbl_sites = dnsbl.il.test=127.0.0.2*3
 postscreen_dnsbl_threshold = 2
 postscreen_dnsbl_action = drop
 smtpscreen_dnsbl_servers = 127.0.0.1:$RBL_PORT
+smtpscreen_metrics_listen = 127.0.0.1:$((RBL_PORT + 1))
 postscreen_greet_wait = 2s
 postscreen_pipelining_enable = yes
 postscreen_non_smtp_command_enable = yes
@@ -362,6 +363,24 @@ if [ "$MIDDLE" = smtpscreen ]; then
 	fi
 	# a passed client still gets through after all that
 	good_mail 10 second
+
+	# operations: the control socket and the metrics
+	st=$("$CTL" -s "$TMP/ctl.sock" status 2>&1) || e2e_fail "smtpscreenctl status: $st"
+	echo "$st" | grep -q "smtpscreen inline: running" || e2e_fail "status: $st"
+	cl=$("$CTL" -s "$TMP/ctl.sock" cache list 2>&1) || e2e_fail "cache list: $cl"
+	echo "$cl" | grep -Eq "^$NET\.11 .*block=[0-9]+\(\+[0-9]+s\) reasons=pregreet" ||
+		e2e_fail "cache list has no block for .11: $cl"
+	echo "$cl" | grep -Eq "^$NET\.10 .*pregreet=[0-9]+" || e2e_fail "cache list has no pass for .10: $cl"
+	sleep 1.5	# metrics are rendered once a second
+	mx=$(ip netns exec "$BOX" curl -sS --max-time 5 "http://127.0.0.1:$((RBL_PORT + 1))/metrics" 2>&1) ||
+		e2e_fail "metrics: $mx"
+	for m in 'smtpscreen_test_failures_total\{test="pregreet"\} [1-9]' \
+		'smtpscreen_test_failures_total\{test="dnsbl"\} [1-9]' \
+		'smtpscreen_dnsbl_lookups_total [1-9]' 'smtpscreen_flows_total [1-9]' \
+		'smtpscreen_port_packets_total\{port="0",direction="rx"\} [1-9]'; do
+		echo "$mx" | grep -Eq "^$m" || e2e_fail "metrics lack /$m/: $(echo "$mx" | head -40)"
+	done
+	e2e_log "control socket (status, cache list) and metrics answer"
 fi
 
 # --- the non-SMTP checks once more, after the screening -------------------------
