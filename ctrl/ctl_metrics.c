@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <pthread.h>
 
 #include "ctl_metrics.h"
 
@@ -36,6 +37,14 @@ struct ctl_metrics {
 	void *arg;
 	unsigned port;
 	atomic_uint_fast64_t requests;
+	struct ctl_metrics_text *box;	/* ctl_metrics_start_text */
+};
+
+/* The last published text (ctl_metrics_start_text). */
+struct ctl_metrics_text {
+	pthread_mutex_t lock;
+	char *text;
+	size_t len;
 };
 
 /* Marks a connection whose first handler call was seen. */
@@ -296,7 +305,62 @@ void ctl_metrics_stop(struct ctl_metrics *m)
 		return;
 	/* Joins the thread, closes every connection and the listener. */
 	MHD_stop_daemon(m->daemon);
+	if (m->box) {
+		pthread_mutex_destroy(&m->box->lock);
+		free(m->box->text);
+		free(m->box);
+	}
 	free(m);
+}
+
+/* text_fill - the server thread copies the last published text */
+static void text_fill(void *arg, FILE *out)
+{
+	struct ctl_metrics_text *b = arg;
+
+	pthread_mutex_lock(&b->lock);
+	if (b->text)
+		fwrite(b->text, 1, b->len, out);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* ctl_metrics_start_text - a server of published text */
+struct ctl_metrics *ctl_metrics_start_text(const char *addr, unsigned port,
+					   bool allow_remote, char *err,
+					   size_t errlen)
+{
+	struct ctl_metrics_text *b = calloc(1, sizeof(*b));
+	struct ctl_metrics *m;
+
+	if (b == NULL) {
+		snprintf(err, errlen, "metrics: out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&b->lock, NULL);
+	m = ctl_metrics_start(addr, port, allow_remote, text_fill, b, err,
+			      errlen);
+	if (m == NULL) {
+		pthread_mutex_destroy(&b->lock);
+		free(b);
+		return NULL;
+	}
+	m->box = b;
+	return m;
+}
+
+/* ctl_metrics_publish - replace the served text (ownership of text) */
+void ctl_metrics_publish(struct ctl_metrics *m, char *text, size_t len)
+{
+	struct ctl_metrics_text *b = m->box;
+	char *old;
+
+	pthread_mutex_lock(&b->lock);
+	old = b->text;
+	b->text = text;
+	b->len = len;
+	pthread_mutex_unlock(&b->lock);
+	free(old);
 }
 
 /* ctl_metrics_port - the bound port */

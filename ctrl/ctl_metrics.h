@@ -88,6 +88,15 @@ struct ctl_metrics *ctl_metrics_start(const char *addr, unsigned port,
 				      void (*fill)(void *arg, FILE *out),
 				      void *arg, char *err, size_t errlen);
 void ctl_metrics_stop(struct ctl_metrics *m);
+/* A server that answers with the last text the owner published: the
+ * owner's thread renders (reading its own state without locks), the
+ * server's thread only copies. Until the first publish: an empty body. */
+struct ctl_metrics *ctl_metrics_start_text(const char *addr, unsigned port,
+					   bool allow_remote, char *err,
+					   size_t errlen);
+/* ctl_metrics_publish - serve text[0..len) from now on (takes text,
+ * malloc'ed, e.g. from open_memstream) */
+void ctl_metrics_publish(struct ctl_metrics *m, char *text, size_t len);
 unsigned ctl_metrics_port(const struct ctl_metrics *m);
 uint64_t ctl_metrics_requests(const struct ctl_metrics *m);
 int ctl_metrics_listen_parse(const char *text, char *addr, size_t addrlen,

@@ -49,8 +49,6 @@
 #include "ctl_dnsbl.h"
 #endif
 #ifdef SCR_HAVE_METRICS
-#include <pthread.h>
-
 #include "ctl_metrics.h"
 #endif
 #include "dp_inline.h"
@@ -126,11 +124,8 @@ struct il_ctrl {
 #endif
 #ifdef SCR_HAVE_METRICS
 	/* The control thread renders the exposition text once a second;
-	 * the server's thread only copies it (under mx_lock). */
+	 * the server's thread only serves the last one. */
 	struct ctl_metrics *mx;
-	pthread_mutex_t mx_lock;
-	char *mx_text;
-	size_t mx_len;
 	uint64_t mx_next;
 #endif
 };
@@ -864,17 +859,6 @@ static void print_stats(struct il_ctrl *c, FILE *out)
 }
 
 #ifdef SCR_HAVE_METRICS
-/* mx_fill - the server's thread: the last rendered text */
-static void mx_fill(void *arg, FILE *out)
-{
-	struct il_ctrl *c = arg;
-
-	pthread_mutex_lock(&c->mx_lock);
-	if (c->mx_text)
-		fwrite(c->mx_text, 1, c->mx_len, out);
-	pthread_mutex_unlock(&c->mx_lock);
-}
-
 /* mx_counter - one counter family with one unlabeled value */
 static void mx_counter(FILE *f, const char *name, const char *help, uint64_t v)
 {
@@ -1015,11 +999,7 @@ static void mx_render(struct il_ctrl *c)
 		free(text);
 		return;
 	}
-	pthread_mutex_lock(&c->mx_lock);
-	free(c->mx_text);
-	c->mx_text = text;
-	c->mx_len = len;
-	pthread_mutex_unlock(&c->mx_lock);
+	ctl_metrics_publish(c->mx, text, len);
 }
 
 /* mx_start - serve smtpscreen_metrics_listen, if set */
@@ -1036,10 +1016,11 @@ static int mx_start(struct il_ctrl *c, char *err, size_t errlen)
 			 "(addr:port)", v);
 		return -EINVAL;
 	}
-	pthread_mutex_init(&c->mx_lock, NULL);
+	c->mx = ctl_metrics_start_text(addr, port, false, err, errlen);
+	if (c->mx == NULL)
+		return -EINVAL;
 	mx_render(c);
-	c->mx = ctl_metrics_start(addr, port, false, mx_fill, c, err, errlen);
-	return c->mx ? 0 : -EINVAL;
+	return 0;
 }
 #endif
 
@@ -1577,7 +1558,6 @@ out:
 #ifdef SCR_HAVE_METRICS
 	if (c->mx)
 		ctl_metrics_stop(c->mx);
-	free(c->mx_text);
 #endif
 	if (c->sock)
 		ctl_sock_close(c->sock);

@@ -605,6 +605,41 @@ static void test_big_body(void **state)
 	ctl_metrics_stop(m);
 }
 
+/* test_published_text - a text server answers with the last publish */
+static void test_published_text(void **state)
+{
+	static const char *const texts[] = {
+		"a_total 1\n", "a_total 2\nb 3\n", "",
+	};
+	struct ctl_metrics *m;
+	struct reply r;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	m = ctl_metrics_start_text("127.0.0.1", 0, false, err, sizeof(err));
+	assert_non_null(m);
+	/* nothing published yet: an empty body, not an error */
+	http_request("127.0.0.1", ctl_metrics_port(m), "GET /metrics HTTP/1.0\r\n\r\n", &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, 0);
+	free(r.raw);
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		char *t = strdup(texts[i]);
+
+		assert_non_null(t);
+		ctl_metrics_publish(m, t, strlen(t));
+		http_request("127.0.0.1", ctl_metrics_port(m),
+			     "GET /metrics HTTP/1.0\r\n\r\n", &r);
+		assert_int_equal(r.status, 200);
+		assert_int_equal(r.body_len, strlen(texts[i]));
+		assert_memory_equal(r.body, texts[i], r.body_len);
+		free(r.raw);
+	}
+	ctl_metrics_stop(m);
+	assert_null(ctl_metrics_start_text("198.18.0.1", 0, false, err, sizeof(err)));
+}
+
 /* test_stop_with_clients - stop returns with clients connected; port closed */
 static void test_stop_with_clients(void **state)
 {
@@ -672,6 +707,7 @@ int main(void)
 		cmocka_unit_test(test_serve_ipv6),
 		cmocka_unit_test(test_big_body),
 		cmocka_unit_test(test_stop_with_clients),
+		cmocka_unit_test(test_published_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
