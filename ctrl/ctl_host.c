@@ -47,6 +47,9 @@
 #include "ctl_cidr.h"
 #include "ctl_cmd.h"
 #include "ctl_conf.h"
+#ifdef SCR_HAVE_DNSBL
+#include "ctl_dnsbl.h"
+#endif
 #include "ctl_host.h"
 #include "ctl_hostbpf.h"
 #include "ctl_kill.h"
@@ -66,7 +69,7 @@
 #define HOST_HELD_MAX	4096		/* greetings held at once */
 #define HOST_SWEEP_S	60		/* maps and cache sweep */
 #define HOST_POLL_MS	1000
-#define HOST_POLLFDS	10		/* ring buffer, control socket, shared store */
+#define HOST_POLLFDS	26		/* ring buffer, control socket, shared store, DNSBL */
 #define HOST_SHARED_WAIT_MS 2		/* a new client's shared store read */
 #define HOST_DATA_HOLD_NS 1000000000ull	/* fail-open deadline of a held 354 */
 /* What an operator's allow entry passes: every cached test. */
@@ -113,6 +116,21 @@ struct host_stats {
 	uint64_t shared_blocks_in;	/* blocks published by other nodes */
 };
 
+#ifdef SCR_HAVE_DNSBL
+#define HOST_DNSBL_MAX	4096		/* lookups in flight */
+
+/* A DNSBL lookup for a new client's flow; answered ones wait in a FIFO
+ * until the main loop gives them to the engine (an answer from the cache
+ * comes back while the engine is running its hook: it must not re-enter) */
+struct host_dnsbl {
+	struct host *h;
+	struct scr_flow_key key;
+	int score;
+	uint32_t ttl_s;
+	unsigned next;			/* free list or FIFO: index + 1 */
+};
+#endif
+
 struct host {
 	const char *ifname;
 	const char *conf_path;
@@ -146,6 +164,12 @@ struct host {
 	uint64_t next_cleanup_s;
 	uint64_t next_sweep_s;
 	struct host_stats st;
+#ifdef SCR_HAVE_DNSBL
+	struct ctl_dnsbl *dnsbl;	/* NULL: no postscreen_dnsbl_sites */
+	struct host_dnsbl *dq;		/* HOST_DNSBL_MAX */
+	unsigned dfree, dhead, dtail;	/* free list; answered FIFO */
+	uint64_t dnsbl_lost;
+#endif
 };
 
 /* on_signal - set the stop or reload flag */
@@ -364,6 +388,109 @@ static void entry_merge(struct ctl_cache_entry *dst,
 	}
 }
 
+#ifdef SCR_HAVE_DNSBL
+/* dnsbl_done - an answer: queued for the main loop */
+static void dnsbl_done(void *arg, const struct scr_addr *a,
+		       const struct ctl_dnsbl_result *r)
+{
+	struct host_dnsbl *x = arg;
+	struct host *h = x->h;
+	unsigned i = (unsigned)(x - h->dq) + 1;
+
+	(void)a;
+	x->score = r->score;
+	x->ttl_s = r->ttl_s;
+	x->next = 0;
+	if (h->dtail)
+		h->dq[h->dtail - 1].next = i;
+	else
+		h->dhead = i;
+	h->dtail = i;
+}
+
+/* dnsbl_start - look the client of a new flow up */
+static void dnsbl_start(struct host *h, const struct scr_flow_key *key,
+			uint64_t now_ns)
+{
+	struct host_dnsbl *x;
+
+	if (h->dfree == 0) {
+		h->dnsbl_lost++;	/* HOST_DNSBL_MAX in flight */
+		return;
+	}
+	x = &h->dq[h->dfree - 1];
+	h->dfree = x->next;
+	x->h = h;
+	x->key = *key;
+	if (ctl_dnsbl_lookup(h->dnsbl, &key->client, now_ns, dnsbl_done, x) != 0) {
+		h->dnsbl_lost++;
+		x->next = h->dfree;
+		h->dfree = (unsigned)(x - h->dq) + 1;
+	}
+}
+
+/* dnsbl_apply - the answers, to the engine (outside its hooks) */
+static void dnsbl_apply(struct host *h, uint64_t now_mono)
+{
+	uint64_t now_ns = eng_ns(h, now_mono), now_s = now_ns / 1000000000u;
+
+	while (h->dhead) {
+		struct host_dnsbl *x = &h->dq[h->dhead - 1];
+		int out = ctl_dnsbl_outcome(h->dnsbl, x->score);
+
+		h->dhead = x->next;
+		if (h->dhead == 0)
+			h->dtail = 0;
+		(void)scr_engine_dnsbl(h->eng, &x->key, x->score,
+				       (enum scr_dnsbl_outcome)out, now_ns);
+		if (out == SCR_DNSBL_ALLOW) {
+			/* postscreen: every other test passed for the DNS TTL */
+			struct scr_policy p = h->cfg->s.pol;
+			unsigned t;
+
+			for (t = 0; t < SCR_TEST_MAX; t++)
+				p.ttl_s[t] = x->ttl_s ? x->ttl_s : 1;
+			ctl_cache_pass(h->cache, &x->key.client, now_s,
+				       p.enabled & SCR_TESTS_STREAM, &p);
+			store_write(h, &x->key.client, now_s);
+		}
+		x->next = h->dfree;
+		h->dfree = (unsigned)(x - h->dq) + 1;
+	}
+}
+
+/* dnsbl_log - dnsblog's lines */
+static void dnsbl_log(void *arg, const char *line)
+{
+	hlog(arg, "%s", line);
+}
+
+/* dnsbl_setup - the resolver, from main.cf */
+static int dnsbl_setup(struct host *h, char *err, size_t errlen)
+{
+	const char *srv = ctl_conf_get(h->cfg->s.conf, "smtpscreen_dnsbl_servers");
+	unsigned i;
+
+	if (!(h->cfg->s.pol.enabled & SCR_TEST_BIT(SCR_TEST_DNSBL)))
+		return 0;
+	h->dnsbl = ctl_dnsbl_create(h->cfg->s.conf, srv && srv[0] ? srv : NULL,
+				    err, errlen);
+	if (h->dnsbl == NULL)
+		return -EINVAL;
+	ctl_dnsbl_set_limits(h->dnsbl, HOST_DNSBL_MAX, 0);
+	ctl_dnsbl_set_logger(h->dnsbl, dnsbl_log, h);
+	h->dq = calloc(HOST_DNSBL_MAX, sizeof(*h->dq));
+	if (h->dq == NULL) {
+		snprintf(err, errlen, "DNSBL: out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < HOST_DNSBL_MAX; i++)
+		h->dq[i].next = i + 2 <= HOST_DNSBL_MAX ? i + 2 : 0;
+	h->dfree = 1;
+	return 0;
+}
+#endif
+
 /* hook_client - access list, then the cache, then the shared store and
  * the local store (the later times of both) */
 static void hook_client(void *arg, const struct scr_flow_key *key,
@@ -413,6 +540,10 @@ static void hook_client(void *arg, const struct scr_flow_key *key,
 		}
 	}
 	ctl_setup_client(&h->cfg->s, h->cache, &key->client, now_s, out);
+#ifdef SCR_HAVE_DNSBL
+	if (h->dnsbl && out->cls == SCR_CLIENT_NEW && !out->pass_old)
+		dnsbl_start(h, key, now_ns);
+#endif
 }
 
 #ifdef SCR_HAVE_SHARED
@@ -1132,6 +1263,10 @@ static void host_fini(struct host *h)
 #ifdef SCR_HAVE_SHARED
 	ctl_shared_destroy(h->shared);
 #endif
+#ifdef SCR_HAVE_DNSBL
+	ctl_dnsbl_destroy(h->dnsbl);	/* drops lookups in flight */
+	free(h->dq);
+#endif
 	ctl_store_close(h->store);
 	ctl_cache_destroy(h->cache);
 	free(h->held);
@@ -1265,6 +1400,13 @@ int ctl_host_main(int argc, char **argv)
 #endif
 	}
 
+#ifdef SCR_HAVE_DNSBL
+	if (dnsbl_setup(&h, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smtpscreen host: %s\n", err);
+		status = 2;
+		goto out;
+	}
+#endif
 	/* The control socket before the kernel side: a second daemon on the
 	 * same socket stops here, before it could replace the first one's
 	 * programs. Served from the main loop once running. */
@@ -1370,6 +1512,9 @@ int ctl_host_main(int argc, char **argv)
 #ifdef SCR_HAVE_SHARED
 		int nsh;
 #endif
+#ifdef SCR_HAVE_DNSBL
+		int ndb = 0, dbo = 0, dtmo = -1;
+#endif
 
 		if (atomic_exchange(&host_hup, 0))
 			reload(&h);
@@ -1386,6 +1531,18 @@ int ctl_host_main(int argc, char **argv)
 			if (nsh < 0)
 				nsh = 0;
 			npf += nsh;
+		}
+#endif
+#ifdef SCR_HAVE_DNSBL
+		if (h.dnsbl) {
+			dbo = npf;
+			ndb = ctl_dnsbl_pollfds(h.dnsbl, &pf[npf], HOST_POLLFDS - npf,
+						&dtmo);
+			if (ndb < 0)
+				ndb = 0;
+			npf += ndb;
+			if (dtmo >= 0 && (timeout < 0 || dtmo < timeout))
+				timeout = dtmo;
 		}
 #endif
 		rc = poll(pf, (nfds_t)npf, timeout);
@@ -1408,6 +1565,12 @@ int ctl_host_main(int argc, char **argv)
 		if (h.shared)
 			ctl_shared_process(h.shared, &pf[2], nsh,
 					   eng_ns(&h, mono_ns()) / 1000000000u);
+#endif
+#ifdef SCR_HAVE_DNSBL
+		if (h.dnsbl) {
+			ctl_dnsbl_process(h.dnsbl, &pf[dbo], ndb, mono_ns());
+			dnsbl_apply(&h, mono_ns());
+		}
 #endif
 		now = mono_ns();
 		(void)release_due(&h, now);

@@ -116,8 +116,6 @@ struct il_ctrl {
 	struct dp_dyn dyn[DP_DYN_MAX];	/* operator prefixes, master copy */
 #ifdef SCR_HAVE_DNSBL
 	struct ctl_dnsbl *dnsbl;	/* NULL: no postscreen_dnsbl_sites */
-	int dnsbl_threshold;
-	int dnsbl_allow;		/* allow-list when < 0 and score <= it */
 	uint64_t dnsbl_started, dnsbl_lost, dnsbl_listed;
 	struct il_dnsbl_ctx *dctx;	/* IL_DNSBL_MAX lookups' contexts */
 	unsigned dfree;			/* free list head: index + 1 */
@@ -569,9 +567,7 @@ static void dnsbl_done(void *arg, const struct scr_addr *a,
 	g.type = DP_MSG_DNSBL;
 	g.key = x->key;
 	g.score = r->score;
-	g.outcome = r->score >= c->dnsbl_threshold ? SCR_DNSBL_FAIL :
-		    c->dnsbl_allow < 0 && r->score <= c->dnsbl_allow ?
-		    SCR_DNSBL_ALLOW : SCR_DNSBL_NEUTRAL;
+	g.outcome = (uint8_t)ctl_dnsbl_outcome(c->dnsbl, r->score);
 	if (rte_ring_sp_enqueue_elem(c->a->w[x->worker]->msg_ring, &g,
 				     sizeof(g)) != 0)
 		c->dnsbl_lost++;
@@ -635,7 +631,6 @@ static void dnsbl_log(void *arg, const char *line)
 static int dnsbl_setup(struct il_ctrl *c, char *err, size_t errlen)
 {
 	const char *srv = ctl_conf_get(c->setup->conf, "smtpscreen_dnsbl_servers");
-	const char *v;
 	unsigned i;
 
 	if (!(c->setup->pol.enabled & SCR_TEST_BIT(SCR_TEST_DNSBL)))
@@ -654,10 +649,6 @@ static int dnsbl_setup(struct il_ctrl *c, char *err, size_t errlen)
 	for (i = 0; i < IL_DNSBL_MAX; i++)
 		c->dctx[i].next = i + 2 <= IL_DNSBL_MAX ? i + 2 : 0;
 	c->dfree = 1;
-	v = ctl_conf_get(c->setup->conf, "postscreen_dnsbl_threshold");
-	c->dnsbl_threshold = v ? atoi(v) : 1;
-	v = ctl_conf_get(c->setup->conf, "postscreen_dnsbl_allowlist_threshold");
-	c->dnsbl_allow = v ? atoi(v) : 0;
 	return 0;
 }
 

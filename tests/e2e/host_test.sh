@@ -104,6 +104,18 @@ pf_instance_create "$PF" "$TMP/tmpl" "SERVER_IP=$SIP"
 pf_start "$SRV" "$PF"
 ns_wait_listen "$SRV" "$SIP" 25 || e2e_fail "smtpd does not listen on $SIP:25"
 
+# --- a DNSBL (Debian's rbldnsd) on the mail host's loopback: .18 is listed ----
+mkdir -p "$TMP/rbl"
+printf ':127.0.0.2:listed for the host test\n198.18.50.18\n' >"$TMP/rbl/zone"
+chmod 0755 "$TMP/rbl"; chmod 0644 "$TMP/rbl/zone"
+RBL_PORT=$((20000 + $$ % 20000))
+ip netns exec "$SRV" rbldnsd -n -r "$TMP/rbl" -b "127.0.0.1/$RBL_PORT" \
+	dnsbl.host.test:ip4set:zone >"$TMP/rbldnsd.log" 2>&1 &
+RBL_PID=$!
+e2e_cleanup_push "e2e_kill_pid $RBL_PID"
+e2e_wait_for 10 eval "ip netns exec '$SRV' ss -Huln | grep -q '127.0.0.1:$RBL_PORT'" ||
+	e2e_fail "rbldnsd does not listen: $(cat "$TMP/rbldnsd.log")"
+
 # --- smtpscreen config (its own file: Postfix's stays free of our names) -----
 cat > "$TMP/access.cidr" <<'CEOF'
 198.18.50.20/32 reject
@@ -127,6 +139,10 @@ smtpscreen_cache_file = $TMP/verdicts.lmdb
 smtpscreen_cache_size = 16777216
 smtpscreen_pin_directory = $PIN
 smtpscreen_flow_table_size = 4096
+postscreen_dnsbl_sites = dnsbl.host.test=127.0.0.2*3
+postscreen_dnsbl_threshold = 2
+postscreen_dnsbl_action = drop
+smtpscreen_dnsbl_servers = 127.0.0.1:$RBL_PORT
 CEOF
 }
 write_conf
@@ -214,11 +230,13 @@ declare -A BOT_LOG=(
 	[15]="NON-SMTP COMMAND from \[198.18.50.15\]:[0-9]+ after CONNECT: CONNECT"
 	[16]="NON-SMTP COMMAND from \[198.18.50.16\]:[0-9]+ after CONNECT: Subject:"
 	[17]="HELO VIOLATION from \[198.18.50.17\]"
+	[18]="DNSBL rank 3 for \[198.18.50.18\]"
 )
+# .18 behaves well but rbldnsd lists it: the answer stops it at its next frame
 declare -A BOT_B=([11]=pregreet [12]=bare_newline [13]=pipelining [14]=get [15]=connect
-	[16]=subject [17]=good)
+	[16]=subject [17]=good [18]=good)
 n0=$(delivered)
-for i in 11 12 13 14 15 16 17; do
+for i in 11 12 13 14 15 16 17 18; do
 	args=()
 	[ "$i" = 17 ] && args=(--helo bot)
 	res=$(bot "$i" "${BOT_B[$i]}" "${args[@]}")
@@ -239,11 +257,11 @@ sleep 1
 
 # next SYN of each stopped bot: dropped in XDP
 before=$(ctr xdp_drop_block_packets)
-for i in 11 12 13 14 15 16 17; do
+for i in 11 12 13 14 15 16 17 18; do
 	syn "$i" && e2e_fail ".$i (${BOT_B[$i]}) connected again after its failure"
 done
 after=$(ctr xdp_drop_block_packets)
-[ "$after" -ge $((before + 7)) ] || e2e_fail "drop_block counter $before -> $after (want +7)"
+[ "$after" -ge $((before + 8)) ] || e2e_fail "drop_block counter $before -> $after (want +8)"
 "$CTL" -p "$PIN" block list | grep -q '^198.18.50.11/32' || e2e_fail "no block entry for .11"
 
 # deny-listed source: dropped at the SYN by the permanent list
