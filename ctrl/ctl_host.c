@@ -55,6 +55,9 @@
 #include "ctl_kill.h"
 #include "ctl_log.h"
 #include "ctl_maps.h"
+#ifdef SCR_HAVE_METRICS
+#include "ctl_metrics.h"
+#endif
 #include "ctl_resend.h"
 #include "ctl_setup.h"
 #ifdef SCR_HAVE_SHARED
@@ -164,6 +167,9 @@ struct host {
 	uint64_t next_cleanup_s;
 	uint64_t next_sweep_s;
 	struct host_stats st;
+#ifdef SCR_HAVE_METRICS
+	struct ctl_metrics *mx;		/* smtpscreen_metrics_listen */
+#endif
 #ifdef SCR_HAVE_DNSBL
 	struct ctl_dnsbl *dnsbl;	/* NULL: no postscreen_dnsbl_sites */
 	struct host_dnsbl *dq;		/* HOST_DNSBL_MAX */
@@ -488,6 +494,55 @@ static int dnsbl_setup(struct host *h, char *err, size_t errlen)
 		h->dq[i].next = i + 2 <= HOST_DNSBL_MAX ? i + 2 : 0;
 	h->dfree = 1;
 	return 0;
+}
+#endif
+
+#ifdef SCR_HAVE_METRICS
+/* mx_render - publish the metrics text (once a second, main loop) */
+static void mx_render(struct host *h)
+{
+	struct scr_xdp_ctr_val hc[SCR_HOST_C_MAX];
+	struct scr_stats es;
+	char *text = NULL, lb[64];
+	size_t len = 0;
+	FILE *f;
+	unsigned t;
+
+	if (h->mx == NULL || (f = open_memstream(&text, &len)) == NULL)
+		return;
+	scr_engine_stats(h->eng, &es);
+	ctl_metrics_engine(f, &es, scr_engine_flows_active(h->eng));
+	ctl_metrics_counter1(f, "smtpscreen_samples_total",
+			     "Packets sampled by the kernel programs", h->st.samples);
+	ctl_metrics_counter1(f, "smtpscreen_greetings_held_total",
+			     "Greetings held for the greet wait", h->st.held);
+	ctl_metrics_counter1(f, "smtpscreen_sessions_killed_total",
+			     "Sessions ended by socket destroy", h->st.killed);
+	ctl_metrics_counter1(f, "smtpscreen_map_errors_total",
+			     "BPF map writes that failed", h->st.map_err);
+	if (ctl_maps_host_stats(h->maps, hc) == 0) {
+		ctl_metrics_family(f, "smtpscreen_host_events_total", "counter",
+				   "Host-mode kernel events, by event");
+		for (t = 0; t < SCR_HOST_C_MAX; t++) {
+			snprintf(lb, sizeof(lb), "event=\"%s\"",
+				 ctl_maps_host_ctr_name[t]);
+			ctl_metrics_counter(f, "smtpscreen_host_events_total", lb,
+					    hc[t].packets);
+		}
+	}
+	ctl_metrics_xdp(f, h->maps);
+#ifdef SCR_HAVE_DNSBL
+	ctl_metrics_dnsbl(f, h->dnsbl);
+#endif
+	ctl_metrics_family(f, "smtpscreen_map_entries", "gauge",
+			   "Entries of the verdict cache");
+	ctl_metrics_value(f, "smtpscreen_map_entries", "map=\"cache\"",
+			  (double)ctl_cache_count(h->cache));
+	if (fclose(f) != 0) {
+		free(text);
+		return;
+	}
+	ctl_metrics_publish(h->mx, text, len);
 }
 #endif
 
@@ -1267,6 +1322,9 @@ static void host_fini(struct host *h)
 	ctl_dnsbl_destroy(h->dnsbl);	/* drops lookups in flight */
 	free(h->dq);
 #endif
+#ifdef SCR_HAVE_METRICS
+	ctl_metrics_stop(h->mx);
+#endif
 	ctl_store_close(h->store);
 	ctl_cache_destroy(h->cache);
 	free(h->held);
@@ -1504,6 +1562,26 @@ int ctl_host_main(int argc, char **argv)
 	     ctl_store_path(h.store), lc.blocks, lc.passes);
 	fprintf(stderr, "smtpscreen host: running on %s\n", h.ifname);
 
+#ifdef SCR_HAVE_METRICS
+	v = ctl_conf_get(h.cfg->s.conf, "smtpscreen_metrics_listen");
+	if (v && v[0]) {
+		char maddr[64];
+		unsigned mport;
+
+		if (ctl_metrics_listen_parse(v, maddr, sizeof(maddr), &mport) != 0) {
+			fprintf(stderr, "smtpscreen host: smtpscreen_metrics_listen: "
+				"bad value \"%s\" (addr:port)\n", v);
+			status = 2;
+			goto out;
+		}
+		h.mx = ctl_metrics_start_text(maddr, mport, false, err, sizeof(err));
+		if (h.mx == NULL) {
+			fprintf(stderr, "smtpscreen host: metrics: %s\n", err);
+			goto out;
+		}
+		mx_render(&h);
+	}
+#endif
 	h.start_mono = mono_ns();
 	status = 0;
 	while (!atomic_load(&host_stop)) {
@@ -1578,6 +1656,9 @@ int ctl_host_main(int argc, char **argv)
 		if (now - last_periodic >= 1000000000ull) {
 			last_periodic = now;
 			periodic(&h, now);
+#ifdef SCR_HAVE_METRICS
+			mx_render(&h);
+#endif
 		}
 	}
 	getrusage(RUSAGE_SELF, &ru);

@@ -30,6 +30,13 @@
 #include <pthread.h>
 
 #include "ctl_metrics.h"
+#include "scr_engine.h"
+#ifdef SCR_HAVE_BPF
+#include "ctl_maps.h"
+#endif
+#ifdef SCR_HAVE_DNSBL
+#include "ctl_dnsbl.h"
+#endif
 
 struct ctl_metrics {
 	struct MHD_Daemon *daemon;
@@ -545,4 +552,110 @@ int ctl_metrics_label_escape(const char *in, char *out, size_t len)
 	}
 	out[o] = '\0';
 	return (int)o;
+}
+
+/* ctl_metrics_counter1 - one counter family with one unlabeled value */
+void ctl_metrics_counter1(FILE *out, const char *name, const char *help,
+			  uint64_t v)
+{
+	ctl_metrics_family(out, name, "counter", help);
+	ctl_metrics_counter(out, name, NULL, v);
+}
+
+/* ctl_metrics_engine - flows, verdicts, test failures */
+void ctl_metrics_engine(FILE *out, const struct scr_stats *es,
+			uint64_t flows_active)
+{
+	char lb[64];
+	unsigned t;
+
+	ctl_metrics_family(out, "smtpscreen_flows_active", "gauge",
+			   "SMTP flows in the engines' tables");
+	ctl_metrics_value(out, "smtpscreen_flows_active", NULL,
+			  (double)flows_active);
+	ctl_metrics_counter1(out, "smtpscreen_flows_total", "SMTP flows started",
+			     es->flows);
+	ctl_metrics_family(out, "smtpscreen_verdicts_total", "counter",
+			   "Verdicts given, by verdict");
+	for (t = 0; t < SCR_V_MAX; t++) {
+		snprintf(lb, sizeof(lb), "verdict=\"%s\"", scr_verdict_name[t]);
+		ctl_metrics_counter(out, "smtpscreen_verdicts_total", lb,
+				    es->verdict[t]);
+	}
+	ctl_metrics_family(out, "smtpscreen_test_failures_total", "counter",
+			   "Sessions that failed each test");
+	for (t = 0; t < SCR_TEST_MAX; t++) {
+		snprintf(lb, sizeof(lb), "test=\"%s\"", scr_test_name[t]);
+		ctl_metrics_counter(out, "smtpscreen_test_failures_total", lb,
+				    es->failed[t]);
+	}
+	ctl_metrics_counter1(out, "smtpscreen_sessions_stopped_total",
+			     "Sessions stopped by enforce, drop or a block",
+			     es->stopped);
+}
+
+/* ctl_metrics_xdp - the XDP program's per-reason packet counters */
+void ctl_metrics_xdp(FILE *out, struct ctl_maps *m)
+{
+#ifdef SCR_HAVE_BPF
+	struct scr_xdp_ctr_val x[SCR_XDP_C_MAX];
+	char lb[64];
+	unsigned t;
+
+	if (m == NULL || ctl_maps_stats(m, x) != 0)
+		return;
+	ctl_metrics_family(out, "smtpscreen_xdp_packets_total", "counter",
+			   "Packets seen by the XDP program, by reason");
+	for (t = 0; t < SCR_XDP_C_MAX; t++) {
+		snprintf(lb, sizeof(lb), "reason=\"%s\"", ctl_maps_ctr_name[t]);
+		ctl_metrics_counter(out, "smtpscreen_xdp_packets_total", lb,
+				    x[t].packets);
+	}
+#else
+	(void)out;
+	(void)m;
+#endif
+}
+
+/* ctl_metrics_dnsbl - lookups, cache hits, latency, per-site outcomes */
+void ctl_metrics_dnsbl(FILE *out, const struct ctl_dnsbl *d)
+{
+#ifdef SCR_HAVE_DNSBL
+	static struct ctl_dnsbl_stats s;
+	static const char *const oc[] = {"listed", "unlisted", "timeout", "error"};
+	char lb[192], dom[128];
+	unsigned i, k;
+
+	if (d == NULL)
+		return;
+	ctl_dnsbl_stats(d, &s);
+	ctl_metrics_counter1(out, "smtpscreen_dnsbl_lookups_total",
+			     "DNSBL lookups", s.lookups);
+	ctl_metrics_counter1(out, "smtpscreen_dnsbl_cache_hits_total",
+			     "DNSBL lookups answered from the cache", s.cache_hits);
+	ctl_metrics_family(out, "smtpscreen_dnsbl_latency_seconds", "summary",
+			   "Time from the first query to the last answer");
+	ctl_metrics_value(out, "smtpscreen_dnsbl_latency_seconds_sum", NULL,
+			  (double)s.latency_sum_ns / 1e9);
+	ctl_metrics_counter(out, "smtpscreen_dnsbl_latency_seconds_count", NULL,
+			    s.completed);
+	ctl_metrics_family(out, "smtpscreen_dnsbl_site_queries_total", "counter",
+			   "DNSBL queries per site, by outcome");
+	for (i = 0; i < s.nsites; i++) {
+		uint64_t v[4] = {s.site[i].listed, s.site[i].unlisted,
+				 s.site[i].timeouts, s.site[i].errors};
+
+		if (ctl_metrics_label_escape(s.site[i].domain, dom, sizeof(dom)) < 0)
+			continue;
+		for (k = 0; k < 4; k++) {
+			snprintf(lb, sizeof(lb), "site=\"%s\",outcome=\"%s\"", dom,
+				 oc[k]);
+			ctl_metrics_counter(out, "smtpscreen_dnsbl_site_queries_total",
+					    lb, v[k]);
+		}
+	}
+#else
+	(void)out;
+	(void)d;
+#endif
 }

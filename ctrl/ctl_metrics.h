@@ -115,4 +115,18 @@ void ctl_metrics_histogram(FILE *out, const char *name, const char *labels,
 			   size_t n, double sum);
 int ctl_metrics_label_escape(const char *in, char *out, size_t len);
 
+/* Families every daemon publishes the same way (docs/operations.md,
+ * Metrics): the engine's flows, verdicts and test failures; the XDP
+ * program's counters; the DNSBL client's. */
+struct scr_stats;
+struct ctl_maps;
+struct ctl_dnsbl;
+void ctl_metrics_engine(FILE *out, const struct scr_stats *es,
+			uint64_t flows_active);
+void ctl_metrics_xdp(FILE *out, struct ctl_maps *m);
+void ctl_metrics_dnsbl(FILE *out, const struct ctl_dnsbl *d);
+/* One counter family with one unlabeled value. */
+void ctl_metrics_counter1(FILE *out, const char *name, const char *help,
+			  uint64_t v);
+
 #endif

@@ -850,13 +850,6 @@ static void print_stats(struct il_ctrl *c, FILE *out)
 }
 
 #ifdef SCR_HAVE_METRICS
-/* mx_counter - one counter family with one unlabeled value */
-static void mx_counter(FILE *f, const char *name, const char *help, uint64_t v)
-{
-	ctl_metrics_family(f, name, "counter", help);
-	ctl_metrics_counter(f, name, NULL, v);
-}
-
 /* mx_render - the exposition text from the published counters */
 static void mx_render(struct il_ctrl *c)
 {
@@ -865,7 +858,7 @@ static void mx_render(struct il_ctrl *c)
 	uint64_t flows;
 	char *text = NULL, lb[96];
 	size_t len = 0;
-	unsigned p, t, i;
+	unsigned p, i;
 	FILE *f = open_memstream(&text, &len);
 
 	if (f == NULL)
@@ -899,30 +892,13 @@ static void mx_render(struct il_ctrl *c)
 		snprintf(lb, sizeof(lb), "worker=\"%u\"", i);
 		ctl_metrics_counter(f, "smtpscreen_worker_packets_total", lb, s.rx);
 	}
-	ctl_metrics_family(f, "smtpscreen_flows_active", "gauge",
-			   "SMTP flows in the workers' tables");
-	ctl_metrics_value(f, "smtpscreen_flows_active", NULL, (double)flows);
-	mx_counter(f, "smtpscreen_flows_total", "SMTP flows started", es.flows);
-	ctl_metrics_family(f, "smtpscreen_verdicts_total", "counter",
-			   "Verdicts given, by verdict");
-	for (t = 0; t < SCR_V_MAX; t++) {
-		snprintf(lb, sizeof(lb), "verdict=\"%s\"", scr_verdict_name[t]);
-		ctl_metrics_counter(f, "smtpscreen_verdicts_total", lb, es.verdict[t]);
-	}
-	ctl_metrics_family(f, "smtpscreen_test_failures_total", "counter",
-			   "Sessions that failed each test");
-	for (t = 0; t < SCR_TEST_MAX; t++) {
-		snprintf(lb, sizeof(lb), "test=\"%s\"", scr_test_name[t]);
-		ctl_metrics_counter(f, "smtpscreen_test_failures_total", lb, es.failed[t]);
-	}
-	mx_counter(f, "smtpscreen_sessions_stopped_total",
-		   "Sessions ended with RSTs (drop, enforce, blocked)", ws.stopped);
-	mx_counter(f, "smtpscreen_forwarded_packets_total", "Frames forwarded", ws.fwd);
-	mx_counter(f, "smtpscreen_dropped_packets_total",
+	ctl_metrics_engine(f, &es, flows);
+	ctl_metrics_counter1(f, "smtpscreen_forwarded_packets_total", "Frames forwarded", ws.fwd);
+	ctl_metrics_counter1(f, "smtpscreen_dropped_packets_total",
 		   "Frames of stopped sessions dropped", ws.dropped);
-	mx_counter(f, "smtpscreen_tx_dropped_packets_total",
+	ctl_metrics_counter1(f, "smtpscreen_tx_dropped_packets_total",
 		   "Frames a port refused", ws.tx_drop);
-	mx_counter(f, "smtpscreen_events_lost_total",
+	ctl_metrics_counter1(f, "smtpscreen_events_lost_total",
 		   "Events lost to a full worker ring", ws.ev_lost);
 	ctl_metrics_family(f, "smtpscreen_held_packets", "gauge",
 			   "Server frames held for greeting holds");
@@ -934,57 +910,10 @@ static void mx_render(struct il_ctrl *c)
 	ctl_metrics_value(f, "smtpscreen_map_entries", "map=\"operator\"",
 			  (double)c->dyn_count);
 #ifdef SCR_HAVE_BPF
-	if (c->maps) {
-		struct scr_xdp_ctr_val x[SCR_XDP_C_MAX];
-
-		if (ctl_maps_stats(c->maps, x) == 0) {
-			ctl_metrics_family(f, "smtpscreen_xdp_packets_total", "counter",
-					   "Packets seen by the XDP program, by reason");
-			for (t = 0; t < SCR_XDP_C_MAX; t++) {
-				snprintf(lb, sizeof(lb), "reason=\"%s\"",
-					 ctl_maps_ctr_name[t]);
-				ctl_metrics_counter(f, "smtpscreen_xdp_packets_total",
-						    lb, x[t].packets);
-			}
-		}
-	}
+	ctl_metrics_xdp(f, c->maps);
 #endif
 #ifdef SCR_HAVE_DNSBL
-	if (c->dnsbl) {
-		static struct ctl_dnsbl_stats d;
-
-		ctl_dnsbl_stats(c->dnsbl, &d);
-		mx_counter(f, "smtpscreen_dnsbl_lookups_total", "DNSBL lookups",
-			   d.lookups);
-		mx_counter(f, "smtpscreen_dnsbl_cache_hits_total",
-			   "DNSBL lookups answered from the cache", d.cache_hits);
-		ctl_metrics_family(f, "smtpscreen_dnsbl_latency_seconds", "summary",
-				   "Time from the first query to the last answer");
-		ctl_metrics_value(f, "smtpscreen_dnsbl_latency_seconds_sum", NULL,
-				  (double)d.latency_sum_ns / 1e9);
-		ctl_metrics_counter(f, "smtpscreen_dnsbl_latency_seconds_count",
-				    NULL, d.completed);
-		ctl_metrics_family(f, "smtpscreen_dnsbl_site_queries_total", "counter",
-				   "DNSBL queries per site, by outcome");
-		for (i = 0; i < d.nsites; i++) {
-			char dom[128];
-			static const char *const oc[] = {"listed", "unlisted",
-							  "timeout", "error"};
-			uint64_t v[4] = {d.site[i].listed, d.site[i].unlisted,
-					 d.site[i].timeouts, d.site[i].errors};
-			unsigned k;
-
-			if (ctl_metrics_label_escape(d.site[i].domain, dom,
-						     sizeof(dom)) < 0)
-				continue;
-			for (k = 0; k < 4; k++) {
-				snprintf(lb, sizeof(lb), "site=\"%.60s\",outcome=\"%s\"",
-					 dom, oc[k]);
-				ctl_metrics_counter(f, "smtpscreen_dnsbl_site_queries_total",
-						    lb, v[k]);
-			}
-		}
-	}
+	ctl_metrics_dnsbl(f, c->dnsbl);
 #endif
 	if (fclose(f) != 0) {
 		free(text);

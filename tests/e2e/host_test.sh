@@ -143,6 +143,7 @@ postscreen_dnsbl_sites = dnsbl.host.test=127.0.0.2*3
 postscreen_dnsbl_threshold = 2
 postscreen_dnsbl_action = drop
 smtpscreen_dnsbl_servers = 127.0.0.1:$RBL_PORT
+smtpscreen_metrics_listen = 127.0.0.1:$((RBL_PORT + 1))
 CEOF
 }
 write_conf
@@ -271,6 +272,18 @@ echo "$res" | grep -q "result=accepted" && e2e_fail "deny-listed .20 delivered: 
 syn 20 && e2e_fail "deny-listed .20 connected"
 after=$(ctr xdp_drop_reject_packets)
 [ "$after" -gt "$before" ] || e2e_fail "drop_reject counter $before -> $after"
+
+# --- metrics on the loopback port ------------------------------------------------
+sleep 1.5	# rendered once a second
+mx=$(ip netns exec "$SRV" curl -sS --max-time 5 "http://127.0.0.1:$((RBL_PORT + 1))/metrics" 2>&1) ||
+	e2e_fail "metrics: $mx"
+for m in 'smtpscreen_test_failures_total\{test="pregreet"\} [1-9]' \
+	'smtpscreen_test_failures_total\{test="dnsbl"\} [1-9]' \
+	'smtpscreen_xdp_packets_total\{reason="drop_block"\} [1-9]' \
+	'smtpscreen_dnsbl_lookups_total [1-9]' 'smtpscreen_samples_total [1-9]' \
+	'smtpscreen_verdicts_total\{verdict="pass"\} [1-9]'; do
+	echo "$mx" | grep -Eq "^$m" || e2e_fail "metrics lack /$m/: $(echo "$mx" | head -30)"
+done
 
 # --- a good client's second session skips the tests ----------------------------
 "$CTL" -p "$PIN" allow list | grep -q '^198.18.50.10/32' || e2e_fail "no allow entry for .10"
