@@ -93,49 +93,7 @@ start_redis
 
 # --- Postfix on each node -----------------------------------------------------------
 mkdir -p "$TMP/tmpl"
-cat > "$TMP/tmpl/main.cf.in" <<'CEOF'
-compatibility_level = 3.6
-queue_directory = @DIR@/spool
-data_directory = @DIR@/data
-maillog_file = @DIR@/maillog
-maillog_file_prefixes = @DIR@
-inet_interfaces = @SERVER_IP@
-inet_protocols = ipv4
-myhostname = mx.example.test
-mydomain = example.test
-myorigin = $mydomain
-mydestination = $mydomain, $myhostname, localhost
-mynetworks = 127.0.0.0/8
-smtpd_banner = $myhostname ESMTP
-biff = no
-smtpd_peername_lookup = no
-alias_maps =
-alias_database =
-local_recipient_maps =
-local_transport = discard:smtpscreen test sink
-relayhost =
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-CEOF
-cat > "$TMP/tmpl/master.cf.in" <<'CEOF'
-smtp      inet  n       -       n       -       -       smtpd
-postlog   unix-dgram n  -       n       -       1       postlogd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-CEOF
+pf_template_smtpd "$TMP/tmpl"
 for n in a b; do
 	pf_instance_create "$TMP/pf-$n" "$TMP/tmpl" "SERVER_IP=${IP[$n]}"
 	pf_start "${NS[$n]}" "$TMP/pf-$n"

@@ -133,3 +133,17 @@ pf_template_plain() {
 		"$dst/master.cf.in" || e2e_fail "$src/master.cf.in: no 'smtp inet ... postscreen' line"
 	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$dst/main.cf.in" || e2e_fail "append to $dst/main.cf.in"
 }
+
+# pf_template_smtpd - the project's plain-smtpd template (tests/data/postfix-smtpd:
+# smtpd on port 25 of @SERVER_IP@, accepted mail discarded) copied to DIR, with
+# extra main.cf lines appended
+pf_template_smtpd() {
+	local dst=$1 src
+	shift
+	src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../data/postfix-smtpd" && pwd) ||
+		e2e_fail "tests/data/postfix-smtpd missing"
+	mkdir -p "$dst" || e2e_fail "mkdir $dst"
+	cp -- "$src/main.cf.in" "$src/master.cf.in" "$dst/" || e2e_fail "cp $src to $dst"
+	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$dst/main.cf.in" || e2e_fail "append to $dst/main.cf.in"
+}
+
