@@ -323,3 +323,18 @@ int ctl_cache_walk(const struct ctl_cache *c,
 	}
 	return 0;
 }
+
+/* ctl_cache_entry_merge - the later of each time of two records of a client */
+void ctl_cache_entry_merge(struct ctl_cache_entry *dst,
+			   const struct ctl_cache_entry *src)
+{
+	unsigned t;
+
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		if (src->pass_until[t] > dst->pass_until[t])
+			dst->pass_until[t] = src->pass_until[t];
+	if (src->block_until > dst->block_until) {
+		dst->block_until = src->block_until;
+		dst->block_reasons = src->block_reasons;
+	}
+}

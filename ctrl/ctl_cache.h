@@ -55,6 +55,9 @@ int ctl_cache_get(struct ctl_cache *c, const struct scr_addr *addr,
 uint32_t ctl_cache_sweep(struct ctl_cache *c, uint64_t now_s);
 uint32_t ctl_cache_count(const struct ctl_cache *c);
 uint64_t ctl_cache_replaced(const struct ctl_cache *c);
+/* ctl_cache_entry_merge - dst gets the later of each time in src */
+void ctl_cache_entry_merge(struct ctl_cache_entry *dst,
+			   const struct ctl_cache_entry *src);
 /* Text of an address (dotted quad for v4-mapped). */
 const char *ctl_cache_addr_str(const struct scr_addr *a, char *buf, size_t len);
 /* One `cache list` line of e's live parts ("ADDR test=UNTIL(+Ns)...

@@ -379,21 +379,6 @@ static void store_write(struct host *h, const struct scr_addr *a, uint64_t now_s
 #endif
 }
 
-/* entry_merge - the later of each time of two records of one client */
-static void entry_merge(struct ctl_cache_entry *dst,
-			const struct ctl_cache_entry *src)
-{
-	unsigned t;
-
-	for (t = 0; t < SCR_TEST_MAX; t++)
-		if (src->pass_until[t] > dst->pass_until[t])
-			dst->pass_until[t] = src->pass_until[t];
-	if (src->block_until > dst->block_until) {
-		dst->block_until = src->block_until;
-		dst->block_reasons = src->block_reasons;
-	}
-}
-
 #ifdef SCR_HAVE_DNSBL
 /* dnsbl_done - an answer: queued for the main loop */
 static void dnsbl_done(void *arg, const struct scr_addr *a,
@@ -580,7 +565,7 @@ static void hook_client(void *arg, const struct scr_flow_key *key,
 		}
 #endif
 		if (ctl_store_get(h->store, &key->client, &l) == 0) {
-			entry_merge(&e, &l);
+			ctl_cache_entry_merge(&e, &l);
 			found = true;
 		}
 		if (found) {

@@ -306,27 +306,13 @@ static uint32_t pend_slot(const struct sh_pending *p, const struct scr_addr *a)
 	return i;
 }
 
-/* merge - the later of each time of two records of one client */
-static void merge(struct ctl_cache_entry *dst, const struct ctl_cache_entry *src)
-{
-	unsigned t;
-
-	for (t = 0; t < SCR_TEST_MAX; t++)
-		if (src->pass_until[t] > dst->pass_until[t])
-			dst->pass_until[t] = src->pass_until[t];
-	if (src->block_until > dst->block_until) {
-		dst->block_until = src->block_until;
-		dst->block_reasons = src->block_reasons;
-	}
-}
-
 /* pend_add - queue or merge a write; 0 or -ENOBUFS (full) */
 static int pend_add(struct sh_pending *p, const struct ctl_cache_entry *e)
 {
 	uint32_t i = pend_slot(p, &e->addr);
 
 	if (p->used[i]) {
-		merge(&p->ent[i], e);
+		ctl_cache_entry_merge(&p->ent[i], e);
 		return 0;
 	}
 	if (p->count >= p->max)
