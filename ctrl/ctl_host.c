@@ -456,28 +456,46 @@ static void dnsbl_log(void *arg, const char *line)
 	hlog(arg, "%s", line);
 }
 
-/* dnsbl_setup - the resolver, from main.cf */
-static int dnsbl_setup(struct host *h, char *err, size_t errlen)
+/* dnsbl_new - the resolver a setup asks for (*out NULL: no DNSBL) */
+static int dnsbl_new(struct host *h, const struct ctl_setup *s,
+		     struct ctl_dnsbl **out, char *err, size_t errlen)
 {
-	const char *srv = ctl_conf_get(h->cfg->s.conf, "smtpscreen_dnsbl_servers");
+	const char *srv = ctl_conf_get(s->conf, "smtpscreen_dnsbl_servers");
+
+	*out = NULL;
+	if (!(s->pol.enabled & SCR_TEST_BIT(SCR_TEST_DNSBL)))
+		return 0;
+	*out = ctl_dnsbl_create(s->conf, srv && srv[0] ? srv : NULL, err, errlen);
+	if (*out == NULL)
+		return -EINVAL;
+	ctl_dnsbl_set_limits(*out, HOST_DNSBL_MAX, 0);
+	ctl_dnsbl_set_logger(*out, dnsbl_log, h);
+	return 0;
+}
+
+/* dnsbl_swap - use d from now on: the old resolver's answers are applied,
+ * its lookups in flight dropped (their flows go on without a score) */
+static int dnsbl_swap(struct host *h, struct ctl_dnsbl *d, char *err,
+		      size_t errlen)
+{
 	unsigned i;
 
-	if (!(h->cfg->s.pol.enabled & SCR_TEST_BIT(SCR_TEST_DNSBL)))
-		return 0;
-	h->dnsbl = ctl_dnsbl_create(h->cfg->s.conf, srv && srv[0] ? srv : NULL,
-				    err, errlen);
-	if (h->dnsbl == NULL)
-		return -EINVAL;
-	ctl_dnsbl_set_limits(h->dnsbl, HOST_DNSBL_MAX, 0);
-	ctl_dnsbl_set_logger(h->dnsbl, dnsbl_log, h);
-	h->dq = calloc(HOST_DNSBL_MAX, sizeof(*h->dq));
-	if (h->dq == NULL) {
-		snprintf(err, errlen, "DNSBL: out of memory");
-		return -ENOMEM;
+	if (h->dnsbl)
+		dnsbl_apply(h, mono_ns());
+	if (d && h->dq == NULL) {
+		h->dq = calloc(HOST_DNSBL_MAX, sizeof(*h->dq));
+		if (h->dq == NULL) {
+			snprintf(err, errlen, "DNSBL: out of memory");
+			ctl_dnsbl_destroy(d);
+			return -ENOMEM;
+		}
 	}
-	for (i = 0; i < HOST_DNSBL_MAX; i++)
+	ctl_dnsbl_destroy(h->dnsbl);
+	h->dnsbl = d;
+	for (i = 0; h->dq && i < HOST_DNSBL_MAX; i++)
 		h->dq[i].next = i + 2 <= HOST_DNSBL_MAX ? i + 2 : 0;
 	h->dfree = 1;
+	h->dhead = h->dtail = 0;
 	return 0;
 }
 #endif
@@ -973,24 +991,37 @@ static int do_reload(struct host *h, char *err, size_t errlen)
 	struct host_cfg *n;
 	const char *v;
 	int rc;
+#ifdef SCR_HAVE_DNSBL
+	struct ctl_dnsbl *nd = NULL;
+#endif
 
 	n = cfg_build(h->conf_path, err, errlen);
 	if (n == NULL)
 		return -EINVAL;
+#ifdef SCR_HAVE_DNSBL
+	/* postscreen_dnsbl_sites and the rest: built first, so a bad entry
+	 * leaves everything as it was */
+	rc = dnsbl_new(h, &n->s, &nd, err, errlen);
+	if (rc != 0) {
+		cfg_destroy(n);
+		return rc;
+	}
+#endif
 	rc = scr_engine_set_policy(h->eng, &n->s.pol, n->s.db);
 	if (rc != 0) {
 		snprintf(err, errlen, "engine: %s", strerror(-rc));
-		cfg_destroy(n);
-		return rc;
+		goto fail;
 	}
 	rc = ctl_maps_replace(h->maps, n->perm, n->nperm);
 	if (rc != 0) {
 		snprintf(err, errlen, "postscreen_access_list into the XDP maps: %s",
 			 strerror(-rc));
 		(void)scr_engine_set_policy(h->eng, &h->cfg->s.pol, h->cfg->s.db);
-		cfg_destroy(n);
-		return rc;
+		goto fail;
 	}
+#ifdef SCR_HAVE_DNSBL
+	(void)dnsbl_swap(h, nd, err, errlen);	/* no DNSBL if out of memory */
+#endif
 	if (n->hold_ns > h->cfg->hold_ns && h->cfg->hold_ns)
 		hlog(h, "warning: reload: a longer postscreen_greet_wait needs a "
 		     "restart to move the kernel's fail-open deadline");
@@ -1003,6 +1034,12 @@ static int do_reload(struct host *h, char *err, size_t errlen)
 	hlog(h, "reload: %s: %zu access-list prefixes", h->conf_path ?
 	     h->conf_path : "(defaults)", n->nperm);
 	return 0;
+fail:
+#ifdef SCR_HAVE_DNSBL
+	ctl_dnsbl_destroy(nd);
+#endif
+	cfg_destroy(n);
+	return rc;
 }
 
 /* reload - SIGHUP: do_reload, the failure logged */
@@ -1346,6 +1383,9 @@ int ctl_host_main(int argc, char **argv)
 	uint64_t bad = 0, now, last_periodic = 0;
 	uint32_t cache_cap;
 	int c, rc, status = 1;
+#ifdef SCR_HAVE_DNSBL
+	struct ctl_dnsbl *nd = NULL;
+#endif
 
 	memset(&h, 0, sizeof(h));
 	optind = 1;
@@ -1444,7 +1484,8 @@ int ctl_host_main(int argc, char **argv)
 	}
 
 #ifdef SCR_HAVE_DNSBL
-	if (dnsbl_setup(&h, err, sizeof(err)) != 0) {
+	if (dnsbl_new(&h, &h.cfg->s, &nd, err, sizeof(err)) != 0 ||
+	    dnsbl_swap(&h, nd, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpscreen host: %s\n", err);
 		status = 2;
 		goto out;

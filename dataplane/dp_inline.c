@@ -627,26 +627,41 @@ static void dnsbl_log(void *arg, const char *line)
 		ctl_log_msg(c->log, "%s", line);
 }
 
-/* dnsbl_setup - the resolver and thresholds from main.cf */
-static int dnsbl_setup(struct il_ctrl *c, char *err, size_t errlen)
+/* dnsbl_new - the resolver a setup asks for (*out NULL: no DNSBL) */
+static int dnsbl_new(struct il_ctrl *c, const struct ctl_setup *s,
+		     struct ctl_dnsbl **out, char *err, size_t errlen)
 {
-	const char *srv = ctl_conf_get(c->setup->conf, "smtpscreen_dnsbl_servers");
+	const char *srv = ctl_conf_get(s->conf, "smtpscreen_dnsbl_servers");
+
+	*out = NULL;
+	if (!(s->pol.enabled & SCR_TEST_BIT(SCR_TEST_DNSBL)))
+		return 0;
+	*out = ctl_dnsbl_create(s->conf, srv && srv[0] ? srv : NULL, err, errlen);
+	if (*out == NULL)
+		return -EINVAL;
+	ctl_dnsbl_set_limits(*out, IL_DNSBL_MAX, 0);
+	ctl_dnsbl_set_logger(*out, dnsbl_log, c);
+	return 0;
+}
+
+/* dnsbl_swap - use d from now on; the old resolver's lookups in flight
+ * are dropped (their flows go on without a score) */
+static int dnsbl_swap(struct il_ctrl *c, struct ctl_dnsbl *d, char *err,
+		      size_t errlen)
+{
 	unsigned i;
 
-	if (!(c->setup->pol.enabled & SCR_TEST_BIT(SCR_TEST_DNSBL)))
-		return 0;
-	c->dnsbl = ctl_dnsbl_create(c->setup->conf, srv && srv[0] ? srv : NULL,
-				    err, errlen);
-	if (c->dnsbl == NULL)
-		return -EINVAL;
-	ctl_dnsbl_set_limits(c->dnsbl, IL_DNSBL_MAX, 0);
-	ctl_dnsbl_set_logger(c->dnsbl, dnsbl_log, c);
-	c->dctx = calloc(IL_DNSBL_MAX, sizeof(*c->dctx));
-	if (c->dctx == NULL) {
-		snprintf(err, errlen, "DNSBL: out of memory");
-		return -ENOMEM;
+	if (d && c->dctx == NULL) {
+		c->dctx = calloc(IL_DNSBL_MAX, sizeof(*c->dctx));
+		if (c->dctx == NULL) {
+			snprintf(err, errlen, "DNSBL: out of memory");
+			ctl_dnsbl_destroy(d);
+			return -ENOMEM;
+		}
 	}
-	for (i = 0; i < IL_DNSBL_MAX; i++)
+	ctl_dnsbl_destroy(c->dnsbl);
+	c->dnsbl = d;
+	for (i = 0; c->dctx && i < IL_DNSBL_MAX; i++)
 		c->dctx[i].next = i + 2 <= IL_DNSBL_MAX ? i + 2 : 0;
 	c->dfree = 1;
 	return 0;
@@ -950,6 +965,9 @@ static int do_reload(struct il_ctrl *c, char *err, size_t errlen)
 	struct ctl_setup *n;
 	struct dp_msg g;
 	unsigned i;
+#ifdef SCR_HAVE_DNSBL
+	struct ctl_dnsbl *nd = NULL;
+#endif
 
 	if (c->old) {
 		snprintf(err, errlen, "a reload is still being applied");
@@ -972,12 +990,26 @@ static int do_reload(struct il_ctrl *c, char *err, size_t errlen)
 		free(n);
 		return -EINVAL;
 	}
-#ifdef SCR_HAVE_BPF
-	if (c->maps && ctl_xdp_fill(c->maps, n->conf, err, errlen) != 0) {
+#ifdef SCR_HAVE_DNSBL
+	/* postscreen_dnsbl_sites and the rest: built before anything changes */
+	if (dnsbl_new(c, n, &nd, err, errlen) != 0) {
 		ctl_setup_fini(n);
 		free(n);
 		return -EINVAL;
 	}
+#endif
+#ifdef SCR_HAVE_BPF
+	if (c->maps && ctl_xdp_fill(c->maps, n->conf, err, errlen) != 0) {
+#ifdef SCR_HAVE_DNSBL
+		ctl_dnsbl_destroy(nd);
+#endif
+		ctl_setup_fini(n);
+		free(n);
+		return -EINVAL;
+	}
+#endif
+#ifdef SCR_HAVE_DNSBL
+	(void)dnsbl_swap(c, nd, err, errlen);	/* no DNSBL if out of memory */
 #endif
 	c->old = c->setup;
 	c->setup = n;
@@ -1325,6 +1357,9 @@ int dp_inline_main(int argc, char **argv)
 	int dd, neal, rc, status = 1;
 	unsigned i, k, nmbufs;
 	bool eal_up = false, ports_up = false;
+#ifdef SCR_HAVE_DNSBL
+	struct ctl_dnsbl *nd = NULL;
+#endif
 
 	memset(c, 0, sizeof(*c));
 	c->a = a;
@@ -1405,7 +1440,8 @@ int dp_inline_main(int argc, char **argv)
 		goto out;
 	}
 #ifdef SCR_HAVE_DNSBL
-	if (dnsbl_setup(c, err, sizeof(err)) != 0) {
+	if (dnsbl_new(c, c->setup, &nd, err, sizeof(err)) != 0 ||
+	    dnsbl_swap(c, nd, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpscreen inline: %s\n", err);
 		goto out;
 	}

@@ -338,7 +338,15 @@ if [ "$MIDDLE" = smtpscreen ]; then
 		'smtpscreen_port_packets_total\{port="0",direction="rx"\} [1-9]'; do
 		echo "$mx" | grep -Eq "^$m" || e2e_fail "metrics lack /$m/: $(echo "$mx" | head -40)"
 	done
-	e2e_log "control socket (status, cache list) and metrics answer"
+	# reload is all or nothing: a bad DNSBL entry is refused, naming it
+	cp "$TMP/screen.cf" "$TMP/screen.cf.good"
+	echo "postscreen_dnsbl_sites = dnsbl.il.test=127.0.0.[2..x]*3" >>"$TMP/screen.cf"
+	rl=$("$CTL" -s "$TMP/ctl.sock" reload 2>&1) && e2e_fail "bad reload accepted: $rl"
+	echo "$rl" | grep -q 'postscreen_dnsbl_sites: bad entry "dnsbl.il.test=127.0.0.\[2..x\]\*3"' ||
+		e2e_fail "bad reload message: $rl"
+	cp "$TMP/screen.cf.good" "$TMP/screen.cf"
+	rl=$("$CTL" -s "$TMP/ctl.sock" reload 2>&1) || e2e_fail "good reload refused: $rl"
+	e2e_log "control socket (status, cache list, reload) and metrics answer"
 fi
 
 # --- the non-SMTP checks once more, after the screening -------------------------
