@@ -1058,9 +1058,11 @@ int ctl_dnsbl_pollfds(struct ctl_dnsbl *d, struct pollfd *fds, int max,
 	for (int i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
 		short ev = 0;
 
-		if (ARES_GETSOCK_READABLE(bits, i))
+		/* c-ares's ARES_GETSOCK_WRITABLE shifts a signed 1 into the
+		 * sign bit for the last socket: test the bits unsigned */
+		if (((unsigned)bits >> i) & 1u)
 			ev |= POLLIN;
-		if (ARES_GETSOCK_WRITABLE(bits, i))
+		if (((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
 			ev |= POLLOUT;
 		if (ev == 0)
 			continue;

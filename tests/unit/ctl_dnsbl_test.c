@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,6 +464,8 @@ static int live_setup(void **state)
 	rbl_pid = fork();
 	assert_true(rbl_pid >= 0);
 	if (rbl_pid == 0) {
+		/* dies with the test, also when a sanitizer aborts it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execv("/usr/sbin/rbldnsd", argv);
 		_exit(127);
 	}

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,6 +91,8 @@ static pid_t server_start(const char *const *tmpl, int port)
 	if (pid == 0) {
 		int fd = open("/dev/null", 0);
 
+		/* dies with the test, also when a sanitizer aborts it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fd, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
