@@ -1374,6 +1374,17 @@ int dp_inline_main(int argc, char **argv)
 		free(c->setup);
 		return 2;
 	}
+	{
+		const char *ss = ctl_conf_get(c->setup->conf, "smtpscreen_shared_store");
+
+		if (ss && ss[0]) {
+			fprintf(stderr, "smtpscreen inline: %s: smtpscreen_shared_store "
+				"= %s: the inline appliance has no shared store yet "
+				"(host mode has); remove the parameter\n",
+				ctl_conf_file(c->setup->conf), ss);
+			goto config_fail;
+		}
+	}
 	neal = argc - dd;
 	if (neal > (int)(sizeof(eal) / sizeof(eal[0])) - 1) {
 		fprintf(stderr, "smtpscreen inline: too many EAL arguments\n");
