@@ -72,6 +72,11 @@ fi
 TMP=$E2E_TMP
 e2e_cleanup_push "dk_runtime_cleanup '$PREFIX'"
 e2e_cleanup_push "rm -rf '$PIN'"
+# libxdp (the af_xdp PMD's default program on port 1) creates /sys/fs/bpf/xdp:
+# remove it if this run caused it
+if [ ! -d /sys/fs/bpf/xdp ]; then
+	e2e_cleanup_push "rmdir /sys/fs/bpf/xdp 2>/dev/null || true"
+fi
 
 # --- topology -----------------------------------------------------------------
 ns_create "$SRV"
