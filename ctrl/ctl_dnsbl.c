@@ -1302,3 +1302,22 @@ void ctl_dnsbl_destroy(struct ctl_dnsbl *d)
 	free(d->pat);
 	free(d);
 }
+
+/* ctl_dnsbl_for_conf - the resolver a daemon's main.cf asks for */
+int ctl_dnsbl_for_conf(const struct ctl_conf *conf, bool enabled,
+		       uint32_t max_inflight,
+		       void (*log)(void *arg, const char *line), void *arg,
+		       struct ctl_dnsbl **out, char *err, size_t errlen)
+{
+	const char *srv = ctl_conf_get(conf, "smtpscreen_dnsbl_servers");
+
+	*out = NULL;
+	if (!enabled)
+		return 0;
+	*out = ctl_dnsbl_create(conf, srv && srv[0] ? srv : NULL, err, errlen);
+	if (*out == NULL)
+		return -EINVAL;
+	ctl_dnsbl_set_limits(*out, max_inflight, 0);
+	ctl_dnsbl_set_logger(*out, log, arg);
+	return 0;
+}

@@ -139,6 +139,14 @@ void ctl_dnsbl_set_logger(struct ctl_dnsbl *d,
  * score >= postscreen_dnsbl_threshold, ALLOW when the allowlist
  * threshold is < 0 and score <= it, else NEUTRAL. */
 int ctl_dnsbl_outcome(const struct ctl_dnsbl *d, int score);
+/* ctl_dnsbl_for_conf - the resolver a daemon's main.cf asks for: *out
+ * NULL when the DNSBL test is off (enabled false); servers from
+ * smtpscreen_dnsbl_servers; max_inflight lookups; dnsblog lines to log.
+ * 0, or -EINVAL with err as ctl_dnsbl_create's. */
+int ctl_dnsbl_for_conf(const struct ctl_conf *conf, bool enabled,
+		       uint32_t max_inflight,
+		       void (*log)(void *arg, const char *line), void *arg,
+		       struct ctl_dnsbl **out, char *err, size_t errlen);
 /* ctl_dnsbl_cache_flush - forget every cached result (not in-flight). */
 void ctl_dnsbl_cache_flush(struct ctl_dnsbl *d);
 /* ctl_dnsbl_reply - postscreen's reply for a DNSBL reject: drop ? "521"

@@ -631,17 +631,9 @@ static void dnsbl_log(void *arg, const char *line)
 static int dnsbl_new(struct il_ctrl *c, const struct ctl_setup *s,
 		     struct ctl_dnsbl **out, char *err, size_t errlen)
 {
-	const char *srv = ctl_conf_get(s->conf, "smtpscreen_dnsbl_servers");
-
-	*out = NULL;
-	if (!(s->pol.enabled & SCR_TEST_BIT(SCR_TEST_DNSBL)))
-		return 0;
-	*out = ctl_dnsbl_create(s->conf, srv && srv[0] ? srv : NULL, err, errlen);
-	if (*out == NULL)
-		return -EINVAL;
-	ctl_dnsbl_set_limits(*out, IL_DNSBL_MAX, 0);
-	ctl_dnsbl_set_logger(*out, dnsbl_log, c);
-	return 0;
+	return ctl_dnsbl_for_conf(s->conf,
+				  (s->pol.enabled & SCR_TEST_BIT(SCR_TEST_DNSBL)) != 0,
+				  IL_DNSBL_MAX, dnsbl_log, c, out, err, errlen);
 }
 
 /* dnsbl_swap - use d from now on; the old resolver's lookups in flight

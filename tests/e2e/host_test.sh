@@ -28,6 +28,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/common.sh"
 . "$HERE/lib/netns.sh"
 . "$HERE/lib/postfix.sh"
+. "$HERE/lib/rbldnsd.sh"
 
 BUILD=${1:?usage: host_test.sh BUILD_DIR}
 SCR=${SMTPSCREEN:-$BUILD/dataplane/smtpscreen}
@@ -63,16 +64,7 @@ pf_start "$SRV" "$PF"
 ns_wait_listen "$SRV" "$SIP" 25 || e2e_fail "smtpd does not listen on $SIP:25"
 
 # --- a DNSBL (Debian's rbldnsd) on the mail host's loopback: .18 is listed ----
-mkdir -p "$TMP/rbl"
-printf ':127.0.0.2:listed for the host test\n198.18.50.18\n' >"$TMP/rbl/zone"
-chmod 0755 "$TMP/rbl"; chmod 0644 "$TMP/rbl/zone"
-RBL_PORT=$((20000 + $$ % 20000))
-ip netns exec "$SRV" rbldnsd -n -r "$TMP/rbl" -b "127.0.0.1/$RBL_PORT" \
-	dnsbl.host.test:ip4set:zone >"$TMP/rbldnsd.log" 2>&1 &
-RBL_PID=$!
-e2e_cleanup_push "e2e_kill_pid $RBL_PID"
-e2e_wait_for 10 eval "ip netns exec '$SRV' ss -Huln | grep -q '127.0.0.1:$RBL_PORT'" ||
-	e2e_fail "rbldnsd does not listen: $(cat "$TMP/rbldnsd.log")"
+rbl_start "$SRV" "$TMP/rbl" dnsbl.host.test 198.18.50.18
 
 # --- smtpscreen config (its own file: Postfix's stays free of our names) -----
 cat > "$TMP/access.cidr" <<'CEOF'

@@ -42,6 +42,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/common.sh"
 . "$HERE/lib/netns.sh"
 . "$HERE/lib/postfix.sh"
+. "$HERE/lib/rbldnsd.sh"
 . "$HERE/lib/capture.sh"
 . "$HERE/lib/dpdk.sh"
 
@@ -111,16 +112,7 @@ e2e_cleanup_push "e2e_kill_pid $HTTP_PID"
 ns_wait_listen "$SRV" "$SIP" 8080 || e2e_fail "HTTP server does not listen on $SIP:8080"
 
 # --- a DNSBL (Debian's rbldnsd) on the appliance's loopback: .18 is listed ------
-mkdir -p "$TMP/rbl"
-printf ':127.0.0.2:listed for the inline test\n198.18.60.18\n' >"$TMP/rbl/zone"
-chmod 0755 "$TMP/rbl"; chmod 0644 "$TMP/rbl/zone"
-RBL_PORT=$((20000 + $$ % 20000))
-ip netns exec "$BOX" rbldnsd -n -r "$TMP/rbl" -b "127.0.0.1/$RBL_PORT" \
-	dnsbl.il.test:ip4set:zone >"$TMP/rbldnsd.log" 2>&1 &
-RBL_PID=$!
-e2e_cleanup_push "e2e_kill_pid $RBL_PID"
-e2e_wait_for 10 eval "ip netns exec '$BOX' ss -Huln | grep -q '127.0.0.1:$RBL_PORT'" ||
-	e2e_fail "rbldnsd does not listen: $(cat "$TMP/rbldnsd.log")"
+rbl_start "$BOX" "$TMP/rbl" dnsbl.il.test 198.18.60.18
 
 # --- smtpscreen config: greet wait short, every test on ------------------------
 cat > "$TMP/access.cidr" <<'CEOF'
