@@ -134,16 +134,7 @@ bot() {
 }
 # syn FROM - 0 when a TCP connection from $NET.FROM to port 25 completes in 2 s
 syn() {
-	ns_exec "$CLI" "$PY" - "$NET.$1" "$SIP" <<'PYEOF'
-import socket, sys
-s = socket.socket()
-s.settimeout(2)
-s.bind((sys.argv[1], 0))
-try:
-    s.connect((sys.argv[2], 25))
-except OSError:
-    sys.exit(1)
-PYEOF
+	ns_tcp_connect "$CLI" "$NET.$1" "$SIP" 25 2
 }
 # stat_of NAME - a counter from `stats` through the daemon
 stat_of() { "$CTL" -s "$SOCK" stats | awk -v n="$1" '$1 == n { print $2 }'; }

@@ -136,16 +136,7 @@ bot() {
 }
 # syn FROM - 0 when a TCP connection from .FROM to port 25 completes in 2 s
 syn() {
-	ns_exec "$CLI" "$PY" - "$1" "$SIP" <<'PYEOF'
-import socket, sys
-s = socket.socket()
-s.settimeout(2)
-s.bind(("198.18.50." + sys.argv[1], 0))
-try:
-    s.connect((sys.argv[2], 25))
-except OSError:
-    sys.exit(1)
-PYEOF
+	ns_tcp_connect "$CLI" "198.18.50.$1" "$SIP" 25 2
 }
 # ctr NAME - a counter from smtpscreenctl stats
 ctr() { "$CTL" -p "$PIN" stats | awk -v n="$1" '$1 == n { print $2 }'; }

@@ -209,16 +209,7 @@ bot() {
 }
 # syn FROM - 0 when a TCP connection from .FROM to port 25 completes in 3 s
 syn() {
-	ns_exec "$CLI" "$PY" - "$NET.$1" "$SIP" <<'PYEOF'
-import socket, sys
-s = socket.socket()
-s.settimeout(3)
-s.bind((sys.argv[1], 0))
-try:
-    s.connect((sys.argv[2], 25))
-except OSError:
-    sys.exit(1)
-PYEOF
+	ns_tcp_connect "$CLI" "$NET.$1" "$SIP" 25 3
 }
 # xdp_ctr NAME - an XDP counter, read from the pins
 xdp_ctr() {

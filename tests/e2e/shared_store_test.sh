@@ -151,16 +151,7 @@ bot() {
 }
 # syn NODE FROM - 0 when a TCP connection from $NET.FROM to the node completes in 2 s
 syn() {
-	ns_exec "$CLI" "$PY" - "$NET.$2" "${IP[$1]}" <<'PYEOF'
-import socket, sys
-s = socket.socket()
-s.settimeout(2)
-s.bind((sys.argv[1], 0))
-try:
-    s.connect((sys.argv[2], 25))
-except OSError:
-    sys.exit(1)
-PYEOF
+	ns_tcp_connect "$CLI" "$NET.$2" "${IP[$1]}" 25 2
 }
 # rkeys - number of keys in Redis
 rkeys() { ip netns exec "$HUB" redis-cli -h "$RIP" -p "$RPORT" dbsize; }

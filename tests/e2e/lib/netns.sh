@@ -19,6 +19,8 @@
 #   ns_addr NS IF ADDR/LEN...    add addresses (IPv6 without DAD, usable at once)
 #   ns_exec NS CMD...            run CMD inside NS
 #   ns_wait_listen NS IP PORT [SECS]  wait until a TCP listener on IP:PORT exists in NS
+#   ns_tcp_connect NS SRC DST PORT SECS  0 when a TCP connection from SRC to DST:PORT
+#                                completes within SECS inside NS (a SYN probe)
 #   All return 0 or non-zero; the create functions call e2e_fail on error.
 #
 # THREADING
@@ -82,6 +84,20 @@ ns_exec() {
 ns_listening() {
 	local ns=$1 ip=$2 port=$3
 	ip netns exec "$ns" ss -Hltn "src $ip and sport = :$port" 2>/dev/null | grep -q .
+}
+
+# ns_tcp_connect - does a connection from SRC to DST:PORT complete in SECS
+ns_tcp_connect() {
+	ns_exec "$1" /usr/bin/python3 - "$2" "$3" "$4" "$5" <<'PYEOF'
+import socket, sys
+s = socket.socket()
+s.settimeout(float(sys.argv[4]))
+s.bind((sys.argv[1], 0))
+try:
+    s.connect((sys.argv[2], int(sys.argv[3])))
+except OSError:
+    sys.exit(1)
+PYEOF
 }
 
 # ns_wait_listen - wait for a TCP listener
