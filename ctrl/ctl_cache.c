@@ -338,3 +338,17 @@ void ctl_cache_entry_merge(struct ctl_cache_entry *dst,
 		dst->block_reasons = src->block_reasons;
 	}
 }
+
+/* ctl_cache_verdict - a VERDICT event into the cache */
+void ctl_cache_verdict(struct ctl_cache *c, const struct scr_event *ev,
+		       const struct scr_policy *pol)
+{
+	uint64_t now_s = ev->ts_ns / 1000000000u;
+
+	if (ev->verdict == SCR_V_PASS && !ev->pass_old)
+		ctl_cache_pass(c, &ev->key.client, now_s,
+			       pol->enabled & SCR_TESTS_STREAM, pol);
+	else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt)
+		ctl_cache_block(c, &ev->key.client, now_s, pol->block_ttl_s,
+				ev->reasons);
+}

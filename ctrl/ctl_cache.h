@@ -55,6 +55,11 @@ int ctl_cache_get(struct ctl_cache *c, const struct scr_addr *addr,
 uint32_t ctl_cache_sweep(struct ctl_cache *c, uint64_t now_s);
 uint32_t ctl_cache_count(const struct ctl_cache *c);
 uint64_t ctl_cache_replaced(const struct ctl_cache *c);
+/* ctl_cache_verdict - what a VERDICT event means for the cache: a new
+ * pass of the stream tests, or a block for pol's block TTL when the
+ * session was stopped; nothing else. */
+void ctl_cache_verdict(struct ctl_cache *c, const struct scr_event *ev,
+		       const struct scr_policy *pol);
 /* ctl_cache_entry_merge - dst gets the later of each time in src */
 void ctl_cache_entry_merge(struct ctl_cache_entry *dst,
 			   const struct ctl_cache_entry *src);

@@ -763,6 +763,22 @@ static unsigned drain_events(struct il_ctrl *c)
 	return total;
 }
 
+/* worker_read - one worker's published counters (es/flows may be NULL) */
+static void worker_read(struct dp_worker *w, struct dp_wstats *s,
+			struct scr_stats *es, uint32_t *flows)
+{
+	unsigned sn;
+
+	do {
+		sn = dp_snap_read_begin(w);
+		*s = w->st_snap;
+		if (es)
+			*es = w->eng_snap;
+		if (flows)
+			*flows = w->flows_snap;
+	} while (dp_snap_read_retry(w, sn));
+}
+
 /* sum_stats - the workers' published counters, summed */
 static void sum_stats(struct il_ctrl *c, struct dp_wstats *ws,
 		      struct scr_stats *es, uint64_t *flows)
@@ -773,17 +789,11 @@ static void sum_stats(struct il_ctrl *c, struct dp_wstats *ws,
 	memset(es, 0, sizeof(*es));
 	*flows = 0;
 	for (i = 0; i < c->a->nworkers; i++) {
-		struct dp_worker *w = c->a->w[i];
 		struct dp_wstats s;
 		struct scr_stats e;
-		uint32_t f, sn;
+		uint32_t f;
 
-		do {
-			sn = dp_snap_read_begin(w);
-			s = w->st_snap;
-			e = w->eng_snap;
-			f = w->flows_snap;
-		} while (dp_snap_read_retry(w, sn));
+		worker_read(c->a->w[i], &s, &e, &f);
 		for (k = 0; k < sizeof(s) / 8; k++)
 			((uint64_t *)ws)[k] += ((uint64_t *)&s)[k];
 		for (k = 0; k < sizeof(e) / 8; k++)
@@ -815,12 +825,8 @@ static void print_stats(struct il_ctrl *c, FILE *out)
 	for (i = 0; i < c->a->nworkers; i++) {
 		struct dp_worker *w = c->a->w[i];
 		struct dp_wstats s;
-		uint32_t sn;
 
-		do {
-			sn = dp_snap_read_begin(w);
-			s = w->st_snap;
-		} while (dp_snap_read_retry(w, sn));
+		worker_read(w, &s, NULL, NULL);
 		fprintf(out, "worker%u lcore=%u rx=%" PRIu64 " dispatched_in=%"
 			PRIu64 " dispatched_out=%" PRIu64 " held_now=%" PRIu64 "\n",
 			i, w->lcore, s.rx, s.disp_in, s.disp_out, s.hold_now);
@@ -888,14 +894,9 @@ static void mx_render(struct il_ctrl *c)
 	ctl_metrics_family(f, "smtpscreen_worker_packets_total", "counter",
 			   "Frames received per worker");
 	for (i = 0; i < c->a->nworkers; i++) {
-		struct dp_worker *w = c->a->w[i];
 		struct dp_wstats s;
-		unsigned sn;
 
-		do {
-			sn = dp_snap_read_begin(w);
-			s = w->st_snap;
-		} while (dp_snap_read_retry(w, sn));
+		worker_read(c->a->w[i], &s, NULL, NULL);
 		snprintf(lb, sizeof(lb), "worker=\"%u\"", i);
 		ctl_metrics_counter(f, "smtpscreen_worker_packets_total", lb, s.rx);
 	}

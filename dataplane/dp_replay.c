@@ -214,12 +214,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		ctl_log_event(w->log, ev);
 	if (ev->type != SCR_EV_VERDICT)
 		return;
-	if (ev->verdict == SCR_V_PASS && !ev->pass_old)
-		ctl_cache_pass(w->cache, &ev->key.client, ev->ts_ns / 1000000000u,
-			       pol->enabled & SCR_TESTS_STREAM, pol);
-	else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt)
-		ctl_cache_block(w->cache, &ev->key.client, ev->ts_ns / 1000000000u,
-				pol->block_ttl_s, ev->reasons);
+	ctl_cache_verdict(w->cache, ev, pol);
 	if (!w->record)
 		return;
 	if (w->nrows == w->rows_cap) {

@@ -161,16 +161,10 @@ static void hook_event(void *arg, const struct scr_event *ev)
 {
 	struct dp_worker *w = arg;
 	const struct scr_policy *pol = &w->setup->pol;
-	uint64_t now_s = ev->ts_ns / 1000000000u;
 
 	switch (ev->type) {
 	case SCR_EV_VERDICT:
-		if (ev->verdict == SCR_V_PASS && !ev->pass_old)
-			ctl_cache_pass(w->cache, &ev->key.client, now_s,
-				       pol->enabled & SCR_TESTS_STREAM, pol);
-		else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt)
-			ctl_cache_block(w->cache, &ev->key.client, now_s,
-					pol->block_ttl_s, ev->reasons);
+		ctl_cache_verdict(w->cache, ev, pol);
 		if (ev->stop_pkt >= w->burst_first &&
 		    ev->stop_pkt < w->burst_first + SCR_BURST) {
 			unsigned i = (unsigned)(ev->stop_pkt - w->burst_first);
