@@ -45,12 +45,13 @@ enum ctl_ptype {
 	CTL_T_PORTS,
 	CTL_T_LOGFMT,
 	CTL_T_PROXY,
+	CTL_T_OVERLOAD,
 	CTL_T_MAX
 };
 
 static const char *const ctl_ptype_name[CTL_T_MAX] = {
 	"string", "boolean", "integer", "time", "action", "port list",
-	"log format", "proxy protocol",
+	"log format", "proxy protocol", "overload policy",
 };
 
 /* Parameter flags. */
@@ -87,10 +88,10 @@ static const struct ctl_param ctl_params[] = {
 	{ "postscreen_cache_cleanup_interval", "12h", CTL_T_TIME, 'h', 0, TMAX, CTL_PF_LATER },
 	{ "postscreen_cache_map", "btree:$data_directory/postscreen_cache", CTL_T_STR, 0, 0, 0, CTL_PF_NOEFFECT },
 	{ "postscreen_cache_retention_time", "7d", CTL_T_TIME, 'd', 1, TMAX, CTL_PF_LATER },
-	{ "postscreen_client_connection_count_limit", "$smtpd_client_connection_count_limit", CTL_T_INT, 0, 0, IMAX, CTL_PF_LATER },
+	{ "postscreen_client_connection_count_limit", "$smtpd_client_connection_count_limit", CTL_T_INT, 0, 0, 65535, CTL_PF_USED },
 	{ "postscreen_command_count_limit", "20", CTL_T_INT, 0, 1, IMAX, CTL_PF_USED },
 	{ "postscreen_command_filter", "", CTL_T_STR, 0, 0, 0, CTL_PF_NOEFFECT },
-	{ "postscreen_command_time_limit", "${stress?{10}:{300}}s", CTL_T_TIME, 's', 1, TMAX, CTL_PF_LATER },
+	{ "postscreen_command_time_limit", "${stress?{10}:{300}}s", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED },
 	{ "postscreen_denylist_action", "${postscreen_blacklist_action?{$postscreen_blacklist_action}:{ignore}}", CTL_T_ACTION, 0, 0, 0, CTL_PF_USED },
 	{ "postscreen_disable_vrfy_command", "$disable_vrfy_command", CTL_T_BOOL, 0, 0, 0, CTL_PF_NOEFFECT },
 	{ "postscreen_discard_ehlo_keyword_address_maps", "$smtpd_discard_ehlo_keyword_address_maps", CTL_T_STR, 0, 0, 0, CTL_PF_NOEFFECT },
@@ -159,9 +160,10 @@ static const struct ctl_param ctl_params[] = {
 	/* smtpscreen's own */
 	{ "smtpscreen_ports", "25", CTL_T_PORTS, 0, 1, 8, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_flow_table_size", "262144", CTL_T_INT, 0, 1024, 16777216, CTL_PF_USED | CTL_PF_OURS },
-	{ "smtpscreen_tcp_syn_timeout", "30s", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED | CTL_PF_OURS },
-	{ "smtpscreen_tcp_idle_timeout", "300s", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_tcp_syn_timeout", "${stress?{5}:{30}}s", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_tcp_idle_timeout", "${stress?{10}:{300}}s", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_tcp_close_timeout", "10s", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_overload_policy", "pass", CTL_T_OVERLOAD, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_reorder_window", "65536", CTL_T_INT, 0, 0, 1048576, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_helo_enable", "no", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_helo_action", "enforce", CTL_T_ACTION, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
@@ -954,6 +956,12 @@ static int ctl_check_value(const struct ctl_conf *conf,
 		ctl_err(err, errlen, conf->file, line,
 			"%s: bad value \"%s\" (postfix or json)", p->name, v);
 		return -EINVAL;
+	case CTL_T_OVERLOAD:
+		if (strcmp(v, "pass") == 0 || strcmp(v, "drop") == 0)
+			return 0;
+		ctl_err(err, errlen, conf->file, line,
+			"%s: bad value \"%s\" (pass or drop)", p->name, v);
+		return -EINVAL;
 	case CTL_T_PROXY:
 		if (v[0] == 0 || strcmp(v, "haproxy") == 0)
 			return 0;
@@ -1349,6 +1357,32 @@ static unsigned long long ctl_get_time(const struct ctl_conf *conf,
 	return t;
 }
 
+/* ctl_get_time_ns - a time parameter in ns, normal and stress values; the
+ * stress value is checked like the normal one */
+static int ctl_get_time_ns(const struct ctl_conf *conf, const char *name,
+			   uint64_t *normal, uint64_t *stress, char *err,
+			   size_t errlen)
+{
+	const struct ctl_param *p = ctl_param_find(name);
+	unsigned long long t = ctl_get_time(conf, name);
+	char buf[256];
+
+	*normal = t * 1000000000ull;
+	if (stress == NULL)
+		return 0;
+	if (ctl_conf_get_stress(conf, name, buf, sizeof(buf)) < 0 ||
+	    ctl_conf_parse_time(buf, p->unit, &t) < 0 || (long long)t < p->min ||
+	    t > (unsigned long long)p->max) {
+		char where[128];
+
+		ctl_err(err, errlen, conf->file, 0, "%s (%s): bad stress value",
+			name, ctl_conf_where(conf, name, where, sizeof(where)));
+		return -EINVAL;
+	}
+	*stress = t * 1000000000ull;
+	return 0;
+}
+
 /* ctl_get_int - validated integer value */
 static long long ctl_get_int(const struct ctl_conf *conf, const char *name)
 {
@@ -1437,10 +1471,20 @@ int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
 	pol->line_length_limit = (uint32_t)ctl_get_int(conf, "line_length_limit");
 	pol->flow_table_size =
 		(uint32_t)ctl_get_int(conf, "smtpscreen_flow_table_size");
-	pol->syn_timeout_ns = ctl_get_time(conf, "smtpscreen_tcp_syn_timeout") *
-			      1000000000ull;
-	pol->idle_timeout_ns = ctl_get_time(conf, "smtpscreen_tcp_idle_timeout") *
-			       1000000000ull;
+	if (ctl_get_time_ns(conf, "smtpscreen_tcp_syn_timeout",
+			    &pol->syn_timeout_ns, &pol->syn_timeout_stress_ns,
+			    err, errlen) < 0 ||
+	    ctl_get_time_ns(conf, "smtpscreen_tcp_idle_timeout",
+			    &pol->idle_timeout_ns, &pol->idle_timeout_stress_ns,
+			    err, errlen) < 0 ||
+	    ctl_get_time_ns(conf, "postscreen_command_time_limit",
+			    &pol->command_time_ns, &pol->command_time_stress_ns,
+			    err, errlen) < 0)
+		return -EINVAL;
+	pol->client_flow_limit = (uint32_t)ctl_get_int(conf,
+				"postscreen_client_connection_count_limit");
+	pol->overload_drop = strcmp(ctl_conf_get(conf, "smtpscreen_overload_policy"),
+				    "drop") == 0;
 	pol->close_timeout_ns = ctl_get_time(conf, "smtpscreen_tcp_close_timeout") *
 				1000000000ull;
 	pol->reorder_window = (uint32_t)ctl_get_int(conf, "smtpscreen_reorder_window");

@@ -163,7 +163,8 @@ struct host {
 	struct host_held *held;
 	unsigned nheld;
 	uint64_t screening;		/* CONNECT without VERDICT */
-	bool stress;
+	bool stress;		/* the engine's stress mode */
+	bool pq_high;		/* screening above postscreen's marks */
 	uint64_t next_cleanup_s;
 	uint64_t next_sweep_s;
 	struct host_stats st;
@@ -736,6 +737,17 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_CONNECT:
 		h->screening++;
 		return;
+	case SCR_EV_TOO_MANY:
+		/* over postscreen_client_connection_count_limit: the SYN
+		 * already reached the kernel; end that connection (no block) */
+		if (h->screening)
+			h->screening--;
+		if (h->kill_ok && ctl_kill_session(h->kill, &ev->key) == 0)
+			h->st.killed++;
+		return;
+	case SCR_EV_STRESS:
+		h->stress = ev->stress;
+		return;
 	case SCR_EV_LISTED:
 		return;
 	case SCR_EV_FAIL:
@@ -933,19 +945,20 @@ static int release_due(struct host *h, uint64_t now)
 	return next < HOST_POLL_MS ? (int)next : HOST_POLL_MS;
 }
 
-/* stress_check - postscreen's 90%/70% marks on the screening budget */
-static void stress_check(struct host *h)
+/* stress_check - postscreen's 90%/70% marks on the screening budget
+ * (postscreen_pre_queue_limit) are the engine's pressure; the engine adds
+ * its flow table's marks, logs the changes and says which timers apply */
+static void stress_check(struct host *h, uint64_t now_mono)
 {
 	uint64_t n = h->screening + h->nheld;
 	uint64_t lim = h->cfg->pre_queue_limit;
 
-	if (!h->stress && n * 10 >= lim * 9) {
-		h->stress = true;
-		hlog(h, "entering STRESS mode with %" PRIu64 " connections", n);
-	} else if (h->stress && n * 10 <= lim * 7) {
-		h->stress = false;
-		hlog(h, "leaving STRESS mode with %" PRIu64 " connections", n);
-	}
+	if (!h->pq_high && n * 10 >= lim * 9)
+		h->pq_high = true;
+	else if (h->pq_high && n * 10 <= lim * 7)
+		h->pq_high = false;
+	scr_engine_set_pressure(h->eng, h->pq_high, eng_ns(h, now_mono));
+	h->stress = scr_engine_stress(h->eng);
 }
 
 /* periodic - timeouts, sweeps, store cleanup */
@@ -1578,6 +1591,13 @@ int ctl_host_main(int argc, char **argv)
 	     " ms), store %s: %" PRIu64 " blocks and %" PRIu64 " passes loaded",
 	     h.ifname, h.cfg->hold_ns / 1000000, h.cfg->hold_stress_ns / 1000000,
 	     ctl_store_path(h.store), lc.blocks, lc.passes);
+	{
+		char mem[160];
+
+		ctl_setup_memory(mem, sizeof(mem), h.cfg->s.pol.flow_table_size,
+				 scr_engine_flow_bytes(h.eng), 1);
+		hlog(&h, "%s", mem);
+	}
 	fprintf(stderr, "smtpscreen host: running on %s\n", h.ifname);
 
 #ifdef SCR_HAVE_METRICS
@@ -1670,7 +1690,7 @@ int ctl_host_main(int argc, char **argv)
 #endif
 		now = mono_ns();
 		(void)release_due(&h, now);
-		stress_check(&h);
+		stress_check(&h, now);
 		if (now - last_periodic >= 1000000000ull) {
 			last_periodic = now;
 			periodic(&h, now);

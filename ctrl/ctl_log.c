@@ -70,10 +70,10 @@ struct ctl_log {
 };
 
 static const char *const ctl_ev_name[SCR_EV_MAX] = {
-	"connect", "listed", "fail", "verdict", "end",
+	"connect", "listed", "fail", "verdict", "end", "too_many", "stress",
 };
 static const char *const ctl_end_name[SCR_END_MAX] = {
-	"close", "timeout", "evicted", "flush",
+	"close", "timeout", "evicted", "flush", "command_time",
 };
 
 /* ctl_compat_below - is the compatibility level below major.minor */
@@ -322,6 +322,9 @@ static int ctl_log_end(const struct scr_event *ev, const char *c,
 	bool greeted = ev->after[0] != 0;
 	char t[32];
 
+	if (ev->end == SCR_END_COMMAND_TIME)
+		return snprintf(buf, len, "COMMAND TIME LIMIT from [%s]:%s after %s",
+				c, cp, greeted ? ev->after : "CONNECT");
 	if (ev->verdict == SCR_V_UNKNOWN && ev->reasons == 0) {
 		if (ev->end != SCR_END_CLOSE)
 			return 0;
@@ -374,6 +377,12 @@ static int ctl_log_postfix(struct ctl_log *log, const struct scr_event *ev,
 				ev->pass_old ? "OLD" : "NEW", c, cp);
 	case SCR_EV_END:
 		return ctl_log_end(ev, c, cp, buf, len);
+	case SCR_EV_TOO_MANY:
+		return snprintf(buf, len, "NOQUEUE: reject: CONNECT from [%s]:%s: "
+				"too many connections", c, cp);
+	case SCR_EV_STRESS:
+		return snprintf(buf, len, "%s STRESS mode with %u connections",
+				ev->stress ? "entering" : "leaving", ev->count);
 	default:
 		abort();	/* panic: unknown event type */
 	}
@@ -471,6 +480,14 @@ static int ctl_log_json(struct ctl_log *log, const struct scr_event *ev,
 		if (ev->end < SCR_END_MAX)
 			o += (size_t)snprintf(buf + o, len - o, ",\"end\":\"%s\"",
 					      ctl_end_name[ev->end]);
+		break;
+	case SCR_EV_TOO_MANY:
+		o += (size_t)snprintf(buf + o, len - o, ",\"count\":%u", ev->count);
+		break;
+	case SCR_EV_STRESS:
+		o += (size_t)snprintf(buf + o, len - o,
+				      ",\"stress\":%s,\"connections\":%u",
+				      ev->stress ? "true" : "false", ev->count);
 		break;
 	case SCR_EV_CONNECT:
 		break;

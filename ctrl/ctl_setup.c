@@ -8,6 +8,8 @@
  *	See ctl_setup.h.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,4 +99,16 @@ void ctl_setup_client(const struct ctl_setup *s, struct ctl_cache *cache,
 	default:
 		abort();	/* panic: access list result out of range */
 	}
+}
+
+/* ctl_setup_memory - "memory: flows N × B bytes = M MiB" */
+void ctl_setup_memory(char *buf, size_t len, uint32_t flows_per_worker,
+		      size_t flow_bytes, unsigned workers)
+{
+	uint64_t n = (uint64_t)flows_per_worker * workers;
+
+	snprintf(buf, len, "memory: flows %" PRIu64 " × %zu bytes = %.1f MiB "
+		 "(%u worker%s, smtpscreen_flow_table_size %" PRIu32 " each)",
+		 n, flow_bytes, (double)n * (double)flow_bytes / 1048576.0,
+		 workers, workers == 1 ? "" : "s", flows_per_worker);
 }

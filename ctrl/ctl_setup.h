@@ -42,6 +42,10 @@ struct ctl_setup {
 int ctl_setup_load(struct ctl_setup *s, const char *path, char *err,
 		   size_t errlen);
 void ctl_setup_fini(struct ctl_setup *s);
+/* ctl_setup_memory - the memory statement every mode makes at start:
+ * "memory: flows N × B bytes = M MiB (W workers)" */
+void ctl_setup_memory(char *buf, size_t len, uint32_t flows_per_worker,
+		      size_t flow_bytes, unsigned workers);
 void ctl_setup_client(const struct ctl_setup *s, struct ctl_cache *cache,
 		      const struct scr_addr *client, uint64_t now_s,
 		      struct scr_client_info *out);

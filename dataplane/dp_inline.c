@@ -101,6 +101,7 @@ struct il_ctrl {
 	struct dp_app *a;
 	struct ctl_setup *setup;	/* current */
 	struct ctl_setup *old;		/* until every worker acked gen */
+	uint64_t stress_mask;		/* workers in stress mode */
 	uint64_t gen;
 	struct ctl_cache *cache;
 	struct ctl_log *log;
@@ -717,10 +718,48 @@ static void on_verdict(struct il_ctrl *c, const struct scr_event *ev)
 #endif
 }
 
+static void worker_read(struct dp_worker *w, struct dp_wstats *s,
+			struct scr_stats *es, uint32_t *flows);
+
+/* on_stress - a worker entered or left stress mode: the appliance is in
+ * stress mode while any worker is; one log line per change of that, with
+ * the flows of every worker (postscreen's "N connections") */
+static void on_stress(struct il_ctrl *c, const struct scr_event *ev, unsigned w)
+{
+	uint64_t was = c->stress_mask, flows = 0;
+	struct scr_event agg = *ev;
+	unsigned i;
+
+	if (ev->stress)
+		c->stress_mask |= 1ull << w;
+	else
+		c->stress_mask &= ~(1ull << w);
+	if ((was != 0) == (c->stress_mask != 0))
+		return;
+	for (i = 0; i < c->a->nworkers; i++) {
+		struct dp_wstats s;
+		uint32_t f;
+
+		if (i == w) {
+			flows += ev->count;
+			continue;
+		}
+		worker_read(c->a->w[i], &s, NULL, &f);
+		flows += f;
+	}
+	agg.count = flows > UINT32_MAX ? UINT32_MAX : (uint32_t)flows;
+	if (c->log)
+		ctl_log_event(c->log, &agg);
+}
+
 /* on_event - one event of worker w */
 static void on_event(struct il_ctrl *c, const struct scr_event *ev, unsigned w)
 {
 	c->events++;
+	if (ev->type == SCR_EV_STRESS) {
+		on_stress(c, ev, w);
+		return;
+	}
 	if (c->log)
 		ctl_log_event(c->log, ev);
 #ifdef SCR_HAVE_DNSBL
@@ -754,6 +793,9 @@ static unsigned drain_events(struct il_ctrl *c)
 				on_event(c, &ev[k], i);
 			got += n;
 		} while (n == 64 && got < IL_EV_BATCH);
+		/* left events behind: the workers' stress pressure */
+		atomic_store_explicit(&c->a->w[i]->ctl_behind, got >= IL_EV_BATCH,
+				      memory_order_relaxed);
 		total += got;
 	}
 	if (total && c->verdf)
@@ -845,6 +887,14 @@ static void print_stats(struct il_ctrl *c, FILE *out)
 		" hold_forced=%" PRIu64 " released=%" PRIu64 " hold_freed=%" PRIu64
 		" stress=%" PRIu64 "\n", ws.held, ws.hold_now, ws.hold_dup,
 		ws.hold_forced, ws.released, ws.hold_freed, ws.stress);
+	fprintf(out, "stress_mode=%d stress_entered=%" PRIu64 " evicted_half_open=%"
+		PRIu64 " evicted_closing=%" PRIu64 " evicted_failed=%" PRIu64
+		" evicted_passed=%" PRIu64 " overload=%" PRIu64 " client_limit=%"
+		PRIu64 " command_time=%" PRIu64 "\n", c->stress_mask != 0,
+		es.stress_enter, es.evicted[SCR_EVICT_HALF_OPEN],
+		es.evicted[SCR_EVICT_CLOSING], es.evicted[SCR_EVICT_FAILED],
+		es.evicted[SCR_EVICT_PASSED], es.overload, es.client_limit,
+		es.command_time);
 	fprintf(out, "pass=%" PRIu64 " pass_old=%" PRIu64 " fail=%" PRIu64
 		" allowlisted=%" PRIu64 " blocklisted=%" PRIu64 " unknown=%" PRIu64
 		"\n", es.verdict[SCR_V_PASS], es.pass_old, es.verdict[SCR_V_FAIL],
@@ -1455,6 +1505,16 @@ int dp_inline_main(int argc, char **argv)
 		fprintf(stderr, "smtpscreen inline: %s\n",
 			c->cache ? err : "verdict cache: out of memory");
 		goto out;
+	}
+	{
+		char mem[160];
+
+		ctl_setup_memory(mem, sizeof(mem), c->setup->pol.flow_table_size,
+				 scr_engine_flow_bytes(a->w[0]->eng), a->nworkers);
+		if (c->log)
+			ctl_log_msg(c->log, "%s; greeting hold %u packets × %u "
+				    "workers", mem, a->hold_pkts, a->nworkers);
+		fprintf(stderr, "smtpscreen inline: %s\n", mem);
 	}
 	if (ports_setup(a, neal, eal, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpscreen inline: %s\n", err);

@@ -158,6 +158,8 @@ struct dp_worker {
 	struct scr_stats eng_snap;
 	uint32_t flows_snap;
 	atomic_uint_fast64_t setup_gen;		/* last SETUP applied */
+	atomic_int ctl_behind;			/* ctrl left events in a ring */
+	bool pressure;				/* load reported to the engine */
 	atomic_int done;			/* worker left its loop */
 } __rte_cache_aligned;
 

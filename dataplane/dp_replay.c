@@ -694,14 +694,22 @@ static void print_summary(struct rp_opts *o, struct rp_worker *w, double secs)
 	for (t = 0; t < SCR_TEST_MAX; t++)
 		printf(" %s=%" PRIu64, scr_test_name[t], s.failed[t] / o->loops);
 	printf("\n");
-	printf("engine stopped=%" PRIu64 " gaps=%" PRIu64 " evicted_undecided=%"
-	       PRIu64 " table_full=%" PRIu64 " reordered=%" PRIu64
+	printf("engine stopped=%" PRIu64 " gaps=%" PRIu64 " reordered=%" PRIu64
 	       " retransmitted_bytes=%" PRIu64 " no_flow=%" PRIu64
 	       " scan_pool_empty=%" PRIu64 "\n",
 	       s.stopped / o->loops, s.gaps / o->loops,
-	       s.evicted_undecided / o->loops, s.table_full / o->loops,
 	       s.reorder_stashed / o->loops, s.dup_bytes / o->loops,
 	       s.no_flow / o->loops, s.scan_pool_empty / o->loops);
+	printf("load evicted_half_open=%" PRIu64 " evicted_closing=%" PRIu64
+	       " evicted_failed=%" PRIu64 " evicted_passed=%" PRIu64
+	       " overload=%" PRIu64 " client_limit=%" PRIu64
+	       " command_time=%" PRIu64 " stress_entered=%" PRIu64 "\n",
+	       s.evicted[SCR_EVICT_HALF_OPEN] / o->loops,
+	       s.evicted[SCR_EVICT_CLOSING] / o->loops,
+	       s.evicted[SCR_EVICT_FAILED] / o->loops,
+	       s.evicted[SCR_EVICT_PASSED] / o->loops, s.overload / o->loops,
+	       s.client_limit / o->loops, s.command_time / o->loops,
+	       s.stress_enter / o->loops);
 	printf("rate seconds=%.6f pps=%.0f mpps=%.3f gbps=%.3f threads=%u loops=%u\n",
 	       secs, pps, pps / 1e6,
 	       secs > 0 ? (double)s.bytes * 8 / secs / 1e9 : 0.0,
@@ -762,6 +770,13 @@ int dp_replay_main(int argc, char **argv)
 	for (t = 0; t < o.threads; t++)
 		if (worker_init(&o, &w[t], t) != 0)
 			return 2;
+	{
+		char mem[160];
+
+		ctl_setup_memory(mem, sizeof(mem), w[0].flow_cap,
+				 w[0].flow_bytes, o.threads);
+		fprintf(stderr, "smtpscreen replay: %s\n", mem);
+	}
 	if (o.threads > 1 && split(&o, w) != 0) {
 		fprintf(stderr, "smtpscreen replay: cannot split %zu packets\n",
 			o.in.npkt);

@@ -178,6 +178,8 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_CONNECT:
 	case SCR_EV_LISTED:
 	case SCR_EV_FAIL:
+	case SCR_EV_TOO_MANY:
+	case SCR_EV_STRESS:
 		break;
 	default:
 		abort();	/* panic: event type out of range */
@@ -545,11 +547,33 @@ void dp_worker_snapshot(struct dp_worker *w)
 	dp_snap_write_end(w);
 }
 
-/* hold_due - the hold now: shorter while the budget is 3/4 used */
+/* pressure_update - this worker's load, for the engine's stress mode: the
+ * greeting-hold budget or the event ring 3/4 full (on; off at 1/2), or the
+ * control thread behind on its rings */
+static void pressure_update(struct dp_worker *w, uint64_t now)
+{
+	uint64_t hu = dp_hold_pkts(w->hold), hm = dp_hold_max_pkts(w->hold);
+	uint64_t ru = rte_ring_count(w->ev_ring);
+	uint64_t rm = rte_ring_get_capacity(w->ev_ring);
+	bool behind = atomic_load_explicit(&w->ctl_behind, memory_order_relaxed);
+	bool on = hu * 4 >= hm * 3 || ru * 4 >= rm * 3 || behind;
+	bool off = hu * 2 <= hm && ru * 2 <= rm && !behind;
+
+	if (w->pressure ? !off : on) {
+		if (!w->pressure) {
+			w->pressure = true;
+			scr_engine_set_pressure(w->eng, true, now);
+		}
+	} else if (w->pressure) {
+		w->pressure = false;
+		scr_engine_set_pressure(w->eng, false, now);
+	}
+}
+
+/* hold_now_ns - the hold now: the stress value in stress mode */
 static uint64_t hold_now_ns(struct dp_worker *w)
 {
-	uint32_t used = dp_hold_pkts(w->hold), max = dp_hold_max_pkts(w->hold);
-	bool stress = (uint64_t)used * 4 >= (uint64_t)max * 3;
+	bool stress = scr_engine_stress(w->eng);
 
 	w->st.stress = stress;
 	return stress ? w->setup->hold_stress_ns : w->setup->hold_ns;
@@ -657,6 +681,7 @@ int dp_worker_main(void *arg)
 		if (a->sw_dispatch && take_inbound(w) > 0)
 			busy = true;
 		now = dp_now_ns(a);
+		pressure_update(w, now);
 		release_due(w, now);
 		for (p = 0; p < DP_NPORTS; p++)
 			tx_flush(w, p);

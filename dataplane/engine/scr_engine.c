@@ -17,6 +17,21 @@
  *	               a stream gap, eviction, a server that is not SMTP.
  *	A failure under drop stops the session at that packet; under enforce
  *	at the client's DATA, BDAT or STARTTLS (before mail is delivered).
+ *
+ *	Under attack. The table never grows: a client SYN that finds it full
+ *	evicts, in this order (enum scr_evict_kind), the oldest half-open
+ *	undecided flow (kept in a FIFO ring: a spoofed SYN never completes
+ *	its handshake, a real client's SYN/ACK comes one round trip later),
+ *	a closing flow, a decided failed/unknown flow, and, only while no
+ *	flow is undecided, the longest-idle passed/allowlisted flow. A client
+ *	in its tests is never evicted: a SYN that finds only such flows gets
+ *	the overload policy (pass: forwarded, not screened; drop). A client
+ *	with postscreen_client_connection_count_limit flows in the table has
+ *	its next SYN dropped (NOQUEUE ... too many connections). Stress mode
+ *	(90 % / 70 % of the table, or the front end's pressure) switches the
+ *	timeouts to their stress values; an undecided flow that sends no
+ *	whole command line within postscreen_command_time_limit leaves the
+ *	table (COMMAND TIME LIMIT), so slow clients hold room no longer.
  * THREADING
  *	One worker per engine; hooks run on it.
  */
@@ -25,24 +40,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scr_ccount.h"
 #include "scr_engine.h"
 #include "scr_flow.h"
 #include "scr_smtp.h"
 #include "scr_tcpord.h"
 
 #define SWEEP_PER_FRAME 2	/* entries the clock hand visits per frame */
-#define EVICT_SAMPLE 64		/* entries examined to pick a victim */
+#define SWEEP_PERIOD_MS 1000	/* the hand covers the table this often at least */
+#define EVICT_SAMPLE 64		/* entries examined to pick a decided victim */
+#define STRESS_ON_PCT 90	/* postscreen's marks, on the flow table */
+#define STRESS_OFF_PCT 70
 
 struct scr_engine {
 	const struct scr_policy *pol;
 	const struct scr_scan_db *db;
 	struct scr_engine_hooks hooks;
 	struct scr_flow_table *ft;
+	struct scr_ccount *cc;		/* flows per client address */
+	/* FIFO of half-open undecided flows: index and start time (a stale
+	 * entry, whose flow moved on, is skipped when it reaches the head) */
+	uint32_t *hq_idx;
+	uint32_t *hq_ms;
+	uint32_t hq_mask, hq_head, hq_n;
+	uint32_t nscan;			/* undecided flows */
+	bool stress;			/* in stress mode */
+	bool pressure;			/* front end's load (scr_engine_set_pressure) */
 	struct scr_tcpord *ord;
 	struct scr_smtp_env env;
 	struct scr_stats st;
 	uint64_t epoch_ns;
 	uint32_t now_ms;
+	uint32_t swept_ms;		/* clock at the last time-driven sweep */
 	bool have_epoch;
 	/* context of the frame being handled, for the ordering callback */
 	struct scr_flow *cur;
@@ -110,12 +139,19 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 	if (nslots < 256)
 		nslots = 256;
 	e->ft = scr_flow_create(pol->flow_table_size);
+	e->cc = scr_ccount_create(pol->flow_table_size);
+	for (e->hq_mask = 1; e->hq_mask < pol->flow_table_size; e->hq_mask <<= 1)
+		;
+	e->hq_idx = malloc((size_t)e->hq_mask * sizeof(*e->hq_idx));
+	e->hq_ms = malloc((size_t)e->hq_mask * sizeof(*e->hq_ms));
+	e->hq_mask--;
 	e->ord = scr_tcpord_create(pol->reorder_window ? nslots : 0);
 	e->env.pol = pol;
 	if (db != NULL)
 		e->env.scan = scr_scan_thread_create(db,
 			scan_pool_size(pol->flow_table_size));
-	if (e->ft == NULL || e->ord == NULL ||
+	if (e->ft == NULL || e->ord == NULL || e->cc == NULL ||
+	    e->hq_idx == NULL || e->hq_ms == NULL ||
 	    (db != NULL && e->env.scan == NULL)) {
 		scr_engine_destroy(e);
 		errno = ENOMEM;
@@ -140,6 +176,9 @@ void scr_engine_destroy(struct scr_engine *e)
 	scr_scan_thread_destroy(e->env.scan);
 	scr_tcpord_destroy(e->ord);
 	scr_flow_destroy(e->ft);
+	scr_ccount_destroy(e->cc);
+	free(e->hq_idx);
+	free(e->hq_ms);
 	free(e);
 }
 
@@ -188,6 +227,7 @@ static void decide(struct scr_engine *e, struct scr_flow *f,
 	if (f->mode == SCR_FM_SCAN) {
 		scr_smtp_fini(&e->env, &f->smtp);
 		scr_tcpord_release(e->ord, f);
+		e->nscan--;
 	}
 	f->flags |= SCR_FF_VERDICT_SENT;
 	f->mode = SCR_FM_DECIDED;
@@ -242,6 +282,7 @@ static void finish(struct scr_engine *e, struct scr_flow *f,
 		   struct scr_frame *fr, enum scr_end_reason why)
 {
 	end_session(e, f, fr, why);
+	scr_ccount_dec(e->cc, scr_ccount_key(&f->key.client));
 	scr_flow_remove(e->ft, f);
 }
 
@@ -262,8 +303,12 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 	struct scr_frame *fr = e->cur_fr;
 	unsigned r, t;
 
+	uint16_t cmds = f->smtp.cmds;
+
 	e->st.scanned_bytes += n;
 	r = scr_smtp_feed(&e->env, &f->smtp, dir == 0, p, n);
+	if (f->smtp.cmds != cmds)
+		f->line_ms = e->now_ms;	/* a whole command line came */
 	if (r & SCR_SMTP_R_FAIL) {
 		for (t = 0; t < SCR_TEST_MAX; t++) {
 			struct scr_event ev;
@@ -312,6 +357,137 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 	return 0;
 }
 
+/* hq_push - a half-open undecided flow joins the eviction FIFO */
+static void hq_push(struct scr_engine *e, const struct scr_flow *f)
+{
+	uint32_t slot;
+
+	if (e->hq_n > e->hq_mask) {	/* full: the oldest loses its place */
+		e->hq_head = (e->hq_head + 1) & e->hq_mask;
+		e->hq_n--;
+	}
+	slot = (e->hq_head + e->hq_n) & e->hq_mask;
+	e->hq_idx[slot] = scr_flow_index(e->ft, f);
+	e->hq_ms[slot] = f->start_ms;
+	e->hq_n++;
+}
+
+/* hq_pop - the oldest flow of the FIFO that is still half-open, or NULL */
+static struct scr_flow *hq_pop(struct scr_engine *e)
+{
+	while (e->hq_n) {
+		struct scr_flow *f = &e->ft->e[e->hq_idx[e->hq_head]];
+		uint32_t ms = e->hq_ms[e->hq_head];
+
+		e->hq_head = (e->hq_head + 1) & e->hq_mask;
+		e->hq_n--;
+		if (f->state == SCR_FS_SYN && f->mode == SCR_FM_SCAN &&
+		    f->start_ms == ms)
+			return f;
+	}
+	return NULL;
+}
+
+/* evict_kind - what evicting f would cost; SCR_EVICT_MAX: not evictable */
+static enum scr_evict_kind evict_kind(const struct scr_engine *e,
+				      const struct scr_flow *f)
+{
+	if (f->state == SCR_FS_FREE)
+		return SCR_EVICT_MAX;
+	if (f->state == SCR_FS_CLOSING)
+		return SCR_EVICT_CLOSING;
+	if (f->mode != SCR_FM_DECIDED)
+		return f->state == SCR_FS_SYN ? SCR_EVICT_HALF_OPEN : SCR_EVICT_MAX;
+	if (f->verdict == SCR_V_PASS || f->verdict == SCR_V_ALLOWLISTED)
+		return e->nscan == 0 ? SCR_EVICT_PASSED : SCR_EVICT_MAX;
+	return SCR_EVICT_FAILED;
+}
+
+/* make_room - evict one flow by the policy (see the top); false: none */
+static bool make_room(struct scr_engine *e)
+{
+	struct scr_flow *v = hq_pop(e);
+	enum scr_evict_kind kind = SCR_EVICT_HALF_OPEN;
+
+	if (v == NULL) {
+		uint32_t i, best_idle = 0;
+
+		/* A sample from the clock hand: the cheapest kind, then the
+		 * longest idle (half-open ones the FIFO lost count as such). */
+		kind = SCR_EVICT_MAX;
+		for (i = 0; i < EVICT_SAMPLE; i++) {
+			struct scr_flow *c = &e->ft->e[e->ft->hand];
+			enum scr_evict_kind k = evict_kind(e, c);
+			uint32_t idle = e->now_ms - c->last_ms;
+
+			e->ft->hand = e->ft->hand + 1 == e->ft->cap ? 0 :
+				      e->ft->hand + 1;
+			if (k < kind || (k == kind && k != SCR_EVICT_MAX &&
+					 idle > best_idle)) {
+				v = c;
+				kind = k;
+				best_idle = idle;
+			}
+		}
+		if (v == NULL)
+			return false;
+	}
+	e->st.evicted[kind]++;
+	finish(e, v, NULL, SCR_END_EVICTED);
+	return true;
+}
+
+/* stress_update - enter/leave stress mode at the marks; event at changes */
+static void stress_update(struct scr_engine *e)
+{
+	uint64_t used = e->ft->used, cap = e->ft->cap;
+	bool table_on = used * 100 >= cap * STRESS_ON_PCT;
+	bool table_off = used * 100 <= cap * STRESS_OFF_PCT;
+	bool want = e->stress ? !(table_off && !e->pressure) :
+				(table_on || e->pressure);
+	struct scr_event ev;
+
+	if (want == e->stress)
+		return;
+	e->stress = want;
+	if (want)
+		e->st.stress_enter++;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SCR_EV_STRESS;
+	ev.ts_ns = e->epoch_ns + (uint64_t)e->now_ms * 1000000u;
+	ev.count = (uint32_t)used;
+	ev.stress = want;
+	e->hooks.event(e->hooks.arg, &ev);
+}
+
+/* too_many - postscreen_client_connection_count_limit: CONNECT, then
+ * NOQUEUE ... too many connections; the SYN is dropped (no 421 at packet
+ * level: the client tries again later) */
+static bool too_many(struct scr_engine *e, struct burst_item *it,
+		     struct scr_frame *fr, uint64_t ckey)
+{
+	unsigned n;
+	struct scr_event ev;
+
+	if (e->pol->client_flow_limit == 0)
+		return false;
+	n = scr_ccount_get(e->cc, ckey);
+	if (n < e->pol->client_flow_limit)
+		return false;
+	e->st.client_limit++;
+	fr->action = SCR_PKT_DROP;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SCR_EV_CONNECT;
+	ev.key = it->key;
+	ev.ts_ns = fr->ts_ns;
+	ev.pkt_no = fr->pkt_no;
+	e->hooks.event(e->hooks.arg, &ev);
+	ev.type = SCR_EV_TOO_MANY;
+	ev.count = n + 1;
+	e->hooks.event(e->hooks.arg, &ev);
+	return true;
+}
+
 /* new_flow - a client SYN: ask ctrl about the client, start the tests */
 static void new_flow(struct scr_engine *e, struct burst_item *it,
 		     struct scr_frame *fr)
@@ -319,45 +495,25 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 	struct scr_client_info info = {0};
 	struct scr_flow *f;
 	struct scr_event ev;
+	uint64_t ckey = scr_ccount_key(&it->key.client);
 
+	if (too_many(e, it, fr, ckey))
+		return;
 	f = scr_flow_insert(e->ft, &it->key, it->hash);
+	if (f == NULL && make_room(e))
+		f = scr_flow_insert(e->ft, &it->key, it->hash);
 	if (f == NULL) {
-		uint32_t i, best = UINT32_MAX, best_idle = 0;
-		bool best_closing = false;
-
-		/* Full: evict a closing flow, else the longest idle one. */
-		for (i = 0; i < EVICT_SAMPLE; i++) {
-			uint32_t k = e->ft->hand;
-			struct scr_flow *c = &e->ft->e[k];
-			uint32_t idle = e->now_ms - c->last_ms;
-			bool closing = c->state == SCR_FS_CLOSING;
-
-			e->ft->hand = k + 1 == e->ft->cap ? 0 : k + 1;
-			if (c->state == SCR_FS_FREE)
-				continue;
-			if (best == UINT32_MAX || (closing && !best_closing) ||
-			    (closing == best_closing && idle > best_idle)) {
-				best = k;
-				best_idle = idle;
-				best_closing = closing;
-			}
-		}
-		if (best != UINT32_MAX) {
-			struct scr_flow *v = &e->ft->e[best];
-
-			if (v->mode == SCR_FM_SCAN)
-				e->st.evicted_undecided++;
-			finish(e, v, NULL, SCR_END_EVICTED);
-			f = scr_flow_insert(e->ft, &it->key, it->hash);
-		}
-		if (f == NULL) {
-			e->st.table_full++;
-			return;
-		}
+		/* smtpscreen_overload_policy: pass lets the session through
+		 * unscreened (its packets find no flow); drop drops the SYN */
+		e->st.overload++;
+		if (e->pol->overload_drop)
+			fr->action = SCR_PKT_DROP;
+		return;
 	}
+	scr_ccount_inc(e->cc, ckey);
 	e->st.flows++;
 	f->state = SCR_FS_SYN;
-	f->start_ms = f->last_ms = e->now_ms;
+	f->start_ms = f->last_ms = f->line_ms = e->now_ms;
 	f->seq_next[0] = it->pkt.seq + 1;
 	f->seq_known = 1;
 	e->hooks.client(e->hooks.arg, &f->key, fr->ts_ns, &info);
@@ -417,6 +573,8 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 	}
 	scr_smtp_init(&f->smtp, info.todo);
 	f->mode = SCR_FM_SCAN;
+	e->nscan++;
+	hq_push(e, f);
 }
 
 /* scan_segment - a segment of an undecided flow */
@@ -535,27 +693,53 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 	}
 }
 
-/* timeout_of - idle limit of a flow in its state, in ms */
+/* ms_of - a policy time in ms, kept within the clock's half range */
+static uint32_t ms_of(uint64_t ns)
+{
+	ns /= 1000000u;
+	return ns > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)ns;
+}
+
+/* timeout_ms - idle limit of a flow in its state (stress values under
+ * stress), in ms */
 static uint32_t timeout_ms(const struct scr_engine *e, const struct scr_flow *f)
 {
-	uint64_t ns;
+	const struct scr_policy *p = e->pol;
 
 	switch (f->state) {
 	case SCR_FS_SYN:
-		ns = e->pol->syn_timeout_ns;
-		break;
+		return ms_of(e->stress ? p->syn_timeout_stress_ns : p->syn_timeout_ns);
 	case SCR_FS_CLOSING:
-		ns = e->pol->close_timeout_ns;
-		break;
+		return ms_of(p->close_timeout_ns);
 	case SCR_FS_EST:
-		ns = e->pol->idle_timeout_ns;
-		break;
+		return ms_of(e->stress ? p->idle_timeout_stress_ns :
+			     p->idle_timeout_ns);
 	case SCR_FS_FREE:
 	default:
 		abort();	/* panic: no timeout for a free entry */
 	}
-	ns /= 1000000u;
-	return ns > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)ns;
+}
+
+/* expired - end f if it timed out; true when it did */
+static bool expired(struct scr_engine *e, struct scr_flow *f)
+{
+	const struct scr_policy *p = e->pol;
+
+	if ((int32_t)(e->now_ms - f->last_ms) > (int32_t)timeout_ms(e, f)) {
+		finish(e, f, NULL, SCR_END_TIMEOUT);
+		return true;
+	}
+	/* postscreen_command_time_limit: a client in its tests that sends
+	 * no whole command line in time (a slowloris trickling bytes) */
+	if (f->mode == SCR_FM_SCAN && f->state == SCR_FS_EST &&
+	    (int32_t)(e->now_ms - f->line_ms) >
+	    (int32_t)ms_of(e->stress ? p->command_time_stress_ns :
+			   p->command_time_ns)) {
+		e->st.command_time++;
+		finish(e, f, NULL, SCR_END_COMMAND_TIME);
+		return true;
+	}
+	return false;
 }
 
 /* sweep - advance the clock hand over k entries, ending idle flows */
@@ -567,11 +751,23 @@ static void sweep(struct scr_engine *e, uint32_t k)
 		struct scr_flow *f = &t->e[t->hand];
 
 		t->hand = t->hand + 1 == t->cap ? 0 : t->hand + 1;
-		if (f->state == SCR_FS_FREE)
-			continue;
-		if ((int32_t)(e->now_ms - f->last_ms) > (int32_t)timeout_ms(e, f))
-			finish(e, f, NULL, SCR_END_TIMEOUT);
+		if (f->state != SCR_FS_FREE)
+			(void)expired(e, f);
 	}
+}
+
+/* sweep_due - entries the clock hand owes for the time that passed: the
+ * whole table once per SWEEP_PERIOD_MS of input time at least, so
+ * timeouts hold however few frames come */
+static uint32_t sweep_due(struct scr_engine *e)
+{
+	uint64_t ms = (uint32_t)(e->now_ms - e->swept_ms);
+	uint64_t k = ms * e->ft->cap / SWEEP_PERIOD_MS;
+
+	if (k == 0)
+		return 0;
+	e->swept_ms = e->now_ms;
+	return k > e->ft->cap ? e->ft->cap : (uint32_t)k;
 }
 
 /* set_time - the engine clock follows the input's timestamps */
@@ -649,7 +845,8 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 			}
 			handle(e, &items[i], &fr[i]);
 		}
-		sweep(e, m * SWEEP_PER_FRAME);
+		sweep(e, m * SWEEP_PER_FRAME + sweep_due(e));
+		stress_update(e);
 		done += m;
 	}
 	return n;
@@ -703,6 +900,29 @@ void scr_engine_expire(struct scr_engine *e, uint64_t now_ns)
 {
 	set_time(e, now_ns);
 	sweep(e, e->ft->cap);
+	e->swept_ms = e->now_ms;
+	stress_update(e);
+}
+
+/* scr_engine_set_pressure - the front end's own load, for stress mode */
+void scr_engine_set_pressure(struct scr_engine *e, bool on, uint64_t now_ns)
+{
+	if (e->have_epoch)
+		set_time(e, now_ns);
+	e->pressure = on;
+	stress_update(e);
+}
+
+/* scr_engine_stress - in stress mode now */
+bool scr_engine_stress(const struct scr_engine *e)
+{
+	return e->stress;
+}
+
+/* scr_engine_flows_undecided - flows of clients still in their tests */
+uint32_t scr_engine_flows_undecided(const struct scr_engine *e)
+{
+	return e->nscan;
 }
 
 /* scr_engine_flush - end of input: every flow ends now */
@@ -727,9 +947,12 @@ void scr_engine_reset(struct scr_engine *e)
 		    e->ft->e[i].mode == SCR_FM_SCAN)
 			scr_smtp_fini(&e->env, &e->ft->e[i].smtp);
 	scr_flow_clear(e->ft);
+	scr_ccount_clear(e->cc);
 	scr_tcpord_clear(e->ord);
+	e->hq_head = e->hq_n = 0;
+	e->nscan = 0;
 	e->have_epoch = false;
-	e->now_ms = 0;
+	e->now_ms = e->swept_ms = 0;
 }
 
 /* scr_engine_set_policy - reload: new policy and patterns */
@@ -773,6 +996,9 @@ size_t scr_engine_flow_bytes(const struct scr_engine *e)
 {
 	size_t b = scr_flow_bytes_per_flow(e->ft);
 
+	b += scr_ccount_bytes_per_flow(e->cc, e->ft->cap);
+	b += ((size_t)e->hq_mask + 1) * (sizeof(*e->hq_idx) + sizeof(*e->hq_ms)) /
+	     e->ft->cap;
 	b += (size_t)e->ord->nslots * sizeof(struct scr_ooo_slot) / e->ft->cap;
 	if (e->env.scan != NULL)
 		b += scr_scan_pool_bytes(e->env.scan) / e->ft->cap;

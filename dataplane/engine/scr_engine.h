@@ -70,6 +70,18 @@ struct scr_frame {
 	uint8_t action;		/* out: enum scr_pkt_action */
 };
 
+/* What a new SYN may evict when the table is full, in this order. Flows of
+ * clients in their tests (handshake done) or passed are never evicted: a
+ * SYN that finds only those gets the overload policy instead. */
+enum scr_evict_kind {
+	SCR_EVICT_HALF_OPEN = 0,	/* undecided, no SYN/ACK yet: oldest first */
+	SCR_EVICT_CLOSING,		/* FIN/RST seen, kept for late packets */
+	SCR_EVICT_FAILED,		/* decided fail/blocklisted/unknown */
+	SCR_EVICT_PASSED,		/* decided pass/allowlisted, only while no
+					 * flow is undecided: longest idle */
+	SCR_EVICT_MAX
+};
+
 struct scr_stats {
 	uint64_t frames;
 	uint64_t bytes;			/* wire bytes */
@@ -82,8 +94,11 @@ struct scr_stats {
 	uint64_t failed[SCR_TEST_MAX];	/* flows that failed each test */
 	uint64_t stopped;		/* sessions stopped (enforce/drop) */
 	uint64_t ended[SCR_END_MAX];
-	uint64_t evicted_undecided;
-	uint64_t table_full;		/* SYN that found no room even after eviction */
+	uint64_t evicted[SCR_EVICT_MAX];	/* flows evicted for a new SYN, by kind */
+	uint64_t overload;		/* SYNs that found no room (overload policy) */
+	uint64_t client_limit;		/* SYNs over the per-client flow limit */
+	uint64_t command_time;		/* flows ended by the command time limit */
+	uint64_t stress_enter;		/* times stress mode was entered */
 	uint64_t port_reuse;		/* new SYN on a tuple still in the table */
 	uint64_t gaps;			/* flows made unknown by a stream gap */
 	uint64_t no_synack;		/* server data before its SYN/ACK was seen */
@@ -129,6 +144,14 @@ int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
 		     int score, enum scr_dnsbl_outcome out, uint64_t now_ns);
 /* Counters, with the reorder and scanner ones folded in. */
 void scr_engine_stats(const struct scr_engine *e, struct scr_stats *out);
+/* Stress mode (postscreen's marks on the flow table): entered when the
+ * table is 90 % full or the front end reports pressure (held greetings,
+ * rings), left at 70 % with no pressure; SCR_EV_STRESS at each change.
+ * Under stress the ${stress?...} values of the timeouts apply. */
+void scr_engine_set_pressure(struct scr_engine *e, bool on, uint64_t now_ns);
+bool scr_engine_stress(const struct scr_engine *e);
+/* Flows of clients still in their tests (not decided). */
+uint32_t scr_engine_flows_undecided(const struct scr_engine *e);
 /* Memory per tracked flow (entry, bucket share, scanner stream state). */
 size_t scr_engine_flow_bytes(const struct scr_engine *e);
 uint32_t scr_engine_flows_active(const struct scr_engine *e);

@@ -51,6 +51,8 @@ struct scr_flow {
 	uint32_t hnext;			/* hash chain: index + 1 */
 	uint32_t last_ms;		/* last packet, ms since engine epoch */
 	uint32_t start_ms;		/* client SYN */
+	uint32_t line_ms;		/* last whole client command line (or SYN):
+					 * postscreen_command_time_limit */
 	uint32_t seq_next[2];		/* next expected seq: [0] client, [1] server */
 	uint32_t ooo;			/* reorder slots held: index + 1 */
 	uint64_t stop_pkt;		/* packet where enforce/drop stops it, 0 */
@@ -64,6 +66,9 @@ struct scr_flow {
 	uint8_t nooo;			/* reorder slots held */
 	struct scr_smtp smtp;
 } __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct scr_flow) == 128,
+	       "struct scr_flow must stay two cache lines");
 
 #define SCR_FF_PASS_OLD		0x01	/* cache said every test passed */
 #define SCR_FF_LISTED_REJECT	0x02	/* access list reject */

@@ -99,6 +99,13 @@ struct scr_policy {
 	uint64_t syn_timeout_ns;		/* smtpscreen_tcp_syn_timeout */
 	uint64_t idle_timeout_ns;		/* smtpscreen_tcp_idle_timeout */
 	uint64_t close_timeout_ns;		/* smtpscreen_tcp_close_timeout */
+	uint64_t syn_timeout_stress_ns;		/* their ${stress?...} values */
+	uint64_t idle_timeout_stress_ns;
+	uint64_t command_time_ns;		/* postscreen_command_time_limit */
+	uint64_t command_time_stress_ns;
+	uint32_t client_flow_limit;		/* postscreen_client_connection_
+						 * count_limit; 0 = none */
+	bool overload_drop;			/* smtpscreen_overload_policy = drop */
 	uint32_t reorder_window;		/* bytes; smtpscreen_reorder_window */
 	uint16_t ports[8];			/* smtpscreen_ports, host order */
 	uint8_t nports;
@@ -110,6 +117,9 @@ enum scr_event_type {
 	SCR_EV_FAIL,		/* a test failed: test, detail */
 	SCR_EV_VERDICT,		/* final verdict of the flow */
 	SCR_EV_END,		/* flow left the table (FIN/RST, timeout, eviction) */
+	SCR_EV_TOO_MANY,	/* a SYN over the per-client flow limit (count) */
+	SCR_EV_STRESS,		/* stress mode entered (stress) or left; count =
+				 * flows in the table (key, pkt_no: none) */
 	SCR_EV_MAX
 };
 
@@ -118,6 +128,8 @@ enum scr_end_reason {
 	SCR_END_TIMEOUT,
 	SCR_END_EVICTED,
 	SCR_END_FLUSH,		/* end of input */
+	SCR_END_COMMAND_TIME,	/* no whole client line within
+				 * postscreen_command_time_limit */
 	SCR_END_MAX
 };
 
@@ -146,6 +158,8 @@ struct scr_event {
 	uint64_t stop_pkt;	/* packet at which enforce/drop stops it; 0 none */
 	/* SCR_EV_END */
 	enum scr_end_reason end;
+	/* SCR_EV_STRESS */
+	bool stress;
 };
 
 /* scr_mix64 - full-avalanche 64-bit mix (every input bit reaches every

@@ -65,8 +65,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		list[l + size - tlen - 1] = 0;
 		/* inner NULs end the list early: fine */
 	}
+	err[0] = 0;
 	acl = ctl_acl_compile(list, "127.0.0.0/8 [::1]/128", "/tmp", err,
 			      sizeof(err));
+	/* a rejection says where ("path:line: why", "list: why") */
+	if (acl == NULL && strchr(err, ':') == NULL)
+		abort();
 	if (acl != NULL) {
 		struct scr_addr a = { .b = { [10] = 0xff, [11] = 0xff, [12] = 10 } };
 

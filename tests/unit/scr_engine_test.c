@@ -31,6 +31,7 @@ static const char base_conf[] =
 	"smtpscreen_helo_enable = yes\n"
 	"postscreen_denylist_action = drop\n"
 	"smtpscreen_flow_table_size = 1024\n"
+	"postscreen_client_connection_count_limit = 0\n"
 	"smtpscreen_tcp_syn_timeout = 5s\n";
 
 struct step {
@@ -332,8 +333,9 @@ static void test_table_full_and_timeouts(void **state)
 	}
 	scr_engine_stats(e, &st);
 	assert_int_equal(st.flows, 1100);
-	assert_int_equal(st.table_full, 0);
+	assert_int_equal(st.overload, 0);
 	assert_int_equal(st.ended[SCR_END_EVICTED], 76);
+	assert_int_equal(st.evicted[SCR_EVICT_HALF_OPEN], 76);
 	assert_int_equal(scr_engine_flows_active(e), 1024);
 	/* 6 s later every SYN-only flow has timed out (syn timeout 5 s) */
 	scr_engine_expire(e, 1000000000ull + 1100 * 1000000ull + 6000000000ull);

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	scr_ccount - concurrent flows per client address
+ * DESCRIPTION
+ *	See scr_ccount.h. Linear probing; a freed slot is filled by moving
+ *	later entries of its run back (no tombstones, so lookups stay short
+ *	however many clients come and go).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scr_ccount.h"
+
+#define CNT_BITS 16
+#define CNT_MASK ((1ull << CNT_BITS) - 1)
+
+struct scr_ccount {
+	uint64_t *slot;		/* fingerprint << 16 | count; 0 = empty */
+	uint32_t mask;
+};
+
+/* scr_ccount_create - a table for a flow table of `flows` entries */
+struct scr_ccount *scr_ccount_create(uint32_t flows)
+{
+	struct scr_ccount *t;
+	uint64_t n = 2;
+
+	if (flows == 0 || flows > (1u << 28)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (n < 2ull * flows)
+		n <<= 1;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	t->slot = calloc(n, sizeof(*t->slot));
+	if (t->slot == NULL) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->mask = (uint32_t)(n - 1);
+	return t;
+}
+
+/* scr_ccount_destroy - free the table */
+void scr_ccount_destroy(struct scr_ccount *t)
+{
+	if (t == NULL)
+		return;
+	free(t->slot);
+	free(t);
+}
+
+/* scr_ccount_clear - forget every count */
+void scr_ccount_clear(struct scr_ccount *t)
+{
+	memset(t->slot, 0, ((size_t)t->mask + 1) * sizeof(*t->slot));
+}
+
+/* scr_ccount_bytes_per_flow - table memory per flow-table entry */
+size_t scr_ccount_bytes_per_flow(const struct scr_ccount *t, uint32_t flows)
+{
+	return ((size_t)t->mask + 1) * sizeof(*t->slot) / flows;
+}
+
+/* scr_ccount_key - fingerprint of a client address (never 0) */
+uint64_t scr_ccount_key(const struct scr_addr *a)
+{
+	uint64_t w[2];
+	uint64_t h;
+
+	memcpy(w, a->b, sizeof(w));
+	h = scr_mix64(w[0] ^ scr_mix64(w[1] ^ 0x9e3779b97f4a7c15ull)) >> CNT_BITS;
+	return h ? h : 1;
+}
+
+/* find - the slot of key, or the empty slot where it would go */
+static uint32_t find(const struct scr_ccount *t, uint64_t key)
+{
+	uint32_t i = (uint32_t)key & t->mask;
+
+	while (t->slot[i] != 0 && (t->slot[i] >> CNT_BITS) != key)
+		i = (i + 1) & t->mask;
+	return i;
+}
+
+/* scr_ccount_get - flows counted for key */
+unsigned scr_ccount_get(const struct scr_ccount *t, uint64_t key)
+{
+	return (unsigned)(t->slot[find(t, key)] & CNT_MASK);
+}
+
+/* scr_ccount_inc - one more flow for key */
+void scr_ccount_inc(struct scr_ccount *t, uint64_t key)
+{
+	uint32_t i = find(t, key);
+
+	if (t->slot[i] == 0)
+		t->slot[i] = key << CNT_BITS;
+	if ((t->slot[i] & CNT_MASK) != CNT_MASK)
+		t->slot[i]++;
+}
+
+/* scr_ccount_dec - one flow fewer for key; free the slot at 0 */
+void scr_ccount_dec(struct scr_ccount *t, uint64_t key)
+{
+	uint32_t i = find(t, key), j;
+
+	if (t->slot[i] == 0)
+		return;		/* not counted (caller bug or table cleared) */
+	if ((t->slot[i] & CNT_MASK) > 1) {
+		t->slot[i]--;
+		return;
+	}
+	/* Remove, then close the gap: move back each later entry of the run
+	 * whose home slot is not between the gap and itself. */
+	t->slot[i] = 0;
+	j = i;
+	for (;;) {
+		uint32_t home;
+
+		j = (j + 1) & t->mask;
+		if (t->slot[j] == 0)
+			return;
+		home = (uint32_t)(t->slot[j] >> CNT_BITS) & t->mask;
+		if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
+			t->slot[i] = t->slot[j];
+			t->slot[j] = 0;
+			i = j;
+		}
+	}
+}
