@@ -264,6 +264,8 @@ static void end_session(struct scr_engine *e, struct scr_flow *f,
 	if (f->flags & SCR_FF_END_SENT)
 		return;
 	f->flags |= SCR_FF_END_SENT;
+	/* the connection is over: it no longer counts for its client */
+	scr_ccount_dec(e->cc, scr_ccount_key(&f->key.client));
 	e->st.ended[why]++;
 	ev_init(e, &ev, SCR_EV_END, f, fr);
 	where = scr_smtp_where(&f->smtp);
@@ -282,7 +284,6 @@ static void finish(struct scr_engine *e, struct scr_flow *f,
 		   struct scr_frame *fr, enum scr_end_reason why)
 {
 	end_session(e, f, fr, why);
-	scr_ccount_dec(e->cc, scr_ccount_key(&f->key.client));
 	scr_flow_remove(e->ft, f);
 }
 
