@@ -151,7 +151,7 @@ static const struct ctl_param ctl_params[] = {
 	{ "smtpd_tls_security_level", "", CTL_T_STR, 0, 0, 0, CTL_PF_GLOBAL },
 	{ "smtpd_use_tls", "no", CTL_T_BOOL, 0, 0, 0, CTL_PF_GLOBAL },
 	{ "smtpd_enforce_tls", "no", CTL_T_BOOL, 0, 0, 0, CTL_PF_GLOBAL },
-	{ "smtpd_client_connection_count_limit", "50", CTL_T_INT, 0, 0, IMAX, CTL_PF_GLOBAL },
+	{ "smtpd_client_connection_count_limit", "50", CTL_T_INT, 0, 0, IMAX, CTL_PF_USED | CTL_PF_GLOBAL },
 	{ "default_process_limit", "100", CTL_T_INT, 0, 1, IMAX, CTL_PF_GLOBAL },
 	{ "line_length_limit", "2048", CTL_T_INT, 0, 1, IMAX, CTL_PF_USED | CTL_PF_GLOBAL },
 	{ "compatibility_level", "0", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_GLOBAL },

@@ -592,6 +592,24 @@ void ctl_metrics_engine(FILE *out, const struct scr_stats *es,
 	ctl_metrics_counter1(out, "smtpscreen_sessions_stopped_total",
 			     "Sessions stopped by enforce, drop or a block",
 			     es->stopped);
+	ctl_metrics_family(out, "smtpscreen_flows_evicted_total", "counter",
+			   "Flows evicted for a new SYN, by kind");
+	for (t = 0; t < SCR_EVICT_MAX; t++) {
+		snprintf(lb, sizeof(lb), "kind=\"%s\"", scr_evict_name[t]);
+		ctl_metrics_counter(out, "smtpscreen_flows_evicted_total", lb,
+				    es->evicted[t]);
+	}
+	ctl_metrics_counter1(out, "smtpscreen_overload_total",
+			     "SYNs that found the flow table full of clients in "
+			     "their tests (smtpscreen_overload_policy)", es->overload);
+	ctl_metrics_counter1(out, "smtpscreen_client_limit_total",
+			     "SYNs over postscreen_client_connection_count_limit",
+			     es->client_limit);
+	ctl_metrics_counter1(out, "smtpscreen_command_time_limit_total",
+			     "Flows ended by postscreen_command_time_limit",
+			     es->command_time);
+	ctl_metrics_counter1(out, "smtpscreen_stress_entered_total",
+			     "Times a worker entered stress mode", es->stress_enter);
 }
 
 /* ctl_metrics_xdp - the XDP program's per-reason packet counters */

@@ -80,6 +80,13 @@ struct scr_engine {
 	uint8_t portmap[65536 / 8];
 };
 
+const char *const scr_evict_name[SCR_EVICT_MAX] = {
+	[SCR_EVICT_HALF_OPEN] = "half_open",
+	[SCR_EVICT_CLOSING] = "closing",
+	[SCR_EVICT_FAILED] = "failed",
+	[SCR_EVICT_PASSED] = "passed",
+};
+
 /* per-frame scratch of a burst */
 struct burst_item {
 	struct scr_pkt pkt;

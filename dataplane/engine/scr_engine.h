@@ -81,6 +81,7 @@ enum scr_evict_kind {
 					 * flow is undecided: longest idle */
 	SCR_EVICT_MAX
 };
+extern const char *const scr_evict_name[SCR_EVICT_MAX];	/* "half_open", ... */
 
 struct scr_stats {
 	uint64_t frames;

@@ -10,6 +10,11 @@
  *	1-byte length; payload), turned into well-formed frames with
  *	consistent sequence numbers so the input reaches the SMTP machine,
  *	the reorder pool and every verdict path. Every test is enabled.
+ *	Load paths: bit 0x40 of byte 0 sets the front end's pressure (stress
+ *	mode); in script mode bit 0x80 first fills the flow table with
+ *	1000 + 2 x byte 1 half-open flows from distinct clients, so stress
+ *	marks, eviction and the overload policy run under the session; the
+ *	per-client limit (2) and a short command time limit (3 s) apply.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,7 +37,9 @@ static const char conf[] =
 	"postscreen_bare_newline_action = drop\n"
 	"smtpscreen_helo_enable = yes\n"
 	"postscreen_helo_required = yes\n"
-	"smtpscreen_flow_table_size = 1024\n";
+	"smtpscreen_flow_table_size = 1024\n"
+	"postscreen_client_connection_count_limit = 2\n"
+	"postscreen_command_time_limit = ${stress?{1}:{3}}s\n";
 
 /* on_client - every client is new */
 static void on_client(void *arg, const struct scr_flow_key *k, uint64_t now,
@@ -109,6 +116,30 @@ static uint32_t frame(uint8_t *b, int from_client, uint8_t flags, uint32_t seq,
 	return 54 + n;
 }
 
+/* crowd - 1000 + 2k SYNs from distinct clients 198.18.4.0/22.. */
+static void crowd(unsigned k, uint64_t *ts, uint64_t *pkt)
+{
+	static uint8_t frames[SCR_BURST][64];
+	struct scr_frame fr[SCR_BURST];
+	unsigned i, n = 1000 + 2 * k, m = 0;
+
+	for (i = 0; i < n; i++) {
+		uint8_t *b = frames[m];
+
+		frame(b, 1, 0x02, 77 * i, 0, (uint16_t)(2000 + i), NULL, 0);
+		put32(b + 26, 0xc6120400u + i);	/* 198.18.4.0 + i */
+		fr[m] = (struct scr_frame){.data = b, .caplen = 54, .wirelen = 54,
+			.ts_ns = *ts += 100000, .pkt_no = ++*pkt,
+			.link = SCR_LINK_ETH};
+		if (++m == SCR_BURST) {
+			scr_engine_burst(eng, fr, m);
+			m = 0;
+		}
+	}
+	if (m)
+		scr_engine_burst(eng, fr, m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[2048];
@@ -120,6 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	scr_engine_reset(eng);
+	scr_engine_set_pressure(eng, (data[0] & 0x40) != 0, ts);
 	if ((data[0] & 1) == 0) {
 		/* raw frames, one per burst (they point into data) */
 		while (off + 3 <= size) {
@@ -140,6 +172,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint16_t cport = (uint16_t)(1024 + data[0]);
 		static uint8_t frames[SCR_BURST][2048];
 
+		if ((data[0] & 0x80) && size > 1)
+			crowd(data[1], &ts, &pkt);
 		/* handshake */
 		frame(frames[0], 1, 0x02, seq[0]++, 0, cport, NULL, 0);
 		frame(frames[1], 0, 0x12, seq[1]++, seq[0], cport, NULL, 0);

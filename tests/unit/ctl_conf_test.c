@@ -77,6 +77,12 @@ static const struct bad_case bad_cases[] = {
 	{ "bad log format",
 	  "smtpscreen_log_format = xml\n",
 	  "main.cf:1: smtpscreen_log_format: bad value \"xml\" (postfix or json)" },
+	{ "bad overload policy",
+	  "smtpscreen_overload_policy = reject\n",
+	  "main.cf:1: smtpscreen_overload_policy: bad value \"reject\" (pass or drop)" },
+	{ "per-client limit above 65535",
+	  "postscreen_client_connection_count_limit = 70000\n",
+	  "main.cf:1: postscreen_client_connection_count_limit: bad value \"70000\" (0..65535)" },
 	{ "stress value out of range",
 	  "postscreen_greet_wait = ${stress?{0}:{6}}s\n",
 	  "main.cf:1: postscreen_greet_wait: time value \"0s\" out of range (1s..4294967295s)" },
@@ -307,7 +313,7 @@ static void test_defaults_match_postconf(void **state)
 	fclose(f);
 	assert_int_equal(psc, 47);
 	assert_true(checked >= 60);
-	assert_int_equal(ctl_conf_param_count(), 47 + 4 + 23 + 25);
+	assert_int_equal(ctl_conf_param_count(), 47 + 4 + 23 + 26);
 }
 
 /* doc_field - field k (0-based, after the leading '|') of a markdown table
@@ -467,6 +473,13 @@ static void test_policy_defaults(void **state)
 	assert_int_equal(pol.line_length_limit, 2048);
 	assert_int_equal(pol.flow_table_size, 262144);
 	assert_int_equal(pol.syn_timeout_ns, 30000000000ull);
+	/* the ${stress?...} values postscreen's defaults give */
+	assert_int_equal(pol.syn_timeout_stress_ns, 5000000000ull);
+	assert_int_equal(pol.idle_timeout_stress_ns, 10000000000ull);
+	assert_int_equal(pol.command_time_ns, 300000000000ull);
+	assert_int_equal(pol.command_time_stress_ns, 10000000000ull);
+	assert_int_equal(pol.client_flow_limit, 50);
+	assert_false(pol.overload_drop);
 	assert_int_equal(pol.idle_timeout_ns, 300000000000ull);
 	assert_int_equal(pol.close_timeout_ns, 10000000000ull);
 	assert_int_equal(pol.reorder_window, 65536);
@@ -501,7 +514,10 @@ static void test_policy_settings(void **state)
 		"smtpscreen_tcp_syn_timeout = 1m\n"
 		"smtpscreen_reorder_window = 0\n"
 		"smtpscreen_ports = 25, 587 2525\n"
-		"smtpscreen_block_ttl = 1d\n";
+		"smtpscreen_block_ttl = 1d\n"
+		"smtpscreen_overload_policy = drop\n"
+		"smtpd_client_connection_count_limit = 7\n"
+		"postscreen_command_time_limit = ${stress?{4}:{40}}s\n";
 	char err[256];
 	struct scr_policy pol;
 	struct ctl_conf *conf = ctl_conf_parse(t, strlen(t), "main.cf", err, sizeof(err));
@@ -529,6 +545,13 @@ static void test_policy_settings(void **state)
 	assert_int_equal(pol.line_length_limit, 512);
 	assert_int_equal(pol.flow_table_size, 1024);
 	assert_int_equal(pol.syn_timeout_ns, 60000000000ull);
+	assert_int_equal(pol.syn_timeout_stress_ns, 60000000000ull);
+	assert_int_equal(pol.idle_timeout_ns, 300000000000ull);
+	assert_int_equal(pol.idle_timeout_stress_ns, 10000000000ull);
+	assert_int_equal(pol.command_time_ns, 40000000000ull);
+	assert_int_equal(pol.command_time_stress_ns, 4000000000ull);
+	assert_int_equal(pol.client_flow_limit, 7);
+	assert_true(pol.overload_drop);
 	assert_int_equal(pol.reorder_window, 0);
 	assert_int_equal(pol.nports, 3);
 	assert_int_equal(pol.ports[0], 25);

@@ -98,7 +98,7 @@ static void test_lines(void **state)
 		const char *label;
 		struct scr_event ev;
 		const char *want;
-	} t[24];
+	} t[32];
 	size_t n = 0;
 	struct scr_event ev;
 
@@ -175,6 +175,27 @@ static void test_lines(void **state)
 	t[n++] = (typeof(t[0])){ "disconnect after pass new", ev, "DISCONNECT [127.0.0.15]:54463" };
 	ev.verdict = SCR_V_ALLOWLISTED;
 	t[n++] = (typeof(t[0])){ "allowlisted end logs nothing", ev, "" };
+	ev = mk(SCR_EV_END, "127.0.0.23", 57097, "127.0.0.1", 25);
+	ev.end = SCR_END_COMMAND_TIME;
+	t[n++] = (typeof(t[0])){ "command time limit before any command", ev,
+		 "COMMAND TIME LIMIT from [127.0.0.23]:57097 after CONNECT" };
+	snprintf(ev.after, sizeof(ev.after), "EHLO");
+	t[n++] = (typeof(t[0])){ "command time limit after EHLO", ev,
+		 "COMMAND TIME LIMIT from [127.0.0.23]:57097 after EHLO" };
+	ev = mk(SCR_EV_TOO_MANY, "127.0.0.22", 47051, "127.0.0.1", 25);
+	ev.count = 3;
+	t[n++] = (typeof(t[0])){ "per-client limit", ev,
+		 "NOQUEUE: reject: CONNECT from [127.0.0.22]:47051: too many connections" };
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SCR_EV_STRESS;
+	ev.stress = true;
+	ev.count = 9;
+	t[n++] = (typeof(t[0])){ "entering stress", ev,
+		 "entering STRESS mode with 9 connections" };
+	ev.stress = false;
+	ev.count = 7;
+	t[n++] = (typeof(t[0])){ "leaving stress", ev,
+		 "leaving STRESS mode with 7 connections" };
 
 	for (size_t i = 0; i < n; i++) {
 		size_t len = ctl_log_format(log, &t[i].ev, buf, sizeof(buf));
@@ -252,6 +273,17 @@ static void test_json(void **state)
 		"\"elapsed_ns\":0,\"test\":\"pregreet\",\"action\":\"drop\",\"count\":8,"
 		"\"after\":\"CONNECT\",\"text\":\"HELO \\\"x\\\"\\u000d\\u000a\","
 		"\"message\":\"PREGREET 8 after 0 from [192.0.2.1]:1000: HELO \\\"x\\\"\\\\r\\\\n\"}");
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SCR_EV_STRESS;
+	ev.stress = true;
+	ev.count = 922;
+	ev.ts_ns = 1700000000000000000ull;
+	ctl_log_format(log, &ev, buf, sizeof(buf));
+	assert_string_equal(buf,
+		"{\"time\":\"2023-11-14T22:13:20.000000Z\",\"event\":\"stress\",\"client\":\"::\","
+		"\"client_port\":0,\"server\":\"::\",\"server_port\":0,\"pkt\":0,"
+		"\"elapsed_ns\":0,\"stress\":true,\"connections\":922,"
+		"\"message\":\"entering STRESS mode with 922 connections\"}");
 	ctl_log_destroy(log);
 }
 
