@@ -562,43 +562,42 @@ void ctl_metrics_counter1(FILE *out, const char *name, const char *help,
 	ctl_metrics_counter(out, name, NULL, v);
 }
 
-/* ctl_metrics_engine - flows, verdicts, test failures */
-void ctl_metrics_engine(FILE *out, const struct scr_stats *es,
-			uint64_t flows_active)
+/* counters_by - one counter family with a label over a name table */
+static void counters_by(FILE *out, const char *name, const char *help,
+			const char *label, const char *const *names,
+			const uint64_t *v, unsigned n)
 {
 	char lb[64];
 	unsigned t;
 
+	ctl_metrics_family(out, name, "counter", help);
+	for (t = 0; t < n; t++) {
+		snprintf(lb, sizeof(lb), "%s=\"%s\"", label, names[t]);
+		ctl_metrics_counter(out, name, lb, v[t]);
+	}
+}
+
+/* ctl_metrics_engine - flows, verdicts, test failures, load */
+void ctl_metrics_engine(FILE *out, const struct scr_stats *es,
+			uint64_t flows_active)
+{
 	ctl_metrics_family(out, "smtpscreen_flows_active", "gauge",
 			   "SMTP flows in the engines' tables");
 	ctl_metrics_value(out, "smtpscreen_flows_active", NULL,
 			  (double)flows_active);
 	ctl_metrics_counter1(out, "smtpscreen_flows_total", "SMTP flows started",
 			     es->flows);
-	ctl_metrics_family(out, "smtpscreen_verdicts_total", "counter",
-			   "Verdicts given, by verdict");
-	for (t = 0; t < SCR_V_MAX; t++) {
-		snprintf(lb, sizeof(lb), "verdict=\"%s\"", scr_verdict_name[t]);
-		ctl_metrics_counter(out, "smtpscreen_verdicts_total", lb,
-				    es->verdict[t]);
-	}
-	ctl_metrics_family(out, "smtpscreen_test_failures_total", "counter",
-			   "Sessions that failed each test");
-	for (t = 0; t < SCR_TEST_MAX; t++) {
-		snprintf(lb, sizeof(lb), "test=\"%s\"", scr_test_name[t]);
-		ctl_metrics_counter(out, "smtpscreen_test_failures_total", lb,
-				    es->failed[t]);
-	}
+	counters_by(out, "smtpscreen_verdicts_total", "Verdicts given, by verdict",
+		    "verdict", scr_verdict_name, es->verdict, SCR_V_MAX);
+	counters_by(out, "smtpscreen_test_failures_total",
+		    "Sessions that failed each test", "test", scr_test_name,
+		    es->failed, SCR_TEST_MAX);
 	ctl_metrics_counter1(out, "smtpscreen_sessions_stopped_total",
 			     "Sessions stopped by enforce, drop or a block",
 			     es->stopped);
-	ctl_metrics_family(out, "smtpscreen_flows_evicted_total", "counter",
-			   "Flows evicted for a new SYN, by kind");
-	for (t = 0; t < SCR_EVICT_MAX; t++) {
-		snprintf(lb, sizeof(lb), "kind=\"%s\"", scr_evict_name[t]);
-		ctl_metrics_counter(out, "smtpscreen_flows_evicted_total", lb,
-				    es->evicted[t]);
-	}
+	counters_by(out, "smtpscreen_flows_evicted_total",
+		    "Flows evicted for a new SYN, by kind", "kind", scr_evict_name,
+		    es->evicted, SCR_EVICT_MAX);
 	ctl_metrics_counter1(out, "smtpscreen_overload_total",
 			     "SYNs that found the flow table full of clients in "
 			     "their tests (smtpscreen_overload_policy)", es->overload);
