@@ -750,17 +750,26 @@ static bool expired(struct scr_engine *e, struct scr_flow *f)
 	return false;
 }
 
-/* sweep - advance the clock hand over k entries, ending idle flows */
+/* sweep - advance the clock hand over k entries, ending idle flows; runs
+ * of free entries are stepped over in the bitmap, not read */
 static void sweep(struct scr_engine *e, uint32_t k)
 {
 	struct scr_flow_table *t = e->ft;
 
-	while (k-- && t->used) {
-		struct scr_flow *f = &t->e[t->hand];
+	while (k && t->used) {
+		uint32_t h = t->hand, step;
+		uint64_t w = scr_flow_live_word(t, h);
 
-		t->hand = t->hand + 1 == t->cap ? 0 : t->hand + 1;
-		if (f->state != SCR_FS_FREE)
-			(void)expired(e, f);
+		if (w & 1) {
+			(void)expired(e, &t->e[h]);
+			step = 1;
+		} else {
+			step = w ? (uint32_t)__builtin_ctzll(w) : 64 - (h & 63);
+			if (step > k)
+				step = k;
+		}
+		k -= step;
+		t->hand = h + step >= t->cap ? 0 : h + step;
 	}
 }
 
@@ -943,6 +952,7 @@ void scr_engine_flush(struct scr_engine *e, uint64_t now_ns)
 	for (i = 0; i < e->ft->cap && e->ft->used; i++)
 		if (e->ft->e[i].state != SCR_FS_FREE)
 			finish(e, &e->ft->e[i], NULL, SCR_END_FLUSH);
+	stress_update(e);	/* an empty table leaves stress mode */
 }
 
 /* scr_engine_reset - empty table and clock; counters are kept */
@@ -959,6 +969,8 @@ void scr_engine_reset(struct scr_engine *e)
 	scr_tcpord_clear(e->ord);
 	e->hq_head = e->hq_n = 0;
 	e->nscan = 0;
+	e->stress = false;	/* the table is empty: as new (pressure stays
+				 * the front end's) */
 	e->have_epoch = false;
 	e->now_ms = e->swept_ms = 0;
 }

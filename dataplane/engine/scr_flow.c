@@ -32,6 +32,7 @@ void scr_flow_clear(struct scr_flow_table *t)
 	t->free_head = 1;
 	t->used = 0;
 	t->hand = 0;
+	memset(t->live, 0, ((size_t)t->cap + 63) / 64 * sizeof(*t->live));
 }
 
 /* scr_flow_create - allocate a table of cap entries */
@@ -53,7 +54,8 @@ struct scr_flow_table *scr_flow_create(uint32_t cap)
 	t->mask = nb - 1;
 	t->e = aligned_alloc(64, (size_t)cap * sizeof(*t->e));
 	t->bucket = malloc((size_t)nb * sizeof(*t->bucket));
-	if (t->e == NULL || t->bucket == NULL) {
+	t->live = malloc(((size_t)cap + 63) / 64 * sizeof(*t->live));
+	if (t->e == NULL || t->bucket == NULL || t->live == NULL) {
 		scr_flow_destroy(t);
 		errno = ENOMEM;
 		return NULL;
@@ -68,6 +70,7 @@ void scr_flow_destroy(struct scr_flow_table *t)
 	if (t == NULL)
 		return;
 	free(t->bucket);
+	free(t->live);
 	free(t->e);
 	free(t);
 }
@@ -95,6 +98,7 @@ struct scr_flow *scr_flow_insert(struct scr_flow_table *t,
 	f->hnext = t->bucket[b];
 	t->bucket[b] = i;
 	t->used++;
+	t->live[(i - 1) >> 6] |= 1ull << ((i - 1) & 63);
 	return f;
 }
 
@@ -113,4 +117,5 @@ void scr_flow_remove(struct scr_flow_table *t, struct scr_flow *f)
 	f->hnext = t->free_head;
 	t->free_head = idx;
 	t->used--;
+	t->live[(idx - 1) >> 6] &= ~(1ull << ((idx - 1) & 63));
 }

@@ -20,6 +20,7 @@
  *	scr_flow_remove(t, f): unlinks and frees; f's memory stays valid
  *	  until the next insert.
  *	scr_flow_hash(key): the hash the table uses (callers prefetch).
+ *	scr_flow_live(t, i): is entry i in use (the bitmap, not the entry).
  * THREADING
  *	One worker owns a table; no locks.
  */
@@ -83,6 +84,8 @@ _Static_assert(sizeof(struct scr_flow) == 128,
 struct scr_flow_table {
 	struct scr_flow *e;		/* cap entries */
 	uint32_t *bucket;		/* nbucket heads: index + 1 */
+	uint64_t *live;			/* bit per entry: in use (sweeps skip
+					 * free runs without touching them) */
 	uint32_t cap;
 	uint32_t mask;			/* nbucket - 1 */
 	uint32_t used;
@@ -152,6 +155,13 @@ static inline struct scr_flow *scr_flow_lookup(struct scr_flow_table *t,
 struct scr_flow *scr_flow_insert(struct scr_flow_table *t,
 				 const struct scr_flow_key *key, uint32_t hash);
 void scr_flow_remove(struct scr_flow_table *t, struct scr_flow *f);
+
+/* scr_flow_live_word - bits of entries i.. (up to the word's end) in use */
+static inline uint64_t scr_flow_live_word(const struct scr_flow_table *t,
+					  uint32_t i)
+{
+	return t->live[i >> 6] >> (i & 63);
+}
 
 /* scr_flow_index - entry index, for reorder-slot ownership */
 static inline uint32_t scr_flow_index(const struct scr_flow_table *t,

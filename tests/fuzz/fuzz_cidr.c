@@ -22,6 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char fuzz_path[64];
 
+/* rm_fuzz_path - at exit: leave no table file behind */
+static void rm_fuzz_path(void)
+{
+	unlink(fuzz_path);
+}
+
 /* look - lookup callback over every prefix (and its last address) */
 static int look(void *arg, const struct scr_addr *net, unsigned plen)
 {
@@ -46,9 +52,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FILE *f;
 	struct ctl_acl *acl;
 
-	if (fuzz_path[0] == 0)
-		snprintf(fuzz_path, sizeof(fuzz_path), "/tmp/fuzz_cidr.%ld.cidr",
+	/* tmpfs when there is one: rewriting a file per input on ext4 makes
+	 * the run wait on the disk (truncate + rewrite forces writeback) */
+	if (fuzz_path[0] == 0) {
+		snprintf(fuzz_path, sizeof(fuzz_path), "%s/fuzz_cidr.%ld.cidr",
+			 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
 			 (long)getpid());
+		atexit(rm_fuzz_path);
+	}
 	f = fopen(fuzz_path, "w");
 	if (f == NULL)
 		return 0;

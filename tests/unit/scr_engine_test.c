@@ -314,6 +314,46 @@ static void test_midstream_ignored(void **state)
 	scr_engine_destroy(e);
 }
 
+/* test_reset_after_stress - a reset engine starts out of stress mode;
+ * the end of input leaves it (bug: reset kept the stress flag) */
+static void test_reset_after_stress(void **state)
+{
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+	struct scr_engine *e = engine_for(&r, &pol);
+	static struct sess s;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 1000; i++) {
+		memset(&s, 0, sizeof(s));
+		s.cport = (uint16_t)(1024 + i);
+		s.ts = 1000000000ull + i * 1000ull;
+		sess_add(&s, 1, 0x02, 1, NULL);
+		scr_engine_burst(e, s.fr, 1);
+	}
+	assert_true(scr_engine_stress(e));
+	scr_engine_reset(e);
+	assert_false(scr_engine_stress(e));
+	memset(&s, 0, sizeof(s));
+	s.cport = 999;
+	s.ts = 5000000000ull;
+	sess_add(&s, 1, 0x02, 1, NULL);
+	scr_engine_burst(e, s.fr, 1);
+	assert_false(scr_engine_stress(e));
+	/* stress again, then the end of input empties the table: left */
+	for (i = 0; i < 1000; i++) {
+		memset(&s, 0, sizeof(s));
+		s.cport = (uint16_t)(1024 + i);
+		s.ts = 6000000000ull + i * 1000ull;
+		sess_add(&s, 1, 0x02, 1, NULL);
+		scr_engine_burst(e, s.fr, 1);
+	}
+	assert_true(scr_engine_stress(e));
+	scr_engine_flush(e, 7000000000ull);
+	assert_false(scr_engine_stress(e));
+	scr_engine_destroy(e);
+}
+
 /* test_table_full_and_timeouts - more SYNs than room; idle SYNs time out */
 static void test_table_full_and_timeouts(void **state)
 {
@@ -590,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_midstream_ignored),
 		cmocka_unit_test(test_table_full_and_timeouts),
+		cmocka_unit_test(test_reset_after_stress),
 		cmocka_unit_test(test_reload_mid_session),
 		cmocka_unit_test(test_syn_retransmission),
 		cmocka_unit_test(test_greet_hold),
