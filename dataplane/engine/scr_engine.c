@@ -312,11 +312,14 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 	unsigned r, t;
 
 	uint16_t cmds = f->smtp.cmds;
+	bool greeted = scr_smtp_where(&f->smtp) != NULL;
 
 	e->st.scanned_bytes += n;
 	r = scr_smtp_feed(&e->env, &f->smtp, dir == 0, p, n);
-	if (f->smtp.cmds != cmds)
-		f->line_ms = e->now_ms;	/* a whole command line came */
+	if (f->smtp.cmds != cmds ||
+	    (!greeted && scr_smtp_where(&f->smtp) != NULL))
+		f->line_ms = e->now_ms;	/* a whole command line came, or the
+					 * greeting: the client's turn starts */
 	if (r & SCR_SMTP_R_FAIL) {
 		for (t = 0; t < SCR_TEST_MAX; t++) {
 			struct scr_event ev;
@@ -854,6 +857,11 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 			e->st.bytes += fr[i].wirelen;
 			e->st.dec[items[i].status]++;
 			set_time(e, fr[i].ts_ns);
+			/* sparse input: a burst may span seconds of input
+			 * time; the hand keeps its pace inside it */
+			if ((uint32_t)(e->now_ms - e->swept_ms) >=
+			    SWEEP_PERIOD_MS / 8)
+				sweep(e, sweep_due(e));
 			if (items[i].status != SCR_DEC_TCP)
 				continue;
 			if (items[i].dir == 2) {
