@@ -22,14 +22,32 @@
  *	  noise clients    198.19.192.0/19, 2001:db8:2::/48
  *	  servers          198.19.255.10-41, 2001:db8:ffff::10-2f (port 25);
  *	                   DNS resolver 198.19.255.2, 2001:db8:ffff::53
+ *	  SYN flood sources 198.19.224.0/20 (4096), then 2001:db8:f000::/48
+ *	  slowloris clients 198.19.240.0/24
  *	It does not screen anything itself and knows nothing of smtpscreen.
+ *
+ *	Load (unlabeled, off by default; the labeled sessions and noise are
+ *	the same with or without them, from their own random streams):
+ *	--syn-flood N writes N spoofed SYNs to port 25 of the servers, one
+ *	per distinct source address, never answered, spread evenly over the
+ *	capture's time span (found by a first pass that writes nothing) or
+ *	at --flood-rate per second from the capture's start. They are built
+ *	and written one at a time while the sessions are merged in, so N
+ *	costs no memory. --slowloris N adds N clients that connect, get the
+ *	greeting, then send one byte of "EHLO xxx..." every --slowloris-gap
+ *	seconds, --slowloris-bytes bytes, never a whole line; the server
+ *	only ACKs; then the client closes. Their starts are spread evenly
+ *	over the first gap.
  * CONTRACT
  *	scr-gen --seed S --flows N [--mix good=70,pregreet=5,...] [--noise PCT]
  *	        [--v6 PCT] [--vlan PCT] [--no-pipelining-server PCT] [--rate N]
+ *	        [--syn-flood N [--flood-rate PPS]]
+ *	        [--slowloris N [--slowloris-gap SEC] [--slowloris-bytes K]]
  *	        -o out.pcap --labels out.csv
  *	Exit 0 on success, 1 with a message on stderr (bad option, I/O error,
- *	out of memory). The same arguments give byte-identical files.
- *	A summary goes to stderr.
+ *	out of memory). The same arguments give byte-identical files; without
+ *	the load options the output is what it was before they existed.
+ *	A summary goes to stderr (a "load" line only with load options).
  * THREADING
  *	Single-threaded program.
  */
@@ -480,6 +498,11 @@ struct gen_opts {
 	unsigned mix[GEN_C_MAX];
 	double noise, v6, vlan, nopipe;
 	double rate;		/* flow arrivals per second (Poisson) */
+	uint64_t syn_flood;	/* spoofed SYNs (0: none) */
+	uint64_t flood_rate;	/* SYNs per second (0: spread over the span) */
+	uint64_t slowloris;	/* slow clients (0: none) */
+	uint64_t slow_gap;	/* seconds between their bytes */
+	uint64_t slow_bytes;	/* bytes each sends */
 	const char *out, *labels;
 };
 
@@ -502,6 +525,14 @@ struct gen_ctx {
 	/* counters */
 	uint64_t n_class[GEN_C_MAX], n_noise[GEN_N_MAX], n_v6, n_vlan, n_perturbed;
 	uint64_t n_pkts, n_bytes;
+	/* load: the SYN flood stream and the slowloris clients */
+	int dry;		/* first pass: measure the span, write nothing */
+	uint64_t last_ts;	/* latest packet time written (or measured) */
+	struct gen_rng frng;	/* flood's own stream */
+	struct gen_rng srng;	/* slowloris' own stream */
+	uint64_t flood_i;	/* next flood SYN */
+	uint64_t flood_span;	/* microseconds the flood is spread over */
+	uint64_t n_flood, n_flood_v6, n_slow;
 };
 
 static const uint8_t gen_router_mac[6] = { 0x02, 0x52, 0x00, 0x00, 0x00, 0x01 };
@@ -888,12 +919,14 @@ static void gen_addr_str(const struct gen_flow *f, const uint8_t *a, char *out, 
 		gen_die("inet_ntop");
 }
 
-/* gen_flow_init - per-flow random state: ports, timing, tags, ISNs */
-static void gen_flow_init(struct gen_ctx *c, struct gen_flow *f, uint64_t t, int v6)
+/* gen_flow_init_from - per-flow random state: ports, timing, tags, ISNs;
+ * the flow's generator is seeded from r */
+static void gen_flow_init_from(struct gen_ctx *c, struct gen_flow *f, uint64_t t, int v6,
+			       struct gen_rng *r)
 {
 	memset(f, 0, sizeof(*f));
 	f->ctx = c;
-	gen_rng_seed(&f->rng, gen_rng_next(&c->rng));
+	gen_rng_seed(&f->rng, gen_rng_next(r));
 	f->v6 = v6;
 	f->t = t;
 	f->cport = (uint16_t)gen_range(&f->rng, 32768, 60999);
@@ -923,6 +956,12 @@ static void gen_flow_init(struct gen_ctx *c, struct gen_flow *f, uint64_t t, int
 		f->l2.vid_out = (uint16_t)gen_range(&f->rng, 2, 4094);
 		c->n_vlan++;
 	}
+}
+
+/* gen_flow_init - per-flow state seeded from the main stream */
+static void gen_flow_init(struct gen_ctx *c, struct gen_flow *f, uint64_t t, int v6)
+{
+	gen_flow_init_from(c, f, t, v6, &c->rng);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2067,22 +2106,139 @@ static void gen_noise_flow(struct gen_ctx *c, struct gen_flow *f, enum gen_noise
 }
 
 /* ------------------------------------------------------------------ */
+/* Load: SYN flood and slowloris                                        */
+
+#define GEN_FLOOD_V4	4096u	/* 198.19.224.0/20, then 2001:db8:f000::/48 */
+#define GEN_SLOW_MAX	254u	/* 198.19.240.1-254 */
+
+static int gen_emit(struct gen_ctx *c, struct gen_pkt *p);
+static int gen_flow_commit(struct gen_ctx *c, struct gen_flow *f);
+
+/* gen_flood_due - time of the next flood SYN, UINT64_MAX when none is left
+ * (or in the first pass, which measures the sessions' span only) */
+static uint64_t gen_flood_due(const struct gen_ctx *c)
+{
+	uint64_t i = c->flood_i;
+
+	if (c->dry || i >= c->o.syn_flood)
+		return UINT64_MAX;
+	if (c->o.flood_rate)
+		return (uint64_t)((unsigned __int128)i * 1000000u / c->o.flood_rate);
+	return (uint64_t)((unsigned __int128)i * c->flood_span / c->o.syn_flood);
+}
+
+/* gen_flood_syn - build and write flood SYN number c->flood_i at ts: a
+ * source address of its own, random port, ISN, IP id and TTL, to port 25
+ * of a random server; 0 or -errno */
+static int gen_flood_syn(struct gen_ctx *c, uint64_t ts)
+{
+	uint64_t i = c->flood_i++;
+	struct gen_flow f;
+	struct gen_pkt *p;
+
+	memset(&f, 0, sizeof(f));
+	f.ctx = c;
+	f.v6 = i >= GEN_FLOOD_V4;
+	if (f.v6) {
+		gen_v6(f.caddr, 0xf000, 0, i - GEN_FLOOD_V4);
+		c->n_flood_v6++;
+	} else {
+		gen_v4(f.caddr, 198, 19, 224 + (unsigned)(i >> 8), (unsigned)(i & 0xff));
+	}
+	gen_server(&f, (unsigned)gen_below(&c->frng, GEN_NSERVERS));
+	f.cport = (uint16_t)gen_range(&c->frng, 1024, 65535);
+	f.sport = 25;
+	f.c_nxt = (uint32_t)gen_rng_next(&c->frng);
+	f.c_ipid = (uint16_t)gen_rng_next(&c->frng);
+	f.c_ttl = (uint8_t)gen_range(&c->frng, 30, 250);
+	f.c_fl = (uint32_t)gen_below(&c->frng, 1u << 20);
+	f.c_mss = f.v6 ? 1440 : 1460;
+	p = gen_tcp_raw(&f, GEN_D_CLI, TH_SYN, f.c_nxt, 0, NULL, 0);
+	if (!p)
+		return -ENOMEM;
+	p->ts = ts;
+	p->dir = GEN_D_CLI;
+	p->kind = GEN_K_CTRL;
+	c->n_flood++;
+	return gen_emit(c, p);
+}
+
+/* gen_slowloris_flow - slow client i: handshake, greeting, then one byte of
+ * "EHLO xxx..." every gap, never a whole line; the server ACKs each; the
+ * client closes one gap after its last byte. Packets go to the heap. */
+static int gen_slowloris_flow(struct gen_ctx *c, uint64_t i, uint64_t t)
+{
+	static const char text[] = "EHLO x";
+	uint64_t gap = c->o.slow_gap * 1000000u;
+	struct gen_flow f;
+	struct gen_sess s;
+
+	unsigned srv;
+
+	gen_flow_init_from(c, &f, t, 0, &c->srng);
+	gen_v4(f.caddr, 198, 19, 240, (unsigned)i + 1);
+	srv = (unsigned)gen_below(&f.rng, GEN_NSERVERS);
+	gen_server(&f, srv);
+	gen_sess_init(c, &f, &s, srv);
+	s.greet = 0;		/* one greeting segment: the time the test counts from */
+	gen_handshake(&f);
+	gen_greeting(&f, &s, gen_banner_delay(&f), 0);
+	for (uint64_t k = 0; k < c->o.slow_bytes; k++) {
+		char b = k < sizeof(text) - 1 ? text[k] : 'x';
+
+		if (k == 0)
+			gen_cli_n(&f, &b, 1, gap);
+		else
+			gen_cli_more(&f, &b, 1, gap);
+	}
+	if (f.c_unacked) {
+		gen_pure_ack(&f, GEN_D_SRV, f.c_last + gen_range(&f.rng, 200, GEN_DELACK_US));
+		f.c_unacked = 0;
+	}
+	gen_close(&f, GEN_D_CLI, gap);
+	c->n_slow++;
+	return gen_flow_commit(c, &f);
+}
+
+/* ------------------------------------------------------------------ */
 /* Driver                                                               */
 
-/* gen_flush_before - write every queued packet earlier than t */
-static int gen_flush_before(struct gen_ctx *c, uint64_t t)
+/* gen_emit - write one packet (the first pass only notes its time);
+ * frees it */
+static int gen_emit(struct gen_ctx *c, struct gen_pkt *p)
 {
-	while (c->heap.n && c->heap.v[0]->ts < t) {
-		struct gen_pkt *p = gen_heap_pop(&c->heap);
-		int rc = gen_pcap_write(c->pcap, p);
+	int rc = 0;
 
+	if (p->ts > c->last_ts)
+		c->last_ts = p->ts;
+	if (!c->dry) {
+		rc = gen_pcap_write(c->pcap, p);
 		c->n_pkts++;
 		c->n_bytes += p->len;
-		free(p);
+	}
+	free(p);
+	return rc;
+}
+
+/* gen_flush_before - write every queued packet earlier than t, merging
+ * in the flood SYNs due before it (a session packet first on a tie) */
+static int gen_flush_before(struct gen_ctx *c, uint64_t t)
+{
+	for (;;) {
+		uint64_t ft = gen_flood_due(c);
+		int heap_ok = c->heap.n && c->heap.v[0]->ts < t;
+		int rc;
+
+		if (ft < t && (!heap_ok || ft < c->heap.v[0]->ts)) {
+			rc = gen_flood_syn(c, ft);
+		} else if (heap_ok) {
+			rc = gen_emit(c, gen_heap_pop(&c->heap));
+		} else {
+			return 0;
+		}
 		if (rc)
 			return rc;
 	}
-	return 0;
 }
 
 /* gen_flow_commit - move a finished flow's packets to the heap */
@@ -2174,7 +2330,7 @@ static int gen_smtp_flow(struct gen_ctx *c, uint64_t t, enum gen_class cls)
 		c->n_perturbed++;
 	}
 	c->n_class[cls]++;
-	if (cls != GEN_C_ALLOWLISTED) {
+	if (cls != GEN_C_ALLOWLISTED && !c->dry) {
 		char ca[64], sa[64];
 
 		gen_addr_str(&f, f.caddr, ca, sizeof(ca));
@@ -2193,11 +2349,19 @@ static int gen_run(struct gen_ctx *c)
 	uint64_t left_smtp = c->o.flows, left_noise = n_noise, t = 0;
 	int rc;
 
-	rc = gen_pcap_header(c->pcap);
-	if (rc)
-		return rc;
-	if (fprintf(c->csv, "client,client_port,server,server_port,class\n") < 0)
-		return -EIO;
+	if (!c->dry) {
+		rc = gen_pcap_header(c->pcap);
+		if (rc)
+			return rc;
+		if (fprintf(c->csv, "client,client_port,server,server_port,class\n") < 0)
+			return -EIO;
+	}
+	for (uint64_t i = 0; i < c->o.slowloris; i++) {
+		rc = gen_slowloris_flow(c, i, 1000 + i * (c->o.slow_gap * 1000000u) /
+					c->o.slowloris);
+		if (rc)
+			return rc;
+	}
 	while (left_smtp + left_noise) {
 		/* Poisson arrivals, --rate per second (default 500) */
 		t += (uint64_t)(-log(1.0 - gen_unit(&c->rng)) * 1e6 / c->o.rate) + 1;
@@ -2227,6 +2391,41 @@ static int gen_run(struct gen_ctx *c)
 			return rc;
 	}
 	return gen_flush_before(c, UINT64_MAX);
+}
+
+/* gen_reset - back to the state before any flow (between the passes) */
+static void gen_reset(struct gen_ctx *c)
+{
+	gen_rng_seed(&c->rng, c->o.seed);
+	gen_rng_seed(&c->frng, c->o.seed ^ 0x666c6f6f64ull);	/* "flood" */
+	gen_rng_seed(&c->srng, c->o.seed ^ 0x736c6f77ull);	/* "slow" */
+	c->order = 0;
+	c->pool_v4 = c->pool_v6 = c->pool_deny4 = c->pool_deny6 = 0;
+	c->pool_perm4 = c->pool_perm6 = c->pool_noise = 0;
+	memset(c->n_class, 0, sizeof(c->n_class));
+	memset(c->n_noise, 0, sizeof(c->n_noise));
+	c->n_v6 = c->n_vlan = c->n_perturbed = c->n_pkts = c->n_bytes = 0;
+	c->flood_i = c->n_flood = c->n_flood_v6 = c->n_slow = 0;
+	c->last_ts = 0;
+}
+
+/* gen_generate - one pass, or two when the flood is spread over the span
+ * of the rest (the first pass writes nothing) */
+static int gen_generate(struct gen_ctx *c)
+{
+	int rc;
+
+	if (c->o.syn_flood && !c->o.flood_rate) {
+		gen_reset(c);
+		c->dry = 1;
+		rc = gen_run(c);
+		c->dry = 0;
+		if (rc)
+			return rc;
+		c->flood_span = c->last_ts;
+	}
+	gen_reset(c);
+	return gen_run(c);
 }
 
 /* gen_parse_u64 - whole-string unsigned number; 0 or -EINVAL */
@@ -2307,13 +2506,20 @@ static void gen_usage(FILE *fp)
 	fprintf(fp,
 		"usage: scr-gen --seed S --flows N [--mix good=70,pregreet=5,...] [--noise PCT]\n"
 		"               [--v6 PCT] [--vlan PCT] [--no-pipelining-server PCT] [--rate N]\n"
+		"               [--syn-flood N [--flood-rate PPS]]\n"
+		"               [--slowloris N [--slowloris-gap SEC] [--slowloris-bytes K]]\n"
 		"               -o out.pcap --labels out.csv\n"
 		"classes: good pregreet bare_newline pipelining non_smtp_command helo\n"
 		"         blocklisted allowlisted (allowlisted flows get no label)\n"
 		"defaults: --mix good=70,pregreet=5,bare_newline=4,pipelining=5,"
 		"non_smtp_command=4,helo=6,blocklisted=4,allowlisted=2\n"
 		"          --noise 10 --v6 10 --vlan 5 --no-pipelining-server 20\n"
-		"          --rate 500 (new flows per second; sessions last 0.33 s median)\n");
+		"          --rate 500 (new flows per second; sessions last 0.33 s median)\n"
+		"load (unlabeled, default off): --syn-flood N spoofed SYNs from N distinct\n"
+		"          sources (198.19.224.0/20, then 2001:db8:f000::/48), spread over the\n"
+		"          capture's span or --flood-rate PPS from its start; --slowloris N\n"
+		"          (<= 254, 198.19.240.0/24) clients that trickle one byte per\n"
+		"          --slowloris-gap SEC (60), --slowloris-bytes K (10), never a line\n");
 }
 
 /* gen_bad_value - report a bad option value; returns the exit status */
@@ -2336,6 +2542,11 @@ int main(int argc, char **argv)
 		{ "vlan", required_argument, NULL, 'V' },
 		{ "no-pipelining-server", required_argument, NULL, 'P' },
 		{ "rate", required_argument, NULL, 'R' },
+		{ "syn-flood", required_argument, NULL, 'F' },
+		{ "flood-rate", required_argument, NULL, 'f' },
+		{ "slowloris", required_argument, NULL, 'L' },
+		{ "slowloris-gap", required_argument, NULL, 'g' },
+		{ "slowloris-bytes", required_argument, NULL, 'k' },
 		{ "labels", required_argument, NULL, 'l' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
@@ -2351,6 +2562,8 @@ int main(int argc, char **argv)
 	c.o.vlan = 5;
 	c.o.nopipe = 20;
 	c.o.rate = 500;
+	c.o.slow_gap = 60;
+	c.o.slow_bytes = 10;
 	if (gen_parse_mix("good=70,pregreet=5,bare_newline=4,pipelining=5,non_smtp_command=4,"
 			  "helo=6,blocklisted=4,allowlisted=2", c.o.mix))
 		gen_die("default mix");
@@ -2402,6 +2615,29 @@ int main(int argc, char **argv)
 			c.o.rate = (double)r;
 			break;
 		}
+		case 'F':
+			if (gen_parse_u64(optarg, &c.o.syn_flood) || c.o.syn_flood > 100000000ull)
+				return gen_bad_value(badopt, optarg);
+			break;
+		case 'f':
+			if (gen_parse_u64(optarg, &c.o.flood_rate) || c.o.flood_rate == 0 ||
+			    c.o.flood_rate > 100000000ull)
+				return gen_bad_value(badopt, optarg);
+			break;
+		case 'L':
+			if (gen_parse_u64(optarg, &c.o.slowloris) || c.o.slowloris > GEN_SLOW_MAX)
+				return gen_bad_value(badopt, optarg);
+			break;
+		case 'g':
+			if (gen_parse_u64(optarg, &c.o.slow_gap) || c.o.slow_gap == 0 ||
+			    c.o.slow_gap > 86400)
+				return gen_bad_value(badopt, optarg);
+			break;
+		case 'k':
+			if (gen_parse_u64(optarg, &c.o.slow_bytes) || c.o.slow_bytes == 0 ||
+			    c.o.slow_bytes > 1000)
+				return gen_bad_value(badopt, optarg);
+			break;
 		case 'l':
 			c.o.labels = optarg;
 			break;
@@ -2421,7 +2657,11 @@ int main(int argc, char **argv)
 		gen_usage(stderr);
 		return 1;
 	}
-	gen_rng_seed(&c.rng, c.o.seed);
+	if (c.o.syn_flood && !c.o.flood_rate && c.o.flows == 0 && c.o.slowloris == 0) {
+		fprintf(stderr, "scr-gen: --syn-flood without sessions has no time span: "
+			"give --flood-rate\n");
+		return 1;
+	}
 	if (gen_corpus_build(&c)) {
 		fprintf(stderr, "scr-gen: out of memory\n");
 		goto out;
@@ -2437,7 +2677,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "scr-gen: %s: %s\n", c.o.labels, strerror(errno));
 		goto out;
 	}
-	rc = gen_run(&c);
+	rc = gen_generate(&c);
 	if (rc) {
 		fprintf(stderr, "scr-gen: %s\n", rc == -ENOMEM ? "out of memory"
 			: "write error on output");
@@ -2459,6 +2699,15 @@ int main(int argc, char **argv)
 	for (int i = 0; i < GEN_N_MAX; i++)
 		fprintf(stderr, " %s=%llu", gen_noise_name[i], (unsigned long long)c.n_noise[i]);
 	fprintf(stderr, "\n");
+	if (c.o.syn_flood || c.o.slowloris)
+		fprintf(stderr, "scr-gen: load syn_flood=%llu syn_flood_v6=%llu flood_span_us=%llu "
+			"slowloris=%llu slowloris_gap_s=%llu slowloris_bytes=%llu "
+			"last_us=%llu\n",
+			(unsigned long long)c.n_flood, (unsigned long long)c.n_flood_v6,
+			(unsigned long long)(c.o.flood_rate
+				? c.o.syn_flood * 1000000u / c.o.flood_rate : c.flood_span),
+			(unsigned long long)c.n_slow, (unsigned long long)c.o.slow_gap,
+			(unsigned long long)c.o.slow_bytes, (unsigned long long)c.last_ts);
 	status = 0;
 out:
 	if (c.pcap && fclose(c.pcap) && status == 0) {
