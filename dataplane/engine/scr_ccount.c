@@ -78,20 +78,27 @@ uint64_t scr_ccount_key(const struct scr_addr *a)
 	return h ? h : 1;
 }
 
-/* find - the slot of key, or the empty slot where it would go */
+/* find - the slot of key, or the empty slot where it would go; UINT32_MAX
+ * when the table is full without it (cannot happen while every inc has its
+ * dec: a bug then loses a count instead of looping) */
 static uint32_t find(const struct scr_ccount *t, uint64_t key)
 {
-	uint32_t i = (uint32_t)key & t->mask;
+	uint32_t i = (uint32_t)key & t->mask, n;
 
-	while (t->slot[i] != 0 && (t->slot[i] >> CNT_BITS) != key)
+	for (n = 0; n <= t->mask; n++) {
+		if (t->slot[i] == 0 || (t->slot[i] >> CNT_BITS) == key)
+			return i;
 		i = (i + 1) & t->mask;
-	return i;
+	}
+	return UINT32_MAX;
 }
 
 /* scr_ccount_get - flows counted for key */
 unsigned scr_ccount_get(const struct scr_ccount *t, uint64_t key)
 {
-	return (unsigned)(t->slot[find(t, key)] & CNT_MASK);
+	uint32_t i = find(t, key);
+
+	return i == UINT32_MAX ? 0 : (unsigned)(t->slot[i] & CNT_MASK);
 }
 
 /* scr_ccount_inc - one more flow for key */
@@ -99,6 +106,8 @@ void scr_ccount_inc(struct scr_ccount *t, uint64_t key)
 {
 	uint32_t i = find(t, key);
 
+	if (i == UINT32_MAX)
+		return;
 	if (t->slot[i] == 0)
 		t->slot[i] = key << CNT_BITS;
 	if ((t->slot[i] & CNT_MASK) != CNT_MASK)
@@ -110,7 +119,7 @@ void scr_ccount_dec(struct scr_ccount *t, uint64_t key)
 {
 	uint32_t i = find(t, key), j;
 
-	if (t->slot[i] == 0)
+	if (i == UINT32_MAX || t->slot[i] == 0)
 		return;		/* not counted (caller bug or table cleared) */
 	if ((t->slot[i] & CNT_MASK) > 1) {
 		t->slot[i]--;

@@ -960,6 +960,7 @@ void scr_engine_flush(struct scr_engine *e, uint64_t now_ns)
 	for (i = 0; i < e->ft->cap && e->ft->used; i++)
 		if (e->ft->e[i].state != SCR_FS_FREE)
 			finish(e, &e->ft->e[i], NULL, SCR_END_FLUSH);
+	e->hq_head = e->hq_n = 0;	/* every FIFO entry is stale now */
 	stress_update(e);	/* an empty table leaves stress mode */
 }
 
