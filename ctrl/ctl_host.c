@@ -162,7 +162,6 @@ struct host {
 	uint64_t pkt_no;
 	struct host_held *held;
 	unsigned nheld;
-	uint64_t screening;		/* CONNECT without VERDICT */
 	bool stress;		/* the engine's stress mode */
 	bool pq_high;		/* screening above postscreen's marks */
 	uint64_t next_cleanup_s;
@@ -735,13 +734,10 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		ctl_log_event(h->flog, ev);
 	switch (ev->type) {
 	case SCR_EV_CONNECT:
-		h->screening++;
 		return;
 	case SCR_EV_TOO_MANY:
 		/* over postscreen_client_connection_count_limit: the SYN
 		 * already reached the kernel; end that connection (no block) */
-		if (h->screening)
-			h->screening--;
 		if (h->kill_ok && ctl_kill_session(h->kill, &ev->key) == 0)
 			h->st.killed++;
 		return;
@@ -760,8 +756,6 @@ static void hook_event(void *arg, const struct scr_event *ev)
 			stop_session(h, ev);
 		return;
 	case SCR_EV_VERDICT:
-		if (h->screening)
-			h->screening--;
 		if (ev->stop_pkt || (ev->verdict == SCR_V_FAIL &&
 				     stopped_already(h, ev))) {
 			stop_session(h, ev);
@@ -950,7 +944,7 @@ static int release_due(struct host *h, uint64_t now)
  * its flow table's marks, logs the changes and says which timers apply */
 static void stress_check(struct host *h, uint64_t now_mono)
 {
-	uint64_t n = h->screening + h->nheld;
+	uint64_t n = scr_engine_flows_undecided(h->eng) + h->nheld;
 	uint64_t lim = h->cfg->pre_queue_limit;
 
 	if (!h->pq_high && n * 10 >= lim * 9)
@@ -1238,7 +1232,8 @@ static void print_stats(struct host *h, FILE *out)
 		"\n", h->st.samples, h->st.held, h->st.resent, h->st.resend_err,
 		h->st.held_full, h->st.stopped, h->st.killed, h->st.kill_err,
 		h->st.passes, h->st.store_err, h->st.map_err, h->st.data_stopped,
-		h->nheld, h->screening, h->stress ? 1 : 0,
+		h->nheld, (uint64_t)scr_engine_flows_undecided(h->eng),
+		h->stress ? 1 : 0,
 		ctl_cache_count(h->cache), ctl_cache_replaced(h->cache),
 		ctl_store_count(h->store));
 	fprintf(out, "host_shared_hits %" PRIu64 "\nhost_shared_misses %" PRIu64
@@ -1288,7 +1283,8 @@ static int sock_handler(void *arg, int argc, char **argv, FILE *out, char *err,
 			ctl_hostbpf_xdp_mode(h->hb) == 1 ? "native" : "generic",
 			h->conf_path ? h->conf_path : "(defaults)",
 			ctl_cache_count(h->cache), ctl_store_path(h->store),
-			ctl_store_count(h->store), h->screening, h->nheld,
+			ctl_store_count(h->store),
+			(uint64_t)scr_engine_flows_undecided(h->eng), h->nheld,
 			h->stress ? ", STRESS" : "");
 		if (h->shared_url[0])
 			fprintf(out, "shared store %s: %s\n", h->shared_url,

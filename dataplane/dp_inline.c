@@ -515,6 +515,10 @@ static int workers_create(struct il_ctrl *c, char *err, size_t errlen)
 		if (w->cache == NULL || w->hold == NULL || w->ev_ring == NULL ||
 		    w->msg_ring == NULL)
 			goto nomem;
+		/* Fault the event slots in now (--no-huge memory is mapped
+		 * lazily): the resident size does not grow under a flood. */
+		memset(w->ev_ring + 1, 0, rte_ring_get_memsize_elem(
+		       sizeof(struct scr_event), IL_EV_RING) - sizeof(*w->ev_ring));
 	}
 	for (i = 0; i < a->nworkers; i++) {
 		struct dp_worker *w = a->w[i];
@@ -1396,7 +1400,7 @@ int dp_inline_main(int argc, char **argv)
 	struct il_ctrl *c = &ctrl;
 	static struct dp_app app;
 	struct dp_app *a = &app;
-	char err[1024], *eal[128];
+	char err[1024], *eal[128], mem[160];
 	int dd, neal, rc, status = 1;
 	unsigned i, k, nmbufs;
 	bool eal_up = false, ports_up = false;
@@ -1506,16 +1510,9 @@ int dp_inline_main(int argc, char **argv)
 			c->cache ? err : "verdict cache: out of memory");
 		goto out;
 	}
-	{
-		char mem[160];
-
-		ctl_setup_memory(mem, sizeof(mem), c->setup->pol.flow_table_size,
-				 scr_engine_flow_bytes(a->w[0]->eng), a->nworkers);
-		if (c->log)
-			ctl_log_msg(c->log, "%s; greeting hold %u packets × %u "
-				    "workers", mem, a->hold_pkts, a->nworkers);
-		fprintf(stderr, "smtpscreen inline: %s\n", mem);
-	}
+	ctl_setup_memory(mem, sizeof(mem), c->setup->pol.flow_table_size,
+			 scr_engine_flow_bytes(a->w[0]->eng), a->nworkers);
+	fprintf(stderr, "smtpscreen inline: %s\n", mem);
 	if (ports_setup(a, neal, eal, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpscreen inline: %s\n", err);
 		goto out;
@@ -1538,6 +1535,10 @@ int dp_inline_main(int argc, char **argv)
 		fprintf(stderr, "smtpscreen inline: %s\n", err);
 		goto out;
 	}
+	ctl_log_msg(c->log, "%s; greeting hold %u packets × %u workers", mem,
+		    a->hold_pkts, a->nworkers);
+	if (c->logf)
+		fflush(c->logf);
 	if (ctl_sock_listen(c->o.sock ? c->o.sock : CTL_SOCK_PATH, 0600, &c->sock,
 			    err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpscreen inline: control socket: %s\n", err);

@@ -368,6 +368,23 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 	return 0;
 }
 
+/* connected - CONNECT, once per flow: at the SYN for a client the access
+ * list or the cache decides at once; for a client with tests to run when
+ * its handshake completes (its first frame after the SYN/ACK), as
+ * postscreen logs accepted connections only: a spoofed SYN never gets one */
+static void connected(struct scr_engine *e, struct scr_flow *f,
+		      const struct scr_frame *fr)
+{
+	struct scr_event ev;
+
+	if (f->seq_known & SCR_SK_CONNECT)
+		return;
+	f->seq_known |= SCR_SK_CONNECT;
+	ev_init(e, &ev, SCR_EV_CONNECT, f, fr);
+	ev_tail_clear(&ev);
+	e->hooks.event(e->hooks.arg, &ev);
+}
+
 /* hq_push - a half-open undecided flow joins the eviction FIFO */
 static void hq_push(struct scr_engine *e, const struct scr_flow *f)
 {
@@ -528,10 +545,11 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 	f->seq_next[0] = it->pkt.seq + 1;
 	f->seq_known = 1;
 	e->hooks.client(e->hooks.arg, &f->key, fr->ts_ns, &info);
-
+	if (info.cls != SCR_CLIENT_NEW ||
+	    !(info.todo & e->pol->enabled & SCR_TESTS_STREAM))
+		connected(e, f, fr);
 	ev_init(e, &ev, SCR_EV_CONNECT, f, fr);
 	ev_tail_clear(&ev);
-	e->hooks.event(e->hooks.arg, &ev);
 
 	switch (info.cls) {
 	case SCR_CLIENT_PERMIT:
@@ -679,6 +697,8 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 		return;
 	}
 	f->last_ms = e->now_ms;
+	if (it->dir == 0 && f->state == SCR_FS_EST)
+		connected(e, f, fr);
 	if ((f->flags & SCR_FF_STOP_NEXT) && !f->stop_pkt) {
 		stop_here(f, fr);
 		decide(e, f, fr, final_verdict(f, false));
@@ -723,6 +743,8 @@ static uint32_t timeout_ms(const struct scr_engine *e, const struct scr_flow *f)
 	case SCR_FS_CLOSING:
 		return ms_of(p->close_timeout_ns);
 	case SCR_FS_EST:
+		if (f->stop_pkt)	/* stopped: the front end reset both ends */
+			return ms_of(p->close_timeout_ns);
 		return ms_of(e->stress ? p->idle_timeout_stress_ns :
 			     p->idle_timeout_ns);
 	case SCR_FS_FREE:

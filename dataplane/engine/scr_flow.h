@@ -59,7 +59,7 @@ struct scr_flow {
 	uint64_t stop_pkt;		/* packet where enforce/drop stops it, 0 */
 	uint8_t state;			/* enum scr_flow_state */
 	uint8_t mode;			/* enum scr_flow_mode */
-	uint8_t seq_known;		/* bit per direction */
+	uint8_t seq_known;		/* bit per direction; SCR_SK_CONNECT */
 	uint8_t verdict;		/* enum scr_verdict, once mode DECIDED */
 	uint8_t reasons;		/* SCR_TEST bits failed */
 	uint8_t enforce;		/* SCR_TEST bits failed under enforce */
@@ -70,6 +70,8 @@ struct scr_flow {
 
 _Static_assert(sizeof(struct scr_flow) == 128,
 	       "struct scr_flow must stay two cache lines");
+
+#define SCR_SK_CONNECT		0x04	/* in seq_known: CONNECT reported */
 
 #define SCR_FF_PASS_OLD		0x01	/* cache said every test passed */
 #define SCR_FF_LISTED_REJECT	0x02	/* access list reject */

@@ -102,6 +102,7 @@ struct rec {
 	int verdicts;
 	int fails;
 	int ends;
+	int connects;
 	struct scr_event last_verdict;
 };
 
@@ -131,6 +132,8 @@ static void on_event(void *arg, const struct scr_event *ev)
 		r->fails++;
 	} else if (ev->type == SCR_EV_END) {
 		r->ends++;
+	} else if (ev->type == SCR_EV_CONNECT) {
+		r->connects++;
 	}
 }
 
@@ -311,6 +314,74 @@ static void test_midstream_ignored(void **state)
 	assert_int_equal(r.verdicts, 0);
 	assert_int_equal(st.no_flow, 2);
 	assert_int_equal(st.flows, 0);
+	scr_engine_destroy(e);
+}
+
+/* test_connect_at_handshake - a client with tests to run is CONNECTed by
+ * its first frame after the SYN/ACK (a spoofed SYN never is); one the
+ * cache or the access list decides is CONNECTed at its SYN */
+static void test_connect_at_handshake(void **state)
+{
+	static const struct {
+		const char *label;
+		enum scr_client_class cls;
+		uint8_t todo;
+		int frames;		/* SYN, SYN/ACK, ACK, data */
+		int want;
+	} t[] = {
+		{"SYN alone: no CONNECT", SCR_CLIENT_NEW, 0xff, 1, 0},
+		{"SYN and SYN/ACK: not yet", SCR_CLIENT_NEW, 0xff, 2, 0},
+		{"the client's ACK: CONNECT", SCR_CLIENT_NEW, 0xff, 3, 1},
+		{"and data after it: still one", SCR_CLIENT_NEW, 0xff, 4, 1},
+		{"cache hit: at the SYN", SCR_CLIENT_NEW, 0, 1, 1},
+		{"allowlisted: at the SYN", SCR_CLIENT_PERMIT, 0, 1, 1},
+		{"denylisted: at the SYN", SCR_CLIENT_REJECT, 0, 1, 1},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct rec r = {.cls = t[i].cls, .todo = t[i].todo};
+		struct scr_engine *e = engine_for(&r, &pol);
+		static struct sess s;
+
+		memset(&s, 0, sizeof(s));
+		s.cport = 40000;
+		s.seq[0] = 1000;
+		s.seq[1] = 9000;
+		sess_add(&s, 1, 0x02, s.seq[0]++, NULL);
+		sess_add(&s, 0, 0x12, s.seq[1]++, NULL);
+		sess_add(&s, 1, 0x10, s.seq[0], NULL);
+		sess_add(&s, 1, 0x18, s.seq[0], "EHLO x\r\n");
+		scr_engine_burst(e, s.fr, (unsigned)t[i].frames);
+		if (r.connects != t[i].want)
+			fail_msg("%s: %d CONNECT events, want %d", t[i].label,
+				 r.connects, t[i].want);
+		scr_engine_destroy(e);
+	}
+}
+
+/* test_stopped_leaves_soon - a stopped session (the front end reset both
+ * ends; the engine sees no RST) leaves the table at the close timeout,
+ * not the idle timeout (bug: it held room for 300 s) */
+static void test_stopped_leaves_soon(void **state)
+{
+	static const struct step st[] = {
+		GREET, {'C', "GET / HTTP/1.0\r\n"}, {0, NULL}};
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+	struct scr_engine *e = engine_for(&r, &pol);
+	static struct sess s;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.cport = 40000;
+	build(&s, st);
+	scr_engine_burst(e, s.fr, s.n);
+	assert_int_equal(r.last_verdict.verdict, SCR_V_FAIL);
+	assert_true(r.last_verdict.stop_pkt != 0);
+	assert_int_equal(scr_engine_flows_active(e), 1);
+	scr_engine_expire(e, s.ts + pol.close_timeout_ns + 1000000000ull);
+	assert_int_equal(scr_engine_flows_active(e), 0);
 	scr_engine_destroy(e);
 }
 
@@ -631,6 +702,8 @@ int main(void)
 		cmocka_unit_test(test_midstream_ignored),
 		cmocka_unit_test(test_table_full_and_timeouts),
 		cmocka_unit_test(test_reset_after_stress),
+		cmocka_unit_test(test_connect_at_handshake),
+		cmocka_unit_test(test_stopped_leaves_soon),
 		cmocka_unit_test(test_reload_mid_session),
 		cmocka_unit_test(test_syn_retransmission),
 		cmocka_unit_test(test_greet_hold),
