@@ -347,14 +347,8 @@ page=$(ns_exec "$CLI" curl -sS --max-time 10 --interface "$NET.11" "http://$SIP:
 if [ "$MIDDLE" = testpmd ]; then
 	dk_testpmd_stop
 else
-	kill -TERM "$SPID"
-	e2e_wait_for 30 eval "! e2e_alive $SPID" || e2e_fail "smtpscreen inline did not stop on SIGTERM"
-	wait "$SPID"
-	rc=$?
+	dk_inline_stop "$SPID" "$TMP/inline.out" "$TMP/inline.err"
 	SPID=
-	[ "$rc" -eq 0 ] || e2e_fail "smtpscreen inline exit status $rc: $(tail -n 20 "$TMP/inline.err")"
-	grep -q "^smtpscreen inline summary" "$TMP/inline.out" ||
-		e2e_fail "no summary on stdout: $(head -5 "$TMP/inline.out")"
 	[ -e "$PIN" ] && e2e_fail "pins left after SIGTERM: $(ls "$PIN")"
 	ip -n "$BOX" link show ilbc0 | grep -q 'prog/xdp' && e2e_fail "XDP program left on ilbc0"
 fi

@@ -25,6 +25,9 @@
 #                                 stdout+stderr to OUT; sets DK_PID; waits until it
 #                                 forwards; e2e_fail if it does not
 #   dk_testpmd_stop               SIGTERM to DK_PID, wait; 0 when it exited
+#   dk_inline_stop PID OUT ERR    SIGTERM to `smtpscreen inline` PID (a child of the
+#                                 test's shell), wait; e2e_fail unless it exits 0 within
+#                                 30 s with its summary on OUT (its stdout; ERR its stderr)
 #
 # THREADING
 #   Plain bash, called from the test script's shell.
@@ -91,4 +94,16 @@ dk_testpmd_stop() {
 	e2e_kill_pid "$pid" 10
 	wait "$pid" 2>/dev/null
 	return 0
+}
+
+# dk_inline_stop - SIGTERM to smtpscreen inline; exit 0 and its summary expected
+dk_inline_stop() {
+	local pid=$1 out=$2 err=$3 rc
+	kill -TERM "$pid"
+	e2e_wait_for 30 eval "! e2e_alive $pid" || e2e_fail "smtpscreen inline did not stop on SIGTERM"
+	wait "$pid"
+	rc=$?
+	[ "$rc" -eq 0 ] || e2e_fail "smtpscreen inline exit status $rc: $(tail -n 20 "$err")"
+	grep -q "^smtpscreen inline summary" "$out" ||
+		e2e_fail "no summary on stdout: $(head -5 "$out")"
 }
