@@ -403,7 +403,10 @@ static void judge_released(struct dp_worker *w)
 	w->nrel = 0;
 }
 
-/* sym_hash - the same value for both directions of a TCP connection */
+/* sym_hash - the same value for both directions of a TCP connection, from
+ * the addresses only: every connection of a client reaches one worker, so
+ * its per-client flow count (postscreen_client_connection_count_limit) and
+ * its cache entry are whole */
 static uint32_t sym_hash(const struct rte_mbuf *m)
 {
 	struct scr_pkt p;
@@ -416,8 +419,7 @@ static uint32_t sym_hash(const struct rte_mbuf *m)
 	memcpy(&a1, p.src.b + 8, 8);
 	memcpy(&b0, p.dst.b, 8);
 	memcpy(&b1, p.dst.b + 8, 8);
-	return (uint32_t)scr_mix64(scr_mix64(a0 ^ a1) + scr_mix64(b0 ^ b1) +
-				   ((uint64_t)p.sport + p.dport));
+	return (uint32_t)scr_mix64(scr_mix64(a0 ^ a1) + scr_mix64(b0 ^ b1));
 }
 
 /* push_pending - hand the frames waiting for other workers to their
