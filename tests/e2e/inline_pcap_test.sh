@@ -44,12 +44,13 @@ echo "smtpscreen_greet_hold = no" >> "$TMP/main.cf"
 "$SCR" replay -c "$TMP/main.cf" --verdicts "$TMP/replay.csv" "$TMP/mix.pcap" \
 	>"$TMP/replay.out" 2>&1 || e2e_fail "replay: $(cat "$TMP/replay.out")"
 
-# run_inline WORKERS TAG: the appliance over the capture until all of it is in
+# run_inline WORKERS TAG [PCAP FRAMES]: the appliance over the capture (mix.pcap)
+# until all of it is in
 run_inline() {
-	local w=$1 tag=$2 pid rx i
+	local w=$1 tag=$2 cap=${3:-$TMP/mix.pcap} pkts=${4:-$PKTS} pid rx i
 	# one queue per worker on each port (each worker transmits on its
 	# own); port 0's second queue reads nothing, so order is the file's
-	local p0="rx_pcap=$TMP/mix.pcap" p1="rx_pcap=$TMP/empty.pcap,tx_pcap=$TMP/$tag-out.pcap"
+	local p0="rx_pcap=$cap" p1="rx_pcap=$TMP/empty.pcap,tx_pcap=$TMP/$tag-out.pcap"
 	local lc="0@0,1@1"
 	if [ "$w" = 2 ]; then
 		p0="$p0,rx_pcap=$TMP/empty.pcap"
@@ -67,11 +68,11 @@ run_inline() {
 		e2e_fail "$tag: not ready: $(cat "$TMP/$tag.err")"
 	for i in $(seq 1 60); do
 		rx=$(sed -n 's/^interval .* rx=\([0-9]*\) .*/\1/p' "$TMP/$tag.out" | tail -1)
-		[ "${rx:-0}" -ge "$PKTS" ] && break
+		[ "${rx:-0}" -ge "$pkts" ] && break
 		e2e_alive "$pid" || e2e_fail "$tag: exited early: $(cat "$TMP/$tag.err")"
 		sleep 1
 	done
-	[ "${rx:-0}" -eq "$PKTS" ] || e2e_fail "$tag: received ${rx:-0} of $PKTS frames"
+	[ "${rx:-0}" -eq "$pkts" ] || e2e_fail "$tag: received ${rx:-0} of $pkts frames"
 	kill -TERM "$pid"
 	wait "$pid" || e2e_fail "$tag: exit status $? after SIGTERM: $(cat "$TMP/$tag.err")"
 	grep -q "^smtpscreen inline summary" "$TMP/$tag.out" || e2e_fail "$tag: no summary"
@@ -116,4 +117,19 @@ e2e_log "1 worker: $(($(wc -l < "$TMP/w1.csv") - 1)) flows, verdicts equal to re
 run_inline 2 w2
 same_verdicts w2
 e2e_log "2 workers (software dispatch): verdicts equal to replay"
+
+# Every connection of a client reaches one worker: 60 concurrent sessions from one
+# address, 2 workers, postscreen_client_connection_count_limit = 50 (the default):
+# exactly the last 10 SYNs are over it (dispatch by ports would split the 60 and
+# reject none).
+/usr/bin/python3 "$SRC/tests/e2e/lib/one_client_pcap.py" "$TMP/one.pcap" ||
+	e2e_fail "one_client_pcap.py"
+run_inline 2 one "$TMP/one.pcap" 480
+got=$(grep -oE 'NOQUEUE: reject: CONNECT from \[198\.19\.241\.7\]:[0-9]+: too many connections$' \
+	"$TMP/one.log" | sed 's/.*\]:\([0-9]*\):.*/\1/' | sort -n | tr '\n' ' ')
+[ "$got" = "$(seq 40050 40059 | tr '\n' ' ')" ] ||
+	e2e_fail "one client, 2 workers: 'too many connections' for ports [$got], expected 40050-40059"
+[ "$(kv "$TMP/one.out" client_limit)" = 10 ] ||
+	e2e_fail "one client, 2 workers: client_limit=$(kv "$TMP/one.out" client_limit), expected 10"
+e2e_log "one client, 2 workers: its 60 connections on one worker, the last 10 over the limit of 50"
 e2e_log "PASS"
