@@ -54,14 +54,8 @@ ns_addr "$CLI" schost_c0 198.18.50.10/24
 for i in $(seq 11 30); do ns_addr "$CLI" schost_c0 "198.18.50.$i/24"; done
 
 # --- Postfix: plain smtpd, discard sink --------------------------------------
-mkdir -p "$TMP/tmpl"
-pf_template_smtpd "$TMP/tmpl" \
-	"# Like postscreen's own reply: no PIPELINING, so the pipelining bot breaks a rule." \
-	"smtpd_discard_ehlo_keywords = pipelining"
 PF=$TMP/pf
-pf_instance_create "$PF" "$TMP/tmpl" "SERVER_IP=$SIP"
-pf_start "$SRV" "$PF"
-ns_wait_listen "$SRV" "$SIP" 25 || e2e_fail "smtpd does not listen on $SIP:25"
+pf_sink_start "$SRV" "$SIP" "$PF"
 
 # --- a DNSBL (Debian's rbldnsd) on the mail host's loopback: .18 is listed ----
 rbl_start "$SRV" "$TMP/rbl" dnsbl.host.test 198.18.50.18

@@ -132,14 +132,8 @@ PYEOF
 e2e_log "flood pcap: $NFLOOD SYNs from $FLOOD_NET"
 
 # --- server side: Postfix (plain smtpd, discard sink) -----------------------------
-mkdir -p "$TMP/tmpl"
-pf_template_smtpd "$TMP/tmpl" \
-	"# Like postscreen's own reply: no PIPELINING, so the pipelining bot breaks a rule." \
-	"smtpd_discard_ehlo_keywords = pipelining"
 PF=$TMP/pf
-pf_instance_create "$PF" "$TMP/tmpl" "SERVER_IP=$SIP"
-pf_start "$SRV" "$PF"
-ns_wait_listen "$SRV" "$SIP" 25 || e2e_fail "smtpd does not listen on $SIP:25"
+pf_sink_start "$SRV" "$SIP" "$PF"
 
 # --- the appliance --------------------------------------------------------------
 cat >"$TMP/screen.cf" <<'CEOF'

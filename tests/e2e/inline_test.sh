@@ -96,14 +96,9 @@ for ns in "$CLI" "$BOX" "$SRV"; do
 done
 
 # --- server side: Postfix (plain smtpd, discard sink) and HTTP on 8080 -----------
-mkdir -p "$TMP/tmpl" "$TMP/www"
-pf_template_smtpd "$TMP/tmpl" \
-	"# Like postscreen's own reply: no PIPELINING, so the pipelining bot breaks a rule." \
-	"smtpd_discard_ehlo_keywords = pipelining"
+mkdir -p "$TMP/www"
 PF=$TMP/pf
-pf_instance_create "$PF" "$TMP/tmpl" "SERVER_IP=$SIP"
-pf_start "$SRV" "$PF"
-ns_wait_listen "$SRV" "$SIP" 25 || e2e_fail "smtpd does not listen on $SIP:25"
+pf_sink_start "$SRV" "$SIP" "$PF"
 echo "smtpscreen inline test page $$" > "$TMP/www/page.txt"
 (cd "$TMP/www" && exec ip netns exec "$SRV" "$PY" -m http.server --bind "$SIP" 8080 \
 	>"$TMP/http.log" 2>&1) &

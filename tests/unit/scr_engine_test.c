@@ -317,6 +317,21 @@ static void test_midstream_ignored(void **state)
 	scr_engine_destroy(e);
 }
 
+/* syns - n client SYNs (ports 1024..), one frame each, dt ns apart */
+static void syns(struct scr_engine *e, unsigned n, uint64_t t0, uint64_t dt)
+{
+	static struct sess s;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		memset(&s, 0, sizeof(s));
+		s.cport = (uint16_t)(1024 + i);
+		s.ts = t0 + i * dt;
+		sess_add(&s, 1, 0x02, 1, NULL);
+		scr_engine_burst(e, s.fr, 1);
+	}
+}
+
 /* test_connect_at_handshake - a client with tests to run is CONNECTed by
  * its first frame after the SYN/ACK (a spoofed SYN never is); one the
  * cache or the access list decides is CONNECTed at its SYN */
@@ -392,16 +407,9 @@ static void test_reset_after_stress(void **state)
 	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
 	struct scr_engine *e = engine_for(&r, &pol);
 	static struct sess s;
-	unsigned i;
 
 	(void)state;
-	for (i = 0; i < 1000; i++) {
-		memset(&s, 0, sizeof(s));
-		s.cport = (uint16_t)(1024 + i);
-		s.ts = 1000000000ull + i * 1000ull;
-		sess_add(&s, 1, 0x02, 1, NULL);
-		scr_engine_burst(e, s.fr, 1);
-	}
+	syns(e, 1000, 1000000000ull, 1000ull);
 	assert_true(scr_engine_stress(e));
 	scr_engine_reset(e);
 	assert_false(scr_engine_stress(e));
@@ -412,13 +420,7 @@ static void test_reset_after_stress(void **state)
 	scr_engine_burst(e, s.fr, 1);
 	assert_false(scr_engine_stress(e));
 	/* stress again, then the end of input empties the table: left */
-	for (i = 0; i < 1000; i++) {
-		memset(&s, 0, sizeof(s));
-		s.cport = (uint16_t)(1024 + i);
-		s.ts = 6000000000ull + i * 1000ull;
-		sess_add(&s, 1, 0x02, 1, NULL);
-		scr_engine_burst(e, s.fr, 1);
-	}
+	syns(e, 1000, 6000000000ull, 1000ull);
 	assert_true(scr_engine_stress(e));
 	scr_engine_flush(e, 7000000000ull);
 	assert_false(scr_engine_stress(e));
@@ -430,18 +432,10 @@ static void test_table_full_and_timeouts(void **state)
 {
 	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
 	struct scr_engine *e = engine_for(&r, &pol);
-	static struct sess s;
 	struct scr_stats st;
-	unsigned i;
 
 	(void)state;
-	for (i = 0; i < 1100; i++) {
-		memset(&s, 0, sizeof(s));
-		s.cport = (uint16_t)(1024 + i);
-		s.ts = 1000000000ull + i * 1000000ull;
-		sess_add(&s, 1, 0x02, 1, NULL);
-		scr_engine_burst(e, s.fr, 1);
-	}
+	syns(e, 1100, 1000000000ull, 1000000ull);
 	scr_engine_stats(e, &st);
 	assert_int_equal(st.flows, 1100);
 	assert_int_equal(st.overload, 0);

@@ -28,6 +28,11 @@
 #   pf_conf DIR            print the path of DIR's main.cf
 #   pf_maillog DIR         print the path of DIR's log file
 #   pf_wait_log DIR ERE [SECS]  wait until the log has a line matching ERE
+#   pf_sink_start NS IP DIR
+#                          a Postfix instance in DIR (template in DIR.tmpl): plain
+#                          smtpd on IP:25 in NS, mail to the discard sink, PIPELINING
+#                          not announced (as postscreen's own reply: a pipelining bot
+#                          breaks a rule); started and listening, or e2e_fail
 #   pf_template_plain SRC DST [LINE...]
 #                          copy the template directory SRC (a postscreen setup) to DST
 #                          with plain smtpd on the smtp inet service (process limit
@@ -147,3 +152,13 @@ pf_template_smtpd() {
 	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$dst/main.cf.in" || e2e_fail "append to $dst/main.cf.in"
 }
 
+# pf_sink_start - the tests' mail server: plain smtpd, discard sink, no PIPELINING
+pf_sink_start() {
+	local ns=$1 ip=$2 dir=$3
+	pf_template_smtpd "$dir.tmpl" \
+		"# Like postscreen's own reply: no PIPELINING, so the pipelining bot breaks a rule." \
+		"smtpd_discard_ehlo_keywords = pipelining"
+	pf_instance_create "$dir" "$dir.tmpl" "SERVER_IP=$ip"
+	pf_start "$ns" "$dir"
+	ns_wait_listen "$ns" "$ip" 25 || e2e_fail "smtpd does not listen on $ip:25"
+}
