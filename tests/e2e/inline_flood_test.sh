@@ -40,9 +40,9 @@
 #   SIGTERM ends the appliance (exit 0, summary, no sanitizer report). Last, reported
 #   together: the memory statement is in the --log file too, and the stopped bot's
 #   entry has left the table (close timeout) by the end.
-#   The span of VmRSS is the first touch of the worker's event ring (65536 × 248
-#   bytes, lazily faulted --no-huge memory): 10240 SYNs make ~31000 events, ~7 MiB;
-#   FLOOD_SYNS=30000 shows it level off at the ring's size (~15.5 MiB).
+#   The worker's event ring (65536 × 248 bytes of --no-huge memory) is faulted in at
+#   start, so the span is a few KiB; before that, the flood's ~31000 events paged
+#   it in (~7 MiB).
 #
 # CONTRACT
 #   inline_flood_test.sh BUILD_DIR   (root). SMTPSCREEN / SMTPSCREENCTL override the
