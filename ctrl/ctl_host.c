@@ -162,7 +162,6 @@ struct host {
 	uint64_t pkt_no;
 	struct host_held *held;
 	unsigned nheld;
-	bool stress;		/* the engine's stress mode */
 	bool pq_high;		/* screening above postscreen's marks */
 	uint64_t next_cleanup_s;
 	uint64_t next_sweep_s;
@@ -742,7 +741,6 @@ static void hook_event(void *arg, const struct scr_event *ev)
 			h->st.killed++;
 		return;
 	case SCR_EV_STRESS:
-		h->stress = ev->stress;
 		return;
 	case SCR_EV_LISTED:
 		return;
@@ -898,7 +896,7 @@ static int on_sample(void *arg, const struct scr_host_sample *s)
 /* hold_ns_now - the current hold (stress shortens it) */
 static uint64_t hold_ns_now(const struct host *h)
 {
-	return h->stress ? h->cfg->hold_stress_ns : h->cfg->hold_ns;
+	return scr_engine_stress(h->eng) ? h->cfg->hold_stress_ns : h->cfg->hold_ns;
 }
 
 /* release_due - re-send and feed the greetings whose hold is over;
@@ -952,7 +950,6 @@ static void stress_check(struct host *h, uint64_t now_mono)
 	else if (h->pq_high && n * 10 <= lim * 7)
 		h->pq_high = false;
 	scr_engine_set_pressure(h->eng, h->pq_high, eng_ns(h, now_mono));
-	h->stress = scr_engine_stress(h->eng);
 }
 
 /* periodic - timeouts, sweeps, store cleanup */
@@ -1233,7 +1230,7 @@ static void print_stats(struct host *h, FILE *out)
 		h->st.held_full, h->st.stopped, h->st.killed, h->st.kill_err,
 		h->st.passes, h->st.store_err, h->st.map_err, h->st.data_stopped,
 		h->nheld, (uint64_t)scr_engine_flows_undecided(h->eng),
-		h->stress ? 1 : 0,
+		scr_engine_stress(h->eng) ? 1 : 0,
 		ctl_cache_count(h->cache), ctl_cache_replaced(h->cache),
 		ctl_store_count(h->store));
 	fprintf(out, "host_shared_hits %" PRIu64 "\nhost_shared_misses %" PRIu64
@@ -1285,7 +1282,7 @@ static int sock_handler(void *arg, int argc, char **argv, FILE *out, char *err,
 			ctl_cache_count(h->cache), ctl_store_path(h->store),
 			ctl_store_count(h->store),
 			(uint64_t)scr_engine_flows_undecided(h->eng), h->nheld,
-			h->stress ? ", STRESS" : "");
+			scr_engine_stress(h->eng) ? ", STRESS" : "");
 		if (h->shared_url[0])
 			fprintf(out, "shared store %s: %s\n", h->shared_url,
 #ifdef SCR_HAVE_SHARED

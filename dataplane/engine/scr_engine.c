@@ -548,18 +548,16 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 	if (info.cls != SCR_CLIENT_NEW ||
 	    !(info.todo & e->pol->enabled & SCR_TESTS_STREAM))
 		connected(e, f, fr);
-	ev_init(e, &ev, SCR_EV_CONNECT, f, fr);
+	ev_init(e, &ev, SCR_EV_LISTED, f, fr);
 	ev_tail_clear(&ev);
 
 	switch (info.cls) {
 	case SCR_CLIENT_PERMIT:
-		ev.type = SCR_EV_LISTED;
 		ev.cls = info.cls;
 		e->hooks.event(e->hooks.arg, &ev);
 		decide(e, f, fr, SCR_V_ALLOWLISTED);
 		return;
 	case SCR_CLIENT_REJECT:
-		ev.type = SCR_EV_LISTED;
 		ev.cls = info.cls;
 		e->hooks.event(e->hooks.arg, &ev);
 		f->flags |= SCR_FF_LISTED_REJECT;
@@ -580,7 +578,6 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 		info.todo = e->pol->enabled;
 		break;
 	case SCR_CLIENT_BLOCKED:
-		ev.type = SCR_EV_LISTED;
 		ev.cls = info.cls;
 		e->hooks.event(e->hooks.arg, &ev);
 		f->reasons = info.reasons ? info.reasons :
