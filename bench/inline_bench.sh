@@ -81,7 +81,9 @@ postscreen_pipelining_enable = yes
 postscreen_non_smtp_command_enable = yes
 smtpscreen_helo_enable = yes
 smtpscreen_flow_table_size = 262144
+smtpscreen_cache_file = @TMP@/verdicts.lmdb
 EOF
+sed -i "s|@TMP@|$TMP|" "$TMP/bench.cf"
 # mbufs: the PMD keeps the whole pcap in mbufs, per queue
 MBUFS=$(( (PKTS + 20000) * 2 + 65536 ))
 MEM=$(( MBUFS * 2300 / 1048576 + 1024 ))

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "ctl_aclcomp.h"
+#include "ctl_msg.h"
 
 typedef unsigned __int128 ctl_u128;
 
@@ -130,7 +131,8 @@ static uint8_t ctl_ac_ans(enum ctl_acl_result r)
 	case CTL_ACL_REJECT:
 		return SCR_XDP_ANS_REJECT;
 	default:
-		abort();	/* impossible: not one of our results */
+		ctl_msg_panic("ctl_ac_ans: access list result %d out of range",
+			      (int)r);
 	}
 }
 

@@ -225,6 +225,18 @@ void ctl_cache_block(struct ctl_cache *c, const struct scr_addr *addr,
 	e->block_reasons = reasons;
 }
 
+/* ctl_cache_put - e's times for its client, whole (a copy of another
+ * cache's entry: the control plane's to a worker's) */
+void ctl_cache_put(struct ctl_cache *c, const struct ctl_cache_entry *e,
+		   uint64_t now_s)
+{
+	struct ctl_cache_entry *d = get_or_add(c, &e->addr, now_s);
+
+	memcpy(d->pass_until, e->pass_until, sizeof(d->pass_until));
+	d->block_until = e->block_until;
+	d->block_reasons = e->block_reasons;
+}
+
 /* ctl_cache_get - copy the live entry of addr */
 int ctl_cache_get(struct ctl_cache *c, const struct scr_addr *addr,
 		  uint64_t now_s, struct ctl_cache_entry *out)

@@ -52,6 +52,10 @@ void ctl_cache_block(struct ctl_cache *c, const struct scr_addr *addr,
 		     uint64_t now_s, uint32_t ttl_s, uint8_t reasons);
 int ctl_cache_get(struct ctl_cache *c, const struct scr_addr *addr,
 		  uint64_t now_s, struct ctl_cache_entry *out);
+/* ctl_cache_put - e's pass and block times for e->addr, replacing what
+ * the cache had (a copy of another cache's entry) */
+void ctl_cache_put(struct ctl_cache *c, const struct ctl_cache_entry *e,
+		   uint64_t now_s);
 uint32_t ctl_cache_sweep(struct ctl_cache *c, uint64_t now_s);
 uint32_t ctl_cache_count(const struct ctl_cache *c);
 uint64_t ctl_cache_replaced(const struct ctl_cache *c);

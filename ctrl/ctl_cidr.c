@@ -48,6 +48,7 @@
 #include <strings.h>
 
 #include "ctl_cidr.h"
+#include "ctl_msg.h"
 
 #define CTL_GROUP_MIN	4	/* shorter runs stay linear */
 #define CTL_NO_RES	UINT32_MAX
@@ -1120,7 +1121,9 @@ static uint32_t ctl_table_lookup(const struct ctl_acl *acl, uint32_t tidx,
 				return r->res;
 			break;
 		default:
-			abort();	/* panic: unknown rule kind */
+			ctl_msg_panic("ctl_table_lookup: table %u rule %u: kind "
+				      "%u out of range", tidx, i,
+				      (unsigned)r->kind);
 		}
 		i++;
 	}
@@ -1156,8 +1159,9 @@ static enum ctl_acl_result ctl_eval(const struct ctl_acl *acl, uint32_t start,
 				return CTL_ACL_PERMIT;
 			break;
 		case CTL_OP_TABLE:
-			if (depth > 0)
-				abort();	/* panic: compile refused this */
+			if (depth > 0)	/* compile refused this */
+				ctl_msg_panic("ctl_eval: item %u: table lookup "
+					      "at depth %d", i, depth);
 			res = ctl_table_lookup(acl, it->table, addr, 0);
 			if (res == CTL_NO_RES)
 				break;
@@ -1167,7 +1171,8 @@ static enum ctl_acl_result ctl_eval(const struct ctl_acl *acl, uint32_t start,
 				return r;
 			break;
 		default:
-			abort();	/* panic: unknown op */
+			ctl_msg_panic("ctl_eval: item %u: op %u out of range",
+				      i, (unsigned)it->op);
 		}
 	}
 	return CTL_ACL_DUNNO;

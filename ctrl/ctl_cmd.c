@@ -18,6 +18,7 @@
 
 #include "ctl_cidr.h"
 #include "ctl_cmd.h"
+#include "ctl_msg.h"
 
 const char *const ctl_cmd_op_name[CTL_CMD_OP_MAX] = {
 	[CTL_CMD_ADD] = "add",
@@ -251,8 +252,8 @@ int ctl_cmd_maps(struct ctl_maps *m, int argc, char **argv, FILE *out,
 		fprintf(out, "%zu expired entries removed\n", removed);
 		break;
 	default:
-		fprintf(stderr, "ctl_cmd: panic: bad op %d\n", (int)req.op);
-		abort();
+		ctl_msg_panic("ctl_cmd_maps: command op %d out of range",
+			      (int)req.op);
 	}
 	if (changed && (req.op == CTL_CMD_ADD || req.op == CTL_CMD_DEL)) {
 		memset(&ch, 0, sizeof(ch));

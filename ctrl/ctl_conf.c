@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "ctl_conf.h"
+#include "ctl_msg.h"
 
 #define CTL_CONF_MAX_FILE	(16u << 20)	/* refuse absurd main.cf sizes */
 #define CTL_EXPAND_DEPTH	64		/* nesting limit for $name */
@@ -969,7 +970,8 @@ static int ctl_check_value(const struct ctl_conf *conf,
 			"%s: bad value \"%s\" (empty or haproxy)", p->name, v);
 		return -EINVAL;
 	default:
-		abort();	/* panic: unknown parameter type */
+		ctl_msg_panic("ctl_check_value: %s: parameter type %d out of "
+			      "range", p->name, (int)p->type);
 	}
 }
 
@@ -1454,7 +1456,8 @@ int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
 			on = ctl_get_bool(conf, t[i].enable);
 			break;
 		default:
-			abort();	/* panic: unknown test */
+			ctl_msg_panic("ctl_conf_policy: test %d out of range",
+				      (int)t[i].test);
 		}
 		if (on)
 			pol->enabled |= (uint8_t)SCR_TEST_BIT(t[i].test);

@@ -40,12 +40,18 @@
  *	  of input without a verdict): nothing.
  * CONTRACT
  *	See ctl_log.h.
+ *	Severity lines (ctl_log_sev) and reopening: see ctl_log.h. The FILE
+ *	pointer and the writes to it are under the log's mutex, so a line
+ *	from another thread, or a reopen, never meets a half-switched FILE.
  * THREADING
- *	One thread per ctl_log (control thread, or replay's engine thread).
+ *	Events: one thread per ctl_log (control thread, or replay's engine
+ *	thread). Severity lines, reopen, the error count: any thread.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,14 +65,16 @@
 #define CTL_LOG_LINE	2048
 
 struct ctl_log {
+	pthread_mutex_t lock;	/* out and the writes to it */
 	FILE *out;		/* NULL: syslog */
+	char *path;		/* ctl_log_open_file: out is ours, reopenable */
 	enum ctl_log_fmt fmt;
 	char host[256];		/* short host name for the file prefix */
 	long pid;
 	bool respectful;	/* respectful_logging */
 	bool remind;		/* log the backwards-compatibility reminder */
 	bool reminded;
-	uint64_t write_errors;
+	_Atomic uint64_t write_errors;
 };
 
 static const char *const ctl_ev_name[SCR_EV_MAX] = {
@@ -96,6 +104,7 @@ struct ctl_log *ctl_log_create(const struct ctl_conf *conf, FILE *out,
 
 	if (log == NULL)
 		return NULL;
+	pthread_mutex_init(&log->lock, NULL);
 	log->out = out;
 	log->fmt = fmt;
 	log->pid = (long)getpid();
@@ -123,6 +132,54 @@ struct ctl_log *ctl_log_create(const struct ctl_conf *conf, FILE *out,
 	return log;
 }
 
+/* ctl_log_open_file - a logger that owns its file, opened by path */
+struct ctl_log *ctl_log_open_file(const struct ctl_conf *conf,
+				  const char *path, enum ctl_log_fmt fmt)
+{
+	struct ctl_log *log;
+	char *copy = strdup(path);
+	FILE *f = copy ? fopen(path, "a") : NULL;
+	int e;
+
+	if (f == NULL)
+		goto out;
+	setvbuf(f, NULL, _IOLBF, 0);
+	log = ctl_log_create(conf, f, fmt);
+	if (log == NULL)
+		goto out;
+	log->path = copy;
+	return log;
+out:
+	e = errno;
+	if (f != NULL)
+		fclose(f);
+	free(copy);
+	errno = e;
+	return NULL;
+}
+
+/* ctl_log_reopen - open the path again (logrotate); keep the old on error */
+int ctl_log_reopen(struct ctl_log *log)
+{
+	FILE *f, *old;
+
+	if (log->out == NULL)
+		return 0;		/* syslog: nothing to reopen */
+	if (log->path == NULL)
+		return -EINVAL;		/* the caller's FILE */
+	f = fopen(log->path, "a");
+	if (f == NULL)
+		return -errno;
+	setvbuf(f, NULL, _IOLBF, 0);
+	pthread_mutex_lock(&log->lock);
+	old = log->out;
+	log->out = f;
+	pthread_mutex_unlock(&log->lock);
+	if (fclose(old) != 0)
+		atomic_fetch_add(&log->write_errors, 1);
+	return 0;
+}
+
 /* ctl_log_destroy - free a logger */
 void ctl_log_destroy(struct ctl_log *log)
 {
@@ -130,6 +187,10 @@ void ctl_log_destroy(struct ctl_log *log)
 		return;
 	if (log->out == NULL)
 		closelog();
+	if (log->path != NULL)
+		fclose(log->out);	/* nobody is left to count an error */
+	free(log->path);
+	pthread_mutex_destroy(&log->lock);
 	free(log);
 }
 
@@ -311,7 +372,8 @@ static int ctl_log_fail(const struct ctl_log *log, const struct scr_event *ev,
 		return snprintf(buf, len, "DNSBL rank %u for [%s]:%s", ev->count,
 				c, cp);
 	default:
-		abort();	/* panic: unknown test */
+		ctl_msg_panic("ctl_log_fail: FAIL event test %d out of range",
+			      (int)ev->test);
 	}
 }
 
@@ -366,7 +428,8 @@ static int ctl_log_postfix(struct ctl_log *log, const struct scr_event *ev,
 		case SCR_CLIENT_NEW:
 			return 0;
 		default:
-			abort();	/* panic: unknown client class */
+			ctl_msg_panic("ctl_log_postfix: LISTED event client class "
+				      "%d out of range", (int)ev->cls);
 		}
 	case SCR_EV_FAIL:
 		return ctl_log_fail(log, ev, c, cp, buf, len);
@@ -384,7 +447,8 @@ static int ctl_log_postfix(struct ctl_log *log, const struct scr_event *ev,
 		return snprintf(buf, len, "%s STRESS mode with %u connections",
 				ev->stress ? "entering" : "leaving", ev->count);
 	default:
-		abort();	/* panic: unknown event type */
+		ctl_msg_panic("ctl_log_postfix: event type %d out of range",
+			      (int)ev->type);
 	}
 }
 
@@ -492,7 +556,8 @@ static int ctl_log_json(struct ctl_log *log, const struct scr_event *ev,
 	case SCR_EV_CONNECT:
 		break;
 	default:
-		abort();	/* panic: unknown event type */
+		ctl_msg_panic("ctl_log_json: event type %d out of range",
+			      (int)ev->type);
 	}
 	if (o < len)
 		o = ctl_json_str(buf, len, o, "message", (const uint8_t *)text,
@@ -511,8 +576,9 @@ size_t ctl_log_format(struct ctl_log *log, const struct scr_event *ev,
 	if (len == 0)
 		return 0;
 	buf[0] = 0;
-	if (ev->type >= SCR_EV_MAX)
-		abort();	/* panic: unknown event type */
+	if ((unsigned)ev->type >= SCR_EV_MAX)
+		ctl_msg_panic("ctl_log_format: event type %d out of range",
+			      (int)ev->type);
 	n = log->fmt == CTL_LOG_JSON ? ctl_log_json(log, ev, buf, len)
 				     : ctl_log_postfix(log, ev, buf, len);
 	if (n <= 0) {
@@ -522,28 +588,34 @@ size_t ctl_log_format(struct ctl_log *log, const struct scr_event *ev,
 	return (size_t)n < len ? (size_t)n : len - 1;
 }
 
-/* ctl_log_write - one line with the syslog-style prefix */
-static void ctl_log_write(struct ctl_log *log, uint64_t ts_ns, const char *text)
+/* ctl_log_write - one line with the syslog-style prefix; priority for
+ * syslog output */
+static void ctl_log_write(struct ctl_log *log, uint64_t ts_ns, int priority,
+			  const char *text)
 {
 	static const char mon[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	time_t t = (time_t)(ts_ns / 1000000000ull);
 	struct tm tm;
+	int rc;
 
-	if (log->out == NULL) {
-		syslog(LOG_INFO, "%s", text);
+	if (log->out == NULL) {		/* never changes: no lock */
+		ctl_msg_syslog_write(priority, text);
 		return;
 	}
-	if (log->fmt == CTL_LOG_JSON) {
-		if (fprintf(log->out, "%s\n", text) < 0)
-			log->write_errors++;
-		return;
-	}
-	localtime_r(&t, &tm);
-	if (fprintf(log->out, "%s %2d %02d:%02d:%02d %s postfix/smtpscreen[%ld]: %s\n",
-		    mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		    log->host, log->pid, text) < 0)
-		log->write_errors++;
+	if (log->fmt != CTL_LOG_JSON)
+		localtime_r(&t, &tm);
+	pthread_mutex_lock(&log->lock);
+	if (log->fmt == CTL_LOG_JSON)
+		rc = fprintf(log->out, "%s\n", text);
+	else
+		rc = fprintf(log->out, "%s %2d %02d:%02d:%02d %s "
+			     "postfix/smtpscreen[%ld]: %s\n", mon[tm.tm_mon],
+			     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			     log->host, log->pid, text);
+	pthread_mutex_unlock(&log->lock);
+	if (rc < 0)
+		atomic_fetch_add(&log->write_errors, 1);
 }
 
 /* ctl_log_event - log one engine event */
@@ -553,7 +625,7 @@ void ctl_log_event(struct ctl_log *log, const struct scr_event *ev)
 
 	if (ctl_log_format(log, ev, buf, sizeof(buf)) == 0)
 		return;
-	ctl_log_write(log, ev->ts_ns, buf);
+	ctl_log_write(log, ev->ts_ns, LOG_INFO, buf);
 	/* postscreen ends a session it does not hand to smtpd with
 	 * DISCONNECT, also after HANGUP (postscreen_misc.c) */
 	if (ev->type == SCR_EV_END && log->fmt == CTL_LOG_POSTFIX &&
@@ -563,7 +635,7 @@ void ctl_log_event(struct ctl_log *log, const struct scr_event *ev)
 		ctl_log_addr(&ev->key.client, c, sizeof(c));
 		snprintf(buf, sizeof(buf), "DISCONNECT [%s]:%u", c,
 			 ev->key.client_port);
-		ctl_log_write(log, ev->ts_ns, buf);
+		ctl_log_write(log, ev->ts_ns, LOG_INFO, buf);
 	}
 	if (ev->type == SCR_EV_LISTED && log->remind && !log->reminded &&
 	    (ev->cls == SCR_CLIENT_PERMIT || ev->cls == SCR_CLIENT_REJECT) &&
@@ -574,41 +646,68 @@ void ctl_log_event(struct ctl_log *log, const struct scr_event *ev)
 		snprintf(buf, sizeof(buf), "using backwards-compatible default "
 			 "setting respectful_logging=no for client [%s]:%u", c,
 			 ev->key.client_port);
-		ctl_log_write(log, ev->ts_ns, buf);
+		ctl_log_write(log, ev->ts_ns, LOG_INFO, buf);
 		log->reminded = true;
 	}
 }
 
-/* ctl_log_msg - free-form line with the same prefix (current time) */
-void ctl_log_msg(struct ctl_log *log, const char *fmt, ...)
+/* ctl_log_vsev - free-form line with a severity (current time) */
+static void ctl_log_vsev(struct ctl_log *log, enum ctl_msg_sev sev,
+			 const char *fmt, va_list ap)
 {
+	static const char *const sev_name[CTL_MSG_SEV_MAX] = {
+		"info", "warning", "error", "fatal", "panic",
+	};
+	const char *pfx = ctl_msg_prefix(sev);	/* panics when out of range */
 	char buf[CTL_LOG_LINE];
 	struct timespec now;
-	va_list ap;
+	size_t o;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	clock_gettime(CLOCK_REALTIME, &now);
 	if (log->fmt == CTL_LOG_JSON && log->out != NULL) {
 		char j[2 * CTL_LOG_LINE];
-		size_t o = (size_t)snprintf(j, sizeof(j), "{\"event\":\"msg\"");
 
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+		o = (size_t)snprintf(j, sizeof(j), "{\"event\":\"msg\","
+				     "\"severity\":\"%s\"", sev_name[sev]);
 		o = ctl_json_str(j, sizeof(j), o, "message", (const uint8_t *)buf,
 				 strlen(buf));
 		if (o + 2 < sizeof(j))
 			memcpy(j + o, "}", 2);
-		ctl_log_write(log, 0, j);
+		ctl_log_write(log, 0, LOG_INFO, j);
 		return;
 	}
+	o = (size_t)snprintf(buf, sizeof(buf), "%s", pfx);
+	vsnprintf(buf + o, sizeof(buf) - o, fmt, ap);
+	clock_gettime(CLOCK_REALTIME, &now);
 	ctl_log_write(log, (uint64_t)now.tv_sec * 1000000000ull +
-		      (uint64_t)now.tv_nsec, buf);
+		      (uint64_t)now.tv_nsec, ctl_msg_priority(sev), buf);
+}
+
+/* ctl_log_sev - free-form line with a severity's prefix and priority */
+void ctl_log_sev(struct ctl_log *log, enum ctl_msg_sev sev,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctl_log_vsev(log, sev, fmt, ap);
+	va_end(ap);
+}
+
+/* ctl_log_msg - free-form info line with the same prefix (current time) */
+void ctl_log_msg(struct ctl_log *log, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctl_log_vsev(log, CTL_MSG_INFO, fmt, ap);
+	va_end(ap);
 }
 
 /* ctl_log_write_errors - count of failed writes */
 uint64_t ctl_log_write_errors(const struct ctl_log *log)
 {
-	return log->write_errors;
+	return atomic_load(&log->write_errors);
 }
 
 /* ctl_log_verdict_row - one row of the verdict CSV; fprintf's result */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ctl_setup.h"
+#include "ctl_msg.h"
 
 /* ctl_setup_fini - free everything; s becomes empty */
 void ctl_setup_fini(struct ctl_setup *s)
@@ -84,7 +85,9 @@ void ctl_setup_client(const struct ctl_setup *s, struct ctl_cache *cache,
 		      const struct scr_addr *client, uint64_t now_s,
 		      struct scr_client_info *out)
 {
-	switch (ctl_acl_lookup(s->acl, client)) {
+	enum ctl_acl_result r = ctl_acl_lookup(s->acl, client);
+
+	switch (r) {
 	case CTL_ACL_PERMIT:
 		memset(out, 0, sizeof(*out));
 		out->cls = SCR_CLIENT_PERMIT;
@@ -97,7 +100,8 @@ void ctl_setup_client(const struct ctl_setup *s, struct ctl_cache *cache,
 		ctl_cache_client(cache, client, now_s, s->pol.enabled, out);
 		return;
 	default:
-		abort();	/* panic: access list result out of range */
+		ctl_msg_panic("ctl_setup_client: access list result %d out of "
+			      "range", (int)r);
 	}
 }
 

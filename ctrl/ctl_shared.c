@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_msg.h"
+
 #define SH_FIFO_MAX	1024		/* commands awaiting an answer */
 #define SH_OBUF_MAX	(4u << 20)	/* bytes queued on one connection */
 #define SH_IBUF_MAX	(1u << 20)	/* memcache: one answer at most */
@@ -714,7 +716,8 @@ static void redis_cmd_reply(struct ctl_shared *s, redisReply *r)
 		}
 		break;
 	default:
-		abort();
+		ctl_msg_panic("redis_cmd_reply: request type %d out of range",
+			      (int)sl->type);
 	}
 }
 
@@ -790,8 +793,9 @@ static ssize_t mc_answer(struct ctl_shared *s)
 		fifo_pop(s);
 		return (ssize_t)l1;
 	}
-	if (sl->type != SH_REQ_GET)
-		abort();
+	if (sl->type != SH_REQ_GET)	/* memcache: no SELECT, no CATCHUP */
+		ctl_msg_panic("mc_answer: request type %d in a memcache queue",
+			      (int)sl->type);
 	if (l1 == 5 && memcmp(c->ibuf, "END\r\n", 5) == 0) {
 		answer_get(s, sl, -ENOENT, NULL);
 		fifo_pop(s);

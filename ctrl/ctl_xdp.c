@@ -22,6 +22,7 @@
 
 #include "ctl_aclcomp.h"
 #include "ctl_cidr.h"
+#include "ctl_msg.h"
 #include "ctl_xdp.h"
 
 const char *const ctl_xdp_mode_name[CTL_XDP_MODE_MAX] = {
@@ -73,7 +74,8 @@ int ctl_xdp_attach(const char *ifname, enum ctl_xdp_mode mode,
 		*used = CTL_XDP_MODE_GENERIC;
 		return 0;
 	default:
-		abort();	/* impossible: not one of our modes */
+		ctl_msg_panic("ctl_xdp_attach: interface %s: XDP mode %d out of "
+			      "range", ifname, (int)mode);
 	}
 }
 

@@ -3,7 +3,7 @@
  * NAME
  *	smtpscreenctl - operate a running smtpscreen: block/allow lists, stats
  * DESCRIPTION
- *	smtpscreenctl [-s SOCKET] [-p PINDIR] COMMAND
+ *	smtpscreenctl [-v] [-s SOCKET] [-p PINDIR] COMMAND
  *	  status | reload | cache flush | cache list        (daemon only)
  *	  block add CIDR [TTL] | block del CIDR | block list
  *	  allow add CIDR [TTL] | allow del CIDR | allow list
@@ -16,7 +16,8 @@
  *	fail. -p without -s means "these pins": the map commands go straight
  *	to them, no socket is tried. Words are checked before anything is
  *	contacted (ctl_cmd_parse), so a bad CIDR or TTL gets the same message
- *	either way. CIDR and TTL syntax: ctl_cmd.h.
+ *	either way. CIDR and TTL syntax: ctl_cmd.h. -v (repeatable, before
+ *	or after COMMAND) says on stderr which way the command went.
  * CONTRACT
  *	Exit status 0 ok, 1 failure (message on stderr), 2 usage.
  * THREADING
@@ -31,13 +32,14 @@
 
 #include "ctl_cmd.h"
 #include "ctl_maps.h"
+#include "ctl_msg.h"
 #include "ctl_sock.h"
 
 /* usage - the synopsis */
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: smtpscreenctl [-s SOCKET] [-p PINDIR] COMMAND\n"
+		"usage: smtpscreenctl [-v] [-s SOCKET] [-p PINDIR] COMMAND\n"
 		"  block add CIDR [TTL] | block del CIDR | block list\n"
 		"  allow add CIDR [TTL] | allow del CIDR | allow list\n"
 		"  stats | sweep\n"
@@ -66,8 +68,12 @@ int main(int argc, char **argv)
 	char err[2048] = "", why[1024] = "";
 	int c, rc, status = 1;
 
-	while ((c = getopt(argc, argv, "s:p:h")) != -1) {
+	ctl_msg_init("smtpscreenctl");
+	while ((c = getopt(argc, argv, "s:p:hv")) != -1) {
 		switch (c) {
+		case 'v':
+			ctl_msg_verbose++;
+			break;
 		case 's':
 			sock = optarg;
 			sock_given = true;
@@ -93,6 +99,7 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	if (only_daemon || sock_given || !pin_given) {
+		ctl_msg_debug("trying the daemon on %s", sock);
 		rc = ctl_sock_request(sock, argc, argv, stdout, why, sizeof(why));
 		if (rc >= 0) {
 			snprintf(err, sizeof(err), "%s", why);
@@ -109,6 +116,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	ctl_msg_debug("using the maps pinned under %s", pindir);
 	m = ctl_maps_open_pinned(pindir, err, sizeof(err));
 	if (!m)
 		goto out;

@@ -20,6 +20,7 @@
 #include "dp_craft.h"
 #include "scr_csum.h"
 #include "scr_decode.h"
+#include "scr_panic.h"
 
 #define ETH_HLEN	14
 #define VLAN_HLEN	4
@@ -293,11 +294,12 @@ static void put_addr(struct rbuf *b, const struct scr_addr *a)
 	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 	char t[INET6_ADDRSTRLEN];
 
+	/* INET6_ADDRSTRLEN always fits: a failure is impossible */
 	if (memcmp(a->b, mapped, sizeof(mapped)) == 0) {
 		if (inet_ntop(AF_INET, a->b + 12, t, sizeof(t)) == NULL)
-			abort();	/* panic: the buffer always fits */
+			scr_panic("put_addr: inet_ntop(AF_INET): errno %d", errno);
 	} else if (inet_ntop(AF_INET6, a->b, t, sizeof(t)) == NULL) {
-		abort();		/* panic: the buffer always fits */
+		scr_panic("put_addr: inet_ntop(AF_INET6): errno %d", errno);
 	}
 	puts_(b, t);
 }
@@ -326,7 +328,7 @@ int dp_craft_reply(enum scr_test test, enum scr_action act,
 	case SCR_ACT_DROP:
 		break;
 	default:
-		abort();		/* panic: action out of range */
+		scr_panic("dp_craft_reply: action %d out of range", (int)act);
 	}
 	switch (test) {
 	case SCR_TEST_PREGREET:
@@ -348,7 +350,7 @@ int dp_craft_reply(enum scr_test test, enum scr_action act,
 		text = NULL;
 		break;
 	default:
-		abort();		/* panic: test out of range */
+		scr_panic("dp_craft_reply: test %d out of range", (int)test);
 	}
 	if (cap > 0)
 		buf[0] = 0;

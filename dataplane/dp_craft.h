@@ -72,7 +72,8 @@
  *	  (the worker does not know which lists matched): "... blocked using
  *	  a DNS blocklist" -- says what happened without inventing a name.
  *	  Addresses: IPv4 dotted quad, IPv6 as inet_ntop writes it.
- *	  A test or action outside its enum is a caller bug: abort().
+ *	  A test or action outside its enum is a caller bug: scr_panic()
+ *	  names it, then aborts.
  * THREADING
  *	Pure functions, no allocation, no locks; any thread (workers).
  */

@@ -38,6 +38,7 @@
 #include <rte_ring.h>
 
 #include "ctl_cache.h"
+#include "ctl_live.h"
 #include "ctl_setup.h"
 #include "dp_hold.h"
 #include "scr_engine.h"
@@ -47,47 +48,7 @@
 #define DP_PORT_CLIENTS	0	/* port index facing the clients */
 #define DP_PORT_SERVERS	1	/* the protected side */
 #define DP_TXBUF	64
-#define DP_DYN_MAX	1024	/* operator block/allow prefixes per worker */
 #define DP_REL_MAX	2048	/* released frames waiting for the engine */
-
-/* Control thread -> worker. */
-enum dp_msg_type {
-	DP_MSG_PASS = 0,	/* addr passed 'tests' at now_s */
-	DP_MSG_BLOCK,		/* addr blocked for ttl_s with reasons */
-	DP_MSG_DYN_ADD,		/* operator prefix: kind, addr/plen, expires_s */
-	DP_MSG_DYN_DEL,
-	DP_MSG_CACHE_FLUSH,
-	DP_MSG_SETUP,		/* switch to setup (ptr); ack with setup_gen */
-	DP_MSG_DNSBL,		/* the DNSBL answer for flow key: score, outcome */
-	DP_MSG_MAX
-};
-
-struct dp_msg {
-	uint32_t type;		/* enum dp_msg_type */
-	uint8_t kind;		/* enum scr_xdp_kind (DYN_*) */
-	uint8_t plen;		/* 0..128 over scr_addr */
-	uint8_t reasons;
-	uint8_t tests;
-	uint32_t ttl_s;		/* BLOCK; PASS: one TTL for every test, 0 policy's */
-	uint32_t _pad;
-	uint64_t now_s;
-	uint64_t expires_s;	/* DYN_ADD: 0 = never */
-	uint64_t gen;		/* SETUP */
-	const struct ctl_setup *setup;
-	struct scr_addr addr;
-	struct scr_flow_key key;	/* DNSBL */
-	int32_t score;			/* DNSBL */
-	uint8_t outcome;		/* DNSBL: enum scr_dnsbl_outcome */
-};
-
-/* An operator prefix the workers apply (vfio ports: no XDP). */
-struct dp_dyn {
-	struct scr_addr net;
-	uint64_t expires_s;
-	uint8_t plen;
-	uint8_t kind;		/* enum scr_xdp_kind */
-	uint8_t used;
-};
 
 /* Worker counters, written by the worker only. */
 struct dp_wstats {
@@ -124,12 +85,10 @@ struct dp_worker {
 	unsigned id;
 	unsigned lcore;
 	struct dp_app *app;
-	struct scr_engine *eng;
-	struct ctl_cache *cache;
-	const struct ctl_setup *setup;
+	struct ctl_live_worker lw;		/* engine, cache copy, setup */
 	struct dp_hold *hold;
 	struct rte_ring *ev_ring;		/* to ctrl: struct scr_event */
-	struct rte_ring *msg_ring;		/* from ctrl: struct dp_msg */
+	struct rte_ring *msg_ring;		/* from ctrl: struct ctl_live_msg */
 	struct rte_ring *in[DP_MAX_WORKERS];	/* dispatch from worker j */
 	struct rte_ring *out[DP_MAX_WORKERS];	/* dispatch to worker j */
 	/* Frames for worker j that its full ring did not take yet: no more
@@ -148,8 +107,6 @@ struct dp_worker {
 	uint64_t burst_first;			/* pkt_no of frame 0 of the burst */
 	uint8_t stop_test[SCR_BURST];		/* failed test behind a STOP, 0xff */
 	uint8_t stop_act[SCR_BURST];
-	unsigned ndyn;
-	struct dp_dyn dyn[DP_DYN_MAX];
 	unsigned nrel;
 	struct rte_mbuf *rel[DP_REL_MAX];	/* released, not yet judged */
 	struct dp_wstats st;
@@ -157,7 +114,6 @@ struct dp_worker {
 	struct dp_wstats st_snap;
 	struct scr_stats eng_snap;
 	uint32_t flows_snap;
-	atomic_uint_fast64_t setup_gen;		/* last SETUP applied */
 	atomic_int ctl_behind;			/* ctrl left events in a ring */
 	bool pressure;				/* load reported to the engine */
 	atomic_int done;			/* worker left its loop */

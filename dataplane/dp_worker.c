@@ -38,6 +38,7 @@
 #include "dp_craft.h"
 #include "dp_inline.h"
 #include "scr_decode.h"
+#include "scr_panic.h"
 #include "smtpscreen_abi.h"
 
 #define W_SNAP_NS	100000000ull	/* counters published every 100 ms */
@@ -76,55 +77,13 @@ static inline unsigned port_index(const struct dp_worker *w, uint16_t id)
 							DP_PORT_CLIENTS;
 }
 
-/* addr_in - addr inside net/plen (plen over the 128-bit scr_addr) */
-static bool addr_in(const struct scr_addr *a, const struct scr_addr *net,
-		    unsigned plen)
-{
-	unsigned full = plen / 8, rest = plen % 8;
-
-	if (memcmp(a->b, net->b, full) != 0)
-		return false;
-	return rest == 0 ||
-	       ((a->b[full] ^ net->b[full]) & (uint8_t)(0xff00u >> rest)) == 0;
-}
-
-/* dyn_lookup - an operator prefix covering addr: allow beats block, as
- * in the XDP program; -1 none */
-static int dyn_lookup(const struct dp_worker *w, const struct scr_addr *a,
-		      uint64_t now_s)
-{
-	int found = -1;
-	unsigned i;
-
-	for (i = 0; i < w->ndyn; i++) {
-		const struct dp_dyn *d = &w->dyn[i];
-
-		if (!d->used || (d->expires_s && d->expires_s <= now_s) ||
-		    !addr_in(a, &d->net, d->plen))
-			continue;
-		if (d->kind == SCR_XDP_KIND_ALLOW)
-			return SCR_XDP_KIND_ALLOW;
-		found = SCR_XDP_KIND_BLOCK;
-	}
-	return found;
-}
-
 /* hook_client - access list, operator prefixes, then the cache */
 static void hook_client(void *arg, const struct scr_flow_key *key,
 			uint64_t now_ns, struct scr_client_info *out)
 {
 	struct dp_worker *w = arg;
-	uint64_t now_s = now_ns / 1000000000u;
-	int d;
 
-	if (w->ndyn && ctl_acl_lookup(w->setup->acl, &key->client) == CTL_ACL_DUNNO &&
-	    (d = dyn_lookup(w, &key->client, now_s)) >= 0) {
-		memset(out, 0, sizeof(*out));
-		out->cls = d == SCR_XDP_KIND_ALLOW ? SCR_CLIENT_PERMIT :
-						     SCR_CLIENT_BLOCKED;
-		return;
-	}
-	ctl_setup_client(w->setup, w->cache, &key->client, now_s, out);
+	ctl_live_worker_client(&w->lw, key, now_ns, out);
 }
 
 /* stop_test - the test whose action stops the session: drop first */
@@ -160,11 +119,11 @@ static void hold_free(struct dp_worker *w, const struct scr_flow_key *k)
 static void hook_event(void *arg, const struct scr_event *ev)
 {
 	struct dp_worker *w = arg;
-	const struct scr_policy *pol = &w->setup->pol;
+	const struct scr_policy *pol = &w->lw.setup->pol;
 
 	switch (ev->type) {
 	case SCR_EV_VERDICT:
-		ctl_cache_verdict(w->cache, ev, pol);
+		ctl_cache_verdict(w->lw.cache, ev, pol);
 		if (ev->stop_pkt >= w->burst_first &&
 		    ev->stop_pkt < w->burst_first + SCR_BURST) {
 			unsigned i = (unsigned)(ev->stop_pkt - w->burst_first);
@@ -182,7 +141,8 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_STRESS:
 		break;
 	default:
-		abort();	/* panic: event type out of range */
+		scr_panic("hook_event: event type %d out of range",
+			  (int)ev->type);
 	}
 	if (rte_ring_sp_enqueue_elem(w->ev_ring, (void *)ev, sizeof(*ev)) == 0)
 		return;
@@ -345,7 +305,7 @@ static void judge(struct dp_worker *w, struct rte_mbuf **m, unsigned n,
 {
 	struct scr_frame fr[SCR_BURST];
 	uint64_t now = dp_now_ns(w->app);
-	uint8_t hold_ok = w->setup->hold_ns ? SCR_FRAME_HOLD_OK : 0;
+	uint8_t hold_ok = w->lw.setup->hold_ns ? SCR_FRAME_HOLD_OK : 0;
 	uint16_t inside = w->app->port[DP_PORT_SERVERS].id;
 	unsigned i;
 
@@ -364,7 +324,7 @@ static void judge(struct dp_worker *w, struct rte_mbuf **m, unsigned n,
 		w->stop_test[i] = 0xff;
 		w->stop_act[i] = 0;
 	}
-	scr_engine_burst(w->eng, fr, n);
+	scr_engine_burst(w->lw.eng, fr, n);
 	for (i = 0; i < n; i++) {
 		switch ((enum scr_pkt_action)fr[i].action) {
 		case SCR_PKT_PASS:
@@ -382,7 +342,8 @@ static void judge(struct dp_worker *w, struct rte_mbuf **m, unsigned n,
 			do_hold(w, m[i], now);
 			break;
 		default:
-			abort();	/* panic: frame action out of range */
+			scr_panic("judge: frame %u action %u out of range", i,
+				  (unsigned)fr[i].action);
 		}
 	}
 }
@@ -467,85 +428,14 @@ static unsigned dispatch(struct dp_worker *w, struct rte_mbuf **m, unsigned n)
 	return keep;
 }
 
-/* apply_msg - one message from the control thread */
-static void apply_msg(struct dp_worker *w, const struct dp_msg *g)
-{
-	unsigned i;
-
-	w->st.msgs++;
-	switch ((enum dp_msg_type)g->type) {
-	case DP_MSG_PASS:
-		if (g->ttl_s) {
-			/* DNSBL allow-list: every test passed for the DNS TTL */
-			struct scr_policy p = w->setup->pol;
-
-			for (i = 0; i < SCR_TEST_MAX; i++)
-				p.ttl_s[i] = g->ttl_s;
-			ctl_cache_pass(w->cache, &g->addr, g->now_s, g->tests, &p);
-			return;
-		}
-		ctl_cache_pass(w->cache, &g->addr, g->now_s, g->tests,
-			       &w->setup->pol);
-		return;
-	case DP_MSG_DNSBL:
-		(void)scr_engine_dnsbl(w->eng, &g->key, g->score,
-				       (enum scr_dnsbl_outcome)g->outcome,
-				       dp_now_ns(w->app));
-		return;
-	case DP_MSG_BLOCK:
-		ctl_cache_block(w->cache, &g->addr, g->now_s, g->ttl_s, g->reasons);
-		return;
-	case DP_MSG_DYN_ADD:
-	case DP_MSG_DYN_DEL:
-		for (i = 0; i < w->ndyn; i++) {
-			struct dp_dyn *d = &w->dyn[i];
-
-			if (d->used && d->kind == g->kind && d->plen == g->plen &&
-			    memcmp(&d->net, &g->addr, sizeof(d->net)) == 0)
-				break;
-		}
-		if (g->type == DP_MSG_DYN_DEL) {
-			if (i < w->ndyn) {
-				w->dyn[i] = w->dyn[w->ndyn - 1];
-				w->ndyn--;
-			}
-			return;
-		}
-		if (i == w->ndyn) {
-			if (w->ndyn == DP_DYN_MAX)
-				return;	/* ctrl refuses more than DP_DYN_MAX */
-			w->ndyn++;
-		}
-		w->dyn[i].net = g->addr;
-		w->dyn[i].plen = g->plen;
-		w->dyn[i].kind = g->kind;
-		w->dyn[i].expires_s = g->expires_s;
-		w->dyn[i].used = 1;
-		return;
-	case DP_MSG_CACHE_FLUSH:
-		ctl_cache_clear(w->cache);
-		return;
-	case DP_MSG_SETUP:
-		/* Flows in flight keep their state; the engine keeps the old
-		 * policy if it cannot get memory for the new patterns. */
-		if (scr_engine_set_policy(w->eng, &g->setup->pol, g->setup->db) == 0)
-			w->setup = g->setup;
-		atomic_store_explicit(&w->setup_gen, g->gen, memory_order_release);
-		return;
-	case DP_MSG_MAX:
-	default:
-		abort();	/* panic: message type out of range */
-	}
-}
-
 /* dp_worker_snapshot - publish counters for the control thread */
 void dp_worker_snapshot(struct dp_worker *w)
 {
 	w->st.hold_now = dp_hold_pkts(w->hold);
 	dp_snap_write_begin(w);
 	w->st_snap = w->st;
-	scr_engine_stats(w->eng, &w->eng_snap);
-	w->flows_snap = scr_engine_flows_active(w->eng);
+	scr_engine_stats(w->lw.eng, &w->eng_snap);
+	w->flows_snap = scr_engine_flows_active(w->lw.eng);
 	dp_snap_write_end(w);
 }
 
@@ -564,21 +454,21 @@ static void pressure_update(struct dp_worker *w, uint64_t now)
 	if (w->pressure ? !off : on) {
 		if (!w->pressure) {
 			w->pressure = true;
-			scr_engine_set_pressure(w->eng, true, now);
+			scr_engine_set_pressure(w->lw.eng, true, now);
 		}
 	} else if (w->pressure) {
 		w->pressure = false;
-		scr_engine_set_pressure(w->eng, false, now);
+		scr_engine_set_pressure(w->lw.eng, false, now);
 	}
 }
 
 /* hold_now_ns - the hold now: the stress value in stress mode */
 static uint64_t hold_now_ns(struct dp_worker *w)
 {
-	bool stress = scr_engine_stress(w->eng);
+	bool stress = scr_engine_stress(w->lw.eng);
 
 	w->st.stress = stress;
-	return stress ? w->setup->hold_stress_ns : w->setup->hold_ns;
+	return stress ? w->lw.setup->hold_stress_ns : w->lw.setup->hold_ns;
 }
 
 /* release_due - holds that are over go back to the engine */
@@ -592,7 +482,7 @@ static void release_due(struct dp_worker *w, uint64_t now)
 	/* A reload that switched the hold off ends every hold at once. */
 	n = dp_hold_due(w->hold, now, hold_now_ns(w), pk, SCR_BURST * 4);
 	if (n == 0 && dp_hold_oldest_ns(w->hold) != UINT64_MAX &&
-	    w->setup->hold_ns == 0)
+	    w->lw.setup->hold_ns == 0)
 		n = dp_hold_release_oldest(w->hold, pk, SCR_BURST * 4);
 	if (n) {
 		rel_add(w, pk, n);
@@ -644,7 +534,7 @@ static void drain(struct dp_worker *w)
 			judge_released(w);
 	}
 	judge_released(w);
-	scr_engine_flush(w->eng, dp_now_ns(w->app));
+	scr_engine_flush(w->lw.eng, dp_now_ns(w->app));
 	for (p = 0; p < DP_NPORTS; p++)
 		tx_flush(w, p);
 }
@@ -655,7 +545,7 @@ int dp_worker_main(void *arg)
 	struct dp_worker *w = arg;
 	struct dp_app *a = w->app;
 	struct rte_mbuf *m[SCR_BURST];
-	struct dp_msg msg;
+	struct ctl_live_msg msg;
 	uint64_t next_snap = 0, next_expire = 0;
 	unsigned i, p, n;
 
@@ -664,7 +554,7 @@ int dp_worker_main(void *arg)
 		bool busy = false;
 
 		while (rte_ring_sc_dequeue_elem(w->msg_ring, &msg, sizeof(msg)) == 0)
-			apply_msg(w, &msg);
+			ctl_live_worker_apply(&w->lw, &msg, dp_now_ns(a));
 		if (w->pending)
 			push_pending(w);
 		for (i = 0; i < w->nrxq && !w->pending; i++) {
@@ -688,7 +578,7 @@ int dp_worker_main(void *arg)
 		for (p = 0; p < DP_NPORTS; p++)
 			tx_flush(w, p);
 		if (now >= next_expire && !busy) {
-			scr_engine_expire(w->eng, now);
+			scr_engine_expire(w->lw.eng, now);
 			next_expire = now + W_EXPIRE_NS;
 		}
 		if (now >= next_snap) {

@@ -6,18 +6,26 @@
  *	`smtpscreen replay ...` runs the engine over pcap files;
  *	`smtpscreen xdp attach|detach ...` manages XDP enforcement (when built
  *	with libbpf).
+ *	-v (repeatable; -vv counts two; --verbose is one) before or after the
+ *	mode word raises ctl_msg_verbose. The dispatcher takes it out of the
+ *	arguments before the mode parses them, up to a "--" (the inline
+ *	mode's EAL arguments after it are left alone: EAL has its own -v).
+ *	So an option value that is literally "-v" must be written
+ *	--opt=-v. The stderr tag of ctl_msg is "smtpscreen MODE".
  * THREADING
  *	Main thread.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ctl_msg.h"
 #include "dp_replay.h"
 #ifdef SCR_HAVE_BPF
 #include "ctl_xdp.h"
 #endif
 #ifdef SCR_HAVE_HOST
-#include "ctl_host.h"
+#include "dp_host.h"
 #endif
 #ifdef SCR_HAVE_DPDK
 #include "dp_inline.h"
@@ -27,7 +35,7 @@
 static int usage(FILE *out, int status)
 {
 	fprintf(out,
-		"usage: smtpscreen COMMAND [ARGS]\n"
+		"usage: smtpscreen [-v] COMMAND [ARGS]   (-v: verbose; repeat for more)\n"
 		"  replay [-c main.cf] [--verdicts out.csv] [--labels labels.csv]\n"
 		"         [--log out.log] [--threads N] [--loop N] FILE.pcap...\n"
 #ifdef SCR_HAVE_BPF
@@ -45,10 +53,53 @@ static int usage(FILE *out, int status)
 	return status;
 }
 
+/* verbose_arg - how many -v a word says ("-v" 1, "-vvv" 3,
+ * "--verbose" 1), 0 if it is not one */
+static int verbose_arg(const char *a)
+{
+	size_t n;
+
+	if (strcmp(a, "--verbose") == 0)
+		return 1;
+	if (a[0] != '-' || a[1] != 'v')
+		return 0;
+	n = strspn(a + 1, "v");
+	return a[1 + n] == 0 ? (int)n : 0;
+}
+
+/* take_verbose - count and remove -v words before the mode word and
+ * after it up to "--"; the new argc */
+static int take_verbose(int argc, char **argv)
+{
+	bool mode = false, rest = false;
+	int i, j = 1, n;
+
+	for (i = 1; i < argc; i++) {
+		if (!rest && (n = verbose_arg(argv[i])) > 0) {
+			ctl_msg_verbose += n;
+			continue;
+		}
+		if (mode && strcmp(argv[i], "--") == 0)
+			rest = true;
+		mode = true;
+		argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	return j;
+}
+
+/* main - smtpscreen MODE ... */
 int main(int argc, char **argv)
 {
+	char tag[64];
+
+	argc = take_verbose(argc, argv);
 	if (argc < 2)
 		return usage(stderr, 2);
+	snprintf(tag, sizeof(tag), "smtpscreen %s", argv[1]);
+	ctl_msg_init(argv[1][0] == '-' ? "smtpscreen" : tag);
+	ctl_msg_debug("version %s, verbose level %d", SCR_VERSION,
+		      ctl_msg_verbose);
 	if (strcmp(argv[1], "replay") == 0)
 		return dp_replay_main(argc - 1, argv + 1);
 #ifdef SCR_HAVE_BPF
@@ -57,7 +108,7 @@ int main(int argc, char **argv)
 #endif
 #ifdef SCR_HAVE_HOST
 	if (strcmp(argv[1], "host") == 0)
-		return ctl_host_main(argc - 1, argv + 1);
+		return dp_host_main(argc - 1, argv + 1);
 #endif
 #ifdef SCR_HAVE_DPDK
 	if (strcmp(argv[1], "inline") == 0)

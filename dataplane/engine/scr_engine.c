@@ -43,6 +43,7 @@
 #include "scr_ccount.h"
 #include "scr_engine.h"
 #include "scr_flow.h"
+#include "scr_panic.h"
 #include "scr_smtp.h"
 #include "scr_tcpord.h"
 
@@ -573,7 +574,8 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 		case SCR_ACT_IGNORE:
 			break;
 		default:
-			abort();	/* panic: action out of range */
+			scr_panic("new_flow: denylist action %d out of range",
+				  (int)e->pol->action[SCR_TEST_ACCESS]);
 		}
 		info.todo = e->pol->enabled;
 		break;
@@ -588,7 +590,8 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 	case SCR_CLIENT_NEW:
 		break;
 	default:
-		abort();	/* panic: client class out of range */
+		scr_panic("new_flow: client class %d out of range",
+			  (int)info.cls);
 	}
 	info.todo &= (uint8_t)(e->pol->enabled & SCR_TESTS_STREAM);
 	if (info.todo == 0) {
@@ -746,7 +749,8 @@ static uint32_t timeout_ms(const struct scr_engine *e, const struct scr_flow *f)
 			     p->idle_timeout_ns);
 	case SCR_FS_FREE:
 	default:
-		abort();	/* panic: no timeout for a free entry */
+		scr_panic("timeout_ms: flow state %d has no timeout",
+			  (int)f->state);
 	}
 }
 
@@ -920,7 +924,8 @@ int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
 		break;
 	case SCR_DNSBL_MAX:
 	default:
-		abort();	/* panic: DNSBL outcome out of range */
+		scr_panic("scr_engine_dnsbl: DNSBL outcome %d out of range",
+			  (int)out);
 	}
 	act = (enum scr_action)e->pol->action[SCR_TEST_DNSBL];
 	f->reasons |= (uint8_t)SCR_TEST_BIT(SCR_TEST_DNSBL);
@@ -936,6 +941,23 @@ int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
 		f->flags |= SCR_FF_STOP_NEXT;
 	else if (act == SCR_ACT_ENFORCE)
 		f->enforce |= (uint8_t)SCR_TEST_BIT(SCR_TEST_DNSBL);
+	return 0;
+}
+
+/* scr_engine_pass_old - the flow's client is on a pass cache the front
+ * end did not have at the flow's start (the control plane's store or
+ * the shared store answered later): PASS OLD now, if no test failed */
+int scr_engine_pass_old(struct scr_engine *e, const struct scr_flow_key *k,
+			uint64_t now_ns)
+{
+	struct scr_flow *f;
+
+	set_time(e, now_ns);
+	f = scr_flow_lookup(e->ft, k, scr_flow_hash(k));
+	if (f == NULL || f->mode != SCR_FM_SCAN || f->reasons != 0)
+		return -ENOENT;
+	f->flags |= SCR_FF_PASS_OLD;
+	decide(e, f, NULL, SCR_V_PASS);
 	return 0;
 }
 

@@ -129,6 +129,12 @@ void scr_engine_reset(struct scr_engine *e);
  * flow table keeps its size. 0, or -ENOMEM with the old policy kept. */
 int scr_engine_set_policy(struct scr_engine *e, const struct scr_policy *pol,
 			  const struct scr_scan_db *db);
+/* scr_engine_pass_old - the client of flow k passed before, as a store
+ * the front end could not ask at the flow's start says: PASS OLD now,
+ * unless a test has failed. 0, or -ENOENT when the flow is gone, decided
+ * or has failed a test. */
+int scr_engine_pass_old(struct scr_engine *e, const struct scr_flow_key *k,
+			uint64_t now_ns);
 /* What ctrl concluded from a client's DNSBL score (postscreen_dnsbl_*). */
 enum scr_dnsbl_outcome {
 	SCR_DNSBL_NEUTRAL = 0,	/* below the threshold, not allow-listed */

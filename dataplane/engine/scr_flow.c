@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "scr_flow.h"
+#include "scr_panic.h"
 
 _Static_assert(sizeof(struct scr_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct scr_flow) <= 128, "flow entry over two cache lines");
@@ -111,7 +112,8 @@ void scr_flow_remove(struct scr_flow_table *t, struct scr_flow *f)
 	while (*link && *link != idx)
 		link = &t->e[*link - 1].hnext;
 	if (*link == 0)
-		abort();	/* panic: entry not in its chain */
+		scr_panic("scr_flow_remove: entry %u (state %d) not in its "
+			  "chain", idx, (int)f->state);
 	*link = f->hnext;
 	f->state = SCR_FS_FREE;
 	f->hnext = t->free_head;

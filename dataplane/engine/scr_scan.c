@@ -48,6 +48,7 @@
 
 #include <hs.h>
 
+#include "scr_panic.h"
 #include "scr_scan.h"
 
 /* Built-in pattern ids; ctrl pattern i has id SCR_SCAN_NBUILTIN + i. */
@@ -88,14 +89,6 @@ struct scr_scan_ctx {
 	struct scr_scan_match *m;
 	uint64_t base;		/* stream offset of p[0] */
 };
-
-/* scr_scan_panic - impossible state: abort */
-
-static void __attribute__((noreturn, cold)) scr_scan_panic(const char *what, int v)
-{
-	fprintf(stderr, "scr_scan: panic: %s %d\n", what, v);
-	abort();
-}
 
 /* scr_scan_flag_of - match flag for a ctrl pattern; 0 if the kind is bad */
 
@@ -349,14 +342,16 @@ uint32_t scr_scan_pool_free(const struct scr_scan_thread *t)
 struct scr_scan_stream *scr_scan_open(struct scr_scan_thread *t)
 {
 	struct scr_scan_stream *s;
+	hs_error_t e;
 
 	if (t->nfree == 0)
 		return NULL;
 	s = t->free[--t->nfree];
 	/* Without scratch and callback nothing is reported and nothing is
 	 * allocated: the state is just re-initialised. */
-	if (hs_reset_stream(s->hs, 0, NULL, NULL, NULL) != HS_SUCCESS)
-		scr_scan_panic("hs_reset_stream failed on a pool stream", 0);
+	if ((e = hs_reset_stream(s->hs, 0, NULL, NULL, NULL)) != HS_SUCCESS)
+		scr_panic("scr_scan_open: hs_reset_stream on a pool stream: "
+			  "hs_error_t %d", (int)e);
 	s->off = 0;
 	return s;
 }
@@ -408,7 +403,8 @@ void scr_scan_close(struct scr_scan_thread *t, struct scr_scan_stream *s)
 	if (s == NULL)
 		return;
 	if (t->nfree >= t->max)
-		scr_scan_panic("stream closed twice; pool size", (int)t->max);
+		scr_panic("scr_scan_close: stream closed twice: %u free of %u",
+			  t->nfree, t->max);
 	t->free[t->nfree++] = s;
 }
 

@@ -64,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scr_panic.h"
 #include "scr_smtp.h"
 
 /* Flow flags (struct scr_smtp.flags). */
@@ -195,14 +196,6 @@ struct scr_smtp_cur {
 	unsigned r;		/* SCR_SMTP_R_* */
 };
 
-/* scr_smtp_panic - impossible state: abort */
-
-static void __attribute__((noreturn, cold)) scr_smtp_panic(const char *what, int v)
-{
-	fprintf(stderr, "scr_smtp: panic: %s %d\n", what, v);
-	abort();
-}
-
 /* scr_smtp_init - start a flow; todo = SCR_TEST bits to run */
 
 void scr_smtp_init(struct scr_smtp *s, uint8_t todo)
@@ -306,7 +299,7 @@ static void scr_smtp_escape(struct scr_smtp_detail *d)
 static const char *scr_smtp_verb_name(unsigned v)
 {
 	if (v >= SCR_SMTP_V_MAX)
-		scr_smtp_panic("bad verb", (int)v);
+		scr_panic("scr_smtp_verb_name: verb %u out of range", v);
 	return scr_smtp_verbs[v].name;
 }
 
@@ -821,7 +814,8 @@ static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 	case SCR_SMTP_CL_SASL:
 		break;
 	default:
-		scr_smtp_panic("bad client state at end of line", s->cli_st);
+		scr_panic("scr_smtp_line_end: client state %d out of range",
+			  (int)s->cli_st);
 	}
 	scr_smtp_judge(c, s);
 	if (s->ss != NULL) {
@@ -922,7 +916,8 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 		case SCR_SMTP_CL_SASL:
 			break;
 		default:
-			scr_smtp_panic("bad client state", s->cli_st);
+			scr_panic("scr_smtp_bytes: client state %d out of range",
+				  (int)s->cli_st);
 		}
 	}
 	if (pol != NULL && pol->line_length_limit > 0

@@ -185,11 +185,11 @@ echo "$res" | grep -q "result=accepted" && e2e_fail ".11 pregreet delivered mail
 e2e_wait_for 5 grep -Eq "PREGREET [0-9]+ after [0-9.]+ from \[$NET.11\]" "$LOG" ||
 	e2e_fail "no PREGREET line for .11"
 ctl_ok stats
-for n in host_samples host_passes host_stopped host_cache_entries xdp_drop_block_packets; do
+for n in samples passes stopped cache_entries host_flow_new_packets xdp_drop_block_packets; do
 	echo "$OUT" | grep -Eq "^$n [0-9]+$" || e2e_fail "stats lacks $n: $OUT"
 done
-[ "$(echo "$OUT" | awk '$1 == "host_passes" { print $2 }')" -ge 1 ] || e2e_fail "host_passes 0: $OUT"
-[ "$(echo "$OUT" | awk '$1 == "host_stopped" { print $2 }')" -ge 1 ] || e2e_fail "host_stopped 0: $OUT"
+[ "$(echo "$OUT" | awk '$1 == "passes" { print $2 }')" -ge 1 ] || e2e_fail "passes 0: $OUT"
+[ "$(echo "$OUT" | awk '$1 == "stopped" { print $2 }')" -ge 1 ] || e2e_fail "stopped 0: $OUT"
 # the daemon's lines come before the XDP counters
 first_xdp=$(echo "$OUT" | grep -n '^xdp_' | head -1 | cut -d: -f1)
 last_host=$(echo "$OUT" | grep -n '^host_' | tail -1 | cut -d: -f1)

@@ -142,6 +142,7 @@ mynetworks = 127.0.0.0/8
 smtpd_banner = $myhostname ESMTP
 smtpscreen_log_format = postfix
 smtpscreen_flow_table_size = 1024
+smtpscreen_cache_file = @TMP@/verdicts.lmdb
 postscreen_greet_action = enforce
 postscreen_greet_wait = ${stress?{2}:{3}}s
 postscreen_pipelining_enable = yes
@@ -150,6 +151,7 @@ postscreen_bare_newline_action = enforce
 smtpscreen_tcp_syn_timeout = ${stress?{2}:{30}}s
 postscreen_command_time_limit = 5s
 CEOF
+sed -i "s|@TMP@|$TMP|" "$TMP/screen.cf"
 LOG=$TMP/smtpscreen.log
 LIVE=$TMP/live.csv
 SOCK=$TMP/ctl.sock
@@ -178,9 +180,9 @@ e2e_log "appliance up: ${EAL[*]}"
 grep -Eq "smtpscreen inline: memory: flows 1024 × [0-9]+ bytes = [0-9.]+ MiB" "$TMP/inline.err" ||
 	e2e_fail "no memory statement on stderr: $(head -20 "$TMP/inline.err")"
 
-# sstat NAME - one key=value of `smtpscreenctl stats`
+# sstat NAME - one "name value" line of `smtpscreenctl stats`
 sstat() {
-	"$CTL" -s "$SOCK" stats 2>>"$TMP/ctl.err" | tr ' ' '\n' | awk -F= -v n="$1" '$1 == n { print $2; exit }'
+	"$CTL" -s "$SOCK" stats 2>>"$TMP/ctl.err" | awk -v n="$1" '$1 == n { print $2; exit }'
 }
 # rss - smtpscreen's resident set in KiB
 rss() {

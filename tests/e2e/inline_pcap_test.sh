@@ -57,7 +57,9 @@ run_inline() {
 		p1="$p1,rx_pcap=$TMP/empty.pcap,tx_pcap=$TMP/$tag-out2.pcap"
 		lc="0@0,1@1,2@0"
 	fi
-	"$SCR" inline -c "$TMP/main.cf" --workers "$w" --verdicts "$TMP/$tag.csv" \
+	# a verdict store of its own: every run starts with no verdicts
+	{ cat "$TMP/main.cf"; echo "smtpscreen_cache_file = $TMP/$tag.lmdb"; } >"$TMP/$tag.cf"
+	"$SCR" inline -c "$TMP/$tag.cf" --workers "$w" --verdicts "$TMP/$tag.csv" \
 		--log "$TMP/$tag.log" --stats-interval 1 -s "$TMP/$tag.sock" -- \
 		--lcores "$lc" --no-huge -m 512 --no-pci --file-prefix "inlpcap$$$tag" \
 		--log-level=lib.eal:error --vdev "net_pcap0,$p0" --vdev "net_pcap1,$p1" \
@@ -92,8 +94,8 @@ same_verdicts() {
 	fi
 }
 
-# kv FILE KEY: value of KEY= in the summary
-kv() { sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" "$1" | head -1; }
+# kv FILE KEY: the value of "KEY VALUE" in the summary
+kv() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 
 run_inline 1 w1
 same_verdicts w1

@@ -134,6 +134,7 @@ postscreen_bare_newline_action = enforce
 smtpscreen_helo_enable = yes
 smtpscreen_block_ttl = 3600
 smtpscreen_flow_table_size = 4096
+smtpscreen_cache_file = $TMP/verdicts.lmdb
 CEOF
 LOG=$TMP/smtpscreen.log
 LIVE=$TMP/live.csv

@@ -191,17 +191,17 @@ before=$(stat_of b xdp_drop_block_packets)
 syn b 11 && e2e_fail ".11 connected to node B after A blocked it"
 after=$(stat_of b xdp_drop_block_packets)
 [ "$after" -gt "$before" ] || e2e_fail "B's drop_block counter $before -> $after"
-[ "$(stat_of b host_shared_blocks_in)" -ge 1 ] || e2e_fail "B counts no block from the shared store"
+[ "$(stat_of b shared_blocks_in)" -ge 1 ] || e2e_fail "B counts no block from the shared store"
 
 # --- a client passed by A skips the tests on B --------------------------------------
 # B reads Redis for HOST_SHARED_WAIT_MS (2 ms) at the client's SYN and screens the
-# client itself when the answer is later (counted host_shared_unavailable): on a loaded
+# client itself when the answer is later (counted shared_unavailable): on a loaded
 # machine that can happen, so a client whose read was late is tried again with another
 # client (.10, then .20, .21); a miss or a wrong verdict is a failure at once.
 shared_pass_used() {
 	local c=$1 keys0 late0
 	keys0=$(rkeys)
-	late0=$(stat_of b host_shared_unavailable)
+	late0=$(stat_of b shared_unavailable)
 	good a "$c" "a-first-$c"
 	e2e_wait_for 5 grep -q "PASS NEW \[$NET.$c\]" "$TMP/screen-a.log" || e2e_fail "A: no PASS NEW for .$c"
 	# A's write is queued: wait until Redis holds one more key (a record per client)
@@ -212,14 +212,14 @@ shared_pass_used() {
 		grep -q "PASS NEW \[$NET.$c\]" "$TMP/screen-b.log" && e2e_fail "B tested .$c again (PASS NEW)"
 		return 0
 	fi
-	[ "$(stat_of b host_shared_unavailable)" -gt "$late0" ] ||
+	[ "$(stat_of b shared_unavailable)" -gt "$late0" ] ||
 		e2e_fail "B: no PASS OLD for .$c (A's pass not used): $(grep "$NET.$c" "$TMP/screen-b.log")"
 	e2e_log "B's shared store read for .$c was late (machine loaded): another client"
 	return 1
 }
 shared_pass_used 10 || shared_pass_used 20 || shared_pass_used 21 ||
 	e2e_fail "B's shared store reads were late three times"
-[ "$(stat_of b host_shared_hits)" -ge 1 ] || e2e_fail "B counts no shared store hit"
+[ "$(stat_of b shared_hits)" -ge 1 ] || e2e_fail "B counts no shared store hit"
 
 # --- Redis killed: both nodes keep screening ---------------------------------------
 stop_redis

@@ -5,6 +5,8 @@
  * DESCRIPTION
  *	{label, event, expected text} rows; expectations are the lines of the
  *	reference's live postscreen log (Appendix A) where inputs match.
+ *	Free-form lines: {label, severity, expected text, syslog priority,
+ *	JSON line}, syslog seen through ctl_msg_syslog_hook().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -287,6 +290,98 @@ static void test_json(void **state)
 	ctl_log_destroy(log);
 }
 
+/* Syslog lines seen by the hook in test_sev. */
+static int sev_pri;
+static char sev_text[256];
+
+/* sev_hook - record the syslog line instead of sending it */
+static void sev_hook(int priority, const char *text)
+{
+	sev_pri = priority;
+	snprintf(sev_text, sizeof(sev_text), "%s", text);
+}
+
+/* test_sev - free-form lines: the severity's prefix, and its syslog
+ * priority when the log is syslog */
+static void test_sev(void **state)
+{
+	static const struct {
+		const char *label;
+		enum ctl_msg_sev sev;
+		const char *want;	/* after "tag[pid]: " */
+		int want_pri;
+		const char *want_json;
+	} t[] = {
+		{ .label = "info", .sev = CTL_MSG_INFO, .want = "reload: ok",
+		  .want_pri = LOG_INFO,
+		  .want_json = "{\"event\":\"msg\",\"severity\":\"info\",\"message\":\"reload: ok\"}\n" },
+		{ .label = "warning", .sev = CTL_MSG_WARN, .want = "warning: reload: ok",
+		  .want_pri = LOG_WARNING,
+		  .want_json = "{\"event\":\"msg\",\"severity\":\"warning\",\"message\":\"reload: ok\"}\n" },
+		{ .label = "error", .sev = CTL_MSG_ERROR, .want = "error: reload: ok",
+		  .want_pri = LOG_ERR,
+		  .want_json = "{\"event\":\"msg\",\"severity\":\"error\",\"message\":\"reload: ok\"}\n" },
+		{ .label = "fatal", .sev = CTL_MSG_FATAL, .want = "fatal: reload: ok",
+		  .want_pri = LOG_CRIT,
+		  .want_json = "{\"event\":\"msg\",\"severity\":\"fatal\",\"message\":\"reload: ok\"}\n" },
+		{ .label = "panic", .sev = CTL_MSG_PANIC, .want = "panic: reload: ok",
+		  .want_pri = LOG_CRIT,
+		  .want_json = "{\"event\":\"msg\",\"severity\":\"panic\",\"message\":\"reload: ok\"}\n" },
+	};
+	char *out = NULL, *jout = NULL, want[128];
+	size_t olen = 0, jlen = 0;
+	FILE *f = open_memstream(&out, &olen), *jf = open_memstream(&jout, &jlen);
+	struct ctl_log *file = ctl_log_create(NULL, f, CTL_LOG_POSTFIX);
+	struct ctl_log *json = ctl_log_create(NULL, jf, CTL_LOG_JSON);
+	struct ctl_log *sys = ctl_log_create(NULL, NULL, CTL_LOG_POSTFIX);
+
+	(void)state;
+	assert_non_null(file);
+	assert_non_null(json);
+	assert_non_null(sys);
+	ctl_msg_syslog_hook(sev_hook);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		size_t off, joff;
+		const char *p;
+
+		fflush(f);
+		fflush(jf);
+		off = olen;
+		joff = jlen;
+		ctl_log_sev(file, t[i].sev, "reload: %s", "ok");
+		ctl_log_sev(json, t[i].sev, "reload: %s", "ok");
+		sev_pri = -1;
+		ctl_log_sev(sys, t[i].sev, "reload: %s", "ok");
+		fflush(f);
+		fflush(jf);
+		p = strstr(out + off, "]: ");
+		snprintf(want, sizeof(want), "%s\n", t[i].want);
+		if (p == NULL || strcmp(p + 3, want) != 0)
+			fail_msg("%s: file line \"%s\", want ...\"%s\"", t[i].label,
+				 out + off, t[i].want);
+		if (strcmp(jout + joff, t[i].want_json) != 0)
+			fail_msg("%s: JSON line \"%s\", want \"%s\"", t[i].label,
+				 jout + joff, t[i].want_json);
+		if (sev_pri != t[i].want_pri || strcmp(sev_text, t[i].want) != 0)
+			fail_msg("%s: syslog %d \"%s\", want %d \"%s\"", t[i].label,
+				 sev_pri, sev_text, t[i].want_pri, t[i].want);
+	}
+	/* ctl_log_msg is info; event lines stay LOG_INFO */
+	sev_pri = -1;
+	ctl_log_msg(sys, "plain %d", 1);
+	assert_int_equal(sev_pri, LOG_INFO);
+	assert_string_equal(sev_text, "plain 1");
+	ctl_msg_syslog_hook(NULL);
+	assert_int_equal(ctl_log_write_errors(file), 0);
+	ctl_log_destroy(sys);
+	ctl_log_destroy(json);
+	ctl_log_destroy(file);
+	fclose(jf);
+	fclose(f);
+	free(jout);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_file_output),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_sev),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,944 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	dp_host - `smtpscreen host`: the packet thread and start/stop
+ * DESCRIPTION
+ *	See dp_host.h. Time: the engine runs on CLOCK_REALTIME ns derived
+ *	from the samples' CLOCK_MONOTONIC stamps plus an offset taken at
+ *	start, so log lines carry wall-clock times and the cache and store
+ *	use Unix seconds; the greet hold runs on CLOCK_MONOTONIC like the
+ *	kernel's fail-open.
+ *	Greet hold: a HELD sample (the server's first payload) is kept in a
+ *	frame slot, indexed by dp_hold (a FIFO: holds share one duration, so
+ *	the oldest is the next one due; a hash finds a flow's hold when its
+ *	session ends). At its due time the packet thread marks it released
+ *	in the flow map, fixes the TCP checksum (TC saw it before checksum
+ *	offload), re-sends it with the resend mark, and only then feeds it
+ *	to the engine, so a client that spoke during the hold is a
+ *	pregreeter. A flow whose client turns out to be on a pass cache
+ *	(PASS OLD from the control plane) gets its greeting at once.
+ *	Stopping: the packet thread ends a session itself (socket destroy,
+ *	then flow map STOP: the RST must leave before TC drops the flow's
+ *	packets), so the 354 hold sees the STOP of a session it judged; the
+ *	control plane blocks the client (cache, stores, XDP).
+ *	Stress: flows in their tests plus held greetings against
+ *	postscreen_pre_queue_limit: on at 90 %, off at 70 % (postscreen's
+ *	marks); under stress the hold is the stress value of
+ *	postscreen_greet_wait. A full event ring or message ring counts as
+ *	pressure too.
+ * THREADING
+ *	See dp_host.h. The packet thread owns the engine, its verdict cache
+ *	copy, the holds and the resend socket; it publishes its counters
+ *	under a sequence count every 100 ms and before it wakes the control
+ *	thread for new events.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_hostbpf.h"
+#include "ctl_kill.h"
+#include "ctl_live.h"
+#include "ctl_msg.h"
+#include "ctl_maps.h"
+#include "ctl_resend.h"
+#include "ctl_setup.h"
+#include "dp_hold.h"
+#include "dp_host.h"
+#include "dp_ring.h"
+#include "scr_decode.h"
+#include "scr_engine.h"
+
+#define HOST_HELD_MAX	65536		/* greetings held at once */
+#define HOST_EV_RING	65536		/* events to the control thread */
+#define HOST_MSG_RING	16384		/* messages from it */
+#define HOST_PUBLISH_NS	100000000ull	/* counters published */
+#define HOST_POLL_MS	100
+#define HOST_DATA_HOLD_NS 1000000000ull	/* fail-open deadline of a held 354 */
+
+static atomic_int host_stop;
+static struct ctl_live *host_live;	/* for the signal handler */
+
+/* A held greeting frame. */
+struct host_frame {
+	struct scr_flow_key key;
+	uint32_t wirelen;
+	uint16_t caplen;
+	bool trunc;
+	unsigned next;			/* free list: index + 1 */
+	uint8_t data[SCR_HOST_SAMPLE_MAX];
+};
+
+/* The packet thread's counters. */
+struct host_stats {
+	uint64_t samples, held, resent, resend_err, held_full, killed;
+	uint64_t kill_err, stopped, data_stopped, released_early;
+	uint64_t ev_lost, map_err, msgs;
+	uint64_t held_now;		/* at the snapshot */
+};
+
+struct host {
+	/* options */
+	const char *ifname;
+	const char *conf_path;
+	const char *sock_path;
+	const char *log_file;
+	int xdp_mode;
+	bool keep;
+	/* shared, set before the packet thread starts */
+	struct ctl_live *live;
+	struct ctl_hostbpf *hb;
+	struct ctl_kill *kill;
+	bool kill_ok;
+	struct ctl_resend *rs;
+	int64_t wall_off_ns;		/* realtime - monotonic */
+	struct dp_ring *ev_ring;	/* packet thread -> control */
+	struct dp_ring *msg_ring;	/* control -> packet thread */
+	int ev_fd;			/* eventfd: events wait */
+	int msg_fd;			/* eventfd: messages wait */
+	pthread_t pt;
+	bool pt_started;
+	atomic_int pt_stop;
+	atomic_int pt_failed;		/* the ring buffer failed: -errno */
+	/* packet thread */
+	struct ctl_live_worker lw;
+	struct dp_hold *hold;
+	struct host_frame *frames;
+	unsigned ffree;
+	uint64_t pkt_no;
+	bool pq_high;
+	bool ev_pushed;
+	struct host_stats st;
+	/* published by the packet thread */
+	atomic_uint snap_seq;
+	struct host_stats st_snap;
+	struct scr_stats eng_snap;
+	uint64_t flows_snap, undecided_snap;
+};
+
+/* on_signal - stop, reload or reopen */
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP && host_live)
+		ctl_live_signal_reload(host_live);
+	else if (sig == SIGUSR1 && host_live)
+		ctl_live_signal_reopen(host_live);
+	else if (sig != SIGHUP && sig != SIGUSR1)
+		atomic_store(&host_stop, 1);
+}
+
+/* mono_ns - CLOCK_MONOTONIC (the clock of bpf_ktime_get_ns) */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* eng_ns - engine time (wall clock) of a monotonic stamp */
+static uint64_t eng_ns(const struct host *h, uint64_t mono)
+{
+	return (uint64_t)((int64_t)mono + h->wall_off_ns);
+}
+
+/* ---- packet thread ---- */
+
+/* feed - one frame into the engine */
+static void feed(struct host *h, const uint8_t *data, uint32_t caplen,
+		 uint32_t wirelen, uint64_t ts_mono)
+{
+	struct scr_frame fr;
+
+	fr.data = data;
+	fr.caplen = caplen;
+	fr.wirelen = wirelen;
+	fr.ts_ns = eng_ns(h, ts_mono);
+	fr.pkt_no = ++h->pkt_no;
+	fr.link = SCR_LINK_ETH;
+	fr.flags = 0;
+	fr.action = SCR_PKT_PASS;
+	scr_engine_burst(h->lw.eng, &fr, 1);
+}
+
+/* resend - a held frame back onto the wire (checksum fixed) */
+static void resend(struct host *h, uint8_t *frame, uint32_t caplen, bool trunc)
+{
+	if (!trunc && ctl_resend_fix_csum(frame, caplen) == 0 &&
+	    ctl_resend_send(h->rs, frame, caplen) == 0)
+		h->st.resent++;
+	else
+		h->st.resend_err++;	/* the kernel's retransmission goes */
+}
+
+/* frame_put - a held frame's slot back on the free list */
+static void frame_put(struct host *h, struct host_frame *f)
+{
+	f->next = h->ffree;
+	h->ffree = (unsigned)(f - h->frames) + 1;
+}
+
+/* release - the hold of one frame is over: flow map, re-send, engine */
+static void release(struct host *h, struct host_frame *f, uint64_t now)
+{
+	int rc = ctl_hostbpf_release(h->hb, &f->key);
+
+	if (rc != -ENOENT) {		/* -ENOENT: flow gone (evicted, closed) */
+		resend(h, f->data, f->caplen, f->trunc);
+		feed(h, f->data, f->caplen, f->wirelen, now);
+	}
+	frame_put(h, f);
+}
+
+/* held_drop - forget a held greeting of a flow (stopped or ended) */
+static void held_drop(struct host *h, const struct scr_flow_key *k)
+{
+	void *p[DP_HOLD_FLOW_MAX];
+	unsigned n = dp_hold_take(h->hold, k, p, DP_HOLD_FLOW_MAX), i;
+
+	for (i = 0; i < n; i++)
+		frame_put(h, p[i]);
+}
+
+/* held_now - a flow's greeting goes at once (its client passed) */
+static void held_now(struct host *h, const struct scr_flow_key *k)
+{
+	void *p[DP_HOLD_FLOW_MAX];
+	unsigned n = dp_hold_take(h->hold, k, p, DP_HOLD_FLOW_MAX), i;
+
+	for (i = 0; i < n; i++) {
+		struct host_frame *f = p[i];
+
+		h->st.released_early++;
+		if (ctl_hostbpf_release(h->hb, &f->key) != -ENOENT)
+			resend(h, f->data, f->caplen, f->trunc);
+		frame_put(h, f);
+	}
+}
+
+/* stopped_already - this worker's cache blocks the client */
+static bool stopped_already(struct host *h, const struct scr_event *ev)
+{
+	uint64_t t = ev->ts_ns / 1000000000u;
+	struct ctl_cache_entry e;
+
+	return ctl_cache_get(h->lw.cache, &ev->key.client, t, &e) == 0 &&
+	       e.block_until > t;
+}
+
+/* stop_session - end a failed client's session: RST through the socket
+ * destroy first (the TC program drops the flow's packets once it is
+ * STOP), then STOP */
+static void stop_session(struct host *h, const struct scr_event *ev)
+{
+	int rc;
+
+	held_drop(h, &ev->key);
+	if (h->kill_ok) {
+		rc = ctl_kill_session(h->kill, &ev->key);
+		if (rc == 0)
+			h->st.killed++;
+		else if (rc != -ENOENT)
+			h->st.kill_err++;
+	}
+	if (ctl_hostbpf_flow_set(h->hb, &ev->key, SCR_HOST_FS_STOP) != 0)
+		h->st.map_err++;
+	h->st.stopped++;
+}
+
+/* hook_client - the engine asks about a new flow's client */
+static void hook_client(void *arg, const struct scr_flow_key *key,
+			uint64_t now_ns, struct scr_client_info *out)
+{
+	struct host *h = arg;
+
+	ctl_live_worker_client(&h->lw, key, now_ns, out);
+}
+
+/* hook_event - the packet thread's effects, then the event to control */
+static void hook_event(void *arg, const struct scr_event *ev)
+{
+	struct host *h = arg;
+	const struct scr_policy *pol = &h->lw.setup->pol;
+	bool blocked;
+
+	switch (ev->type) {
+	case SCR_EV_TOO_MANY:
+		/* over postscreen_client_connection_count_limit: the SYN
+		 * already reached the kernel; end that connection (no block) */
+		if (h->kill_ok && ctl_kill_session(h->kill, &ev->key) == 0)
+			h->st.killed++;
+		break;
+	case SCR_EV_FAIL:
+		/* enforce: the engine would stop the session at DATA, but the
+		 * kernel passes that DATA to smtpd before user space sees its
+		 * sample, so host mode stops the session at the failure; the
+		 * verdict is the same. */
+		if (ev->action == SCR_ACT_ENFORCE && !stopped_already(h, ev)) {
+			stop_session(h, ev);
+			ctl_cache_block(h->lw.cache, &ev->key.client,
+					ev->ts_ns / 1000000000u, pol->block_ttl_s,
+					ev->reasons);
+		}
+		break;
+	case SCR_EV_VERDICT:
+		blocked = stopped_already(h, ev);
+		ctl_cache_verdict(h->lw.cache, ev, pol);
+		if (ev->stop_pkt || (ev->verdict == SCR_V_FAIL && blocked)) {
+			stop_session(h, ev);
+			break;
+		}
+		/* Decided (pass, allow-listed, ignored failures, unknown): no
+		 * more samples for this flow; a passed client's held
+		 * greeting goes now. */
+		if (ctl_hostbpf_flow_set(h->hb, &ev->key, SCR_HOST_FS_PASS) != 0)
+			h->st.map_err++;
+		if (ev->verdict == SCR_V_PASS || ev->verdict == SCR_V_ALLOWLISTED)
+			held_now(h, &ev->key);
+		break;
+	case SCR_EV_END:
+		held_drop(h, &ev->key);
+		(void)ctl_hostbpf_flow_del(h->hb, &ev->key);
+		break;
+	case SCR_EV_CONNECT:
+	case SCR_EV_LISTED:
+	case SCR_EV_STRESS:
+		break;
+	default:
+		ctl_msg_panic("event type %d out of "
+			"range", (int)ev->type);
+	}
+	if (dp_ring_enqueue(h->ev_ring, ev) != 0)
+		h->st.ev_lost++;
+	else
+		h->ev_pushed = true;
+}
+
+/* sample_key - the flow key and TCP numbers of a server -> client sample */
+static int sample_key(const struct scr_host_sample *s, struct scr_flow_key *k,
+		      struct scr_pkt *pk)
+{
+	if (scr_decode(SCR_LINK_ETH, s->data, s->caplen, pk) != SCR_DEC_TCP)
+		return -EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->client = pk->dst;
+	k->server = pk->src;
+	k->client_port = pk->dport;
+	k->server_port = pk->sport;
+	k->family = pk->family;
+	return 0;
+}
+
+/* hold - keep a held greeting until its due time; with no room, let it
+ * go now (the pregreet wait is lost for this client, never the session) */
+static void hold(struct host *h, const struct scr_host_sample *s, uint32_t caplen)
+{
+	struct host_frame *f;
+	struct scr_flow_key k;
+	struct scr_pkt pk;
+	int rc = -ENOSPC;
+
+	if (sample_key(s, &k, &pk) != 0)
+		return;
+	if (h->ffree) {
+		f = &h->frames[h->ffree - 1];
+		h->ffree = f->next;
+		f->key = k;
+		f->caplen = (uint16_t)caplen;
+		f->wirelen = s->wirelen;
+		f->trunc = (s->flags & SCR_HOST_SF_TRUNC) != 0;
+		memcpy(f->data, s->data, caplen);
+		rc = dp_hold_add(h->hold, &k, pk.seq, pk.payload_len, f, s->ts_ns);
+		if (rc == 0) {
+			h->st.held++;
+			return;
+		}
+		frame_put(h, f);
+		if (rc == 1)
+			return;		/* a copy of bytes held already */
+	}
+	h->st.held_full++;
+	(void)ctl_hostbpf_release(h->hb, &k);
+	if (!(s->flags & SCR_HOST_SF_TRUNC)) {
+		uint8_t b[SCR_HOST_SAMPLE_MAX];
+
+		memcpy(b, s->data, caplen);
+		resend(h, b, caplen, false);
+	}
+	feed(h, s->data, caplen, s->wirelen, s->ts_ns);
+}
+
+/* data_hold - the server's 354: the engine has seen every client byte
+ * before it (ring order); judge the 354 too, then let it go only if the
+ * session still stands */
+static void data_hold(struct host *h, const struct scr_host_sample *s,
+		      uint32_t caplen)
+{
+	struct scr_host_flow_val v;
+	struct scr_flow_key k;
+	struct scr_pkt pk;
+	uint8_t b[SCR_HOST_SAMPLE_MAX];
+
+	feed(h, s->data, caplen, s->wirelen, s->ts_ns);
+	if (sample_key(s, &k, &pk) != 0)
+		return;
+	if (ctl_hostbpf_flow_get(h->hb, &k, &v) != 0 ||
+	    v.state == SCR_HOST_FS_STOP) {
+		h->st.data_stopped++;	/* stopped before the body: no 354 */
+		return;
+	}
+	(void)ctl_hostbpf_release_data(h->hb, &k);
+	memcpy(b, s->data, caplen);
+	resend(h, b, caplen, (s->flags & SCR_HOST_SF_TRUNC) != 0);
+}
+
+/* on_sample - ring buffer callback */
+static int on_sample(void *arg, const struct scr_host_sample *s)
+{
+	struct host *h = arg;
+	uint32_t caplen = s->caplen;
+
+	h->st.samples++;
+	if (caplen > SCR_HOST_SAMPLE_MAX)
+		caplen = SCR_HOST_SAMPLE_MAX;
+	if ((s->flags & SCR_HOST_SF_HELD) && (s->flags & SCR_HOST_SF_DATA))
+		data_hold(h, s, caplen);
+	else if (s->flags & SCR_HOST_SF_HELD)
+		hold(h, s, caplen);
+	else
+		feed(h, s->data, caplen, s->wirelen, s->ts_ns);
+	return 0;
+}
+
+/* hold_ns_now - the current hold (stress shortens it) */
+static uint64_t hold_ns_now(const struct host *h)
+{
+	return scr_engine_stress(h->lw.eng) ? h->lw.setup->hold_stress_ns :
+					      h->lw.setup->hold_ns;
+}
+
+/* release_due - the greetings whose hold is over; ms until the next one
+ * is due (at most HOST_POLL_MS) */
+static int release_due(struct host *h, uint64_t now)
+{
+	uint64_t hold_ns = hold_ns_now(h), oldest;
+	void *p[64];
+	unsigned n, i;
+
+	do {
+		n = dp_hold_due(h->hold, now, hold_ns, p, 64);
+		for (i = 0; i < n; i++)
+			release(h, p[i], now);
+	} while (n == 64);
+	oldest = dp_hold_oldest_ns(h->hold);
+	if (oldest == UINT64_MAX)
+		return HOST_POLL_MS;
+	if (oldest + hold_ns <= now)
+		return 0;
+	oldest = (oldest + hold_ns - now) / 1000000u + 1;
+	return oldest < HOST_POLL_MS ? (int)oldest : HOST_POLL_MS;
+}
+
+/* stress_check - postscreen's 90%/70% marks on the screening budget
+ * (postscreen_pre_queue_limit), or rings filling up, are the engine's
+ * pressure; the engine adds its flow table's marks and logs changes */
+static void stress_check(struct host *h, uint64_t now_mono)
+{
+	uint64_t n = scr_engine_flows_undecided(h->lw.eng) + dp_hold_flows(h->hold);
+	uint64_t lim = h->lw.setup->pre_queue_limit;
+	uint64_t ev = dp_ring_count(h->ev_ring), evc = dp_ring_capacity(h->ev_ring);
+
+	if (!h->pq_high && (n * 10 >= lim * 9 || ev * 4 >= evc * 3))
+		h->pq_high = true;
+	else if (h->pq_high && n * 10 <= lim * 7 && ev * 2 <= evc)
+		h->pq_high = false;
+	scr_engine_set_pressure(h->lw.eng, h->pq_high, eng_ns(h, now_mono));
+}
+
+/* publish - the packet thread's counters for the control thread */
+static void publish(struct host *h)
+{
+	h->st.held_now = dp_hold_flows(h->hold);
+	atomic_fetch_add_explicit(&h->snap_seq, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	h->st_snap = h->st;
+	scr_engine_stats(h->lw.eng, &h->eng_snap);
+	h->flows_snap = scr_engine_flows_active(h->lw.eng);
+	h->undecided_snap = scr_engine_flows_undecided(h->lw.eng);
+	atomic_fetch_add_explicit(&h->snap_seq, 1, memory_order_release);
+}
+
+/* take_msgs - the control thread's messages */
+static void take_msgs(struct host *h, uint64_t now_mono)
+{
+	struct ctl_live_msg m[32];
+	unsigned n, i;
+
+	do {
+		n = dp_ring_dequeue_burst(h->msg_ring, m, 32);
+		for (i = 0; i < n; i++) {
+			ctl_live_worker_apply(&h->lw, &m[i], eng_ns(h, now_mono));
+			if (m[i].type == CTL_LIVE_MSG_PASS_OLD)
+				held_now(h, &m[i].key);
+		}
+		h->st.msgs += n;
+	} while (n == 32);
+}
+
+/* packet_thread - samples in, engine, holds, until pt_stop */
+static void *packet_thread(void *arg)
+{
+	struct host *h = arg;
+	uint64_t now, last_expire = 0, last_pub = 0, x;
+	int timeout = 0, rc;
+
+	while (!atomic_load(&h->pt_stop)) {
+		struct pollfd pf[2] = {
+			{ .fd = ctl_hostbpf_fd(h->hb), .events = POLLIN },
+			{ .fd = h->msg_fd, .events = POLLIN },
+		};
+
+		if (poll(pf, 2, timeout) > 0 && (pf[1].revents & POLLIN))
+			(void)!read(h->msg_fd, &x, sizeof(x));
+		now = mono_ns();
+		take_msgs(h, now);
+		rc = ctl_hostbpf_poll(h->hb, 0, on_sample, h);
+		if (rc < 0 && rc != -EINTR) {
+			atomic_store(&h->pt_failed, rc);
+			atomic_store(&host_stop, 1);
+			break;
+		}
+		now = mono_ns();
+		timeout = release_due(h, now);
+		stress_check(h, now);
+		if (now - last_expire >= 1000000000ull) {
+			last_expire = now;
+			scr_engine_expire(h->lw.eng, eng_ns(h, now));
+		}
+		/* before the wake-up: the control thread that takes an event
+		 * reads counters that include it */
+		if (h->ev_pushed || now - last_pub >= HOST_PUBLISH_NS) {
+			last_pub = now;
+			publish(h);
+		}
+		if (h->ev_pushed) {
+			x = 1;
+			h->ev_pushed = false;
+			(void)!write(h->ev_fd, &x, sizeof(x));
+		}
+	}
+	publish(h);
+	x = 1;
+	(void)!write(h->ev_fd, &x, sizeof(x));
+	return NULL;
+}
+
+/* ---- the control thread's side of the front end (ops) ---- */
+
+/* op_send - a message to the packet thread */
+static int op_send(void *arg, unsigned w, const struct ctl_live_msg *m)
+{
+	struct host *h = arg;
+	uint64_t x = 1;
+
+	(void)w;
+	if (dp_ring_enqueue(h->msg_ring, m) != 0)
+		return -ENOBUFS;
+	(void)!write(h->msg_fd, &x, sizeof(x));
+	return 0;
+}
+
+/* op_drain - the packet thread's events into the policy */
+static unsigned op_drain(void *arg)
+{
+	static struct scr_event ev[64];
+	struct host *h = arg;
+	unsigned n, i, total = 0;
+
+	do {
+		n = dp_ring_dequeue_burst(h->ev_ring, ev, 64);
+		for (i = 0; i < n; i++)
+			ctl_live_event(h->live, &ev[i], 0);
+		total += n;
+	} while (n == 64 && total < 4096);
+	return total;
+}
+
+/* snap_read - a consistent copy of the published counters */
+static void snap_read(struct host *h, struct host_stats *st,
+		      struct scr_stats *es, uint64_t *flows, uint64_t *undecided)
+{
+	unsigned b;
+
+	do {
+		b = atomic_load_explicit(&h->snap_seq, memory_order_acquire);
+		*st = h->st_snap;
+		if (es)
+			*es = h->eng_snap;
+		*flows = h->flows_snap;
+		*undecided = h->undecided_snap;
+		atomic_thread_fence(memory_order_acquire);
+	} while ((b & 1) ||
+		 atomic_load_explicit(&h->snap_seq, memory_order_relaxed) != b);
+}
+
+/* op_engine - the engine's counters */
+static void op_engine(void *arg, struct scr_stats *es, uint64_t *flows)
+{
+	struct host_stats st;
+	uint64_t und;
+
+	snap_read(arg, &st, es, flows, &und);
+}
+
+/* op_counters - host mode's own counters, then the kernel's */
+static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
+{
+	static char names[SCR_HOST_C_MAX][48];
+	struct scr_xdp_ctr_val hc[SCR_HOST_C_MAX];
+	struct host *h = arg;
+	struct host_stats st;
+	uint64_t flows, und;
+	unsigned n = 0, i;
+
+	snap_read(h, &st, NULL, &flows, &und);
+#define PUT(nm, hp, v, g) do { if (n < max) { c[n].name = (nm); \
+	c[n].help = (hp); c[n].value = (v); c[n].gauge = (g); \
+	c[n].stats_only = false; n++; } } while (0)
+	PUT("samples", "Packets sampled by the kernel programs", st.samples, false);
+	PUT("held", "Greetings held for the greet wait", st.held, false);
+	PUT("held_now", "Greetings held now", st.held_now, true);
+	PUT("held_full", "Greetings let go at once: no room to hold them",
+	    st.held_full, false);
+	PUT("released_early", "Greetings let go early: the client passed",
+	    st.released_early, false);
+	PUT("resent", "Held frames re-sent", st.resent, false);
+	PUT("resend_errors", "Held frames not re-sent (the kernel's "
+	    "retransmission went)", st.resend_err, false);
+	PUT("screening", "Flows in their tests", und, true);
+	PUT("stopped", "Sessions stopped", st.stopped, false);
+	PUT("killed", "Sessions ended by socket destroy", st.killed, false);
+	PUT("kill_errors", "Socket destroys that failed", st.kill_err, false);
+	PUT("data_withheld", "354 replies withheld: stopped before the body",
+	    st.data_stopped, false);
+	PUT("events_lost", "Events lost to a full event ring", st.ev_lost, false);
+	PUT("flow_map_errors", "Flow map writes that failed", st.map_err, false);
+	if (ctl_hostbpf_stats(h->hb, hc) == 0) {
+		for (i = 0; i < SCR_HOST_C_MAX; i++) {
+			snprintf(names[i], sizeof(names[i]), "host_%s_packets",
+				 ctl_maps_host_ctr_name[i]);
+			PUT(names[i], "Host-mode kernel events", hc[i].packets, false);
+		}
+	}
+#undef PUT
+	return n;
+}
+
+/* op_status - host mode's part of `status` */
+static void op_status(void *arg, FILE *out)
+{
+	struct host *h = arg;
+	struct host_stats st;
+	uint64_t flows, und;
+
+	snap_read(h, &st, NULL, &flows, &und);
+	fprintf(out, " on %s (XDP %s), screening %" PRIu64 ", held %" PRIu64,
+		h->ifname, ctl_hostbpf_xdp_mode(h->hb) == 1 ? "native" : "generic",
+		und, st.held_now);
+}
+
+/* ---- start and stop ---- */
+
+/* usage - host's options */
+static int usage(void)
+{
+	fprintf(stderr, "usage: smtpscreen host -i IFACE [-c main.cf] "
+		"[--mode native|generic] [--keep]\n"
+		"                       [-s SOCKET] [--log-file FILE] "
+		"[--foreground]\n");
+	return 2;
+}
+
+/* parse_opts - the command line; 0, or the exit status */
+static int parse_opts(struct host *h, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{"interface", required_argument, NULL, 'i'},
+		{"config", required_argument, NULL, 'c'},
+		{"mode", required_argument, NULL, 'm'},
+		{"keep", no_argument, NULL, 'k'},
+		{"log-file", required_argument, NULL, 'l'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"socket", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "i:c:s:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'i': h->ifname = optarg; break;
+		case 'c': h->conf_path = optarg; break;
+		case 's': h->sock_path = optarg; break;
+		case 'm':
+			if (strcmp(optarg, "native") == 0)
+				h->xdp_mode = 1;
+			else if (strcmp(optarg, "generic") == 0)
+				h->xdp_mode = 2;
+			else {
+				fprintf(stderr, "smtpscreen host: --mode: bad value "
+					"\"%s\" (native, generic)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'k': h->keep = true; break;
+		case 'l': h->log_file = optarg; break;
+		case 'f': break;	/* always in the foreground (systemd) */
+		case 'h': usage(); return -1;
+		default: return usage();
+		}
+	}
+	if (h->ifname == NULL || optind != argc)
+		return usage();
+	return 0;
+}
+
+/* kernel_open - programs loaded and pinned, maps filled, then attached */
+static int kernel_open(struct host *h, char *err, size_t errlen)
+{
+	const struct ctl_setup *s = ctl_live_setup(h->live);
+	const struct ctl_xdp_entry *perm;
+	struct ctl_hostbpf_opts bo;
+	char warn[512];
+	size_t nperm;
+	const char *v;
+	int b = 0, rc;
+
+	ctl_live_perm(h->live, &perm, &nperm);
+	memset(&bo, 0, sizeof(bo));
+	bo.ifname = h->ifname;
+	bo.pin_dir = ctl_conf_get(s->conf, "smtpscreen_pin_directory");
+	bo.xdp_mode = h->xdp_mode;
+	bo.ports = s->pol.ports;
+	bo.nports = s->pol.nports;
+	bo.greet_hold_ns = s->hold_ns;
+	bo.data_hold_ns = HOST_DATA_HOLD_NS;
+	bo.flow_map_size = s->pol.flow_table_size;
+	(void)ctl_conf_parse_bool(ctl_conf_get(s->conf, "smtpscreen_xdp_block_all"), &b);
+	bo.block_all_ports = b != 0;
+	v = ctl_conf_get(s->conf, "smtpscreen_sample_bytes");
+	bo.sample_bytes = v ? (uint32_t)strtoul(v, NULL, 10) : 0;
+	bo.tbl8_groups = ctl_maps_tbl8_needed(perm, nperm) + 256;
+	bo.defer_attach = true;
+	err[0] = warn[0] = 0;
+	h->hb = ctl_hostbpf_open(&bo, err, errlen, warn, sizeof(warn));
+	if (h->hb == NULL)
+		return -EINVAL;
+	ctl_live_set_maps(h->live, ctl_hostbpf_maps(h->hb));
+	rc = ctl_live_load_maps(h->live, err, errlen);
+	if (rc != 0)
+		return rc;
+	rc = ctl_hostbpf_attach(h->hb, err, errlen, warn, sizeof(warn));
+	if (rc != 0)
+		return rc;
+	if (warn[0])
+		ctl_msg_warn("%s", warn);
+	h->rs = ctl_resend_open(ctl_hostbpf_ifindex(h->hb), err, errlen);
+	return h->rs ? 0 : -EINVAL;
+}
+
+/* worker_open - the packet thread's engine, cache copy, holds, rings */
+static int worker_open(struct host *h, char *err, size_t errlen)
+{
+	const struct ctl_setup *s = ctl_live_setup(h->live);
+	struct scr_engine_hooks hooks = { .arg = h, .client = hook_client,
+					  .event = hook_event };
+	uint32_t cap = s->pol.flow_table_size < CTL_LIVE_CACHE_MIN ?
+		       CTL_LIVE_CACHE_MIN : s->pol.flow_table_size;
+	struct ctl_cache *cache = ctl_cache_create(cap);
+	struct scr_engine *eng = scr_engine_create(&s->pol, s->db, &hooks);
+	unsigned i;
+
+	h->hold = dp_hold_create(HOST_HELD_MAX, HOST_HELD_MAX);
+	h->frames = calloc(HOST_HELD_MAX, sizeof(*h->frames));
+	h->ev_ring = dp_ring_create(HOST_EV_RING, sizeof(struct scr_event));
+	h->msg_ring = dp_ring_create(HOST_MSG_RING, sizeof(struct ctl_live_msg));
+	h->ev_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	h->msg_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ctl_live_worker_init(&h->lw, eng, cache, s);
+	if (cache == NULL || eng == NULL || h->hold == NULL || h->frames == NULL ||
+	    h->ev_ring == NULL || h->msg_ring == NULL || h->ev_fd < 0 ||
+	    h->msg_fd < 0) {
+		snprintf(err, errlen, "packet thread: %s", strerror(errno ? errno :
+								 ENOMEM));
+		return -ENOMEM;
+	}
+	for (i = 0; i < HOST_HELD_MAX; i++)
+		h->frames[i].next = i + 2 <= HOST_HELD_MAX ? i + 2 : 0;
+	h->ffree = 1;
+	return 0;
+}
+
+/* host_fini - release everything (reverse order) */
+static void host_fini(struct host *h)
+{
+	if (h->pt_started) {
+		atomic_store(&h->pt_stop, 1);
+		pthread_join(h->pt, NULL);
+	}
+	if (h->live && h->ev_ring)
+		while (op_drain(h) > 0)
+			;
+	if (h->live)
+		ctl_live_summary(h->live, NULL);
+	if (h->hb)
+		ctl_hostbpf_close(h->hb, h->keep);
+	scr_engine_destroy(h->lw.eng);
+	ctl_cache_destroy(h->lw.cache);
+	dp_hold_destroy(h->hold);
+	free(h->frames);
+	dp_ring_destroy(h->ev_ring);
+	dp_ring_destroy(h->msg_ring);
+	if (h->ev_fd > 0)
+		close(h->ev_fd);
+	if (h->msg_fd > 0)
+		close(h->msg_fd);
+	ctl_resend_close(h->rs);
+	ctl_kill_close(h->kill);
+	host_live = NULL;
+	ctl_live_destroy(h->live);
+}
+
+/* dp_host_main - `smtpscreen host` */
+int dp_host_main(int argc, char **argv)
+{
+	static struct host hs;
+	struct host *h = &hs;
+	struct ctl_live_opts lo;
+	struct ctl_live_worker *wl[1];
+	struct ctl_live_ops ops;
+	struct ctl_setup *setup;
+	struct sigaction sa;
+	sigset_t all, old;
+	char err[1024], mem[160];
+	int rc, status = 1;
+
+	memset(h, 0, sizeof(*h));
+	h->ev_fd = h->msg_fd = -1;
+	rc = parse_opts(h, argc, argv);
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	if (if_nametoindex(h->ifname) == 0) {
+		fprintf(stderr, "smtpscreen host: interface %s: %s\n", h->ifname,
+			strerror(errno));
+		return 1;
+	}
+	setup = calloc(1, sizeof(*setup));
+	if (setup == NULL || ctl_setup_load(setup, h->conf_path, err,
+					    sizeof(err)) != 0) {
+		fprintf(stderr, "smtpscreen host: %s\n", setup ? err : "out of memory");
+		free(setup);
+		return 2;
+	}
+	memset(&lo, 0, sizeof(lo));
+	lo.mode = "host";
+	lo.conf_path = h->conf_path;
+	lo.sock_path = h->sock_path;
+	lo.log_path = h->log_file;
+	lo.log_syslog = true;
+	lo.allow_map = true;
+	lo.block_at_enforce = true;
+	lo.store = true;
+	lo.workers = 1;
+	h->live = ctl_live_create(&lo, setup, &status, err, sizeof(err));
+	if (h->live == NULL) {
+		fprintf(stderr, "smtpscreen host: %s\n", err);
+		ctl_setup_fini(setup);
+		free(setup);
+		return status;
+	}
+	status = 1;
+	host_live = h->live;
+	h->wall_off_ns = (int64_t)(ctl_live_now_ns() - mono_ns());
+
+	/* Session kill: probe once; without it STOP only drops. */
+	h->kill = ctl_kill_open(err, sizeof(err));
+	if (h->kill != NULL && ctl_kill_probe(h->kill, err, sizeof(err)) == 0)
+		h->kill_ok = true;
+	else
+		ctl_msg_warn("%s: stopped sessions are dropped "
+			     "in XDP/TC but the local smtpd socket stays until its "
+			     "own timeout", err);
+	if (kernel_open(h, err, sizeof(err)) != 0 ||
+	    worker_open(h, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smtpscreen host: %s\n", err);
+		goto out;
+	}
+	wl[0] = &h->lw;
+	memset(&ops, 0, sizeof(ops));
+	ops.arg = h;
+	ops.send = op_send;
+	ops.drain = op_drain;
+	ops.engine = op_engine;
+	ops.counters = op_counters;
+	ops.status = op_status;
+	ops.wake_fd = h->ev_fd;
+	if (ctl_live_workers(h->live, wl, 1, &ops) != 0) {
+		fprintf(stderr, "smtpscreen host: workers: %s\n", strerror(EINVAL));
+		goto out;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* The packet thread takes no signal: the control thread does. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&h->pt, NULL, packet_thread, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		fprintf(stderr, "smtpscreen host: packet thread: %s\n", strerror(rc));
+		goto out;
+	}
+	h->pt_started = true;
+	ctl_msg_info("host mode on %s: greet hold %" PRIu64 " ms "
+		     "(stress %" PRIu64 " ms)", h->ifname,
+		     ctl_live_setup(h->live)->hold_ns / 1000000,
+		     ctl_live_setup(h->live)->hold_stress_ns / 1000000);
+	ctl_setup_memory(mem, sizeof(mem),
+			 ctl_live_setup(h->live)->pol.flow_table_size,
+			 scr_engine_flow_bytes(h->lw.eng), 1);
+	ctl_msg_info("%s", mem);
+	fprintf(stderr, "smtpscreen host: running on %s\n", h->ifname);
+	ctl_msg_stderr(false);	/* syslog and the log file from now on */
+	status = 0;
+	ctl_live_run(h->live, &host_stop);
+	rc = atomic_load(&h->pt_failed);
+	if (rc != 0) {
+		ctl_msg_error("%s: ring buffer: %s", h->ifname,
+			     strerror(-rc));
+		status = 1;
+	}
+	if (h->keep)
+		ctl_msg_info("--keep: the XDP program keeps enforcing");
+out:
+	host_fini(h);
+	return status;
+}
