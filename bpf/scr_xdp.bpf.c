@@ -162,6 +162,13 @@ struct {
 } host_flows SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct scr_host_flow_key);
+	__type(value, struct scr_host_syn_val);
+} host_syn SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
 } host_samples SEC(".maps");
@@ -559,7 +566,8 @@ static __noinline int scr_host_sample_skb(struct __sk_buff *skb, __u32 flags)
 }
 
 /* scr_host_ingress - flow map and samples for a client -> server packet
- * the decision passed; XDP_PASS or XDP_DROP (STOP) */
+ * the decision passed; XDP_PASS or XDP_DROP (STOP). A SYN is only
+ * recorded; the handshake's ACK starts the flow (smtpscreen_abi.h). */
 static __always_inline int scr_host_ingress(struct xdp_md *ctx,
 					    const struct scr_pkt *p)
 {
@@ -567,19 +575,42 @@ static __always_inline int scr_host_ingress(struct xdp_md *ctx,
 	void *end = (void *)(long)ctx->data_end;
 	struct scr_host_flow_key k = {};
 	struct scr_host_flow_val nv = {}, *v;
+	struct scr_host_syn_val sv = {}, *sp;
 	struct scr_host_seg sg;
 
 	if (scr_host_key(data, end, p, 0, &k, &sg))
 		return XDP_PASS;
+	v = bpf_map_lookup_elem(&host_flows, &k);
 	if ((sg.tflags & (SCR_TCP_SYN | SCR_TCP_ACK)) == SCR_TCP_SYN) {
+		if (v && v->state != SCR_HOST_FS_SCAN)
+			bpf_map_delete_elem(&host_flows, &k);	/* 4-tuple reused */
+		if (sg.paylen == 0) {
+			sv.isn = sg.seq;
+			bpf_map_update_elem(&host_syn, &k, &sv, BPF_ANY);
+			scr_host_count(SCR_HOST_C_SYN, end - data);
+			return XDP_PASS;
+		}
+		/* data on the SYN (TCP Fast Open): screened from here */
 		nv.state = SCR_HOST_FS_SCAN;
 		bpf_map_update_elem(&host_flows, &k, &nv, BPF_ANY);
 		scr_host_count(SCR_HOST_C_FLOW_NEW, end - data);
 		scr_host_sample_xdp(ctx, 0);
 		return XDP_PASS;
 	}
-	v = bpf_map_lookup_elem(&host_flows, &k);
 	if (!v) {
+		sp = NULL;
+		if ((sg.tflags & (SCR_TCP_SYN | SCR_TCP_ACK | SCR_TCP_RST |
+				  SCR_TCP_FIN)) == SCR_TCP_ACK)
+			sp = bpf_map_lookup_elem(&host_syn, &k);
+		if (sp && sp->isn + 1 == sg.seq) {
+			/* the handshake is done: screened from here */
+			bpf_map_delete_elem(&host_syn, &k);
+			nv.state = SCR_HOST_FS_SCAN;
+			bpf_map_update_elem(&host_flows, &k, &nv, BPF_ANY);
+			scr_host_count(SCR_HOST_C_FLOW_NEW, end - data);
+			scr_host_sample_xdp(ctx, SCR_HOST_SF_FIRST);
+			return XDP_PASS;
+		}
 		scr_host_count(SCR_HOST_C_FLOW_MISS, end - data);
 		return XDP_PASS;
 	}

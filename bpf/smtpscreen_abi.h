@@ -153,6 +153,17 @@ _Static_assert(sizeof(struct scr_xdp_state) == 16 + 16 + 48 + 272,
 #define SCR_XDP_MAX_PORTS 8
 
 /* ---- Host mode (smtpscreen host): flows, samples, greet hold ----------
+ * A client's SYN creates no flow and no sample: XDP records its sequence
+ * number in host_syn (an LRU hash of its own, so a SYN flood churns only
+ * that map and costs user space nothing; the kernel's SYN cookies carry
+ * the flood). The ACK that completes the handshake (no SYN, RST or FIN,
+ * seq = the recorded ISN + 1, with or without data) creates the flow's
+ * entry and is its first sample, flagged SCR_HOST_SF_FIRST: user space
+ * rebuilds the SYN and SYN-ACK from it (the server's ISN is its ack - 1).
+ * A SYN that carries data (TCP Fast Open) creates the entry at once. A
+ * SYN for the 4-tuple of a decided flow (PASS or STOP, e.g. a port
+ * reused after TIME-WAIT) removes that entry; a flow in its tests (SCAN)
+ * is never touched by a SYN.
  * The XDP program (ingress, client -> server) and the TC egress program
  * (server -> client) keep one entry per SMTP flow that is being screened
  * in an LRU hash. While an entry is SCAN, both programs copy each frame
@@ -186,6 +197,13 @@ struct scr_host_flow_key {
 };
 _Static_assert(sizeof(struct scr_host_flow_key) == 40, "host flow key size");
 
+/* host_syn value: a client's SYN waiting for its handshake's ACK. */
+struct scr_host_syn_val {
+	__u32 isn;		/* host order: the SYN's sequence number */
+	__u32 _pad;		/* zero */
+};
+_Static_assert(sizeof(struct scr_host_syn_val) == 8, "host syn val size");
+
 enum scr_host_flow_state {
 	SCR_HOST_FS_SCAN = 0,	/* undecided: sample both directions */
 	SCR_HOST_FS_PASS = 1,	/* decided: pass, no samples */
@@ -210,6 +228,8 @@ enum scr_host_dir { SCR_HOST_INGRESS = 0, SCR_HOST_EGRESS = 1 };
 
 #define SCR_HOST_SF_HELD	0x1u	/* dropped: user space re-sends it */
 #define SCR_HOST_SF_TRUNC	0x2u	/* frame longer than SCR_HOST_SAMPLE_MAX */
+#define SCR_HOST_SF_FIRST	0x8u	/* the ACK that completed the handshake:
+					 * the flow's first sample */
 #define SCR_HOST_SF_DATA	0x4u	/* with HELD: the server's 354 reply, held
 					 * until user space has judged the
 					 * session up to its DATA */
@@ -239,7 +259,7 @@ enum scr_host_ctr {
 	SCR_HOST_C_SAMPLE_OUT,		/* samples queued, server -> client */
 	SCR_HOST_C_SAMPLE_TRUNC,	/* samples cut at the sample_bytes knob */
 	SCR_HOST_C_RB_FULL,		/* ring buffer full: passed unsampled */
-	SCR_HOST_C_FLOW_NEW,		/* client SYN: entry created (SCAN) */
+	SCR_HOST_C_FLOW_NEW,		/* handshake done: entry created (SCAN) */
 	SCR_HOST_C_FLOW_MISS,		/* in-scope packet without an entry */
 	SCR_HOST_C_HELD,		/* greeting held (sampled, dropped) */
 	SCR_HOST_C_HELD_RETX_DROP,	/* server payload dropped while held */
@@ -249,6 +269,7 @@ enum scr_host_ctr {
 	SCR_HOST_C_STOP_DROP_OUT,	/* STOP flow: server packet dropped */
 	SCR_HOST_C_DATA_HELD,		/* 354 reply held (sampled, consumed) */
 	SCR_HOST_C_DATA_RETX_DROP,	/* server payload consumed while 354 held */
+	SCR_HOST_C_SYN,			/* client SYN recorded in host_syn */
 	SCR_HOST_C_MAX
 };
 

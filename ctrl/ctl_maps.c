@@ -64,6 +64,7 @@ enum ctl_map_id {
 	CTL_MAP_XSKS,
 	CTL_MAP_STATE,
 	CTL_MAP_HOST_FLOWS,
+	CTL_MAP_HOST_SYN,
 	CTL_MAP_HOST_SAMPLES,
 	CTL_MAP_HOST_CTR,
 	CTL_MAP_MAX
@@ -82,6 +83,7 @@ static const char *const ctl_map_name[CTL_MAP_MAX] = {
 	[CTL_MAP_XSKS] = "xsks_map",
 	[CTL_MAP_STATE] = "state",
 	[CTL_MAP_HOST_FLOWS] = "host_flows",
+	[CTL_MAP_HOST_SYN] = "host_syn",
 	[CTL_MAP_HOST_SAMPLES] = "host_samples",
 	[CTL_MAP_HOST_CTR] = "host_ctr",
 };
@@ -118,6 +120,7 @@ const char *const ctl_maps_host_ctr_name[SCR_HOST_C_MAX] = {
 	[SCR_HOST_C_STOP_DROP_OUT] = "stop_drop_out",
 	[SCR_HOST_C_DATA_HELD] = "data_held",
 	[SCR_HOST_C_DATA_RETX_DROP] = "data_retx_drop",
+	[SCR_HOST_C_SYN] = "syn_seen",
 };
 
 const char *const ctl_maps_kind_name[SCR_XDP_KIND_MAX] = {
@@ -309,6 +312,12 @@ static int ctl_maps_host_knobs(struct scr_xdp *skel,
 	bpf_program__set_autoload(skel->progs.scr_xdp_host, o->host);
 	bpf_program__set_autoload(skel->progs.scr_host_tc, o->host);
 	bpf_map__set_max_entries(skel->maps.host_flows, flows);
+	/* SYNs waiting for their handshake's ACK: twice the flows, so a SYN
+	 * flood has to be twice the flow table to push a real client's SYN
+	 * out before its ACK (then that session passes unscreened: counted
+	 * as flow_miss) */
+	bpf_map__set_max_entries(skel->maps.host_syn, o->host ? 2 * flows :
+				 CTL_MAPS_FLOWS_OFF);
 	bpf_map__set_max_entries(skel->maps.host_samples, ring);
 	return 0;
 }
@@ -381,6 +390,7 @@ struct ctl_maps *ctl_maps_load(const struct ctl_maps_opts *opts, char *err,
 	maps[CTL_MAP_XSKS] = m->skel->maps.xsks_map;
 	maps[CTL_MAP_STATE] = m->skel->maps.bss;
 	maps[CTL_MAP_HOST_FLOWS] = m->skel->maps.host_flows;
+	maps[CTL_MAP_HOST_SYN] = m->skel->maps.host_syn;
 	maps[CTL_MAP_HOST_SAMPLES] = m->skel->maps.host_samples;
 	maps[CTL_MAP_HOST_CTR] = m->skel->maps.host_ctr;
 	for (i = 0; i < CTL_MAP_MAX; i++)

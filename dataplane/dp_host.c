@@ -84,7 +84,7 @@ struct host_frame {
 struct host_stats {
 	uint64_t samples, held, resent, resend_err, held_full, killed;
 	uint64_t kill_err, stopped, data_stopped, released_early;
-	uint64_t ev_lost, map_err, msgs;
+	uint64_t ev_lost, map_err, msgs, handshakes;
 	uint64_t held_now;		/* at the snapshot */
 };
 
@@ -403,6 +403,77 @@ static void data_hold(struct host *h, const struct scr_host_sample *s,
 	resend(h, b, caplen, (s->flags & SCR_HOST_SF_TRUNC) != 0);
 }
 
+/* put16/put32 - big-endian stores */
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+/* synth - an Ethernet frame with no payload for pk's flow (rev: from the
+ * server), TCP flags, seq and ack; its length. Checksums are left zero:
+ * only the engine reads it. */
+static uint32_t synth(uint8_t *f, const struct scr_pkt *pk, bool rev,
+		      uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	const struct scr_addr *src = rev ? &pk->dst : &pk->src;
+	const struct scr_addr *dst = rev ? &pk->src : &pk->dst;
+	uint8_t *ip = f + 14, *tcp;
+
+	memset(f, 0, 14 + 40 + 20);
+	if (pk->family == 4) {
+		put16(f + 12, 0x0800);
+		ip[0] = 0x45;
+		put16(ip + 2, 20 + 20);
+		ip[8] = 64;
+		ip[9] = 6;
+		memcpy(ip + 12, src->b + 12, 4);
+		memcpy(ip + 16, dst->b + 12, 4);
+		tcp = ip + 20;
+	} else {
+		put16(f + 12, 0x86dd);
+		ip[0] = 0x60;
+		put16(ip + 4, 20);
+		ip[6] = 6;
+		ip[7] = 64;
+		memcpy(ip + 8, src->b, 16);
+		memcpy(ip + 24, dst->b, 16);
+		tcp = ip + 40;
+	}
+	put16(tcp, rev ? pk->dport : pk->sport);
+	put16(tcp + 2, rev ? pk->sport : pk->dport);
+	put32(tcp + 4, seq);
+	put32(tcp + 8, ack);
+	tcp[12] = 5 << 4;
+	tcp[13] = flags;
+	put16(tcp + 14, 65535);
+	return (uint32_t)(tcp + 20 - f);
+}
+
+/* handshake - a flow's SYN and SYN-ACK, rebuilt from the ACK that
+ * completed the handshake (the kernel programs only record SYNs) */
+static void handshake(struct host *h, const struct scr_host_sample *s,
+		      uint32_t caplen)
+{
+	uint8_t f[14 + 40 + 20];
+	struct scr_pkt pk;
+	uint32_t n;
+
+	if (scr_decode(SCR_LINK_ETH, s->data, caplen, &pk) != SCR_DEC_TCP)
+		return;
+	n = synth(f, &pk, false, SCR_TCP_SYN, pk.seq - 1, 0);
+	feed(h, f, n, n, s->ts_ns);
+	n = synth(f, &pk, true, SCR_TCP_SYN | SCR_TCP_ACK, pk.ack - 1, pk.seq);
+	feed(h, f, n, n, s->ts_ns);
+	h->st.handshakes++;
+}
+
 /* on_sample - ring buffer callback */
 static int on_sample(void *arg, const struct scr_host_sample *s)
 {
@@ -416,8 +487,11 @@ static int on_sample(void *arg, const struct scr_host_sample *s)
 		data_hold(h, s, caplen);
 	else if (s->flags & SCR_HOST_SF_HELD)
 		hold(h, s, caplen);
-	else
+	else {
+		if (s->flags & SCR_HOST_SF_FIRST)
+			handshake(h, s, caplen);
 		feed(h, s->data, caplen, s->wirelen, s->ts_ns);
+	}
 	return 0;
 }
 
@@ -617,6 +691,8 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	c[n].help = (hp); c[n].value = (v); c[n].gauge = (g); \
 	c[n].stats_only = false; n++; } } while (0)
 	PUT("samples", "Packets sampled by the kernel programs", st.samples, false);
+	PUT("handshakes", "Flows sampled from their completed handshake",
+	    st.handshakes, false);
 	PUT("held", "Greetings held for the greet wait", st.held, false);
 	PUT("held_now", "Greetings held now", st.held_now, true);
 	PUT("held_full", "Greetings let go at once: no room to hold them",

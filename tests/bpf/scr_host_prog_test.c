@@ -53,7 +53,10 @@ enum pre {
 	PRE_SCAN_RELEASED,	/* SCAN, greeting already released */
 	PRE_DATA_RELEASE,	/* set DATA_RELEASED, keep the rest */
 	PRE_DATA_EXPIRED,	/* SCAN, greeting released, 354 held, deadline past */
+	PRE_SYN,		/* no entry; the client's SYN recorded, ISN 999 */
 };
+
+#define ISN	999u		/* PRE_SYN's client ISN: its ACK has seq 1000 */
 
 /* A frame of one flow. */
 struct hp_pkt {
@@ -109,9 +112,25 @@ static const struct row rows[] = {
 	{ "mid-flow packet without entry: pass, no sample", P_XDP, { .tflags = ACK }, PRE_NONE,
 	  XDP_PASS, 0, 0, 0, -1, 0, C(SCR_HOST_C_FLOW_MISS), SCR_XDP_C_PASS_UNLISTED },
 	/* ingress */
-	{ "client syn creates SCAN and is sampled", P_XDP, { .tflags = SYN }, PRE_NONE,
-	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
-	{ "client syn overwrites a STOP entry", P_XDP, { .tflags = SYN }, PRE_STOP,
+	{ "client syn: recorded, no entry, no sample", P_XDP, { .tflags = SYN }, PRE_NONE,
+	  XDP_PASS, 0, 0, 0, -1, 0, C(SCR_HOST_C_SYN), SCR_XDP_C_PASS_UNLISTED },
+	{ "client syn removes a decided (STOP) entry of its 4-tuple", P_XDP, { .tflags = SYN }, PRE_STOP,
+	  XDP_PASS, 0, 0, 0, -1, 0, C(SCR_HOST_C_SYN), SCR_XDP_C_PASS_UNLISTED },
+	{ "client syn removes a PASS entry of its 4-tuple", P_XDP, { .tflags = SYN }, PRE_PASS,
+	  XDP_PASS, 0, 0, 0, -1, 0, C(SCR_HOST_C_SYN), SCR_XDP_C_PASS_UNLISTED },
+	{ "client syn leaves a flow in its tests (SCAN) alone", P_XDP, { .tflags = SYN }, PRE_SCAN,
+	  XDP_PASS, 0, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_SYN), SCR_XDP_C_PASS_UNLISTED },
+	{ "ack of another seq than the SYN's ISN + 1: no entry", P_XDP, { .tflags = ACK, .seq = ISN + 7 }, PRE_SYN,
+	  XDP_PASS, 0, 0, 0, -1, 0, C(SCR_HOST_C_FLOW_MISS), SCR_XDP_C_PASS_UNLISTED },
+	{ "rst after a SYN: no entry", P_XDP, { .tflags = 0x04 | ACK, .seq = ISN + 1 }, PRE_SYN,
+	  XDP_PASS, 0, 0, 0, -1, 0, C(SCR_HOST_C_FLOW_MISS), SCR_XDP_C_PASS_UNLISTED },
+	{ "handshake ack (ISN + 1) creates SCAN, first sample", P_XDP, { .tflags = ACK, .seq = ISN + 1 }, PRE_SYN,
+	  XDP_PASS, 1, SCR_HOST_SF_FIRST, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	{ "the same ack again: SCAN data, no first flag", P_XDP, { .tflags = ACK, .seq = ISN + 1 }, PRE_KEEP,
+	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	{ "handshake ack carrying data (a pregreeter): first sample", P_XDP, { .tflags = DATA, .seq = ISN + 1, .payload = "EHLO bot\r\n" }, PRE_SYN,
+	  XDP_PASS, 1, SCR_HOST_SF_FIRST, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	{ "syn with data (fast open) creates SCAN, sampled", P_XDP, { .tflags = SYN, .payload = "EHLO tfo\r\n" }, PRE_NONE,
 	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
 	{ "SCAN client data sampled", P_XDP, { .tflags = DATA, .payload = "EHLO x\r\n" }, PRE_SCAN,
 	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
@@ -176,8 +195,10 @@ static const struct row rows[] = {
 	{ "a 354 after a STOP is dropped, not held", P_TC, { .out = 1, .tflags = DATA, .seq = 2000, .payload = "354 go\r\n" }, PRE_STOP,
 	  TC_ACT_SHOT, 0, 0, 0, SCR_HOST_FS_STOP, 0, C(SCR_HOST_C_STOP_DROP_OUT), -1 },
 	/* IPv6, VLAN, QinQ */
-	{ "ipv6 vlan syn creates SCAN", P_XDP, { .v6 = 1, .vlans = 1, .tflags = SYN }, PRE_NONE,
-	  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+	{ "ipv6 vlan syn recorded", P_XDP, { .v6 = 1, .vlans = 1, .tflags = SYN, .seq = ISN }, PRE_NONE,
+	  XDP_PASS, 0, 0, 0, -1, 0, C(SCR_HOST_C_SYN), SCR_XDP_C_PASS_UNLISTED },
+	{ "ipv6 vlan handshake ack creates SCAN", P_XDP, { .v6 = 1, .vlans = 1, .tflags = ACK, .seq = ISN + 1 }, PRE_KEEP,
+	  XDP_PASS, 1, SCR_HOST_SF_FIRST, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
 	{ "ipv6 vlan greeting held", P_TC, { .v6 = 1, .vlans = 1, .out = 1, .tflags = DATA, .seq = 7, .payload = greet }, PRE_KEEP,
 	  TC_ACT_STOLEN, 1, SCR_HOST_SF_HELD, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
 	  C(SCR_HOST_C_HELD) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
@@ -355,13 +376,20 @@ static void set_pre(struct fix *f, const struct hp_pkt *p, enum pre pre)
 {
 	struct scr_host_flow_key k = hp_key(p);
 	struct scr_host_flow_val v = {};
+	struct scr_host_syn_val sv = { .isn = ISN };
 	int fd = ctl_maps_map_fd(f->m, "host_flows");
+	int sfd = ctl_maps_map_fd(f->m, "host_syn");
 
 	switch (pre) {
 	case PRE_KEEP:
 		return;
 	case PRE_NONE:
 		bpf_map_delete_elem(fd, &k);
+		bpf_map_delete_elem(sfd, &k);
+		return;
+	case PRE_SYN:
+		bpf_map_delete_elem(fd, &k);
+		assert_int_equal(bpf_map_update_elem(sfd, &k, &sv, BPF_ANY), 0);
 		return;
 	case PRE_SCAN:
 		v.state = SCR_HOST_FS_SCAN;
@@ -536,8 +564,8 @@ static void test_no_hold_knob(void **state)
 		  { .out = 1, .tflags = DATA, .payload = "220 mx.example.org ESMTP Postfix (Debian/GNU)\r\n" }, PRE_SCAN,
 		  TC_ACT_OK, 1, SCR_HOST_SF_TRUNC, 64, SCR_HOST_FS_SCAN, 0,
 		  C(SCR_HOST_C_SAMPLE_OUT) | C(SCR_HOST_C_SAMPLE_TRUNC), -1 },
-		{ "sample bytes 64: syn (58 bytes) whole", P_XDP, { .tflags = SYN }, PRE_NONE,
-		  XDP_PASS, 1, 0, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
+		{ "sample bytes 64: handshake ack (54 bytes) whole", P_XDP, { .tflags = ACK, .seq = ISN + 1 }, PRE_SYN,
+		  XDP_PASS, 1, SCR_HOST_SF_FIRST, 0, SCR_HOST_FS_SCAN, 0, C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED },
 	};
 	struct fix f = {};
 	size_t i;
@@ -704,7 +732,8 @@ static void test_open_close(void **state)
 	static const uint16_t ports[] = { 25, 587 };
 	struct ctl_hostbpf_opts o = { .ifname = "hostk-v0", .pin_dir = PIN,
 		.ports = ports, .nports = 2, .greet_hold_ns = HOLD_NS, .flow_map_size = 4096 };
-	struct hp_pkt syn = { .tflags = SYN, .cport = 40002 };
+	struct hp_pkt syn = { .tflags = SYN, .cport = 40002, .seq = ISN };
+	struct hp_pkt ack = { .tflags = ACK, .cport = 40002, .seq = ISN + 1 };
 	struct hp_pkt data = { .tflags = DATA, .cport = 40002, .payload = "EHLO x\r\n" };
 	struct scr_flow_key fk = {};
 	struct scr_host_flow_val v;
@@ -741,11 +770,15 @@ static void test_open_close(void **state)
 	assert_int_equal(tc_id(ifindex), tid);
 	assert_true(ctl_hostbpf_xdp_mode(h) == 1 || ctl_hostbpf_xdp_mode(h) == 2);
 	assert_true(exists(PIN "/prog") && exists(PIN "/tc_prog") && exists(PIN "/host_flows") &&
-		    exists(PIN "/host_samples") && exists(PIN "/host_ctr") && exists(PIN "/dyn4"));
+		    exists(PIN "/host_syn") && exists(PIN "/host_samples") && exists(PIN "/host_ctr") && exists(PIN "/dyn4"));
 	assert_true(ctl_hostbpf_fd(h) >= 0);
 
-	/* a SYN through the attached program: poll hands the sample over */
+	/* a SYN through the attached program is only recorded; its
+	 * handshake's ACK is the sample poll hands over */
 	len = hp_build(buf, sizeof(buf), &syn);
+	assert_int_equal(run(&f, P_XDP, buf, len, 0), XDP_PASS);
+	assert_int_equal(ctl_hostbpf_poll(h, 0, poll_cb, &pa), 0);
+	len = hp_build(buf, sizeof(buf), &ack);
 	assert_int_equal(run(&f, P_XDP, buf, len, 0), XDP_PASS);
 	rc = ctl_hostbpf_poll(h, 100, poll_cb, &pa);
 	assert_int_equal(rc, 1);
