@@ -857,6 +857,13 @@ struct ctl_live *ctl_live_create(const struct ctl_live_opts *o,
 					  err, errlen);
 		if (l->store == NULL)
 			goto fail;
+		/* one sync per turn of the control loop, not per verdict */
+		rc = ctl_store_set_batched(l->store, true);
+		if (rc != 0) {
+			snprintf(err, errlen, "%s: %s", ctl_store_path(l->store),
+				 strerror(-rc));
+			goto fail;
+		}
 		if (ctl_store_count(l->store) * 2 > cap)
 			cap = (uint32_t)(ctl_store_count(l->store) * 2 > UINT32_MAX / 2 ?
 					 UINT32_MAX / 2 : ctl_store_count(l->store) * 2);
@@ -1750,6 +1757,11 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 			if (l->verdf)
 				fflush(l->verdf);
 		}
+#ifdef SCR_HAVE_STORE
+		/* one sync for the verdicts of this turn */
+		if (l->store && ctl_store_sync(l->store) != 0)
+			l->st.store_err++;
+#endif
 		if (atomic_exchange(&l->hup, 0))
 			(void)reload(l, err, sizeof(err));
 		if (atomic_exchange(&l->usr1, 0))

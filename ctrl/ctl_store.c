@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <lmdb.h>
 #include <stdarg.h>
@@ -24,6 +25,9 @@ struct ctl_store {
 	MDB_env *env;
 	MDB_dbi dbi;
 	char *path;
+	bool batched;		/* commits without sync; ctl_store_sync does it */
+	bool dirty;		/* committed since the last sync */
+	uint64_t syncs;		/* ctl_store_sync calls that synced */
 };
 
 /* Field order of the value: postscreen's five, then ours. */
@@ -257,11 +261,40 @@ out:
 	return NULL;
 }
 
-/* ctl_store_close - close the environment */
+/* ctl_store_set_batched - commits without their own sync (on), for a
+ * caller that calls ctl_store_sync once per batch of writes */
+int ctl_store_set_batched(struct ctl_store *s, bool on)
+{
+	int rc = mdb_env_set_flags(s->env, MDB_NOSYNC, on ? 1 : 0);
+
+	if (rc == 0)
+		s->batched = on;
+	return mdb_errno(rc);
+}
+
+/* ctl_store_sync - the writes since the last sync, to disk (one fsync) */
+int ctl_store_sync(struct ctl_store *s)
+{
+	if (!s->dirty)
+		return 0;
+	s->dirty = false;
+	s->syncs++;
+	return mdb_errno(mdb_env_sync(s->env, 1));
+}
+
+/* ctl_store_syncs - how many batches ctl_store_sync wrote out */
+uint64_t ctl_store_syncs(const struct ctl_store *s)
+{
+	return s->syncs;
+}
+
+/* ctl_store_close - close the environment (a batch still open is synced) */
 void ctl_store_close(struct ctl_store *s)
 {
 	if (s == NULL)
 		return;
+	if (s->env && s->batched)
+		(void)ctl_store_sync(s);
 	if (s->env)
 		mdb_env_close(s->env);
 	free(s->path);
@@ -291,6 +324,7 @@ static int put_raw(struct ctl_store *s, const char *key, size_t klen,
 		mdb_txn_abort(txn);
 		return mdb_errno(rc);
 	}
+	s->dirty = true;
 	return mdb_errno(mdb_txn_commit(txn));
 }
 
@@ -356,6 +390,7 @@ int ctl_store_del(struct ctl_store *s, const struct scr_addr *addr)
 		mdb_txn_abort(txn);
 		return mdb_errno(rc);
 	}
+	s->dirty = true;
 	return mdb_errno(mdb_txn_commit(txn));
 }
 
@@ -477,6 +512,7 @@ int ctl_store_cleanup(struct ctl_store *s, uint64_t now_s, uint64_t retention_s,
 		mdb_txn_abort(txn);
 		return mdb_errno(rc);
 	}
+	s->dirty = true;
 	rc = mdb_txn_commit(txn);
 	if (rc != 0)
 		return mdb_errno(rc);

@@ -34,6 +34,11 @@
  *	  than now_s - retention_s (postscreen's rule), then records now_s as
  *	  the last cleanup. 0 or -errno.
  *	ctl_store_last_cleanup(s): the recorded time, 0 if none.
+ *	ctl_store_set_batched(s, on): on: commits do not sync (MDB_NOSYNC);
+ *	  a crash of the process loses nothing committed, a crash of the
+ *	  machine what was written since the last ctl_store_sync(s), which
+ *	  syncs once if anything was written since the last one. 0 or -errno.
+ *	  Close syncs a batched store.
  *	ctl_store_format / ctl_store_parse: the value text (exported for
  *	  tests); parse returns 0 or -EBADMSG.
  * THREADING
@@ -44,6 +49,7 @@
 #define CTL_STORE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ctl_cache.h"
@@ -68,6 +74,10 @@ int ctl_store_foreach(struct ctl_store *s,
 int ctl_store_cleanup(struct ctl_store *s, uint64_t now_s, uint64_t retention_s,
 		      uint64_t *retained, uint64_t *dropped);
 uint64_t ctl_store_last_cleanup(struct ctl_store *s);
+int ctl_store_set_batched(struct ctl_store *s, bool on);
+int ctl_store_sync(struct ctl_store *s);
+/* Batches written out by ctl_store_sync (a sync with nothing new is not). */
+uint64_t ctl_store_syncs(const struct ctl_store *s);
 /* Number of client records. */
 uint64_t ctl_store_count(struct ctl_store *s);
 

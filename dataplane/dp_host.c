@@ -57,6 +57,7 @@
 #include "dp_hold.h"
 #include "dp_host.h"
 #include "dp_ring.h"
+#include "dp_turn.h"
 #include "scr_decode.h"
 #include "scr_engine.h"
 
@@ -86,6 +87,8 @@ struct host_stats {
 	uint64_t kill_err, stopped, data_stopped, released_early;
 	uint64_t ev_lost, map_err, msgs, handshakes;
 	uint64_t held_now;		/* at the snapshot */
+	uint64_t turn_max_ns;		/* longest turn of the last 10-20 s */
+	uint64_t late_max_ns;		/* greeting released latest after due */
 };
 
 struct host {
@@ -119,6 +122,8 @@ struct host {
 	uint64_t pkt_no;
 	bool pq_high;
 	bool ev_pushed;
+	struct dp_turn turn;
+	struct dp_turn late;
 	struct host_stats st;
 	/* published by the packet thread */
 	atomic_uint snap_seq;
@@ -510,6 +515,9 @@ static int release_due(struct host *h, uint64_t now)
 	void *p[64];
 	unsigned n, i;
 
+	oldest = dp_hold_oldest_ns(h->hold);
+	if (oldest != UINT64_MAX && oldest + hold_ns < now)
+		dp_turn_add(&h->late, oldest + hold_ns, now);	/* the most late */
 	do {
 		n = dp_hold_due(h->hold, now, hold_ns, p, 64);
 		for (i = 0; i < n; i++)
@@ -543,7 +551,11 @@ static void stress_check(struct host *h, uint64_t now_mono)
 /* publish - the packet thread's counters for the control thread */
 static void publish(struct host *h)
 {
+	uint64_t now = mono_ns();
+
 	h->st.held_now = dp_hold_flows(h->hold);
+	h->st.turn_max_ns = dp_turn_max(&h->turn, now);
+	h->st.late_max_ns = dp_turn_max(&h->late, now);
 	atomic_fetch_add_explicit(&h->snap_seq, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	h->st_snap = h->st;
@@ -574,7 +586,7 @@ static void take_msgs(struct host *h, uint64_t now_mono)
 static void *packet_thread(void *arg)
 {
 	struct host *h = arg;
-	uint64_t now, last_expire = 0, last_pub = 0, x;
+	uint64_t now, t0, last_expire = 0, last_pub = 0, x;
 	int timeout = 0, rc;
 
 	while (!atomic_load(&h->pt_stop)) {
@@ -585,7 +597,7 @@ static void *packet_thread(void *arg)
 
 		if (poll(pf, 2, timeout) > 0 && (pf[1].revents & POLLIN))
 			(void)!read(h->msg_fd, &x, sizeof(x));
-		now = mono_ns();
+		now = t0 = mono_ns();
 		take_msgs(h, now);
 		rc = ctl_hostbpf_poll(h->hb, 0, on_sample, h);
 		if (rc < 0 && rc != -EINTR) {
@@ -611,6 +623,7 @@ static void *packet_thread(void *arg)
 			h->ev_pushed = false;
 			(void)!write(h->ev_fd, &x, sizeof(x));
 		}
+		dp_turn_add(&h->turn, t0, mono_ns());
 	}
 	publish(h);
 	x = 1;
@@ -709,6 +722,10 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	PUT("data_withheld", "354 replies withheld: stopped before the body",
 	    st.data_stopped, false);
 	PUT("events_lost", "Events lost to a full event ring", st.ev_lost, false);
+	PUT("turn_max_us", "Longest turn of the packet thread, last 10-20 s",
+	    st.turn_max_ns / 1000, true);
+	PUT("hold_late_max_us", "Greeting released latest after its due time, "
+	    "last 10-20 s", st.late_max_ns / 1000, true);
 	PUT("flow_map_errors", "Flow map writes that failed", st.map_err, false);
 	if (ctl_hostbpf_stats(h->hb, hc) == 0) {
 		for (i = 0; i < SCR_HOST_C_MAX; i++) {

@@ -624,6 +624,19 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	PUT("released", "Held frames given back and forwarded", ws.released, false);
 	PUT("hold_freed", "Held frames of stopped or ended sessions", ws.hold_freed, false);
 	PUT("events_lost", "Events lost to a full worker ring", ws.ev_lost, false);
+	{
+		uint64_t tm = 0;
+
+		for (i = 0; i < ic->a->nworkers; i++) {
+			struct dp_wstats w;
+
+			worker_read(ic->a->w[i], &w, NULL, NULL);
+			if (w.turn_max_ns > tm)
+				tm = w.turn_max_ns;
+		}
+		PUT("turn_max_us", "Longest loop turn of any worker, last 10-20 s",
+		    tm / 1000, true);
+	}
 	for (p = 0; p < DP_NPORTS; p++) {
 		struct rte_eth_stats st;
 

@@ -41,6 +41,7 @@
 #include "ctl_live.h"
 #include "ctl_setup.h"
 #include "dp_hold.h"
+#include "dp_turn.h"
 #include "scr_engine.h"
 
 #define DP_MAX_WORKERS	16
@@ -72,6 +73,7 @@ struct dp_wstats {
 	uint64_t msgs;
 	uint64_t hold_now;	/* held frames at the snapshot */
 	uint64_t stress;	/* 1 while the hold is shortened */
+	uint64_t turn_max_ns;	/* longest loop turn, last 10-20 s */
 };
 
 struct dp_txbuf {
@@ -116,6 +118,7 @@ struct dp_worker {
 	uint32_t flows_snap;
 	atomic_int ctl_behind;			/* ctrl left events in a ring */
 	bool pressure;				/* load reported to the engine */
+	struct dp_turn turn;
 	atomic_int done;			/* worker left its loop */
 } __rte_cache_aligned;
 

@@ -550,7 +550,7 @@ int dp_worker_main(void *arg)
 	unsigned i, p, n;
 
 	while (!atomic_load_explicit(&a->stop, memory_order_relaxed)) {
-		uint64_t now;
+		uint64_t now, t0 = dp_now_ns(a);
 		bool busy = false;
 
 		while (rte_ring_sc_dequeue_elem(w->msg_ring, &msg, sizeof(msg)) == 0)
@@ -582,9 +582,11 @@ int dp_worker_main(void *arg)
 			next_expire = now + W_EXPIRE_NS;
 		}
 		if (now >= next_snap) {
+			w->st.turn_max_ns = dp_turn_max(&w->turn, now);
 			dp_worker_snapshot(w);
 			next_snap = now + W_SNAP_NS;
 		}
+		dp_turn_add(&w->turn, t0, dp_now_ns(a));
 	}
 	drain(w);
 	dp_worker_snapshot(w);

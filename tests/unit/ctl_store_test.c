@@ -274,6 +274,46 @@ static void test_put_get_reopen(void **state)
 	ctl_store_close(s);
 }
 
+/* test_batched_sync - batched commits: one sync per batch, none for an
+ * empty one; every record readable before and after a reopen */
+static void test_batched_sync(void **state)
+{
+	struct ctl_cache_entry e, g;
+	struct ctl_store *s;
+	char err[512];
+	unsigned i;
+
+	(void)state;
+	s = ctl_store_open(path, MAP_SIZE, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(ctl_store_set_batched(s, true), 0);
+	assert_int_equal(ctl_store_sync(s), 0);
+	assert_int_equal(ctl_store_syncs(s), 0);	/* nothing written yet */
+	memset(&e, 0, sizeof(e));
+	for (i = 1; i <= 3; i++) {
+		e.addr = addr4(0, (int)i);
+		e.pass_until[SCR_TEST_PREGREET] = 1000 + i;
+		assert_int_equal(ctl_store_put(s, &e), 0);
+		assert_int_equal(ctl_store_get(s, &e.addr, &g), 0);
+	}
+	assert_int_equal(ctl_store_syncs(s), 0);	/* no sync per commit */
+	assert_int_equal(ctl_store_sync(s), 0);
+	assert_int_equal(ctl_store_syncs(s), 1);	/* one for the batch */
+	assert_int_equal(ctl_store_sync(s), 0);
+	assert_int_equal(ctl_store_syncs(s), 1);	/* nothing new */
+	assert_int_equal(ctl_store_del(s, &e.addr), 0);
+	assert_int_equal(ctl_store_sync(s), 0);
+	assert_int_equal(ctl_store_syncs(s), 2);
+	e.addr = addr4(0, 9);
+	assert_int_equal(ctl_store_put(s, &e), 0);
+	ctl_store_close(s);				/* syncs the open batch */
+	s = ctl_store_open(path, MAP_SIZE, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(ctl_store_count(s), 3);
+	assert_int_equal(ctl_store_get(s, &e.addr, &g), 0);
+	ctl_store_close(s);
+}
+
 /* test_cleanup_retention - postscreen's rule: drop when every time is
  * older than now - retention; the cleanup time is recorded */
 static void test_cleanup_retention(void **state)
@@ -393,6 +433,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_missing_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_get_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batched_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cleanup_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_skips_bad, setup, teardown),
 	};
