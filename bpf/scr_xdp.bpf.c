@@ -94,6 +94,7 @@ const volatile __u32 scr_sample_bytes = SCR_HOST_SAMPLE_MAX;
 const volatile __u64 scr_greet_hold_ns = 0;	/* 0: no greet hold */
 const volatile __u64 scr_hold_grace_ns = 0;	/* added to the hold */
 const volatile __u64 scr_data_hold_ns = 0;	/* 0: no 354 hold, else fail-open */
+const volatile __u32 scr_overload_drop = 0;	/* smtpscreen_overload_policy = drop */
 #endif
 
 /* Copy selector and prefix lengths present (mmapped by user space). */
@@ -630,7 +631,9 @@ static __always_inline int scr_host_ingress(struct xdp_md *ctx,
  * to re-send, mark the flow, consume it. STOLEN, not SHOT: TCP must count
  * the segment as sent (SHOT reports NET_XMIT_DROP, snd_nxt stays behind
  * what the client gets from the re-send, and the client later ignores our
- * RST as out of window). A full ring buffer means no hold. */
+ * RST as out of window). A full ring buffer means no hold: the segment
+ * passes, or with smtpscreen_overload_policy = drop it is dropped (TCP
+ * retransmits it; the session goes nowhere until user space keeps up). */
 static __always_inline int scr_host_hold_start(struct __sk_buff *skb,
 					       struct scr_host_flow_val *v,
 					       __u32 f, __u32 sflags,
@@ -638,7 +641,8 @@ static __always_inline int scr_host_hold_start(struct __sk_buff *skb,
 					       __u32 ctr, __u32 len)
 {
 	if (scr_host_sample_skb(skb, sflags))
-		return TC_ACT_OK;
+		/* user space cannot take it: the overload policy decides */
+		return scr_overload_drop ? TC_ACT_SHOT : TC_ACT_OK;
 	v->hold_until_ns = until;
 	v->flags = f | held;
 	scr_host_count(ctr, len);
@@ -646,7 +650,9 @@ static __always_inline int scr_host_hold_start(struct __sk_buff *skb,
 }
 
 /* scr_host_held - a hold that is on (held set, released not): consume
- * the segment until the deadline, then fail open; -1 when none applies */
+ * the segment until the deadline; past it user space fell behind, and
+ * smtpscreen_overload_policy decides: pass (fail open, -1) or drop (the
+ * segment is dropped, counted); -1 when no hold applies */
 static __always_inline int scr_host_held(struct scr_host_flow_val *v, __u32 f,
 					 __u32 held, __u32 released, __u64 now,
 					 __u32 ctr, __u32 len)
@@ -656,6 +662,10 @@ static __always_inline int scr_host_held(struct scr_host_flow_val *v, __u32 f,
 	if (now < v->hold_until_ns) {
 		scr_host_count(ctr, len);
 		return TC_ACT_STOLEN;
+	}
+	if (scr_overload_drop) {
+		scr_host_count(SCR_HOST_C_HOLD_EXPIRED_DROP, len);
+		return TC_ACT_SHOT;
 	}
 	scr_host_count(SCR_HOST_C_HOLD_EXPIRED, len);
 	return -1;

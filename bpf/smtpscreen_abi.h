@@ -270,6 +270,8 @@ enum scr_host_ctr {
 	SCR_HOST_C_DATA_HELD,		/* 354 reply held (sampled, consumed) */
 	SCR_HOST_C_DATA_RETX_DROP,	/* server payload consumed while 354 held */
 	SCR_HOST_C_SYN,			/* client SYN recorded in host_syn */
+	SCR_HOST_C_HOLD_EXPIRED_DROP,	/* dropped after hold_until_ns (overload
+					 * policy drop) */
 	SCR_HOST_C_MAX
 };
 

@@ -311,6 +311,7 @@ struct ctl_hostbpf *ctl_hostbpf_open(const struct ctl_hostbpf_opts *o,
 	mo.sample_bytes = o->sample_bytes;
 	mo.greet_hold_ns = o->greet_hold_ns;
 	mo.data_hold_ns = o->data_hold_ns;
+	mo.overload_drop = o->overload_drop;
 	mo.hold_grace_ns = o->hold_grace_ns ? o->hold_grace_ns :
 			   CTL_HOSTBPF_GRACE_NS;
 	mo.flow_map_size = o->flow_map_size;

@@ -61,6 +61,9 @@ struct ctl_hostbpf_opts {
 	uint32_t ringbuf_bytes;		/* power of 2; 0 = 8 MiB */
 	uint32_t tbl8_groups;		/* permanent list sizes (ctl_maps_opts); */
 	uint32_t perm6_max;		/* 0 = default */
+	bool overload_drop;		/* smtpscreen_overload_policy = drop: a
+					 * hold user space did not release in
+					 * time is dropped, not passed */
 	bool defer_attach;		/* load and pin only: fill the maps, then
 					 * ctl_hostbpf_attach() */
 };

@@ -121,6 +121,7 @@ const char *const ctl_maps_host_ctr_name[SCR_HOST_C_MAX] = {
 	[SCR_HOST_C_DATA_HELD] = "data_held",
 	[SCR_HOST_C_DATA_RETX_DROP] = "data_retx_drop",
 	[SCR_HOST_C_SYN] = "syn_seen",
+	[SCR_HOST_C_HOLD_EXPIRED_DROP] = "hold_expired_drop",
 };
 
 const char *const ctl_maps_kind_name[SCR_XDP_KIND_MAX] = {
@@ -306,6 +307,7 @@ static int ctl_maps_host_knobs(struct scr_xdp *skel,
 		skel->rodata->scr_hold_grace_ns = o->greet_hold_ns ?
 			o->hold_grace_ns : 0;
 		skel->rodata->scr_data_hold_ns = o->data_hold_ns;
+		skel->rodata->scr_overload_drop = o->overload_drop ? 1 : 0;
 	}
 	/* One XDP program of the two; the TC program only in host mode. */
 	bpf_program__set_autoload(skel->progs.scr_xdp_prog, !o->host);

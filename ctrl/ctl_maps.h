@@ -66,6 +66,7 @@ struct ctl_maps_opts {
 	uint64_t greet_hold_ns;	/* 0: no greet hold */
 	uint64_t hold_grace_ns;	/* added to the hold (fail-open deadline) */
 	uint64_t data_hold_ns;	/* 0: no 354 hold; else its fail-open deadline */
+	bool overload_drop;	/* a hold past its deadline is dropped, not passed */
 	uint32_t flow_map_size;	/* host_flows entries; 0 = default */
 	uint32_t ringbuf_bytes;	/* host_samples size, power of 2; 0 = default */
 };

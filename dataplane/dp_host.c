@@ -125,6 +125,9 @@ struct host {
 	struct dp_turn turn;
 	struct dp_turn late;
 	struct host_stats st;
+	/* control thread: the kernel's overload signs */
+	bool ov_on;
+	uint64_t ov_last, ov_next_ns, ov_since_ns, ov_first, ov_episodes;
 	/* published by the packet thread */
 	atomic_uint snap_seq;
 	struct host_stats st_snap;
@@ -727,6 +730,8 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	PUT("hold_late_max_us", "Greeting released latest after its due time, "
 	    "last 10-20 s", st.late_max_ns / 1000, true);
 	PUT("flow_map_errors", "Flow map writes that failed", st.map_err, false);
+	PUT("overload_episodes", "Times the kernel had to decide for a daemon "
+	    "that fell behind", h->ov_episodes, false);
 	if (ctl_hostbpf_stats(h->hb, hc) == 0) {
 		for (i = 0; i < SCR_HOST_C_MAX; i++) {
 			snprintf(names[i], sizeof(names[i]), "host_%s_packets",
@@ -736,6 +741,56 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	}
 #undef PUT
 	return n;
+}
+
+/* ov_sum - what the kernel could not hand to the daemon in time: holds
+ * past their deadline (passed or dropped by the overload policy) and
+ * samples the full ring buffer refused */
+static uint64_t ov_sum(struct host *h)
+{
+	struct scr_xdp_ctr_val c[SCR_HOST_C_MAX];
+
+	if (ctl_hostbpf_stats(h->hb, c) != 0)
+		return h->ov_last;
+	return c[SCR_HOST_C_HOLD_EXPIRED].packets +
+	       c[SCR_HOST_C_HOLD_EXPIRED_DROP].packets +
+	       c[SCR_HOST_C_RB_FULL].packets;
+}
+
+/* op_tick - once a second: the daemon fell behind (or caught up again);
+ * one line per change, with what smtpscreen_overload_policy did */
+static void op_tick(void *arg)
+{
+	struct host *h = arg;
+	uint64_t now = mono_ns(), sum, d;
+	const char *pol;
+
+	if (now < h->ov_next_ns)
+		return;
+	h->ov_next_ns = now + 1000000000ull;
+	sum = ov_sum(h);
+	d = sum - h->ov_last;
+	h->ov_last = sum;
+	pol = ctl_live_setup(h->live)->pol.overload_drop ? "drop: they were "
+	      "dropped" : "pass: they went through unscreened";
+	if (d && !h->ov_on) {
+		h->ov_on = true;
+		h->ov_since_ns = now;
+		h->ov_first = sum - d;
+		h->ov_episodes++;
+		ctl_msg_warn("overload: the daemon fell behind: %" PRIu64 " held "
+			     "replies or samples the kernel could not hand over in "
+			     "the last second; smtpscreen_overload_policy = %s",
+			     d, pol);
+	} else if (!d && h->ov_on) {
+		h->ov_on = false;
+		ctl_msg_info("overload over after %.1f s: %" PRIu64 " held "
+			     "replies or samples in all (smtpscreen_overload_policy "
+			     "= %s)", (double)(now - h->ov_since_ns) / 1e9,
+			     sum - h->ov_first,
+			     ctl_live_setup(h->live)->pol.overload_drop ? "drop" :
+			     "pass");
+	}
 }
 
 /* op_status - host mode's part of `status` */
@@ -834,6 +889,7 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	v = ctl_conf_get(s->conf, "smtpscreen_sample_bytes");
 	bo.sample_bytes = v ? (uint32_t)strtoul(v, NULL, 10) : 0;
 	bo.tbl8_groups = ctl_maps_tbl8_needed(perm, nperm) + 256;
+	bo.overload_drop = s->pol.overload_drop;
 	bo.defer_attach = true;
 	err[0] = warn[0] = 0;
 	h->hb = ctl_hostbpf_open(&bo, err, errlen, warn, sizeof(warn));
@@ -987,6 +1043,7 @@ int dp_host_main(int argc, char **argv)
 	ops.engine = op_engine;
 	ops.counters = op_counters;
 	ops.status = op_status;
+	ops.tick = op_tick;
 	ops.wake_fd = h->ev_fd;
 	if (ctl_live_workers(h->live, wl, 1, &ops) != 0) {
 		fprintf(stderr, "smtpscreen host: workers: %s\n", strerror(EINVAL));

@@ -576,6 +576,42 @@ static void test_no_hold_knob(void **state)
 	fix_free(&f);
 }
 
+/* test_overload_drop - smtpscreen_overload_policy = drop: a hold past its
+ * deadline (the daemon fell behind) drops the segment instead of passing
+ * it; with pass (the table above) the same row passes */
+static void test_overload_drop(void **state)
+{
+	struct ctl_maps_opts o = { .host = true, .greet_hold_ns = HOLD_NS,
+				   .hold_grace_ns = GRACE_NS,
+				   .data_hold_ns = GRACE_NS, .overload_drop = true };
+	static const struct row r[] = {
+		{ "drop policy: greeting past its hold deadline dropped", P_TC,
+		  { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet }, PRE_HELD_EXPIRED,
+		  TC_ACT_SHOT, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
+		  C(SCR_HOST_C_HOLD_EXPIRED_DROP), -1 },
+		{ "drop policy: its retransmission dropped too", P_TC,
+		  { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet }, PRE_KEEP,
+		  TC_ACT_SHOT, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
+		  C(SCR_HOST_C_HOLD_EXPIRED_DROP), -1 },
+		{ "drop policy: 354 past its hold deadline dropped", P_TC,
+		  { .out = 1, .tflags = DATA, .seq = 2000, .payload = "354 go\r\n" }, PRE_DATA_EXPIRED,
+		  TC_ACT_SHOT, 0, 0, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_RELEASED | SCR_HOST_FF_DATA_HELD,
+		  C(SCR_HOST_C_HOLD_EXPIRED_DROP), -1 },
+		{ "drop policy: a hold in time still holds", P_TC,
+		  { .out = 1, .tflags = DATA, .seq = 1000, .payload = greet }, PRE_SCAN,
+		  TC_ACT_STOLEN, 1, SCR_HOST_SF_HELD, 0, SCR_HOST_FS_SCAN, SCR_HOST_FF_HELD,
+		  C(SCR_HOST_C_HELD) | C(SCR_HOST_C_SAMPLE_OUT), -1 },
+	};
+	struct fix f = {};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(fix_load(&f, &o), 0);
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		check_row(&f, &r[i]);
+	fix_free(&f);
+}
+
 /* test_sampling_off - without host mode: no entry, no sample, no TC program */
 static void test_sampling_off(void **state)
 {
@@ -910,6 +946,7 @@ int main(void)
 		cmocka_unit_test(test_sampling_off),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_no_hold_knob),
+		cmocka_unit_test(test_overload_drop),
 		cmocka_unit_test(test_ringbuf_full),
 		cmocka_unit_test(test_open_close),
 	};
