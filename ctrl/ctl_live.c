@@ -55,7 +55,7 @@
 #define LIVE_SWEEP_S	60		/* cache and maps sweep */
 #define LIVE_POLL_MS	1000
 #define LIVE_POLLFDS	(CTL_SOCK_CONN_MAX + 32)
-#define LIVE_SHARED_WAIT_MS 2		/* a new client's shared store read */
+#define LIVE_SHARED_MAX	4096		/* shared store reads in flight */
 /* What an operator's allow entry passes: every cached test. */
 #define LIVE_OP_TESTS	(SCR_TESTS_STREAM | SCR_TEST_BIT(SCR_TEST_DNSBL))
 
@@ -68,6 +68,13 @@ struct live_dnsbl {
 	unsigned next;			/* free list: index + 1 */
 };
 #endif
+
+/* A shared store read for a new client's flow on a worker. */
+struct live_sget {
+	struct scr_flow_key key;
+	unsigned worker;
+	unsigned next;			/* free list: index + 1 */
+};
 
 /* The control plane's own counters. */
 struct live_stats {
@@ -92,6 +99,8 @@ struct ctl_live {
 	struct ctl_store *store;	/* NULL: none */
 	struct ctl_shared *shared;	/* NULL: smtpscreen_shared_store empty */
 	char shared_url[256];
+	struct live_sget *sq;		/* LIVE_SHARED_MAX reads' contexts */
+	unsigned sfree;
 	struct ctl_maps *maps;		/* NULL: no XDP maps */
 	struct ctl_log *log;		/* syslog (host mode) */
 	struct ctl_log *flog;		/* the log file */
@@ -533,6 +542,78 @@ static int dnsbl_swap(struct ctl_live *l, struct ctl_dnsbl *d, char *err,
 }
 #endif
 
+/* pass_old_late - the master cache says the flow's client passed every
+ * test: PASS OLD to its worker; whether it did */
+static bool pass_old_late(struct ctl_live *l, const struct scr_flow_key *key,
+			  unsigned worker, uint64_t t)
+{
+	const struct ctl_setup *s = l->setup;
+	struct scr_client_info info;
+	struct ctl_live_msg m;
+
+	ctl_cache_client(l->cache, &key->client, t, s->pol.enabled, &info);
+	if (info.cls != SCR_CLIENT_NEW || !info.pass_old ||
+	    (info.todo & s->pol.enabled & SCR_TESTS_STREAM))
+		return false;
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_LIVE_MSG_PASS_OLD;
+	m.key = *key;
+	send_to(l, worker, &m);
+	l->st.pass_old_sent++;
+	return true;
+}
+
+#ifdef SCR_HAVE_SHARED
+/* shared_ask - read the client's record in the shared store, answer later */
+static void shared_ask(struct ctl_live *l, const struct scr_event *ev,
+		       unsigned worker)
+{
+	struct live_sget *x;
+
+	if (l->sfree == 0) {
+		l->st.shared_unavail++;	/* LIVE_SHARED_MAX in flight */
+		return;
+	}
+	x = &l->sq[l->sfree - 1];
+	x->key = ev->key;
+	x->worker = worker;
+	if (ctl_shared_get_async(l->shared, &ev->key.client,
+				 (uint64_t)(x - l->sq) + 1) != 0) {
+		l->st.shared_unavail++;	/* down: the node screens itself */
+		return;
+	}
+	l->sfree = x->next;
+}
+
+/* on_shared_get - a record another node wrote: kept here (cache, LMDB,
+ * workers) and, when it passes every test, the flow is PASS OLD */
+static void on_shared_get(void *arg, uint64_t token, int rc,
+			  const struct ctl_cache_entry *r)
+{
+	struct ctl_live *l = arg;
+	struct live_sget *x = &l->sq[token - 1];
+	uint64_t t = now_s();
+	struct ctl_cache_entry e;
+
+	if (rc == 0) {
+		l->st.shared_hits++;
+		if (ctl_cache_get(l->cache, &r->addr, t, &e) != 0)
+			memset(&e, 0, sizeof(e));
+		ctl_cache_entry_merge(&e, r);
+		e.addr = r->addr;
+		ctl_cache_put(l->cache, &e, t);
+		(void)persist(l, &e.addr, t, &e, false);
+		(void)pass_old_late(l, &x->key, x->worker, t);
+	} else if (rc == -ENOENT) {
+		l->st.shared_misses++;
+	} else {
+		l->st.shared_unavail++;
+	}
+	x->next = l->sfree;
+	l->sfree = (unsigned)(x - l->sq) + 1;
+}
+#endif
+
 /* lookup - a new client's CONNECT: what the worker's cache did not know
  * (the master cache, the LMDB store, the shared store); a pass of every
  * test goes back as PASS OLD; then DNSBL for a client still in its tests */
@@ -543,7 +624,7 @@ static void lookup(struct ctl_live *l, const struct scr_event *ev,
 	uint64_t t = ev->ts_ns / 1000000000u;
 	struct scr_client_info info;
 	struct ctl_cache_entry e, r;
-	bool found = false, from_shared = false;
+	bool found = false;
 
 	if (ctl_acl_lookup(s->acl, &ev->key.client) != CTL_ACL_DUNNO)
 		return;
@@ -551,20 +632,9 @@ static void lookup(struct ctl_live *l, const struct scr_event *ev,
 	if (ctl_cache_get(l->cache, &ev->key.client, t, &e) != 0) {
 		memset(&e, 0, sizeof(e));
 #ifdef SCR_HAVE_SHARED
-		if (l->shared) {
-			int rc = ctl_shared_get(l->shared, &ev->key.client, &r,
-						LIVE_SHARED_WAIT_MS);
-
-			if (rc == 0) {
-				l->st.shared_hits++;
-				e = r;
-				found = from_shared = true;
-			} else if (rc == -ENOENT) {
-				l->st.shared_misses++;
-			} else {
-				l->st.shared_unavail++;
-			}
-		}
+		/* the answer comes later (on_shared_get), in the hold */
+		if (l->shared)
+			shared_ask(l, ev, worker);
 #endif
 #ifdef SCR_HAVE_STORE
 		if (l->store && ctl_store_get(l->store, &ev->key.client, &r) == 0) {
@@ -576,26 +646,12 @@ static void lookup(struct ctl_live *l, const struct scr_event *ev,
 		if (found) {
 			e.addr = ev->key.client;
 			ctl_cache_put(l->cache, &e, t);
-			/* another node's verdict is kept here too; the workers
-			 * get the entry either way */
-			if (from_shared)
-				(void)persist(l, &ev->key.client, t, &r, false);
-			else
-				entry_out(l, &e, t);
+			entry_out(l, &e, t);
 		}
 	}
-	ctl_cache_client(l->cache, &ev->key.client, t, s->pol.enabled, &info);
-	if (info.cls == SCR_CLIENT_NEW && info.pass_old &&
-	    !(info.todo & s->pol.enabled & SCR_TESTS_STREAM)) {
-		struct ctl_live_msg m;
-
-		memset(&m, 0, sizeof(m));
-		m.type = CTL_LIVE_MSG_PASS_OLD;
-		m.key = ev->key;
-		send_to(l, worker, &m);
-		l->st.pass_old_sent++;
+	if (pass_old_late(l, &ev->key, worker, t))
 		return;
-	}
+	ctl_cache_client(l->cache, &ev->key.client, t, s->pol.enabled, &info);
 	if (info.cls != SCR_CLIENT_NEW)
 		return;
 #ifdef SCR_HAVE_DNSBL
@@ -904,6 +960,11 @@ struct ctl_live *ctl_live_create(const struct ctl_live_opts *o,
 	if (l->shared_url[0]) {
 #ifdef SCR_HAVE_SHARED
 		l->shared = ctl_shared_create(l->shared_url, err, errlen);
+		l->sq = calloc(LIVE_SHARED_MAX, sizeof(*l->sq));
+		if (l->shared && l->sq == NULL) {
+			snprintf(err, errlen, "shared store: out of memory");
+			goto fail;
+		}
 		if (l->shared == NULL) {
 			char m[512];
 
@@ -1066,6 +1127,7 @@ void ctl_live_destroy(struct ctl_live *l)
 #ifdef SCR_HAVE_SHARED
 	ctl_shared_destroy(l->shared);
 #endif
+	free(l->sq);
 	ctl_cache_destroy(l->cache);
 #ifdef SCR_HAVE_STORE
 	ctl_store_close(l->store);
@@ -1273,7 +1335,7 @@ static unsigned live_ctrs(struct ctl_live *l, struct ctl_live_ctr *c,
 	CTR("shared_hits", "New clients found in the shared store", l->st.shared_hits);
 	CTR("shared_misses", "New clients not in the shared store",
 	    l->st.shared_misses);
-	CTR("shared_unavailable", "Shared store down or slower than 2 ms",
+	CTR("shared_unavailable", "Shared store reads not answered (down)",
 	    l->st.shared_unavail);
 	CTR("shared_blocks_in", "Blocks published by other nodes",
 	    l->st.shared_blocks_in);
@@ -1735,8 +1797,15 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 	char err[1024];
 
 #ifdef SCR_HAVE_SHARED
-	if (l->shared)
+	if (l->shared) {
+		unsigned i;
+
+		for (i = 0; i < LIVE_SHARED_MAX; i++)
+			l->sq[i].next = i + 2 <= LIVE_SHARED_MAX ? i + 2 : 0;
+		l->sfree = 1;
 		ctl_shared_on_block(l->shared, on_shared_block, l);
+		ctl_shared_on_get(l->shared, on_shared_get, l);
+	}
 #endif
 #ifdef SCR_HAVE_METRICS
 	mx_render(l);

@@ -60,6 +60,7 @@ enum sh_req {
 struct sh_slot {
 	enum sh_req type;
 	uint64_t seq;
+	uint64_t token;		/* GET of ctl_shared_get_async: its token; 0 none */
 	struct ctl_cache_entry e;
 };
 
@@ -107,6 +108,9 @@ struct ctl_shared {
 	size_t nblocks, cblocks;
 	void (*on_block)(void *arg, const struct ctl_cache_entry *e);
 	void *on_block_arg;
+	void (*on_get)(void *arg, uint64_t token, int rc,
+		       const struct ctl_cache_entry *e);
+	void *on_get_arg;
 	struct ctl_shared_stats st;
 };
 
@@ -407,6 +411,7 @@ static struct sh_slot *fifo_push(struct ctl_shared *s, enum sh_req type)
 	s->fcount++;
 	sl->type = type;
 	sl->seq = 0;
+	sl->token = 0;
 	return sl;
 }
 
@@ -454,6 +459,10 @@ static void conn_down(struct ctl_shared *s, struct sh_conn *c)
 					s->st.put_dropped++;
 			} else if (sl->type == SH_REQ_CATCHUP) {
 				s->catchup_needed = true;
+			} else if (sl->type == SH_REQ_GET && sl->token &&
+				   s->on_get) {
+				s->st.get_unavail++;
+				s->on_get(s->on_get_arg, sl->token, -EAGAIN, NULL);
 			}
 		}
 		if (s->wait_seq) {
@@ -655,6 +664,21 @@ static void answer_get(struct ctl_shared *s, const struct sh_slot *sl, int rc,
 {
 	if (rc == -EBADMSG)
 		s->st.bad_records++;
+	if (sl->token) {
+		struct ctl_cache_entry a;
+
+		if (rc == 0) {
+			a = *e;
+			a.addr = sl->e.addr;
+			s->st.get_hits++;
+		} else {
+			s->st.get_misses++;
+		}
+		if (s->on_get)
+			s->on_get(s->on_get_arg, sl->token,
+				  rc == 0 ? 0 : -ENOENT, rc == 0 ? &a : NULL);
+		return;
+	}
 	if (s->wait_seq == 0 || sl->seq != s->wait_seq)
 		return;		/* given up on: too late */
 	s->wait_rc = rc == -EBADMSG ? -ENOENT : rc;
@@ -1347,6 +1371,64 @@ int ctl_shared_get(struct ctl_shared *s, const struct scr_addr *a,
 unavail:
 	s->st.get_unavail++;
 	return -EAGAIN;
+}
+
+/* ctl_shared_get_async - ask for a's record; the answer comes to the
+ * on_get callback with token from ctl_shared_process */
+int ctl_shared_get_async(struct ctl_shared *s, const struct scr_addr *a,
+			 uint64_t token)
+{
+	char addr[SH_ADDR_STR], key[SH_PREFIX_MAX + SH_ADDR_STR + 4];
+	char line[SH_PREFIX_MAX + SH_ADDR_STR + 8];
+	const char *argv[4 + SCR_TEST_MAX];
+	size_t argl[4 + SCR_TEST_MAX];
+	struct sh_slot *sl;
+	unsigned t;
+	int argc = 0, n;
+
+	if (token == 0)
+		return -EINVAL;
+	s->st.gets++;
+	if (s->cmd.st != CTL_SHARED_UP || s->fcount >= SH_FIFO_MAX)
+		goto unavail;
+	addr_str(a, addr, sizeof(addr));
+	if (s->be == SH_MEMCACHE) {
+		n = snprintf(line, sizeof(line), "get %s%s\r\n", s->prefix, addr);
+		if (obuf_add(&s->cmd, line, (size_t)n) != 0)
+			goto unavail;
+		sl = fifo_push(s, SH_REQ_GET);
+	} else {
+		snprintf(key, sizeof(key), "%sc:%s", s->prefix, addr);
+		argv[argc++] = "HMGET";
+		argv[argc++] = key;
+		argv[argc++] = "block";
+		argv[argc++] = "reasons";
+		for (t = 0; t < SCR_TEST_MAX; t++)
+			argv[argc++] = scr_test_name[t];
+		for (n = 0; n < argc; n++)
+			argl[n] = strlen(argv[n]);
+		sl = redis_send(s, SH_REQ_GET, argc, argv, argl);
+		if (sl == NULL)
+			goto unavail;
+	}
+	sl->seq = ++s->seq;
+	sl->token = token;
+	sl->e.addr = *a;
+	(void)conn_flush(s, &s->cmd);
+	return 0;
+unavail:
+	s->st.get_unavail++;
+	return -EAGAIN;
+}
+
+/* ctl_shared_on_get - who hears the answers of ctl_shared_get_async */
+void ctl_shared_on_get(struct ctl_shared *s,
+		       void (*cb)(void *arg, uint64_t token, int rc,
+				  const struct ctl_cache_entry *e),
+		       void *arg)
+{
+	s->on_get = cb;
+	s->on_get_arg = arg;
 }
 
 /* ctl_shared_on_block - who hears of other nodes' blocks */

@@ -34,6 +34,15 @@
  *	ctl_shared_get(s, a, e, timeout_ms): 0 and e filled (addr = a), or
  *	  -ENOENT, or -EAGAIN (store down, connecting, or no answer within
  *	  timeout_ms; counted).
+ *	ctl_shared_get_async(s, a, token): asks for a's record without
+ *	  waiting; 0 (the answer comes to the on_get callback with token,
+ *	  token != 0), or -EAGAIN (store down or too many requests waiting:
+ *	  no answer will come; counted). -EINVAL for token 0.
+ *	ctl_shared_on_get(s, cb, arg): cb(arg, token, rc, e) for each answer:
+ *	  rc 0 and e (addr set), -ENOENT (no record, or one that does not
+ *	  parse), -EAGAIN (the connection went before the answer). Called
+ *	  from ctl_shared_process() (and ctl_shared_get()); cb must not call
+ *	  ctl_shared_get().
  *	ctl_shared_on_block(s, cb, arg): cb(arg, e) for each block another
  *	  node wrote (e: addr, block_until, block_reasons), called only from
  *	  ctl_shared_process(): pub/sub messages, and after every
@@ -94,6 +103,12 @@ int ctl_shared_put(struct ctl_shared *s, const struct ctl_cache_entry *e,
 		   uint64_t now_s);
 int ctl_shared_get(struct ctl_shared *s, const struct scr_addr *a,
 		   struct ctl_cache_entry *e, unsigned timeout_ms);
+int ctl_shared_get_async(struct ctl_shared *s, const struct scr_addr *a,
+			 uint64_t token);
+void ctl_shared_on_get(struct ctl_shared *s,
+		       void (*cb)(void *arg, uint64_t token, int rc,
+				  const struct ctl_cache_entry *e),
+		       void *arg);
 void ctl_shared_on_block(struct ctl_shared *s,
 			 void (*cb)(void *arg, const struct ctl_cache_entry *e),
 			 void *arg);

@@ -194,10 +194,11 @@ after=$(stat_of b xdp_drop_block_packets)
 [ "$(stat_of b shared_blocks_in)" -ge 1 ] || e2e_fail "B counts no block from the shared store"
 
 # --- a client passed by A skips the tests on B --------------------------------------
-# B reads Redis for HOST_SHARED_WAIT_MS (2 ms) at the client's SYN and screens the
-# client itself when the answer is later (counted shared_unavailable): on a loaded
-# machine that can happen, so a client whose read was late is tried again with another
-# client (.10, then .20, .21); a miss or a wrong verdict is a failure at once.
+# B's control thread reads Redis when the client's handshake completes, without
+# waiting; the answer makes the flow PASS OLD while its greeting is held. A read the
+# store could not answer (counted shared_unavailable) leaves B to screen the client
+# itself, so such a client is tried again with another one (.10, then .20, .21); a
+# miss or a wrong verdict is a failure at once.
 shared_pass_used() {
 	local c=$1 keys0 late0
 	keys0=$(rkeys)

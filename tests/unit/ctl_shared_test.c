@@ -433,6 +433,76 @@ static void test_redis_roundtrip_expiry(void **state)
 	server_kill(pid);
 }
 
+/* answers - what on_get heard, by token */
+struct answers {
+	unsigned n;
+	uint64_t token[8];
+	int rc[8];
+	struct ctl_cache_entry e[8];
+};
+
+/* on_get - record an async answer */
+static void on_get(void *arg, uint64_t token, int rc,
+		   const struct ctl_cache_entry *e)
+{
+	struct answers *a = arg;
+
+	if (a->n == 8)
+		fail_msg("more than 8 answers");
+	a->token[a->n] = token;
+	a->rc[a->n] = rc;
+	if (e)
+		a->e[a->n] = *e;
+	a->n++;
+}
+
+/* test_redis_async - reads that do not wait: the answers come through
+ * process() with their tokens, in order; a store that is down says so */
+static void test_redis_async(void **state)
+{
+	struct scr_addr a = v4("198.18.0.7"), b = v4("198.18.0.8");
+	struct answers ans = {0};
+	struct ctl_cache_entry e;
+	struct heard h = {0};
+	struct ctl_shared *s;
+	uint64_t now = (uint64_t)time(NULL), end;
+	int port = free_port();
+	pid_t pid;
+
+	(void)state;
+	pid = server_start(redis_argv, port);
+	s = redis_new(port, "?prefix=ta:", &h);
+	ctl_shared_on_get(s, on_get, &ans);
+	memset(&e, 0, sizeof(e));
+	e.addr = a;
+	e.pass_until[SCR_TEST_PREGREET] = now + 100;
+	assert_int_equal(ctl_shared_put(s, &e, now), 0);
+	drive_until(s, idle, "write answered");
+
+	assert_int_equal(ctl_shared_get_async(s, &a, 0), -EINVAL);
+	assert_int_equal(ctl_shared_get_async(s, &a, 7), 0);
+	assert_int_equal(ctl_shared_get_async(s, &b, 8), 0);
+	assert_int_equal(ans.n, 0);		/* nothing waited for */
+	end = mono_ms() + WAIT_MS;
+	while (ans.n < 2 && mono_ms() < end)
+		step(s, 20);
+	assert_int_equal(ans.n, 2);
+	assert_int_equal(ans.token[0], 7);
+	assert_int_equal(ans.rc[0], 0);
+	assert_memory_equal(ans.e[0].addr.b, a.b, 16);
+	assert_int_equal(ans.e[0].pass_until[SCR_TEST_PREGREET], now + 100);
+	assert_int_equal(ans.token[1], 8);
+	assert_int_equal(ans.rc[1], -ENOENT);
+
+	/* down: refused at once, no answer later */
+	server_kill(pid);
+	drive_until(s, is_down, "store seen down");
+	assert_int_equal(ctl_shared_get_async(s, &a, 9), -EAGAIN);
+	step(s, 20);
+	assert_int_equal(ans.n, 2);
+	ctl_shared_destroy(s);
+}
+
 static void test_redis_pubsub(void **state)
 {
 	struct heard ha = {0}, hb = {0};
@@ -674,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_bad_urls),
 		cmocka_unit_test(test_psc_records),
 		cmocka_unit_test(test_redis_roundtrip_expiry),
+		cmocka_unit_test(test_redis_async),
 		cmocka_unit_test(test_redis_pubsub),
 		cmocka_unit_test(test_redis_restart),
 		cmocka_unit_test(test_memcache),
