@@ -19,6 +19,8 @@
  *	See ctl_live.h.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -56,6 +58,7 @@
 #define LIVE_POLL_MS	1000
 #define LIVE_POLLFDS	(CTL_SOCK_CONN_MAX + 32)
 #define LIVE_SHARED_MAX	4096		/* shared store reads in flight */
+#define LIVE_RETIRED_MAX 8		/* old setups waiting for the workers */
 /* What an operator's allow entry passes: every cached test. */
 #define LIVE_OP_TESTS	(SCR_TESTS_STREAM | SCR_TEST_BIT(SCR_TEST_DNSBL))
 
@@ -76,6 +79,33 @@ struct live_sget {
 	unsigned next;			/* free list: index + 1 */
 };
 
+/* A setup the workers ran before generation gen: freed once every
+ * worker acknowledged gen. */
+struct live_retired {
+	struct ctl_setup *s;
+	uint64_t gen;
+};
+
+/* What the reload thread builds from main.cf (the slow part: parse the
+ * tables, compile the access list, set up DNSBL); the control thread
+ * goes on taking events meanwhile and applies the result. */
+struct live_reload {
+	pthread_t th;
+	atomic_int state;		/* RL_IDLE, RL_RUNNING, RL_DONE */
+	int wake_fd;			/* eventfd: the build is done */
+	bool from_socket;		/* the `reload` command waits for it */
+	bool joined;			/* thread joined, result not yet freed */
+	uint64_t t0;
+	struct ctl_setup *n;
+	struct ctl_xdp_entry *perm;
+	size_t nperm;
+	struct ctl_dnsbl *nd;
+	int rc;
+	char err[1024];
+};
+
+enum { RL_IDLE = 0, RL_RUNNING, RL_DONE };
+
 /* The control plane's own counters. */
 struct live_stats {
 	uint64_t events, rows, blocks, passes, store_err, map_err, msg_lost;
@@ -88,8 +118,9 @@ struct live_stats {
 struct ctl_live {
 	struct ctl_live_opts o;
 	struct ctl_setup *setup;	/* current */
-	struct ctl_setup *old;		/* until every worker acked gen */
+	struct live_retired old[LIVE_RETIRED_MAX];	/* until the workers moved on */
 	uint64_t gen;
+	struct live_reload rl;
 	struct ctl_xdp_entry *perm;	/* setup's access list, compiled */
 	size_t nperm;
 	struct ctl_live_worker *w[CTL_LIVE_WORKERS_MAX];
@@ -125,6 +156,8 @@ struct ctl_live {
 	uint64_t mx_next;
 #endif
 };
+
+static void reload_drop(struct ctl_live *l);
 
 /* ctl_live_now_ns - CLOCK_REALTIME ns */
 uint64_t ctl_live_now_ns(void)
@@ -892,6 +925,13 @@ struct ctl_live *ctl_live_create(const struct ctl_live_opts *o,
 	l->start_ns = ctl_live_now_ns();
 	atomic_init(&l->hup, 0);
 	atomic_init(&l->usr1, 0);
+	atomic_init(&l->rl.state, RL_IDLE);
+	l->rl.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (l->rl.wake_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		free(l);
+		return NULL;
+	}
 #ifdef SCR_HAVE_BPF
 	if (compile(setup, &l->perm, &l->nperm, err, errlen) != 0) {
 		*status_out = 2;
@@ -1114,6 +1154,8 @@ int ctl_live_workers(struct ctl_live *l, struct ctl_live_worker **w,
 /* ctl_live_destroy - release everything (reverse order) */
 void ctl_live_destroy(struct ctl_live *l)
 {
+	unsigned i;
+
 	if (l == NULL)
 		return;
 	ctl_sock_close(l->sock);
@@ -1138,10 +1180,15 @@ void ctl_live_destroy(struct ctl_live *l)
 	ctl_log_destroy(l->flog);
 	ctl_log_destroy(l->log);
 	free(l->perm);
-	if (l->old) {
-		ctl_setup_fini(l->old);
-		free(l->old);
+	reload_drop(l);
+	for (i = 0; i < LIVE_RETIRED_MAX; i++) {
+		if (l->old[i].s) {
+			ctl_setup_fini(l->old[i].s);
+			free(l->old[i].s);
+		}
 	}
+	if (l->rl.wake_fd >= 0)
+		close(l->rl.wake_fd);
 	if (l->setup) {
 		ctl_setup_fini(l->setup);
 		free(l->setup);
@@ -1151,53 +1198,166 @@ void ctl_live_destroy(struct ctl_live *l)
 
 /* ---- reload ---- */
 
-/* do_reload - a new main.cf, all or nothing: built here (the workers go
- * on screening), then the maps, then the workers switch between bursts;
- * 0, or -errno with the reason in err */
-static int do_reload(struct ctl_live *l, char *err, size_t errlen)
+/* reload_build - the reload thread: main.cf, tables, access list, DNSBL;
+ * nothing the control thread or the workers use is touched */
+static void *reload_build(void *arg)
 {
-	struct ctl_xdp_entry *perm = NULL;
-	struct ctl_setup *n;
-	struct ctl_live_msg m;
-	size_t nperm = 0;
-	const char *v;
-	unsigned i;
-	int rc;
-#ifdef SCR_HAVE_DNSBL
-	struct ctl_dnsbl *nd = NULL;
-#endif
+	struct ctl_live *l = arg;
+	struct live_reload *r = &l->rl;
+	const struct ctl_setup *cur = l->setup;	/* not swapped while we run */
+	uint64_t one = 1;
 
-	if (l->old) {
-		snprintf(err, errlen, "a reload is still being applied");
-		return -EBUSY;
+	r->rc = -ENOMEM;
+	r->n = calloc(1, sizeof(*r->n));
+	if (r->n == NULL) {
+		snprintf(r->err, sizeof(r->err), "out of memory");
+		goto out;
 	}
-	n = calloc(1, sizeof(*n));
-	if (n == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+	r->rc = -EINVAL;
+	if (ctl_setup_load(r->n, l->o.conf_path, r->err, sizeof(r->err)) != 0) {
+		free(r->n);
+		r->n = NULL;
+		goto out;
 	}
-	if (ctl_setup_load(n, l->o.conf_path, err, errlen) != 0) {
-		free(n);
-		return -EINVAL;
-	}
-	rc = -EINVAL;
-	if (memcmp(n->pol.ports, l->setup->pol.ports, sizeof(n->pol.ports)) ||
-	    n->pol.flow_table_size != l->setup->pol.flow_table_size) {
-		snprintf(err, errlen, "smtpscreen_ports and "
+	if (memcmp(r->n->pol.ports, cur->pol.ports, sizeof(r->n->pol.ports)) ||
+	    r->n->pol.flow_table_size != cur->pol.flow_table_size) {
+		snprintf(r->err, sizeof(r->err), "smtpscreen_ports and "
 			 "smtpscreen_flow_table_size change only at a restart");
-		goto fail;
+		goto out;
 	}
 #ifdef SCR_HAVE_BPF
-	if (compile(n, &perm, &nperm, err, errlen) != 0)
-		goto fail;
+	if (compile(r->n, &r->perm, &r->nperm, r->err, sizeof(r->err)) != 0)
+		goto out;
 #endif
 #ifdef SCR_HAVE_DNSBL
 	/* postscreen_dnsbl_sites and the rest: built before anything changes */
-	if (dnsbl_new(l, n, &nd, err, errlen) != 0)
-		goto fail;
+	if (dnsbl_new(l, r->n, &r->nd, r->err, sizeof(r->err)) != 0)
+		goto out;
 #endif
+	r->rc = 0;
+out:
+	atomic_store(&r->state, RL_DONE);
+	(void)!write(r->wake_fd, &one, sizeof(one));
+	return NULL;
+}
+
+/* reload_start - build a new setup on the reload thread; -EBUSY when a
+ * reload is running already */
+static int reload_start(struct ctl_live *l, bool from_socket, char *err,
+			size_t errlen)
+{
+	struct live_reload *r = &l->rl;
+	int rc;
+
+	if (atomic_load(&r->state) != RL_IDLE) {
+		snprintf(err, errlen, "a reload is running already");
+		return -EBUSY;
+	}
+	r->n = NULL;
+	r->perm = NULL;
+	r->nperm = 0;
+	r->nd = NULL;
+	r->err[0] = 0;
+	r->from_socket = from_socket;
+	r->t0 = ctl_live_now_ns();
+	atomic_store(&r->state, RL_RUNNING);
+	rc = pthread_create(&r->th, NULL, reload_build, l);
+	if (rc != 0) {
+		atomic_store(&r->state, RL_IDLE);
+		snprintf(err, errlen, "reload thread: %s", strerror(rc));
+		return -rc;
+	}
+	return 0;
+}
+
+/* reload_drop - the build's result, unused (failed, or at exit) */
+static void reload_drop(struct ctl_live *l)
+{
+	struct live_reload *r = &l->rl;
+
+	if (atomic_load(&r->state) == RL_IDLE)
+		return;
+	if (!r->joined)
+		pthread_join(r->th, NULL);
+	r->joined = false;
+#ifdef SCR_HAVE_DNSBL
+	ctl_dnsbl_destroy(r->nd);
+#endif
+	free(r->perm);
+	if (r->n) {
+		ctl_setup_fini(r->n);
+		free(r->n);
+	}
+	r->n = NULL;
+	r->perm = NULL;
+	r->nd = NULL;
+	atomic_store(&r->state, RL_IDLE);
+}
+
+/* retire - the workers' old setup, freed once they all moved to gen;
+ * -EBUSY when LIVE_RETIRED_MAX wait already */
+static int retire(struct ctl_live *l, struct ctl_setup *s, uint64_t gen)
+{
+	unsigned i;
+
+	for (i = 0; i < LIVE_RETIRED_MAX; i++) {
+		if (l->old[i].s == NULL) {
+			l->old[i].s = s;
+			l->old[i].gen = gen;
+			return 0;
+		}
+	}
+	return -EBUSY;
+}
+
+/* reload_done - free the old setups every worker has left */
+static void reload_done(struct ctl_live *l)
+{
+	uint64_t min = UINT64_MAX, g;
+	unsigned i;
+
+	for (i = 0; i < l->nw; i++) {
+		g = atomic_load_explicit(&l->w[i]->setup_gen, memory_order_acquire);
+		if (g < min)
+			min = g;
+	}
+	for (i = 0; i < LIVE_RETIRED_MAX; i++) {
+		if (l->old[i].s && l->old[i].gen <= min) {
+			ctl_setup_fini(l->old[i].s);
+			free(l->old[i].s);
+			l->old[i].s = NULL;
+		}
+	}
+}
+
+/* reload_apply - the build is done: the maps, then the workers switch
+ * between bursts; all or nothing. 0, or -errno with the reason in err */
+static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
+{
+	struct live_reload *r = &l->rl;
+	struct ctl_live_msg m;
+	const char *v;
+	unsigned i;
+	uint64_t x;
+	int rc;
+
+	(void)!read(r->wake_fd, &x, sizeof(x));	/* the loop polls it */
+	pthread_join(r->th, NULL);
+	r->joined = true;
+	rc = r->rc;
+	if (rc != 0) {
+		snprintf(err, errlen, "%s", r->err);
+		goto fail;
+	}
+	reload_done(l);
+	if (l->old[LIVE_RETIRED_MAX - 1].s) {
+		snprintf(err, errlen, "%d reloads still being applied by the "
+			 "workers", LIVE_RETIRED_MAX);
+		rc = -EBUSY;
+		goto fail;
+	}
 #ifdef SCR_HAVE_BPF
-	if (l->maps && (rc = ctl_maps_replace(l->maps, perm, nperm)) != 0) {
+	if (l->maps && (rc = ctl_maps_replace(l->maps, r->perm, r->nperm)) != 0) {
 		snprintf(err, errlen, "postscreen_access_list into the XDP maps: %s",
 			 rc == -ENOSPC ? "the new list does not fit the maps; "
 			 "restart to resize them" : strerror(-rc));
@@ -1205,25 +1365,30 @@ static int do_reload(struct ctl_live *l, char *err, size_t errlen)
 	}
 #endif
 #ifdef SCR_HAVE_DNSBL
-	(void)dnsbl_swap(l, nd, err, errlen);	/* no DNSBL if out of memory */
-	nd = NULL;
+	(void)dnsbl_swap(l, r->nd, err, errlen);   /* no DNSBL if out of memory */
+	r->nd = NULL;
 #endif
-	if (n->hold_ns > l->setup->hold_ns && l->setup->hold_ns && l->o.allow_map)
-		ctl_msg_warn("reload: a longer postscreen_greet_wait "
-			     "needs a restart to move the kernel's fail-open deadline");
-	v = ctl_conf_get(n->conf, "smtpscreen_shared_store");
+	if (r->n->hold_ns > l->setup->hold_ns && l->setup->hold_ns && l->o.allow_map)
+		ctl_msg_warn("reload: a longer postscreen_greet_wait needs a "
+			     "restart to move the kernel's fail-open deadline");
+	if (r->n->pol.overload_drop != l->setup->pol.overload_drop && l->o.allow_map)
+		ctl_msg_warn("reload: a new smtpscreen_overload_policy reaches the "
+			     "kernel's holds at a restart");
+	v = ctl_conf_get(r->n->conf, "smtpscreen_shared_store");
 	if (strcmp(v ? v : "", l->shared_url) != 0)
-		ctl_msg_warn("reload: a new smtpscreen_shared_store "
-			     "needs a restart; still using \"%s\"", l->shared_url);
+		ctl_msg_warn("reload: a new smtpscreen_shared_store needs a "
+			     "restart; still using \"%s\"", l->shared_url);
 	free(l->perm);
-	l->perm = perm;
-	l->nperm = nperm;
-	l->old = l->setup;
-	l->setup = n;
+	l->perm = r->perm;
+	l->nperm = r->nperm;
+	r->perm = NULL;
 	memset(&m, 0, sizeof(m));
 	m.type = CTL_LIVE_MSG_SETUP;
-	m.setup = n;
+	m.setup = r->n;
 	m.gen = ++l->gen;
+	(void)retire(l, l->setup, m.gen);	/* room checked above */
+	l->setup = r->n;
+	r->n = NULL;
 	for (i = 0; i < l->nw; i++) {
 		unsigned tries = 0;
 
@@ -1231,50 +1396,33 @@ static int do_reload(struct ctl_live *l, char *err, size_t errlen)
 		while (l->ops.send(l->ops.arg, i, &m) != 0 && tries++ < 100000)
 			usleep(100);
 	}
+	r->joined = false;
+	atomic_store(&r->state, RL_IDLE);
 	l->st.reloads++;
+	ctl_msg_info("reload: %s: %zu access-list prefixes, %.3f s",
+		     l->o.conf_path ? l->o.conf_path : "(defaults)", l->nperm,
+		     (double)(ctl_live_now_ns() - r->t0) / 1e9);
 	return 0;
 fail:
-#ifdef SCR_HAVE_DNSBL
-	ctl_dnsbl_destroy(nd);
-#endif
-	free(perm);
-	ctl_setup_fini(n);
-	free(n);
+	reload_drop(l);
+	l->st.reload_errors++;
+	ctl_msg_error("reload: %s; keeping the running configuration", err);
 	return rc;
 }
 
-/* reload_done - free the old setup once every worker switched */
-static void reload_done(struct ctl_live *l)
+/* reload_wait - the `reload` command: its answer is the result, so it
+ * waits for the build, taking the workers' events meanwhile */
+static int reload_wait(struct ctl_live *l, char *err, size_t errlen)
 {
-	unsigned i;
+	int rc = reload_start(l, true, err, errlen);
 
-	if (l->old == NULL)
-		return;
-	for (i = 0; i < l->nw; i++)
-		if (atomic_load_explicit(&l->w[i]->setup_gen,
-					 memory_order_acquire) != l->gen)
-			return;
-	ctl_setup_fini(l->old);
-	free(l->old);
-	l->old = NULL;
-}
-
-/* reload - do_reload, logged either way */
-static int reload(struct ctl_live *l, char *err, size_t errlen)
-{
-	uint64_t t0 = ctl_live_now_ns();
-	int rc = do_reload(l, err, errlen);
-
-	if (rc != 0) {
-		l->st.reload_errors++;
-		ctl_msg_error("reload: %s; keeping the running "
-			     "configuration", err);
+	if (rc != 0)
 		return rc;
+	while (atomic_load(&l->rl.state) != RL_DONE) {
+		if (l->ops.drain(l->ops.arg) == 0)
+			usleep(1000);
 	}
-	ctl_msg_info("reload: %s: %zu access-list prefixes, %.3f s",
-		     l->o.conf_path ? l->o.conf_path : "(defaults)", l->nperm,
-		     (double)(ctl_live_now_ns() - t0) / 1e9);
-	return 0;
+	return reload_apply(l, err, errlen);
 }
 
 /* ctl_live_signal_reload - SIGHUP */
@@ -1704,7 +1852,7 @@ static int sock_handler(void *arg, int argc, char **argv, FILE *out, char *err,
 		return 0;
 	}
 	if (strcmp(argv[0], "reload") == 0 && argc == 1)
-		return reload(l, err, errlen);
+		return reload_wait(l, err, errlen);
 	if (strcmp(argv[0], "cache") == 0)
 		return cache_cmd(l, argc, argv, out, err, errlen);
 	if (strcmp(argv[0], "stats") == 0 && argc == 1) {
@@ -1831,8 +1979,11 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 		if (l->store && ctl_store_sync(l->store) != 0)
 			l->st.store_err++;
 #endif
-		if (atomic_exchange(&l->hup, 0))
-			(void)reload(l, err, sizeof(err));
+		if (atomic_exchange(&l->hup, 0) &&
+		    reload_start(l, false, err, sizeof(err)) != 0)
+			ctl_msg_error("reload: %s", err);
+		if (atomic_load(&l->rl.state) == RL_DONE)
+			(void)reload_apply(l, err, sizeof(err));
 		if (atomic_exchange(&l->usr1, 0))
 			reopen_log(l);
 		reload_done(l);
@@ -1842,6 +1993,8 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 		} else if (timeout > 1) {
 			timeout = 1;
 		}
+		pf[npf].fd = l->rl.wake_fd;	/* the reload thread is done */
+		pf[npf++].events = POLLIN;
 		nsock = ctl_sock_pollfds(l->sock, &pf[npf], LIVE_POLLFDS - npf - 8,
 					 &timeout);
 		if (nsock < 0)
@@ -1877,7 +2030,7 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 
 			(void)!read(l->ops.wake_fd, &x, sizeof(x));
 		}
-		(void)ctl_sock_process(l->sock, &pf[l->ops.wake_fd >= 0 ? 1 : 0],
+		(void)ctl_sock_process(l->sock, &pf[l->ops.wake_fd >= 0 ? 2 : 1],
 				       nsock, sock_handler, l);
 #ifdef SCR_HAVE_SHARED
 		/* Also with no fd ready: reconnection and its backoff. */

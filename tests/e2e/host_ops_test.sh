@@ -261,6 +261,16 @@ good 10 after-flush
 e2e_wait_for 5 eval '[ "$(grep -c "PASS NEW \[$NET.10\]" "$LOG")" -gt '"$n_pass"' ]' ||
 	e2e_fail ".10 not tested again after cache flush"
 
+# --- logrotate: SIGUSR1 reopens the log file (no copytruncate) ----------------------
+mv "$LOG" "$LOG.1"
+kill -USR1 "$DPID"
+e2e_wait_for 5 test -s "$LOG" || e2e_fail "no new log file after SIGUSR1"
+res=$(bot 22 pregreet)
+e2e_wait_for 5 grep -Eq "PREGREET [0-9]+ after [0-9.]+ from \[$NET.22\]" "$LOG" ||
+	e2e_fail "after SIGUSR1 the PREGREET line of .22 is not in the new log file: $(tail -3 "$LOG")"
+grep -q "\[$NET.22\]" "$LOG.1" && e2e_fail "after SIGUSR1 .22 still went to the rotated file"
+grep -q "log file $LOG reopened" "$LOG" || e2e_fail "reopen not logged: $(head -3 "$LOG")"
+
 stop_daemon
 [ -e "$SOCK" ] && e2e_fail "socket left after SIGTERM"
 e2e_log "PASS"
