@@ -59,6 +59,9 @@
 #define LIVE_POLLFDS	(CTL_SOCK_CONN_MAX + 32)
 #define LIVE_SHARED_MAX	4096		/* shared store reads in flight */
 #define LIVE_RETIRED_MAX 8		/* old setups waiting for the workers */
+/* stats lines: ours (~50), the engine's, a front end's (16 workers and
+ * two ports of the appliance: ~150) */
+#define LIVE_CTR_MAX	320
 /* What an operator's allow entry passes: every cached test. */
 #define LIVE_OP_TESTS	(SCR_TESTS_STREAM | SCR_TEST_BIT(SCR_TEST_DNSBL))
 
@@ -539,7 +542,10 @@ static void dnsbl_start(struct ctl_live *l, const struct scr_event *ev,
 static void dnsbl_log(void *arg, const char *line)
 {
 	(void)arg;
-	ctl_msg_info("%s", line);
+	if (strncmp(line, "warning: ", 9) == 0)
+		ctl_msg_warn("%s", line + 9);
+	else
+		ctl_msg_info("%s", line);
 }
 
 /* dnsbl_new - the resolver a setup asks for (*out NULL: no DNSBL) */
@@ -1535,8 +1541,8 @@ static unsigned live_ctrs(struct ctl_live *l, struct ctl_live_ctr *c,
 /* print_stats - `stats`: one "name value" a line */
 static void print_stats(struct ctl_live *l, FILE *out)
 {
-	struct ctl_live_ctr c[128];
-	unsigned n = live_ctrs(l, c, 128), i;
+	struct ctl_live_ctr c[LIVE_CTR_MAX];
+	unsigned n = live_ctrs(l, c, LIVE_CTR_MAX), i;
 
 	for (i = 0; i < n; i++)
 		fprintf(out, "%s %" PRIu64 "\n", c[i].name, c[i].value);
@@ -1546,7 +1552,7 @@ static void print_stats(struct ctl_live *l, FILE *out)
 /* mx_render - the exposition text, from the same table (once a second) */
 static void mx_render(struct ctl_live *l)
 {
-	struct ctl_live_ctr c[128];
+	struct ctl_live_ctr c[LIVE_CTR_MAX];
 	struct scr_stats es;
 	uint64_t flows = 0;
 	char *text = NULL, name[128];
@@ -1558,7 +1564,7 @@ static void mx_render(struct ctl_live *l)
 		return;
 	l->ops.engine(l->ops.arg, &es, &flows);
 	ctl_metrics_engine(f, &es, flows);
-	n = live_ctrs(l, c, 128);
+	n = live_ctrs(l, c, LIVE_CTR_MAX);
 	for (i = 0; i < n; i++) {
 		if (c[i].stats_only)
 			continue;
@@ -2069,8 +2075,8 @@ int ctl_live_close_outputs(struct ctl_live *l)
 /* ctl_live_summary - the counters at stop, one line */
 void ctl_live_summary(struct ctl_live *l, FILE *out)
 {
-	struct ctl_live_ctr c[128];
-	unsigned n = live_ctrs(l, c, 128), i;
+	struct ctl_live_ctr c[LIVE_CTR_MAX];
+	unsigned n = live_ctrs(l, c, LIVE_CTR_MAX), i;
 	struct rusage ru;
 	char line[4096];
 	size_t len = 0;

@@ -24,8 +24,8 @@
  *	Stress: flows in their tests plus held greetings against
  *	postscreen_pre_queue_limit: on at 90 %, off at 70 % (postscreen's
  *	marks); under stress the hold is the stress value of
- *	postscreen_greet_wait. A full event ring or message ring counts as
- *	pressure too.
+ *	postscreen_greet_wait. An event ring 3/4 full counts as pressure too
+ *	(off at 1/2).
  * THREADING
  *	See dp_host.h. The packet thread owns the engine, its verdict cache
  *	copy, the holds and the resend socket; it publishes its counters
@@ -85,7 +85,7 @@ struct host_frame {
 struct host_stats {
 	uint64_t samples, held, resent, resend_err, held_full, killed;
 	uint64_t kill_err, stopped, data_stopped, released_early;
-	uint64_t ev_lost, map_err, msgs, handshakes;
+	uint64_t ev_lost, map_err, msgs, handshakes, syn_dropped;
 	uint64_t held_now;		/* at the snapshot */
 	uint64_t turn_max_ns;		/* longest turn of the last 10-20 s */
 	uint64_t late_max_ns;		/* greeting released latest after due */
@@ -163,9 +163,10 @@ static uint64_t eng_ns(const struct host *h, uint64_t mono)
 
 /* ---- packet thread ---- */
 
-/* feed - one frame into the engine */
-static void feed(struct host *h, const uint8_t *data, uint32_t caplen,
-		 uint32_t wirelen, uint64_t ts_mono)
+/* feed - one frame into the engine; what it says to do with the frame */
+static enum scr_pkt_action feed(struct host *h, const uint8_t *data,
+				uint32_t caplen, uint32_t wirelen,
+				uint64_t ts_mono)
 {
 	struct scr_frame fr;
 
@@ -178,6 +179,7 @@ static void feed(struct host *h, const uint8_t *data, uint32_t caplen,
 	fr.flags = 0;
 	fr.action = SCR_PKT_PASS;
 	scr_engine_burst(h->lw.eng, &fr, 1);
+	return (enum scr_pkt_action)fr.action;
 }
 
 /* resend - a held frame back onto the wire (checksum fixed) */
@@ -476,7 +478,22 @@ static void handshake(struct host *h, const struct scr_host_sample *s,
 	if (scr_decode(SCR_LINK_ETH, s->data, caplen, &pk) != SCR_DEC_TCP)
 		return;
 	n = synth(f, &pk, false, SCR_TCP_SYN, pk.seq - 1, 0);
-	feed(h, f, n, n, s->ts_ns);
+	if (feed(h, f, n, n, s->ts_ns) == SCR_PKT_DROP) {
+		/* the flow table is full (smtpscreen_overload_policy = drop)
+		 * or the client is over its connection limit: the kernel has
+		 * the connection already, so it is ended here */
+		struct scr_flow_key k = {
+			.client = pk.src, .server = pk.dst,
+			.client_port = pk.sport, .server_port = pk.dport,
+			.family = pk.family,
+		};
+
+		h->st.syn_dropped++;
+		if (h->kill_ok && ctl_kill_session(h->kill, &k) == 0)
+			h->st.killed++;
+		if (ctl_hostbpf_flow_set(h->hb, &k, SCR_HOST_FS_STOP) != 0)
+			h->st.map_err++;
+	}
 	n = synth(f, &pk, true, SCR_TCP_SYN | SCR_TCP_ACK, pk.ack - 1, pk.seq);
 	feed(h, f, n, n, s->ts_ns);
 	h->st.handshakes++;
@@ -709,6 +726,9 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	PUT("samples", "Packets sampled by the kernel programs", st.samples, false);
 	PUT("handshakes", "Flows sampled from their completed handshake",
 	    st.handshakes, false);
+	PUT("syn_dropped", "Connections ended at their handshake: flow table "
+	    "full under smtpscreen_overload_policy = drop, or over the "
+	    "per-client limit", st.syn_dropped, false);
 	PUT("held", "Greetings held for the greet wait", st.held, false);
 	PUT("held_now", "Greetings held now", st.held_now, true);
 	PUT("held_full", "Greetings let go at once: no room to hold them",

@@ -198,7 +198,7 @@ TAIL = r""".SH FILES
 the configuration (\fB\-c\fR).
 .TP
 .B /var/lib/smtpscreen/verdicts.lmdb
-the host mode's verdict store (\fBsmtpscreen_cache_file\fR).
+the live modes' verdict store (\fBsmtpscreen_cache_file\fR).
 .TP
 .B /sys/fs/bpf/smtpscreen
 pinned BPF maps (\fBsmtpscreen_pin_directory\fR).
