@@ -115,6 +115,8 @@ static void hold_free(struct dp_worker *w, const struct scr_flow_key *k)
 	rte_pktmbuf_free_bulk((struct rte_mbuf **)pk, n);
 }
 
+static void rel_add(struct dp_worker *w, void **pk, unsigned n);
+
 /* hook_event - worker-side effects, then the event to ctrl */
 static void hook_event(void *arg, const struct scr_event *ev)
 {
@@ -124,6 +126,16 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	switch (ev->type) {
 	case SCR_EV_VERDICT:
 		ctl_cache_verdict(w->lw.cache, ev, pol);
+		if (ev->verdict == SCR_V_PASS && ev->pass_old) {
+			/* a late PASS OLD (the control plane's store knew the
+			 * client): its held greeting goes now, not at the end
+			 * of the greet wait */
+			void *pk[DP_HOLD_FLOW_MAX];
+			unsigned n = dp_hold_take(w->hold, &ev->key, pk,
+						  DP_HOLD_FLOW_MAX);
+
+			rel_add(w, pk, n);
+		}
 		if (ev->stop_pkt >= w->burst_first &&
 		    ev->stop_pkt < w->burst_first + SCR_BURST) {
 			unsigned i = (unsigned)(ev->stop_pkt - w->burst_first);
@@ -555,6 +567,8 @@ int dp_worker_main(void *arg)
 
 		while (rte_ring_sc_dequeue_elem(w->msg_ring, &msg, sizeof(msg)) == 0)
 			ctl_live_worker_apply(&w->lw, &msg, dp_now_ns(a));
+		if (w->nrel)
+			judge_released(w);	/* a late PASS OLD's greeting */
 		if (w->pending)
 			push_pending(w);
 		for (i = 0; i < w->nrxq && !w->pending; i++) {
