@@ -35,6 +35,7 @@
 #include "ctl_log.h"
 #include "ctl_msg.h"
 #include "ctl_sock.h"
+#include "scr_scan.h"
 #include "smtpscreen_abi.h"
 #ifdef SCR_HAVE_BPF
 #include "ctl_aclcomp.h"
@@ -214,6 +215,7 @@ void ctl_live_worker_init(struct ctl_live_worker *w, struct scr_engine *eng,
 	w->cache = cache;
 	w->setup = setup;
 	atomic_init(&w->setup_gen, 0);
+	atomic_init(&w->old_scan, NULL);
 	w->msgs = 0;
 	w->ndyn = 0;
 }
@@ -320,10 +322,23 @@ void ctl_live_worker_apply(struct ctl_live_worker *w,
 		ctl_cache_clear(w->cache);
 		return;
 	case CTL_LIVE_MSG_SETUP:
-		/* Flows in flight keep their state; the engine keeps the old
-		 * policy if it cannot get memory for the new patterns. */
-		if (scr_engine_set_policy(w->eng, &m->setup->pol, m->setup->db) == 0)
+		/* Flows in flight keep their state. The control thread built
+		 * the scanner: the worker only switches, and hands the old
+		 * one back; without one it builds it here, and keeps the old
+		 * policy if it cannot get the memory. */
+		if (m->scan != NULL || m->setup->db == NULL) {
+			struct scr_scan_thread *old, *prev;
+
+			old = scr_engine_set_policy_scan(w->eng, &m->setup->pol,
+							 m->setup->db, m->scan);
+			prev = atomic_exchange(&w->old_scan, old);
+			if (prev != NULL)	/* not collected yet: two reloads */
+				scr_scan_thread_destroy(prev);
 			w->setup = m->setup;
+		} else if (scr_engine_set_policy(w->eng, &m->setup->pol,
+						 m->setup->db) == 0) {
+			w->setup = m->setup;
+		}
 		atomic_store_explicit(&w->setup_gen, m->gen, memory_order_release);
 		return;
 	case CTL_LIVE_MSG_MAX:
@@ -1187,6 +1202,8 @@ void ctl_live_destroy(struct ctl_live *l)
 	ctl_log_destroy(l->log);
 	free(l->perm);
 	reload_drop(l);
+	for (i = 0; i < l->nw; i++)
+		scr_scan_thread_destroy(atomic_exchange(&l->w[i]->old_scan, NULL));
 	for (i = 0; i < LIVE_RETIRED_MAX; i++) {
 		if (l->old[i].s) {
 			ctl_setup_fini(l->old[i].s);
@@ -1323,6 +1340,10 @@ static void reload_done(struct ctl_live *l)
 	unsigned i;
 
 	for (i = 0; i < l->nw; i++) {
+		struct scr_scan_thread *old = atomic_exchange(&l->w[i]->old_scan,
+							      NULL);
+
+		scr_scan_thread_destroy(old);	/* the worker's last scanner */
 		g = atomic_load_explicit(&l->w[i]->setup_gen, memory_order_acquire);
 		if (g < min)
 			min = g;
@@ -1398,6 +1419,10 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 	for (i = 0; i < l->nw; i++) {
 		unsigned tries = 0;
 
+		/* each worker's scanner built here, not in its loop (NULL:
+		 * no memory now, the worker tries itself) */
+		m.scan = l->setup->db ? scr_engine_scan_create(l->w[i]->eng,
+							       l->setup->db) : NULL;
 		/* never lose a SETUP: the worker empties its ring every burst */
 		while (l->ops.send(l->ops.arg, i, &m) != 0 && tries++ < 100000)
 			usleep(100);

@@ -90,6 +90,8 @@ struct ctl_live_msg {
 	uint64_t expires_s;		/* DYN_ADD: 0 = never */
 	uint64_t gen;			/* SETUP */
 	const struct ctl_setup *setup;	/* SETUP */
+	struct scr_scan_thread *scan;	/* SETUP: the scanner built for this
+					 * worker (NULL: it builds one) */
 	struct scr_flow_key key;	/* PASS_OLD, DNSBL */
 	struct ctl_cache_entry entry;	/* ENTRY; DYN_*: entry.addr */
 };
@@ -108,6 +110,8 @@ struct ctl_live_worker {
 	struct ctl_cache *cache;		/* this worker's copy */
 	const struct ctl_setup *setup;		/* the setup it runs */
 	atomic_uint_fast64_t setup_gen;		/* last SETUP applied */
+	/* the scanner a SETUP replaced: the control thread destroys it */
+	_Atomic(struct scr_scan_thread *) old_scan;
 	uint64_t msgs;
 	unsigned ndyn;
 	struct ctl_live_dyn dyn[CTL_LIVE_DYN_MAX];

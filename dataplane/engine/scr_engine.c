@@ -1030,25 +1030,56 @@ int scr_engine_set_policy(struct scr_engine *e, const struct scr_policy *pol,
 			  const struct scr_scan_db *db)
 {
 	struct scr_scan_thread *nt = NULL;
-	uint32_t i;
 
 	if (db != NULL) {
-		nt = scr_scan_thread_create(db, scan_pool_size(e->ft->cap));
+		nt = scr_engine_scan_create(e, db);
 		if (nt == NULL)
 			return -ENOMEM;
 	}
-	/* Streams in flight come from the old pool: give them back. */
-	for (i = 0; i < e->ft->cap; i++)
-		if (e->ft->e[i].state != SCR_FS_FREE &&
-		    e->ft->e[i].mode == SCR_FM_SCAN)
-			scr_smtp_fini(&e->env, &e->ft->e[i].smtp);
-	scr_scan_thread_destroy(e->env.scan);
+	scr_scan_thread_destroy(scr_engine_set_policy_scan(e, pol, db, nt));
+	return 0;
+}
+
+/* scr_engine_scan_create - a scanner (scratch + stream pool) for this
+ * engine's table and db: what a reload gives scr_engine_set_policy_scan,
+ * built on another thread so the worker does not */
+struct scr_scan_thread *scr_engine_scan_create(const struct scr_engine *e,
+					       const struct scr_scan_db *db)
+{
+	return scr_scan_thread_create(db, scan_pool_size(e->ft->cap));
+}
+
+/* scr_engine_set_policy_scan - switch to pol, db and the prepared scanner
+ * nt (NULL with db NULL); returns the old scanner for the caller to
+ * destroy (on another thread). Only the flows in the table are visited
+ * (the live bitmap): the streams in flight come from the old pool. */
+struct scr_scan_thread *scr_engine_set_policy_scan(struct scr_engine *e,
+						   const struct scr_policy *pol,
+						   const struct scr_scan_db *db,
+						   struct scr_scan_thread *nt)
+{
+	struct scr_flow_table *t = e->ft;
+	struct scr_scan_thread *old = e->env.scan;
+	uint32_t i = 0;
+
+	while (i < t->cap && t->used) {
+		uint64_t w = scr_flow_live_word(t, i);
+
+		if (w == 0) {
+			i += 64 - (i & 63);
+			continue;
+		}
+		i += (uint32_t)__builtin_ctzll(w);
+		if (t->e[i].mode == SCR_FM_SCAN)
+			scr_smtp_fini(&e->env, &t->e[i].smtp);
+		i++;
+	}
 	e->env.scan = nt;
 	e->env.pol = pol;
 	e->pol = pol;
 	e->db = db;
 	set_ports(e, pol);
-	return 0;
+	return old;
 }
 
 /* scr_engine_stats - counters with the reorder and scanner ones folded in */

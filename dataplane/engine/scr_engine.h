@@ -129,6 +129,19 @@ void scr_engine_reset(struct scr_engine *e);
  * flow table keeps its size. 0, or -ENOMEM with the old policy kept. */
 int scr_engine_set_policy(struct scr_engine *e, const struct scr_policy *pol,
 			  const struct scr_scan_db *db);
+/* The same in two steps, so that a live mode's worker only switches:
+ * scr_engine_scan_create(e, db) builds the scanner for e's table (any
+ * thread; NULL + errno), scr_engine_set_policy_scan(e, pol, db, nt)
+ * switches to it (the worker, between bursts; visits only the flows in
+ * the table) and returns the old scanner, for the caller to destroy on
+ * another thread (scr_scan_thread_destroy). */
+struct scr_scan_thread;
+struct scr_scan_thread *scr_engine_scan_create(const struct scr_engine *e,
+					       const struct scr_scan_db *db);
+struct scr_scan_thread *scr_engine_set_policy_scan(struct scr_engine *e,
+						   const struct scr_policy *pol,
+						   const struct scr_scan_db *db,
+						   struct scr_scan_thread *nt);
 /* scr_engine_pass_old - the client of flow k passed before, as a store
  * the front end could not ask at the flow's start says: PASS OLD now,
  * unless a test has failed. 0, or -ENOENT when the flow is gone, decided

@@ -20,6 +20,7 @@
 #include "ctl_conf.h"
 #include "pktbuild.h"
 #include "scr_engine.h"
+#include "scr_scan.h"
 
 static const char base_conf[] =
 	"myhostname = mx.example.test\n"
@@ -481,6 +482,52 @@ static void test_reload_mid_session(void **state)
 	scr_engine_destroy(e);
 }
 
+/* test_reload_prepared_scanner - a live mode's reload: the scanner built
+ * apart (scr_engine_scan_create), the switch hands back the old one, which
+ * is destroyed at once while a client line split across segments holds a
+ * stream of it: the line is finished with the new one and judged (ASan
+ * sees any stream left in the old pool) */
+static void test_reload_prepared_scanner(void **state)
+{
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+	struct scr_engine *e = engine_for(&r, &pol);
+	struct scr_policy pol2 = pol;
+	struct scr_scan_thread *nt, *old, *ref;
+	static struct sess s;
+	const struct step steps[] = {GREET, {'C', "EHLO client.exa"}, {'C', "mple.org\n"},
+				     EHLO_R, {0, NULL}};
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.cport = 40005;
+	build(&s, steps);
+	/* SYN, SYN/ACK, greeting, the first half of the EHLO line */
+	scr_engine_burst(e, s.fr, 4);
+	nt = scr_engine_scan_create(e, db);
+	ref = scr_engine_scan_create(e, db);
+	assert_non_null(nt);
+	assert_non_null(ref);
+	assert_true(scr_scan_has_patterns(nt));	/* a split line holds a stream */
+	pol2.action[SCR_TEST_BARE_NEWLINE] = SCR_ACT_DROP;
+	old = scr_engine_set_policy_scan(e, &pol2, db, nt);
+	assert_non_null(old);
+	assert_ptr_not_equal(old, nt);
+	/* the half line's stream went back to the old pool: all there */
+	assert_int_equal(scr_scan_pool_free(old), scr_scan_pool_free(ref));
+	scr_scan_thread_destroy(ref);
+	scr_scan_thread_destroy(old);		/* as the control thread does */
+	scr_engine_burst(e, s.fr + 4, s.n - 4);
+	scr_engine_flush(e, s.ts);
+	assert_int_equal(r.verdicts, 1);
+	assert_int_equal(r.last_verdict.verdict, SCR_V_FAIL);
+	assert_int_equal(r.last_verdict.reasons, B(BARE_NEWLINE));
+	/* without patterns: no scanner, the old one back */
+	old = scr_engine_set_policy_scan(e, &pol2, NULL, NULL);
+	assert_ptr_equal(old, nt);
+	scr_scan_thread_destroy(old);
+	scr_engine_destroy(e);
+}
+
 /* test_syn_retransmission - the client's SYN sent again after the SYN/ACK
  * (its ACK was lost) is the same connection; a SYN with a new ISN after a
  * session is a new connection on the same ports */
@@ -699,6 +746,7 @@ int main(void)
 		cmocka_unit_test(test_connect_at_handshake),
 		cmocka_unit_test(test_stopped_leaves_soon),
 		cmocka_unit_test(test_reload_mid_session),
+		cmocka_unit_test(test_reload_prepared_scanner),
 		cmocka_unit_test(test_syn_retransmission),
 		cmocka_unit_test(test_greet_hold),
 		cmocka_unit_test(test_dnsbl_late),
