@@ -127,6 +127,7 @@ struct ctl_live {
 	struct live_reload rl;
 	struct ctl_xdp_entry *perm;	/* setup's access list, compiled */
 	size_t nperm;
+	bool compiled;			/* perm is setup's (front end has maps) */
 	struct ctl_live_worker *w[CTL_LIVE_WORKERS_MAX];
 	unsigned nw;
 	struct ctl_live_ops ops;
@@ -953,12 +954,6 @@ struct ctl_live *ctl_live_create(const struct ctl_live_opts *o,
 		free(l);
 		return NULL;
 	}
-#ifdef SCR_HAVE_BPF
-	if (compile(setup, &l->perm, &l->nperm, err, errlen) != 0) {
-		*status_out = 2;
-		goto fail;
-	}
-#endif
 	if (open_logs(l, err, errlen) != 0)
 		goto fail;
 	l->retention_s = conf_time(setup->conf, "postscreen_cache_retention_time", 'd');
@@ -1095,11 +1090,25 @@ const struct ctl_setup *ctl_live_setup(const struct ctl_live *l)
 }
 
 /* ctl_live_perm - the compiled access list (host mode sizes its maps) */
-void ctl_live_perm(const struct ctl_live *l, const struct ctl_xdp_entry **perm,
-		   size_t *n)
+int ctl_live_perm(struct ctl_live *l, const struct ctl_xdp_entry **perm,
+		  size_t *n, char *err, size_t errlen)
 {
+#ifdef SCR_HAVE_BPF
+	/* compiled when a front end has XDP maps to fill, not before */
+	if (!l->compiled) {
+		int rc = compile(l->setup, &l->perm, &l->nperm, err, errlen);
+
+		if (rc != 0)
+			return rc;
+		l->compiled = true;
+	}
+#else
+	(void)err;
+	(void)errlen;
+#endif
 	*perm = l->perm;
 	*n = l->nperm;
+	return 0;
 }
 
 /* ctl_live_set_maps - the XDP maps the policy writes */
@@ -1114,9 +1123,15 @@ int ctl_live_load_maps(struct ctl_live *l, char *err, size_t errlen)
 #ifdef SCR_HAVE_BPF
 	int rc;
 
+	const struct ctl_xdp_entry *perm;
+	size_t nperm;
+
 	if (l->maps == NULL)
 		return 0;
-	rc = ctl_maps_replace(l->maps, l->perm, l->nperm);
+	rc = ctl_live_perm(l, &perm, &nperm, err, errlen);
+	if (rc != 0)
+		return rc;
+	rc = ctl_maps_replace(l->maps, perm, nperm);
 	if (rc != 0) {
 		snprintf(err, errlen, "postscreen_access_list into the XDP maps: %s",
 			 strerror(-rc));
@@ -1249,7 +1264,9 @@ static void *reload_build(void *arg)
 		goto out;
 	}
 #ifdef SCR_HAVE_BPF
-	if (compile(r->n, &r->perm, &r->nperm, r->err, sizeof(r->err)) != 0)
+	/* l->maps is set once, before the control loop runs */
+	if (l->maps && compile(r->n, &r->perm, &r->nperm, r->err,
+			       sizeof(r->err)) != 0)
 		goto out;
 #endif
 #ifdef SCR_HAVE_DNSBL
@@ -1408,6 +1425,7 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 	free(l->perm);
 	l->perm = r->perm;
 	l->nperm = r->nperm;
+	l->compiled = l->maps != NULL;
 	r->perm = NULL;
 	memset(&m, 0, sizeof(m));
 	m.type = CTL_LIVE_MSG_SETUP;
@@ -1430,9 +1448,13 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 	r->joined = false;
 	atomic_store(&r->state, RL_IDLE);
 	l->st.reloads++;
-	ctl_msg_info("reload: %s: %zu access-list prefixes, %.3f s",
-		     l->o.conf_path ? l->o.conf_path : "(defaults)", l->nperm,
-		     (double)(ctl_live_now_ns() - r->t0) / 1e9);
+	if (l->maps)
+		ctl_msg_info("reload: %s: %zu access-list prefixes, %.3f s",
+			     l->o.conf_path ? l->o.conf_path : "(defaults)",
+			     l->nperm, (double)(ctl_live_now_ns() - r->t0) / 1e9);
+	else
+		ctl_msg_info("reload: %s: %.3f s", l->o.conf_path ? l->o.conf_path :
+			     "(defaults)", (double)(ctl_live_now_ns() - r->t0) / 1e9);
 	return 0;
 fail:
 	reload_drop(l);

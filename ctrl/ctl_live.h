@@ -172,9 +172,10 @@ struct ctl_live *ctl_live_create(const struct ctl_live_opts *o,
 				 char *err, size_t errlen);
 void ctl_live_destroy(struct ctl_live *l);
 const struct ctl_setup *ctl_live_setup(const struct ctl_live *l);
-/* The setup's access list compiled for XDP (to size a front end's maps). */
-void ctl_live_perm(const struct ctl_live *l, const struct ctl_xdp_entry **perm,
-		   size_t *n);
+/* The setup's access list compiled for XDP (to size a front end's maps;
+ * compiled at the first call): 0, or -errno with the reason in err. */
+int ctl_live_perm(struct ctl_live *l, const struct ctl_xdp_entry **perm,
+		  size_t *n, char *err, size_t errlen);
 void ctl_live_set_maps(struct ctl_live *l, struct ctl_maps *maps);
 int ctl_live_load_maps(struct ctl_live *l, char *err, size_t errlen);
 int ctl_live_workers(struct ctl_live *l, struct ctl_live_worker **w,

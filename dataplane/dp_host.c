@@ -894,7 +894,9 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	const char *v;
 	int b = 0, rc;
 
-	ctl_live_perm(h->live, &perm, &nperm);
+	rc = ctl_live_perm(h->live, &perm, &nperm, err, errlen);
+	if (rc != 0)
+		return rc;
 	memset(&bo, 0, sizeof(bo));
 	bo.ifname = h->ifname;
 	bo.pin_dir = ctl_conf_get(s->conf, "smtpscreen_pin_directory");

@@ -94,7 +94,7 @@ dk_no_offload "$CLI" lfc0
 dk_no_offload "$BOX" lfbc0 lfbs0
 dk_no_offload "$SRV" lfs0
 ns_addr "$SRV" lfs0 "$SIP/24"
-for i in $(seq 10 29) $BOT $SLOW; do ns_addr "$CLI" lfc0 "$NET.$i/24"; done
+for i in $(seq 10 29) $(seq 60 65) 70 71 72 $BOT $SLOW; do ns_addr "$CLI" lfc0 "$NET.$i/24"; done
 for ns in "$CLI" "$BOX" "$SRV"; do
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null 2>&1
 done
@@ -150,8 +150,10 @@ postscreen_bare_newline_enable = yes
 postscreen_bare_newline_action = enforce
 smtpscreen_tcp_syn_timeout = ${stress?{2}:{30}}s
 postscreen_command_time_limit = 5s
+postscreen_access_list = permit_mynetworks, cidr:@TMP@/acl.cidr
 CEOF
 sed -i "s|@TMP@|$TMP|" "$TMP/screen.cf"
+printf '100.127.255.0/24 REJECT\n' >"$TMP/acl.cidr"
 LOG=$TMP/smtpscreen.log
 LIVE=$TMP/live.csv
 SOCK=$TMP/ctl.sock
@@ -369,6 +371,43 @@ awk -v d="$after" 'BEGIN { exit !(d >= 4.0) }' ||
 e2e_log "slowloris :$sport: greeting after ${tgreet} s, COMMAND TIME LIMIT seen ${after} s after connect;" \
 	"flows_active $f0 -> $f1 -> $f2; command_time $ct0 -> $ct1"
 wait "$SLOW_PID"
+
+# --- reload of a 1,000,000-line access list under traffic ----------------------------------
+# The control plane parses it on its reload thread while the worker screens: pregreet
+# bots sent during the reload are stopped (no mail delivered), good mail goes through.
+"$PY" "$HERE/lib/bigcidr.py" "$TMP/big.cidr" 1000000 || e2e_fail "cannot generate the 1M-line table"
+d0=$(delivered)
+cp "$TMP/big.cidr" "$TMP/acl.cidr"
+kill -HUP "$SPID"
+RBOTS=()
+for i in 70 71 72; do
+	ns_exec "$CLI" "$PY" "$HERE/smtpbot.py" --server "$SIP" --source "$NET.$i" \
+		--behaviour pregreet --attempts 1 --timeout 30 >"$TMP/rbot-$i.out" 2>&1 &
+	RBOTS+=($!)
+	e2e_cleanup_push "e2e_kill_pid $!"
+done
+GOOD_PIDS=()
+for i in 60 61 62 63 64 65; do
+	good "$i"
+	sleep 0.5
+done
+e2e_wait_for 180 grep -q "reload: $TMP/screen.cf" "$LOG" ||
+	e2e_fail "the 1M-line reload was not done within 180 s: $(grep -i reload "$LOG" | tail -3)"
+e2e_log "$(grep "reload: $TMP/screen.cf" "$LOG" | tail -1 | sed 's/.*: reload/reload/')"
+for p in "${GOOD_PIDS[@]}" "${RBOTS[@]}"; do wait "$p"; done
+for i in 60 61 62 63 64 65; do
+	rc=$(cat "$TMP/swaks-$i.rc" 2>/dev/null)
+	[ "$rc" = 0 ] || e2e_fail "good session from .$i during the reload: swaks exit '$rc': $(tail -8 "$TMP/swaks-$i.log")"
+done
+for i in 70 71 72; do
+	res=$(grep RESULT "$TMP/rbot-$i.out" | tail -1)
+	echo "$res" | grep -q "result=accepted" && e2e_fail "pregreet bot .$i delivered mail during the reload: $res"
+	e2e_wait_for 10 grep -Eq "PREGREET [0-9]+ after [0-9.]+ from \[$NET.$i\]" "$LOG" ||
+		e2e_fail "no PREGREET line for .$i (bot during the reload): $res"
+done
+e2e_wait_for 10 eval '[ "$(delivered)" -eq $((d0 + 6)) ]' ||
+	e2e_fail "during the reload: $(( $(delivered) - d0 )) mails delivered, want the 6 good ones"
+e2e_log "reload of 1M lines under traffic: 6 good mails delivered, 3 pregreet bots stopped"
 
 # --- stop -------------------------------------------------------------------------------
 dk_inline_stop "$SPID" "$TMP/inline.out" "$TMP/inline.err"
