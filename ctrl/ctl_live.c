@@ -60,6 +60,7 @@
 #define LIVE_POLLFDS	(CTL_SOCK_CONN_MAX + 32)
 #define LIVE_SHARED_MAX	4096		/* shared store reads in flight */
 #define LIVE_RETIRED_MAX 8		/* old setups waiting for the workers */
+#define LIVE_SYNC_NS	100000000ull	/* LMDB: one fsync per 100 ms of verdicts */
 /* stats lines: ours (~50), the engine's, a front end's (16 workers and
  * two ports of the appliance: ~150) */
 #define LIVE_CTR_MAX	320
@@ -133,6 +134,7 @@ struct ctl_live {
 	struct ctl_live_ops ops;
 	struct ctl_cache *cache;	/* master */
 	struct ctl_store *store;	/* NULL: none */
+	bool sync_pending;		/* written since the last sync */
 	struct ctl_shared *shared;	/* NULL: smtpscreen_shared_store empty */
 	char shared_url[256];
 	struct live_sget *sq;		/* LIVE_SHARED_MAX reads' contexts */
@@ -413,6 +415,7 @@ static int persist(struct ctl_live *l, const struct scr_addr *a, uint64_t t,
 	if (ctl_cache_get(l->cache, a, t, e) != 0)
 		return -ENOENT;
 #ifdef SCR_HAVE_STORE
+	l->sync_pending = l->store != NULL;
 	if (l->store && (rc = ctl_store_put(l->store, e)) != 0) {
 		l->st.store_err++;
 		ctl_msg_warn("%s: cannot store the verdict of %s: %s",
@@ -1680,8 +1683,10 @@ static void op_changed(void *arg, const struct ctl_cmd_change *c)
 	ctl_cache_put(l->cache, &e, t);
 	entry_out(l, &e, t);
 #ifdef SCR_HAVE_STORE
-	if (l->store)
+	if (l->store) {
 		(void)ctl_store_del(l->store, &c->net);
+		l->sync_pending = true;
+	}
 #endif
 }
 
@@ -1860,8 +1865,10 @@ static int cache_cmd(struct ctl_live *l, int argc, char **argv, FILE *out,
 		}
 #endif
 #ifdef SCR_HAVE_STORE
-		if (l->store)
+		if (l->store) {
 			(void)ctl_store_del(l->store, &c.a[i]);
+			l->sync_pending = true;
+		}
 #endif
 	}
 	ctl_cache_clear(l->cache);
@@ -1994,7 +2001,7 @@ static void periodic(struct ctl_live *l)
 /* ctl_live_run - the control loop until *stop */
 void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 {
-	uint64_t last_periodic = 0;
+	uint64_t last_periodic = 0, last_sync = 0;
 	char err[1024];
 
 #ifdef SCR_HAVE_SHARED
@@ -2028,9 +2035,18 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 				fflush(l->verdf);
 		}
 #ifdef SCR_HAVE_STORE
-		/* one sync for the verdicts of this turn */
-		if (l->store && ctl_store_sync(l->store) != 0)
-			l->st.store_err++;
+		/* one sync for the verdicts of LIVE_SYNC_NS at most: a busy
+		 * or a quiet daemon pays one fsync per batch, not per verdict */
+		if (l->store && l->sync_pending) {
+			if (ctl_live_now_ns() - last_sync >= LIVE_SYNC_NS) {
+				last_sync = ctl_live_now_ns();
+				l->sync_pending = false;
+				if (ctl_store_sync(l->store) != 0)
+					l->st.store_err++;
+			} else if (timeout > (int)(LIVE_SYNC_NS / 1000000)) {
+				timeout = (int)(LIVE_SYNC_NS / 1000000);
+			}
+		}
 #endif
 		if (atomic_exchange(&l->hup, 0) &&
 		    reload_start(l, false, err, sizeof(err)) != 0)

@@ -29,7 +29,7 @@
  * THREADING
  *	See dp_host.h. The packet thread owns the engine, its verdict cache
  *	copy, the holds and the resend socket; it publishes its counters
- *	under a sequence count every 100 ms and before it wakes the control
+ *	under a sequence count once a second and before it wakes the control
  *	thread for new events.
  */
 #include <errno.h>
@@ -64,8 +64,8 @@
 #define HOST_HELD_MAX	65536		/* greetings held at once */
 #define HOST_EV_RING	65536		/* events to the control thread */
 #define HOST_MSG_RING	16384		/* messages from it */
-#define HOST_PUBLISH_NS	100000000ull	/* counters published */
-#define HOST_POLL_MS	100
+#define HOST_PUBLISH_NS	1000000000ull	/* counters published (and at every event) */
+#define HOST_POLL_MS	1000		/* an idle packet thread wakes once a second */
 #define HOST_DATA_HOLD_NS 1000000000ull	/* fail-open deadline of a held 354 */
 
 static atomic_int host_stop;
