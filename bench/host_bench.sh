@@ -68,6 +68,8 @@ E2E_LIB=$TOP/tests/e2e/lib
 . "$E2E_LIB/netns.sh"
 # shellcheck source=../tests/e2e/lib/postfix.sh
 . "$E2E_LIB/postfix.sh"
+# shellcheck source=lib/hostcpu.sh
+. "$HERE/lib/hostcpu.sh"
 
 usage() {
 	echo "usage: $0 BUILD_DIR [--good N] [--bots N] [--concurrency N] [--reps N]" \
@@ -127,31 +129,10 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 WD=$!
 e2e_cleanup_push "kill $WD 2>/dev/null; true"
 
-# --- cgroups --------------------------------------------------------------------
-# cg_remove - move what is left to the root group and remove the group
-cg_remove() {
-	local d=$CG/$1 p
-	[ -d "$d" ] || return 0
-	while read -r p; do echo "$p" >"$CG/cgroup.procs" 2>/dev/null; done <"$d/cgroup.procs"
-	rmdir "$d"
-}
-for g in "${GROUPS_[@]}"; do
-	[ -d "$CG/$g" ] && e2e_fail "cgroup $CG/$g exists (another run?)"
-	mkdir "$CG/$g" || e2e_fail "mkdir $CG/$g"
-	e2e_cleanup_push "cg_remove $g"
-done
-# cg_join GROUP PID... - move processes into a group (later children follow)
-cg_join() {
-	local g=$1 p
-	shift
-	for p in "$@"; do
-		# A process that already exited is no error.
-		echo "$p" >"$CG/$g/cgroup.procs" 2>/dev/null ||
-			{ e2e_alive "$p" && e2e_fail "cannot move $p to cgroup $g"; }
-		[ -n "$CPU" ] && taskset -a -p -c "$CPU" "$p" >/dev/null
-	done
-	return 0
-}
+# --- cgroups (bench/lib/hostcpu.sh) ------------------------------------------------
+HOSTCPU_CG=$CG
+HOSTCPU_PIN=$CPU
+hostcpu_cg_create "${GROUPS_[@]}"
 
 # --- network --------------------------------------------------------------------
 ns_create "$SRV"
@@ -187,7 +168,7 @@ pf_restart() {
 	ns_wait_listen "$SRV" "$SIP" 25 10 || e2e_fail "smtpd does not listen on $SIP:25"
 	m=$(pf_master_pid "$PF") || e2e_fail "no Postfix master"
 	# shellcheck disable=SC2046 # one PID per word
-	cg_join schb_pf "$m" $(ps -o pid= --ppid "$m")
+	hostcpu_cg_join schb_pf "$m" $(ps -o pid= --ppid "$m")
 }
 delivered() { grep -c "status=sent (smtpscreen test sink)" "$MAILLOG" 2>/dev/null; }
 
@@ -208,7 +189,7 @@ CEOF
 	nsenter --net=/run/netns/$SRV "$SCR" host -i "$IF_S" -c "$TMP/screen-$n.cf" \
 		--log-file "$SCR_LOG" 2>"$TMP/daemon-$n.err" &
 	DPID=$!
-	cg_join schb_scr "$DPID"
+	hostcpu_cg_join schb_scr "$DPID"
 	e2e_wait_for 20 grep -q "running on $IF_S" "$TMP/daemon-$n.err" ||
 		e2e_fail "daemon did not start: $(cat "$TMP/daemon-$n.err")"
 }
@@ -220,67 +201,19 @@ daemon_stop() {
 e2e_cleanup_push "daemon_stop; rm -rf '$PIN'; ip -n $SRV link set $IF_S xdp off 2>/dev/null; true"
 
 # --- BPF run-time statistics, held by a descriptor while we run ------------------------
-STATS_OK=$TMP/bpfstats.ok
-"$PY" - "$STATS_OK" <<'PYEOF' 2>"$TMP/bpfstats.err" &
-import ctypes, os, platform, signal, struct, sys
-nr = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
-if nr is None:
-    sys.exit("bpf(): unknown syscall number on " + platform.machine())
-libc = ctypes.CDLL(None, use_errno=True)
-attr = ctypes.create_string_buffer(struct.pack("I", 0), 16)   # BPF_STATS_RUN_TIME
-fd = libc.syscall(nr, 32, attr, 4)                            # BPF_ENABLE_STATS
-if fd < 0:
-    sys.exit("BPF_ENABLE_STATS: " + os.strerror(ctypes.get_errno()))
-open(sys.argv[1], "w").close()
-signal.pause()
-PYEOF
-STATS_PID=$!
-e2e_cleanup_push "e2e_kill_pid $STATS_PID 2"
-e2e_wait_for 5 test -e "$STATS_OK" || e2e_fail "cannot enable BPF statistics: $(cat "$TMP/bpfstats.err")"
+hostcpu_bpf_stats_hold "$TMP" "$PY"
 
 # --- snapshots ------------------------------------------------------------------------
-# bpf_ids - ids of the programs on the server interface (XDP and TC)
-bpf_ids() {
-	nsenter --net=/run/netns/$SRV bpftool -j net show dev "$IF_S" 2>/dev/null | "$PY" -c '
-import json, sys
-d = json.load(sys.stdin)
-d = d[0] if isinstance(d, list) else d
-for kind in ("xdp", "tc"):
-    for e in d.get(kind, []):
-        if "id" in e:
-            print(kind, e["id"])'
-}
 # snap FILE - "key value" lines of every counter
 snap() {
-	local f=$1 g id kind pid rt
 	{
 		echo "wall_ns $(date +%s%N)"
-		for g in "${GROUPS_[@]}"; do
-			echo "${g}_ns $(cat "$CG/$g/cpuacct.usage")"
-			echo "${g}_user_ns $(cat "$CG/$g/cpuacct.usage_user")"
-			echo "${g}_sys_ns $(cat "$CG/$g/cpuacct.usage_sys")"
-		done
-		if [ -n "$DPID" ]; then
-			awk '{ sub(/^.*\) /, ""); print "d_utime " $12; print "d_stime " $13 }' \
-				"/proc/$DPID/stat"
-			cat "/proc/$DPID"/task/*/schedstat | awk '{ print "d_run_ns " $1 }'
-		fi
-		rt=0
-		for pid in /proc/[0-9]*; do
-			case $(cat "$pid/comm" 2>/dev/null) in
-			ksoftirqd/*) rt=$((rt + $(cut -d' ' -f1 "$pid/schedstat"))) ;;
-			esac
-		done
-		echo "ksoftirqd_ns $rt"
-		awk '$1 == "cpu" { print "stat_system " $4; print "stat_irq " $7; print "stat_softirq " $8 }' /proc/stat
-		bpf_ids | while read -r kind id; do
-			bpftool -j prog show id "$id" | "$PY" -c '
-import json, sys
-d = json.load(sys.stdin)
-print("bpf_'"$kind"'_ns", d.get("run_time_ns", 0))
-print("bpf_'"$kind"'_cnt", d.get("run_cnt", 0))'
-		done
-	} >"$f"
+		hostcpu_cg_snap "${GROUPS_[@]}"
+		[ -n "$DPID" ] && hostcpu_pid_snap "$DPID" d
+		hostcpu_ksoftirqd_snap
+		hostcpu_procstat_snap
+		hostcpu_bpf_snap "$SRV" "$IF_S" "$PY"
+	} >"$1"
 }
 
 # pool PHASE - the sessions, from the client group; wait for delivery
