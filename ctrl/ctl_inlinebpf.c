@@ -622,3 +622,59 @@ int ctl_inlinebpf_release(const char *pin_dir)
 {
 	return ctl_maps_unpin(pin_dir);
 }
+
+/* ctl_inlinebpf_recover - what a killed appliance left: its program still
+ * attached to ifname (the PMD's attachment outlives the process) and its
+ * pins. The program is detached only if it is the one pinned in pin_dir
+ * (ours); then the pins go. 1 recovered, 0 nothing pinned, -errno. */
+int ctl_inlinebpf_recover(const char *ifname, const char *pin_dir, char *err,
+			  size_t errlen)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	LIBBPF_OPTS(bpf_xdp_attach_opts, a);
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info), cur;
+	char path[PATH_MAX];
+	unsigned ifindex;
+	int fd, rc;
+
+	if (pin_dir == NULL)
+		pin_dir = SCR_XDP_PIN_DIR;
+	snprintf(path, sizeof(path), "%s/prog", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	ifindex = ifname ? if_nametoindex(ifname) : 0;
+	if (ifindex && bpf_xdp_query((int)ifindex, 0, &q) == 0) {
+		cur = q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id;
+		if (cur == info.id) {
+			a.old_prog_fd = fd;
+			rc = bpf_xdp_detach((int)ifindex, XDP_FLAGS_REPLACE |
+					    (q.drv_prog_id ? XDP_FLAGS_DRV_MODE :
+					     XDP_FLAGS_SKB_MODE), &a);
+			if (rc != 0) {
+				snprintf(err, errlen, "interface %s: detach the "
+					 "XDP program a killed smtpscreen left "
+					 "(id %u): %s", ifname, info.id,
+					 strerror(-rc));
+				close(fd);
+				return rc;
+			}
+		}
+	}
+	close(fd);
+	rc = ctl_maps_unpin(pin_dir);
+	if (rc != 0 && rc != -ENOENT) {
+		snprintf(err, errlen, "%s: remove the pins a killed smtpscreen "
+			 "left: %s", pin_dir, strerror(-rc));
+		return rc;
+	}
+	return 1;
+}

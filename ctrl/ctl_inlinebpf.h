@@ -43,6 +43,12 @@
  *	  nothing is left pinned.
  *	ctl_inlinebpf_adopt_fd(prog_fd, pin_dir, err, errlen): the same for
  *	  a program fd (tests; adopt calls it).
+ *	ctl_inlinebpf_recover(ifname, pin_dir, err, errlen): after a crash
+ *	  or kill -9: detaches the program pinned in pin_dir from ifname if it
+ *	  is still attached there (only that one: another program is left
+ *	  alone), then removes the pins. 1 done, 0 nothing was pinned,
+ *	  -errno with err. The caller first makes sure no running smtpscreen
+ *	  owns pin_dir.
  *	ctl_inlinebpf_release(pin_dir): removes the pins and the directory;
  *	  0 or -ENOENT (nothing pinned). The PMD detaches the program when
  *	  the port closes.
@@ -72,5 +78,7 @@ struct ctl_maps *ctl_inlinebpf_adopt(const char *ifname, const char *pin_dir,
 struct ctl_maps *ctl_inlinebpf_adopt_fd(int prog_fd, const char *pin_dir,
 					char *err, size_t errlen);
 int ctl_inlinebpf_release(const char *pin_dir);
+int ctl_inlinebpf_recover(const char *ifname, const char *pin_dir, char *err,
+			  size_t errlen);
 
 #endif

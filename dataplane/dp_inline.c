@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@
 #include <rte_ring_elem.h>
 
 #include "ctl_live.h"
+#include "ctl_sock.h"
 #include "ctl_msg.h"
 #ifdef SCR_HAVE_METRICS
 #include "ctl_metrics.h"
@@ -251,6 +253,47 @@ static int first_vdev(int n, char **eal)
 static const char *vdev_value(char **eal, int i)
 {
 	return strncmp(eal[i], "--vdev=", 7) == 0 ? eal[i] + 7 : eal[i];
+}
+
+/* stale_recover - a previous appliance killed with its pins and its XDP
+ * program still on port 0 (the PMD would refuse to attach ours): if no
+ * smtpscreen answers on our control socket, they are its leftovers,
+ * removed here (ctl_inlinebpf_recover); -errno with err otherwise */
+static int stale_recover(struct il_ctrl *c, int n, char **eal, char *err,
+			 size_t errlen)
+{
+	const char *pin = c->o.pin_dir ? c->o.pin_dir : SCR_XDP_PIN_DIR;
+	const char *sock = c->o.sock ? c->o.sock : CTL_SOCK_PATH;
+	char ifname[64] = "", path[PATH_MAX], serr[256], *argv[2];
+	int i = first_vdev(n, eal), rc;
+	struct stat st;
+	FILE *null;
+
+	snprintf(path, sizeof(path), "%s/prog", pin);
+	if (stat(path, &st) != 0)
+		return 0;		/* nothing pinned */
+	null = fopen("/dev/null", "w");
+	argv[0] = (char *)"status";
+	argv[1] = NULL;
+	rc = null ? ctl_sock_request(sock, 1, argv, null, serr, sizeof(serr)) : -EIO;
+	if (null)
+		fclose(null);
+	if (rc == 0 || rc == 1) {
+		snprintf(err, errlen, "%s: another smtpscreen answers on %s and "
+			 "owns the pins", pin, sock);
+		return -EBUSY;
+	}
+	if (i >= 0 && strncmp(vdev_value(eal, i), "net_af_xdp", 10) == 0)
+		devarg(vdev_value(eal, i), "iface", ifname, sizeof(ifname));
+	rc = ctl_inlinebpf_recover(ifname[0] ? ifname : NULL, pin, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		fprintf(stderr, "smtpscreen inline: warning: a previous run did not "
+			"stop (killed?): its XDP program%s%s and its pins under "
+			"%s removed\n", ifname[0] ? " detached from " : "",
+			ifname, pin);
+	return 0;
 }
 
 /* xdp_prepare - port 0 is af_xdp: write our program and point its
@@ -799,6 +842,10 @@ int dp_inline_main(int argc, char **argv)
 		eal[i] = argv[dd + (int)i];
 	eal[neal] = NULL;
 #ifdef SCR_HAVE_BPF
+	if (stale_recover(c, neal, eal, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smtpscreen inline: %s\n", err);
+		goto out;
+	}
 	if (xdp_prepare(c, neal, eal, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpscreen inline: XDP program: %s\n", err);
 		goto out;
