@@ -1302,43 +1302,50 @@ int ctl_shared_put(struct ctl_shared *s, const struct ctl_cache_entry *e,
 	return 0;
 }
 
-/* ctl_shared_get - ask the store, wait at most timeout_ms for the answer */
-int ctl_shared_get(struct ctl_shared *s, const struct scr_addr *a,
-		   struct ctl_cache_entry *e, unsigned timeout_ms)
+/* get_send - queue the read of a's record (counted in gets); its slot,
+ * or NULL when the store is down or too many requests wait */
+static struct sh_slot *get_send(struct ctl_shared *s, const struct scr_addr *a)
 {
 	char addr[SH_ADDR_STR], key[SH_PREFIX_MAX + SH_ADDR_STR + 4];
 	char line[SH_PREFIX_MAX + SH_ADDR_STR + 8];
 	const char *argv[4 + SCR_TEST_MAX];
 	size_t argl[4 + SCR_TEST_MAX];
-	struct sh_slot *sl;
-	uint64_t deadline, now;
-	struct pollfd pf;
 	unsigned t;
 	int argc = 0, n;
 
 	s->st.gets++;
 	if (s->cmd.st != CTL_SHARED_UP || s->fcount >= SH_FIFO_MAX)
-		goto unavail;
+		return NULL;
 	addr_str(a, addr, sizeof(addr));
 	if (s->be == SH_MEMCACHE) {
 		n = snprintf(line, sizeof(line), "get %s%s\r\n", s->prefix, addr);
 		if (obuf_add(&s->cmd, line, (size_t)n) != 0)
-			goto unavail;
-		sl = fifo_push(s, SH_REQ_GET);
-	} else {
-		snprintf(key, sizeof(key), "%sc:%s", s->prefix, addr);
-		argv[argc++] = "HMGET";
-		argv[argc++] = key;
-		argv[argc++] = "block";
-		argv[argc++] = "reasons";
-		for (t = 0; t < SCR_TEST_MAX; t++)
-			argv[argc++] = scr_test_name[t];
-		for (n = 0; n < argc; n++)
-			argl[n] = strlen(argv[n]);
-		sl = redis_send(s, SH_REQ_GET, argc, argv, argl);
-		if (sl == NULL)
-			goto unavail;
+			return NULL;
+		return fifo_push(s, SH_REQ_GET);
 	}
+	snprintf(key, sizeof(key), "%sc:%s", s->prefix, addr);
+	argv[argc++] = "HMGET";
+	argv[argc++] = key;
+	argv[argc++] = "block";
+	argv[argc++] = "reasons";
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		argv[argc++] = scr_test_name[t];
+	for (n = 0; n < argc; n++)
+		argl[n] = strlen(argv[n]);
+	return redis_send(s, SH_REQ_GET, argc, argv, argl);
+}
+
+/* ctl_shared_get - ask the store, wait at most timeout_ms for the answer */
+int ctl_shared_get(struct ctl_shared *s, const struct scr_addr *a,
+		   struct ctl_cache_entry *e, unsigned timeout_ms)
+{
+	struct sh_slot *sl;
+	uint64_t deadline, now;
+	struct pollfd pf;
+
+	sl = get_send(s, a);
+	if (sl == NULL)
+		goto unavail;
 	sl->seq = ++s->seq;
 	s->wait_seq = sl->seq;
 	s->wait_e = e;
@@ -1378,39 +1385,13 @@ unavail:
 int ctl_shared_get_async(struct ctl_shared *s, const struct scr_addr *a,
 			 uint64_t token)
 {
-	char addr[SH_ADDR_STR], key[SH_PREFIX_MAX + SH_ADDR_STR + 4];
-	char line[SH_PREFIX_MAX + SH_ADDR_STR + 8];
-	const char *argv[4 + SCR_TEST_MAX];
-	size_t argl[4 + SCR_TEST_MAX];
 	struct sh_slot *sl;
-	unsigned t;
-	int argc = 0, n;
 
 	if (token == 0)
 		return -EINVAL;
-	s->st.gets++;
-	if (s->cmd.st != CTL_SHARED_UP || s->fcount >= SH_FIFO_MAX)
+	sl = get_send(s, a);
+	if (sl == NULL)
 		goto unavail;
-	addr_str(a, addr, sizeof(addr));
-	if (s->be == SH_MEMCACHE) {
-		n = snprintf(line, sizeof(line), "get %s%s\r\n", s->prefix, addr);
-		if (obuf_add(&s->cmd, line, (size_t)n) != 0)
-			goto unavail;
-		sl = fifo_push(s, SH_REQ_GET);
-	} else {
-		snprintf(key, sizeof(key), "%sc:%s", s->prefix, addr);
-		argv[argc++] = "HMGET";
-		argv[argc++] = key;
-		argv[argc++] = "block";
-		argv[argc++] = "reasons";
-		for (t = 0; t < SCR_TEST_MAX; t++)
-			argv[argc++] = scr_test_name[t];
-		for (n = 0; n < argc; n++)
-			argl[n] = strlen(argv[n]);
-		sl = redis_send(s, SH_REQ_GET, argc, argv, argl);
-		if (sl == NULL)
-			goto unavail;
-	}
 	sl->seq = ++s->seq;
 	sl->token = token;
 	sl->e.addr = *a;
