@@ -409,12 +409,13 @@ in_tracefs() {
 	unshare -m --propagation private sh -c 'mount -t tracefs nodev /sys/kernel/tracing && exec "$@"' sh "$@"
 }
 probe_start() {
-	local bin=$1 out=$2 p f args=()
+	local bin=$1 out=$2 p f syms args=()
 	e2e_require_cmd perf unshare nm
 	: >"$TMP/probe-names.txt"
 	# one event name per function; both set_policy variants count as "setpol"
+	syms=$(nm "$bin" 2>/dev/null)
 	for p in $PROBES; do
-		nm "$bin" 2>/dev/null | grep -q " T ${p#*=}\$" || continue
+		grep -q " T ${p#*=}\$" <<<"$syms" || continue
 		f=${p#*=}
 		args+=(-a "schrl:${f}=$f" -a "schrl:${f}_ret=$f%return")
 		echo "${f} ${p%%=*}" >>"$TMP/probe-names.txt"
