@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,6 +62,8 @@
 #define LIVE_SHARED_MAX	4096		/* shared store reads in flight */
 #define LIVE_RETIRED_MAX 8		/* old setups waiting for the workers */
 #define LIVE_SYNC_NS	100000000ull	/* LMDB: one fsync per 100 ms of verdicts */
+#define LIVE_STORE_DIR	"/var/lib/smtpscreen"	/* smtpscreen_cache_file's default */
+#define LIVE_STORE_DEFAULT LIVE_STORE_DIR "/verdicts.lmdb"
 /* stats lines: ours (~50), the engine's, a front end's (16 workers and
  * two ports of the appliance: ~150) */
 #define LIVE_CTR_MAX	320
@@ -967,6 +970,13 @@ struct ctl_live *ctl_live_create(const struct ctl_live_opts *o,
 #ifdef SCR_HAVE_STORE
 	if (o->store) {
 		v = ctl_conf_get(setup->conf, "smtpscreen_cache_file");
+		/* the default's directory is ours to make (as the units'
+		 * StateDirectory does); a path the postmaster chose is not */
+		if (strcmp(v, LIVE_STORE_DEFAULT) == 0 &&
+		    mkdir(LIVE_STORE_DIR, 0700) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "%s: %s", LIVE_STORE_DIR, strerror(errno));
+			goto fail;
+		}
 		l->store = ctl_store_open(v, conf_num(setup->conf,
 						      "smtpscreen_cache_size"),
 					  err, errlen);
