@@ -101,7 +101,6 @@ struct live_reload {
 	pthread_t th;
 	atomic_int state;		/* RL_IDLE, RL_RUNNING, RL_DONE */
 	int wake_fd;			/* eventfd: the build is done */
-	bool from_socket;		/* the `reload` command waits for it */
 	bool joined;			/* thread joined, result not yet freed */
 	uint64_t t0;
 	struct ctl_setup *n;
@@ -168,6 +167,8 @@ struct ctl_live {
 };
 
 static void reload_drop(struct ctl_live *l);
+static struct ctl_live *sig_live;	/* the plane the signal handler serves */
+static atomic_int *sig_stop;
 
 /* ctl_live_now_ns - CLOCK_REALTIME ns */
 uint64_t ctl_live_now_ns(void)
@@ -222,7 +223,6 @@ void ctl_live_worker_init(struct ctl_live_worker *w, struct scr_engine *eng,
 	w->setup = setup;
 	atomic_init(&w->setup_gen, 0);
 	atomic_init(&w->old_scan, NULL);
-	w->msgs = 0;
 	w->ndyn = 0;
 }
 
@@ -294,7 +294,6 @@ void ctl_live_worker_apply(struct ctl_live_worker *w,
 {
 	int i;
 
-	w->msgs++;
 	switch ((enum ctl_live_msg_type)m->type) {
 	case CTL_LIVE_MSG_ENTRY:
 		ctl_cache_put(w->cache, &m->entry, m->now_s);
@@ -1207,6 +1206,10 @@ void ctl_live_destroy(struct ctl_live *l)
 
 	if (l == NULL)
 		return;
+	if (sig_live == l) {		/* the handler no longer sees it */
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGUSR1, SIG_IGN);
+	}
 	ctl_sock_close(l->sock);
 #ifdef SCR_HAVE_METRICS
 	ctl_metrics_stop(l->mx);
@@ -1296,8 +1299,7 @@ out:
 
 /* reload_start - build a new setup on the reload thread; -EBUSY when a
  * reload is running already */
-static int reload_start(struct ctl_live *l, bool from_socket, char *err,
-			size_t errlen)
+static int reload_start(struct ctl_live *l, char *err, size_t errlen)
 {
 	struct live_reload *r = &l->rl;
 	int rc;
@@ -1311,7 +1313,6 @@ static int reload_start(struct ctl_live *l, bool from_socket, char *err,
 	r->nperm = 0;
 	r->nd = NULL;
 	r->err[0] = 0;
-	r->from_socket = from_socket;
 	r->t0 = ctl_live_now_ns();
 	atomic_store(&r->state, RL_RUNNING);
 	rc = pthread_create(&r->th, NULL, reload_build, l);
@@ -1480,7 +1481,7 @@ fail:
  * waits for the build, taking the workers' events meanwhile */
 static int reload_wait(struct ctl_live *l, char *err, size_t errlen)
 {
-	int rc = reload_start(l, true, err, errlen);
+	int rc = reload_start(l, err, errlen);
 
 	if (rc != 0)
 		return rc;
@@ -1489,6 +1490,35 @@ static int reload_wait(struct ctl_live *l, char *err, size_t errlen)
 			usleep(1000);
 	}
 	return reload_apply(l, err, errlen);
+}
+
+/* on_signal - SIGHUP reloads, SIGUSR1 reopens the log, the rest stop */
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		atomic_store(&sig_live->hup, 1);
+	else if (sig == SIGUSR1)
+		atomic_store(&sig_live->usr1, 1);
+	else
+		atomic_store(sig_stop, 1);
+}
+
+/* ctl_live_signals - SIGTERM/SIGINT set *stop, SIGHUP reloads, SIGUSR1
+ * reopens the log file; SIGPIPE is ignored */
+void ctl_live_signals(struct ctl_live *l, atomic_int *stop)
+{
+	struct sigaction sa;
+
+	sig_live = l;
+	sig_stop = stop;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /* ctl_live_signal_reload - SIGHUP */
@@ -2059,7 +2089,7 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 		}
 #endif
 		if (atomic_exchange(&l->hup, 0) &&
-		    reload_start(l, false, err, sizeof(err)) != 0)
+		    reload_start(l, err, sizeof(err)) != 0)
 			ctl_msg_error("reload: %s", err);
 		if (atomic_load(&l->rl.state) == RL_DONE)
 			(void)reload_apply(l, err, sizeof(err));

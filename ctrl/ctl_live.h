@@ -112,7 +112,6 @@ struct ctl_live_worker {
 	atomic_uint_fast64_t setup_gen;		/* last SETUP applied */
 	/* the scanner a SETUP replaced: the control thread destroys it */
 	_Atomic(struct scr_scan_thread *) old_scan;
-	uint64_t msgs;
 	unsigned ndyn;
 	struct ctl_live_dyn dyn[CTL_LIVE_DYN_MAX];
 };
@@ -159,8 +158,6 @@ struct ctl_live_opts {
 	bool block_at_enforce;		/* the front end stops an enforce
 					 * failure at once (host mode) */
 	bool store;			/* open smtpscreen_cache_file */
-	bool reload_keeps_table;	/* flow table size needs a restart */
-	unsigned workers;		/* worker count (for the memory line) */
 };
 
 struct ctl_live;
@@ -183,6 +180,9 @@ int ctl_live_workers(struct ctl_live *l, struct ctl_live_worker **w,
 void ctl_live_event(struct ctl_live *l, const struct scr_event *ev,
 		    unsigned worker);
 void ctl_live_run(struct ctl_live *l, atomic_int *stop);
+/* The process's signal handlers: SIGTERM/SIGINT set *stop, SIGHUP
+ * reloads, SIGUSR1 reopens the log file, SIGPIPE ignored. */
+void ctl_live_signals(struct ctl_live *l, atomic_int *stop);
 /* Signals the control loop acts on (set from handlers). */
 void ctl_live_signal_reload(struct ctl_live *l);
 void ctl_live_signal_reopen(struct ctl_live *l);

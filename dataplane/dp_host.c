@@ -69,7 +69,6 @@
 #define HOST_DATA_HOLD_NS 1000000000ull	/* fail-open deadline of a held 354 */
 
 static atomic_int host_stop;
-static struct ctl_live *host_live;	/* for the signal handler */
 
 /* A held greeting frame. */
 struct host_frame {
@@ -134,17 +133,6 @@ struct host {
 	struct scr_stats eng_snap;
 	uint64_t flows_snap, undecided_snap;
 };
-
-/* on_signal - stop, reload or reopen */
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP && host_live)
-		ctl_live_signal_reload(host_live);
-	else if (sig == SIGUSR1 && host_live)
-		ctl_live_signal_reopen(host_live);
-	else if (sig != SIGHUP && sig != SIGUSR1)
-		atomic_store(&host_stop, 1);
-}
 
 /* mono_ns - CLOCK_MONOTONIC (the clock of bpf_ktime_get_ns) */
 static uint64_t mono_ns(void)
@@ -988,7 +976,6 @@ static void host_fini(struct host *h)
 		close(h->msg_fd);
 	ctl_resend_close(h->rs);
 	ctl_kill_close(h->kill);
-	host_live = NULL;
 	ctl_live_destroy(h->live);
 }
 
@@ -1001,7 +988,6 @@ int dp_host_main(int argc, char **argv)
 	struct ctl_live_worker *wl[1];
 	struct ctl_live_ops ops;
 	struct ctl_setup *setup;
-	struct sigaction sa;
 	sigset_t all, old;
 	char err[1024], mem[160];
 	int rc, status = 1;
@@ -1032,7 +1018,6 @@ int dp_host_main(int argc, char **argv)
 	lo.allow_map = true;
 	lo.block_at_enforce = true;
 	lo.store = true;
-	lo.workers = 1;
 	h->live = ctl_live_create(&lo, setup, &status, err, sizeof(err));
 	if (h->live == NULL) {
 		fprintf(stderr, "smtpscreen host: %s\n", err);
@@ -1041,7 +1026,6 @@ int dp_host_main(int argc, char **argv)
 		return status;
 	}
 	status = 1;
-	host_live = h->live;
 	h->wall_off_ns = (int64_t)(ctl_live_now_ns() - mono_ns());
 
 	/* Session kill: probe once; without it STOP only drops. */
@@ -1072,14 +1056,7 @@ int dp_host_main(int argc, char **argv)
 		goto out;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	ctl_live_signals(h->live, &host_stop);
 	/* The packet thread takes no signal: the control thread does. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);

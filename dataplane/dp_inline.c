@@ -26,7 +26,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,7 +63,6 @@
 #define IL_RUN_DIR	"/run/smtpscreen"
 
 static atomic_int il_stop;
-static struct ctl_live *il_live;	/* for the signal handler */
 
 struct il_opts {
 	const char *conf;
@@ -89,17 +87,6 @@ struct il_ctrl {
 	uint64_t start_ns;
 	uint64_t next_stats, last_rx, last_t;	/* --stats-interval */
 };
-
-/* on_signal - stop, reload or reopen */
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP && il_live)
-		ctl_live_signal_reload(il_live);
-	else if (sig == SIGUSR1 && il_live)
-		ctl_live_signal_reopen(il_live);
-	else if (sig != SIGHUP && sig != SIGUSR1)
-		atomic_store(&il_stop, 1);
-}
 
 /* usage - the synopsis */
 static int usage(void)
@@ -924,7 +911,6 @@ int dp_inline_main(int argc, char **argv)
 	lo.log_path = c->o.log;
 	lo.verdicts_path = c->o.verdicts;
 	lo.store = true;
-	lo.workers = a->nworkers;
 	c->live = ctl_live_create(&lo, c->setup, &status, err, sizeof(err));
 	if (c->live == NULL) {
 		fprintf(stderr, "smtpscreen inline: %s\n", err);
@@ -932,7 +918,6 @@ int dp_inline_main(int argc, char **argv)
 	}
 	c->setup = NULL;	/* the control plane's now */
 	status = 1;
-	il_live = c->live;
 #ifdef SCR_HAVE_BPF
 	/* Blocks from the store are in the XDP map before a frame goes. */
 	if (c->xdp_obj[0] && a->port[0].af_xdp) {
@@ -973,10 +958,7 @@ int dp_inline_main(int argc, char **argv)
 	}
 	ctl_msg_info("%s; greeting hold %u packets × %u workers", mem,
 		     a->hold_pkts, a->nworkers);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGUSR1, on_signal);
+	ctl_live_signals(c->live, &il_stop);
 	for (i = 0; i < a->nworkers; i++) {
 		rc = rte_eal_remote_launch(dp_worker_main, a->w[i], a->w[i]->lcore);
 		if (rc != 0) {
@@ -1000,7 +982,6 @@ int dp_inline_main(int argc, char **argv)
 	ctl_live_summary(c->live, stdout);
 	status = 0;
 out:
-	il_live = NULL;
 	if (c->live && ctl_live_close_outputs(c->live) != 0)
 		status = 1;	/* the verdict CSV could not be written whole */
 	ctl_live_destroy(c->live);
