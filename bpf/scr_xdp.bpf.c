@@ -50,10 +50,15 @@
  *	dropped while HELD and not RELEASED until hold_until_ns (fail-open);
  *	frames with skb mark SCR_HOST_RESEND_MARK (user space's re-sent
  *	greeting) pass. Pure ACKs are never held. Samples go to the ring
- *	buffer host_samples as 16 + caplen bytes (copied into a per-CPU
+ *	buffer host_samples as 24 + caplen bytes (copied into a per-CPU
  *	scratch struct, then bpf_ringbuf_output); a full ring buffer passes
  *	the packet unsampled (counted) and never holds a greeting. With
  *	scr_host 0 (not host mode) the TC program is not loaded.
+ *	Handshake hold (scr_hs_hold; smtpscreen_abi.h "Handshake hold",
+ *	docs/xdp.md): the ACK of an unknown client's recorded SYN is dropped
+ *	until the wait (scr_hs_wait_ns) is over while the kernel keeps a
+ *	request socket for it; data in the wait is a pregreet, sampled, and
+ *	with scr_hs_reset made a RST that ends the request socket.
  *	Parse failures pass in both programs.
  * CONTRACT
  *	scr_xdp_prog/scr_xdp_host return XDP_PASS, XDP_DROP or XDP_REDIRECT; count every
@@ -95,6 +100,12 @@ const volatile __u64 scr_greet_hold_ns = 0;	/* 0: no greet hold */
 const volatile __u64 scr_hold_grace_ns = 0;	/* added to the hold */
 const volatile __u64 scr_data_hold_ns = 0;	/* 0: no 354 hold, else fail-open */
 const volatile __u32 scr_overload_drop = 0;	/* smtpscreen_overload_policy = drop */
+const volatile __u32 scr_hs_hold = 0;		/* smtpscreen_host_hold = handshake */
+const volatile __u32 scr_hs_reset = 0;		/* pregreet action drop: end a
+						 * pregreeter's half-open connection */
+/* The handshake hold's wait (CLOCK_MONOTONIC ns), in .bss: user space
+ * writes it (postscreen_greet_wait, its stress value under stress). */
+__u64 scr_hs_wait_ns;
 #endif
 
 /* Copy selector and prefix lengths present (mmapped by user space). */
@@ -474,13 +485,14 @@ static __always_inline int scr_host_key(void *data, void *end,
 	return 0;
 }
 
-/* scr_host_emit - finish the scratch sample and queue 16 + caplen bytes;
+/* scr_host_emit - finish the scratch sample and queue 24 + caplen bytes;
  * 0, or -1 when the ring buffer is full (counted) */
 static __always_inline int scr_host_emit(struct scr_host_sample *s,
 					 __u32 wirelen, __u32 cap, __u32 dir,
-					 __u32 flags)
+					 __u32 flags, __u64 syn_ns)
 {
 	s->ts_ns = bpf_ktime_get_ns();
+	s->syn_ns = syn_ns;
 	s->wirelen = wirelen;
 	s->caplen = cap;
 	s->dir = dir;
@@ -512,8 +524,10 @@ static __always_inline __u32 scr_host_cap(__u32 len, __u32 *flags)
 	return cap;
 }
 
-/* scr_host_sample_xdp - sample an XDP frame; 0 or -1 (not queued) */
-static __noinline int scr_host_sample_xdp(struct xdp_md *ctx, __u32 flags)
+/* scr_host_sample_xdp - sample an XDP frame (syn_ns: FIRST samples); 0
+ * or -1 (not queued) */
+static __noinline int scr_host_sample_xdp(struct xdp_md *ctx, __u32 flags,
+					  __u64 syn_ns)
 {
 	struct scr_host_sample *s;
 	__u32 zero = 0, len;
@@ -536,7 +550,7 @@ static __noinline int scr_host_sample_xdp(struct xdp_md *ctx, __u32 flags)
 		return -1;
 	if (bpf_xdp_load_bytes(ctx, 0, s->data, cap))
 		return -1;
-	return scr_host_emit(s, len, cap, SCR_HOST_INGRESS, flags);
+	return scr_host_emit(s, len, cap, SCR_HOST_INGRESS, flags, syn_ns);
 }
 
 /* scr_host_sample_skb - sample an egress skb; 0 or -1 (not queued) */
@@ -563,12 +577,234 @@ static __noinline int scr_host_sample_skb(struct __sk_buff *skb, __u32 flags)
 		return -1;
 	if (bpf_skb_load_bytes(skb, 0, s->data, cap))
 		return -1;
-	return scr_host_emit(s, len, cap, SCR_HOST_EGRESS, flags);
+	return scr_host_emit(s, len, cap, SCR_HOST_EGRESS, flags, 0);
+}
+
+#define SCR_HOST_PASS_ANSWER		100	/* XDP_PASS, counted apart */
+#define SCR_TCP_STATE_LISTEN		10	/* include/net/tcp_states.h */
+#define SCR_TCP_STATE_NEW_SYN_RECV	12
+
+/* scr_host_sk_state - the TCP state of the server's socket for the flow:
+ * TCP_NEW_SYN_RECV when a request socket waits for the handshake (its
+ * SYN-ACK retransmissions will ask the client for the ACK again), the
+ * listener's TCP_LISTEN when there is no connection (a SYN cookie was
+ * sent, or it ended), 0 when nothing listens */
+static __noinline int scr_host_sk_state(struct xdp_md *ctx,
+					const struct scr_host_flow_key *k)
+{
+	struct bpf_sock_tuple t = {};
+	const __u32 *c = (const __u32 *)k->client;
+	const __u32 *sv = (const __u32 *)k->server;
+	struct bpf_sock *sk;
+	__u32 size;
+	int st;
+
+	if (!ctx || !k)
+		return 0;
+	if (c[0] == 0 && c[1] == 0 && c[2] == bpf_htonl(0xffff)) {
+		t.ipv4.saddr = c[3];
+		t.ipv4.daddr = sv[3];
+		t.ipv4.sport = k->client_port;
+		t.ipv4.dport = k->server_port;
+		size = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, k->client, 16);
+		__builtin_memcpy(t.ipv6.daddr, k->server, 16);
+		t.ipv6.sport = k->client_port;
+		t.ipv6.dport = k->server_port;
+		size = sizeof(t.ipv6);
+	}
+	sk = bpf_skc_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	st = sk->state;
+	bpf_sk_release(sk);
+	return st;
+}
+
+/* scr_csum_fold - a one's complement sum folded to 16 bits, inverted */
+static __always_inline __u16 scr_csum_fold(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+/* scr_csum_replace2 - RFC 1624 update of a checksum for one 16-bit word */
+static __always_inline void scr_csum_replace2(__u16 *sum, __u16 from, __u16 to)
+{
+	__u32 s = (__u32)(__u16)~*sum + (__u32)(__u16)~from + to;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	*sum = (__u16)~s;
+}
+
+/* Pseudo headers for the TCP checksum. */
+struct scr_pseudo4 {
+	__be32 saddr, daddr;
+	__u8 zero, proto;
+	__be16 len;
+};
+
+struct scr_pseudo6 {
+	__u8 saddr[16], daddr[16];
+	__be32 len;
+	__u8 zero[3], nexthdr;
+};
+
+/* scr_host_rst - turn the client's segment into a bare RST|ACK toward the
+ * server with a 20-byte TCP header and no payload (same addresses, ports,
+ * seq and ack): it ends the request socket. IP length and both checksums
+ * are made anew, the frame is cut after the TCP header. 0, or -1 (left as
+ * it was). */
+static __noinline int scr_host_rst(struct xdp_md *ctx, const struct scr_pkt *p)
+{
+	void *data, *end;
+	__u32 l3off, l4off, hl;
+	__u64 o3, o4, sum;
+	struct tcphdr *tcp;
+	__u8 *tb;
+
+	if (!ctx || !p)
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	l3off = p->l3off;
+	l4off = p->l4off;
+	if (l3off > 64 || l4off > SCR_HOST_OFF_MAX || l4off < l3off)
+		return -1;
+	o3 = l3off;
+	o4 = l4off;
+	hl = l4off - l3off;
+	asm volatile("%[o] &= 0x7f" : [o] "+r"(o3));
+	asm volatile("%[o] &= 0x1fff" : [o] "+r"(o4));
+	tcp = data + o4;
+	if ((void *)(tcp + 1) > end)
+		return -1;
+	tb = (__u8 *)tcp;
+	tb[12] = 5 << 4;		/* doff 5, no options */
+	tb[13] = 0x04 | 0x10;		/* RST | ACK */
+	tcp->window = 0;
+	tcp->urg_ptr = 0;
+	tcp->check = 0;
+	if (p->family == 4) {
+		struct iphdr *ip4 = data + o3;
+		struct scr_pseudo4 ph = {};
+		__u16 w;
+
+		if ((void *)(ip4 + 1) > end || ip4->version != 4)
+			return -1;
+		w = ip4->tot_len;
+		ip4->tot_len = bpf_htons(hl + 20);
+		scr_csum_replace2(&ip4->check, w, ip4->tot_len);
+		ph.saddr = ip4->saddr;
+		ph.daddr = ip4->daddr;
+		ph.proto = IPPROTO_TCP;
+		ph.len = bpf_htons(20);
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
+	} else {
+		struct ipv6hdr *ip6 = data + o3;
+		struct scr_pseudo6 ph = {};
+
+		if ((void *)(ip6 + 1) > end || ip6->version != 6 || hl < 40)
+			return -1;
+		ip6->payload_len = bpf_htons(hl - 40 + 20);
+		__builtin_memcpy(ph.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(ph.daddr, &ip6->daddr, 16);
+		ph.len = bpf_htonl(20);
+		ph.nexthdr = IPPROTO_TCP;
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
+	}
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)tcp, 20, (__u32)sum);
+	tcp->check = scr_csum_fold(sum);
+	if (bpf_xdp_adjust_tail(ctx, (int)(o4 + 20) - (int)(end - data)))
+		return -1;
+	return 0;
+}
+
+/* scr_host_hs_answer - may a stopped pregreeter's segment (a flow the
+ * handshake hold stopped) go to the kernel, to be answered with a RST?
+ * Not a RST or SYN, and no socket left for it: the kernel then answers as
+ * for any segment of a connection it does not have */
+static __always_inline int scr_host_hs_answer(struct xdp_md *ctx,
+					      const struct scr_host_flow_key *k,
+					      const struct scr_host_flow_val *v,
+					      __u32 tflags)
+{
+	if (v->state != SCR_HOST_FS_STOP || !(v->flags & SCR_HOST_FF_HS) ||
+	    (tflags & (SCR_TCP_RST | SCR_TCP_SYN)))
+		return 0;
+	return scr_host_sk_state(ctx, k) == SCR_TCP_STATE_LISTEN;
+}
+
+/* scr_host_handshake - the client's ACK of a recorded SYN (with or without
+ * data): the handshake hold, or the flow's start (smtpscreen_abi.h) */
+static __noinline int scr_host_handshake(struct xdp_md *ctx,
+					 const struct scr_pkt *p,
+					 const struct scr_host_flow_key *k,
+					 __u64 syn_ns, __u32 paylen)
+{
+	struct scr_host_flow_val nv = {};
+	__u64 now, wait;
+	__u32 flags = SCR_HOST_SF_FIRST, len;
+
+	if (!ctx || !p || !k)
+		return XDP_PASS;
+	len = ctx->data_end - ctx->data;
+	nv.state = SCR_HOST_FS_SCAN;
+	wait = scr_hs_hold ? *(volatile __u64 *)&scr_hs_wait_ns : 0;
+	now = bpf_ktime_get_ns();
+	if (wait && syn_ns && now < syn_ns + wait) {
+		if (scr_host_sk_state(ctx, k) != SCR_TCP_STATE_NEW_SYN_RECV) {
+			/* a SYN cookie: nothing re-solicits a dropped ACK, so
+			 * the handshake completes and the greeting is held */
+			scr_host_count(SCR_HOST_C_HS_NO_REQ, len);
+			goto start;
+		}
+		if (paylen == 0) {
+			scr_host_count(SCR_HOST_C_HS_ACK_HELD, len);
+			return XDP_DROP;
+		}
+		/* It talked before the wait was over (before any greeting):
+		 * user space judges it; the half-open connection stays held,
+		 * or with pregreet action drop ends here. */
+		bpf_map_delete_elem(&host_syn, k);
+		nv.flags = SCR_HOST_FF_HS;
+		nv.hold_until_ns = syn_ns + wait;
+		if (scr_hs_reset)
+			nv.state = SCR_HOST_FS_STOP;
+		bpf_map_update_elem(&host_flows, k, &nv, BPF_ANY);
+		scr_host_count(SCR_HOST_C_HS_PREGREET, len);
+		scr_host_sample_xdp(ctx, SCR_HOST_SF_FIRST | SCR_HOST_SF_HS |
+				    (scr_hs_reset ? SCR_HOST_SF_HS_RST : 0), syn_ns);
+		if (scr_hs_reset && scr_host_rst(ctx, p) == 0) {
+			scr_host_count(SCR_HOST_C_HS_RST_SERVER, len);
+			return XDP_PASS;
+		}
+		return XDP_DROP;
+	}
+	if (wait && syn_ns) {
+		/* the wait is over before the handshake: no greeting hold */
+		nv.flags = SCR_HOST_FF_HS | SCR_HOST_FF_RELEASED;
+		flags |= SCR_HOST_SF_HS;
+		scr_host_count(SCR_HOST_C_HS_PASSED, len);
+	}
+start:
+	bpf_map_delete_elem(&host_syn, k);
+	bpf_map_update_elem(&host_flows, k, &nv, BPF_ANY);
+	scr_host_count(SCR_HOST_C_FLOW_NEW, len);
+	scr_host_sample_xdp(ctx, flags, syn_ns);
+	return XDP_PASS;
 }
 
 /* scr_host_ingress - flow map and samples for a client -> server packet
- * the decision passed; XDP_PASS or XDP_DROP (STOP). A SYN is only
- * recorded; the handshake's ACK starts the flow (smtpscreen_abi.h). */
+ * the decision passed; XDP_PASS, XDP_DROP (STOP, handshake hold) or
+ * SCR_HOST_PASS_ANSWER (a stopped pregreeter's segment for the kernel to
+ * answer with a RST). A SYN is only recorded; the
+ * handshake's ACK starts the flow (smtpscreen_abi.h). */
 static __always_inline int scr_host_ingress(struct xdp_md *ctx,
 					    const struct scr_pkt *p)
 {
@@ -578,6 +814,7 @@ static __always_inline int scr_host_ingress(struct xdp_md *ctx,
 	struct scr_host_flow_val nv = {}, *v;
 	struct scr_host_syn_val sv = {}, *sp;
 	struct scr_host_seg sg;
+	__u32 len = end - data;
 
 	if (scr_host_key(data, end, p, 0, &k, &sg))
 		return XDP_PASS;
@@ -587,15 +824,16 @@ static __always_inline int scr_host_ingress(struct xdp_md *ctx,
 			bpf_map_delete_elem(&host_flows, &k);	/* 4-tuple reused */
 		if (sg.paylen == 0) {
 			sv.isn = sg.seq;
+			sv.syn_ns = bpf_ktime_get_ns();
 			bpf_map_update_elem(&host_syn, &k, &sv, BPF_ANY);
-			scr_host_count(SCR_HOST_C_SYN, end - data);
+			scr_host_count(SCR_HOST_C_SYN, len);
 			return XDP_PASS;
 		}
 		/* data on the SYN (TCP Fast Open): screened from here */
 		nv.state = SCR_HOST_FS_SCAN;
 		bpf_map_update_elem(&host_flows, &k, &nv, BPF_ANY);
-		scr_host_count(SCR_HOST_C_FLOW_NEW, end - data);
-		scr_host_sample_xdp(ctx, 0);
+		scr_host_count(SCR_HOST_C_FLOW_NEW, len);
+		scr_host_sample_xdp(ctx, 0, 0);
 		return XDP_PASS;
 	}
 	if (!v) {
@@ -603,28 +841,61 @@ static __always_inline int scr_host_ingress(struct xdp_md *ctx,
 		if ((sg.tflags & (SCR_TCP_SYN | SCR_TCP_ACK | SCR_TCP_RST |
 				  SCR_TCP_FIN)) == SCR_TCP_ACK)
 			sp = bpf_map_lookup_elem(&host_syn, &k);
-		if (sp && sp->isn + 1 == sg.seq) {
-			/* the handshake is done: screened from here */
-			bpf_map_delete_elem(&host_syn, &k);
-			nv.state = SCR_HOST_FS_SCAN;
-			bpf_map_update_elem(&host_flows, &k, &nv, BPF_ANY);
-			scr_host_count(SCR_HOST_C_FLOW_NEW, end - data);
-			scr_host_sample_xdp(ctx, SCR_HOST_SF_FIRST);
-			return XDP_PASS;
-		}
-		scr_host_count(SCR_HOST_C_FLOW_MISS, end - data);
+		if (sp && sp->isn + 1 == sg.seq)
+			return scr_host_handshake(ctx, p, &k, sp->syn_ns,
+						  sg.paylen);
+		scr_host_count(SCR_HOST_C_FLOW_MISS, len);
 		return XDP_PASS;
 	}
 	switch (v->state) {
 	case SCR_HOST_FS_SCAN:
-		scr_host_sample_xdp(ctx, 0);
+		if ((v->flags & (SCR_HOST_FF_HS | SCR_HOST_FF_RELEASED)) ==
+		    SCR_HOST_FF_HS) {
+			/* a pregreeter the policy lets go on (enforce,
+			 * ignore): held until the wait is over, then its
+			 * retransmission completes the handshake */
+			if (bpf_ktime_get_ns() < v->hold_until_ns) {
+				scr_host_count(SCR_HOST_C_HS_DROP, len);
+				return XDP_DROP;
+			}
+			v->flags |= SCR_HOST_FF_RELEASED;
+		}
+		scr_host_sample_xdp(ctx, 0, 0);
 		return XDP_PASS;
 	case SCR_HOST_FS_STOP:
-		scr_host_count(SCR_HOST_C_STOP_DROP_IN, end - data);
+		if (scr_host_hs_answer(ctx, &k, v, sg.tflags)) {
+			scr_host_count(SCR_HOST_C_HS_RST_CLIENT, len);
+			return SCR_HOST_PASS_ANSWER;
+		}
+		scr_host_count(SCR_HOST_C_STOP_DROP_IN, len);
 		return XDP_DROP;
 	default:
 		return XDP_PASS;
 	}
+}
+
+/* scr_host_blocked - a blocked client's packet: dropped, but a stopped
+ * pregreeter's retransmission is passed when it has no socket left, so
+ * that the kernel answers it with a RST: XDP_PASS or XDP_DROP */
+static __noinline int scr_host_blocked(struct xdp_md *ctx,
+				       const struct scr_pkt *p)
+{
+	struct scr_host_flow_key k = {};
+	struct scr_host_flow_val *v;
+	struct scr_host_seg sg;
+	void *data, *end;
+
+	if (!ctx || !p)
+		return XDP_DROP;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (scr_host_key(data, end, p, 0, &k, &sg))
+		return XDP_DROP;
+	v = bpf_map_lookup_elem(&host_flows, &k);
+	if (!v || !scr_host_hs_answer(ctx, &k, v, sg.tflags))
+		return XDP_DROP;
+	scr_host_count(SCR_HOST_C_HS_RST_CLIENT, (__u32)(end - data));
+	return XDP_PASS;
 }
 
 /* scr_host_hold_start - hold a server segment: sample it for user space
@@ -723,6 +994,9 @@ int scr_host_tc(struct __sk_buff *skb)
 	case SCR_HOST_FS_SCAN:
 		break;
 	case SCR_HOST_FS_STOP:
+		/* the kernel's RST to a pregreeter it never had a socket for */
+		if ((v->flags & SCR_HOST_FF_HS) && (sg.tflags & SCR_TCP_RST))
+			return TC_ACT_OK;
 		scr_host_count(SCR_HOST_C_STOP_DROP_OUT, len);
 		return TC_ACT_SHOT;
 	default:
@@ -841,6 +1115,13 @@ static __always_inline int scr_xdp_main(struct xdp_md *ctx, const int host)
 	else
 		dyn = scr_dyn6(w[0], w[1], w[2], w[3], SCR_XDP_KIND_BLOCK);
 	if (dyn == SCR_DYN_HIT) {
+#if !SCR_XDP_INLINE
+		if (host && smtp && scr_hs_hold &&
+		    scr_host_blocked(ctx, &p) == XDP_PASS) {
+			scr_count(SCR_XDP_C_PASS_HS_ANSWER, bytes);
+			return XDP_PASS;
+		}
+#endif
 		scr_count(SCR_XDP_C_DROP_BLOCK, bytes);
 		return XDP_DROP;
 	}
@@ -848,10 +1129,14 @@ static __always_inline int scr_xdp_main(struct xdp_md *ctx, const int host)
 		 SCR_XDP_C_PASS_UNLISTED;
 #if !SCR_XDP_INLINE
 	/* Host mode: not on the pass cache, so the flow map decides. */
-	if (host && smtp &&
-	    scr_host_ingress(ctx, &p) == XDP_DROP) {
-		scr_count(SCR_XDP_C_DROP_FLOW_STOP, bytes);
-		return XDP_DROP;
+	if (host && smtp) {
+		rc = scr_host_ingress(ctx, &p);
+		if (rc == XDP_DROP) {
+			scr_count(SCR_XDP_C_DROP_FLOW_STOP, bytes);
+			return XDP_DROP;
+		}
+		if (rc == SCR_HOST_PASS_ANSWER)
+			reason = SCR_XDP_C_PASS_HS_ANSWER;
 	}
 #endif
 	scr_count(reason, bytes);

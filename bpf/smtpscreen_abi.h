@@ -124,7 +124,11 @@ enum scr_xdp_ctr {
 	SCR_XDP_C_DROP_REJECT,		/* permanent list: reject */
 	SCR_XDP_C_DROP_BLOCK,		/* dynamic block entry */
 	SCR_XDP_C_REDIRECT_XSK,		/* passed SMTP packet sent to an AF_XDP socket */
-	SCR_XDP_C_DROP_FLOW_STOP,	/* host mode: flow entry STOP (ingress) */
+	SCR_XDP_C_DROP_FLOW_STOP,	/* host mode: flow entry STOP (ingress),
+					 * or the handshake hold */
+	SCR_XDP_C_PASS_HS_ANSWER,	/* host mode: a stopped pregreeter's
+					 * segment, passed for the kernel to
+					 * answer with a RST (no socket left) */
 	SCR_XDP_C_MAX
 };
 
@@ -171,6 +175,27 @@ _Static_assert(sizeof(struct scr_xdp_state) == 16 + 16 + 48 + 272,
  * engine; PASS costs one lookup and nothing more; STOP drops both
  * directions. Clients the permanent list permits or a dynamic ALLOW entry
  * covers (the pass cache) get no entry and no sample.
+ * Handshake hold (scr_hs_hold, smtpscreen_host_hold = handshake, the
+ * default): the first contact of an unknown client never reaches a socket
+ * before the greet wait (scr_hs_wait_ns, written by user space: stress
+ * shortens it) is over. The client's ACK that would complete the handshake
+ * is dropped while the wait runs and the server keeps a request socket for
+ * it (bpf_skc_lookup_tcp finds it in TCP_NEW_SYN_RECV); the server's SYN-ACK
+ * retransmissions (1, 3, 7, 15 s after the SYN) make the client ACK again,
+ * and the first ACK after the wait completes the handshake: that flow's
+ * entry gets FF_HS | FF_RELEASED (no greeting hold: the wait is over) and
+ * its FIRST sample SF_HS with the SYN's time. Data from the client during
+ * the wait is a pregreet: the flow's entry is created with FF_HS and
+ * hold_until_ns = the wait's end, sampled (FIRST | SF_HS), and the packet
+ * dropped; with scr_hs_reset (pregreet action drop) the entry is STOP at
+ * once and the packet itself becomes a RST to the server that ends the
+ * request socket (no SYN-ACK retransmissions, no SYN queue slot); a later
+ * segment of that client on the flow (its retransmission) is passed once
+ * no socket is left for it, so that the kernel answers it with a RST, as
+ * to any segment for a connection it does not have (also when the client
+ * is blocked by then). With
+ * no request socket (the server answered with a SYN cookie: nothing would
+ * re-solicit the ACK) the ACK passes and the greeting hold below applies.
  * Greet hold: the first server payload of a SCAN flow is sampled with
  * SCR_HOST_SF_HELD and dropped; the kernel's retransmissions of it are
  * dropped too until user space sets SCR_HOST_FF_RELEASED and re-sends the
@@ -201,8 +226,9 @@ _Static_assert(sizeof(struct scr_host_flow_key) == 40, "host flow key size");
 struct scr_host_syn_val {
 	__u32 isn;		/* host order: the SYN's sequence number */
 	__u32 _pad;		/* zero */
+	__u64 syn_ns;		/* CLOCK_MONOTONIC ns when the SYN came */
 };
-_Static_assert(sizeof(struct scr_host_syn_val) == 8, "host syn val size");
+_Static_assert(sizeof(struct scr_host_syn_val) == 16, "host syn val size");
 
 enum scr_host_flow_state {
 	SCR_HOST_FS_SCAN = 0,	/* undecided: sample both directions */
@@ -214,6 +240,7 @@ enum scr_host_flow_state {
 #define SCR_HOST_FF_RELEASED	0x2u	/* hold over: server packets pass */
 #define SCR_HOST_FF_DATA_HELD	0x4u	/* the server's 354 reply held */
 #define SCR_HOST_FF_DATA_RELEASED 0x8u	/* ... and released by user space */
+#define SCR_HOST_FF_HS		0x10u	/* went through the handshake hold */
 
 struct scr_host_flow_val {
 	__u32 state;		/* enum scr_host_flow_state, host order */
@@ -233,6 +260,13 @@ enum scr_host_dir { SCR_HOST_INGRESS = 0, SCR_HOST_EGRESS = 1 };
 #define SCR_HOST_SF_DATA	0x4u	/* with HELD: the server's 354 reply, held
 					 * until user space has judged the
 					 * session up to its DATA */
+#define SCR_HOST_SF_HS		0x10u	/* with FIRST: the handshake was held
+					 * (syn_ns is the SYN's time); alone
+					 * the client talked during the hold */
+#define SCR_HOST_SF_HS_RST	0x20u	/* with FIRST | HS: the client talked
+					 * during the hold and the segment was
+					 * made a RST to the server: the
+					 * connection is over */
 
 /* Ring buffer record. */
 struct scr_host_sample {
@@ -241,15 +275,17 @@ struct scr_host_sample {
 	__u16 caplen;		/* bytes in data[], host order */
 	__u8 dir;		/* enum scr_host_dir */
 	__u8 flags;		/* SCR_HOST_SF_* */
+	__u64 syn_ns;		/* FIRST: CLOCK_MONOTONIC ns of the client's
+				 * SYN (0: unknown); else 0 */
 	__u8 data[SCR_HOST_SAMPLE_MAX];	/* the frame from its Ethernet header */
 };
-_Static_assert(sizeof(struct scr_host_sample) == 16 + SCR_HOST_SAMPLE_MAX,
+_Static_assert(sizeof(struct scr_host_sample) == 24 + SCR_HOST_SAMPLE_MAX,
 	       "host sample size");
 
-/* A ring buffer record is 16 + caplen bytes (the programs copy only what
+/* A ring buffer record is 24 + caplen bytes (the programs copy only what
  * they captured); ctl_hostbpf_poll hands callbacks a whole struct whose
  * data[] past caplen is unspecified. */
-#define SCR_HOST_SAMPLE_HDR	16u
+#define SCR_HOST_SAMPLE_HDR	24u
 
 /* Host-mode counters: per-CPU array host_ctr, index = enum scr_host_ctr,
  * value struct scr_xdp_ctr_val. Events, not one per packet: a sampled
@@ -272,6 +308,18 @@ enum scr_host_ctr {
 	SCR_HOST_C_SYN,			/* client SYN recorded in host_syn */
 	SCR_HOST_C_HOLD_EXPIRED_DROP,	/* dropped after hold_until_ns (overload
 					 * policy drop) */
+	SCR_HOST_C_HS_ACK_HELD,		/* handshake hold: the client's ACK dropped
+					 * before the wait was over */
+	SCR_HOST_C_HS_PREGREET,		/* handshake hold: client data before the
+					 * wait was over (it talked first) */
+	SCR_HOST_C_HS_PASSED,		/* handshake completed after the wait */
+	SCR_HOST_C_HS_NO_REQ,		/* no request socket (SYN cookie): the
+					 * greeting hold instead */
+	SCR_HOST_C_HS_RST_SERVER,	/* a pregreeter's half-open connection
+					 * ended (its data made a RST) */
+	SCR_HOST_C_HS_RST_CLIENT,	/* a stopped pregreeter's segment passed:
+					 * the kernel answers it with a RST */
+	SCR_HOST_C_HS_DROP,		/* a held pregreeter's packet dropped */
 	SCR_HOST_C_MAX
 };
 

@@ -47,12 +47,13 @@ enum ctl_ptype {
 	CTL_T_LOGFMT,
 	CTL_T_PROXY,
 	CTL_T_OVERLOAD,
+	CTL_T_HOSTHOLD,
 	CTL_T_MAX
 };
 
 static const char *const ctl_ptype_name[CTL_T_MAX] = {
 	"string", "boolean", "integer", "time", "action", "port list",
-	"log format", "proxy protocol", "overload policy",
+	"log format", "proxy protocol", "overload policy", "host hold",
 };
 
 /* Parameter flags. */
@@ -180,6 +181,7 @@ static const struct ctl_param ctl_params[] = {
 	{ "smtpscreen_sample_bytes", "1536", CTL_T_INT, 0, 256, 1536, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_log_file", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_greet_hold", "yes", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_host_hold", "handshake", CTL_T_HOSTHOLD, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_stop_reply", "yes", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_hold_packets", "8192", CTL_T_INT, 0, 64, 1048576, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_dnsbl_servers", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
@@ -962,6 +964,12 @@ static int ctl_check_value(const struct ctl_conf *conf,
 			return 0;
 		ctl_err(err, errlen, conf->file, line,
 			"%s: bad value \"%s\" (pass or drop)", p->name, v);
+		return -EINVAL;
+	case CTL_T_HOSTHOLD:
+		if (strcmp(v, "handshake") == 0 || strcmp(v, "greeting") == 0)
+			return 0;
+		ctl_err(err, errlen, conf->file, line,
+			"%s: bad value \"%s\" (handshake or greeting)", p->name, v);
 		return -EINVAL;
 	case CTL_T_PROXY:
 		if (v[0] == 0 || strcmp(v, "haproxy") == 0)

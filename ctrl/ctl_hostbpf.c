@@ -10,7 +10,7 @@
  *	scr_host_tc on a clsact egress hook (bpf_tc_hook_create/bpf_tc_attach,
  *	handle CTL_HOSTBPF_TC_HANDLE, priority CTL_HOSTBPF_TC_PRIO); pins
  *	everything under the pin directory; reads samples with libbpf's
- *	ring_buffer. Records in the ring are 16 + caplen bytes; each is copied
+ *	ring_buffer. Records in the ring are 24 + caplen bytes; each is copied
  *	into a whole struct scr_host_sample before the callback sees it.
  *	Restart after a crash: if the program pinned under the pin directory
  *	is still attached to the interface, the new one replaces it in one
@@ -312,6 +312,8 @@ struct ctl_hostbpf *ctl_hostbpf_open(const struct ctl_hostbpf_opts *o,
 	mo.greet_hold_ns = o->greet_hold_ns;
 	mo.data_hold_ns = o->data_hold_ns;
 	mo.overload_drop = o->overload_drop;
+	mo.hs_hold = o->hs_hold;
+	mo.hs_reset = o->hs_reset;
 	mo.hold_grace_ns = o->hold_grace_ns ? o->hold_grace_ns :
 			   CTL_HOSTBPF_GRACE_NS;
 	mo.flow_map_size = o->flow_map_size;

@@ -61,6 +61,10 @@ struct ctl_hostbpf_opts {
 	uint32_t ringbuf_bytes;		/* power of 2; 0 = 8 MiB */
 	uint32_t tbl8_groups;		/* permanent list sizes (ctl_maps_opts); */
 	uint32_t perm6_max;		/* 0 = default */
+	bool hs_hold;			/* smtpscreen_host_hold = handshake */
+	bool hs_reset;			/* pregreet action drop: the handshake
+					 * hold ends a pregreeter's half-open
+					 * connection at once */
 	bool overload_drop;		/* smtpscreen_overload_policy = drop: a
 					 * hold user space did not release in
 					 * time is dropped, not passed */

@@ -1429,6 +1429,13 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 	if (r->n->hold_ns > l->setup->hold_ns && l->setup->hold_ns && l->o.allow_map)
 		ctl_msg_warn("reload: a longer postscreen_greet_wait needs a "
 			     "restart to move the kernel's fail-open deadline");
+	if ((r->n->hold_handshake != l->setup->hold_handshake ||
+	     (r->n->pol.action[SCR_TEST_PREGREET] == SCR_ACT_IGNORE) !=
+	     (l->setup->pol.action[SCR_TEST_PREGREET] == SCR_ACT_IGNORE)) &&
+	    l->o.allow_map)
+		ctl_msg_warn("reload: a new smtpscreen_host_hold, or a pregreet "
+			     "action changed to or from ignore, reaches the XDP "
+			     "program at a restart");
 	if (r->n->pol.overload_drop != l->setup->pol.overload_drop && l->o.allow_map)
 		ctl_msg_warn("reload: a new smtpscreen_overload_policy reaches the "
 			     "kernel's holds at a restart");

@@ -103,6 +103,7 @@ const char *const ctl_maps_ctr_name[SCR_XDP_C_MAX] = {
 	[SCR_XDP_C_DROP_BLOCK] = "drop_block",
 	[SCR_XDP_C_REDIRECT_XSK] = "redirect_xsk",
 	[SCR_XDP_C_DROP_FLOW_STOP] = "drop_flow_stop",
+	[SCR_XDP_C_PASS_HS_ANSWER] = "pass_hs_answer",
 };
 
 const char *const ctl_maps_host_ctr_name[SCR_HOST_C_MAX] = {
@@ -122,6 +123,13 @@ const char *const ctl_maps_host_ctr_name[SCR_HOST_C_MAX] = {
 	[SCR_HOST_C_DATA_RETX_DROP] = "data_retx_drop",
 	[SCR_HOST_C_SYN] = "syn_seen",
 	[SCR_HOST_C_HOLD_EXPIRED_DROP] = "hold_expired_drop",
+	[SCR_HOST_C_HS_ACK_HELD] = "hs_ack_held",
+	[SCR_HOST_C_HS_PREGREET] = "hs_pregreet",
+	[SCR_HOST_C_HS_PASSED] = "hs_passed",
+	[SCR_HOST_C_HS_NO_REQ] = "hs_no_request_sock",
+	[SCR_HOST_C_HS_RST_SERVER] = "hs_rst_server",
+	[SCR_HOST_C_HS_RST_CLIENT] = "hs_rst_client",
+	[SCR_HOST_C_HS_DROP] = "hs_drop",
 };
 
 const char *const ctl_maps_kind_name[SCR_XDP_KIND_MAX] = {
@@ -308,6 +316,8 @@ static int ctl_maps_host_knobs(struct scr_xdp *skel,
 			o->hold_grace_ns : 0;
 		skel->rodata->scr_data_hold_ns = o->data_hold_ns;
 		skel->rodata->scr_overload_drop = o->overload_drop ? 1 : 0;
+		skel->rodata->scr_hs_hold = o->hs_hold ? 1 : 0;
+		skel->rodata->scr_hs_reset = o->hs_reset ? 1 : 0;
 	}
 	/* One XDP program of the two; the TC program only in host mode. */
 	bpf_program__set_autoload(skel->progs.scr_xdp_prog, !o->host);
@@ -578,6 +588,12 @@ int ctl_maps_unpin(const char *dir)
 int ctl_maps_prog_fd(const struct ctl_maps *m)
 {
 	return m->prog_fd;
+}
+
+/* ctl_maps_set_hs_wait - the handshake hold's wait, read by the program */
+void ctl_maps_set_hs_wait(struct ctl_maps *m, uint64_t ns)
+{
+	__atomic_store_n(&m->skel->bss->scr_hs_wait_ns, ns, __ATOMIC_RELAXED);
 }
 
 /* ctl_maps_tc_prog_fd - the TC egress program's fd (host mode) */

@@ -67,6 +67,8 @@ struct ctl_maps_opts {
 	uint64_t hold_grace_ns;	/* added to the hold (fail-open deadline) */
 	uint64_t data_hold_ns;	/* 0: no 354 hold; else its fail-open deadline */
 	bool overload_drop;	/* a hold past its deadline is dropped, not passed */
+	bool hs_hold;		/* handshake hold (smtpscreen_host_hold) */
+	bool hs_reset;		/* ... a pregreeter's half-open connection ends */
 	uint32_t flow_map_size;	/* host_flows entries; 0 = default */
 	uint32_t ringbuf_bytes;	/* host_samples size, power of 2; 0 = default */
 };
@@ -100,6 +102,9 @@ int ctl_maps_prog_fd(const struct ctl_maps *m);
 int ctl_maps_map_fd(const struct ctl_maps *m, const char *name);
 /* TC egress program fd (host mode, loaded or pinned as tc_prog); -1 if none. */
 int ctl_maps_tc_prog_fd(const struct ctl_maps *m);
+/* The handshake hold's wait now (ns; 0 = none): one store the XDP program
+ * reads per handshake (host mode). */
+void ctl_maps_set_hs_wait(struct ctl_maps *m, uint64_t ns);
 
 /* Groups of 256 a list needs in tbl8 (size the maps before loading). */
 uint32_t ctl_maps_tbl8_needed(const struct ctl_xdp_entry *e, size_t n);

@@ -36,6 +36,9 @@ struct ctl_setup {
 	 * postscreen_greet_wait's ${stress?...} branch. */
 	uint64_t hold_ns;
 	uint64_t hold_stress_ns;
+	/* Host mode: smtpscreen_host_hold = handshake (the wait runs before
+	 * the handshake completes, in XDP) rather than greeting. */
+	bool hold_handshake;
 	uint32_t pre_queue_limit;	/* postscreen_pre_queue_limit: stress marks */
 };
 

@@ -121,6 +121,9 @@ struct host {
 	uint64_t pkt_no;
 	bool pq_high;
 	bool ev_pushed;
+	bool hs_hold;			/* handshake hold on (set at open) */
+	bool hs_ending;			/* feeding a pregreeter's RST (hs_reset) */
+	uint64_t hs_wait;		/* its wait as last written */
 	struct dp_turn turn;
 	struct dp_turn late;
 	struct host_stats st;
@@ -307,7 +310,11 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		break;
 	case SCR_EV_END:
 		held_drop(h, &ev->key);
-		(void)ctl_hostbpf_flow_del(h->hb, &ev->key);
+		/* A pregreeter the handshake hold stopped keeps its STOP
+		 * entry: the kernel answers its retransmissions with a RST
+		 * (smtpscreen_abi.h); the LRU map forgets it later. */
+		if (!h->hs_ending)
+			(void)ctl_hostbpf_flow_del(h->hb, &ev->key);
 		break;
 	case SCR_EV_CONNECT:
 	case SCR_EV_LISTED:
@@ -455,10 +462,13 @@ static uint32_t synth(uint8_t *f, const struct scr_pkt *pk, bool rev,
 }
 
 /* handshake - a flow's SYN and SYN-ACK, rebuilt from the ACK that
- * completed the handshake (the kernel programs only record SYNs) */
+ * completed the handshake (the kernel programs only record SYNs), at the
+ * SYN's time: with the handshake hold the ACK came after the greet wait,
+ * or its data came during it (a pregreet, "after" counted from the SYN) */
 static void handshake(struct host *h, const struct scr_host_sample *s,
 		      uint32_t caplen)
 {
+	uint64_t syn_ns = s->syn_ns && s->syn_ns <= s->ts_ns ? s->syn_ns : s->ts_ns;
 	uint8_t f[14 + 40 + 20];
 	struct scr_pkt pk;
 	uint32_t n;
@@ -466,7 +476,7 @@ static void handshake(struct host *h, const struct scr_host_sample *s,
 	if (scr_decode(SCR_LINK_ETH, s->data, caplen, &pk) != SCR_DEC_TCP)
 		return;
 	n = synth(f, &pk, false, SCR_TCP_SYN, pk.seq - 1, 0);
-	if (feed(h, f, n, n, s->ts_ns) == SCR_PKT_DROP) {
+	if (feed(h, f, n, n, syn_ns) == SCR_PKT_DROP) {
 		/* the flow table is full (smtpscreen_overload_policy = drop)
 		 * or the client is over its connection limit: the kernel has
 		 * the connection already, so it is ended here */
@@ -483,8 +493,27 @@ static void handshake(struct host *h, const struct scr_host_sample *s,
 			h->st.map_err++;
 	}
 	n = synth(f, &pk, true, SCR_TCP_SYN | SCR_TCP_ACK, pk.ack - 1, pk.seq);
-	feed(h, f, n, n, s->ts_ns);
+	feed(h, f, n, n, syn_ns);
 	h->st.handshakes++;
+}
+
+/* hs_reset - a pregreeter the handshake hold stopped: the XDP program
+ * made its segment a RST to the server; the engine sees that RST too,
+ * so the session ends and is judged now */
+static void hs_reset(struct host *h, const struct scr_host_sample *s,
+		     uint32_t caplen)
+{
+	uint8_t f[14 + 40 + 20];
+	struct scr_pkt pk;
+	uint32_t n;
+
+	if (scr_decode(SCR_LINK_ETH, s->data, caplen, &pk) != SCR_DEC_TCP)
+		return;
+	n = synth(f, &pk, false, SCR_TCP_RST | SCR_TCP_ACK,
+		  pk.seq + pk.payload_len, pk.ack);
+	h->hs_ending = true;
+	feed(h, f, n, n, s->ts_ns);
+	h->hs_ending = false;
 }
 
 /* on_sample - ring buffer callback */
@@ -504,6 +533,8 @@ static int on_sample(void *arg, const struct scr_host_sample *s)
 		if (s->flags & SCR_HOST_SF_FIRST)
 			handshake(h, s, caplen);
 		feed(h, s->data, caplen, s->wirelen, s->ts_ns);
+		if (s->flags & SCR_HOST_SF_HS_RST)
+			hs_reset(h, s, caplen);
 	}
 	return 0;
 }
@@ -540,6 +571,18 @@ static int release_due(struct host *h, uint64_t now)
 	return oldest < HOST_POLL_MS ? (int)oldest : HOST_POLL_MS;
 }
 
+/* hs_wait_sync - the handshake hold's wait in the XDP program follows the
+ * greet wait: its stress value under stress, a reload's new value */
+static void hs_wait_sync(struct host *h)
+{
+	uint64_t w = h->hs_hold ? hold_ns_now(h) : 0;
+
+	if (w != h->hs_wait) {
+		ctl_maps_set_hs_wait(ctl_hostbpf_maps(h->hb), w);
+		h->hs_wait = w;
+	}
+}
+
 /* stress_check - postscreen's 90%/70% marks on the screening budget
  * (postscreen_pre_queue_limit), or rings filling up, are the engine's
  * pressure; the engine adds its flow table's marks and logs changes */
@@ -554,6 +597,7 @@ static void stress_check(struct host *h, uint64_t now_mono)
 	else if (h->pq_high && n * 10 <= lim * 7 && ev * 2 <= evc)
 		h->pq_high = false;
 	scr_engine_set_pressure(h->lw.eng, h->pq_high, eng_ns(h, now_mono));
+	hs_wait_sync(h);
 }
 
 /* publish - the packet thread's counters for the control thread */
@@ -900,11 +944,17 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.sample_bytes = v ? (uint32_t)strtoul(v, NULL, 10) : 0;
 	bo.tbl8_groups = ctl_maps_tbl8_needed(perm, nperm) + 256;
 	bo.overload_drop = s->pol.overload_drop;
+	bo.hs_hold = s->hold_handshake && s->hold_ns != 0;
+	/* host mode stops a failed session at the failure (enforce too) */
+	bo.hs_reset = s->pol.action[SCR_TEST_PREGREET] != SCR_ACT_IGNORE;
 	bo.defer_attach = true;
 	err[0] = warn[0] = 0;
 	h->hb = ctl_hostbpf_open(&bo, err, errlen, warn, sizeof(warn));
 	if (h->hb == NULL)
 		return -EINVAL;
+	h->hs_hold = bo.hs_hold;
+	h->hs_wait = bo.hs_hold ? s->hold_ns : 0;
+	ctl_maps_set_hs_wait(ctl_hostbpf_maps(h->hb), h->hs_wait);
 	ctl_live_set_maps(h->live, ctl_hostbpf_maps(h->hb));
 	rc = ctl_live_load_maps(h->live, err, errlen);
 	if (rc != 0)
@@ -1068,9 +1118,10 @@ int dp_host_main(int argc, char **argv)
 	}
 	h->pt_started = true;
 	ctl_msg_info("host mode on %s: greet hold %" PRIu64 " ms "
-		     "(stress %" PRIu64 " ms)", h->ifname,
+		     "(stress %" PRIu64 " ms), %s hold", h->ifname,
 		     ctl_live_setup(h->live)->hold_ns / 1000000,
-		     ctl_live_setup(h->live)->hold_stress_ns / 1000000);
+		     ctl_live_setup(h->live)->hold_stress_ns / 1000000,
+		     h->hs_hold ? "handshake" : "greeting");
 	ctl_setup_memory(mem, sizeof(mem),
 			 ctl_live_setup(h->live)->pol.flow_table_size,
 			 scr_engine_flow_bytes(h->lw.eng), 1);

@@ -27,6 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <cmocka.h>
 #include <linux/if_link.h>
 #include <linux/pkt_cls.h>
@@ -54,6 +58,9 @@ enum pre {
 	PRE_DATA_RELEASE,	/* set DATA_RELEASED, keep the rest */
 	PRE_DATA_EXPIRED,	/* SCAN, greeting released, 354 held, deadline past */
 	PRE_SYN,		/* no entry; the client's SYN recorded, ISN 999 */
+	PRE_SYN_NOW,		/* PRE_SYN, the SYN's time now (handshake hold) */
+	PRE_SYN_OLD,		/* PRE_SYN, the SYN a minute ago */
+	PRE_STOP_HS,		/* STOP, FF_HS: a pregreeter the hold stopped */
 };
 
 #define ISN	999u		/* PRE_SYN's client ISN: its ACK has seq 1000 */
@@ -64,6 +71,7 @@ struct hp_pkt {
 	int vlans;		/* 802.1Q tags (first 802.1ad when qinq) */
 	int qinq;
 	const char *client;	/* NULL: 198.18.0.10 / 2001:db8:10::10 */
+	const char *server;	/* NULL: 198.19.0.25 / 2001:db8:ffff::25 */
 	uint16_t cport;		/* 0: 40001 */
 	uint16_t sport;		/* server port, 0: 25 */
 	int out;		/* 1: server -> client */
@@ -222,7 +230,7 @@ static const struct row rows[] = {
 static int hp_build(uint8_t *b, size_t cap, const struct hp_pkt *p)
 {
 	const char *cl = p->client ? p->client : p->v6 ? "2001:db8:10::10" : "198.18.0.10";
-	const char *sv = p->v6 ? "2001:db8:ffff::25" : "198.19.0.25";
+	const char *sv = p->server ? p->server : p->v6 ? "2001:db8:ffff::25" : "198.19.0.25";
 	uint16_t cport = p->cport ? p->cport : 40001, sport = p->sport ? p->sport : 25;
 	size_t plen = (p->payload ? strlen(p->payload) : 0) + (size_t)p->pad;
 	int off = 12, i, l3, l4, tot;
@@ -246,6 +254,16 @@ static int hp_build(uint8_t *b, size_t cap, const struct hp_pkt *p)
 		b[l3 + 9] = 6;
 		inet_pton(AF_INET, p->out ? sv : cl, b + l3 + 12);
 		inet_pton(AF_INET, p->out ? cl : sv, b + l3 + 16);
+		{
+			uint32_t sum = 0;
+
+			for (i = 0; i < 20; i += 2)
+				sum += (uint32_t)(b[l3 + i] << 8 | b[l3 + i + 1]);
+			while (sum >> 16)
+				sum = (sum & 0xffff) + (sum >> 16);
+			b[l3 + 10] = (uint8_t)(~sum >> 8);
+			b[l3 + 11] = (uint8_t)~sum;
+		}
 		l4 = l3 + 20;
 	} else {
 		tot = 20 + (int)plen;
@@ -282,7 +300,7 @@ static struct scr_host_flow_key hp_key(const struct hp_pkt *p)
 {
 	struct scr_host_flow_key k;
 	struct scr_addr c = xt_addr(p->client ? p->client : p->v6 ? "2001:db8:10::10" : "198.18.0.10");
-	struct scr_addr s = xt_addr(p->v6 ? "2001:db8:ffff::25" : "198.19.0.25");
+	struct scr_addr s = xt_addr(p->server ? p->server : p->v6 ? "2001:db8:ffff::25" : "198.19.0.25");
 
 	memset(&k, 0, sizeof(k));
 	memcpy(k.client, c.b, 16);
@@ -353,13 +371,16 @@ static void fix_free(struct fix *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* The frame as the last run left it. */
+static uint8_t run_out[4096];
+static uint32_t run_out_len;
+
 /* run - one frame through a program; action; mark for TC */
 static uint32_t run(struct fix *f, enum prog pr, const void *pkt, int len, uint32_t mark)
 {
 	struct __sk_buff skb = { .mark = mark };
-	uint8_t out[4096];
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (__u32)len,
-		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+		    .data_out = run_out, .data_size_out = sizeof(run_out), .repeat = 1);
 	int fd = pr == P_XDP ? ctl_maps_prog_fd(f->m) : ctl_maps_tc_prog_fd(f->m);
 
 	if (pr == P_TC) {
@@ -368,6 +389,7 @@ static uint32_t run(struct fix *f, enum prog pr, const void *pkt, int len, uint3
 	}
 	if (bpf_prog_test_run_opts(fd, &o))
 		fail_msg("test run (%s): %s", pr == P_XDP ? "xdp" : "tc", strerror(errno));
+	run_out_len = o.data_size_out;
 	return o.retval;
 }
 
@@ -387,10 +409,18 @@ static void set_pre(struct fix *f, const struct hp_pkt *p, enum pre pre)
 		bpf_map_delete_elem(fd, &k);
 		bpf_map_delete_elem(sfd, &k);
 		return;
+	case PRE_SYN_NOW:
+	case PRE_SYN_OLD:
+		sv.syn_ns = mono_ns() - (pre == PRE_SYN_OLD ? 60000000000ull : 0);
+		/* fall through */
 	case PRE_SYN:
 		bpf_map_delete_elem(fd, &k);
 		assert_int_equal(bpf_map_update_elem(sfd, &k, &sv, BPF_ANY), 0);
 		return;
+	case PRE_STOP_HS:
+		v.state = SCR_HOST_FS_STOP;
+		v.flags = SCR_HOST_FF_HS;
+		break;
 	case PRE_SCAN:
 		v.state = SCR_HOST_FS_SCAN;
 		break;
@@ -610,6 +640,164 @@ static void test_overload_drop(void **state)
 	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
 		check_row(&f, &r[i]);
 	fix_free(&f);
+}
+
+/* csum16 - the Internet checksum of n bytes plus a running sum */
+static uint16_t csum16(const uint8_t *p, size_t n, uint32_t sum)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* check_rst - the frame a pregreeter's segment was made into: a bare
+ * RST|ACK to the server, same ports, seq and ack, lengths and both
+ * checksums right */
+static void check_rst(const uint8_t *in, const uint8_t *f, uint32_t len)
+{
+	const uint8_t *ip = f + 14, *tcp = f + 34;
+	uint8_t ph[12];
+
+	assert_int_equal(len, 14 + 20 + 20);
+	assert_int_equal(ip[2] << 8 | ip[3], 40);			/* tot_len */
+	assert_int_equal(csum16(ip, 20, 0), 0);				/* IP checksum */
+	assert_memory_equal(tcp, in + 34, 12);				/* ports, seq, ack */
+	assert_int_equal(tcp[12], 5 << 4);
+	assert_int_equal(tcp[13], 0x14);				/* RST | ACK */
+	memcpy(ph, ip + 12, 8);
+	ph[8] = 0;
+	ph[9] = 6;
+	ph[10] = 0;
+	ph[11] = 20;
+	assert_int_equal(csum16(tcp, 20, 0xffffu & ~csum16(ph, 12, 0)), 0);
+}
+
+/* test_handshake_hold - smtpscreen_host_hold = handshake against real
+ * sockets on loopback: a listener with TCP_DEFER_ACCEPT keeps a connected
+ * client's handshake as a request socket (TCP_NEW_SYN_RECV), which is
+ * what the program looks for; a port with no connection finds the
+ * listener (as after a SYN cookie) */
+static void test_handshake_hold(void **state)
+{
+	struct ctl_maps_opts o = { .host = true, .greet_hold_ns = HOLD_NS,
+		.hold_grace_ns = GRACE_NS, .hs_hold = true, .hs_reset = true,
+		.flow_map_size = 1024, .ringbuf_bytes = 1 << 20 };
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int ls, cs, defer = 10, i, len;
+	uint16_t lport, cport, lonely;
+	struct fix f = {};
+	uint8_t in[4096];
+
+	(void)state;
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(ls >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(setsockopt(ls, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer)), 0);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(ls, 16), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+	lport = ntohs(sa.sin_port);
+	cs = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(cs >= 0);
+	assert_int_equal(connect(cs, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	sl = sizeof(sa);
+	assert_int_equal(getsockname(cs, (struct sockaddr *)&sa, &sl), 0);
+	cport = ntohs(sa.sin_port);
+	lonely = (uint16_t)(cport ^ 0x4000);	/* a client port nothing has */
+
+	o.ports[0] = lport;
+	o.nports = 1;
+	assert_int_equal(fix_load(&f, &o), 0);
+	ctl_maps_set_hs_wait(f.m, HOLD_NS);
+	{
+#define LO .client = "127.0.0.1", .server = "127.0.0.1", .sport = lport
+		const struct hp_pkt ack = { LO, .cport = cport, .tflags = ACK, .seq = ISN + 1 };
+		const struct hp_pkt data = { LO, .cport = cport, .tflags = DATA, .seq = ISN + 1,
+			.payload = "EHLO bot.example\r\n" };
+		const struct hp_pkt lack = { LO, .cport = lonely, .tflags = ACK, .seq = ISN + 1 };
+		const struct hp_pkt ldata = { LO, .cport = lonely, .tflags = DATA, .seq = ISN + 1,
+			.payload = "EHLO bot.example\r\n" };
+		const struct hp_pkt rst_out = { LO, .cport = lonely, .out = 1, .tflags = 0x14 };
+		const struct hp_pkt data_out = { LO, .cport = lonely, .out = 1, .tflags = DATA,
+			.payload = "220 x\r\n" };
+		const struct hp_pkt greet_out = { LO, .cport = cport, .out = 1, .tflags = DATA,
+			.payload = greet };
+#undef LO
+		const struct row r[] = {
+			{ "hs: ACK in the wait, request socket: dropped", P_XDP, ack, PRE_SYN_NOW,
+			  XDP_DROP, 0, 0, 0, -1, 0, C(SCR_HOST_C_HS_ACK_HELD), SCR_XDP_C_DROP_FLOW_STOP },
+			{ "hs: its next ACK in the wait: dropped again", P_XDP, ack, PRE_KEEP,
+			  XDP_DROP, 0, 0, 0, -1, 0, C(SCR_HOST_C_HS_ACK_HELD), SCR_XDP_C_DROP_FLOW_STOP },
+			{ "hs: data in the wait: pregreet, made a RST to the server", P_XDP, data, PRE_KEEP,
+			  XDP_PASS, 1, SCR_HOST_SF_FIRST | SCR_HOST_SF_HS | SCR_HOST_SF_HS_RST, 0,
+			  SCR_HOST_FS_STOP, SCR_HOST_FF_HS,
+			  C(SCR_HOST_C_HS_PREGREET) | C(SCR_HOST_C_HS_RST_SERVER) | C(SCR_HOST_C_SAMPLE_IN),
+			  SCR_XDP_C_PASS_UNLISTED },
+			{ "hs: its retransmission while the request socket lives: dropped", P_XDP, data,
+			  PRE_KEEP, XDP_DROP, 0, 0, 0, SCR_HOST_FS_STOP, SCR_HOST_FF_HS,
+			  C(SCR_HOST_C_STOP_DROP_IN), SCR_XDP_C_DROP_FLOW_STOP },
+			{ "hs: no request socket (SYN cookie): ACK passes, greeting held later", P_XDP,
+			  lack, PRE_SYN_NOW, XDP_PASS, 1, SCR_HOST_SF_FIRST, 0, SCR_HOST_FS_SCAN, 0,
+			  C(SCR_HOST_C_HS_NO_REQ) | C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN),
+			  SCR_XDP_C_PASS_UNLISTED },
+			{ "hs: ACK after the wait: handshake done, no greeting hold", P_XDP, ack, PRE_SYN_OLD,
+			  XDP_PASS, 1, SCR_HOST_SF_FIRST | SCR_HOST_SF_HS, 0, SCR_HOST_FS_SCAN,
+			  SCR_HOST_FF_HS | SCR_HOST_FF_RELEASED,
+			  C(SCR_HOST_C_HS_PASSED) | C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN),
+			  SCR_XDP_C_PASS_UNLISTED },
+			{ "hs: the greeting of a flow past the wait is not held", P_TC, greet_out,
+			  PRE_KEEP, TC_ACT_OK, 1, 0, 0, SCR_HOST_FS_SCAN,
+			  SCR_HOST_FF_HS | SCR_HOST_FF_RELEASED, C(SCR_HOST_C_SAMPLE_OUT), -1 },
+			{ "hs: stopped pregreeter, no socket left: passed for the kernel's RST", P_XDP,
+			  ldata, PRE_STOP_HS, XDP_PASS, 0, 0, 0, SCR_HOST_FS_STOP, SCR_HOST_FF_HS,
+			  C(SCR_HOST_C_HS_RST_CLIENT), SCR_XDP_C_PASS_HS_ANSWER },
+			{ "hs: the kernel's RST to it leaves", P_TC, rst_out, PRE_KEEP,
+			  TC_ACT_OK, 0, 0, 0, SCR_HOST_FS_STOP, SCR_HOST_FF_HS, 0, -1 },
+			{ "hs: server data to it dropped", P_TC, data_out, PRE_KEEP,
+			  TC_ACT_SHOT, 0, 0, 0, SCR_HOST_FS_STOP, SCR_HOST_FF_HS,
+			  C(SCR_HOST_C_STOP_DROP_OUT), -1 },
+			{ "hs: a plain STOP flow's client data: dropped, not answered", P_XDP,
+			  ldata, PRE_STOP, XDP_DROP, 0, 0, 0, SCR_HOST_FS_STOP, 0,
+			  C(SCR_HOST_C_STOP_DROP_IN), SCR_XDP_C_DROP_FLOW_STOP },
+		};
+
+		for (i = 0; i < (int)(sizeof(r) / sizeof(r[0])); i++) {
+			check_row(&f, &r[i]);
+			if (r[i].pre == PRE_SYN_OLD || (r[i].s_flags & SCR_HOST_SF_HS_RST)) {
+				/* FIRST samples of the hold carry the SYN's time */
+				uint64_t syn = f.got.s[0].syn_ns;
+
+				if (syn == 0 || syn > f.got.s[0].ts_ns)
+					fail_msg("%s: syn_ns %llu", r[i].desc, (unsigned long long)syn);
+			}
+			if (r[i].s_flags & SCR_HOST_SF_HS_RST) {
+				len = hp_build(in, sizeof(in), &r[i].pkt);
+				assert_true(len > 54);
+				check_rst(in, run_out, run_out_len);
+			}
+		}
+	}
+	/* the wait off (0, as under smtpscreen_greet_hold = no): no hold */
+	ctl_maps_set_hs_wait(f.m, 0);
+	{
+		const struct row r0 = { "hs: wait 0: the ACK starts the flow", P_XDP,
+			{ .client = "127.0.0.1", .server = "127.0.0.1", .cport = cport,
+			  .sport = lport, .tflags = ACK, .seq = ISN + 1 }, PRE_SYN_NOW,
+			XDP_PASS, 1, SCR_HOST_SF_FIRST, 0, SCR_HOST_FS_SCAN, 0,
+			C(SCR_HOST_C_FLOW_NEW) | C(SCR_HOST_C_SAMPLE_IN), SCR_XDP_C_PASS_UNLISTED };
+
+		check_row(&f, &r0);
+	}
+	fix_free(&f);
+	close(cs);
+	close(ls);
 }
 
 /* test_sampling_off - without host mode: no entry, no sample, no TC program */
@@ -947,6 +1135,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_no_hold_knob),
 		cmocka_unit_test(test_overload_drop),
+		cmocka_unit_test(test_handshake_hold),
 		cmocka_unit_test(test_ringbuf_full),
 		cmocka_unit_test(test_open_close),
 	};

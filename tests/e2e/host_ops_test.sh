@@ -9,7 +9,9 @@
 #   smtpd, discard sink) and `smtpscreen host -i ho_s0 -s SOCK` (nsenter --net, so
 #   /sys/fs/bpf stays visible). Client namespace ho_cli (veth ho_c0) has
 #   198.18.70.10-.30 and 198.18.70.130. Through smtpscreenctl -s SOCK:
-#   the socket is 0600 and a second daemon on it is refused; status; stats (daemon
+#   The daemon runs with smtpscreen_host_hold = greeting (host_test runs the default,
+#   handshake), so both holds run end to end.
+#   The socket is 0600 and a second daemon on it is refused; status; stats (daemon
 #   counters, then XDP counters); cache list (a pass and a block with its reason);
 #   block add/list/del of an address and of a prefix (SYNs dropped, then let through);
 #   allow add beats a block, allow del restores it; block del of an absent entry
@@ -72,6 +74,7 @@ smtpd_banner = \$myhostname ESMTP
 postscreen_access_list = permit_mynetworks
 postscreen_greet_action = enforce
 postscreen_greet_wait = 2s
+smtpscreen_host_hold = greeting
 smtpscreen_block_ttl = 3600
 smtpscreen_cache_file = $TMP/verdicts.lmdb
 smtpscreen_cache_size = 16777216
@@ -190,6 +193,11 @@ for n in samples passes stopped cache_entries host_flow_new_packets xdp_drop_blo
 done
 [ "$(echo "$OUT" | awk '$1 == "passes" { print $2 }')" -ge 1 ] || e2e_fail "passes 0: $OUT"
 [ "$(echo "$OUT" | awk '$1 == "stopped" { print $2 }')" -ge 1 ] || e2e_fail "stopped 0: $OUT"
+# smtpscreen_host_hold = greeting: the greeting was held, the handshake never
+[ "$(echo "$OUT" | awk '$1 == "host_greet_held_packets" { print $2 }')" -ge 1 ] ||
+	e2e_fail "greeting hold: no greeting held: $OUT"
+echo "$OUT" | grep -q '^host_hs_ack_held_packets [1-9]' &&
+	e2e_fail "greeting hold: a handshake was held: $OUT"
 # the daemon's lines come before the XDP counters
 first_xdp=$(echo "$OUT" | grep -n '^xdp_' | head -1 | cut -d: -f1)
 last_host=$(echo "$OUT" | grep -n '^host_' | tail -1 | cut -d: -f1)

@@ -190,6 +190,12 @@ for i in 11 12 13 14 15 16 17 18; do
 done
 sleep 1
 [ "$(delivered)" -eq "$n0" ] || e2e_fail "a bot's mail was delivered"
+# smtpscreen_host_hold = handshake (the default): the pregreeter talked before
+# its handshake completed, so smtpd never had a connection from it
+grep -q "connect from [^ ]*\[198\.18\.50\.11\]" "$(pf_maillog "$PF")" &&
+	e2e_fail "the pregreet bot reached smtpd: $(grep '198\.18\.50\.11' "$(pf_maillog "$PF")" | head -3)"
+[ "$(host_ctr 17)" -ge 1 ] ||	# SCR_HOST_C_HS_PREGREET
+	e2e_fail "no pregreet caught in the handshake hold"
 
 # next SYN of each stopped bot: dropped in XDP
 before=$(ctr xdp_drop_block_packets)
