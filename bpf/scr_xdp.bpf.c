@@ -584,14 +584,30 @@ static __noinline int scr_host_sample_skb(struct __sk_buff *skb, __u32 flags)
 #define SCR_TCP_STATE_LISTEN		10	/* include/net/tcp_states.h */
 #define SCR_TCP_STATE_NEW_SYN_RECV	12
 
+/* The fields of the kernel's struct tcp_request_sock read here (CO-RE:
+ * libbpf finds their offsets in the running kernel's BTF). */
+struct tcp_request_sock___scr {
+	__u64 snt_synack;	/* first SYN-ACK sent, tcp_clock_us (CLOCK_MONOTONIC us) */
+	__u32 rcv_isn;		/* the client's ISN */
+} __attribute__((preserve_access_index));
+
+/* What a request socket says of a handshake. */
+struct scr_host_req {
+	__u32 isn;		/* the client's ISN */
+	__u32 _pad;
+	__u64 syn_ns;		/* its first SYN-ACK, CLOCK_MONOTONIC ns */
+};
+
 /* scr_host_sk_state - the TCP state of the server's socket for the flow:
  * TCP_NEW_SYN_RECV when a request socket waits for the handshake (its
  * SYN-ACK retransmissions will ask the client for the ACK again), the
  * listener's TCP_LISTEN when there is no connection (a SYN cookie was
  * sent, or it ended), 0 when nothing listens */
 static __noinline int scr_host_sk_state(struct xdp_md *ctx,
-					const struct scr_host_flow_key *k)
+					const struct scr_host_flow_key *k,
+					struct scr_host_req *rq)
 {
+	struct tcp_request_sock___scr *req;
 	struct bpf_sock_tuple t = {};
 	const __u32 *c = (const __u32 *)k->client;
 	const __u32 *sv = (const __u32 *)k->server;
@@ -618,6 +634,13 @@ static __noinline int scr_host_sk_state(struct xdp_md *ctx,
 	if (!sk)
 		return 0;
 	st = sk->state;
+	if (rq && st == SCR_TCP_STATE_NEW_SYN_RECV) {
+		req = (void *)bpf_skc_to_tcp_request_sock(sk);
+		if (req) {
+			rq->isn = req->rcv_isn;
+			rq->syn_ns = req->snt_synack * 1000;
+		}
+	}
 	bpf_sk_release(sk);
 	return st;
 }
@@ -737,7 +760,7 @@ static __always_inline int scr_host_hs_answer(struct xdp_md *ctx,
 	if (v->state != SCR_HOST_FS_STOP || !(v->flags & SCR_HOST_FF_HS) ||
 	    (tflags & (SCR_TCP_RST | SCR_TCP_SYN)))
 		return 0;
-	return scr_host_sk_state(ctx, k) == SCR_TCP_STATE_LISTEN;
+	return scr_host_sk_state(ctx, k, NULL) == SCR_TCP_STATE_LISTEN;
 }
 
 /* scr_host_handshake - the client's ACK of a recorded SYN (with or without
@@ -758,7 +781,7 @@ static __noinline int scr_host_handshake(struct xdp_md *ctx,
 	wait = scr_hs_hold ? *(volatile __u64 *)&scr_hs_wait_ns : 0;
 	now = bpf_ktime_get_ns();
 	if (wait && syn_ns && now < syn_ns + wait) {
-		if (scr_host_sk_state(ctx, k) != SCR_TCP_STATE_NEW_SYN_RECV) {
+		if (scr_host_sk_state(ctx, k, NULL) != SCR_TCP_STATE_NEW_SYN_RECV) {
 			/* a SYN cookie: nothing re-solicits a dropped ACK, so
 			 * the handshake completes and the greeting is held */
 			scr_host_count(SCR_HOST_C_HS_NO_REQ, len);
@@ -844,6 +867,22 @@ static __always_inline int scr_host_ingress(struct xdp_md *ctx,
 		if (sp && sp->isn + 1 == sg.seq)
 			return scr_host_handshake(ctx, p, &k, sp->syn_ns,
 						  sg.paylen);
+		if (scr_hs_hold && !sp &&
+		    (sg.tflags & (SCR_TCP_SYN | SCR_TCP_ACK | SCR_TCP_RST |
+				  SCR_TCP_FIN)) == SCR_TCP_ACK) {
+			/* The SYN's record was pushed out of host_syn (a SYN
+			 * flood during the wait): the request socket knows
+			 * the handshake, so it is held all the same. */
+			struct scr_host_req rq = {};
+
+			if (scr_host_sk_state(ctx, &k, &rq) ==
+			    SCR_TCP_STATE_NEW_SYN_RECV && rq.syn_ns &&
+			    rq.isn + 1 == sg.seq) {
+				scr_host_count(SCR_HOST_C_HS_SYN_FROM_REQ, len);
+				return scr_host_handshake(ctx, p, &k, rq.syn_ns,
+							  sg.paylen);
+			}
+		}
 		scr_host_count(SCR_HOST_C_FLOW_MISS, len);
 		return XDP_PASS;
 	}

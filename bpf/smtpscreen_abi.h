@@ -320,6 +320,9 @@ enum scr_host_ctr {
 	SCR_HOST_C_HS_RST_CLIENT,	/* a stopped pregreeter's segment passed:
 					 * the kernel answers it with a RST */
 	SCR_HOST_C_HS_DROP,		/* a held pregreeter's packet dropped */
+	SCR_HOST_C_HS_SYN_FROM_REQ,	/* no SYN record (pushed out by a flood):
+					 * the SYN's ISN and time taken from the
+					 * kernel's request socket */
 	SCR_HOST_C_MAX
 };
 

@@ -130,6 +130,7 @@ const char *const ctl_maps_host_ctr_name[SCR_HOST_C_MAX] = {
 	[SCR_HOST_C_HS_RST_SERVER] = "hs_rst_server",
 	[SCR_HOST_C_HS_RST_CLIENT] = "hs_rst_client",
 	[SCR_HOST_C_HS_DROP] = "hs_drop",
+	[SCR_HOST_C_HS_SYN_FROM_REQ] = "hs_syn_from_request_sock",
 };
 
 const char *const ctl_maps_kind_name[SCR_XDP_KIND_MAX] = {

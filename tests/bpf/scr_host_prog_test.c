@@ -692,6 +692,7 @@ static void test_handshake_hold(void **state)
 	socklen_t sl = sizeof(sa);
 	int ls, cs, defer = 10, i, len;
 	uint16_t lport, cport, lonely;
+	uint32_t snd_nxt = 0;
 	struct fix f = {};
 	uint8_t in[4096];
 
@@ -711,6 +712,16 @@ static void test_handshake_hold(void **state)
 	assert_int_equal(getsockname(cs, (struct sockaddr *)&sa, &sl), 0);
 	cport = ntohs(sa.sin_port);
 	lonely = (uint16_t)(cport ^ 0x4000);	/* a client port nothing has */
+	{
+		/* the client's next sequence number (its ISN + 1): repair mode */
+		int on = 1, off = 0, q = TCP_SEND_QUEUE;
+		socklen_t ql = sizeof(snd_nxt);
+
+		assert_int_equal(setsockopt(cs, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)), 0);
+		assert_int_equal(setsockopt(cs, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)), 0);
+		assert_int_equal(getsockopt(cs, IPPROTO_TCP, TCP_QUEUE_SEQ, &snd_nxt, &ql), 0);
+		assert_int_equal(setsockopt(cs, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off)), 0);
+	}
 
 	o.ports[0] = lport;
 	o.nports = 1;
@@ -722,6 +733,8 @@ static void test_handshake_hold(void **state)
 		const struct hp_pkt data = { LO, .cport = cport, .tflags = DATA, .seq = ISN + 1,
 			.payload = "EHLO bot.example\r\n" };
 		const struct hp_pkt lack = { LO, .cport = lonely, .tflags = ACK, .seq = ISN + 1 };
+		const struct hp_pkt rack = { LO, .cport = cport, .tflags = ACK, .seq = snd_nxt };
+		const struct hp_pkt rack_bad = { LO, .cport = cport, .tflags = ACK, .seq = snd_nxt + 7 };
 		const struct hp_pkt ldata = { LO, .cport = lonely, .tflags = DATA, .seq = ISN + 1,
 			.payload = "EHLO bot.example\r\n" };
 		const struct hp_pkt rst_out = { LO, .cport = lonely, .out = 1, .tflags = 0x14 };
@@ -731,6 +744,13 @@ static void test_handshake_hold(void **state)
 			.payload = greet };
 #undef LO
 		const struct row r[] = {
+			{ "hs: no SYN record (pushed out), request socket: its ISN and time, ACK held",
+			  P_XDP, rack, PRE_NONE, XDP_DROP, 0, 0, 0, -1, 0,
+			  C(SCR_HOST_C_HS_SYN_FROM_REQ) | C(SCR_HOST_C_HS_ACK_HELD),
+			  SCR_XDP_C_DROP_FLOW_STOP },
+			{ "hs: no SYN record, a seq that is not the request's: no flow, passes",
+			  P_XDP, rack_bad, PRE_NONE, XDP_PASS, 0, 0, 0, -1, 0,
+			  C(SCR_HOST_C_FLOW_MISS), SCR_XDP_C_PASS_UNLISTED },
 			{ "hs: ACK in the wait, request socket: dropped", P_XDP, ack, PRE_SYN_NOW,
 			  XDP_DROP, 0, 0, 0, -1, 0, C(SCR_HOST_C_HS_ACK_HELD), SCR_XDP_C_DROP_FLOW_STOP },
 			{ "hs: its next ACK in the wait: dropped again", P_XDP, ack, PRE_KEEP,
