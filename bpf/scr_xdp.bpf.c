@@ -101,6 +101,8 @@ const volatile __u64 scr_hold_grace_ns = 0;	/* added to the hold */
 const volatile __u64 scr_data_hold_ns = 0;	/* 0: no 354 hold, else fail-open */
 const volatile __u32 scr_overload_drop = 0;	/* smtpscreen_overload_policy = drop */
 const volatile __u32 scr_hs_hold = 0;		/* smtpscreen_host_hold = handshake */
+const volatile __u32 scr_sample_lazy = 0;	/* wake user space only for samples
+						 * that start a flow or are held */
 const volatile __u32 scr_hs_reset = 0;		/* pregreet action drop: end a
 						 * pregreeter's half-open connection */
 /* The handshake hold's wait (CLOCK_MONOTONIC ns), in .bss: user space
@@ -489,15 +491,24 @@ static __always_inline int scr_host_key(void *data, void *end,
  * 0, or -1 when the ring buffer is full (counted) */
 static __always_inline int scr_host_emit(struct scr_host_sample *s,
 					 __u32 wirelen, __u32 cap, __u32 dir,
-					 __u32 flags, __u64 syn_ns)
+					 __u32 flags, __u64 syn_ns, __u32 wake)
 {
+	__u64 rb = 0;
+
 	s->ts_ns = bpf_ktime_get_ns();
 	s->syn_ns = syn_ns;
 	s->wirelen = wirelen;
 	s->caplen = cap;
 	s->dir = dir;
 	s->flags = flags;
-	if (bpf_ringbuf_output(&host_samples, s, SCR_HOST_SAMPLE_HDR + cap, 0)) {
+	/* A sample of a flow user space is judging already waits for its
+	 * next turn (it polls every few ms while flows are undecided): no
+	 * wake-up per packet. A flow's first sample and a held reply wake
+	 * it (adaptively: only when it has caught up). */
+	if (scr_sample_lazy && !wake &&
+	    !(flags & (SCR_HOST_SF_FIRST | SCR_HOST_SF_HELD)))
+		rb = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&host_samples, s, SCR_HOST_SAMPLE_HDR + cap, rb)) {
 		scr_host_count(SCR_HOST_C_RB_FULL, wirelen);
 		return -1;
 	}
@@ -527,7 +538,7 @@ static __always_inline __u32 scr_host_cap(__u32 len, __u32 *flags)
 /* scr_host_sample_xdp - sample an XDP frame (syn_ns: FIRST samples); 0
  * or -1 (not queued) */
 static __noinline int scr_host_sample_xdp(struct xdp_md *ctx, __u32 flags,
-					  __u64 syn_ns)
+					  __u64 syn_ns, __u32 wake)
 {
 	struct scr_host_sample *s;
 	__u32 zero = 0, len;
@@ -550,7 +561,7 @@ static __noinline int scr_host_sample_xdp(struct xdp_md *ctx, __u32 flags,
 		return -1;
 	if (bpf_xdp_load_bytes(ctx, 0, s->data, cap))
 		return -1;
-	return scr_host_emit(s, len, cap, SCR_HOST_INGRESS, flags, syn_ns);
+	return scr_host_emit(s, len, cap, SCR_HOST_INGRESS, flags, syn_ns, wake);
 }
 
 /* scr_host_sample_skb - sample an egress skb; 0 or -1 (not queued) */
@@ -577,7 +588,7 @@ static __noinline int scr_host_sample_skb(struct __sk_buff *skb, __u32 flags)
 		return -1;
 	if (bpf_skb_load_bytes(skb, 0, s->data, cap))
 		return -1;
-	return scr_host_emit(s, len, cap, SCR_HOST_EGRESS, flags, 0);
+	return scr_host_emit(s, len, cap, SCR_HOST_EGRESS, flags, 0, 0);
 }
 
 #define SCR_HOST_PASS_ANSWER		100	/* XDP_PASS, counted apart */
@@ -802,7 +813,7 @@ static __noinline int scr_host_handshake(struct xdp_md *ctx,
 		bpf_map_update_elem(&host_flows, k, &nv, BPF_ANY);
 		scr_host_count(SCR_HOST_C_HS_PREGREET, len);
 		scr_host_sample_xdp(ctx, SCR_HOST_SF_FIRST | SCR_HOST_SF_HS |
-				    (scr_hs_reset ? SCR_HOST_SF_HS_RST : 0), syn_ns);
+				    (scr_hs_reset ? SCR_HOST_SF_HS_RST : 0), syn_ns, 1);
 		if (scr_hs_reset && scr_host_rst(ctx, p) == 0) {
 			scr_host_count(SCR_HOST_C_HS_RST_SERVER, len);
 			return XDP_PASS;
@@ -819,7 +830,7 @@ start:
 	bpf_map_delete_elem(&host_syn, k);
 	bpf_map_update_elem(&host_flows, k, &nv, BPF_ANY);
 	scr_host_count(SCR_HOST_C_FLOW_NEW, len);
-	scr_host_sample_xdp(ctx, flags, syn_ns);
+	scr_host_sample_xdp(ctx, flags, syn_ns, 1);
 	return XDP_PASS;
 }
 
@@ -856,7 +867,7 @@ static __always_inline int scr_host_ingress(struct xdp_md *ctx,
 		nv.state = SCR_HOST_FS_SCAN;
 		bpf_map_update_elem(&host_flows, &k, &nv, BPF_ANY);
 		scr_host_count(SCR_HOST_C_FLOW_NEW, len);
-		scr_host_sample_xdp(ctx, 0, 0);
+		scr_host_sample_xdp(ctx, 0, 0, 1);
 		return XDP_PASS;
 	}
 	if (!v) {
@@ -899,7 +910,7 @@ static __always_inline int scr_host_ingress(struct xdp_md *ctx,
 			}
 			v->flags |= SCR_HOST_FF_RELEASED;
 		}
-		scr_host_sample_xdp(ctx, 0, 0);
+		scr_host_sample_xdp(ctx, 0, 0, 0);
 		return XDP_PASS;
 	case SCR_HOST_FS_STOP:
 		if (scr_host_hs_answer(ctx, &k, v, sg.tflags)) {

@@ -314,6 +314,7 @@ struct ctl_hostbpf *ctl_hostbpf_open(const struct ctl_hostbpf_opts *o,
 	mo.overload_drop = o->overload_drop;
 	mo.hs_hold = o->hs_hold;
 	mo.hs_reset = o->hs_reset;
+	mo.sample_lazy = o->sample_lazy;
 	mo.hold_grace_ns = o->hold_grace_ns ? o->hold_grace_ns :
 			   CTL_HOSTBPF_GRACE_NS;
 	mo.flow_map_size = o->flow_map_size;
@@ -397,7 +398,10 @@ int ctl_hostbpf_poll(struct ctl_hostbpf *h, int timeout_ms,
 	h->cb = cb;
 	h->cb_arg = arg;
 	h->handled = 0;
-	rc = ring_buffer__poll(h->rb, timeout_ms);
+	/* timeout 0: read whatever is there, notified or not (samples of
+	 * known flows are queued without a wake-up, sample_lazy) */
+	rc = timeout_ms == 0 ? ring_buffer__consume(h->rb) :
+			       ring_buffer__poll(h->rb, timeout_ms);
 	h->cb = NULL;
 	if (rc < 0)
 		return rc;

@@ -61,7 +61,7 @@
 #define LIVE_POLLFDS	(CTL_SOCK_CONN_MAX + 32)
 #define LIVE_SHARED_MAX	4096		/* shared store reads in flight */
 #define LIVE_RETIRED_MAX 8		/* old setups waiting for the workers */
-#define LIVE_SYNC_NS	100000000ull	/* LMDB: one fsync per 100 ms of verdicts */
+#define LIVE_SYNC_NS	1000000000ull	/* LMDB: one fsync per second of verdicts */
 #define LIVE_STORE_DIR	"/var/lib/smtpscreen"	/* smtpscreen_cache_file's default */
 #define LIVE_STORE_DEFAULT LIVE_STORE_DIR "/verdicts.lmdb"
 /* stats lines: ours (~50), the engine's, a front end's (16 workers and

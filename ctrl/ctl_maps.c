@@ -319,6 +319,7 @@ static int ctl_maps_host_knobs(struct scr_xdp *skel,
 		skel->rodata->scr_overload_drop = o->overload_drop ? 1 : 0;
 		skel->rodata->scr_hs_hold = o->hs_hold ? 1 : 0;
 		skel->rodata->scr_hs_reset = o->hs_reset ? 1 : 0;
+		skel->rodata->scr_sample_lazy = o->sample_lazy ? 1 : 0;
 	}
 	/* One XDP program of the two; the TC program only in host mode. */
 	bpf_program__set_autoload(skel->progs.scr_xdp_prog, !o->host);

@@ -69,6 +69,8 @@ struct ctl_maps_opts {
 	bool overload_drop;	/* a hold past its deadline is dropped, not passed */
 	bool hs_hold;		/* handshake hold (smtpscreen_host_hold) */
 	bool hs_reset;		/* ... a pregreeter's half-open connection ends */
+	bool sample_lazy;	/* samples of known flows wake no one (the
+				 * reader polls while flows are undecided) */
 	uint32_t flow_map_size;	/* host_flows entries; 0 = default */
 	uint32_t ringbuf_bytes;	/* host_samples size, power of 2; 0 = default */
 };

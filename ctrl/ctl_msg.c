@@ -12,12 +12,14 @@
  *	Any thread (see ctl_msg.h).
  */
 #include <errno.h>
+#include <paths.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl_log.h"
@@ -75,6 +77,25 @@ void ctl_msg_syslog_hook(void (*hook)(int priority, const char *text))
 	atomic_store(&ctl_msg_hook, hook);
 }
 
+/* ctl_msg_syslog_up - is there a syslog socket to write to? Without one
+ * (a container or namespace without /dev/log) syslog(3) tries socket()
+ * and connect() again for every line and drops it: looked at once every
+ * 10 s instead, so a host without syslog does not pay two system calls a
+ * line for nothing. */
+static bool ctl_msg_syslog_up(void)
+{
+	static atomic_llong next_check;
+	static atomic_bool up;
+	long long now = (long long)time(NULL);
+
+	if (now >= atomic_load_explicit(&next_check, memory_order_relaxed)) {
+		atomic_store_explicit(&up, access(_PATH_LOG, W_OK) == 0,
+				      memory_order_relaxed);
+		atomic_store_explicit(&next_check, now + 10, memory_order_relaxed);
+	}
+	return atomic_load_explicit(&up, memory_order_relaxed);
+}
+
 /* ctl_msg_syslog_write - one syslog line (or the test hook) */
 void ctl_msg_syslog_write(int priority, const char *text)
 {
@@ -82,7 +103,7 @@ void ctl_msg_syslog_write(int priority, const char *text)
 
 	if (hook != NULL)
 		hook(priority, text);
-	else
+	else if (ctl_msg_syslog_up())
 		syslog(priority, "%s", text);
 }
 

@@ -54,6 +54,7 @@
 #include "ctl_maps.h"
 #include "ctl_resend.h"
 #include "ctl_setup.h"
+#include "dp_craft.h"
 #include "dp_hold.h"
 #include "dp_host.h"
 #include "dp_ring.h"
@@ -66,6 +67,8 @@
 #define HOST_MSG_RING	16384		/* messages from it */
 #define HOST_PUBLISH_NS	1000000000ull	/* counters published (and at every event) */
 #define HOST_POLL_MS	1000		/* an idle packet thread wakes once a second */
+#define HOST_TICK_MS	20		/* ... every 20 ms while flows are undecided:
+					 * their samples wake no one (sample_lazy) */
 #define HOST_DATA_HOLD_NS 1000000000ull	/* fail-open deadline of a held 354 */
 
 static atomic_int host_stop;
@@ -84,7 +87,7 @@ struct host_frame {
 struct host_stats {
 	uint64_t samples, held, resent, resend_err, held_full, killed;
 	uint64_t kill_err, stopped, data_stopped, released_early;
-	uint64_t ev_lost, map_err, msgs, handshakes, syn_dropped;
+	uint64_t ev_lost, map_err, msgs, handshakes, syn_dropped, client_rst;
 	uint64_t held_now;		/* at the snapshot */
 	uint64_t turn_max_ns;		/* longest turn of the last 10-20 s */
 	uint64_t late_max_ns;		/* greeting released latest after due */
@@ -123,6 +126,7 @@ struct host {
 	bool ev_pushed;
 	bool hs_hold;			/* handshake hold on (set at open) */
 	bool hs_ending;			/* feeding a pregreeter's RST (hs_reset) */
+	bool stop_reply;		/* smtpscreen_stop_reply: hs_answer's line */
 	uint64_t hs_wait;		/* its wait as last written */
 	struct dp_turn turn;
 	struct dp_turn late;
@@ -384,6 +388,33 @@ static void hold(struct host *h, const struct scr_host_sample *s, uint32_t caple
 	feed(h, s->data, caplen, s->wirelen, s->ts_ns);
 }
 
+/* rst_client_reply - a RST to the client from a frame of the session,
+ * after the reply line if any: the frames dp_craft_stop makes for the
+ * client end, sent through the resend socket */
+static void rst_client_reply(struct host *h, const uint8_t *frame,
+			     uint32_t caplen, const char *reply)
+{
+	const struct scr_policy *pol = &h->lw.setup->pol;
+	struct dp_craft_frame out[3];
+	int n, i;
+
+	n = dp_craft_stop(frame, caplen, pol->ports, pol->nports, reply, out);
+	for (i = 0; i < n; i++) {
+		if (out[i].dst != DP_CRAFT_TO_CLIENT)
+			continue;
+		if (ctl_resend_send(h->rs, out[i].data, out[i].len) == 0)
+			h->st.client_rst++;
+		else
+			h->st.resend_err++;
+	}
+}
+
+/* rst_client - the same without a reply line */
+static void rst_client(struct host *h, const uint8_t *frame, uint32_t caplen)
+{
+	rst_client_reply(h, frame, caplen, "");
+}
+
 /* data_hold - the server's 354: the engine has seen every client byte
  * before it (ring order); judge the 354 too, then let it go only if the
  * session still stands */
@@ -400,7 +431,13 @@ static void data_hold(struct host *h, const struct scr_host_sample *s,
 		return;
 	if (ctl_hostbpf_flow_get(h->hb, &k, &v) != 0 ||
 	    v.state == SCR_HOST_FS_STOP) {
-		h->st.data_stopped++;	/* stopped before the body: no 354 */
+		/* Stopped before the body: no 354. The socket destroy's RST
+		 * carries the sequence number after the 354 the client never
+		 * got, so the client would take it as out of window (RFC 5961)
+		 * and wait: it gets a RST at the 354's own number. */
+		h->st.data_stopped++;
+		if (!(s->flags & SCR_HOST_SF_TRUNC))
+			rst_client(h, s->data, caplen);
 		return;
 	}
 	(void)ctl_hostbpf_release_data(h->hb, &k);
@@ -497,9 +534,26 @@ static void handshake(struct host *h, const struct scr_host_sample *s,
 	h->st.handshakes++;
 }
 
+/* hs_answer - the pregreeter's answer, as postscreen hangs up on one:
+ * its reply line (smtpscreen_stop_reply) and a RST, sent to the client
+ * now (its own retransmission would get the kernel's RST only after its
+ * RTO); the server side is gone already */
+static void hs_answer(struct host *h, const struct scr_host_sample *s,
+		      uint32_t caplen)
+{
+	const struct scr_policy *pol = &h->lw.setup->pol;
+	char reply[DP_CRAFT_REPLY_MAX] = "";
+
+	if (h->stop_reply &&
+	    dp_craft_reply(SCR_TEST_PREGREET, pol->action[SCR_TEST_PREGREET],
+			   NULL, NULL, reply, sizeof(reply)) < 0)
+		reply[0] = 0;
+	rst_client_reply(h, s->data, caplen, reply);
+}
+
 /* hs_reset - a pregreeter the handshake hold stopped: the XDP program
- * made its segment a RST to the server; the engine sees that RST too,
- * so the session ends and is judged now */
+ * made its segment a RST to the server; the client gets its answer, the
+ * engine sees that RST too, so the session ends and is judged now */
 static void hs_reset(struct host *h, const struct scr_host_sample *s,
 		     uint32_t caplen)
 {
@@ -509,6 +563,8 @@ static void hs_reset(struct host *h, const struct scr_host_sample *s,
 
 	if (scr_decode(SCR_LINK_ETH, s->data, caplen, &pk) != SCR_DEC_TCP)
 		return;
+	if (!(s->flags & SCR_HOST_SF_TRUNC))
+		hs_answer(h, s, caplen);
 	n = synth(f, &pk, false, SCR_TCP_RST | SCR_TCP_ACK,
 		  pk.seq + pk.payload_len, pk.ack);
 	h->hs_ending = true;
@@ -659,6 +715,8 @@ static void *packet_thread(void *arg)
 		}
 		now = mono_ns();
 		timeout = release_due(h, now);
+		if (timeout > HOST_TICK_MS && scr_engine_flows_undecided(h->lw.eng))
+			timeout = HOST_TICK_MS;
 		stress_check(h, now);
 		if (now - last_expire >= 1000000000ull) {
 			last_expire = now;
@@ -761,6 +819,9 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	PUT("syn_dropped", "Connections ended at their handshake: flow table "
 	    "full under smtpscreen_overload_policy = drop, or over the "
 	    "per-client limit", st.syn_dropped, false);
+	PUT("client_rst", "Frames the daemon sent to stopped clients (a "
+	    "pregreeter's reply line and RST, a RST at a withheld 354)",
+	    st.client_rst, false);
 	PUT("held", "Greetings held for the greet wait", st.held, false);
 	PUT("held_now", "Greetings held now", st.held_now, true);
 	PUT("held_full", "Greetings let go at once: no room to hold them",
@@ -947,12 +1008,16 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.hs_hold = s->hold_handshake && s->hold_ns != 0;
 	/* host mode stops a failed session at the failure (enforce too) */
 	bo.hs_reset = s->pol.action[SCR_TEST_PREGREET] != SCR_ACT_IGNORE;
+	bo.sample_lazy = true;
 	bo.defer_attach = true;
 	err[0] = warn[0] = 0;
 	h->hb = ctl_hostbpf_open(&bo, err, errlen, warn, sizeof(warn));
 	if (h->hb == NULL)
 		return -EINVAL;
 	h->hs_hold = bo.hs_hold;
+	b = 1;
+	(void)ctl_conf_parse_bool(ctl_conf_get(s->conf, "smtpscreen_stop_reply"), &b);
+	h->stop_reply = b != 0;
 	h->hs_wait = bo.hs_hold ? s->hold_ns : 0;
 	ctl_maps_set_hs_wait(ctl_hostbpf_maps(h->hb), h->hs_wait);
 	ctl_live_set_maps(h->live, ctl_hostbpf_maps(h->hb));
