@@ -113,7 +113,8 @@
 #   The same knobs as environment variables: REPS (5), SESSIONS (200 per class),
 #   BURST (2000), CONCURRENCY (50, the burst), POOL_CONCURRENCY (20, the classes),
 #   GREET_WAIT (1s), CPU (unset: not pinned), SIDES (postscreen,smtpscreen: a comma list
-#   of postscreen, seat, smtpscreen, smtpscreen:greeting, smtpscreen:handshake, each at
+#   of postscreen, seat, smtpscreen, smtpscreen:greeting, smtpscreen:handshake,
+#   smtpscreen:seat (the daemon in postscreen's seat, on the seat side's Postfix), each at
 #   most once, postscreen among them), WAVE_BOTS (1000, at most 4096), WAVE_GOOD (50,
 #   at most 200), WAVE_CONCURRENCY (WAVE_BOTS), RESULTS=1 writes the report to
 #   bench/results/host-vs-postscreen-<date>.txt, OUT=FILE (or --out) to FILE;
@@ -183,9 +184,9 @@ IFS=, read -r -a SIDES_L <<<"$SIDES_ARG"
 declare -A SIDE_IDX=()
 for s in "${SIDES_L[@]}"; do
 	case $s in
-	postscreen | seat | smtpscreen | smtpscreen:greeting | smtpscreen:handshake) ;;
+	postscreen | seat | smtpscreen | smtpscreen:greeting | smtpscreen:handshake | smtpscreen:seat) ;;
 	*) echo "--sides: unknown side '$s' (postscreen, seat, smtpscreen, smtpscreen:greeting," \
-		"smtpscreen:handshake)" >&2; exit 2 ;;
+		"smtpscreen:handshake, smtpscreen:seat)" >&2; exit 2 ;;
 	esac
 	[ -z "${SIDE_IDX[$s]:-}" ] || { echo "--sides: '$s' given twice" >&2; exit 2; }
 	SIDE_IDX[$s]=${#SIDE_IDX[@]}
@@ -420,8 +421,16 @@ side_start() {
 	smtpscreen)
 		hold=
 		[[ $side == *:* ]] && hold="smtpscreen_host_hold = ${side#*:}"
-		pf_up "$PL"
-		cat "$(pf_conf "$PL")" - >"$TMP/screen-$key-$r.cf" <<CEOF
+		if [ "$side" = smtpscreen:seat ]; then
+			# postscreen's place on port 25, smtpd behind `smtpd pass`
+			pf_up "$ST" pass
+			hold="$hold
+smtpscreen_seat_listen = $SIP:25
+smtpscreen_seat_service = $PASS_EP"
+		else
+			pf_up "$PL"
+		fi
+		cat "$(pf_conf "$DIR")" - >"$TMP/screen-$key-$r.cf" <<CEOF
 smtpscreen_cache_file = $TMP/verdicts-$key-$r.lmdb
 smtpscreen_cache_size = 67108864
 smtpscreen_pin_directory = $PIN

@@ -182,6 +182,8 @@ static const struct ctl_param ctl_params[] = {
 	{ "smtpscreen_log_file", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_greet_hold", "yes", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_host_hold", "handshake", CTL_T_HOSTHOLD, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_seat_listen", "[::]:25", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_seat_service", "/var/spool/postfix/private/smtpd", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_stop_reply", "yes", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_hold_packets", "8192", CTL_T_INT, 0, 64, 1048576, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_dnsbl_servers", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
@@ -966,10 +968,11 @@ static int ctl_check_value(const struct ctl_conf *conf,
 			"%s: bad value \"%s\" (pass or drop)", p->name, v);
 		return -EINVAL;
 	case CTL_T_HOSTHOLD:
-		if (strcmp(v, "handshake") == 0 || strcmp(v, "greeting") == 0)
+		if (strcmp(v, "handshake") == 0 || strcmp(v, "greeting") == 0 ||
+		    strcmp(v, "seat") == 0)
 			return 0;
 		ctl_err(err, errlen, conf->file, line,
-			"%s: bad value \"%s\" (handshake or greeting)", p->name, v);
+			"%s: bad value \"%s\" (handshake, greeting or seat)", p->name, v);
 		return -EINVAL;
 	case CTL_T_PROXY:
 		if (v[0] == 0 || strcmp(v, "haproxy") == 0)

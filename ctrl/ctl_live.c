@@ -1430,6 +1430,7 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 		ctl_msg_warn("reload: a longer postscreen_greet_wait needs a "
 			     "restart to move the kernel's fail-open deadline");
 	if ((r->n->hold_handshake != l->setup->hold_handshake ||
+	     r->n->hold_seat != l->setup->hold_seat ||
 	     (r->n->pol.action[SCR_TEST_PREGREET] == SCR_ACT_IGNORE) !=
 	     (l->setup->pol.action[SCR_TEST_PREGREET] == SCR_ACT_IGNORE)) &&
 	    l->o.allow_map)
@@ -2186,11 +2187,14 @@ int ctl_live_close_outputs(struct ctl_live *l)
 void ctl_live_summary(struct ctl_live *l, FILE *out)
 {
 	struct ctl_live_ctr c[LIVE_CTR_MAX];
-	unsigned n = live_ctrs(l, c, LIVE_CTR_MAX), i;
+	unsigned n, i;
 	struct rusage ru;
 	char line[4096];
 	size_t len = 0;
 
+	if (l->ops.engine == NULL)
+		return;		/* stopped before its workers were there */
+	n = live_ctrs(l, c, LIVE_CTR_MAX);
 	getrusage(RUSAGE_SELF, &ru);
 	for (i = 0; i < n && len < sizeof(line) - 64; i++)
 		if (c[i].value)

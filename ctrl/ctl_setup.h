@@ -39,6 +39,7 @@ struct ctl_setup {
 	/* Host mode: smtpscreen_host_hold = handshake (the wait runs before
 	 * the handshake completes, in XDP) rather than greeting. */
 	bool hold_handshake;
+	bool hold_seat;			/* smtpscreen_host_hold = seat */
 	uint32_t pre_queue_limit;	/* postscreen_pre_queue_limit: stress marks */
 };
 

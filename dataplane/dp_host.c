@@ -32,10 +32,12 @@
  *	under a sequence count once a second and before it wakes the control
  *	thread for new events.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -58,6 +60,7 @@
 #include "dp_hold.h"
 #include "dp_host.h"
 #include "dp_ring.h"
+#include "dp_seat.h"
 #include "dp_turn.h"
 #include "scr_decode.h"
 #include "scr_engine.h"
@@ -127,6 +130,13 @@ struct host {
 	bool hs_hold;			/* handshake hold on (set at open) */
 	bool hs_ending;			/* feeding a pregreeter's RST (hs_reset) */
 	bool stop_reply;		/* smtpscreen_stop_reply: hs_answer's line */
+	/* smtpscreen_host_hold = seat: postscreen's seat on its own thread */
+	struct dp_seat *seat;
+	pthread_t seat_t;
+	bool seat_started;
+	atomic_int seat_stop;
+	int seat_wake;			/* eventfd: stop the seat's loop */
+	_Atomic uint64_t seat_wait;	/* the greet wait now (stress) */
 	uint64_t hs_wait;		/* its wait as last written */
 	struct dp_turn turn;
 	struct dp_turn late;
@@ -631,10 +641,13 @@ static int release_due(struct host *h, uint64_t now)
  * greet wait: its stress value under stress, a reload's new value */
 static void hs_wait_sync(struct host *h)
 {
-	uint64_t w = h->hs_hold ? hold_ns_now(h) : 0;
+	uint64_t w = h->hs_hold || h->seat ? hold_ns_now(h) : 0;
 
 	if (w != h->hs_wait) {
-		ctl_maps_set_hs_wait(ctl_hostbpf_maps(h->hb), w);
+		if (h->seat)
+			atomic_store_explicit(&h->seat_wait, w, memory_order_relaxed);
+		else
+			ctl_maps_set_hs_wait(ctl_hostbpf_maps(h->hb), w);
 		h->hs_wait = w;
 	}
 }
@@ -845,6 +858,26 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	PUT("flow_map_errors", "Flow map writes that failed", st.map_err, false);
 	PUT("overload_episodes", "Times the kernel had to decide for a daemon "
 	    "that fell behind", h->ov_episodes, false);
+	if (h->seat) {
+		struct dp_seat_stats ss;
+
+		dp_seat_stats(h->seat, &ss);
+		PUT("seat_accepted", "Connections the seat accepted", ss.accepted, false);
+		PUT("seat_screened", "Connections that got the teaser and the greet "
+		    "wait", ss.screened, false);
+		PUT("seat_direct", "Connections handed to smtpd at once (pass cache, "
+		    "permanent permit)", ss.direct, false);
+		PUT("seat_waiting", "Connections in the greet wait now", ss.waiting, true);
+		PUT("seat_early", "Clients that talked before the wait was over",
+		    ss.early, false);
+		PUT("seat_hangup", "Clients that left during the wait", ss.hangup, false);
+		PUT("seat_passed", "Connections handed to smtpd", ss.pass, false);
+		PUT("seat_pass_errors", "Hand-offs to smtpd that failed (421 sent)",
+		    ss.pass_failed + ss.pass_timeout, false);
+		PUT("seat_busy", "Connections refused: all screening ports busy",
+		    ss.busy, false);
+		PUT("seat_accept_errors", "accept() errors", ss.accept_errors, false);
+	}
 	if (ctl_hostbpf_stats(h->hb, hc) == 0) {
 		for (i = 0; i < SCR_HOST_C_MAX; i++) {
 			snprintf(names[i], sizeof(names[i]), "host_%s_packets",
@@ -996,7 +1029,8 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.xdp_mode = h->xdp_mode;
 	bo.ports = s->pol.ports;
 	bo.nports = s->pol.nports;
-	bo.greet_hold_ns = s->hold_ns;
+	/* the seat is the greet wait: no greeting hold in TC */
+	bo.greet_hold_ns = s->hold_seat ? 0 : s->hold_ns;
 	bo.data_hold_ns = HOST_DATA_HOLD_NS;
 	bo.flow_map_size = s->pol.flow_table_size;
 	(void)ctl_conf_parse_bool(ctl_conf_get(s->conf, "smtpscreen_xdp_block_all"), &b);
@@ -1005,7 +1039,7 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.sample_bytes = v ? (uint32_t)strtoul(v, NULL, 10) : 0;
 	bo.tbl8_groups = ctl_maps_tbl8_needed(perm, nperm) + 256;
 	bo.overload_drop = s->pol.overload_drop;
-	bo.hs_hold = s->hold_handshake && s->hold_ns != 0;
+	bo.hs_hold = s->hold_handshake && !s->hold_seat && s->hold_ns != 0;
 	/* host mode stops a failed session at the failure (enforce too) */
 	bo.hs_reset = s->pol.action[SCR_TEST_PREGREET] != SCR_ACT_IGNORE;
 	bo.sample_lazy = true;
@@ -1031,6 +1065,105 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 		ctl_msg_warn("%s", warn);
 	h->rs = ctl_resend_open(ctl_hostbpf_ifindex(h->hb), err, errlen);
 	return h->rs ? 0 : -EINVAL;
+}
+
+/* seat_screen - the seat asks about a new connection: a flow entry means
+ * XDP is screening it (teaser, wait); none means the pass cache or the
+ * permanent permit let it by (smtpd at once) */
+static int seat_screen(void *arg, const struct sockaddr_storage *client,
+		       const struct sockaddr_storage *server)
+{
+	const struct sockaddr_storage *ss[2] = { client, server };
+	struct host *h = arg;
+	struct scr_host_flow_val v;
+	struct scr_flow_key k;
+	struct scr_addr *a[2] = { &k.client, &k.server };
+	uint16_t *port[2] = { &k.client_port, &k.server_port };
+	int i;
+
+	memset(&k, 0, sizeof(k));
+	for (i = 0; i < 2; i++) {
+		if (ss[i]->ss_family == AF_INET) {
+			const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss[i];
+
+			a[i]->b[10] = a[i]->b[11] = 0xff;
+			memcpy(a[i]->b + 12, &s4->sin_addr, 4);
+			*port[i] = ntohs(s4->sin_port);
+		} else {
+			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss[i];
+
+			memcpy(a[i]->b, &s6->sin6_addr, 16);
+			*port[i] = ntohs(s6->sin6_port);
+		}
+	}
+	return ctl_hostbpf_flow_get(h->hb, &k, &v) == 0;
+}
+
+/* seat_thread - the seat's event loop */
+static void *seat_thread(void *arg)
+{
+	struct host *h = arg;
+	int rc = dp_seat_run(h->seat, &h->seat_stop, h->seat_wake);
+
+	if (rc < 0) {
+		ctl_msg_error("seat: event loop: %s", strerror(-rc));
+		atomic_store(&host_stop, 1);
+	}
+	return NULL;
+}
+
+/* seat_open - smtpscreen_host_hold = seat: listen in postscreen's place */
+static int seat_open(struct host *h, char *err, size_t errlen)
+{
+	const struct ctl_setup *s = ctl_live_setup(h->live);
+	static char reply[DP_CRAFT_REPLY_MAX];
+	struct dp_seat_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.listen = ctl_conf_get(s->conf, "smtpscreen_seat_listen");
+	o.pass_path = ctl_conf_get(s->conf, "smtpscreen_seat_service");
+	o.banner = ctl_conf_get(s->conf, "postscreen_greet_banner");
+	atomic_store(&h->seat_wait, s->hold_ns);
+	h->hs_wait = s->hold_ns;
+	o.wait_ns = &h->seat_wait;
+	o.max_conn = 65536;
+	o.backlog = 4096;
+	/* A client that talks first: host mode stops it (drop and enforce)
+	 * with postscreen's reply, or leaves its bytes to smtpd (ignore). */
+	if (s->pol.action[SCR_TEST_PREGREET] != SCR_ACT_IGNORE) {
+		reply[0] = 0;
+		if (h->stop_reply)
+			(void)dp_craft_reply(SCR_TEST_PREGREET,
+					     s->pol.action[SCR_TEST_PREGREET], NULL,
+					     NULL, reply, sizeof(reply));
+		o.early_reply = reply;
+	}
+	o.screen = seat_screen;
+	o.arg = h;
+	h->seat_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->seat_wake < 0) {
+		snprintf(err, errlen, "seat: eventfd: %s", strerror(errno));
+		return -errno;
+	}
+	h->seat = dp_seat_open(&o, err, errlen);
+	return h->seat ? 0 : -EINVAL;
+}
+
+/* seat_close - stop the seat's thread, close its connections */
+static void seat_close(struct host *h)
+{
+	uint64_t x = 1;
+
+	if (h->seat_started) {
+		atomic_store(&h->seat_stop, 1);
+		(void)!write(h->seat_wake, &x, sizeof(x));
+		pthread_join(h->seat_t, NULL);
+		h->seat_started = false;
+	}
+	dp_seat_close(h->seat);
+	h->seat = NULL;
+	if (h->seat_wake > 0)
+		close(h->seat_wake);
 }
 
 /* worker_open - the packet thread's engine, cache copy, holds, rings */
@@ -1068,6 +1201,7 @@ static int worker_open(struct host *h, char *err, size_t errlen)
 /* host_fini - release everything (reverse order) */
 static void host_fini(struct host *h)
 {
+	seat_close(h);
 	if (h->pt_started) {
 		atomic_store(&h->pt_stop, 1);
 		pthread_join(h->pt, NULL);
@@ -1108,7 +1242,7 @@ int dp_host_main(int argc, char **argv)
 	int rc, status = 1;
 
 	memset(h, 0, sizeof(*h));
-	h->ev_fd = h->msg_fd = -1;
+	h->ev_fd = h->msg_fd = h->seat_wake = -1;
 	rc = parse_opts(h, argc, argv);
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
@@ -1152,7 +1286,8 @@ int dp_host_main(int argc, char **argv)
 			     "in XDP/TC but the local smtpd socket stays until its "
 			     "own timeout", err);
 	if (kernel_open(h, err, sizeof(err)) != 0 ||
-	    worker_open(h, err, sizeof(err)) != 0) {
+	    worker_open(h, err, sizeof(err)) != 0 ||
+	    (ctl_live_setup(h->live)->hold_seat && seat_open(h, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "smtpscreen host: %s\n", err);
 		goto out;
 	}
@@ -1182,11 +1317,24 @@ int dp_host_main(int argc, char **argv)
 		goto out;
 	}
 	h->pt_started = true;
+	if (h->seat) {
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		rc = pthread_create(&h->seat_t, NULL, seat_thread, h);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0) {
+			fprintf(stderr, "smtpscreen host: seat thread: %s\n", strerror(rc));
+			goto out;
+		}
+		h->seat_started = true;
+	}
 	ctl_msg_info("host mode on %s: greet hold %" PRIu64 " ms "
-		     "(stress %" PRIu64 " ms), %s hold", h->ifname,
+		     "(stress %" PRIu64 " ms), %s hold%s%s", h->ifname,
 		     ctl_live_setup(h->live)->hold_ns / 1000000,
 		     ctl_live_setup(h->live)->hold_stress_ns / 1000000,
-		     h->hs_hold ? "handshake" : "greeting");
+		     h->seat ? "seat" : h->hs_hold ? "handshake" : "greeting",
+		     h->seat ? ": listening on " : "",
+		     h->seat ? ctl_conf_get(ctl_live_setup(h->live)->conf,
+					    "smtpscreen_seat_listen") : "");
 	ctl_setup_memory(mem, sizeof(mem),
 			 ctl_live_setup(h->live)->pol.flow_table_size,
 			 scr_engine_flow_bytes(h->lw.eng), 1);

@@ -82,7 +82,7 @@ static const struct bad_case bad_cases[] = {
 	  "main.cf:1: smtpscreen_overload_policy: bad value \"reject\" (pass or drop)" },
 	{ "host hold",
 	  "smtpscreen_host_hold = syn\n",
-	  "main.cf:1: smtpscreen_host_hold: bad value \"syn\" (handshake or greeting)" },
+	  "main.cf:1: smtpscreen_host_hold: bad value \"syn\" (handshake, greeting or seat)" },
 	{ "per-client limit above 65535",
 	  "postscreen_client_connection_count_limit = 70000\n",
 	  "main.cf:1: postscreen_client_connection_count_limit: bad value \"70000\" (0..65535)" },
@@ -316,7 +316,7 @@ static void test_defaults_match_postconf(void **state)
 	fclose(f);
 	assert_int_equal(psc, 47);
 	assert_true(checked >= 60);
-	assert_int_equal(ctl_conf_param_count(), 47 + 4 + 23 + 27);
+	assert_int_equal(ctl_conf_param_count(), 47 + 4 + 23 + 29);
 }
 
 /* doc_field - field k (0-based, after the leading '|') of a markdown table

@@ -28,6 +28,8 @@
 #   pf_conf DIR            print the path of DIR's main.cf
 #   pf_maillog DIR         print the path of DIR's log file
 #   pf_wait_log DIR ERE [SECS]  wait until the log has a line matching ERE
+#   pf_seat_start NS IP DIR as pf_sink_start, in postscreen's master.cf layout (no smtp inet,
+#                          smtpd pass at DIR/spool/private/smtpd) for the seat
 #   pf_sink_start NS IP DIR
 #                          a Postfix instance in DIR (template in DIR.tmpl): plain
 #                          smtpd on IP:25 in NS, mail to the discard sink, PIPELINING
@@ -150,6 +152,24 @@ pf_template_smtpd() {
 	mkdir -p "$dst" || e2e_fail "mkdir $dst"
 	cp -- "$src/main.cf.in" "$src/master.cf.in" "$dst/" || e2e_fail "cp $src to $dst"
 	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$dst/main.cf.in" || e2e_fail "append to $dst/main.cf.in"
+}
+
+# pf_seat_start - the sink with postscreen's master.cf layout for smtpscreen's seat
+# (smtpscreen_host_hold = seat): no smtp inet service on port 25 (the daemon listens
+# there), smtpd behind `smtpd pass`, endpoint DIR/spool/private/smtpd
+pf_seat_start() {
+	local ns=$1 ip=$2 dir=$3
+	pf_template_smtpd "$dir.tmpl" "smtpd_discard_ehlo_keywords = pipelining"
+	awk '$1 == "smtp" && $2 == "inet" { print "smtpd     pass  -       -       n       -       -       smtpd"; next }
+	     { print }' "$dir.tmpl/master.cf.in" >"$dir.tmpl/master.cf.seat" &&
+		mv "$dir.tmpl/master.cf.seat" "$dir.tmpl/master.cf.in" ||
+		e2e_fail "cannot rewrite $dir.tmpl/master.cf.in"
+	grep -Eq '^smtpd[[:space:]]+pass[[:space:]]' "$dir.tmpl/master.cf.in" ||
+		e2e_fail "$dir.tmpl/master.cf.in: no smtpd pass service"
+	pf_instance_create "$dir" "$dir.tmpl" "SERVER_IP=$ip"
+	pf_start "$ns" "$dir"
+	e2e_wait_for 10 test -S "$dir/spool/private/smtpd" ||
+		e2e_fail "no smtpd pass endpoint $dir/spool/private/smtpd"
 }
 
 # pf_sink_start - the tests' mail server: plain smtpd, discard sink, no PIPELINING
