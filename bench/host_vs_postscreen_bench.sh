@@ -114,7 +114,9 @@
 #   BURST (2000), CONCURRENCY (50, the burst), POOL_CONCURRENCY (20, the classes),
 #   GREET_WAIT (1s), CPU (unset: not pinned), SIDES (postscreen,smtpscreen: a comma list
 #   of postscreen, seat, smtpscreen, smtpscreen:greeting, smtpscreen:handshake,
-#   smtpscreen:seat (the daemon in postscreen's seat, on the seat side's Postfix), each at
+#   smtpscreen:seat (the daemon in postscreen's seat, on the seat side's Postfix),
+#   smtpscreen:steer (the seat on port 10025, smtpd keeps port 25 and sk_lookup steers
+#   unknown clients to the seat), each at
 #   most once, postscreen among them), WAVE_BOTS (1000, at most 4096), WAVE_GOOD (50,
 #   at most 200), WAVE_CONCURRENCY (WAVE_BOTS), RESULTS=1 writes the report to
 #   bench/results/host-vs-postscreen-<date>.txt, OUT=FILE (or --out) to FILE;
@@ -184,9 +186,10 @@ IFS=, read -r -a SIDES_L <<<"$SIDES_ARG"
 declare -A SIDE_IDX=()
 for s in "${SIDES_L[@]}"; do
 	case $s in
-	postscreen | seat | smtpscreen | smtpscreen:greeting | smtpscreen:handshake | smtpscreen:seat) ;;
+	postscreen | seat | smtpscreen | smtpscreen:greeting | smtpscreen:handshake | smtpscreen:seat | \
+		smtpscreen:steer) ;;
 	*) echo "--sides: unknown side '$s' (postscreen, seat, smtpscreen, smtpscreen:greeting," \
-		"smtpscreen:handshake, smtpscreen:seat)" >&2; exit 2 ;;
+		"smtpscreen:handshake, smtpscreen:seat, smtpscreen:steer)" >&2; exit 2 ;;
 	esac
 	[ -z "${SIDE_IDX[$s]:-}" ] || { echo "--sides: '$s' given twice" >&2; exit 2; }
 	SIDE_IDX[$s]=${#SIDE_IDX[@]}
@@ -340,6 +343,12 @@ if ! grep -Eq '^smtpd[[:space:]]+pass[[:space:]]' "$TMP/tmpl-st/master.cf.in" ||
 fi
 ST=$TMP/st
 pf_instance_create "$ST" "$TMP/tmpl-st" "${PFARGS[@]}"
+# The steered seat: the plain templates plus `smtpd pass` (smtp inet kept).
+mkdir -p "$TMP/tmpl-ss" || e2e_fail "mkdir $TMP/tmpl-ss"
+cp "$TMP"/tmpl-pl/*.in "$TMP/tmpl-ss/" || e2e_fail "cannot copy $TMP/tmpl-pl"
+pf_template_seat "$TMP/tmpl-ss" steer
+SS=$TMP/ss
+pf_instance_create "$SS" "$TMP/tmpl-ss" "${PFARGS[@]}"
 PASS_EP=$ST/spool/private/smtpd
 SEAT_BANNER=$(postconf -c "$ST/etc" -xh postscreen_greet_banner) ||
 	e2e_fail "cannot read postscreen_greet_banner of $ST/etc"
@@ -427,6 +436,13 @@ side_start() {
 			hold="$hold
 smtpscreen_seat_listen = $SIP:25
 smtpscreen_seat_service = $PASS_EP"
+		elif [ "$side" = smtpscreen:steer ]; then
+			# smtpd keeps port 25 and gets `smtpd pass`; the seat on 10025
+			pf_up "$SS"
+			e2e_wait_for 10 test -S "$SS/spool/private/smtpd" || e2e_fail "no pass endpoint in $SS"
+			hold="smtpscreen_host_hold = seat
+smtpscreen_seat_listen = $SIP:10025
+smtpscreen_seat_service = $SS/spool/private/smtpd"
 		else
 			pf_up "$PL"
 		fi

@@ -200,6 +200,16 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scr_xdp_ctr_val);
 } host_ctr SEC(".maps");
+
+/* The seat's listening sockets (smtpscreen_host_hold = seat, steered):
+ * key SCR_SEAT_SOCK_V4 takes IPv4 clients, SCR_SEAT_SOCK_V6 IPv6 ones (a
+ * dual-stack socket may be both). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} seat_sock SEC(".maps");
 #endif
 
 /* Result of the dynamic lookup. */
@@ -1091,6 +1101,53 @@ int scr_host_tc(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 #endif /* !SCR_XDP_INLINE */
+
+#if !SCR_XDP_INLINE
+/* scr_seat_steer - sk_lookup (the daemon's network namespace): a new
+ * connection to an SMTP port from a client the permanent permit or a
+ * live dynamic ALLOW entry does not let through goes to the seat's
+ * listening socket, whatever port that listens on; the others find the
+ * usual listener (smtpd). Rejected and blocked clients never get here
+ * (XDP). No seat socket (the daemon is gone): smtpscreen_overload_policy
+ * decides: pass finds smtpd, drop refuses the connection. */
+SEC("sk_lookup")
+int scr_seat_steer(struct bpf_sk_lookup *ctx)
+{
+	__u32 key, sel, ans;
+	struct bpf_sock *sk;
+	int dyn, err;
+
+	if (ctx->protocol != IPPROTO_TCP || !scr_in_ports(ctx->local_port))
+		return SK_PASS;
+	sel = *(volatile __u32 *)&scr_state.active & 1;
+	if (ctx->family == 2) {			/* AF_INET */
+		ans = scr_perm4(ctx->remote_ip4, sel);
+		dyn = ans == SCR_XDP_ANS_PERMIT ? SCR_DYN_HIT :
+		      scr_dyn4(bpf_ntohl(ctx->remote_ip4), SCR_XDP_KIND_ALLOW);
+		key = SCR_SEAT_SOCK_V4;
+	} else if (ctx->family == 10) {		/* AF_INET6 */
+		ans = scr_perm6(ctx->remote_ip6[0], ctx->remote_ip6[1],
+				ctx->remote_ip6[2], ctx->remote_ip6[3], sel);
+		dyn = ans == SCR_XDP_ANS_PERMIT ? SCR_DYN_HIT :
+		      scr_dyn6(ctx->remote_ip6[0], ctx->remote_ip6[1],
+			       ctx->remote_ip6[2], ctx->remote_ip6[3],
+			       SCR_XDP_KIND_ALLOW);
+		key = SCR_SEAT_SOCK_V6;
+	} else {
+		return SK_PASS;
+	}
+	if (dyn == SCR_DYN_HIT)
+		return SK_PASS;		/* the pass cache, the permit: smtpd */
+	sk = bpf_map_lookup_elem(&seat_sock, &key);
+	if (!sk)
+		return scr_overload_drop ? SK_DROP : SK_PASS;
+	err = bpf_sk_assign(ctx, sk, 0);
+	bpf_sk_release(sk);
+	if (err)
+		return scr_overload_drop ? SK_DROP : SK_PASS;
+	return SK_PASS;
+}
+#endif
 
 /* scr_xsk_pass - a packet that passes: to the AF_XDP socket of its rx
  * queue when xsks_map has one (counted), else XDP_PASS */

@@ -210,6 +210,9 @@ _Static_assert(sizeof(struct scr_xdp_state) == 16 + 16 + 48 + 272,
  * than the daemon can stop it. Fail-open after scr_data_hold_ns. */
 
 #define SCR_HOST_SAMPLE_MAX	1536u	/* frame bytes copied per sample */
+/* seat_sock keys (sk_lookup steering to the seat). */
+#define SCR_SEAT_SOCK_V4	0u
+#define SCR_SEAT_SOCK_V6	1u
 #define SCR_HOST_RESEND_MARK	0x5c5e0001u
 
 /* Key of a screened flow, oriented client -> server. */

@@ -314,6 +314,7 @@ struct ctl_hostbpf *ctl_hostbpf_open(const struct ctl_hostbpf_opts *o,
 	mo.overload_drop = o->overload_drop;
 	mo.hs_hold = o->hs_hold;
 	mo.hs_reset = o->hs_reset;
+	mo.seat_steer = o->seat_steer;
 	mo.sample_lazy = o->sample_lazy;
 	mo.hold_grace_ns = o->hold_grace_ns ? o->hold_grace_ns :
 			   CTL_HOSTBPF_GRACE_NS;

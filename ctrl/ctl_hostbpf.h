@@ -62,6 +62,7 @@ struct ctl_hostbpf_opts {
 	uint32_t tbl8_groups;		/* permanent list sizes (ctl_maps_opts); */
 	uint32_t perm6_max;		/* 0 = default */
 	bool hs_hold;			/* smtpscreen_host_hold = handshake */
+	bool seat_steer;		/* load the sk_lookup steering to the seat */
 	bool sample_lazy;		/* only a flow's first sample and held
 					 * replies wake the reader, which must
 					 * poll every few ms while it judges

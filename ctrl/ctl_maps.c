@@ -149,6 +149,7 @@ struct ctl_maps {
 	uint32_t perm6_max;
 	struct scr_xdp_state *state;	/* mmapped .bss */
 	size_t tbl24_len, tbl8_len, state_len;
+	struct bpf_link *seat_link;	/* sk_lookup steering to the seat */
 };
 
 /* ctl_maps_now_ns - CLOCK_BOOTTIME in ns (bpf_ktime_get_boot_ns) */
@@ -325,6 +326,7 @@ static int ctl_maps_host_knobs(struct scr_xdp *skel,
 	bpf_program__set_autoload(skel->progs.scr_xdp_prog, !o->host);
 	bpf_program__set_autoload(skel->progs.scr_xdp_host, o->host);
 	bpf_program__set_autoload(skel->progs.scr_host_tc, o->host);
+	bpf_program__set_autoload(skel->progs.scr_seat_steer, o->host && o->seat_steer);
 	bpf_map__set_max_entries(skel->maps.host_flows, flows);
 	/* SYNs waiting for their handshake's ACK: twice the flows, so a SYN
 	 * flood has to be twice the flow table to push a real client's SYN
@@ -485,6 +487,7 @@ void ctl_maps_destroy(struct ctl_maps *m)
 
 	if (!m)
 		return;
+	bpf_link__destroy(m->seat_link);	/* NULL: nothing */
 	for (i = 0; i < 2; i++) {
 		if (m->tbl24[i])
 			munmap(m->tbl24[i], m->tbl24_len);
@@ -596,6 +599,49 @@ int ctl_maps_prog_fd(const struct ctl_maps *m)
 void ctl_maps_set_hs_wait(struct ctl_maps *m, uint64_t ns)
 {
 	__atomic_store_n(&m->skel->bss->scr_hs_wait_ns, ns, __ATOMIC_RELAXED);
+}
+
+/* ctl_maps_seat_steer - the seat's listening sockets into seat_sock (fd
+ * -1: none for that family) and the sk_lookup program attached to this
+ * process's network namespace; 0 or -errno with err */
+int ctl_maps_seat_steer(struct ctl_maps *m, int fd4, int fd6, char *err,
+			size_t errlen)
+{
+	__u32 key[2] = { SCR_SEAT_SOCK_V4, SCR_SEAT_SOCK_V6 };
+	int fds[2] = { fd4, fd6 }, map, ns, i, rc;
+	__u64 v;
+
+	if (!m->skel || !bpf_program__autoload(m->skel->progs.scr_seat_steer)) {
+		snprintf(err, errlen, "seat steering: program not loaded");
+		return -EINVAL;
+	}
+	map = bpf_map__fd(m->skel->maps.seat_sock);
+	for (i = 0; i < 2; i++) {
+		if (fds[i] < 0)
+			continue;
+		v = (__u64)fds[i];
+		if (bpf_map_update_elem(map, &key[i], &v, BPF_ANY)) {
+			rc = -errno;
+			snprintf(err, errlen, "seat steering: socket into seat_sock: %s",
+				 strerror(errno));
+			return rc;
+		}
+	}
+	ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ns < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "seat steering: /proc/self/ns/net: %s",
+			 strerror(errno));
+		return rc;
+	}
+	m->seat_link = bpf_program__attach_netns(m->skel->progs.scr_seat_steer, ns);
+	rc = m->seat_link ? 0 : -errno;
+	close(ns);
+	if (rc)
+		snprintf(err, errlen, "seat steering: attach sk_lookup to the network "
+			 "namespace: %s (kernel without CONFIG_BPF_SYSCALL sk_lookup, "
+			 "5.9+?)", strerror(-rc));
+	return rc;
 }
 
 /* ctl_maps_tc_prog_fd - the TC egress program's fd (host mode) */

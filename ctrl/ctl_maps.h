@@ -69,6 +69,7 @@ struct ctl_maps_opts {
 	bool overload_drop;	/* a hold past its deadline is dropped, not passed */
 	bool hs_hold;		/* handshake hold (smtpscreen_host_hold) */
 	bool hs_reset;		/* ... a pregreeter's half-open connection ends */
+	bool seat_steer;	/* load the sk_lookup program (seat steering) */
 	bool sample_lazy;	/* samples of known flows wake no one (the
 				 * reader polls while flows are undecided) */
 	uint32_t flow_map_size;	/* host_flows entries; 0 = default */
@@ -107,6 +108,11 @@ int ctl_maps_tc_prog_fd(const struct ctl_maps *m);
 /* The handshake hold's wait now (ns; 0 = none): one store the XDP program
  * reads per handshake (host mode). */
 void ctl_maps_set_hs_wait(struct ctl_maps *m, uint64_t ns);
+/* smtpscreen_host_hold = seat on a port of its own: unknown clients'
+ * connections to the SMTP ports go to the seat's sockets (sk_lookup);
+ * 0 or -errno with err. Detached with ctl_maps_destroy. */
+int ctl_maps_seat_steer(struct ctl_maps *m, int fd4, int fd6, char *err,
+			size_t errlen);
 
 /* Groups of 256 a list needs in tbl8 (size the maps before loading). */
 uint32_t ctl_maps_tbl8_needed(const struct ctl_xdp_entry *e, size_t n);

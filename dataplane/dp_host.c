@@ -137,6 +137,7 @@ struct host {
 	atomic_int seat_stop;
 	int seat_wake;			/* eventfd: stop the seat's loop */
 	_Atomic uint64_t seat_wait;	/* the greet wait now (stress) */
+	bool seat_steer;		/* the seat is not on an SMTP port: sk_lookup */
 	uint64_t hs_wait;		/* its wait as last written */
 	struct dp_turn turn;
 	struct dp_turn late;
@@ -1040,6 +1041,7 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.tbl8_groups = ctl_maps_tbl8_needed(perm, nperm) + 256;
 	bo.overload_drop = s->pol.overload_drop;
 	bo.hs_hold = s->hold_handshake && !s->hold_seat && s->hold_ns != 0;
+	bo.seat_steer = h->seat_steer;
 	/* host mode stops a failed session at the failure (enforce too) */
 	bo.hs_reset = s->pol.action[SCR_TEST_PREGREET] != SCR_ACT_IGNORE;
 	bo.sample_lazy = true;
@@ -1049,11 +1051,10 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	if (h->hb == NULL)
 		return -EINVAL;
 	h->hs_hold = bo.hs_hold;
-	b = 1;
-	(void)ctl_conf_parse_bool(ctl_conf_get(s->conf, "smtpscreen_stop_reply"), &b);
-	h->stop_reply = b != 0;
-	h->hs_wait = bo.hs_hold ? s->hold_ns : 0;
-	ctl_maps_set_hs_wait(ctl_hostbpf_maps(h->hb), h->hs_wait);
+	if (!h->seat) {
+		h->hs_wait = bo.hs_hold ? s->hold_ns : 0;
+		ctl_maps_set_hs_wait(ctl_hostbpf_maps(h->hb), h->hs_wait);
+	}
 	ctl_live_set_maps(h->live, ctl_hostbpf_maps(h->hb));
 	rc = ctl_live_load_maps(h->live, err, errlen);
 	if (rc != 0)
@@ -1063,13 +1064,22 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 		return rc;
 	if (warn[0])
 		ctl_msg_warn("%s", warn);
+	if (h->seat_steer) {
+		rc = ctl_maps_seat_steer(ctl_hostbpf_maps(h->hb),
+					 dp_seat_listen_fd(h->seat, AF_INET),
+					 dp_seat_listen_fd(h->seat, AF_INET6), err, errlen);
+		if (rc != 0)
+			return rc;
+	}
 	h->rs = ctl_resend_open(ctl_hostbpf_ifindex(h->hb), err, errlen);
 	return h->rs ? 0 : -EINVAL;
 }
 
-/* seat_screen - the seat asks about a new connection: a flow entry means
- * XDP is screening it (teaser, wait); none means the pass cache or the
- * permanent permit let it by (smtpd at once) */
+/* seat_screen - the seat asks about a new connection: a flow entry in its
+ * tests means XDP is screening it (1: teaser, wait); a stopped one was
+ * judged before the seat took it (-1: closed); none means the pass cache
+ * or the permanent permit let it by, as does a passed one (0: smtpd at
+ * once) */
 static int seat_screen(void *arg, const struct sockaddr_storage *client,
 		       const struct sockaddr_storage *server)
 {
@@ -1096,7 +1106,9 @@ static int seat_screen(void *arg, const struct sockaddr_storage *client,
 			*port[i] = ntohs(s6->sin6_port);
 		}
 	}
-	return ctl_hostbpf_flow_get(h->hb, &k, &v) == 0;
+	if (ctl_hostbpf_flow_get(h->hb, &k, &v) != 0)
+		return 0;
+	return v.state == SCR_HOST_FS_SCAN ? 1 : v.state == SCR_HOST_FS_STOP ? -1 : 0;
 }
 
 /* seat_thread - the seat's event loop */
@@ -1118,6 +1130,7 @@ static int seat_open(struct host *h, char *err, size_t errlen)
 	const struct ctl_setup *s = ctl_live_setup(h->live);
 	static char reply[DP_CRAFT_REPLY_MAX];
 	struct dp_seat_opts o;
+	unsigned i;
 
 	memset(&o, 0, sizeof(o));
 	o.listen = ctl_conf_get(s->conf, "smtpscreen_seat_listen");
@@ -1146,7 +1159,15 @@ static int seat_open(struct host *h, char *err, size_t errlen)
 		return -errno;
 	}
 	h->seat = dp_seat_open(&o, err, errlen);
-	return h->seat ? 0 : -EINVAL;
+	if (h->seat == NULL)
+		return -EINVAL;
+	/* Not on an SMTP port: smtpd keeps it, and sk_lookup sends the
+	 * connections of unknown clients to the seat (steering). */
+	h->seat_steer = true;
+	for (i = 0; i < s->pol.nports; i++)
+		if (dp_seat_on_port(h->seat, s->pol.ports[i]))
+			h->seat_steer = false;
+	return 0;
 }
 
 /* seat_close - stop the seat's thread, close its connections */
@@ -1276,6 +1297,10 @@ int dp_host_main(int argc, char **argv)
 	}
 	status = 1;
 	h->wall_off_ns = (int64_t)(ctl_live_now_ns() - mono_ns());
+	rc = 1;
+	(void)ctl_conf_parse_bool(ctl_conf_get(ctl_live_setup(h->live)->conf,
+					       "smtpscreen_stop_reply"), &rc);
+	h->stop_reply = rc != 0;
 
 	/* Session kill: probe once; without it STOP only drops. */
 	h->kill = ctl_kill_open(err, sizeof(err));
@@ -1285,9 +1310,9 @@ int dp_host_main(int argc, char **argv)
 		ctl_msg_warn("%s: stopped sessions are dropped "
 			     "in XDP/TC but the local smtpd socket stays until its "
 			     "own timeout", err);
-	if (kernel_open(h, err, sizeof(err)) != 0 ||
-	    worker_open(h, err, sizeof(err)) != 0 ||
-	    (ctl_live_setup(h->live)->hold_seat && seat_open(h, err, sizeof(err)) != 0)) {
+	if ((ctl_live_setup(h->live)->hold_seat && seat_open(h, err, sizeof(err)) != 0) ||
+	    kernel_open(h, err, sizeof(err)) != 0 ||
+	    worker_open(h, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpscreen host: %s\n", err);
 		goto out;
 	}

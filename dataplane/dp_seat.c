@@ -375,6 +375,20 @@ static int seat_pass_send(struct dp_seat *s, const struct seat_conn *c,
 	return chan;
 }
 
+/* seat_gone - has the connection ended already (reset, the engine's
+ * socket destroy, or closed by the client)? Such a socket is not worth an
+ * smtpd process. */
+static bool seat_gone(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	char b;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)
+		return true;
+	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 /* seat_hand_off - slot i's client goes to smtpd; the channel stays until
  * smtpd closes it */
 static void seat_hand_off(struct dp_seat *s, uint32_t i, uint64_t now)
@@ -384,6 +398,11 @@ static void seat_hand_off(struct dp_seat *s, uint32_t i, uint64_t now)
 	const char *reply = NULL;
 	int chan;
 
+	if (seat_gone(c->fd)) {
+		seat_inc(&s->st.hangup);
+		seat_conn_free(s, i);
+		return;
+	}
 	chan = seat_pass_send(s, c, &reply);
 	if (chan < 0) {
 		seat_inc(&s->st.pass_failed);
@@ -492,6 +511,7 @@ static void seat_accept_one(struct dp_seat *s, unsigned l, int fd,
 	struct seat_conn *c;
 	uint32_t i = s->free_head;
 	uint64_t wait;
+	int screen;
 
 	seat_inc(&s->st.accepted);
 	if (i == SEAT_NIL) {
@@ -516,7 +536,17 @@ static void seat_accept_one(struct dp_seat *s, unsigned l, int fd,
 		c->server = s->laddr[l];
 	c->start_ns = now;
 	c->prev = c->next = SEAT_NIL;
-	if (s->o.screen && !s->o.screen(s->o.arg, &c->client, &c->server)) {
+	screen = s->o.screen ? s->o.screen(s->o.arg, &c->client, &c->server) : 1;
+	if (screen < 0) {
+		/* judged and stopped before it was accepted */
+		seat_inc(&s->st.hangup);
+		c->state = SEAT_WAIT;
+		atomic_fetch_add_explicit(&s->st.waiting, 1, memory_order_relaxed);
+		seat_fifo_push(s, &s->wait, i);
+		seat_conn_free(s, i);
+		return;
+	}
+	if (screen == 0) {
 		/* the pass cache or the permanent permit: smtpd at once */
 		seat_inc(&s->st.direct);
 		/* in the wait for no time, so that hand-off and free find
@@ -851,6 +881,32 @@ void dp_seat_stats(const struct dp_seat *s, struct dp_seat_stats *out)
 	out->busy = atomic_load_explicit(&c->busy, memory_order_relaxed);
 	out->accept_errors = atomic_load_explicit(&c->accept_errors, memory_order_relaxed);
 	out->waiting = atomic_load_explicit(&c->waiting, memory_order_relaxed);
+}
+
+/* dp_seat_listen_fd - a listener that takes clients of a family */
+int dp_seat_listen_fd(const struct dp_seat *s, int family)
+{
+	for (unsigned l = 0; l < s->nl; l++)
+		if (s->laddr[l].ss_family == family)
+			return s->lfd[l];
+	if (family == AF_INET)		/* dual-stack: IPV6_V6ONLY is off */
+		return dp_seat_listen_fd(s, AF_INET6);
+	return -1;
+}
+
+/* dp_seat_on_port - is a listener on port (host order)? */
+bool dp_seat_on_port(const struct dp_seat *s, uint16_t port)
+{
+	for (unsigned l = 0; l < s->nl; l++) {
+		const struct sockaddr_storage *a = &s->laddr[l];
+		uint16_t p = a->ss_family == AF_INET ?
+			     ntohs(((const struct sockaddr_in *)a)->sin_port) :
+			     ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+
+		if (p == port)
+			return true;
+	}
+	return false;
 }
 
 /* dp_seat_close - every connection and listener closed */

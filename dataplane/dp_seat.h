@@ -37,6 +37,9 @@
  *	  (wake_fd, an eventfd or pipe, readable breaks the wait; -1 none);
  *	  0, or -errno when epoll fails.
  *	dp_seat_stats(s, out): counters, readable from any thread.
+ *	dp_seat_listen_fd(s, family): a listening socket that takes clients of
+ *	  family (AF_INET: an IPv4 one or a dual-stack IPv6 one), -1 none;
+ *	  dp_seat_on_port(s, port): whether a listener is on that port.
  *	dp_seat_close(s): closes every connection and listener; s may be NULL.
  * THREADING
  *	dp_seat_run on one thread; the screen callback runs on it.
@@ -59,7 +62,7 @@
 #define DP_SEAT_PASS_NOTIFY	100	/* s: smtpd must close the channel by then */
 
 /* The screen callback: 1 = a client to screen (teaser, wait), 0 = to smtpd
- * at once. */
+ * at once, -1 = stopped already (closed at once). */
 typedef int (*dp_seat_screen_fn)(void *arg, const struct sockaddr_storage *client,
 				 const struct sockaddr_storage *server);
 
@@ -88,6 +91,8 @@ struct dp_seat *dp_seat_open(const struct dp_seat_opts *o, char *err,
 			     size_t errlen);
 int dp_seat_run(struct dp_seat *s, const atomic_int *stop, int wake_fd);
 void dp_seat_stats(const struct dp_seat *s, struct dp_seat_stats *out);
+int dp_seat_listen_fd(const struct dp_seat *s, int family);
+bool dp_seat_on_port(const struct dp_seat *s, uint16_t port);
 void dp_seat_close(struct dp_seat *s);
 
 #endif

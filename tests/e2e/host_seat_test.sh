@@ -20,7 +20,10 @@
 #     that session (deep tests): stopped, its mail not delivered;
 #   - the good client again: the pass cache takes it to smtpd at once
 #     (seat_direct), no teaser, no wait;
-#   - the smtpd pass endpoint gone: the client gets 421 4.3.2, counted.
+#   - the smtpd pass endpoint gone: the client gets 421 4.3.2, counted;
+#   - steered (smtpd keeps port 25, the seat on 10025, sk_lookup): a first-contact client
+#     and a pregreet bot meet the seat, a pass-cached client goes straight to smtpd
+#     (the seat never accepts it), and after the daemon stops port 25 is smtpd's alone.
 #
 # CONTRACT
 #   host_seat_test.sh BUILD_DIR   (root). SMTPSCREEN / SMTPSCREENCTL override the binaries.
@@ -171,5 +174,49 @@ grep -q "421 4.3.2 All server ports are busy" "$TMP/bot-13.err" ||
 [ "$(stat seat_pass_errors)" -gt "$e0" ] || e2e_fail "seat_pass_errors did not move"
 
 stop_daemon
+pf_stop "$SRV" "$PF"
+
+# --- steered: smtpd keeps port 25, the seat on 10025, sk_lookup sends it the unknown ----
+PF2=$TMP/pf2
+pf_seat_start "$SRV" "$SIP" "$PF2" steer
+ns_wait_listen "$SRV" "$SIP" 25 || e2e_fail "smtpd does not listen on $SIP:25"
+sed -e "s|^smtpscreen_seat_listen = .*|smtpscreen_seat_listen = $SIP:10025|" \
+    -e "s|^smtpscreen_seat_service = .*|smtpscreen_seat_service = $PF2/spool/private/smtpd|" \
+	"$TMP/screen.cf" >"$TMP/screen2.cf"
+PF=$PF2		# delivered, smtpd_saw: this instance now
+nsenter --net=/run/netns/$SRV "$SCR" host -i sseat_s0 -c "$TMP/screen2.cf" -s "$TMP/ctl.sock" \
+	--log-file "$LOG" 2>"$TMP/daemon2.err" &
+DPID=$!
+e2e_wait_for 20 grep -q "running on sseat_s0" "$TMP/daemon2.err" ||
+	e2e_fail "daemon (steered) did not start: $(cat "$TMP/daemon2.err")"
+a0=$(stat seat_accepted)
+# a first-contact client connects to port 25 and meets the seat
+n0=$(delivered)
+res=$(bot 14 good)
+e2e_log ".14 good, steered: $res"
+echo "$res" | grep -q "result=accepted sessions=1" || e2e_fail ".14 steered: $res"
+grep -q "220-mx.example.test ESMTP" "$TMP/bot-14.err" || e2e_fail ".14 was not steered to the seat (no teaser)"
+e2e_wait_for 10 eval '[ "$(delivered)" -gt '"$n0"' ]' || e2e_fail ".14's mail not delivered"
+# a pregreet bot is stopped in the seat, smtpd never sees it
+res=$(bot 15 pregreet)
+e2e_log ".15 pregreet, steered: $res"
+echo "$res" | grep -Eq "result=(rejected|reset) " || e2e_fail ".15 steered pregreet: $res"
+sleep 1
+smtpd_saw 15 && e2e_fail "the steered pregreet bot reached smtpd"
+# the pass cache (.10's pass, from the store) goes straight to smtpd: not one accept
+a1=$(stat seat_accepted)
+: >"$TMP/bot-10.err"
+res=$(bot 10 good)
+e2e_log ".10 cached, steered: $res"
+echo "$res" | grep -q "result=accepted sessions=1" || e2e_fail ".10 cached steered: $res"
+grep -q "220-" "$TMP/bot-10.err" && e2e_fail ".10 cached got a teaser: it went to the seat"
+[ "$(stat seat_accepted)" -eq "$a1" ] || e2e_fail "the seat accepted a pass-cached client"
+[ "$a1" -ge $((a0 + 2)) ] || e2e_fail "seat_accepted $a0 -> $a1 (want +2: .14, .15)"
+smtpd_saw 10 || e2e_fail "smtpd never saw the cached .10"
+# stopped: the steering goes with the daemon, port 25 is smtpd's again
+stop_daemon
+res=$(bot 16 good)
+echo "$res" | grep -q "result=accepted sessions=1" || e2e_fail "after stop: $res"
+grep -q "220-" "$TMP/bot-16.err" && e2e_fail "after stop: still steered to a seat"
 e2e_log "PASS"
 exit 0

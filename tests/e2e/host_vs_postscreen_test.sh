@@ -17,7 +17,10 @@
 #     (b) Postfix with plain smtpd on port 25 (pf_template_plain of the same templates,
 #         plus smtpd_discard_ehlo_keywords = pipelining, as postscreen's own EHLO reply)
 #         and `smtpscreen host -i schb_ts0 -c <that main.cf + smtpscreen's pin, store and
-#         table size>`.
+#         table size>` with the handshake hold (the default);
+#     (c) the same in postscreen's master.cf layout (pf_template_seat: smtpd behind
+#         `smtpd pass`) with smtpscreen_host_hold = seat: the daemon on port 25.
+#   (b) and (c) are each compared with (a).
 #   Clients: smtpbot good, pregreet, bare_newline, pipelining, get, connect, subject,
 #   denylisted, allowlisted, and swaks (which is run again, once, when it gets a 4xx).
 #   Both logs go through the same parser (tests/e2e/lib/psc_verdicts.py expect, with
@@ -160,47 +163,69 @@ pf_stop "$SRV" "$PS"		# flushes postlogd
 "$PY" "$E2E_LIB/psc_verdicts.py" expect "$(pf_maillog "$PS")" >"$TMP/a.csv" ||
 	e2e_fail "cannot parse $(pf_maillog "$PS")"
 
-# --- (b) smtpscreen host in front of plain smtpd ---------------------------------------
-PL=$TMP/plain
-pf_template_plain "$TEMPLATES" "$TMP/tmpl-plain" \
-	"# As postscreen's own EHLO reply: no PIPELINING (the pipelining bot breaks a rule)." \
-	"smtpd_discard_ehlo_keywords = pipelining"
-pf_instance_create "$PL" "$TMP/tmpl-plain" SERVER_IP=$SIP MYHOSTNAME=mx.example.test \
-	MYDOMAIN=example.test REJECT_IP=$REJECT_IP PERMIT_IP=$PERMIT_IP
-pf_start "$SRV" "$PL"
-ns_wait_listen "$SRV" "$SIP" 25 10 || e2e_fail "smtpd does not listen on $SIP:25"
-{
-	cat "$(pf_conf "$PL")"
-	echo "smtpscreen_cache_file = $TMP/verdicts.lmdb"
-	echo "smtpscreen_cache_size = 16777216"
-	echo "smtpscreen_pin_directory = $PIN"
-	echo "smtpscreen_flow_table_size = 4096"
-} >"$TMP/screen.cf"
-SLOG=$TMP/smtpscreen.log
-e2e_cleanup_push "rm -rf '$PIN'"
-nsenter --net=/run/netns/$SRV "$SCR" host -i "$IF_S" -c "$TMP/screen.cf" -s "$TMP/ctl.sock" --log-file "$SLOG" \
-	2>"$TMP/daemon.err" &
-DPID=$!
-e2e_cleanup_push "e2e_kill_pid $DPID 10; ip -n $SRV link set $IF_S xdp off 2>/dev/null; true"
-e2e_wait_for 20 grep -q "running on $IF_S" "$TMP/daemon.err" ||
-	e2e_fail "smtpscreen host did not start: $(cat "$TMP/daemon.err")"
-e2e_log "(b) plain smtpd behind smtpscreen host (pid $DPID)"
+# --- (b), (c) smtpscreen host in front of plain smtpd: handshake hold, seat -----------
+# smtpscreen_side LABEL HOLD - one run of every client against smtpscreen host with
+# smtpscreen_host_hold = HOLD (handshake: smtpd on port 25; seat: postscreen's
+# master.cf layout, the daemon on port 25, smtpd behind smtpd pass); fresh store and
+# pins; leaves $TMP/LABEL/*.out, $TMP/LABEL.csv, $TMP/LABEL.xdp ("permit reject"
+# deltas) and the instance in $TMP/LABEL-pf
+smtpscreen_side() {
+	local label=$1 hold=$2 pf=$TMP/$1-pf tmpl=$TMP/tmpl-$1 slog=$TMP/$1.log dpid
+	local permit0 reject0 permit1 reject1
+	pf_template_plain "$TEMPLATES" "$tmpl" \
+		"# As postscreen's own EHLO reply: no PIPELINING (the pipelining bot breaks a rule)." \
+		"smtpd_discard_ehlo_keywords = pipelining"
+	[ "$hold" = seat ] && pf_template_seat "$tmpl"
+	pf_instance_create "$pf" "$tmpl" SERVER_IP=$SIP MYHOSTNAME=mx.example.test \
+		MYDOMAIN=example.test REJECT_IP=$REJECT_IP PERMIT_IP=$PERMIT_IP
+	pf_start "$SRV" "$pf"
+	if [ "$hold" = seat ]; then
+		e2e_wait_for 10 test -S "$pf/spool/private/smtpd" || e2e_fail "no smtpd pass endpoint"
+	else
+		ns_wait_listen "$SRV" "$SIP" 25 10 || e2e_fail "smtpd does not listen on $SIP:25"
+	fi
+	{
+		cat "$(pf_conf "$pf")"
+		echo "smtpscreen_cache_file = $TMP/verdicts-$label.lmdb"
+		echo "smtpscreen_cache_size = 16777216"
+		echo "smtpscreen_pin_directory = $PIN"
+		echo "smtpscreen_flow_table_size = 4096"
+		echo "smtpscreen_host_hold = $hold"
+		echo "smtpscreen_seat_listen = $SIP:25"
+		echo "smtpscreen_seat_service = $pf/spool/private/smtpd"
+	} >"$TMP/screen-$label.cf"
+	nsenter --net=/run/netns/$SRV "$SCR" host -i "$IF_S" -c "$TMP/screen-$label.cf" \
+		-s "$TMP/ctl-$label.sock" --log-file "$slog" 2>"$TMP/daemon-$label.err" &
+	dpid=$!
+	e2e_cleanup_push "e2e_kill_pid $dpid 10; ip -n $SRV link set $IF_S xdp off 2>/dev/null; true"
+	e2e_wait_for 20 grep -q "running on $IF_S" "$TMP/daemon-$label.err" ||
+		e2e_fail "smtpscreen host ($hold) did not start: $(cat "$TMP/daemon-$label.err")"
+	e2e_log "($label) smtpscreen host, $hold hold (pid $dpid)"
+	permit0=$(ctr xdp_pass_permit_packets)
+	reject0=$(ctr xdp_drop_reject_packets)
+	[ -n "$permit0" ] && [ -n "$reject0" ] || e2e_fail "no XDP counters: $("$CTL" -p "$PIN" stats 2>&1)"
+	play_all "$TMP/$label"
+	sleep 1
+	permit1=$(ctr xdp_pass_permit_packets)
+	reject1=$(ctr xdp_drop_reject_packets)
+	echo "$((permit1 - permit0)) $((reject1 - reject0))" >"$TMP/$label.xdp"
+	e2e_kill_pid "$dpid" 10
+	pf_stop "$SRV" "$pf"
+	"$PY" "$E2E_LIB/psc_verdicts.py" expect "$slog" --program smtpscreen >"$TMP/$label.csv" ||
+		e2e_fail "cannot parse $slog"
+	e2e_log "XDP counters over ($label): pass_permit +$((permit1 - permit0)), drop_reject +$((reject1 - reject0))"
+}
 # ctr NAME - an XDP counter
 ctr() { "$CTL" -p "$PIN" stats | awk -v n="$1" '$1 == n { print $2 }'; }
-permit0=$(ctr xdp_pass_permit_packets)
-reject0=$(ctr xdp_drop_reject_packets)
-[ -n "$permit0" ] && [ -n "$reject0" ] || e2e_fail "no XDP counters: $("$CTL" -p "$PIN" stats 2>&1)"
-play_all "$TMP/b"
-sleep 1
-permit1=$(ctr xdp_pass_permit_packets)
-reject1=$(ctr xdp_drop_reject_packets)
-e2e_kill_pid "$DPID" 10
-pf_stop "$SRV" "$PL"
-"$PY" "$E2E_LIB/psc_verdicts.py" expect "$SLOG" --program smtpscreen >"$TMP/b.csv" ||
-	e2e_fail "cannot parse $SLOG"
-e2e_log "XDP counters over (b): pass_permit +$((permit1 - permit0)), drop_reject +$((reject1 - reject0))"
+e2e_cleanup_push "rm -rf '$PIN'"
+smtpscreen_side b handshake
+smtpscreen_side c seat
 
 # --- side by side ---------------------------------------------------------------------
+# compare LABEL - the verdicts of run LABEL against postscreen's, per behaviour
+compare() {
+local L=$1 permit reject
+read -r permit reject <"$TMP/$L.xdp"
 # lines: ADDR BEHAVIOUR WANT CLIENT_SESSIONS_A RESULT_A CLIENT_SESSIONS_B RESULT_B
 : >"$TMP/clients.txt"
 for c in "${CLIENTS[@]}"; do
@@ -208,11 +233,11 @@ for c in "${CLIENTS[@]}"; do
 	echo "$addr $beh $want" \
 		"$(grep -c '^SESSION ' "$TMP/a/$beh.out")" \
 		"$(sed -n 's/^RESULT .* result=\([^ ]*\) .*/\1/p' "$TMP/a/$beh.out")" \
-		"$(grep -c '^SESSION ' "$TMP/b/$beh.out")" \
-		"$(sed -n 's/^RESULT .* result=\([^ ]*\) .*/\1/p' "$TMP/b/$beh.out")" >>"$TMP/clients.txt"
+		"$(grep -c '^SESSION ' "$TMP/$L/$beh.out")" \
+		"$(sed -n 's/^RESULT .* result=\([^ ]*\) .*/\1/p' "$TMP/$L/$beh.out")" >>"$TMP/clients.txt"
 done
-"$PY" - "$TMP/clients.txt" "$TMP/a.csv" "$TMP/b.csv" "$((permit1 - permit0))" \
-	"$((reject1 - reject0))" "$PERMIT_IP" "$REJECT_IP" >"$TMP/table.txt" <<'PYEOF'
+"$PY" - "$TMP/clients.txt" "$TMP/a.csv" "$TMP/$L.csv" "$permit" \
+	"$reject" "$PERMIT_IP" "$REJECT_IP" >"$TMP/table-$L.txt" <<'PYEOF'
 import csv, sys
 clients, a_csv, b_csv, permit, reject, permit_ip, reject_ip = sys.argv[1:]
 
@@ -255,12 +280,16 @@ print("%d behaviours, %d differ" % (len(rows), bad))
 sys.exit(1 if bad else 0)
 PYEOF
 rc=$?
-cat "$TMP/table.txt"
-[ $rc -eq 0 ] || e2e_fail "verdicts differ (postscreen $TMP/a.csv, smtpscreen $TMP/b.csv)"
+cat "$TMP/table-$L.txt"
+[ $rc -eq 0 ] || e2e_fail "verdicts differ (postscreen $TMP/a.csv, smtpscreen $TMP/$L.csv)"
+}
+compare b
+compare c
 
 # --- the good clients: two sessions with postscreen, one with smtpscreen ---------------------
 PSLOG=$(pf_maillog "$PS")
-PLLOG=$(pf_maillog "$PL")
+BLOG=$(pf_maillog "$TMP/b-pf")
+CLOG=$(pf_maillog "$TMP/c-pf")
 # queued FROM LOG - mails from FROM that smtpd took and Postfix delivered (to the sink)
 queued() {
 	awk -v c="client=unknown[$1]" '
@@ -279,11 +308,14 @@ for g in "198.18.80.10 good" "198.18.80.19 swaks"; do
 		grep -qE "postscreen\[[0-9]+\]: PASS OLD \[$addr\]" "$PSLOG" ||
 		e2e_fail "$beh with postscreen: no PASS NEW then PASS OLD for $addr"
 	[ "$(queued "$addr" "$PSLOG")" -eq 1 ] || e2e_fail "$beh with postscreen: want 1 mail through smtpd"
-	grep -q "RESULT behaviour=$beh result=accepted sessions=1" "$TMP/b/$beh.out" ||
-		e2e_fail "$beh with smtpscreen: not accepted in its first session: $(cat "$TMP/b/$beh.out")"
-	grep -qE "smtpscreen\[[0-9]+\]: PASS NEW \[$addr\]" "$SLOG" ||
-		e2e_fail "$beh with smtpscreen: no PASS NEW for $addr"
-	[ "$(queued "$addr" "$PLLOG")" -eq 1 ] || e2e_fail "$beh with smtpscreen: want 1 mail through smtpd"
+	for L in b c; do
+		grep -q "RESULT behaviour=$beh result=accepted sessions=1" "$TMP/$L/$beh.out" ||
+			e2e_fail "$beh with smtpscreen ($L): not accepted in its first session: $(cat "$TMP/$L/$beh.out")"
+		grep -qE "smtpscreen\[[0-9]+\]: PASS NEW \[$addr\]" "$TMP/$L.log" ||
+			e2e_fail "$beh with smtpscreen ($L): no PASS NEW for $addr"
+		[ "$(queued "$addr" "$(pf_maillog "$TMP/$L-pf")")" -eq 1 ] ||
+			e2e_fail "$beh with smtpscreen ($L): want 1 mail through smtpd"
+	done
 done
 # The allowlisted client's mail goes through on both sides, the bots' not with
 # postscreen. With smtpscreen host a bot whose failure is logged can still get its mail
@@ -294,16 +326,19 @@ for c in "${CLIENTS[@]}"; do
 	case $beh in
 	good | swaks) continue ;;
 	allowlisted)
-		[ "$(queued "$addr" "$PSLOG")" -eq 1 ] && [ "$(queued "$addr" "$PLLOG")" -eq 1 ] ||
-			e2e_fail "allowlisted: want its mail through smtpd on both sides"
+		[ "$(queued "$addr" "$PSLOG")" -eq 1 ] && [ "$(queued "$addr" "$BLOG")" -eq 1 ] &&
+			[ "$(queued "$addr" "$CLOG")" -eq 1 ] ||
+			e2e_fail "allowlisted: want its mail through smtpd on every side"
 		;;
 	*)
 		[ "$(queued "$addr" "$PSLOG")" -eq 0 ] || e2e_fail "$beh: its mail got through postscreen"
-		[ "$(queued "$addr" "$PLLOG")" -eq 0 ] ||
-			echo "note: $beh ($addr): failure logged by smtpscreen, but its mail was delivered"
+		for L in b c; do
+			[ "$(queued "$addr" "$(pf_maillog "$TMP/$L-pf")")" -eq 0 ] ||
+				echo "note: $beh ($addr): failure logged by smtpscreen ($L), but its mail was delivered"
+		done
 		;;
 	esac
 done
-echo "good clients: postscreen 2 sessions each (450, then PASS OLD); smtpscreen host 1 session each (PASS NEW, mail accepted)"
+echo "good clients: postscreen 2 sessions each (450, then PASS OLD); smtpscreen host 1 session each (PASS NEW, mail accepted), handshake hold and seat"
 e2e_log "PASS"
 exit 0

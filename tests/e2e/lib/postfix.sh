@@ -28,7 +28,10 @@
 #   pf_conf DIR            print the path of DIR's main.cf
 #   pf_maillog DIR         print the path of DIR's log file
 #   pf_wait_log DIR ERE [SECS]  wait until the log has a line matching ERE
-#   pf_seat_start NS IP DIR as pf_sink_start, in postscreen's master.cf layout (no smtp inet,
+#   pf_template_seat DIR [steer]  a plain-smtpd template turned into postscreen's
+#                          master.cf layout (smtp inet -> smtpd pass), in place;
+#                          steer: smtp inet kept, smtpd pass added
+#   pf_seat_start NS IP DIR [steer]  as pf_sink_start, in postscreen's master.cf layout (no smtp inet,
 #                          smtpd pass at DIR/spool/private/smtpd) for the seat
 #   pf_sink_start NS IP DIR
 #                          a Postfix instance in DIR (template in DIR.tmpl): plain
@@ -154,18 +157,38 @@ pf_template_smtpd() {
 	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$dst/main.cf.in" || e2e_fail "append to $dst/main.cf.in"
 }
 
+# pf_template_seat DIR [steer] - a plain-smtpd template directory in postscreen's
+# master.cf layout for smtpscreen's seat: the smtp inet service becomes `smtpd pass`
+# (in place); with steer smtp inet stays and `smtpd pass` is added (the seat on a
+# port of its own, unknown clients steered to it by sk_lookup)
+pf_template_seat() {
+	local dir=$1 keep=${2:-}
+	awk -v keep="$keep" '
+	     $1 == "smtp" && $2 == "inet" {
+		if (keep == "steer") print
+		print "smtpd     pass  -       -       n       -       -       smtpd"; next }
+	     $1 == "smtpd" && $2 == "pass" { next }
+	     { print }' "$dir/master.cf.in" >"$dir/master.cf.seat" &&
+		mv "$dir/master.cf.seat" "$dir/master.cf.in" ||
+		e2e_fail "cannot rewrite $dir/master.cf.in"
+	grep -Eq '^smtpd[[:space:]]+pass[[:space:]]' "$dir/master.cf.in" ||
+		e2e_fail "$dir/master.cf.in: no smtpd pass"
+	if [ "$keep" = steer ]; then
+		grep -Eq '^smtp[[:space:]]+inet[[:space:]]' "$dir/master.cf.in" ||
+			e2e_fail "$dir/master.cf.in: no smtp inet"
+	else
+		! grep -Eq '^smtp[[:space:]]+inet[[:space:]]' "$dir/master.cf.in" ||
+			e2e_fail "$dir/master.cf.in: smtp inet left"
+	fi
+}
+
 # pf_seat_start - the sink with postscreen's master.cf layout for smtpscreen's seat
 # (smtpscreen_host_hold = seat): no smtp inet service on port 25 (the daemon listens
 # there), smtpd behind `smtpd pass`, endpoint DIR/spool/private/smtpd
 pf_seat_start() {
 	local ns=$1 ip=$2 dir=$3
 	pf_template_smtpd "$dir.tmpl" "smtpd_discard_ehlo_keywords = pipelining"
-	awk '$1 == "smtp" && $2 == "inet" { print "smtpd     pass  -       -       n       -       -       smtpd"; next }
-	     { print }' "$dir.tmpl/master.cf.in" >"$dir.tmpl/master.cf.seat" &&
-		mv "$dir.tmpl/master.cf.seat" "$dir.tmpl/master.cf.in" ||
-		e2e_fail "cannot rewrite $dir.tmpl/master.cf.in"
-	grep -Eq '^smtpd[[:space:]]+pass[[:space:]]' "$dir.tmpl/master.cf.in" ||
-		e2e_fail "$dir.tmpl/master.cf.in: no smtpd pass service"
+	pf_template_seat "$dir.tmpl" "${4:-}"
 	pf_instance_create "$dir" "$dir.tmpl" "SERVER_IP=$ip"
 	pf_start "$ns" "$dir"
 	e2e_wait_for 10 test -S "$dir/spool/private/smtpd" ||
