@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -24,6 +25,8 @@
 #include "ctl_cidr.h"
 #include "ctl_msg.h"
 #include "ctl_xdp.h"
+
+#define CTL_XDP_DEFAULT_CF	"/etc/postfix/main.cf"	/* postconf's config_directory */
 
 const char *const ctl_xdp_mode_name[CTL_XDP_MODE_MAX] = {
 	[CTL_XDP_MODE_AUTO] = "auto",
@@ -111,10 +114,31 @@ int ctl_xdp_detach(const char *ifname, int prog_fd, char *err, size_t errlen)
 		flags |= XDP_FLAGS_REPLACE;
 		a.old_prog_fd = prog_fd;
 	} else {
-		if (!q.drv_prog_id && !q.skb_prog_id) {
+		/* No pins: detach only a program we can tell is ours by its
+		 * name, never another tool's. */
+		__u32 id = q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id;
+		int fd;
+
+		if (!id) {
 			snprintf(err, errlen, "interface %s: no XDP program "
 				 "attached", ifname);
 			return -ENOENT;
+		}
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &ilen) != 0) {
+			snprintf(err, errlen, "interface %s: XDP program id %u: %s; "
+				 "not detached", ifname, id, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -EPERM;
+		}
+		close(fd);
+		if (strcmp(info.name, "scr_xdp_prog") != 0 &&
+		    strcmp(info.name, "scr_xdp_host") != 0) {
+			snprintf(err, errlen, "interface %s: the XDP program attached "
+				 "there (id %u, name \"%s\") is not smtpscreen's; not "
+				 "detached", ifname, id, info.name);
+			return -EPERM;
 		}
 		flags = q.drv_prog_id ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
 	}
@@ -167,7 +191,8 @@ static int ctl_xdp_usage(void)
 		"usage: smtpscreen xdp attach -i IFACE [-c main.cf] "
 		"[--mode native|generic] [--block-all] [--xsk]\n"
 		"       smtpscreen xdp detach -i IFACE\n"
-		"       smtpscreen xdp reload [-c main.cf]\n");
+		"       smtpscreen xdp reload [-c main.cf]   (default "
+		CTL_XDP_DEFAULT_CF ")\n");
 	return 2;
 }
 
@@ -286,6 +311,17 @@ int ctl_xdp_main(int argc, char **argv)
 	}
 	if (optind != argc)
 		return ctl_xdp_usage();
+	if (!cf && strcmp(cmd, "reload") == 0) {
+		/* Never an empty list by omission: that would let every
+		 * listed client through. */
+		if (access(CTL_XDP_DEFAULT_CF, R_OK) != 0) {
+			fprintf(stderr, "smtpscreen: xdp reload: no -c, and %s: %s; "
+				"give the main.cf to load (-c FILE)\n",
+				CTL_XDP_DEFAULT_CF, strerror(errno));
+			return 2;
+		}
+		cf = CTL_XDP_DEFAULT_CF;
+	}
 	if (cf) {
 		conf = ctl_conf_load(cf, err, sizeof(err));
 		if (!conf)
@@ -346,8 +382,8 @@ int ctl_xdp_main(int argc, char **argv)
 			goto out;
 		if (ctl_xdp_fill(m, conf, err, sizeof(err)))
 			goto out;
-		printf("smtpscreen: XDP access list reloaded (copy %c)\n",
-		       ctl_maps_active(m) ? 'B' : 'A');
+		printf("smtpscreen: XDP access list reloaded from %s (copy %c)\n",
+		       cf, ctl_maps_active(m) ? 'B' : 'A');
 		status = 0;
 	} else {
 		return ctl_xdp_usage();

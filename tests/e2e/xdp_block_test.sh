@@ -150,9 +150,35 @@ out=$("$CTL" -p /sys/fs/bpf/scrxdp_none stats 2>&1) && fail "stats without a pro
 echo "$out" | grep -q 'no XDP program loaded' || fail "no-program message: $out"
 "$CTL" -p "$PIN" stats >&2
 
+"$SCR" xdp reload -c "$TMP/main.cf" --pin-dir "$PIN" >"$TMP/reload.out" 2>&1 ||
+	fail "xdp reload -c: $(cat "$TMP/reload.out")"
+grep -q "reloaded from $TMP/main.cf" "$TMP/reload.out" || fail "reload message: $(cat "$TMP/reload.out")"
+# without -c: postconf's default main.cf, never an empty list by omission
+if [ -r /etc/postfix/main.cf ]; then
+	"$SCR" xdp reload --pin-dir "$PIN" >"$TMP/reload.out" 2>&1 ||
+		fail "xdp reload without -c: $(cat "$TMP/reload.out")"
+	grep -q "reloaded from /etc/postfix/main.cf" "$TMP/reload.out" ||
+		fail "reload without -c did not read /etc/postfix/main.cf: $(cat "$TMP/reload.out")"
+else
+	# Debian's Postfix installed without configuration has none: refused, not empty
+	out=$("$SCR" xdp reload --pin-dir "$PIN" 2>&1); rc=$?
+	[ $rc -eq 2 ] || fail "reload without -c and without /etc/postfix/main.cf: exit $rc ($out)"
+	echo "$out" | grep -q "no -c, and /etc/postfix/main.cf: No such file or directory; give the main.cf" ||
+		fail "reload without -c: message $out"
+	connect 4 && fail "the access list was emptied by a refused reload"
+fi
+
 "$SCR" xdp detach -i scrxdp0 --pin-dir "$PIN" || fail "detach"
 [ -e "$PIN" ] && fail "pins left after detach"
 ip link show scrxdp0 | grep -q 'prog/xdp' && fail "XDP program still attached"
 connect 4 || fail ".4 cannot connect after detach"
+
+# detach beside another tool's XDP program (no smtpscreen pins): refused, left attached
+ip link set dev scrxdp0 xdpgeneric obj "$B/bpf/scr_lpm_bench.bpf.o" sec xdp ||
+	fail "cannot attach a foreign XDP program with ip link"
+out=$("$SCR" xdp detach -i scrxdp0 --pin-dir "$PIN" 2>&1) && fail "detach removed a foreign program: $out"
+echo "$out" | grep -q "is not smtpscreen's; not detached" || fail "foreign detach message: $out"
+ip link show scrxdp0 | grep -q 'prog/xdp' || fail "the foreign XDP program was removed"
+ip link set dev scrxdp0 xdpgeneric off
 log "PASS"
 exit 0
