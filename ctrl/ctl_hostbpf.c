@@ -344,7 +344,7 @@ struct ctl_hostbpf *ctl_hostbpf_open(const struct ctl_hostbpf_opts *o,
 		rc = ctl_maps_pin(h->m, h->pin_dir);
 		if (rc) {
 			snprintf(err, errlen, "pin maps under %s: %s", h->pin_dir,
-				 strerror(-rc));
+				 rc == -EXDEV ? CTL_MAPS_NO_BPFFS : strerror(-rc));
 			goto out;
 		}
 	}
@@ -375,7 +375,7 @@ int ctl_hostbpf_attach(struct ctl_hostbpf *h, char *err, size_t errlen,
 	rc = ctl_maps_pin(h->m, h->pin_dir);
 	if (rc)
 		snprintf(err, errlen, "pin maps under %s: %s", h->pin_dir,
-			 strerror(-rc));
+			 rc == -EXDEV ? CTL_MAPS_NO_BPFFS : strerror(-rc));
 out:
 	if (rc) {
 		ctl_hostbpf_tc_detach(h);

@@ -519,7 +519,7 @@ struct ctl_maps *ctl_inlinebpf_adopt_fd(int prog_fd, const char *pin_dir,
 	rc = ctl_maps_bpffs(pin_dir);
 	if (rc) {
 		snprintf(err, errlen, "%s: mount the bpf file system: %s",
-			 pin_dir, strerror(-rc));
+			 pin_dir, rc == -EXDEV ? CTL_MAPS_NO_BPFFS : strerror(-rc));
 		goto out;
 	}
 	if (mkdir(pin_dir, 0700) && errno != EEXIST) {

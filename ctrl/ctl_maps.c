@@ -510,7 +510,26 @@ void ctl_maps_destroy(struct ctl_maps *m)
 	free(m);
 }
 
-/* ctl_maps_bpffs - make sure dir's parent is a bpf file system */
+/* ctl_maps_private_mnt - is our mount namespace one of our own, other
+ * than our parent's (`ip netns exec` unshares one and then runs us) or
+ * init's? false when it cannot be told */
+static bool ctl_maps_private_mnt(void)
+{
+	char self[64] = "", other[64] = "", path[64];
+
+	if (readlink("/proc/self/ns/mnt", self, sizeof(self) - 1) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)getppid());
+	if (readlink(path, other, sizeof(other) - 1) >= 0)
+		return strcmp(self, other) != 0;
+	memset(other, 0, sizeof(other));
+	if (readlink("/proc/1/ns/mnt", other, sizeof(other) - 1) >= 0)
+		return strcmp(self, other) != 0;
+	return false;
+}
+
+/* ctl_maps_bpffs - make sure dir's parent is a bpf file system; -EXDEV
+ * when it is not and a mount would not outlive this process */
 int ctl_maps_bpffs(const char *dir)
 {
 	char parent[PATH_MAX];
@@ -523,6 +542,11 @@ int ctl_maps_bpffs(const char *dir)
 		*slash = '\0';
 	if (statfs(parent, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
 		return 0;
+	/* A bpf file system mounted from a mount namespace of our own (as
+	 * `ip netns exec` makes, with a fresh /sys) vanishes with us, and
+	 * the pins with it: nothing could manage the program afterwards. */
+	if (ctl_maps_private_mnt())
+		return -EXDEV;
 	if (mount("bpf", parent, "bpf", 0, "mode=0700"))
 		return -errno;
 	return 0;

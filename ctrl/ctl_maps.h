@@ -97,8 +97,16 @@ struct ctl_maps *ctl_maps_open_pinned(const char *dir, char *err,
 void ctl_maps_destroy(struct ctl_maps *m);
 int ctl_maps_pin(struct ctl_maps *m, const char *dir);
 int ctl_maps_unpin(const char *dir);
-/* Mount bpffs on dir's parent unless it is one already; 0 or -errno. */
+/* Mount bpffs on dir's parent unless it is one already; 0 or -errno;
+ * -EXDEV when it is not one and this process is in a mount namespace of
+ * its own (`ip netns exec`): a mount would vanish with it, and the pins. */
 int ctl_maps_bpffs(const char *dir);
+/* The message for ctl_maps_bpffs's -EXDEV. */
+#define CTL_MAPS_NO_BPFFS "no bpf file system there in this mount namespace " \
+	"(under `ip netns exec`, which mounts a fresh /sys?): pins made here would " \
+	"vanish with this command; mount one (mount -t bpf bpf /sys/fs/bpf), run " \
+	"with `nsenter --net=/run/netns/NS` instead, or give --pin-dir on a bpf file system"
+
 /* Program fd (loaded or pinned); -1 if none. */
 int ctl_maps_prog_fd(const struct ctl_maps *m);
 /* Map fd by the name in scr_xdp.bpf.c (tests, xsk users); -1 if none. */

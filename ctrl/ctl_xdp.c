@@ -349,7 +349,7 @@ int ctl_xdp_main(int argc, char **argv)
 		rc = ctl_maps_pin(m, pindir);
 		if (rc) {
 			snprintf(err, sizeof(err), "pin maps under %s: %s",
-				 pindir, strerror(-rc));
+				 pindir, rc == -EXDEV ? CTL_MAPS_NO_BPFFS : strerror(-rc));
 			ctl_xdp_detach(ifname, ctl_maps_prog_fd(m), err + 256,
 				       sizeof(err) - 256);
 			ctl_maps_unpin(pindir);

@@ -173,6 +173,14 @@ fi
 ip link show scrxdp0 | grep -q 'prog/xdp' && fail "XDP program still attached"
 connect 4 || fail ".4 cannot connect after detach"
 
+# attach under `ip netns exec` (a fresh /sys, no bpffs in that mount namespace): refused
+# with the reason, not "pinned" into a mount that vanishes with the command
+out=$(ip netns exec "$NS" "$SCR" xdp attach -i scrxdp1 --pin-dir /sys/fs/bpf/scrxdp_nsx 2>&1) &&
+	fail "attach under ip netns exec succeeded: $out"
+echo "$out" | grep -q "no bpf file system there in this mount namespace" ||
+	fail "attach under ip netns exec: message $out"
+ip -n "$NS" link show scrxdp1 | grep -q 'prog/xdp' && fail "a program was left on scrxdp1"
+
 # detach beside another tool's XDP program (no smtpscreen pins): refused, left attached
 ip link set dev scrxdp0 xdpgeneric obj "$B/bpf/scr_lpm_bench.bpf.o" sec xdp ||
 	fail "cannot attach a foreign XDP program with ip link"
