@@ -334,13 +334,7 @@ pf_instance_create "$PL" "$TMP/tmpl-pl" "${PFARGS[@]}"
 # `smtpd pass` (postscreen's master.cf line), the pass endpoint private/smtpd.
 mkdir -p "$TMP/tmpl-st" || e2e_fail "mkdir $TMP/tmpl-st"
 cp "$TMP"/tmpl-pl/*.in "$TMP/tmpl-st/" || e2e_fail "cannot copy $TMP/tmpl-pl"
-awk '$1 == "smtp" && $2 == "inet" { print "smtpd     pass  -       -       n       -       -       smtpd"; next }
-     { print }' "$TMP/tmpl-pl/master.cf.in" >"$TMP/tmpl-st/master.cf.in" ||
-	e2e_fail "cannot rewrite $TMP/tmpl-pl/master.cf.in"
-if ! grep -Eq '^smtpd[[:space:]]+pass[[:space:]]' "$TMP/tmpl-st/master.cf.in" ||
-	grep -Eq '^smtp[[:space:]]+inet[[:space:]]' "$TMP/tmpl-st/master.cf.in"; then
-	e2e_fail "$TMP/tmpl-st/master.cf.in: want 'smtpd pass' and no 'smtp inet'"
-fi
+pf_template_seat "$TMP/tmpl-st"
 ST=$TMP/st
 pf_instance_create "$ST" "$TMP/tmpl-st" "${PFARGS[@]}"
 # The steered seat: the plain templates plus `smtpd pass` (smtp inet kept).

@@ -1429,8 +1429,7 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 	if (r->n->hold_ns > l->setup->hold_ns && l->setup->hold_ns && l->o.allow_map)
 		ctl_msg_warn("reload: a longer postscreen_greet_wait needs a "
 			     "restart to move the kernel's fail-open deadline");
-	if ((r->n->hold_handshake != l->setup->hold_handshake ||
-	     r->n->hold_seat != l->setup->hold_seat ||
+	if ((r->n->host_hold != l->setup->host_hold ||
 	     (r->n->pol.action[SCR_TEST_PREGREET] == SCR_ACT_IGNORE) !=
 	     (l->setup->pol.action[SCR_TEST_PREGREET] == SCR_ACT_IGNORE)) &&
 	    l->o.allow_map)

@@ -39,8 +39,8 @@ static void hold_times(struct ctl_setup *s)
 		s->pre_queue_limit = 100;
 	(void)ctl_conf_parse_bool(ctl_conf_get(s->conf, "smtpscreen_greet_hold"), &on);
 	v = ctl_conf_get(s->conf, "smtpscreen_host_hold");
-	s->hold_handshake = v == NULL || strcmp(v, "handshake") == 0;
-	s->hold_seat = v != NULL && strcmp(v, "seat") == 0;
+	s->host_hold = v == NULL || strcmp(v, "handshake") == 0 ? CTL_HOLD_HANDSHAKE :
+		       strcmp(v, "seat") == 0 ? CTL_HOLD_SEAT : CTL_HOLD_GREETING;
 	if (!on || !(s->pol.enabled & SCR_TEST_BIT(SCR_TEST_PREGREET)))
 		return;
 	s->hold_ns = s->pol.greet_wait_ns;

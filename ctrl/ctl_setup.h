@@ -25,6 +25,13 @@
 #include "ctl_log.h"
 #include "scr_scan.h"
 
+/* smtpscreen_host_hold: where host mode makes an unknown client wait. */
+enum ctl_host_hold {
+	CTL_HOLD_HANDSHAKE = 0,	/* in XDP, before the handshake completes */
+	CTL_HOLD_GREETING,	/* the server's greeting held in TC */
+	CTL_HOLD_SEAT,		/* in postscreen's seat (dp_seat) */
+};
+
 struct ctl_setup {
 	struct ctl_conf *conf;
 	struct scr_policy pol;
@@ -36,10 +43,7 @@ struct ctl_setup {
 	 * postscreen_greet_wait's ${stress?...} branch. */
 	uint64_t hold_ns;
 	uint64_t hold_stress_ns;
-	/* Host mode: smtpscreen_host_hold = handshake (the wait runs before
-	 * the handshake completes, in XDP) rather than greeting. */
-	bool hold_handshake;
-	bool hold_seat;			/* smtpscreen_host_hold = seat */
+	enum ctl_host_hold host_hold;	/* host mode: smtpscreen_host_hold */
 	uint32_t pre_queue_limit;	/* postscreen_pre_queue_limit: stress marks */
 };
 

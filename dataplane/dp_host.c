@@ -129,7 +129,9 @@ struct host {
 	bool ev_pushed;
 	bool hs_hold;			/* handshake hold on (set at open) */
 	bool hs_ending;			/* feeding a pregreeter's RST (hs_reset) */
-	bool stop_reply;		/* smtpscreen_stop_reply: hs_answer's line */
+	/* postscreen's reply to a client that talks first (pregreet action,
+	 * "" with smtpscreen_stop_reply = no): hs_answer and the seat */
+	char pregreet_reply[DP_CRAFT_REPLY_MAX];
 	/* smtpscreen_host_hold = seat: postscreen's seat on its own thread */
 	struct dp_seat *seat;
 	pthread_t seat_t;
@@ -399,11 +401,11 @@ static void hold(struct host *h, const struct scr_host_sample *s, uint32_t caple
 	feed(h, s->data, caplen, s->wirelen, s->ts_ns);
 }
 
-/* rst_client_reply - a RST to the client from a frame of the session,
+/* rst_client - a RST to the client from a frame of the session,
  * after the reply line if any: the frames dp_craft_stop makes for the
  * client end, sent through the resend socket */
-static void rst_client_reply(struct host *h, const uint8_t *frame,
-			     uint32_t caplen, const char *reply)
+static void rst_client(struct host *h, const uint8_t *frame, uint32_t caplen,
+		       const char *reply)
 {
 	const struct scr_policy *pol = &h->lw.setup->pol;
 	struct dp_craft_frame out[3];
@@ -418,12 +420,6 @@ static void rst_client_reply(struct host *h, const uint8_t *frame,
 		else
 			h->st.resend_err++;
 	}
-}
-
-/* rst_client - the same without a reply line */
-static void rst_client(struct host *h, const uint8_t *frame, uint32_t caplen)
-{
-	rst_client_reply(h, frame, caplen, "");
 }
 
 /* data_hold - the server's 354: the engine has seen every client byte
@@ -448,7 +444,7 @@ static void data_hold(struct host *h, const struct scr_host_sample *s,
 		 * and wait: it gets a RST at the 354's own number. */
 		h->st.data_stopped++;
 		if (!(s->flags & SCR_HOST_SF_TRUNC))
-			rst_client(h, s->data, caplen);
+			rst_client(h, s->data, caplen, "");
 		return;
 	}
 	(void)ctl_hostbpf_release_data(h->hb, &k);
@@ -552,14 +548,7 @@ static void handshake(struct host *h, const struct scr_host_sample *s,
 static void hs_answer(struct host *h, const struct scr_host_sample *s,
 		      uint32_t caplen)
 {
-	const struct scr_policy *pol = &h->lw.setup->pol;
-	char reply[DP_CRAFT_REPLY_MAX] = "";
-
-	if (h->stop_reply &&
-	    dp_craft_reply(SCR_TEST_PREGREET, pol->action[SCR_TEST_PREGREET],
-			   NULL, NULL, reply, sizeof(reply)) < 0)
-		reply[0] = 0;
-	rst_client_reply(h, s->data, caplen, reply);
+	rst_client(h, s->data, caplen, h->pregreet_reply);
 }
 
 /* hs_reset - a pregreeter the handshake hold stopped: the XDP program
@@ -1031,7 +1020,7 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.ports = s->pol.ports;
 	bo.nports = s->pol.nports;
 	/* the seat is the greet wait: no greeting hold in TC */
-	bo.greet_hold_ns = s->hold_seat ? 0 : s->hold_ns;
+	bo.greet_hold_ns = s->host_hold == CTL_HOLD_SEAT ? 0 : s->hold_ns;
 	bo.data_hold_ns = HOST_DATA_HOLD_NS;
 	bo.flow_map_size = s->pol.flow_table_size;
 	(void)ctl_conf_parse_bool(ctl_conf_get(s->conf, "smtpscreen_xdp_block_all"), &b);
@@ -1040,7 +1029,7 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.sample_bytes = v ? (uint32_t)strtoul(v, NULL, 10) : 0;
 	bo.tbl8_groups = ctl_maps_tbl8_needed(perm, nperm) + 256;
 	bo.overload_drop = s->pol.overload_drop;
-	bo.hs_hold = s->hold_handshake && !s->hold_seat && s->hold_ns != 0;
+	bo.hs_hold = s->host_hold == CTL_HOLD_HANDSHAKE && s->hold_ns != 0;
 	bo.seat_steer = h->seat_steer;
 	/* host mode stops a failed session at the failure (enforce too) */
 	bo.hs_reset = s->pol.action[SCR_TEST_PREGREET] != SCR_ACT_IGNORE;
@@ -1128,7 +1117,6 @@ static void *seat_thread(void *arg)
 static int seat_open(struct host *h, char *err, size_t errlen)
 {
 	const struct ctl_setup *s = ctl_live_setup(h->live);
-	static char reply[DP_CRAFT_REPLY_MAX];
 	struct dp_seat_opts o;
 	unsigned i;
 
@@ -1143,14 +1131,8 @@ static int seat_open(struct host *h, char *err, size_t errlen)
 	o.backlog = 4096;
 	/* A client that talks first: host mode stops it (drop and enforce)
 	 * with postscreen's reply, or leaves its bytes to smtpd (ignore). */
-	if (s->pol.action[SCR_TEST_PREGREET] != SCR_ACT_IGNORE) {
-		reply[0] = 0;
-		if (h->stop_reply)
-			(void)dp_craft_reply(SCR_TEST_PREGREET,
-					     s->pol.action[SCR_TEST_PREGREET], NULL,
-					     NULL, reply, sizeof(reply));
-		o.early_reply = reply;
-	}
+	if (s->pol.action[SCR_TEST_PREGREET] != SCR_ACT_IGNORE)
+		o.early_reply = h->pregreet_reply;
 	o.screen = seat_screen;
 	o.arg = h;
 	h->seat_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1297,10 +1279,18 @@ int dp_host_main(int argc, char **argv)
 	}
 	status = 1;
 	h->wall_off_ns = (int64_t)(ctl_live_now_ns() - mono_ns());
-	rc = 1;
-	(void)ctl_conf_parse_bool(ctl_conf_get(ctl_live_setup(h->live)->conf,
-					       "smtpscreen_stop_reply"), &rc);
-	h->stop_reply = rc != 0;
+	{
+		const struct ctl_setup *ls = ctl_live_setup(h->live);
+		enum scr_action act = ls->pol.action[SCR_TEST_PREGREET];
+
+		rc = 1;
+		(void)ctl_conf_parse_bool(ctl_conf_get(ls->conf,
+						       "smtpscreen_stop_reply"), &rc);
+		if (rc && act != SCR_ACT_IGNORE &&
+		    dp_craft_reply(SCR_TEST_PREGREET, act, NULL, NULL, h->pregreet_reply,
+				   sizeof(h->pregreet_reply)) < 0)
+			h->pregreet_reply[0] = 0;
+	}
 
 	/* Session kill: probe once; without it STOP only drops. */
 	h->kill = ctl_kill_open(err, sizeof(err));
@@ -1310,7 +1300,8 @@ int dp_host_main(int argc, char **argv)
 		ctl_msg_warn("%s: stopped sessions are dropped "
 			     "in XDP/TC but the local smtpd socket stays until its "
 			     "own timeout", err);
-	if ((ctl_live_setup(h->live)->hold_seat && seat_open(h, err, sizeof(err)) != 0) ||
+	if ((ctl_live_setup(h->live)->host_hold == CTL_HOLD_SEAT &&
+	     seat_open(h, err, sizeof(err)) != 0) ||
 	    kernel_open(h, err, sizeof(err)) != 0 ||
 	    worker_open(h, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpscreen host: %s\n", err);

@@ -40,8 +40,9 @@
 #define SEAT_LISTENER		(UINT64_MAX - 64)	/* + listener index */
 #define SEAT_WAKE		UINT64_MAX
 
-/* A slot is free, in its greet wait, or passed with the channel open. */
-enum seat_state { SEAT_FREE = 0, SEAT_WAIT, SEAT_PASS };
+/* A slot is free, taken but in no list yet (accept decides), in its greet
+ * wait, or passed with the channel open. */
+enum seat_state { SEAT_FREE = 0, SEAT_NEW, SEAT_WAIT, SEAT_PASS };
 
 /* Which of a slot's two descriptors an epoll event is for. */
 enum seat_kind { SEAT_KIND_CLIENT = 0, SEAT_KIND_PASS = 1 };
@@ -244,15 +245,23 @@ static void seat_listen_interest(struct dp_seat *s, bool on)
 	s->accept_paused = !on;
 }
 
+/* seat_unwait - slot i leaves the greet wait's FIFO */
+static void seat_unwait(struct dp_seat *s, uint32_t i)
+{
+	seat_fifo_remove(s, &s->wait, i);
+	atomic_fetch_sub_explicit(&s->st.waiting, 1, memory_order_relaxed);
+}
+
 /* seat_conn_free - close what the slot holds, unlink it, back to the free list */
 static void seat_conn_free(struct dp_seat *s, uint32_t i)
 {
 	struct seat_conn *c = &s->conns[i];
 
 	switch (c->state) {
+	case SEAT_NEW:
+		break;
 	case SEAT_WAIT:
-		seat_fifo_remove(s, &s->wait, i);
-		atomic_fetch_sub_explicit(&s->st.waiting, 1, memory_order_relaxed);
+		seat_unwait(s, i);
 		break;
 	case SEAT_PASS:
 		seat_fifo_remove(s, &s->passing, i);
@@ -415,10 +424,8 @@ static void seat_hand_off(struct dp_seat *s, uint32_t i, uint64_t now)
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
-	if (c->state == SEAT_WAIT) {
-		seat_fifo_remove(s, &s->wait, i);
-		atomic_fetch_sub_explicit(&s->st.waiting, 1, memory_order_relaxed);
-	}
+	if (c->state == SEAT_WAIT)
+		seat_unwait(s, i);
 	c->state = SEAT_PASS;
 	c->pass_fd = chan;
 	c->due_ns = now + (uint64_t)DP_SEAT_PASS_NOTIFY * 1000000000u;
@@ -536,25 +543,17 @@ static void seat_accept_one(struct dp_seat *s, unsigned l, int fd,
 		c->server = s->laddr[l];
 	c->start_ns = now;
 	c->prev = c->next = SEAT_NIL;
+	c->state = SEAT_NEW;
 	screen = s->o.screen ? s->o.screen(s->o.arg, &c->client, &c->server) : 1;
 	if (screen < 0) {
 		/* judged and stopped before it was accepted */
 		seat_inc(&s->st.hangup);
-		c->state = SEAT_WAIT;
-		atomic_fetch_add_explicit(&s->st.waiting, 1, memory_order_relaxed);
-		seat_fifo_push(s, &s->wait, i);
 		seat_conn_free(s, i);
 		return;
 	}
 	if (screen == 0) {
 		/* the pass cache or the permanent permit: smtpd at once */
 		seat_inc(&s->st.direct);
-		/* in the wait for no time, so that hand-off and free find
-		 * the slot where they take it from */
-		c->state = SEAT_WAIT;
-		c->due_ns = now;
-		atomic_fetch_add_explicit(&s->st.waiting, 1, memory_order_relaxed);
-		seat_fifo_push(s, &s->wait, i);
 		seat_hand_off(s, i, now);
 		return;
 	}
