@@ -698,7 +698,7 @@ wave() {
 		"$TMP/r$r-$sk-wave.jobs" "$HOSTCPU_CG/schvp_pf/cgroup.procs" "$TMP/$tag.stop" \
 		>"$TMP/$tag.samples" 2>"$TMP/$tag.sampler.err" &
 	sp=$!		# ns_kill_pids stops it if the run fails meanwhile
-	e2e_wait_for 5 grep -q '^[0-9]' "$TMP/$tag.samples" ||
+	e2e_wait_for 5 grep -qs '^[0-9]' "$TMP/$tag.samples" ||
 		e2e_fail "$tag: the sampler did not start: $(cat "$TMP/$tag.sampler.err")"
 	snap "$TMP/$tag.0"
 	(in_cli "$BURSTER" --server "$SIP" --sources "$TMP/r$r-$sk-wave.src" \
@@ -847,6 +847,7 @@ for r in range(1, reps + 1):
                  "wall_s": d["wall_ns"] / 1e9}
             f["scr"] = us(d[CG[k]])
             f["scr_run"] = us(d.get(p + "_run_ns", 0))
+            f["wakes"] = d.get(p + "_wakes", 0) / float(n)
             f["scr_ticks"] = us((d.get(p + "_utime", 0) + d.get(p + "_stime", 0)) * TICK_NS)
             if k == "smtpscreen":
                 f["idle_us_per_s"] = idle
@@ -1092,6 +1093,8 @@ for side in SIDES:
     runs = col(side, "pregreet", "bpf_runs")
     w("  %s: daemon idle rate (2 s without traffic after start): %s us of CPU per second; "
       "BPF program runs per pregreet bot %s." % (side, fmt(idle), fmt(runs)))
+w("  Screener wake-ups (voluntary context switches, all threads) per client: " +
+  ", ".join("%s %s %s" % (cl, side, fmt(col(side, cl, "wakes"))) for cl in CLASSES for side in SIDES))
 w("")
 w("Per repetition (screener us per client; side / postscreen = ratio):")
 for r in range(1, reps + 1):

@@ -103,11 +103,15 @@ const volatile __u32 scr_overload_drop = 0;	/* smtpscreen_overload_policy = drop
 const volatile __u32 scr_hs_hold = 0;		/* smtpscreen_host_hold = handshake */
 const volatile __u32 scr_sample_lazy = 0;	/* wake user space only for samples
 						 * that start a flow or are held */
+const volatile __u64 scr_ring_wake_bytes = 0;	/* ... or when this much waits */
 const volatile __u32 scr_hs_reset = 0;		/* pregreet action drop: end a
 						 * pregreeter's half-open connection */
 /* The handshake hold's wait (CLOCK_MONOTONIC ns), in .bss: user space
  * writes it (postscreen_greet_wait, its stress value under stress). */
 __u64 scr_hs_wait_ns;
+/* Host mode: user space reads the ring every few hundred ms now (flows
+ * are undecided), so a new flow's first sample need not wake it. */
+__u32 scr_user_polls;
 #endif
 
 /* Copy selector and prefix lengths present (mmapped by user space). */
@@ -512,12 +516,19 @@ static __always_inline int scr_host_emit(struct scr_host_sample *s,
 	s->dir = dir;
 	s->flags = flags;
 	/* A sample of a flow user space is judging already waits for its
-	 * next turn (it polls every few ms while flows are undecided): no
-	 * wake-up per packet. A flow's first sample and a held reply wake
-	 * it (adaptively: only when it has caught up). */
-	if (scr_sample_lazy && !wake &&
-	    !(flags & (SCR_HOST_SF_FIRST | SCR_HOST_SF_HELD)))
-		rb = BPF_RB_NO_WAKEUP;
+	 * next turn (it polls every 250 ms while flows are undecided): no
+	 * wake-up per packet, unless scr_ring_wake_bytes wait. A held reply,
+	 * a sample the caller wants answered now, and a flow's first sample
+	 * unless user space polls anyway (scr_user_polls) wake it, whatever
+	 * waits before them (the adaptive wake-up would not: it fires only
+	 * when user space has read all before). */
+	if (wake || (flags & SCR_HOST_SF_HELD) ||
+	    ((flags & SCR_HOST_SF_FIRST) &&
+	     !*(volatile __u32 *)&scr_user_polls))
+		rb = BPF_RB_FORCE_WAKEUP;
+	else if (scr_sample_lazy)
+		rb = bpf_ringbuf_query(&host_samples, BPF_RB_AVAIL_DATA) >=
+		     scr_ring_wake_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&host_samples, s, SCR_HOST_SAMPLE_HDR + cap, rb)) {
 		scr_host_count(SCR_HOST_C_RB_FULL, wirelen);
 		return -1;

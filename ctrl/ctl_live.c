@@ -57,7 +57,8 @@
 #endif
 
 #define LIVE_SWEEP_S	60		/* cache and maps sweep */
-#define LIVE_POLL_MS	1000
+#define LIVE_POLL_MS	1000		/* periodic work while /metrics is served */
+#define LIVE_IDLE_MS	10000		/* ... otherwise (sweeps, cleanup) */
 #define LIVE_POLLFDS	(CTL_SOCK_CONN_MAX + 32)
 #define LIVE_SHARED_MAX	4096		/* shared store reads in flight */
 #define LIVE_RETIRED_MAX 8		/* old setups waiting for the workers */
@@ -100,7 +101,8 @@ struct live_retired {
 struct live_reload {
 	pthread_t th;
 	atomic_int state;		/* RL_IDLE, RL_RUNNING, RL_DONE */
-	int wake_fd;			/* eventfd: the build is done */
+	int wake_fd;			/* eventfd: the build is done, or a
+					 * signal came (to whichever thread) */
 	bool joined;			/* thread joined, result not yet freed */
 	uint64_t t0;
 	struct ctl_setup *n;
@@ -152,6 +154,8 @@ struct ctl_live {
 	uint64_t next_sweep_s, next_cleanup_s;
 	uint64_t retention_s, cleanup_interval_s;
 	atomic_int hup, usr1;
+	atomic_bool connect_looks;	/* DNSBL or shared store: a new client's
+					 * CONNECT starts lookups */
 	unsigned ndyn;			/* operator prefixes without XDP */
 	struct ctl_live_dyn dyn[CTL_LIVE_DYN_MAX];
 	struct live_stats st;
@@ -162,7 +166,6 @@ struct ctl_live {
 #endif
 #ifdef SCR_HAVE_METRICS
 	struct ctl_metrics *mx;
-	uint64_t mx_next;
 #endif
 };
 
@@ -595,6 +598,8 @@ static int dnsbl_swap(struct ctl_live *l, struct ctl_dnsbl *d, char *err,
 	}
 	ctl_dnsbl_destroy(l->dnsbl);
 	l->dnsbl = d;
+	atomic_store_explicit(&l->connect_looks, d != NULL || l->shared_url[0],
+			      memory_order_relaxed);
 	for (i = 0; l->dq && i < CTL_LIVE_DNSBL_MAX; i++)
 		l->dq[i].next = i + 2 <= CTL_LIVE_DNSBL_MAX ? i + 2 : 0;
 	l->dfree = l->dq ? 1 : 0;
@@ -742,6 +747,18 @@ static void on_stress(struct ctl_live *l, const struct scr_event *ev,
 		agg.count = flows > UINT32_MAX ? UINT32_MAX : (uint32_t)flows;
 	}
 	log_event(l, &agg);
+}
+
+/* ctl_live_event_urgent - whether ev's effects should not wait for the
+ * front end's next batch of events: a new client's CONNECT when it starts
+ * DNSBL or shared-store lookups (their answers race the greet wait).
+ * Blocks and passes may wait: the worker's own cache has them for the
+ * client's next session at once (ctl_cache_block, ctl_cache_verdict),
+ * the map entry, log line and store only follow. Any thread. */
+bool ctl_live_event_urgent(const struct ctl_live *l, const struct scr_event *ev)
+{
+	return ev->type == SCR_EV_CONNECT &&
+	       atomic_load_explicit(&l->connect_looks, memory_order_relaxed);
 }
 
 /* ctl_live_event - the verdict policy: one engine event of worker w */
@@ -1025,6 +1042,8 @@ struct ctl_live *ctl_live_create(const struct ctl_live_opts *o,
 	 * an error (the node works on its cache and store). */
 	v = ctl_conf_get(setup->conf, "smtpscreen_shared_store");
 	snprintf(l->shared_url, sizeof(l->shared_url), "%s", v ? v : "");
+	if (l->shared_url[0])
+		atomic_store_explicit(&l->connect_looks, true, memory_order_relaxed);
 	if (l->shared_url[0]) {
 #ifdef SCR_HAVE_SHARED
 		l->shared = ctl_shared_create(l->shared_url, err, errlen);
@@ -1396,10 +1415,8 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 	struct ctl_live_msg m;
 	const char *v;
 	unsigned i;
-	uint64_t x;
 	int rc;
 
-	(void)!read(r->wake_fd, &x, sizeof(x));	/* the loop polls it */
 	pthread_join(r->th, NULL);
 	r->joined = true;
 	rc = r->rc;
@@ -1502,12 +1519,19 @@ static int reload_wait(struct ctl_live *l, char *err, size_t errlen)
 /* on_signal - SIGHUP reloads, SIGUSR1 reopens the log, the rest stop */
 static void on_signal(int sig)
 {
+	uint64_t one = 1;
+	int e = errno;
+
 	if (sig == SIGHUP)
 		atomic_store(&sig_live->hup, 1);
 	else if (sig == SIGUSR1)
 		atomic_store(&sig_live->usr1, 1);
 	else
 		atomic_store(sig_stop, 1);
+	/* the control loop may sleep for seconds, and the signal may have
+	 * reached another thread than its own */
+	(void)!write(sig_live->rl.wake_fd, &one, sizeof(one));
+	errno = e;
 }
 
 /* ctl_live_signals - SIGTERM/SIGINT set *stop, SIGHUP reloads, SIGUSR1
@@ -1627,6 +1651,10 @@ static unsigned live_ctrs(struct ctl_live *l, struct ctl_live_ctr *c,
 	CTR("client_limit", "Connections over the per-client limit", es.client_limit);
 	CTR("command_time", "Sessions over postscreen_command_time_limit",
 	    es.command_time);
+	CTR("no_server", "Sessions unknown: the server side was never seen",
+	    es.no_server);
+	CTR("undecided", "Sessions unknown: the client spoke while the server's "
+	    "reply was incomplete", es.undecided);
 #undef CTR
 #undef GAUGE
 #undef PUT
@@ -2049,6 +2077,7 @@ static void periodic(struct ctl_live *l)
 void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 {
 	uint64_t last_periodic = 0, last_sync = 0;
+	int tick_ms = -1;
 	char err[1024];
 
 #ifdef SCR_HAVE_SHARED
@@ -2067,8 +2096,8 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 #endif
 	while (!atomic_load(stop)) {
 		struct pollfd pf[LIVE_POLLFDS];
-		int npf = 0, nsock, timeout = LIVE_POLL_MS;
-		uint64_t now;
+		int npf = 0, nsock, timeout, rlo;
+		uint64_t now, every;
 #ifdef SCR_HAVE_SHARED
 		int nsh = 0, sho = 0;
 #endif
@@ -2076,6 +2105,17 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 		int ndb = 0, dbo = 0, dtmo = -1;
 #endif
 
+		/* the periodic work is due in, or what the front end asked */
+		every = LIVE_IDLE_MS * 1000000ull;
+#ifdef SCR_HAVE_METRICS
+		if (l->mx)
+			every = LIVE_POLL_MS * 1000000ull;
+#endif
+		now = ctl_live_now_ns();
+		timeout = now - last_periodic >= every ? 0 :
+			  (int)((last_periodic + every - now) / 1000000u) + 1;
+		if (tick_ms >= 0 && tick_ms < timeout)
+			timeout = tick_ms;
 		if (l->ops.drain(l->ops.arg) > 0) {
 			timeout = 0;	/* more may wait: take them first */
 			if (l->verdf)
@@ -2109,6 +2149,7 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 		} else if (timeout > 1) {
 			timeout = 1;
 		}
+		rlo = npf;
 		pf[npf].fd = l->rl.wake_fd;	/* the reload thread is done */
 		pf[npf++].events = POLLIN;
 		nsock = ctl_sock_pollfds(l->sock, &pf[npf], LIVE_POLLFDS - npf - 8,
@@ -2146,6 +2187,11 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 
 			(void)!read(l->ops.wake_fd, &x, sizeof(x));
 		}
+		if (pf[rlo].revents & POLLIN) {
+			uint64_t x;
+
+			(void)!read(l->rl.wake_fd, &x, sizeof(x));
+		}
 		(void)ctl_sock_process(l->sock, &pf[l->ops.wake_fd >= 0 ? 2 : 1],
 				       nsock, sock_handler, l);
 #ifdef SCR_HAVE_SHARED
@@ -2158,9 +2204,9 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 			ctl_dnsbl_process(l->dnsbl, &pf[dbo], ndb, ctl_live_now_ns());
 #endif
 		if (l->ops.tick)
-			l->ops.tick(l->ops.arg);
+			tick_ms = l->ops.tick(l->ops.arg);
 		now = ctl_live_now_ns();
-		if (now - last_periodic >= 1000000000ull) {
+		if (now - last_periodic >= every) {
 			last_periodic = now;
 			periodic(l);
 		}

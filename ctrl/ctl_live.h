@@ -35,6 +35,9 @@
  *	ctl_live_workers(l, w, n, ops): the workers (their caches get the
  *	  master cache's entries now) and the front end's callbacks.
  *	ctl_live_event(l, ev, worker): one engine event of a worker.
+ *	ctl_live_event_urgent(l, ev): whether a front end that batches its
+ *	  events should wake the control loop for ev now (a CONNECT that
+ *	  starts lookups); others may wait for the batch. Any thread.
  *	ctl_live_run(l, stop): the control loop until *stop is set; calls
  *	  ops.drain each turn and on its wake fd. After it returns the front
  *	  end stops its workers and drains their last events itself
@@ -138,12 +141,15 @@ struct ctl_live_ops {
 	/* The front end's part of `status`'s first line, after "smtpscreen
 	 * MODE: running N s" (e.g. " on eth0 (XDP native)"; no newline). */
 	void (*status)(void *arg, FILE *out);
-	/* Called every turn of the control loop (NULL: nothing). */
-	void (*tick)(void *arg);
+	/* Called every turn of the control loop (NULL: nothing); the ms
+	 * until it wants the next call at the latest (-1: no wish). A quiet
+	 * front end asks for little: each wake-up of an idle daemon costs. */
+	int (*tick)(void *arg);
 	/* Labelled families of its own for /metrics (NULL: none). */
 	void (*metrics)(void *arg, FILE *out);
 	/* The fd that wakes the control loop when events wait (-1: none;
-	 * the loop then wakes every millisecond). */
+	 * the loop then wakes every millisecond). Signals wake it through
+	 * an eventfd of its own, whichever thread they reach. */
 	int wake_fd;
 };
 
@@ -177,6 +183,8 @@ void ctl_live_set_maps(struct ctl_live *l, struct ctl_maps *maps);
 int ctl_live_load_maps(struct ctl_live *l, char *err, size_t errlen);
 int ctl_live_workers(struct ctl_live *l, struct ctl_live_worker **w,
 		     unsigned n, const struct ctl_live_ops *ops);
+bool ctl_live_event_urgent(const struct ctl_live *l,
+			   const struct scr_event *ev);
 void ctl_live_event(struct ctl_live *l, const struct scr_event *ev,
 		    unsigned worker);
 void ctl_live_run(struct ctl_live *l, atomic_int *stop);

@@ -321,6 +321,7 @@ static int ctl_maps_host_knobs(struct scr_xdp *skel,
 		skel->rodata->scr_hs_hold = o->hs_hold ? 1 : 0;
 		skel->rodata->scr_hs_reset = o->hs_reset ? 1 : 0;
 		skel->rodata->scr_sample_lazy = o->sample_lazy ? 1 : 0;
+		skel->rodata->scr_ring_wake_bytes = ring / 8;
 	}
 	/* One XDP program of the two; the TC program only in host mode. */
 	bpf_program__set_autoload(skel->progs.scr_xdp_prog, !o->host);
@@ -623,6 +624,15 @@ int ctl_maps_prog_fd(const struct ctl_maps *m)
 void ctl_maps_set_hs_wait(struct ctl_maps *m, uint64_t ns)
 {
 	__atomic_store_n(&m->skel->bss->scr_hs_wait_ns, ns, __ATOMIC_RELAXED);
+}
+
+/* ctl_maps_set_user_polls - host mode: user space polls the sample ring
+ * on a timer now; new flows' first samples need not wake it. Turned off,
+ * a full fence before the caller's last look at the ring. */
+void ctl_maps_set_user_polls(struct ctl_maps *m, bool on)
+{
+	__atomic_store_n(&m->skel->bss->scr_user_polls, on ? 1u : 0u,
+			 __ATOMIC_SEQ_CST);
 }
 
 /* ctl_maps_seat_steer - the seat's listening sockets into seat_sock (fd

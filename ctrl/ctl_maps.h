@@ -116,6 +116,10 @@ int ctl_maps_tc_prog_fd(const struct ctl_maps *m);
 /* The handshake hold's wait now (ns; 0 = none): one store the XDP program
  * reads per handshake (host mode). */
 void ctl_maps_set_hs_wait(struct ctl_maps *m, uint64_t ns);
+/* Host mode: user space polls the sample ring on a timer now (true), so
+ * new flows' first samples need not wake it; false with a full fence,
+ * before the caller looks at the ring once more. */
+void ctl_maps_set_user_polls(struct ctl_maps *m, bool on);
 /* smtpscreen_host_hold = seat on a port of its own: unknown clients'
  * connections to the SMTP ports go to the seat's sockets (sk_lookup);
  * 0 or -errno with err. Detached with ctl_maps_destroy. */

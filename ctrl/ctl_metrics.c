@@ -609,6 +609,14 @@ void ctl_metrics_engine(FILE *out, const struct scr_stats *es,
 			     es->command_time);
 	ctl_metrics_counter1(out, "smtpscreen_stress_entered_total",
 			     "Times a worker entered stress mode", es->stress_enter);
+	ctl_metrics_counter1(out, "smtpscreen_no_server_total",
+			     "Sessions unknown: the client talked, the server "
+			     "side was never seen (asymmetric routing)",
+			     es->no_server);
+	ctl_metrics_counter1(out, "smtpscreen_undecided_total",
+			     "Sessions unknown: the client spoke while the "
+			     "server's greeting or reply was incomplete",
+			     es->undecided);
 }
 
 /* ctl_metrics_xdp - the XDP program's per-reason packet counters */

@@ -69,9 +69,15 @@
 #define HOST_EV_RING	65536		/* events to the control thread */
 #define HOST_MSG_RING	16384		/* messages from it */
 #define HOST_PUBLISH_NS	1000000000ull	/* counters published (and at every event) */
-#define HOST_POLL_MS	1000		/* an idle packet thread wakes once a second */
-#define HOST_TICK_MS	20		/* ... every 20 ms while flows are undecided:
-					 * their samples wake no one (sample_lazy) */
+#define HOST_POLL_MS	1000		/* a packet thread with flows wakes once a second */
+#define HOST_IDLE_MS	10000		/* ... without flows or holds: every 10 s, the
+					 * window of dp_turn's gauges; a sample wakes it */
+#define HOST_TICK_MS	250		/* ... every 250 ms while flows are undecided:
+					 * their samples, and new flows' first ones,
+					 * wake no one (sample_lazy) until the ring is
+					 * an eighth full; held replies do */
+#define HOST_EV_BATCH_NS 250000000ull	/* events that are not urgent wake the
+					 * control thread in batches, 250 ms at most */
 #define HOST_DATA_HOLD_NS 1000000000ull	/* fail-open deadline of a held 354 */
 
 static atomic_int host_stop;
@@ -127,6 +133,9 @@ struct host {
 	uint64_t pkt_no;
 	bool pq_high;
 	bool ev_pushed;
+	bool ev_urgent;			/* one of them should not wait */
+	bool ticking;			/* polling the ring every HOST_TICK_MS */
+	uint64_t ev_since;		/* the batch's first, mono ns; 0: none */
 	bool hs_hold;			/* handshake hold on (set at open) */
 	bool hs_ending;			/* feeding a pregreeter's RST (hs_reset) */
 	/* postscreen's reply to a client that talks first (pregreet action,
@@ -147,6 +156,7 @@ struct host {
 	/* control thread: the kernel's overload signs */
 	bool ov_on;
 	uint64_t ov_last, ov_next_ns, ov_since_ns, ov_first, ov_episodes;
+	uint64_t ov_samples;		/* samples at the last look */
 	/* published by the packet thread */
 	atomic_uint snap_seq;
 	struct host_stats st_snap;
@@ -341,10 +351,13 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		ctl_msg_panic("event type %d out of "
 			"range", (int)ev->type);
 	}
-	if (dp_ring_enqueue(h->ev_ring, ev) != 0)
+	if (dp_ring_enqueue(h->ev_ring, ev) != 0) {
 		h->st.ev_lost++;
-	else
-		h->ev_pushed = true;
+		return;
+	}
+	h->ev_pushed = true;
+	if (ctl_live_event_urgent(h->live, ev))
+		h->ev_urgent = true;
 }
 
 /* sample_key - the flow key and TCP numbers of a server -> client sample */
@@ -676,6 +689,32 @@ static void publish(struct host *h)
 	atomic_fetch_add_explicit(&h->snap_seq, 1, memory_order_release);
 }
 
+/* ev_wake - the control thread woken for the events pushed, when one is
+ * urgent, the batch is HOST_EV_BATCH_NS old or the ring a quarter full;
+ * otherwise *timeout shortened to the batch's end */
+static void ev_wake(struct host *h, uint64_t now, int *timeout)
+{
+	uint64_t x = 1, left;
+
+	if (!h->ev_pushed)
+		return;
+	if (h->ev_since == 0)
+		h->ev_since = now;
+	if (!h->ev_urgent && now - h->ev_since < HOST_EV_BATCH_NS &&
+	    dp_ring_count(h->ev_ring) * 4 < dp_ring_capacity(h->ev_ring)) {
+		left = (h->ev_since + HOST_EV_BATCH_NS - now) / 1000000u + 1;
+		if ((uint64_t)*timeout > left)
+			*timeout = (int)left;
+		return;
+	}
+	/* before the wake-up: the control thread that takes an event reads
+	 * counters that include it */
+	publish(h);
+	h->ev_pushed = h->ev_urgent = false;
+	h->ev_since = 0;
+	(void)!write(h->ev_fd, &x, sizeof(x));
+}
+
 /* take_msgs - the control thread's messages */
 static void take_msgs(struct host *h, uint64_t now_mono)
 {
@@ -699,6 +738,7 @@ static void *packet_thread(void *arg)
 	struct host *h = arg;
 	uint64_t now, t0, last_expire = 0, last_pub = 0, x;
 	int timeout = 0, rc;
+	bool quiet, ticking;
 
 	while (!atomic_load(&h->pt_stop)) {
 		struct pollfd pf[2] = {
@@ -718,24 +758,36 @@ static void *packet_thread(void *arg)
 		}
 		now = mono_ns();
 		timeout = release_due(h, now);
-		if (timeout > HOST_TICK_MS && scr_engine_flows_undecided(h->lw.eng))
+		ticking = scr_engine_flows_undecided(h->lw.eng) != 0;
+		if (timeout > HOST_TICK_MS && ticking)
 			timeout = HOST_TICK_MS;
+		if (ticking != h->ticking) {
+			/* The program stops waking us for first samples while
+			 * we poll anyway. Leaving that: one more turn at once,
+			 * for a first sample queued as we said so. */
+			h->ticking = ticking;
+			ctl_maps_set_user_polls(ctl_hostbpf_maps(h->hb), ticking);
+			if (!ticking)
+				timeout = 0;
+		}
+		/* Quiet: nothing held, no client in its tests. Decided flows
+		 * wait for their timeouts; being ended a few seconds late
+		 * costs nothing but their table slots. */
+		quiet = dp_hold_flows(h->hold) == 0 &&
+			scr_engine_flows_undecided(h->lw.eng) == 0 &&
+			!scr_engine_stress(h->lw.eng);
+		if (quiet && timeout == HOST_POLL_MS)
+			timeout = HOST_IDLE_MS;
 		stress_check(h, now);
 		if (now - last_expire >= 1000000000ull) {
 			last_expire = now;
 			scr_engine_expire(h->lw.eng, eng_ns(h, now));
 		}
-		/* before the wake-up: the control thread that takes an event
-		 * reads counters that include it */
-		if (h->ev_pushed || now - last_pub >= HOST_PUBLISH_NS) {
+		if (now - last_pub >= HOST_PUBLISH_NS) {
 			last_pub = now;
 			publish(h);
 		}
-		if (h->ev_pushed) {
-			x = 1;
-			h->ev_pushed = false;
-			(void)!write(h->ev_fd, &x, sizeof(x));
-		}
+		ev_wake(h, now, &timeout);
 		dp_turn_add(&h->turn, t0, mono_ns());
 	}
 	publish(h);
@@ -746,7 +798,11 @@ static void *packet_thread(void *arg)
 
 /* ---- the control thread's side of the front end (ops) ---- */
 
-/* op_send - a message to the packet thread */
+/* op_send - a message to the packet thread. A cache entry wakes no one:
+ * it follows a verdict the packet thread's own cache has already, or a
+ * store's answer that counts for the client's next flows (the flow in
+ * progress learns a pass by PASS_OLD); the thread takes it at its next
+ * turn, unless the ring fills. */
 static int op_send(void *arg, unsigned w, const struct ctl_live_msg *m)
 {
 	struct host *h = arg;
@@ -755,7 +811,9 @@ static int op_send(void *arg, unsigned w, const struct ctl_live_msg *m)
 	(void)w;
 	if (dp_ring_enqueue(h->msg_ring, m) != 0)
 		return -ENOBUFS;
-	(void)!write(h->msg_fd, &x, sizeof(x));
+	if (m->type != CTL_LIVE_MSG_ENTRY ||
+	    dp_ring_count(h->msg_ring) * 4 >= dp_ring_capacity(h->msg_ring))
+		(void)!write(h->msg_fd, &x, sizeof(x));
 	return 0;
 }
 
@@ -893,17 +951,26 @@ static uint64_t ov_sum(struct host *h)
 	       c[SCR_HOST_C_RB_FULL].packets;
 }
 
-/* op_tick - once a second: the daemon fell behind (or caught up again);
- * one line per change, with what smtpscreen_overload_policy did */
-static void op_tick(void *arg)
+/* op_tick - once a second while packets come (every HOST_IDLE_MS when
+ * none did): the daemon fell behind (or caught up again); one line per
+ * change, with what smtpscreen_overload_policy did */
+static int op_tick(void *arg)
 {
 	struct host *h = arg;
-	uint64_t now = mono_ns(), sum, d;
+	uint64_t now = mono_ns(), sum, d, flows, und;
+	struct host_stats st;
 	const char *pol;
+	bool quiet;
 
 	if (now < h->ov_next_ns)
-		return;
-	h->ov_next_ns = now + 1000000000ull;
+		return (int)((h->ov_next_ns - now) / 1000000u) + 1;
+	/* Quiet: no sample since the last look, no client in its tests,
+	 * no episode to end. A packet thread stuck on a turn has clients
+	 * in their tests. */
+	snap_read(h, &st, NULL, &flows, &und);
+	quiet = st.samples == h->ov_samples && und == 0 && !h->ov_on;
+	h->ov_samples = st.samples;
+	h->ov_next_ns = now + (quiet ? HOST_IDLE_MS : HOST_POLL_MS) * 1000000ull;
 	sum = ov_sum(h);
 	d = sum - h->ov_last;
 	h->ov_last = sum;
@@ -927,6 +994,7 @@ static void op_tick(void *arg)
 			     ctl_live_setup(h->live)->pol.overload_drop ? "drop" :
 			     "pass");
 	}
+	return (int)((h->ov_next_ns - now) / 1000000u);
 }
 
 /* op_status - host mode's part of `status` */

@@ -739,15 +739,16 @@ static void op_status(void *arg, FILE *out)
 }
 
 /* op_tick - --stats-interval lines on stdout */
-static void op_tick(void *arg)
+static int op_tick(void *arg)
 {
 	struct il_ctrl *c = arg;
 	uint64_t now = dp_now_ns(c->a), flows;
 	struct dp_wstats ws;
 	struct scr_stats es;
 
+	/* no wish: without a wake fd the loop turns every millisecond */
 	if (c->o.stats_interval == 0 || now < c->next_stats)
-		return;
+		return -1;
 	sum_stats(c, &ws, &es, &flows);
 	printf("interval t=%.3f rx=%" PRIu64 " rx_mpps=%.3f flows=%" PRIu64
 	       " flows_active=%" PRIu64 " held_now=%" PRIu64 "\n",
@@ -758,6 +759,7 @@ static void op_tick(void *arg)
 	c->last_rx = ws.rx;
 	c->last_t = now;
 	c->next_stats = now + (uint64_t)c->o.stats_interval * 1000000000u;
+	return -1;
 }
 /* stop_workers - workers drain; the control thread takes every event */
 static void stop_workers(struct il_ctrl *c)

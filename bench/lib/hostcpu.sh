@@ -28,7 +28,9 @@
 #                                  set, every thread is pinned to CPU N
 #   hostcpu_cg_snap GROUP...       GROUP_ns, GROUP_user_ns, GROUP_sys_ns
 #   hostcpu_pid_snap PID PREFIX    PREFIX_utime, PREFIX_stime (ticks), PREFIX_run_ns
-#                                  (schedstat, all threads); nothing when PID is gone
+#                                  (schedstat) and PREFIX_wakes (voluntary context
+#                                  switches: sleeps ended by a wake-up), all threads;
+#                                  nothing when PID is gone
 #   hostcpu_procs_snap GROUP       "proc_COMM_PID_START RUN_NS" per process in GROUP
 #                                  (START = start time in ticks after boot, so a reused
 #                                  PID is another key)
@@ -96,6 +98,8 @@ hostcpu_pid_snap() {
 		"/proc/$pid/stat" 2>/dev/null
 	cat "/proc/$pid"/task/*/schedstat 2>/dev/null |
 		awk -v p="$pre" '{ s += $1 } END { printf "%s_run_ns %.0f\n", p, s }'
+	cat "/proc/$pid"/task/*/status 2>/dev/null |
+		awk -v p="$pre" '/^voluntary_ctxt_switches/ { w += $2 } END { printf "%s_wakes %.0f\n", p, w }'
 }
 
 # hostcpu_procs_snap - run time of each process of a group, keyed by name, PID, start

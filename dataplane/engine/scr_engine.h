@@ -103,6 +103,10 @@ struct scr_stats {
 	uint64_t port_reuse;		/* new SYN on a tuple still in the table */
 	uint64_t gaps;			/* flows made unknown by a stream gap */
 	uint64_t no_synack;		/* server data before its SYN/ACK was seen */
+	uint64_t no_server;		/* flows unknown: the client talked, the
+					 * server side was never seen */
+	uint64_t undecided;		/* flows unknown: the client spoke while
+					 * the server's reply was incomplete */
 	uint64_t scanned_bytes;		/* bytes given to the SMTP machine */
 	uint64_t scan_pool_empty;
 	uint64_t reorder_stashed;
