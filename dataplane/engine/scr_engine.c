@@ -49,6 +49,7 @@
 
 #define SWEEP_PER_FRAME 2	/* entries the clock hand visits per frame */
 #define SWEEP_PERIOD_MS 1000	/* the hand covers the table this often at least */
+#define CLOCK_STEP_MS (1ull << 30)	/* set_time: 12.4 days */
 #define EVICT_SAMPLE 64		/* entries examined to pick a decided victim */
 #define STRESS_ON_PCT 90	/* postscreen's marks, on the flow table */
 #define STRESS_OFF_PCT 70
@@ -71,8 +72,11 @@ struct scr_engine {
 	struct scr_smtp_env env;
 	struct scr_stats st;
 	uint64_t epoch_ns;
-	uint32_t now_ms;
-	uint32_t swept_ms;		/* clock at the last time-driven sweep */
+	/* ms since the epoch; flows keep its low 32 bits (ms32) and take
+	 * differences modulo 2^32: exact while a flow lives < 49 days,
+	 * which set_time's steps ensure */
+	uint64_t now_ms;
+	uint64_t swept_ms;		/* clock at the last time-driven sweep */
 	bool have_epoch;
 	/* context of the frame being handled, for the ordering callback */
 	struct scr_flow *cur;
@@ -190,6 +194,12 @@ void scr_engine_destroy(struct scr_engine *e)
 	free(e);
 }
 
+/* ms32 - the clock as flows keep it: differences modulo 2^32 */
+static inline uint32_t ms32(const struct scr_engine *e)
+{
+	return (uint32_t)e->now_ms;
+}
+
 /* ev_init - common fields of an event about flow f */
 static void ev_init(struct scr_engine *e, struct scr_event *ev,
 		    enum scr_event_type type, const struct scr_flow *f,
@@ -200,7 +210,7 @@ static void ev_init(struct scr_engine *e, struct scr_event *ev,
 	ev->key = f->key;
 	ev->ts_ns = fr ? fr->ts_ns : e->epoch_ns + (uint64_t)e->now_ms * 1000000u;
 	ev->pkt_no = fr ? fr->pkt_no : 0;
-	ev->elapsed_ns = (uint64_t)(uint32_t)(e->now_ms - f->start_ms) * 1000000u;
+	ev->elapsed_ns = (uint64_t)(ms32(e) - f->start_ms) * 1000000u;
 }
 
 /* ev_tail_clear - zero the fields of struct scr_event after text[] */
@@ -319,7 +329,7 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 	r = scr_smtp_feed(&e->env, &f->smtp, dir == 0, p, n);
 	if (f->smtp.cmds != cmds ||
 	    (!greeted && scr_smtp_where(&f->smtp) != NULL))
-		f->line_ms = e->now_ms;	/* a whole command line came, or the
+		f->line_ms = ms32(e);	/* a whole command line came, or the
 					 * greeting: the client's turn starts */
 	if (r & SCR_SMTP_R_FAIL) {
 		for (t = 0; t < SCR_TEST_MAX; t++) {
@@ -361,7 +371,9 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 		e->pending = final_verdict(f, false);
 		return 1;
 	}
-	if (r & (SCR_SMTP_R_DONE | SCR_SMTP_R_NOTSMTP)) {
+	if (r & SCR_SMTP_R_UNDECIDED)
+		e->st.undecided++;
+	if (r & (SCR_SMTP_R_DONE | SCR_SMTP_R_NOTSMTP | SCR_SMTP_R_UNDECIDED)) {
 		e->pending = final_verdict(f, (r & SCR_SMTP_R_DONE) &&
 					   scr_smtp_passed(&f->smtp));
 		return 1;
@@ -447,7 +459,7 @@ static bool make_room(struct scr_engine *e)
 		for (i = 0; i < EVICT_SAMPLE; i++) {
 			struct scr_flow *c = &e->ft->e[e->ft->hand];
 			enum scr_evict_kind k = evict_kind(e, c);
-			uint32_t idle = e->now_ms - c->last_ms;
+			uint32_t idle = ms32(e) - c->last_ms;
 
 			e->ft->hand = e->ft->hand + 1 == e->ft->cap ? 0 :
 				      e->ft->hand + 1;
@@ -542,7 +554,7 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 	scr_ccount_inc(e->cc, ckey);
 	e->st.flows++;
 	f->state = SCR_FS_SYN;
-	f->start_ms = f->last_ms = f->line_ms = e->now_ms;
+	f->start_ms = f->last_ms = f->line_ms = ms32(e);
 	f->seq_next[0] = it->pkt.seq + 1;
 	f->seq_known = 1;
 	e->hooks.client(e->hooks.arg, &f->key, fr->ts_ns, &info);
@@ -625,6 +637,15 @@ static void scan_segment(struct scr_engine *e, struct scr_flow *f,
 		e->st.no_synack++;
 		goto gap;
 	}
+	if (dir == 0 && !(f->seq_known & 2) && !(pk->flags & SCR_TCP_SYN)) {
+		/* The client talks on a connection whose SYN/ACK was never
+		 * seen: a tap on one direction, asymmetric routing, a lost
+		 * sample. Without the server's greeting and replies neither
+		 * pregreet nor pipelining can be judged. */
+		e->st.no_server++;
+		decide(e, f, fr, final_verdict(f, false));
+		return;
+	}
 	e->cur = f;
 	e->cur_fr = fr;
 	e->pending = -1;
@@ -696,7 +717,7 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 			e->st.no_flow++;
 		return;
 	}
-	f->last_ms = e->now_ms;
+	f->last_ms = ms32(e);
 	if (it->dir == 0 && f->state == SCR_FS_EST)
 		connected(e, f, fr);
 	if ((f->flags & SCR_FF_STOP_NEXT) && !f->stop_pkt) {
@@ -759,16 +780,15 @@ static bool expired(struct scr_engine *e, struct scr_flow *f)
 {
 	const struct scr_policy *p = e->pol;
 
-	if ((int32_t)(e->now_ms - f->last_ms) > (int32_t)timeout_ms(e, f)) {
+	if (ms32(e) - f->last_ms > timeout_ms(e, f)) {
 		finish(e, f, NULL, SCR_END_TIMEOUT);
 		return true;
 	}
 	/* postscreen_command_time_limit: a client in its tests that sends
 	 * no whole command line in time (a slowloris trickling bytes) */
 	if (f->mode == SCR_FM_SCAN && f->state == SCR_FS_EST &&
-	    (int32_t)(e->now_ms - f->line_ms) >
-	    (int32_t)ms_of(e->stress ? p->command_time_stress_ns :
-			   p->command_time_ns)) {
+	    ms32(e) - f->line_ms >
+	    ms_of(e->stress ? p->command_time_stress_ns : p->command_time_ns)) {
 		e->st.command_time++;
 		finish(e, f, NULL, SCR_END_COMMAND_TIME);
 		return true;
@@ -804,7 +824,7 @@ static void sweep(struct scr_engine *e, uint32_t k)
  * timeouts hold however few frames come */
 static uint32_t sweep_due(struct scr_engine *e)
 {
-	uint64_t ms = (uint32_t)(e->now_ms - e->swept_ms);
+	uint64_t ms = e->now_ms - e->swept_ms;
 	uint64_t k = ms * e->ft->cap / SWEEP_PERIOD_MS;
 
 	if (k == 0)
@@ -813,20 +833,31 @@ static uint32_t sweep_due(struct scr_engine *e)
 	return k > e->ft->cap ? e->ft->cap : (uint32_t)k;
 }
 
-/* set_time - the engine clock follows the input's timestamps */
+/* set_time - the engine clock follows the input's timestamps. Never
+ * backwards: captures are not always sorted. A jump longer than
+ * CLOCK_STEP_MS (captures of different months in one replay, a live
+ * clock that stepped) is taken in steps, each swept whole: every flow
+ * times out (timeouts are below 2^31 ms, ms_of) before its 32-bit times
+ * could wrap, and it ends with the time it had. */
 static void set_time(struct scr_engine *e, uint64_t ts_ns)
 {
+	uint64_t ms;
+
 	if (!e->have_epoch) {
 		e->epoch_ns = ts_ns;
 		e->have_epoch = true;
 	}
-	if (ts_ns >= e->epoch_ns) {
-		uint32_t ms = (uint32_t)((ts_ns - e->epoch_ns) / 1000000u);
-
-		/* Never backwards: captures are not always sorted. */
-		if ((int32_t)(ms - e->now_ms) > 0)
-			e->now_ms = ms;
+	if (ts_ns < e->epoch_ns)
+		return;
+	ms = (ts_ns - e->epoch_ns) / 1000000u;
+	if (ms <= e->now_ms)
+		return;
+	while (ms - e->now_ms > CLOCK_STEP_MS) {
+		e->now_ms += CLOCK_STEP_MS;
+		sweep(e, e->ft->cap);
+		e->swept_ms = e->now_ms;
 	}
+	e->now_ms = ms;
 }
 
 /* classify - decode, orient, build the key and hash of one frame */
@@ -882,8 +913,7 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 			set_time(e, fr[i].ts_ns);
 			/* sparse input: a burst may span seconds of input
 			 * time; the hand keeps its pace inside it */
-			if ((uint32_t)(e->now_ms - e->swept_ms) >=
-			    SWEEP_PERIOD_MS / 8)
+			if (e->now_ms - e->swept_ms >= SWEEP_PERIOD_MS / 8)
 				sweep(e, sweep_due(e));
 			if (items[i].status != SCR_DEC_TCP)
 				continue;

@@ -88,6 +88,9 @@
 #define F_LONG		(1u << 17)	/* a line exceeded line_length_limit */
 #define F_CMD_LIMIT	(1u << 18)	/* commands > command_count_limit */
 #define F_TEASER	(1u << 19)	/* greeting began with a "220-" line */
+#define F_SRV_MORE	(1u << 20)	/* the last server line was "NNN-": the
+					 * reply goes on */
+#define F_UNDECIDED	(1u << 21)	/* a test could not be decided */
 
 #define F_LINE_MASK	(F_CLI_CR | F_LEAD_WS | F_HDR_CHAR | F_HDR_YES \
 			 | F_HDR_NO | F_NOSCAN)
@@ -218,8 +221,8 @@ uint8_t scr_smtp_failed(const struct scr_smtp *s)
 
 bool scr_smtp_passed(const struct scr_smtp *s)
 {
-	return (s->flags & (F_HELO_OK | F_DONE | F_NOTSMTP)) == (F_HELO_OK | F_DONE)
-		&& s->failed == 0;
+	return (s->flags & (F_HELO_OK | F_DONE | F_NOTSMTP | F_UNDECIDED)) ==
+		(F_HELO_OK | F_DONE) && s->failed == 0;
 }
 
 /* scr_smtp_want - true when test t runs and has not failed yet */
@@ -386,7 +389,9 @@ static void scr_smtp_srv_eol(struct scr_smtp_env *env, struct scr_smtp *s)
 	s->srv_pos = 0;
 	s->srv_code = 0;
 	s->srv_kw = 0;
-	s->flags &= ~(F_SRV_BAD | F_SRV_CONT);
+	s->flags &= ~(F_SRV_BAD | F_SRV_CONT | F_SRV_MORE);
+	if (cont && !bad)
+		s->flags |= F_SRV_MORE;
 	if (!(s->flags & F_GREETED)) {
 		if (bad || code / 100 != 2) {
 			s->flags |= F_NOTSMTP;
@@ -748,6 +753,26 @@ static void scr_smtp_judge(struct scr_smtp_cur *c, struct scr_smtp *s)
 		scr_smtp_line_fail(c, s, SCR_TEST_HELO, scr_smtp_verb_name(s->last_cmd));
 }
 
+/* scr_smtp_srv_partial - the server is in the middle of a reply: a line
+ * begun and not ended, or a "NNN-" line whose reply has not ended */
+
+static bool scr_smtp_srv_partial(const struct scr_smtp *s)
+{
+	return s->srv_pos > 0 || (s->flags & F_SRV_MORE);
+}
+
+/* scr_smtp_undecided - a test cannot be decided from what was seen (the
+ * client spoke while the server's reply was incomplete, a server that
+ * does not finish its lines): nothing more to test, the verdict is
+ * unknown unless a test failed already */
+
+static void scr_smtp_undecided(struct scr_smtp_cur *c, struct scr_smtp *s)
+{
+	scr_smtp_stop(c->env, s);
+	s->flags |= F_UNDECIDED;
+	c->r |= SCR_SMTP_R_UNDECIDED;
+}
+
 /* scr_smtp_line_begin - first byte of a client line: pipelining; false
  * when scanning stops here */
 
@@ -760,9 +785,16 @@ static bool scr_smtp_line_begin(struct scr_smtp_cur *c, struct scr_smtp *s,
 	if (s->outq > 0 && (!(s->flags & F_PIPE_ANN) || !(s->flags & F_ESMTP)
 			    || (scr_smtp_verbs[last].flags & VF_GROUP_END))
 	    && scr_smtp_want(env, s, SCR_TEST_PIPELINING)) {
-		struct scr_smtp_detail *d = scr_smtp_fail(env, s, SCR_TEST_PIPELINING,
-							  scr_smtp_verb_name(last));
+		struct scr_smtp_detail *d;
 
+		/* A reply under way that never ends ("250-" alone, a line
+		 * without its LF): the client may have waited for it. Only
+		 * a client that spoke before any of it arrived pipelined. */
+		if (scr_smtp_srv_partial(s)) {
+			scr_smtp_undecided(c, s);
+			return false;
+		}
+		d = scr_smtp_fail(env, s, SCR_TEST_PIPELINING, scr_smtp_verb_name(last));
 		scr_smtp_text(d, c->p, i, c->len, false);
 	}
 	/* After QUIT, or a body / TLS handshake sent before the server
@@ -984,6 +1016,13 @@ static void scr_smtp_cli_feed(struct scr_smtp_cur *c, struct scr_smtp *s)
 		&& (s->todo & (SCR_TEST_BIT(SCR_TEST_NON_SMTP) | SCR_TEST_BIT(SCR_TEST_HELO)));
 	uint32_t i = 0;
 
+	if (!(s->flags & F_GREETED) && s->srv_pos > 0 &&
+	    scr_smtp_want(env, s, SCR_TEST_PREGREET)) {
+		/* The greeting's line began and never ended: talking now is
+		 * not talking first, nor is it waiting for a greeting. */
+		scr_smtp_undecided(c, s);
+		return;
+	}
 	if (!(s->flags & F_GREETED) && scr_smtp_want(env, s, SCR_TEST_PREGREET)) {
 		struct scr_smtp_detail *d = scr_smtp_fail(env, s, SCR_TEST_PREGREET,
 							  "CONNECT");

@@ -67,6 +67,11 @@ struct scr_smtp_env {
 					 * STARTTLS accepted (220), or QUIT */
 #define SCR_SMTP_R_NOTSMTP	0x08u	/* server did not greet with 2xx/220:
 					 * the flow's verdict is unknown */
+#define SCR_SMTP_R_UNDECIDED	0x10u	/* a test cannot be decided: the client
+					 * spoke while the server's greeting or
+					 * reply was incomplete; scanning stops,
+					 * the verdict is unknown unless a test
+					 * failed before */
 
 #include "scr_smtp_state.h"	/* struct scr_smtp (compact, in the flow) */
 

@@ -61,6 +61,7 @@ struct ecase {
 #define DATA {'C', "DATA\r\n"}
 #define GO {'S', "354 End data with <CR><LF>.<CR><LF>\r\n"}
 #define QUIT {'C', "QUIT\r\n"}
+#define NO_SYNACK {'0', NULL}	/* first step only: the server side is never seen */
 
 static const struct ecase cases[] = {
 	{"allowlisted client skips every test", SCR_CLIENT_PERMIT, 0,
@@ -95,6 +96,26 @@ static const struct ecase cases[] = {
 	 {GREET, EHLO, EHLO_R, {'X', NULL}}, SCR_V_UNKNOWN, 0, -1, 0},
 	{"QUIT after EHLO passes", SCR_CLIENT_NEW, 0xff,
 	 {GREET, EHLO, EHLO_R, QUIT, {'S', "221 2.0.0 Bye\r\n"}}, SCR_V_PASS, 0, -1, 0},
+	/* Judge only what was seen (issue 14). */
+	{"client side only is unknown", SCR_CLIENT_NEW, 0xff,
+	 {NO_SYNACK, EHLO, MAIL, RCPT, DATA, {'C', "Subject: x\r\n"}},
+	 SCR_V_UNKNOWN, 0, -1, 0},
+	{"a greeting line that never ends is unknown", SCR_CLIENT_NEW, 0xff,
+	 {{'S', "220 mx.example.test ESMTP"}, EHLO, MAIL, RCPT, DATA},
+	 SCR_V_UNKNOWN, 0, -1, 0},
+	{"a lone 250- continuation is unknown", SCR_CLIENT_NEW, 0xff,
+	 {GREET, EHLO, {'S', "250-mx.example.test\r\n"}, MAIL, RCPT, DATA},
+	 SCR_V_UNKNOWN, 0, -1, 0},
+	{"a reply line without its LF is unknown", SCR_CLIENT_NEW, 0xff,
+	 {GREET, EHLO, EHLO_R, MAIL, {'S', "250 2.1.0 Ok"}, RCPT, DATA},
+	 SCR_V_UNKNOWN, 0, -1, 0},
+	{"pipelining before any reply still fails", SCR_CLIENT_NEW, 0xff,
+	 {GREET, EHLO, MAIL, EHLO_R, OK, RCPT, OK, DATA, GO},
+	 SCR_V_FAIL, B(PIPELINING), 8, 1},
+	{"talking after a whole 220- teaser is still pregreet", SCR_CLIENT_NEW, 0xff,
+	 {{'S', "220-mx.example.test ESMTP\r\n"}, EHLO, {'S', "220 mx.example.test\r\n"},
+	  EHLO_R, MAIL, OK, RCPT, OK, DATA, GO},
+	 SCR_V_FAIL, B(PREGREET), 9, 1},
 };
 
 struct rec {
@@ -226,8 +247,9 @@ static void build(struct sess *s, const struct step *st)
 	s->seq[0] = 1000;
 	s->seq[1] = 9000;
 	sess_add(s, 1, 0x02, s->seq[0]++, NULL);
-	sess_add(s, 0, 0x12, s->seq[1]++, NULL);
-	for (k = 0; k < 16 && st[k].op; k++) {
+	if (st[0].op != '0')
+		sess_add(s, 0, 0x12, s->seq[1]++, NULL);
+	for (k = st[0].op == '0' ? 1 : 0; k < 16 && st[k].op; k++) {
 		switch (st[k].op) {
 		case 'C':
 		case 'S': {
@@ -294,6 +316,85 @@ static void test_sessions(void **state)
 			scr_engine_destroy(e);
 		}
 	}
+}
+
+/* span_rec - END events of test_long_time_span, by client port */
+struct span_rec {
+	unsigned ends;
+	uint16_t port[8];
+	enum scr_end_reason why[8];
+	uint64_t elapsed_ns[8], ts_ns[8];
+};
+
+static void span_client(void *arg, const struct scr_flow_key *k, uint64_t now,
+			struct scr_client_info *out)
+{
+	(void)arg; (void)k; (void)now;
+	memset(out, 0, sizeof(*out));
+	out->cls = SCR_CLIENT_NEW;
+	out->todo = 0xff;
+}
+
+static void span_event(void *arg, const struct scr_event *ev)
+{
+	struct span_rec *r = arg;
+
+	if (ev->type != SCR_EV_END || r->ends >= 8)
+		return;
+	r->port[r->ends] = ev->key.client_port;
+	r->why[r->ends] = ev->end;
+	r->elapsed_ns[r->ends] = ev->elapsed_ns;
+	r->ts_ns[r->ends] = ev->ts_ns;
+	r->ends++;
+}
+
+/* test_long_time_span - sessions 30 and 60 days apart in one input (a
+ * replay of captures from different months): each later session keeps
+ * exact timing, the earlier one that was left open times out. The
+ * engine's clock was a 32-bit ms count compared as signed: it froze
+ * 24.8 days after the first frame ("HANGUP after 0"). */
+static void test_long_time_span(void **state)
+{
+	static const struct step open_only[] = {GREET, EHLO, EHLO_R, {0, NULL}};
+	static const struct step whole[] = {GREET, EHLO, EHLO_R, QUIT,
+					    {'S', "221 2.0.0 Bye\r\n"}, {'F', NULL},
+					    {0, NULL}};
+	const uint64_t day = 86400ull * 1000000000ull, t0 = 1704067200ull * 1000000000ull;
+	struct span_rec r = {0};
+	struct scr_engine_hooks h = {.arg = &r, .client = span_client,
+				     .event = span_event};
+	struct scr_engine *e = scr_engine_create(&pol, db, &h);
+	static struct sess s;
+	unsigned i;
+
+	(void)state;
+	assert_non_null(e);
+	memset(&s, 0, sizeof(s));
+	s.cport = 40000;
+	s.ts = t0;
+	build(&s, open_only);			/* left open: times out */
+	scr_engine_burst(e, s.fr, s.n);
+	for (i = 1; i <= 2; i++) {
+		memset(&s, 0, sizeof(s));
+		s.cport = (uint16_t)(40000 + i);
+		s.ts = t0 + i * 30 * day;	/* 30, then 60 days later */
+		build(&s, whole);
+		scr_engine_burst(e, s.fr, s.n);
+	}
+	scr_engine_flush(e, s.ts);
+	assert_int_equal(r.ends, 3);
+	/* the open session ended by its timeout, before the later ones */
+	assert_int_equal(r.port[0], 40000);
+	assert_int_equal(r.why[0], SCR_END_TIMEOUT);
+	assert_true(r.ts_ns[0] < t0 + 30 * day);
+	for (i = 1; i <= 2; i++) {
+		/* SYN to FIN: 8 frames 10 ms apart */
+		assert_int_equal(r.port[i], 40000 + i);
+		assert_int_equal(r.why[i], SCR_END_CLOSE);
+		assert_int_equal(r.elapsed_ns[i], 70000000ull);
+		assert_true(r.ts_ns[i] > t0 + i * 30 * day);
+	}
+	scr_engine_destroy(e);
 }
 
 /* test_midstream_ignored - no SYN, no flow, no verdict */
@@ -750,6 +851,7 @@ int main(void)
 		cmocka_unit_test(test_syn_retransmission),
 		cmocka_unit_test(test_greet_hold),
 		cmocka_unit_test(test_dnsbl_late),
+		cmocka_unit_test(test_long_time_span),
 	};
 
 	return cmocka_run_group_tests_name("scr_engine", tests, setup, teardown);
