@@ -72,6 +72,7 @@ struct scr_scan_db {
 struct scr_scan_stream {
 	hs_stream_t *hs;
 	uint64_t off;		/* bytes scanned since open */
+	uint8_t text[SCR_SCAN_TEXT_MAX];	/* the first of them */
 };
 
 struct scr_scan_thread {
@@ -356,6 +357,13 @@ struct scr_scan_stream *scr_scan_open(struct scr_scan_thread *t)
 	return s;
 }
 
+/* scr_scan_text - the first bytes fed since open (at most 100) */
+const uint8_t *scr_scan_text(const struct scr_scan_stream *s, uint32_t *len)
+{
+	*len = s->off < SCR_SCAN_TEXT_MAX ? (uint32_t)s->off : SCR_SCAN_TEXT_MAX;
+	return s->text;
+}
+
 /* scr_scan_on_match - Hyperscan callback: record flags and offsets only */
 
 static int scr_scan_on_match(unsigned int id, unsigned long long from,
@@ -392,6 +400,9 @@ int scr_scan_feed(struct scr_scan_thread *t, struct scr_scan_stream *s,
 		return 0;
 	e = hs_scan_stream(s->hs, (const char *)p, len, 0, t->scratch,
 			   scr_scan_on_match, &c);
+	if (s->off < SCR_SCAN_TEXT_MAX)
+		memcpy(s->text + s->off, p, SCR_SCAN_TEXT_MAX - s->off < len ?
+		       SCR_SCAN_TEXT_MAX - s->off : len);
 	s->off += len;
 	return e == HS_SUCCESS ? 0 : -EIO;
 }

@@ -91,4 +91,11 @@ int scr_scan_feed(struct scr_scan_thread *t, struct scr_scan_stream *s,
  * to the pool. */
 void scr_scan_close(struct scr_scan_thread *t, struct scr_scan_stream *s);
 
+/* The first SCR_SCAN_TEXT_MAX bytes of what the caller fed the stream
+ * since it was opened, kept for its log lines: a line that came one byte
+ * per segment (a telnet user) is logged whole, not as its last byte.
+ * scr_scan_feed keeps them; scr_scan_text returns them and their count. */
+#define SCR_SCAN_TEXT_MAX 100
+const uint8_t *scr_scan_text(const struct scr_scan_stream *s, uint32_t *len);
+
 #endif

@@ -55,8 +55,10 @@
  *	                escaped line truncated to 31 characters.
  *	  HELO          after = previous command verb or "CONNECT",
  *	                text = the offending line (no CRLF).
- *	A line that began in an earlier feed is reported from the first byte
- *	of the current feed (no line buffer).
+ *	NON_SMTP, HELO and BARE_NEWLINE report a line that began in an
+ *	earlier feed from its start (its first 100 bytes, kept with its
+ *	scanner stream), or without a stream from the first byte of the
+ *	current feed; PIPELINING and PREGREET report the current feed.
  * THREADING
  *	One worker; env is per worker.
  */
@@ -390,8 +392,8 @@ static void scr_smtp_srv_eol(struct scr_smtp_env *env, struct scr_smtp *s)
 	s->srv_code = 0;
 	s->srv_kw = 0;
 	s->flags &= ~(F_SRV_BAD | F_SRV_CONT | F_SRV_MORE);
-	if (cont && !bad)
-		s->flags |= F_SRV_MORE;
+	if (cont && !bad && (s->flags & F_GREETED))
+		s->flags |= F_SRV_MORE;	/* a reply goes on (not the teaser) */
 	if (!(s->flags & F_GREETED)) {
 		if (bad || code / 100 != 2) {
 			s->flags |= F_NOTSMTP;
@@ -640,6 +642,27 @@ static bool scr_smtp_helo_bad(const struct scr_smtp *s)
 
 /* --- client direction ----------------------------------------------------- */
 
+/* scr_smtp_line_text - the current line (without its LF; strip_cr: nor
+ * a CR before it) as detail text: from the line's scanner stream, which
+ * kept its first bytes when it came in several segments (one byte each
+ * from a telnet user), else this feed's part of it */
+
+static void scr_smtp_line_text(struct scr_smtp_detail *d, struct scr_smtp_cur *c,
+			       const struct scr_smtp *s, bool strip_cr)
+{
+	const uint8_t *t;
+	uint32_t n;
+
+	if (s->ss == NULL || c->ls != 0 ||
+	    (t = scr_scan_text(s->ss, &n), n <= c->le - c->ls)) {
+		scr_smtp_text(d, c->p, c->ls, c->le, strip_cr);
+		return;
+	}
+	if (n > 0 && n < SCR_SCAN_TEXT_MAX && t[n - 1] == '\n')
+		n--;
+	scr_smtp_text(d, t, 0, n, strip_cr);
+}
+
 /* scr_smtp_line_fail - fail test t with the current line as text */
 
 static void scr_smtp_line_fail(struct scr_smtp_cur *c, struct scr_smtp *s,
@@ -647,7 +670,7 @@ static void scr_smtp_line_fail(struct scr_smtp_cur *c, struct scr_smtp *s,
 {
 	struct scr_smtp_detail *d = scr_smtp_fail(c->env, s, t, after);
 
-	scr_smtp_text(d, c->p, c->ls, c->le, true);
+	scr_smtp_line_text(d, c, s, true);
 }
 
 /* scr_smtp_word_char - one byte of the command word */
@@ -824,7 +847,7 @@ static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 	if (!(s->flags & F_CLI_CR) && scr_smtp_want(env, s, SCR_TEST_BARE_NEWLINE)) {
 		struct scr_smtp_detail *d = scr_smtp_fail(env, s, SCR_TEST_BARE_NEWLINE, "");
 
-		scr_smtp_text(d, c->p, c->ls, c->le, false);
+		scr_smtp_line_text(d, c, s, false);
 		scr_smtp_escape(d);
 	}
 	switch (s->cli_st) {

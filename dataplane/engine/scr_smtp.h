@@ -41,8 +41,10 @@
  *                 cut to 31 chars; ctrl may escape text (100) instead
  *                                      [BARE NEWLINE from ... after %s]
  *   HELO          after = previous verb or "CONNECT", text = the line
- * A line that began in an earlier feed is reported from the first byte of
- * the current feed (there is no line buffer). */
+ * NON_SMTP, HELO and BARE_NEWLINE report a line that began in an earlier
+ * feed from its start (its first 100 bytes, kept with its scanner stream),
+ * or, when the line has no stream (no ctrl patterns, pool empty), from the
+ * first byte of the current feed. */
 struct scr_smtp_detail {
 	uint32_t count;			/* PREGREET: bytes in the early segment(s) */
 	char after[SCR_EV_AFTER_MAX];	/* previous command verb or "CONNECT" */

@@ -31,6 +31,7 @@
 #define COMMIT	SCR_SMTP_R_COMMIT
 #define DONE	SCR_SMTP_R_DONE
 #define NOTSMTP	SCR_SMTP_R_NOTSMTP
+#define UNDECIDED SCR_SMTP_R_UNDECIDED
 
 /* Patterns as ctrl builds them: Debian's postscreen_forbidden_commands,
  * one own HELO name, one signature. */
@@ -126,9 +127,15 @@ static const struct smtp_case cases[] = {
 	  { { 'S', "220-mx.example.test ESMTP\r\n" }, { 'C', "HELO x.example\r\n" },
 	    { 'S', "220 mx.example.test ESMTP\r\n" } },
 	  B(PREGREET), FAIL, false, SCR_TEST_PREGREET, "CONNECT", "HELO x.example\r\n", 16 },
-	{ "pregreet before the greeting's CRLF", ALL, 0,
+	/* A client that speaks while the greeting's line is incomplete was
+	 * neither early nor answering a greeting: undecided (issue 14). */
+	{ "talking before the greeting's CRLF is undecided", ALL, 0,
 	  { { 'S', "220 mx.example.test ESMTP" }, EHLO_A, { 'S', "\r\n" } },
-	  B(PREGREET), FAIL, false, NODET },
+	  0, UNDECIDED | DONE, false, NODET },
+	{ "talking after a lone 250- continuation is undecided", ALL, 0,
+	  { GREET, EHLO_A, { 'S', "250-mx.example.test\r\n" },
+	    { 'C', "MAIL FROM:<a@client.example>\r\n" } },
+	  0, UNDECIDED | DONE, false, NODET },
 	/* postscreen (differential test): a pregreeting client gets no final
 	 * "220 " after the teaser; the next final line answers its EHLO. */
 	{ "pregreet answered without the final 220 is not pipelining", ALL, 0,
@@ -241,7 +248,7 @@ static const struct smtp_case cases[] = {
 	  B(NON_SMTP), FAIL, false, SCR_TEST_NON_SMTP, "EHLO", "123 hello", 0 },
 	{ "forbidden word split across segments", ALL, NEED_SCAN,
 	  { GREET, { 'C', "GE" }, { 'C', "T / HTTP/1.0\r\n" } },
-	  B(NON_SMTP), FAIL, false, SCR_TEST_NON_SMTP, "CONNECT", "T / HTTP/1.0", 0 },
+	  B(NON_SMTP), FAIL, false, SCR_TEST_NON_SMTP, "CONNECT", "GET / HTTP/1.0", 0 },
 	{ "header label split across segments", ALL, 0,
 	  { GREET, { 'C', "Subj" }, { 'C', "ect: hi\r\n" } },
 	  B(NON_SMTP), FAIL, false, NODET },
@@ -819,6 +826,49 @@ static void test_text_truncated(void **state)
 	scr_smtp_fini(&env, &s);
 }
 
+/* test_text_bytewise - a line typed one byte per segment (a telnet user)
+ * is logged whole: its detail text came out empty or as its last byte,
+ * the part of the line in the feed that ended it */
+
+static void test_text_bytewise(void **state)
+{
+	static const struct {
+		const char *line;
+		enum scr_test t;
+		const char *text;
+	} c[] = {
+		{ "HELO -bad-.example\r\n", SCR_TEST_HELO, "HELO -bad-.example" },
+		{ "EHLO client.example\n", SCR_TEST_BARE_NEWLINE, "EHLO client.example" },
+	};
+	struct scr_policy pol = { .enabled = SCR_TESTS_STREAM };
+	struct scr_smtp_env env = { .pol = &pol, .scan = scan };
+	struct scr_smtp s;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < NELEM(c); i++) {
+		bool seen = false;
+
+		scr_smtp_init(&s, ALL);
+		scr_smtp_feed(&env, &s, false, (const uint8_t *)"220 mx\r\n", 8);
+		for (k = 0; c[i].line[k]; k++) {
+			scr_smtp_feed(&env, &s, true, (const uint8_t *)c[i].line + k, 1);
+			if (!(env.newly & SCR_TEST_BIT(c[i].t)))
+				continue;
+			seen = true;
+			if (env.det[c[i].t].text_len != strlen(c[i].text) ||
+			    memcmp(env.det[c[i].t].text, c[i].text,
+				   env.det[c[i].t].text_len) != 0)
+				fail_msg("%s: text \"%.*s\", want \"%s\"", c[i].text,
+					 env.det[c[i].t].text_len, env.det[c[i].t].text,
+					 c[i].text);
+		}
+		if (!seen)
+			fail_msg("%s: test %d did not fail", c[i].text, (int)c[i].t);
+		scr_smtp_fini(&env, &s);
+	}
+}
+
 /* test_state_size - the flow budget */
 
 static void test_state_size(void **state)
@@ -878,6 +928,7 @@ int main(void)
 		cmocka_unit_test(test_done_is_cheap_and_sticky),
 		cmocka_unit_test(test_escape_after),
 		cmocka_unit_test(test_text_truncated),
+		cmocka_unit_test(test_text_bytewise),
 		cmocka_unit_test(test_state_size),
 	};
 
