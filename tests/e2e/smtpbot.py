@@ -104,7 +104,10 @@ class Session:
             self.sock.connect((args.server, args.port))
         except OSError as e:
             self.sock.close()
-            raise SessionEnd("error", "connect from %s to %s:%d: %s"
+            # A RST while the handshake completes (a screener that stops the
+            # session at its first frame) is a reset session, not an error.
+            raise SessionEnd("reset" if e.errno == errno.ECONNRESET else "error",
+                             "connect from %s to %s:%d: %s"
                              % (args.source, args.server, args.port, e))
         self.src = self.sock.getsockname()[:2]
         self.dst = self.sock.getpeername()[:2]
