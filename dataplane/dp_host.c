@@ -68,7 +68,8 @@
 #define HOST_HELD_MAX	65536		/* greetings held at once */
 #define HOST_EV_RING	65536		/* events to the control thread */
 #define HOST_MSG_RING	16384		/* messages from it */
-#define HOST_PUBLISH_NS	1000000000ull	/* counters published (and at every event) */
+#define HOST_PUBLISH_NS	1000000000ull	/* counters published (and with every batch
+					 * of events) */
 #define HOST_POLL_MS	1000		/* a packet thread with flows wakes once a second */
 #define HOST_IDLE_MS	10000		/* ... without flows or holds: every 10 s, the
 					 * window of dp_turn's gauges; a sample wakes it */
