@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ctl_cache.h"
+#include "scr_hash.h"
 
 struct node {
 	struct ctl_cache_entry e;
@@ -33,15 +34,12 @@ struct ctl_cache {
 	uint64_t replaced;
 };
 
-/* ctl_cache_addr_hash - hash of an address: every byte reaches the low
- * bits (a v4-mapped address differs only in its last four bytes) */
+/* ctl_cache_addr_hash - keyed hash of an address (scr_hash: SipHash-1-3
+ * under the process key): every byte reaches the low bits, and no client
+ * can choose addresses that share a bucket */
 uint32_t ctl_cache_addr_hash(const struct scr_addr *a)
 {
-	uint64_t x, y;
-
-	memcpy(&x, a->b, 8);
-	memcpy(&y, a->b + 8, 8);
-	return (uint32_t)scr_mix64(scr_mix64(x) ^ y);
+	return (uint32_t)scr_hash_addr(a);
 }
 
 /* ctl_cache_clear - forget everything */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dp_hold.h"
+#include "scr_flow.h"
 
 struct dp_hold_flow {
 	struct scr_flow_key key;
@@ -39,15 +40,11 @@ struct dp_hold {
 	uint32_t newest;
 };
 
-/* key_hash - bucket of a key */
+/* key_hash - bucket of a key: the flow table's keyed hash (a client that
+ * picks its ports cannot pile its holds into one chain) */
 static uint32_t key_hash(const struct dp_hold *h, const struct scr_flow_key *k)
 {
-	uint64_t x, y;
-
-	memcpy(&x, k->client.b + 8, 8);
-	memcpy(&y, k->server.b + 8, 8);
-	x ^= scr_mix64(y ^ ((uint64_t)k->client_port << 16 | k->server_port));
-	return (uint32_t)scr_mix64(x) & h->mask;
+	return scr_flow_hash(k) & h->mask;
 }
 
 /* dp_hold_create - room for max_pkts packets in max_flows holds */

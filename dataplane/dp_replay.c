@@ -10,6 +10,9 @@
  *	same worker, so each worker's verdict cache sees all of a client's
  *	sessions with one server), runs one engine per worker, and prints the
  *	summary. Verdict rows and log lines are kept per worker and merged.
+ *	The hashes (flow table, caches, the split) are keyed with a random
+ *	key per run; --hash-key HEX32 fixes it, so the split over workers
+ *	(and with it the order of verdict rows) is the same on every run.
  *	A truncated or corrupt pcap stops the reading of that file with a
  *	message naming the packet number; what was read is still replayed.
  * THREADING
@@ -34,7 +37,9 @@
 #include "ctl_log.h"
 #include "ctl_setup.h"
 #include "dp_replay.h"
+#include "ctl_msg.h"
 #include "scr_engine.h"
+#include "scr_hash.h"
 
 #define MAX_THREADS 64
 #define CACHE_MIN 65536
@@ -285,21 +290,17 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* sym_hash - worker of a frame: symmetric in the two addresses */
+/* sym_hash - worker of a frame: symmetric in the two addresses (the
+ * ordered pair under the process key: --hash-key fixes the split) */
 static unsigned sym_hash(const struct rp_pkt *p, const uint8_t *data,
 			 unsigned n)
 {
 	struct scr_pkt pk;
-	uint64_t a[2], b[2], h;
 
 	if (scr_decode((enum scr_link)p->link, data + p->off, p->caplen, &pk) !=
 	    SCR_DEC_TCP)
 		return 0;
-	memcpy(a, pk.src.b, 16);
-	memcpy(b, pk.dst.b, 16);
-	/* xor is symmetric: both directions give the same worker */
-	h = scr_mix64(scr_mix64(a[0] ^ b[0]) ^ a[1] ^ b[1]);
-	return (unsigned)(h % n);
+	return (unsigned)(scr_hash_addr_pair(&pk.src, &pk.dst) % n);
 }
 
 /* split - give every packet to its worker */
@@ -582,8 +583,8 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: smtpscreen replay [-c main.cf] [--verdicts out.csv] "
 		"[--labels labels.csv]\n"
-		"                         [--log out.log] [--threads N] [--loop N] "
-		"FILE.pcap...\n");
+		"                         [--log out.log] [--threads N] [--loop N]\n"
+		"                         [--hash-key HEX32] FILE.pcap...\n");
 	return 2;
 }
 
@@ -731,12 +732,15 @@ int dp_replay_main(int argc, char **argv)
 		{"log", required_argument, NULL, 'l'},
 		{"threads", required_argument, NULL, 't'},
 		{"loop", required_argument, NULL, 'n'},
+		{"hash-key", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct rp_opts o = {.threads = 1, .loops = 1};
 	struct rp_worker *w = NULL;
 	struct timespec t0, t1;
+	uint8_t key[16];
+	bool fixed_key = false;
 	int c, status = 0;
 	unsigned t;
 
@@ -755,12 +759,32 @@ int dp_replay_main(int argc, char **argv)
 			if (parse_count("--loop", optarg, 1000000, &o.loops))
 				return 2;
 			break;
+		case 'K':
+			if (scr_hash_key_parse(optarg, key) != 0) {
+				fprintf(stderr, "smtpscreen replay: --hash-key: bad "
+					"value \"%s\" (32 hex digits)\n", optarg);
+				return 2;
+			}
+			fixed_key = true;
+			break;
 		case 'h': usage(); return 0;
 		default: return usage();
 		}
 	}
 	if (optind >= argc)
 		return usage();
+	/* before any table exists: every hash of this run uses it */
+	if (fixed_key)
+		scr_hash_set_key(key);
+	{
+		char hex[33];
+
+		scr_hash_get_key(key);
+		for (t = 0; t < 16; t++)
+			snprintf(hex + 2 * t, 3, "%02x", key[t]);
+		ctl_msg_debug("hash key %s (%s)", hex,
+			      fixed_key ? "--hash-key" : "random");
+	}
 	if (setup(&o) != 0)
 		return 2;
 	for (c = optind; c < argc; c++)

@@ -38,6 +38,7 @@
 #include "dp_craft.h"
 #include "dp_inline.h"
 #include "scr_decode.h"
+#include "scr_hash.h"
 #include "scr_panic.h"
 #include "smtpscreen_abi.h"
 
@@ -379,20 +380,16 @@ static void judge_released(struct dp_worker *w)
 /* sym_hash - the same value for both directions of a TCP connection, from
  * the addresses only: every connection of a client reaches one worker, so
  * its per-client flow count (postscreen_client_connection_count_limit) and
- * its cache entry are whole */
+ * its cache entry are whole. Keyed (scr_hash_addr_pair: the ordered pair
+ * under the process key), so no client can aim its flows at one worker. */
 static uint32_t sym_hash(const struct rte_mbuf *m)
 {
 	struct scr_pkt p;
-	uint64_t a0, a1, b0, b1;
 
 	if (scr_decode(SCR_LINK_ETH, rte_pktmbuf_mtod(m, const uint8_t *),
 		       rte_pktmbuf_data_len(m), &p) != SCR_DEC_TCP)
 		return 0;
-	memcpy(&a0, p.src.b, 8);
-	memcpy(&a1, p.src.b + 8, 8);
-	memcpy(&b0, p.dst.b, 8);
-	memcpy(&b1, p.dst.b + 8, 8);
-	return (uint32_t)scr_mix64(scr_mix64(a0 ^ a1) + scr_mix64(b0 ^ b1));
+	return (uint32_t)scr_hash_addr_pair(&p.src, &p.dst);
 }
 
 /* push_pending - hand the frames waiting for other workers to their

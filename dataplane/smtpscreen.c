@@ -37,7 +37,8 @@ static int usage(FILE *out, int status)
 	fprintf(out,
 		"usage: smtpscreen [-v] COMMAND [ARGS]   (-v: verbose; repeat for more)\n"
 		"  replay [-c main.cf] [--verdicts out.csv] [--labels labels.csv]\n"
-		"         [--log out.log] [--threads N] [--loop N] FILE.pcap...\n"
+		"         [--log out.log] [--threads N] [--loop N] [--hash-key HEX32]\n"
+		"         FILE.pcap...\n"
 #ifdef SCR_HAVE_BPF
 		"  xdp attach -i IFACE [-c main.cf] [--mode native|generic]\n"
 		"  xdp detach -i IFACE\n"

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "scr_ccount.h"
+#include "scr_hash.h"
 
 #define CNT_BITS 16
 #define CNT_MASK ((1ull << CNT_BITS) - 1)
@@ -67,14 +68,13 @@ size_t scr_ccount_bytes_per_flow(const struct scr_ccount *t, uint32_t flows)
 	return ((size_t)t->mask + 1) * sizeof(*t->slot) / flows;
 }
 
-/* scr_ccount_key - fingerprint of a client address (never 0) */
+/* scr_ccount_key - fingerprint of a client address (never 0): the top 48
+ * bits of its keyed hash, so neither the home slots nor shared
+ * fingerprints can be chosen by a client */
 uint64_t scr_ccount_key(const struct scr_addr *a)
 {
-	uint64_t w[2];
-	uint64_t h;
+	uint64_t h = scr_hash_addr(a) >> CNT_BITS;
 
-	memcpy(w, a->b, sizeof(w));
-	h = scr_mix64(w[0] ^ scr_mix64(w[1] ^ 0x9e3779b97f4a7c15ull)) >> CNT_BITS;
 	return h ? h : 1;
 }
 

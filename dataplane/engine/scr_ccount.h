@@ -8,7 +8,9 @@
  *	table of 64-bit slots (48-bit fingerprint of the address, 16-bit
  *	count), sized at create time to twice the flow table, so it is never
  *	more than half full and never allocates afterwards. Two addresses
- *	with one fingerprint share a count (odds 2^-48 per pair).
+ *	with one fingerprint share a count (odds 2^-48 per pair). The
+ *	fingerprint is the keyed hash of scr_hash: a client cannot pick
+ *	addresses that share a slot's run or a count.
  * CONTRACT
  *	scr_ccount_create(flows): NULL + errno (ENOMEM, EINVAL for 0).
  *	scr_ccount_key(addr): the fingerprint a client is counted under.

@@ -19,7 +19,8 @@
  *	  when the table is full (the caller evicts and retries).
  *	scr_flow_remove(t, f): unlinks and frees; f's memory stays valid
  *	  until the next insert.
- *	scr_flow_hash(key): the hash the table uses (callers prefetch).
+ *	scr_flow_hash(key): the hash the table uses (callers prefetch): keyed
+ *	  (scr_hash), so chains stay short whatever keys a client picks.
  *	scr_flow_live(t, i): is entry i in use (the bitmap, not the entry).
  * THREADING
  *	One worker owns a table; no locks.
@@ -29,6 +30,7 @@
 
 #include <string.h>
 
+#include "scr_hash.h"
 #include "scr_smtp.h"
 #include "scr_types.h"
 
@@ -107,15 +109,25 @@ static inline void scr_flow_key_words(const struct scr_flow_key *k, uint64_t w[5
 	memcpy(w, k, 40);
 }
 
-/* scr_flow_hash - hash of a flow key (not symmetric: keys are oriented) */
+/* scr_flow_hash - keyed hash of a flow key (scr_hash: SipHash-1-3 under
+ * the process key; not symmetric: keys are oriented). An IPv4 key
+ * (family 4, both addresses v4-mapped, as scr_decode makes them) is
+ * hashed as the 12 bytes that vary: client address, server address, the
+ * two ports; any other key as its 40 bytes. The message lengths differ,
+ * so the two kinds never share inputs; a family-4 key without mapped
+ * addresses (never made) would at worst collide, not break a lookup. */
 static inline uint32_t scr_flow_hash(const struct scr_flow_key *k)
 {
-	uint64_t w[5];
+	uint64_t w[5], b[2];
 
 	scr_flow_key_words(k, w);
-	/* client (w0, w1), server (w2, w3), ports and family (w4) */
-	return (uint32_t)scr_mix64(scr_mix64(w[0] ^ w[2] * 0x9e3779b97f4a7c15ull) ^
-				   w[1] ^ (w[3] << 1) ^ (w[4] * 0xc2b2ae3d27d4eb4full));
+	if (k->family == 4) {
+		/* bytes 12-15 of each address are the high halves of w1, w3 */
+		b[0] = scr_le64(w[1]) >> 32 | (scr_le64(w[3]) & 0xffffffff00000000ull);
+		b[1] = (scr_le64(w[4]) & 0xffffffffull) | 12ull << 56;
+		return (uint32_t)scr_hash_blocks(b, 2);
+	}
+	return (uint32_t)scr_hash_words(w, 5);
 }
 
 /* scr_flow_key_eq - compare two keys */

@@ -163,7 +163,8 @@ struct scr_event {
 };
 
 /* scr_mix64 - full-avalanche 64-bit mix (every input bit reaches every
- * output bit); all hash tables and dispatch hashes use it */
+ * output bit). Not for tables a client's addresses and ports fill: those
+ * take the keyed hash (scr_hash.h) */
 static inline uint64_t scr_mix64(uint64_t h)
 {
 	h ^= h >> 33;

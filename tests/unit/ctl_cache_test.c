@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* ctl_cache_test - passes per test with TTLs, blocks, expiry, full cache */
+/* ctl_cache_test - passes per test with TTLs, blocks, expiry, full cache,
+ * the keyed bucket hash */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "ctl_cache.h"
+#include "scr_hash.h"
 
 #define ALL (SCR_TEST_BIT(SCR_TEST_PREGREET) | SCR_TEST_BIT(SCR_TEST_PIPELINING) | \
 	     SCR_TEST_BIT(SCR_TEST_BARE_NEWLINE))
@@ -163,6 +165,58 @@ static void test_hash_spread(void **state)
 	assert_true(used > 65536 / 2);
 }
 
+/* test_hash_keyed - the bucket hash follows the process key: addresses
+ * that share a bucket under one key are spread under another, and a
+ * cache whose addresses all share one bucket still finds each of them */
+static void test_hash_keyed(void **state)
+{
+	static const uint8_t key_a[16] = { 0xca, 0xce, 2, 3, 4, 5, 6, 7,
+					     8, 9, 10, 11, 12, 13, 14, 15 };
+	static const uint8_t key_b[16] = { 0xca, 0xce, 2, 3, 4, 5, 6, 7,
+					     8, 9, 10, 11, 12, 13, 14, 0x8f };
+	struct scr_addr a[32];
+	struct ctl_cache *c;
+	struct ctl_cache_entry e;
+	uint8_t saved[16];
+	uint32_t i, n = 0, same = 0, first;
+
+	(void)state;
+	scr_hash_get_key(saved);
+	scr_hash_set_key(key_a);
+	first = ctl_cache_addr_hash(&(struct scr_addr){ .b = { 0 } }) & 1023;
+	for (i = 0; n < 32 && i < 65536 * 16; i++) {
+		struct scr_addr x = addr_of(i);
+
+		x.b[13] = (uint8_t)(18 + (i >> 16));
+		if ((ctl_cache_addr_hash(&x) & 1023) == first)
+			a[n++] = x;
+	}
+	assert_int_equal(n, 32);
+	/* one bucket of a 1024-bucket cache holds all 32 */
+	c = ctl_cache_create(1024);
+	assert_non_null(c);
+	for (i = 0; i < n; i++)
+		ctl_cache_block(c, &a[i], 100, 3600 + i, SCR_TEST_BIT(SCR_TEST_PREGREET));
+	assert_int_equal(ctl_cache_count(c), 32);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(ctl_cache_get(c, &a[i], 200, &e), 0);
+		assert_int_equal(e.block_until, 3700 + i);
+	}
+	/* expiring the middle of the chain leaves the rest */
+	assert_int_equal(ctl_cache_get(c, &a[0], 3701, &e), -ENOENT);
+	assert_int_equal(ctl_cache_get(c, &a[31], 3701, &e), 0);
+	assert_int_equal(ctl_cache_get(c, &a[1], 3701, &e), -ENOENT);
+	assert_int_equal(ctl_cache_get(c, &a[2], 3701, &e), 0);
+	ctl_cache_destroy(c);
+	/* another key: they no longer share a bucket */
+	scr_hash_set_key(key_b);
+	first = ctl_cache_addr_hash(&a[0]) & 1023;
+	for (i = 1; i < n; i++)
+		same += (ctl_cache_addr_hash(&a[i]) & 1023) == first;
+	scr_hash_set_key(saved);
+	assert_true(same < 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_block),
 		cmocka_unit_test(test_full_and_sweep),
 		cmocka_unit_test(test_hash_spread),
+		cmocka_unit_test(test_hash_keyed),
 	};
 
 	return cmocka_run_group_tests_name("ctl_cache", tests, setup, NULL);

@@ -8,7 +8,9 @@
  *	it), deleting from the middle of a probe run, at the end of the
  *	table (wrap-around) and after saturation; then random inc/dec
  *	sequences over thousands of keys checked against a plain reference
- *	array after every step; then the address fingerprints themselves.
+ *	array after every step; then the address fingerprints themselves:
+ *	keyed (another process key, other fingerprints), distinct under a
+ *	fixed key.
  * CONTRACT
  *	Exits non-zero when a case fails; cmocka reports which.
  * THREADING
@@ -26,6 +28,7 @@
 #include <string.h>
 
 #include "scr_ccount.h"
+#include "scr_hash.h"
 
 /* slots_for - slots of a table made for `flows` flows: the smallest power
  * of two that is at least twice the flows (scr_ccount.h: never more than
@@ -389,13 +392,19 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* test_many_addresses - 65536 addresses of 198.18.0.0/16 and 2001:db8:f00::
- * get 131072 distinct fingerprints (no collision in practice) */
+ * get 131072 distinct fingerprints (no collision in practice: odds 3e-5
+ * per key, so the key is fixed to keep the test deterministic) */
 static void test_many_addresses(void **state)
 {
+	static const uint8_t fixed[16] = { 0x14, 0x0c, 0xc0, 0x47, 1, 2, 3, 4,
+					     5, 6, 7, 8, 9, 10, 11, 12 };
 	static uint64_t k[131072];
+	uint8_t saved[16];
 	unsigned i;
 
 	(void)state;
+	scr_hash_get_key(saved);
+	scr_hash_set_key(fixed);
 	for (i = 0; i < 65536; i++) {
 		char s[64];
 		struct scr_addr a;
@@ -407,11 +416,60 @@ static void test_many_addresses(void **state)
 		a = addr_of(s);
 		k[65536 + i] = scr_ccount_key(&a);
 	}
+	scr_hash_set_key(saved);
 	qsort(k, 131072, sizeof(k[0]), cmp_u64);
 	for (i = 1; i < 131072; i++)
 		if (k[i] == k[i - 1] || k[i] == 0)
 			fail_msg("fingerprint %#llx repeated or 0",
 				 (unsigned long long)k[i]);
+}
+
+/* test_key_is_keyed - the fingerprint depends on the process key: under
+ * two keys the same addresses get other fingerprints and other home
+ * slots, so addresses that share a slot under one key are spread under
+ * another */
+static void test_key_is_keyed(void **state)
+{
+	static const uint8_t key_a[16] = { 0xa, 1, 2, 3, 4, 5, 6, 7,
+					     8, 9, 10, 11, 12, 13, 14, 15 };
+	static const uint8_t key_b[16] = { 0xa, 1, 2, 3, 4, 5, 6, 7,
+					     8, 9, 10, 11, 12, 13, 14, 16 };
+	uint8_t saved[16];
+	unsigned i, same_key = 0, same_home = 0, n = 0;
+	uint64_t ka[64];
+
+	(void)state;
+	scr_hash_get_key(saved);
+	/* 64 addresses whose fingerprints share home slot 0 of 1024 slots under key_a */
+	scr_hash_set_key(key_a);
+	for (i = 0; n < 64 && i < 1u << 24; i++) {
+		char s[32];
+		struct scr_addr a;
+
+		snprintf(s, sizeof(s), "10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255);
+		a = addr_of(s);
+		if ((scr_ccount_key(&a) & 1023) == 0)
+			ka[n++] = i;
+	}
+	assert_int_equal(n, 64);
+	scr_hash_set_key(key_b);
+	for (i = 0; i < n; i++) {
+		char s[32];
+		struct scr_addr a;
+		uint64_t kb;
+
+		snprintf(s, sizeof(s), "10.%u.%u.%u", (unsigned)(ka[i] >> 16),
+			 (unsigned)(ka[i] >> 8) & 255, (unsigned)ka[i] & 255);
+		a = addr_of(s);
+		kb = scr_ccount_key(&a);
+		scr_hash_set_key(key_a);
+		same_key += scr_ccount_key(&a) == kb;
+		scr_hash_set_key(key_b);
+		same_home += (kb & 1023) == 0;
+	}
+	scr_hash_set_key(saved);
+	assert_int_equal(same_key, 0);
+	assert_true(same_home < 4);
 }
 
 int main(void)
@@ -425,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_clear),
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_many_addresses),
+		cmocka_unit_test(test_key_is_keyed),
 	};
 
 	return cmocka_run_group_tests_name("scr_ccount", tests, NULL, NULL);

@@ -1,14 +1,23 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* scr_flow_test - insert, lookup, remove, full table, reuse of entries */
+/* scr_flow_test - insert, lookup, remove, full table, reuse of entries;
+ * the keyed hash (scr_hash) the table, the caches and the dispatch use */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scr_flow.h"
+#include "scr_hash.h"
+
+/* The key of the SipHash paper's test vectors: bytes 00..0f. */
+static const uint8_t paper_key[16] = {
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+};
 
 /* key_of - a distinct key per number */
 static struct scr_flow_key key_of(uint32_t n)
@@ -122,6 +131,365 @@ static void test_hash_spread(void **state)
 	assert_true(used > 65536 / 2);
 }
 
+
+/* The published SipHash-2-4 vectors: key 00..0f, message 00..(n-1),
+ * n = 0..63 (the SipHash paper, appendix A; the reference vectors.h). */
+static const uint64_t sip24_vectors[64] = {
+	0x726fdb47dd0e0e31ull, 0x74f839c593dc67fdull, 0x0d6c8009d9a94f5aull,
+	0x85676696d7fb7e2dull, 0xcf2794e0277187b7ull, 0x18765564cd99a68dull,
+	0xcbc9466e58fee3ceull, 0xab0200f58b01d137ull, 0x93f5f5799a932462ull,
+	0x9e0082df0ba9e4b0ull, 0x7a5dbbc594ddb9f3ull, 0xf4b32f46226bada7ull,
+	0x751e8fbc860ee5fbull, 0x14ea5627c0843d90ull, 0xf723ca908e7af2eeull,
+	0xa129ca6149be45e5ull, 0x3f2acc7f57c29bdbull, 0x699ae9f52cbe4794ull,
+	0x4bc1b3f0968dd39cull, 0xbb6dc91da77961bdull, 0xbed65cf21aa2ee98ull,
+	0xd0f2cbb02e3b67c7ull, 0x93536795e3a33e88ull, 0xa80c038ccd5ccec8ull,
+	0xb8ad50c6f649af94ull, 0xbce192de8a85b8eaull, 0x17d835b85bbb15f3ull,
+	0x2f2e6163076bcfadull, 0xde4daaaca71dc9a5ull, 0xa6a2506687956571ull,
+	0xad87a3535c49ef28ull, 0x32d892fad841c342ull, 0x7127512f72f27cceull,
+	0xa7f32346f95978e3ull, 0x12e0b01abb051238ull, 0x15e034d40fa197aeull,
+	0x314dffbe0815a3b4ull, 0x027990f029623981ull, 0xcadcd4e59ef40c4dull,
+	0x9abfd8766a33735cull, 0x0e3ea96b5304a7d0ull, 0xad0c42d6fc585992ull,
+	0x187306c89bc215a9ull, 0xd4a60abcf3792b95ull, 0xf935451de4f21df2ull,
+	0xa9538f0419755787ull, 0xdb9acddff56ca510ull, 0xd06c98cd5c0975ebull,
+	0xe612a3cb9ecba951ull, 0xc766e62cfcadaf96ull, 0xee64435a9752fe72ull,
+	0xa192d576b245165aull, 0x0a8787bf8ecb74b2ull, 0x81b3e73d20b49b6full,
+	0x7fa8220ba3b2eceaull, 0x245731c13ca42499ull, 0xb78dbfaf3a8d83bdull,
+	0xea1ad565322a1a0bull, 0x60e61c23a3795013ull, 0x6606d7e446282b93ull,
+	0x6ca4ecb15c5f91e1ull, 0x9f626da15c9625f3ull, 0xe51b38608ef25f57ull,
+	0x958a324ceb064572ull,
+};
+
+/* ref_rotl - rotate for the reference below */
+static uint64_t ref_rotl(uint64_t x, int b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+/* ref_siphash - SipHash-c-d written independently of scr_hash, the plain
+ * way: state in an array, message padded into a buffer first, words put
+ * together byte by byte */
+static uint64_t ref_siphash(int c, int d, const uint8_t key[16],
+			    const uint8_t *msg, size_t len)
+{
+	uint8_t buf[256];
+	uint64_t v[4], k[2] = {0, 0}, m;
+	size_t n = (len / 8 + 1) * 8, i;
+	int j, r;
+
+	assert_true(n <= sizeof(buf));
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, msg, len);
+	buf[n - 1] = (uint8_t)len;
+	for (j = 0; j < 16; j++)
+		k[j / 8] |= (uint64_t)key[j] << (8 * (j % 8));
+	v[0] = k[0] ^ 0x736f6d6570736575ull;
+	v[1] = k[1] ^ 0x646f72616e646f6dull;
+	v[2] = k[0] ^ 0x6c7967656e657261ull;
+	v[3] = k[1] ^ 0x7465646279746573ull;
+	for (i = 0; i < n + 8; i += 8) {
+		int rounds = i < n ? c : d;
+
+		m = 0;
+		if (i < n)
+			for (j = 0; j < 8; j++)
+				m |= (uint64_t)buf[i + j] << (8 * j);
+		if (i < n)
+			v[3] ^= m;
+		else
+			v[2] ^= 0xff;
+		for (r = 0; r < rounds; r++) {
+			v[0] += v[1]; v[1] = ref_rotl(v[1], 13); v[1] ^= v[0];
+			v[0] = ref_rotl(v[0], 32);
+			v[2] += v[3]; v[3] = ref_rotl(v[3], 16); v[3] ^= v[2];
+			v[0] += v[3]; v[3] = ref_rotl(v[3], 21); v[3] ^= v[0];
+			v[2] += v[1]; v[1] = ref_rotl(v[1], 17); v[1] ^= v[2];
+			v[2] = ref_rotl(v[2], 32);
+		}
+		if (i < n)
+			v[0] ^= m;
+	}
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/* test_siphash24_vectors - scr_siphash and the reference both give the
+ * paper's 64 SipHash-2-4 vectors: the round, padding and key layout are
+ * the published algorithm's */
+static void test_siphash24_vectors(void **state)
+{
+	uint8_t msg[64];
+	size_t n;
+
+	(void)state;
+	for (n = 0; n < 64; n++)
+		msg[n] = (uint8_t)n;
+	for (n = 0; n < 64; n++) {
+		if (scr_siphash(2, 4, paper_key, msg, n) != sip24_vectors[n])
+			fail_msg("scr_siphash 2-4, %zu bytes: %#llx", n,
+				 (unsigned long long)scr_siphash(2, 4, paper_key, msg, n));
+		if (ref_siphash(2, 4, paper_key, msg, n) != sip24_vectors[n])
+			fail_msg("reference 2-4, %zu bytes", n);
+	}
+}
+
+/* test_siphash13_known_answers - SipHash-1-3 under the paper's key (values
+ * from an independent implementation, checked against the 2-4 vectors;
+ * the first is also the first of Rust's SipHasher13 vectors), and the
+ * tables' hashes of fixed keys under a fixed process key */
+static void test_siphash13_known_answers(void **state)
+{
+	static const struct {
+		size_t len;
+		uint64_t want;
+	} kat[] = {
+		{ .len = 0, .want = 0xabac0158050fc4dcull },
+		{ .len = 1, .want = 0xc9f49bf37d57ca93ull },
+		{ .len = 7, .want = 0xd3927d989bb11140ull },
+		{ .len = 8, .want = 0x369095118d299a8eull },
+		{ .len = 15, .want = 0xd320d86d2a519956ull },
+		{ .len = 16, .want = 0xcc4fdd1a7d908b66ull },
+		{ .len = 32, .want = 0x81157b6c16a7b60dull },
+		{ .len = 40, .want = 0xc1d2363299e41531ull },
+		{ .len = 63, .want = 0x9d199062b7bbb3a8ull },
+	};
+	uint8_t msg[64], saved[16];
+	struct scr_flow_key k = key_of(1);
+	struct scr_addr a = k.client;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 64; i++)
+		msg[i] = (uint8_t)i;
+	for (i = 0; i < sizeof(kat) / sizeof(kat[0]); i++) {
+		assert_true(scr_siphash(1, 3, paper_key, msg, kat[i].len) == kat[i].want);
+		assert_true(ref_siphash(1, 3, paper_key, msg, kat[i].len) == kat[i].want);
+	}
+	scr_hash_get_key(saved);
+	scr_hash_set_key(paper_key);
+	/* client ::ffff:198.18.0.1 port 1024, server ::1 port 25, family 4:
+	 * the 12 bytes c6 12 00 01, 00 00 00 01, 00 04, 19 00 */
+	assert_true(scr_flow_hash(&k) == 0x2a3d8566u);
+	/* the same key as family 6: its 40 bytes */
+	k.family = 6;
+	assert_true(scr_flow_hash(&k) == 0xa0bf92a1u);
+	/* an IPv4 address: its 4 bytes; another: its 16 */
+	assert_true(scr_hash_addr(&a) == 0x69768cf280b178adull);
+	assert_true(scr_hash_addr(&k.server) == 0xd361591676c8faefull);
+	/* one address not v4-mapped: the 32 bytes, smaller first */
+	assert_true(scr_hash_addr_pair(&a, &k.server) == 0x5d507013131913adull);
+	assert_true(scr_hash_addr_pair(&k.server, &a) == 0x5d507013131913adull);
+	/* two IPv4 addresses: c6 12 00 01 c6 13 ff 0a */
+	k.server.b[10] = k.server.b[11] = 0xff;
+	k.server.b[12] = 198;
+	k.server.b[13] = 19;
+	k.server.b[14] = 255;
+	k.server.b[15] = 10;
+	assert_true(scr_hash_addr_pair(&a, &k.server) == 0x3cbce9e45d664621ull);
+	assert_true(scr_hash_addr_pair(&k.server, &a) == 0x3cbce9e45d664621ull);
+	scr_hash_set_key(saved);
+}
+
+/* test_siphash13_reference - the word-wise hot-path hash, the byte-string
+ * one and the reference agree for many keys and inputs */
+static void test_siphash13_reference(void **state)
+{
+	uint8_t key[16], msg[64], saved[16];
+	unsigned iter, i;
+
+	(void)state;
+	scr_hash_get_key(saved);
+	srand(14);
+	for (iter = 0; iter < 2000; iter++) {
+		uint64_t w[5];
+		size_t len = iter % 65;
+
+		for (i = 0; i < 16; i++)
+			key[i] = (uint8_t)rand();
+		for (i = 0; i < 64; i++)
+			msg[i] = (uint8_t)rand();
+		if (scr_siphash(1, 3, key, msg, len) != ref_siphash(1, 3, key, msg, len))
+			fail_msg("scr_siphash 1-3 differs from the reference at %zu bytes",
+				 len);
+		scr_hash_set_key(key);
+		memcpy(w, msg, sizeof(w));
+		assert_true(scr_hash_words(w, 2) == ref_siphash(1, 3, key, msg, 16));
+		assert_true(scr_hash_words(w, 4) == ref_siphash(1, 3, key, msg, 32));
+		assert_true(scr_hash_words(w, 5) == ref_siphash(1, 3, key, msg, 40));
+		/* addresses: IPv4 as its 4 bytes, others as their 16 */
+		{
+			struct scr_addr a;
+
+			memcpy(a.b, msg, 16);
+			assert_true(scr_hash_addr(&a) == ref_siphash(1, 3, key, msg, 16));
+			memset(a.b, 0, 10);
+			a.b[10] = a.b[11] = 0xff;
+			assert_true(scr_hash_addr(&a) ==
+				    ref_siphash(1, 3, key, a.b + 12, 4));
+		}
+		/* flow keys: IPv4 as its 12 varying bytes, IPv6 as its 40 */
+		{
+			struct scr_flow_key fk;
+			uint8_t m12[12];
+
+			memset(&fk, 0, sizeof(fk));
+			fk.client.b[10] = fk.client.b[11] = 0xff;
+			fk.server.b[10] = fk.server.b[11] = 0xff;
+			memcpy(fk.client.b + 12, msg, 4);
+			memcpy(fk.server.b + 12, msg + 4, 4);
+			fk.client_port = (uint16_t)(msg[8] | msg[9] << 8);
+			fk.server_port = (uint16_t)(msg[10] | msg[11] << 8);
+			fk.family = 4;
+			memcpy(m12, fk.client.b + 12, 4);
+			memcpy(m12 + 4, fk.server.b + 12, 4);
+			memcpy(m12 + 8, (const uint8_t *)&fk + 32, 4);
+			assert_true(scr_flow_hash(&fk) ==
+				    (uint32_t)ref_siphash(1, 3, key, m12, 12));
+			memcpy(fk.client.b, msg, 16);
+			memcpy(fk.server.b, msg + 16, 16);
+			fk.family = 6;
+			assert_true(scr_flow_hash(&fk) ==
+				    (uint32_t)ref_siphash(1, 3, key, (const uint8_t *)&fk, 40));
+		}
+	}
+	scr_hash_set_key(saved);
+}
+
+/* test_hash_key - parse, set, get; another key gives other hashes; the
+ * process starts with a random key (not the initial placeholder) */
+static void test_hash_key(void **state)
+{
+	static const char *const bad[] = {
+		"", "00", "000102030405060708090a0b0c0d0e0", /* 31 */
+		"000102030405060708090a0b0c0d0e0f0", "000102030405060708090a0b0c0d0e0g",
+		" 00102030405060708090a0b0c0d0e0f", "0x0102030405060708090a0b0c0d0e0f",
+	};
+	uint8_t k[16], k2[16], saved[16];
+	uint32_t i, same = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(scr_hash_key_parse(bad[i], k), -EINVAL);
+	assert_int_equal(scr_hash_key_parse("000102030405060708090A0B0C0D0E0f", k), 0);
+	assert_memory_equal(k, paper_key, 16);
+	scr_hash_get_key(saved);
+	assert_memory_not_equal(saved, paper_key, 16);
+	scr_hash_set_key(k);
+	scr_hash_get_key(k2);
+	assert_memory_equal(k2, paper_key, 16);
+	/* a new random key: another key, and the flow hashes change with it */
+	assert_int_equal(scr_hash_key_random(), 0);
+	scr_hash_get_key(k2);
+	assert_memory_not_equal(k2, paper_key, 16);
+	for (i = 0; i < 1000; i++) {
+		struct scr_flow_key fk = key_of(i);
+		uint32_t h1, h2;
+
+		scr_hash_set_key(paper_key);
+		h1 = scr_flow_hash(&fk);
+		scr_hash_set_key(k2);
+		h2 = scr_flow_hash(&fk);
+		same += h1 == h2;
+	}
+	assert_true(same < 3);
+	/* one bit of key changes the hash */
+	k[15] ^= 0x80;
+	scr_hash_set_key(k);
+	{
+		struct scr_flow_key fk = key_of(1);
+
+		assert_true(scr_flow_hash(&fk) != 0x2a3d8566u);
+	}
+	scr_hash_set_key(saved);
+}
+
+/* test_pair_symmetric - the dispatch hash is the same in both directions
+ * (IPv4 pairs, IPv6 pairs, mixed), and another pair gives another value */
+static void test_pair_symmetric(void **state)
+{
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 10000; i++) {
+		struct scr_flow_key k = key_of(i);
+		struct scr_addr b = k.server, c = k.client, v6 = k.server;
+
+		b.b[3] = (uint8_t)(i * 7);		/* not v4-mapped */
+		b.b[15] = (uint8_t)(i * 13);
+		c.b[12] = (uint8_t)(i * 5);		/* another IPv4 client */
+		v6.b[0] = 0x20;
+		v6.b[1] = 0x01;
+		v6.b[15] = (uint8_t)i;
+		assert_true(scr_hash_addr_pair(&k.client, &b) ==
+			    scr_hash_addr_pair(&b, &k.client));
+		assert_true(scr_hash_addr_pair(&k.client, &c) ==
+			    scr_hash_addr_pair(&c, &k.client));
+		assert_true(scr_hash_addr_pair(&v6, &b) ==
+			    scr_hash_addr_pair(&b, &v6));
+		assert_true(scr_hash_addr_pair(&k.client, &k.client) ==
+			    scr_hash_addr_pair(&k.client, &k.client));
+		b.b[15] ^= 1;
+		assert_true(scr_hash_addr_pair(&k.client, &b) !=
+			    scr_hash_addr_pair(&b, &k.server));
+		if (c.b[12] != k.client.b[12])
+			assert_true(scr_hash_addr_pair(&k.client, &c) !=
+				    scr_hash_addr_pair(&k.client, &k.client));
+	}
+}
+
+/* test_collisions - keys that share one bucket (searched under the key
+ * in use) all go into one chain: found, removed from the head, middle and
+ * tail, and the rest still found */
+static void test_collisions(void **state)
+{
+	struct scr_flow_table *t = scr_flow_create(256);
+	struct scr_flow_key k[40];
+	uint32_t n = 0, i, bucket;
+
+	(void)state;
+	assert_non_null(t);
+	k[0] = key_of(0);
+	bucket = scr_flow_hash(&k[0]) & t->mask;
+	for (i = 1; n < 39 && i < 1000000; i++) {
+		struct scr_flow_key c = key_of(i);
+
+		if ((scr_flow_hash(&c) & t->mask) == bucket)
+			k[++n] = c;
+	}
+	assert_int_equal(n, 39);
+	n = 40;
+	for (i = 0; i < n; i++)
+		assert_non_null(scr_flow_insert(t, &k[i], scr_flow_hash(&k[i])));
+	/* one bucket, 40 entries: its chain holds them all */
+	{
+		uint32_t len = 0, e = t->bucket[bucket];
+
+		for (; e; e = t->e[e - 1].hnext)
+			len++;
+		assert_int_equal(len, 40);
+	}
+	for (i = 0; i < n; i++) {
+		struct scr_flow *f = scr_flow_lookup(t, &k[i], scr_flow_hash(&k[i]));
+
+		assert_non_null(f);
+		assert_true(scr_flow_key_eq(&f->key, &k[i]));
+	}
+	/* the last inserted is the chain's head, the first its tail */
+	scr_flow_remove(t, scr_flow_lookup(t, &k[39], scr_flow_hash(&k[39])));
+	scr_flow_remove(t, scr_flow_lookup(t, &k[20], scr_flow_hash(&k[20])));
+	scr_flow_remove(t, scr_flow_lookup(t, &k[0], scr_flow_hash(&k[0])));
+	assert_int_equal(t->used, 37);
+	for (i = 0; i < n; i++) {
+		struct scr_flow *f = scr_flow_lookup(t, &k[i], scr_flow_hash(&k[i]));
+
+		if (i == 39 || i == 20 || i == 0)
+			assert_null(f);
+		else
+			assert_non_null(f);
+	}
+	assert_non_null(scr_flow_insert(t, &k[20], scr_flow_hash(&k[20])));
+	assert_non_null(scr_flow_lookup(t, &k[20], scr_flow_hash(&k[20])));
+	scr_flow_destroy(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -129,6 +497,12 @@ int main(void)
 		cmocka_unit_test(test_fill_lookup_remove),
 		cmocka_unit_test(test_entry_budget),
 		cmocka_unit_test(test_hash_spread),
+		cmocka_unit_test(test_siphash24_vectors),
+		cmocka_unit_test(test_siphash13_known_answers),
+		cmocka_unit_test(test_siphash13_reference),
+		cmocka_unit_test(test_hash_key),
+		cmocka_unit_test(test_pair_symmetric),
+		cmocka_unit_test(test_collisions),
 	};
 
 	return cmocka_run_group_tests_name("scr_flow", tests, NULL, NULL);

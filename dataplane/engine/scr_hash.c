@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	scr_hash - the process key and the byte-string SipHash
+ * DESCRIPTION
+ *	See scr_hash.h. The key is set from getrandom() by a constructor, so
+ *	every program linked with the engine (the live modes, replay, tools,
+ *	tests) starts with a random key without calling anything; replay's
+ *	--hash-key replaces it before any table exists. The general
+ *	scr_siphash() is written from the algorithm's description (the
+ *	SipHash paper, section 2) for any c and d; the tables use the
+ *	word-wise inline scr_hash_words() of the header.
+ * THREADING
+ *	The constructor runs before main(); the setters before threads start.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "scr_hash.h"
+#include "scr_panic.h"
+
+/* Replaced before main(); this value is never used for a table. */
+struct scr_hash_key scr_hash_k = {
+	.k0 = 0x0706050403020100ull, .k1 = 0x0f0e0d0c0b0a0908ull,
+};
+
+/* le64_bytes - the little-endian number of 8 bytes */
+static uint64_t le64_bytes(const uint8_t *p)
+{
+	uint64_t x = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		x = x << 8 | p[i];
+	return x;
+}
+
+/* scr_hash_set_key - the process key is k */
+void scr_hash_set_key(const uint8_t k[16])
+{
+	scr_hash_k.k0 = le64_bytes(k);
+	scr_hash_k.k1 = le64_bytes(k + 8);
+}
+
+/* scr_hash_get_key - the bytes of the process key */
+void scr_hash_get_key(uint8_t k[16])
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		k[i] = (uint8_t)(scr_hash_k.k0 >> (8 * i));
+		k[8 + i] = (uint8_t)(scr_hash_k.k1 >> (8 * i));
+	}
+}
+
+/* read_urandom - 16 bytes from /dev/urandom (a kernel without getrandom);
+ * 0 or -errno */
+static int read_urandom(uint8_t k[16])
+{
+	size_t got = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (got < 16) {
+		ssize_t r = read(fd, k + got, 16 - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ret = r < 0 ? -errno : -EIO;
+			break;
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	return ret;
+}
+
+/* scr_hash_key_random - a new process key from the kernel's generator */
+int scr_hash_key_random(void)
+{
+	uint8_t k[16];
+	size_t got = 0;
+	int ret = 0;
+
+	while (got < sizeof(k)) {
+		ssize_t r = getrandom(k + got, sizeof(k) - got, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = errno == ENOSYS ? read_urandom(k) : -errno;
+			if (ret == 0)
+				got = sizeof(k);
+			break;
+		}
+		got += (size_t)r;
+	}
+	if (ret == 0)
+		scr_hash_set_key(k);
+	return ret;
+}
+
+/* hash_key_init - every process starts with a random key */
+__attribute__((constructor)) static void hash_key_init(void)
+{
+	int ret = scr_hash_key_random();
+
+	if (ret != 0)
+		scr_panic("scr_hash: no random bytes for the hash key: %s",
+			  strerror(-ret));
+}
+
+/* hex_val - value of one hex digit, -1 if it is not one */
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* scr_hash_key_parse - 32 hex digits to 16 key bytes */
+int scr_hash_key_parse(const char *s, uint8_t k[16])
+{
+	int i;
+
+	if (strlen(s) != 32)
+		return -EINVAL;
+	for (i = 0; i < 16; i++) {
+		int hi = hex_val(s[2 * i]), lo = hex_val(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		k[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* scr_siphash - SipHash-c-d of len bytes at p under the 16-byte key */
+uint64_t scr_siphash(unsigned c, unsigned d, const uint8_t key[16],
+		     const void *p, size_t len)
+{
+	const uint8_t *in = p;
+	struct scr_sip s;
+	uint64_t m;
+	size_t off;
+	unsigned r, left = (unsigned)(len & 7);
+
+	scr_sip_init(&s, le64_bytes(key), le64_bytes(key + 8));
+	for (off = 0; off + 8 <= len; off += 8) {
+		m = le64_bytes(in + off);
+		s.v3 ^= m;
+		for (r = 0; r < c; r++)
+			scr_sip_round(&s);
+		s.v0 ^= m;
+	}
+	/* last block: the 0-7 bytes left, the length mod 256 on top */
+	m = (uint64_t)(len & 0xff) << 56;
+	while (left > 0) {
+		left--;
+		m |= (uint64_t)in[off + left] << (8 * left);
+	}
+	s.v3 ^= m;
+	for (r = 0; r < c; r++)
+		scr_sip_round(&s);
+	s.v0 ^= m;
+	s.v2 ^= 0xff;
+	for (r = 0; r < d; r++)
+		scr_sip_round(&s);
+	return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
