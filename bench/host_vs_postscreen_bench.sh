@@ -119,7 +119,8 @@
 #   unknown clients to the seat), each at
 #   most once, postscreen among them), WAVE_BOTS (1000, at most 4096), WAVE_GOOD (50,
 #   at most 200), WAVE_CONCURRENCY (WAVE_BOTS), RESULTS=1 writes the report to
-#   bench/results/host-vs-postscreen-<date>.txt, OUT=FILE (or --out) to FILE;
+#   bench/results/host-vs-postscreen-<date>.txt (-2, -3, ... when it exists), OUT=FILE
+#   (or --out) to FILE;
 #   WATCHDOG (300 s + 120 s per side and repetition), GIT_REV (the revision to name in
 #   the report when the source is not a git tree, e.g. a `git archive` copy). BUILD_DIR
 #   needs bench/botburst, and dataplane/smtpscreen (smtpscreen sides) and
@@ -215,7 +216,15 @@ PER_SIDE=$((2 * SESSIONS + BURST + WAVE_BOTS))	# fresh 198.19 addresses per side
 	{ echo "sides x reps x (2 x sessions + burst + wave bots) must be <= 64000 (client addresses)" >&2; exit 2; }
 [ $((NSIDES * REPS * WAVE_GOOD)) -le 32000 ] ||
 	{ echo "sides x reps x wave good clients must be <= 32000 (client addresses)" >&2; exit 2; }
-[ -z "$OUT" ] && [ "${RESULTS:-0}" = 1 ] && OUT=$TOP/bench/results/host-vs-postscreen-$(date +%Y-%m-%d).txt
+if [ -z "$OUT" ] && [ "${RESULTS:-0}" = 1 ]; then
+	# never over an earlier report of the same day: -2, -3, ...
+	OUT=$TOP/bench/results/host-vs-postscreen-$(date +%Y-%m-%d).txt
+	n=2
+	while [ -e "$OUT" ]; do
+		OUT=$TOP/bench/results/host-vs-postscreen-$(date +%Y-%m-%d)-$n.txt
+		n=$((n + 1))
+	done
+fi
 
 # side_kind SIDE - postscreen, seat or smtpscreen; side_key SIDE - its name in file names
 side_kind() { printf '%s\n' "${1%%:*}"; }
