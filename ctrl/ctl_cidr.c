@@ -32,6 +32,11 @@
  *	in the group and takes the hit with the smallest position, which is
  *	exactly the first matching rule of the run. Cost per group:
  *	(distinct lengths) x log2(rules), no allocation.
+ *
+ *	Files (cidr tables, mynetworks /file/name) are read through ctl_file:
+ *	only regular files of at most CTL_CIDR_MAX_FILE bytes, and a read
+ *	error is an error naming file:line, never the end of the table (a
+ *	deny list that loads empty on SIGHUP lets its clients in).
  * CONTRACT
  *	See ctl_cidr.h.
  * THREADING
@@ -48,9 +53,11 @@
 #include <strings.h>
 
 #include "ctl_cidr.h"
+#include "ctl_file.h"
 #include "ctl_msg.h"
 
 #define CTL_GROUP_MIN	4	/* shorter runs stay linear */
+#define CTL_CIDR_MAX_FILE (1ull << 30)	/* a table file: 10M-line lists fit */
 #define CTL_NO_RES	UINT32_MAX
 #define CTL_RES_MATCH	0u	/* mynetworks results */
 #define CTL_RES_NOMATCH	1u
@@ -631,23 +638,28 @@ static int ctl_cidr_line(struct ctl_ctx *c, struct ctl_tbuild *tb,
 static int ctl_cidr_file(struct ctl_ctx *c, struct ctl_tbuild *tb,
 			 const char *path)
 {
-	FILE *f = fopen(path, "r");
+	struct ctl_file cf;
 	char *l = NULL, *logical = NULL;
-	size_t cap = 0, llen = 0, lcap = 0;
+	size_t llen = 0, lcap = 0;
 	ssize_t n;
 	unsigned line = 0, lstart = 0;
-	int ret = 0;
+	int ret;
 
-	if (f == NULL)
-		return ctl_fail(c, "%s: cannot open: %s", path, strerror(errno));
+	ret = ctl_file_init(&cf, path, CTL_CIDR_MAX_FILE, c->err, c->errlen);
+	if (ret < 0)
+		return ret;
 	for (;;) {
 		const char *p;
 		bool eof;
 
-		n = getline(&l, &cap, f);
-		eof = n < 0;
+		n = ctl_file_line(&cf, &l, c->err, c->errlen);
+		if (n < 0) {
+			ret = (int)n;
+			break;
+		}
+		eof = n == 0;
 		if (!eof) {
-			line++;
+			line = cf.line;
 			while (n > 0 && (l[n - 1] == '\n' || l[n - 1] == '\r'))
 				l[--n] = 0;
 			if (memchr(l, 0, (size_t)n) != NULL) {
@@ -706,9 +718,8 @@ static int ctl_cidr_file(struct ctl_ctx *c, struct ctl_tbuild *tb,
 		memcpy(logical, l, (size_t)n + 1);
 		llen = (size_t)n;
 	}
-	free(l);
 	free(logical);
-	fclose(f);
+	ctl_file_fini(&cf);
 	return ret;
 }
 
@@ -811,11 +822,10 @@ static int ctl_mynet_token(struct ctl_ctx *c, struct ctl_tbuild *tb,
 		return ctl_tb_add(tb, &r);
 	}
 	if (tok[0] == '/') {
-		char path[4096];
-		FILE *f;
-		char *l = NULL;
-		size_t cap = 0;
-		unsigned line = 0;
+		char path[4096], msg[4200];
+		struct ctl_file cf;
+		char *l;
+		ssize_t ln;
 
 		if (neg)
 			return ctl_fail(c, "%s: \"!/file\" is not supported",
@@ -824,28 +834,34 @@ static int ctl_mynet_token(struct ctl_ctx *c, struct ctl_tbuild *tb,
 			return ctl_fail(c, "%s: \"%.*s\": nested /file/name",
 					origin, (int)tl, tok);
 		snprintf(path, sizeof(path), "%.*s", (int)tl, tok);
-		f = fopen(path, "r");
-		if (f == NULL)
-			return ctl_fail(c, "%s: cannot open %s: %s", origin, path,
-					strerror(errno));
-		ret = 0;
-		while (ret == 0 && getline(&l, &cap, f) >= 0) {
+		ret = ctl_file_init(&cf, path, CTL_CIDR_MAX_FILE, msg, sizeof(msg));
+		if (ret < 0) {
+			ctl_fail(c, "%s: %s", origin, msg);
+			return ret;
+		}
+		while ((ln = ctl_file_line(&cf, &l, c->err, c->errlen)) > 0) {
 			const char *p = l, *t, *end;
 			size_t n;
 			bool bad = false;
 			char where[4200];
 
-			line++;
+			snprintf(where, sizeof(where), "%s:%u", path, cf.line);
+			if (memchr(l, 0, (size_t)ln) != NULL) {
+				ret = ctl_fail(c, "%s: NUL byte in line", where);
+				break;
+			}
 			if ((t = strchr(l, '#')) != NULL)
 				end = t;
 			else
-				end = l + strlen(l);
-			snprintf(where, sizeof(where), "%s:%u", path, line);
+				end = l + ln;
 			while (ret == 0 && ctl_conf_list_token(&p, end, &t, &n, &bad))
 				ret = ctl_mynet_token(c, tb, t, n, where, 1);
+			if (ret < 0)
+				break;
 		}
-		free(l);
-		fclose(f);
+		if (ln < 0)
+			ret = (int)ln;
+		ctl_file_fini(&cf);
 		return ret;
 	}
 	if (memchr(tok, ':', tl) != NULL && tok[0] != '[') {

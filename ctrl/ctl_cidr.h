@@ -10,6 +10,9 @@
  *	rule program evaluated first-match-wins, as Postfix's server_acl does.
  *	Postfix logs and skips a bad cidr line; smtpscreen refuses it with
  *	file:line, because a silently skipped deny rule is a security hole.
+ *	For the same reason a table or mynetworks /file/name must be a
+ *	regular file of at most 1 GiB, and a read error is an error naming
+ *	it, never the end of the table.
  * CONTRACT
  *	ctl_acl_create(conf, err, errlen): NULL + "file:line: message" on error.
  *	ctl_acl_lookup(acl, addr): first-match result for the client address.

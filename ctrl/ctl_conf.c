@@ -12,6 +12,13 @@
  *	smtpscreen_*; typed validation (time, bool, int, action, ports,
  *	enum); the engine policy and the scanner patterns built from them.
  *	It does not own cidr tables and access lists (ctl_cidr) or logging.
+ *
+ *	Bounds: main.cf and the pattern tables it names are regular files of
+ *	at most CTL_CONF_MAX_FILE bytes (ctl_file: a directory, FIFO or
+ *	device is refused, a read error is an error); one value expands to at
+ *	most CTL_EXPAND_MAX bytes through at most CTL_EXPAND_REFS references
+ *	nested at most CTL_EXPAND_DEPTH deep, so "$a = $b$b", "$b = $c$c", ...
+ *	is an error naming the parameter, not memory or hours of work.
  * CONTRACT
  *	See ctl_conf.h. Every error message starts with "file:line: " (or
  *	"file: " when the offending value is a default) and names the
@@ -31,10 +38,18 @@
 #include <unistd.h>
 
 #include "ctl_conf.h"
+#include "ctl_file.h"
 #include "ctl_msg.h"
 
-#define CTL_CONF_MAX_FILE	(16u << 20)	/* refuse absurd main.cf sizes */
+#define CTL_CONF_MAX_FILE	(16u << 20)	/* main.cf, regexp and signature
+						 * tables: refuse absurd sizes */
 #define CTL_EXPAND_DEPTH	64		/* nesting limit for $name */
+#define CTL_LINE_MAX		8191		/* a pattern table line, newline
+						 * included (as fgets' 8 KiB) */
+#define CTL_EXPAND_MAX		(1u << 20)	/* bytes of one expanded value */
+#define CTL_EXPAND_REFS		65536		/* $name references expanded for
+						 * one value ($a = $b$b, $b = $c$c,
+						 * ... doubles at every level) */
 
 /* Parameter value types. */
 enum ctl_ptype {
@@ -224,6 +239,7 @@ struct ctl_exp {
 	bool stress;
 	const char *stack[CTL_EXPAND_DEPTH];
 	unsigned depth;
+	unsigned refs;		/* $name references expanded so far */
 	unsigned line;		/* line of the innermost set parameter seen */
 	char *err;
 	size_t errlen;
@@ -358,11 +374,25 @@ static int ctl_experr(struct ctl_exp *x, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* ctl_chain - "a -> b -> c" from the expansion stack, from entry i */
+static const char *ctl_chain(const struct ctl_exp *x, unsigned i, char *buf,
+			     size_t len)
+{
+	buf[0] = 0;
+	for (unsigned j = i; j < x->depth; j++) {
+		if (j > i)
+			strncat(buf, " -> ", len - strlen(buf) - 1);
+		strncat(buf, x->stack[j], len - strlen(buf) - 1);
+	}
+	return buf;
+}
+
 /* ctl_expand_name - append the expanded value of name[0..n) */
 static int ctl_expand_name(struct ctl_exp *x, const char *name, size_t n,
 			   struct ctl_buf *out)
 {
 	const char *raw = ctl_raw_lookup(x, name, n);
+	char chain[256];
 	int ret;
 
 	if (raw == NULL)
@@ -370,14 +400,8 @@ static int ctl_expand_name(struct ctl_exp *x, const char *name, size_t n,
 	for (unsigned i = 0; i < x->depth; i++) {
 		if (strncmp(x->stack[i], name, n) == 0 &&
 		    x->stack[i][n] == 0) {
-			char chain[256] = "";
-
-			for (unsigned j = i; j < x->depth; j++) {
-				strncat(chain, x->stack[j],
-					sizeof(chain) - strlen(chain) - 1);
-				strncat(chain, " -> ",
-					sizeof(chain) - strlen(chain) - 1);
-			}
+			ctl_chain(x, i, chain, sizeof(chain));
+			strncat(chain, " -> ", sizeof(chain) - strlen(chain) - 1);
 			strncat(chain, x->stack[i],
 				sizeof(chain) - strlen(chain) - 1);
 			return ctl_experr(x, "parameter expansion loop: %s",
@@ -387,6 +411,10 @@ static int ctl_expand_name(struct ctl_exp *x, const char *name, size_t n,
 	if (x->depth == CTL_EXPAND_DEPTH)
 		return ctl_experr(x, "parameter expansion nested deeper than %d",
 				  CTL_EXPAND_DEPTH);
+	if (++x->refs > CTL_EXPAND_REFS)
+		return ctl_experr(x, "parameter expansion of more than %u "
+				  "references: %s", CTL_EXPAND_REFS,
+				  ctl_chain(x, 0, chain, sizeof(chain)));
 	{
 		struct ctl_setting *s = ctl_setting_find(x->conf, name, n);
 
@@ -629,6 +657,19 @@ static int ctl_expand_ref(struct ctl_exp *x, const char *s, size_t n,
 	return 0;
 }
 
+/* ctl_expand_add - append expanded text, within CTL_EXPAND_MAX */
+static int ctl_expand_add(struct ctl_exp *x, struct ctl_buf *out,
+			  const char *s, size_t n)
+{
+	char chain[256];
+
+	if (out->len + n > CTL_EXPAND_MAX)
+		return ctl_experr(x, "parameter expansion longer than %u bytes: "
+				  "%s", CTL_EXPAND_MAX,
+				  ctl_chain(x, 0, chain, sizeof(chain)));
+	return ctl_buf_add(out, s, n);
+}
+
 /* ctl_expand_text - expand s[0..n) into out */
 static int ctl_expand_text(struct ctl_exp *x, const char *s, size_t n,
 			   struct ctl_buf *out)
@@ -641,13 +682,13 @@ static int ctl_expand_text(struct ctl_exp *x, const char *s, size_t n,
 
 		while (i < n && s[i] != '$')
 			i++;
-		if (i > b && (ret = ctl_buf_add(out, s + b, i - b)) < 0)
+		if (i > b && (ret = ctl_expand_add(x, out, s + b, i - b)) < 0)
 			return ret;
 		if (i >= n)
 			break;
 		i++;			/* '$' */
 		if (i < n && s[i] == '$') {
-			if ((ret = ctl_buf_add(out, "$", 1)) < 0)
+			if ((ret = ctl_expand_add(x, out, "$", 1)) < 0)
 				return ret;
 			i++;
 		} else if (i < n && (s[i] == '{' || s[i] == '(')) {
@@ -1243,48 +1284,17 @@ out:
 /* ctl_conf_load - read and parse a main.cf file */
 struct ctl_conf *ctl_conf_load(const char *path, char *err, size_t errlen)
 {
-	struct ctl_conf *conf = NULL;
-	FILE *f;
-	char *text = NULL;
-	size_t len = 0, cap = 0, n;
+	struct ctl_conf *conf;
+	char *text;
+	size_t len;
+	int ret;
 
-	f = fopen(path, "r");
-	if (f == NULL) {
-		int e = errno;
-
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
-		errno = e;
+	ret = ctl_file_read(path, CTL_CONF_MAX_FILE, &text, &len, err, errlen);
+	if (ret < 0) {
+		errno = -ret;
 		return NULL;
 	}
-	do {
-		if (len + 4096 > cap) {
-			char *p;
-
-			cap = cap ? cap * 2 : 8192;
-			if (cap > CTL_CONF_MAX_FILE) {
-				snprintf(err, errlen, "%s: file too large", path);
-				errno = EFBIG;
-				goto out;
-			}
-			p = realloc(text, cap);
-			if (p == NULL) {
-				snprintf(err, errlen, "%s: out of memory", path);
-				errno = ENOMEM;
-				goto out;
-			}
-			text = p;
-		}
-		n = fread(text + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error", path);
-		errno = EIO;
-		goto out;
-	}
-	conf = ctl_conf_parse(text ? text : "", len, path, err, errlen);
-out:
-	fclose(f);
+	conf = ctl_conf_parse(text, len, path, err, errlen);
 	free(text);
 	return conf;
 }
@@ -1708,24 +1718,28 @@ static int ctl_regexp_file(const struct ctl_conf *conf, struct ctl_pats *ps,
 			   const char *path, size_t plen, char *err,
 			   size_t errlen)
 {
-	char file[4096], line[8192], re[4096], name[64], where[4200];
-	unsigned lineno = 0, caseless;
+	char file[4096], re[4096], name[64], where[4200], *line;
+	unsigned lineno, caseless;
 	const char *why;
-	FILE *f;
-	int ret = 0;
+	struct ctl_file cf;
+	ssize_t ln;
+	int ret;
 
 	ctl_file_name(conf, path, plen, file, sizeof(file));
-	f = fopen(file, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
-		return -ENOENT;
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		size_t n = strlen(line);
+	ret = ctl_file_init(&cf, file, CTL_CONF_MAX_FILE, err, errlen);
+	if (ret < 0)
+		return ret;
+	while ((ln = ctl_file_line(&cf, &line, err, errlen)) > 0) {
+		size_t n = (size_t)ln;
 		const char *c = line;
 
-		lineno++;
-		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+		lineno = cf.line;
+		if (memchr(line, 0, n) != NULL) {
+			snprintf(err, errlen, "%s:%u: NUL byte in line", file, lineno);
+			ret = -EINVAL;
+			break;
+		}
+		if (n >= CTL_LINE_MAX && line[CTL_LINE_MAX - 1] != '\n') {
 			snprintf(err, errlen, "%s:%u: line too long", file, lineno);
 			ret = -EINVAL;
 			break;
@@ -1753,7 +1767,9 @@ static int ctl_regexp_file(const struct ctl_conf *conf, struct ctl_pats *ps,
 		if (ret < 0)
 			break;
 	}
-	fclose(f);
+	if (ln < 0)
+		ret = (int)ln;
+	ctl_file_fini(&cf);
 	return ret;
 }
 
@@ -1924,32 +1940,36 @@ static int ctl_signatures(const struct ctl_conf *conf, struct ctl_pats *ps,
 			  char *err, size_t errlen)
 {
 	const char *path = ctl_conf_get(conf, "smtpscreen_signatures");
-	char file[4096], line[8192], where[4200];
-	unsigned lineno = 0;
-	FILE *f;
-	int ret = 0;
+	char file[4096], where[4200], why[4200], *line;
+	struct ctl_file cf;
+	ssize_t ln;
+	int ret;
 
 	if (path[0] == 0)
 		return 0;
 	ctl_file_name(conf, path, strlen(path), file, sizeof(file));
-	f = fopen(file, "r");
-	if (f == NULL) {
+	ret = ctl_file_init(&cf, file, CTL_CONF_MAX_FILE, why, sizeof(why));
+	if (ret < 0) {
 		char wh[4096];
 
-		snprintf(err, errlen, "%s: smtpscreen_signatures: cannot open %s: %s",
+		snprintf(err, errlen, "%s: smtpscreen_signatures: %s",
 			 ctl_conf_where(conf, "smtpscreen_signatures", wh,
-					sizeof(wh)), file, strerror(errno));
-		return -ENOENT;
+					sizeof(wh)), why);
+		return ret;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	while ((ln = ctl_file_line(&cf, &line, err, errlen)) > 0) {
 		char *p = line, *name, *test, *re, *e, *fl;
 		char delim;
 		unsigned caseless = 0;
 		enum scr_test t;
 
-		lineno++;
-		snprintf(where, sizeof(where), "%s:%u", file, lineno);
-		if (strchr(line, '\n') == NULL && !feof(f)) {
+		snprintf(where, sizeof(where), "%s:%u", file, cf.line);
+		if (memchr(line, 0, (size_t)ln) != NULL) {
+			snprintf(err, errlen, "%s: NUL byte in line", where);
+			ret = -EINVAL;
+			break;
+		}
+		if ((size_t)ln >= CTL_LINE_MAX && line[CTL_LINE_MAX - 1] != '\n') {
 			snprintf(err, errlen, "%s: line too long", where);
 			ret = -EINVAL;
 			break;
@@ -2021,7 +2041,9 @@ static int ctl_signatures(const struct ctl_conf *conf, struct ctl_pats *ps,
 		if (ret < 0)
 			break;
 	}
-	fclose(f);
+	if (ln < 0)
+		ret = (int)ln;
+	ctl_file_fini(&cf);
 	return ret;
 }
 

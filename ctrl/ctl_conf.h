@@ -13,7 +13,11 @@
  *	naming file:line. Builds the engine policy and the scanner patterns.
  * CONTRACT
  *	ctl_conf_load(path, err, errlen) / ctl_conf_parse(text, len, name, ...):
- *	  a new conf or NULL with "name:line: message" in err.
+ *	  a new conf or NULL with "name:line: message" in err. main.cf and
+ *	  the tables it names must be regular files of at most 16 MiB (a
+ *	  directory, FIFO or device, a read error: an error naming the file);
+ *	  one value expands to at most 1 MiB through at most 65536 $name
+ *	  references, else an error naming the parameter.
  *	ctl_conf_get(conf, name): expanded value (default if unset); NULL if
  *	  the name is neither set nor known. Owned by conf.
  *	ctl_conf_where(conf, name, buf, len): "main.cf:12" of the setting, or

@@ -2001,10 +2001,24 @@ static int sock_handler(void *arg, int argc, char **argv, FILE *out, char *err,
 	}
 #ifdef SCR_HAVE_BPF
 	if (strcmp(argv[0], "block") == 0 || strcmp(argv[0], "allow") == 0 ||
-	    strcmp(argv[0], "sweep") == 0)
-		return l->maps ? ctl_cmd_maps(l->maps, argc, argv, out, op_changed,
-					      l, err, errlen) :
-				 workers_cmd(l, argc, argv, out, err, errlen);
+	    strcmp(argv[0], "sweep") == 0) {
+		uint64_t store_err = l->st.store_err;
+		int rc;
+
+		if (!l->maps)
+			return workers_cmd(l, argc, argv, out, err, errlen);
+		rc = ctl_cmd_maps(l->maps, argc, argv, out, op_changed, l, err,
+				  errlen);
+		/* op_changed could not write the store (persist logged why):
+		 * the entry is enforced, but "ok" would promise a restart */
+		if (rc == 0 && l->st.store_err != store_err && argc >= 3) {
+			snprintf(err, errlen, "%s %s %s: in effect now, but not "
+				 "saved in the verdict store (see the log): a "
+				 "restart forgets it", argv[0], argv[1], argv[2]);
+			return -EIO;
+		}
+		return rc;
+	}
 #endif
 	snprintf(err, errlen, "unknown command \"%s\" (status, stats, block, "
 		 "allow, sweep, cache list, cache flush, reload)", argv[0]);

@@ -20,9 +20,17 @@
  * CONTRACT
  *	ctl_store_open(path, map_size, err, errlen): creates the file if
  *	  missing; NULL + errno and "PATH: message" in err (unreadable, not
- *	  an LMDB file, corrupt, map size too small for the file).
+ *	  a regular file, not an LMDB file). Before any page is read through
+ *	  LMDB's map the file is checked (a truncated file or a page of
+ *	  garbage would be a SIGBUS or an LMDB assertion later): a damaged
+ *	  store is refused, errno EBADMSG, with "PATH: store is corrupt
+ *	  (truncated: N of M bytes | page P: what); move it away (mv PATH
+ *	  PATH.bad) and restart: the daemon starts with an empty store".
+ *	  The map starts at map_size (or the file's size, if larger) and
+ *	  grows, doubling, when it is full, up to 4 x map_size.
  *	ctl_store_put(s, e): writes e (its addr is the key); 0 or -errno
- *	  (-ENOSPC when the map is full).
+ *	  (-ENOSPC when the map is full at its ceiling: e is not saved).
+ *	ctl_store_map_size(s): the map's size now.
  *	ctl_store_get(s, addr, out): 0 or -ENOENT (or -EBADMSG for a record
  *	  that does not parse).
  *	ctl_store_del(s, addr): 0 or -ENOENT.
@@ -80,6 +88,8 @@ int ctl_store_sync(struct ctl_store *s);
 uint64_t ctl_store_syncs(const struct ctl_store *s);
 /* Number of client records. */
 uint64_t ctl_store_count(struct ctl_store *s);
+/* The map's size now (it grows when full, up to 4 x the size asked). */
+uint64_t ctl_store_map_size(const struct ctl_store *s);
 
 size_t ctl_store_format(const struct ctl_cache_entry *e, char *buf, size_t len);
 int ctl_store_parse(const char *val, size_t len, struct ctl_cache_entry *e);

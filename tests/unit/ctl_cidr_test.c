@@ -7,8 +7,12 @@
  *	{label, access list, mynetworks, address, expected} rows: first match,
  *	negation, if/endif nesting, IPv6, dunno inside and outside a table;
  *	then a large table (grouped rules) against a linear reference.
+ *	Files that fight back: a directory, FIFO or device as a table or a
+ *	mynetworks /file/name, a read error, a file over the size bound; each
+ *	is an error naming the file, never an empty table.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -89,6 +94,150 @@ static void test_bad_tables(void **state)
 				 acl ? "success" : "error", err, c->err);
 		ctl_acl_destroy(acl);
 	}
+}
+
+/* Files that are not tables. "@" in list, mynet and err is the test's
+ * scratch directory (made by files_setup). */
+static const struct bad_case file_cases[] = {
+	{ "directory as table", "cidr:@/dir.cidr", "",
+	  "@/dir.cidr: not a regular file (a directory)" },
+	{ "device as table", "cidr:/dev/null", "",
+	  "/dev/null: not a regular file (a character device)" },
+	{ "read error in a table", "cidr:/proc/self/mem", "",
+	  "/proc/self/mem:1: read error: Input/output error" },
+	{ "directory as mynetworks file", "permit_mynetworks", "@/dir.cidr",
+	  "mynetworks: @/dir.cidr: not a regular file (a directory)" },
+	{ "read error in a mynetworks file", "permit_mynetworks", "/proc/self/mem",
+	  "/proc/self/mem:1: read error: Input/output error" },
+	{ "NUL byte in a mynetworks file", "permit_mynetworks", "@/nul.txt",
+	  "@/nul.txt:2: NUL byte in line" },
+	{ "missing mynetworks file", "permit_mynetworks", "@/none.txt",
+	  "mynetworks: @/none.txt: cannot open: No such file or directory" },
+	/* last: the code before this test blocked in open(2) here */
+	{ "FIFO as table", "cidr:@/fifo.cidr", "",
+	  "@/fifo.cidr: not a regular file (a FIFO)" },
+	{ "FIFO as mynetworks file", "permit_mynetworks", "@/fifo.cidr",
+	  "mynetworks: @/fifo.cidr: not a regular file (a FIFO)" },
+};
+
+static char scratch[64];
+
+/* files_setup - a directory, a FIFO, a file with a NUL byte */
+static int files_setup(void **state)
+{
+	char p[128];
+	int fd;
+
+	(void)state;
+	snprintf(scratch, sizeof(scratch), "/tmp/ctl_cidr_test.XXXXXX");
+	if (mkdtemp(scratch) == NULL)
+		return -1;
+	snprintf(p, sizeof(p), "%s/dir.cidr", scratch);
+	if (mkdir(p, 0700) != 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/fifo.cidr", scratch);
+	if (mkfifo(p, 0600) != 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/nul.txt", scratch);
+	fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "192.0.2.0/24\n198.51.100.0/24\0 10.0.0.0/8\n", 41) != 41)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* files_teardown - remove what files_setup made */
+static int files_teardown(void **state)
+{
+	static const char *const name[] = { "nul.txt", "fifo.cidr", "big.cidr" };
+	char p[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(name) / sizeof(name[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", scratch, name[i]);
+		unlink(p);
+	}
+	snprintf(p, sizeof(p), "%s/dir.cidr", scratch);
+	rmdir(p);
+	rmdir(scratch);
+	return 0;
+}
+
+/* subst - tmpl with each "@" replaced by the scratch directory */
+static const char *subst(const char *tmpl, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *tmpl && o + 1 < len; tmpl++) {
+		if (*tmpl == '@') {
+			o += (size_t)snprintf(out + o, len - o, "%s", scratch);
+			if (o >= len)
+				o = len - 1;
+		} else {
+			out[o++] = *tmpl;
+		}
+	}
+	out[o] = 0;
+	return out;
+}
+
+/* test_refused_files - directories, FIFOs, devices and read errors are
+ * errors naming the file (they loaded as empty tables before) */
+static void test_refused_files(void **state)
+{
+	unsigned bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(file_cases) / sizeof(file_cases[0]); i++) {
+		const struct bad_case *c = &file_cases[i];
+		char list[256], mynet[256], want[256], err[512] = "";
+		struct ctl_acl *acl;
+
+		subst(c->list, list, sizeof(list));
+		subst(c->mynet, mynet, sizeof(mynet));
+		subst(c->err, want, sizeof(want));
+		acl = ctl_acl_compile(list, mynet, DATA, err, sizeof(err));
+		if (acl != NULL || strcmp(err, want) != 0) {
+			print_error("%s: got %s \"%s\", want \"%s\"\n", c->label,
+				    acl ? "success" : "error", err, want);
+			bad++;
+		}
+		ctl_acl_destroy(acl);
+	}
+	if (bad)
+		fail_msg("%u of %zu cases wrong", bad,
+			 sizeof(file_cases) / sizeof(file_cases[0]));
+}
+
+/* test_table_too_large - a table over 1 GiB (sparse: no GiB written) is
+ * refused with the bound, before a byte of it is read */
+static void test_table_too_large(void **state)
+{
+	char p[128], list[160], want[256], err[512] = "";
+	struct ctl_acl *acl;
+	int fd;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/big.cidr", scratch);
+	fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "192.0.2.0/24 reject\n", 20), 20);
+	assert_int_equal(ftruncate(fd, (1ll << 30) + 1), 0);
+	close(fd);
+	snprintf(list, sizeof(list), "cidr:%s", p);
+	snprintf(want, sizeof(want), "%s: file too large (1073741825 bytes; the "
+		 "limit is 1 GiB)", p);
+	acl = ctl_acl_compile(list, "", "/", err, sizeof(err));
+	if (acl != NULL || strcmp(err, want) != 0)
+		fail_msg("got %s \"%s\", want \"%s\"", acl ? "success" : "error",
+			 err, want);
+	snprintf(want, sizeof(want), "mynetworks: %s: file too large (1073741825 "
+		 "bytes; the limit is 1 GiB)", p);
+	acl = ctl_acl_compile("permit_mynetworks", p, "/", err, sizeof(err));
+	if (acl != NULL || strcmp(err, want) != 0)
+		fail_msg("got %s \"%s\", want \"%s\"", acl ? "success" : "error",
+			 err, want);
+	unlink(p);
 }
 
 /* test_parse_prefix - the exported prefix parser */
@@ -358,6 +507,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_tables),
+		cmocka_unit_test_setup_teardown(test_refused_files, files_setup,
+						files_teardown),
+		cmocka_unit_test_setup_teardown(test_table_too_large, files_setup,
+						files_teardown),
 		cmocka_unit_test(test_parse_prefix),
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_conf_create),

@@ -5,9 +5,13 @@
  * DESCRIPTION
  *	Table-driven: bad input first (every error message with file:line),
  *	then expansion forms, defaults against a saved "postconf -d", the
- *	engine policy and the scanner patterns.
+ *	engine policy and the scanner patterns. Files that fight back (a
+ *	directory, FIFO or device as main.cf or a pattern table, read errors,
+ *	files over the bound) and $name expansions that double at every
+ *	level are errors that name the file or the parameter.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -602,7 +607,22 @@ static const struct pat_bad pat_bad_cases[] = {
 	  DATA "/signatures-bad.txt:2: unknown test \"smtp\" (helo or non_smtp_command)" },
 	{ "missing signature file",
 	  "smtpscreen_signatures = /nonexistent/sigs\n",
-	  "main.cf:1: smtpscreen_signatures: cannot open /nonexistent/sigs: No such file or directory" },
+	  "main.cf:1: smtpscreen_signatures: /nonexistent/sigs: cannot open: No such file or directory" },
+	{ "directory as signature file",
+	  "smtpscreen_signatures = " DATA "\n",
+	  "main.cf:1: smtpscreen_signatures: " DATA ": not a regular file (a directory)" },
+	{ "read error in the signature file",
+	  "smtpscreen_signatures = /proc/self/mem\n",
+	  "/proc/self/mem:1: read error: Input/output error" },
+	{ "directory as regexp table",
+	  "postscreen_forbidden_commands = regexp:" DATA "\n",
+	  DATA ": not a regular file (a directory)" },
+	{ "device as regexp table",
+	  "postscreen_forbidden_commands = pcre:/dev/null\n",
+	  "/dev/null: not a regular file (a character device)" },
+	{ "read error in a regexp table",
+	  "postscreen_forbidden_commands = regexp:/proc/self/mem\n",
+	  "/proc/self/mem:1: read error: Input/output error" },
 };
 
 /* test_patterns_bad - pattern sources with errors */
@@ -733,6 +753,179 @@ static void test_load_file(void **state)
 	assert_string_equal(err, "/nonexistent/main.cf: cannot open: No such file or directory");
 }
 
+/* chain - main.cf text: p0 = a leaf of leaf_len 'x's, then levels
+ * p<i> = $p<i-1> written fan times, then "use = $p<levels>" */
+static char *chain(const char *prefix, unsigned levels, unsigned fan,
+		   size_t leaf_len, const char *use)
+{
+	size_t cap = 256 + leaf_len + levels * (fan * 8 + 16) + strlen(use);
+	char *t = malloc(cap);
+	size_t o;
+
+	assert_non_null(t);
+	o = (size_t)snprintf(t, cap, "%s0 = ", prefix);
+	memset(t + o, 'x', leaf_len);
+	o += leaf_len;
+	t[o++] = '\n';
+	for (unsigned i = 1; i <= levels; i++) {
+		o += (size_t)snprintf(t + o, cap - o, "%s%u =", prefix, i);
+		for (unsigned k = 0; k < fan; k++)
+			o += (size_t)snprintf(t + o, cap - o, " $%s%u", prefix, i - 1);
+		t[o++] = '\n';
+	}
+	snprintf(t + o, cap - o, "%s = $%s%u\n", use, prefix, levels);
+	return t;
+}
+
+/* test_expansion_too_long - $name doubling past 1 MiB is an error naming
+ * the parameter and the chain (it built the whole value before) */
+static void test_expansion_too_long(void **state)
+{
+	/* 1 KiB x 16 x 16 x 16 = 4 MiB */
+	char *t = chain("p", 3, 16, 1024, "postscreen_greet_banner");
+	char err[512] = "";
+	struct ctl_conf *conf;
+
+	(void)state;
+	conf = ctl_conf_parse(t, strlen(t), "main.cf", err, sizeof(err));
+	if (conf != NULL || strcmp(err, "main.cf:5: postscreen_greet_banner: "
+				   "parameter expansion longer than 1048576 "
+				   "bytes: postscreen_greet_banner -> p3 -> p2 "
+				   "-> p1 -> p0") != 0)
+		fail_msg("got %s \"%s\"", conf ? "success" : "error", err);
+	ctl_conf_destroy(conf);
+	free(t);
+}
+
+/* test_expansion_too_many - $a = $b$b, $b = $c$c, ... 40 levels down to
+ * an empty value: 2^40 references (it ran for hours before), now an
+ * error after 65536 */
+static void test_expansion_too_many(void **state)
+{
+	static const char want[] = "main.cf:42: postscreen_greet_banner: "
+				   "parameter expansion of more than 65536 "
+				   "references: postscreen_greet_banner -> q40 -> q39";
+	char *t = chain("q", 40, 2, 0, "postscreen_greet_banner");
+	char err[512] = "";
+	struct ctl_conf *conf;
+
+	(void)state;
+	conf = ctl_conf_parse(t, strlen(t), "main.cf", err, sizeof(err));
+	if (conf != NULL || strncmp(err, want, strlen(want)) != 0)
+		fail_msg("got %s \"%s\", want \"%s ...\"", conf ? "success" : "error",
+			 err, want);
+	ctl_conf_destroy(conf);
+	free(t);
+}
+
+static char scratch[64];
+
+/* files_setup - a directory, a FIFO and a sparse file over 16 MiB */
+static int files_setup(void **state)
+{
+	char p[128];
+	int fd;
+
+	(void)state;
+	snprintf(scratch, sizeof(scratch), "/tmp/ctl_conf_test.XXXXXX");
+	if (mkdtemp(scratch) == NULL)
+		return -1;
+	snprintf(p, sizeof(p), "%s/dir", scratch);
+	if (mkdir(p, 0700) != 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/fifo", scratch);
+	if (mkfifo(p, 0600) != 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/big.cf", scratch);
+	fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, (16 << 20) + 1) != 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* files_teardown - remove what files_setup made */
+static int files_teardown(void **state)
+{
+	char p[128];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/fifo", scratch);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/big.cf", scratch);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/dir", scratch);
+	rmdir(p);
+	rmdir(scratch);
+	return 0;
+}
+
+/* test_load_refused - main.cf that is not a regular file, that cannot be
+ * read, or that is over 16 MiB: an error naming it (a directory and a
+ * device loaded as an empty main.cf before, a FIFO blocked) */
+static void test_load_refused(void **state)
+{
+	static const struct {
+		const char *label;
+		const char *path;	/* "@" = the scratch directory */
+		const char *err;
+	} rows[] = {
+		{ "directory", "@/dir", "@/dir: not a regular file (a directory)" },
+		{ "device", "/dev/null", "/dev/null: not a regular file (a character device)" },
+		{ "read error", "/proc/self/mem", "/proc/self/mem: read error: Input/output error" },
+		{ "over 16 MiB", "@/big.cf", "@/big.cf: file too large (16777217 bytes; the limit is 16 MiB)" },
+		/* last: the code before this test blocked in open(2) here */
+		{ "FIFO", "@/fifo", "@/fifo: not a regular file (a FIFO)" },
+	};
+	unsigned bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char path[128], want[256], err[512] = "";
+		struct ctl_conf *conf;
+		const char *at;
+
+		at = strchr(rows[i].path, '@');
+		snprintf(path, sizeof(path), "%s", rows[i].path);
+		if (at != NULL)
+			snprintf(path, sizeof(path), "%s%s", scratch, at + 1);
+		at = strchr(rows[i].err, '@');
+		snprintf(want, sizeof(want), "%s", rows[i].err);
+		if (at != NULL)
+			snprintf(want, sizeof(want), "%s%s", scratch, at + 1);
+		conf = ctl_conf_load(path, err, sizeof(err));
+		if (conf != NULL || strcmp(err, want) != 0) {
+			print_error("%s: got %s \"%s\", want \"%s\"\n", rows[i].label,
+				    conf ? "success" : "error", err, want);
+			bad++;
+		}
+		ctl_conf_destroy(conf);
+	}
+	if (bad)
+		fail_msg("%u of %zu cases wrong", bad, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* test_pattern_fifo - a FIFO as a signature file is refused, no hang */
+static void test_pattern_fifo(void **state)
+{
+	char text[256], want[256], err[512] = "";
+	struct scr_scan_pattern *p = NULL;
+	struct ctl_conf *conf;
+	size_t n = 0;
+
+	(void)state;
+	snprintf(text, sizeof(text), "smtpscreen_signatures = %s/fifo\n", scratch);
+	conf = ctl_conf_parse(text, strlen(text), "main.cf", err, sizeof(err));
+	assert_non_null(conf);
+	snprintf(want, sizeof(want), "main.cf:1: smtpscreen_signatures: %s/fifo: "
+		 "not a regular file (a FIFO)", scratch);
+	if (ctl_conf_patterns(conf, &p, &n, err, sizeof(err)) == 0 ||
+	    strcmp(err, want) != 0)
+		fail_msg("got \"%s\", want \"%s\"", err, want);
+	ctl_conf_patterns_free(p, n);
+	ctl_conf_destroy(conf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -749,6 +942,13 @@ int main(void)
 		cmocka_unit_test(test_patterns_default),
 		cmocka_unit_test(test_patterns_sources),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_expansion_too_long),
+		cmocka_unit_test_setup_teardown(test_load_refused, files_setup,
+						files_teardown),
+		cmocka_unit_test_setup_teardown(test_pattern_fifo, files_setup,
+						files_teardown),
+		/* last: the code before it ran for hours */
+		cmocka_unit_test(test_expansion_too_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
