@@ -54,6 +54,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "scr_csum.h"
 #include "scr_types.h"
 
 #define MAX_SIZES	8
@@ -264,26 +265,6 @@ static void be32(uint8_t *p, uint32_t v)
 	be16(p + 2, (uint16_t)v);
 }
 
-/* csum_add - ones' complement sum of bytes */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-/* csum_fold - fold and complement */
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* frame - Ethernet + IPv4 + TCP of one step into buf; its length */
 static size_t frame(uint8_t *buf, const struct client *c, const struct step *st,
 		    uint32_t seq, uint32_t ack, uint16_t ipid)
@@ -309,7 +290,7 @@ static size_t frame(uint8_t *buf, const struct client *c, const struct step *st,
 	be16(ip + 10, 0);
 	be32(ip + 12, src);
 	be32(ip + 16, dst);
-	be16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	be16(ip + 10, scr_csum_fold(scr_csum_add(0, ip, 20)));
 	be16(tcp, st->from_server ? SERVER_PORT : c->port);
 	be16(tcp + 2, st->from_server ? c->port : SERVER_PORT);
 	be32(tcp + 4, seq);
@@ -320,8 +301,8 @@ static size_t frame(uint8_t *buf, const struct client *c, const struct step *st,
 	be16(tcp + 16, 0);
 	be16(tcp + 18, 0);
 	memcpy(tcp + 20, st->data, dlen);
-	sum = csum_add(0, ip + 12, 8) + 6 + (uint32_t)(20 + dlen);
-	be16(tcp + 16, csum_fold(csum_add(sum, tcp, 20 + dlen)));
+	sum = scr_csum_add(0, ip + 12, 8) + 6 + (uint32_t)(20 + dlen);
+	be16(tcp + 16, scr_csum_fold(scr_csum_add(sum, tcp, 20 + dlen)));
 	if (len < 60) {
 		memset(buf + len, 0, 60 - len);
 		len = 60;
