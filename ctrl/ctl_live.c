@@ -1655,6 +1655,8 @@ static unsigned live_ctrs(struct ctl_live *l, struct ctl_live_ctr *c,
 	    es.no_server);
 	CTR("undecided", "Sessions unknown: the client spoke while the server's "
 	    "reply was incomplete", es.undecided);
+	CTR("contradicted", "Sessions unknown: a client segment came again with "
+	    "other bytes (evasion?)", es.contradicted);
 #undef CTR
 #undef GAUGE
 #undef PUT

@@ -617,6 +617,10 @@ void ctl_metrics_engine(FILE *out, const struct scr_stats *es,
 			     "Sessions unknown: the client spoke while the "
 			     "server's greeting or reply was incomplete",
 			     es->undecided);
+	ctl_metrics_counter1(out, "smtpscreen_contradicted_total",
+			     "Sessions unknown: a client segment came again "
+			     "with other bytes (an evasion attempt, or a copy "
+			     "the server never got)", es->contradicted);
 }
 
 /* ctl_metrics_xdp - the XDP program's per-reason packet counters */

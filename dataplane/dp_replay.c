@@ -698,11 +698,12 @@ static void print_summary(struct rp_opts *o, struct rp_worker *w, double secs)
 	printf("engine stopped=%" PRIu64 " gaps=%" PRIu64 " reordered=%" PRIu64
 	       " retransmitted_bytes=%" PRIu64 " no_flow=%" PRIu64
 	       " scan_pool_empty=%" PRIu64 " no_server=%" PRIu64
-	       " undecided=%" PRIu64 "\n",
+	       " undecided=%" PRIu64 " contradicted=%" PRIu64 "\n",
 	       s.stopped / o->loops, s.gaps / o->loops,
 	       s.reorder_stashed / o->loops, s.dup_bytes / o->loops,
 	       s.no_flow / o->loops, s.scan_pool_empty / o->loops,
-	       s.no_server / o->loops, s.undecided / o->loops);
+	       s.no_server / o->loops, s.undecided / o->loops,
+	       s.contradicted / o->loops);
 	printf("load evicted_half_open=%" PRIu64 " evicted_closing=%" PRIu64
 	       " evicted_failed=%" PRIu64 " evicted_passed=%" PRIu64
 	       " overload=%" PRIu64 " client_limit=%" PRIu64

@@ -43,6 +43,7 @@
 #include "scr_ccount.h"
 #include "scr_engine.h"
 #include "scr_flow.h"
+#include "scr_hash.h"
 #include "scr_panic.h"
 #include "scr_smtp.h"
 #include "scr_tcpord.h"
@@ -64,6 +65,10 @@ struct scr_engine {
 	 * entry, whose flow moved on, is skipped when it reaches the head) */
 	uint32_t *hq_idx;
 	uint32_t *hq_ms;
+	/* per flow entry: the last client segment given to the SMTP machine
+	 * (seq 32 | len 16 | keyed hash of its bytes 16), so a copy of it
+	 * with other bytes is seen (scan_segment) */
+	uint64_t *cli_fp;
 	uint32_t hq_mask, hq_head, hq_n;
 	uint32_t nscan;			/* undecided flows */
 	bool stress;			/* in stress mode */
@@ -157,13 +162,14 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 	e->hq_idx = malloc((size_t)e->hq_mask * sizeof(*e->hq_idx));
 	e->hq_ms = malloc((size_t)e->hq_mask * sizeof(*e->hq_ms));
 	e->hq_mask--;
+	e->cli_fp = calloc(pol->flow_table_size, sizeof(*e->cli_fp));
 	e->ord = scr_tcpord_create(pol->reorder_window ? nslots : 0);
 	e->env.pol = pol;
 	if (db != NULL)
 		e->env.scan = scr_scan_thread_create(db,
 			scan_pool_size(pol->flow_table_size));
 	if (e->ft == NULL || e->ord == NULL || e->cc == NULL ||
-	    e->hq_idx == NULL || e->hq_ms == NULL ||
+	    e->hq_idx == NULL || e->hq_ms == NULL || e->cli_fp == NULL ||
 	    (db != NULL && e->env.scan == NULL)) {
 		scr_engine_destroy(e);
 		errno = ENOMEM;
@@ -191,6 +197,7 @@ void scr_engine_destroy(struct scr_engine *e)
 	scr_ccount_destroy(e->cc);
 	free(e->hq_idx);
 	free(e->hq_ms);
+	free(e->cli_fp);
 	free(e);
 }
 
@@ -613,9 +620,42 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 		return;
 	}
 	scr_smtp_init(&f->smtp, info.todo);
+	e->cli_fp[scr_flow_index(e->ft, f)] = 0;
 	f->mode = SCR_FM_SCAN;
 	e->nscan++;
 	hq_push(e, f);
+}
+
+/* cli_fp_of - fingerprint of a client segment: seq, length, 16 bits of
+ * the keyed hash of its bytes (a client cannot aim a collision) */
+static uint64_t cli_fp_of(const struct scr_pkt *pk)
+{
+	uint8_t key[16];
+
+	scr_hash_get_key(key);
+	return (uint64_t)pk->seq << 32 | (uint64_t)(pk->payload_len & 0xffff) << 16 |
+	       (scr_siphash(1, 3, key, pk->payload, pk->payload_len) & 0xffff);
+}
+
+/* cli_fp_set - pk is the next client segment in order: remember it */
+static void cli_fp_set(struct scr_engine *e, const struct scr_flow *f,
+		       const struct scr_pkt *pk)
+{
+	if (pk->payload_len <= 0xffff)
+		e->cli_fp[scr_flow_index(e->ft, f)] = cli_fp_of(pk);
+}
+
+/* cli_contradicts - pk resends the last client segment judged (same seq
+ * and length) with other bytes */
+static bool cli_contradicts(const struct scr_engine *e, const struct scr_flow *f,
+			    const struct scr_pkt *pk)
+{
+	uint64_t fp = e->cli_fp[scr_flow_index(e->ft, f)];
+
+	if (fp == 0 || (int32_t)(pk->seq - f->seq_next[0]) >= 0 ||
+	    (fp >> 32) != pk->seq || ((fp >> 16) & 0xffff) != pk->payload_len)
+		return false;
+	return fp != cli_fp_of(pk);
 }
 
 /* scan_segment - a segment of an undecided flow */
@@ -646,9 +686,20 @@ static void scan_segment(struct scr_engine *e, struct scr_flow *f,
 		decide(e, f, fr, final_verdict(f, false));
 		return;
 	}
+	if (dir == 0 && cli_contradicts(e, f, pk)) {
+		/* A copy of bytes already judged, with other bytes: which
+		 * one the server took is not known here (an evasion, or a
+		 * capture that shows a copy the server never got). */
+		e->st.contradicted++;
+		f->flags |= SCR_FF_GAP;
+		decide(e, f, fr, final_verdict(f, false));
+		return;
+	}
 	e->cur = f;
 	e->cur_fr = fr;
 	e->pending = -1;
+	if (dir == 0 && pk->seq == f->seq_next[0])
+		cli_fp_set(e, f, pk);
 	r = scr_tcpord_segment(e->ord, f, dir, pk->seq, pk->payload,
 			       pk->payload_len, e->pol->reorder_window,
 			       on_bytes, e);
@@ -1130,6 +1181,7 @@ size_t scr_engine_flow_bytes(const struct scr_engine *e)
 	b += scr_ccount_bytes_per_flow(e->cc, e->ft->cap);
 	b += ((size_t)e->hq_mask + 1) * (sizeof(*e->hq_idx) + sizeof(*e->hq_ms)) /
 	     e->ft->cap;
+	b += sizeof(*e->cli_fp);
 	b += (size_t)e->ord->nslots * sizeof(struct scr_ooo_slot) / e->ft->cap;
 	if (e->env.scan != NULL)
 		b += scr_scan_pool_bytes(e->env.scan) / e->ft->cap;

@@ -107,6 +107,8 @@ struct scr_stats {
 					 * server side was never seen */
 	uint64_t undecided;		/* flows unknown: the client spoke while
 					 * the server's reply was incomplete */
+	uint64_t contradicted;		/* flows unknown: a client segment came
+					 * again with other bytes */
 	uint64_t scanned_bytes;		/* bytes given to the SMTP machine */
 	uint64_t scan_pool_empty;
 	uint64_t reorder_stashed;

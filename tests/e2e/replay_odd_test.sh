@@ -10,6 +10,9 @@
 #   198.18.1.6  pregreet bot 30 days later, EHLO 0.25 s after its handshake:
 #               "PREGREET 22 after 0.25" (the engine clock froze after 24.8
 #               days: "after 0")
+#   198.18.1.9  its EHLO segment sent again with other bytes (the server acks
+#               the second copy): unknown, contradicted (it passed: the first
+#               copy won)
 #   198.18.1.8  a session that stalls 30 days after T0: times out then
 #   198.18.1.7  good session 60 days after T0: pass, after 198.18.1.8's row
 set -u
@@ -79,6 +82,11 @@ x.c(b'MAIL FROM:<a@example.org>\r\n', 5); x.c(b'QUIT\r\n', 5); x.c(b'', 0.01, 'F
 x = Sess('198.18.1.4', T0 + 3); x.open()
 x.s(G); x.c(b'EHLO bot.example.org\r\n'); x.c(b'MAIL FROM:<a@example.org>\r\n', 0.001)
 x.s(EHLO_R); x.s(b'250 2.1.0 Ok\r\n'); x.c(b'QUIT\r\n'); x.s(b'221 2.0.0 Bye\r\n'); x.c(b'', 0.01, 'FA')
+# 9 a resent EHLO segment with other bytes, acked after the second copy
+x = Sess('198.18.1.9', T0 + 5); x.open(); x.s(G)
+x.c(b'EHLO client.example.org\r\n'); x.cs -= 25
+x.c(b'EHLO CLIENT.example.org\r\n', 0.2)
+x.s(EHLO_R); x.c(b'QUIT\r\n'); x.s(b'221 2.0.0 Bye\r\n'); x.c(b'', 0.01, 'FA')
 # 5 good at T0; 6 pregreet bot 30 days later; 8 stalls, 7 good 60 days later
 x = Sess('198.18.1.5', T0 + 4); x.open(); good(x)
 x = Sess('198.18.1.6', T0 + 30 * DAY); x.open()
@@ -118,8 +126,9 @@ verdict 198.18.1.5 pass,
 verdict 198.18.1.6 fail,pregreet
 verdict 198.18.1.7 pass,
 verdict 198.18.1.8 unknown,
-grep -Eq '^engine .* no_server=1 undecided=2$' <<<"$out" ||
-	bad "summary: want no_server=1 undecided=2"
+verdict 198.18.1.9 unknown,
+grep -Eq '^engine .* no_server=1 undecided=2 contradicted=1$' <<<"$out" ||
+	bad "summary: want no_server=1 undecided=2 contradicted=1"
 grep -Eq 'PREGREET 22 after 0\.25 from \[198\.18\.1\.6\]:40000' "$tmp/log" ||
 	bad "the pregreet 30 days later: $(grep -F '198.18.1.6' "$tmp/log" | head -3)"
 # the stalled session times out in its own month: its row comes before the

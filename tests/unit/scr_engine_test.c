@@ -109,6 +109,13 @@ static const struct ecase cases[] = {
 	{"a reply line without its LF is unknown", SCR_CLIENT_NEW, 0xff,
 	 {GREET, EHLO, EHLO_R, MAIL, {'S', "250 2.1.0 Ok"}, RCPT, DATA},
 	 SCR_V_UNKNOWN, 0, -1, 0},
+	{"a resent segment with other bytes is unknown", SCR_CLIENT_NEW, 0xff,
+	 {GREET, EHLO, {'Z', "EHLO cliENT.example.org\r\n"}, EHLO_R, MAIL, OK, RCPT, OK,
+	  DATA, GO},
+	 SCR_V_UNKNOWN, 0, -1, 0},
+	{"a resent segment with the same bytes is no contradiction", SCR_CLIENT_NEW, 0xff,
+	 {GREET, EHLO, {'R', NULL}, EHLO_R, MAIL, OK, RCPT, OK, DATA, GO},
+	 SCR_V_PASS, 0, -1, 0},
 	{"pipelining before any reply still fails", SCR_CLIENT_NEW, 0xff,
 	 {GREET, EHLO, MAIL, EHLO_R, OK, RCPT, OK, DATA, GO},
 	 SCR_V_FAIL, B(PIPELINING), 8, 1},
@@ -266,6 +273,10 @@ static void build(struct sess *s, const struct step *st)
 			break;
 		case 'R':
 			sess_add(s, 1, 0x18, s->seq[0] - (uint32_t)strlen(prev), prev);
+			break;
+		case 'Z':	/* the last client segment again, other bytes */
+			sess_add(s, 1, 0x18, s->seq[0] - (uint32_t)strlen(prev),
+				 st[k].bytes);
 			break;
 		case 'F':
 			sess_add(s, 1, 0x11, s->seq[0], NULL);
