@@ -46,7 +46,7 @@
 #include "scr_engine.h"
 
 #define DNSBL_BUCKETS		16384u
-#define DNSBL_MAX_ADDRS		16	/* answer addresses looked at */
+#define DNSBL_MAX_ADDRS		CTL_DNSBL_MAX_ADDRS
 #define DNSBL_DEF_INFLIGHT	4096u
 #define DNSBL_DEF_CACHED	65536u
 #define NS_PER_S		1000000000ull
@@ -727,10 +727,12 @@ static void lookup_finish(struct ctl_dnsbl *d, struct dnsbl_lookup *lk)
 		free(w);
 }
 
-/* parse_answer - an A-query reply: 1 listed (addrs, ttl = smallest A
- * TTL), 0 not listed (ttl = SOA TTL or -1), -1 malformed or failed */
-static int parse_answer(const unsigned char *b, int len, uint8_t addrs[][4],
-			int *naddr, int *ttl, char *why, size_t wlen)
+/* ctl_dnsbl_parse_answer - an A-query reply: 1 listed (addrs, ttl =
+ * smallest A TTL), 0 not listed (ttl = SOA TTL or -1), -1 malformed or
+ * failed */
+int ctl_dnsbl_parse_answer(const unsigned char *b, int len,
+			   uint8_t addrs[][4], int *naddr, int *ttl, char *why,
+			   size_t wlen)
 {
 	const unsigned char *p = b, *end = b + len;
 	unsigned qd, an, ns, rcode;
@@ -879,8 +881,8 @@ static void on_answer(void *arg, int status, int timeouts,
 	}
 	if (abuf != NULL && alen > 0 && (status == ARES_SUCCESS ||
 	    status == ARES_ENOTFOUND || status == ARES_ENODATA)) {
-		listed = parse_answer(abuf, alen, addrs, &naddr, &ttl, why,
-				      sizeof(why));
+		listed = ctl_dnsbl_parse_answer(abuf, alen, addrs, &naddr,
+						&ttl, why, sizeof(why));
 	} else {
 		listed = -1;
 		snprintf(why, sizeof(why), "%s", ares_strerror(status));

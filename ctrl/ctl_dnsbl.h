@@ -52,6 +52,7 @@
 
 #define CTL_DNSBL_MAX_DOMAINS	64	/* distinct domains in _sites */
 #define CTL_DNSBL_MAX_PATTERNS	256	/* entries in _sites */
+#define CTL_DNSBL_MAX_ADDRS	16	/* answer addresses looked at */
 
 struct ctl_dnsbl;
 
@@ -156,5 +157,14 @@ void ctl_dnsbl_cache_flush(struct ctl_dnsbl *d);
 int ctl_dnsbl_reply(const struct scr_addr *addr,
 		    const struct ctl_dnsbl_result *r, bool drop, char *buf,
 		    size_t len);
+/* ctl_dnsbl_parse_answer - the reply (len bytes, as c-ares hands it)
+ * to an A query: 1 listed (the first CTL_DNSBL_MAX_ADDRS IN A addresses
+ * of the answer section in addrs, *naddr >= 1, *ttl their smallest TTL),
+ * 0 not listed (NXDOMAIN or no IN A record; *ttl the smallest SOA TTL of
+ * the authority section, or -1), -1 malformed or a server failure (the
+ * reason in why, *naddr 0, *ttl -1). TTLs over 2^31-1 read as 0. */
+int ctl_dnsbl_parse_answer(const unsigned char *b, int len,
+			   uint8_t addrs[][4], int *naddr, int *ttl, char *why,
+			   size_t wlen);
 
 #endif

@@ -41,6 +41,7 @@
 #define SH_BACKOFF_MAX_MS 2000
 #define SH_PREFIX_MAX	64
 #define SH_ADDR_STR	INET6_ADDRSTRLEN
+#define SH_ARRAY_MAX	(4u << 20)	/* redis: elements of one array */
 
 const char *const ctl_shared_state_name[] = {
 	[CTL_SHARED_UP] = "up",
@@ -69,6 +70,8 @@ struct sh_conn {
 	int fd;
 	enum ctl_shared_state st;
 	bool subscribed;	/* subscriber: confirmation seen */
+	bool broken;		/* a send failed: closed at the next step
+				 * (not inside a caller's call or callback) */
 	char *obuf;
 	size_t olen, ooff, ocap;
 	char *ibuf;		/* memcache */
@@ -442,6 +445,7 @@ static void conn_down(struct ctl_shared *s, struct sh_conn *c)
 		s->st.disconnects++;
 	c->st = CTL_SHARED_DOWN;
 	c->subscribed = false;
+	c->broken = false;
 	c->olen = c->ooff = c->ilen = 0;
 	if (c->rd) {
 		redisReaderFree(c->rd);
@@ -515,6 +519,43 @@ static void conn_up(struct ctl_shared *s, struct sh_conn *c)
 		fifo_push(s, SH_REQ_SELECT);
 }
 
+#if HIREDIS_MAJOR < 1
+/* hiredis 0.14 allocates an array's element pointers from the count in
+ * its header ("*2147483647": 16 GiB) and has no maxelements: its own
+ * createArray, behind a bound. Filled once, by the one thread. */
+static redisReplyObjectFunctions sh_reply_fn;
+static void *(*sh_create_array)(const redisReadTask *, int);
+
+/* sh_array - createArray with at most SH_ARRAY_MAX elements (NULL:
+ * hiredis fails the reply, and the connection goes) */
+static void *sh_array(const redisReadTask *task, int elements)
+{
+	if (elements < 0 || (unsigned)elements > SH_ARRAY_MAX)
+		return NULL;
+	return sh_create_array(task, elements);
+}
+#endif
+
+/* reader_create - hiredis' reply reader, arrays bounded */
+static redisReader *reader_create(void)
+{
+	redisReader *rd = redisReaderCreate();
+
+	if (rd == NULL)
+		return NULL;
+#if HIREDIS_MAJOR < 1
+	if (sh_create_array == NULL) {
+		sh_reply_fn = *rd->fn;
+		sh_create_array = sh_reply_fn.createArray;
+		sh_reply_fn.createArray = sh_array;
+	}
+	rd->fn = &sh_reply_fn;
+#else
+	rd->maxelements = SH_ARRAY_MAX;
+#endif
+	return rd;
+}
+
 /* conn_start - a non-blocking connect attempt */
 static void conn_start(struct ctl_shared *s, struct sh_conn *c)
 {
@@ -529,7 +570,7 @@ static void conn_start(struct ctl_shared *s, struct sh_conn *c)
 	c->fd = fd;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (s->be == SH_REDIS) {
-		c->rd = redisReaderCreate();
+		c->rd = reader_create();
 		if (c->rd == NULL) {
 			conn_down(s, c);
 			return;
@@ -562,19 +603,23 @@ static void conn_connected(struct ctl_shared *s, struct sh_conn *c)
 	conn_up(s, c);
 }
 
-/* conn_flush - write what the socket takes; 0 or -errno (then down) */
+/* conn_flush - write what the socket takes; 0 or -EPIPE (then broken:
+ * conn_down would answer the waiting reads from inside the caller, who
+ * may be ctl_shared_get_async, ctl_shared_put or an on_get callback in
+ * the middle of conn_read) */
 static int conn_flush(struct ctl_shared *s, struct sh_conn *c)
 {
 	ssize_t n;
 
-	while (c->st == CTL_SHARED_UP && c->ooff < c->olen) {
+	(void)s;
+	while (c->st == CTL_SHARED_UP && !c->broken && c->ooff < c->olen) {
 		n = send(c->fd, c->obuf + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
 		if (n <= 0) {
-			conn_down(s, c);
+			c->broken = true;
 			return -EPIPE;
 		}
 		c->ooff += (size_t)n;
@@ -943,8 +988,10 @@ static bool send_put(struct ctl_shared *s, const struct ctl_cache_entry *e)
 	char zkey[SH_PREFIX_MAX + 8], chan[SH_PREFIX_MAX + 8], now[24], block[24];
 	char reasons[128], times[SCR_TEST_MAX][24], val[CTL_SHARED_PSC_MAX];
 	char hdr[SH_PREFIX_MAX + SH_ADDR_STR + 64];
-	const char *argv[9 + 2 * SCR_TEST_MAX];
-	size_t argl[9 + 2 * SCR_TEST_MAX];
+	/* EVAL script 2 key zkey addr node chan now block reasons: 11
+	 * words, then a field/time pair per test */
+	const char *argv[11 + 2 * SCR_TEST_MAX];
+	size_t argl[11 + 2 * SCR_TEST_MAX];
 	struct sh_slot *sl;
 	uint64_t maxt = 0;
 	size_t vlen;
@@ -964,7 +1011,7 @@ static bool send_put(struct ctl_shared *s, const struct ctl_cache_entry *e)
 		if (obuf_add(&s->cmd, val, vlen) != 0 ||
 		    obuf_add(&s->cmd, "\r\n", 2) != 0) {
 			/* A half command would break the stream. */
-			conn_down(s, &s->cmd);
+			s->cmd.broken = true;
 			return false;
 		}
 		sl = fifo_push(s, SH_REQ_PUT);
@@ -1037,13 +1084,13 @@ static void pump(struct ctl_shared *s)
 {
 	struct ctl_cache_entry e;
 
-	if (s->cmd.st != CTL_SHARED_UP)
+	if (s->cmd.st != CTL_SHARED_UP || s->cmd.broken)
 		return;
 	if (s->be == SH_REDIS && s->catchup_needed && s->sub.subscribed &&
 	    s->fcount < SH_FIFO_MAX && send_catchup(s))
 		s->catchup_needed = false;
 	while (s->fcount < SH_FIFO_MAX && s->cmd.st == CTL_SHARED_UP &&
-	       pend_take(&s->pend, &e)) {
+	       !s->cmd.broken && pend_take(&s->pend, &e)) {
 		if (!send_put(s, &e)) {
 			(void)pend_add(&s->pend, &e);	/* its slot is free */
 			break;
@@ -1314,7 +1361,8 @@ static struct sh_slot *get_send(struct ctl_shared *s, const struct scr_addr *a)
 	int argc = 0, n;
 
 	s->st.gets++;
-	if (s->cmd.st != CTL_SHARED_UP || s->fcount >= SH_FIFO_MAX)
+	if (s->cmd.st != CTL_SHARED_UP || s->cmd.broken ||
+	    s->fcount >= SH_FIFO_MAX)
 		return NULL;
 	addr_str(a, addr, sizeof(addr));
 	if (s->be == SH_MEMCACHE) {
@@ -1354,6 +1402,8 @@ int ctl_shared_get(struct ctl_shared *s, const struct scr_addr *a,
 	for (;;) {
 		(void)conn_flush(s, &s->cmd);
 		conn_read(s, &s->cmd);
+		if (s->cmd.broken)
+			conn_down(s, &s->cmd);
 		if (s->wait_seq == 0)
 			break;		/* answered, or the connection went */
 		now = mono_ms();
@@ -1466,8 +1516,10 @@ static void conn_step(struct ctl_shared *s, struct sh_conn *c, uint64_t now)
 		conn_connected(s, c);
 	if (c->st == CTL_SHARED_UP) {
 		(void)conn_flush(s, c);
-		conn_read(s, c);
+		conn_read(s, c);	/* answers sent before it broke */
 	}
+	if (c->broken)
+		conn_down(s, c);
 }
 
 /* ctl_shared_process - after poll: the connections, then on_block */

@@ -433,6 +433,38 @@ static void test_redis_roundtrip_expiry(void **state)
 	server_kill(pid);
 }
 
+/* test_redis_every_test - a record with a pass time for every test and a
+ * block: the write's EVAL carries all of them (it overflowed its argument
+ * array by two words, found by fuzz_shared) and reads back whole */
+static void test_redis_every_test(void **state)
+{
+	struct scr_addr a = v4("198.18.0.9");
+	struct ctl_cache_entry e, got;
+	struct heard h = {0};
+	struct ctl_shared *s;
+	uint64_t now = (uint64_t)time(NULL);
+	int port = free_port();
+	unsigned t;
+	pid_t pid;
+
+	(void)state;
+	pid = server_start(redis_argv, port);
+	s = redis_new(port, "?prefix=tt:", &h);
+	memset(&e, 0, sizeof(e));
+	e.addr = a;
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		e.pass_until[t] = now + 100 + t;
+	e.block_until = now + 50;
+	e.block_reasons = (uint8_t)((1u << SCR_TEST_MAX) - 1);
+	assert_int_equal(ctl_shared_put(s, &e, now), 0);
+	drive_until(s, idle, "write answered");
+	memset(&got, 0xa5, sizeof(got));
+	assert_int_equal(ctl_shared_get(s, &a, &got, 2000), 0);
+	assert_memory_equal(&got, &e, sizeof(e));
+	ctl_shared_destroy(s);
+	server_kill(pid);
+}
+
 /* answers - what on_get heard, by token */
 struct answers {
 	unsigned n;
@@ -501,6 +533,209 @@ static void test_redis_async(void **state)
 	step(s, 20);
 	assert_int_equal(ans.n, 2);
 	ctl_shared_destroy(s);
+}
+
+/* A store played by the test on 127.0.0.1: the listening socket, the
+ * node, the connections it made (redis: 2, memcache: 1). */
+struct played {
+	int lfd, fd[2], n;
+	struct ctl_shared *s;
+};
+
+/* played_up - listen, a node for scheme ("redis", "memcache"), accept
+ * its nconn connections, step it until up */
+static void played_up(struct played *p, const char *scheme, int nconn)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	char url[96], err[256];
+	uint64_t end;
+
+	memset(p, 0, sizeof(*p));
+	p->fd[0] = p->fd[1] = -1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(p->lfd >= 0);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(p->lfd, 4), 0);
+	assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%u", scheme,
+		 ntohs(sa.sin_port));
+	p->s = ctl_shared_create(url, err, sizeof(err));
+	if (p->s == NULL)
+		fail_msg("%s: %s", url, err);
+	end = mono_ms() + WAIT_MS;
+	while ((p->n < nconn || !is_up(p->s)) && mono_ms() < end) {
+		int c = accept(p->lfd, NULL, NULL);
+
+		if (c >= 0 && p->n < nconn)
+			p->fd[p->n++] = c;
+		else if (c >= 0)
+			close(c);
+		step(p->s, 5);
+	}
+	assert_int_equal(p->n, nconn);
+	assert_true(is_up(p->s));
+}
+
+/* played_heard - the index of the connection on which the node sent
+ * what (-1 none within WAIT_MS) */
+static int played_heard(struct played *p, const char *what)
+{
+	uint64_t end = mono_ms() + WAIT_MS;
+	char buf[4096];
+	int i;
+
+	while (mono_ms() < end) {
+		for (i = 0; i < p->n; i++) {
+			ssize_t r = recv(p->fd[i], buf, sizeof(buf), MSG_DONTWAIT);
+
+			if (r > 0 && memmem(buf, (size_t)r, what, strlen(what)))
+				return i;
+		}
+		step(p->s, 5);
+	}
+	return -1;
+}
+
+/* played_reset - the store dies: every connection closed with a RST */
+static void played_reset(struct played *p)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	int i;
+
+	for (i = 0; i < p->n; i++) {
+		(void)setsockopt(p->fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(p->fd[i]);
+		p->fd[i] = -1;
+	}
+}
+
+/* played_close - the node and the store */
+static void played_close(struct played *p)
+{
+	int i;
+
+	ctl_shared_destroy(p->s);
+	for (i = 0; i < p->n; i++)
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);
+	close(p->lfd);
+}
+
+/* test_redis_huge_array - a store that answers a read with an array of
+ * 2^31 - 1 elements ("*2147483647"): refused as a broken answer at once
+ * (the connection goes, the read is answered -EAGAIN), not a 16 GiB
+ * allocation waiting for its elements (found by fuzz_shared) */
+static void test_redis_huge_array(void **state)
+{
+	struct scr_addr a = v4("198.18.0.10");
+	struct answers ans = {0};
+	struct ctl_shared_stats st;
+	struct played p;
+	uint64_t end;
+	int cmd;
+
+	(void)state;
+	played_up(&p, "redis", 2);
+	ctl_shared_on_get(p.s, on_get, &ans);
+	assert_int_equal(ctl_shared_get_async(p.s, &a, 1), 0);
+	cmd = played_heard(&p, "HMGET");
+	assert_true(cmd >= 0);
+	assert_int_equal(send(p.fd[cmd], "*2147483647\r\n", 13, 0), 13);
+	end = mono_ms() + WAIT_MS;
+	while (ans.n == 0 && mono_ms() < end)
+		step(p.s, 5);
+	assert_int_equal(ans.n, 1);
+	assert_int_equal(ans.token[0], 1);
+	assert_int_equal(ans.rc[0], -EAGAIN);
+	ctl_shared_stats(p.s, &st);
+	assert_true(st.bad_records >= 1);
+	played_close(&p);
+}
+
+/* test_redis_ask_store_died - a read asked when the store has just
+ * died (the send fails): accepted or refused, but never answered from
+ * inside ctl_shared_get_async; the -EAGAIN comes from process() (the
+ * daemon's token free list was corrupted by the early answer) */
+static void test_redis_ask_store_died(void **state)
+{
+	struct scr_addr a = v4("198.18.0.11");
+	struct answers ans = {0};
+	struct played p;
+	uint64_t end;
+	int rc;
+
+	(void)state;
+	played_up(&p, "redis", 2);
+	ctl_shared_on_get(p.s, on_get, &ans);
+	played_reset(&p);
+	rc = ctl_shared_get_async(p.s, &a, 1);
+	assert_int_equal(ans.n, 0);
+	end = mono_ms() + WAIT_MS;
+	while (rc == 0 && ans.n == 0 && mono_ms() < end)
+		step(p.s, 5);
+	assert_int_equal(ans.n, rc == 0 ? 1 : 0);
+	if (rc == 0) {
+		assert_int_equal(ans.token[0], 1);
+		assert_int_equal(ans.rc[0], -EAGAIN);
+	}
+	step(p.s, 5);
+	assert_int_equal(ans.n, rc == 0 ? 1 : 0);
+	played_close(&p);
+}
+
+/* A node that asks again from inside its on_get callback. */
+struct again {
+	struct answers ans;
+	struct ctl_shared *s;
+	struct scr_addr next;
+};
+
+/* on_get_again - record, and the first time ask for next (token 2) */
+static void on_get_again(void *arg, uint64_t token, int rc,
+			 const struct ctl_cache_entry *e)
+{
+	struct again *g = arg;
+
+	on_get(&g->ans, token, rc, e);
+	if (g->ans.n == 1)
+		(void)ctl_shared_get_async(g->s, &g->next, 2);
+}
+
+/* test_memcache_ask_in_callback_store_died - the store answers a read
+ * and dies; the node's on_get asks again (allowed) and that send fails:
+ * the first read is answered once, the second -EAGAIN later, and the
+ * answer being read is not freed under the reader (was: answered twice,
+ * then a memmove of (size_t)-5 bytes) */
+static void test_memcache_ask_in_callback_store_died(void **state)
+{
+	struct scr_addr a = v4("198.18.0.12");
+	struct again g = {{0}};
+	struct played p;
+	uint64_t end;
+	unsigned i;
+
+	(void)state;
+	played_up(&p, "memcache", 1);
+	g.s = p.s;
+	g.next = v4("198.18.0.13");
+	ctl_shared_on_get(p.s, on_get_again, &g);
+	assert_int_equal(ctl_shared_get_async(p.s, &a, 1), 0);
+	assert_int_equal(played_heard(&p, "get postscreen:198.18.0.12"), 0);
+	assert_int_equal(send(p.fd[0], "END\r\n", 5, 0), 5);
+	played_reset(&p);
+	end = mono_ms() + WAIT_MS;
+	while (g.ans.n < 2 && mono_ms() < end)
+		step(p.s, 5);
+	for (i = 0; i < 3; i++)
+		step(p.s, 5);
+	assert_int_equal(g.ans.n, 2);
+	assert_int_equal(g.ans.token[0], 1);
+	assert_int_equal(g.ans.rc[0], -ENOENT);
+	assert_int_equal(g.ans.token[1], 2);
+	assert_int_equal(g.ans.rc[1], -EAGAIN);
+	played_close(&p);
 }
 
 static void test_redis_pubsub(void **state)
@@ -745,6 +980,10 @@ int main(void)
 		cmocka_unit_test(test_psc_records),
 		cmocka_unit_test(test_redis_roundtrip_expiry),
 		cmocka_unit_test(test_redis_async),
+		cmocka_unit_test(test_redis_every_test),
+		cmocka_unit_test(test_redis_huge_array),
+		cmocka_unit_test(test_redis_ask_store_died),
+		cmocka_unit_test(test_memcache_ask_in_callback_store_died),
 		cmocka_unit_test(test_redis_pubsub),
 		cmocka_unit_test(test_redis_restart),
 		cmocka_unit_test(test_memcache),
