@@ -774,8 +774,7 @@ static void *packet_thread(void *arg)
 		/* Quiet: nothing held, no client in its tests. Decided flows
 		 * wait for their timeouts; being ended a few seconds late
 		 * costs nothing but their table slots. */
-		quiet = dp_hold_flows(h->hold) == 0 &&
-			scr_engine_flows_undecided(h->lw.eng) == 0 &&
+		quiet = !ticking && dp_hold_flows(h->hold) == 0 &&
 			!scr_engine_stress(h->lw.eng);
 		if (quiet && timeout == HOST_POLL_MS)
 			timeout = HOST_IDLE_MS;

@@ -630,11 +630,8 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
  * the keyed hash of its bytes (a client cannot aim a collision) */
 static uint64_t cli_fp_of(const struct scr_pkt *pk)
 {
-	uint8_t key[16];
-
-	scr_hash_get_key(key);
 	return (uint64_t)pk->seq << 32 | (uint64_t)(pk->payload_len & 0xffff) << 16 |
-	       (scr_siphash(1, 3, key, pk->payload, pk->payload_len) & 0xffff);
+	       (scr_hash_bytes(pk->payload, pk->payload_len) & 0xffff);
 }
 
 /* cli_fp_set - pk is the next client segment in order: remember it */

@@ -144,9 +144,9 @@ int scr_hash_key_parse(const char *s, uint8_t k[16])
 	return 0;
 }
 
-/* scr_siphash - SipHash-c-d of len bytes at p under the 16-byte key */
-uint64_t scr_siphash(unsigned c, unsigned d, const uint8_t key[16],
-		     const void *p, size_t len)
+/* sip_bytes - SipHash-c-d of len bytes at p under the key (k0, k1) */
+static uint64_t sip_bytes(unsigned c, unsigned d, uint64_t k0, uint64_t k1,
+			  const void *p, size_t len)
 {
 	const uint8_t *in = p;
 	struct scr_sip s;
@@ -154,7 +154,7 @@ uint64_t scr_siphash(unsigned c, unsigned d, const uint8_t key[16],
 	size_t off;
 	unsigned r, left = (unsigned)(len & 7);
 
-	scr_sip_init(&s, le64_bytes(key), le64_bytes(key + 8));
+	scr_sip_init(&s, k0, k1);
 	for (off = 0; off + 8 <= len; off += 8) {
 		m = le64_bytes(in + off);
 		s.v3 ^= m;
@@ -176,4 +176,17 @@ uint64_t scr_siphash(unsigned c, unsigned d, const uint8_t key[16],
 	for (r = 0; r < d; r++)
 		scr_sip_round(&s);
 	return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+/* scr_siphash - SipHash-c-d of len bytes at p under the 16-byte key */
+uint64_t scr_siphash(unsigned c, unsigned d, const uint8_t key[16],
+		     const void *p, size_t len)
+{
+	return sip_bytes(c, d, le64_bytes(key), le64_bytes(key + 8), p, len);
+}
+
+/* scr_hash_bytes - SipHash-1-3 of len bytes at p under the process key */
+uint64_t scr_hash_bytes(const void *p, size_t len)
+{
+	return sip_bytes(1, 3, scr_hash_k.k0, scr_hash_k.k1, p, len);
 }

@@ -653,11 +653,12 @@ static void scr_smtp_line_text(struct scr_smtp_detail *d, struct scr_smtp_cur *c
 	const uint8_t *t;
 	uint32_t n;
 
-	if (s->ss == NULL || c->ls != 0 ||
-	    (t = scr_scan_text(s->ss, &n), n <= c->le - c->ls)) {
+	/* a line that began in this feed: all of it is here */
+	if (s->ss == NULL || c->ls != 0) {
 		scr_smtp_text(d, c->p, c->ls, c->le, strip_cr);
 		return;
 	}
+	t = scr_scan_text(s->ss, &n);
 	if (n > 0 && n < SCR_SCAN_TEXT_MAX && t[n - 1] == '\n')
 		n--;
 	scr_smtp_text(d, t, 0, n, strip_cr);
