@@ -182,6 +182,16 @@ uint64_t ctl_live_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* mono_ns - CLOCK_MONOTONIC ns: the loop's timers and DNS deadlines,
+ * which a step of the system clock must not stretch or cut */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* now_s - Unix seconds */
 static uint64_t now_s(void)
 {
@@ -554,7 +564,7 @@ static void dnsbl_start(struct ctl_live *l, const struct scr_event *ev,
 	x->key = ev->key;
 	x->worker = worker;
 	l->st.dnsbl_started++;
-	if (ctl_dnsbl_lookup(l->dnsbl, &ev->key.client, ctl_live_now_ns(),
+	if (ctl_dnsbl_lookup(l->dnsbl, &ev->key.client, mono_ns(),
 			     dnsbl_done, x) != 0) {
 		l->st.dnsbl_lost++;
 		x->next = l->dfree;
@@ -2127,7 +2137,7 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 		if (l->mx)
 			every = LIVE_POLL_MS * 1000000ull;
 #endif
-		now = ctl_live_now_ns();
+		now = mono_ns();
 		timeout = now - last_periodic >= every ? 0 :
 			  (int)((last_periodic + every - now) / 1000000u) + 1;
 		if (tick_ms >= 0 && tick_ms < timeout)
@@ -2141,8 +2151,8 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 		/* one sync for the verdicts of LIVE_SYNC_NS at most: a busy
 		 * or a quiet daemon pays one fsync per batch, not per verdict */
 		if (l->store && l->sync_pending) {
-			if (ctl_live_now_ns() - last_sync >= LIVE_SYNC_NS) {
-				last_sync = ctl_live_now_ns();
+			if (mono_ns() - last_sync >= LIVE_SYNC_NS) {
+				last_sync = mono_ns();
 				l->sync_pending = false;
 				if (ctl_store_sync(l->store) != 0)
 					l->st.store_err++;
@@ -2217,11 +2227,11 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 #endif
 #ifdef SCR_HAVE_DNSBL
 		if (l->dnsbl)
-			ctl_dnsbl_process(l->dnsbl, &pf[dbo], ndb, ctl_live_now_ns());
+			ctl_dnsbl_process(l->dnsbl, &pf[dbo], ndb, mono_ns());
 #endif
 		if (l->ops.tick)
 			tick_ms = l->ops.tick(l->ops.arg);
-		now = ctl_live_now_ns();
+		now = mono_ns();
 		if (now - last_periodic >= every) {
 			last_periodic = now;
 			periodic(l);

@@ -98,6 +98,7 @@ struct host_stats {
 	uint64_t samples, held, resent, resend_err, held_full, killed;
 	uint64_t kill_err, stopped, data_stopped, released_early;
 	uint64_t ev_lost, map_err, msgs, handshakes, syn_dropped, client_rst;
+	uint64_t clock_steps;		/* steps of the system clock followed */
 	uint64_t held_now;		/* at the snapshot */
 	uint64_t turn_max_ns;		/* longest turn of the last 10-20 s */
 	uint64_t late_max_ns;		/* greeting released latest after due */
@@ -181,6 +182,25 @@ static uint64_t eng_ns(const struct host *h, uint64_t mono)
 }
 
 /* ---- packet thread ---- */
+
+/* clock_check - the system clock stepped (NTP, date -s): engine time,
+ * log lines and cache expiries follow the wall clock from now on; the
+ * engine's own clock goes on without a jump, so no flow times out early
+ * or late (scr_engine_clock_step) */
+static void clock_check(struct host *h, uint64_t now_mono)
+{
+	int64_t off = (int64_t)(ctl_live_now_ns() - now_mono);
+	int64_t d = off - h->wall_off_ns;
+
+	if (d > -SCR_CLOCK_STEP_MIN_NS && d < SCR_CLOCK_STEP_MIN_NS)
+		return;
+	h->wall_off_ns = off;
+	scr_engine_clock_step(h->lw.eng, d);
+	h->st.clock_steps++;
+	ctl_msg_warn("the system clock stepped by %+.3f s; timeouts keep "
+		     "their course, log times and cache expiries follow the "
+		     "new time", (double)d / 1e9);
+}
 
 /* feed - one frame into the engine; what it says to do with the frame */
 static enum scr_pkt_action feed(struct host *h, const uint8_t *data,
@@ -750,6 +770,7 @@ static void *packet_thread(void *arg)
 		if (poll(pf, 2, timeout) > 0 && (pf[1].revents & POLLIN))
 			(void)!read(h->msg_fd, &x, sizeof(x));
 		now = t0 = mono_ns();
+		clock_check(h, now);
 		take_msgs(h, now);
 		rc = ctl_hostbpf_poll(h->hb, 0, on_sample, h);
 		if (rc < 0 && rc != -EINTR) {
@@ -904,6 +925,8 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	PUT("hold_late_max_us", "Greeting released latest after its due time, "
 	    "last 10-20 s", st.late_max_ns / 1000, true);
 	PUT("flow_map_errors", "Flow map writes that failed", st.map_err, false);
+	PUT("clock_steps", "Steps of the system clock followed (timeouts kept "
+	    "their course)", st.clock_steps, false);
 	PUT("overload_episodes", "Times the kernel had to decide for a daemon "
 	    "that fell behind", h->ov_episodes, false);
 	if (h->seat) {

@@ -86,6 +86,7 @@ struct il_ctrl {
 	char *xdp_vdev;			/* port 0's devargs with xdp_prog= */
 	uint64_t start_ns;
 	uint64_t next_stats, last_rx, last_t;	/* --stats-interval */
+	uint64_t clock_steps;		/* steps of the system clock followed */
 };
 
 /* usage - the synopsis */
@@ -654,6 +655,8 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	PUT("released", "Held frames given back and forwarded", ws.released, false);
 	PUT("hold_freed", "Held frames of stopped or ended sessions", ws.hold_freed, false);
 	PUT("events_lost", "Events lost to a full worker ring", ws.ev_lost, false);
+	PUT("clock_steps", "Steps of the system clock followed (timeouts kept "
+	    "their course)", ic->clock_steps, false);
 	{
 		uint64_t tm = 0;
 
@@ -738,13 +741,33 @@ static void op_status(void *arg, FILE *out)
 		c->a->sw_dispatch ? "software" : "rss", c->maps ? "yes" : "no");
 }
 
-/* op_tick - --stats-interval lines on stdout */
+/* clock_check - the system clock stepped (NTP, date -s): from now on the
+ * workers' engines (between their turns), log lines and cache expiries
+ * follow the wall clock; the engines' own clocks and the holds go on
+ * without a jump */
+static void clock_check(struct il_ctrl *c)
+{
+	int64_t d = (int64_t)(ctl_live_now_ns() - dp_now_ns(c->a));
+
+	if (d > -SCR_CLOCK_STEP_MIN_NS && d < SCR_CLOCK_STEP_MIN_NS)
+		return;
+	__atomic_fetch_add(&c->a->step_ns, d, __ATOMIC_RELAXED);
+	c->clock_steps++;
+	ctl_msg_warn("the system clock stepped by %+.3f s; timeouts keep "
+		     "their course, log times and cache expiries follow the "
+		     "new time", (double)d / 1e9);
+}
+
+/* op_tick - the clock check; --stats-interval lines on stdout */
 static int op_tick(void *arg)
 {
 	struct il_ctrl *c = arg;
-	uint64_t now = dp_now_ns(c->a), flows;
+	uint64_t now, flows;
 	struct dp_wstats ws;
 	struct scr_stats es;
+
+	clock_check(c);
+	now = dp_now_ns(c->a);
 
 	/* no wish: without a wake fd the loop turns every millisecond */
 	if (c->o.stats_interval == 0 || now < c->next_stats)

@@ -105,6 +105,7 @@ struct dp_worker {
 	} rxq[2 * DP_MAX_WORKERS];
 	unsigned nrxq;
 	struct dp_txbuf tx[DP_NPORTS];
+	int64_t step_ns;			/* app's step_ns the engine follows */
 	uint64_t pkt_no;
 	uint64_t burst_first;			/* pkt_no of frame 0 of the burst */
 	uint8_t stop_test[SCR_BURST];		/* failed test behind a STOP, 0xff */
@@ -144,6 +145,9 @@ struct dp_app {
 	uint64_t tsc_hz;
 	uint64_t base_tsc;
 	uint64_t base_ns;		/* CLOCK_REALTIME at base_tsc */
+	int64_t step_ns;		/* steps of the system clock since then
+					 * (atomic: the control thread adds,
+					 * each worker follows between turns) */
 	struct dp_worker *w[DP_MAX_WORKERS];
 	atomic_int stop;		/* workers: leave the loop */
 	atomic_uint flushed;		/* workers with no dispatch pending */
@@ -174,13 +178,22 @@ static inline bool dp_snap_read_retry(struct dp_worker *w, unsigned begin)
 	       atomic_load_explicit(&w->snap_seq, memory_order_relaxed) != begin;
 }
 
-/* dp_now_ns - wall-clock ns from the TSC (engine time, logs) */
-static inline uint64_t dp_now_ns(const struct dp_app *a)
+/* dp_mono_ns - ns from the TSC on the wall clock's start value: never
+ * steps (holds, turns, timers) */
+static inline uint64_t dp_mono_ns(const struct dp_app *a)
 {
 	uint64_t d = rte_rdtsc() - a->base_tsc;
 
 	return a->base_ns + (uint64_t)((unsigned __int128)d * 1000000000u /
 				       a->tsc_hz);
+}
+
+/* dp_now_ns - wall-clock ns (the control thread's time, logs): the TSC
+ * time plus the steps of the system clock the control thread saw */
+static inline uint64_t dp_now_ns(const struct dp_app *a)
+{
+	return dp_mono_ns(a) +
+	       (uint64_t)__atomic_load_n(&a->step_ns, __ATOMIC_RELAXED);
 }
 
 int dp_inline_main(int argc, char **argv);

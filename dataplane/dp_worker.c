@@ -312,12 +312,30 @@ static void do_stop(struct dp_worker *w, struct rte_mbuf *m, unsigned i)
 	rte_pktmbuf_free(m);
 }
 
+/* eng_now - engine time: the TSC time plus the clock steps followed */
+static uint64_t eng_now(const struct dp_worker *w, uint64_t mono)
+{
+	return mono + (uint64_t)w->step_ns;
+}
+
+/* clock_follow - the control thread saw the system clock step: the
+ * engine's frames carry the new wall time, its own clock goes on */
+static void clock_follow(struct dp_worker *w)
+{
+	int64_t s = __atomic_load_n(&w->app->step_ns, __ATOMIC_RELAXED);
+
+	if (s != w->step_ns) {
+		scr_engine_clock_step(w->lw.eng, s - w->step_ns);
+		w->step_ns = s;
+	}
+}
+
 /* judge - run the engine over n frames and act on each */
 static void judge(struct dp_worker *w, struct rte_mbuf **m, unsigned n,
 		  uint8_t flags)
 {
 	struct scr_frame fr[SCR_BURST];
-	uint64_t now = dp_now_ns(w->app);
+	uint64_t mono = dp_mono_ns(w->app), now = eng_now(w, mono);
 	uint8_t hold_ok = w->lw.setup->hold_ns ? SCR_FRAME_HOLD_OK : 0;
 	uint16_t inside = w->app->port[DP_PORT_SERVERS].id;
 	unsigned i;
@@ -352,7 +370,7 @@ static void judge(struct dp_worker *w, struct rte_mbuf **m, unsigned n,
 			do_stop(w, m[i], i);
 			break;
 		case SCR_PKT_HOLD:
-			do_hold(w, m[i], now);
+			do_hold(w, m[i], mono);
 			break;
 		default:
 			scr_panic("judge: frame %u action %u out of range", i,
@@ -543,7 +561,7 @@ static void drain(struct dp_worker *w)
 			judge_released(w);
 	}
 	judge_released(w);
-	scr_engine_flush(w->lw.eng, dp_now_ns(w->app));
+	scr_engine_flush(w->lw.eng, eng_now(w, dp_mono_ns(w->app)));
 	for (p = 0; p < DP_NPORTS; p++)
 		tx_flush(w, p);
 }
@@ -559,11 +577,12 @@ int dp_worker_main(void *arg)
 	unsigned i, p, n;
 
 	while (!atomic_load_explicit(&a->stop, memory_order_relaxed)) {
-		uint64_t now, t0 = dp_now_ns(a);
+		uint64_t now, t0 = dp_mono_ns(a);
 		bool busy = false;
 
+		clock_follow(w);
 		while (rte_ring_sc_dequeue_elem(w->msg_ring, &msg, sizeof(msg)) == 0)
-			ctl_live_worker_apply(&w->lw, &msg, dp_now_ns(a));
+			ctl_live_worker_apply(&w->lw, &msg, eng_now(w, t0));
 		if (w->nrel)
 			judge_released(w);	/* a late PASS OLD's greeting */
 		if (w->pending)
@@ -583,13 +602,13 @@ int dp_worker_main(void *arg)
 		}
 		if (a->sw_dispatch && take_inbound(w) > 0)
 			busy = true;
-		now = dp_now_ns(a);
-		pressure_update(w, now);
+		now = dp_mono_ns(a);
+		pressure_update(w, eng_now(w, now));
 		release_due(w, now);
 		for (p = 0; p < DP_NPORTS; p++)
 			tx_flush(w, p);
 		if (now >= next_expire && !busy) {
-			scr_engine_expire(w->lw.eng, now);
+			scr_engine_expire(w->lw.eng, eng_now(w, now));
 			next_expire = now + W_EXPIRE_NS;
 		}
 		if (now >= next_snap) {
@@ -597,7 +616,7 @@ int dp_worker_main(void *arg)
 			dp_worker_snapshot(w);
 			next_snap = now + W_SNAP_NS;
 		}
-		dp_turn_add(&w->turn, t0, dp_now_ns(a));
+		dp_turn_add(&w->turn, t0, dp_mono_ns(a));
 	}
 	drain(w);
 	dp_worker_snapshot(w);

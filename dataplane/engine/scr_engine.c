@@ -626,33 +626,81 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 	hq_push(e, f);
 }
 
-/* cli_fp_of - fingerprint of a client segment: seq, length, 16 bits of
- * the keyed hash of its bytes (a client cannot aim a collision) */
-static uint64_t cli_fp_of(const struct scr_pkt *pk)
+/* cli_fp_of - fingerprint of the first len bytes of a client segment:
+ * seq, length, 16 bits of the keyed hash of its bytes (a client cannot aim
+ * a collision) */
+static uint64_t cli_fp_of(const struct scr_pkt *pk, uint32_t len)
 {
-	return (uint64_t)pk->seq << 32 | (uint64_t)(pk->payload_len & 0xffff) << 16 |
-	       (scr_hash_bytes(pk->payload, pk->payload_len) & 0xffff);
+	return (uint64_t)pk->seq << 32 | (uint64_t)(len & 0xffff) << 16 |
+	       (scr_hash_bytes(pk->payload, len) & 0xffff);
 }
 
-/* cli_fp_set - pk is the next client segment in order: remember it */
+/* cli_fp_set - pk is the next client segment in order: remember it,
+ * unless a failure on the segment remembered waits for its ACK */
 static void cli_fp_set(struct scr_engine *e, const struct scr_flow *f,
 		       const struct scr_pkt *pk)
 {
-	if (pk->payload_len <= 0xffff)
-		e->cli_fp[scr_flow_index(e->ft, f)] = cli_fp_of(pk);
+	if (pk->payload_len <= 0xffff && !(f->seq_known & SCR_SK_UNACKED))
+		e->cli_fp[scr_flow_index(e->ft, f)] = cli_fp_of(pk, pk->payload_len);
 }
 
-/* cli_contradicts - pk resends the last client segment judged (same seq
- * and length) with other bytes */
+/* cli_contradicts - pk resends the client segment remembered (same seq,
+ * as long or longer: a retransmission may carry more) with other bytes */
 static bool cli_contradicts(const struct scr_engine *e, const struct scr_flow *f,
 			    const struct scr_pkt *pk)
 {
 	uint64_t fp = e->cli_fp[scr_flow_index(e->ft, f)];
+	uint32_t len = (uint32_t)(fp >> 16) & 0xffff;
 
 	if (fp == 0 || (int32_t)(pk->seq - f->seq_next[0]) >= 0 ||
-	    (fp >> 32) != pk->seq || ((fp >> 16) & 0xffff) != pk->payload_len)
+	    (fp >> 32) != pk->seq || pk->payload_len < len)
 		return false;
-	return fp != cli_fp_of(pk);
+	return fp != cli_fp_of(pk, len);
+}
+
+/* cli_acked - the server's ACK covers the client segment remembered */
+static bool cli_acked(const struct scr_engine *e, const struct scr_flow *f,
+		      const struct scr_pkt *pk)
+{
+	uint64_t fp = e->cli_fp[scr_flow_index(e->ft, f)];
+	uint32_t end = (uint32_t)(fp >> 32) + ((uint32_t)(fp >> 16) & 0xffff);
+
+	return (pk->flags & SCR_TCP_ACK) && (int32_t)(pk->ack - end) >= 0;
+}
+
+/* unacked - a segment of a flow whose failure waits for the server's ACK
+ * of the bytes it failed on (smtpscreen replay: a tap can show a copy the
+ * server never got). The ACK confirms the failure; a copy of that segment
+ * with other bytes before it means the server may have taken the other
+ * copy: the flow is unknown, counted as contradicted. True when the
+ * segment is dealt with here. */
+static bool unacked(struct scr_engine *e, struct scr_flow *f,
+		    const struct burst_item *it, struct scr_frame *fr)
+{
+	const struct scr_pkt *pk = &it->pkt;
+
+	if (it->dir == 1 && cli_acked(e, f, pk)) {
+		f->seq_known &= (uint8_t)~SCR_SK_UNACKED;
+		if (f->seq_known & SCR_SK_WAIT) {
+			f->seq_known &= (uint8_t)~SCR_SK_WAIT;
+			decide(e, f, fr, final_verdict(f, false));
+			return true;
+		}
+		return false;
+	}
+	if (it->dir == 0 && cli_contradicts(e, f, pk)) {
+		e->st.contradicted++;
+		f->seq_known &= (uint8_t)~(SCR_SK_UNACKED | SCR_SK_WAIT);
+		f->reasons = 0;
+		f->enforce = 0;
+		f->stop_pkt = 0;
+		f->flags |= SCR_FF_GAP;
+		decide(e, f, fr, SCR_V_UNKNOWN);
+		return true;
+	}
+	/* waiting for the ACK: the verdict is made, the bytes after it do
+	 * not change it */
+	return (f->seq_known & SCR_SK_WAIT) != 0;
 }
 
 /* scan_segment - a segment of an undecided flow */
@@ -662,12 +710,15 @@ static void scan_segment(struct scr_engine *e, struct scr_flow *f,
 	const struct scr_pkt *pk = &it->pkt;
 	unsigned dir = it->dir;
 	enum scr_ord_result r;
+	uint8_t reasons;
 
 	if (dir == 1 && (pk->flags & SCR_TCP_SYN) && !(f->seq_known & 2)) {
 		f->seq_next[1] = pk->seq + 1;
 		f->seq_known |= 2;
 		f->state = SCR_FS_EST;
 	}
+	if ((f->seq_known & SCR_SK_UNACKED) && unacked(e, f, it, fr))
+		return;
 	if (pk->payload_len == 0)
 		return;
 	if (!(f->seq_known & (1u << dir))) {
@@ -697,9 +748,18 @@ static void scan_segment(struct scr_engine *e, struct scr_flow *f,
 	e->pending = -1;
 	if (dir == 0 && pk->seq == f->seq_next[0])
 		cli_fp_set(e, f, pk);
+	reasons = f->reasons;
 	r = scr_tcpord_segment(e->ord, f, dir, pk->seq, pk->payload,
 			       pk->payload_len, e->pol->reorder_window,
 			       on_bytes, e);
+	if (e->pol->ack_confirm && f->reasons != reasons && dir == 0 &&
+	    pk->payload_len <= 0xffff &&
+	    e->cli_fp[scr_flow_index(e->ft, f)] >> 32 == pk->seq)
+		f->seq_known |= SCR_SK_UNACKED;
+	if (e->pending == SCR_V_FAIL && (f->seq_known & SCR_SK_UNACKED)) {
+		f->seq_known |= SCR_SK_WAIT;
+		return;
+	}
 	if (e->pending >= 0) {
 		decide(e, f, fr, (enum scr_verdict)e->pending);
 		return;
@@ -835,7 +895,7 @@ static bool expired(struct scr_engine *e, struct scr_flow *f)
 	/* postscreen_command_time_limit: a client in its tests that sends
 	 * no whole command line in time (a slowloris trickling bytes) */
 	if (f->mode == SCR_FM_SCAN && f->state == SCR_FS_EST &&
-	    ms32(e) - f->line_ms >
+	    !(f->seq_known & SCR_SK_WAIT) && ms32(e) - f->line_ms >
 	    ms_of(e->stress ? p->command_time_stress_ns : p->command_time_ns)) {
 		e->st.command_time++;
 		finish(e, f, NULL, SCR_END_COMMAND_TIME);
@@ -1046,6 +1106,15 @@ void scr_engine_expire(struct scr_engine *e, uint64_t now_ns)
 	sweep(e, e->ft->cap);
 	e->swept_ms = e->now_ms;
 	stress_update(e);
+}
+
+/* scr_engine_clock_step - the front end's wall clock stepped: the epoch
+ * moves with it, so the engine's ms clock (now_ms, every flow's times)
+ * stays continuous */
+void scr_engine_clock_step(struct scr_engine *e, int64_t delta_ns)
+{
+	if (e->have_epoch)
+		e->epoch_ns = (uint64_t)((int64_t)e->epoch_ns + delta_ns);
 }
 
 /* scr_engine_set_pressure - the front end's own load, for stress mode */

@@ -27,6 +27,10 @@
  *	scr_engine_expire(e, now_ns): times out idle flows (also done a
  *	  little on every burst).
  *	scr_engine_flush(e, now_ns): ends every flow (end of input).
+ *	scr_engine_clock_step(e, delta_ns): the front end's clock (wall
+ *	  time) stepped by delta_ns: frames from now on carry times delta_ns
+ *	  off; the engine's own clock goes on without a jump, so timeouts
+ *	  keep their course and events carry the new wall time.
  *	scr_engine_reset(e): empty table, counters kept (replay --loop).
  * THREADING
  *	One engine per worker thread. Hooks run on that thread.
@@ -128,6 +132,10 @@ void scr_engine_destroy(struct scr_engine *e);
 unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 			  unsigned n);
 void scr_engine_expire(struct scr_engine *e, uint64_t now_ns);
+void scr_engine_clock_step(struct scr_engine *e, int64_t delta_ns);
+/* A change of (wall clock - monotonic clock) the live front ends take for
+ * a step of the system clock (NTP slews far less per check). */
+#define SCR_CLOCK_STEP_MIN_NS 1000000000ll
 void scr_engine_flush(struct scr_engine *e, uint64_t now_ns);
 void scr_engine_reset(struct scr_engine *e);
 /* Reload: new policy and patterns for every later byte; flows in flight

@@ -74,6 +74,11 @@ _Static_assert(sizeof(struct scr_flow) == 128,
 	       "struct scr_flow must stay two cache lines");
 
 #define SCR_SK_CONNECT		0x04	/* in seq_known: CONNECT reported */
+#define SCR_SK_UNACKED		0x08	/* a test failed on the client segment
+					 * the fingerprint names, which the
+					 * server has not acknowledged yet */
+#define SCR_SK_WAIT		0x10	/* and that failure decides the verdict:
+					 * it is given at the server's ACK */
 
 #define SCR_FF_PASS_OLD		0x01	/* cache said every test passed */
 #define SCR_FF_LISTED_REJECT	0x02	/* access list reject */

@@ -107,6 +107,10 @@ struct scr_policy {
 						 * count_limit; 0 = none */
 	bool overload_drop;			/* smtpscreen_overload_policy = drop */
 	uint32_t reorder_window;		/* bytes; smtpscreen_reorder_window */
+	bool ack_confirm;			/* a failure waits for the server's
+						 * ACK of its bytes (replay of a
+						 * tap: a copy the server never got
+						 * is not judged) */
 	uint16_t ports[8];			/* smtpscreen_ports, host order */
 	uint8_t nports;
 };

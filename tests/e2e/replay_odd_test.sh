@@ -13,6 +13,11 @@
 #   198.18.1.9  its EHLO segment sent again with other bytes (the server acks
 #               the second copy): unknown, contradicted (it passed: the first
 #               copy won)
+#   198.18.1.10 a non-SMTP first line ("GET ...") sent again as an EHLO of the
+#               same length before the server acked it: the server may have
+#               taken the EHLO: unknown, contradicted (it failed non_smtp: the
+#               first copy won)
+#   198.18.1.11 the same, but the server acked the first copy: fail, non_smtp_command
 #   198.18.1.8  a session that stalls 30 days after T0: times out then
 #   198.18.1.7  good session 60 days after T0: pass, after 198.18.1.8's row
 set -u
@@ -87,6 +92,14 @@ x = Sess('198.18.1.9', T0 + 5); x.open(); x.s(G)
 x.c(b'EHLO client.example.org\r\n'); x.cs -= 25
 x.c(b'EHLO CLIENT.example.org\r\n', 0.2)
 x.s(EHLO_R); x.c(b'QUIT\r\n'); x.s(b'221 2.0.0 Bye\r\n'); x.c(b'', 0.01, 'FA')
+# 10, 11 a non-SMTP line resent as an EHLO; the server acks the first copy in 11
+for cli, acked in (('198.18.1.10', False), ('198.18.1.11', True)):
+    x = Sess(cli, T0 + 6 + acked); x.open(); x.s(G)
+    x.c(b'GET / HTTP/1.0\r\nHost: x\r\n')
+    if acked:
+        x.s(b'', 0.04, 'A')
+    x.cs -= 25; x.c(b'EHLO client.example.org\r\n', 0.2)
+    x.s(EHLO_R); x.c(b'QUIT\r\n'); x.s(b'221 2.0.0 Bye\r\n'); x.c(b'', 0.01, 'FA')
 # 5 good at T0; 6 pregreet bot 30 days later; 8 stalls, 7 good 60 days later
 x = Sess('198.18.1.5', T0 + 4); x.open(); good(x)
 x = Sess('198.18.1.6', T0 + 30 * DAY); x.open()
@@ -127,8 +140,10 @@ verdict 198.18.1.6 fail,pregreet
 verdict 198.18.1.7 pass,
 verdict 198.18.1.8 unknown,
 verdict 198.18.1.9 unknown,
-grep -Eq '^engine .* no_server=1 undecided=2 contradicted=1$' <<<"$out" ||
-	bad "summary: want no_server=1 undecided=2 contradicted=1"
+verdict 198.18.1.10 unknown,
+verdict 198.18.1.11 fail,non_smtp_command
+grep -Eq '^engine .* no_server=1 undecided=2 contradicted=2$' <<<"$out" ||
+	bad "summary: want no_server=1 undecided=2 contradicted=2"
 grep -Eq 'PREGREET 22 after 0\.25 from \[198\.18\.1\.6\]:40000' "$tmp/log" ||
 	bad "the pregreet 30 days later: $(grep -F '198.18.1.6' "$tmp/log" | head -3)"
 # the stalled session times out in its own month: its row comes before the

@@ -15,6 +15,8 @@
  *	1000 + 2 x byte 1 half-open flows from distinct clients, so stress
  *	marks, eviction and the overload policy run under the session; the
  *	per-client limit (2) and a short command time limit (3 s) apply.
+ *	Bit 0x20 of byte 0 sets replay's ack_confirm (failures wait for the
+ *	server's ACK; the script's jitter makes contradicting copies).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -155,6 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	scr_engine_reset(eng);
+	pol.ack_confirm = (data[0] & 0x20) != 0;	/* the engine reads pol */
 	scr_engine_set_pressure(eng, (data[0] & 0x40) != 0, ts);
 	if ((data[0] & 1) == 0) {
 		/* raw frames, one per burst (they point into data) */

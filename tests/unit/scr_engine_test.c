@@ -49,6 +49,7 @@ struct ecase {
 	uint8_t want_reasons;
 	int want_stop;			/* 1-based step that stops it; 0 = the SYN; -1 none */
 	int want_fail_events;
+	bool ack_confirm;		/* replay's policy: failures wait for ACKs */
 };
 
 #define B(t) SCR_TEST_BIT(SCR_TEST_##t)
@@ -123,6 +124,38 @@ static const struct ecase cases[] = {
 	 {{'S', "220-mx.example.test ESMTP\r\n"}, EHLO, {'S', "220 mx.example.test\r\n"},
 	  EHLO_R, MAIL, OK, RCPT, OK, DATA, GO},
 	 SCR_V_FAIL, B(PREGREET), 9, 1},
+	/* A failing segment resent with other bytes (replay, issue 14): the
+	 * server's ACK shows which copy it took. */
+	{"a failing copy the server never acked is unknown", SCR_CLIENT_NEW, 0xff,
+	 {GREET, {'C', "GET / HTTP/1.0\r\n"}, {'Z', "EHLO a.example\r\n"}, EHLO_R,
+	  MAIL, OK, RCPT, OK, DATA, GO},
+	 SCR_V_UNKNOWN, 0, -1, 1, true},
+	{"a failing copy the server acked still fails", SCR_CLIENT_NEW, 0xff,
+	 {GREET, {'C', "GET / HTTP/1.0\r\n"}, {'A', NULL}, {'Z', "EHLO a.example\r\n"},
+	  EHLO_R},
+	 SCR_V_FAIL, B(NON_SMTP), 2, 1, true},
+	{"a failing copy resent longer with other bytes is unknown", SCR_CLIENT_NEW, 0xff,
+	 {GREET, {'C', "GET / HTTP/1.0\r\n"}, {'Z', "EHLO a.example\r\nMAIL FROM:<>\r\n"},
+	  EHLO_R},
+	 SCR_V_UNKNOWN, 0, -1, 1, true},
+	{"a failure not acked by the end still fails", SCR_CLIENT_NEW, 0xff,
+	 {GREET, {'C', "GET / HTTP/1.0\r\n"}, {'F', NULL}},
+	 SCR_V_FAIL, B(NON_SMTP), 2, 1, true},
+	{"pipelining in a copy the server never acked is unknown", SCR_CLIENT_NEW, 0xff,
+	 {GREET, EHLO, {'C', "MAIL FROM:<a@example.org>\r\n"},
+	  {'Z', "NOOP                       \r\n"}, EHLO_R, MAIL, OK, RCPT, OK, DATA, GO},
+	 SCR_V_UNKNOWN, 0, -1, 1, true},
+	{"pipelining the server acked still fails", SCR_CLIENT_NEW, 0xff,
+	 {GREET, EHLO, {'C', "MAIL FROM:<a@example.org>\r\n"}, {'A', NULL},
+	  {'Z', "NOOP                       \r\n"}, EHLO_R, OK, RCPT, OK, DATA, GO},
+	 SCR_V_FAIL, B(PIPELINING), -1, 1, true},
+	{"pipelining the server acked stops at DATA", SCR_CLIENT_NEW, 0xff,
+	 {GREET, EHLO, {'C', "MAIL FROM:<a@example.org>\r\n"}, {'A', NULL},
+	  EHLO_R, OK, RCPT, OK, DATA, GO},
+	 SCR_V_FAIL, B(PIPELINING), 9, 1, true},
+	{"live modes: the first copy is the one judged", SCR_CLIENT_NEW, 0xff,
+	 {GREET, {'C', "GET / HTTP/1.0\r\n"}, {'Z', "EHLO a.example\r\n"}, EHLO_R},
+	 SCR_V_FAIL, B(NON_SMTP), 2, 1, false},
 };
 
 struct rec {
@@ -278,6 +311,9 @@ static void build(struct sess *s, const struct step *st)
 			sess_add(s, 1, 0x18, s->seq[0] - (uint32_t)strlen(prev),
 				 st[k].bytes);
 			break;
+		case 'A':	/* a bare ACK from the server */
+			sess_add(s, 0, 0x10, s->seq[1], NULL);
+			break;
 		case 'F':
 			sess_add(s, 1, 0x11, s->seq[0], NULL);
 			break;
@@ -301,9 +337,13 @@ static void test_sessions(void **state)
 		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const struct ecase *c = &cases[i];
 			struct rec r = {.cls = c->cls, .todo = c->cached_todo};
-			struct scr_engine *e = engine_for(&r, &pol);
+			struct scr_policy p = pol;
+			struct scr_engine *e;
 			static struct sess s;
 			uint64_t want_stop;
+
+			p.ack_confirm = c->ack_confirm;
+			e = engine_for(&r, &p);
 
 			memset(&s, 0, sizeof(s));
 			s.cport = 40000;
@@ -406,6 +446,47 @@ static void test_long_time_span(void **state)
 		assert_true(r.ts_ns[i] > t0 + i * 30 * day);
 	}
 	scr_engine_destroy(e);
+}
+
+/* test_clock_step - a live front end's wall clock steps by three weeks,
+ * forward and back, in the middle of a session: the session keeps its
+ * timing (it neither times out nor freezes) and its events carry the new
+ * wall time */
+static void test_clock_step(void **state)
+{
+	static const struct step whole[] = {GREET, EHLO, EHLO_R, QUIT,
+					    {'S', "221 2.0.0 Bye\r\n"}, {'F', NULL},
+					    {0, NULL}};
+	const int64_t step = 21ll * 86400 * 1000000000;
+	const uint64_t t0 = 1704067200ull * 1000000000ull;
+	int dir;
+
+	(void)state;
+	for (dir = -1; dir <= 1; dir += 2) {
+		struct span_rec r = {0};
+		struct scr_engine_hooks h = {.arg = &r, .client = span_client,
+					     .event = span_event};
+		struct scr_engine *e = scr_engine_create(&pol, db, &h);
+		static struct sess s;
+		unsigned i;
+
+		assert_non_null(e);
+		memset(&s, 0, sizeof(s));
+		s.cport = 40000;
+		s.ts = t0;
+		build(&s, whole);
+		scr_engine_burst(e, s.fr, 4);	/* SYN, SYN/ACK, greeting, EHLO */
+		scr_engine_clock_step(e, dir * step);
+		for (i = 4; i < s.n; i++)
+			s.fr[i].ts_ns = (uint64_t)((int64_t)s.fr[i].ts_ns + dir * step);
+		scr_engine_burst(e, s.fr + 4, s.n - 4);
+		scr_engine_flush(e, s.fr[s.n - 1].ts_ns);
+		assert_int_equal(r.ends, 1);
+		assert_int_equal(r.why[0], SCR_END_CLOSE);
+		assert_int_equal(r.elapsed_ns[0], 70000000ull);
+		assert_int_equal(r.ts_ns[0], s.fr[s.n - 1].ts_ns);
+		scr_engine_destroy(e);
+	}
 }
 
 /* test_midstream_ignored - no SYN, no flow, no verdict */
@@ -863,6 +944,7 @@ int main(void)
 		cmocka_unit_test(test_greet_hold),
 		cmocka_unit_test(test_dnsbl_late),
 		cmocka_unit_test(test_long_time_span),
+		cmocka_unit_test(test_clock_step),
 	};
 
 	return cmocka_run_group_tests_name("scr_engine", tests, setup, teardown);
