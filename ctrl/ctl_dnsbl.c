@@ -761,6 +761,8 @@ int ctl_dnsbl_parse_answer(const unsigned char *b, int len,
 			if (p >= end)
 				goto trunc;
 			if ((*p & 0xc0) == 0xc0) {
+				if (end - p < 2)
+					goto trunc;
 				p += 2;
 				break;
 			}
@@ -770,6 +772,8 @@ int ctl_dnsbl_parse_answer(const unsigned char *b, int len,
 				p++;
 				break;
 			}
+			if (end - p < 1 + *p)	/* never a pointer past end */
+				goto trunc;
 			p += 1 + *p;
 		}
 		if (i < qd) {

@@ -1771,8 +1771,17 @@ static void op_changed(void *arg, const struct ctl_cmd_change *c)
 	entry_out(l, &e, t);
 #ifdef SCR_HAVE_STORE
 	if (l->store) {
-		(void)ctl_store_del(l->store, &c->net);
+		char ab[64];
+		int rc = ctl_store_del(l->store, &c->net);
+
 		l->sync_pending = true;
+		if (rc != 0 && rc != -ENOENT) {
+			l->st.store_err++;
+			ctl_msg_warn("%s: cannot remove the verdict of %s: %s",
+				     ctl_store_path(l->store),
+				     ctl_cache_addr_str(&c->net, ab, sizeof(ab)),
+				     strerror(-rc));
+		}
 	}
 #endif
 }
@@ -2024,9 +2033,12 @@ static int sock_handler(void *arg, int argc, char **argv, FILE *out, char *err,
 		/* op_changed could not write the store (persist logged why):
 		 * the entry is enforced, but "ok" would promise a restart */
 		if (rc == 0 && l->st.store_err != store_err && argc >= 3) {
+			bool del = strcmp(argv[1], "del") == 0;
+
 			snprintf(err, errlen, "%s %s %s: in effect now, but not "
 				 "saved in the verdict store (see the log): a "
-				 "restart forgets it", argv[0], argv[1], argv[2]);
+				 "restart %s", argv[0], argv[1], argv[2],
+				 del ? "brings it back" : "forgets it");
 			return -EIO;
 		}
 		return rc;
