@@ -26,10 +26,12 @@
 #   0.6 % /16-/23 in 101.0.0.0-124.255.255.255, the rest /24s spread over
 #   1.0.0.0-99.255.255.255. Host mode sizes its XDP maps at start for the start list
 #   plus 256 tbl8 groups (one per /24 holding longer prefixes) and 65,536 IPv6
-#   prefixes; a reload that needs more is refused ("does not fit the maps; restart to
-#   resize them"). SHAPE=fit (default) keeps the /32s in 160 /24s (224 groups in all);
-#   SHAPE=spread spreads them over 100.64.0.0/10 (about 15,000 groups) to show that
-#   refusal. No line covers 198.18.0.0/15 (the traffic) or 127.0.0.0/8.
+#   prefixes; a reload that needs more puts bigger maps in the copy it writes
+#   (it used to be refused: "does not fit the maps; restart to resize them").
+#   SHAPE=fit (default) keeps the /32s in 160 /24s (224 groups in all); SHAPE=spread
+#   spreads them over 100.64.0.0/10 (about 15,000 groups) to show that growth (a
+#   refused reload is still reported as such). No line covers 198.18.0.0/15 (the
+#   traffic) or 127.0.0.0/8.
 #   Per mode (MODES, default "host inline"), in namespaces of its own:
 #     host    schrl_hsrv (veth schrl_hs0, 198.18.90.1/24: private Postfix, plain smtpd,
 #             discard sink, and `smtpscreen host -i schrl_hs0`) and schrl_hcli (veth

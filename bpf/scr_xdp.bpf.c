@@ -125,21 +125,43 @@ struct {
 	__type(value, struct scr_xdp_tbl24_line);
 } tbl24_a SEC(".maps"), tbl24_b SEC(".maps");
 
-struct {
+/* The /25../32 groups and the IPv6 prefixes of each copy are inner maps
+ * of tbl8 and perm6 (slot = copy): a reload whose list does not fit puts
+ * bigger maps in the inactive slot before the flip. tbl8_a/b, perm6_a/b
+ * are the first ones, sized at load by user space. */
+struct scr_tbl8_map {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
 	__uint(max_entries, 4096);		/* resized by user space */
 	__type(key, __u32);
 	__type(value, struct scr_xdp_tbl8_group);
 } tbl8_a SEC(".maps"), tbl8_b SEC(".maps");
 
-struct {
+struct scr_perm6_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);		/* resized by user space */
 	__type(key, struct scr_xdp_perm6_key);
 	__type(value, struct scr_xdp_perm6_val);
 } perm6_a SEC(".maps"), perm6_b SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct scr_tbl8_map);
+} tbl8 SEC(".maps") = {
+	.values = { &tbl8_a, &tbl8_b },
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct scr_perm6_map);
+} perm6 SEC(".maps") = {
+	.values = { &perm6_a, &perm6_b },
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -269,7 +291,8 @@ static __always_inline __u32 scr_perm4(__be32 saddr, __u32 sel)
 {
 	struct scr_xdp_tbl24_line *line;
 	struct scr_xdp_tbl8_group *grp;
-	__u32 a = bpf_ntohl(saddr);
+	void *groups;
+	__u32 a = bpf_ntohl(saddr), slot;
 	__u32 idx = a >> 8, key = idx >> 4, e;
 
 	if (sel)
@@ -282,10 +305,11 @@ static __always_inline __u32 scr_perm4(__be32 saddr, __u32 sel)
 	if (!(e & SCR_XDP_TBL24_GROUP))
 		return e;
 	key = e & ~SCR_XDP_TBL24_GROUP;
-	if (sel)
-		grp = bpf_map_lookup_elem(&tbl8_b, &key);
-	else
-		grp = bpf_map_lookup_elem(&tbl8_a, &key);
+	slot = sel;
+	groups = bpf_map_lookup_elem(&tbl8, &slot);
+	if (!groups)
+		return SCR_XDP_ANS_NONE;
+	grp = bpf_map_lookup_elem(groups, &key);
 	if (!grp)
 		return SCR_XDP_ANS_NONE;
 	return grp->ans[a & 0xff];
@@ -318,9 +342,14 @@ __noinline int scr_perm6(__u32 w0, __u32 w1, __u32 w2, __u32 w3, __u32 sel)
 	struct scr_xdp_perm6_key key = {};
 	struct scr_xdp_perm6_val *v;
 	__u32 addr[4] = { w0, w1, w2, w3 };
-	__u32 n, i, plen;
+	__u32 n, i, plen, slot;
+	void *map;
 
 	sel &= 1;
+	slot = sel;	/* the key goes by pointer: sel keeps its bounds */
+	map = bpf_map_lookup_elem(&perm6, &slot);
+	if (!map)
+		return SCR_XDP_ANS_NONE;
 	n = scr_state.perm6_nlens[sel];
 	for (i = 0; i < 129 && i < n; i++) {
 		plen = scr_state.perm6_lens[sel][i];
@@ -328,10 +357,7 @@ __noinline int scr_perm6(__u32 w0, __u32 w1, __u32 w2, __u32 w3, __u32 sel)
 			break;
 		key.plen = plen;
 		scr_mask6(key.addr, (const __u8 *)addr, plen);
-		if (sel)
-			v = bpf_map_lookup_elem(&perm6_b, &key);
-		else
-			v = bpf_map_lookup_elem(&perm6_a, &key);
+		v = bpf_map_lookup_elem(map, &key);
 		if (v)
 			return v->ans;
 	}

@@ -1443,9 +1443,9 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 	}
 #ifdef SCR_HAVE_BPF
 	if (l->maps && (rc = ctl_maps_replace(l->maps, r->perm, r->nperm)) != 0) {
-		snprintf(err, errlen, "postscreen_access_list into the XDP maps: %s",
-			 rc == -ENOSPC ? "the new list does not fit the maps; "
-			 "restart to resize them" : strerror(-rc));
+		snprintf(err, errlen, "postscreen_access_list into the XDP maps "
+			 "(bigger maps for a list that did not fit included): %s",
+			 strerror(-rc));
 		goto fail;
 	}
 #endif

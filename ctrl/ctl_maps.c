@@ -51,6 +51,8 @@
 #define CTL_MAPS_FLOWS_OFF	64		/* not host mode: unused */
 #define CTL_MAPS_RING_OFF	4096
 
+/* The inner maps (TBL8_A..PERM6_B: the maps in the slots of TBL8 and
+ * PERM6 now) are not pinned: they are reached through their outer map. */
 enum ctl_map_id {
 	CTL_MAP_TBL24_A = 0,
 	CTL_MAP_TBL24_B,
@@ -58,6 +60,8 @@ enum ctl_map_id {
 	CTL_MAP_TBL8_B,
 	CTL_MAP_PERM6_A,
 	CTL_MAP_PERM6_B,
+	CTL_MAP_TBL8,
+	CTL_MAP_PERM6,
 	CTL_MAP_DYN4,
 	CTL_MAP_DYN6,
 	CTL_MAP_COUNTERS,
@@ -77,6 +81,8 @@ static const char *const ctl_map_name[CTL_MAP_MAX] = {
 	[CTL_MAP_TBL8_B] = "tbl8_b",
 	[CTL_MAP_PERM6_A] = "perm6_a",
 	[CTL_MAP_PERM6_B] = "perm6_b",
+	[CTL_MAP_TBL8] = "tbl8",
+	[CTL_MAP_PERM6] = "perm6",
 	[CTL_MAP_DYN4] = "dyn4",
 	[CTL_MAP_DYN6] = "dyn6",
 	[CTL_MAP_COUNTERS] = "counters",
@@ -87,6 +93,12 @@ static const char *const ctl_map_name[CTL_MAP_MAX] = {
 	[CTL_MAP_HOST_SAMPLES] = "host_samples",
 	[CTL_MAP_HOST_CTR] = "host_ctr",
 };
+
+/* ctl_map_inner - a map reached through tbl8 or perm6, never pinned */
+static bool ctl_map_inner(int id)
+{
+	return id >= CTL_MAP_TBL8_A && id <= CTL_MAP_PERM6_B;
+}
 
 const char *const ctl_maps_ctr_name[SCR_XDP_C_MAX] = {
 	[SCR_XDP_C_PASS_NOT_IP] = "pass_not_ip",
@@ -145,10 +157,11 @@ struct ctl_maps {
 	int tc_prog_fd;			/* host mode; -1 none */
 	uint32_t *tbl24[2];		/* mmapped, SCR_XDP_TBL24_SIZE entries */
 	struct scr_xdp_tbl8_group *tbl8[2];	/* mmapped, tbl8_max groups */
-	uint32_t tbl8_max;
-	uint32_t perm6_max;
+	uint32_t tbl8_max[2];
+	uint32_t perm6_max[2];
+	bool own_inner[4];		/* fd[TBL8_A + i] made here: ours to close */
 	struct scr_xdp_state *state;	/* mmapped .bss */
-	size_t tbl24_len, tbl8_len, state_len;
+	size_t tbl24_len, tbl8_len[2], state_len;
 	struct bpf_link *seat_link;	/* sk_lookup steering to the seat */
 };
 
@@ -220,33 +233,69 @@ static void *ctl_maps_mmap(int fd, size_t *len, uint32_t *max_entries)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* ctl_maps_slot_map - mmap copy c's groups map, size its perm6 map */
+static int ctl_maps_slot_map(struct ctl_maps *m, unsigned c)
+{
+	void *p;
+	int rc;
+
+	p = ctl_maps_mmap(m->fd[CTL_MAP_TBL8_A + c], &m->tbl8_len[c],
+			  &m->tbl8_max[c]);
+	if (!p)
+		return -errno;
+	m->tbl8[c] = p;
+	rc = ctl_maps_map_size(m->fd[CTL_MAP_PERM6_A + c], &(size_t){0},
+			       &m->perm6_max[c]);
+	return rc;
+}
+
+/* ctl_maps_inner_fds - the maps in the slots of tbl8 and perm6 (a
+ * lookup from user space gives the inner map's id) */
+static int ctl_maps_inner_fds(struct ctl_maps *m)
+{
+	unsigned c;
+
+	for (c = 0; c < 2; c++) {
+		static const enum ctl_map_id outer[2] = { CTL_MAP_TBL8, CTL_MAP_PERM6 };
+		unsigned k;
+
+		for (k = 0; k < 2; k++) {
+			enum ctl_map_id id = k ? CTL_MAP_PERM6_A + c :
+					     CTL_MAP_TBL8_A + c;
+			__u32 slot = c, mid;
+
+			if (bpf_map_lookup_elem(m->fd[outer[k]], &slot, &mid))
+				return -errno;
+			m->fd[id] = bpf_map_get_fd_by_id(mid);
+			if (m->fd[id] < 0)
+				return -errno;
+			m->own_inner[id - CTL_MAP_TBL8_A] = true;
+		}
+	}
+	return 0;
+}
+
 /* ctl_maps_map_all - mmap the DIR-24-8 arrays and the state */
 static int ctl_maps_map_all(struct ctl_maps *m, char *err, size_t errlen)
 {
-	static const enum ctl_map_id ids[] = { CTL_MAP_TBL24_A, CTL_MAP_TBL24_B,
-		CTL_MAP_TBL8_A, CTL_MAP_TBL8_B };
 	void *p;
-	size_t i;
+	unsigned i;
 	int rc = 0;
 
-	for (i = 0; i < 4; i++) {
-		size_t len;
-		uint32_t max;
-
-		p = ctl_maps_mmap(m->fd[ids[i]], &len, &max);
+	for (i = 0; i < 2; i++) {
+		p = ctl_maps_mmap(m->fd[CTL_MAP_TBL24_A + i], &m->tbl24_len, NULL);
 		if (!p) {
 			rc = -errno;
 			snprintf(err, errlen, "map %s: mmap: %s",
-				 ctl_map_name[ids[i]], strerror(errno));
+				 ctl_map_name[CTL_MAP_TBL24_A + i], strerror(errno));
 			goto out;
 		}
-		if (i < 2) {
-			m->tbl24[i] = p;
-			m->tbl24_len = len;
-		} else {
-			m->tbl8[i - 2] = p;
-			m->tbl8_len = len;
-			m->tbl8_max = max;
+		m->tbl24[i] = p;
+		rc = ctl_maps_slot_map(m, i);
+		if (rc) {
+			snprintf(err, errlen, "map %s: %s",
+				 ctl_map_name[CTL_MAP_TBL8_A + i], strerror(-rc));
+			goto out;
 		}
 	}
 	if (m->skel) {
@@ -260,14 +309,6 @@ static int ctl_maps_map_all(struct ctl_maps *m, char *err, size_t errlen)
 			goto out;
 		}
 		m->state = p;
-	}
-	{
-		size_t len;
-
-		rc = ctl_maps_map_size(m->fd[CTL_MAP_PERM6_A], &len,
-				       &m->perm6_max);
-		if (rc)
-			snprintf(err, errlen, "map perm6_a: %s", strerror(-rc));
 	}
 out:
 	return rc;
@@ -401,6 +442,8 @@ struct ctl_maps *ctl_maps_load(const struct ctl_maps_opts *opts, char *err,
 	maps[CTL_MAP_TBL8_B] = m->skel->maps.tbl8_b;
 	maps[CTL_MAP_PERM6_A] = m->skel->maps.perm6_a;
 	maps[CTL_MAP_PERM6_B] = m->skel->maps.perm6_b;
+	maps[CTL_MAP_TBL8] = m->skel->maps.tbl8;
+	maps[CTL_MAP_PERM6] = m->skel->maps.perm6;
 	maps[CTL_MAP_DYN4] = m->skel->maps.dyn4;
 	maps[CTL_MAP_DYN6] = m->skel->maps.dyn6;
 	maps[CTL_MAP_COUNTERS] = m->skel->maps.counters;
@@ -456,6 +499,8 @@ struct ctl_maps *ctl_maps_open_pinned(const char *dir, char *err,
 		goto out;
 	}
 	for (i = 0; i < CTL_MAP_MAX; i++) {
+		if (ctl_map_inner(i))
+			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, ctl_map_name[i]);
 		m->fd[i] = bpf_obj_get(path);
 		/* The host-mode maps exist only in host mode (and not in the
@@ -471,6 +516,12 @@ struct ctl_maps *ctl_maps_open_pinned(const char *dir, char *err,
 	}
 	snprintf(path, sizeof(path), "%s/tc_prog", dir);
 	m->tc_prog_fd = bpf_obj_get(path);	/* host mode only */
+	rc = ctl_maps_inner_fds(m);
+	if (rc) {
+		snprintf(err, errlen, "pinned maps tbl8/perm6 under %s: their "
+			 "inner maps: %s", dir, strerror(-rc));
+		goto out;
+	}
 	rc = ctl_maps_map_all(m, err, errlen);
 out:
 	if (rc) {
@@ -493,8 +544,13 @@ void ctl_maps_destroy(struct ctl_maps *m)
 		if (m->tbl24[i])
 			munmap(m->tbl24[i], m->tbl24_len);
 		if (m->tbl8[i])
-			munmap(m->tbl8[i], m->tbl8_len);
+			munmap(m->tbl8[i], m->tbl8_len[i]);
 	}
+	for (i = 0; i < 4; i++)
+		if (m->own_inner[i] && m->fd[CTL_MAP_TBL8_A + i] >= 0) {
+			close(m->fd[CTL_MAP_TBL8_A + i]);
+			m->fd[CTL_MAP_TBL8_A + i] = -1;
+		}
 	if (m->skel) {
 		scr_xdp__destroy(m->skel);
 	} else {
@@ -569,6 +625,8 @@ int ctl_maps_pin(struct ctl_maps *m, const char *dir)
 		goto out;
 	}
 	for (i = 0; i < CTL_MAP_MAX; i++) {
+		if (ctl_map_inner(i))
+			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, ctl_map_name[i]);
 		unlink(path);
 		if (bpf_obj_pin(m->fd[i], path)) {
@@ -923,6 +981,123 @@ out:
 	return rc;
 }
 
+/* ctl_maps_set_inner - fd becomes the map of inner id (the old one is
+ * closed when it was ours) */
+static void ctl_maps_set_inner(struct ctl_maps *m, int id, int fd)
+{
+	if (m->own_inner[id - CTL_MAP_TBL8_A])
+		close(m->fd[id]);
+	m->fd[id] = fd;
+	m->own_inner[id - CTL_MAP_TBL8_A] = true;
+}
+
+/* ctl_maps_sync_slot - copy c's inner maps as the outer maps hold them
+ * now: another process (xdp reload beside a daemon) may have grown them */
+static int ctl_maps_sync_slot(struct ctl_maps *m, unsigned c)
+{
+	static const int outer[2] = { CTL_MAP_TBL8, CTL_MAP_PERM6 };
+	bool changed = false;
+	unsigned k;
+
+	for (k = 0; k < 2; k++) {
+		int id = (k ? CTL_MAP_PERM6_A : CTL_MAP_TBL8_A) + (int)c, fd;
+		struct bpf_map_info mi = {};
+		__u32 mlen = sizeof(mi), slot = c, mid;
+
+		if (bpf_map_lookup_elem(m->fd[outer[k]], &slot, &mid) ||
+		    bpf_obj_get_info_by_fd(m->fd[id], &mi, &mlen))
+			return -errno;
+		if (mi.id == mid)
+			continue;
+		fd = bpf_map_get_fd_by_id(mid);
+		if (fd < 0)
+			return -errno;
+		ctl_maps_set_inner(m, id, fd);
+		changed = true;
+	}
+	if (!changed)
+		return 0;
+	munmap(m->tbl8[c], m->tbl8_len[c]);
+	m->tbl8[c] = NULL;
+	return ctl_maps_slot_map(m, c);
+}
+
+/* ctl_maps_grow - copy c (inactive: no packet reads it) gets a new, empty
+ * inner map: tbl8 groups (groups != 0) or perm6 prefixes (p6 != 0) */
+static int ctl_maps_grow(struct ctl_maps *m, unsigned c, uint32_t groups,
+			 uint32_t p6)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+	__u32 slot = c;
+	int fd, rc, id, outer;
+
+	if (groups) {
+		o.map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP;
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, ctl_map_name[CTL_MAP_TBL8_A + c],
+				    sizeof(__u32), sizeof(struct scr_xdp_tbl8_group),
+				    groups, &o);
+		id = CTL_MAP_TBL8_A + (int)c;
+		outer = CTL_MAP_TBL8;
+	} else {
+		o.map_flags = BPF_F_NO_PREALLOC;
+		fd = bpf_map_create(BPF_MAP_TYPE_HASH, ctl_map_name[CTL_MAP_PERM6_A + c],
+				    sizeof(struct scr_xdp_perm6_key),
+				    sizeof(struct scr_xdp_perm6_val), p6, &o);
+		id = CTL_MAP_PERM6_A + (int)c;
+		outer = CTL_MAP_PERM6;
+	}
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_update_elem(m->fd[outer], &slot, &fd, BPF_ANY)) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	ctl_maps_set_inner(m, id, fd);
+	if (groups) {
+		munmap(m->tbl8[c], m->tbl8_len[c]);
+		m->tbl8[c] = NULL;
+	}
+	return ctl_maps_slot_map(m, c);
+}
+
+/* ctl_maps_grown - a size with room to grow (half as much again) */
+static uint32_t ctl_maps_grown(uint64_t need, uint32_t floor)
+{
+	uint64_t n = need + need / 2;
+
+	if (n < floor)
+		n = floor;
+	return n > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)n;
+}
+
+/* ctl_maps_sizes - the size of the maps of both copies */
+void ctl_maps_sizes(const struct ctl_maps *m, struct ctl_maps_size *out)
+{
+	unsigned c;
+
+	memset(out, 0, sizeof(*out));
+	for (c = 0; c < 2; c++) {
+		out->tbl8_groups[c] = m->tbl8_max[c];
+		out->perm6_max[c] = m->perm6_max[c];
+		/* a prefix in a hash map: key, value, element header */
+		out->bytes += m->tbl24_len + m->tbl8_len[c] +
+			      (uint64_t)m->perm6_max[c] * 64;
+	}
+}
+
+/* ctl_maps_describe - the permanent list's maps in one phrase */
+void ctl_maps_describe(const struct ctl_maps *m, char *buf, size_t len)
+{
+	struct ctl_maps_size z;
+
+	ctl_maps_sizes(m, &z);
+	snprintf(buf, len, "XDP maps of the permanent list: %.1f MiB (/24 "
+		 "groups %u + %u, IPv6 prefixes %u + %u: copies A + B)",
+		 (double)z.bytes / 1048576.0, z.tbl8_groups[0], z.tbl8_groups[1],
+		 z.perm6_max[0], z.perm6_max[1]);
+}
+
 /* ctl_lens_cmp - descending prefix lengths */
 static int ctl_lens_cmp(const void *a, const void *b)
 {
@@ -952,6 +1127,9 @@ int ctl_maps_replace(struct ctl_maps *m, const struct ctl_xdp_entry *e,
 	 * after the grace period (see DESCRIPTION). */
 	usleep(CTL_MAPS_GRACE_MS * 1000);
 
+	rc = ctl_maps_sync_slot(m, tgt);
+	if (rc)
+		goto out;
 	v = ctl_v4_collect(e, n, &nv);
 	k6 = malloc((n ? n : 1) * sizeof(*k6));
 	v6 = malloc((n ? n : 1) * sizeof(*v6));
@@ -959,9 +1137,19 @@ int ctl_maps_replace(struct ctl_maps *m, const struct ctl_xdp_entry *e,
 		rc = -ENOMEM;
 		goto out;
 	}
+	/* The groups this list needs (a sweep that only counts): a copy
+	 * too small gets bigger maps before it is written. */
+	ctl_v4_sweep(v, nv, &p);
+	if (p.ngroups > m->tbl8_max[tgt]) {
+		rc = ctl_maps_grow(m, tgt, ctl_maps_grown(p.ngroups,
+					CTL_MAPS_TBL8_DEFAULT), 0);
+		if (rc)
+			goto out;
+	}
+	memset(&p, 0, sizeof(p));
 	p.tbl24 = m->tbl24[tgt];
 	p.tbl8 = m->tbl8[tgt];
-	p.tbl8_max = m->tbl8_max;
+	p.tbl8_max = m->tbl8_max[tgt];
 	rc = ctl_v4_sweep(v, nv, &p);
 	if (rc)
 		goto out;
@@ -977,9 +1165,11 @@ int ctl_maps_replace(struct ctl_maps *m, const struct ctl_xdp_entry *e,
 		present[e[i].plen] = 1;
 		n6++;
 	}
-	if (n6 > m->perm6_max) {
-		rc = -ENOSPC;
-		goto out;
+	if (n6 > m->perm6_max[tgt]) {
+		rc = ctl_maps_grow(m, tgt, 0, ctl_maps_grown(n6,
+					CTL_MAPS_PERM6_DEFAULT));
+		if (rc)
+			goto out;
 	}
 	rc = ctl_perm6_clear(m->fd[CTL_MAP_PERM6_A + tgt]);
 	if (rc)

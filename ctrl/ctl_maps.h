@@ -16,8 +16,10 @@
  *	ctl_maps_load(opts, err, errlen): NULL + errno and a message naming
  *	  the object/map on failure. ctl_maps_open_pinned(): -ENOENT in errno
  *	  when no program is pinned ("no program loaded").
- *	ctl_maps_replace(m, e, n): 0, -EINVAL (bad entry), -ENOSPC (more
- *	  /25../32 groups or IPv6 prefixes than the maps hold), -errno.
+ *	ctl_maps_replace(m, e, n): 0, -EINVAL (bad entry), -errno. A list
+ *	  with more /25../32 groups or IPv6 prefixes than the inactive copy
+ *	  holds gets bigger maps in that copy first (the inner maps of the
+ *	  tbl8 and perm6 map-in-maps), before the flip.
  *	  Entries use scr_addr (IPv4 v4-mapped, plen 96..128); a later
  *	  duplicate of the same prefix wins.
  *	ctl_maps_dyn_add(m, kind, net, plen, ttl_s, reasons): ttl_s 0 = no
@@ -132,6 +134,17 @@ int ctl_maps_replace(struct ctl_maps *m, const struct ctl_xdp_entry *e,
 		     size_t n);
 /* Active copy (0 = A, 1 = B): tests. */
 unsigned ctl_maps_active(const struct ctl_maps *m);
+
+/* The permanent list's maps, both copies: what the list may hold now
+ * (ctl_maps_replace grows a copy that is too small) and their memory. */
+struct ctl_maps_size {
+	uint32_t tbl8_groups[2];	/* /24 blocks holding /25../32 */
+	uint32_t perm6_max[2];		/* IPv6 prefixes */
+	uint64_t bytes;
+};
+void ctl_maps_sizes(const struct ctl_maps *m, struct ctl_maps_size *out);
+/* ctl_maps_describe - "XDP maps of the permanent list: M MiB (...)" */
+void ctl_maps_describe(const struct ctl_maps *m, char *buf, size_t len);
 
 int ctl_maps_dyn_add(struct ctl_maps *m, enum scr_xdp_kind kind,
 		     const struct scr_addr *net, unsigned plen,

@@ -170,13 +170,10 @@ int ctl_xdp_fill(struct ctl_maps *m, const struct ctl_conf *conf, char *err,
 		}
 	}
 	rc = ctl_maps_replace(m, e, n);
-	if (rc == -ENOSPC)
-		snprintf(err, errlen, "postscreen_access_list: %zu prefixes do "
-			 "not fit the XDP maps; detach and attach again to "
-			 "resize them", n);
-	else if (rc)
-		snprintf(err, errlen, "XDP maps: write the access list: %s",
-			 strerror(-rc));
+	if (rc)
+		snprintf(err, errlen, "XDP maps: write the access list of %zu "
+			 "prefixes (bigger maps for a list that did not fit "
+			 "included): %s", n, strerror(-rc));
 out:
 	free(e);
 	if (acl)
@@ -355,9 +352,10 @@ int ctl_xdp_main(int argc, char **argv)
 			ctl_maps_unpin(pindir);
 			goto out;
 		}
+		ctl_maps_describe(m, err, sizeof(err));
 		printf("smtpscreen: XDP program attached to %s (%s mode), maps "
-		       "pinned under %s\n", ifname, ctl_xdp_mode_name[used],
-		       pindir);
+		       "pinned under %s; %s\n", ifname, ctl_xdp_mode_name[used],
+		       pindir, err);
 		status = 0;
 	} else if (strcmp(cmd, "detach") == 0) {
 		if (!ifname)
@@ -382,8 +380,9 @@ int ctl_xdp_main(int argc, char **argv)
 			goto out;
 		if (ctl_xdp_fill(m, conf, err, sizeof(err)))
 			goto out;
-		printf("smtpscreen: XDP access list reloaded from %s (copy %c)\n",
-		       cf, ctl_maps_active(m) ? 'B' : 'A');
+		ctl_maps_describe(m, err, sizeof(err));
+		printf("smtpscreen: XDP access list reloaded from %s (copy %c); "
+		       "%s\n", cf, ctl_maps_active(m) ? 'B' : 'A', err);
 		status = 0;
 	} else {
 		return ctl_xdp_usage();

@@ -1446,6 +1446,8 @@ int dp_host_main(int argc, char **argv)
 			 ctl_live_setup(h->live)->pol.flow_table_size,
 			 scr_engine_flow_bytes(h->lw.eng), 1);
 	ctl_msg_info("%s", mem);
+	ctl_maps_describe(ctl_hostbpf_maps(h->hb), mem, sizeof(mem));
+	ctl_msg_info("%s", mem);
 	fprintf(stderr, "smtpscreen host: running on %s\n", h->ifname);
 	ctl_msg_stderr(false);	/* syslog and the log file from now on */
 	status = 0;

@@ -424,17 +424,32 @@ static void test_block_all(void **state)
 		 sizeof(rows_all) / sizeof(rows_all[0]));
 }
 
-/* test_sizes - the ELF's map sizes: 4096 tbl8 groups fit, 4097 do not */
+/* sz_act - the program's action on a frame from src */
+static uint32_t sz_act(int prog_fd, const char *src)
+{
+	struct xt_pkt pk = { .v6 = strchr(src, ':') != NULL, .src = src };
+	uint8_t frame[256];
+	uint32_t act;
+	int len = xt_build(frame, &pk);
+
+	assert_int_equal(xt_run(prog_fd, frame, len, &act), 0);
+	return act;
+}
+
+/* test_sizes - the ELF's map sizes: 4096 tbl8 groups fit; a list of
+ * 4097 (and of more IPv6 prefixes than perm6 holds) gets bigger maps in
+ * the copy it goes to, and every entry is in force after the flip */
 static void test_sizes(void **state)
 {
 	static const uint16_t p[] = { 25 };
 	struct ctl_xdp_entry *e;
+	struct ctl_maps_size sz;
 	struct bpf_object *obj;
 	struct bpf_map_info mi = {};
 	__u32 mlen = sizeof(mi);
-	struct ctl_maps *m;
-	char txt[32];
-	int prog_fd, i;
+	struct ctl_maps *m, *m2;
+	char txt[64], err[256];
+	int prog_fd, i, n6 = 70000;
 
 	(void)state;
 	ib_write(ib_path("sz.o"), p, 1, false);
@@ -443,14 +458,45 @@ static void test_sizes(void **state)
 	assert_int_equal(bpf_obj_get_info_by_fd(ctl_maps_map_fd(m, "tbl8_a"),
 						&mi, &mlen), 0);
 	assert_int_equal(mi.max_entries, 4096);
-	e = calloc(4097, sizeof(*e));
+	e = calloc(4097 + (size_t)n6, sizeof(*e));
 	assert_non_null(e);
 	for (i = 0; i < 4097; i++) {
 		snprintf(txt, sizeof(txt), "10.%d.%d.1", i / 256, i % 256);
 		e[i] = xt_entry(txt, 32, SCR_XDP_ANS_REJECT);
 	}
+	for (i = 0; i < n6; i++) {
+		snprintf(txt, sizeof(txt), "2001:db8:%x:%x::", i / 65536, i % 65536);
+		e[4097 + i] = xt_entry(txt, 64, SCR_XDP_ANS_REJECT);
+	}
 	assert_int_equal(ctl_maps_replace(m, e, 4096), 0);
-	assert_int_equal(ctl_maps_replace(m, e, 4097), -ENOSPC);
+	assert_int_equal(sz_act(prog_fd, "10.16.0.1"), XDP_PASS);
+	m2 = ctl_maps_open_pinned(g.pin, err, sizeof(err));	/* before growth */
+	assert_non_null(m2);
+	assert_int_equal(ctl_maps_replace(m, e, 4097 + (size_t)n6), 0);
+	ctl_maps_sizes(m, &sz);
+	assert_true(sz.tbl8_groups[ctl_maps_active(m)] >= 4097);
+	assert_true(sz.perm6_max[ctl_maps_active(m)] >= (uint32_t)n6);
+	assert_int_equal(sz_act(prog_fd, "10.16.0.1"), XDP_DROP);	/* the 4097th */
+	assert_int_equal(sz_act(prog_fd, "10.0.0.1"), XDP_DROP);
+	assert_int_equal(sz_act(prog_fd, "10.0.0.2"), XDP_PASS);
+	assert_int_equal(sz_act(prog_fd, "2001:db8:1:1116::5"), XDP_DROP);	/* 69910 */
+	assert_int_equal(sz_act(prog_fd, "2001:db8:2:0::5"), XDP_PASS);
+	/* and the other copy grows on the next reload */
+	assert_int_equal(ctl_maps_replace(m, e, 4097 + (size_t)n6), 0);
+	ctl_maps_sizes(m, &sz);
+	assert_true(sz.tbl8_groups[0] >= 4097 && sz.tbl8_groups[1] >= 4097);
+	assert_int_equal(sz_act(prog_fd, "10.16.0.1"), XDP_DROP);
+	assert_int_equal(sz_act(prog_fd, "2001:db8:1:1116::5"), XDP_DROP);
+	/* a handle opened before the growth writes into the grown maps, not
+	 * into the ones it saw (the packet reads the grown ones) */
+	for (i = 0; i < 4096; i++) {
+		snprintf(txt, sizeof(txt), "10.%d.%d.2", i / 256, i % 256);
+		e[i] = xt_entry(txt, 32, SCR_XDP_ANS_REJECT);
+	}
+	assert_int_equal(ctl_maps_replace(m2, e, 4096), 0);
+	assert_int_equal(sz_act(prog_fd, "10.0.0.2"), XDP_DROP);
+	assert_int_equal(sz_act(prog_fd, "10.0.0.1"), XDP_PASS);
+	ctl_maps_destroy(m2);
 	free(e);
 	ctl_maps_destroy(m);
 	assert_int_equal(ctl_inlinebpf_release(g.pin), 0);
