@@ -35,17 +35,20 @@
 #include "ctl_msg.h"
 #include "ctl_sock.h"
 
-/* usage - the synopsis */
-static int usage(void)
+/* usage - the synopsis to out; status */
+static int usage(FILE *out, int status)
 {
-	fprintf(stderr,
+	fprintf(out,
 		"usage: smtpscreenctl [-v] [-s SOCKET] [-p PINDIR] COMMAND\n"
 		"  block add CIDR [TTL] | block del CIDR | block list\n"
 		"  allow add CIDR [TTL] | allow del CIDR | allow list\n"
 		"  stats | sweep\n"
 		"  status | reload | cache flush | cache list (daemon only)\n"
-		"TTL: NUMBER[s|m|h|d|w], at most 366d; none = until deleted\n");
-	return 2;
+		"TTL: NUMBER[s|m|h|d|w], at most 366d; none = until deleted\n"
+		"-s: the daemon's control socket (default " CTL_SOCK_PATH ");\n"
+		"-p: the XDP pins when no daemon runs (default " SCR_XDP_PIN_DIR ")\n"
+		"-h, --help: this text; -V, --version: the version\n");
+	return status;
 }
 
 /* daemon_only - status, reload, cache flush|list */
@@ -68,9 +71,23 @@ int main(int argc, char **argv)
 	char err[2048] = "", why[1024] = "";
 	int c, rc, status = 1;
 
+	static const struct option lopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
 	ctl_msg_init("smtpscreenctl");
-	while ((c = getopt(argc, argv, "s:p:hv")) != -1) {
+	while ((c = getopt_long(argc, argv, "s:p:hvV", lopts, NULL)) != -1) {
 		switch (c) {
+		case 'h':
+			return usage(stdout, 0);
+		case 'V':
+			printf("smtpscreenctl %s\n", SCR_VERSION);
+			return 0;
 		case 'v':
 			ctl_msg_verbose++;
 			break;
@@ -83,18 +100,18 @@ int main(int argc, char **argv)
 			pin_given = true;
 			break;
 		default:
-			return usage();
+			return usage(stderr, 2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		return usage();
+		return usage(stderr, 2);
 	only_daemon = daemon_only(argc, argv);
 	if (!only_daemon) {
 		rc = ctl_cmd_parse(argc, argv, &req, err, sizeof(err));
 		if (rc == -EBADRQC || rc == -ENOTSUP)
-			return usage();
+			return usage(stderr, 2);
 		if (rc)
 			goto out;
 	}

@@ -41,16 +41,19 @@ static int usage(FILE *out, int status)
 		"         FILE.pcap...\n"
 #ifdef SCR_HAVE_BPF
 		"  xdp attach -i IFACE [-c main.cf] [--mode native|generic]\n"
-		"  xdp detach -i IFACE\n"
+		"         [--block-all] [--xsk] [--pin-dir DIR]\n"
+		"  xdp detach -i IFACE [--pin-dir DIR]\n"
+		"  xdp reload [-c main.cf] [--pin-dir DIR]   (default /etc/postfix/main.cf)\n"
 #endif
 #ifdef SCR_HAVE_HOST
-		"  host -i IFACE [-c main.cf] [--mode native|generic] [--keep] [--log-file F]\n"
+		"  host -i IFACE [-c main.cf] [--mode native|generic] [--keep]\n"
+		"         [-s SOCKET] [--log-file F] [--foreground]\n"
 #endif
 #ifdef SCR_HAVE_DPDK
 		"  inline [-c main.cf] [--workers N] [--log F] [--verdicts F.csv]\n"
 		"         [--pin-dir DIR] [-s SOCKET] [--stats-interval S] -- EAL-ARGS\n"
 #endif
-		"  version\n");
+		"  version   (also --version; help, --help: this text)\n");
 	return status;
 }
 
