@@ -26,6 +26,11 @@
  *	(ties: first in postscreen_dnsbl_sites), after postscreen_dnsbl_reply_map
  *	(inline:{k=v,...} and texthash:file are supported).
  *	Partial results are handed to the callers but not cached.
+ *	Answers in 127.255.255.0/24 are the error codes lists publish
+ *	(Spamhaus: .252 typo in the zone name, .254 query through a public
+ *	resolver, .255 over the query limit), never listings: an answer of
+ *	only those is a failed query (counted as refused, logged once per
+ *	site); with other addresses beside them, those others count.
  * CONTRACT
  *	See ctl_dnsbl.h.
  * THREADING
@@ -56,6 +61,7 @@ struct dnsbl_domain {
 	char name[254];
 	char shown[256];	/* after postscreen_dnsbl_reply_map */
 	struct ctl_dnsbl_site_stats st;
+	bool refused_said;	/* its error code logged already */
 };
 
 struct dnsbl_waiter {
@@ -814,6 +820,24 @@ trunc:
 	return -1;
 }
 
+/* drop_error_codes - remove the answers in 127.255.255.0/24 (a list's
+ * error codes, not listings); how many there were, the first in *first */
+static int drop_error_codes(uint8_t addrs[][4], int *naddr, uint8_t first[4])
+{
+	int i, k = 0, n = 0;
+
+	for (i = 0; i < *naddr; i++) {
+		if (addrs[i][0] == 127 && addrs[i][1] == 255 && addrs[i][2] == 255) {
+			if (n++ == 0)
+				memcpy(first, addrs[i], 4);
+			continue;
+		}
+		memmove(addrs[k++], addrs[i], 4);
+	}
+	*naddr = k;
+	return n;
+}
+
 /* score_answer - one domain's outcome into its lookup (postscreen's
  * rules, see the file header); listed < 0: failed query */
 static void score_answer(struct ctl_dnsbl *d, struct dnsbl_lookup *lk,
@@ -890,6 +914,26 @@ static void on_answer(void *arg, int status, int timeouts,
 	} else {
 		listed = -1;
 		snprintf(why, sizeof(why), "%s", ares_strerror(status));
+	}
+	if (listed > 0) {
+		uint8_t code[4];
+
+		if (drop_error_codes(addrs, &naddr, code) > 0) {
+			if (!dm->refused_said) {
+				dm->refused_said = true;
+				dlog(d, "warning: %s answers %u.%u.%u.%u for %s: an "
+				     "error code of the list (query refused, over "
+				     "its limit, or a wrong zone name), not a "
+				     "listing; logged once for this site",
+				     dm->name, code[0], code[1], code[2], code[3], a);
+			}
+			if (naddr == 0) {
+				dm->st.refused++;
+				lk->res.errors++;
+				score_answer(d, lk, dom, 0, addrs, 0, -1);
+				goto account;
+			}
+		}
 	}
 	if (listed < 0) {
 		dm->st.errors++;

@@ -73,6 +73,8 @@ struct ctl_dnsbl_site_stats {
 	uint64_t unlisted;	/* NXDOMAIN or no A record */
 	uint64_t timeouts;	/* no answer by the deadline */
 	uint64_t errors;	/* SERVFAIL, REFUSED, garbage, send error */
+	uint64_t refused;	/* answered only with error codes
+				 * (127.255.255.0/24): over the limit... */
 };
 
 struct ctl_dnsbl_stats {

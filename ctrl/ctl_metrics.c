@@ -651,7 +651,8 @@ void ctl_metrics_dnsbl(FILE *out, const struct ctl_dnsbl *d)
 {
 #ifdef SCR_HAVE_DNSBL
 	static struct ctl_dnsbl_stats s;
-	static const char *const oc[] = {"listed", "unlisted", "timeout", "error"};
+	static const char *const oc[] = {"listed", "unlisted", "timeout", "error",
+					  "refused"};
 	char lb[192], dom[128];
 	unsigned i, k;
 
@@ -671,12 +672,13 @@ void ctl_metrics_dnsbl(FILE *out, const struct ctl_dnsbl *d)
 	ctl_metrics_family(out, "smtpscreen_dnsbl_site_queries_total", "counter",
 			   "DNSBL queries per site, by outcome");
 	for (i = 0; i < s.nsites; i++) {
-		uint64_t v[4] = {s.site[i].listed, s.site[i].unlisted,
-				 s.site[i].timeouts, s.site[i].errors};
+		uint64_t v[5] = {s.site[i].listed, s.site[i].unlisted,
+				 s.site[i].timeouts, s.site[i].errors,
+				 s.site[i].refused};
 
 		if (ctl_metrics_label_escape(s.site[i].domain, dom, sizeof(dom)) < 0)
 			continue;
-		for (k = 0; k < 4; k++) {
+		for (k = 0; k < 5; k++) {
 			snprintf(lb, sizeof(lb), "site=\"%s\",outcome=\"%s\"", dom,
 				 oc[k]);
 			ctl_metrics_counter(out, "smtpscreen_dnsbl_site_queries_total",

@@ -326,6 +326,8 @@ static const char *zone_files[][2] = {
 	{ "wl", "$SOA 100 ns.test. admin.test. 1 600 300 86400 100\n$TTL 900\n"
 		":127.0.5.2:ok\n198.18.0.50\n198.18.0.12\n" },
 	{ "open", "$TTL 60\n:127.0.0.2:x\n198.18.0.0/16\n" },
+	/* a list's error codes (Spamhaus: over the limit, public resolver) */
+	{ "err", "$TTL 300\n198.18.0.10 :127.255.255.254\n198.18.0.11 :127.255.255.255\n" },
 };
 
 /* free_port - an unused UDP port on 127.0.0.1 */
@@ -460,6 +462,7 @@ static int live_setup(void **state)
 	argv[ac++] = "bl3.test:ip4set:bl3";
 	argv[ac++] = "wl.test:ip4set:wl";
 	argv[ac++] = "open.test:ip4set:open";
+	argv[ac++] = "err.test:ip4set:err";
 	argv[ac] = NULL;
 	rbl_pid = fork();
 	assert_true(rbl_pid >= 0);
@@ -620,6 +623,11 @@ static const struct live_case live_cases[] = {
 	  SCR_DNSBL_FAIL },
 	{ "IPv6 not listed", SITES5, "2001:db8::99", 0, true, 0, 0, 120, "",
 	  SCR_DNSBL_NEUTRAL },
+	/* 127.255.255.254: the list refused the query; no listing (issue 17) */
+	{ "an error code is no listing", "err.test*5 bl2.test", "198.18.0.10", 1, false,
+	  0, 1, 600, "bl2.test", SCR_DNSBL_NEUTRAL },
+	{ "an error code with any filter is no listing", "err.test=127.255.255.[0..255]*5",
+	  "198.18.0.11", 0, false, 0, 1, 30, "", SCR_DNSBL_NEUTRAL },
 };
 
 /* test_live_scores - the table above, one fresh object per row */
@@ -699,6 +707,38 @@ static void test_live_stats_and_logs(void **state)
 	assert_non_null(strstr(logbuf, "warning: dnsblog reply timeout 1s for dead.test\n"));
 	assert_non_null(strstr(logbuf, "warning: lookup error for DNS query 198.18.0.10 "
 			       "under junk.test: malformed reply\n"));
+	ctl_dnsbl_destroy(d);
+	ctl_conf_destroy(c);
+}
+
+/* test_live_error_codes - answers in 127.255.255.0/24 count per site as
+ * refused, are logged once per site, and never score */
+static void test_live_error_codes(void **state)
+{
+	struct ctl_conf *c;
+	struct ctl_dnsbl *d = live_dnsbl(&c, "postscreen_dnsbl_sites = err.test*5\n"
+					 "postscreen_dnsbl_timeout = 1s\n");
+	struct ctl_dnsbl_stats st;
+	struct got g[2] = { 0 };
+	struct scr_addr a = v4("198.18.0.10"), b = v4("198.18.0.11");
+
+	(void)state;
+	logbuf[0] = 0;
+	ctl_dnsbl_set_logger(d, on_log, NULL);
+	assert_int_equal(ctl_dnsbl_lookup(d, &a, now_ns(), on_done, &g[0]), 0);
+	pump(d, &g[0], 1);
+	assert_int_equal(ctl_dnsbl_lookup(d, &b, now_ns(), on_done, &g[1]), 0);
+	pump(d, &g[1], 1);
+	assert_int_equal(g[0].r.score, 0);
+	assert_int_equal(g[1].r.score, 0);
+	assert_int_equal(g[0].r.errors, 1);
+	ctl_dnsbl_stats(d, &st);
+	assert_int_equal(st.site[0].refused, 2);
+	assert_int_equal(st.site[0].listed, 0);
+	assert_non_null(strstr(logbuf, "warning: err.test answers 127.255.255.254 for "
+			       "198.18.0.10: an error code of the list"));
+	assert_null(strstr(logbuf, "127.255.255.255"));	/* once per site */
+	assert_null(strstr(logbuf, "listed by domain"));
 	ctl_dnsbl_destroy(d);
 	ctl_conf_destroy(c);
 }
@@ -900,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_live_dead_server),
 		cmocka_unit_test(test_live_scores),
 		cmocka_unit_test(test_live_stats_and_logs),
+		cmocka_unit_test(test_live_error_codes),
 		cmocka_unit_test(test_live_cache_ttl),
 		cmocka_unit_test(test_live_join_and_limits),
 		cmocka_unit_test(test_live_reply_map),
