@@ -13,29 +13,143 @@
 #	writes the same text to bench/results/replay-<date>.txt.
 #	Timing noise from other processes is not removed: the load average is
 #	recorded so a reader can judge it.
+#	--stream (issue 15): whole processes, one pass, one pinned core (--cpu,
+#	default 1): smtpscreen replay (streaming) against naive-screener (a
+#	libpcap loop with a flow hash and a Hyperscan block scan of each client
+#	payload) on a 20,000-flow mix and a 1,000,000-flow capture (~6 GB),
+#	alternately, REPS times on the mix and BIG_REPS times on the big one;
+#	elapsed-time ratios, and peak RSS (/usr/bin/time %M) of both against
+#	the capture's size (the mix, a ~1 GB capture of 160,000 flows, the
+#	1M-flow one). The captures are made in TMPDIR (default /tmp), checked
+#	for room first, and removed at the end. Writes
+#	bench/results/replay-stream-<date>.txt.
 # USAGE
 #	bench/replay_bench.sh BUILD_DIR [--flows N] [--loop N] [--reps N]
 #	                      [--cpu C] [--seed S] [--threads N] [--out FILE]
+#	bench/replay_bench.sh BUILD_DIR --stream [--reps N] [--big-reps N]
+#	                      [--big-flows N] [--cpu C] [--seed S] [--out FILE]
 set -eu
-BUILD=${1:?usage: $0 BUILD_DIR [--flows N] [--loop N] [--reps N] [--cpu C] [--seed S] [--threads N] [--out FILE]}
+BUILD=${1:?usage: $0 BUILD_DIR [--stream] [--flows N] [--loop N] [--reps N] [--cpu C] [--seed S] [--threads N] [--out FILE]}
 shift
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 FLOWS=100000 LOOP=3 REPS=3 CPU=0 SEED=1 THREADS=1 OUT=
+STREAM=0 BIG_REPS=1 BIG_FLOWS=1000000 CPU_SET=0
 while [ $# -gt 0 ]; do
 	case $1 in
+	--stream) STREAM=1; shift ;;
+	--big-reps) BIG_REPS=$2; shift 2 ;;
+	--big-flows) BIG_FLOWS=$2; shift 2 ;;
 	--flows) FLOWS=$2; shift 2 ;;
 	--loop) LOOP=$2; shift 2 ;;
 	--reps) REPS=$2; shift 2 ;;
-	--cpu) CPU=$2; shift 2 ;;
+	--cpu) CPU=$2; CPU_SET=1; shift 2 ;;
 	--seed) SEED=$2; shift 2 ;;
 	--threads) THREADS=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	*) echo "replay_bench: unknown option $1" >&2; exit 1 ;;
 	esac
 done
+# stream_bench - the --stream comparison (issue 15); see DESCRIPTION
+stream_bench() {
+	local mix big mid need avail out f name
+	for b in "$GEN" "$SCR" "$NAIVE"; do
+		[ -x "$b" ] || { echo "replay_bench: $b not built" >&2; exit 1; }
+	done
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/replay-stream-bench.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT	# tmp is global: the trap runs after we return
+	# ~6.2 KB per flow on the wire: the three captures and some slack
+	need=$(( (20000 + 160000 + BIG_FLOWS) * 65 / 10000 + 1024 ))
+	avail=$(df -m --output=avail "$tmp" | tail -1 | tr -d ' ')
+	if [ "$avail" -lt "$need" ]; then
+		echo "replay_bench: $tmp has $avail MB free, the captures need ~$need MB:" \
+			"the ${BIG_FLOWS}-flow capture is left out" >&2
+		BIG_FLOWS=0
+	fi
+	mix=$tmp/mix20k.pcap mid=$tmp/mid.pcap big=$tmp/big.pcap
+	echo "generating 20,000, 160,000 and $BIG_FLOWS flows (seed $SEED)..." >&2
+	"$GEN" --seed "$SEED" --flows 20000 -o "$mix" --labels "$tmp/l1.csv" 2>/dev/null
+	"$GEN" --seed "$((SEED + 1))" --flows 160000 -o "$mid" --labels "$tmp/l2.csv" 2>/dev/null
+	[ "$BIG_FLOWS" -gt 0 ] &&
+		"$GEN" --seed "$((SEED + 2))" --flows "$BIG_FLOWS" -o "$big" --labels "$tmp/l3.csv" 2>/dev/null
+	rm -f "$tmp"/l?.csv
+	# run NAME FILE CMD...: one pinned whole-process run; appends
+	# "elapsed_s max_rss_kib cpu_s" to $tmp/NAME.t (cpu: user + system, the
+	# figure other load on the machine disturbs least), keeps its output
+	run() {
+		local name=$1 file=$2
+		shift 2
+		/usr/bin/time -f '%e %M %U %S' -o "$tmp/time.txt" taskset -c "$CPU" "$@" "$file" \
+			> "$tmp/$name.out" 2> "$tmp/$name.err"
+		awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$tmp/time.txt" >> "$tmp/$name.t"
+	}
+	cmp_pair() {	# cmp_pair TAG FILE REPS
+		local i
+		for i in $(seq 1 "$3"); do
+			run "naive-$1" "$2" "$NAIVE"
+			run "scr-$1" "$2" "$SCR" replay -c "$SRC/examples/main.cf"
+			echo "$1 rep $i: naive $(tail -1 "$tmp/naive-$1.t") replay" \
+				"$(tail -1 "$tmp/scr-$1.t") (elapsed_s rss_kib cpu_s)" >&2
+		done
+	}
+	cmp_pair mix "$mix" "$REPS"
+	[ "$BIG_FLOWS" -gt 0 ] && cmp_pair big "$big" "$BIG_REPS"
+	run scr-mid "$mid" "$SCR" replay -c "$SRC/examples/main.cf"
+	run naive-mid "$mid" "$NAIVE"
+	med() { cut -d' ' -f"$2" "$tmp/$1.t" | median; }
+	ratio() {	# ratio TAG FIELD
+		local a b
+		a=$(med "naive-$1" "$2")
+		b=$(med "scr-$1" "$2")
+		awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
+	}
+	mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+	size() { awk -v s="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", s / 1048576 }'; }
+	out=${OUT:-$SRC/bench/results/replay-stream-$(date -u +%Y-%m-%d).txt}
+	mkdir -p "$(dirname "$out")"
+	{
+		echo "# smtpscreen replay (streaming) against naive-screener: whole processes, one pass"
+		echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+		echo "machine cpu=\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\" cores=$(nproc) kernel=$(uname -r) mem_gib=$(free -g | awk '/^Mem:/ { print $2 }')"
+		echo "build dir=$BUILD type=$(meson introspect --buildoptions "$BUILD" 2>/dev/null |
+			/usr/bin/python3 -c 'import json,sys; o={x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o.get("buildtype"), "b_sanitize=" + str(o.get("b_sanitize")))' 2>/dev/null || echo unknown) rev=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" status --porcelain 2>/dev/null | grep -q . && echo "+uncommitted" || true)"
+		echo "conditions pinned_cpu=$CPU reps_mix=$REPS reps_big=$BIG_REPS loadavg_end=\"$(cut -d' ' -f1-3 /proc/loadavg)\" page_cache=warm (captures just written)"
+		echo "config $SRC/examples/main.cf; smtpscreen replay -c main.cf FILE (no --verdicts/--log), naive-screener FILE"
+		for f in mix big; do
+			[ -s "$tmp/scr-$f.t" ] || continue
+			name=$([ $f = mix ] && echo 20000 || echo "$BIG_FLOWS")
+			echo "capture flows=$name file_mib=$(size "$tmp/$f"*.pcap) packets=$(sed -n 's/^packets total=\([0-9]*\).*/\1/p' "$tmp/scr-$f.out")"
+			for name in naive scr; do
+				echo "  $([ $name = scr ] && echo "smtpscreen    " || echo "naive-screener")" \
+					"elapsed_s=$(cut -d' ' -f1 "$tmp/$name-$f.t" | paste -sd,) median=$(med "$name-$f" 1)" \
+					"cpu_s=$(cut -d' ' -f3 "$tmp/$name-$f.t" | paste -sd,) median=$(med "$name-$f" 3)" \
+					"peak_rss_mib=$(mib "$(med "$name-$f" 2)")"
+			done
+			echo "  ratio naive/smtpscreen elapsed=$(ratio "$f" 1) cpu=$(ratio "$f" 3) (budget >= 3, goal 5)"
+		done
+		echo "peak RSS against capture size (smtpscreen replay, one pass):"
+		for f in mix mid big; do
+			[ -s "$tmp/scr-$f.t" ] || continue
+			echo "  file_mib=$(size "$tmp/$f"*.pcap) smtpscreen_rss_mib=$(mib "$(med "scr-$f" 2)") naive_rss_mib=$(mib "$(med "naive-$f" 2)")"
+		done
+		[ "$BIG_FLOWS" -gt 0 ] || echo "  (no ${need} MB free in $tmp: the big capture was left out)"
+		echo "# last smtpscreen summary (mix):"
+		sed 's/^/#   /' "$tmp/scr-mix.out"
+		echo "# last naive-screener summary (mix):"
+		sed 's/^/#   /' "$tmp/naive-mix.out"
+	} | tee "$out"
+	echo "written: $out" >&2
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 GEN=$BUILD/bench/scr-gen
 BASE=$BUILD/bench/pcap-baseline
 SCR=$BUILD/dataplane/smtpscreen
+NAIVE=$BUILD/bench/naive-screener
+if [ "$STREAM" = 1 ]; then
+	[ "$CPU_SET" = 1 ] || CPU=1
+	stream_bench
+	exit 0
+fi
 for b in "$GEN" "$BASE" "$SCR"; do
 	[ -x "$b" ] || { echo "replay_bench: $b not built" >&2; exit 1; }
 done
@@ -53,7 +167,6 @@ cat "$TMP/gen.txt" >&2
 
 # field VALUE of KEY on the line starting with WORD: kv FILE WORD KEY
 kv() { sed -n "s/^$2 .*\\b$3=\\([^ ]*\\).*/\\1/p" "$1" | head -1; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 : > "$TMP/base.mpps"
 : > "$TMP/scr.mpps"

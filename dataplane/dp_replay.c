@@ -1,41 +1,58 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * NAME
- *	dp_replay - `smtpscreen replay`: the engine over pcap files
+ *	dp_replay - `smtpscreen replay`: the engine over capture files
  * DESCRIPTION
- *	Loads every packet of the given pcap files into memory (so --loop
- *	replays from memory and the timing excludes file I/O), splits them
- *	over --threads workers by a symmetric hash of the address pair (both
- *	directions and every connection between the same two hosts reach the
- *	same worker, so each worker's verdict cache sees all of a client's
- *	sessions with one server), runs one engine per worker, and prints the
- *	summary. Verdict rows and log lines are kept per worker and merged.
+ *	Streams the packets of the given files (pcap or pcapng, "-" for
+ *	standard input; several files merged by time stamp, ties in the
+ *	order of the files) through the engine in bursts, with memory that
+ *	does not grow with the capture: dp_pcapin reads into a ring of
+ *	buffers (classic pcap with large read()s, packets judged where they
+ *	lie; the rest through libpcap), and a buffer is given back once every
+ *	worker is done with its packets. --threads N splits the packets over
+ *	N workers by a symmetric hash of the address pair (both directions
+ *	and every connection between the same two hosts reach the same
+ *	worker, so each worker's verdict cache sees all of a client's
+ *	sessions with one server): the main thread reads and hands each
+ *	packet to its worker's ring, waiting when a ring is full.
+ *	--loop N loads every packet into memory first and replays them N
+ *	times (engine benchmarks: the timing excludes file I/O).
+ *	Verdict rows and log lines are written while the replay runs, each
+ *	worker through a bounded buffer of whole lines flushed to the file
+ *	under a lock: in the order the engine makes them, with --threads in
+ *	blocks per worker. "-" as --verdicts or --log is standard output (the
+ *	summary then goes to standard error). On a terminal, standard error
+ *	shows progress a few times a second.
  *	The hashes (flow table, caches, the split) are keyed with a random
- *	key per run; --hash-key HEX32 fixes it, so the split over workers
- *	(and with it the order of verdict rows) is the same on every run.
- *	A truncated or corrupt pcap stops the reading of that file with a
- *	message naming the packet number; what was read is still replayed.
+ *	key per run; --hash-key HEX32 fixes it, so the split over workers is
+ *	the same on every run. A truncated or corrupt capture stops the
+ *	reading of that file with a message naming the packet number; the
+ *	packets before it are judged. A write error on an output is reported
+ *	at the end; the summary is printed and the exit status is 1.
  * THREADING
- *	Main thread loads and reports; each worker thread owns its engine,
- *	cache, log stream and verdict list.
+ *	Main thread reads, dispatches and reports (and is the one worker
+ *	when --threads is 1); each worker thread owns its engine, cache, log
+ *	stream and output buffers. Outputs are shared under their locks.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <pcap/pcap.h>
 #include <pthread.h>
-#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl_cache.h"
 #include "ctl_cidr.h"
 #include "ctl_conf.h"
 #include "ctl_log.h"
 #include "ctl_setup.h"
+#include "dp_pcapin.h"
 #include "dp_replay.h"
 #include "ctl_msg.h"
 #include "scr_engine.h"
@@ -43,7 +60,12 @@
 
 #define MAX_THREADS 64
 #define CACHE_MIN 65536
+#define RING_SIZE 4096		/* frames per worker ring (power of two) */
+#define CKPT_MAX 16		/* chunks handed out and not yet given back */
+#define OBUF_SIZE 65536		/* a worker's buffer in front of an output */
+#define PROGRESS_NS 250000000ull
 
+/* --loop: every packet in memory */
 struct rp_pkt {
 	uint64_t off;		/* into the data arena */
 	uint64_t ts_ns;
@@ -57,13 +79,46 @@ struct rp_input {
 	size_t npkt, pkt_cap;
 	uint8_t *data;
 	size_t data_len, data_cap;
-	int errors;		/* files that ended in an error */
 };
 
-struct rp_vrow {
-	struct scr_flow_key key;
-	uint8_t verdict;
-	uint8_t reasons;
+/* the input files, merged by time */
+enum rp_head { RP_HEAD, RP_REFILL, RP_END };
+
+struct rp_src {
+	char **path;
+	struct dp_pcapin **in;
+	struct dp_pcapin_pkt *head;	/* next packet of each input */
+	uint8_t *state;			/* enum rp_head */
+	unsigned n;
+	uint64_t seq;			/* packets handed out */
+	uint64_t size;			/* of all inputs; 0 if one is unknown */
+	int errors;			/* files that could not be read to the end */
+};
+
+/* an output file the workers share */
+struct rp_out {
+	const char *name;	/* path, or "standard output" */
+	int fd;
+	bool own;		/* close at the end */
+	pthread_mutex_t lock;
+	int err;		/* first write error (errno) */
+};
+
+/* a worker's buffer of whole lines in front of an rp_out */
+struct rp_obuf {
+	struct rp_out *out;
+	char *buf;
+	size_t len;
+};
+
+/* a worker's ring of frames: the main thread fills, the worker judges
+ * them in place and then moves tail past them */
+struct rp_ring {
+	struct scr_frame *slot;
+	uint64_t phead;			/* producer's, not yet published */
+	_Alignas(64) _Atomic uint64_t head;
+	_Alignas(64) _Atomic uint64_t tail;
+	_Alignas(64) atomic_bool eof;
 };
 
 struct rp_worker {
@@ -73,19 +128,19 @@ struct rp_worker {
 	struct scr_engine *eng;
 	struct ctl_cache *cache;
 	struct ctl_log *log;
-	FILE *logf;		/* memstream */
-	char *logbuf;
-	size_t loglen;
-	uint32_t *idx;		/* packet indices (threads > 1) */
+	struct rp_obuf vbuf, lbuf;
+	FILE *vf, *lf;		/* over vbuf and lbuf */
+	struct rp_ring *ring;	/* streaming with --threads > 1 */
+	uint32_t *idx;		/* --loop with --threads > 1: packet indices */
 	size_t nidx;
-	struct rp_vrow *rows;
-	size_t nrows, rows_cap;
-	bool record;		/* first loop: keep verdicts and log lines */
-	bool oom;
+	uint64_t last_ts;
+	bool record;		/* first loop: write verdicts and log lines */
 	struct scr_stats st;
 	size_t flow_bytes;
 	uint32_t flow_cap;
 };
+
+struct lab_table;
 
 struct rp_opts {
 	const char *conf_path;
@@ -94,8 +149,15 @@ struct rp_opts {
 	const char *log;
 	unsigned threads;
 	unsigned loops;
+	bool in_memory;		/* --loop given */
 	struct ctl_setup s;	/* conf, policy, patterns, access list */
 	struct rp_input in;
+	struct rp_src src;
+	struct rp_out vout, lout;
+	struct lab_table *lab;
+	bool progress;		/* standard error is a terminal */
+	struct timespec t_start, t_shown;
+	bool shown;
 };
 
 /* die_oom - allocation failure at load time is fatal */
@@ -105,312 +167,317 @@ static void die_oom(void)
 	exit(2);
 }
 
-/* link_of - our link type for a pcap DLT; -1 if unsupported */
-static int link_of(int dlt)
+/* ns_between - nanoseconds from a to b */
+static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
 {
-	switch (dlt) {
-	case DLT_EN10MB:
-		return SCR_LINK_ETH;
-	case DLT_RAW:
-#ifdef DLT_IPV4
-	case DLT_IPV4:
-	case DLT_IPV6:
-#endif
-	case 101:	/* LINKTYPE_RAW as written by some tools */
-		return SCR_LINK_RAW;
-	case DLT_LINUX_SLL:
-		return SCR_LINK_SLL;
-#ifdef DLT_LINUX_SLL2
-	case DLT_LINUX_SLL2:
-		return SCR_LINK_SLL2;
-#endif
-	case DLT_NULL:
-		return SCR_LINK_NULL;
-	default:
-		return -1;
-	}
+	return (uint64_t)(b->tv_sec - a->tv_sec) * 1000000000ull +
+	       (uint64_t)b->tv_nsec - (uint64_t)a->tv_nsec;
 }
 
-/* load_file - append every packet of one pcap file; 0, or -1 on error
- * after which the packets read so far are kept */
-static int load_file(struct rp_input *in, const char *path)
+/* pause_a_little - a waiting thread: spin briefly, then sleep 20 us */
+static void pause_a_little(unsigned *spins)
 {
-	char errbuf[PCAP_ERRBUF_SIZE];
-	struct pcap_pkthdr *h;
-	const u_char *data;
-	uint64_t n = 0;
-	pcap_t *pc;
-	int link, r, tsmul;
+	static const struct timespec nap = {0, 20000};
 
-	pc = pcap_open_offline_with_tstamp_precision(path,
-		PCAP_TSTAMP_PRECISION_NANO, errbuf);
-	if (pc == NULL) {
-		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, errbuf);
+	if ((*spins)++ < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+		return;
+	}
+	nanosleep(&nap, NULL);
+}
+
+/* --- outputs ------------------------------------------------------- */
+
+/* out_open - path, or "-" for standard output; -1 with a message */
+static int out_open(struct rp_out *out, const char *path)
+{
+	pthread_mutex_init(&out->lock, NULL);
+	if (strcmp(path, "-") == 0) {
+		out->name = "standard output";
+		out->fd = STDOUT_FILENO;
+		return 0;
+	}
+	out->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (out->fd < 0) {
+		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
+		pthread_mutex_destroy(&out->lock);
 		return -1;
 	}
-	link = link_of(pcap_datalink(pc));
-	if (link < 0) {
-		fprintf(stderr, "smtpscreen replay: %s: link type %s (%d) is not "
-			"supported (Ethernet, raw IP, Linux cooked, BSD loopback)\n",
-			path, pcap_datalink_val_to_name(pcap_datalink(pc)) ?
-			pcap_datalink_val_to_name(pcap_datalink(pc)) : "?",
-			pcap_datalink(pc));
-		pcap_close(pc);
+	out->name = path;
+	out->own = true;
+	return 0;
+}
+
+/* out_write - n bytes under the lock; the first error is kept and later
+ * bytes are dropped */
+static void out_write(struct rp_out *out, const char *p, size_t n)
+{
+	pthread_mutex_lock(&out->lock);
+	while (n > 0 && out->err == 0) {
+		ssize_t k = write(out->fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			out->err = k < 0 ? errno : EIO;
+			break;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	pthread_mutex_unlock(&out->lock);
+}
+
+/* out_close - close; -1 (with a message) if any write failed */
+static int out_close(struct rp_out *out)
+{
+	if (out->name == NULL)
+		return 0;
+	if (out->own && close(out->fd) != 0 && out->err == 0)
+		out->err = errno;
+	pthread_mutex_destroy(&out->lock);
+	if (out->err != 0) {
+		fprintf(stderr, "smtpscreen replay: %s: %s\n", out->name,
+			strerror(out->err));
 		return -1;
 	}
-	tsmul = pcap_get_tstamp_precision(pc) == PCAP_TSTAMP_PRECISION_NANO ?
-		1 : 1000;
-	while ((r = pcap_next_ex(pc, &h, &data)) == 1) {
-		struct rp_pkt *p;
+	return 0;
+}
 
-		n++;
-		if (in->npkt == in->pkt_cap) {
-			in->pkt_cap = in->pkt_cap ? in->pkt_cap * 2 : 65536;
-			in->pkt = realloc(in->pkt, in->pkt_cap * sizeof(*in->pkt));
-			if (in->pkt == NULL)
-				die_oom();
+/* obuf_flush - write the buffer's whole lines (all of it if all) */
+static void obuf_flush(struct rp_obuf *ob, bool all)
+{
+	size_t n = ob->len;
+
+	if (!all)
+		while (n > 0 && ob->buf[n - 1] != '\n')
+			n--;
+	if (n == 0)
+		return;
+	out_write(ob->out, ob->buf, n);
+	memmove(ob->buf, ob->buf + n, ob->len - n);
+	ob->len -= n;
+}
+
+/* obuf_write - stdio's write hook: keep, flush whole lines past half */
+static ssize_t obuf_write(void *cookie, const char *p, size_t n)
+{
+	struct rp_obuf *ob = cookie;
+
+	if (ob->len + n > OBUF_SIZE) {
+		obuf_flush(ob, false);
+		if (ob->len + n > OBUF_SIZE) {
+			obuf_flush(ob, true);
+			out_write(ob->out, p, n);
+			return (ssize_t)n;
 		}
-		if (in->data_len + h->caplen > in->data_cap) {
-			in->data_cap = in->data_cap ? in->data_cap * 2 : (1u << 24);
-			while (in->data_len + h->caplen > in->data_cap)
-				in->data_cap *= 2;
-			in->data = realloc(in->data, in->data_cap);
-			if (in->data == NULL)
-				die_oom();
-		}
-		p = &in->pkt[in->npkt++];
-		p->off = in->data_len;
-		p->caplen = h->caplen;
-		p->wirelen = h->len;
-		p->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull +
-			   (uint64_t)h->ts.tv_usec * (uint64_t)tsmul;
-		p->link = (uint8_t)link;
-		memcpy(in->data + in->data_len, data, h->caplen);
-		in->data_len += h->caplen;
 	}
-	if (r == PCAP_ERROR) {
+	memcpy(ob->buf + ob->len, p, n);
+	ob->len += n;
+	if (ob->len >= OBUF_SIZE / 2)
+		obuf_flush(ob, false);
+	return (ssize_t)n;
+}
+
+/* obuf_open - a FILE writing through ob to out; NULL + errno */
+static FILE *obuf_open(struct rp_obuf *ob, struct rp_out *out)
+{
+	static const cookie_io_functions_t io = { .write = obuf_write };
+
+	ob->out = out;
+	ob->buf = malloc(OBUF_SIZE);
+	if (ob->buf == NULL)
+		return NULL;
+	return fopencookie(ob, "w", io);
+}
+
+/* obuf_close - flush everything, close the FILE, free */
+static void obuf_close(FILE *f, struct rp_obuf *ob)
+{
+	if (f != NULL)
+		fclose(f);
+	if (ob->buf != NULL)
+		obuf_flush(ob, true);
+	free(ob->buf);
+	ob->buf = NULL;
+}
+
+/* --- inputs -------------------------------------------------------- */
+
+/* src_refill - read input i's next packet into its head */
+static void src_refill(struct rp_src *src, unsigned i)
+{
+	int r = dp_pcapin_next(src->in[i], &src->head[i]);
+	uint64_t n;
+
+	switch (r) {
+	case 1:
+		src->state[i] = RP_HEAD;
+		return;
+	case -EAGAIN:
+		src->state[i] = RP_REFILL;
+		return;
+	case 0:
+		src->state[i] = RP_END;
+		return;
+	default:
+		n = dp_pcapin_count(src->in[i]);
 		fprintf(stderr, "smtpscreen replay: %s: packet %" PRIu64
 			": %s; replaying the %" PRIu64 " packets before it\n",
-			path, n + 1, pcap_geterr(pc), n);
-		pcap_close(pc);
-		return -1;
-	}
-	pcap_close(pc);
-	return 0;
-}
-
-/* hook_client - access list, then the worker's cache */
-static void hook_client(void *arg, const struct scr_flow_key *key,
-			uint64_t now_ns, struct scr_client_info *out)
-{
-	struct rp_worker *w = arg;
-
-	ctl_setup_client(&w->o->s, w->cache, &key->client, now_ns / 1000000000u,
-			 out);
-}
-
-/* hook_event - log, record the verdict, update the cache */
-static void hook_event(void *arg, const struct scr_event *ev)
-{
-	struct rp_worker *w = arg;
-	const struct scr_policy *pol = &w->o->s.pol;
-
-	if (w->record && w->log != NULL)
-		ctl_log_event(w->log, ev);
-	if (ev->type != SCR_EV_VERDICT)
+			src->path[i], n + 1, dp_pcapin_error(src->in[i]), n);
+		src->errors++;
+		src->state[i] = RP_END;
 		return;
-	ctl_cache_verdict(w->cache, ev, pol);
-	if (!w->record)
-		return;
-	if (w->nrows == w->rows_cap) {
-		size_t cap = w->rows_cap ? w->rows_cap * 2 : 4096;
-		struct rp_vrow *r = realloc(w->rows, cap * sizeof(*r));
-
-		if (r == NULL) {
-			w->oom = true;
-			return;
-		}
-		w->rows = r;
-		w->rows_cap = cap;
 	}
-	w->rows[w->nrows].key = ev->key;
-	w->rows[w->nrows].verdict = (uint8_t)ev->verdict;
-	w->rows[w->nrows].reasons = ev->reasons;
-	w->nrows++;
 }
 
-/* run_pass - one pass over the worker's packets */
-static void run_pass(struct rp_worker *w)
+/* src_open - open every input and read its first packet; an input that
+ * cannot be opened is reported, counted and left out */
+static void src_open(struct rp_src *src, char **path, unsigned n)
 {
-	const struct rp_input *in = &w->o->in;
-	struct scr_frame fr[SCR_BURST];
-	size_t n = w->o->threads > 1 ? w->nidx : in->npkt, i = 0;
-	uint64_t last_ts = 0;
+	char err[1024];
+	unsigned i;
+	bool sized = true;
 
-	while (i < n) {
-		unsigned m = 0;
-
-		while (m < SCR_BURST && i < n) {
-			size_t k = w->o->threads > 1 ? w->idx[i] : i;
-			const struct rp_pkt *p = &in->pkt[k];
-
-			fr[m].data = in->data + p->off;
-			fr[m].caplen = p->caplen;
-			fr[m].wirelen = p->wirelen;
-			fr[m].ts_ns = p->ts_ns;
-			fr[m].pkt_no = k + 1;
-			fr[m].link = p->link;
-			fr[m].flags = 0;
-			if (p->ts_ns > last_ts)
-				last_ts = p->ts_ns;
-			m++;
-			i++;
-		}
-		scr_engine_burst(w->eng, fr, m);
-	}
-	scr_engine_flush(w->eng, last_ts);
-}
-
-/* worker_main - all loops of one worker */
-static void *worker_main(void *arg)
-{
-	struct rp_worker *w = arg;
-	unsigned l;
-
-	for (l = 0; l < w->o->loops; l++) {
-		w->record = l == 0;
-		if (l > 0) {
-			scr_engine_reset(w->eng);
-			ctl_cache_clear(w->cache);
-		}
-		run_pass(w);
-	}
-	if (w->logf != NULL)
-		fflush(w->logf);
-	return NULL;
-}
-
-/* sym_hash - worker of a frame: symmetric in the two addresses (the
- * ordered pair under the process key: --hash-key fixes the split) */
-static unsigned sym_hash(const struct rp_pkt *p, const uint8_t *data,
-			 unsigned n)
-{
-	struct scr_pkt pk;
-
-	if (scr_decode((enum scr_link)p->link, data + p->off, p->caplen, &pk) !=
-	    SCR_DEC_TCP)
-		return 0;
-	return (unsigned)(scr_hash_addr_pair(&pk.src, &pk.dst) % n);
-}
-
-/* split - give every packet to its worker */
-static int split(struct rp_opts *o, struct rp_worker *w)
-{
-	size_t i;
-	unsigned t;
-
-	for (t = 0; t < o->threads; t++) {
-		w[t].idx = malloc((o->in.npkt ? o->in.npkt : 1) * sizeof(uint32_t));
-		if (w[t].idx == NULL)
-			return -ENOMEM;
-	}
-	if (o->in.npkt > UINT32_MAX)
-		return -E2BIG;
-	for (i = 0; i < o->in.npkt; i++) {
-		t = sym_hash(&o->in.pkt[i], o->in.data, o->threads);
-		w[t].idx[w[t].nidx++] = (uint32_t)i;
-	}
-	return 0;
-}
-
-/* write_verdicts - the verdict CSV, rows of every worker */
-static int write_verdicts(const char *path, struct rp_worker *w, unsigned nw)
-{
-	FILE *f = fopen(path, "w");
-	unsigned t;
-	size_t i;
-
-	if (f == NULL) {
-		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	fputs(CTL_LOG_VERDICT_HEADER, f);
-	for (t = 0; t < nw; t++) {
-		for (i = 0; i < w[t].nrows; i++) {
-			const struct rp_vrow *r = &w[t].rows[i];
-
-			ctl_log_verdict_row(f, &r->key, (enum scr_verdict)r->verdict,
-					    r->reasons);
-		}
-	}
-	if (fclose(f) != 0) {
-		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* log_month - month index of a syslog time prefix, for merging */
-static long log_key(const char *line)
-{
-	static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	int d = 0, hh = 0, mm = 0, ss = 0;
-	const char *m;
-	char name[4] = {0};
-
-	if (sscanf(line, "%3s %d %d:%d:%d", name, &d, &hh, &mm, &ss) != 5)
-		return 0;
-	m = strstr(mon, name);
-	return (m ? (m - mon) / 3 : 0) * 100000000L + d * 1000000L +
-	       hh * 10000L + mm * 100L + ss;
-}
-
-/* write_log - the log lines of every worker, merged by time */
-static int write_log(const char *path, struct rp_worker *w, unsigned nw)
-{
-	FILE *f = fopen(path, "w");
-	char *pos[MAX_THREADS];
-	unsigned t;
-
-	if (f == NULL) {
-		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	for (t = 0; t < nw; t++)
-		pos[t] = w[t].logbuf && w[t].loglen ? w[t].logbuf : NULL;
-	for (;;) {
-		unsigned best = nw;
-		long bk = 0;
-		char *nl;
-
-		for (t = 0; t < nw; t++) {
-			long k;
-
-			if (pos[t] == NULL)
-				continue;
-			k = log_key(pos[t]);
-			if (best == nw || k < bk) {
-				best = t;
-				bk = k;
-			}
-		}
-		if (best == nw)
-			break;
-		nl = strchr(pos[best], '\n');
-		if (nl == NULL) {
-			fputs(pos[best], f);
-			fputc('\n', f);
-			pos[best] = NULL;
+	src->path = path;
+	src->n = n;
+	src->in = calloc(n, sizeof(*src->in));
+	src->head = calloc(n, sizeof(*src->head));
+	src->state = calloc(n, sizeof(*src->state));
+	if (src->in == NULL || src->head == NULL || src->state == NULL)
+		die_oom();
+	for (i = 0; i < n; i++) {
+		src->in[i] = dp_pcapin_open(path[i], err, sizeof(err));
+		if (src->in[i] == NULL) {
+			fprintf(stderr, "smtpscreen replay: %s\n", err);
+			src->errors++;
+			src->state[i] = RP_END;
 			continue;
 		}
-		fwrite(pos[best], 1, (size_t)(nl - pos[best]) + 1, f);
-		pos[best] = nl[1] ? nl + 1 : NULL;
+		if (dp_pcapin_size(src->in[i]) == 0)
+			sized = false;
+		src->size += dp_pcapin_size(src->in[i]);
+		src_refill(src, i);
 	}
-	if (fclose(f) != 0) {
-		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
-		return -1;
+	if (!sized)
+		src->size = 0;
+}
+
+/* src_close - close every input */
+static void src_close(struct rp_src *src)
+{
+	unsigned i;
+
+	for (i = 0; i < src->n; i++)
+		dp_pcapin_close(src->in[i]);
+	free(src->in);
+	free(src->head);
+	free(src->state);
+}
+
+/* src_next - the earliest packet of all inputs as a frame: 1, 0 at the
+ * end, -EAGAIN while an input waits for its buffers (src_release, or
+ * give back chunks, then call again). *inp and *chunk say where its
+ * data lives. */
+static int src_next(struct rp_src *src, struct scr_frame *fr, unsigned *inp,
+		    uint64_t *chunk)
+{
+	const struct dp_pcapin_pkt *p;
+	unsigned i, best = src->n;
+
+	for (i = 0; i < src->n; i++) {
+		if (src->state[i] == RP_REFILL) {
+			src_refill(src, i);
+			if (src->state[i] == RP_REFILL)
+				return -EAGAIN;
+		}
+		if (src->state[i] == RP_HEAD &&
+		    (best == src->n || src->head[i].ts_ns < src->head[best].ts_ns))
+			best = i;
 	}
-	return 0;
+	if (best == src->n)
+		return 0;
+	p = &src->head[best];
+	fr->data = p->data;
+	fr->caplen = p->caplen;
+	fr->wirelen = p->wirelen;
+	fr->ts_ns = p->ts_ns;
+	fr->pkt_no = ++src->seq;
+	fr->link = p->link;
+	fr->flags = 0;
+	*inp = best;
+	*chunk = p->chunk;
+	src_refill(src, best);
+	return 1;
+}
+
+/* src_release - every packet handed out is done: give back all chunks
+ * before each input's next packet */
+static void src_release(struct rp_src *src)
+{
+	unsigned i;
+
+	for (i = 0; i < src->n; i++) {
+		if (src->in[i] == NULL)
+			continue;
+		dp_pcapin_release(src->in[i], src->state[i] == RP_HEAD ?
+				  src->head[i].chunk : UINT64_MAX);
+	}
+}
+
+/* src_pos - bytes of the inputs read so far */
+static uint64_t src_pos(const struct rp_src *src)
+{
+	uint64_t pos = 0;
+	unsigned i;
+
+	for (i = 0; i < src->n; i++)
+		if (src->in[i] != NULL)
+			pos += dp_pcapin_pos(src->in[i]);
+	return pos;
+}
+
+/* --- progress ------------------------------------------------------ */
+
+/* progress - one line on the terminal, at most every PROGRESS_NS */
+static void progress(struct rp_opts *o, uint64_t pkts)
+{
+	struct timespec now;
+	uint64_t pos, el;
+	double secs;
+
+	if (!o->progress)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (o->shown && ns_between(&o->t_shown, &now) < PROGRESS_NS)
+		return;
+	if (!o->shown && ns_between(&o->t_start, &now) < PROGRESS_NS)
+		return;
+	o->t_shown = now;
+	o->shown = true;
+	el = ns_between(&o->t_start, &now);
+	secs = (double)el / 1e9;
+	pos = src_pos(&o->src);
+	fprintf(stderr, "\rreplay: %" PRIu64 " packets, %.2f Mpps", pkts,
+		(double)pkts / secs / 1e6);
+	if (o->src.size > 0 && pos > 0) {
+		double left = secs * (double)(o->src.size - pos) / (double)pos;
+
+		fprintf(stderr, ", %.1f%% of %.1f MB, ETA %um%02us",
+			100.0 * (double)pos / (double)o->src.size,
+			(double)o->src.size / 1e6, (unsigned)left / 60,
+			(unsigned)left % 60);
+	}
+	fputs("\033[K", stderr);
+}
+
+/* progress_end - clear the progress line */
+static void progress_end(struct rp_opts *o)
+{
+	if (o->shown)
+		fputs("\r\033[K", stderr);
 }
 
 /* label classes, in the labels contract's order */
@@ -473,32 +540,36 @@ static struct lab_slot *lab_find(struct lab_slot *tab, size_t mask,
 	return &tab[i];
 }
 
-/* check_labels - per-class accuracy; returns -1 on a bad labels file */
-static int check_labels(const char *path, struct rp_worker *w, unsigned nw)
-{
-	size_t n = 0, cap = 1024, mask, i, lineno = 0;
+struct lab_table {
 	struct lab_slot *tab;
-	unsigned long total[C_MAX] = {0}, correct[C_MAX] = {0}, missing[C_MAX] = {0};
+	size_t mask;
+	bool bad;		/* a bad row was reported */
+};
+
+/* lab_load - read the labels file before the replay; NULL (with a
+ * message) if it cannot be read; a bad row is reported and skipped */
+static struct lab_table *lab_load(const char *path)
+{
+	size_t n = 0, cap = 1024, i, lineno = 0;
+	struct lab_table *lt;
 	char line[512];
 	FILE *f = fopen(path, "r");
-	unsigned t;
-	int ret = 0;
 
 	if (f == NULL) {
 		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
-		return -1;
+		return NULL;
 	}
 	/* Size the table from the file's line count. */
 	while (fgets(line, sizeof(line), f))
 		n++;
 	while (cap < 2 * n + 2)
 		cap <<= 1;
-	mask = cap - 1;
-	tab = malloc(cap * sizeof(*tab));
-	if (tab == NULL)
+	lt = calloc(1, sizeof(*lt));
+	if (lt == NULL || (lt->tab = malloc(cap * sizeof(*lt->tab))) == NULL)
 		die_oom();
+	lt->mask = cap - 1;
 	for (i = 0; i < cap; i++)
-		tab[i].cls = -1;
+		lt->tab[i].cls = -1;
 	rewind(f);
 	while (fgets(line, sizeof(line), f)) {
 		char *fld[6], *s = line;
@@ -529,63 +600,461 @@ static int check_labels(const char *path, struct rp_worker *w, unsigned nw)
 				"with class one of good, pregreet, bare_newline, "
 				"pipelining, non_smtp_command, helo, blocklisted)\n",
 				path, lineno);
-			ret = -1;
+			lt->bad = true;
 			continue;
 		}
 		k.family = fam1;
-		sl = lab_find(tab, mask, &k);
+		sl = lab_find(lt->tab, lt->mask, &k);
 		sl->key = k;
 		sl->cls = (int8_t)c;
 		sl->seen = -1;
 	}
 	fclose(f);
-	for (t = 0; t < nw; t++) {
-		for (i = 0; i < w[t].nrows; i++) {
-			const struct rp_vrow *r = &w[t].rows[i];
-			struct lab_slot *sl = lab_find(tab, mask, &r->key);
-			int ok;
-
-			if (sl->cls < 0)
-				continue;
-			if (sl->cls == C_GOOD)
-				ok = r->verdict == SCR_V_PASS;
-			else if (sl->cls == C_BLOCKLISTED)
-				ok = r->verdict == SCR_V_BLOCKLISTED;
-			else
-				ok = r->verdict == SCR_V_FAIL &&
-				     (r->reasons & SCR_TEST_BIT(class_test[sl->cls]));
-			sl->seen = (int8_t)ok;
-		}
-	}
-	for (i = 0; i < cap; i++) {
-		if (tab[i].cls < 0)
-			continue;
-		total[tab[i].cls]++;
-		if (tab[i].seen > 0)
-			correct[tab[i].cls]++;
-		else if (tab[i].seen < 0)
-			missing[tab[i].cls]++;
-	}
-	for (t = 0; t < C_MAX; t++) {
-		if (total[t] == 0)
-			continue;
-		printf("accuracy class=%s flows=%lu correct=%lu pct=%.2f missing=%lu\n",
-		       class_name[t], total[t], correct[t],
-		       100.0 * (double)correct[t] / (double)total[t], missing[t]);
-	}
-	free(tab);
-	return ret;
+	return lt;
 }
 
-/* usage - replay's options */
-static int usage(void)
+/* lab_mark - a verdict for a labelled flow: right or wrong. A flow's
+ * packets all reach one worker, so each slot has one writer. */
+static void lab_mark(struct lab_table *lt, const struct scr_flow_key *key,
+		     enum scr_verdict v, uint8_t reasons)
 {
-	fprintf(stderr,
-		"usage: smtpscreen replay [-c main.cf] [--verdicts out.csv] "
-		"[--labels labels.csv]\n"
-		"                         [--log out.log] [--threads N] [--loop N]\n"
-		"                         [--hash-key HEX32] FILE.pcap...\n");
-	return 2;
+	struct lab_slot *sl = lab_find(lt->tab, lt->mask, key);
+	int ok;
+
+	if (sl->cls < 0)
+		return;
+	if (sl->cls == C_GOOD)
+		ok = v == SCR_V_PASS;
+	else if (sl->cls == C_BLOCKLISTED)
+		ok = v == SCR_V_BLOCKLISTED;
+	else
+		ok = v == SCR_V_FAIL &&
+		     (reasons & SCR_TEST_BIT(class_test[sl->cls]));
+	sl->seen = (int8_t)ok;
+}
+
+/* lab_report - the accuracy lines; frees the table */
+static void lab_report(struct lab_table *lt, FILE *out)
+{
+	unsigned long total[C_MAX] = {0}, correct[C_MAX] = {0}, missing[C_MAX] = {0};
+	size_t i;
+	unsigned c;
+
+	for (i = 0; i <= lt->mask; i++) {
+		if (lt->tab[i].cls < 0)
+			continue;
+		total[lt->tab[i].cls]++;
+		if (lt->tab[i].seen > 0)
+			correct[lt->tab[i].cls]++;
+		else if (lt->tab[i].seen < 0)
+			missing[lt->tab[i].cls]++;
+	}
+	for (c = 0; c < C_MAX; c++) {
+		if (total[c] == 0)
+			continue;
+		fprintf(out, "accuracy class=%s flows=%lu correct=%lu pct=%.2f "
+			"missing=%lu\n", class_name[c], total[c], correct[c],
+			100.0 * (double)correct[c] / (double)total[c], missing[c]);
+	}
+	free(lt->tab);
+	free(lt);
+}
+
+/* --- workers ------------------------------------------------------- */
+
+/* hook_client - access list, then the worker's cache */
+static void hook_client(void *arg, const struct scr_flow_key *key,
+			uint64_t now_ns, struct scr_client_info *out)
+{
+	struct rp_worker *w = arg;
+
+	ctl_setup_client(&w->o->s, w->cache, &key->client, now_ns / 1000000000u,
+			 out);
+}
+
+/* hook_event - log, write the verdict row, update the cache */
+static void hook_event(void *arg, const struct scr_event *ev)
+{
+	struct rp_worker *w = arg;
+	const struct scr_policy *pol = &w->o->s.pol;
+
+	if (w->record && w->log != NULL)
+		ctl_log_event(w->log, ev);
+	if (ev->type != SCR_EV_VERDICT)
+		return;
+	ctl_cache_verdict(w->cache, ev, pol);
+	if (!w->record)
+		return;
+	if (w->vf != NULL)
+		ctl_log_verdict_row(w->vf, &ev->key, ev->verdict, ev->reasons);
+	if (w->o->lab != NULL)
+		lab_mark(w->o->lab, &ev->key, ev->verdict, ev->reasons);
+}
+
+/* judge - one burst through the worker's engine */
+static void judge(struct rp_worker *w, struct scr_frame *fr, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (fr[i].ts_ns > w->last_ts)
+			w->last_ts = fr[i].ts_ns;
+	scr_engine_burst(w->eng, fr, n);
+}
+
+/* sym_hash - worker of a frame: symmetric in the two addresses (the
+ * ordered pair under the process key: --hash-key fixes the split) */
+static unsigned sym_hash(const struct scr_frame *fr, unsigned n)
+{
+	struct scr_pkt pk;
+
+	if (scr_decode((enum scr_link)fr->link, fr->data, fr->caplen, &pk) !=
+	    SCR_DEC_TCP)
+		return 0;
+	return (unsigned)(scr_hash_addr_pair(&pk.src, &pk.dst) % n);
+}
+
+/* --- --loop: from memory ------------------------------------------- */
+
+/* load_all - every packet of the inputs into the arena, merged by time */
+static void load_all(struct rp_opts *o)
+{
+	struct rp_input *in = &o->in;
+	struct scr_frame fr;
+	uint64_t chunk;
+	unsigned inp;
+	int r;
+
+	while ((r = src_next(&o->src, &fr, &inp, &chunk)) != 0) {
+		struct rp_pkt *p;
+
+		if (r == -EAGAIN) {
+			src_release(&o->src);
+			continue;
+		}
+		if (in->npkt == in->pkt_cap) {
+			in->pkt_cap = in->pkt_cap ? in->pkt_cap * 2 : 65536;
+			in->pkt = realloc(in->pkt, in->pkt_cap * sizeof(*in->pkt));
+			if (in->pkt == NULL)
+				die_oom();
+		}
+		if (in->data_len + fr.caplen > in->data_cap) {
+			in->data_cap = in->data_cap ? in->data_cap * 2 : (1u << 24);
+			while (in->data_len + fr.caplen > in->data_cap)
+				in->data_cap *= 2;
+			in->data = realloc(in->data, in->data_cap);
+			if (in->data == NULL)
+				die_oom();
+		}
+		p = &in->pkt[in->npkt++];
+		p->off = in->data_len;
+		p->caplen = fr.caplen;
+		p->wirelen = fr.wirelen;
+		p->ts_ns = fr.ts_ns;
+		p->link = fr.link;
+		memcpy(in->data + in->data_len, fr.data, fr.caplen);
+		in->data_len += fr.caplen;
+		src_release(&o->src);
+	}
+}
+
+/* mem_frame - the arena's packet k as a frame */
+static void mem_frame(const struct rp_input *in, size_t k, struct scr_frame *fr)
+{
+	const struct rp_pkt *p = &in->pkt[k];
+
+	fr->data = in->data + p->off;
+	fr->caplen = p->caplen;
+	fr->wirelen = p->wirelen;
+	fr->ts_ns = p->ts_ns;
+	fr->pkt_no = k + 1;
+	fr->link = p->link;
+	fr->flags = 0;
+}
+
+/* run_pass - one pass over the worker's packets in memory */
+static void run_pass(struct rp_worker *w)
+{
+	const struct rp_input *in = &w->o->in;
+	struct scr_frame fr[SCR_BURST];
+	size_t n = w->o->threads > 1 ? w->nidx : in->npkt, i = 0;
+
+	w->last_ts = 0;
+	while (i < n) {
+		unsigned m = 0;
+
+		while (m < SCR_BURST && i < n) {
+			mem_frame(in, w->o->threads > 1 ? w->idx[i] : i, &fr[m]);
+			m++;
+			i++;
+		}
+		judge(w, fr, m);
+	}
+	scr_engine_flush(w->eng, w->last_ts);
+}
+
+/* mem_worker - all loops of one worker */
+static void *mem_worker(void *arg)
+{
+	struct rp_worker *w = arg;
+	unsigned l;
+
+	for (l = 0; l < w->o->loops; l++) {
+		w->record = l == 0;
+		if (l > 0) {
+			scr_engine_reset(w->eng);
+			ctl_cache_clear(w->cache);
+		}
+		run_pass(w);
+	}
+	return NULL;
+}
+
+/* split - give every packet in memory to its worker */
+static int split(struct rp_opts *o, struct rp_worker *w)
+{
+	struct scr_frame fr;
+	size_t i;
+	unsigned t;
+
+	for (t = 0; t < o->threads; t++) {
+		w[t].idx = malloc((o->in.npkt ? o->in.npkt : 1) * sizeof(uint32_t));
+		if (w[t].idx == NULL)
+			return -ENOMEM;
+	}
+	if (o->in.npkt > UINT32_MAX)
+		return -E2BIG;
+	for (i = 0; i < o->in.npkt; i++) {
+		mem_frame(&o->in, i, &fr);
+		t = sym_hash(&fr, o->threads);
+		w[t].idx[w[t].nidx++] = (uint32_t)i;
+	}
+	return 0;
+}
+
+/* --- streaming ----------------------------------------------------- */
+
+/* stream_one - one worker on the main thread: read a burst, judge it,
+ * give back what it used */
+static void stream_one(struct rp_opts *o, struct rp_worker *w)
+{
+	struct scr_frame fr[SCR_BURST];
+	uint64_t chunk, bursts = 0;
+	unsigned inp;
+	int r;
+
+	do {
+		unsigned m = 0;
+
+		while (m < SCR_BURST &&
+		       (r = src_next(&o->src, &fr[m], &inp, &chunk)) == 1)
+			m++;
+		if (m > 0)
+			judge(w, fr, m);
+		src_release(&o->src);
+		if ((++bursts & 63) == 0)
+			progress(o, o->src.seq);
+	} while (r != 0);
+	scr_engine_flush(w->eng, w->last_ts);
+}
+
+/* stream_worker - a worker thread: judge the frames of its ring in
+ * place until the main thread says the end */
+static void *stream_worker(void *arg)
+{
+	struct rp_worker *w = arg;
+	struct rp_ring *rg = w->ring;
+	uint64_t tail = atomic_load_explicit(&rg->tail, memory_order_relaxed);
+	unsigned spins = 0;
+
+	for (;;) {
+		uint64_t head = atomic_load_explicit(&rg->head, memory_order_acquire);
+		uint64_t n = head - tail, room = RING_SIZE - (tail & (RING_SIZE - 1));
+
+		if (n == 0) {
+			if (atomic_load_explicit(&rg->eof, memory_order_acquire) &&
+			    atomic_load_explicit(&rg->head, memory_order_acquire) == tail)
+				break;
+			pause_a_little(&spins);
+			continue;
+		}
+		spins = 0;
+		if (n > SCR_BURST)
+			n = SCR_BURST;
+		if (n > room)
+			n = room;
+		judge(w, &rg->slot[tail & (RING_SIZE - 1)], (unsigned)n);
+		tail += n;
+		atomic_store_explicit(&rg->tail, tail, memory_order_release);
+	}
+	scr_engine_flush(w->eng, w->last_ts);
+	return NULL;
+}
+
+/* The chunks handed out to the workers, oldest first: chunk c of input
+ * inp is given back once every worker's tail has passed given[], the
+ * frames it had been handed when the input moved on to chunk c. */
+struct rp_ckpt {
+	unsigned n, first;
+	unsigned inp[CKPT_MAX];
+	uint64_t chunk[CKPT_MAX];
+	uint64_t given[CKPT_MAX][MAX_THREADS];
+};
+
+/* publish - let the workers see every frame put in their rings */
+static void publish(struct rp_worker *w, unsigned nw)
+{
+	unsigned t;
+
+	for (t = 0; t < nw; t++)
+		atomic_store_explicit(&w[t].ring->head, w[t].ring->phead,
+				      memory_order_release);
+}
+
+/* retire - give back the chunks every worker is done with; true if any */
+static bool retire(struct rp_opts *o, struct rp_worker *w, struct rp_ckpt *ck)
+{
+	bool any = false;
+	unsigned t;
+
+	while (ck->n > 0) {
+		for (t = 0; t < o->threads; t++)
+			if (atomic_load_explicit(&w[t].ring->tail, memory_order_acquire) <
+			    ck->given[ck->first][t])
+				return any;
+		dp_pcapin_release(o->src.in[ck->inp[ck->first]],
+				  ck->chunk[ck->first]);
+		ck->first = (ck->first + 1) % CKPT_MAX;
+		ck->n--;
+		any = true;
+	}
+	return any;
+}
+
+/* wait_for_workers - publish, then give back what can be given back,
+ * pausing if nothing could */
+static void wait_for_workers(struct rp_opts *o, struct rp_worker *w,
+			     struct rp_ckpt *ck, unsigned *spins)
+{
+	publish(w, o->threads);
+	if (retire(o, w, ck))
+		*spins = 0;
+	else
+		pause_a_little(spins);
+}
+
+/* stream_dispatch - the main thread with --threads > 1: read, hand each
+ * frame to its worker's ring, give back chunks the workers are done with */
+static void stream_dispatch(struct rp_opts *o, struct rp_worker *w,
+			    struct rp_ckpt *ck, uint64_t *last_chunk)
+{
+	struct scr_frame fr;
+	uint64_t chunk;
+	unsigned inp, t, spins = 0;
+	int r;
+
+	while ((r = src_next(&o->src, &fr, &inp, &chunk)) != 0) {
+		struct rp_ring *rg;
+
+		if (r == -EAGAIN) {
+			wait_for_workers(o, w, ck, &spins);
+			continue;
+		}
+		if (chunk != last_chunk[inp]) {
+			unsigned k;
+
+			while (ck->n == CKPT_MAX)
+				wait_for_workers(o, w, ck, &spins);
+			k = (ck->first + ck->n) % CKPT_MAX;
+			ck->inp[k] = inp;
+			ck->chunk[k] = chunk;
+			for (t = 0; t < o->threads; t++)
+				ck->given[k][t] = w[t].ring->phead;
+			ck->n++;
+			last_chunk[inp] = chunk;
+		}
+		rg = w[sym_hash(&fr, o->threads)].ring;
+		while (rg->phead - atomic_load_explicit(&rg->tail,
+				memory_order_acquire) == RING_SIZE)
+			wait_for_workers(o, w, ck, &spins);
+		rg->slot[rg->phead & (RING_SIZE - 1)] = fr;
+		rg->phead++;
+		if ((fr.pkt_no & (SCR_BURST - 1)) == 0) {
+			publish(w, o->threads);
+			retire(o, w, ck);
+			if ((fr.pkt_no & 2047) == 0)
+				progress(o, fr.pkt_no);
+		}
+	}
+	publish(w, o->threads);
+	for (t = 0; t < o->threads; t++)
+		atomic_store_explicit(&w[t].ring->eof, true, memory_order_release);
+}
+
+/* ring_create - an empty ring */
+static struct rp_ring *ring_create(void)
+{
+	struct rp_ring *rg = aligned_alloc(64, sizeof(*rg));
+
+	if (rg == NULL)
+		return NULL;
+	memset(rg, 0, sizeof(*rg));
+	rg->slot = calloc(RING_SIZE, sizeof(*rg->slot));
+	if (rg->slot == NULL) {
+		free(rg);
+		return NULL;
+	}
+	atomic_init(&rg->head, 0);
+	atomic_init(&rg->tail, 0);
+	atomic_init(&rg->eof, false);
+	return rg;
+}
+
+/* ring_destroy - free; NULL is fine */
+static void ring_destroy(struct rp_ring *rg)
+{
+	if (rg == NULL)
+		return;
+	free(rg->slot);
+	free(rg);
+}
+
+/* run_threads - start the workers on fn, return when all are done; -1
+ * if one could not start */
+static int run_threads(struct rp_opts *o, struct rp_worker *w,
+		       void *(*fn)(void *))
+{
+	struct rp_ckpt *ck = NULL;
+	uint64_t *last_chunk = NULL;
+	unsigned t, started;
+	int ret = 0;
+
+	if (fn == stream_worker) {
+		ck = calloc(1, sizeof(*ck));
+		last_chunk = malloc((o->src.n ? o->src.n : 1) * sizeof(*last_chunk));
+		if (ck == NULL || last_chunk == NULL)
+			die_oom();
+		for (t = 0; t < o->src.n; t++)
+			last_chunk[t] = UINT64_MAX;
+	}
+	for (started = 0; started < o->threads; started++)
+		if (pthread_create(&w[started].tid, NULL, fn, &w[started]) != 0) {
+			fprintf(stderr, "smtpscreen replay: cannot start worker %u\n",
+				started);
+			ret = -1;
+			break;
+		}
+	if (ret == 0 && fn == stream_worker)
+		stream_dispatch(o, w, ck, last_chunk);
+	if (ret != 0 && fn == stream_worker)
+		for (t = 0; t < started; t++)
+			atomic_store_explicit(&w[t].ring->eof, true,
+					      memory_order_release);
+	for (t = 0; t < started; t++)
+		pthread_join(w[t].tid, NULL);
+	free(ck);
+	free(last_chunk);
+	return ret;
 }
 
 /* parse_count - a positive count option with a range */
@@ -622,7 +1091,26 @@ static int setup(struct rp_opts *o)
 	return 0;
 }
 
-/* worker_init - engine, cache and log stream of one worker */
+/* usage - replay's options */
+static int usage(FILE *out)
+{
+	fprintf(out,
+		"usage: smtpscreen replay [-c main.cf] [--verdicts out.csv] "
+		"[--labels labels.csv]\n"
+		"                         [--log out.log] [--threads N] [--loop N]\n"
+		"                         [--hash-key HEX32] FILE...\n"
+		"  FILE: pcap or pcapng, - for standard input; several files are\n"
+		"    merged by time stamp. The packets stream through the engine:\n"
+		"    memory does not grow with the capture. --loop N loads them\n"
+		"    into memory first and replays them N times (benchmarks).\n"
+		"  --verdicts, --log: written while the replay runs, - for standard\n"
+		"    output (the summary then goes to standard error); rows in the\n"
+		"    order verdicts are made, with --threads N in blocks of rows\n"
+		"    per worker (sort to compare runs).\n");
+	return 2;
+}
+
+/* worker_init - engine, cache, output buffers and log of one worker */
 static int worker_init(struct rp_opts *o, struct rp_worker *w, unsigned id)
 {
 	struct scr_engine_hooks hooks = {
@@ -633,6 +1121,7 @@ static int worker_init(struct rp_opts *o, struct rp_worker *w, unsigned id)
 
 	w->id = id;
 	w->o = o;
+	w->record = true;
 	w->eng = scr_engine_create(&o->s.pol, o->s.db, &hooks);
 	if (w->eng == NULL) {
 		fprintf(stderr, "smtpscreen replay: worker %u: engine: %s\n", id,
@@ -645,21 +1134,35 @@ static int worker_init(struct rp_opts *o, struct rp_worker *w, unsigned id)
 			strerror(errno));
 		return -1;
 	}
-	if (o->log) {
-		w->logf = open_memstream(&w->logbuf, &w->loglen);
-		if (w->logf == NULL)
-			return -1;
-		w->log = ctl_log_create(o->s.conf, w->logf, o->s.log_fmt);
-		if (w->log == NULL)
-			return -1;
+	if ((o->verdicts && (w->vf = obuf_open(&w->vbuf, &o->vout)) == NULL) ||
+	    (o->log && (w->lf = obuf_open(&w->lbuf, &o->lout)) == NULL) ||
+	    (o->log && (w->log = ctl_log_create(o->s.conf, w->lf,
+						 o->s.log_fmt)) == NULL) ||
+	    (!o->in_memory && o->threads > 1 && (w->ring = ring_create()) == NULL)) {
+		fprintf(stderr, "smtpscreen replay: worker %u: %s\n", id,
+			strerror(errno));
+		return -1;
 	}
 	w->flow_bytes = scr_engine_flow_bytes(w->eng);
 	w->flow_cap = o->s.pol.flow_table_size;
 	return 0;
 }
 
+/* worker_fini - flush the worker's output, free what it owns */
+static void worker_fini(struct rp_worker *w)
+{
+	ctl_log_destroy(w->log);
+	obuf_close(w->lf, &w->lbuf);
+	obuf_close(w->vf, &w->vbuf);
+	scr_engine_destroy(w->eng);
+	ctl_cache_destroy(w->cache);
+	ring_destroy(w->ring);
+	free(w->idx);
+}
+
 /* print_summary - the key=value summary lines */
-static void print_summary(struct rp_opts *o, struct rp_worker *w, double secs)
+static void print_summary(FILE *out, struct rp_opts *o, struct rp_worker *w,
+			  double secs)
 {
 	struct scr_stats s = {0};
 	uint64_t malformed = 0, frames_per_loop;
@@ -678,53 +1181,53 @@ static void print_summary(struct rp_opts *o, struct rp_worker *w, double secs)
 		malformed += s.dec[k];
 	frames_per_loop = s.frames / o->loops;
 	pps = secs > 0 ? (double)s.frames / secs : 0;
-	printf("packets total=%" PRIu64 " decoded=%" PRIu64 " smtp=%" PRIu64
-	       " other=%" PRIu64 " malformed=%" PRIu64 " fragments=%" PRIu64 "\n",
-	       frames_per_loop, s.dec[SCR_DEC_TCP] / o->loops,
-	       s.smtp_pkts / o->loops,
-	       (s.frames - s.smtp_pkts) / o->loops, malformed / o->loops,
-	       s.dec[SCR_DEC_FRAGMENT] / o->loops);
-	printf("decode");
+	fprintf(out, "packets total=%" PRIu64 " decoded=%" PRIu64 " smtp=%" PRIu64
+		     " other=%" PRIu64 " malformed=%" PRIu64 " fragments=%" PRIu64 "\n",
+		     frames_per_loop, s.dec[SCR_DEC_TCP] / o->loops,
+		     s.smtp_pkts / o->loops,
+		     (s.frames - s.smtp_pkts) / o->loops, malformed / o->loops,
+		     s.dec[SCR_DEC_FRAGMENT] / o->loops);
+	fprintf(out, "decode");
 	for (k = 0; k < SCR_DEC_MAX; k++)
-		printf(" %s=%" PRIu64, scr_dec_status_name[k], s.dec[k] / o->loops);
-	printf("\n");
-	printf("flows total=%" PRIu64 " pass=%" PRIu64 " fail=%" PRIu64
-	       " allowlisted=%" PRIu64 " blocklisted=%" PRIu64 " unknown=%" PRIu64
-	       "\n", s.flows / o->loops, s.verdict[SCR_V_PASS] / o->loops,
-	       s.verdict[SCR_V_FAIL] / o->loops,
-	       s.verdict[SCR_V_ALLOWLISTED] / o->loops,
-	       s.verdict[SCR_V_BLOCKLISTED] / o->loops,
-	       s.verdict[SCR_V_UNKNOWN] / o->loops);
-	printf("tests");
+		fprintf(out, " %s=%" PRIu64, scr_dec_status_name[k], s.dec[k] / o->loops);
+	fprintf(out, "\n");
+	fprintf(out, "flows total=%" PRIu64 " pass=%" PRIu64 " fail=%" PRIu64
+		     " allowlisted=%" PRIu64 " blocklisted=%" PRIu64 " unknown=%" PRIu64
+		     "\n", s.flows / o->loops, s.verdict[SCR_V_PASS] / o->loops,
+		     s.verdict[SCR_V_FAIL] / o->loops,
+		     s.verdict[SCR_V_ALLOWLISTED] / o->loops,
+		     s.verdict[SCR_V_BLOCKLISTED] / o->loops,
+		     s.verdict[SCR_V_UNKNOWN] / o->loops);
+	fprintf(out, "tests");
 	for (t = 0; t < SCR_TEST_MAX; t++)
-		printf(" %s=%" PRIu64, scr_test_name[t], s.failed[t] / o->loops);
-	printf("\n");
-	printf("engine stopped=%" PRIu64 " gaps=%" PRIu64 " reordered=%" PRIu64
-	       " retransmitted_bytes=%" PRIu64 " no_flow=%" PRIu64
-	       " scan_pool_empty=%" PRIu64 " no_server=%" PRIu64
-	       " undecided=%" PRIu64 " contradicted=%" PRIu64 "\n",
-	       s.stopped / o->loops, s.gaps / o->loops,
-	       s.reorder_stashed / o->loops, s.dup_bytes / o->loops,
-	       s.no_flow / o->loops, s.scan_pool_empty / o->loops,
-	       s.no_server / o->loops, s.undecided / o->loops,
-	       s.contradicted / o->loops);
-	printf("load evicted_half_open=%" PRIu64 " evicted_closing=%" PRIu64
-	       " evicted_failed=%" PRIu64 " evicted_passed=%" PRIu64
-	       " overload=%" PRIu64 " client_limit=%" PRIu64
-	       " command_time=%" PRIu64 " stress_entered=%" PRIu64 "\n",
-	       s.evicted[SCR_EVICT_HALF_OPEN] / o->loops,
-	       s.evicted[SCR_EVICT_CLOSING] / o->loops,
-	       s.evicted[SCR_EVICT_FAILED] / o->loops,
-	       s.evicted[SCR_EVICT_PASSED] / o->loops, s.overload / o->loops,
-	       s.client_limit / o->loops, s.command_time / o->loops,
-	       s.stress_enter / o->loops);
-	printf("rate seconds=%.6f pps=%.0f mpps=%.3f gbps=%.3f threads=%u loops=%u\n",
-	       secs, pps, pps / 1e6,
-	       secs > 0 ? (double)s.bytes * 8 / secs / 1e9 : 0.0,
-	       o->threads, o->loops);
-	printf("memory flows=%u flow_bytes=%zu total_mib=%.1f\n",
-	       w[0].flow_cap * o->threads, w[0].flow_bytes,
-	       (double)w[0].flow_bytes * w[0].flow_cap * o->threads / 1048576.0);
+		fprintf(out, " %s=%" PRIu64, scr_test_name[t], s.failed[t] / o->loops);
+	fprintf(out, "\n");
+	fprintf(out, "engine stopped=%" PRIu64 " gaps=%" PRIu64 " reordered=%" PRIu64
+		     " retransmitted_bytes=%" PRIu64 " no_flow=%" PRIu64
+		     " scan_pool_empty=%" PRIu64 " no_server=%" PRIu64
+		     " undecided=%" PRIu64 " contradicted=%" PRIu64 "\n",
+		     s.stopped / o->loops, s.gaps / o->loops,
+		     s.reorder_stashed / o->loops, s.dup_bytes / o->loops,
+		     s.no_flow / o->loops, s.scan_pool_empty / o->loops,
+		     s.no_server / o->loops, s.undecided / o->loops,
+		     s.contradicted / o->loops);
+	fprintf(out, "load evicted_half_open=%" PRIu64 " evicted_closing=%" PRIu64
+		     " evicted_failed=%" PRIu64 " evicted_passed=%" PRIu64
+		     " overload=%" PRIu64 " client_limit=%" PRIu64
+		     " command_time=%" PRIu64 " stress_entered=%" PRIu64 "\n",
+		     s.evicted[SCR_EVICT_HALF_OPEN] / o->loops,
+		     s.evicted[SCR_EVICT_CLOSING] / o->loops,
+		     s.evicted[SCR_EVICT_FAILED] / o->loops,
+		     s.evicted[SCR_EVICT_PASSED] / o->loops, s.overload / o->loops,
+		     s.client_limit / o->loops, s.command_time / o->loops,
+		     s.stress_enter / o->loops);
+	fprintf(out, "rate seconds=%.6f pps=%.0f mpps=%.3f gbps=%.3f threads=%u loops=%u\n",
+		     secs, pps, pps / 1e6,
+		     secs > 0 ? (double)s.bytes * 8 / secs / 1e9 : 0.0,
+		     o->threads, o->loops);
+	fprintf(out, "memory flows=%u flow_bytes=%zu total_mib=%.1f\n",
+		     w[0].flow_cap * o->threads, w[0].flow_bytes,
+		     (double)w[0].flow_bytes * w[0].flow_cap * o->threads / 1048576.0);
 }
 
 /* dp_replay_main - `smtpscreen replay` */
@@ -744,10 +1247,11 @@ int dp_replay_main(int argc, char **argv)
 	struct rp_opts o = {.threads = 1, .loops = 1};
 	struct rp_worker *w = NULL;
 	struct timespec t0, t1;
+	FILE *sum = stdout;
 	uint8_t key[16];
 	bool fixed_key = false;
-	int c, status = 0;
-	unsigned t;
+	int c, status = 2, stdin_files = 0;
+	unsigned t, nw = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", lopts, NULL)) != -1) {
@@ -763,6 +1267,7 @@ int dp_replay_main(int argc, char **argv)
 		case 'n':
 			if (parse_count("--loop", optarg, 1000000, &o.loops))
 				return 2;
+			o.in_memory = true;
 			break;
 		case 'K':
 			if (scr_hash_key_parse(optarg, key) != 0) {
@@ -772,12 +1277,28 @@ int dp_replay_main(int argc, char **argv)
 			}
 			fixed_key = true;
 			break;
-		case 'h': usage(); return 0;
-		default: return usage();
+		case 'h': usage(stdout); return 0;
+		default: return usage(stderr);
 		}
 	}
 	if (optind >= argc)
-		return usage();
+		return usage(stderr);
+	for (c = optind; c < argc; c++)
+		stdin_files += strcmp(argv[c], "-") == 0;
+	if (stdin_files > 1) {
+		fprintf(stderr, "smtpscreen replay: standard input (-) given "
+			"%d times\n", stdin_files);
+		return 2;
+	}
+	if (o.verdicts && o.log && strcmp(o.verdicts, "-") == 0 &&
+	    strcmp(o.log, "-") == 0) {
+		fprintf(stderr, "smtpscreen replay: --verdicts - and --log - "
+			"cannot both be standard output\n");
+		return 2;
+	}
+	if ((o.verdicts && strcmp(o.verdicts, "-") == 0) ||
+	    (o.log && strcmp(o.log, "-") == 0))
+		sum = stderr;
 	/* before any table exists: every hash of this run uses it */
 	if (fixed_key)
 		scr_hash_set_key(key);
@@ -792,15 +1313,19 @@ int dp_replay_main(int argc, char **argv)
 	}
 	if (setup(&o) != 0)
 		return 2;
-	for (c = optind; c < argc; c++)
-		if (load_file(&o.in, argv[c]) != 0)
-			o.in.errors++;
+	if (o.labels && (o.lab = lab_load(o.labels)) == NULL)
+		goto out;
+	if ((o.verdicts && out_open(&o.vout, o.verdicts) != 0) ||
+	    (o.log && out_open(&o.lout, o.log) != 0))
+		goto out;
 	w = calloc(o.threads, sizeof(*w));
 	if (w == NULL)
 		die_oom();
-	for (t = 0; t < o.threads; t++)
-		if (worker_init(&o, &w[t], t) != 0)
-			return 2;
+	for (nw = 0; nw < o.threads; nw++)
+		if (worker_init(&o, &w[nw], nw) != 0) {
+			nw++;
+			goto out;
+		}
 	{
 		char mem[160];
 
@@ -808,54 +1333,54 @@ int dp_replay_main(int argc, char **argv)
 				 w[0].flow_bytes, o.threads);
 		fprintf(stderr, "smtpscreen replay: %s\n", mem);
 	}
-	if (o.threads > 1 && split(&o, w) != 0) {
-		fprintf(stderr, "smtpscreen replay: cannot split %zu packets\n",
-			o.in.npkt);
-		return 2;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (o.threads == 1) {
-		worker_main(&w[0]);
-	} else {
-		for (t = 0; t < o.threads; t++)
-			if (pthread_create(&w[t].tid, NULL, worker_main, &w[t]) != 0) {
-				fprintf(stderr, "smtpscreen replay: cannot start "
-					"worker %u\n", t);
-				return 2;
-			}
-		for (t = 0; t < o.threads; t++)
-			pthread_join(w[t].tid, NULL);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	for (t = 0; t < o.threads; t++) {
-		scr_engine_stats(w[t].eng, &w[t].st);
-		if (w[t].oom) {
-			fprintf(stderr, "smtpscreen replay: worker %u: out of memory "
-				"for verdict rows: the verdict list is incomplete\n", t);
-			status = 1;
+	if (o.verdicts)
+		out_write(&o.vout, CTL_LOG_VERDICT_HEADER,
+			  strlen(CTL_LOG_VERDICT_HEADER));
+	src_open(&o.src, argv + optind, (unsigned)(argc - optind));
+	if (o.in_memory) {
+		load_all(&o);
+		if (o.threads > 1 && split(&o, w) != 0) {
+			fprintf(stderr, "smtpscreen replay: cannot split %zu "
+				"packets\n", o.in.npkt);
+			goto out;
 		}
 	}
-	print_summary(&o, w, (double)(t1.tv_sec - t0.tv_sec) +
-			     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	if (o.verdicts && write_verdicts(o.verdicts, w, o.threads) != 0)
-		status = 1;
-	if (o.log && write_log(o.log, w, o.threads) != 0)
-		status = 1;
-	if (o.labels && check_labels(o.labels, w, o.threads) != 0)
-		status = 1;
-	if (o.in.errors)
-		status = 1;
-	for (t = 0; t < o.threads; t++) {
-		scr_engine_destroy(w[t].eng);
-		ctl_cache_destroy(w[t].cache);
-		ctl_log_destroy(w[t].log);
-		if (w[t].logf)
-			fclose(w[t].logf);
-		free(w[t].logbuf);
-		free(w[t].idx);
-		free(w[t].rows);
+	o.progress = isatty(STDERR_FILENO) == 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	o.t_start = t0;
+	if (o.in_memory && o.threads == 1)
+		mem_worker(&w[0]);
+	else if (o.threads == 1)
+		stream_one(&o, &w[0]);
+	else if (run_threads(&o, w, o.in_memory ? mem_worker : stream_worker))
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	progress_end(&o);
+	status = o.src.errors ? 1 : 0;
+	for (t = 0; t < o.threads; t++)
+		scr_engine_stats(w[t].eng, &w[t].st);
+	print_summary(sum, &o, w, (double)ns_between(&t0, &t1) / 1e9);
+	if (o.lab != NULL) {
+		if (o.lab->bad)
+			status = 1;
+		lab_report(o.lab, sum);
+		o.lab = NULL;
 	}
+out:
+	for (t = 0; t < nw; t++)
+		worker_fini(&w[t]);
+	if (out_close(&o.vout) != 0 && status == 0)
+		status = 1;
+	if (out_close(&o.lout) != 0 && status == 0)
+		status = 1;
+	if (fflush(sum) != 0 && status == 0)
+		status = 1;
 	free(w);
+	if (o.lab != NULL) {
+		free(o.lab->tab);
+		free(o.lab);
+	}
+	src_close(&o.src);
 	ctl_setup_fini(&o.s);
 	free(o.in.pkt);
 	free(o.in.data);

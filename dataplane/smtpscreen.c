@@ -38,7 +38,7 @@ static int usage(FILE *out, int status)
 		"usage: smtpscreen [-v] COMMAND [ARGS]   (-v: verbose; repeat for more)\n"
 		"  replay [-c main.cf] [--verdicts out.csv] [--labels labels.csv]\n"
 		"         [--log out.log] [--threads N] [--loop N] [--hash-key HEX32]\n"
-		"         FILE.pcap...\n"
+		"         FILE...   (pcap or pcapng, merged by time; - is standard input)\n"
 #ifdef SCR_HAVE_BPF
 		"  xdp attach -i IFACE [-c main.cf] [--mode native|generic]\n"
 		"         [--block-all] [--xsk] [--pin-dir DIR]\n"

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAME
+ *	dp_pcapin - the packets of one capture file, streamed in file order
+ * DESCRIPTION
+ *	See dp_pcapin.h. Our reader is the fast path: one read() per MiB
+ *	into a page-aligned buffer, packets handed out where they lie (only
+ *	a record split by the end of a buffer is copied, to the front of the
+ *	next one). The libpcap reader is the general one.
+ * THREADING
+ *	One thread per reader.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dp_pcapin.h"
+#include "scr_decode.h"
+
+#define MAGIC_US 0xa1b2c3d4u
+#define MAGIC_NS 0xa1b23c4du
+
+struct dp_pcapin {
+	const char *path;
+	uint64_t count;		/* packets handed out */
+	uint64_t size;		/* file size, 0 if unknown */
+	char err[PCAP_ERRBUF_SIZE + 64];
+	bool done;
+	uint8_t link;
+	uint8_t *buf;		/* DP_PCAPIN_NBUF slots of SLOT bytes */
+	uint64_t cur;		/* chunk being read */
+	uint64_t released;	/* chunks before this are free */
+	/* our reader */
+	int fd;			/* -1: libpcap's */
+	const uint8_t *p, *end;	/* unread bytes of the current chunk */
+	uint64_t pos;		/* file bytes read */
+	uint32_t snapshot;
+	bool swapped;
+	bool nano;
+	bool eof;
+	/* libpcap's */
+	pcap_t *pc;
+	uint32_t used;		/* bytes of the current chunk */
+	int tsmul;
+};
+
+/* A slot: room for the start of a record carried over from the chunk
+ * before, then the page-aligned area each read() fills. */
+#define PAD (DP_PCAPIN_CAPLEN_MAX + 4096)
+#define SLOT (PAD + DP_PCAPIN_BUF_SIZE)
+
+/* link_of - our link type for a pcap DLT or LINKTYPE; -1 if unsupported */
+static int link_of(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB:
+		return SCR_LINK_ETH;
+	case DLT_RAW:
+#ifdef DLT_IPV4
+	case DLT_IPV4:
+	case DLT_IPV6:
+#endif
+	case 101:	/* LINKTYPE_RAW as written by some tools */
+		return SCR_LINK_RAW;
+	case DLT_LINUX_SLL:
+		return SCR_LINK_SLL;
+#ifdef DLT_LINUX_SLL2
+	case DLT_LINUX_SLL2:
+		return SCR_LINK_SLL2;
+#endif
+	case DLT_NULL:
+		return SCR_LINK_NULL;
+	default:
+		return -1;
+	}
+}
+
+/* rd32 - a 32-bit field of the file in its byte order */
+static inline uint32_t rd32(const struct dp_pcapin *in, const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return in->swapped ? __builtin_bswap32(v) : v;
+}
+
+/* rd16 - a 16-bit field of the file in its byte order */
+static inline uint16_t rd16(const struct dp_pcapin *in, const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return in->swapped ? __builtin_bswap16(v) : v;
+}
+
+/* slot - the buffer of chunk c */
+static inline uint8_t *slot(const struct dp_pcapin *in, uint64_t c)
+{
+	return in->buf + (size_t)(c % DP_PCAPIN_NBUF) * SLOT;
+}
+
+/* file_open - our reader, if path is a classic pcap it can read;
+ * 1 opened, 0 not for it (libpcap's turn, also for its error messages),
+ * -1 out of memory */
+static int file_open(struct dp_pcapin *in, const char *path)
+{
+	uint8_t h[24];
+	uint32_t magic, lt, snap;
+	struct stat st;
+	int fd, link;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    read(fd, h, sizeof(h)) != (ssize_t)sizeof(h)) {
+		close(fd);
+		return 0;
+	}
+	memcpy(&magic, h, 4);
+	in->swapped = magic == __builtin_bswap32(MAGIC_US) ||
+		      magic == __builtin_bswap32(MAGIC_NS);
+	if (in->swapped)
+		magic = __builtin_bswap32(magic);
+	lt = rd32(in, h + 20);
+	snap = rd32(in, h + 16);
+	link = link_of((int)lt);
+	/* version 2.4 only: 2.3 and older may have caplen and len swapped */
+	if ((magic != MAGIC_US && magic != MAGIC_NS) ||
+	    rd16(in, h + 4) != 2 || rd16(in, h + 6) != 4 ||
+	    link < 0 || lt > 0xffff) {
+		close(fd);
+		return 0;
+	}
+	in->buf = aligned_alloc(4096, (size_t)DP_PCAPIN_NBUF * SLOT);
+	if (in->buf == NULL) {
+		close(fd);
+		return -1;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	in->fd = fd;
+	in->size = (uint64_t)st.st_size;
+	in->pos = sizeof(h);
+	in->p = in->end = slot(in, 0) + PAD;
+	in->nano = magic == MAGIC_NS;
+	in->link = (uint8_t)link;
+	in->snapshot = snap == 0 || snap > DP_PCAPIN_CAPLEN_MAX ?
+		       DP_PCAPIN_CAPLEN_MAX : snap;
+	return 1;
+}
+
+/* pcap_side_open - the libpcap reader */
+static int pcap_side_open(struct dp_pcapin *in, const char *path, char *err,
+			  size_t errlen)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	int link, dlt;
+
+	in->pc = pcap_open_offline_with_tstamp_precision(path,
+		PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	if (in->pc == NULL) {
+		snprintf(err, errlen, "%s: %s", path, errbuf);
+		return -1;
+	}
+	dlt = pcap_datalink(in->pc);
+	link = link_of(dlt);
+	if (link < 0) {
+		snprintf(err, errlen, "%s: link type %s (%d) is not supported "
+			 "(Ethernet, raw IP, Linux cooked, BSD loopback)", path,
+			 pcap_datalink_val_to_name(dlt) ?
+			 pcap_datalink_val_to_name(dlt) : "?", dlt);
+		return -1;
+	}
+	in->link = (uint8_t)link;
+	in->tsmul = pcap_get_tstamp_precision(in->pc) ==
+		    PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
+	in->buf = malloc((size_t)DP_PCAPIN_NBUF * SLOT);
+	if (in->buf == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		return -1;
+	}
+	{
+		struct stat st;
+		FILE *f = pcap_file(in->pc);
+
+		if (f != NULL && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+			in->size = (uint64_t)st.st_size;
+	}
+	return 0;
+}
+
+/* dp_pcapin_open - a reader for path ("-": standard input) */
+struct dp_pcapin *dp_pcapin_open(const char *path, char *err, size_t errlen)
+{
+	struct dp_pcapin *in = calloc(1, sizeof(*in));
+	int r = 0;
+
+	if (in == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		return NULL;
+	}
+	in->path = path;
+	in->fd = -1;
+	if (strcmp(path, "-") != 0)
+		r = file_open(in, path);
+	if (r < 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+	if (r == 0)
+		r = pcap_side_open(in, path, err, errlen);
+	if (r < 0) {
+		dp_pcapin_close(in);
+		return NULL;
+	}
+	return in;
+}
+
+/* file_fill - carry the unread bytes of the current chunk over to the
+ * next one and read the file after them: 1, 0 at the end of the file,
+ * -EAGAIN (the next chunk's buffer is in use), -EIO */
+static int file_fill(struct dp_pcapin *in)
+{
+	size_t carry = (size_t)(in->end - in->p), got = 0;
+	uint8_t *next;
+
+	if (in->cur + 1 - in->released >= DP_PCAPIN_NBUF)
+		return -EAGAIN;
+	next = slot(in, in->cur + 1) + PAD;
+	memcpy(next - carry, in->p, carry);
+	while (got < DP_PCAPIN_BUF_SIZE) {
+		ssize_t k = read(in->fd, next + got, DP_PCAPIN_BUF_SIZE - got);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			snprintf(in->err, sizeof(in->err), "error reading dump "
+				 "file: %s", strerror(errno));
+			return -EIO;
+		}
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	in->cur++;
+	in->p = next - carry;
+	in->end = next + got;
+	in->pos += got;
+	in->eof = got < DP_PCAPIN_BUF_SIZE;
+	return got > 0 ? 1 : 0;
+}
+
+/* file_next - the next record, read in place */
+static int file_next(struct dp_pcapin *in, struct dp_pcapin_pkt *p)
+{
+	uint32_t caplen = 0, keep;
+	size_t avail;
+	int32_t sec, frac;
+	int r;
+
+	for (;;) {
+		avail = (size_t)(in->end - in->p);
+		if (avail >= 16) {
+			caplen = rd32(in, in->p + 8);
+			if (caplen > DP_PCAPIN_CAPLEN_MAX) {
+				snprintf(in->err, sizeof(in->err), "invalid packet "
+					 "capture length %u, bigger than snaplen of %u",
+					 caplen, in->snapshot);
+				return -EIO;
+			}
+			if (avail - 16 >= caplen)
+				break;
+		}
+		if (in->eof && avail == 0)
+			return 0;
+		if (!in->eof) {
+			if ((r = file_fill(in)) < 0)
+				return r;
+			continue;
+		}
+		/* the file ends inside this record */
+		if (avail < 16)
+			snprintf(in->err, sizeof(in->err), "truncated dump file; "
+				 "tried to read 16 header bytes, only got %zu", avail);
+		else
+			snprintf(in->err, sizeof(in->err), "truncated dump file; "
+				 "tried to read %u captured bytes, only got %zu",
+				 avail - 16 < in->snapshot && caplen > in->snapshot ?
+				 in->snapshot : caplen, avail - 16);
+		return -EIO;
+	}
+	keep = caplen > in->snapshot ? in->snapshot : caplen;
+	sec = (int32_t)rd32(in, in->p);
+	frac = (int32_t)rd32(in, in->p + 4);
+	p->data = in->p + 16;
+	p->caplen = keep;
+	p->wirelen = rd32(in, in->p + 12);
+	p->ts_ns = (uint64_t)(int64_t)sec * 1000000000ull +
+		   (uint64_t)(int64_t)frac * (in->nano ? 1u : 1000u);
+	p->chunk = in->cur;
+	p->link = in->link;
+	in->p += 16 + (size_t)caplen;
+	return 1;
+}
+
+/* pcap_side_next - the next packet from libpcap, copied into the ring */
+static int pcap_side_next(struct dp_pcapin *in, struct dp_pcapin_pkt *p)
+{
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	uint8_t *dst;
+	int r;
+
+	if (in->used + DP_PCAPIN_CAPLEN_MAX > SLOT) {
+		if (in->cur + 1 - in->released >= DP_PCAPIN_NBUF)
+			return -EAGAIN;
+		in->cur++;
+		in->used = 0;
+	}
+	r = pcap_next_ex(in->pc, &h, &data);
+	if (r == PCAP_ERROR_BREAK)
+		return 0;
+	if (r != 1) {
+		snprintf(in->err, sizeof(in->err), "%s", pcap_geterr(in->pc));
+		return -EIO;
+	}
+	if (h->caplen > DP_PCAPIN_CAPLEN_MAX) {
+		snprintf(in->err, sizeof(in->err), "invalid packet capture length "
+			 "%u, bigger than maximum of %u", h->caplen,
+			 DP_PCAPIN_CAPLEN_MAX);
+		return -EIO;
+	}
+	dst = slot(in, in->cur) + in->used;
+	memcpy(dst, data, h->caplen);
+	in->used += (h->caplen + 63u) & ~63u;
+	p->data = dst;
+	p->caplen = h->caplen;
+	p->wirelen = h->len;
+	p->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull +
+		   (uint64_t)h->ts.tv_usec * (uint64_t)in->tsmul;
+	p->chunk = in->cur;
+	p->link = in->link;
+	return 1;
+}
+
+/* dp_pcapin_next - 1 and a packet, 0 at the end, -EAGAIN, -EIO */
+int dp_pcapin_next(struct dp_pcapin *in, struct dp_pcapin_pkt *pkt)
+{
+	int r;
+
+	if (in->done)
+		return 0;
+	r = in->fd >= 0 ? file_next(in, pkt) : pcap_side_next(in, pkt);
+	if (r == 1)
+		in->count++;
+	else if (r != -EAGAIN)
+		in->done = true;
+	return r;
+}
+
+/* dp_pcapin_release - every packet of the chunks before chunk is done */
+void dp_pcapin_release(struct dp_pcapin *in, uint64_t chunk)
+{
+	if (chunk > in->cur)
+		chunk = in->cur;
+	if (chunk > in->released)
+		in->released = chunk;
+}
+
+/* dp_pcapin_error - why the last dp_pcapin_next() gave -EIO */
+const char *dp_pcapin_error(const struct dp_pcapin *in)
+{
+	return in->err;
+}
+
+/* dp_pcapin_count - packets handed out */
+uint64_t dp_pcapin_count(const struct dp_pcapin *in)
+{
+	return in->count;
+}
+
+/* dp_pcapin_pos - bytes read so far; 0 if unknown */
+uint64_t dp_pcapin_pos(const struct dp_pcapin *in)
+{
+	FILE *f;
+	off_t o;
+
+	if (in->fd >= 0)
+		return in->pos;
+	f = pcap_file(in->pc);
+	if (in->size == 0 || f == NULL || (o = ftello(f)) < 0)
+		return 0;
+	return (uint64_t)o;
+}
+
+/* dp_pcapin_size - the file's size; 0 if unknown */
+uint64_t dp_pcapin_size(const struct dp_pcapin *in)
+{
+	return in->size;
+}
+
+/* dp_pcapin_close - close, free; NULL is fine */
+void dp_pcapin_close(struct dp_pcapin *in)
+{
+	if (in == NULL)
+		return;
+	if (in->fd >= 0)
+		close(in->fd);
+	if (in->pc != NULL)
+		pcap_close(in->pc);
+	free(in->buf);
+	free(in);
+}

@@ -1,0 +1,214 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# NAME
+#	replay_stream_test - smtpscreen replay streaming its inputs (issue 15)
+# DESCRIPTION
+#	On scr-gen corpora, with a fixed --hash-key:
+#	  1. streaming (the default) and the in-memory mode (--loop 1) give
+#	     byte-identical verdict CSVs and logs with --threads 1, and the
+#	     same rows and lines (sorted: with threads, blocks per worker
+#	     interleave) with --threads 2; the same accuracy lines;
+#	  2. the same verdicts from the capture as pcapng, as nanosecond pcap,
+#	     as big-endian pcap (our reader and libpcap's), and on standard
+#	     input ("-", classic and pcapng);
+#	  3. the capture split in two files by address pair, given as two
+#	     files: merged by time, the same verdict rows in the same order and
+#	     the same log lines (sorted) as the whole, and streaming equals
+#	     --loop 1 on the two files byte for byte;
+#	  4. a file cut inside a record's data and one cut inside a record's
+#	     header: an error naming the packet number, exit 1, the summary, and
+#	     the verdict rows of exactly the packets before it;
+#	  5. --verdicts - writes the CSV on standard output (the summary goes
+#	     to standard error); --verdicts /dev/full exits non-zero, names the
+#	     file, and still prints the summary;
+#	  6. memory does not grow with the capture: peak RSS replaying a
+#	     ~600 MB capture stays within 64 MiB of the peak for a ~25 MB one
+#	     and under a third of the capture's size.
+# USAGE
+#	replay_stream_test.sh BUILD_DIR     exit 0 pass, 1 fail (prints why)
+set -u -o pipefail
+BUILD=${1:?usage: $0 BUILD_DIR}
+SRC=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+GEN=$BUILD/bench/scr-gen
+SCR=$BUILD/dataplane/smtpscreen
+PY=/usr/bin/python3
+CF=$SRC/examples/main.cf
+KEY=0123456789abcdef0123456789abcdef
+TMP=$(mktemp -d /tmp/replay-stream.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+ok() { echo "ok: $*"; }
+[ -x "$GEN" ] || fail "$GEN not built"
+[ -x "$SCR" ] || fail "$SCR not built"
+[ -f "$CF" ] || fail "$CF missing"
+
+# replay NAME ARGS...: verdicts in NAME.csv, log in NAME.log, summary in
+# NAME.out, errors in NAME.err; returns the exit status
+replay() {
+	local name=$1
+	shift
+	timeout 300 "$SCR" replay -c "$CF" --hash-key "$KEY" --verdicts "$TMP/$name.csv" \
+		--log "$TMP/$name.log" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+}
+# the log without the process id, which differs between runs
+nolog() { sed -E 's/^(.{15} [^ ]+ [^ []+)\[[0-9]+\]: /\1: /' "$1"; }
+# same NAME1 NAME2 [sorted|logsorted]: verdicts and logs identical (sorted:
+# both sorted; logsorted: the verdicts as they are, the log sorted)
+same() {
+	local a=$1 b=$2 how=${3:-exact} sv=cat sl=cat
+	[ "$how" = sorted ] && sv=sort
+	[ "$how" != exact ] && sl=sort
+	cmp -s <($sv "$TMP/$a.csv") <($sv "$TMP/$b.csv") ||
+		{ diff <($sv "$TMP/$a.csv") <($sv "$TMP/$b.csv") | head; return 1; }
+	cmp -s <(nolog "$TMP/$a.log" | $sl) <(nolog "$TMP/$b.log" | $sl) ||
+		{ diff <(nolog "$TMP/$a.log" | $sl) <(nolog "$TMP/$b.log" | $sl) | head; return 1; }
+}
+rows() { echo $(($(wc -l < "$TMP/$1.csv") - 1)); }
+
+"$GEN" --seed 1515 --flows 4000 --noise 15 --v6 15 --vlan 10 --no-pipelining-server 25 \
+	-o "$TMP/c.pcap" --labels "$TMP/labels.csv" 2>"$TMP/gen.err" \
+	|| fail "scr-gen: $(cat "$TMP/gen.err")"
+
+# 1. streaming against in-memory
+for t in 1 2; do
+	replay s$t --threads "$t" --labels "$TMP/labels.csv" "$TMP/c.pcap" \
+		|| fail "streaming --threads $t exited $?: $(cat "$TMP/s$t.err")"
+	replay m$t --threads "$t" --labels "$TMP/labels.csv" --loop 1 "$TMP/c.pcap" \
+		|| fail "--loop 1 --threads $t exited $?: $(cat "$TMP/m$t.err")"
+	grep -q '^accuracy class=good' "$TMP/s$t.out" || fail "--threads $t: no accuracy lines"
+	cmp -s <(grep -v '^rate ' "$TMP/s$t.out") <(grep -v '^rate ' "$TMP/m$t.out") \
+		|| fail "--threads $t: summaries differ: $(diff "$TMP/s$t.out" "$TMP/m$t.out")"
+done
+[ "$(rows s1)" -gt 3000 ] || fail "only $(rows s1) verdict rows"
+same s1 m1 || fail "--threads 1: streaming and --loop 1 differ"
+ok "--threads 1: streaming = in-memory, byte for byte ($(rows s1) rows, $(wc -l < "$TMP/s1.log") log lines)"
+same s2 m2 sorted || fail "--threads 2: streaming and --loop 1 differ (sorted)"
+cmp -s <(sort "$TMP/s1.csv") <(sort "$TMP/s2.csv") || fail "--threads 2 verdicts differ from --threads 1"
+ok "--threads 2: streaming = in-memory (sorted rows and lines), = --threads 1 verdicts"
+
+# 2. other formats of the same capture, and standard input
+command -v editcap >/dev/null || fail "editcap (wireshark-common) not installed: scripts/install-deps"
+editcap -F pcapng "$TMP/c.pcap" "$TMP/c.pcapng" || fail "editcap -F pcapng"
+editcap -F nsecpcap "$TMP/c.pcap" "$TMP/c.ns.pcap" || fail "editcap -F nsecpcap"
+$PY - "$TMP/c.pcap" "$TMP/c.be.pcap" <<'PYEOF' || fail "big-endian copy"
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+out = [struct.pack('>IHHiIII', *struct.unpack_from('<IHHiIII', d, 0))]
+off = 24
+while off < len(d):
+    h = struct.unpack_from('<IIII', d, off)
+    out.append(struct.pack('>IIII', *h) + d[off + 16:off + 16 + h[2]])
+    off += 16 + h[2]
+open(sys.argv[2], 'wb').write(b''.join(out))
+PYEOF
+head -c 4 "$TMP/c.ns.pcap" | od -An -tx1 | grep -q '4d 3c b2 a1' || fail "editcap wrote no nanosecond pcap"
+for f in pcapng ns.pcap be.pcap; do
+	replay f1 "$TMP/c.$f" || fail "$f: exited $?: $(cat "$TMP/f1.err")"
+	same s1 f1 || fail "$f: other verdicts or log than the pcap"
+done
+cat "$TMP/c.pcap" | replay i1 - || fail "stdin: exited $?: $(cat "$TMP/i1.err")"
+same s1 i1 || fail "stdin (pcap): other verdicts or log"
+cat "$TMP/c.pcapng" | replay i2 --threads 2 - || fail "stdin pcapng: exited $?: $(cat "$TMP/i2.err")"
+same s2 i2 sorted || fail "stdin (pcapng, --threads 2): other verdicts or log"
+ok "pcapng, nanosecond, big-endian pcap and standard input: the same verdicts and log"
+
+# 3. two files merged by time
+$PY - "$TMP/c.pcap" "$TMP/a.pcap" "$TMP/b.pcap" <<'PYEOF' || fail "split"
+import struct, sys, zlib
+d = open(sys.argv[1], 'rb').read()
+out = [[d[:24]], [d[:24]]]
+off = 24
+while off < len(d):
+    n = struct.unpack_from('<I', d, off + 8)[0]
+    p = d[off + 16:off + 16 + n]
+    i, et = 12, p[12:14]
+    while et in (b'\x81\x00', b'\x88\xa8'):
+        i += 4
+        et = p[i:i + 2]
+    ip = p[i + 2:]
+    pair = b''
+    if et == b'\x08\x00' and len(ip) >= 20:
+        pair = b''.join(sorted([ip[12:16], ip[16:20]]))
+    elif et == b'\x86\xdd' and len(ip) >= 40:
+        pair = b''.join(sorted([ip[8:24], ip[24:40]]))
+    out[zlib.crc32(pair) & 1].append(d[off:off + 16 + n])
+    off += 16 + n
+for k in (0, 1):
+    open(sys.argv[2 + k], 'wb').write(b''.join(out[k]))
+PYEOF
+replay ab "$TMP/a.pcap" "$TMP/b.pcap" || fail "two files: exited $?: $(cat "$TMP/ab.err")"
+# packets of the two files with one time stamp come in file order, which
+# can move a log line among the lines of its second: the log sorted
+same s1 ab logsorted || fail "two files: other verdicts or log than the whole capture"
+replay abm --loop 1 "$TMP/a.pcap" "$TMP/b.pcap" || fail "two files --loop 1: exited $?"
+same ab abm || fail "two files: streaming and --loop 1 differ"
+grep -q "^packets total=$(sed -n 's/^packets total=\([0-9]*\).*/\1/p' "$TMP/s1.out") " "$TMP/ab.out" \
+	|| fail "two files: packet count differs from the whole"
+ok "two files merged by time: the verdicts and log of the whole ($(rows ab) rows)"
+
+# 4. cut files: inside a record's data, inside a record's header
+read -r cut_data no_data cut_hdr no_hdr < <($PY - "$TMP/c.pcap" "$TMP" <<'PYEOF'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+off, n, res = 24, 0, []
+while off < len(d) and len(res) < 2:
+    incl = struct.unpack_from('<I', d, off + 8)[0]
+    n += 1
+    if not res and off >= len(d) // 2 and incl > 40:
+        res = [(off + 16 + incl // 2, n)]
+        open(sys.argv[2] + '/head_data.pcap', 'wb').write(d[:off])
+    elif res and len(res) == 1 and off >= len(d) * 3 // 4:
+        res.append((off + 7, n))
+        open(sys.argv[2] + '/head_hdr.pcap', 'wb').write(d[:off])
+    off += 16 + incl
+print(res[0][0], res[0][1], res[1][0], res[1][1])
+PYEOF
+)
+[ -n "${no_hdr:-}" ] || fail "could not find records to cut"
+for k in data hdr; do
+	eval "cut=\$cut_$k no=\$no_$k"
+	head -c "$cut" "$TMP/c.pcap" > "$TMP/cut_$k.pcap"
+	replay cut_$k "$TMP/cut_$k.pcap"
+	rc=$?
+	[ $rc -eq 1 ] || fail "cut in the $k: exit $rc, want 1"
+	grep -q "cut_$k.pcap: packet $no: truncated dump file" "$TMP/cut_$k.err" \
+		|| fail "cut in the $k: no error naming packet $no: $(cat "$TMP/cut_$k.err")"
+	grep -q "^packets total=$((no - 1)) " "$TMP/cut_$k.out" \
+		|| fail "cut in the $k: summary lacks packets total=$((no - 1))"
+	replay head_$k "$TMP/head_$k.pcap" || fail "the packets before the cut: exited $?"
+	same cut_$k head_$k || fail "cut in the $k: other rows than for the packets before it"
+	ok "cut in the $k: packet $no named, exit 1, the rows of the $((no - 1)) packets before it"
+done
+
+# 5. --verdicts - and a full disk
+timeout 300 "$SCR" replay -c "$CF" --hash-key "$KEY" --verdicts - "$TMP/c.pcap" \
+	>"$TMP/stdout.csv" 2>"$TMP/stdout.err" || fail "--verdicts -: exited $?"
+cmp -s "$TMP/stdout.csv" "$TMP/s1.csv" || fail "--verdicts -: standard output is not the verdict CSV"
+grep -q '^flows total=' "$TMP/stdout.err" || fail "--verdicts -: no summary on standard error"
+[ ! -e ./- ] || fail "--verdicts - created a file named -"
+ok "--verdicts -: the CSV on standard output, the summary on standard error"
+timeout 300 "$SCR" replay -c "$CF" --verdicts /dev/full "$TMP/c.pcap" \
+	>"$TMP/full.out" 2>"$TMP/full.err"
+rc=$?
+[ $rc -ne 0 ] || fail "--verdicts /dev/full: exit status 0"
+grep -q '/dev/full: No space left on device' "$TMP/full.err" \
+	|| fail "--verdicts /dev/full: no message: $(cat "$TMP/full.err")"
+grep -q '^flows total=' "$TMP/full.out" || fail "--verdicts /dev/full: no summary"
+ok "--verdicts /dev/full: exit $rc, the error named, the summary printed"
+
+# 6. memory does not grow with the capture
+"$GEN" --seed 1516 --flows 100000 --noise 10 -o "$TMP/big.pcap" --labels "$TMP/big.csv" \
+	2>"$TMP/gen.err" || fail "scr-gen (big): $(cat "$TMP/gen.err")"
+rm -f "$TMP/big.csv"
+small=$(/usr/bin/time -f %M "$SCR" replay -c "$CF" "$TMP/c.pcap" 2>&1 >/dev/null | tail -1)
+big=$(/usr/bin/time -f %M timeout 300 "$SCR" replay -c "$CF" "$TMP/big.pcap" 2>&1 >"$TMP/big.out" | tail -1)
+size=$(($(stat -c %s "$TMP/big.pcap") / 1024))
+grep -q '^flows total=' "$TMP/big.out" || fail "big capture: no summary"
+echo "peak RSS: $small KiB for $(($(stat -c %s "$TMP/c.pcap") / 1024)) KiB, $big KiB for $size KiB"
+[ "$size" -gt 500000 ] || fail "big capture is only $size KiB"
+[ "$big" -le $((small + 65536)) ] || fail "peak RSS grew from $small to $big KiB with the capture"
+[ "$big" -le $((size / 3)) ] || fail "peak RSS $big KiB is over a third of the capture ($size KiB)"
+ok "peak RSS flat: $big KiB for a $size KiB capture"
+echo "PASS"
