@@ -29,7 +29,8 @@ struct ctl_cache {
 	uint32_t cap;
 	uint32_t mask;
 	uint32_t count;
-	uint32_t free_head;
+	uint32_t free_head;	/* freed nodes: index + 1 */
+	uint32_t fresh;		/* nodes [fresh, cap) never used (zero) */
 	uint32_t hand;
 	uint64_t replaced;
 };
@@ -45,14 +46,10 @@ uint32_t ctl_cache_addr_hash(const struct scr_addr *a)
 /* ctl_cache_clear - forget everything */
 void ctl_cache_clear(struct ctl_cache *c)
 {
-	uint32_t i;
-
 	memset(c->bucket, 0, ((size_t)c->mask + 1) * sizeof(*c->bucket));
-	for (i = 0; i < c->cap; i++) {
-		c->n[i].used = 0;
-		c->n[i].next = i + 2 <= c->cap ? i + 2 : 0;
-	}
-	c->free_head = 1;
+	memset(c->n, 0, (size_t)c->fresh * sizeof(*c->n));
+	c->free_head = 0;
+	c->fresh = 0;
 	c->count = 0;
 	c->hand = 0;
 }
@@ -74,6 +71,8 @@ struct ctl_cache *ctl_cache_create(uint32_t cap)
 		return NULL;
 	c->cap = cap;
 	c->mask = nb - 1;
+	/* zero from the OS and not written here: pages are touched only
+	 * where clients go */
 	c->n = calloc(cap, sizeof(*c->n));
 	c->bucket = calloc(nb, sizeof(*c->bucket));
 	if (c->n == NULL || c->bucket == NULL) {
@@ -81,7 +80,6 @@ struct ctl_cache *ctl_cache_create(uint32_t cap)
 		errno = ENOMEM;
 		return NULL;
 	}
-	ctl_cache_clear(c);
 	return c;
 }
 
@@ -154,14 +152,18 @@ static struct ctl_cache_entry *get_or_add(struct ctl_cache *c,
 
 	if (e != NULL)
 		return e;
-	if (c->free_head == 0) {
+	if (c->free_head == 0 && c->fresh == c->cap) {
 		/* Full: replace whatever the hand points at. */
 		unlink_node(c, c->hand + 1);
 		c->hand = c->hand + 1 == c->cap ? 0 : c->hand + 1;
 		c->replaced++;
 	}
-	i = c->free_head;
-	c->free_head = c->n[i - 1].next;
+	if (c->free_head != 0) {
+		i = c->free_head;
+		c->free_head = c->n[i - 1].next;
+	} else {
+		i = ++c->fresh;
+	}
 	memset(&c->n[i - 1].e, 0, sizeof(c->n[i - 1].e));
 	c->n[i - 1].e.addr = *addr;
 	c->n[i - 1].used = 1;

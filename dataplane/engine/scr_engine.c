@@ -178,19 +178,25 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 	return e;
 }
 
+/* fini_scanning - the scanner state of every flow in its tests freed */
+static void fini_scanning(struct scr_engine *e)
+{
+	struct scr_flow_table *t = e->ft;
+	uint32_t i;
+
+	for (i = scr_flow_next_live(t, 0); i < t->cap;
+	     i = scr_flow_next_live(t, i + 1))
+		if (t->e[i].mode == SCR_FM_SCAN)
+			scr_smtp_fini(&e->env, &t->e[i].smtp);
+}
+
 /* scr_engine_destroy - free the engine; flows are dropped without events */
 void scr_engine_destroy(struct scr_engine *e)
 {
 	if (e == NULL)
 		return;
-	if (e->ft != NULL) {
-		uint32_t i;
-
-		for (i = 0; i < e->ft->cap; i++)
-			if (e->ft->e[i].state != SCR_FS_FREE &&
-			    e->ft->e[i].mode == SCR_FM_SCAN)
-				scr_smtp_fini(&e->env, &e->ft->e[i].smtp);
-	}
+	if (e->ft != NULL)
+		fini_scanning(e);
 	scr_scan_thread_destroy(e->env.scan);
 	scr_tcpord_destroy(e->ord);
 	scr_flow_destroy(e->ft);
@@ -1145,9 +1151,9 @@ void scr_engine_flush(struct scr_engine *e, uint64_t now_ns)
 
 	if (e->have_epoch)
 		set_time(e, now_ns);
-	for (i = 0; i < e->ft->cap && e->ft->used; i++)
-		if (e->ft->e[i].state != SCR_FS_FREE)
-			finish(e, &e->ft->e[i], NULL, SCR_END_FLUSH);
+	for (i = scr_flow_next_live(e->ft, 0); i < e->ft->cap;
+	     i = scr_flow_next_live(e->ft, i + 1))
+		finish(e, &e->ft->e[i], NULL, SCR_END_FLUSH);
 	e->hq_head = e->hq_n = 0;	/* every FIFO entry is stale now */
 	stress_update(e);	/* an empty table leaves stress mode */
 }
@@ -1155,12 +1161,7 @@ void scr_engine_flush(struct scr_engine *e, uint64_t now_ns)
 /* scr_engine_reset - empty table and clock; counters are kept */
 void scr_engine_reset(struct scr_engine *e)
 {
-	uint32_t i;
-
-	for (i = 0; i < e->ft->cap; i++)
-		if (e->ft->e[i].state != SCR_FS_FREE &&
-		    e->ft->e[i].mode == SCR_FM_SCAN)
-			scr_smtp_fini(&e->env, &e->ft->e[i].smtp);
+	fini_scanning(e);
 	scr_flow_clear(e->ft);
 	scr_ccount_clear(e->cc);
 	scr_tcpord_clear(e->ord);
@@ -1205,22 +1206,9 @@ struct scr_scan_thread *scr_engine_set_policy_scan(struct scr_engine *e,
 						   const struct scr_scan_db *db,
 						   struct scr_scan_thread *nt)
 {
-	struct scr_flow_table *t = e->ft;
 	struct scr_scan_thread *old = e->env.scan;
-	uint32_t i = 0;
 
-	while (i < t->cap && t->used) {
-		uint64_t w = scr_flow_live_word(t, i);
-
-		if (w == 0) {
-			i += 64 - (i & 63);
-			continue;
-		}
-		i += (uint32_t)__builtin_ctzll(w);
-		if (t->e[i].mode == SCR_FM_SCAN)
-			scr_smtp_fini(&e->env, &t->e[i].smtp);
-		i++;
-	}
+	fini_scanning(e);
 	e->env.scan = nt;
 	e->env.pol = pol;
 	e->pol = pol;

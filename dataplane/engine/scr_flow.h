@@ -98,8 +98,11 @@ struct scr_flow_table {
 	uint32_t cap;
 	uint32_t mask;			/* nbucket - 1 */
 	uint32_t used;
-	uint32_t free_head;		/* index + 1 */
+	uint32_t free_head;		/* freed entries: index + 1 */
+	uint32_t fresh;			/* entries [fresh, cap) never used */
 	uint32_t hand;			/* clock hand for sweeps */
+	bool used_any;			/* since create or the last clear */
+	size_t e_len;			/* bytes mapped for e */
 };
 
 struct scr_flow_table *scr_flow_create(uint32_t cap);
@@ -180,6 +183,21 @@ static inline uint64_t scr_flow_live_word(const struct scr_flow_table *t,
 					  uint32_t i)
 {
 	return t->live[i >> 6] >> (i & 63);
+}
+
+/* scr_flow_next_live - the first entry in use at index i or after; cap
+ * when none */
+static inline uint32_t scr_flow_next_live(const struct scr_flow_table *t,
+					  uint32_t i)
+{
+	while (i < t->cap) {
+		uint64_t w = scr_flow_live_word(t, i);
+
+		if (w)
+			return i + (uint32_t)__builtin_ctzll(w);
+		i += 64 - (i & 63);
+	}
+	return t->cap;
 }
 
 /* scr_flow_index - entry index, for reorder-slot ownership */

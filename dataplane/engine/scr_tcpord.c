@@ -17,14 +17,12 @@
 
 _Static_assert(sizeof(struct scr_ooo_slot) == 2048, "slot size");
 
-/* scr_tcpord_clear - every slot free */
+/* scr_tcpord_clear - every slot free (slots never used are not written:
+ * those from `fresh` on) */
 void scr_tcpord_clear(struct scr_tcpord *o)
 {
-	uint32_t i;
-
-	for (i = 0; i < o->nslots; i++)
-		o->slot[i].next = i + 2 <= o->nslots ? i + 2 : 0;
-	o->free_head = o->nslots ? 1 : 0;
+	o->free_head = 0;
+	o->fresh = 0;
 }
 
 /* scr_tcpord_create - a pool of nslots reorder slots (0 allowed: no reordering) */
@@ -96,13 +94,17 @@ static enum scr_ord_result stash(struct scr_tcpord *o, struct scr_flow *f,
 		o->gap_flow++;
 		return SCR_ORD_GAP;
 	}
-	if (o->free_head == 0) {
+	if (o->free_head != 0) {
+		i = o->free_head;
+		s = &o->slot[i - 1];
+		o->free_head = s->next;
+	} else if (o->fresh < o->nslots) {
+		i = ++o->fresh;
+		s = &o->slot[i - 1];
+	} else {
 		o->gap_pool++;
 		return SCR_ORD_GAP;
 	}
-	i = o->free_head;
-	s = &o->slot[i - 1];
-	o->free_head = s->next;
 	s->seq = seq;
 	s->len = (uint16_t)len;
 	s->dir = (uint8_t)dir;

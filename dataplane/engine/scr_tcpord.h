@@ -44,7 +44,8 @@ struct scr_ooo_slot {
 struct scr_tcpord {
 	struct scr_ooo_slot *slot;
 	uint32_t nslots;
-	uint32_t free_head;
+	uint32_t free_head;	/* freed slots: index + 1 */
+	uint32_t fresh;		/* slots [fresh, nslots) never used */
 	uint64_t stashed;	/* segments kept out of order */
 	uint64_t drained;	/* kept segments delivered */
 	uint64_t dup_bytes;	/* bytes cut off as already delivered */
