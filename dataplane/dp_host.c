@@ -99,6 +99,7 @@ struct host_stats {
 	uint64_t kill_err, stopped, data_stopped, released_early;
 	uint64_t ev_lost, map_err, msgs, handshakes, syn_dropped, client_rst;
 	uint64_t clock_steps;		/* steps of the system clock followed */
+	uint64_t seat_pregreet;		/* pregreet stops left to the seat */
 	uint64_t held_now;		/* at the snapshot */
 	uint64_t turn_max_ns;		/* longest turn of the last 10-20 s */
 	uint64_t late_max_ns;		/* greeting released latest after due */
@@ -344,6 +345,15 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_VERDICT:
 		blocked = stopped_already(h, ev);
 		ctl_cache_verdict(h->lw.cache, ev, pol);
+		if (h->seat && ev->stop_pkt && !blocked &&
+		    ev->reasons == SCR_TEST_BIT(SCR_TEST_PREGREET)) {
+			/* In postscreen's seat a client that talks first is
+			 * the seat's: it answers postscreen's 521 and closes,
+			 * and smtpd never sees the connection. A socket
+			 * destroy or a STOP here would race that reply. */
+			h->st.seat_pregreet++;
+			break;
+		}
 		if (ev->stop_pkt || (ev->verdict == SCR_V_FAIL && blocked)) {
 			stop_session(h, ev);
 			break;
@@ -941,6 +951,9 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 		PUT("seat_waiting", "Connections in the greet wait now", ss.waiting, true);
 		PUT("seat_early", "Clients that talked before the wait was over",
 		    ss.early, false);
+		PUT("seat_pregreet_stops", "Pregreet failures the engine left to "
+		    "the seat (its 521 ends the connection)", st.seat_pregreet,
+		    false);
 		PUT("seat_hangup", "Clients that left during the wait", ss.hangup, false);
 		PUT("seat_passed", "Connections handed to smtpd", ss.pass, false);
 		PUT("seat_pass_errors", "Hand-offs to smtpd that failed (421 sent)",
