@@ -17,7 +17,9 @@
 #   allow add beats a block, allow del restores it; block del of an absent entry
 #   fails; an operator block survives a restart (store) and shows in cache list;
 #   reload with a bad main.cf is refused with file:line and the daemon keeps
-#   screening, a good one is accepted; cache flush forgets the verdicts (a blocked
+#   screening, a good one is accepted; a reload to a list that needs far bigger XDP
+#   maps than the daemon started with (3,000 /24 groups, 80,000 IPv6 prefixes) takes
+#   effect, and one back to the small list; cache flush forgets the verdicts (a blocked
 #   client connects again, a passed client is tested again); SIGTERM removes the
 #   socket.
 #
@@ -255,6 +257,28 @@ e2e_wait_for 5 grep -Eq "PREGREET [0-9]+ after [0-9.]+ from \[$NET.21\]" "$LOG" 
 write_conf
 ctl_ok reload
 grep -q "reload: $TMP/screen.cf" "$LOG" || e2e_fail "good reload not logged"
+
+# --- reload to a list far larger than the maps the daemon started with --------------
+# The start list (permit_mynetworks) sized the XDP maps for 256 /24 groups and 65,536
+# IPv6 prefixes; 3,000 /32s in as many /24s and 80,000 IPv6 /64s need bigger maps in
+# the copy the reload writes (it used to be refused: "does not fit the maps").
+"$PY" - "$TMP/big.cidr" "$NET.23" <<'PYEOF'
+import sys
+with open(sys.argv[1], 'w') as f:
+    for i in range(3000):
+        f.write('100.%d.%d.1/32 REJECT\n' % (64 + i // 256, i % 256))
+    for i in range(80000):
+        f.write('2001:db8:%x:%x::/64 REJECT\n' % (0x100 + i // 65536, i % 65536))
+    f.write('%s/32 REJECT\n' % sys.argv[2])
+PYEOF
+syn 23 || e2e_fail ".23 cannot connect before the big list"
+sed -i 's|^postscreen_access_list = .*|postscreen_access_list = permit_mynetworks, cidr:'"$TMP"'/big.cidr\npostscreen_denylist_action = drop|' "$TMP/screen.cf"
+ctl_ok reload
+e2e_wait_for 10 eval '! syn 23' || e2e_fail ".23 still connects after the reload to the big list: $(tail -3 "$LOG")"
+grep -q "does not fit" "$LOG" && e2e_fail "the big list was refused: $(grep 'does not fit' "$LOG")"
+write_conf
+ctl_ok reload
+e2e_wait_for 10 syn 23 || e2e_fail ".23 still blocked after the reload back"
 
 # --- cache flush: verdicts forgotten, clients tested again -------------------------
 ctl_ok cache flush

@@ -23,8 +23,10 @@
 #   (`smtpscreenctl -p PIN block list`) holds 198.18.64.11/32. Then: the bot's new SYN
 #   gets no connection (af_xdp: XDP drop_block grows; af_packet: the log says BLOCKED
 #   for it), a client never seen (.12) still connects, and .10 is logged PASS OLD
-#   (no second PASS NEW) and its mail is delivered. SIGTERM ends the second run (exit
-#   0, summary, pins removed).
+#   (no second PASS NEW) and its mail is delivered. With af_xdp, a reload to a list ten
+#   times what the XDP maps were made for (45,000 /24 groups, 80,000 IPv6 prefixes)
+#   takes effect: a client on it (.13) is dropped by XDP (drop_reject). SIGTERM ends the
+#   second run (exit 0, summary, pins removed).
 #
 # CONTRACT
 #   inline_store_test.sh BUILD_DIR [af_xdp|af_packet]   (root; default af_xdp).
@@ -206,6 +208,34 @@ e2e_wait_for 5 grep -Eq "PASS OLD \[$NET.10\]:[0-9]+" "$LOG" ||
 	e2e_fail "no PASS OLD for .10 after the restart: $(tail -5 "$LOG")"
 [ "$(grep -c "PASS NEW \[$NET.10\]" "$LOG")" -eq 1 ] ||
 	e2e_fail ".10 was tested again after the restart: $(grep "\[$NET.10\]" "$LOG")"
+
+# --- af_xdp: a reload to a list ten times what port 0's XDP maps were made for ----------
+# The PMD made the maps from the ELF (4,096 /24 groups, 65,536 IPv6 prefixes per copy);
+# 45,000 /32s in as many /24s and 80,000 IPv6 /64s get bigger maps in the copy the
+# reload writes (it used to be refused: "does not fit the maps").
+if [ "$PMD" = af_xdp ]; then
+	"$PY" - "$TMP/big.cidr" "$NET.13" <<'PYEOF'
+import sys
+with open(sys.argv[1], 'w') as f:
+    for i in range(45000):
+        f.write('100.%d.%d.1/32 REJECT\n' % (64 + i // 256, i % 256))
+    for i in range(80000):
+        f.write('2001:db8:%x:%x::/64 REJECT\n' % (0x100 + i // 65536, i % 65536))
+    f.write('%s/32 REJECT\n' % sys.argv[2])
+PYEOF
+	syn 13 || e2e_fail ".13 cannot connect before the big list"
+	n_rl=$(grep -c "reload: $TMP/screen.cf" "$LOG")
+	sed -i 's|^postscreen_access_list = .*|postscreen_access_list = permit_mynetworks, cidr:'"$TMP"'/big.cidr\npostscreen_denylist_action = drop|' "$TMP/screen.cf"
+	kill -HUP "$SPID"
+	e2e_wait_for 60 eval '[ "$(grep -c "reload: $TMP/screen.cf" "$LOG")" -gt '"$n_rl"' ]' ||
+		e2e_fail "the reload to the big list was not done: $(grep -i reload "$LOG" | tail -3)"
+	before=$(dk_xdp_ctr "$CTL" "$PIN" xdp_drop_reject_packets)
+	syn 13 && e2e_fail ".13 connects after the reload to the big list: $(grep -i reload "$LOG" | tail -2)"
+	after=$(dk_xdp_ctr "$CTL" "$PIN" xdp_drop_reject_packets)
+	[ -n "$after" ] && [ "$after" -gt "${before:-0}" ] ||
+		e2e_fail "XDP drop_reject counter '$before' -> '$after' for .13's SYN"
+	e2e_log "reload to 125,000 prefixes: .13 dropped by XDP (drop_reject $before -> $after)"
+fi
 
 # --- SIGTERM ends the second run cleanly ---------------------------------------------
 dk_inline_stop "$SPID" "$TMP/inline-2.out" "$TMP/inline-2.err"
