@@ -5,22 +5,25 @@
  * DESCRIPTION
  *	postscreen_access_list is first-match (permit_mynetworks, then each
  *	cidr line in order, dunno falls through, ! negates); the XDP maps are
- *	longest-prefix. The answer of the list is constant inside each
- *	elementary region between the boundaries of all prefixes the list
- *	mentions (ctl_acl_prefixes), so we ask ctl_acl_lookup once per region
- *	and then build a minimal set of prefixes with the same answer for
- *	every address: a binary trie whose leaves are uniform, then ORTC
- *	(Draves et al., "Constructing optimal IP routing tables", 1999) over
- *	the three answers none/permit/reject, with "none" as the answer when
- *	no prefix matches. IPv4 (::ffff:0:0/96) and IPv6 are compiled
- *	separately because the kernel keeps them in separate structures; in
- *	the IPv6 result the v4-mapped range is "don't care" (the XDP program
- *	looks v4-mapped IPv6 sources up in the IPv4 structure).
+ *	longest-prefix. The list's answer over the address space comes as
+ *	sorted regions from ctl_acl_regions_init (computed from the program
+ *	in O(n log n), no lookup per region); from them we build a minimal
+ *	set of prefixes with the same answer for every address: a binary trie
+ *	whose leaves are uniform, then ORTC (Draves et al., "Constructing
+ *	optimal IP routing tables", 1999) over the three answers
+ *	none/permit/reject, with "none" as the answer when no prefix matches;
+ *	O(nodes), a node costing a few steps (see ctl_aclcomp.c). IPv4
+ *	(::ffff:0:0/96) and IPv6 are compiled separately because the kernel
+ *	keeps them in separate structures; in the IPv6 result the v4-mapped
+ *	range is "don't care" (the XDP program looks v4-mapped IPv6 sources
+ *	up in the IPv4 structure).
  * CONTRACT
  *	ctl_aclcomp_compile(acl, &e, &n): 0 with a malloc'ed array (free()),
- *	  -ENOMEM, or the error of ctl_acl_prefixes.
+ *	  or -ENOMEM.
  *	ctl_aclcomp_compile_src(src, &e, &n): the same from any oracle
- *	  (prefixes + lookup), for tests and other first-match sources.
+ *	  (prefixes + lookup, asked once per prefix boundary: slow for big
+ *	  lists), for tests and other first-match sources; or the error of
+ *	  src->prefixes.
  * THREADING
  *	Control thread; no shared state.
  */

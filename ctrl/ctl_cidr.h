@@ -19,8 +19,19 @@
  *	ctl_acl_prefixes(acl, cb, arg): calls cb once for every prefix that
  *	  appears anywhere in the program (mynetworks, table patterns, if
  *	  blocks, negations); the answer of ctl_acl_lookup is constant inside
- *	  every region these prefixes do not split, which is what the XDP
- *	  compiler needs. Returns 0 or the first non-zero cb return.
+ *	  every region these prefixes do not split (what an oracle-driven
+ *	  compiler, ctl_aclcomp_compile_src, needs). Returns 0 or the first
+ *	  non-zero cb return.
+ *	ctl_acl_regions_init(rg, acl): the answer of ctl_acl_lookup over the
+ *	  whole address space as sorted disjoint regions (the XDP compiler's
+ *	  input), computed from the program itself without a lookup per
+ *	  region (O(n log n) for plain tables; O(regions x log rules) for
+ *	  tables of many if blocks and negations): region i is
+ *	  [start[i], start[i + 1]) (the last one runs to the end of the
+ *	  space), start[0] is 0, addresses are the 16 bytes of struct
+ *	  scr_addr read as one big-endian number, and two neighbours never
+ *	  have the same answer. 0 or -ENOMEM; free with ctl_acl_regions_fini
+ *	  (after an init, failed or not; idempotent).
  *	ctl_cidr_parse_prefix(text, net, plen): "a.b.c.d[/n]", "[v6]/n";
  *	  IPv4 becomes v4-mapped with plen + 96. 0 or -EINVAL.
  * THREADING
@@ -48,6 +59,15 @@ struct ctl_acl *ctl_acl_compile(const char *access_list, const char *mynetworks,
 void ctl_acl_destroy(struct ctl_acl *acl);
 enum ctl_acl_result ctl_acl_lookup(const struct ctl_acl *acl,
 				   const struct scr_addr *addr);
+/* An access list's answer over the address space (see ctl_acl_regions_init). */
+struct ctl_acl_regions {
+	unsigned __int128 *start;	/* first address of each region, ascending */
+	uint8_t *res;			/* enum ctl_acl_result of each region */
+	size_t n;
+};
+
+int ctl_acl_regions_init(struct ctl_acl_regions *rg, const struct ctl_acl *acl);
+void ctl_acl_regions_fini(struct ctl_acl_regions *rg);
 int ctl_acl_prefixes(const struct ctl_acl *acl,
 		     int (*cb)(void *arg, const struct scr_addr *net,
 			       unsigned plen),
