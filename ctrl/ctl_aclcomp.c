@@ -140,8 +140,8 @@ static int ctl_ac_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* ctl_ac_ans - enum ctl_acl_result to enum scr_xdp_ans */
-static uint8_t ctl_ac_ans(enum ctl_acl_result r)
+/* ctl_aclcomp_ans - enum ctl_acl_result to enum scr_xdp_ans */
+uint8_t ctl_aclcomp_ans(enum ctl_acl_result r)
 {
 	switch (r) {
 	case CTL_ACL_DUNNO:
@@ -151,25 +151,9 @@ static uint8_t ctl_ac_ans(enum ctl_acl_result r)
 	case CTL_ACL_REJECT:
 		return SCR_XDP_ANS_REJECT;
 	default:
-		ctl_msg_panic("ctl_ac_ans: access list result %d out of range",
+		ctl_msg_panic("ctl_aclcomp_ans: access list result %d out of range",
 			      (int)r);
 	}
-}
-
-/* ctl_ac_region - index of the region holding x */
-static size_t ctl_ac_region(const struct ctl_acl_regions *rg, ctl_u128 x)
-{
-	size_t lo = 0, hi = rg->n;
-
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rg->start[mid] <= x)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 /* ctl_ac_seek - put the cursor on region k */
@@ -189,7 +173,7 @@ static bool ctl_ac_leaf(struct ctl_ac *ac, ctl_u128 lo, ctl_u128 hi,
 	if (plen == 96 && lo == ac->dc) {
 		/* the walk meets the don't-care range as this node, whole */
 		*set = CTL_SET_ALL;
-		ctl_ac_seek(ac, ctl_ac_region(ac->rg, hi + 1));
+		ctl_ac_seek(ac, ctl_acl_regions_find(ac->rg, hi + 1));
 		return true;
 	}
 	if (ac->end < hi)
@@ -428,7 +412,7 @@ static void ctl_ac_select(struct ctl_ac *ac, ctl_u128 lo, ctl_u128 hi,
 /* ctl_ac_subtree - compile one root (IPv4 range or all of IPv6) */
 static int ctl_ac_subtree(struct ctl_ac *ac, ctl_u128 lo, unsigned plen)
 {
-	size_t k = ctl_ac_region(ac->rg, lo);
+	size_t k = ctl_acl_regions_find(ac->rg, lo);
 	ctl_u128 hi = lo | ctl_ac_host(plen);
 
 	ctl_ac_seek(ac, k);
@@ -449,9 +433,9 @@ static int ctl_ac_run(const struct ctl_acl_regions *rg,
 	ctl_u128 v4lo = (ctl_u128)0xffff << 32;
 	int rc;
 
-	ac.set[CTL_ACL_DUNNO] = (uint8_t)(1u << ctl_ac_ans(CTL_ACL_DUNNO));
-	ac.set[CTL_ACL_PERMIT] = (uint8_t)(1u << ctl_ac_ans(CTL_ACL_PERMIT));
-	ac.set[CTL_ACL_REJECT] = (uint8_t)(1u << ctl_ac_ans(CTL_ACL_REJECT));
+	ac.set[CTL_ACL_DUNNO] = (uint8_t)(1u << ctl_aclcomp_ans(CTL_ACL_DUNNO));
+	ac.set[CTL_ACL_PERMIT] = (uint8_t)(1u << ctl_aclcomp_ans(CTL_ACL_PERMIT));
+	ac.set[CTL_ACL_REJECT] = (uint8_t)(1u << ctl_aclcomp_ans(CTL_ACL_REJECT));
 	/* room for the usual need at once (a guess: the arrays grow) */
 	ac.capsets = 4 * rg->n + 4096;
 	ac.outcap = rg->n / 2 + 64;

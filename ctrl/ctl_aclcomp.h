@@ -46,6 +46,9 @@ struct ctl_aclcomp_src {
 
 int ctl_aclcomp_compile_src(const struct ctl_aclcomp_src *src,
 			    struct ctl_xdp_entry **out, size_t *n);
+/* ctl_aclcomp_ans - an access-list answer as the XDP program's (enum
+ * scr_xdp_ans) */
+uint8_t ctl_aclcomp_ans(enum ctl_acl_result r);
 int ctl_aclcomp_compile(const struct ctl_acl *acl, struct ctl_xdp_entry **out,
 			size_t *n);
 

@@ -1940,6 +1940,22 @@ void ctl_acl_regions_fini(struct ctl_acl_regions *rg)
 	memset(rg, 0, sizeof(*rg));
 }
 
+/* ctl_acl_regions_find - index of the region holding x (binary search) */
+size_t ctl_acl_regions_find(const struct ctl_acl_regions *rg, unsigned __int128 x)
+{
+	size_t lo = 0, hi = rg->n;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rg->start[mid] <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* ctl_top_emit - the answer from x on, the biggest map saying v */
 static void ctl_top_emit(struct ctl_top *t, ctl_u128 x, uint32_t v)
 {

@@ -68,6 +68,8 @@ struct ctl_acl_regions {
 
 int ctl_acl_regions_init(struct ctl_acl_regions *rg, const struct ctl_acl *acl);
 void ctl_acl_regions_fini(struct ctl_acl_regions *rg);
+/* ctl_acl_regions_find - index of the region holding address x */
+size_t ctl_acl_regions_find(const struct ctl_acl_regions *rg, unsigned __int128 x);
 int ctl_acl_prefixes(const struct ctl_acl *acl,
 		     int (*cb)(void *arg, const struct scr_addr *net,
 			       unsigned plen),

@@ -281,29 +281,6 @@ static u128 host(unsigned plen)
 	return plen >= 128 ? 0 : U128_MAX >> plen;
 }
 
-/* xdp_ans - a first-match answer as the XDP program's */
-static uint8_t xdp_ans(enum ctl_acl_result r)
-{
-	return r == CTL_ACL_PERMIT ? SCR_XDP_ANS_PERMIT :
-	       r == CTL_ACL_REJECT ? SCR_XDP_ANS_REJECT : SCR_XDP_ANS_NONE;
-}
-
-/* region_of - index of the region holding x */
-static size_t region_of(const struct ctl_acl_regions *rg, u128 x)
-{
-	size_t lo = 0, hi = rg->n;
-
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rg->start[mid] <= x)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* A longest-prefix reading of entries: answer a[i] (enum scr_xdp_ans) on
  * [s[i], s[i + 1]). */
 struct lpm {
@@ -411,7 +388,7 @@ static size_t same_answers(const char *label, const struct ctl_acl_regions *rg,
 			u128 x = i == cnt ? V4HI + 1 : pass == 0 ? rg->start[i] :
 				 l->s[i];
 			bool v4 = x >= V4LO && x <= V4HI;
-			uint8_t want = xdp_ans(rg->res[region_of(rg, x)]);
+			uint8_t want = ctl_aclcomp_ans(rg->res[ctl_acl_regions_find(rg, x)]);
 			uint8_t got = lpm_at(v4 ? &l4 : &l6, x);
 
 			if (got != want) {
@@ -446,11 +423,11 @@ static void dp_min(const struct ctl_acl_regions *rg, u128 lo, u128 hi,
 		memset(out, 0, SCR_XDP_ANS_MAX * sizeof(*out));
 		return;
 	}
-	k = region_of(rg, lo);
+	k = ctl_acl_regions_find(rg, lo);
 	end = k + 1 < rg->n ? rg->start[k + 1] - 1 : U128_MAX;
 	if (end >= hi) {
 		for (unsigned x = 0; x < SCR_XDP_ANS_MAX; x++)
-			out[x] = x != xdp_ans(rg->res[k]);
+			out[x] = x != ctl_aclcomp_ans(rg->res[k]);
 		return;
 	}
 	mid = lo + ((hi - lo) >> 1) + 1;
@@ -637,7 +614,7 @@ static void test_tiny_minimum(void **state)
 			struct scr_addr a = xt_addr("2001:db8::");
 
 			a.b[15] = (uint8_t)x;
-			want[x] = xdp_ans(ctl_acl_lookup(acl, &a));
+			want[x] = ctl_aclcomp_ans(ctl_acl_lookup(acl, &a));
 		}
 		for (size_t i = 0; i < n; i++)	/* nothing outside the /124 */
 			assert_true(e[i].plen >= 124 && (e[i].net.b[15] & 0xf0) == 0 &&
@@ -900,7 +877,7 @@ static void test_large(void **state)
 				 ((u128)rnd() << 64 | rnd()) >> 32;
 		struct scr_addr a = addr_of(x);
 
-		if (ctl_acl_lookup(acl, &a) != rg.res[region_of(&rg, x)])
+		if (ctl_acl_lookup(acl, &a) != rg.res[ctl_acl_regions_find(&rg, x)])
 			fail_msg("large: a random address");
 		randoms++;
 	}
