@@ -262,15 +262,8 @@ grep -q "reload: $TMP/screen.cf" "$LOG" || e2e_fail "good reload not logged"
 # The start list (permit_mynetworks) sized the XDP maps for 256 /24 groups and 65,536
 # IPv6 prefixes; 3,000 /32s in as many /24s and 80,000 IPv6 /64s need bigger maps in
 # the copy the reload writes (it used to be refused: "does not fit the maps").
-"$PY" - "$TMP/big.cidr" "$NET.23" <<'PYEOF'
-import sys
-with open(sys.argv[1], 'w') as f:
-    for i in range(3000):
-        f.write('100.%d.%d.1/32 REJECT\n' % (64 + i // 256, i % 256))
-    for i in range(80000):
-        f.write('2001:db8:%x:%x::/64 REJECT\n' % (0x100 + i // 65536, i % 65536))
-    f.write('%s/32 REJECT\n' % sys.argv[2])
-PYEOF
+"$PY" "$HERE/lib/growcidr.py" "$TMP/big.cidr" 3000 "$NET.23" ||
+	e2e_fail "cannot write the big table"
 syn 23 || e2e_fail ".23 cannot connect before the big list"
 sed -i 's|^postscreen_access_list = .*|postscreen_access_list = permit_mynetworks, cidr:'"$TMP"'/big.cidr\npostscreen_denylist_action = drop|' "$TMP/screen.cf"
 ctl_ok reload

@@ -214,15 +214,8 @@ e2e_wait_for 5 grep -Eq "PASS OLD \[$NET.10\]:[0-9]+" "$LOG" ||
 # 45,000 /32s in as many /24s and 80,000 IPv6 /64s get bigger maps in the copy the
 # reload writes (it used to be refused: "does not fit the maps").
 if [ "$PMD" = af_xdp ]; then
-	"$PY" - "$TMP/big.cidr" "$NET.13" <<'PYEOF'
-import sys
-with open(sys.argv[1], 'w') as f:
-    for i in range(45000):
-        f.write('100.%d.%d.1/32 REJECT\n' % (64 + i // 256, i % 256))
-    for i in range(80000):
-        f.write('2001:db8:%x:%x::/64 REJECT\n' % (0x100 + i // 65536, i % 65536))
-    f.write('%s/32 REJECT\n' % sys.argv[2])
-PYEOF
+	"$PY" "$HERE/lib/growcidr.py" "$TMP/big.cidr" 45000 "$NET.13" ||
+		e2e_fail "cannot write the big table"
 	syn 13 || e2e_fail ".13 cannot connect before the big list"
 	n_rl=$(grep -c "reload: $TMP/screen.cf" "$LOG")
 	sed -i 's|^postscreen_access_list = .*|postscreen_access_list = permit_mynetworks, cidr:'"$TMP"'/big.cidr\npostscreen_denylist_action = drop|' "$TMP/screen.cf"
