@@ -16,6 +16,7 @@
 
 #include "ctl_cache.h"
 #include "scr_hash.h"
+#include "scr_mem.h"
 
 struct node {
 	struct ctl_cache_entry e;
@@ -73,8 +74,8 @@ struct ctl_cache *ctl_cache_create(uint32_t cap)
 	c->mask = nb - 1;
 	/* zero from the OS and not written here: pages are touched only
 	 * where clients go */
-	c->n = calloc(cap, sizeof(*c->n));
-	c->bucket = calloc(nb, sizeof(*c->bucket));
+	c->n = scr_mem_zalloc((size_t)cap * sizeof(*c->n));
+	c->bucket = scr_mem_zalloc((size_t)nb * sizeof(*c->bucket));
 	if (c->n == NULL || c->bucket == NULL) {
 		ctl_cache_destroy(c);
 		errno = ENOMEM;
@@ -88,8 +89,8 @@ void ctl_cache_destroy(struct ctl_cache *c)
 {
 	if (c == NULL)
 		return;
-	free(c->n);
-	free(c->bucket);
+	scr_mem_free(c->n, (size_t)c->cap * sizeof(*c->n));
+	scr_mem_free(c->bucket, ((size_t)c->mask + 1) * sizeof(*c->bucket));
 	free(c);
 }
 

@@ -22,6 +22,7 @@
 
 #include "dp_pcapin.h"
 #include "scr_decode.h"
+#include "scr_mem.h"
 
 #define MAGIC_US 0xa1b2c3d4u
 #define MAGIC_NS 0xa1b23c4du
@@ -138,7 +139,7 @@ static int file_open(struct dp_pcapin *in, const char *path)
 		close(fd);
 		return 0;
 	}
-	in->buf = aligned_alloc(4096, (size_t)DP_PCAPIN_NBUF * SLOT);
+	in->buf = scr_mem_zalloc((size_t)DP_PCAPIN_NBUF * SLOT);
 	if (in->buf == NULL) {
 		close(fd);
 		return -1;
@@ -180,7 +181,7 @@ static int pcap_side_open(struct dp_pcapin *in, const char *path, char *err,
 	in->link = (uint8_t)link;
 	in->tsmul = pcap_get_tstamp_precision(in->pc) ==
 		    PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
-	in->buf = malloc((size_t)DP_PCAPIN_NBUF * SLOT);
+	in->buf = scr_mem_zalloc((size_t)DP_PCAPIN_NBUF * SLOT);
 	if (in->buf == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
 		return -1;
@@ -412,6 +413,6 @@ void dp_pcapin_close(struct dp_pcapin *in)
 		close(in->fd);
 	if (in->pc != NULL)
 		pcap_close(in->pc);
-	free(in->buf);
+	scr_mem_free(in->buf, (size_t)DP_PCAPIN_NBUF * SLOT);
 	free(in);
 }

@@ -13,6 +13,7 @@
 
 #include "scr_ccount.h"
 #include "scr_hash.h"
+#include "scr_mem.h"
 
 #define CNT_BITS 16
 #define CNT_MASK ((1ull << CNT_BITS) - 1)
@@ -37,7 +38,7 @@ struct scr_ccount *scr_ccount_create(uint32_t flows)
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return NULL;
-	t->slot = calloc(n, sizeof(*t->slot));
+	t->slot = scr_mem_zalloc(n * sizeof(*t->slot));
 	if (t->slot == NULL) {
 		free(t);
 		errno = ENOMEM;
@@ -52,7 +53,7 @@ void scr_ccount_destroy(struct scr_ccount *t)
 {
 	if (t == NULL)
 		return;
-	free(t->slot);
+	scr_mem_free(t->slot, ((size_t)t->mask + 1) * sizeof(*t->slot));
 	free(t);
 }
 
@@ -99,6 +100,12 @@ unsigned scr_ccount_get(const struct scr_ccount *t, uint64_t key)
 	uint32_t i = find(t, key);
 
 	return i == UINT32_MAX ? 0 : (unsigned)(t->slot[i] & CNT_MASK);
+}
+
+/* scr_ccount_prefetch - start loading the home slot of key */
+void scr_ccount_prefetch(const struct scr_ccount *t, uint64_t key)
+{
+	__builtin_prefetch(&t->slot[(uint32_t)key & t->mask]);
 }
 
 /* scr_ccount_inc - one more flow for key */

@@ -15,6 +15,7 @@
  *	scr_ccount_create(flows): NULL + errno (ENOMEM, EINVAL for 0).
  *	scr_ccount_key(addr): the fingerprint a client is counted under.
  *	scr_ccount_get(t, key): flows counted now.
+ *	scr_ccount_prefetch(t, key): start loading key's home slot.
  *	scr_ccount_inc(t, key): one more; the count saturates at 65535.
  *	scr_ccount_dec(t, key): one fewer; at 0 the slot is freed.
  *	The caller pairs every inc with one dec (the flow table holds at
@@ -39,6 +40,7 @@ void scr_ccount_clear(struct scr_ccount *t);
 size_t scr_ccount_bytes_per_flow(const struct scr_ccount *t, uint32_t flows);
 uint64_t scr_ccount_key(const struct scr_addr *a);
 unsigned scr_ccount_get(const struct scr_ccount *t, uint64_t key);
+void scr_ccount_prefetch(const struct scr_ccount *t, uint64_t key);
 void scr_ccount_inc(struct scr_ccount *t, uint64_t key);
 void scr_ccount_dec(struct scr_ccount *t, uint64_t key);
 

@@ -104,7 +104,15 @@ struct burst_item {
 	uint32_t hash;
 	uint8_t status;		/* enum scr_dec_status */
 	uint8_t dir;		/* 0 client -> server, 1 server -> client, 2 other */
+	uint64_t ckey;		/* a client's SYN: its scr_ccount key */
 };
+
+/* syn_only - a SYN without ACK or RST: a client opening a connection */
+static inline bool syn_only(const struct scr_pkt *pk)
+{
+	return (pk->flags & (SCR_TCP_SYN | SCR_TCP_ACK | SCR_TCP_RST)) ==
+	       SCR_TCP_SYN;
+}
 
 /* is_port - is p one of the screened ports */
 static inline bool is_port(const struct scr_engine *e, uint16_t p)
@@ -549,7 +557,7 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 	struct scr_client_info info = {0};
 	struct scr_flow *f;
 	struct scr_event ev;
-	uint64_t ckey = scr_ccount_key(&it->key.client);
+	uint64_t ckey = it->ckey;	/* set by scr_engine_burst */
 
 	if (too_many(e, it, fr, ckey))
 		return;
@@ -809,12 +817,11 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 {
 	const struct scr_pkt *pk = &it->pkt;
 	struct scr_flow *f;
-	bool syn_only = (pk->flags & (SCR_TCP_SYN | SCR_TCP_ACK | SCR_TCP_RST)) ==
-			SCR_TCP_SYN;
+	bool syn = syn_only(pk);
 
 	e->st.smtp_pkts++;
 	f = scr_flow_lookup(e->ft, &it->key, it->hash);
-	if (f != NULL && syn_only && it->dir == 0 && f->state != SCR_FS_SYN &&
+	if (f != NULL && syn && it->dir == 0 && f->state != SCR_FS_SYN &&
 	    pk->seq + 1 != f->seq_next[0]) {
 		/* A new connection on a tuple still in the table (a SYN with
 		 * the flow's ISN is the client sending its SYN again). */
@@ -823,9 +830,9 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 		f = NULL;
 	}
 	if (f == NULL) {
-		if (syn_only && it->dir == 0 && (fr->flags & SCR_FRAME_INSIDE))
+		if (syn && it->dir == 0 && (fr->flags & SCR_FRAME_INSIDE))
 			e->st.inside_syn++;
-		else if (syn_only && it->dir == 0)
+		else if (syn && it->dir == 0)
 			new_flow(e, it, fr);
 		else
 			e->st.no_flow++;
@@ -1018,8 +1025,22 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 		unsigned m = n - done < SCR_BURST ? n - done : SCR_BURST, i;
 		struct scr_frame *fr = frames + done;
 
+		/* three passes so the flow table's misses overlap: decode
+		 * and hash (prefetching buckets), then the chains' first
+		 * entries, then the packets in order */
 		for (i = 0; i < m; i++)
 			classify(e, &fr[i], &items[i]);
+		for (i = 0; i < m; i++) {
+			struct burst_item *it = &items[i];
+
+			if (it->status != SCR_DEC_TCP || it->dir == 2)
+				continue;
+			scr_flow_prefetch_entry(e->ft, it->hash);
+			if (it->dir == 0 && syn_only(&it->pkt)) {
+				it->ckey = scr_ccount_key(&it->key.client);
+				scr_ccount_prefetch(e->cc, it->ckey);
+			}
+		}
 		for (i = 0; i < m; i++) {
 			e->st.frames++;
 			e->st.bytes += fr[i].wirelen;

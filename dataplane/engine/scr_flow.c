@@ -6,9 +6,10 @@
  *	See scr_flow.h. Entries live in one array; buckets hold the index of
  *	the first entry of their chain; freed entries are chained through
  *	hnext, and entries never used yet are those from `fresh` on. The
- *	arrays come from the OS zeroed (mmap, calloc) and are not written at
- *	create: a table costs page faults only where flows went (a replay of
- *	20,000 flows does not touch a 262,144-entry table's other pages).
+ *	arrays come from the OS zeroed, on huge pages (scr_mem), and are not
+ *	written at create: a table costs page faults only where flows went (a
+ *	replay of 20,000 flows does not touch a 262,144-entry table's other
+ *	pages).
  *	Memory is allocated in scr_flow_create() only.
  * THREADING
  *	One worker per table.
@@ -16,9 +17,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-
 #include "scr_flow.h"
+#include "scr_mem.h"
 #include "scr_panic.h"
 
 _Static_assert(sizeof(struct scr_flow_key) == 40, "flow key layout");
@@ -58,14 +58,11 @@ struct scr_flow_table *scr_flow_create(uint32_t cap)
 		return NULL;
 	t->cap = cap;
 	t->mask = nb - 1;
-	/* page-aligned and zero (every entry SCR_FS_FREE) until written */
+	/* zero (every entry SCR_FS_FREE) until written */
 	t->e_len = (size_t)cap * sizeof(*t->e);
-	t->e = mmap(NULL, t->e_len, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (t->e == MAP_FAILED)
-		t->e = NULL;
-	t->bucket = calloc(nb, sizeof(*t->bucket));
-	t->live = calloc(((size_t)cap + 63) / 64, sizeof(*t->live));
+	t->e = scr_mem_zalloc(t->e_len);
+	t->bucket = scr_mem_zalloc((size_t)nb * sizeof(*t->bucket));
+	t->live = scr_mem_zalloc(((size_t)cap + 63) / 64 * sizeof(*t->live));
 	if (t->e == NULL || t->bucket == NULL || t->live == NULL) {
 		scr_flow_destroy(t);
 		errno = ENOMEM;
@@ -79,10 +76,9 @@ void scr_flow_destroy(struct scr_flow_table *t)
 {
 	if (t == NULL)
 		return;
-	free(t->bucket);
-	free(t->live);
-	if (t->e != NULL)
-		munmap(t->e, t->e_len);
+	scr_mem_free(t->bucket, ((size_t)t->mask + 1) * sizeof(*t->bucket));
+	scr_mem_free(t->live, ((size_t)t->cap + 63) / 64 * sizeof(*t->live));
+	scr_mem_free(t->e, t->e_len);
 	free(t);
 }
 

@@ -157,6 +157,18 @@ static inline void scr_flow_prefetch(const struct scr_flow_table *t,
 	__builtin_prefetch(&t->bucket[hash & t->mask]);
 }
 
+/* scr_flow_prefetch_entry - prefetch the first entry of the key's chain
+ * (its bucket prefetched earlier by scr_flow_prefetch): the entry's key
+ * and state are in its first cache line */
+static inline void scr_flow_prefetch_entry(const struct scr_flow_table *t,
+					   uint32_t hash)
+{
+	uint32_t i = t->bucket[hash & t->mask];
+
+	if (i)
+		__builtin_prefetch(&t->e[i - 1]);
+}
+
 /* scr_flow_lookup - find the entry of key, NULL if none */
 static inline struct scr_flow *scr_flow_lookup(struct scr_flow_table *t,
 					       const struct scr_flow_key *key,

@@ -12,12 +12,19 @@
  *	HS_FLAG_SINGLEMATCH: callers only need to know that (and where first)
  *	a pattern matched, and this keeps the callback cheap.
  *
- *	Each worker gets its scratch and a fixed pool of stream states, opened
- *	with hs_open_stream() when the thread is created. scr_scan_open() pops
- *	one and resets it (hs_reset_stream() does not allocate), close pushes
- *	it back: nothing on the packet path calls malloc. Hyperscan reports
- *	stream offsets; each pool slot remembers how many bytes it has seen so
- *	that scr_scan_feed() can report offsets within the current feed.
+ *	Each worker gets its scratch and a pool of up to max_streams stream
+ *	states in one arena reserved when the thread is created. A state is
+ *	opened the first time the pool needs one more: hs_open_stream() takes
+ *	its memory from the arena through the stream allocator this file
+ *	installs (a bump of the arena's high-water mark, no malloc), so a
+ *	replay that never splits a line opens none and a big pool costs only
+ *	the pages its streams touch (opening all 16,384 states of a 262,144-
+ *	flow table at start cost ~1,200 page faults and 16,384 mallocs).
+ *	scr_scan_open() pops a free state and resets it (hs_reset_stream()
+ *	does not allocate), close pushes it back: nothing on the packet path
+ *	calls malloc. Hyperscan reports stream offsets; each pool slot
+ *	remembers how many bytes it has seen so that scr_scan_feed() can
+ *	report offsets within the current feed.
  *
  *	It does not parse config files (ctrl turns config into patterns) and
  *	does not decide tests (scr_smtp does, using the match flags).
@@ -42,12 +49,14 @@
  *	belong to one worker.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hs.h>
 
+#include "scr_mem.h"
 #include "scr_panic.h"
 #include "scr_scan.h"
 
@@ -79,10 +88,17 @@ struct scr_scan_thread {
 	const struct scr_scan_db *db;
 	hs_scratch_t *scratch;
 	uint32_t max;			/* slots */
+	uint32_t opened;		/* slots [0, opened) have a stream */
 	uint32_t nfree;			/* entries in free[] */
 	struct scr_scan_stream *slot;	/* max entries */
 	struct scr_scan_stream **free;	/* stack of free slots */
+	uint8_t *arena;			/* max states of state_size bytes */
+	size_t state_size;		/* hs_stream_size, cache-line rounded */
 };
+
+/* The thread whose arena the next stream allocation comes from: set only
+ * around hs_open_stream() in open_state(). */
+static __thread struct scr_scan_thread *arena_owner;
 
 /* Context for one hs_scan_stream() call. */
 struct scr_scan_ctx {
@@ -264,38 +280,61 @@ size_t scr_scan_pattern_count(const struct scr_scan_db *db)
 	return db->npats;
 }
 
+/* stream_alloc - Hyperscan's stream allocator: a state in the opening
+ * thread's arena (NULL when it does not fit: the open fails and is
+ * counted), or malloc for streams opened outside open_state() */
+static void *stream_alloc(size_t size)
+{
+	struct scr_scan_thread *t = arena_owner;
+
+	if (t == NULL)
+		return malloc(size);
+	if (size > t->state_size || t->opened >= t->max)
+		return NULL;
+	return t->arena + (size_t)t->opened * t->state_size;
+}
+
+/* stream_free - arena states are never closed (the arena goes whole) */
+static void stream_free(void *p)
+{
+	free(p);
+}
+
+static pthread_once_t allocator_once = PTHREAD_ONCE_INIT;
+
+static void set_allocator(void)
+{
+	if (hs_set_stream_allocator(stream_alloc, stream_free) != HS_SUCCESS)
+		scr_panic("scr_scan: hs_set_stream_allocator failed");
+}
+
 /* scr_scan_thread_create - scratch and stream pool for one worker */
 
 struct scr_scan_thread *scr_scan_thread_create(const struct scr_scan_db *db,
 					       uint32_t max_streams)
 {
 	struct scr_scan_thread *t;
-	uint32_t i;
 	int rc = ENOMEM;
 
 	if (db == NULL || db->hs == NULL) {
 		errno = EINVAL;
 		return NULL;
 	}
+	pthread_once(&allocator_once, set_allocator);
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		goto out;
 	t->db = db;
+	t->state_size = (db->stream_size + 63) & ~(size_t)63;
 	if (hs_alloc_scratch(db->hs, &t->scratch) != HS_SUCCESS) {
 		t->scratch = NULL;
 		goto out;
 	}
 	if (max_streams > 0
-	    && ((t->slot = calloc(max_streams, sizeof(*t->slot))) == NULL
-		|| (t->free = calloc(max_streams, sizeof(*t->free))) == NULL))
+	    && ((t->slot = scr_mem_zalloc((size_t)max_streams * sizeof(*t->slot))) == NULL
+		|| (t->free = scr_mem_zalloc((size_t)max_streams * sizeof(*t->free))) == NULL
+		|| (t->arena = scr_mem_zalloc((size_t)max_streams * t->state_size)) == NULL))
 		goto out;
-	for (i = 0; i < max_streams; i++) {
-		if (hs_open_stream(db->hs, 0, &t->slot[i].hs) != HS_SUCCESS) {
-			t->slot[i].hs = NULL;
-			goto out;
-		}
-		t->max = i + 1;
-		t->free[t->nfree++] = &t->slot[i];
-	}
+	t->max = max_streams;
 	rc = 0;
 out:
 	if (rc != 0) {
@@ -310,15 +349,13 @@ out:
 
 void scr_scan_thread_destroy(struct scr_scan_thread *t)
 {
-	uint32_t i;
-
 	if (t == NULL)
 		return;
-	for (i = 0; i < t->max; i++)
-		/* No scratch: end-of-data matches are not reported. */
-		(void)hs_close_stream(t->slot[i].hs, NULL, NULL, NULL);
-	free(t->free);
-	free(t->slot);
+	/* The states live in the arena: nothing to close one by one (a
+	 * stream closed without scratch reports nothing). */
+	scr_mem_free(t->arena, (size_t)t->max * t->state_size);
+	scr_mem_free(t->free, (size_t)t->max * sizeof(*t->free));
+	scr_mem_free(t->slot, (size_t)t->max * sizeof(*t->slot));
 	if (t->scratch != NULL)
 		hs_free_scratch(t->scratch);
 	free(t);
@@ -331,11 +368,11 @@ bool scr_scan_has_patterns(const struct scr_scan_thread *t)
 	return t->db->npats > 0;
 }
 
-/* scr_scan_pool_free - streams left in the pool */
+/* scr_scan_pool_free - streams left in the pool (opened or not) */
 
 uint32_t scr_scan_pool_free(const struct scr_scan_thread *t)
 {
-	return t->nfree;
+	return t->nfree + (t->max - t->opened);
 }
 
 /* scr_scan_open - take a reset stream from the pool */
@@ -345,8 +382,20 @@ struct scr_scan_stream *scr_scan_open(struct scr_scan_thread *t)
 	struct scr_scan_stream *s;
 	hs_error_t e;
 
-	if (t->nfree == 0)
-		return NULL;
+	if (t->nfree == 0) {
+		/* the pool's next state, opened in the arena */
+		if (t->opened == t->max)
+			return NULL;
+		s = &t->slot[t->opened];
+		arena_owner = t;
+		e = hs_open_stream(t->db->hs, 0, &s->hs);
+		arena_owner = NULL;
+		if (e != HS_SUCCESS)
+			return NULL;
+		t->opened++;
+		s->off = 0;
+		return s;
+	}
 	s = t->free[--t->nfree];
 	/* Without scratch and callback nothing is reported and nothing is
 	 * allocated: the state is just re-initialised. */
@@ -413,9 +462,9 @@ void scr_scan_close(struct scr_scan_thread *t, struct scr_scan_stream *s)
 {
 	if (s == NULL)
 		return;
-	if (t->nfree >= t->max)
+	if (t->nfree >= t->opened)
 		scr_panic("scr_scan_close: stream closed twice: %u free of %u",
-			  t->nfree, t->max);
+			  t->nfree, t->opened);
 	t->free[t->nfree++] = s;
 }
 
@@ -423,7 +472,6 @@ void scr_scan_close(struct scr_scan_thread *t, struct scr_scan_stream *s)
 
 size_t scr_scan_pool_bytes(const struct scr_scan_thread *t)
 {
-	/* hs_open_stream() mallocs each state: count a 16-byte header. */
-	return (size_t)t->max * (scr_scan_stream_size(t->db) + 16 +
-				 sizeof(*t->slot) + sizeof(*t->free));
+	return (size_t)t->max * (t->state_size + sizeof(*t->slot) +
+				 sizeof(*t->free));
 }
