@@ -107,6 +107,10 @@ struct burst_item {
 	uint64_t ckey;		/* a client's SYN: its scr_ccount key */
 };
 
+/* Frames ahead whose headers scr_engine_burst starts loading before it
+ * decodes the current one (two lines: link + IP + TCP headers). */
+#define PREFETCH_AHEAD 4
+
 /* syn_only - a SYN without ACK or RST: a client opening a connection */
 static inline bool syn_only(const struct scr_pkt *pk)
 {
@@ -1028,8 +1032,15 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 		/* three passes so the flow table's misses overlap: decode
 		 * and hash (prefetching buckets), then the chains' first
 		 * entries, then the packets in order */
-		for (i = 0; i < m; i++)
+		for (i = 0; i < m; i++) {
+			if (i + PREFETCH_AHEAD < m) {
+				const uint8_t *d = fr[i + PREFETCH_AHEAD].data;
+
+				__builtin_prefetch(d);
+				__builtin_prefetch(d + 64);
+			}
 			classify(e, &fr[i], &items[i]);
+		}
 		for (i = 0; i < m; i++) {
 			struct burst_item *it = &items[i];
 
