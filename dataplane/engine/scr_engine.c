@@ -55,12 +55,21 @@
 #define STRESS_ON_PCT 90	/* postscreen's marks, on the flow table */
 #define STRESS_OFF_PCT 70
 
+#define SCR_DEC_PENDING 64	/* connection ends whose counts wait */
+
 struct scr_engine {
 	const struct scr_policy *pol;
 	const struct scr_scan_db *db;
 	struct scr_engine_hooks hooks;
 	struct scr_flow_table *ft;
 	struct scr_ccount *cc;		/* flows per client address */
+	/* clients whose connection ended, not yet taken off cc: a decrement
+	 * is a random probe into a table of megabytes, so its slot is
+	 * prefetched when the session ends and the count lowered at the
+	 * burst's end (too_many subtracts the pending ones: counts stay
+	 * exact) */
+	uint64_t dec_key[SCR_DEC_PENDING];
+	unsigned ndec;
 	/* FIFO of half-open undecided flows: index and start time (a stale
 	 * entry, whose flow moved on, is skipped when it reaches the head) */
 	uint32_t *hq_idx;
@@ -106,6 +115,27 @@ struct burst_item {
 	uint8_t dir;		/* 0 client -> server, 1 server -> client, 2 other */
 	uint64_t ckey;		/* a client's SYN: its scr_ccount key */
 };
+
+/* apply_gone - lower the counts of the connections that ended */
+static void apply_gone(struct scr_engine *e)
+{
+	unsigned i;
+
+	for (i = 0; i < e->ndec; i++)
+		scr_ccount_dec(e->cc, e->dec_key[i]);
+	e->ndec = 0;
+}
+
+/* count_gone - the client of f has one connection fewer (pending) */
+static void count_gone(struct scr_engine *e, const struct scr_flow *f)
+{
+	uint64_t k = scr_ccount_key(&f->key.client);
+
+	if (e->ndec == SCR_DEC_PENDING)
+		apply_gone(e);
+	scr_ccount_prefetch(e->cc, k);
+	e->dec_key[e->ndec++] = k;
+}
 
 /* Frames ahead whose headers scr_engine_burst starts loading before it
  * decodes the current one (two lines: link + IP + TCP headers). */
@@ -308,7 +338,7 @@ static void end_session(struct scr_engine *e, struct scr_flow *f,
 		return;
 	f->flags |= SCR_FF_END_SENT;
 	/* the connection is over: it no longer counts for its client */
-	scr_ccount_dec(e->cc, scr_ccount_key(&f->key.client));
+	count_gone(e, f);
 	e->st.ended[why]++;
 	ev_init(e, &ev, SCR_EV_END, f, fr);
 	where = scr_smtp_where(&f->smtp);
@@ -532,12 +562,14 @@ static void stress_update(struct scr_engine *e)
 static bool too_many(struct scr_engine *e, struct burst_item *it,
 		     struct scr_frame *fr, uint64_t ckey)
 {
-	unsigned n;
+	unsigned n, i;
 	struct scr_event ev;
 
 	if (e->pol->client_flow_limit == 0)
 		return false;
 	n = scr_ccount_get(e->cc, ckey);
+	for (i = 0; i < e->ndec; i++)
+		n -= e->dec_key[i] == ckey;
 	if (n < e->pol->client_flow_limit)
 		return false;
 	e->st.client_limit++;
@@ -1070,6 +1102,7 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 			handle(e, &items[i], &fr[i]);
 		}
 		sweep(e, m * SWEEP_PER_FRAME + sweep_due(e));
+		apply_gone(e);
 		stress_update(e);
 		done += m;
 	}
@@ -1143,6 +1176,7 @@ void scr_engine_expire(struct scr_engine *e, uint64_t now_ns)
 	set_time(e, now_ns);
 	sweep(e, e->ft->cap);
 	e->swept_ms = e->now_ms;
+	apply_gone(e);
 	stress_update(e);
 }
 
@@ -1186,6 +1220,7 @@ void scr_engine_flush(struct scr_engine *e, uint64_t now_ns)
 	for (i = scr_flow_next_live(e->ft, 0); i < e->ft->cap;
 	     i = scr_flow_next_live(e->ft, i + 1))
 		finish(e, &e->ft->e[i], NULL, SCR_END_FLUSH);
+	apply_gone(e);
 	e->hq_head = e->hq_n = 0;	/* every FIFO entry is stale now */
 	stress_update(e);	/* an empty table leaves stress mode */
 }
@@ -1196,6 +1231,7 @@ void scr_engine_reset(struct scr_engine *e)
 	fini_scanning(e);
 	scr_flow_clear(e->ft);
 	scr_ccount_clear(e->cc);
+	e->ndec = 0;
 	scr_tcpord_clear(e->ord);
 	e->hq_head = e->hq_n = 0;
 	e->nscan = 0;

@@ -192,15 +192,13 @@ static struct conn conn_of(uint32_t idx, uint16_t port, int v6)
 	return c;
 }
 
-/* send1 - one segment of c as one burst; the frame's action */
-static enum scr_pkt_action send1(struct scr_engine *e, struct conn *c,
-				 int from_client, uint8_t flags,
-				 const char *bytes, uint64_t ts)
+/* build1 - one segment of c as frame fr in buf (1600 bytes) */
+static void build1(struct conn *c, int from_client, uint8_t flags,
+		   const char *bytes, uint64_t ts, uint8_t *buf,
+		   struct scr_frame *out)
 {
-	static uint8_t buf[1600];
 	char cli[64];
 	const char *srv = c->v6 ? "2001:db8::1" : "198.19.255.1";
-	struct scr_frame fr;
 	unsigned d = from_client ? 0 : 1;
 	uint32_t len = bytes ? (uint32_t)strlen(bytes) : 0;
 	struct pb_spec sp;
@@ -220,13 +218,24 @@ static enum scr_pkt_action send1(struct scr_engine *e, struct conn *c,
 	sp.flags = flags;
 	sp.payload = bytes;
 	sp.plen = len;
-	memset(&fr, 0, sizeof(fr));
-	fr.caplen = fr.wirelen = pb_build(buf, &sp);
-	fr.data = buf;
-	fr.ts_ns = ts;
-	fr.pkt_no = ++R.pkt_no;
-	fr.link = SCR_LINK_ETH;
+	memset(out, 0, sizeof(*out));
+	out->caplen = out->wirelen = pb_build(buf, &sp);
+	out->data = buf;
+	out->ts_ns = ts;
+	out->pkt_no = ++R.pkt_no;
+	out->link = SCR_LINK_ETH;
 	c->seq[d] += len + ((flags & 0x03) ? 1 : 0);	/* SYN, FIN take one */
+}
+
+/* send1 - one segment of c as one burst; the frame's action */
+static enum scr_pkt_action send1(struct scr_engine *e, struct conn *c,
+				 int from_client, uint8_t flags,
+				 const char *bytes, uint64_t ts)
+{
+	static uint8_t buf[1600];
+	struct scr_frame fr;
+
+	build1(c, from_client, flags, bytes, ts, buf, &fr);
 	assert_int_equal(scr_engine_burst(e, &fr, 1), 1);
 	if (scr_engine_flows_active(e) > R.max_active)
 		R.max_active = scr_engine_flows_active(e);
@@ -760,6 +769,26 @@ static void test_client_limit(void **state)
 			scr_engine_stats(e, &st);
 			assert_int_equal(st.client_limit, rej + 1);
 			assert_int_equal(st.flows, c[i].want + 2);
+			/* in one burst: a hang-up, then two SYNs: the count
+			 * lowered by the hang-up (taken off at the burst's
+			 * end) already lets the first SYN in, not the second */
+			{
+				static uint8_t b[3][1600];
+				struct scr_frame fr[3];
+				struct conn n3 = conn_of(7, 31002, c[i].v6);
+				struct conn n4 = conn_of(7, 31003, c[i].v6);
+
+				build1(&n1, 1, 0x11, NULL, ts += 10 * USEC, b[0], &fr[0]);
+				build1(&n3, 1, 0x02, NULL, ts += 10 * USEC, b[1], &fr[1]);
+				build1(&n4, 1, 0x02, NULL, ts += 10 * USEC, b[2], &fr[2]);
+				assert_int_equal(scr_engine_burst(e, fr, 3), 3);
+				assert_int_equal(fr[1].action, SCR_PKT_PASS);
+				assert_int_equal(fr[2].action, SCR_PKT_DROP);
+				/* and after the burst, the count is exact */
+				C_FIN(e, &n3, ts += 10 * USEC);
+				assert_int_equal(C_SYN(e, &n2, ts += 10 * USEC), SCR_PKT_PASS);
+				assert_int_equal(C_SYN(e, &n4, ts += 10 * USEC), SCR_PKT_DROP);
+			}
 		}
 		scr_engine_destroy(e);
 	}
