@@ -1638,11 +1638,12 @@ static bool ctl_split_list(const char **pp, const char **tok, size_t *tlen,
 	return ctl_conf_list_token(pp, NULL, tok, tlen, bad);
 }
 
-/* ctl_regexp_rule - parse "/re/flags result" (Postfix regexp/pcre table
- * line); Postfix tables match case-insensitively unless flag i toggles it */
-static int ctl_regexp_rule(const char *l, size_t n, bool need_result,
-			   char *re, size_t relen, unsigned *caseless,
-			   const char **why)
+/* ctl_conf_regexp_rule - parse "/re/flags result" (Postfix regexp/pcre
+ * table line); Postfix tables match case-insensitively unless flag i
+ * toggles it. *result: offset of the result in l (n when none). */
+int ctl_conf_regexp_rule(const char *l, size_t n, bool need_result,
+			 char *re, size_t relen, unsigned *caseless,
+			 size_t *result, const char **why)
 {
 	size_t i = 0, b;
 	char delim;
@@ -1700,6 +1701,8 @@ static int ctl_regexp_rule(const char *l, size_t n, bool need_result,
 		return -EINVAL;
 	}
 	*caseless = ci;
+	if (result != NULL)
+		*result = i;
 	return 0;
 }
 
@@ -1754,7 +1757,7 @@ static int ctl_regexp_file(const struct ctl_conf *conf, struct ctl_pats *ps,
 			ret = -EINVAL;
 			break;
 		}
-		if (ctl_regexp_rule(line, n, true, re, sizeof(re), &caseless,
+		if (ctl_conf_regexp_rule(line, n, true, re, sizeof(re), &caseless, NULL,
 				    &why) < 0) {
 			snprintf(err, errlen, "%s:%u: %s", file, lineno, why);
 			ret = -EINVAL;
@@ -1853,9 +1856,9 @@ static int ctl_forbidden(const struct ctl_conf *conf, struct ctl_pats *ps,
 							 "result}", wh, pname, k);
 						return -EINVAL;
 					}
-					if (ctl_regexp_rule(rt + 1, rl - 2, true, re,
+					if (ctl_conf_regexp_rule(rt + 1, rl - 2, true, re,
 							    sizeof(re), &caseless,
-							    &why) < 0) {
+							    NULL, &why) < 0) {
 						snprintf(err, errlen, "%s: %s: inline "
 							 "rule %u: %s", wh, pname, k,
 							 why);

@@ -63,6 +63,13 @@ void ctl_conf_patterns_free(struct scr_scan_pattern *pats, size_t n);
 bool ctl_conf_list_token(const char **pp, const char *end, const char **tok,
 			 size_t *tlen, bool *bad);
 
+/* One "/regex/flags result" line of a Postfix regexp table: the regex into
+ * re, *caseless, *result the offset of the result in l (result may be
+ * NULL); 0 or -EINVAL with *why. */
+int ctl_conf_regexp_rule(const char *l, size_t n, bool need_result,
+			 char *re, size_t relen, unsigned *caseless,
+			 size_t *result, const char **why);
+
 /* Typed parsers, exported for other ctrl modules; 0 or -EINVAL. */
 int ctl_conf_parse_time(const char *s, char default_unit, unsigned long long *secs);
 int ctl_conf_parse_bool(const char *s, int *out);
