@@ -206,6 +206,119 @@ static int texthash_line(struct ctl_access *t, const char *l, size_t n,
 	return 0;
 }
 
+#define RE_COST_MAX	20000	/* regcomp nodes an expression may cost */
+#define RE_DEPTH_MAX	32	/* nested groups */
+
+/* re_bound - "{n}", "{n,}" or "{n,m}" at p: the largest count (n when
+ * open-ended) and the bytes it takes, 0 when p is no bound */
+static size_t re_bound(const char *p, unsigned long *k)
+{
+	char *e;
+	unsigned long n = strtoul(p + 1, &e, 10), m = n;
+
+	if (e == p + 1)
+		return 0;
+	if (*e == ',') {
+		char *f;
+
+		m = strtoul(e + 1, &f, 10);
+		if (f == e + 1)
+			m = n;
+		e = f;
+	}
+	if (*e != '}')
+		return 0;
+	*k = n > m ? n : m;
+	return (size_t)(e - p) + 1;
+}
+
+/* re_sane - NULL, or why glibc's regcomp must not see re: it copies a
+ * bounded subexpression once per count, so nested bounds grow as their
+ * product ("((a{100}){100}){100}"), and stacked quantifiers ("a+++...")
+ * as a power; a table line must not take the daemon's memory */
+static const char *re_sane(const char *re)
+{
+	unsigned long sum[RE_DEPTH_MAX + 1] = {0}, last[RE_DEPTH_MAX + 1] = {0};
+	unsigned d = 0;
+	bool quant = false;	/* the last token was a quantifier */
+	const char *p;
+
+	for (p = re; *p; p++) {
+		unsigned long k;
+		size_t n;
+
+		switch (*p) {
+		case '(':
+			if (d == RE_DEPTH_MAX)
+				return "groups nested too deeply";
+			d++;
+			sum[d] = last[d] = 0;
+			quant = false;
+			continue;
+		case ')':
+			if (d == 0)
+				return "unbalanced parenthesis";
+			k = sum[d] ? sum[d] : 1;
+			d--;
+			last[d] = k;
+			sum[d] += k;
+			quant = false;
+			break;
+		case '*':
+		case '+':
+		case '?':
+			if (quant)
+				return "a quantifier after a quantifier";
+			sum[d] += last[d];
+			quant = true;
+			break;
+		case '{':
+			if ((n = re_bound(p, &k)) == 0)
+				goto atom;
+			if (quant)
+				return "a quantifier after a quantifier";
+			if (k > 255)
+				return "a repeat count over 255";
+			sum[d] += last[d] * (k ? k - 1 : 0);
+			last[d] *= k ? k : 1;
+			p += n - 1;
+			quant = true;
+			break;
+		case '|':
+		case '^':
+		case '$':
+			quant = false;
+			continue;
+		case '[':
+			/* a bracket expression is one atom: "[]...]" and
+			 * "[^]...]" hold a ']' first */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']')
+				p++;
+			if (*p == 0)
+				return "unbalanced bracket";
+			goto atom;
+		case '\\':
+			if (p[1] != 0)
+				p++;
+			goto atom;
+		default:
+		atom:
+			last[d] = 1;
+			sum[d] += 1;
+			quant = false;
+			break;
+		}
+		if (sum[d] > RE_COST_MAX || last[d] > RE_COST_MAX)
+			return "too complex (bounded repeats multiply)";
+	}
+	return NULL;
+}
+
 /* regexp_line - "/regex/flags result" */
 static int regexp_line(struct ctl_access *t, const char *l, size_t n,
 		       const char *where, char *err, size_t errlen)
@@ -220,6 +333,10 @@ static int regexp_line(struct ctl_access *t, const char *l, size_t n,
 	if (ctl_conf_regexp_rule(l, n, true, re, sizeof(re), &caseless, &res,
 				 &why) < 0) {
 		snprintf(err, errlen, "%s: %s", where, why);
+		return -EINVAL;
+	}
+	if ((why = re_sane(re)) != NULL) {
+		snprintf(err, errlen, "%s: /%.60s/: %s", where, re, why);
 		return -EINVAL;
 	}
 	if ((r = add(t)) == NULL || set_rule(r, NULL, 0, l + res, n - res, where) < 0) {
@@ -392,7 +509,7 @@ struct ctl_access *ctl_access_open(const char *spec, const char *basedir,
 		ctl_access_close(t);
 		return NULL;
 	}
-	if (ctl_access_indexed(t))
+	if (ctl_access_indexed(t) && t->n > 1)
 		qsort(t->r, t->n, sizeof(*t->r), by_key);
 	return t;
 }

@@ -381,6 +381,20 @@ static void test_errors(void **state)
 		 put("bad_re", "/ok/ OK\n/(unclosed/ REJECT\n"));
 	e = make_err(list);
 	assert_non_null(strstr(e, "bad_re:2: /(unclosed/"));
+	/* expressions glibc's regcomp would take gigabytes for (fuzz_access) */
+	snprintf(list, sizeof(list), "check_sender_access regexp:%s",
+		 put("stacked_re", "/.+++++++++++++++++++++++++/ REJECT\n"));
+	e = make_err(list);
+	assert_non_null(strstr(e, "stacked_re:1: /.++"));
+	assert_non_null(strstr(e, "a quantifier after a quantifier"));
+	snprintf(list, sizeof(list), "check_sender_access regexp:%s",
+		 put("nested_re", "/((a{100}){100}){100}/ REJECT\n"));
+	e = make_err(list);
+	assert_non_null(strstr(e, "too complex"));
+	snprintf(list, sizeof(list), "check_sender_access regexp:%s",
+		 put("big_bound", "/a{1,300}/ REJECT\n"));
+	e = make_err(list);
+	assert_non_null(strstr(e, "a repeat count over 255"));
 	snprintf(list, sizeof(list), "check_client_access cidr:%s",
 		 put("bad.cidr", "198.18.0.0/33 REJECT\n"));
 	e = make_err(list);
@@ -393,13 +407,29 @@ static void test_errors(void **state)
 	assert_non_null(strstr(e, "cont_first:1: a continuation line"));
 }
 
-/* test_empty - no lists: nothing to do, everything DUNNO */
+/* test_empty - no lists: nothing to do, everything DUNNO; an empty table
+ * (comments only) and sane expressions with bounds load */
 static void test_empty(void **state)
 {
 	struct ctl_restrict *r = make("", NULL, "", NULL);
 	const char *rep;
+	char list[512];
 
 	(void)state;
+	snprintf(list, sizeof(list), "check_sender_access texthash:%s, "
+		 "check_helo_access regexp:%s",
+		 put("empty_access", "# nothing yet\n\n"),
+		 put("sane_re", "/^(mx|mail)[0-9]{1,3}\\.[a-z]{2,63}$/ REJECT\n"
+		     "/[]x]+|[^]]{2}/ DUNNO\n"));
+	{
+		struct ctl_restrict *t = make("", list, list, NULL);
+
+		assert_int_equal(eval(t, CTL_RS_SENDER, NULL, "a@b.example", NULL,
+				      false, &rep), CTL_R_DUNNO);
+		assert_int_equal(eval(t, CTL_RS_HELO, "mail7.example", NULL, NULL,
+				      false, &rep), CTL_R_REJECT);
+		ctl_restrict_destroy(t);
+	}
 	assert_true(ctl_restrict_empty(r));
 	assert_int_equal(eval(r, CTL_RS_SENDER, NULL, "joe", NULL, false, &rep),
 			 CTL_R_DUNNO);
