@@ -676,6 +676,18 @@ static void ttl_lower(int *cur, int ttl)
 		*cur = ttl;
 }
 
+/* lat_bucket - the histogram slot of a latency: the first bound >= it */
+static unsigned lat_bucket(uint64_t ns)
+{
+	static const double bound[CTL_DNSBL_LAT_N] = CTL_DNSBL_LAT_BOUNDS;
+	unsigned i;
+
+	for (i = 0; i < CTL_DNSBL_LAT_N; i++)
+		if ((double)ns <= bound[i] * 1e9)
+			break;
+	return i;
+}
+
 /* lookup_finish - the lookup ended: result, cache, callbacks */
 static void lookup_finish(struct ctl_dnsbl *d, struct dnsbl_lookup *lk)
 {
@@ -703,6 +715,7 @@ static void lookup_finish(struct ctl_dnsbl *d, struct dnsbl_lookup *lk)
 	if (!r.complete)
 		d->st.partial++;
 	d->st.latency_sum_ns += r.latency_ns;
+	d->st.latency_le[lat_bucket(r.latency_ns)]++;
 	if (r.latency_ns > d->st.latency_max_ns)
 		d->st.latency_max_ns = r.latency_ns;
 

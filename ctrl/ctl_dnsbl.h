@@ -53,6 +53,13 @@
 #define CTL_DNSBL_MAX_DOMAINS	64	/* distinct domains in _sites */
 #define CTL_DNSBL_MAX_PATTERNS	256	/* entries in _sites */
 #define CTL_DNSBL_MAX_ADDRS	16	/* answer addresses looked at */
+/* Upper bounds (seconds) of the latency histogram (/metrics
+ * smtpscreen_dnsbl_latency_seconds); the last is postscreen_dnsbl_timeout's
+ * default. latency_le[i] counts lookups in (bound[i-1], bound[i]],
+ * latency_le[CTL_DNSBL_LAT_N] those over the last bound. */
+#define CTL_DNSBL_LAT_BOUNDS \
+	{ 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }
+#define CTL_DNSBL_LAT_N	13
 
 struct ctl_dnsbl;
 
@@ -85,6 +92,7 @@ struct ctl_dnsbl_stats {
 	uint64_t completed;	/* lookups ended (DNS work done) */
 	uint64_t partial;	/* ... of which with timeouts/errors */
 	uint64_t latency_sum_ns, latency_max_ns;	/* over completed */
+	uint64_t latency_le[CTL_DNSBL_LAT_N + 1];	/* histogram of completed */
 	uint32_t in_flight;	/* lookups waiting for answers */
 	uint32_t cached;	/* results held in the cache */
 	unsigned nsites;

@@ -1699,6 +1699,8 @@ static void mx_render(struct ctl_live *l)
 
 	if (l->mx == NULL || (f = open_memstream(&text, &len)) == NULL)
 		return;
+	ctl_metrics_process(f, SCR_VERSION, l->o.mode ? l->o.mode : "",
+			    (double)l->start_ns / 1e9);
 	l->ops.engine(l->ops.arg, &es, &flows);
 	ctl_metrics_engine(f, &es, flows);
 	n = live_ctrs(l, c, LIVE_CTR_MAX);

@@ -577,6 +577,24 @@ static void counters_by(FILE *out, const char *name, const char *help,
 	}
 }
 
+/* ctl_metrics_process - build info and start time of this daemon */
+void ctl_metrics_process(FILE *out, const char *version, const char *mode,
+			 double start_s)
+{
+	char lb[160], v[64], md[32];
+
+	if (ctl_metrics_label_escape(version, v, sizeof(v)) < 0 ||
+	    ctl_metrics_label_escape(mode, md, sizeof(md)) < 0)
+		v[0] = md[0] = '\0';
+	snprintf(lb, sizeof(lb), "version=\"%s\",mode=\"%s\"", v, md);
+	ctl_metrics_family(out, "smtpscreen_build_info", "gauge",
+			   "Always 1; the labels say which build runs in which mode");
+	ctl_metrics_value(out, "smtpscreen_build_info", lb, 1);
+	ctl_metrics_family(out, "process_start_time_seconds", "gauge",
+			   "Start time of the daemon since the Unix epoch");
+	ctl_metrics_value(out, "process_start_time_seconds", NULL, start_s);
+}
+
 /* ctl_metrics_engine - flows, verdicts, test failures, load */
 void ctl_metrics_engine(FILE *out, const struct scr_stats *es,
 			uint64_t flows_active)
@@ -651,6 +669,7 @@ void ctl_metrics_dnsbl(FILE *out, const struct ctl_dnsbl *d)
 {
 #ifdef SCR_HAVE_DNSBL
 	static struct ctl_dnsbl_stats s;
+	static const double bound[CTL_DNSBL_LAT_N] = CTL_DNSBL_LAT_BOUNDS;
 	static const char *const oc[] = {"listed", "unlisted", "timeout", "error",
 					  "refused"};
 	char lb[192], dom[128];
@@ -663,12 +682,11 @@ void ctl_metrics_dnsbl(FILE *out, const struct ctl_dnsbl *d)
 			     "DNSBL lookups", s.lookups);
 	ctl_metrics_counter1(out, "smtpscreen_dnsbl_cache_hits_total",
 			     "DNSBL lookups answered from the cache", s.cache_hits);
-	ctl_metrics_family(out, "smtpscreen_dnsbl_latency_seconds", "summary",
+	ctl_metrics_family(out, "smtpscreen_dnsbl_latency_seconds", "histogram",
 			   "Time from the first query to the last answer");
-	ctl_metrics_value(out, "smtpscreen_dnsbl_latency_seconds_sum", NULL,
-			  (double)s.latency_sum_ns / 1e9);
-	ctl_metrics_counter(out, "smtpscreen_dnsbl_latency_seconds_count", NULL,
-			    s.completed);
+	ctl_metrics_histogram(out, "smtpscreen_dnsbl_latency_seconds", NULL,
+			      bound, s.latency_le, CTL_DNSBL_LAT_N,
+			      (double)s.latency_sum_ns / 1e9);
 	ctl_metrics_family(out, "smtpscreen_dnsbl_site_queries_total", "counter",
 			   "DNSBL queries per site, by outcome");
 	for (i = 0; i < s.nsites; i++) {

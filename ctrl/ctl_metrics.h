@@ -14,13 +14,9 @@
  *	histograms, label value escaping) for the fill callbacks, and the
  *	parser of smtpscreen_metrics_listen ("addr:port", "[v6]:port").
  *
- *	Families the daemons publish (docs/operations.md "Metrics"):
- *	smtpscreen_test_failures_total{test=}, smtpscreen_verdicts_total
- *	{verdict=}, smtpscreen_flows_active, smtpscreen_flows_total,
- *	smtpscreen_xdp_packets_total{reason=}, smtpscreen_dnsbl_latency_
- *	seconds (histogram), smtpscreen_map_entries{map=}, smtpscreen_
- *	worker_packets_total{worker=}, smtpscreen_port_packets_total
- *	{port=,dir=}.
+ *	The families the daemons publish are listed, with type and labels,
+ *	in docs/operations.md "Metrics" (tests/e2e/metrics_test.sh checks
+ *	a live scrape against that table).
  * CONTRACT
  *	ctl_metrics_start(addr, port, allow_remote, fill, arg, err, errlen):
  *	  addr is a numeric IPv4 or IPv6 address; port 0 picks a free port
@@ -76,10 +72,6 @@
 #define CTL_METRICS_CTYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define CTL_METRICS_CONNS	16	/* concurrent scrapers */
 #define CTL_METRICS_TIMEOUT_S	10	/* idle client connection */
-/* Upper bounds (seconds) of smtpscreen_dnsbl_latency_seconds, for every
- * daemon alike; the last is postscreen_dnsbl_timeout's default. */
-#define CTL_METRICS_DNSBL_BOUNDS \
-	{ 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }
 
 struct ctl_metrics;
 
@@ -125,6 +117,10 @@ void ctl_metrics_engine(FILE *out, const struct scr_stats *es,
 			uint64_t flows_active);
 void ctl_metrics_xdp(FILE *out, struct ctl_maps *m);
 void ctl_metrics_dnsbl(FILE *out, const struct ctl_dnsbl *d);
+/* smtpscreen_build_info{version=,mode=} 1 and process_start_time_seconds
+ * (Unix seconds). */
+void ctl_metrics_process(FILE *out, const char *version, const char *mode,
+			 double start_s);
 /* One counter family with one unlabeled value. */
 void ctl_metrics_counter1(FILE *out, const char *name, const char *help,
 			  uint64_t v);

@@ -702,6 +702,9 @@ static void test_live_stats_and_logs(void **state)
 	assert_int_equal(st.in_flight, 0);
 	assert_int_equal(st.cached, 0);		/* partial: not cached */
 	assert_true(st.latency_max_ns >= 1000000000ull);	/* waited for the dead one */
+	/* the histogram: that one lookup, in (1 s, 2.5 s] (slot 10) */
+	for (unsigned i = 0; i <= CTL_DNSBL_LAT_N; i++)
+		assert_int_equal(st.latency_le[i], i == 10 ? 1 : 0);
 	assert_non_null(strstr(logbuf, "addr 198.18.0.10 listed by domain bl2.test as "
 			       "127.0.0.2\n"));
 	assert_non_null(strstr(logbuf, "warning: dnsblog reply timeout 1s for dead.test\n"));

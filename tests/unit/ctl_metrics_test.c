@@ -493,6 +493,38 @@ static void test_family_histogram(void **state)
 	free(buf);
 }
 
+/* test_process - build info (labels escaped) and start time */
+static void test_process(void **state)
+{
+	size_t len;
+	char *buf;
+	FILE *out;
+
+	(void)state;
+	capture_begin(&out, &buf, &len);
+	ctl_metrics_process(out, "0.1.0", "host", 1765000000.5);
+	ctl_metrics_process(out, "1\"x", "inline", 0);
+	assert_int_equal(fclose(out), 0);
+	assert_string_equal(buf,
+		"# HELP smtpscreen_build_info Always 1; the labels say which build "
+		"runs in which mode\n"
+		"# TYPE smtpscreen_build_info gauge\n"
+		"smtpscreen_build_info{version=\"0.1.0\",mode=\"host\"} 1\n"
+		"# HELP process_start_time_seconds Start time of the daemon since "
+		"the Unix epoch\n"
+		"# TYPE process_start_time_seconds gauge\n"
+		"process_start_time_seconds 1765000000.5\n"
+		"# HELP smtpscreen_build_info Always 1; the labels say which build "
+		"runs in which mode\n"
+		"# TYPE smtpscreen_build_info gauge\n"
+		"smtpscreen_build_info{version=\"1\\\"x\",mode=\"inline\"} 1\n"
+		"# HELP process_start_time_seconds Start time of the daemon since "
+		"the Unix epoch\n"
+		"# TYPE process_start_time_seconds gauge\n"
+		"process_start_time_seconds 0\n");
+	free(buf);
+}
+
 static const char sample_text[] =
 	"# HELP smtpscreen_verdicts_total Verdicts.\n"
 	"# TYPE smtpscreen_verdicts_total counter\n"
@@ -703,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_label_escape),
 		cmocka_unit_test(test_value_format),
 		cmocka_unit_test(test_family_histogram),
+		cmocka_unit_test(test_process),
 		cmocka_unit_test(test_serve_ipv4),
 		cmocka_unit_test(test_serve_ipv6),
 		cmocka_unit_test(test_big_body),
