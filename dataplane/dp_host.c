@@ -335,6 +335,13 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		 * kernel passes that DATA to smtpd before user space sees its
 		 * sample, so host mode stops the session at the failure; the
 		 * verdict is the same. */
+		/* a reply ban of a flow decided already (fast path) gives
+		 * no verdict: its session is stopped here */
+		if (ev->test == SCR_TEST_REPLY_BAN &&
+		    ev->action == SCR_ACT_DROP && !stopped_already(h, ev)) {
+			stop_session(h, ev);
+			break;
+		}
 		if (ev->action == SCR_ACT_ENFORCE && !stopped_already(h, ev)) {
 			stop_session(h, ev);
 			ctl_cache_block(h->lw.cache, &ev->key.client,
@@ -377,6 +384,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_CONNECT:
 	case SCR_EV_LISTED:
 	case SCR_EV_STRESS:
+	case SCR_EV_REPLY:
 		break;
 	default:
 		ctl_msg_panic("event type %d out of "
