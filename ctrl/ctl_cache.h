@@ -43,6 +43,13 @@ struct ctl_cache;
 struct ctl_cache *ctl_cache_create(uint32_t cap);
 void ctl_cache_destroy(struct ctl_cache *c);
 void ctl_cache_clear(struct ctl_cache *c);
+/* ctl_cache_set_v6_prefix - IPv6 clients share the entry of their prefix
+ * of plen bits (smtpscreen_client_ipv6_prefix_length; 128, the default of
+ * a new cache: per address); IPv4 is always per address. Entries made
+ * before a change keep their keys. ctl_cache_key: the key of a client. */
+void ctl_cache_set_v6_prefix(struct ctl_cache *c, unsigned plen);
+struct scr_addr ctl_cache_key(const struct ctl_cache *c,
+			      const struct scr_addr *addr);
 void ctl_cache_client(struct ctl_cache *c, const struct scr_addr *addr,
 		      uint64_t now_s, uint8_t enabled,
 		      struct scr_client_info *out);

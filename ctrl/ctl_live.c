@@ -237,6 +237,8 @@ void ctl_live_worker_init(struct ctl_live_worker *w, struct scr_engine *eng,
 	w->eng = eng;
 	w->cache = cache;
 	w->setup = setup;
+	if (cache != NULL && setup != NULL)
+		ctl_cache_set_v6_prefix(cache, setup->pol.client_v6_plen);
 	atomic_init(&w->setup_gen, 0);
 	atomic_init(&w->old_scan, NULL);
 	w->ndyn = 0;
@@ -364,6 +366,7 @@ void ctl_live_worker_apply(struct ctl_live_worker *w,
 						 m->setup->db) == 0) {
 			w->setup = m->setup;
 		}
+		ctl_cache_set_v6_prefix(w->cache, w->setup->pol.client_v6_plen);
 		atomic_store_explicit(&w->setup_gen, m->gen, memory_order_release);
 		return;
 	case CTL_LIVE_MSG_MAX:
@@ -463,6 +466,8 @@ static void map_add(struct ctl_live *l, enum scr_xdp_kind kind,
 		    const struct scr_addr *a, uint64_t ttl, uint8_t reasons)
 {
 #ifdef SCR_HAVE_BPF
+	struct scr_addr key = ctl_cache_key(l->cache, a);
+	unsigned plen = scr_addr_is_v4(a) ? 128 : l->setup->pol.client_v6_plen;
 	char ab[64];
 	int rc;
 
@@ -470,7 +475,8 @@ static void map_add(struct ctl_live *l, enum scr_xdp_kind kind,
 		return;
 	if (ttl > SCR_XDP_TTL_MAX_S)
 		ttl = SCR_XDP_TTL_MAX_S;
-	rc = ctl_maps_dyn_add(l->maps, kind, a, 128, ttl ? (uint32_t)ttl : 1,
+	/* an IPv6 client's entry is its prefix, as in the cache */
+	rc = ctl_maps_dyn_add(l->maps, kind, &key, plen, ttl ? (uint32_t)ttl : 1,
 			      reasons);
 	if (rc != 0) {
 		l->st.map_err++;
@@ -688,6 +694,7 @@ static void shared_ask(struct ctl_live *l, const struct scr_event *ev,
 		       unsigned worker)
 {
 	struct live_sget *x;
+	struct scr_addr ckey;
 
 	if (l->sfree == 0) {
 		l->st.shared_unavail++;	/* LIVE_SHARED_MAX in flight */
@@ -696,7 +703,8 @@ static void shared_ask(struct ctl_live *l, const struct scr_event *ev,
 	x = &l->sq[l->sfree - 1];
 	x->key = ev->key;
 	x->worker = worker;
-	if (ctl_shared_get_async(l->shared, &ev->key.client,
+	ckey = ctl_cache_key(l->cache, &ev->key.client);
+	if (ctl_shared_get_async(l->shared, &ckey,
 				 (uint64_t)(x - l->sq) + 1) != 0) {
 		l->st.shared_unavail++;	/* down: the node screens itself */
 		return;
@@ -743,6 +751,7 @@ static void lookup(struct ctl_live *l, const struct scr_event *ev,
 	uint64_t t = ev->ts_ns / 1000000000u;
 	struct scr_client_info info;
 	struct ctl_cache_entry e, r;
+	struct scr_addr ckey = ctl_cache_key(l->cache, &ev->key.client);
 	bool found = false;
 
 	if (ctl_acl_lookup(s->acl, &ev->key.client) != CTL_ACL_DUNNO)
@@ -756,14 +765,14 @@ static void lookup(struct ctl_live *l, const struct scr_event *ev,
 			shared_ask(l, ev, worker);
 #endif
 #ifdef SCR_HAVE_STORE
-		if (l->store && ctl_store_get(l->store, &ev->key.client, &r) == 0) {
+		if (l->store && ctl_store_get(l->store, &ckey, &r) == 0) {
 			ctl_cache_entry_merge(&e, &r);
 			l->st.store_hits++;
 			found = true;
 		}
 #endif
 		if (found) {
-			e.addr = ev->key.client;
+			e.addr = ckey;
 			ctl_cache_put(l->cache, &e, t);
 			entry_out(l, &e, t);
 		}
@@ -1097,6 +1106,7 @@ struct ctl_live *ctl_live_create(const struct ctl_live_opts *o,
 		snprintf(err, errlen, "verdict cache: out of memory");
 		goto fail;
 	}
+	ctl_cache_set_v6_prefix(l->cache, l->setup->pol.client_v6_plen);
 	if (rban_update(l, l->setup, err, errlen) != 0)
 		goto fail;
 #ifdef SCR_HAVE_STORE
@@ -1547,6 +1557,7 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 			     "restart; still using \"%s\"", l->shared_url);
 	if (rban_update(l, r->n, err, errlen) != 0)
 		ctl_msg_warn("reload: %s: reply bans stay as they were", err);
+	ctl_cache_set_v6_prefix(l->cache, r->n->pol.client_v6_plen);
 	free(l->perm);
 	l->perm = r->perm;
 	l->nperm = r->nperm;

@@ -1168,6 +1168,7 @@ static int worker_init(struct rp_opts *o, struct rp_worker *w, unsigned id)
 			strerror(errno));
 		return -1;
 	}
+	ctl_cache_set_v6_prefix(w->cache, o->s.pol.client_v6_plen);
 	if (o->s.pol.reply_ban) {
 		struct ctl_rban_conf rc;
 
