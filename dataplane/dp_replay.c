@@ -1249,6 +1249,13 @@ static void print_summary(FILE *out, struct rp_opts *o, struct rp_worker *w,
 	for (t = 0; t < SCR_TEST_MAX; t++)
 		fprintf(out, " %s=%" PRIu64, scr_test_name[t], s.failed[t] / o->loops);
 	fprintf(out, "\n");
+	if (o->s.pol.reply_ban) {
+		fprintf(out, "replies");
+		for (t = 0; t < SCR_REPLY_MAX; t++)
+			fprintf(out, " %s=%" PRIu64, scr_reply_name[t],
+				s.replies[t] / o->loops);
+		fprintf(out, " bans=%" PRIu64 "\n", s.reply_bans / o->loops);
+	}
 	fprintf(out, "engine stopped=%" PRIu64 " gaps=%" PRIu64 " reordered=%" PRIu64
 		     " retransmitted_bytes=%" PRIu64 " no_flow=%" PRIu64
 		     " scan_pool_empty=%" PRIu64 " no_server=%" PRIu64

@@ -133,6 +133,8 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	want on 198.18.1.$i pass,
 done
 want on 198.18.1.20 pass, pass, pass, pass, pass,
+grep -Eq '^replies auth=[0-9]+ harvest=[0-9]+ relay=0 helo=0 bans=12$' "$tmp/on.out" ||
+	bad "summary: $(grep '^replies' "$tmp/on.out")"
 n=$(grep -c ' BAN ' "$tmp/on.log")
 [ "$n" -eq 12 ] || bad "$n BAN lines, want 12 (one per banned client)"
 
