@@ -485,14 +485,14 @@ static void progress_end(struct rp_opts *o)
 
 /* label classes, in the labels contract's order */
 enum rp_class { C_GOOD, C_PREGREET, C_BARE_NEWLINE, C_PIPELINING, C_NON_SMTP,
-		C_HELO, C_BLOCKLISTED, C_MAX };
+		C_HELO, C_BLOCKLISTED, C_REPLY_BAN, C_MAX };
 static const char *const class_name[C_MAX] = {
 	"good", "pregreet", "bare_newline", "pipelining", "non_smtp_command",
-	"helo", "blocklisted",
+	"helo", "blocklisted", "reply_ban",
 };
 static const int class_test[C_MAX] = {
 	-1, SCR_TEST_PREGREET, SCR_TEST_BARE_NEWLINE, SCR_TEST_PIPELINING,
-	SCR_TEST_NON_SMTP, SCR_TEST_HELO, -1,
+	SCR_TEST_NON_SMTP, SCR_TEST_HELO, -1, SCR_TEST_REPLY_BAN,
 };
 
 struct lab_slot {
@@ -601,7 +601,8 @@ static struct lab_table *lab_load(const char *path)
 			fprintf(stderr, "smtpscreen replay: %s:%zu: bad labels row "
 				"(want client,client_port,server,server_port,class "
 				"with class one of good, pregreet, bare_newline, "
-				"pipelining, non_smtp_command, helo, blocklisted)\n",
+				"pipelining, non_smtp_command, helo, blocklisted, "
+				"reply_ban)\n",
 				path, lineno);
 			lt->bad = true;
 			continue;

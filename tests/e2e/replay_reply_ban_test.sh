@@ -14,6 +14,10 @@
 #   2001:db8:5:2::a 12 unknown recipients, another /64: pass
 #   198.18.1.1-10   good: 2 unknown and 3 valid recipients, DATA: pass
 #   198.18.1.20     good over 5 sessions with 2 stale recipients each: pass
+# Then scr-gen's mix with harvest and AUTH-guessing bots (label reply_ban) and
+# 30 % of the good sessions with one or two unknown recipients: with reply
+# bans on every class is 100 % right (no good client fails); off, the bots
+# pass. The tests are examples/main.cf's.
 set -u -o pipefail
 build=${1:?usage: $0 BUILD_DIR}
 tmp=$(mktemp -d)
@@ -159,5 +163,28 @@ want ign 198.18.2.1 fail,reply_ban
 want ign 198.18.3.1 pass, pass, pass, pass, pass,
 grep -q 'BAN \[198.18.2.1\]:40000 reason=harvest .* action=ignore$' "$tmp/ign.log" ||
 	bad "no BAN line under ignore"
+# scr-gen's labelled mix
+"$build/bench/scr-gen" --seed 5 --flows 3000 --v6 20 --stale-rcpt 30 \
+	--mix good=70,pregreet=5,bare_newline=4,pipelining=5,non_smtp_command=4,helo=6,blocklisted=4,allowlisted=2,harvest=3,auth=3 \
+	-o "$tmp/gen.pcap" --labels "$tmp/gen.csv" 2>"$tmp/gen.err" || bad "scr-gen: $(cat "$tmp/gen.err")"
+grep -q ' harvest=[1-9][0-9]* auth=[1-9]' "$tmp/gen.err" || bad "scr-gen made no bots: $(cat "$tmp/gen.err")"
+src=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+mkdir -p "$tmp/ex"
+cp "$src"/examples/* "$tmp/ex/"	# main.cf names its tables relative to itself
+cp "$tmp/ex/main.cf" "$tmp/ex/off.cf"
+echo "smtpscreen_reply_ban_enable = yes" >> "$tmp/ex/main.cf"
+for tag in on off; do
+	cf=$tmp/ex/main.cf
+	[ $tag = off ] && cf=$tmp/ex/off.cf
+	"$build/dataplane/smtpscreen" replay -c "$cf" --labels "$tmp/gen.csv" "$tmp/gen.pcap" \
+		>"$tmp/gen-$tag.out" 2>&1 || bad "gen $tag: exit status $?"
+done
+bad_cls=$(grep '^accuracy' "$tmp/gen-on.out" | grep -v 'pct=100.00 missing=0')
+[ -z "$bad_cls" ] || bad "gen, reply bans on: $bad_cls"
+grep -Eq '^accuracy class=reply_ban flows=[1-9][0-9]* correct=[1-9]' "$tmp/gen-on.out" ||
+	bad "gen: no reply_ban class: $(grep '^accuracy' "$tmp/gen-on.out")"
+grep -q '^accuracy class=good .* pct=100.00' "$tmp/gen-off.out" || bad "gen off: good clients failed"
+grep -q '^accuracy class=reply_ban .* correct=0 ' "$tmp/gen-off.out" ||
+	bad "gen off: bots caught without reply bans: $(grep reply_ban "$tmp/gen-off.out")"
 [ $fail -eq 0 ] && echo "PASS: replay_reply_ban_test"
 exit $fail
