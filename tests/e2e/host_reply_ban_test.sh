@@ -57,13 +57,7 @@ ns_addr "$CLI" schrb_c0 198.18.51.12/24
 
 # --- Postfix: three known users, 550 5.1.1 for the others ---------------------
 PF=$TMP/pf
-pf_template_smtpd "$PF.tmpl" \
-	"local_recipient_maps = inline:{u=ok, v=ok, w=ok}" \
-	"smtpd_soft_error_limit = 100" "smtpd_hard_error_limit = 100" \
-	"smtpd_discard_ehlo_keywords = pipelining"
-pf_instance_create "$PF" "$PF.tmpl" "SERVER_IP=$SIP"
-pf_start "$SRV" "$PF"
-ns_wait_listen "$SRV" "$SIP" 25 || e2e_fail "smtpd does not listen on $SIP:25"
+pf_users_start "$SRV" "$SIP" "$PF"
 
 write_conf() {	# write_conf yes|no
 	cat > "$TMP/screen.cf" <<CEOF
@@ -97,55 +91,12 @@ stop_daemon() {
 }
 e2e_cleanup_push 'stop_daemon; nsenter --net=/run/netns/'$SRV' ip link set schrb_s0 xdp off 2>/dev/null; nsenter --net=/run/netns/'$SRV' tc qdisc del dev schrb_s0 clsact 2>/dev/null; true'
 
-# client FROM RCPT... - one SMTP session from 198.18.51.FROM: EHLO, MAIL, each
-# RCPT (waiting for its reply), DATA when one was accepted, QUIT; prints
-# "result=R replies=C,C,..." (R: done, reset, closed, timeout)
-cat > "$TMP/client.py" <<'PYEOF'
-import socket, sys
-src, srv, rcpts = sys.argv[1], sys.argv[2], sys.argv[3:]
-codes, res = [], "done"
-s = socket.socket()
-s.settimeout(15)
-s.bind((src, 0))
-buf = b""
-def reply():
-    global buf
-    while True:
-        while b"\n" not in buf:
-            d = s.recv(4096)
-            if not d:
-                raise EOFError
-            buf += d
-        line, buf = buf.split(b"\n", 1)
-        if line[3:4] != b"-":
-            codes.append(line[:3].decode())
-            return line[:3]
-def cmd(c):
-    s.sendall(c)
-    return reply()
-try:
-    s.connect((srv, 25))
-    reply()
-    cmd(b"EHLO client.example.org\r\n")
-    cmd(b"MAIL FROM:<a@example.org>\r\n")
-    ok = 0
-    for r in rcpts:
-        ok += cmd(b"RCPT TO:<%s@example.test>\r\n" % r.encode()) == b"250"
-    if ok and cmd(b"DATA\r\n") == b"354":
-        cmd(b"Subject: reply ban test\r\n\r\nhello\r\n.\r\n")
-    cmd(b"QUIT\r\n")
-except ConnectionResetError:
-    res = "reset"
-except EOFError:
-    res = "closed"
-except OSError:
-    res = "timeout"
-print("result=%s replies=%s" % (res, ",".join(codes)))
-PYEOF
+# client FROM RCPT... - one SMTP session from 198.18.51.FROM (lib/rcpt_client.py)
 client() {
 	local from=$1
 	shift
-	ns_exec "$CLI" "$PY" "$TMP/client.py" "198.18.51.$from" "$SIP" "$@" 2>>"$TMP/client.err"
+	ns_exec "$CLI" "$PY" "$HERE/lib/rcpt_client.py" "198.18.51.$from" "$SIP" "$@" \
+		2>>"$TMP/client.err"
 }
 syn() { ns_tcp_connect "$CLI" "198.18.51.$1" "$SIP" 25 2; }
 ctr() { "$CTL" -p "$PIN" stats | awk -v n="$1" '$1 == n { print $2 }'; }
