@@ -380,7 +380,12 @@ void ctl_cache_verdict(struct ctl_cache *c, const struct scr_event *ev,
 {
 	uint64_t now_s = ev->ts_ns / 1000000000u;
 
-	if (ev->verdict == SCR_V_PASS && !ev->pass_old)
+	const struct ctl_cache_entry *e = find(c, &ev->key.client, now_s);
+
+	/* a pass does not lift a block made while the session ran (a reply
+	 * ban of its client, or of another address of its IPv6 prefix) */
+	if (ev->verdict == SCR_V_PASS && !ev->pass_old &&
+	    (e == NULL || e->block_until <= now_s))
 		ctl_cache_pass(c, &ev->key.client, now_s,
 			       pol->enabled & SCR_TESTS_STREAM, pol);
 	else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt)

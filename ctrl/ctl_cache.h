@@ -67,8 +67,9 @@ uint32_t ctl_cache_sweep(struct ctl_cache *c, uint64_t now_s);
 uint32_t ctl_cache_count(const struct ctl_cache *c);
 uint64_t ctl_cache_replaced(const struct ctl_cache *c);
 /* ctl_cache_verdict - what a VERDICT event means for the cache: a new
- * pass of the stream tests, or a block for pol's block TTL when the
- * session was stopped; nothing else. */
+ * pass of the stream tests (unless the client is blocked now: a block
+ * made while its session ran stays), or a block for pol's block TTL when
+ * the session was stopped; nothing else. */
 void ctl_cache_verdict(struct ctl_cache *c, const struct scr_event *ev,
 		       const struct scr_policy *pol);
 /* ctl_cache_entry_merge - dst gets the later of each time in src */

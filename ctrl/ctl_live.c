@@ -553,6 +553,8 @@ static void pass(struct ctl_live *l, const struct scr_addr *a, bool old,
 	struct ctl_cache_entry e;
 
 	l->st.passes++;
+	if (ctl_cache_get(l->cache, a, t, &e) == 0 && e.block_until > t)
+		return;		/* blocked while its session ran (reply ban) */
 	if (!old) {
 		ctl_cache_pass(l->cache, a, t, tests, pol);
 		(void)persist(l, a, t, &e, true);
@@ -586,12 +588,17 @@ static void dnsbl_done(void *arg, const struct scr_addr *a,
 		uint64_t t = now_s();
 		unsigned i;
 
+		if (ctl_cache_get(l->cache, &x->key.client, t, &e) == 0 &&
+		    e.block_until > t)
+			goto out;	/* a block made meanwhile stays */
+
 		for (i = 0; i < SCR_TEST_MAX; i++)
 			p.ttl_s[i] = r->ttl_s ? r->ttl_s : 1;
 		ctl_cache_pass(l->cache, &x->key.client, t,
 			       p.enabled & SCR_TESTS_STREAM, &p);
 		(void)persist(l, &x->key.client, t, &e, true);
 	}
+out:
 	x->next = l->dfree;
 	l->dfree = (unsigned)(x - l->dq) + 1;
 }
@@ -814,12 +821,15 @@ static void on_stress(struct ctl_live *l, const struct scr_event *ev,
 
 /* ctl_live_event_urgent - whether ev's effects should not wait for the
  * front end's next batch of events: a new client's CONNECT when it starts
- * DNSBL or shared-store lookups (their answers race the greet wait).
- * Blocks and passes may wait: the worker's own cache has them for the
+ * DNSBL or shared-store lookups (their answers race the greet wait), and
+ * a server reply for the reply bans (a ban races the client's next
+ * command). Blocks and passes may wait: the worker's own cache has them for the
  * client's next session at once (ctl_cache_block, ctl_cache_verdict),
  * the map entry, log line and store only follow. Any thread. */
 bool ctl_live_event_urgent(const struct ctl_live *l, const struct scr_event *ev)
 {
+	if (ev->type == SCR_EV_REPLY)	/* 5xx of four kinds: rare */
+		return true;
 	return ev->type == SCR_EV_CONNECT &&
 	       atomic_load_explicit(&l->connect_looks, memory_order_relaxed);
 }

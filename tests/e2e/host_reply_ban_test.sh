@@ -12,9 +12,11 @@
 #   slows nor drops a client before smtpscreen's limit. `smtpscreen host` runs with
 #   smtpscreen_reply_ban_enable = yes and a harvest limit of 8. From schrb_cli:
 #     .10  good: one known and two unknown recipients, DATA: delivered, never banned
-#     .11  harvest bot: 14 unknown recipients in one session: the session is reset
-#          after the 8th, one BAN line (fail2ban/CrowdSec format), a block entry in
-#          the XDP map, its next SYN dropped (xdp_drop_block_packets)
+#     .11  harvest bot: 14 unknown recipients in one session, as fast as Postfix
+#          answers: one BAN line at the 8th (fail2ban/CrowdSec format), a block
+#          entry in the XDP map that its session's pass does not lift, its next SYN
+#          dropped (xdp_drop_block_packets); its session is reset if the ban comes
+#          before its last RCPT (a race in host mode)
 #     .10  again after the bot: still connects and delivers
 #   With reply bans off (a second daemon run) the same bot is not banned.
 #
@@ -117,13 +119,19 @@ grep -q "550 5.1.1 <nobody1@example.test>: Recipient address rejected: User unkn
 
 res=$(client 11 "${HARVEST[@]}")
 e2e_log ".11 harvest: $res"
-echo "$res" | grep -Eq "result=(reset|closed) replies=220,250,250(,550){7,8}$" ||
-	e2e_fail "harvest bot .11 not stopped after its 8th unknown recipient: $res"
+# Its session: the kernel gives every RCPT to smtpd before the daemon sees its
+# sample, so whether the ban (async, control thread) cuts the session before the
+# bot's last RCPT is a race; what is checked is that it is banned and, if cut,
+# not before its 8th unknown recipient.
+echo "$res" | grep -Eq "result=(reset|closed) replies=220,250,250(,550){7,14}$|result=done replies=220,250,250(,550){14},221$" ||
+	e2e_fail "harvest bot .11: $res"
 e2e_wait_for 5 grep -Eq 'BAN \[198\.18\.51\.11\]:[0-9]+ reason=harvest count=8 window=600s ttl=3600s action=drop$' "$LOG" ||
 	e2e_fail "no BAN line for .11: $(tail -20 "$LOG")"
 [ "$(grep -c ' BAN ' "$LOG")" -eq 1 ] || e2e_fail "BAN lines: $(grep ' BAN ' "$LOG")"
 "$CTL" -p "$PIN" block list | grep -q '^198.18.51.11/32' ||
 	e2e_fail "no XDP block entry for .11: $("$CTL" -p "$PIN" block list)"
+"$CTL" -p "$PIN" allow list | grep -q '^198.18.51.11/32' &&
+	e2e_fail "its session's pass gave the banned .11 an allow entry"
 before=$(ctr xdp_drop_block_packets)
 syn 11 && e2e_fail ".11 connected again after its ban"
 after=$(ctr xdp_drop_block_packets)
