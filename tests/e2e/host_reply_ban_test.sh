@@ -101,7 +101,11 @@ client() {
 		2>>"$TMP/client.err"
 }
 syn() { ns_tcp_connect "$CLI" "198.18.51.$1" "$SIP" 25 2; }
-ctr() { "$CTL" -p "$PIN" stats | awk -v n="$1" '$1 == n { print $2 }'; }
+# ctr NAME - a counter: the daemon's (socket) or XDP's (pins)
+ctr() {
+	{ "$CTL" -s "$TMP/ctl.sock" stats; "$CTL" -s /nonexistent -p "$PIN" stats; } 2>/dev/null |
+		awk -v n="$1" '$1 == n { print $2; exit }'
+}
 delivered() { grep -c "status=sent (smtpscreen test sink)" "$(pf_maillog "$PF")"; }
 HARVEST=(n1 n2 n3 n4 n5 n6 n7 n8 n9 n10 n11 n12 n13 n14)
 
