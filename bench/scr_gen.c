@@ -78,12 +78,14 @@ enum gen_class {
 	GEN_C_HELO,
 	GEN_C_BLOCKLISTED,
 	GEN_C_ALLOWLISTED,	/* no label row */
+	GEN_C_HARVEST,		/* reply bans: unknown recipients (label reply_ban) */
+	GEN_C_AUTH,		/* reply bans: AUTH guessing (label reply_ban) */
 	GEN_C_MAX
 };
 
 static const char *const gen_class_name[GEN_C_MAX] = {
 	"good", "pregreet", "bare_newline", "pipelining", "non_smtp_command",
-	"helo", "blocklisted", "allowlisted",
+	"helo", "blocklisted", "allowlisted", "harvest", "auth",
 };
 
 enum gen_noise {
@@ -497,6 +499,8 @@ struct gen_opts {
 	uint64_t flows;
 	unsigned mix[GEN_C_MAX];
 	double noise, v6, vlan, nopipe;
+	double stale;		/* --stale-rcpt: good sessions with unknown
+				 * recipients (550 5.1.1) among theirs */
 	double rate;		/* flow arrivals per second (Poisson) */
 	uint64_t syn_flood;	/* spoofed SYNs (0: none) */
 	uint64_t flood_rate;	/* SYNs per second (0: spread over the span) */
@@ -813,6 +817,19 @@ static void gen_v6(uint8_t *a, uint16_t w2, uint16_t w3, uint64_t idx)
 	gen_be32(a + 12, (uint32_t)idx + 1);
 }
 
+/* gen_v6_client - a client address of pool w2: each in a /64 of its own, as
+ * smtpscreen counts, caches and blocks IPv6 clients per /64 by default
+ * (smtpscreen_client_ipv6_prefix_length): the client pool (w2 = 1) spreads
+ * over 2001:db8:1::/48 and up (32 bits), the other pools stay in their /48
+ * (the access lists' 2001:db8:dead::/48, beef, the flood's f000) and wrap
+ * after 65,536 clients */
+static void gen_v6_client(uint8_t *a, uint16_t w2, uint64_t idx)
+{
+	gen_v6(a, w2, (uint16_t)idx, idx);
+	if (w2 == 1)
+		gen_be32(a + 4, (1u << 16) + (uint32_t)idx);
+}
+
 /* gen_v4_from_index - index into a pool of /24s, skipping .0 and .255;
  * base is the first /24 as a 24-bit number; returns 0 or -ENOSPC */
 static int gen_v4_from_index(uint8_t *a, uint32_t base24, uint32_t n24, uint64_t idx)
@@ -839,7 +856,7 @@ static void gen_client_addr(struct gen_ctx *c, struct gen_flow *f, enum gen_clas
 			f->v6 = 0;
 			return;
 		}
-		gen_v6(f->caddr, 0xdead, 0, c->pool_deny6++);
+		gen_v6_client(f->caddr, 0xdead, c->pool_deny6++);
 		f->v6 = 1;
 		return;
 	case GEN_C_ALLOWLISTED:
@@ -849,7 +866,7 @@ static void gen_client_addr(struct gen_ctx *c, struct gen_flow *f, enum gen_clas
 			f->v6 = 0;
 			return;
 		}
-		gen_v6(f->caddr, 0xbeef, 0, c->pool_perm6++);
+		gen_v6_client(f->caddr, 0xbeef, c->pool_perm6++);
 		f->v6 = 1;
 		return;
 	case GEN_C_GOOD:
@@ -858,6 +875,8 @@ static void gen_client_addr(struct gen_ctx *c, struct gen_flow *f, enum gen_clas
 	case GEN_C_PIPELINING:
 	case GEN_C_NON_SMTP:
 	case GEN_C_HELO:
+	case GEN_C_HARVEST:
+	case GEN_C_AUTH:
 		if (!want_v6) {
 			/* 198.18.0.0/16 (256 /24s) then 198.19.0.0/17 (128 /24s) */
 			uint64_t i = c->pool_v4;
@@ -871,7 +890,7 @@ static void gen_client_addr(struct gen_ctx *c, struct gen_flow *f, enum gen_clas
 				return;
 			}
 		}
-		gen_v6(f->caddr, 1, 0, c->pool_v6++);
+		gen_v6_client(f->caddr, 1, c->pool_v6++);
 		f->v6 = 1;
 		return;
 	case GEN_C_MAX:
@@ -886,7 +905,7 @@ static void gen_noise_addr(struct gen_ctx *c, struct gen_flow *f)
 	uint64_t i = c->pool_noise++;
 
 	if (f->v6)
-		gen_v6(f->caddr, 2, 0, i % 100000);
+		gen_v6_client(f->caddr, 2, i % 100000);
 	else if (gen_v4_from_index(f->caddr, (198u << 16) | (19u << 8) | 192u, 32,
 				   i % (32 * 254)))
 		gen_die("noise pool");
@@ -1343,6 +1362,23 @@ static void gen_mail_rcpt(struct gen_flow *f, const struct gen_sess *s)
 	}
 }
 
+/* gen_unknown_rcpts - n RCPTs of users the server does not know: Postfix's
+ * 550 5.1.1 (reply bans count them) */
+static void gen_unknown_rcpts(struct gen_flow *f, const struct gen_sess *s, unsigned n)
+{
+	char l[300], r[300];
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned u = (unsigned)gen_below(&f->rng, 1000000);
+
+		snprintf(l, sizeof(l), "RCPT TO:<x%06u@example.test>", u);
+		gen_command(f, s, l);
+		snprintf(r, sizeof(r), "550 5.1.1 <x%06u@example.test>: Recipient address "
+			 "rejected: User unknown in local recipient table\r\n", u);
+		gen_srv(f, r, gen_s_think(f, 'r'));
+	}
+}
+
 /* gen_data - DATA, 354, the message, 250 queued */
 static void gen_data(struct gen_ctx *c, struct gen_flow *f, const struct gen_sess *s)
 {
@@ -1526,6 +1562,8 @@ static void gen_good_session(struct gen_ctx *c, struct gen_flow *f, struct gen_s
 		return;
 	}
 	gen_mail_rcpt(f, s);
+	if (c->o.stale > 0 && gen_chance(&f->rng, c->o.stale))
+		gen_unknown_rcpts(f, s, (unsigned)gen_range(&f->rng, 1, 2));
 	if (!helo && v >= 32 && v < 42)
 		gen_bdat(c, f, s);
 	else
@@ -1748,6 +1786,46 @@ static void gen_non_smtp_session(struct gen_ctx *c, struct gen_flow *f, struct g
 		return;
 	}
 	gen_srv(f, "502 5.5.2 Error: command not recognized\r\n", gen_s_think(f, 0));
+	gen_quit(f, s, 1);
+}
+
+/* gen_harvest_session - a directory harvest: 25 unknown recipients, no
+ * DATA (smtpscreen's default limit is 20 in 10 minutes) */
+static void gen_harvest_session(struct gen_flow *f, struct gen_sess *s)
+{
+	char l[300];
+
+	s->bot = 1;
+	gen_handshake(f);
+	gen_greeting(f, s, gen_banner_delay(f), gen_logu(&f->rng, 100, 2000000));
+	gen_ehlo(f, s, 0);
+	snprintf(l, sizeof(l), "MAIL FROM:<%s>", s->from);
+	gen_command(f, s, l);
+	gen_srv(f, "250 2.1.0 Ok\r\n", gen_s_think(f, 'm'));
+	gen_unknown_rcpts(f, s, 25);
+	gen_quit(f, s, 1);
+}
+
+/* gen_auth_session - password guessing: 12 AUTH PLAIN answered 535 (the
+ * default limit is 10 in 10 minutes) */
+static void gen_auth_session(struct gen_flow *f, struct gen_sess *s)
+{
+	static const char *const creds[] = {
+		"AGFkbWluAGFkbWlu", "AHRlc3QAMTIzNDU2", "AGluZm8AcGFzc3dvcmQ=",
+		"AHVzZXIAcXdlcnR5", "AHNhbGVzAGxldG1laW4=",
+	};
+	char l[300];
+
+	s->bot = 1;
+	gen_handshake(f);
+	gen_greeting(f, s, gen_banner_delay(f), gen_logu(&f->rng, 100, 2000000));
+	gen_ehlo(f, s, 0);
+	for (unsigned i = 0; i < 12; i++) {
+		snprintf(l, sizeof(l), "AUTH PLAIN %s", gen_pick(&f->rng, creds));
+		gen_command(f, s, l);
+		gen_srv(f, "535 5.7.8 Error: authentication failed: authentication "
+			"failure\r\n", gen_s_think(f, 0));
+	}
 	gen_quit(f, s, 1);
 }
 
@@ -2140,7 +2218,7 @@ static int gen_flood_syn(struct gen_ctx *c, uint64_t ts)
 	f.ctx = c;
 	f.v6 = i >= GEN_FLOOD_V4;
 	if (f.v6) {
-		gen_v6(f.caddr, 0xf000, 0, i - GEN_FLOOD_V4);
+		gen_v6_client(f.caddr, 0xf000, i - GEN_FLOOD_V4);
 		c->n_flood_v6++;
 	} else {
 		gen_v4(f.caddr, 198, 19, 224 + (unsigned)(i >> 8), (unsigned)(i & 0xff));
@@ -2318,6 +2396,12 @@ static int gen_smtp_flow(struct gen_ctx *c, uint64_t t, enum gen_class cls)
 	case GEN_C_HELO:
 		gen_helo_session(c, &f, &s);
 		break;
+	case GEN_C_HARVEST:
+		gen_harvest_session(&f, &s);
+		break;
+	case GEN_C_AUTH:
+		gen_auth_session(&f, &s);
+		break;
 	case GEN_C_MAX:
 	default:
 		gen_die("class");
@@ -2336,6 +2420,7 @@ static int gen_smtp_flow(struct gen_ctx *c, uint64_t t, enum gen_class cls)
 		gen_addr_str(&f, f.caddr, ca, sizeof(ca));
 		gen_addr_str(&f, f.saddr, sa, sizeof(sa));
 		if (fprintf(c->csv, "%s,%u,%s,%u,%s\n", ca, f.cport, sa, f.sport,
+			    cls == GEN_C_HARVEST || cls == GEN_C_AUTH ? "reply_ban" :
 			    gen_class_name[cls]) < 0)
 			f.err = f.err ? f.err : -EIO;
 	}
@@ -2506,11 +2591,13 @@ static void gen_usage(FILE *fp)
 	fprintf(fp,
 		"usage: scr-gen --seed S --flows N [--mix good=70,pregreet=5,...] [--noise PCT]\n"
 		"               [--v6 PCT] [--vlan PCT] [--no-pipelining-server PCT] [--rate N]\n"
-		"               [--syn-flood N [--flood-rate PPS]]\n"
+		"               [--stale-rcpt PCT] [--syn-flood N [--flood-rate PPS]]\n"
 		"               [--slowloris N [--slowloris-gap SEC] [--slowloris-bytes K]]\n"
 		"               -o out.pcap --labels out.csv\n"
 		"classes: good pregreet bare_newline pipelining non_smtp_command helo\n"
 		"         blocklisted allowlisted (allowlisted flows get no label)\n"
+		"         harvest auth (reply-ban bots, label reply_ban; weight 0 by default)\n"
+		"--stale-rcpt PCT: good sessions with 1-2 unknown recipients (550 5.1.1)\n"
 		"defaults: --mix good=70,pregreet=5,bare_newline=4,pipelining=5,"
 		"non_smtp_command=4,helo=6,blocklisted=4,allowlisted=2\n"
 		"          --noise 10 --v6 10 --vlan 5 --no-pipelining-server 20\n"
@@ -2541,6 +2628,7 @@ int main(int argc, char **argv)
 		{ "v6", required_argument, NULL, '6' },
 		{ "vlan", required_argument, NULL, 'V' },
 		{ "no-pipelining-server", required_argument, NULL, 'P' },
+		{ "stale-rcpt", required_argument, NULL, 'S' },
 		{ "rate", required_argument, NULL, 'R' },
 		{ "syn-flood", required_argument, NULL, 'F' },
 		{ "flood-rate", required_argument, NULL, 'f' },
@@ -2605,6 +2693,10 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			if (gen_parse_pct(optarg, &c.o.nopipe))
+				return gen_bad_value(badopt, optarg);
+			break;
+		case 'S':
+			if (gen_parse_pct(optarg, &c.o.stale))
 				return gen_bad_value(badopt, optarg);
 			break;
 		case 'R': {

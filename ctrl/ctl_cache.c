@@ -34,6 +34,7 @@ struct ctl_cache {
 	uint32_t fresh;		/* nodes [fresh, cap) never used (zero) */
 	uint32_t hand;
 	uint64_t replaced;
+	uint8_t v6_plen;	/* clients' IPv6 prefix (128: the address) */
 };
 
 /* ctl_cache_addr_hash - keyed hash of an address (scr_hash: SipHash-1-3
@@ -72,6 +73,7 @@ struct ctl_cache *ctl_cache_create(uint32_t cap)
 		return NULL;
 	c->cap = cap;
 	c->mask = nb - 1;
+	c->v6_plen = 128;
 	/* zero from the OS and not written here: pages are touched only
 	 * where clients go */
 	c->n = scr_mem_zalloc((size_t)cap * sizeof(*c->n));
@@ -122,10 +124,25 @@ static bool expired(const struct ctl_cache_entry *e, uint64_t now_s)
 	return true;
 }
 
-/* find - the live entry of addr, dropping it if expired */
-static struct ctl_cache_entry *find(struct ctl_cache *c,
-				    const struct scr_addr *addr, uint64_t now_s)
+/* ctl_cache_set_v6_prefix - IPv6 clients are kept per prefix of plen */
+void ctl_cache_set_v6_prefix(struct ctl_cache *c, unsigned plen)
 {
+	c->v6_plen = (uint8_t)(plen == 0 || plen > 128 ? 128 : plen);
+}
+
+/* ctl_cache_key - the address a client's entry is kept under */
+struct scr_addr ctl_cache_key(const struct ctl_cache *c,
+			      const struct scr_addr *addr)
+{
+	return scr_addr_client_key(addr, c->v6_plen);
+}
+
+/* find - the live entry of addr's key, dropping it if expired */
+static struct ctl_cache_entry *find(struct ctl_cache *c,
+				    const struct scr_addr *client, uint64_t now_s)
+{
+	struct scr_addr key = ctl_cache_key(c, client);
+	const struct scr_addr *addr = &key;
 	uint32_t i = c->bucket[ctl_cache_addr_hash(addr) & c->mask];
 
 	while (i) {
@@ -143,12 +160,14 @@ static struct ctl_cache_entry *find(struct ctl_cache *c,
 	return NULL;
 }
 
-/* get_or_add - the entry of addr, created empty if needed */
+/* get_or_add - the entry of addr's key, created empty if needed */
 static struct ctl_cache_entry *get_or_add(struct ctl_cache *c,
-					  const struct scr_addr *addr,
+					  const struct scr_addr *client,
 					  uint64_t now_s)
 {
-	struct ctl_cache_entry *e = find(c, addr, now_s);
+	struct ctl_cache_entry *e = find(c, client, now_s);
+	struct scr_addr key = ctl_cache_key(c, client);
+	const struct scr_addr *addr = &key;
 	uint32_t b, i;
 
 	if (e != NULL)
@@ -222,8 +241,12 @@ void ctl_cache_block(struct ctl_cache *c, const struct scr_addr *addr,
 	struct ctl_cache_entry *e = get_or_add(c, addr, now_s);
 
 	memset(e->pass_until, 0, sizeof(e->pass_until));
-	e->block_until = now_s + ttl_s;
-	e->block_reasons = reasons;
+	if (e->block_until > now_s)	/* blocked already: never shortened */
+		e->block_reasons |= reasons;
+	else
+		e->block_reasons = reasons;
+	if (now_s + ttl_s > e->block_until)
+		e->block_until = now_s + ttl_s;
 }
 
 /* ctl_cache_put - e's times for its client, whole (a copy of another
@@ -358,7 +381,12 @@ void ctl_cache_verdict(struct ctl_cache *c, const struct scr_event *ev,
 {
 	uint64_t now_s = ev->ts_ns / 1000000000u;
 
-	if (ev->verdict == SCR_V_PASS && !ev->pass_old)
+	const struct ctl_cache_entry *e = find(c, &ev->key.client, now_s);
+
+	/* a pass does not lift a block made while the session ran (a reply
+	 * ban of its client, or of another address of its IPv6 prefix) */
+	if (ev->verdict == SCR_V_PASS && !ev->pass_old &&
+	    (e == NULL || e->block_until <= now_s))
 		ctl_cache_pass(c, &ev->key.client, now_s,
 			       pol->enabled & SCR_TESTS_STREAM, pol);
 	else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt)

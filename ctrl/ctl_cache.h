@@ -43,6 +43,13 @@ struct ctl_cache;
 struct ctl_cache *ctl_cache_create(uint32_t cap);
 void ctl_cache_destroy(struct ctl_cache *c);
 void ctl_cache_clear(struct ctl_cache *c);
+/* ctl_cache_set_v6_prefix - IPv6 clients share the entry of their prefix
+ * of plen bits (smtpscreen_client_ipv6_prefix_length; 128, the default of
+ * a new cache: per address); IPv4 is always per address. Entries made
+ * before a change keep their keys. ctl_cache_key: the key of a client. */
+void ctl_cache_set_v6_prefix(struct ctl_cache *c, unsigned plen);
+struct scr_addr ctl_cache_key(const struct ctl_cache *c,
+			      const struct scr_addr *addr);
 void ctl_cache_client(struct ctl_cache *c, const struct scr_addr *addr,
 		      uint64_t now_s, uint8_t enabled,
 		      struct scr_client_info *out);
@@ -60,8 +67,9 @@ uint32_t ctl_cache_sweep(struct ctl_cache *c, uint64_t now_s);
 uint32_t ctl_cache_count(const struct ctl_cache *c);
 uint64_t ctl_cache_replaced(const struct ctl_cache *c);
 /* ctl_cache_verdict - what a VERDICT event means for the cache: a new
- * pass of the stream tests, or a block for pol's block TTL when the
- * session was stopped; nothing else. */
+ * pass of the stream tests (unless the client is blocked now: a block
+ * made while its session ran stays), or a block for pol's block TTL when
+ * the session was stopped; nothing else. */
 void ctl_cache_verdict(struct ctl_cache *c, const struct scr_event *ev,
 		       const struct scr_policy *pol);
 /* ctl_cache_entry_merge - dst gets the later of each time in src */

@@ -40,6 +40,7 @@
 #include "ctl_conf.h"
 #include "ctl_file.h"
 #include "ctl_msg.h"
+#include "ctl_rban.h"
 
 #define CTL_CONF_MAX_FILE	(16u << 20)	/* main.cf, regexp and signature
 						 * tables: refuse absurd sizes */
@@ -204,6 +205,19 @@ static const struct ctl_param ctl_params[] = {
 	{ "smtpscreen_dnsbl_servers", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_shared_store", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_metrics_listen", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_reply_ban_enable", "no", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_reply_ban_action", "drop", CTL_T_ACTION, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_reply_ban_ttl", "1h", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_reply_ban_auth_limit", "10", CTL_T_INT, 0, 0, IMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_reply_ban_auth_window", "10m", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_reply_ban_harvest_limit", "20", CTL_T_INT, 0, 0, IMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_reply_ban_harvest_window", "10m", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_reply_ban_relay_limit", "10", CTL_T_INT, 0, 0, IMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_reply_ban_relay_window", "10m", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_reply_ban_helo_limit", "10", CTL_T_INT, 0, 0, IMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_reply_ban_helo_window", "10m", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_reply_ban_table_size", "65536", CTL_T_INT, 0, 1024, 16777216, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_client_ipv6_prefix_length", "64", CTL_T_INT, 0, 1, 128, CTL_PF_USED | CTL_PF_OURS },
 };
 #define CTL_NPARAMS (sizeof(ctl_params) / sizeof(ctl_params[0]))
 
@@ -1452,6 +1466,8 @@ int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
 		  "smtpscreen_helo_ttl" },
 		{ SCR_TEST_ACCESS, NULL, "postscreen_denylist_action", NULL },
 		{ SCR_TEST_DNSBL, NULL, "postscreen_dnsbl_action", "postscreen_dnsbl_max_ttl" },
+		{ SCR_TEST_REPLY_BAN, "smtpscreen_reply_ban_enable",
+		  "smtpscreen_reply_ban_action", "smtpscreen_reply_ban_ttl" },
 	};
 
 	if (err && errlen)
@@ -1475,6 +1491,11 @@ int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
 		case SCR_TEST_NON_SMTP:
 		case SCR_TEST_HELO:
 			on = ctl_get_bool(conf, t[i].enable);
+			break;
+		case SCR_TEST_REPLY_BAN:
+			/* not a test a client passes: no bit in enabled */
+			pol->reply_ban = ctl_get_bool(conf, t[i].enable);
+			on = false;
 			break;
 		default:
 			ctl_msg_panic("ctl_conf_policy: test %d out of range",
@@ -1512,12 +1533,36 @@ int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
 	pol->close_timeout_ns = ctl_get_time(conf, "smtpscreen_tcp_close_timeout") *
 				1000000000ull;
 	pol->reorder_window = (uint32_t)ctl_get_int(conf, "smtpscreen_reorder_window");
+	pol->client_v6_plen = (uint8_t)ctl_get_int(conf,
+				"smtpscreen_client_ipv6_prefix_length");
 	if (ctl_parse_ports(ctl_conf_get(conf, "smtpscreen_ports"), pol->ports,
 			    &pol->nports) < 0) {
 		ctl_err(err, errlen, conf->file, 0, "smtpscreen_ports: bad port list");
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* ctl_conf_reply_ban - the reply-ban counter's limits */
+void ctl_conf_reply_ban(const struct ctl_conf *conf, struct ctl_rban_conf *rc)
+{
+	static const char *const kind[SCR_REPLY_MAX] = {
+		[SCR_REPLY_AUTH] = "auth", [SCR_REPLY_HARVEST] = "harvest",
+		[SCR_REPLY_RELAY] = "relay", [SCR_REPLY_HELO] = "helo",
+	};
+	char name[64];
+	unsigned k;
+
+	memset(rc, 0, sizeof(*rc));
+	for (k = 0; k < SCR_REPLY_MAX; k++) {
+		snprintf(name, sizeof(name), "smtpscreen_reply_ban_%s_limit", kind[k]);
+		rc->limit[k] = (uint32_t)ctl_get_int(conf, name);
+		snprintf(name, sizeof(name), "smtpscreen_reply_ban_%s_window", kind[k]);
+		rc->window_s[k] = (uint32_t)ctl_get_time(conf, name);
+	}
+	rc->ttl_s = (uint32_t)ctl_get_time(conf, "smtpscreen_reply_ban_ttl");
+	rc->v6_plen = (uint8_t)ctl_get_int(conf, "smtpscreen_client_ipv6_prefix_length");
+	rc->table_size = (uint32_t)ctl_get_int(conf, "smtpscreen_reply_ban_table_size");
 }
 
 /*

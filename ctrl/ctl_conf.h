@@ -50,6 +50,9 @@ const char *ctl_conf_where(const struct ctl_conf *conf, const char *name,
 /* Directory of the loaded file (relative table paths resolve against it). */
 const char *ctl_conf_dir(const struct ctl_conf *conf);
 
+/* The reply-ban counter's limits (smtpscreen_reply_ban_*). */
+struct ctl_rban_conf;
+void ctl_conf_reply_ban(const struct ctl_conf *conf, struct ctl_rban_conf *rc);
 int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
 		    char *err, size_t errlen);
 int ctl_conf_patterns(const struct ctl_conf *conf,

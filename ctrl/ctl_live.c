@@ -35,6 +35,7 @@
 #include "ctl_live.h"
 #include "ctl_log.h"
 #include "ctl_msg.h"
+#include "ctl_rban.h"
 #include "ctl_sock.h"
 #include "scr_scan.h"
 #include "smtpscreen_abi.h"
@@ -122,6 +123,7 @@ struct live_stats {
 	uint64_t shared_unavail, shared_blocks_in, pass_old_sent;
 	uint64_t dnsbl_started, dnsbl_lost, dnsbl_listed;
 	uint64_t reloads, reload_errors;
+	uint64_t reply_bans;
 };
 
 struct ctl_live {
@@ -137,6 +139,7 @@ struct ctl_live {
 	unsigned nw;
 	struct ctl_live_ops ops;
 	struct ctl_cache *cache;	/* master */
+	struct ctl_rban *rban;		/* reply bans' counts; NULL: never on */
 	struct ctl_store *store;	/* NULL: none */
 	bool sync_pending;		/* written since the last sync */
 	struct ctl_shared *shared;	/* NULL: smtpscreen_shared_store empty */
@@ -234,6 +237,8 @@ void ctl_live_worker_init(struct ctl_live_worker *w, struct scr_engine *eng,
 	w->eng = eng;
 	w->cache = cache;
 	w->setup = setup;
+	if (cache != NULL && setup != NULL)
+		ctl_cache_set_v6_prefix(cache, setup->pol.client_v6_plen);
 	atomic_init(&w->setup_gen, 0);
 	atomic_init(&w->old_scan, NULL);
 	w->ndyn = 0;
@@ -318,6 +323,10 @@ void ctl_live_worker_apply(struct ctl_live_worker *w,
 		(void)scr_engine_dnsbl(w->eng, &m->key, m->score,
 				       (enum scr_dnsbl_outcome)m->outcome, now_ns);
 		return;
+	case CTL_LIVE_MSG_REPLY_BAN:
+		(void)scr_engine_reply_ban(w->eng, &m->key, (uint32_t)m->score,
+					   now_ns);
+		return;
 	case CTL_LIVE_MSG_DYN_ADD:
 	case CTL_LIVE_MSG_DYN_DEL:
 		i = dyn_find(w->dyn, w->ndyn, m->kind, &m->entry.addr, m->plen);
@@ -357,6 +366,7 @@ void ctl_live_worker_apply(struct ctl_live_worker *w,
 						 m->setup->db) == 0) {
 			w->setup = m->setup;
 		}
+		ctl_cache_set_v6_prefix(w->cache, w->setup->pol.client_v6_plen);
 		atomic_store_explicit(&w->setup_gen, m->gen, memory_order_release);
 		return;
 	case CTL_LIVE_MSG_MAX:
@@ -456,6 +466,8 @@ static void map_add(struct ctl_live *l, enum scr_xdp_kind kind,
 		    const struct scr_addr *a, uint64_t ttl, uint8_t reasons)
 {
 #ifdef SCR_HAVE_BPF
+	struct scr_addr key = ctl_cache_key(l->cache, a);
+	unsigned plen = scr_addr_is_v4(a) ? 128 : l->setup->pol.client_v6_plen;
 	char ab[64];
 	int rc;
 
@@ -463,7 +475,8 @@ static void map_add(struct ctl_live *l, enum scr_xdp_kind kind,
 		return;
 	if (ttl > SCR_XDP_TTL_MAX_S)
 		ttl = SCR_XDP_TTL_MAX_S;
-	rc = ctl_maps_dyn_add(l->maps, kind, a, 128, ttl ? (uint32_t)ttl : 1,
+	/* an IPv6 client's entry is its prefix, as in the cache */
+	rc = ctl_maps_dyn_add(l->maps, kind, &key, plen, ttl ? (uint32_t)ttl : 1,
 			      reasons);
 	if (rc != 0) {
 		l->st.map_err++;
@@ -477,20 +490,57 @@ static void map_add(struct ctl_live *l, enum scr_xdp_kind kind,
 #endif
 }
 
-/* block - a client stopped under enforce/drop: cache, stores, workers,
- * the XDP block map (once: a client blocked already stays as it is) */
-static void block(struct ctl_live *l, const struct scr_addr *a, uint8_t reasons,
-		  uint64_t t)
+/* block_for - a client blocked for ttl_s: cache, stores, workers, the
+ * XDP block map (once: a client blocked already stays as it is) */
+static void block_for(struct ctl_live *l, const struct scr_addr *a,
+		      uint8_t reasons, uint64_t t, uint32_t ttl_s)
 {
-	const struct scr_policy *pol = &l->setup->pol;
 	struct ctl_cache_entry e;
 
 	if (ctl_cache_get(l->cache, a, t, &e) == 0 && e.block_until > t)
 		return;
-	ctl_cache_block(l->cache, a, t, pol->block_ttl_s, reasons);
+	ctl_cache_block(l->cache, a, t, ttl_s, reasons);
 	(void)persist(l, a, t, &e, true);
 	l->st.blocks++;
-	map_add(l, SCR_XDP_KIND_BLOCK, a, pol->block_ttl_s, reasons);
+	map_add(l, SCR_XDP_KIND_BLOCK, a, ttl_s, reasons);
+}
+
+/* block - a client stopped under enforce/drop, for smtpscreen_block_ttl */
+static void block(struct ctl_live *l, const struct scr_addr *a, uint8_t reasons,
+		  uint64_t t)
+{
+	block_for(l, a, reasons, t, l->setup->pol.block_ttl_s);
+}
+
+/* on_reply - a server reply for the reply bans (ctl_rban): a ban is
+ * logged, blocks the client (cache, stores, XDP) unless the action is
+ * ignore, and fails its flow on the worker that has it */
+static void on_reply(struct ctl_live *l, const struct scr_event *ev,
+		     unsigned w)
+{
+	const struct scr_policy *pol = &l->setup->pol;
+	enum scr_action act = (enum scr_action)pol->action[SCR_TEST_REPLY_BAN];
+	uint64_t t = ev->ts_ns / 1000000000u;
+	struct ctl_rban_ban b;
+	struct scr_event bev;
+	struct ctl_live_msg m;
+
+	if (l->rban == NULL || !pol->reply_ban ||
+	    !ctl_rban_hit(l->rban, &ev->key.client, (enum scr_reply_kind)ev->reply,
+			  t, &b))
+		return;
+	l->st.reply_bans++;
+	ctl_rban_event(ev, &b, act, &bev);
+	log_event(l, &bev);
+	if (act != SCR_ACT_IGNORE)
+		block_for(l, &ev->key.client,
+			  (uint8_t)SCR_TEST_BIT(SCR_TEST_REPLY_BAN), t, b.ttl_s);
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_LIVE_MSG_REPLY_BAN;
+	m.key = ev->key;
+	m.score = (int32_t)(b.count > INT32_MAX ? INT32_MAX : b.count);
+	if (w < l->nw)
+		send_to(l, w, &m);
 }
 
 /* pass - a client passed its tests now (new: cache and stores) or from
@@ -503,6 +553,8 @@ static void pass(struct ctl_live *l, const struct scr_addr *a, bool old,
 	struct ctl_cache_entry e;
 
 	l->st.passes++;
+	if (ctl_cache_get(l->cache, a, t, &e) == 0 && e.block_until > t)
+		return;		/* blocked while its session ran (reply ban) */
 	if (!old) {
 		ctl_cache_pass(l->cache, a, t, tests, pol);
 		(void)persist(l, a, t, &e, true);
@@ -536,12 +588,17 @@ static void dnsbl_done(void *arg, const struct scr_addr *a,
 		uint64_t t = now_s();
 		unsigned i;
 
+		if (ctl_cache_get(l->cache, &x->key.client, t, &e) == 0 &&
+		    e.block_until > t)
+			goto out;	/* a block made meanwhile stays */
+
 		for (i = 0; i < SCR_TEST_MAX; i++)
 			p.ttl_s[i] = r->ttl_s ? r->ttl_s : 1;
 		ctl_cache_pass(l->cache, &x->key.client, t,
 			       p.enabled & SCR_TESTS_STREAM, &p);
 		(void)persist(l, &x->key.client, t, &e, true);
 	}
+out:
 	x->next = l->dfree;
 	l->dfree = (unsigned)(x - l->dq) + 1;
 }
@@ -644,6 +701,7 @@ static void shared_ask(struct ctl_live *l, const struct scr_event *ev,
 		       unsigned worker)
 {
 	struct live_sget *x;
+	struct scr_addr ckey;
 
 	if (l->sfree == 0) {
 		l->st.shared_unavail++;	/* LIVE_SHARED_MAX in flight */
@@ -652,7 +710,8 @@ static void shared_ask(struct ctl_live *l, const struct scr_event *ev,
 	x = &l->sq[l->sfree - 1];
 	x->key = ev->key;
 	x->worker = worker;
-	if (ctl_shared_get_async(l->shared, &ev->key.client,
+	ckey = ctl_cache_key(l->cache, &ev->key.client);
+	if (ctl_shared_get_async(l->shared, &ckey,
 				 (uint64_t)(x - l->sq) + 1) != 0) {
 		l->st.shared_unavail++;	/* down: the node screens itself */
 		return;
@@ -699,6 +758,7 @@ static void lookup(struct ctl_live *l, const struct scr_event *ev,
 	uint64_t t = ev->ts_ns / 1000000000u;
 	struct scr_client_info info;
 	struct ctl_cache_entry e, r;
+	struct scr_addr ckey = ctl_cache_key(l->cache, &ev->key.client);
 	bool found = false;
 
 	if (ctl_acl_lookup(s->acl, &ev->key.client) != CTL_ACL_DUNNO)
@@ -712,14 +772,14 @@ static void lookup(struct ctl_live *l, const struct scr_event *ev,
 			shared_ask(l, ev, worker);
 #endif
 #ifdef SCR_HAVE_STORE
-		if (l->store && ctl_store_get(l->store, &ev->key.client, &r) == 0) {
+		if (l->store && ctl_store_get(l->store, &ckey, &r) == 0) {
 			ctl_cache_entry_merge(&e, &r);
 			l->st.store_hits++;
 			found = true;
 		}
 #endif
 		if (found) {
-			e.addr = ev->key.client;
+			e.addr = ckey;
 			ctl_cache_put(l->cache, &e, t);
 			entry_out(l, &e, t);
 		}
@@ -761,12 +821,15 @@ static void on_stress(struct ctl_live *l, const struct scr_event *ev,
 
 /* ctl_live_event_urgent - whether ev's effects should not wait for the
  * front end's next batch of events: a new client's CONNECT when it starts
- * DNSBL or shared-store lookups (their answers race the greet wait).
- * Blocks and passes may wait: the worker's own cache has them for the
+ * DNSBL or shared-store lookups (their answers race the greet wait), and
+ * a server reply for the reply bans (a ban races the client's next
+ * command). Blocks and passes may wait: the worker's own cache has them for the
  * client's next session at once (ctl_cache_block, ctl_cache_verdict),
  * the map entry, log line and store only follow. Any thread. */
 bool ctl_live_event_urgent(const struct ctl_live *l, const struct scr_event *ev)
 {
+	if (ev->type == SCR_EV_REPLY)	/* 5xx of four kinds: rare */
+		return true;
 	return ev->type == SCR_EV_CONNECT &&
 	       atomic_load_explicit(&l->connect_looks, memory_order_relaxed);
 }
@@ -780,6 +843,10 @@ void ctl_live_event(struct ctl_live *l, const struct scr_event *ev, unsigned w)
 	l->st.events++;
 	if (ev->type == SCR_EV_STRESS) {
 		on_stress(l, ev, w);
+		return;
+	}
+	if (ev->type == SCR_EV_REPLY) {
+		on_reply(l, ev, w);
 		return;
 	}
 	log_event(l, ev);
@@ -817,9 +884,33 @@ void ctl_live_event(struct ctl_live *l, const struct scr_event *ev, unsigned w)
 			pass(l, &ev->key.client, ev->pass_old, t);
 		return;
 	case SCR_EV_STRESS:
+	case SCR_EV_REPLY:
+	case SCR_EV_BAN:
 	default:
 		ctl_msg_panic("event type %d out of range", (int)ev->type);
 	}
+}
+
+/* rban_update - the reply-ban counter for setup s: made when reply bans
+ * are first on, its limits set; counts are kept over reloads */
+static int rban_update(struct ctl_live *l, const struct ctl_setup *s,
+		       char *err, size_t errlen)
+{
+	struct ctl_rban_conf rc;
+
+	if (!s->pol.reply_ban && l->rban == NULL)
+		return 0;
+	ctl_conf_reply_ban(s->conf, &rc);
+	if (l->rban != NULL) {
+		ctl_rban_set(l->rban, &rc);
+		return 0;
+	}
+	l->rban = ctl_rban_create(rc.table_size, &rc);
+	if (l->rban == NULL) {
+		snprintf(err, errlen, "reply bans: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* ---- store ---- */
@@ -1025,6 +1116,9 @@ struct ctl_live *ctl_live_create(const struct ctl_live_opts *o,
 		snprintf(err, errlen, "verdict cache: out of memory");
 		goto fail;
 	}
+	ctl_cache_set_v6_prefix(l->cache, l->setup->pol.client_v6_plen);
+	if (rban_update(l, l->setup, err, errlen) != 0)
+		goto fail;
 #ifdef SCR_HAVE_STORE
 	if (l->store) {
 		struct load_ctx lc = { .l = l, .now_s = now_s() };
@@ -1252,6 +1346,7 @@ void ctl_live_destroy(struct ctl_live *l)
 #endif
 	free(l->sq);
 	ctl_cache_destroy(l->cache);
+	ctl_rban_destroy(l->rban);
 #ifdef SCR_HAVE_STORE
 	ctl_store_close(l->store);
 #endif
@@ -1470,6 +1565,9 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 	if (strcmp(v ? v : "", l->shared_url) != 0)
 		ctl_msg_warn("reload: a new smtpscreen_shared_store needs a "
 			     "restart; still using \"%s\"", l->shared_url);
+	if (rban_update(l, r->n, err, errlen) != 0)
+		ctl_msg_warn("reload: %s: reply bans stay as they were", err);
+	ctl_cache_set_v6_prefix(l->cache, r->n->pol.client_v6_plen);
 	free(l->perm);
 	l->perm = r->perm;
 	l->nperm = r->nperm;
@@ -1633,6 +1731,26 @@ static unsigned live_ctrs(struct ctl_live *l, struct ctl_live_ctr *c,
 	    l->st.dnsbl_lost);
 	CTR("dnsbl_listed", "Clients at or over postscreen_dnsbl_threshold",
 	    l->st.dnsbl_listed);
+	CTR("reply_bans", "Clients banned for the server's replies",
+	    l->st.reply_bans);
+	if (l->rban != NULL) {
+		struct ctl_rban_stats rs;
+		unsigned k;
+
+		ctl_rban_stats(l->rban, &rs);
+		for (k = 0; k < SCR_REPLY_MAX; k++) {
+			static char hn[SCR_REPLY_MAX][48], bn[SCR_REPLY_MAX][48];
+
+			snprintf(hn[k], sizeof(hn[k]), "reply_ban_%s_replies",
+				 scr_reply_name[k]);
+			snprintf(bn[k], sizeof(bn[k]), "reply_ban_%s_bans",
+				 scr_reply_name[k]);
+			CTR(hn[k], "Server replies counted for reply bans", rs.hits[k]);
+			CTR(bn[k], "Clients banned for these replies", rs.bans[k]);
+		}
+		CTR("reply_ban_table_full", "Replies not counted: table full",
+		    rs.full);
+	}
 	CTR("reloads", "Reloads applied", l->st.reloads);
 	CTR("reload_errors", "Reloads refused", l->st.reload_errors);
 	eng = true;
@@ -1667,6 +1785,12 @@ static unsigned live_ctrs(struct ctl_live *l, struct ctl_live_ctr *c,
 	    "reply was incomplete", es.undecided);
 	CTR("contradicted", "Sessions unknown: a client segment came again with "
 	    "other bytes (evasion?)", es.contradicted);
+	for (t = 0; t < SCR_REPLY_MAX; t++) {
+		static char rn[SCR_REPLY_MAX][40];
+
+		snprintf(rn[t], sizeof(rn[t]), "replies_%s", scr_reply_name[t]);
+		CTR(rn[t], "Server replies seen for reply bans", es.replies[t]);
+	}
 #undef CTR
 #undef GAUGE
 #undef PUT

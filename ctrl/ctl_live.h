@@ -78,6 +78,8 @@ enum ctl_live_msg_type {
 	CTL_LIVE_MSG_DYN_DEL,
 	CTL_LIVE_MSG_CACHE_FLUSH,
 	CTL_LIVE_MSG_SETUP,	/* run setup from now on; ack with setup_gen */
+	CTL_LIVE_MSG_REPLY_BAN,	/* flow key: its client is banned for its
+				 * server replies (score: their count) */
 	CTL_LIVE_MSG_MAX
 };
 
@@ -95,7 +97,7 @@ struct ctl_live_msg {
 	const struct ctl_setup *setup;	/* SETUP */
 	struct scr_scan_thread *scan;	/* SETUP: the scanner built for this
 					 * worker (NULL: it builds one) */
-	struct scr_flow_key key;	/* PASS_OLD, DNSBL */
+	struct scr_flow_key key;	/* PASS_OLD, DNSBL, REPLY_BAN */
 	struct ctl_cache_entry entry;	/* ENTRY; DYN_*: entry.addr */
 };
 

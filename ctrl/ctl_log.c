@@ -79,6 +79,7 @@ struct ctl_log {
 
 static const char *const ctl_ev_name[SCR_EV_MAX] = {
 	"connect", "listed", "fail", "verdict", "end", "too_many", "stress",
+	"reply", "ban",
 };
 static const char *const ctl_end_name[SCR_END_MAX] = {
 	"close", "timeout", "evicted", "flush", "command_time",
@@ -371,6 +372,8 @@ static int ctl_log_fail(const struct ctl_log *log, const struct scr_event *ev,
 	case SCR_TEST_DNSBL:
 		return snprintf(buf, len, "DNSBL rank %u for [%s]:%s", ev->count,
 				c, cp);
+	case SCR_TEST_REPLY_BAN:
+		return 0;	/* the BAN line (SCR_EV_BAN) says it */
 	default:
 		ctl_msg_panic("ctl_log_fail: FAIL event test %d out of range",
 			      (int)ev->test);
@@ -399,6 +402,29 @@ static int ctl_log_end(const struct scr_event *ev, const char *c,
 			ev->verdict == SCR_V_FAIL))
 		return snprintf(buf, len, "DISCONNECT [%s]:%s", c, cp);
 	return 0;
+}
+
+/* ctl_log_ban - "BAN [a]:p reason=K count=N window=Ws ttl=Ts action=A",
+ * and " net=[prefix]/plen" when an IPv6 prefix is banned */
+static int ctl_log_ban(const struct scr_event *ev, const char *c,
+		       const char *cp, char *buf, size_t len)
+{
+	char net[INET6_ADDRSTRLEN + 16] = "";
+
+	if (ev->reply >= SCR_REPLY_MAX || (unsigned)ev->action >= SCR_ACT_MAX)
+		ctl_msg_panic("ctl_log_ban: reply kind %u or action %d out of range",
+			      ev->reply, (int)ev->action);
+	if (ev->plen < 128) {
+		struct scr_addr k = scr_addr_client_key(&ev->key.client, ev->plen);
+		char a[INET6_ADDRSTRLEN];
+
+		ctl_log_addr(&k, a, sizeof(a));
+		snprintf(net, sizeof(net), " net=[%s]/%u", a, ev->plen);
+	}
+	return snprintf(buf, len, "BAN [%s]:%s reason=%s count=%u window=%us "
+			"ttl=%us action=%s%s", c, cp, scr_reply_name[ev->reply],
+			ev->count, ev->window_s, ev->ttl_s,
+			scr_action_name[ev->action], net);
 }
 
 /* ctl_log_postfix - postscreen-format text; 0 when nothing is logged */
@@ -446,6 +472,10 @@ static int ctl_log_postfix(struct ctl_log *log, const struct scr_event *ev,
 	case SCR_EV_STRESS:
 		return snprintf(buf, len, "%s STRESS mode with %u connections",
 				ev->stress ? "entering" : "leaving", ev->count);
+	case SCR_EV_REPLY:
+		return 0;
+	case SCR_EV_BAN:
+		return ctl_log_ban(ev, c, cp, buf, len);
 	default:
 		ctl_msg_panic("ctl_log_postfix: event type %d out of range",
 			      (int)ev->type);
@@ -553,7 +583,18 @@ static int ctl_log_json(struct ctl_log *log, const struct scr_event *ev,
 				      ",\"stress\":%s,\"connections\":%u",
 				      ev->stress ? "true" : "false", ev->count);
 		break;
+	case SCR_EV_BAN:
+		if (ev->reply < SCR_REPLY_MAX && ev->action < SCR_ACT_MAX)
+			o += (size_t)snprintf(buf + o, len - o,
+					      ",\"reason\":\"%s\",\"count\":%u,"
+					      "\"window_s\":%u,\"ttl_s\":%u,"
+					      "\"action\":\"%s\",\"plen\":%u",
+					      scr_reply_name[ev->reply], ev->count,
+					      ev->window_s, ev->ttl_s,
+					      scr_action_name[ev->action], ev->plen);
+		break;
 	case SCR_EV_CONNECT:
+	case SCR_EV_REPLY:
 		break;
 	default:
 		ctl_msg_panic("ctl_log_json: event type %d out of range",

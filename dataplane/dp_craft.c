@@ -341,6 +341,7 @@ int dp_craft_reply(enum scr_test test, enum scr_action act,
 		text = act == SCR_ACT_DROP ? R_NONSMTP : R_PROTO;
 		break;
 	case SCR_TEST_ACCESS:
+	case SCR_TEST_REPLY_BAN:	/* a temporary block, as the denylist's */
 		text = R_DENY;
 		break;
 	case SCR_TEST_DNSBL:

@@ -335,6 +335,15 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		 * kernel passes that DATA to smtpd before user space sees its
 		 * sample, so host mode stops the session at the failure; the
 		 * verdict is the same. */
+		/* a reply ban: the control plane blocked the client before
+		 * it told this thread (the cache entry came first), so the
+		 * session is stopped here, at once, under drop and enforce
+		 * alike (enforce's DATA would reach smtpd before its sample) */
+		if (ev->test == SCR_TEST_REPLY_BAN) {
+			if (ev->action != SCR_ACT_IGNORE)
+				stop_session(h, ev);
+			break;
+		}
 		if (ev->action == SCR_ACT_ENFORCE && !stopped_already(h, ev)) {
 			stop_session(h, ev);
 			ctl_cache_block(h->lw.cache, &ev->key.client,
@@ -355,7 +364,9 @@ static void hook_event(void *arg, const struct scr_event *ev)
 			break;
 		}
 		if (ev->stop_pkt || (ev->verdict == SCR_V_FAIL && blocked)) {
-			stop_session(h, ev);
+			if (!(ev->reasons & SCR_TEST_BIT(SCR_TEST_REPLY_BAN)) ||
+			    pol->action[SCR_TEST_REPLY_BAN] == SCR_ACT_IGNORE)
+				stop_session(h, ev);	/* else stopped at the ban */
 			break;
 		}
 		/* Decided (pass, allow-listed, ignored failures, unknown): no
@@ -377,6 +388,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_CONNECT:
 	case SCR_EV_LISTED:
 	case SCR_EV_STRESS:
+	case SCR_EV_REPLY:
 		break;
 	default:
 		ctl_msg_panic("event type %d out of "

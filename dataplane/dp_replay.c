@@ -51,6 +51,7 @@
 #include "ctl_cidr.h"
 #include "ctl_conf.h"
 #include "ctl_log.h"
+#include "ctl_rban.h"
 #include "ctl_setup.h"
 #include "dp_pcapin.h"
 #include "dp_replay.h"
@@ -127,6 +128,8 @@ struct rp_worker {
 	struct rp_opts *o;
 	struct scr_engine *eng;
 	struct ctl_cache *cache;
+	struct ctl_rban *rban;	/* smtpscreen_reply_ban_enable: the worker's
+				 * counts (a client's flows share a worker) */
 	struct ctl_log *log;
 	struct rp_obuf vbuf, lbuf;
 	FILE *vf, *lf;		/* over vbuf and lbuf */
@@ -482,14 +485,14 @@ static void progress_end(struct rp_opts *o)
 
 /* label classes, in the labels contract's order */
 enum rp_class { C_GOOD, C_PREGREET, C_BARE_NEWLINE, C_PIPELINING, C_NON_SMTP,
-		C_HELO, C_BLOCKLISTED, C_MAX };
+		C_HELO, C_BLOCKLISTED, C_REPLY_BAN, C_MAX };
 static const char *const class_name[C_MAX] = {
 	"good", "pregreet", "bare_newline", "pipelining", "non_smtp_command",
-	"helo", "blocklisted",
+	"helo", "blocklisted", "reply_ban",
 };
 static const int class_test[C_MAX] = {
 	-1, SCR_TEST_PREGREET, SCR_TEST_BARE_NEWLINE, SCR_TEST_PIPELINING,
-	SCR_TEST_NON_SMTP, SCR_TEST_HELO, -1,
+	SCR_TEST_NON_SMTP, SCR_TEST_HELO, -1, SCR_TEST_REPLY_BAN,
 };
 
 struct lab_slot {
@@ -598,7 +601,8 @@ static struct lab_table *lab_load(const char *path)
 			fprintf(stderr, "smtpscreen replay: %s:%zu: bad labels row "
 				"(want client,client_port,server,server_port,class "
 				"with class one of good, pregreet, bare_newline, "
-				"pipelining, non_smtp_command, helo, blocklisted)\n",
+				"pipelining, non_smtp_command, helo, blocklisted, "
+				"reply_ban)\n",
 				path, lineno);
 			lt->bad = true;
 			continue;
@@ -672,12 +676,41 @@ static void hook_client(void *arg, const struct scr_flow_key *key,
 			 out);
 }
 
+/* on_reply - a server reply for the reply bans: a ban is logged, blocks
+ * the client in the cache and fails its flow (the flow is in the middle
+ * of the engine's burst: scr_engine_reply_ban allows that) */
+static void on_reply(struct rp_worker *w, const struct scr_event *ev)
+{
+	const struct scr_policy *pol = &w->o->s.pol;
+	enum scr_action act = (enum scr_action)pol->action[SCR_TEST_REPLY_BAN];
+	uint64_t t = ev->ts_ns / 1000000000u;
+	struct ctl_rban_ban b;
+	struct scr_event bev;
+
+	if (w->rban == NULL ||
+	    !ctl_rban_hit(w->rban, &ev->key.client, (enum scr_reply_kind)ev->reply,
+			  t, &b))
+		return;
+	if (w->record && w->log != NULL) {
+		ctl_rban_event(ev, &b, act, &bev);
+		ctl_log_event(w->log, &bev);
+	}
+	if (act != SCR_ACT_IGNORE)
+		ctl_cache_block(w->cache, &ev->key.client, t, b.ttl_s,
+				(uint8_t)SCR_TEST_BIT(SCR_TEST_REPLY_BAN));
+	(void)scr_engine_reply_ban(w->eng, &ev->key, b.count, ev->ts_ns);
+}
+
 /* hook_event - log, write the verdict row, update the cache */
 static void hook_event(void *arg, const struct scr_event *ev)
 {
 	struct rp_worker *w = arg;
 	const struct scr_policy *pol = &w->o->s.pol;
 
+	if (ev->type == SCR_EV_REPLY) {
+		on_reply(w, ev);
+		return;
+	}
 	if (w->record && w->log != NULL)
 		ctl_log_event(w->log, ev);
 	if (ev->type != SCR_EV_VERDICT)
@@ -804,6 +837,8 @@ static void *mem_worker(void *arg)
 		if (l > 0) {
 			scr_engine_reset(w->eng);
 			ctl_cache_clear(w->cache);
+			if (w->rban != NULL)
+				ctl_rban_clear(w->rban);
 		}
 		run_pass(w);
 	}
@@ -1134,6 +1169,18 @@ static int worker_init(struct rp_opts *o, struct rp_worker *w, unsigned id)
 			strerror(errno));
 		return -1;
 	}
+	ctl_cache_set_v6_prefix(w->cache, o->s.pol.client_v6_plen);
+	if (o->s.pol.reply_ban) {
+		struct ctl_rban_conf rc;
+
+		ctl_conf_reply_ban(o->s.conf, &rc);
+		w->rban = ctl_rban_create(rc.table_size, &rc);
+		if (w->rban == NULL) {
+			fprintf(stderr, "smtpscreen replay: worker %u: reply "
+				"bans: %s\n", id, strerror(errno));
+			return -1;
+		}
+	}
 	if ((o->verdicts && (w->vf = obuf_open(&w->vbuf, &o->vout)) == NULL) ||
 	    (o->log && (w->lf = obuf_open(&w->lbuf, &o->lout)) == NULL) ||
 	    (o->log && (w->log = ctl_log_create(o->s.conf, w->lf,
@@ -1156,6 +1203,7 @@ static void worker_fini(struct rp_worker *w)
 	obuf_close(w->vf, &w->vbuf);
 	scr_engine_destroy(w->eng);
 	ctl_cache_destroy(w->cache);
+	ctl_rban_destroy(w->rban);
 	ring_destroy(w->ring);
 	free(w->idx);
 }
@@ -1202,6 +1250,13 @@ static void print_summary(FILE *out, struct rp_opts *o, struct rp_worker *w,
 	for (t = 0; t < SCR_TEST_MAX; t++)
 		fprintf(out, " %s=%" PRIu64, scr_test_name[t], s.failed[t] / o->loops);
 	fprintf(out, "\n");
+	if (o->s.pol.reply_ban) {
+		fprintf(out, "replies");
+		for (t = 0; t < SCR_REPLY_MAX; t++)
+			fprintf(out, " %s=%" PRIu64, scr_reply_name[t],
+				s.replies[t] / o->loops);
+		fprintf(out, " bans=%" PRIu64 "\n", s.reply_bans / o->loops);
+	}
 	fprintf(out, "engine stopped=%" PRIu64 " gaps=%" PRIu64 " reordered=%" PRIu64
 		     " retransmitted_bytes=%" PRIu64 " no_flow=%" PRIu64
 		     " scan_pool_empty=%" PRIu64 " no_server=%" PRIu64

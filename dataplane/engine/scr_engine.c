@@ -116,6 +116,16 @@ struct burst_item {
 	uint64_t ckey;		/* a client's SYN: its scr_ccount key */
 };
 
+/* client_ckey - the per-client flow count's key: IPv6 clients counted
+ * per smtpscreen_client_ipv6_prefix_length */
+static uint64_t client_ckey(const struct scr_engine *e, const struct scr_addr *a)
+{
+	struct scr_addr k = scr_addr_client_key(a, e->pol->client_v6_plen ?
+						e->pol->client_v6_plen : 128);
+
+	return scr_ccount_key(&k);
+}
+
 /* apply_gone - lower the counts of the connections that ended */
 static void apply_gone(struct scr_engine *e)
 {
@@ -129,7 +139,7 @@ static void apply_gone(struct scr_engine *e)
 /* count_gone - the client of f has one connection fewer (pending) */
 static void count_gone(struct scr_engine *e, const struct scr_flow *f)
 {
-	uint64_t k = scr_ccount_key(&f->key.client);
+	uint64_t k = client_ckey(e, &f->key.client);
 
 	if (e->ndec == SCR_DEC_PENDING)
 		apply_gone(e);
@@ -248,6 +258,7 @@ void scr_engine_destroy(struct scr_engine *e)
 	free(e->cli_fp);
 	free(e);
 }
+
 
 /* ms32 - the clock as flows keep it: differences modulo 2^32 */
 static inline uint32_t ms32(const struct scr_engine *e)
@@ -847,6 +858,138 @@ static bool hold_here(struct scr_flow *f, const struct scr_pkt *pk,
 	return true;
 }
 
+/* Reply bans: the final reply lines each kind begins with ('?': a digit) */
+static const char rb_pat[SCR_REPLY_MAX][10] = {
+	[SCR_REPLY_AUTH] = "535 ",
+	[SCR_REPLY_HARVEST] = "550 5.1.1",
+	[SCR_REPLY_RELAY] = "554 5.7.1",
+	[SCR_REPLY_HELO] = "5?? ",
+};
+#define RB_ALL ((1u << SCR_REPLY_MAX) - 1)
+
+/* rb_line_cand - the kinds a server line may be, at its first byte */
+static unsigned rb_line_cand(const struct scr_flow *f)
+{
+	return f->rb_flags & SCR_RB_F_HELO ? RB_ALL :
+	       RB_ALL & ~(1u << SCR_REPLY_HELO);
+}
+
+/* rb_hit - a reply of kind k: the event for ctrl */
+static void rb_hit(struct scr_engine *e, struct scr_flow *f,
+		   struct scr_frame *fr, unsigned k)
+{
+	struct scr_event ev;
+
+	e->st.replies[k]++;
+	ev_init(e, &ev, SCR_EV_REPLY, f, fr);
+	ev_tail_clear(&ev);
+	ev.reply = (uint8_t)k;
+	e->hooks.event(e->hooks.arg, &ev);
+}
+
+/* rb_feed - server bytes in order: match the start of each line */
+static void rb_feed(struct scr_engine *e, struct scr_flow *f,
+		    struct scr_frame *fr, const uint8_t *p, uint32_t n)
+{
+	uint32_t i = 0;
+
+	while (i < n) {
+		unsigned pos = f->rb_pos, cand = f->rb_cand, k, hit = SCR_REPLY_MAX;
+		uint8_t c;
+
+		if (pos == SCR_RB_SKIP) {
+			const uint8_t *lf = memchr(p + i, '\n', n - i);
+
+			if (lf == NULL)
+				return;
+			i = (uint32_t)(lf - p) + 1;
+			f->rb_pos = 0;
+			continue;
+		}
+		c = p[i++];
+		if (c == '\n') {
+			f->rb_pos = 0;
+			continue;
+		}
+		if (pos == 0)
+			cand = rb_line_cand(f);
+		for (k = 0; k < SCR_REPLY_MAX; k++) {
+			char pc = rb_pat[k][pos];
+
+			if (!(cand & (1u << k)))
+				continue;
+			if (pc == '?' ? (c < '0' || c > '9') : c != (uint8_t)pc)
+				cand &= ~(1u << k);
+			else if (rb_pat[k][pos + 1] == 0 &&
+				 (hit == SCR_REPLY_MAX || k == SCR_REPLY_HELO))
+				hit = k;	/* a reply to HELO is HELO's */
+		}
+		f->rb_cand = (uint8_t)cand;
+		f->rb_pos = (uint8_t)(pos + 1);
+		if (hit != SCR_REPLY_MAX) {
+			f->rb_pos = SCR_RB_SKIP;
+			rb_hit(e, f, fr, hit);
+			if (f->stop_pkt || (f->flags & SCR_FF_STOP_NEXT))
+				return;
+		} else if (cand == 0) {
+			f->rb_pos = SCR_RB_SKIP;
+		}
+	}
+}
+
+/* is_helo - a client segment that begins with HELO or EHLO */
+static bool is_helo(const uint8_t *p, uint32_t n)
+{
+	uint32_t w;
+
+	if (n < 4)
+		return false;
+	memcpy(&w, p, 4);
+	w |= 0x20202020u;
+	if (memcmp(&w, "helo", 4) != 0 && memcmp(&w, "ehlo", 4) != 0)
+		return false;
+	return n == 4 || p[4] == ' ' || p[4] == '\r' || p[4] == '\n';
+}
+
+/* reply_watch - reply bans: the client's HELO/EHLO, the server's reply
+ * lines in order (in its tests the ordering is tcpord's: only the segment
+ * it takes next; on the fast path seq_next[1] is followed here) */
+static void reply_watch(struct scr_engine *e, struct scr_flow *f,
+			const struct burst_item *it, struct scr_frame *fr)
+{
+	const struct scr_pkt *pk = &it->pkt;
+	int32_t d;
+
+	if (it->dir == 0) {
+		if (pk->payload_len == 0)
+			return;
+		if (is_helo(pk->payload, pk->payload_len))
+			f->rb_flags |= SCR_RB_F_HELO;
+		else
+			f->rb_flags &= (uint8_t)~SCR_RB_F_HELO;
+		return;
+	}
+	if (f->mode == SCR_FM_DECIDED && (pk->flags & SCR_TCP_SYN) &&
+	    !(f->seq_known & 2)) {
+		f->seq_next[1] = pk->seq + 1;
+		f->seq_known |= 2;
+	}
+	if (pk->payload_len == 0 || !(f->seq_known & 2))
+		return;
+	d = (int32_t)(pk->seq - f->seq_next[1]);
+	if (f->mode == SCR_FM_DECIDED) {
+		if (d < 0)
+			return;		/* a retransmission */
+		if (d > 0)
+			f->rb_pos = SCR_RB_SKIP;	/* a gap: the line it cuts
+							 * is not counted */
+		f->seq_next[1] = pk->seq + pk->payload_len;
+	} else if (d != 0) {
+		return;			/* tcpord stashes or drops it */
+	}
+	rb_feed(e, f, fr, pk->payload, pk->payload_len);
+}
+
 /* handle - one decoded SMTP frame */
 static void handle(struct scr_engine *e, struct burst_item *it,
 		   struct scr_frame *fr)
@@ -889,6 +1032,9 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 		e->st.held++;
 		return;
 	}
+	if (e->pol->reply_ban && !f->stop_pkt &&
+	    f->verdict != SCR_V_ALLOWLISTED)
+		reply_watch(e, f, it, fr);
 	if (f->mode == SCR_FM_SCAN)
 		scan_segment(e, f, it, fr);
 	if (pk->flags & (SCR_TCP_RST | SCR_TCP_FIN)) {
@@ -1080,7 +1226,7 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 				continue;
 			scr_flow_prefetch_entry(e->ft, it->hash);
 			if (it->dir == 0 && syn_only(&it->pkt)) {
-				it->ckey = scr_ccount_key(&it->key.client);
+				it->ckey = client_ckey(e, &it->key.client);
 				scr_ccount_prefetch(e->cc, it->ckey);
 			}
 		}
@@ -1150,6 +1296,36 @@ int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
 		f->flags |= SCR_FF_STOP_NEXT;
 	else if (act == SCR_ACT_ENFORCE)
 		f->enforce |= (uint8_t)SCR_TEST_BIT(SCR_TEST_DNSBL);
+	return 0;
+}
+
+/* scr_engine_reply_ban - ctrl banned the flow's client for its replies */
+int scr_engine_reply_ban(struct scr_engine *e, const struct scr_flow_key *k,
+			 uint32_t count, uint64_t now_ns)
+{
+	struct scr_flow *f;
+	struct scr_event ev;
+	enum scr_action act;
+
+	set_time(e, now_ns);
+	f = scr_flow_lookup(e->ft, k, scr_flow_hash(k));
+	if (f == NULL || f->stop_pkt || (f->flags & SCR_FF_END_SENT))
+		return -ENOENT;
+	act = (enum scr_action)e->pol->action[SCR_TEST_REPLY_BAN];
+	f->reasons |= (uint8_t)SCR_TEST_BIT(SCR_TEST_REPLY_BAN);
+	e->st.reply_bans++;
+	ev_init(e, &ev, SCR_EV_FAIL, f, NULL);
+	ev_tail_clear(&ev);
+	ev.test = SCR_TEST_REPLY_BAN;
+	ev.action = act;
+	ev.count = count;
+	ev.verdict = SCR_V_FAIL;
+	ev.reasons = f->reasons;
+	e->hooks.event(e->hooks.arg, &ev);
+	if (act == SCR_ACT_DROP)
+		f->flags |= SCR_FF_STOP_NEXT;
+	else if (act == SCR_ACT_ENFORCE && f->mode == SCR_FM_SCAN)
+		f->enforce |= (uint8_t)SCR_TEST_BIT(SCR_TEST_REPLY_BAN);
 	return 0;
 }
 

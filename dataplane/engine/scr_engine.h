@@ -32,6 +32,11 @@
  *	  off; the engine's own clock goes on without a jump, so timeouts
  *	  keep their course and events carry the new wall time.
  *	scr_engine_reset(e): empty table, counters kept (replay --loop).
+ *	Reply bans (pol->reply_ban): the server's in-order segments of every
+ *	flow but allow-listed or stopped ones, in its tests or on the fast
+ *	path, are read for the final reply lines of enum scr_reply_kind;
+ *	each is an SCR_EV_REPLY. A segment out of order is skipped (the line
+ *	it cuts is not counted): a reply ban errs on the side of no ban.
  * THREADING
  *	One engine per worker thread. Hooks run on that thread.
  */
@@ -121,6 +126,9 @@ struct scr_stats {
 	uint64_t pass_old;		/* of verdict[PASS]: cache hits (no tests) */
 	uint64_t held;			/* server frames held (greeting hold) */
 	uint64_t inside_syn;		/* SYNs from the protected side (not screened) */
+	uint64_t replies[SCR_REPLY_MAX];	/* server replies reported for
+						 * reply bans, by kind */
+	uint64_t reply_bans;		/* flows ctrl banned (scr_engine_reply_ban) */
 };
 
 struct scr_engine;
@@ -176,6 +184,15 @@ enum scr_dnsbl_outcome {
  * yet. 0, or -ENOENT when the flow is gone or already decided. */
 int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
 		     int score, enum scr_dnsbl_outcome out, uint64_t now_ns);
+/* scr_engine_reply_ban - ctrl banned the client of flow k for its
+ * server replies (count of them): the flow fails SCR_TEST_REPLY_BAN (FAIL
+ * event, count), with smtpscreen_reply_ban_action: drop stops the session
+ * at its next frame, enforce at the client's DATA while it is in its
+ * tests; a flow decided already keeps its verdict. May be called from
+ * the event hook of the SCR_EV_REPLY that led to it. 0, or -ENOENT when
+ * the flow is gone or stopped. */
+int scr_engine_reply_ban(struct scr_engine *e, const struct scr_flow_key *k,
+			 uint32_t count, uint64_t now_ns);
 /* Counters, with the reorder and scanner ones folded in. */
 void scr_engine_stats(const struct scr_engine *e, struct scr_stats *out);
 /* Stress mode (postscreen's marks on the flow table): entered when the

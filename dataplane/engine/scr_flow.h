@@ -58,6 +58,11 @@ struct scr_flow {
 					 * postscreen_command_time_limit */
 	uint32_t seq_next[2];		/* next expected seq: [0] client, [1] server */
 	uint32_t ooo;			/* reorder slots held: index + 1 */
+	uint8_t rb_pos;			/* reply bans: position in the server
+					 * line, SCR_RB_SKIP: to its end */
+	uint8_t rb_cand;		/* reply kinds still matching (bits) */
+	uint8_t rb_flags;		/* SCR_RB_F_* */
+	uint8_t rb_pad;
 	uint64_t stop_pkt;		/* packet where enforce/drop stops it, 0 */
 	uint8_t state;			/* enum scr_flow_state */
 	uint8_t mode;			/* enum scr_flow_mode */
@@ -79,6 +84,12 @@ _Static_assert(sizeof(struct scr_flow) == 128,
 					 * server has not acknowledged yet */
 #define SCR_SK_WAIT		0x10	/* and that failure decides the verdict:
 					 * it is given at the server's ACK */
+
+#define SCR_RB_SKIP		0xff	/* rb_pos: rest of the line not looked at */
+#define SCR_RB_F_HELO		0x01	/* the client's last segment began with
+					 * HELO or EHLO */
+#define SCR_RB_F_SYNC		0x02	/* seq_next[1] is followed on the fast
+					 * path (decided flows) */
 
 #define SCR_FF_PASS_OLD		0x01	/* cache said every test passed */
 #define SCR_FF_LISTED_REJECT	0x02	/* access list reject */

@@ -45,6 +45,8 @@ enum scr_test {
 	SCR_TEST_HELO,
 	SCR_TEST_ACCESS,	/* access list reject */
 	SCR_TEST_DNSBL,
+	SCR_TEST_REPLY_BAN,	/* bans from the server's own replies (ctrl
+				 * counts SCR_EV_REPLY; never a cached pass) */
 	SCR_TEST_MAX
 };
 #define SCR_TEST_BIT(t)	(1u << (t))
@@ -68,6 +70,47 @@ enum scr_verdict {
 	SCR_V_BLOCKLISTED,
 	SCR_V_MAX
 };
+
+/* Server replies the engine reports (SCR_EV_REPLY) for reply bans: the
+ * final line of a reply (code then space) that starts with
+ *   AUTH     535               (authentication failed)
+ *   HARVEST  550 5.1.1         (unknown recipient: directory harvest)
+ *   RELAY    554 5.7.1         (relay access denied, policy rejection)
+ *   HELO     5xx, when the client's last segment began with HELO or EHLO */
+enum scr_reply_kind {
+	SCR_REPLY_AUTH = 0,
+	SCR_REPLY_HARVEST,
+	SCR_REPLY_RELAY,
+	SCR_REPLY_HELO,
+	SCR_REPLY_MAX
+};
+
+/* scr_addr_is_v4 - a v4-mapped address */
+static inline bool scr_addr_is_v4(const struct scr_addr *a)
+{
+	static const uint8_t v4p[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	return __builtin_memcmp(a->b, v4p, sizeof(v4p)) == 0;
+}
+
+/* scr_addr_client_key - the address a client is counted, cached and
+ * blocked under: IPv4 whole, IPv6 cut to its first v6_plen bits
+ * (smtpscreen_client_ipv6_prefix_length) */
+static inline struct scr_addr scr_addr_client_key(const struct scr_addr *a,
+						  unsigned v6_plen)
+{
+	struct scr_addr k = *a;
+	unsigned i;
+
+	if (v6_plen >= 128 || scr_addr_is_v4(a))
+		return k;
+	for (i = v6_plen / 8; i < 16; i++)
+		k.b[i] = 0;
+	if (v6_plen % 8)
+		k.b[v6_plen / 8] = (uint8_t)(a->b[v6_plen / 8] &
+					     (0xff00u >> (v6_plen % 8)));
+	return k;
+}
 
 /* What ctrl knows about a client when its flow starts (scr_engine hooks). */
 enum scr_client_class {
@@ -113,6 +156,10 @@ struct scr_policy {
 						 * is not judged) */
 	uint16_t ports[8];			/* smtpscreen_ports, host order */
 	uint8_t nports;
+	bool reply_ban;				/* smtpscreen_reply_ban_enable:
+						 * report SCR_EV_REPLY */
+	uint8_t client_v6_plen;			/* smtpscreen_client_ipv6_
+						 * prefix_length (0: 128) */
 };
 
 enum scr_event_type {
@@ -124,6 +171,12 @@ enum scr_event_type {
 	SCR_EV_TOO_MANY,	/* a SYN over the per-client flow limit (count) */
 	SCR_EV_STRESS,		/* stress mode entered (stress) or left; count =
 				 * flows in the table (key, pkt_no: none) */
+	SCR_EV_REPLY,		/* the server gave the client a reply of kind
+				 * 'reply' (reply bans; not logged) */
+	SCR_EV_BAN,		/* made by ctrl, not the engine: the client's
+				 * replies of kind 'reply' crossed their limit
+				 * (count in window_s): banned for ttl_s, under
+				 * prefix plen, with 'action' */
 	SCR_EV_MAX
 };
 
@@ -164,6 +217,11 @@ struct scr_event {
 	enum scr_end_reason end;
 	/* SCR_EV_STRESS */
 	bool stress;
+	/* SCR_EV_REPLY, SCR_EV_BAN (and count, action) */
+	uint8_t reply;		/* enum scr_reply_kind */
+	uint8_t plen;		/* BAN: prefix blocked (128: the address) */
+	uint32_t window_s;
+	uint32_t ttl_s;
 };
 
 /* scr_mix64 - full-avalanche 64-bit mix (every input bit reaches every
@@ -183,5 +241,6 @@ static inline uint64_t scr_mix64(uint64_t h)
 extern const char *const scr_test_name[SCR_TEST_MAX];	/* CSV reason names */
 extern const char *const scr_action_name[SCR_ACT_MAX];
 extern const char *const scr_verdict_name[SCR_V_MAX];
+extern const char *const scr_reply_name[SCR_REPLY_MAX];	/* "auth", ... */
 
 #endif

@@ -19,6 +19,14 @@ const char *const scr_test_name[SCR_TEST_MAX] = {
 	[SCR_TEST_HELO] = "helo",
 	[SCR_TEST_ACCESS] = "access_reject",
 	[SCR_TEST_DNSBL] = "dnsbl",
+	[SCR_TEST_REPLY_BAN] = "reply_ban",
+};
+
+const char *const scr_reply_name[SCR_REPLY_MAX] = {
+	[SCR_REPLY_AUTH] = "auth",
+	[SCR_REPLY_HARVEST] = "harvest",
+	[SCR_REPLY_RELAY] = "relay",
+	[SCR_REPLY_HELO] = "helo",
 };
 
 const char *const scr_action_name[SCR_ACT_MAX] = {

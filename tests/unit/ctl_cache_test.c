@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -217,12 +218,78 @@ static void test_hash_keyed(void **state)
 	assert_true(same < 4);
 }
 
+/* v6 - an IPv6 address from text */
+static struct scr_addr v6(const char *s)
+{
+	struct scr_addr a;
+
+	assert_int_equal(inet_pton(AF_INET6, s, a.b), 1);
+	return a;
+}
+
+/* test_ipv6_prefix - two addresses in one /64 share an entry: a pass and
+ * a block of one is the other's; another /64 has its own; at /128 every
+ * address has its own; IPv4 neighbours never share */
+static void test_ipv6_prefix(void **state)
+{
+	struct ctl_cache *c = ctl_cache_create(64);
+	struct scr_client_info ci;
+	struct ctl_cache_entry e;
+	struct scr_addr a = v6("2001:db8:7:1::a"), b = v6("2001:db8:7:1:8000::b"),
+			o = v6("2001:db8:7:2::a"), k;
+	char txt[INET6_ADDRSTRLEN];
+
+	(void)state;
+	ctl_cache_set_v6_prefix(c, 64);
+	ctl_cache_pass(c, &a, 1000, ALL, &pol);
+	ctl_cache_client(c, &b, 1001, ALL, &ci);
+	assert_int_equal(ci.cls, SCR_CLIENT_NEW);
+	assert_true(ci.pass_old);
+	ctl_cache_client(c, &o, 1001, ALL, &ci);
+	assert_false(ci.pass_old);
+	assert_int_equal(ctl_cache_count(c), 1);
+	assert_int_equal(ctl_cache_get(c, &b, 1001, &e), 0);
+	inet_ntop(AF_INET6, e.addr.b, txt, sizeof(txt));
+	assert_string_equal(txt, "2001:db8:7:1::");
+	k = ctl_cache_key(c, &b);
+	assert_memory_equal(&k, &e.addr, sizeof(k));
+	/* a block of b blocks a; o stays free */
+	ctl_cache_block(c, &b, 1002, 3600, SCR_TEST_BIT(SCR_TEST_REPLY_BAN));
+	ctl_cache_client(c, &a, 1003, ALL, &ci);
+	assert_int_equal(ci.cls, SCR_CLIENT_BLOCKED);
+	assert_int_equal(ci.reasons, SCR_TEST_BIT(SCR_TEST_REPLY_BAN));
+	ctl_cache_client(c, &o, 1003, ALL, &ci);
+	assert_int_equal(ci.cls, SCR_CLIENT_NEW);
+	/* a shorter block later does not shorten it; reasons add up */
+	ctl_cache_block(c, &a, 1004, 10, SCR_TEST_BIT(SCR_TEST_PIPELINING));
+	assert_int_equal(ctl_cache_get(c, &a, 1004, &e), 0);
+	assert_int_equal(e.block_until, 1002 + 3600);
+	assert_int_equal(e.block_reasons, SCR_TEST_BIT(SCR_TEST_REPLY_BAN) |
+			 SCR_TEST_BIT(SCR_TEST_PIPELINING));
+	ctl_cache_destroy(c);
+
+	c = ctl_cache_create(64);	/* the default: per address */
+	ctl_cache_block(c, &a, 1000, 3600, SCR_TEST_BIT(SCR_TEST_REPLY_BAN));
+	ctl_cache_client(c, &b, 1001, ALL, &ci);
+	assert_int_equal(ci.cls, SCR_CLIENT_NEW);
+	ctl_cache_set_v6_prefix(c, 64);
+	{
+		struct scr_addr x = addr_of(1), y = addr_of(2);
+
+		ctl_cache_block(c, &x, 1000, 3600, SCR_TEST_BIT(SCR_TEST_REPLY_BAN));
+		ctl_cache_client(c, &y, 1001, ALL, &ci);
+		assert_int_equal(ci.cls, SCR_CLIENT_NEW);
+	}
+	ctl_cache_destroy(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_capacity),
 		cmocka_unit_test(test_new_pass_expiry),
 		cmocka_unit_test(test_block),
+		cmocka_unit_test(test_ipv6_prefix),
 		cmocka_unit_test(test_full_and_sweep),
 		cmocka_unit_test(test_hash_spread),
 		cmocka_unit_test(test_hash_keyed),

@@ -101,7 +101,7 @@ static void test_lines(void **state)
 		const char *label;
 		struct scr_event ev;
 		const char *want;
-	} t[32];
+	} t[40];
 	size_t n = 0;
 	struct scr_event ev;
 
@@ -199,6 +199,28 @@ static void test_lines(void **state)
 	ev.count = 7;
 	t[n++] = (typeof(t[0])){ "leaving stress", ev,
 		 "leaving STRESS mode with 7 connections" };
+	ev = mk(SCR_EV_REPLY, "198.18.2.1", 40000, "198.19.255.1", 25);
+	ev.reply = SCR_REPLY_HARVEST;
+	t[n++] = (typeof(t[0])){ "a reply logs nothing", ev, "" };
+	ev.type = SCR_EV_BAN;
+	ev.count = 20;
+	ev.window_s = 600;
+	ev.ttl_s = 3600;
+	ev.plen = 128;
+	ev.action = SCR_ACT_DROP;
+	t[n++] = (typeof(t[0])){ "ban", ev, "BAN [198.18.2.1]:40000 reason=harvest "
+		 "count=20 window=600s ttl=3600s action=drop" };
+	ev = mk(SCR_EV_BAN, "2001:db8:5:1:ffff::b", 43000, "2001:db8::25", 25);
+	ev.reply = SCR_REPLY_AUTH;
+	ev.count = 10;
+	ev.window_s = 600;
+	ev.ttl_s = 60;
+	ev.plen = 56;
+	ev.action = SCR_ACT_IGNORE;
+	t[n++] = (typeof(t[0])){ "ban of an IPv6 prefix", ev, "BAN [2001:db8:5:1:ffff::b]:43000 "
+		 "reason=auth count=10 window=600s ttl=60s action=ignore net=[2001:db8:5::]/56" };
+	ev = fail_ev(SCR_TEST_REPLY_BAN, "198.18.2.1", 40000, 20, 0, "", "", 0);
+	t[n++] = (typeof(t[0])){ "reply_ban fail: the BAN line says it", ev, "" };
 
 	for (size_t i = 0; i < n; i++) {
 		size_t len = ctl_log_format(log, &t[i].ev, buf, sizeof(buf));

@@ -165,6 +165,9 @@ struct rec {
 	int fails;
 	int ends;
 	int connects;
+	int replies[SCR_REPLY_MAX];
+	int ban_at;			/* reply bans: ban at this many replies */
+	struct scr_engine *eng;		/* ... with this engine */
 	struct scr_event last_verdict;
 };
 
@@ -196,6 +199,16 @@ static void on_event(void *arg, const struct scr_event *ev)
 		r->ends++;
 	} else if (ev->type == SCR_EV_CONNECT) {
 		r->connects++;
+	} else if (ev->type == SCR_EV_REPLY) {
+		int n = 0;
+
+		r->replies[ev->reply]++;
+		for (unsigned k = 0; k < SCR_REPLY_MAX; k++)
+			n += r->replies[k];
+		/* as replay's hook does: the ban from inside the event */
+		if (r->eng && n == r->ban_at)
+			assert_int_equal(scr_engine_reply_ban(r->eng, &ev->key,
+							      (uint32_t)n, ev->ts_ns), 0);
 	}
 }
 
@@ -929,10 +942,148 @@ static void test_dnsbl_late(void **state)
 	}
 }
 
+/* test_reply_events - reply bans: the server's final reply lines of each
+ * kind are reported, in the tests and on the fast path, once (not their
+ * continuation lines, not a retransmission); nothing for an allow-listed
+ * client or with reply bans off */
+static void test_reply_events(void **state)
+{
+#define R550 {'S', "550 5.1.1 <x@mx.example.test>: Recipient address rejected: User unknown in local recipient table\r\n"}
+	static const struct {
+		const char *label;
+		enum scr_client_class cls;
+		uint8_t todo;
+		bool on;
+		struct step s[12];
+		int want[SCR_REPLY_MAX];	/* auth, harvest, relay, helo */
+	} c[] = {
+		{"harvest in the tests", SCR_CLIENT_NEW, 0xff, true,
+		 {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, R550, RCPT, R550, RCPT, OK, QUIT},
+		 {0, 2, 0, 0}},
+		{"harvest on the fast path (PASS OLD)", SCR_CLIENT_NEW, 0, true,
+		 {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, R550, RCPT, R550, {'S', "550 5.1.1 <y@x>: no\r\n"}},
+		 {0, 3, 0, 0}},
+		{"a retransmitted reply counts once", SCR_CLIENT_NEW, 0, true,
+		 {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, R550, {'r', NULL}},
+		 {0, 1, 0, 0}},
+		{"AUTH failed, relay denied", SCR_CLIENT_NEW, 0, true,
+		 {GREET, EHLO, EHLO_R, {'C', "AUTH PLAIN AGFiYwBkZWY=\r\n"},
+		  {'S', "535 5.7.8 Error: authentication failed: authentication failure\r\n"},
+		  MAIL, OK, RCPT, {'S', "554 5.7.1 <u@else.example>: Relay access denied\r\n"}},
+		 {1, 0, 1, 0}},
+		{"5xx to HELO and EHLO, not to MAIL", SCR_CLIENT_NEW, 0, true,
+		 {GREET, {'C', "HELO x\r\n"}, {'S', "501 5.5.2 <x>: Helo command rejected\r\n"},
+		  {'C', "ehlo x\r\n"}, {'S', "550-5.7.1 no\r\n550 5.7.1 bad\r\n"},
+		  MAIL, {'S', "553 5.1.8 bad sender\r\n"}},
+		 {0, 0, 0, 2}},
+		{"multi-line reply: the final line only; 250 lines none", SCR_CLIENT_NEW, 0xff, true,
+		 {GREET, EHLO, EHLO_R, MAIL, OK, RCPT,
+		  {'S', "550-5.1.1 one\r\n550-5.1.1 two\r\n550 5.1.1 three\r\n"}, QUIT},
+		 {0, 1, 0, 0}},
+		{"allow-listed: not watched", SCR_CLIENT_PERMIT, 0, true,
+		 {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, R550}, {0, 0, 0, 0}},
+		{"reply bans off", SCR_CLIENT_NEW, 0, false,
+		 {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, R550}, {0, 0, 0, 0}},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct rec r = {.cls = c[i].cls, .todo = c[i].todo};
+		struct scr_policy p = pol;
+		struct scr_engine *e;
+		static struct sess s;
+		struct step st[13];
+		unsigned k, n = 0;
+
+		p.reply_ban = c[i].on;
+		e = engine_for(&r, &p);
+		memset(&s, 0, sizeof(s));
+		s.cport = 40100;
+		for (k = 0; k < 12 && c[i].s[k].op; k++)
+			if (c[i].s[k].op != 'r')
+				st[n++] = c[i].s[k];
+		st[n].op = 0;
+		build(&s, st);
+		if (c[i].s[n].op == 'r') {	/* the server's last segment again */
+			s.fr[s.n] = s.fr[s.n - 1];
+			s.n++;
+		}
+		scr_engine_burst(e, s.fr, s.n);
+		scr_engine_flush(e, s.ts);
+		for (k = 0; k < SCR_REPLY_MAX; k++)
+			if (r.replies[k] != c[i].want[k])
+				fail_msg("%s: %d %s replies, want %d", c[i].label,
+					 r.replies[k], scr_reply_name[k], c[i].want[k]);
+		scr_engine_destroy(e);
+	}
+#undef R550
+}
+
+/* test_reply_ban - a ban from the event hook: drop stops the session at
+ * its next frame and the verdict says reply_ban; on the fast path the
+ * verdict stays, the session is stopped; ignore only fails the flow */
+static void test_reply_ban(void **state)
+{
+	static const struct step st[] = {GREET, EHLO, EHLO_R, MAIL, OK, RCPT,
+		{'S', "550 5.1.1 <a@x>: User unknown\r\n"}, RCPT,
+		{'S', "550 5.1.1 <b@x>: User unknown\r\n"}, RCPT, OK, {0, NULL}};
+	static const struct {
+		const char *label;
+		uint8_t todo;
+		enum scr_action act;
+		int stop_at;		/* frame index, -1 none */
+		enum scr_verdict want;
+		uint8_t reasons;
+	} c[] = {
+		{"in the tests, drop", 0xff, SCR_ACT_DROP, 11, SCR_V_FAIL, B(REPLY_BAN)},
+		{"in the tests, ignore", 0xff, SCR_ACT_IGNORE, -1, SCR_V_FAIL, B(REPLY_BAN)},
+		{"fast path, drop: stopped, verdict kept", 0, SCR_ACT_DROP, 11, SCR_V_PASS, 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct rec r = {.cls = SCR_CLIENT_NEW, .todo = c[i].todo, .ban_at = 2};
+		struct scr_policy p = pol;
+		static struct sess s;
+		struct scr_stats es;
+		unsigned k;
+
+		p.reply_ban = true;
+		p.action[SCR_TEST_REPLY_BAN] = (uint8_t)c[i].act;
+		r.eng = engine_for(&r, &p);
+		memset(&s, 0, sizeof(s));
+		s.cport = 40200;
+		build(&s, st);
+		for (k = 0; k < s.n; k++) {
+			scr_engine_burst(r.eng, &s.fr[k], 1);
+			if ((int)k == c[i].stop_at && s.fr[k].action != SCR_PKT_STOP)
+				fail_msg("%s: frame %u not stopped", c[i].label, k);
+			if ((int)k < c[i].stop_at || c[i].stop_at < 0)
+				if (s.fr[k].action == SCR_PKT_STOP)
+					fail_msg("%s: frame %u stopped", c[i].label, k);
+		}
+		scr_engine_flush(r.eng, s.ts);
+		if (r.verdicts != 1 || r.last_verdict.verdict != c[i].want ||
+		    r.last_verdict.reasons != c[i].reasons)
+			fail_msg("%s: %d verdicts, last %s reasons %x", c[i].label,
+				 r.verdicts, scr_verdict_name[r.last_verdict.verdict],
+				 r.last_verdict.reasons);
+		assert_int_equal(r.fails, 1);
+		scr_engine_stats(r.eng, &es);
+		assert_int_equal(es.reply_bans, 1);
+		assert_int_equal(es.replies[SCR_REPLY_HARVEST], 2);
+		scr_engine_destroy(r.eng);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_reply_events),
+		cmocka_unit_test(test_reply_ban),
 		cmocka_unit_test(test_midstream_ignored),
 		cmocka_unit_test(test_table_full_and_timeouts),
 		cmocka_unit_test(test_reset_after_stress),

@@ -91,7 +91,7 @@ static struct scr_scan_db *db;
 /* client_idx - the index a test gave a client address */
 static uint32_t client_idx(const struct scr_addr *a)
 {
-	return (uint32_t)a->b[14] << 8 | a->b[15];
+	return (uint32_t)a->b[14] << 8 | a->b[15];	/* IPv6: ::idx too */
 }
 
 /* rec_init - every client new with every test to run; no events */
@@ -204,7 +204,9 @@ static void build1(struct conn *c, int from_client, uint8_t flags,
 	struct pb_spec sp;
 
 	if (c->v6)
-		snprintf(cli, sizeof(cli), "2001:db8:f00::%x", c->idx);
+		/* a /64 of its own: IPv6 clients are counted per
+		 * smtpscreen_client_ipv6_prefix_length (64) */
+		snprintf(cli, sizeof(cli), "2001:db8:f00:%x::%x", c->idx, c->idx);
 	else
 		snprintf(cli, sizeof(cli), "198.18.%u.%u", c->idx >> 8, c->idx & 255);
 	memset(&sp, 0, sizeof(sp));

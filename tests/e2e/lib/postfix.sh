@@ -38,6 +38,12 @@
 #                          smtpd on IP:25 in NS, mail to the discard sink, PIPELINING
 #                          not announced (as postscreen's own reply: a pipelining bot
 #                          breaks a rule); started and listening, or e2e_fail
+#   pf_users_start NS IP DIR
+#                          as pf_sink_start, but only the local users u, v and w
+#                          exist: any other local recipient gets "550 5.1.1 ... User
+#                          unknown in local recipient table"; error limits raised so
+#                          smtpd neither slows nor drops a client for its 550s
+#                          (the reply-ban tests)
 #   pf_template_plain SRC DST [LINE...]
 #                          copy the template directory SRC (a postscreen setup) to DST
 #                          with plain smtpd on the smtp inet service (process limit
@@ -200,6 +206,19 @@ pf_sink_start() {
 	local ns=$1 ip=$2 dir=$3
 	pf_template_smtpd "$dir.tmpl" \
 		"# Like postscreen's own reply: no PIPELINING, so the pipelining bot breaks a rule." \
+		"smtpd_discard_ehlo_keywords = pipelining"
+	pf_instance_create "$dir" "$dir.tmpl" "SERVER_IP=$ip"
+	pf_start "$ns" "$dir"
+	ns_wait_listen "$ns" "$ip" 25 || e2e_fail "smtpd does not listen on $ip:25"
+}
+
+# pf_users_start - the sink with three known local users (u, v, w) and 550 5.1.1
+# for every other local recipient
+pf_users_start() {
+	local ns=$1 ip=$2 dir=$3
+	pf_template_smtpd "$dir.tmpl" \
+		"local_recipient_maps = inline:{u=ok, v=ok, w=ok}" \
+		"smtpd_soft_error_limit = 100" "smtpd_hard_error_limit = 100" \
 		"smtpd_discard_ehlo_keywords = pipelining"
 	pf_instance_create "$dir" "$dir.tmpl" "SERVER_IP=$ip"
 	pf_start "$ns" "$dir"
