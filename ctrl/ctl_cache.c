@@ -360,7 +360,24 @@ void ctl_cache_verdict(struct ctl_cache *c, const struct scr_event *ev,
 	if (ev->verdict == SCR_V_PASS && !ev->pass_old)
 		ctl_cache_pass(c, &ev->key.client, now_s,
 			       pol->enabled & SCR_TESTS_STREAM, pol);
-	else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt)
-		ctl_cache_block(c, &ev->key.client, now_s, pol->block_ttl_s,
-				ev->reasons);
+	else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt &&
+		 ctl_cache_block_ttl(pol, ev->reasons) > 0)
+		ctl_cache_block(c, &ev->key.client, now_s,
+				ctl_cache_block_ttl(pol, ev->reasons), ev->reasons);
+}
+
+/* ctl_cache_block_ttl - how long a client stopped for these reasons is
+ * blocked: smtpscreen_block_ttl when a test under enforce or drop failed,
+ * else, for a session stopped for smuggling (whose client is mostly a
+ * relay passing on someone else's message), smtpscreen_smuggling_ttl */
+uint32_t ctl_cache_block_ttl(const struct scr_policy *pol, uint8_t reasons)
+{
+	unsigned t;
+
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		if ((reasons & SCR_TEST_BIT(t)) && pol->action[t] != SCR_ACT_IGNORE)
+			return pol->block_ttl_s;
+	if (reasons & SCR_REASON_SMUGGLING)
+		return pol->smuggling_ttl_s;
+	return pol->block_ttl_s;
 }

@@ -48,6 +48,8 @@ void ctl_cache_client(struct ctl_cache *c, const struct scr_addr *addr,
 		      struct scr_client_info *out);
 void ctl_cache_pass(struct ctl_cache *c, const struct scr_addr *addr,
 		    uint64_t now_s, uint8_t tests, const struct scr_policy *pol);
+/* Block lifetime for a client stopped with these reasons: 0 = no block. */
+uint32_t ctl_cache_block_ttl(const struct scr_policy *pol, uint8_t reasons);
 void ctl_cache_block(struct ctl_cache *c, const struct scr_addr *addr,
 		     uint64_t now_s, uint32_t ttl_s, uint8_t reasons);
 int ctl_cache_get(struct ctl_cache *c, const struct scr_addr *addr,

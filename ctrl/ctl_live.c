@@ -483,14 +483,17 @@ static void block(struct ctl_live *l, const struct scr_addr *a, uint8_t reasons,
 		  uint64_t t)
 {
 	const struct scr_policy *pol = &l->setup->pol;
+	uint32_t ttl = ctl_cache_block_ttl(pol, reasons);
 	struct ctl_cache_entry e;
 
+	if (ttl == 0)
+		return;		/* smuggling with smtpscreen_smuggling_ttl = 0 */
 	if (ctl_cache_get(l->cache, a, t, &e) == 0 && e.block_until > t)
 		return;
-	ctl_cache_block(l->cache, a, t, pol->block_ttl_s, reasons);
+	ctl_cache_block(l->cache, a, t, ttl, reasons);
 	(void)persist(l, a, t, &e, true);
 	l->st.blocks++;
-	map_add(l, SCR_XDP_KIND_BLOCK, a, pol->block_ttl_s, reasons);
+	map_add(l, SCR_XDP_KIND_BLOCK, a, ttl, reasons);
 }
 
 /* pass - a client passed its tests now (new: cache and stores) or from
@@ -790,6 +793,7 @@ void ctl_live_event(struct ctl_live *l, const struct scr_event *ev, unsigned w)
 	case SCR_EV_LISTED:
 	case SCR_EV_TOO_MANY:
 	case SCR_EV_END:
+	case SCR_EV_SMUGGLING:
 		return;
 	case SCR_EV_FAIL:
 		/* Host mode stops an enforce failure at once (the kernel
@@ -813,7 +817,7 @@ void ctl_live_event(struct ctl_live *l, const struct scr_event *ev, unsigned w)
 		    ctl_cache_get(l->cache, &ev->key.client, t, &e) == 0 &&
 		    e.block_until > t)
 			return;		/* stopped at its failure */
-		if (ev->verdict == SCR_V_PASS)
+		if (ev->verdict == SCR_V_PASS && !ev->amend)
 			pass(l, &ev->key.client, ev->pass_old, t);
 		return;
 	case SCR_EV_STRESS:
@@ -1661,6 +1665,19 @@ static unsigned live_ctrs(struct ctl_live *l, struct ctl_live_ctr *c,
 	CTR("client_limit", "Connections over the per-client limit", es.client_limit);
 	CTR("command_time", "Sessions over postscreen_command_time_limit",
 	    es.command_time);
+	CTR("command_count", "Sessions over postscreen_command_count_limit",
+	    es.ended[SCR_END_COMMAND_COUNT]);
+	CTR("command_length", "Sessions with a command over line_length_limit",
+	    es.ended[SCR_END_COMMAND_LENGTH]);
+	CTR("smuggling", "Sessions with an end-of-data sequence in DATA/BDAT",
+	    es.smuggling);
+	CTR("smuggling_commands", "... followed by SMTP commands", es.smuggling_cmds);
+	CTR("smuggling_stopped", "Sessions stopped by the smuggling guard",
+	    es.smuggling_stopped);
+	CTR("smuggling_lost", "Sessions the smuggling guard stopped following "
+	    "(stream gap)", es.smuggling_lost);
+	CTR("smuggling_bytes", "Bytes the smuggling guard read after the verdict",
+	    es.smuggling_bytes);
 	CTR("no_server", "Sessions unknown: the server side was never seen",
 	    es.no_server);
 	CTR("undecided", "Sessions unknown: the client spoke while the server's "

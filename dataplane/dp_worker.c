@@ -152,6 +152,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_FAIL:
 	case SCR_EV_TOO_MANY:
 	case SCR_EV_STRESS:
+	case SCR_EV_SMUGGLING:
 		break;
 	default:
 		scr_panic("hook_event: event type %d out of range",

@@ -46,6 +46,7 @@
 #include "scr_hash.h"
 #include "scr_panic.h"
 #include "scr_smtp.h"
+#include "scr_smug.h"
 #include "scr_tcpord.h"
 
 #define SWEEP_PER_FRAME 2	/* entries the clock hand visits per frame */
@@ -69,6 +70,7 @@ struct scr_engine {
 	 * (seq 32 | len 16 | keyed hash of its bytes 16), so a copy of it
 	 * with other bytes is seen (scan_segment) */
 	uint64_t *cli_fp;
+	struct scr_smug *smug;		/* per flow entry: the smuggling guard */
 	uint32_t hq_mask, hq_head, hq_n;
 	uint32_t nscan;			/* undecided flows */
 	bool stress;			/* in stress mode */
@@ -87,6 +89,14 @@ struct scr_engine {
 	struct scr_flow *cur;
 	struct scr_frame *cur_fr;
 	int pending;		/* verdict decided inside the callback, or -1 */
+	uint8_t limit_end;	/* enum scr_end_reason: a postscreen limit ended
+				 * the tests inside the callback, or CLOSE */
+	/* a smuggling guard result inside the callback, reported once the
+	 * verdict is given (smug_report) */
+	unsigned smug_r;
+	bool smug_bdat;
+	uint16_t smug_len;
+	uint8_t smug_text[SCR_EV_TEXT_MAX];
 	uint8_t portmap[65536 / 8];
 };
 
@@ -163,6 +173,7 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 	e->hq_ms = malloc((size_t)e->hq_mask * sizeof(*e->hq_ms));
 	e->hq_mask--;
 	e->cli_fp = calloc(pol->flow_table_size, sizeof(*e->cli_fp));
+	e->smug = calloc(pol->flow_table_size, sizeof(*e->smug));
 	e->ord = scr_tcpord_create(pol->reorder_window ? nslots : 0);
 	e->env.pol = pol;
 	if (db != NULL)
@@ -170,6 +181,7 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 			scan_pool_size(pol->flow_table_size));
 	if (e->ft == NULL || e->ord == NULL || e->cc == NULL ||
 	    e->hq_idx == NULL || e->hq_ms == NULL || e->cli_fp == NULL ||
+	    e->smug == NULL ||
 	    (db != NULL && e->env.scan == NULL)) {
 		scr_engine_destroy(e);
 		errno = ENOMEM;
@@ -204,6 +216,7 @@ void scr_engine_destroy(struct scr_engine *e)
 	free(e->hq_idx);
 	free(e->hq_ms);
 	free(e->cli_fp);
+	free(e->smug);
 	free(e);
 }
 
@@ -327,6 +340,126 @@ static void stop_here(struct scr_flow *f, struct scr_frame *fr)
 	}
 }
 
+/* smug_report - a result of f's smuggling guard: the SMUGGLING event
+ * once per kind (a sequence; commands after one), the stop its action
+ * asks for, and the verdict amended when it was given already. text: the
+ * bytes from the sequence (at most SCR_EV_TEXT_MAX). */
+static void smug_report(struct scr_engine *e, struct scr_flow *f,
+			struct scr_frame *fr, unsigned r, bool bdat,
+			const uint8_t *text, uint32_t text_len)
+{
+	struct scr_smug *g = &e->smug[scr_flow_index(e->ft, f)];
+	enum scr_action act = (enum scr_action)e->pol->smuggling_action;
+	bool cmds = (r & SCR_SMUG_R_STRONG) != 0;
+	bool stop = act == SCR_ACT_DROP || (act == SCR_ACT_ENFORCE && cmds);
+	struct scr_event ev;
+
+	if (f->stop_pkt)
+		return;		/* stopped already: nothing more reaches the server */
+	if (cmds ? (g->rep & SCR_SMUG_R_STRONG) :
+	    (g->rep & (SCR_SMUG_R_SEQ | SCR_SMUG_R_STRONG)) ||
+	    !(r & (act == SCR_ACT_DROP ? SCR_SMUG_R_SEQ : SCR_SMUG_R_WEAK)))
+		return;
+	if (g->rep == 0)
+		e->st.smuggling++;
+	if (cmds)
+		e->st.smuggling_cmds++;
+	g->rep |= (uint8_t)(cmds ? SCR_SMUG_R_STRONG : SCR_SMUG_R_SEQ);
+	ev_init(e, &ev, SCR_EV_SMUGGLING, f, fr);
+	ev.action = act;
+	ev.count = cmds;
+	snprintf(ev.after, sizeof(ev.after), "%s", bdat ? "BDAT" : "DATA");
+	ev.text_len = (uint16_t)(text_len < SCR_EV_TEXT_MAX ? text_len : SCR_EV_TEXT_MAX);
+	memcpy(ev.text, text, ev.text_len);
+	ev_tail_clear(&ev);
+	e->hooks.event(e->hooks.arg, &ev);
+	f->reasons |= (uint8_t)SCR_REASON_SMUGGLING;
+	if (stop) {
+		stop_here(f, fr);
+		e->st.smuggling_stopped++;
+	}
+	if (!(f->flags & SCR_FF_VERDICT_SENT))
+		return;		/* the verdict to come carries the reason */
+	if (stop)
+		e->st.stopped++;
+	e->st.verdict[f->verdict]--;
+	e->st.verdict[SCR_V_FAIL]++;
+	f->verdict = SCR_V_FAIL;
+	ev_init(e, &ev, SCR_EV_VERDICT, f, fr);
+	ev_tail_clear(&ev);
+	ev.verdict = SCR_V_FAIL;
+	ev.reasons = f->reasons;
+	ev.amend = true;
+	ev.stop_pkt = f->stop_pkt;
+	e->hooks.event(e->hooks.arg, &ev);
+}
+
+/* smug_feed_scan - in-order bytes of a flow in its tests to its guard;
+ * a result waits in e->smug_* for the verdict (scan_segment) */
+static void smug_feed_scan(struct scr_engine *e, const struct scr_flow *f,
+			   unsigned dir, const uint8_t *p, uint32_t n)
+{
+	struct scr_smug *g = &e->smug[scr_flow_index(e->ft, f)];
+	struct scr_smug_detail d = {0};
+	unsigned r;
+
+	if (!e->pol->smuggling_enable || !scr_smug_active(g))
+		return;
+	r = scr_smug_feed(g, dir == 0, p, n, &d);
+	if (r == 0)
+		return;
+	if (e->smug_r == 0 || (r & SCR_SMUG_R_STRONG)) {
+		uint32_t k = n - d.off < SCR_EV_TEXT_MAX ? n - d.off : SCR_EV_TEXT_MAX;
+
+		memcpy(e->smug_text, p + d.off, k);
+		e->smug_len = (uint16_t)k;
+		e->smug_bdat = d.bdat;
+	}
+	e->smug_r |= r;
+}
+
+/* smug_segment - a segment of a decided flow to its smuggling guard: in
+ * order or not at all (a gap ends the guard; no reassembly here) */
+static void smug_segment(struct scr_engine *e, struct scr_flow *f,
+			 const struct burst_item *it, struct scr_frame *fr)
+{
+	struct scr_smug *g = &e->smug[scr_flow_index(e->ft, f)];
+	const struct scr_pkt *pk = &it->pkt;
+	const uint8_t *p = pk->payload;
+	uint32_t len = pk->payload_len;
+	struct scr_smug_detail d = {0};
+	unsigned dir = it->dir, r;
+	int32_t off;
+
+	if (!scr_smug_active(g) || !e->pol->smuggling_enable)
+		return;
+	if (dir == 1 && (pk->flags & SCR_TCP_SYN) && !(f->seq_known & 2)) {
+		f->seq_next[1] = pk->seq + 1;
+		f->seq_known |= 2;
+	}
+	if (len == 0)
+		return;
+	off = (int32_t)(pk->seq - f->seq_next[dir]);
+	if (!(f->seq_known & (1u << dir)) || pk->truncated || off > 0) {
+		e->st.smuggling_lost++;
+		scr_smug_off(g);
+		return;
+	}
+	if (off < 0) {		/* a retransmission: only what is new */
+		uint32_t old = (uint32_t)-(int64_t)off;
+
+		if (len <= old)
+			return;
+		p += old;
+		len -= old;
+	}
+	f->seq_next[dir] += len;
+	e->st.smuggling_bytes += len;
+	r = scr_smug_feed(g, dir == 0, p, len, &d);
+	if (r != 0)
+		smug_report(e, f, fr, r, d.bdat, p + d.off, len - d.off);
+}
+
 /* on_bytes - tcpord callback: in-order payload to the SMTP machine */
 static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 {
@@ -339,6 +472,7 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 	bool greeted = scr_smtp_where(&f->smtp) != NULL;
 
 	e->st.scanned_bytes += n;
+	smug_feed_scan(e, f, dir, p, n);
 	r = scr_smtp_feed(&e->env, &f->smtp, dir == 0, p, n);
 	if (f->smtp.cmds != cmds ||
 	    (!greeted && scr_smtp_where(&f->smtp) != NULL))
@@ -378,6 +512,15 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 			e->pending = final_verdict(f, false);
 			return 1;
 		}
+	}
+	if (r & SCR_SMTP_R_LIMIT) {
+		/* postscreen: 421 and hang up; the tests the client had time
+		 * for count (a client past HELO with nothing failed passes:
+		 * its next session is not cut again) */
+		stop_here(f, fr);
+		e->limit_end = (uint8_t)scr_smtp_limit(&f->smtp);
+		e->pending = final_verdict(f, scr_smtp_passed(&f->smtp));
+		return 1;
 	}
 	if ((r & SCR_SMTP_R_COMMIT) && f->enforce) {
 		stop_here(f, fr);
@@ -566,6 +709,10 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 	}
 	scr_ccount_inc(e->cc, ckey);
 	e->st.flows++;
+	if (e->pol->smuggling_enable)
+		scr_smug_init(&e->smug[scr_flow_index(e->ft, f)]);
+	else
+		scr_smug_off(&e->smug[scr_flow_index(e->ft, f)]);
 	f->state = SCR_FS_SYN;
 	f->start_ms = f->last_ms = f->line_ms = ms32(e);
 	f->seq_next[0] = it->pkt.seq + 1;
@@ -752,6 +899,8 @@ static void scan_segment(struct scr_engine *e, struct scr_flow *f,
 	e->cur = f;
 	e->cur_fr = fr;
 	e->pending = -1;
+	e->limit_end = SCR_END_CLOSE;
+	e->smug_r = 0;
 	if (dir == 0 && pk->seq == f->seq_next[0])
 		cli_fp_set(e, f, pk);
 	reasons = f->reasons;
@@ -762,12 +911,22 @@ static void scan_segment(struct scr_engine *e, struct scr_flow *f,
 	    pk->payload_len <= 0xffff &&
 	    e->cli_fp[scr_flow_index(e->ft, f)] >> 32 == pk->seq)
 		f->seq_known |= SCR_SK_UNACKED;
+	if (e->smug_r != 0) {
+		/* before the verdict: the verdict carries the reason */
+		smug_report(e, f, fr, e->smug_r, e->smug_bdat, e->smug_text,
+			    e->smug_len);
+		if ((f->reasons & SCR_REASON_SMUGGLING) &&
+		    (e->pending >= 0 || f->stop_pkt))
+			e->pending = final_verdict(f, false);
+	}
 	if (e->pending == SCR_V_FAIL && (f->seq_known & SCR_SK_UNACKED)) {
 		f->seq_known |= SCR_SK_WAIT;
 		return;
 	}
 	if (e->pending >= 0) {
 		decide(e, f, fr, (enum scr_verdict)e->pending);
+		if (e->limit_end != SCR_END_CLOSE)
+			end_session(e, f, fr, (enum scr_end_reason)e->limit_end);
 		return;
 	}
 	if (r == SCR_ORD_GAP)
@@ -848,6 +1007,8 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 	}
 	if (f->mode == SCR_FM_SCAN)
 		scan_segment(e, f, it, fr);
+	else if (f->mode == SCR_FM_DECIDED && !f->stop_pkt)
+		smug_segment(e, f, it, fr);
 	if (pk->flags & (SCR_TCP_RST | SCR_TCP_FIN)) {
 		/* The SMTP session is over: judge what we have; keep the
 		 * entry a little for the last packets (close timeout). */
@@ -1236,6 +1397,7 @@ size_t scr_engine_flow_bytes(const struct scr_engine *e)
 	b += ((size_t)e->hq_mask + 1) * (sizeof(*e->hq_idx) + sizeof(*e->hq_ms)) /
 	     e->ft->cap;
 	b += sizeof(*e->cli_fp);
+	b += sizeof(*e->smug);
 	b += (size_t)e->ord->nslots * sizeof(struct scr_ooo_slot) / e->ft->cap;
 	if (e->env.scan != NULL)
 		b += scr_scan_pool_bytes(e->env.scan) / e->ft->cap;

@@ -121,6 +121,13 @@ struct scr_stats {
 	uint64_t pass_old;		/* of verdict[PASS]: cache hits (no tests) */
 	uint64_t held;			/* server frames held (greeting hold) */
 	uint64_t inside_syn;		/* SYNs from the protected side (not screened) */
+	uint64_t smuggling;		/* flows with an end-of-data sequence in
+					 * DATA/BDAT (SCR_EV_SMUGGLING) */
+	uint64_t smuggling_cmds;	/* ... followed by SMTP commands */
+	uint64_t smuggling_stopped;	/* ... sessions stopped for it */
+	uint64_t smuggling_lost;	/* flows the guard stopped following: a
+					 * stream gap after the verdict */
+	uint64_t smuggling_bytes;	/* bytes the guard read after the verdict */
 };
 
 struct scr_engine;

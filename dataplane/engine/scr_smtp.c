@@ -308,6 +308,17 @@ static const char *scr_smtp_verb_name(unsigned v)
 	return scr_smtp_verbs[v].name;
 }
 
+/* scr_smtp_limit - the limit that ended the tests, SCR_END_CLOSE if none */
+
+enum scr_end_reason scr_smtp_limit(const struct scr_smtp *s)
+{
+	if (s->flags & F_CMD_LIMIT)
+		return SCR_END_COMMAND_COUNT;
+	if (s->flags & F_LONG)
+		return SCR_END_COMMAND_LENGTH;
+	return SCR_END_CLOSE;
+}
+
 /* scr_smtp_where - last command verb, NULL before the greeting completed */
 
 const char *scr_smtp_where(const struct scr_smtp *s)
@@ -797,6 +808,17 @@ static void scr_smtp_undecided(struct scr_smtp_cur *c, struct scr_smtp *s)
 	c->r |= SCR_SMTP_R_UNDECIDED;
 }
 
+/* scr_smtp_limit_hit - a postscreen limit is exceeded: no more tests,
+ * the session is to be ended (flag: F_CMD_LIMIT or F_LONG) */
+
+static void scr_smtp_limit_hit(struct scr_smtp_cur *c, struct scr_smtp *s,
+			       uint32_t flag)
+{
+	s->flags |= flag;
+	scr_smtp_stop(c->env, s);
+	c->r |= SCR_SMTP_R_LIMIT;
+}
+
 /* scr_smtp_line_begin - first byte of a client line: pipelining; false
  * when scanning stops here */
 
@@ -885,13 +907,16 @@ static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 	}
 	s->cli_st = SCR_SMTP_CL_START;
 	v = scr_smtp_cur_verb(s);
+	s->last_cmd = (uint8_t)v;
 	if (v != SCR_SMTP_V_QUIT) {
 		SAT_INC16(s->cmds);
+		/* postscreen: COMMAND COUNT LIMIT ... after <this command> */
 		if (env->pol != NULL && env->pol->command_count_limit > 0
-		    && s->cmds > env->pol->command_count_limit)
-			s->flags |= F_CMD_LIMIT;
+		    && s->cmds > env->pol->command_count_limit) {
+			scr_smtp_limit_hit(c, s, F_CMD_LIMIT);
+			return;
+		}
 	}
-	s->last_cmd = (uint8_t)v;
 	if (v == SCR_SMTP_V_HELO || v == SCR_SMTP_V_EHLO) {
 		s->flags &= ~(F_PIPE_ANN | F_ESMTP | F_AUTH);
 		if (v == SCR_SMTP_V_EHLO)
@@ -915,8 +940,23 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 			   uint32_t from, uint32_t to)
 {
 	const struct scr_policy *pol = c->env->pol;
+	bool over = false;
 	uint32_t i;
 
+	/* postscreen: COMMAND LENGTH LIMIT ... after <the previous command>,
+	 * as the byte past line_length_limit arrives (however the line is
+	 * cut into segments). Not for a SASL response: postscreen never runs
+	 * AUTH, and tokens (GSSAPI, XOAUTH2) may be longer than a command. */
+	if (pol != NULL && pol->line_length_limit > 0 &&
+	    pol->line_length_limit < UINT16_MAX && s->cli_st != SCR_SMTP_CL_SASL) {
+		uint32_t room = s->cli_len >= pol->line_length_limit ? 0 :
+				pol->line_length_limit - s->cli_len;
+
+		if (to - from > room) {
+			to = from + room;
+			over = true;
+		}
+	}
 	for (i = from; i < to; i++) {
 		uint8_t b = c->p[i];
 		bool delim = b == ' ' || b == '\t' || b == '\r';
@@ -976,9 +1016,8 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 				  (int)s->cli_st);
 		}
 	}
-	if (pol != NULL && pol->line_length_limit > 0
-	    && s->cli_len > pol->line_length_limit)
-		s->flags |= F_LONG;	/* counted; parsing goes on */
+	if (over)
+		scr_smtp_limit_hit(c, s, F_LONG);
 }
 
 /* scr_smtp_scan - scan one chunk of the current line with Hyperscan */
@@ -1070,6 +1109,8 @@ static void scr_smtp_cli_feed(struct scr_smtp_cur *c, struct scr_smtp *s)
 		if (scan)
 			scr_smtp_scan(c, s, i, lf != NULL ? c->le + 1 : c->len);
 		scr_smtp_bytes(c, s, i, c->le);
+		if (s->flags & F_DONE)
+			return;		/* a limit ended the tests */
 		if (lf == NULL) {
 			scr_smtp_judge(c, s);
 			break;

@@ -74,6 +74,10 @@ struct scr_smtp_env {
 					 * reply was incomplete; scanning stops,
 					 * the verdict is unknown unless a test
 					 * failed before */
+#define SCR_SMTP_R_LIMIT	0x20u	/* postscreen_command_count_limit or
+					 * line_length_limit exceeded: scanning
+					 * stops, the session is to be ended
+					 * (scr_smtp_limit says which) */
 
 #include "scr_smtp_state.h"	/* struct scr_smtp (compact, in the flow) */
 
@@ -86,6 +90,9 @@ uint8_t scr_smtp_failed(const struct scr_smtp *s);
 /* True once the client completed a HELO or EHLO and the session got far
  * enough (DONE) for the deep tests to count as passed. */
 bool scr_smtp_passed(const struct scr_smtp *s);
+/* The limit that ended the tests: SCR_END_COMMAND_COUNT,
+ * SCR_END_COMMAND_LENGTH, or SCR_END_CLOSE when none did. */
+enum scr_end_reason scr_smtp_limit(const struct scr_smtp *s);
 /* Where the session is, for HANGUP/DISCONNECT lines: the client's last
  * command verb ("CONNECT" before any), or NULL while the server's greeting
  * is not complete. Valid after scr_smtp_fini() too. */

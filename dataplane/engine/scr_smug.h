@@ -47,7 +47,8 @@ struct scr_smug {
 	uint8_t srv_pos;	/* server: position in its line (sat.) */
 	uint8_t apos;		/* after a sequence: bytes of the next line matched */
 	uint8_t acand;		/* ... words still matching */
-	uint8_t _pad[2];
+	uint8_t rep;		/* the owner's: what it reported (SCR_SMUG_R_*) */
+	uint8_t _pad;
 };
 
 _Static_assert(sizeof(struct scr_smug) == 24, "struct scr_smug: 24 bytes per flow");

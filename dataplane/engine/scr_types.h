@@ -48,6 +48,11 @@ enum scr_test {
 	SCR_TEST_MAX
 };
 #define SCR_TEST_BIT(t)	(1u << (t))
+/* A reason in the verdict's reasons that is not a cached test: end-of-data
+ * sequences in DATA/BDAT (scr_smug; CSV name "smuggling"). It is judged
+ * per message, never remembered as passed. */
+#define SCR_REASON_SMUGGLING	0x80u
+_Static_assert(SCR_TEST_MAX <= 7, "SCR_REASON_SMUGGLING takes reason bit 7");
 /* Tests the SMTP machine runs on the byte streams. */
 #define SCR_TESTS_STREAM (SCR_TEST_BIT(SCR_TEST_PREGREET) | \
 	SCR_TEST_BIT(SCR_TEST_BARE_NEWLINE) | SCR_TEST_BIT(SCR_TEST_PIPELINING) | \
@@ -94,6 +99,10 @@ struct scr_policy {
 	bool helo_required;			/* postscreen_helo_required */
 	uint32_t command_count_limit;		/* postscreen_command_count_limit */
 	uint32_t line_length_limit;		/* line_length_limit */
+	bool smuggling_enable;			/* smtpscreen_smuggling_enable */
+	uint8_t smuggling_action;		/* smtpscreen_smuggling_action */
+	uint32_t smuggling_ttl_s;		/* smtpscreen_smuggling_ttl: block
+						 * after a stop; 0 = none */
 	/* flow table */
 	uint32_t flow_table_size;		/* smtpscreen_flow_table_size */
 	uint64_t syn_timeout_ns;		/* smtpscreen_tcp_syn_timeout */
@@ -124,6 +133,9 @@ enum scr_event_type {
 	SCR_EV_TOO_MANY,	/* a SYN over the per-client flow limit (count) */
 	SCR_EV_STRESS,		/* stress mode entered (stress) or left; count =
 				 * flows in the table (key, pkt_no: none) */
+	SCR_EV_SMUGGLING,	/* an end-of-data sequence in DATA/BDAT: action,
+				 * count = 1 when commands follow it, after =
+				 * "DATA" or "BDAT", text = the bytes from it */
 	SCR_EV_MAX
 };
 
@@ -134,6 +146,10 @@ enum scr_end_reason {
 	SCR_END_FLUSH,		/* end of input */
 	SCR_END_COMMAND_TIME,	/* no whole client line within
 				 * postscreen_command_time_limit */
+	SCR_END_COMMAND_COUNT,	/* more than postscreen_command_count_limit
+				 * commands during the tests: stopped */
+	SCR_END_COMMAND_LENGTH,	/* a command line longer than
+				 * line_length_limit during the tests: stopped */
 	SCR_END_MAX
 };
 
@@ -159,6 +175,8 @@ struct scr_event {
 	enum scr_verdict verdict;
 	uint8_t reasons;	/* SCR_TEST bits that failed */
 	bool pass_old;		/* PASS OLD (cache) rather than PASS NEW */
+	bool amend;		/* replaces the flow's earlier verdict (a failure
+				 * found after it, in DATA: smuggling) */
 	uint64_t stop_pkt;	/* packet at which enforce/drop stops it; 0 none */
 	/* SCR_EV_END */
 	enum scr_end_reason end;

@@ -321,7 +321,7 @@ static void test_defaults_match_postconf(void **state)
 	fclose(f);
 	assert_int_equal(psc, 47);
 	assert_true(checked >= 60);
-	assert_int_equal(ctl_conf_param_count(), 47 + 4 + 23 + 29);
+	assert_int_equal(ctl_conf_param_count(), 47 + 4 + 23 + 32);
 }
 
 /* doc_field - field k (0-based, after the leading '|') of a markdown table
