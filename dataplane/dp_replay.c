@@ -686,10 +686,11 @@ static void hook_event(void *arg, const struct scr_event *ev)
 
 	if (w->record && w->log != NULL)
 		ctl_log_event(w->log, ev);
-	if (ev->type != SCR_EV_VERDICT)
-		return;
-	ctl_cache_verdict(w->cache, ev, pol);
-	if (!w->record)
+	if (ev->type == SCR_EV_VERDICT)
+		ctl_cache_verdict(w->cache, ev, pol);
+	/* One row per flow, with its last verdict: at the flow's end (the
+	 * smuggling guard may amend a verdict given at DATA). */
+	if (ev->type != SCR_EV_END || !w->record)
 		return;
 	if (w->vf != NULL)
 		ctl_log_verdict_row(w->vf, &ev->key, ev->verdict, ev->reasons);

@@ -226,6 +226,13 @@ static inline uint32_t ms32(const struct scr_engine *e)
 	return (uint32_t)e->now_ms;
 }
 
+/* smug_on - f's smuggling guard is following it */
+static inline bool smug_on(const struct scr_engine *e, const struct scr_flow *f)
+{
+	return e->pol->smuggling_enable &&
+	       scr_smug_active(&e->smug[scr_flow_index(e->ft, f)]);
+}
+
 /* ev_init - common fields of an event about flow f */
 static void ev_init(struct scr_engine *e, struct scr_event *ev,
 		    enum scr_event_type type, const struct scr_flow *f,
@@ -270,7 +277,9 @@ static void decide(struct scr_engine *e, struct scr_flow *f,
 		return;
 	if (f->mode == SCR_FM_SCAN) {
 		scr_smtp_fini(&e->env, &f->smtp);
-		scr_tcpord_release(e->ord, f);
+		/* segments kept out of order go on to the smuggling guard */
+		if (!smug_on(e, f) || f->stop_pkt)
+			scr_tcpord_release(e->ord, f);
 		e->nscan--;
 	}
 	f->flags |= SCR_FF_VERDICT_SENT;
@@ -328,6 +337,7 @@ static void finish(struct scr_engine *e, struct scr_flow *f,
 		   struct scr_frame *fr, enum scr_end_reason why)
 {
 	end_session(e, f, fr, why);
+	scr_tcpord_release(e->ord, f);	/* the guard's out-of-order segments */
 	scr_flow_remove(e->ft, f);
 }
 
@@ -366,12 +376,12 @@ static void smug_report(struct scr_engine *e, struct scr_flow *f,
 		e->st.smuggling_cmds++;
 	g->rep |= (uint8_t)(cmds ? SCR_SMUG_R_STRONG : SCR_SMUG_R_SEQ);
 	ev_init(e, &ev, SCR_EV_SMUGGLING, f, fr);
+	ev_tail_clear(&ev);
 	ev.action = act;
 	ev.count = cmds;
 	snprintf(ev.after, sizeof(ev.after), "%s", bdat ? "BDAT" : "DATA");
 	ev.text_len = (uint16_t)(text_len < SCR_EV_TEXT_MAX ? text_len : SCR_EV_TEXT_MAX);
 	memcpy(ev.text, text, ev.text_len);
-	ev_tail_clear(&ev);
 	e->hooks.event(e->hooks.arg, &ev);
 	f->reasons |= (uint8_t)SCR_REASON_SMUGGLING;
 	if (stop) {
@@ -418,46 +428,60 @@ static void smug_feed_scan(struct scr_engine *e, const struct scr_flow *f,
 	e->smug_r |= r;
 }
 
-/* smug_segment - a segment of a decided flow to its smuggling guard: in
- * order or not at all (a gap ends the guard; no reassembly here) */
+/* smug_bytes - tcpord callback on the fast path: in-order bytes of a
+ * decided flow to its guard; non-zero stops the delivery (stopped, or the
+ * guard is done) */
+static int smug_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
+{
+	struct scr_engine *e = arg;
+	struct scr_flow *f = e->cur;
+	struct scr_smug_detail d = {0};
+	unsigned r;
+
+	e->st.smuggling_bytes += n;
+	r = scr_smug_feed(&e->smug[scr_flow_index(e->ft, f)], dir == 0, p, n, &d);
+	if (r != 0)
+		smug_report(e, f, e->cur_fr, r, d.bdat, p + d.off, n - d.off);
+	return f->stop_pkt || !smug_on(e, f);
+}
+
+/* smug_segment - a segment of a decided flow to its smuggling guard, in
+ * order (scr_tcpord: in-order bytes are read where they are, a segment
+ * ahead is kept until the hole fills); a gap it cannot fill, or a
+ * truncated capture, ends the guard for the flow */
 static void smug_segment(struct scr_engine *e, struct scr_flow *f,
 			 const struct burst_item *it, struct scr_frame *fr)
 {
-	struct scr_smug *g = &e->smug[scr_flow_index(e->ft, f)];
 	const struct scr_pkt *pk = &it->pkt;
-	const uint8_t *p = pk->payload;
-	uint32_t len = pk->payload_len;
-	struct scr_smug_detail d = {0};
-	unsigned dir = it->dir, r;
-	int32_t off;
+	unsigned dir = it->dir;
+	enum scr_ord_result r;
 
-	if (!scr_smug_active(g) || !e->pol->smuggling_enable)
+	if (!smug_on(e, f))
 		return;
 	if (dir == 1 && (pk->flags & SCR_TCP_SYN) && !(f->seq_known & 2)) {
 		f->seq_next[1] = pk->seq + 1;
 		f->seq_known |= 2;
 	}
-	if (len == 0)
+	if (pk->payload_len == 0)
 		return;
-	off = (int32_t)(pk->seq - f->seq_next[dir]);
-	if (!(f->seq_known & (1u << dir)) || pk->truncated || off > 0) {
+	r = SCR_ORD_GAP;
+	if ((f->seq_known & (1u << dir)) && !pk->truncated) {
+		e->cur = f;
+		e->cur_fr = fr;
+		/* segments the tests' last delivery left behind come first */
+		r = f->ooo ? scr_tcpord_drain(e->ord, f, dir, smug_bytes, e) :
+			     SCR_ORD_OK;
+		if (r == SCR_ORD_OK)
+			r = scr_tcpord_segment(e->ord, f, dir, pk->seq, pk->payload,
+					       pk->payload_len, e->pol->reorder_window,
+					       smug_bytes, e);
+	}
+	if (r == SCR_ORD_GAP) {
 		e->st.smuggling_lost++;
-		scr_smug_off(g);
-		return;
+		scr_smug_off(&e->smug[scr_flow_index(e->ft, f)]);
 	}
-	if (off < 0) {		/* a retransmission: only what is new */
-		uint32_t old = (uint32_t)-(int64_t)off;
-
-		if (len <= old)
-			return;
-		p += old;
-		len -= old;
-	}
-	f->seq_next[dir] += len;
-	e->st.smuggling_bytes += len;
-	r = scr_smug_feed(g, dir == 0, p, len, &d);
-	if (r != 0)
-		smug_report(e, f, fr, r, d.bdat, p + d.off, len - d.off);
+	if (!smug_on(e, f) || f->stop_pkt)
+		scr_tcpord_release(e->ord, f);
 }
 
 /* on_bytes - tcpord callback: in-order payload to the SMTP machine */

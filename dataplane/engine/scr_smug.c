@@ -38,6 +38,8 @@ enum scr_smug_st {
 #define G_AFTER		0x08u	/* matching the line after a sequence */
 #define G_SRV_CONT	0x10u	/* server line is "NNN-" */
 #define G_SRV_BAD	0x20u	/* server line is not a reply line */
+#define G_QUIET		0x40u	/* the sequence matched in G_AFTER counts only
+				 * if commands follow (BDAT content) */
 
 /* verb of a client line (struct scr_smug.verb): candidates while the word
  * comes, then what it was */
@@ -66,6 +68,7 @@ struct smug_cur {
 	const uint8_t *p;
 	uint32_t n;		/* content bytes in p */
 	uint32_t base;		/* offset of p in the feed */
+	uint32_t qoff;		/* where a quiet sequence began in the feed */
 	unsigned r;
 	struct scr_smug_detail *out;
 };
@@ -321,17 +324,21 @@ static void after_match(struct scr_smug *g, struct smug_cur *c, uint32_t i)
 				g->acand &= (uint8_t)~(1u << w);
 			} else if (after_word[w][g->apos + 1] == '\0') {
 				g->flags &= (uint8_t)~G_AFTER;
-				c->r |= SCR_SMUG_R_STRONG;
-				if (c->out != NULL && !(c->r & SCR_SMUG_R_SEQ))
-					c->out->off = c->base + (i >= g->apos ?
-								 i - g->apos : 0);
+				if (c->out != NULL && !(c->r & SCR_SMUG_R_SEQ)) {
+					c->out->off = (g->flags & G_QUIET) ? c->qoff :
+						c->base + (i >= g->apos ? i - g->apos : 0);
+					c->out->bdat = g->st == ST_BDAT;
+				}
+				c->r |= SCR_SMUG_R_STRONG |
+					((g->flags & G_QUIET) ? SCR_SMUG_R_SEQ : 0);
 				return;
 			}
 		}
 		g->apos++;
 		if (g->acand == 0) {
 			g->flags &= (uint8_t)~G_AFTER;
-			c->r |= SCR_SMUG_R_WEAK;
+			if (!(g->flags & G_QUIET))
+				c->r |= SCR_SMUG_R_WEAK;
 		}
 	}
 }
@@ -355,15 +362,25 @@ static bool judge(struct scr_smug *g, struct smug_cur *c, unsigned k1,
 			return false;
 		if (g->flags & G_AFTER) {	/* the message ended instead */
 			g->flags &= (uint8_t)~G_AFTER;
-			c->r |= SCR_SMUG_R_WEAK;
+			if (!(g->flags & G_QUIET))
+				c->r |= SCR_SMUG_R_WEAK;
 		}
 		return true;
 	}
-	if (!(c->r & SCR_SMUG_R_SEQ) && c->out != NULL) {
-		c->out->off = c->base + start;
-		c->out->bdat = g->st == ST_BDAT;
+	g->flags &= (uint8_t)~G_QUIET;
+	if (g->st == ST_BDAT) {
+		/* BDAT content is counted, not dot-terminated, and may be
+		 * binary (BINARYMIME): a sequence there counts only when
+		 * commands follow it */
+		g->flags |= G_QUIET;
+		c->qoff = c->base + start;
+	} else {
+		if (!(c->r & SCR_SMUG_R_SEQ) && c->out != NULL) {
+			c->out->off = c->base + start;
+			c->out->bdat = false;
+		}
+		c->r |= SCR_SMUG_R_SEQ;
 	}
-	c->r |= SCR_SMUG_R_SEQ;
 	g->flags |= G_AFTER;
 	g->apos = 0;
 	g->acand = A_ALL;

@@ -14,7 +14,9 @@
  *	end of the message (CVE-2023-51764/51765/51766). The line after such
  *	a sequence is matched against `MAIL FROM:`, `RCPT TO:` and `DATA`
  *	(case-insensitive): a command there is the stronger evidence of a
- *	smuggled second message. A bare LF inside the content is not looked
+ *	smuggled second message. BDAT content is counted, not dot-terminated,
+ *	and may be binary: there a sequence counts only with a command after
+ *	it (reported SEQ and STRONG together). A bare LF inside the content is not looked
  *	at. Content is searched for '.' with memchr; only the bytes next to
  *	a dot are read. Segment boundaries are carried in the last four
  *	bytes (no reassembly). It knows no actions, addresses or time.

@@ -70,6 +70,8 @@ static const struct gcase cases[] = {
 	 {{'S', "220 mx\r\n"}, {'C', "STARTTLS\r\n"}, {'S', "220 2.0.0 Ready\r\n"},
 	  {'C', "\x16\x03\x01x\n.\nMAIL FROM:<a@b>\r\n"}}, 0, NULL},
 	{"BDAT chunk with LF.LF", {HELLO, {'C', "BDAT 20 LAST\r\nab\n.\nMAIL FROM:<a>"}}, SEQ | STRONG, "\n.\nMAIL FROM:"},
+	{"BDAT: a sequence without commands after it is binary content",
+	 {{'S', "220 mx\r\n"}, {'C', "BDAT 12 LAST\r\n\x01\n.\n\x02\x03\r.\r\n\xff"}}, 0, NULL},
 	{"BDAT: CRLF.CRLF is content, not an end",
 	 {{'S', "220 mx\r\n"}, {'C', "BDAT 7\r\na\r\n.\r\n"}, {'S', "250 ok\r\n"}, {'C', "BDAT 5 LAST\r\nb\r\nc\n"}}, 0, NULL},
 	{"BDAT: bytes after the chunk are commands again",
