@@ -70,7 +70,6 @@ struct scr_engine {
 	 * (seq 32 | len 16 | keyed hash of its bytes 16), so a copy of it
 	 * with other bytes is seen (scan_segment) */
 	uint64_t *cli_fp;
-	struct scr_smug *smug;		/* per flow entry: the smuggling guard */
 	uint32_t hq_mask, hq_head, hq_n;
 	uint32_t nscan;			/* undecided flows */
 	bool stress;			/* in stress mode */
@@ -91,12 +90,11 @@ struct scr_engine {
 	int pending;		/* verdict decided inside the callback, or -1 */
 	uint8_t limit_end;	/* enum scr_end_reason: a postscreen limit ended
 				 * the tests inside the callback, or CLOSE */
-	/* a smuggling guard result inside the callback, reported once the
-	 * verdict is given (smug_report) */
-	unsigned smug_r;
-	bool smug_bdat;
-	uint16_t smug_len;
-	uint8_t smug_text[SCR_EV_TEXT_MAX];
+	/* the last client feed of the callback, for the guard to go on
+	 * from env.take_off once the verdict is given (smug_start) */
+	const uint8_t *take_p;
+	uint32_t take_n;
+	uint32_t take_off;
 	uint8_t portmap[65536 / 8];
 };
 
@@ -173,7 +171,6 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 	e->hq_ms = malloc((size_t)e->hq_mask * sizeof(*e->hq_ms));
 	e->hq_mask--;
 	e->cli_fp = calloc(pol->flow_table_size, sizeof(*e->cli_fp));
-	e->smug = calloc(pol->flow_table_size, sizeof(*e->smug));
 	e->ord = scr_tcpord_create(pol->reorder_window ? nslots : 0);
 	e->env.pol = pol;
 	if (db != NULL)
@@ -181,7 +178,6 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 			scan_pool_size(pol->flow_table_size));
 	if (e->ft == NULL || e->ord == NULL || e->cc == NULL ||
 	    e->hq_idx == NULL || e->hq_ms == NULL || e->cli_fp == NULL ||
-	    e->smug == NULL ||
 	    (db != NULL && e->env.scan == NULL)) {
 		scr_engine_destroy(e);
 		errno = ENOMEM;
@@ -216,7 +212,6 @@ void scr_engine_destroy(struct scr_engine *e)
 	free(e->hq_idx);
 	free(e->hq_ms);
 	free(e->cli_fp);
-	free(e->smug);
 	free(e);
 }
 
@@ -229,8 +224,8 @@ static inline uint32_t ms32(const struct scr_engine *e)
 /* smug_on - f's smuggling guard is following it */
 static inline bool smug_on(const struct scr_engine *e, const struct scr_flow *f)
 {
-	return e->pol->smuggling_enable &&
-	       scr_smug_active(&e->smug[scr_flow_index(e->ft, f)]);
+	return f->mode == SCR_FM_DECIDED && e->pol->smuggling_enable &&
+	       scr_smug_active(&f->guard.g);
 }
 
 /* ev_init - common fields of an event about flow f */
@@ -276,11 +271,31 @@ static void decide(struct scr_engine *e, struct scr_flow *f,
 	if (f->flags & SCR_FF_VERDICT_SENT)
 		return;
 	if (f->mode == SCR_FM_SCAN) {
+		struct scr_smug_from from;
+		const char *where = scr_smtp_where(&f->smtp);
+
+		scr_smtp_handoff(&f->smtp, e->take_off, &from);
 		scr_smtp_fini(&e->env, &f->smtp);
+		/* the guard takes the SMTP machine's place */
+		if (e->pol->smuggling_enable && !(f->flags & SCR_FF_GAP) &&
+		    (f->seq_known & 3) == 3)
+			scr_smug_resume(&f->guard.g, &from);
+		else
+			scr_smug_off(&f->guard.g);
+		f->guard.where = where;
+		e->take_off = from.off;		/* for smug_start */
+		e->nscan--;
+		f->mode = SCR_FM_DECIDED;
 		/* segments kept out of order go on to the smuggling guard */
 		if (!smug_on(e, f) || f->stop_pkt)
 			scr_tcpord_release(e->ord, f);
-		e->nscan--;
+	} else if (f->mode == SCR_FM_NEW) {
+		/* decided at the SYN: the guard follows from the start */
+		if (e->pol->smuggling_enable)
+			scr_smug_init(&f->guard.g);
+		else
+			scr_smug_off(&f->guard.g);
+		f->guard.where = NULL;
 	}
 	f->flags |= SCR_FF_VERDICT_SENT;
 	f->mode = SCR_FM_DECIDED;
@@ -321,7 +336,7 @@ static void end_session(struct scr_engine *e, struct scr_flow *f,
 	scr_ccount_dec(e->cc, scr_ccount_key(&f->key.client));
 	e->st.ended[why]++;
 	ev_init(e, &ev, SCR_EV_END, f, fr);
-	where = scr_smtp_where(&f->smtp);
+	where = f->mode == SCR_FM_SCAN ? scr_smtp_where(&f->smtp) : f->guard.where;
 	if (where != NULL)
 		snprintf(ev.after, sizeof(ev.after), "%s", where);
 	ev_tail_clear(&ev);
@@ -358,7 +373,7 @@ static void smug_report(struct scr_engine *e, struct scr_flow *f,
 			struct scr_frame *fr, unsigned r, bool bdat,
 			const uint8_t *text, uint32_t text_len)
 {
-	struct scr_smug *g = &e->smug[scr_flow_index(e->ft, f)];
+	struct scr_smug *g = &f->guard.g;
 	enum scr_action act = (enum scr_action)e->pol->smuggling_action;
 	bool cmds = (r & SCR_SMUG_R_STRONG) != 0;
 	bool stop = act == SCR_ACT_DROP || (act == SCR_ACT_ENFORCE && cmds);
@@ -404,30 +419,6 @@ static void smug_report(struct scr_engine *e, struct scr_flow *f,
 	e->hooks.event(e->hooks.arg, &ev);
 }
 
-/* smug_feed_scan - in-order bytes of a flow in its tests to its guard;
- * a result waits in e->smug_* for the verdict (scan_segment) */
-static void smug_feed_scan(struct scr_engine *e, const struct scr_flow *f,
-			   unsigned dir, const uint8_t *p, uint32_t n)
-{
-	struct scr_smug *g = &e->smug[scr_flow_index(e->ft, f)];
-	struct scr_smug_detail d = {0};
-	unsigned r;
-
-	if (!e->pol->smuggling_enable || !scr_smug_active(g))
-		return;
-	r = scr_smug_feed(g, dir == 0, p, n, &d);
-	if (r == 0)
-		return;
-	if (e->smug_r == 0 || (r & SCR_SMUG_R_STRONG)) {
-		uint32_t k = n - d.off < SCR_EV_TEXT_MAX ? n - d.off : SCR_EV_TEXT_MAX;
-
-		memcpy(e->smug_text, p + d.off, k);
-		e->smug_len = (uint16_t)k;
-		e->smug_bdat = d.bdat;
-	}
-	e->smug_r |= r;
-}
-
 /* smug_bytes - tcpord callback on the fast path: in-order bytes of a
  * decided flow to its guard; non-zero stops the delivery (stopped, or the
  * guard is done) */
@@ -439,7 +430,7 @@ static int smug_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 	unsigned r;
 
 	e->st.smuggling_bytes += n;
-	r = scr_smug_feed(&e->smug[scr_flow_index(e->ft, f)], dir == 0, p, n, &d);
+	r = scr_smug_feed(&f->guard.g, dir == 0, p, n, &d);
 	if (r != 0)
 		smug_report(e, f, e->cur_fr, r, d.bdat, p + d.off, n - d.off);
 	return f->stop_pkt || !smug_on(e, f);
@@ -478,10 +469,25 @@ static void smug_segment(struct scr_engine *e, struct scr_flow *f,
 	}
 	if (r == SCR_ORD_GAP) {
 		e->st.smuggling_lost++;
-		scr_smug_off(&e->smug[scr_flow_index(e->ft, f)]);
+		scr_smug_off(&f->guard.g);
 	}
 	if (!smug_on(e, f) || f->stop_pkt)
 		scr_tcpord_release(e->ord, f);
+}
+
+/* smug_start - the guard goes on with the rest of the client feed the
+ * SMTP machine stopped in (a message sent with DATA, a BDAT chunk) */
+static void smug_start(struct scr_engine *e, struct scr_flow *f,
+		       struct scr_frame *fr)
+{
+	uint32_t off = e->take_off;
+
+	e->take_off = UINT32_MAX;
+	if (off == UINT32_MAX || off >= e->take_n || !smug_on(e, f) || f->stop_pkt)
+		return;
+	e->cur = f;
+	e->cur_fr = fr;
+	(void)smug_bytes(e, 0, e->take_p + off, e->take_n - off);
 }
 
 /* on_bytes - tcpord callback: in-order payload to the SMTP machine */
@@ -496,8 +502,12 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 	bool greeted = scr_smtp_where(&f->smtp) != NULL;
 
 	e->st.scanned_bytes += n;
-	smug_feed_scan(e, f, dir, p, n);
 	r = scr_smtp_feed(&e->env, &f->smtp, dir == 0, p, n);
+	if (dir == 0) {
+		e->take_p = p;
+		e->take_n = n;
+		e->take_off = e->env.take_off;
+	}
 	if (f->smtp.cmds != cmds ||
 	    (!greeted && scr_smtp_where(&f->smtp) != NULL))
 		f->line_ms = ms32(e);	/* a whole command line came, or the
@@ -733,10 +743,6 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 	}
 	scr_ccount_inc(e->cc, ckey);
 	e->st.flows++;
-	if (e->pol->smuggling_enable)
-		scr_smug_init(&e->smug[scr_flow_index(e->ft, f)]);
-	else
-		scr_smug_off(&e->smug[scr_flow_index(e->ft, f)]);
 	f->state = SCR_FS_SYN;
 	f->start_ms = f->last_ms = f->line_ms = ms32(e);
 	f->seq_next[0] = it->pkt.seq + 1;
@@ -880,9 +886,9 @@ static bool unacked(struct scr_engine *e, struct scr_flow *f,
 	return (f->seq_known & SCR_SK_WAIT) != 0;
 }
 
-/* scan_segment - a segment of an undecided flow */
-static void scan_segment(struct scr_engine *e, struct scr_flow *f,
-			 struct burst_item *it, struct scr_frame *fr)
+/* scan_segment_do - a segment of an undecided flow (scan_segment) */
+static void scan_segment_do(struct scr_engine *e, struct scr_flow *f,
+			    struct burst_item *it, struct scr_frame *fr)
 {
 	const struct scr_pkt *pk = &it->pkt;
 	unsigned dir = it->dir;
@@ -924,7 +930,7 @@ static void scan_segment(struct scr_engine *e, struct scr_flow *f,
 	e->cur_fr = fr;
 	e->pending = -1;
 	e->limit_end = SCR_END_CLOSE;
-	e->smug_r = 0;
+	e->take_off = UINT32_MAX;
 	if (dir == 0 && pk->seq == f->seq_next[0])
 		cli_fp_set(e, f, pk);
 	reasons = f->reasons;
@@ -935,14 +941,6 @@ static void scan_segment(struct scr_engine *e, struct scr_flow *f,
 	    pk->payload_len <= 0xffff &&
 	    e->cli_fp[scr_flow_index(e->ft, f)] >> 32 == pk->seq)
 		f->seq_known |= SCR_SK_UNACKED;
-	if (e->smug_r != 0) {
-		/* before the verdict: the verdict carries the reason */
-		smug_report(e, f, fr, e->smug_r, e->smug_bdat, e->smug_text,
-			    e->smug_len);
-		if ((f->reasons & SCR_REASON_SMUGGLING) &&
-		    (e->pending >= 0 || f->stop_pkt))
-			e->pending = final_verdict(f, false);
-	}
 	if (e->pending == SCR_V_FAIL && (f->seq_known & SCR_SK_UNACKED)) {
 		f->seq_known |= SCR_SK_WAIT;
 		return;
@@ -951,6 +949,8 @@ static void scan_segment(struct scr_engine *e, struct scr_flow *f,
 		decide(e, f, fr, (enum scr_verdict)e->pending);
 		if (e->limit_end != SCR_END_CLOSE)
 			end_session(e, f, fr, (enum scr_end_reason)e->limit_end);
+		else
+			smug_start(e, f, fr);
 		return;
 	}
 	if (r == SCR_ORD_GAP)
@@ -962,6 +962,15 @@ gap:
 	e->st.gaps++;
 	f->flags |= SCR_FF_GAP;
 	decide(e, f, fr, final_verdict(f, false));
+}
+
+/* scan_segment - a segment of an undecided flow; the feed it leaves for
+ * the guard is this segment's only */
+static void scan_segment(struct scr_engine *e, struct scr_flow *f,
+			 struct burst_item *it, struct scr_frame *fr)
+{
+	scan_segment_do(e, f, it, fr);
+	e->take_off = UINT32_MAX;
 }
 
 /* hold_here - greeting hold: true when this server frame is to be held */
@@ -1421,7 +1430,6 @@ size_t scr_engine_flow_bytes(const struct scr_engine *e)
 	b += ((size_t)e->hq_mask + 1) * (sizeof(*e->hq_idx) + sizeof(*e->hq_ms)) /
 	     e->ft->cap;
 	b += sizeof(*e->cli_fp);
-	b += sizeof(*e->smug);
 	b += (size_t)e->ord->nslots * sizeof(struct scr_ooo_slot) / e->ft->cap;
 	if (e->env.scan != NULL)
 		b += scr_scan_pool_bytes(e->env.scan) / e->ft->cap;

@@ -22,6 +22,7 @@
  */
 #include <string.h>
 
+#include "scr_panic.h"
 #include "scr_smug.h"
 
 enum scr_smug_st {
@@ -114,6 +115,38 @@ static void line_reset(struct scr_smug *g)
 {
 	g->lpos = 0;
 	g->verb = C_ALL;
+}
+
+/* scr_smug_resume - take over a session where another parser left it */
+void scr_smug_resume(struct scr_smug *g, const struct scr_smug_from *from)
+{
+	scr_smug_init(g);
+	g->outq = from->outq > UINT8_MAX ? UINT8_MAX : (uint8_t)from->outq;
+	g->srv_pos = from->srv_pos > 4 ? 4 : from->srv_pos;
+	g->srv_code = from->srv_code;
+	if (from->srv_cont)
+		g->flags |= G_SRV_CONT;
+	if (from->srv_bad)
+		g->flags |= G_SRV_BAD;
+	switch (from->phase) {
+	case SCR_SMUG_PH_OFF:
+		g->st = ST_OFF;
+		break;
+	case SCR_SMUG_PH_CMD:
+		if (from->mid_line)
+			g->verb = V_SKIP;	/* the rest of that line */
+		if (from->tls_reply)
+			g->flags |= G_TLS_Q;
+		break;
+	case SCR_SMUG_PH_DATA:
+		g->st = ST_BODY;
+		content_start(g);
+		if (from->data_reply)
+			g->flags |= G_DATA_Q;
+		break;
+	default:
+		scr_panic("scr_smug_resume: phase %d out of range", (int)from->phase);
+	}
 }
 
 /* word_end - the verb of the line is complete: v = the index in verb_word

@@ -25,6 +25,8 @@
  *	scr_smug_feed(g, from_client, p, len, out): bytes of one direction,
  *	  in order, once. Returns SCR_SMUG_R_* bits; out (may be NULL) gets
  *	  the detail of a sequence found or judged in this feed.
+ *	scr_smug_resume(g, from): take over a session another parser
+ *	  followed up to here (scr_smtp_handoff fills from).
  *	scr_smug_off(g): stop following (TLS, a stream gap).
  *	scr_smug_active(g): still following.
  * THREADING
@@ -68,7 +70,29 @@ struct scr_smug_detail {
 	bool bdat;		/* found in BDAT content (else DATA) */
 };
 
+/* Where a session stands when the guard takes it over. */
+enum scr_smug_phase {
+	SCR_SMUG_PH_OFF = 0,	/* nothing to follow (TLS, not SMTP) */
+	SCR_SMUG_PH_CMD,	/* client command lines */
+	SCR_SMUG_PH_DATA,	/* message content after a DATA line */
+};
+
+struct scr_smug_from {
+	uint8_t phase;		/* enum scr_smug_phase */
+	bool data_reply;	/* DATA: its reply is still to come */
+	bool tls_reply;		/* CMD: STARTTLS's reply is still to come */
+	bool mid_line;		/* CMD: the client is inside a line */
+	bool srv_cont;		/* the server's line so far is "NNN-" */
+	bool srv_bad;		/* ... is not a reply line */
+	uint8_t srv_pos;	/* bytes of the server's current line (sat.) */
+	uint16_t srv_code;	/* its code so far */
+	uint16_t outq;		/* client lines awaiting a final reply */
+	uint32_t off;		/* in the last client feed: where the guard goes
+				 * on (UINT32_MAX: with the next feed) */
+};
+
 void scr_smug_init(struct scr_smug *g);
+void scr_smug_resume(struct scr_smug *g, const struct scr_smug_from *from);
 unsigned scr_smug_feed(struct scr_smug *g, bool from_client, const uint8_t *p,
 		       uint32_t len, struct scr_smug_detail *out);
 void scr_smug_off(struct scr_smug *g);
