@@ -479,6 +479,9 @@ static void test_policy_defaults(void **state)
 	assert_false(pol.helo_required);
 	assert_int_equal(pol.command_count_limit, 20);
 	assert_int_equal(pol.line_length_limit, 2048);
+	assert_true(pol.smuggling_enable);
+	assert_int_equal(pol.smuggling_action, SCR_ACT_ENFORCE);
+	assert_int_equal(pol.smuggling_ttl_s, 0);
 	assert_int_equal(pol.flow_table_size, 262144);
 	assert_int_equal(pol.syn_timeout_ns, 30000000000ull);
 	/* the ${stress?...} values postscreen's defaults give */
