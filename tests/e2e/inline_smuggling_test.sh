@@ -157,6 +157,10 @@ e2e_wait_for 10 eval '[ "$(sent ceo-off@example.test)" -ge 1 ]' ||
 sleep 1
 [ "$(sent ceo-on@example.test)" -eq 0 ] || e2e_fail "guard on: the smuggled message was delivered"
 
+st=$("$CTL" -s "$TMP/ctl.sock" stats 2>&1) || e2e_fail "smtpscreenctl stats: $st"
+for kv in "smuggling 1" "smuggling_commands 1" "smuggling_stopped 1"; do
+	echo "$st" | grep -qx "$kv" || e2e_fail "stats: no '$kv': $(echo "$st" | grep '^smuggling')"
+done
 dk_inline_stop "$SPID" "$TMP/inline.out" "$TMP/inline.err"
 SPID=
 sleep 0.5
