@@ -23,9 +23,17 @@
 #	1M-flow one). The captures are made in TMPDIR (default /tmp), checked
 #	for room first, and removed at the end. Writes
 #	bench/results/replay-stream-<date>.txt.
+#	--smuggling (issue 17): what the SMTP smuggling guard costs. On the
+#	same fixed-seed mix (every good session sends a message), one pinned
+#	core, alternately REPS times each: pcap-baseline, smtpscreen replay
+#	with examples/main.cf and smtpscreen_smuggling_enable = no, and with
+#	= yes (the default); medians, the ratio guard on / guard off, and
+#	the bytes the guard read. Writes bench/results/replay-smuggling-<date>.txt.
 # USAGE
 #	bench/replay_bench.sh BUILD_DIR [--flows N] [--loop N] [--reps N]
 #	                      [--cpu C] [--seed S] [--threads N] [--out FILE]
+#	bench/replay_bench.sh BUILD_DIR --smuggling [--flows N] [--loop N] [--reps N]
+#	                      [--cpu C] [--seed S] [--out FILE]
 #	bench/replay_bench.sh BUILD_DIR --stream [--reps N] [--big-reps N]
 #	                      [--big-flows N] [--cpu C] [--seed S] [--out FILE]
 set -eu
@@ -33,10 +41,11 @@ BUILD=${1:?usage: $0 BUILD_DIR [--stream] [--flows N] [--loop N] [--reps N] [--c
 shift
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 FLOWS=100000 LOOP=3 REPS=3 CPU=0 SEED=1 THREADS=1 OUT=
-STREAM=0 BIG_REPS=1 BIG_FLOWS=1000000 CPU_SET=0
+STREAM=0 BIG_REPS=1 BIG_FLOWS=1000000 CPU_SET=0 SMUG=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--stream) STREAM=1; shift ;;
+	--smuggling) SMUG=1; shift ;;
 	--big-reps) BIG_REPS=$2; shift 2 ;;
 	--big-flows) BIG_FLOWS=$2; shift 2 ;;
 	--flows) FLOWS=$2; shift 2 ;;
@@ -167,6 +176,52 @@ cat "$TMP/gen.txt" >&2
 
 # field VALUE of KEY on the line starting with WORD: kv FILE WORD KEY
 kv() { sed -n "s/^$2 .*\\b$3=\\([^ ]*\\).*/\\1/p" "$1" | head -1; }
+
+# smug_bench - the --smuggling comparison; see DESCRIPTION
+smug_bench() {
+	local i g on off
+	for g in no yes; do
+		cp "$SRC/examples/main.cf" "$TMP/guard-$g.cf"
+		cp "$SRC/examples/access.cidr" "$SRC/examples/signatures" "$TMP/"
+		printf 'smtpscreen_smuggling_enable = %s\n' "$g" >> "$TMP/guard-$g.cf"
+		: > "$TMP/guard-$g.mpps"
+	done
+	: > "$TMP/base.mpps"
+	for i in $(seq 1 "$REPS"); do
+		"${PIN[@]}" "$BASE" "$TMP/mix.pcap" --loop "$LOOP" > "$TMP/base.$i.txt"
+		kv "$TMP/base.$i.txt" rate mpps >> "$TMP/base.mpps"
+		for g in no yes; do
+			"${PIN[@]}" "$SCR" replay -c "$TMP/guard-$g.cf" --loop "$LOOP" \
+				"$TMP/mix.pcap" > "$TMP/guard-$g.$i.txt"
+			kv "$TMP/guard-$g.$i.txt" rate mpps >> "$TMP/guard-$g.mpps"
+		done
+		echo "rep $i: baseline $(tail -1 "$TMP/base.mpps"), guard off $(tail -1 "$TMP/guard-no.mpps")," \
+			"guard on $(tail -1 "$TMP/guard-yes.mpps") Mpps" >&2
+	done
+	off=$(median < "$TMP/guard-no.mpps")
+	on=$(median < "$TMP/guard-yes.mpps")
+	{
+		echo "# smtpscreen replay: the SMTP smuggling guard on vs off (issue 17)"
+		echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+		echo "machine cpu=\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\" cores=$(nproc) kernel=$(uname -r)"
+		echo "build dir=$BUILD rev=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+		echo "conditions pinned_cpus=${PIN[*]:2} reps=$REPS loop=$LOOP loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+		echo "input scr-gen seed=$SEED flows=$FLOWS packets=$(kv "$TMP/base.1.txt" packets total) bytes=$(kv "$TMP/base.1.txt" packets bytes)"
+		echo "baseline pcap-baseline mpps=$(paste -sd, "$TMP/base.mpps") median_mpps=$(median < "$TMP/base.mpps")"
+		echo "guard_off smtpscreen mpps=$(paste -sd, "$TMP/guard-no.mpps") median_mpps=$off"
+		echo "guard_on smtpscreen mpps=$(paste -sd, "$TMP/guard-yes.mpps") median_mpps=$on"
+		echo "ratio guard_on/guard_off=$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+		echo "guard $(grep '^smuggling ' "$TMP/guard-yes.1.txt") (per pass; bytes = read after the verdict)"
+		echo "memory guard_off $(grep '^memory ' "$TMP/guard-no.1.txt"); guard_on $(grep '^memory ' "$TMP/guard-yes.1.txt")"
+	}
+}
+if [ "$SMUG" = 1 ]; then
+	mkdir -p "$SRC/bench/results"
+	OUT=${OUT:-$SRC/bench/results/replay-smuggling-$(date -u +%Y-%m-%d).txt}
+	smug_bench | tee "$OUT"
+	echo "written: $OUT" >&2
+	exit 0
+fi
 
 : > "$TMP/base.mpps"
 : > "$TMP/scr.mpps"

@@ -11,7 +11,11 @@
  *	Classes: good, pregreet, bare_newline, pipelining, non_smtp_command,
  *	helo, blocklisted (access list reject range); allowlisted sessions
  *	(access list permit range) get no label. Every bad session shows
- *	exactly one anomaly. Noise: retransmissions, reordering of adjacent
+ *	exactly one anomaly. Off by default (weight 0): smuggling (a relay
+ *	that behaves, whose DATA or BDAT content hides a second message
+ *	after a dot line bounded by a bare LF or CR), good_bare_lf (a good
+ *	session whose body has bare-LF and bare-CR lines, dot-stuffed lines
+ *	among them; labelled good). Noise: retransmissions, reordering of adjacent
  *	segments, duplicate ACKs on labeled flows; RST-aborted sessions,
  *	SYN scanners, ARP, ICMP, UDP, other ports (80, 443, 587) as
  *	unlabeled flows; 802.1Q/QinQ tags and IPv6 on a share of flows.
@@ -80,12 +84,21 @@ enum gen_class {
 	GEN_C_ALLOWLISTED,	/* no label row */
 	GEN_C_HARVEST,		/* reply bans: unknown recipients (label reply_ban) */
 	GEN_C_AUTH,		/* reply bans: AUTH guessing (label reply_ban) */
+	GEN_C_SMUGGLING,
+	GEN_C_GOOD_BARE_LF,	/* labelled good */
 	GEN_C_MAX
 };
 
 static const char *const gen_class_name[GEN_C_MAX] = {
 	"good", "pregreet", "bare_newline", "pipelining", "non_smtp_command",
-	"helo", "blocklisted", "allowlisted", "harvest", "auth",
+	"helo", "blocklisted", "allowlisted", "harvest", "auth", "smuggling",
+	"good_bare_lf",
+};
+/* the class in the labels file */
+static const char *const gen_class_label[GEN_C_MAX] = {
+	"good", "pregreet", "bare_newline", "pipelining", "non_smtp_command",
+	"helo", "blocklisted", "allowlisted", "reply_ban", "reply_ban",
+	"smuggling", "good",
 };
 
 enum gen_noise {
@@ -877,6 +890,8 @@ static void gen_client_addr(struct gen_ctx *c, struct gen_flow *f, enum gen_clas
 	case GEN_C_HELO:
 	case GEN_C_HARVEST:
 	case GEN_C_AUTH:
+	case GEN_C_SMUGGLING:
+	case GEN_C_GOOD_BARE_LF:
 		if (!want_v6) {
 			/* 198.18.0.0/16 (256 /24s) then 198.19.0.0/17 (128 /24s) */
 			uint64_t i = c->pool_v4;
@@ -1568,6 +1583,132 @@ static void gen_good_session(struct gen_ctx *c, struct gen_flow *f, struct gen_s
 		gen_bdat(c, f, s);
 	else
 		gen_data(c, f, s);
+	gen_quit(f, s, 0);
+}
+
+/* end-of-data sequences a conforming client never sends (SMTP smuggling) */
+static const char *const gen_smuggle_seq[] = {
+	"\n.\n", "\n.\r\n", "\r.\r\n", "\r\n.\n", "\r.\n",
+};
+
+/* gen_smuggle_body - a message in c->buf with a second message hidden
+ * after one of gen_smuggle_seq at a line end in its middle; returns the
+ * length or 0 on ENOMEM */
+static size_t gen_smuggle_body(struct gen_ctx *c, struct gen_flow *f,
+			       const struct gen_sess *s)
+{
+	char inj[600];
+	size_t n = gen_body(c, f, s, 0), at, il;
+	const char *seq = gen_smuggle_seq[gen_below(&f->rng, 5)];
+
+	if (!n)
+		return 0;
+	il = (size_t)snprintf(inj, sizeof(inj),
+		"%sMAIL FROM:<%s@%s>\r\nRCPT TO:<%s>\r\nDATA\r\n"
+		"From: <ceo@%s>\r\nTo: <%s>\r\nSubject: urgent transfer\r\n\r\n"
+		"Please pay the attached invoice today.\r\n",
+		seq, gen_pick(&f->rng, gen_words), gen_pick(&f->rng, gen_domains),
+		s->rcpt[0], gen_pick(&f->rng, gen_domains), s->rcpt[0]);
+	if (gen_buf_reserve(c, n + il + 16))
+		return 0;
+	/* the first line end past the middle: its CRLF gives way to seq */
+	at = n / 2;
+	while (at + 1 < n - 3 && !(c->buf[at] == '\r' && c->buf[at + 1] == '\n'))
+		at++;
+	if (at + 1 >= n - 3)
+		at = n - 5;	/* before the final CRLF.CRLF */
+	memmove(c->buf + at + il, c->buf + at + 2, n - at - 2);
+	memcpy(c->buf + at, inj, il);
+	return n - 2 + il;
+}
+
+/* gen_smuggling_session - a relay that passes every test, whose message
+ * hides a second one (DATA, or BDAT in a fifth of them) */
+static void gen_smuggling_session(struct gen_ctx *c, struct gen_flow *f,
+				  struct gen_sess *s)
+{
+	char q[20], r[80], l[64];
+	size_t n, hl = 0;
+	int bdat = gen_chance(&f->rng, 20);
+
+	s->bot = 0;
+	s->bare_lf = 0;
+	gen_handshake(f);
+	gen_greeting(f, s, gen_banner_delay(f), gen_logu(&f->rng, 100, 2000000));
+	gen_ehlo(f, s, 0);
+	gen_mail_rcpt(f, s);
+	if (!bdat) {
+		gen_command(f, s, "DATA");
+		gen_srv(f, "354 End data with <CR><LF>.<CR><LF>\r\n", gen_s_think(f, 0));
+	}
+	n = gen_smuggle_body(c, f, s);
+	if (!n || gen_buf_reserve(c, n + 128)) {
+		f->err = -ENOMEM;
+		return;
+	}
+	if (bdat) {
+		n -= 3;		/* no final dot in a chunk */
+		hl = (size_t)snprintf(l, sizeof(l), "BDAT %zu LAST\r\n", n);
+		memmove(c->buf + hl, c->buf, n);
+		memcpy(c->buf, l, hl);
+	}
+	gen_cli_n(f, c->buf, hl + n, gen_c_think(f, s));
+	gen_queue_id(&f->rng, q);
+	snprintf(r, sizeof(r), "250 2.0.0 Ok: queued as %s\r\n", q);
+	gen_srv(f, r, gen_s_think(f, 'd'));
+	gen_quit(f, s, 0);
+}
+
+/* gen_good_bare_lf_session - a good session whose body has bare-LF and
+ * bare-CR lines and dot-stuffed lines after them; the message ends with
+ * CRLF.CRLF as it must */
+static void gen_good_bare_lf_session(struct gen_ctx *c, struct gen_flow *f,
+				     struct gen_sess *s)
+{
+	char q[20], r[80], *src;
+	size_t n, o = 0;
+
+	gen_handshake(f);
+	gen_greeting(f, s, gen_banner_delay(f), gen_logu(&f->rng, 100, 2000000));
+	gen_ehlo(f, s, 0);
+	gen_mail_rcpt(f, s);
+	gen_command(f, s, "DATA");
+	gen_srv(f, "354 End data with <CR><LF>.<CR><LF>\r\n", gen_s_think(f, 0));
+	n = gen_body(c, f, s, 0);
+	src = n ? malloc(n) : NULL;
+	if (!src || gen_buf_reserve(c, 2 * n + 64)) {
+		free(src);
+		f->err = -ENOMEM;
+		return;
+	}
+	memcpy(src, c->buf, n);
+	/* body lines (not the final ".\r\n" nor the CRLF before it) lose
+	 * their CR one time in three; after one line in eight comes a
+	 * dot-stuffed "..x" line, after one in sixteen a line with a bare CR
+	 * and a dot inside */
+	for (size_t i = 0; i < n; i++) {
+		int crlf = src[i] == '\r' && i + 1 < n && src[i + 1] == '\n';
+
+		if (crlf && i + 5 < n && gen_chance(&f->rng, 33))
+			continue;
+		c->buf[o++] = src[i];
+		if (src[i] == '\n' && i + 5 < n) {
+			unsigned k = (unsigned)gen_below(&f->rng, 16);
+
+			if (k < 2) {
+				memcpy(c->buf + o, "..x\n", 4);
+				o += 4;
+			} else if (k == 2) {
+				memcpy(c->buf + o, "a\rb.\r\n", 7);
+				o += 7;
+			}
+		}
+	}
+	free(src);
+	gen_cli_n(f, c->buf, o, gen_c_think(f, s));
+	gen_queue_id(&f->rng, q);
+	snprintf(r, sizeof(r), "250 2.0.0 Ok: queued as %s\r\n", q);
+	gen_srv(f, r, gen_s_think(f, 'd'));
 	gen_quit(f, s, 0);
 }
 
@@ -2402,6 +2543,12 @@ static int gen_smtp_flow(struct gen_ctx *c, uint64_t t, enum gen_class cls)
 	case GEN_C_AUTH:
 		gen_auth_session(&f, &s);
 		break;
+	case GEN_C_SMUGGLING:
+		gen_smuggling_session(c, &f, &s);
+		break;
+	case GEN_C_GOOD_BARE_LF:
+		gen_good_bare_lf_session(c, &f, &s);
+		break;
 	case GEN_C_MAX:
 	default:
 		gen_die("class");
@@ -2420,8 +2567,7 @@ static int gen_smtp_flow(struct gen_ctx *c, uint64_t t, enum gen_class cls)
 		gen_addr_str(&f, f.caddr, ca, sizeof(ca));
 		gen_addr_str(&f, f.saddr, sa, sizeof(sa));
 		if (fprintf(c->csv, "%s,%u,%s,%u,%s\n", ca, f.cport, sa, f.sport,
-			    cls == GEN_C_HARVEST || cls == GEN_C_AUTH ? "reply_ban" :
-			    gen_class_name[cls]) < 0)
+			    gen_class_label[cls]) < 0)
 			f.err = f.err ? f.err : -EIO;
 	}
 	return gen_flow_commit(c, &f);
@@ -2598,6 +2744,7 @@ static void gen_usage(FILE *fp)
 		"         blocklisted allowlisted (allowlisted flows get no label)\n"
 		"         harvest auth (reply-ban bots, label reply_ban; weight 0 by default)\n"
 		"--stale-rcpt PCT: good sessions with 1-2 unknown recipients (550 5.1.1)\n"
+		"         smuggling good_bare_lf (labelled good); both weight 0 by default\n"
 		"defaults: --mix good=70,pregreet=5,bare_newline=4,pipelining=5,"
 		"non_smtp_command=4,helo=6,blocklisted=4,allowlisted=2\n"
 		"          --noise 10 --v6 10 --vlan 5 --no-pipelining-server 20\n"
@@ -2786,7 +2933,9 @@ int main(int argc, char **argv)
 		(unsigned long long)c.n_perturbed);
 	fprintf(stderr, "scr-gen: classes");
 	for (int i = 0; i < GEN_C_MAX; i++)
-		fprintf(stderr, " %s=%llu", gen_class_name[i], (unsigned long long)c.n_class[i]);
+		if (i < GEN_C_SMUGGLING || c.o.mix[i] > 0)	/* as before they existed */
+			fprintf(stderr, " %s=%llu", gen_class_name[i],
+				(unsigned long long)c.n_class[i]);
 	fprintf(stderr, "\nscr-gen: noise");
 	for (int i = 0; i < GEN_N_MAX; i++)
 		fprintf(stderr, " %s=%llu", gen_noise_name[i], (unsigned long long)c.n_noise[i]);

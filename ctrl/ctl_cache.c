@@ -236,7 +236,7 @@ void ctl_cache_pass(struct ctl_cache *c, const struct scr_addr *addr,
 
 /* ctl_cache_block - the client failed: block it for ttl_s */
 void ctl_cache_block(struct ctl_cache *c, const struct scr_addr *addr,
-		     uint64_t now_s, uint32_t ttl_s, uint8_t reasons)
+		     uint64_t now_s, uint32_t ttl_s, scr_reasons reasons)
 {
 	struct ctl_cache_entry *e = get_or_add(c, addr, now_s);
 
@@ -389,7 +389,24 @@ void ctl_cache_verdict(struct ctl_cache *c, const struct scr_event *ev,
 	    (e == NULL || e->block_until <= now_s))
 		ctl_cache_pass(c, &ev->key.client, now_s,
 			       pol->enabled & SCR_TESTS_STREAM, pol);
-	else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt)
-		ctl_cache_block(c, &ev->key.client, now_s, pol->block_ttl_s,
-				ev->reasons);
+	else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt &&
+		 ctl_cache_block_ttl(pol, ev->reasons) > 0)
+		ctl_cache_block(c, &ev->key.client, now_s,
+				ctl_cache_block_ttl(pol, ev->reasons), ev->reasons);
+}
+
+/* ctl_cache_block_ttl - how long a client stopped for these reasons is
+ * blocked: smtpscreen_block_ttl when a test under enforce or drop failed,
+ * else, for a session stopped for smuggling (whose client is mostly a
+ * relay passing on someone else's message), smtpscreen_smuggling_ttl */
+uint32_t ctl_cache_block_ttl(const struct scr_policy *pol, scr_reasons reasons)
+{
+	unsigned t;
+
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		if ((reasons & SCR_TEST_BIT(t)) && pol->action[t] != SCR_ACT_IGNORE)
+			return pol->block_ttl_s;
+	if (reasons & SCR_REASON_SMUGGLING)
+		return pol->smuggling_ttl_s;
+	return pol->block_ttl_s;
 }

@@ -35,7 +35,7 @@ struct ctl_cache_entry {
 	struct scr_addr addr;
 	uint64_t pass_until[SCR_TEST_MAX];	/* 0 = never passed */
 	uint64_t block_until;			/* 0 = not blocked */
-	uint8_t block_reasons;
+	scr_reasons block_reasons;
 };
 
 struct ctl_cache;
@@ -55,8 +55,10 @@ void ctl_cache_client(struct ctl_cache *c, const struct scr_addr *addr,
 		      struct scr_client_info *out);
 void ctl_cache_pass(struct ctl_cache *c, const struct scr_addr *addr,
 		    uint64_t now_s, uint8_t tests, const struct scr_policy *pol);
+/* Block lifetime for a client stopped with these reasons: 0 = no block. */
+uint32_t ctl_cache_block_ttl(const struct scr_policy *pol, scr_reasons reasons);
 void ctl_cache_block(struct ctl_cache *c, const struct scr_addr *addr,
-		     uint64_t now_s, uint32_t ttl_s, uint8_t reasons);
+		     uint64_t now_s, uint32_t ttl_s, scr_reasons reasons);
 int ctl_cache_get(struct ctl_cache *c, const struct scr_addr *addr,
 		  uint64_t now_s, struct ctl_cache_entry *out);
 /* ctl_cache_put - e's pass and block times for e->addr, replacing what

@@ -189,6 +189,9 @@ static const struct ctl_param ctl_params[] = {
 	{ "smtpscreen_helo_own_names", "$myhostname", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_signatures", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_block_ttl", "1h", CTL_T_TIME, 's', 1, TMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_smuggling_enable", "yes", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_smuggling_action", "enforce", CTL_T_ACTION, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_smuggling_ttl", "0s", CTL_T_TIME, 's', 0, TMAX, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_log_format", "postfix", CTL_T_LOGFMT, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_xdp_block_all", "no", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_pin_directory", "/sys/fs/bpf/smtpscreen", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
@@ -1514,6 +1517,10 @@ int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
 	pol->command_count_limit =
 		(uint32_t)ctl_get_int(conf, "postscreen_command_count_limit");
 	pol->line_length_limit = (uint32_t)ctl_get_int(conf, "line_length_limit");
+	pol->smuggling_enable = ctl_get_bool(conf, "smtpscreen_smuggling_enable");
+	pol->smuggling_action =
+		(uint8_t)ctl_get_action(conf, "smtpscreen_smuggling_action");
+	pol->smuggling_ttl_s = (uint32_t)ctl_get_time(conf, "smtpscreen_smuggling_ttl");
 	pol->flow_table_size =
 		(uint32_t)ctl_get_int(conf, "smtpscreen_flow_table_size");
 	if (ctl_get_time_ns(conf, "smtpscreen_tcp_syn_timeout",

@@ -463,7 +463,7 @@ static int persist(struct ctl_live *l, const struct scr_addr *a, uint64_t t,
 
 /* map_add - a dynamic XDP entry for one address (ttl clamped) */
 static void map_add(struct ctl_live *l, enum scr_xdp_kind kind,
-		    const struct scr_addr *a, uint64_t ttl, uint8_t reasons)
+		    const struct scr_addr *a, uint64_t ttl, scr_reasons reasons)
 {
 #ifdef SCR_HAVE_BPF
 	struct scr_addr key = ctl_cache_key(l->cache, a);
@@ -493,10 +493,12 @@ static void map_add(struct ctl_live *l, enum scr_xdp_kind kind,
 /* block_for - a client blocked for ttl_s: cache, stores, workers, the
  * XDP block map (once: a client blocked already stays as it is) */
 static void block_for(struct ctl_live *l, const struct scr_addr *a,
-		      uint8_t reasons, uint64_t t, uint32_t ttl_s)
+		      scr_reasons reasons, uint64_t t, uint32_t ttl_s)
 {
 	struct ctl_cache_entry e;
 
+	if (ttl_s == 0)
+		return;		/* smuggling with smtpscreen_smuggling_ttl = 0 */
 	if (ctl_cache_get(l->cache, a, t, &e) == 0 && e.block_until > t)
 		return;
 	ctl_cache_block(l->cache, a, t, ttl_s, reasons);
@@ -505,11 +507,12 @@ static void block_for(struct ctl_live *l, const struct scr_addr *a,
 	map_add(l, SCR_XDP_KIND_BLOCK, a, ttl_s, reasons);
 }
 
-/* block - a client stopped under enforce/drop, for smtpscreen_block_ttl */
-static void block(struct ctl_live *l, const struct scr_addr *a, uint8_t reasons,
+/* block - a client stopped under enforce/drop, for its tests' TTL
+ * (smtpscreen_block_ttl; smuggling: smtpscreen_smuggling_ttl) */
+static void block(struct ctl_live *l, const struct scr_addr *a, scr_reasons reasons,
 		  uint64_t t)
 {
-	block_for(l, a, reasons, t, l->setup->pol.block_ttl_s);
+	block_for(l, a, reasons, t, ctl_cache_block_ttl(&l->setup->pol, reasons));
 }
 
 /* on_reply - a server reply for the reply bans (ctl_rban): a ban is
@@ -857,6 +860,7 @@ void ctl_live_event(struct ctl_live *l, const struct scr_event *ev, unsigned w)
 	case SCR_EV_LISTED:
 	case SCR_EV_TOO_MANY:
 	case SCR_EV_END:
+	case SCR_EV_SMUGGLING:
 		return;
 	case SCR_EV_FAIL:
 		/* Host mode stops an enforce failure at once (the kernel
@@ -880,7 +884,7 @@ void ctl_live_event(struct ctl_live *l, const struct scr_event *ev, unsigned w)
 		    ctl_cache_get(l->cache, &ev->key.client, t, &e) == 0 &&
 		    e.block_until > t)
 			return;		/* stopped at its failure */
-		if (ev->verdict == SCR_V_PASS)
+		if (ev->verdict == SCR_V_PASS && !ev->amend)
 			pass(l, &ev->key.client, ev->pass_old, t);
 		return;
 	case SCR_EV_STRESS:
@@ -1779,6 +1783,19 @@ static unsigned live_ctrs(struct ctl_live *l, struct ctl_live_ctr *c,
 	CTR("client_limit", "Connections over the per-client limit", es.client_limit);
 	CTR("command_time", "Sessions over postscreen_command_time_limit",
 	    es.command_time);
+	CTR("command_count", "Sessions over postscreen_command_count_limit",
+	    es.ended[SCR_END_COMMAND_COUNT]);
+	CTR("command_length", "Sessions with a command over line_length_limit",
+	    es.ended[SCR_END_COMMAND_LENGTH]);
+	CTR("smuggling", "Sessions with an end-of-data sequence in DATA/BDAT",
+	    es.smuggling);
+	CTR("smuggling_commands", "... followed by SMTP commands", es.smuggling_cmds);
+	CTR("smuggling_stopped", "Sessions stopped by the smuggling guard",
+	    es.smuggling_stopped);
+	CTR("smuggling_lost", "Sessions the smuggling guard stopped following "
+	    "(stream gap)", es.smuggling_lost);
+	CTR("smuggling_bytes", "Bytes the smuggling guard read after the verdict",
+	    es.smuggling_bytes);
 	CTR("no_server", "Sessions unknown: the server side was never seen",
 	    es.no_server);
 	CTR("undecided", "Sessions unknown: the client spoke while the server's "

@@ -24,8 +24,12 @@
  *	FAIL HELO (ours)	HELO VIOLATION from [c]:p after cmd: text
  *	FAIL DNSBL		DNSBL rank n for [c]:p
  *	FAIL access		nothing (the LISTED line said it)
+ *	SMUGGLING (ours)	SMTP SMUGGLING from [c]:p after DATA: text
+ *				(text: the sequence and what follows it)
  *	VERDICT pass		PASS NEW [c]:p / PASS OLD [c]:p
- *	END			see ctl_log_end below
+ *	END			see ctl_log_end below; the limits as
+ *				postscreen: COMMAND TIME/COUNT/LENGTH LIMIT
+ *				from [c]:p after cmd
  *
  *	END decisions (postscreen logs HANGUP when a client closes during the
  *	tests and DISCONNECT when a dummy-engine session ends; a passive
@@ -80,9 +84,11 @@ struct ctl_log {
 static const char *const ctl_ev_name[SCR_EV_MAX] = {
 	"connect", "listed", "fail", "verdict", "end", "too_many", "stress",
 	"reply", "ban",
+	"smuggling",
 };
 static const char *const ctl_end_name[SCR_END_MAX] = {
-	"close", "timeout", "evicted", "flush", "command_time",
+	"close", "timeout", "evicted", "flush", "command_time", "command_count",
+	"command_length",
 };
 
 /* ctl_compat_below - is the compatibility level below major.minor */
@@ -312,6 +318,28 @@ static size_t ctl_log_text_len(const struct scr_event *ev)
 	return ev->text_len < SCR_EV_TEXT_MAX ? ev->text_len : SCR_EV_TEXT_MAX;
 }
 
+/* ctl_log_reasons - the names of the reason bits into buf: "a|b" for the
+ * verdict CSV, or json: "\"a\",\"b\"". Returns the length written. */
+static size_t ctl_log_reasons(char *buf, size_t len, scr_reasons reasons, bool json)
+{
+	size_t n = 0;
+	unsigned t;
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	for (t = 0; t <= SCR_TEST_MAX; t++) {
+		const char *name = t < SCR_TEST_MAX ? scr_test_name[t] : "smuggling";
+		unsigned bit = t < SCR_TEST_MAX ? SCR_TEST_BIT(t) : SCR_REASON_SMUGGLING;
+
+		if (!(reasons & bit) || n >= len)
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, json ? "%s\"%s\"" : "%s%s",
+				      n ? (json ? "," : "|") : "", name);
+	}
+	return n < len ? n : len - 1;
+}
+
 /* ctl_log_fail - text of a FAIL event; 0 when nothing is logged */
 static int ctl_log_fail(const struct ctl_log *log, const struct scr_event *ev,
 			const char *c, const char *cp, char *buf, size_t len)
@@ -387,8 +415,11 @@ static int ctl_log_end(const struct scr_event *ev, const char *c,
 	bool greeted = ev->after[0] != 0;
 	char t[32];
 
-	if (ev->end == SCR_END_COMMAND_TIME)
-		return snprintf(buf, len, "COMMAND TIME LIMIT from [%s]:%s after %s",
+	if (ev->end == SCR_END_COMMAND_TIME || ev->end == SCR_END_COMMAND_COUNT ||
+	    ev->end == SCR_END_COMMAND_LENGTH)
+		return snprintf(buf, len, "COMMAND %s LIMIT from [%s]:%s after %s",
+				ev->end == SCR_END_COMMAND_TIME ? "TIME" :
+				ev->end == SCR_END_COMMAND_COUNT ? "COUNT" : "LENGTH",
 				c, cp, greeted ? ev->after : "CONNECT");
 	if (ev->verdict == SCR_V_UNKNOWN && ev->reasons == 0) {
 		if (ev->end != SCR_END_CLOSE)
@@ -476,6 +507,14 @@ static int ctl_log_postfix(struct ctl_log *log, const struct scr_event *ev,
 		return 0;
 	case SCR_EV_BAN:
 		return ctl_log_ban(ev, c, cp, buf, len);
+	case SCR_EV_SMUGGLING: {
+		char esc[4 * SCR_EV_TEXT_MAX + 1], after[SCR_EV_AFTER_MAX + 1];
+
+		ctl_log_after(ev, after, sizeof(after));
+		ctl_log_escape(ev->text, ctl_log_text_len(ev), esc, sizeof(esc));
+		return snprintf(buf, len, "SMTP SMUGGLING from [%s]:%s after %s: %s",
+				c, cp, after, esc);
+	}
 	default:
 		ctl_msg_panic("ctl_log_postfix: event type %d out of range",
 			      (int)ev->type);
@@ -563,12 +602,24 @@ static int ctl_log_json(struct ctl_log *log, const struct scr_event *ev,
 					      scr_verdict_name[ev->verdict],
 					      ev->pass_old ? "true" : "false",
 					      (unsigned long long)ev->stop_pkt);
-		for (int t = 0, k = 0; t < SCR_TEST_MAX && o < len; t++)
-			if (ev->reasons & SCR_TEST_BIT(t))
-				o += (size_t)snprintf(buf + o, len - o, "%s\"%s\"",
-						      k++ ? "," : "", scr_test_name[t]);
 		if (o < len)
-			o += (size_t)snprintf(buf + o, len - o, "]");
+			o += ctl_log_reasons(buf + o, len - o, ev->reasons, true);
+		if (o < len)
+			o += (size_t)snprintf(buf + o, len - o, "]%s",
+					      ev->amend ? ",\"amend\":true" : "");
+		break;
+	case SCR_EV_SMUGGLING:
+		if (ev->action < SCR_ACT_MAX)
+			o += (size_t)snprintf(buf + o, len - o,
+					      ",\"action\":\"%s\",\"commands\":%s",
+					      scr_action_name[ev->action],
+					      ev->count ? "true" : "false");
+		if (o < len)
+			o = ctl_json_str(buf, len, o, "after", (const uint8_t *)ev->after,
+					 strnlen(ev->after, sizeof(ev->after)));
+		if (o < len)
+			o = ctl_json_str(buf, len, o, "text", ev->text,
+					 ctl_log_text_len(ev));
 		break;
 	case SCR_EV_END:
 		if (ev->end < SCR_END_MAX)
@@ -753,19 +804,11 @@ uint64_t ctl_log_write_errors(const struct ctl_log *log)
 
 /* ctl_log_verdict_row - one row of the verdict CSV; fprintf's result */
 int ctl_log_verdict_row(FILE *f, const struct scr_flow_key *key,
-			enum scr_verdict v, uint8_t reasons)
+			enum scr_verdict v, scr_reasons reasons)
 {
-	char c[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN], rs[128];
-	size_t n = 0;
-	unsigned t;
+	char c[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN], rs[160];
 
-	rs[0] = '\0';
-	for (t = 0; t < SCR_TEST_MAX; t++) {
-		if (!(reasons & SCR_TEST_BIT(t)))
-			continue;
-		n += (size_t)snprintf(rs + n, n < sizeof(rs) ? sizeof(rs) - n : 0,
-				      "%s%s", n ? "|" : "", scr_test_name[t]);
-	}
+	ctl_log_reasons(rs, sizeof(rs), reasons, false);
 	if (key->family == 4) {
 		inet_ntop(AF_INET, key->client.b + 12, c, sizeof(c));
 		inet_ntop(AF_INET, key->server.b + 12, s, sizeof(s));

@@ -75,7 +75,7 @@ size_t ctl_log_escape(const uint8_t *p, size_t n, char *buf, size_t len);
  * "client,client_port,server,server_port,verdict,reasons". */
 #define CTL_LOG_VERDICT_HEADER "client,client_port,server,server_port,verdict,reasons\n"
 int ctl_log_verdict_row(FILE *f, const struct scr_flow_key *key,
-			enum scr_verdict v, uint8_t reasons);
+			enum scr_verdict v, scr_reasons reasons);
 /* Added by ctrl: lines that could not be written. */
 uint64_t ctl_log_write_errors(const struct ctl_log *log);
 

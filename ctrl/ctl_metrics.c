@@ -625,6 +625,27 @@ void ctl_metrics_engine(FILE *out, const struct scr_stats *es,
 	ctl_metrics_counter1(out, "smtpscreen_command_time_limit_total",
 			     "Flows ended by postscreen_command_time_limit",
 			     es->command_time);
+	ctl_metrics_counter1(out, "smtpscreen_command_count_limit_total",
+			     "Sessions ended by postscreen_command_count_limit",
+			     es->ended[SCR_END_COMMAND_COUNT]);
+	ctl_metrics_counter1(out, "smtpscreen_command_length_limit_total",
+			     "Sessions ended by line_length_limit (COMMAND LENGTH LIMIT)",
+			     es->ended[SCR_END_COMMAND_LENGTH]);
+	ctl_metrics_counter1(out, "smtpscreen_smuggling_total",
+			     "Sessions with an end-of-data sequence in DATA/BDAT "
+			     "(SMTP smuggling guard)", es->smuggling);
+	ctl_metrics_counter1(out, "smtpscreen_smuggling_commands_total",
+			     "... with SMTP commands after the sequence",
+			     es->smuggling_cmds);
+	ctl_metrics_counter1(out, "smtpscreen_smuggling_stopped_total",
+			     "Sessions the smuggling guard stopped",
+			     es->smuggling_stopped);
+	ctl_metrics_counter1(out, "smtpscreen_smuggling_lost_total",
+			     "Sessions the smuggling guard stopped following "
+			     "(a stream gap after the verdict)", es->smuggling_lost);
+	ctl_metrics_counter1(out, "smtpscreen_smuggling_bytes_total",
+			     "Bytes the smuggling guard read after the verdict",
+			     es->smuggling_bytes);
 	ctl_metrics_counter1(out, "smtpscreen_stress_entered_total",
 			     "Times a worker entered stress mode", es->stress_enter);
 	ctl_metrics_counter1(out, "smtpscreen_no_server_total",

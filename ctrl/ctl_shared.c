@@ -225,7 +225,7 @@ static int parse_u64(const char *s, size_t len, uint64_t *out)
 }
 
 /* reasons_format - '|'-joined test names of a bit set */
-static void reasons_format(uint8_t reasons, char *buf, size_t len)
+static void reasons_format(scr_reasons reasons, char *buf, size_t len)
 {
 	size_t off = 0;
 	unsigned t;
@@ -242,7 +242,7 @@ static void reasons_format(uint8_t reasons, char *buf, size_t len)
 }
 
 /* reasons_parse - names back to bits ("" and "-" are none); 0 or -EINVAL */
-static int reasons_parse(const char *s, size_t len, uint8_t *out)
+static int reasons_parse(const char *s, size_t len, scr_reasons *out)
 {
 	size_t i = 0, j;
 	unsigned t;
@@ -259,7 +259,7 @@ static int reasons_parse(const char *s, size_t len, uint8_t *out)
 				break;
 		if (t == SCR_TEST_MAX)
 			return -EINVAL;
-		*out |= (uint8_t)SCR_TEST_BIT(t);
+		*out |= (scr_reasons)SCR_TEST_BIT(t);
 		i = j + 1;
 	}
 	return 0;

@@ -265,7 +265,7 @@ int ctl_store_parse(const char *val, size_t len, struct ctl_cache_entry *e)
 				break;
 		if (t == SCR_TEST_MAX)
 			return -EBADMSG;
-		e->block_reasons |= (uint8_t)SCR_TEST_BIT(t);
+		e->block_reasons |= (scr_reasons)SCR_TEST_BIT(t);
 		p += n;
 		if (q) {
 			p++;

@@ -389,6 +389,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_LISTED:
 	case SCR_EV_STRESS:
 	case SCR_EV_REPLY:
+	case SCR_EV_SMUGGLING:
 		break;
 	default:
 		ctl_msg_panic("event type %d out of "

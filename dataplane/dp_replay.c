@@ -485,14 +485,20 @@ static void progress_end(struct rp_opts *o)
 
 /* label classes, in the labels contract's order */
 enum rp_class { C_GOOD, C_PREGREET, C_BARE_NEWLINE, C_PIPELINING, C_NON_SMTP,
-		C_HELO, C_BLOCKLISTED, C_REPLY_BAN, C_MAX };
+		C_HELO, C_BLOCKLISTED, C_REPLY_BAN, C_SMUGGLING, C_MAX };
 static const char *const class_name[C_MAX] = {
 	"good", "pregreet", "bare_newline", "pipelining", "non_smtp_command",
-	"helo", "blocklisted", "reply_ban",
+	"helo", "blocklisted", "reply_ban", "smuggling",
 };
-static const int class_test[C_MAX] = {
-	-1, SCR_TEST_PREGREET, SCR_TEST_BARE_NEWLINE, SCR_TEST_PIPELINING,
-	SCR_TEST_NON_SMTP, SCR_TEST_HELO, -1, SCR_TEST_REPLY_BAN,
+/* the reason a failed flow of the class must carry */
+static const scr_reasons class_reason[C_MAX] = {
+	[C_PREGREET] = SCR_TEST_BIT(SCR_TEST_PREGREET),
+	[C_BARE_NEWLINE] = SCR_TEST_BIT(SCR_TEST_BARE_NEWLINE),
+	[C_PIPELINING] = SCR_TEST_BIT(SCR_TEST_PIPELINING),
+	[C_NON_SMTP] = SCR_TEST_BIT(SCR_TEST_NON_SMTP),
+	[C_HELO] = SCR_TEST_BIT(SCR_TEST_HELO),
+	[C_REPLY_BAN] = SCR_TEST_BIT(SCR_TEST_REPLY_BAN),
+	[C_SMUGGLING] = SCR_REASON_SMUGGLING,
 };
 
 struct lab_slot {
@@ -602,7 +608,7 @@ static struct lab_table *lab_load(const char *path)
 				"(want client,client_port,server,server_port,class "
 				"with class one of good, pregreet, bare_newline, "
 				"pipelining, non_smtp_command, helo, blocklisted, "
-				"reply_ban)\n",
+				"reply_ban, smuggling)\n",
 				path, lineno);
 			lt->bad = true;
 			continue;
@@ -620,7 +626,7 @@ static struct lab_table *lab_load(const char *path)
 /* lab_mark - a verdict for a labelled flow: right or wrong. A flow's
  * packets all reach one worker, so each slot has one writer. */
 static void lab_mark(struct lab_table *lt, const struct scr_flow_key *key,
-		     enum scr_verdict v, uint8_t reasons)
+		     enum scr_verdict v, scr_reasons reasons)
 {
 	struct lab_slot *sl = lab_find(lt->tab, lt->mask, key);
 	int ok;
@@ -633,7 +639,7 @@ static void lab_mark(struct lab_table *lt, const struct scr_flow_key *key,
 		ok = v == SCR_V_BLOCKLISTED;
 	else
 		ok = v == SCR_V_FAIL &&
-		     (reasons & SCR_TEST_BIT(class_test[sl->cls]));
+		     (reasons & class_reason[sl->cls]);
 	sl->seen = (int8_t)ok;
 }
 
@@ -713,10 +719,11 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	}
 	if (w->record && w->log != NULL)
 		ctl_log_event(w->log, ev);
-	if (ev->type != SCR_EV_VERDICT)
-		return;
-	ctl_cache_verdict(w->cache, ev, pol);
-	if (!w->record)
+	if (ev->type == SCR_EV_VERDICT)
+		ctl_cache_verdict(w->cache, ev, pol);
+	/* One row per flow, with its last verdict: at the flow's end (the
+	 * smuggling guard may amend a verdict given at DATA). */
+	if (ev->type != SCR_EV_END || !w->record)
 		return;
 	if (w->vf != NULL)
 		ctl_log_verdict_row(w->vf, &ev->key, ev->verdict, ev->reasons);
@@ -1266,15 +1273,23 @@ static void print_summary(FILE *out, struct rp_opts *o, struct rp_worker *w,
 		     s.no_flow / o->loops, s.scan_pool_empty / o->loops,
 		     s.no_server / o->loops, s.undecided / o->loops,
 		     s.contradicted / o->loops);
+	fprintf(out, "smuggling flows=%" PRIu64 " commands=%" PRIu64
+		     " stopped=%" PRIu64 " lost=%" PRIu64 " bytes=%" PRIu64 "\n",
+		     s.smuggling / o->loops, s.smuggling_cmds / o->loops,
+		     s.smuggling_stopped / o->loops, s.smuggling_lost / o->loops,
+		     s.smuggling_bytes / o->loops);
 	fprintf(out, "load evicted_half_open=%" PRIu64 " evicted_closing=%" PRIu64
 		     " evicted_failed=%" PRIu64 " evicted_passed=%" PRIu64
 		     " overload=%" PRIu64 " client_limit=%" PRIu64
-		     " command_time=%" PRIu64 " stress_entered=%" PRIu64 "\n",
+		     " command_time=%" PRIu64 " command_count=%" PRIu64
+		     " command_length=%" PRIu64 " stress_entered=%" PRIu64 "\n",
 		     s.evicted[SCR_EVICT_HALF_OPEN] / o->loops,
 		     s.evicted[SCR_EVICT_CLOSING] / o->loops,
 		     s.evicted[SCR_EVICT_FAILED] / o->loops,
 		     s.evicted[SCR_EVICT_PASSED] / o->loops, s.overload / o->loops,
 		     s.client_limit / o->loops, s.command_time / o->loops,
+		     s.ended[SCR_END_COMMAND_COUNT] / o->loops,
+		     s.ended[SCR_END_COMMAND_LENGTH] / o->loops,
 		     s.stress_enter / o->loops);
 	fprintf(out, "rate seconds=%.6f pps=%.0f mpps=%.3f gbps=%.3f threads=%u loops=%u\n",
 		     secs, pps, pps / 1e6,

@@ -88,7 +88,7 @@ static void hook_client(void *arg, const struct scr_flow_key *key,
 }
 
 /* stop_test - the test whose action stops the session: drop first */
-static void stop_test(const struct scr_policy *pol, uint8_t reasons,
+static void stop_test(const struct scr_policy *pol, scr_reasons reasons,
 		      uint8_t *test, uint8_t *act)
 {
 	unsigned t, a;
@@ -153,6 +153,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_TOO_MANY:
 	case SCR_EV_STRESS:
 	case SCR_EV_REPLY:
+	case SCR_EV_SMUGGLING:
 		break;
 	default:
 		scr_panic("hook_event: event type %d out of range",

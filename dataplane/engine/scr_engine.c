@@ -46,6 +46,7 @@
 #include "scr_hash.h"
 #include "scr_panic.h"
 #include "scr_smtp.h"
+#include "scr_smug.h"
 #include "scr_tcpord.h"
 
 #define SWEEP_PER_FRAME 2	/* entries the clock hand visits per frame */
@@ -96,6 +97,13 @@ struct scr_engine {
 	struct scr_flow *cur;
 	struct scr_frame *cur_fr;
 	int pending;		/* verdict decided inside the callback, or -1 */
+	uint8_t limit_end;	/* enum scr_end_reason: a postscreen limit ended
+				 * the tests inside the callback, or CLOSE */
+	/* the last client feed of the callback, for the guard to go on
+	 * from env.take_off once the verdict is given (smug_start) */
+	const uint8_t *take_p;
+	uint32_t take_n;
+	uint32_t take_off;
 	uint8_t portmap[65536 / 8];
 };
 
@@ -266,6 +274,13 @@ static inline uint32_t ms32(const struct scr_engine *e)
 	return (uint32_t)e->now_ms;
 }
 
+/* smug_on - f's smuggling guard is following it */
+static inline bool smug_on(const struct scr_engine *e, const struct scr_flow *f)
+{
+	return f->mode == SCR_FM_DECIDED && e->pol->smuggling_enable &&
+	       scr_smug_active(&f->guard.g);
+}
+
 /* ev_init - common fields of an event about flow f */
 static void ev_init(struct scr_engine *e, struct scr_event *ev,
 		    enum scr_event_type type, const struct scr_flow *f,
@@ -309,9 +324,31 @@ static void decide(struct scr_engine *e, struct scr_flow *f,
 	if (f->flags & SCR_FF_VERDICT_SENT)
 		return;
 	if (f->mode == SCR_FM_SCAN) {
+		struct scr_smug_from from;
+		const char *where = scr_smtp_where(&f->smtp);
+
+		scr_smtp_handoff(&f->smtp, e->take_off, &from);
 		scr_smtp_fini(&e->env, &f->smtp);
-		scr_tcpord_release(e->ord, f);
+		/* the guard takes the SMTP machine's place */
+		if (e->pol->smuggling_enable && !(f->flags & SCR_FF_GAP) &&
+		    (f->seq_known & 3) == 3)
+			scr_smug_resume(&f->guard.g, &from);
+		else
+			scr_smug_off(&f->guard.g);
+		f->guard.where = where;
+		e->take_off = from.off;		/* for smug_start */
 		e->nscan--;
+		f->mode = SCR_FM_DECIDED;
+		/* segments kept out of order go on to the smuggling guard */
+		if (!smug_on(e, f) || f->stop_pkt)
+			scr_tcpord_release(e->ord, f);
+	} else if (f->mode == SCR_FM_NEW) {
+		/* decided at the SYN: the guard follows from the start */
+		if (e->pol->smuggling_enable)
+			scr_smug_init(&f->guard.g);
+		else
+			scr_smug_off(&f->guard.g);
+		f->guard.where = NULL;
 	}
 	f->flags |= SCR_FF_VERDICT_SENT;
 	f->mode = SCR_FM_DECIDED;
@@ -352,7 +389,7 @@ static void end_session(struct scr_engine *e, struct scr_flow *f,
 	count_gone(e, f);
 	e->st.ended[why]++;
 	ev_init(e, &ev, SCR_EV_END, f, fr);
-	where = scr_smtp_where(&f->smtp);
+	where = f->mode == SCR_FM_SCAN ? scr_smtp_where(&f->smtp) : f->guard.where;
 	if (where != NULL)
 		snprintf(ev.after, sizeof(ev.after), "%s", where);
 	ev_tail_clear(&ev);
@@ -368,6 +405,7 @@ static void finish(struct scr_engine *e, struct scr_flow *f,
 		   struct scr_frame *fr, enum scr_end_reason why)
 {
 	end_session(e, f, fr, why);
+	scr_tcpord_release(e->ord, f);	/* the guard's out-of-order segments */
 	scr_flow_remove(e->ft, f);
 }
 
@@ -378,6 +416,131 @@ static void stop_here(struct scr_flow *f, struct scr_frame *fr)
 		f->stop_pkt = fr->pkt_no;
 		fr->action = SCR_PKT_STOP;
 	}
+}
+
+/* smug_report - a result of f's smuggling guard: the SMUGGLING event
+ * once per kind (a sequence; commands after one), the stop its action
+ * asks for, and the verdict amended when it was given already. text: the
+ * bytes from the sequence (at most SCR_EV_TEXT_MAX). */
+static void smug_report(struct scr_engine *e, struct scr_flow *f,
+			struct scr_frame *fr, unsigned r, bool bdat,
+			const uint8_t *text, uint32_t text_len)
+{
+	struct scr_smug *g = &f->guard.g;
+	enum scr_action act = (enum scr_action)e->pol->smuggling_action;
+	bool cmds = (r & SCR_SMUG_R_STRONG) != 0;
+	bool stop = act == SCR_ACT_DROP || (act == SCR_ACT_ENFORCE && cmds);
+	struct scr_event ev;
+
+	if (f->stop_pkt)
+		return;		/* stopped already: nothing more reaches the server */
+	if (cmds ? (g->rep & SCR_SMUG_R_STRONG) :
+	    (g->rep & (SCR_SMUG_R_SEQ | SCR_SMUG_R_STRONG)) ||
+	    !(r & (act == SCR_ACT_DROP ? SCR_SMUG_R_SEQ : SCR_SMUG_R_WEAK)))
+		return;
+	if (g->rep == 0)
+		e->st.smuggling++;
+	if (cmds)
+		e->st.smuggling_cmds++;
+	g->rep |= (uint8_t)(cmds ? SCR_SMUG_R_STRONG : SCR_SMUG_R_SEQ);
+	ev_init(e, &ev, SCR_EV_SMUGGLING, f, fr);
+	ev_tail_clear(&ev);
+	ev.action = act;
+	ev.count = cmds;
+	snprintf(ev.after, sizeof(ev.after), "%s", bdat ? "BDAT" : "DATA");
+	ev.text_len = (uint16_t)(text_len < SCR_EV_TEXT_MAX ? text_len : SCR_EV_TEXT_MAX);
+	memcpy(ev.text, text, ev.text_len);
+	e->hooks.event(e->hooks.arg, &ev);
+	f->reasons |= (scr_reasons)SCR_REASON_SMUGGLING;
+	if (stop) {
+		stop_here(f, fr);
+		e->st.smuggling_stopped++;
+	}
+	if (!(f->flags & SCR_FF_VERDICT_SENT))
+		return;		/* the verdict to come carries the reason */
+	if (stop)
+		e->st.stopped++;
+	e->st.verdict[f->verdict]--;
+	e->st.verdict[SCR_V_FAIL]++;
+	f->verdict = SCR_V_FAIL;
+	ev_init(e, &ev, SCR_EV_VERDICT, f, fr);
+	ev_tail_clear(&ev);
+	ev.verdict = SCR_V_FAIL;
+	ev.reasons = f->reasons;
+	ev.amend = true;
+	ev.stop_pkt = f->stop_pkt;
+	e->hooks.event(e->hooks.arg, &ev);
+}
+
+/* smug_bytes - tcpord callback on the fast path: in-order bytes of a
+ * decided flow to its guard; non-zero stops the delivery (stopped, or the
+ * guard is done) */
+static int smug_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
+{
+	struct scr_engine *e = arg;
+	struct scr_flow *f = e->cur;
+	struct scr_smug_detail d = {0};
+	unsigned r;
+
+	e->st.smuggling_bytes += n;
+	r = scr_smug_feed(&f->guard.g, dir == 0, p, n, &d);
+	if (r != 0)
+		smug_report(e, f, e->cur_fr, r, d.bdat, p + d.off, n - d.off);
+	return f->stop_pkt || !smug_on(e, f);
+}
+
+/* smug_segment - a segment of a decided flow to its smuggling guard, in
+ * order (scr_tcpord: in-order bytes are read where they are, a segment
+ * ahead is kept until the hole fills); a gap it cannot fill, or a
+ * truncated capture, ends the guard for the flow */
+static void smug_segment(struct scr_engine *e, struct scr_flow *f,
+			 const struct burst_item *it, struct scr_frame *fr)
+{
+	const struct scr_pkt *pk = &it->pkt;
+	unsigned dir = it->dir;
+	enum scr_ord_result r;
+
+	if (!smug_on(e, f))
+		return;
+	if (dir == 1 && (pk->flags & SCR_TCP_SYN) && !(f->seq_known & 2)) {
+		f->seq_next[1] = pk->seq + 1;
+		f->seq_known |= 2;
+	}
+	if (pk->payload_len == 0)
+		return;
+	r = SCR_ORD_GAP;
+	if ((f->seq_known & (1u << dir)) && !pk->truncated) {
+		e->cur = f;
+		e->cur_fr = fr;
+		/* segments the tests' last delivery left behind come first */
+		r = f->ooo ? scr_tcpord_drain(e->ord, f, dir, smug_bytes, e) :
+			     SCR_ORD_OK;
+		if (r == SCR_ORD_OK)
+			r = scr_tcpord_segment(e->ord, f, dir, pk->seq, pk->payload,
+					       pk->payload_len, e->pol->reorder_window,
+					       smug_bytes, e);
+	}
+	if (r == SCR_ORD_GAP) {
+		e->st.smuggling_lost++;
+		scr_smug_off(&f->guard.g);
+	}
+	if (!smug_on(e, f) || f->stop_pkt)
+		scr_tcpord_release(e->ord, f);
+}
+
+/* smug_start - the guard goes on with the rest of the client feed the
+ * SMTP machine stopped in (a message sent with DATA, a BDAT chunk) */
+static void smug_start(struct scr_engine *e, struct scr_flow *f,
+		       struct scr_frame *fr)
+{
+	uint32_t off = e->take_off;
+
+	e->take_off = UINT32_MAX;
+	if (off == UINT32_MAX || off >= e->take_n || !smug_on(e, f) || f->stop_pkt)
+		return;
+	e->cur = f;
+	e->cur_fr = fr;
+	(void)smug_bytes(e, 0, e->take_p + off, e->take_n - off);
 }
 
 /* on_bytes - tcpord callback: in-order payload to the SMTP machine */
@@ -393,6 +556,11 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 
 	e->st.scanned_bytes += n;
 	r = scr_smtp_feed(&e->env, &f->smtp, dir == 0, p, n);
+	if (dir == 0) {
+		e->take_p = p;
+		e->take_n = n;
+		e->take_off = e->env.take_off;
+	}
 	if (f->smtp.cmds != cmds ||
 	    (!greeted && scr_smtp_where(&f->smtp) != NULL))
 		f->line_ms = ms32(e);	/* a whole command line came, or the
@@ -406,7 +574,7 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 			if (!(e->env.newly & SCR_TEST_BIT(t)))
 				continue;
 			act = (enum scr_action)e->pol->action[t];
-			f->reasons |= (uint8_t)SCR_TEST_BIT(t);
+			f->reasons |= (scr_reasons)SCR_TEST_BIT(t);
 			ev_init(e, &ev, SCR_EV_FAIL, f, fr);
 			ev.test = (enum scr_test)t;
 			ev.action = act;
@@ -431,6 +599,15 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 			e->pending = final_verdict(f, false);
 			return 1;
 		}
+	}
+	if (r & SCR_SMTP_R_LIMIT) {
+		/* postscreen: 421 and hang up; the tests the client had time
+		 * for count (a client past HELO with nothing failed passes:
+		 * its next session is not cut again) */
+		stop_here(f, fr);
+		e->limit_end = (uint8_t)scr_smtp_limit(&f->smtp);
+		e->pending = final_verdict(f, scr_smtp_passed(&f->smtp));
+		return 1;
 	}
 	if ((r & SCR_SMTP_R_COMMIT) && f->enforce) {
 		stop_here(f, fr);
@@ -642,7 +819,7 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 		ev.cls = info.cls;
 		e->hooks.event(e->hooks.arg, &ev);
 		f->flags |= SCR_FF_LISTED_REJECT;
-		f->reasons |= (uint8_t)SCR_TEST_BIT(SCR_TEST_ACCESS);
+		f->reasons |= (scr_reasons)SCR_TEST_BIT(SCR_TEST_ACCESS);
 		switch (e->pol->action[SCR_TEST_ACCESS]) {
 		case SCR_ACT_DROP:
 			stop_here(f, fr);
@@ -663,7 +840,7 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 		ev.cls = info.cls;
 		e->hooks.event(e->hooks.arg, &ev);
 		f->reasons = info.reasons ? info.reasons :
-			     (uint8_t)SCR_TEST_BIT(SCR_TEST_ACCESS);
+			     (scr_reasons)SCR_TEST_BIT(SCR_TEST_ACCESS);
 		stop_here(f, fr);
 		decide(e, f, fr, SCR_V_FAIL);
 		return;
@@ -764,14 +941,14 @@ static bool unacked(struct scr_engine *e, struct scr_flow *f,
 	return (f->seq_known & SCR_SK_WAIT) != 0;
 }
 
-/* scan_segment - a segment of an undecided flow */
-static void scan_segment(struct scr_engine *e, struct scr_flow *f,
-			 struct burst_item *it, struct scr_frame *fr)
+/* scan_segment_do - a segment of an undecided flow (scan_segment) */
+static void scan_segment_do(struct scr_engine *e, struct scr_flow *f,
+			    struct burst_item *it, struct scr_frame *fr)
 {
 	const struct scr_pkt *pk = &it->pkt;
 	unsigned dir = it->dir;
 	enum scr_ord_result r;
-	uint8_t reasons;
+	scr_reasons reasons;
 
 	if (dir == 1 && (pk->flags & SCR_TCP_SYN) && !(f->seq_known & 2)) {
 		f->seq_next[1] = pk->seq + 1;
@@ -807,6 +984,8 @@ static void scan_segment(struct scr_engine *e, struct scr_flow *f,
 	e->cur = f;
 	e->cur_fr = fr;
 	e->pending = -1;
+	e->limit_end = SCR_END_CLOSE;
+	e->take_off = UINT32_MAX;
 	if (dir == 0 && pk->seq == f->seq_next[0])
 		cli_fp_set(e, f, pk);
 	reasons = f->reasons;
@@ -823,6 +1002,10 @@ static void scan_segment(struct scr_engine *e, struct scr_flow *f,
 	}
 	if (e->pending >= 0) {
 		decide(e, f, fr, (enum scr_verdict)e->pending);
+		if (e->limit_end != SCR_END_CLOSE)
+			end_session(e, f, fr, (enum scr_end_reason)e->limit_end);
+		else
+			smug_start(e, f, fr);
 		return;
 	}
 	if (r == SCR_ORD_GAP)
@@ -834,6 +1017,15 @@ gap:
 	e->st.gaps++;
 	f->flags |= SCR_FF_GAP;
 	decide(e, f, fr, final_verdict(f, false));
+}
+
+/* scan_segment - a segment of an undecided flow; the feed it leaves for
+ * the guard is this segment's only */
+static void scan_segment(struct scr_engine *e, struct scr_flow *f,
+			 struct burst_item *it, struct scr_frame *fr)
+{
+	scan_segment_do(e, f, it, fr);
+	e->take_off = UINT32_MAX;
 }
 
 /* hold_here - greeting hold: true when this server frame is to be held */
@@ -1037,6 +1229,8 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 		reply_watch(e, f, it, fr);
 	if (f->mode == SCR_FM_SCAN)
 		scan_segment(e, f, it, fr);
+	else if (f->mode == SCR_FM_DECIDED && !f->stop_pkt)
+		smug_segment(e, f, it, fr);
 	if (pk->flags & (SCR_TCP_RST | SCR_TCP_FIN)) {
 		/* The SMTP session is over: judge what we have; keep the
 		 * entry a little for the last packets (close timeout). */
@@ -1283,7 +1477,7 @@ int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
 			  (int)out);
 	}
 	act = (enum scr_action)e->pol->action[SCR_TEST_DNSBL];
-	f->reasons |= (uint8_t)SCR_TEST_BIT(SCR_TEST_DNSBL);
+	f->reasons |= (scr_reasons)SCR_TEST_BIT(SCR_TEST_DNSBL);
 	ev_init(e, &ev, SCR_EV_FAIL, f, NULL);
 	ev_tail_clear(&ev);
 	ev.test = SCR_TEST_DNSBL;
@@ -1312,7 +1506,7 @@ int scr_engine_reply_ban(struct scr_engine *e, const struct scr_flow_key *k,
 	if (f == NULL || f->stop_pkt || (f->flags & SCR_FF_END_SENT))
 		return -ENOENT;
 	act = (enum scr_action)e->pol->action[SCR_TEST_REPLY_BAN];
-	f->reasons |= (uint8_t)SCR_TEST_BIT(SCR_TEST_REPLY_BAN);
+	f->reasons |= (scr_reasons)SCR_TEST_BIT(SCR_TEST_REPLY_BAN);
 	e->st.reply_bans++;
 	ev_init(e, &ev, SCR_EV_FAIL, f, NULL);
 	ev_tail_clear(&ev);

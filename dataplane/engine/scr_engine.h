@@ -129,6 +129,13 @@ struct scr_stats {
 	uint64_t replies[SCR_REPLY_MAX];	/* server replies reported for
 						 * reply bans, by kind */
 	uint64_t reply_bans;		/* flows ctrl banned (scr_engine_reply_ban) */
+	uint64_t smuggling;		/* flows with an end-of-data sequence in
+					 * DATA/BDAT (SCR_EV_SMUGGLING) */
+	uint64_t smuggling_cmds;	/* ... followed by SMTP commands */
+	uint64_t smuggling_stopped;	/* ... sessions stopped for it */
+	uint64_t smuggling_lost;	/* flows the guard stopped following: a
+					 * stream gap after the verdict */
+	uint64_t smuggling_bytes;	/* bytes the guard read after the verdict */
 };
 
 struct scr_engine;

@@ -32,6 +32,7 @@
 
 #include "scr_hash.h"
 #include "scr_smtp.h"
+#include "scr_smug.h"
 #include "scr_types.h"
 
 /* TCP-level state of a flow (scr_engine). */
@@ -41,6 +42,15 @@ enum scr_flow_state {
 	SCR_FS_EST,		/* SYN/ACK seen */
 	SCR_FS_CLOSING,		/* FIN or RST seen: waiting for the last packets */
 };
+
+/* After the verdict the SMTP machine's state is no longer needed: the
+ * smuggling guard follows the session in its place (scr_engine). */
+struct scr_flow_guard {
+	struct scr_smug g;
+	const char *where;	/* scr_smtp_where() when the verdict was given */
+};
+_Static_assert(sizeof(struct scr_flow_guard) <= sizeof(struct scr_smtp),
+	       "the guard must fit in the SMTP machine's place");
 
 /* What the engine does with the flow's packets. */
 enum scr_flow_mode {
@@ -62,17 +72,19 @@ struct scr_flow {
 					 * line, SCR_RB_SKIP: to its end */
 	uint8_t rb_cand;		/* reply kinds still matching (bits) */
 	uint8_t rb_flags;		/* SCR_RB_F_* */
-	uint8_t rb_pad;
+	uint8_t nooo;			/* reorder slots held */
 	uint64_t stop_pkt;		/* packet where enforce/drop stops it, 0 */
 	uint8_t state;			/* enum scr_flow_state */
 	uint8_t mode;			/* enum scr_flow_mode */
 	uint8_t seq_known;		/* bit per direction; SCR_SK_CONNECT */
 	uint8_t verdict;		/* enum scr_verdict, once mode DECIDED */
-	uint8_t reasons;		/* SCR_TEST bits failed */
+	scr_reasons reasons;		/* SCR_TEST bits and SCR_REASON_SMUGGLING */
 	uint8_t enforce;		/* SCR_TEST bits failed under enforce */
 	uint8_t flags;			/* SCR_FF_* */
-	uint8_t nooo;			/* reorder slots held */
-	struct scr_smtp smtp;
+	union {
+		struct scr_smtp smtp;		/* mode SCAN */
+		struct scr_flow_guard guard;	/* mode DECIDED */
+	};
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct scr_flow) == 128,

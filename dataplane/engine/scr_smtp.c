@@ -197,6 +197,7 @@ struct scr_smtp_cur {
 	const uint8_t *p;
 	uint32_t len;
 	uint32_t ls;		/* start of the current line in p (0: earlier) */
+	bool line_here;		/* the current line began in this feed */
 	uint32_t le;		/* end of the current chunk (LF or len) */
 	unsigned r;		/* SCR_SMTP_R_* */
 };
@@ -306,6 +307,53 @@ static const char *scr_smtp_verb_name(unsigned v)
 	if (v >= SCR_SMTP_V_MAX)
 		scr_panic("scr_smtp_verb_name: verb %u out of range", v);
 	return scr_smtp_verbs[v].name;
+}
+
+/* scr_smtp_handoff - where the session stands, for the smuggling guard */
+
+void scr_smtp_handoff(const struct scr_smtp *s, uint32_t off,
+		      struct scr_smug_from *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->off = UINT32_MAX;
+	out->outq = s->outq;
+	out->srv_pos = s->srv_pos;
+	out->srv_code = s->srv_code;
+	out->srv_cont = (s->flags & F_SRV_CONT) != 0;
+	out->srv_bad = (s->flags & F_SRV_BAD) != 0;
+	out->phase = SCR_SMUG_PH_CMD;
+	if ((s->flags & F_NOTSMTP) || (s->flags & F_UNDECIDED) ||
+	    (s->last_cmd == SCR_SMTP_V_STARTTLS && (s->flags & F_DONE))) {
+		out->phase = SCR_SMUG_PH_OFF;	/* not SMTP, or TLS */
+	} else if (s->last_cmd == SCR_SMTP_V_BDAT && (s->flags & F_DONE)) {
+		/* the guard reads the BDAT line again: it must be in the feed */
+		if (off == UINT32_MAX)
+			out->phase = SCR_SMUG_PH_OFF;
+		out->off = off;
+		if (out->outq > 0)
+			out->outq--;		/* the BDAT line, counted again */
+	} else if (s->last_cmd == SCR_SMTP_V_DATA && s->cli_st == SCR_SMTP_CL_START &&
+		   ((s->flags & F_DONE) || s->outq > 0)) {
+		/* DATA answered 354, or its answer (or its content) to come;
+		 * a DATA refused (outq 0, no 354) leaves command lines */
+		out->phase = SCR_SMUG_PH_DATA;
+		out->data_reply = s->outq > 0;
+		out->off = off;
+	} else {
+		out->mid_line = s->cli_st != SCR_SMTP_CL_START;
+		out->tls_reply = s->last_cmd == SCR_SMTP_V_STARTTLS && s->outq > 0;
+	}
+}
+
+/* scr_smtp_limit - the limit that ended the tests, SCR_END_CLOSE if none */
+
+enum scr_end_reason scr_smtp_limit(const struct scr_smtp *s)
+{
+	if (s->flags & F_CMD_LIMIT)
+		return SCR_END_COMMAND_COUNT;
+	if (s->flags & F_LONG)
+		return SCR_END_COMMAND_LENGTH;
+	return SCR_END_CLOSE;
 }
 
 /* scr_smtp_where - last command verb, NULL before the greeting completed */
@@ -797,6 +845,17 @@ static void scr_smtp_undecided(struct scr_smtp_cur *c, struct scr_smtp *s)
 	c->r |= SCR_SMTP_R_UNDECIDED;
 }
 
+/* scr_smtp_limit_hit - a postscreen limit is exceeded: no more tests,
+ * the session is to be ended (flag: F_CMD_LIMIT or F_LONG) */
+
+static void scr_smtp_limit_hit(struct scr_smtp_cur *c, struct scr_smtp *s,
+			       uint32_t flag)
+{
+	s->flags |= flag;
+	scr_smtp_stop(c->env, s);
+	c->r |= SCR_SMTP_R_LIMIT;
+}
+
 /* scr_smtp_line_begin - first byte of a client line: pipelining; false
  * when scanning stops here */
 
@@ -825,6 +884,8 @@ static bool scr_smtp_line_begin(struct scr_smtp_cur *c, struct scr_smtp *s,
 	 * answered DATA / STARTTLS: nothing more to test. */
 	if ((s->flags & F_QUIT) || (s->outq > 0 && (last == SCR_SMTP_V_DATA
 						    || last == SCR_SMTP_V_STARTTLS))) {
+		if (!(s->flags & F_QUIT) && last == SCR_SMTP_V_DATA)
+			env->take_off = i;	/* the message, sent with DATA */
 		scr_smtp_stop(env, s);
 		c->r |= SCR_SMTP_R_DONE;
 		return false;
@@ -885,13 +946,16 @@ static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 	}
 	s->cli_st = SCR_SMTP_CL_START;
 	v = scr_smtp_cur_verb(s);
+	s->last_cmd = (uint8_t)v;
 	if (v != SCR_SMTP_V_QUIT) {
 		SAT_INC16(s->cmds);
+		/* postscreen: COMMAND COUNT LIMIT ... after <this command> */
 		if (env->pol != NULL && env->pol->command_count_limit > 0
-		    && s->cmds > env->pol->command_count_limit)
-			s->flags |= F_CMD_LIMIT;
+		    && s->cmds > env->pol->command_count_limit) {
+			scr_smtp_limit_hit(c, s, F_CMD_LIMIT);
+			return;
+		}
 	}
-	s->last_cmd = (uint8_t)v;
 	if (v == SCR_SMTP_V_HELO || v == SCR_SMTP_V_EHLO) {
 		s->flags &= ~(F_PIPE_ANN | F_ESMTP | F_AUTH);
 		if (v == SCR_SMTP_V_EHLO)
@@ -901,8 +965,11 @@ static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 	} else if (v == SCR_SMTP_V_DATA || v == SCR_SMTP_V_STARTTLS) {
 		c->r |= SCR_SMTP_R_COMMIT;
 	} else if (v == SCR_SMTP_V_BDAT) {
-		/* Chunk data follows at once and may contain anything. */
+		/* Chunk data follows at once and may contain anything; the
+		 * guard reads the BDAT line again for its size. */
 		c->r |= SCR_SMTP_R_COMMIT | SCR_SMTP_R_DONE;
+		if (c->line_here)
+			env->take_off = c->ls;
 		scr_smtp_stop(env, s);
 	} else if (v == SCR_SMTP_V_QUIT) {
 		s->flags |= F_QUIT;
@@ -915,8 +982,23 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 			   uint32_t from, uint32_t to)
 {
 	const struct scr_policy *pol = c->env->pol;
+	bool over = false;
 	uint32_t i;
 
+	/* postscreen: COMMAND LENGTH LIMIT ... after <the previous command>,
+	 * as the byte past line_length_limit arrives (however the line is
+	 * cut into segments). Not for a SASL response: postscreen never runs
+	 * AUTH, and tokens (GSSAPI, XOAUTH2) may be longer than a command. */
+	if (pol != NULL && pol->line_length_limit > 0 &&
+	    pol->line_length_limit < UINT16_MAX && s->cli_st != SCR_SMTP_CL_SASL) {
+		uint32_t room = s->cli_len >= pol->line_length_limit ? 0 :
+				pol->line_length_limit - s->cli_len;
+
+		if (to - from > room) {
+			to = from + room;
+			over = true;
+		}
+	}
 	for (i = from; i < to; i++) {
 		uint8_t b = c->p[i];
 		bool delim = b == ' ' || b == '\t' || b == '\r';
@@ -976,9 +1058,8 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 				  (int)s->cli_st);
 		}
 	}
-	if (pol != NULL && pol->line_length_limit > 0
-	    && s->cli_len > pol->line_length_limit)
-		s->flags |= F_LONG;	/* counted; parsing goes on */
+	if (over)
+		scr_smtp_limit_hit(c, s, F_LONG);
 }
 
 /* scr_smtp_scan - scan one chunk of the current line with Hyperscan */
@@ -1064,12 +1145,15 @@ static void scr_smtp_cli_feed(struct scr_smtp_cur *c, struct scr_smtp *s)
 			if (!scr_smtp_line_begin(c, s, i) || scr_smtp_dropped(env))
 				return;
 			c->ls = i;
+			c->line_here = true;
 		}
 		lf = memchr(c->p + i, '\n', c->len - i);
 		c->le = lf != NULL ? (uint32_t)(lf - c->p) : c->len;
 		if (scan)
 			scr_smtp_scan(c, s, i, lf != NULL ? c->le + 1 : c->len);
 		scr_smtp_bytes(c, s, i, c->le);
+		if (s->flags & F_DONE)
+			return;		/* a limit ended the tests */
 		if (lf == NULL) {
 			scr_smtp_judge(c, s);
 			break;
@@ -1093,6 +1177,7 @@ unsigned scr_smtp_feed(struct scr_smtp_env *env, struct scr_smtp *s,
 	struct scr_smtp_cur c = { .env = env, .p = p, .len = len };
 
 	env->newly = 0;
+	env->take_off = UINT32_MAX;
 	if (s->flags & (F_DONE | F_NOTSMTP))
 		goto out;
 	if (len == 0 || p == NULL)

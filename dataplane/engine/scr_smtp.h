@@ -26,6 +26,7 @@
 #define SCR_SMTP_H
 
 #include "scr_scan.h"
+#include "scr_smug.h"
 #include "scr_types.h"
 
 /* Log detail for one failed test, copied from the bytes being fed.
@@ -59,6 +60,11 @@ struct scr_smtp_env {
 	uint8_t newly;			/* out: SCR_TEST bits failed by the last feed */
 	struct scr_smtp_detail det[SCR_TEST_MAX];	/* out */
 	uint64_t scan_pool_empty;	/* out: count of streams not opened */
+	uint32_t take_off;		/* out: where in the last client feed the
+					 * session goes on for another parser
+					 * (scr_smtp_handoff): message content
+					 * sent with DATA, or the BDAT line;
+					 * UINT32_MAX: none */
 };
 
 /* Feed results. */
@@ -74,6 +80,10 @@ struct scr_smtp_env {
 					 * reply was incomplete; scanning stops,
 					 * the verdict is unknown unless a test
 					 * failed before */
+#define SCR_SMTP_R_LIMIT	0x20u	/* postscreen_command_count_limit or
+					 * line_length_limit exceeded: scanning
+					 * stops, the session is to be ended
+					 * (scr_smtp_limit says which) */
 
 #include "scr_smtp_state.h"	/* struct scr_smtp (compact, in the flow) */
 
@@ -86,6 +96,14 @@ uint8_t scr_smtp_failed(const struct scr_smtp *s);
 /* True once the client completed a HELO or EHLO and the session got far
  * enough (DONE) for the deep tests to count as passed. */
 bool scr_smtp_passed(const struct scr_smtp *s);
+/* Where the session stands, for the smuggling guard to follow it from
+ * here (scr_smug_resume); off = env->take_off of this flow's last client
+ * feed if the guard takes over right after it, else UINT32_MAX. */
+void scr_smtp_handoff(const struct scr_smtp *s, uint32_t off,
+		      struct scr_smug_from *out);
+/* The limit that ended the tests: SCR_END_COMMAND_COUNT,
+ * SCR_END_COMMAND_LENGTH, or SCR_END_CLOSE when none did. */
+enum scr_end_reason scr_smtp_limit(const struct scr_smtp *s);
 /* Where the session is, for HANGUP/DISCONNECT lines: the client's last
  * command verb ("CONNECT" before any), or NULL while the server's greeting
  * is not complete. Valid after scr_smtp_fini() too. */

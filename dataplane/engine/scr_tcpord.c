@@ -140,7 +140,7 @@ static enum scr_ord_result deliver(struct scr_tcpord *o, struct scr_flow *f,
 }
 
 /* drain - deliver kept segments that the stream has reached */
-static enum scr_ord_result drain(struct scr_tcpord *o, struct scr_flow *f,
+enum scr_ord_result scr_tcpord_drain(struct scr_tcpord *o, struct scr_flow *f,
 				 unsigned dir, scr_tcpord_fn fn, void *arg)
 {
 	bool progress = true;
@@ -193,5 +193,5 @@ enum scr_ord_result scr_tcpord_segment(struct scr_tcpord *o, struct scr_flow *f,
 	r = deliver(o, f, dir, seq, p, len, fn, arg);
 	if (r != SCR_ORD_OK || f->ooo == 0)
 		return r;
-	return drain(o, f, dir, fn, arg);
+	return scr_tcpord_drain(o, f, dir, fn, arg);
 }

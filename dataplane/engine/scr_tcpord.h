@@ -18,6 +18,9 @@
  *	  SCR_ORD_OK, SCR_ORD_STOP (fn returned non-zero: stop delivering;
  *	  nothing is lost that the caller still wants) or SCR_ORD_GAP.
  *	  fn(arg, dir, bytes, n) sees every byte once, in order.
+ *	scr_tcpord_drain(o, f, dir, fn, arg): delivers the kept segments of
+ *	  dir the stream has reached (left by a delivery that fn stopped);
+ *	  returns as scr_tcpord_segment.
  *	scr_tcpord_release(o, f): returns the flow's slots to the pool.
  * THREADING
  *	One worker; the pool belongs to that worker's flow table.
@@ -66,6 +69,8 @@ enum scr_ord_result scr_tcpord_segment(struct scr_tcpord *o, struct scr_flow *f,
 				       const uint8_t *p, uint32_t len,
 				       uint32_t window, scr_tcpord_fn fn,
 				       void *arg);
+enum scr_ord_result scr_tcpord_drain(struct scr_tcpord *o, struct scr_flow *f,
+				     unsigned dir, scr_tcpord_fn fn, void *arg);
 void scr_tcpord_release(struct scr_tcpord *o, struct scr_flow *f);
 
 #endif

@@ -50,6 +50,13 @@ enum scr_test {
 	SCR_TEST_MAX
 };
 #define SCR_TEST_BIT(t)	(1u << (t))
+/* A reason in the verdict's reasons that is not a cached test: end-of-data
+ * sequences in DATA/BDAT (scr_smug; CSV name "smuggling"). It is judged
+ * per message, never remembered as passed. */
+#define SCR_REASON_SMUGGLING	0x100u
+_Static_assert(SCR_TEST_MAX <= 8, "SCR_REASON_SMUGGLING takes reason bit 8");
+/* A set of reasons: SCR_TEST bits and SCR_REASON_SMUGGLING. */
+typedef uint16_t scr_reasons;
 /* Tests the SMTP machine runs on the byte streams. */
 #define SCR_TESTS_STREAM (SCR_TEST_BIT(SCR_TEST_PREGREET) | \
 	SCR_TEST_BIT(SCR_TEST_BARE_NEWLINE) | SCR_TEST_BIT(SCR_TEST_PIPELINING) | \
@@ -123,7 +130,7 @@ enum scr_client_class {
 struct scr_client_info {
 	enum scr_client_class cls;
 	uint8_t todo;		/* SCR_TEST bits still to run (NEW) */
-	uint8_t reasons;	/* BLOCKED: the tests that failed before */
+	scr_reasons reasons;	/* BLOCKED: the tests that failed before */
 	uint8_t pass_old;	/* NEW with todo == 0: cache hit, PASS OLD */
 };
 
@@ -137,6 +144,10 @@ struct scr_policy {
 	bool helo_required;			/* postscreen_helo_required */
 	uint32_t command_count_limit;		/* postscreen_command_count_limit */
 	uint32_t line_length_limit;		/* line_length_limit */
+	bool smuggling_enable;			/* smtpscreen_smuggling_enable */
+	uint8_t smuggling_action;		/* smtpscreen_smuggling_action */
+	uint32_t smuggling_ttl_s;		/* smtpscreen_smuggling_ttl: block
+						 * after a stop; 0 = none */
 	/* flow table */
 	uint32_t flow_table_size;		/* smtpscreen_flow_table_size */
 	uint64_t syn_timeout_ns;		/* smtpscreen_tcp_syn_timeout */
@@ -177,6 +188,9 @@ enum scr_event_type {
 				 * replies of kind 'reply' crossed their limit
 				 * (count in window_s): banned for ttl_s, under
 				 * prefix plen, with 'action' */
+	SCR_EV_SMUGGLING,	/* an end-of-data sequence in DATA/BDAT: action,
+				 * count = 1 when commands follow it, after =
+				 * "DATA" or "BDAT", text = the bytes from it */
 	SCR_EV_MAX
 };
 
@@ -187,6 +201,10 @@ enum scr_end_reason {
 	SCR_END_FLUSH,		/* end of input */
 	SCR_END_COMMAND_TIME,	/* no whole client line within
 				 * postscreen_command_time_limit */
+	SCR_END_COMMAND_COUNT,	/* more than postscreen_command_count_limit
+				 * commands during the tests: stopped */
+	SCR_END_COMMAND_LENGTH,	/* a command line longer than
+				 * line_length_limit during the tests: stopped */
 	SCR_END_MAX
 };
 
@@ -210,8 +228,10 @@ struct scr_event {
 	uint8_t text[SCR_EV_TEXT_MAX];
 	/* SCR_EV_VERDICT */
 	enum scr_verdict verdict;
-	uint8_t reasons;	/* SCR_TEST bits that failed */
+	scr_reasons reasons;	/* SCR_TEST bits that failed */
 	bool pass_old;		/* PASS OLD (cache) rather than PASS NEW */
+	bool amend;		/* replaces the flow's earlier verdict (a failure
+				 * found after it, in DATA: smuggling) */
 	uint64_t stop_pkt;	/* packet at which enforce/drop stops it; 0 none */
 	/* SCR_EV_END */
 	enum scr_end_reason end;

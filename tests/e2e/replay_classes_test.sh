@@ -6,7 +6,9 @@
 #	class right, one class at a time
 # DESCRIPTION
 #	For each class (good, pregreet, bare_newline, pipelining,
-#	non_smtp_command, helo, blocklisted) scr-gen writes a small capture of
+#	non_smtp_command, helo, blocklisted, smuggling, and good_bare_lf: good
+#	sessions whose bodies have bare-LF/CR lines, labelled good) scr-gen
+#	writes a small capture of
 #	only that class plus allowlisted sessions and all kinds of noise
 #	(retransmissions, reordering, duplicate ACKs, RST-aborted sessions,
 #	SYN scans, ARP/ICMP/UDP, ports 80/443/587, VLAN/QinQ, IPv6).
@@ -39,10 +41,13 @@ command -v tshark >/dev/null || fail "tshark not installed"
 
 status=0
 seed=100
-for cls in good pregreet bare_newline pipelining non_smtp_command helo blocklisted; do
+for gcls in good pregreet bare_newline pipelining non_smtp_command helo blocklisted \
+	    smuggling good_bare_lf; do
 	seed=$((seed + 1))
-	pcap=$TMP/$cls.pcap labels=$TMP/$cls.labels.csv verdicts=$TMP/$cls.verdicts.csv
-	"$GEN" --seed $seed --flows 400 --mix "$cls=95,allowlisted=5" --noise 30 --v6 20 \
+	cls=$gcls
+	[ "$gcls" = good_bare_lf ] && cls=good	# its label
+	pcap=$TMP/$gcls.pcap labels=$TMP/$gcls.labels.csv verdicts=$TMP/$gcls.verdicts.csv
+	"$GEN" --seed $seed --flows 400 --mix "$gcls=95,allowlisted=5" --noise 30 --v6 20 \
 		--vlan 20 --no-pipelining-server 30 -o "$pcap" --labels "$labels" 2>"$TMP/gen.err" \
 		|| fail "$cls: scr-gen: $(cat "$TMP/gen.err")"
 	allow=$(sed -n 's/.* allowlisted=\([0-9]*\).*/\1/p' "$TMP/gen.err")
@@ -64,7 +69,7 @@ import csv, ipaddress, re, sys
 cls, labels, verdicts, out, allow = sys.argv[1:6]
 allow = int(allow)
 REASONS = {'pregreet', 'bare_newline', 'pipelining', 'non_smtp_command', 'helo',
-           'access_reject', 'dnsbl'}
+           'access_reject', 'dnsbl', 'smuggling'}
 VERDICTS = {'pass', 'fail', 'allowlisted', 'blocklisted', 'unknown'}
 bad = []
 
@@ -142,7 +147,7 @@ for b in bad[:25]:
 sys.exit(1 if bad or labeled == 0 else 0)
 PYEOF
 	then
-		echo "FAIL: class $cls"
+		echo "FAIL: class $gcls"
 		status=1
 	fi
 done

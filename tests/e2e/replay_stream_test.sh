@@ -13,8 +13,8 @@
 #	     as big-endian pcap (our reader and libpcap's), and on standard
 #	     input ("-", classic and pcapng);
 #	  3. the capture split in two files by address pair, given as two
-#	     files: merged by time, the same verdict rows in the same order and
-#	     the same log lines (sorted) as the whole, and streaming equals
+#	     files: merged by time, the same verdict rows and the same log
+#	     lines (both sorted) as the whole, and streaming equals
 #	     --loop 1 on the two files byte for byte;
 #	  4. a file cut inside a record's data and one cut inside a record's
 #	     header: an error naming the packet number, exit 1, the summary, and
@@ -140,8 +140,10 @@ for k in (0, 1):
 PYEOF
 replay ab "$TMP/a.pcap" "$TMP/b.pcap" || fail "two files: exited $?: $(cat "$TMP/ab.err")"
 # packets of the two files with one time stamp come in file order, which
-# can move a log line among the lines of its second: the log sorted
-same s1 ab logsorted || fail "two files: other verdicts or log than the whole capture"
+# can move a log line among the lines of its second, and a verdict row
+# (written at the flow's end: flows that end together, e.g. at the end of
+# input, come in flow table order): both sorted
+same s1 ab sorted || fail "two files: other verdicts or log than the whole capture"
 replay abm --loop 1 "$TMP/a.pcap" "$TMP/b.pcap" || fail "two files --loop 1: exited $?"
 same ab abm || fail "two files: streaming and --loop 1 differ"
 grep -q "^packets total=$(sed -n 's/^packets total=\([0-9]*\).*/\1/p' "$TMP/s1.out") " "$TMP/ab.out" \

@@ -21,6 +21,11 @@
 #     get, connect, post
 #                      an HTTP request (GET / CONNECT / POST) instead of SMTP
 #     subject          a header line ("Subject: buy now") as the first command
+#     smuggling        a good session whose message hides a second one (SMTP smuggling,
+#                      CVE-2023-51764): "\n.\n" then MAIL FROM:<--smuggle-from>, RCPT,
+#                      DATA and a second message, all in the message's one send()
+#     bare_lf_body     a good session whose message body has bare-LF lines (and a
+#                      dot-stuffed one after a bare LF); it ends with CRLF.CRLF
 #
 #   After its particular misbehaviour a bot carries on like a client that wants to
 #   deliver a mail (the non-SMTP bots only read the answer and quit), so the result
@@ -30,7 +35,7 @@
 #
 # CONTRACT
 #   smtpbot.py --server IP --source IP --behaviour B [--port 25] [--helo NAME]
-#              [--from ADDR] [--to ADDR] [--attempts N] [--retry-delay S]
+#              [--from ADDR] [--to ADDR] [--smuggle-from ADDR] [--attempts N] [--retry-delay S]
 #              [--timeout S] [-v]
 #   stdout: one line per TCP session,
 #     SESSION src=IP:PORT dst=IP:PORT behaviour=B result=R replies=C,C,...
@@ -51,7 +56,8 @@ import sys
 import time
 
 BEHAVIOURS = ("good", "denylisted", "allowlisted", "pregreet", "pregreet_teaser",
-              "bare_newline", "pipelining", "get", "connect", "post", "subject")
+              "bare_newline", "pipelining", "get", "connect", "post", "subject",
+              "smuggling", "bare_lf_body")
 
 EXIT_CODES = {"accepted": 0, "rejected": 3, "tempfail": 4, "closed": 5, "reset": 5,
               "answered": 6, "timeout": 1, "error": 1}
@@ -194,11 +200,21 @@ class Session:
 
 
 def message(args):
-    """The message text, CRLF lines, ending in the dot line."""
+    """The message text, CRLF lines, ending in the dot line (smuggling: with a
+    second message hidden after a bare-LF dot line; bare_lf_body: with bare-LF
+    lines in its body)."""
     stamp = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+    body = "This is a test message from smtpbot.py.\r\n"
+    if args.behaviour == "smuggling":
+        body += ("\n.\nMAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n"
+                 "From: <%s>\r\nTo: <%s>\r\nSubject: smuggled\r\n\r\n"
+                 "This message was smuggled.\r\n"
+                 % (args.smuggle_from, args.rcpt, args.smuggle_from, args.rcpt))
+    elif args.behaviour == "bare_lf_body":
+        body += "a line that ends in a bare LF\nand another\n..a dot-stuffed line\nlast\r\n"
     text = ("From: <%s>\r\nTo: <%s>\r\nSubject: smtpbot test\r\nDate: %s\r\n"
-            "Message-ID: <%d.%s@%s>\r\n\r\nThis is a test message from smtpbot.py.\r\n.\r\n"
-            % (args.sender, args.rcpt, stamp, time.time_ns(), args.behaviour, args.helo))
+            "Message-ID: <%d.%s@%s>\r\n\r\n%s.\r\n"
+            % (args.sender, args.rcpt, stamp, time.time_ns(), args.behaviour, args.helo, body))
     return text.encode("ascii")
 
 
@@ -317,6 +333,7 @@ def play_nonsmtp(s, args):
 
 
 PLAYERS = {"good": play_good, "denylisted": play_good, "allowlisted": play_good,
+           "smuggling": play_good, "bare_lf_body": play_good,
            "pregreet": play_pregreet, "pregreet_teaser": play_pregreet_teaser,
            "bare_newline": play_bare_newline, "pipelining": play_pipelining,
            "get": play_nonsmtp, "connect": play_nonsmtp, "post": play_nonsmtp,
@@ -350,6 +367,8 @@ def parse_args(argv):
     p.add_argument("--helo", default="client.example", help="EHLO name")
     p.add_argument("--from", dest="sender", default="a@example.org")
     p.add_argument("--to", dest="rcpt", default="u@example.test")
+    p.add_argument("--smuggle-from", dest="smuggle_from", default="ceo@example.test",
+                   help="sender of the smuggled message (smuggling)")
     p.add_argument("--attempts", type=int, default=3,
                    help="sessions to try while RCPT gets a 4xx (good clients)")
     p.add_argument("--retry-delay", type=float, default=1.0, help="seconds between sessions")
@@ -363,7 +382,7 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
-    retry = args.behaviour in ("good", "denylisted", "allowlisted")
+    retry = args.behaviour in ("good", "denylisted", "allowlisted", "bare_lf_body")
     sessions = 0
     while True:
         try:

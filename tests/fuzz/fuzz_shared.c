@@ -296,7 +296,7 @@ static void put(struct run *r, unsigned v)
 			e.pass_until[t] = 2000000000u + v * 7 + t;
 	if (v & 0x80) {
 		e.block_until = 2000000000u + v;
-		e.block_reasons = (uint8_t)(v & REASONS_ALL);
+		e.block_reasons = (scr_reasons)(v & REASONS_ALL);
 	}
 	(void)ctl_shared_put(r->s, &e, 1700000000u);
 }

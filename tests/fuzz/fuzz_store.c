@@ -178,7 +178,7 @@ static void entry(const uint8_t *d, size_t len)
 	e.block_until = u64(&d, &len);
 	if (e.block_until > TIME_MAX)
 		e.block_until = TIME_MAX;
-	e.block_reasons = len > 0 ? (uint8_t)(*d & REASONS_ALL) : 0;
+	e.block_reasons = len > 0 ? (scr_reasons)(*d & REASONS_ALL) : 0;
 	round_trip(&e);
 	addr_trip(&e.addr);
 }

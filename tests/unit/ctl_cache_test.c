@@ -111,6 +111,47 @@ static void test_block(void **state)
 	ctl_cache_destroy(c);
 }
 
+/* test_smuggling_stop - a session stopped for smuggling (an amended
+ * verdict after a pass) blocks its client only with smtpscreen_smuggling_ttl;
+ * a test failed under enforce/drop blocks with smtpscreen_block_ttl */
+static void test_smuggling_stop(void **state)
+{
+	struct ctl_cache *c = ctl_cache_create(16);
+	struct scr_addr a = addr_of(3);
+	struct scr_event ev;
+	struct scr_client_info ci;
+	struct scr_policy p = pol;
+
+	(void)state;
+	p.block_ttl_s = 3600;
+	p.enabled = ALL;
+	p.action[SCR_TEST_BARE_NEWLINE] = SCR_ACT_IGNORE;
+	p.action[SCR_TEST_PIPELINING] = SCR_ACT_ENFORCE;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SCR_EV_VERDICT;
+	ev.key.client = a;
+	ev.ts_ns = 100ull * 1000000000u;
+	ev.verdict = SCR_V_PASS;
+	ctl_cache_verdict(c, &ev, &p);
+	ev.verdict = SCR_V_FAIL;
+	ev.amend = true;
+	ev.stop_pkt = 9;
+	ev.reasons = SCR_REASON_SMUGGLING | SCR_TEST_BIT(SCR_TEST_BARE_NEWLINE);
+	assert_int_equal(ctl_cache_block_ttl(&p, ev.reasons), 0);
+	ctl_cache_verdict(c, &ev, &p);
+	ctl_cache_client(c, &a, 200, ALL, &ci);
+	assert_int_not_equal(ci.cls, SCR_CLIENT_BLOCKED);	/* ttl 0: no block */
+	assert_int_equal(ci.todo, 0);				/* the pass stays */
+	p.smuggling_ttl_s = 600;
+	assert_int_equal(ctl_cache_block_ttl(&p, ev.reasons), 600);
+	ctl_cache_verdict(c, &ev, &p);
+	ctl_cache_client(c, &a, 200, ALL, &ci);
+	assert_int_equal(ci.cls, SCR_CLIENT_BLOCKED);
+	assert_int_equal(ctl_cache_block_ttl(&p, SCR_REASON_SMUGGLING |
+					     SCR_TEST_BIT(SCR_TEST_PIPELINING)), 3600);
+	ctl_cache_destroy(c);
+}
+
 /* test_full_and_sweep - a full cache replaces entries, sweep drops expired */
 static void test_full_and_sweep(void **state)
 {
@@ -290,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_new_pass_expiry),
 		cmocka_unit_test(test_block),
 		cmocka_unit_test(test_ipv6_prefix),
+		cmocka_unit_test(test_smuggling_stop),
 		cmocka_unit_test(test_full_and_sweep),
 		cmocka_unit_test(test_hash_spread),
 		cmocka_unit_test(test_hash_keyed),

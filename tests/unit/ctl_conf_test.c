@@ -321,7 +321,8 @@ static void test_defaults_match_postconf(void **state)
 	fclose(f);
 	assert_int_equal(psc, 47);
 	assert_true(checked >= 60);
-	assert_int_equal(ctl_conf_param_count(), 47 + 4 + 23 + 29 + 13);
+	/* 13: reply bans and the IPv6 prefix; 3 of the 32: the smuggling guard */
+	assert_int_equal(ctl_conf_param_count(), 47 + 4 + 23 + 32 + 13);
 }
 
 /* doc_field - field k (0-based, after the leading '|') of a markdown table
@@ -479,6 +480,9 @@ static void test_policy_defaults(void **state)
 	assert_false(pol.helo_required);
 	assert_int_equal(pol.command_count_limit, 20);
 	assert_int_equal(pol.line_length_limit, 2048);
+	assert_true(pol.smuggling_enable);
+	assert_int_equal(pol.smuggling_action, SCR_ACT_ENFORCE);
+	assert_int_equal(pol.smuggling_ttl_s, 0);
 	assert_int_equal(pol.flow_table_size, 262144);
 	assert_int_equal(pol.syn_timeout_ns, 30000000000ull);
 	/* the ${stress?...} values postscreen's defaults give */

@@ -185,6 +185,23 @@ static void test_lines(void **state)
 	snprintf(ev.after, sizeof(ev.after), "EHLO");
 	t[n++] = (typeof(t[0])){ "command time limit after EHLO", ev,
 		 "COMMAND TIME LIMIT from [127.0.0.23]:57097 after EHLO" };
+	ev = mk(SCR_EV_END, "127.0.0.16", 58365, "127.0.0.1", 25);
+	ev.end = SCR_END_COMMAND_COUNT;
+	snprintf(ev.after, sizeof(ev.after), "NOOP");
+	t[n++] = (typeof(t[0])){ "command count limit (postscreen's live line)", ev,
+		 "COMMAND COUNT LIMIT from [127.0.0.16]:58365 after NOOP" };
+	ev = mk(SCR_EV_END, "127.0.0.24", 33369, "127.0.0.1", 25);
+	ev.end = SCR_END_COMMAND_LENGTH;
+	t[n++] = (typeof(t[0])){ "command length limit (postscreen's live line)", ev,
+		 "COMMAND LENGTH LIMIT from [127.0.0.24]:33369 after CONNECT" };
+	ev = mk(SCR_EV_SMUGGLING, "198.18.0.5", 40000, "198.19.255.1", 25);
+	snprintf(ev.after, sizeof(ev.after), "DATA");
+	memcpy(ev.text, "\n.\nMAIL FROM:<a@b>\r\n", 20);
+	ev.text_len = 20;
+	ev.count = 1;
+	t[n++] = (typeof(t[0])){ "smuggling", ev,
+		 "SMTP SMUGGLING from [198.18.0.5]:40000 after DATA: "
+		 "\\n.\\nMAIL FROM:<a@b>\\r\\n" };
 	ev = mk(SCR_EV_TOO_MANY, "127.0.0.22", 47051, "127.0.0.1", 25);
 	ev.count = 3;
 	t[n++] = (typeof(t[0])){ "per-client limit", ev,
@@ -230,6 +247,28 @@ static void test_lines(void **state)
 	}
 	ctl_log_destroy(log);
 	ctl_conf_destroy(conf);
+}
+
+/* test_verdict_row - the verdict CSV: reasons by name, smuggling too */
+static void test_verdict_row(void **state)
+{
+	struct scr_event ev = mk(SCR_EV_VERDICT, "198.18.0.5", 40000, "198.19.255.1", 25);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	ev.key.family = 4;
+	ctl_log_verdict_row(f, &ev.key, SCR_V_PASS, 0);
+	ctl_log_verdict_row(f, &ev.key, SCR_V_FAIL, SCR_REASON_SMUGGLING);
+	ctl_log_verdict_row(f, &ev.key, SCR_V_FAIL, (scr_reasons)(SCR_TEST_BIT(SCR_TEST_PREGREET) |
+			    SCR_TEST_BIT(SCR_TEST_DNSBL) | SCR_REASON_SMUGGLING));
+	fclose(f);
+	assert_string_equal(text, "198.18.0.5,40000,198.19.255.1,25,pass,\n"
+			    "198.18.0.5,40000,198.19.255.1,25,fail,smuggling\n"
+			    "198.18.0.5,40000,198.19.255.1,25,fail,pregreet|dnsbl|smuggling\n");
+	free(text);
 }
 
 /* test_file_output - prefix, old words and the reminder once */
@@ -409,6 +448,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_verdict_row),
 		cmocka_unit_test(test_file_output),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_sev),

@@ -455,7 +455,7 @@ static void test_redis_every_test(void **state)
 	for (t = 0; t < SCR_TEST_MAX; t++)
 		e.pass_until[t] = now + 100 + t;
 	e.block_until = now + 50;
-	e.block_reasons = (uint8_t)((1u << SCR_TEST_MAX) - 1);
+	e.block_reasons = (scr_reasons)((1u << SCR_TEST_MAX) - 1);
 	assert_int_equal(ctl_shared_put(s, &e, now), 0);
 	drive_until(s, idle, "write answered");
 	memset(&got, 0xa5, sizeof(got));
@@ -757,7 +757,7 @@ static void test_redis_pubsub(void **state)
 		memset(&e, 0, sizeof(e));
 		e.addr = v4(i == 0 ? "198.18.1.1" : i == 1 ? "198.18.1.2" : "198.18.1.3");
 		e.block_until = now + 3600 + (uint64_t)i;
-		e.block_reasons = (uint8_t)SCR_TEST_BIT(i);
+		e.block_reasons = (scr_reasons)SCR_TEST_BIT(i);
 		assert_int_equal(ctl_shared_put(na, &e, now), 0);
 		drive_until(na, idle, "block written");
 		/* Wait (bounded) until B's socket has the message, then one

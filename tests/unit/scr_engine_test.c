@@ -46,7 +46,7 @@ struct ecase {
 	uint8_t cached_todo;		/* for NEW: 0xff = all */
 	struct step s[16];
 	enum scr_verdict want;
-	uint8_t want_reasons;
+	scr_reasons want_reasons;
 	int want_stop;			/* 1-based step that stops it; 0 = the SYN; -1 none */
 	int want_fail_events;
 	bool ack_confirm;		/* replay's policy: failures wait for ACKs */
@@ -168,7 +168,11 @@ struct rec {
 	int replies[SCR_REPLY_MAX];
 	int ban_at;			/* reply bans: ban at this many replies */
 	struct scr_engine *eng;		/* ... with this engine */
+	int amends;		/* verdicts that replace an earlier one */
+	int smuggling;		/* SCR_EV_SMUGGLING events */
 	struct scr_event last_verdict;
+	struct scr_event last_smuggling;
+	struct scr_event last_end;
 };
 
 /* on_client - the case's answer */
@@ -192,11 +196,16 @@ static void on_event(void *arg, const struct scr_event *ev)
 
 	if (ev->type == SCR_EV_VERDICT) {
 		r->verdicts++;
+		r->amends += ev->amend;
 		r->last_verdict = *ev;
 	} else if (ev->type == SCR_EV_FAIL) {
 		r->fails++;
+	} else if (ev->type == SCR_EV_SMUGGLING) {
+		r->smuggling++;
+		r->last_smuggling = *ev;
 	} else if (ev->type == SCR_EV_END) {
 		r->ends++;
+		r->last_end = *ev;
 	} else if (ev->type == SCR_EV_CONNECT) {
 		r->connects++;
 	} else if (ev->type == SCR_EV_REPLY) {
@@ -379,6 +388,166 @@ static void test_sessions(void **state)
 					 r.fails, r.ends);
 			scr_engine_destroy(e);
 		}
+	}
+}
+
+/* The smuggling guard and postscreen's command limits through the engine.
+ * A session passes its tests at DATA; the guard goes on reading. */
+#define TO_DATA GREET, EHLO, EHLO_R, MAIL, OK, RCPT, OK, DATA, GO
+#define SMUGGLE "Subject: hi\r\n\r\nhi\n.\nMAIL FROM:<ceo@example.test>\r\n" \
+	"RCPT TO:<u@example.test>\r\nDATA\r\n\r\nsmuggled\r\n.\r\n"
+#define RSET20 "RSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\n" \
+	"RSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\n" \
+	"RSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\n"
+
+struct gcase {
+	const char *label;
+	enum scr_client_class cls;
+	uint8_t todo;			/* for NEW: 0xff = all, 0 = PASS OLD */
+	int action;			/* smtpscreen_smuggling_action; -1 guard off */
+	struct step s[16];
+	enum scr_verdict want;		/* the last verdict */
+	scr_reasons want_reasons;
+	int want_stop;			/* 1-based step that stops it, -1 none */
+	int want_smuggling;		/* SMUGGLING events */
+	int want_commands;		/* ... the last one's count */
+	int want_amends;
+	enum scr_end_reason want_end;
+};
+
+static const struct gcase gcases[] = {
+	{.label = "body with bare LF lines is delivered", .cls = SCR_CLIENT_NEW,
+	 .todo = 0xff, .action = SCR_ACT_ENFORCE,
+	 .s = {TO_DATA, {'C', "a\nb\n\nc.\n\r\n.\r\n"}, QUIT},
+	 .want = SCR_V_PASS, .want_stop = -1},
+	{.label = "guard off: the smuggled message goes through", .cls = SCR_CLIENT_NEW,
+	 .todo = 0xff, .action = -1, .s = {TO_DATA, {'C', SMUGGLE}},
+	 .want = SCR_V_PASS, .want_stop = -1},
+	{.label = "enforce: stopped where commands follow LF.LF", .cls = SCR_CLIENT_NEW,
+	 .todo = 0xff, .action = SCR_ACT_ENFORCE, .s = {TO_DATA, {'C', SMUGGLE}},
+	 .want = SCR_V_FAIL, .want_reasons = SCR_REASON_SMUGGLING, .want_stop = 10,
+	 .want_smuggling = 1, .want_commands = 1, .want_amends = 1},
+	{.label = "enforce: sequence split across segments", .cls = SCR_CLIENT_NEW,
+	 .todo = 0xff, .action = SCR_ACT_ENFORCE,
+	 .s = {TO_DATA, {'C', "hi\r"}, {'C', "\n.\nMAIL FR"}, {'C', "OM:<a@b>\r\n"}},
+	 .want = SCR_V_FAIL, .want_reasons = SCR_REASON_SMUGGLING, .want_stop = 12,
+	 .want_smuggling = 1, .want_commands = 1, .want_amends = 1},
+	{.label = "enforce: the sequence alone is logged, not stopped",
+	 .cls = SCR_CLIENT_NEW, .todo = 0xff, .action = SCR_ACT_ENFORCE,
+	 .s = {TO_DATA, {'C', "hi\n.\nbye\r\n.\r\n"}, QUIT},
+	 .want = SCR_V_FAIL, .want_reasons = SCR_REASON_SMUGGLING, .want_stop = -1,
+	 .want_smuggling = 1, .want_amends = 1},
+	{.label = "drop: stopped at the segment that completes the sequence",
+	 .cls = SCR_CLIENT_NEW, .todo = 0xff, .action = SCR_ACT_DROP,
+	 .s = {TO_DATA, {'C', "hi\n"}, {'C', ".\r\nbye\r\n"}, {'C', "MAIL FROM:<a@b>\r\n"}},
+	 .want = SCR_V_FAIL, .want_reasons = SCR_REASON_SMUGGLING, .want_stop = 11,
+	 .want_smuggling = 1, .want_amends = 1},
+	{.label = "ignore: logged and counted only", .cls = SCR_CLIENT_NEW,
+	 .todo = 0xff, .action = SCR_ACT_IGNORE, .s = {TO_DATA, {'C', SMUGGLE}},
+	 .want = SCR_V_FAIL, .want_reasons = SCR_REASON_SMUGGLING, .want_stop = -1,
+	 .want_smuggling = 1, .want_commands = 1, .want_amends = 1},
+	{.label = "a PASS OLD client is followed", .cls = SCR_CLIENT_NEW, .todo = 0,
+	 .action = SCR_ACT_ENFORCE, .s = {TO_DATA, {'C', SMUGGLE}},
+	 .want = SCR_V_FAIL, .want_reasons = SCR_REASON_SMUGGLING, .want_stop = 10,
+	 .want_smuggling = 1, .want_commands = 1, .want_amends = 1},
+	{.label = "an allow-listed client is followed", .cls = SCR_CLIENT_PERMIT,
+	 .action = SCR_ACT_ENFORCE, .s = {TO_DATA, {'C', SMUGGLE}},
+	 .want = SCR_V_FAIL, .want_reasons = SCR_REASON_SMUGGLING, .want_stop = 10,
+	 .want_smuggling = 1, .want_commands = 1, .want_amends = 1},
+	{.label = "second message of a session is followed", .cls = SCR_CLIENT_NEW,
+	 .todo = 0xff, .action = SCR_ACT_ENFORCE,
+	 .s = {TO_DATA, {'C', "one\r\n.\r\nMAIL FROM:<b@x>\r\nRCPT TO:<c@y>\r\nDATA\r\n"},
+	       {'S', "250 queued\r\n250 ok\r\n250 ok\r\n354 go\r\n"},
+	       {'C', "two\r\n.\nRCPT TO:<x@y>\r\n"}},
+	 .want = SCR_V_FAIL, .want_reasons = SCR_REASON_SMUGGLING, .want_stop = 12,
+	 .want_smuggling = 1, .want_commands = 1, .want_amends = 1},
+	{.label = "body sent with DATA, in the tests: the verdict carries it",
+	 .cls = SCR_CLIENT_NEW, .todo = (uint8_t)~B(PIPELINING), .action = SCR_ACT_ENFORCE,
+	 .s = {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, OK,
+	       {'C', "DATA\r\nhi\n.\nMAIL FROM:<a@b>\r\n"}},
+	 .want = SCR_V_FAIL, .want_reasons = SCR_REASON_SMUGGLING, .want_stop = 8,
+	 .want_smuggling = 1, .want_commands = 1, .want_amends = 1},
+	{.label = "BDAT chunk", .cls = SCR_CLIENT_NEW, .todo = 0xff,
+	 .action = SCR_ACT_ENFORCE,
+	 .s = {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, OK,
+	       {'C', "BDAT 100 LAST\r\nhi\n.\nMAIL FROM:<a@b>\r\n"}},
+	 .want = SCR_V_FAIL, .want_reasons = SCR_REASON_SMUGGLING, .want_stop = 8,
+	 .want_smuggling = 1, .want_commands = 1, .want_amends = 1},
+	{.label = "BDAT line split over two segments: the guard cannot read it",
+	 .cls = SCR_CLIENT_NEW, .todo = 0xff, .action = SCR_ACT_ENFORCE,
+	 .s = {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, OK, {'C', "BDAT 10"},
+	       {'C', "0 LAST\r\nhi\n.\nMAIL FROM:<a@b>\r\n"}},
+	 .want = SCR_V_PASS, .want_stop = -1},
+	{.label = "DATA refused: what follows it is commands, not content",
+	 .cls = SCR_CLIENT_NEW, .todo = 0, .action = SCR_ACT_ENFORCE,
+	 .s = {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, OK, DATA,
+	       {'S', "554 5.5.1 Error: no valid recipients\r\n"}, {'C', "x\n.\nMAIL FROM:<a@b>\r\n"}},
+	 .want = SCR_V_PASS, .want_stop = -1},
+	{.label = "STARTTLS: TLS bytes are not read", .cls = SCR_CLIENT_NEW, .todo = 0,
+	 .action = SCR_ACT_DROP,
+	 .s = {GREET, EHLO, EHLO_R, {'C', "STARTTLS\r\n"}, {'S', "220 go\r\n"},
+	       {'C', "\x16\x03\x01\n.\n"}},
+	 .want = SCR_V_PASS, .want_stop = -1},
+	{.label = "21 commands: COMMAND COUNT LIMIT, passed", .cls = SCR_CLIENT_NEW,
+	 .todo = 0xff, .action = SCR_ACT_ENFORCE, .s = {GREET, EHLO, EHLO_R, {'C', RSET20}},
+	 .want = SCR_V_PASS, .want_stop = 4, .want_end = SCR_END_COMMAND_COUNT},
+	{.label = "a long command: COMMAND LENGTH LIMIT", .cls = SCR_CLIENT_NEW,
+	 .todo = 0xff, .action = SCR_ACT_ENFORCE,
+	 .s = {GREET, {'C', "EHLO xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}},
+	 .want = SCR_V_UNKNOWN, .want_stop = 2, .want_end = SCR_END_COMMAND_LENGTH},
+};
+
+/* test_smuggling - the guard's cases: verdicts, stops, events */
+static void test_smuggling(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(gcases) / sizeof(gcases[0]); i++) {
+		const struct gcase *c = &gcases[i];
+		struct rec r = {.cls = c->cls, .todo = c->todo};
+		struct scr_policy p = pol;
+		struct scr_engine *e;
+		static struct sess s;
+		uint64_t want_stop = c->want_stop < 0 ? 0 : (uint64_t)c->want_stop + 2;
+		unsigned k;
+
+		p.smuggling_enable = c->action >= 0;
+		p.smuggling_action = (uint8_t)(c->action >= 0 ? c->action : 0);
+		if (c->want_end == SCR_END_COMMAND_LENGTH)
+			p.line_length_limit = 40;
+		e = engine_for(&r, &p);
+		memset(&s, 0, sizeof(s));
+		s.cport = 40000;
+		build(&s, c->s);
+		scr_engine_burst(e, s.fr, s.n);
+		for (k = 0; k < s.n; k++) {
+			uint8_t want = want_stop == 0 || k + 1 < want_stop ? SCR_PKT_PASS :
+				       k + 1 == want_stop ? SCR_PKT_STOP : SCR_PKT_DROP;
+
+			if (s.fr[k].action != want)
+				fail_msg("%s: frame %u action %u, want %u", c->label,
+					 k + 1, s.fr[k].action, want);
+		}
+		if (c->want_end != SCR_END_CLOSE &&
+		    (r.ends != 1 || r.last_end.end != c->want_end))
+			fail_msg("%s: %d ends, reason %d", c->label, r.ends,
+				 (int)r.last_end.end);
+		scr_engine_flush(e, s.ts);
+		if (r.last_verdict.verdict != c->want ||
+		    r.last_verdict.reasons != c->want_reasons ||
+		    r.last_verdict.stop_pkt != want_stop ||
+		    r.smuggling != c->want_smuggling || r.amends != c->want_amends ||
+		    r.verdicts != 1 + c->want_amends || r.ends != 1 ||
+		    (r.smuggling && (int)r.last_smuggling.count != c->want_commands))
+			fail_msg("%s: verdicts %d (amends %d) %s reasons %#x stop %llu "
+				 "smuggling %d (commands %u) ends %d", c->label,
+				 r.verdicts, r.amends,
+				 scr_verdict_name[r.last_verdict.verdict],
+				 r.last_verdict.reasons,
+				 (unsigned long long)r.last_verdict.stop_pkt,
+				 r.smuggling, r.last_smuggling.count, r.ends);
+		scr_engine_destroy(e);
 	}
 }
 
@@ -1084,6 +1253,7 @@ int main(void)
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_reply_events),
 		cmocka_unit_test(test_reply_ban),
+		cmocka_unit_test(test_smuggling),
 		cmocka_unit_test(test_midstream_ignored),
 		cmocka_unit_test(test_table_full_and_timeouts),
 		cmocka_unit_test(test_reset_after_stress),

@@ -32,6 +32,7 @@
 #define DONE	SCR_SMTP_R_DONE
 #define NOTSMTP	SCR_SMTP_R_NOTSMTP
 #define UNDECIDED SCR_SMTP_R_UNDECIDED
+#define LIMIT	SCR_SMTP_R_LIMIT
 
 /* Patterns as ctrl builds them: Debian's postscreen_forbidden_commands,
  * one own HELO name, one signature. */
@@ -84,8 +85,9 @@ struct smtp_case {
 #define EHLO_R_NOPIPE { 'S', "250-mx.example.test\r\n250-SIZE\r\n250 8BITMIME\r\n" }
 #define NODET	-1, NULL, NULL, 0
 
-static char huge_helo[6000];
+static char huge_helo[2000];	/* a name of 1989 chars: under the length limit */
 static char huge_junk[70000];
+static char long_line[2051];	/* "NOOP x...x\r\n": 2049 bytes before the LF */
 
 static const struct smtp_case cases[] = {
 	/* ---- bad input ---- */
@@ -107,9 +109,33 @@ static const struct smtp_case cases[] = {
 	{ "huge HELO line", ALL, 0,
 	  { GREET, { 'C', huge_helo }, { 'S', "250 mx\r\n" }, { 'C', "QUIT\r\n" } },
 	  B(HELO), FAIL | DONE, false, NODET },
-	{ "huge junk line then normal session", ALL, 0,
+	{ "huge junk line: COMMAND LENGTH LIMIT ends the tests", ALL, 0,
 	  { GREET, { 'C', huge_junk }, { 'C', "\r\n" }, { 'S', "502 no\r\n" }, EHLO_A,
 	    EHLO_R, { 'C', "QUIT\r\n" } },
+	  0, LIMIT | DONE, false, NODET },
+	{ "command of 2049 bytes (CR counted) is over line_length_limit (2048)", ALL, 0,
+	  { GREET, EHLO_A, EHLO_R, { 'C', long_line } },
+	  0, LIMIT | DONE, true, NODET },
+	{ "command of 2048 bytes is not", ALL, 0,
+	  { GREET, EHLO_A, EHLO_R, { 'C', long_line + 1 }, { 'S', "502 no\r\n" },
+	    { 'C', "QUIT\r\n" } },
+	  0, DONE, true, NODET },
+	{ "SASL response longer than line_length_limit is not", ALL, 0,
+	  { GREET, EHLO_A, EHLO_R, { 'C', "AUTH GSSAPI\r\n" }, { 'S', "334 \r\n" },
+	    { 'C', huge_junk }, { 'C', "\r\n" }, { 'S', "235 ok\r\n" }, { 'C', "QUIT\r\n" } },
+	  0, DONE, true, NODET },
+	{ "21st command: COMMAND COUNT LIMIT", ALL, 0,
+	  { GREET, EHLO_A, EHLO_R,
+	    { 'C', "NOOP\r\n" }, { 'S', "250 ok\r\n" }, { 'C', "NOOP\r\n" }, { 'S', "250 ok\r\n" },
+	    { 'C', "NOOP\r\n" }, { 'S', "250 ok\r\n" }, { 'C', "NOOP\r\n" }, { 'S', "250 ok\r\n" },
+	    { 'C', "RSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\n"
+		   "RSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nNOOP\r\n" } },
+	  0, LIMIT | DONE, true, NODET },
+	{ "20 commands and QUIT: no limit", ALL, 0,
+	  { GREET, EHLO_A, EHLO_R,
+	    { 'C', "RSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\n"
+		   "RSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\n"
+		   "RSET\r\nRSET\r\nRSET\r\n" }, { 'S', "250 ok\r\n" }, { 'C', "QUIT\r\n" } },
 	  0, DONE, true, NODET },
 	{ "binary server reply lines are ignored", ALL, 0,
 	  { GREET, EHLO_A, { 'S', "\xff\xfe\x00junk\r\n", 9 }, { 'S', "\n\n" },
@@ -891,6 +917,9 @@ static int setup(void **state)
 	for (i = 5; i < sizeof(huge_helo) - 3; i++)
 		huge_helo[i] = 'a';
 	memcpy(huge_helo + sizeof(huge_helo) - 3, "\r\n", 3);
+	memset(long_line, 'x', sizeof(long_line) - 1);
+	memcpy(long_line, "NOOP ", 5);
+	memcpy(long_line + sizeof(long_line) - 3, "\r\n", 3);
 	for (i = 0; i < sizeof(huge_junk) - 1; i++)
 		huge_junk[i] = (char)('A' + i % 26);
 	huge_junk[sizeof(huge_junk) - 1] = '\0';

@@ -33,11 +33,12 @@
 #                          steer: smtp inet kept, smtpd pass added
 #   pf_seat_start NS IP DIR [steer]  as pf_sink_start, in postscreen's master.cf layout (no smtp inet,
 #                          smtpd pass at DIR/spool/private/smtpd) for the seat
-#   pf_sink_start NS IP DIR
+#   pf_sink_start NS IP DIR [LINE...]
 #                          a Postfix instance in DIR (template in DIR.tmpl): plain
 #                          smtpd on IP:25 in NS, mail to the discard sink, PIPELINING
 #                          not announced (as postscreen's own reply: a pipelining bot
-#                          breaks a rule); started and listening, or e2e_fail
+#                          breaks a rule), each LINE appended to main.cf; started
+#                          and listening, or e2e_fail
 #   pf_users_start NS IP DIR
 #                          as pf_sink_start, but only the local users u, v and w
 #                          exist: any other local recipient gets "550 5.1.1 ... User
@@ -204,9 +205,10 @@ pf_seat_start() {
 # pf_sink_start - the tests' mail server: plain smtpd, discard sink, no PIPELINING
 pf_sink_start() {
 	local ns=$1 ip=$2 dir=$3
+	shift 3
 	pf_template_smtpd "$dir.tmpl" \
 		"# Like postscreen's own reply: no PIPELINING, so the pipelining bot breaks a rule." \
-		"smtpd_discard_ehlo_keywords = pipelining"
+		"smtpd_discard_ehlo_keywords = pipelining" "$@"
 	pf_instance_create "$dir" "$dir.tmpl" "SERVER_IP=$ip"
 	pf_start "$ns" "$dir"
 	ns_wait_listen "$ns" "$ip" 25 || e2e_fail "smtpd does not listen on $ip:25"

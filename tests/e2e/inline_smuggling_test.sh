@@ -1,0 +1,177 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# NAME
+#   inline_smuggling_test.sh - the SMTP smuggling guard on the inline appliance, in
+#                              front of Debian's Postfix with smtpd_forbid_bare_newline = no
+#
+# DESCRIPTION
+#   Three namespaces as in inline_test.sh: clients (sm<PID>c, 198.18.62.10-.20/24), the
+#   appliance (sm<PID>b, `smtpscreen inline`, af_packet ports) and the mail server
+#   (sm<PID>s, 198.18.62.1, a private Postfix with plain smtpd and the discard sink,
+#   smtpd_forbid_bare_newline = no: it takes "\n.\n" for the end of a message, the
+#   behaviour SMTP smuggling (CVE-2023-51764) needs). Checks, guard on (defaults:
+#   smtpscreen_smuggling_action = enforce, _ttl = 0):
+#     - a message whose body has bare-LF lines is delivered, with no SMUGGLING line;
+#     - a message that hides a second one after "\n.\n" is stopped (RST), logged
+#       "SMTP SMUGGLING from [c]:p after DATA: \n.\nMAIL FROM:<...>", written as
+#       fail,smuggling in the live CSV, and the smuggled message is not delivered;
+#       the server-side capture never holds its smuggled MAIL FROM;
+#     - the same client delivers good mail right after (no block by default);
+#   then, after a reload with smtpscreen_smuggling_enable = no, the same smuggling
+#   client gets the smuggled message delivered: the server in this test is really
+#   vulnerable, so the check above proves the guard.
+#
+# CONTRACT
+#   inline_smuggling_test.sh BUILD_DIR   (root). Exit 0 pass, 1 fail (message says why).
+#   Cleans up namespaces, processes (by PID), DPDK runtime files, also on failure.
+#
+# THREADING
+#   Plain bash.
+E2E_NAME=inline_smuggling_test
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/common.sh"
+. "$HERE/lib/netns.sh"
+. "$HERE/lib/postfix.sh"
+. "$HERE/lib/capture.sh"
+. "$HERE/lib/dpdk.sh"
+set -u -o pipefail
+
+BUILD=${1:?usage: inline_smuggling_test.sh BUILD_DIR}
+SCR=${SMTPSCREEN:-$BUILD/dataplane/smtpscreen}
+CTL=${SMTPSCREENCTL:-$BUILD/ctrl/smtpscreenctl}
+PY=/usr/bin/python3
+CLI=sm$$c
+BOX=sm$$b
+SRV=sm$$s
+PREFIX=sm$$
+PIN=/sys/fs/bpf/sm$$
+SIP=198.18.62.1
+NET=198.18.62
+
+e2e_init inline_smuggling
+e2e_require_root
+e2e_require_cmd postfix postconf swaks nsenter tcpdump tshark "$SCR" "$CTL" "$PY"
+[ "$(postconf -d smtpd_forbid_bare_newline 2>/dev/null)" = "smtpd_forbid_bare_newline = no" ] ||
+	e2e_fail "this Postfix has no smtpd_forbid_bare_newline = no default: $(postconf -d mail_version)"
+TMP=$E2E_TMP
+e2e_cleanup_push "dk_runtime_cleanup '$PREFIX'"
+e2e_cleanup_push "rm -rf '$PIN'"
+
+# --- topology -----------------------------------------------------------------
+ns_create "$SRV"
+ns_create "$BOX"
+ns_create "$CLI"
+ns_veth "$CLI" smc0 "$BOX" smbc0
+ns_veth "$SRV" sms0 "$BOX" smbs0
+dk_no_offload "$CLI" smc0
+dk_no_offload "$BOX" smbc0 smbs0
+dk_no_offload "$SRV" sms0
+ns_addr "$SRV" sms0 "$SIP/24"
+for i in $(seq 10 20); do ns_addr "$CLI" smc0 "$NET.$i/24"; done
+for ns in "$CLI" "$BOX" "$SRV"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null 2>&1
+done
+
+# --- the vulnerable server ------------------------------------------------------
+PF=$TMP/pf
+pf_sink_start "$SRV" "$SIP" "$PF" "smtpd_forbid_bare_newline = no"
+MAILLOG=$(pf_maillog "$PF")
+
+cat > "$TMP/screen.cf" <<CEOF
+myhostname = mx.example.test
+smtpd_banner = \$myhostname ESMTP
+postscreen_greet_wait = 1s
+smtpscreen_flow_table_size = 4096
+smtpscreen_cache_file = $TMP/verdicts.lmdb
+CEOF
+LOG=$TMP/smtpscreen.log
+LIVE=$TMP/live.csv
+
+cap_start "$SRV" sms0 "$TMP/server.pcap" "tcp port 25"
+
+mapfile -t EAL < <(dk_eal_args af_packet smbc0 smbs0 "$PREFIX")
+SPID=
+stop_scr() {
+	[ -n "$SPID" ] || return 0
+	e2e_kill_pid "$SPID" 20
+	wait "$SPID" 2>/dev/null
+	SPID=
+	return 0
+}
+e2e_cleanup_push "stop_scr"
+nsenter --net=/run/netns/$BOX "$SCR" inline -c "$TMP/screen.cf" --log "$LOG" \
+	--verdicts "$LIVE" --pin-dir "$PIN" -s "$TMP/ctl.sock" -- "${EAL[@]}" \
+	>"$TMP/inline.out" 2>"$TMP/inline.err" &
+SPID=$!
+e2e_wait_for 60 grep -q "smtpscreen: inline: ready" "$TMP/inline.err" || {
+	e2e_alive "$SPID" || e2e_fail "smtpscreen inline exited: $(tail -n 20 "$TMP/inline.err")"
+	e2e_fail "smtpscreen inline not ready after 60 s: $(tail -n 20 "$TMP/inline.err")"
+}
+
+# bot FROM BEHAVIOUR [ARGS] - smtpbot from .FROM; its SESSION and RESULT lines
+bot() {
+	local from=$1 b=$2
+	shift 2
+	ns_exec "$CLI" "$PY" "$HERE/smtpbot.py" --server "$SIP" --source "$NET.$from" \
+		--behaviour "$b" --attempts 1 --timeout 10 "$@" 2>>"$TMP/bot.err" | tail -n 2 | tr '\n' ' '
+}
+# sent FROM - how many messages from sender FROM the sink took
+sent() {
+	local ids
+	ids=$(grep -E "qmgr\[[0-9]+\]: [0-9A-F]+: from=<$1>" "$MAILLOG" | sed -E 's/.*: ([0-9A-F]+): from=.*/\1/')
+	[ -n "$ids" ] || { echo 0; return; }
+	for id in $ids; do grep -E "$id: .*status=sent \(smtpscreen test sink\)" "$MAILLOG"; done | wc -l
+}
+
+# --- good mail with bare LFs in its body is delivered ------------------------------
+res=$(bot 10 bare_lf_body --from bare@example.org)
+e2e_log ".10 bare_lf_body: $res"
+echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".10 bare-LF body not accepted: $res"
+e2e_wait_for 10 eval '[ "$(sent bare@example.org)" -ge 1 ]' ||
+	e2e_fail "bare-LF body not delivered: $(tail -5 "$MAILLOG")"
+
+# --- a smuggled message is stopped --------------------------------------------------
+res=$(bot 11 smuggling --from relay@example.org --smuggle-from ceo-on@example.test)
+e2e_log ".11 smuggling (guard on): $res"
+echo "$res" | grep -q "result=accepted" && e2e_fail ".11 smuggling accepted: $res"
+echo "$res" | grep -Eq "RESULT .*result=(reset|closed) " || e2e_fail ".11 smuggling not stopped: $res"
+e2e_wait_for 5 grep -Eq "SMTP SMUGGLING from \[$NET\.11\]:[0-9]+ after DATA: \\\\n\\.\\\\nMAIL FROM:<ceo-on@example.test>" "$LOG" ||
+	e2e_fail "no SMTP SMUGGLING line for .11: $(tail -5 "$LOG")"
+e2e_wait_for 5 grep -Eq "^$NET\.11,[0-9]+,$SIP,25,fail,smuggling\$" "$LIVE" ||
+	e2e_fail "no fail,smuggling row for .11: $(grep "^$NET.11," "$LIVE")"
+grep -q "SMUGGLING from \[$NET\.10\]" "$LOG" && e2e_fail "the bare-LF body was taken for smuggling"
+# the same client is not blocked (smtpscreen_smuggling_ttl = 0)
+res=$(bot 11 good --from after@example.org)
+echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".11 good mail after the stop: $res"
+e2e_wait_for 10 eval '[ "$(sent after@example.org)" -ge 1 ]' || e2e_fail ".11's good mail not delivered"
+
+# --- guard off: the same attempt gets its smuggled message delivered -----------------
+sed -i '$a smtpscreen_smuggling_enable = no' "$TMP/screen.cf"
+rl=$("$CTL" -s "$TMP/ctl.sock" reload 2>&1) || e2e_fail "reload refused: $rl"
+res=$(bot 12 smuggling --from relay@example.org --smuggle-from ceo-off@example.test)
+e2e_log ".12 smuggling (guard off): $res"
+echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".12 smuggling (guard off) not accepted: $res"
+e2e_wait_for 10 eval '[ "$(sent ceo-off@example.test)" -ge 1 ]' ||
+	e2e_fail "guard off: the smuggled message was not delivered, so this server is not vulnerable and the test proves nothing: $(tail -8 "$MAILLOG")"
+sleep 1
+[ "$(sent ceo-on@example.test)" -eq 0 ] || e2e_fail "guard on: the smuggled message was delivered"
+
+st=$("$CTL" -s "$TMP/ctl.sock" stats 2>&1) || e2e_fail "smtpscreenctl stats: $st"
+for kv in "smuggling 1" "smuggling_commands 1" "smuggling_stopped 1"; do
+	echo "$st" | grep -qx "$kv" || e2e_fail "stats: no '$kv': $(echo "$st" | grep '^smuggling')"
+done
+dk_inline_stop "$SPID" "$TMP/inline.out" "$TMP/inline.err"
+SPID=
+sleep 0.5
+cap_stop >/dev/null || e2e_fail "server-side capture empty"
+n=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.11 && smtp.req.parameter contains \"ceo-on\"" \
+	-T fields -e frame.number 2>/dev/null | wc -l)
+m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.11 && tcp.payload contains \"ceo-on@\"" \
+	-T fields -e frame.number 2>/dev/null | wc -l)
+[ "$n" -eq 0 ] && [ "$m" -eq 0 ] || e2e_fail "the server got the smuggled commands of .11 ($n, $m frames)"
+m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.12 && tcp.payload contains \"ceo-off@\"" \
+	-T fields -e frame.number 2>/dev/null | wc -l)
+[ "$m" -gt 0 ] || e2e_fail "server-side capture lacks .12's smuggled commands: capture broken?"
+e2e_log "PASS"
+exit 0
