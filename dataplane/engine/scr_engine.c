@@ -1506,7 +1506,11 @@ int scr_engine_reply_ban(struct scr_engine *e, const struct scr_flow_key *k,
 	if (f == NULL || f->stop_pkt || (f->flags & SCR_FF_END_SENT))
 		return -ENOENT;
 	act = (enum scr_action)e->pol->action[SCR_TEST_REPLY_BAN];
-	f->reasons |= (scr_reasons)SCR_TEST_BIT(SCR_TEST_REPLY_BAN);
+	/* a flow in its tests fails them; one that had its verdict keeps it
+	 * (its row at the end says what it was given; the ban blocks the
+	 * client's later sessions) */
+	if (f->mode == SCR_FM_SCAN)
+		f->reasons |= (scr_reasons)SCR_TEST_BIT(SCR_TEST_REPLY_BAN);
 	e->st.reply_bans++;
 	ev_init(e, &ev, SCR_EV_FAIL, f, NULL);
 	ev_tail_clear(&ev);
@@ -1514,7 +1518,7 @@ int scr_engine_reply_ban(struct scr_engine *e, const struct scr_flow_key *k,
 	ev.action = act;
 	ev.count = count;
 	ev.verdict = SCR_V_FAIL;
-	ev.reasons = f->reasons;
+	ev.reasons = f->reasons | (scr_reasons)SCR_TEST_BIT(SCR_TEST_REPLY_BAN);
 	e->hooks.event(e->hooks.arg, &ev);
 	if (act == SCR_ACT_DROP)
 		f->flags |= SCR_FF_STOP_NEXT;

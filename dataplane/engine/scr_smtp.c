@@ -845,6 +845,16 @@ static void scr_smtp_undecided(struct scr_smtp_cur *c, struct scr_smtp *s)
 	c->r |= SCR_SMTP_R_UNDECIDED;
 }
 
+/* SCR_TEST bits of postscreen's deep protocol tests: only while one of
+ * them runs does postscreen's own SMTP engine talk with the client, and its
+ * command count and line length limits are that engine's. With them off
+ * (Postfix's default) postscreen hands the client to smtpd after the
+ * greeting, and so smtpscreen leaves a long session (a list server's 50
+ * RCPTs) to smtpd's limits. */
+#define DEEP_TESTS (SCR_TEST_BIT(SCR_TEST_PIPELINING) | \
+		    SCR_TEST_BIT(SCR_TEST_NON_SMTP) | \
+		    SCR_TEST_BIT(SCR_TEST_BARE_NEWLINE))
+
 /* scr_smtp_limit_hit - a postscreen limit is exceeded: no more tests,
  * the session is to be ended (flag: F_CMD_LIMIT or F_LONG) */
 
@@ -951,6 +961,7 @@ static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 		SAT_INC16(s->cmds);
 		/* postscreen: COMMAND COUNT LIMIT ... after <this command> */
 		if (env->pol != NULL && env->pol->command_count_limit > 0
+		    && (s->todo & DEEP_TESTS)
 		    && s->cmds > env->pol->command_count_limit) {
 			scr_smtp_limit_hit(c, s, F_CMD_LIMIT);
 			return;
@@ -989,7 +1000,7 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 	 * as the byte past line_length_limit arrives (however the line is
 	 * cut into segments). Not for a SASL response: postscreen never runs
 	 * AUTH, and tokens (GSSAPI, XOAUTH2) may be longer than a command. */
-	if (pol != NULL && pol->line_length_limit > 0 &&
+	if (pol != NULL && pol->line_length_limit > 0 && (s->todo & DEEP_TESTS) &&
 	    pol->line_length_limit < UINT16_MAX && s->cli_st != SCR_SMTP_CL_SASL) {
 		uint32_t room = s->cli_len >= pol->line_length_limit ? 0 :
 				pol->line_length_limit - s->cli_len;

@@ -491,6 +491,16 @@ static const struct gcase gcases[] = {
 	{.label = "21 commands: COMMAND COUNT LIMIT, passed", .cls = SCR_CLIENT_NEW,
 	 .todo = 0xff, .action = SCR_ACT_ENFORCE, .s = {GREET, EHLO, EHLO_R, {'C', RSET20}},
 	 .want = SCR_V_PASS, .want_stop = 4, .want_end = SCR_END_COMMAND_COUNT},
+	{.label = "21 commands without deep tests: smtpd's session, no limit",
+	 .cls = SCR_CLIENT_NEW,
+	 .todo = SCR_TEST_BIT(SCR_TEST_PREGREET) | SCR_TEST_BIT(SCR_TEST_HELO),
+	 .action = SCR_ACT_ENFORCE, .s = {GREET, EHLO, EHLO_R, {'C', RSET20}},
+	 .want = SCR_V_UNKNOWN, .want_stop = -1},
+	{.label = "a long command without deep tests: no limit", .cls = SCR_CLIENT_NEW,
+	 .todo = SCR_TEST_BIT(SCR_TEST_PREGREET) | SCR_TEST_BIT(SCR_TEST_HELO),
+	 .action = SCR_ACT_ENFORCE,
+	 .s = {GREET, {'C', "EHLO xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}},
+	 .want = SCR_V_UNKNOWN, .want_stop = -1},
 	{.label = "a long command: COMMAND LENGTH LIMIT", .cls = SCR_CLIENT_NEW,
 	 .todo = 0xff, .action = SCR_ACT_ENFORCE,
 	 .s = {GREET, {'C', "EHLO xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}},
@@ -514,7 +524,7 @@ static void test_smuggling(void **state)
 
 		p.smuggling_enable = c->action >= 0;
 		p.smuggling_action = (uint8_t)(c->action >= 0 ? c->action : 0);
-		if (c->want_end == SCR_END_COMMAND_LENGTH)
+		if (c->want_end == SCR_END_COMMAND_LENGTH || strstr(c->label, "long command"))
 			p.line_length_limit = 40;
 		e = engine_for(&r, &p);
 		memset(&s, 0, sizeof(s));
