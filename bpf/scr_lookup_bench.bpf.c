@@ -103,7 +103,7 @@ struct {
 		__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
 		__uint(max_entries, 1);
 		__type(key, __u32);
-		__uint(value_size, sizeof(struct scr_xdp_dxr_range));
+		__type(value, struct scr_xdp_dxr_range);
 	});
 } dxr_outer SEC(".maps");
 
