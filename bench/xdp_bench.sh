@@ -2,22 +2,24 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # NAME
-#   xdp_bench.sh - XDP benchmark: ours vs LPM trie, load times, nftables and
-#   xdp-filter side by side; writes bench/results/xdp-DATE.txt
+#   xdp_bench.sh - XDP benchmark: LPM trie, DIR-24-8 and DXR lookups warm and
+#   cold, load times, nftables and xdp-filter side by side; writes
+#   bench/results/xdp-lookup-DATE.txt
 #
 # DESCRIPTION
-#   Runs BUILD/tests/bpf/xdp_bench (BPF_PROG_TEST_RUN, same run for both
-#   structures), then loads the same 1M IPv4 list into an nftables interval
+#   Runs BUILD/tests/bpf/xdp_bench [MAXN] (BPF_PROG_TEST_RUN, same run for
+#   all structures; see its header), then loads the same 1M IPv4 list into an nftables interval
 #   set (time of `nft -f`), and tries xdp-filter (libxdp dispatcher) on a
 #   veth named scrxdpb0, recording its exact error if it cannot load.
 #   Needs root. Pins CPU 1 with taskset when available.
 #
 # USAGE
-#   bench/xdp_bench.sh BUILD_DIR
+#   bench/xdp_bench.sh BUILD_DIR [MAXN]   (MAXN default 10000000)
 set -u
-B=${1:?usage: xdp_bench.sh BUILD_DIR}
+B=${1:?usage: xdp_bench.sh BUILD_DIR [MAXN]}
+MAXN=${2:-10000000}
 D=$(cd "$(dirname "$0")" && pwd)
-OUT="$D/results/xdp-$(date +%Y-%m-%d).txt"
+OUT="$D/results/xdp-lookup-$(date +%Y-%m-%d).txt"
 TMP=$(mktemp -d /tmp/scrxdp-bench.XXXXXX)
 mkdir -p "$D/results"
 # libxdp creates /sys/fs/bpf/xdp for xdp-filter; remove it if we caused it.
@@ -36,11 +38,13 @@ trap cleanup EXIT INT TERM
 	echo "# smtpscreen XDP benchmark $(date -u +%FT%TZ)"
 	echo "# kernel $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), shared machine"
 	echo "# clang $(clang --version | head -1 | awk '{print $4}'), libbpf $(pkg-config --modversion libbpf)"
-	echo "# prefixes: random IPv4, 40% /32, 25% /24, 15% /25-31, 20% /8-23; 90% reject 10% permit"
-	echo "# warm = kernel test_run average over REPEAT=2000 runs of one frame, 512 frames;"
-	echo "# cold = repeat 1 over 20000 frames (includes per-run setup ~ baseline cold);"
-	echo "# baseline = same frames to port 80: parse + count, no lookup"
-	taskset -c 1 "$B/tests/bpf/xdp_bench" 2>&1 || "$B/tests/bpf/xdp_bench" 2>&1
+	echo "# prefixes: xt_random_v4_mix: uniform random IPv4, 45% /32, 30% /24, 10% /25-31, 15% /16-23;"
+	echo "#   85% reject, 10% permit, 5% none (carve-outs)"
+	echo "# warm = kernel test_run average over 4000 runs of one frame, 256 sources;"
+	echo "# cold = one run of repeat 2^20, each run a new source from a 2^20-address trace map"
+	echo "#   (half inside a listed prefix, half uniform), median of 3 rounds;"
+	echo "# none = same parse and trace read, no lookup (subtracted in lookup_ns)"
+	taskset -c 1 "$B/tests/bpf/xdp_bench" "$MAXN" 2>&1 || "$B/tests/bpf/xdp_bench" "$MAXN" 2>&1
 
 	# nftables: the same 1M list as an interval set (load time)
 	if command -v nft >/dev/null; then

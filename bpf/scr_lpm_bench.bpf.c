@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * NAME
- *	scr_lpm_bench - baseline for bench/xdp_bench: the same parse and scope
- *	as scr_xdp, with the IPv4 list in a plain BPF_MAP_TYPE_LPM_TRIE
+ *	scr_lpm_bench - a small XDP program with the IPv4 list in a plain
+ *	BPF_MAP_TYPE_LPM_TRIE: the e2e tests' "another tool's program"
  * DESCRIPTION
- *	Not loaded by smtpscreen. bench/xdp_bench fills lpm4 with the same
- *	prefixes it gives scr_xdp's DIR-24-8 tables and times both through
- *	BPF_PROG_TEST_RUN in the same run. Parse failures pass.
+ *	Not loaded by smtpscreen. xdp_admin_test and xdp_block_test attach it
+ *	with iproute2 (one program, section "xdp"). The benchmark's programs
+ *	are in scr_lookup_bench.bpf.c. Parse failures pass.
  * CONTRACT
  *	XDP_DROP when the source matches an entry with value REJECT, else
  *	XDP_PASS; counters as in scr_xdp (subset).

@@ -62,6 +62,33 @@ struct scr_xdp_tbl8_group {
 };
 _Static_assert(sizeof(struct scr_xdp_tbl8_group) == 256, "tbl8 group size");
 
+/* DXR (range table) form of the IPv4 list, D18 with 16-bit ranges: the
+ * address space in 2^18 chunks of 2^14 addresses; the list is a sorted
+ * array of ranges, each range a __u16: (first address & 0x3fff) << 2 |
+ * enum scr_xdp_ans, every chunk starting with a range at offset 0 and no
+ * two neighbours in a chunk with the same answer. Chunk c's ranges are
+ * base[c] .. base[c + 1] - 1 (base: SCR_XDP_DXR_CHUNKS + 1 entries). An
+ * address's answer is that of its chunk's last range starting at or
+ * below it (binary search, at most 14 halvings). Both arrays are stored
+ * several entries to an 8-byte array value (no padding; the search reads
+ * a value as one __u64). Host order. */
+#define SCR_XDP_DXR_BITS	18u
+#define SCR_XDP_DXR_CHUNKS	(1u << SCR_XDP_DXR_BITS)
+#define SCR_XDP_DXR_OFF_BITS	(32u - SCR_XDP_DXR_BITS)
+#define SCR_XDP_DXR_BASE_PER	2u	/* base entries per array value */
+#define SCR_XDP_DXR_BASE_VALS	((SCR_XDP_DXR_CHUNKS + 1) / SCR_XDP_DXR_BASE_PER + 1)
+#define SCR_XDP_DXR_RANGE_PER	4u	/* ranges per array value */
+
+struct scr_xdp_dxr_base {
+	__u32 b[SCR_XDP_DXR_BASE_PER];	/* index of a chunk's first range */
+};
+_Static_assert(sizeof(struct scr_xdp_dxr_base) == 8, "dxr base size");
+
+struct scr_xdp_dxr_range {
+	__u16 r[SCR_XDP_DXR_RANGE_PER];	/* offset << 2 | enum scr_xdp_ans */
+};
+_Static_assert(sizeof(struct scr_xdp_dxr_range) == 8, "dxr range size");
+
 /* Kinds of dynamic entries. */
 enum scr_xdp_kind {
 	SCR_XDP_KIND_ALLOW = 0,	/* pass, overrides any block */

@@ -771,6 +771,7 @@ struct ctl_v4pfx {
 
 /* The painter: intervals in ascending order, merged when equal. */
 struct ctl_painter {
+	struct ctl_dxr *dxr;	/* set: paint a DXR form instead */
 	uint32_t *tbl24;	/* NULL: only count groups */
 	struct scr_xdp_tbl8_group *tbl8;
 	uint32_t tbl8_max;
@@ -793,10 +794,35 @@ static int ctl_v4pfx_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* ctl_dxr_paint - one maximal interval into a DXR form: a range for its
+ * start and for the start of every chunk it covers (ranges NULL: only
+ * count them) */
+static void ctl_dxr_paint(struct ctl_dxr *d, uint64_t s, uint64_t e,
+			  uint8_t ans)
+{
+	const uint64_t off_mask = (1u << SCR_XDP_DXR_OFF_BITS) - 1;
+
+	while (s <= e) {
+		uint64_t c = s >> SCR_XDP_DXR_OFF_BITS;
+
+		if (d->ranges) {
+			if ((s & off_mask) == 0)
+				d->base[c] = (uint32_t)d->nranges;
+			d->ranges[d->nranges] = (uint16_t)((s & off_mask) << 2 | ans);
+		}
+		d->nranges++;
+		s = (c + 1) << SCR_XDP_DXR_OFF_BITS;
+	}
+}
+
 /* ctl_paint_now - write one maximal interval into the tables */
 static void ctl_paint_now(struct ctl_painter *p, uint64_t s, uint64_t e,
 			  uint8_t ans)
 {
+	if (p->dxr) {
+		ctl_dxr_paint(p->dxr, s, e, ans);
+		return;
+	}
 	while (s <= e && !p->err) {
 		uint64_t blk = s >> 8, last, nblk, b;
 
@@ -931,6 +957,64 @@ uint32_t ctl_maps_tbl8_needed(const struct ctl_xdp_entry *e, size_t n)
 	ctl_v4_sweep(v, nv, &p);
 	free(v);
 	return p.ngroups;
+}
+
+/* ctl_maps_dxr_build - the DXR form of a list's IPv4 entries */
+int ctl_maps_dxr_build(const struct ctl_xdp_entry *e, size_t n,
+		       struct ctl_dxr *d)
+{
+	struct ctl_painter p = {};
+	struct ctl_v4pfx *v;
+	size_t nv, vals;
+	int rc = 0;
+
+	memset(d, 0, sizeof(*d));
+	v = ctl_v4_collect(e, n, &nv);
+	if (!v)
+		return -ENOMEM;
+	p.dxr = d;
+	ctl_v4_sweep(v, nv, &p);	/* count the ranges */
+	vals = d->nranges / SCR_XDP_DXR_RANGE_PER + 1;
+	d->base = calloc(SCR_XDP_DXR_BASE_VALS, sizeof(struct scr_xdp_dxr_base));
+	d->ranges = calloc(vals, sizeof(struct scr_xdp_dxr_range));
+	if (!d->base || !d->ranges) {
+		ctl_maps_dxr_free(d);
+		rc = -ENOMEM;
+		goto out;
+	}
+	d->nranges = 0;
+	memset(&p, 0, sizeof(p));
+	p.dxr = d;
+	ctl_v4_sweep(v, nv, &p);
+	d->base[SCR_XDP_DXR_CHUNKS] = (uint32_t)d->nranges;
+out:
+	free(v);
+	return rc;
+}
+
+/* ctl_maps_dxr_free - free a DXR form's arrays */
+void ctl_maps_dxr_free(struct ctl_dxr *d)
+{
+	free(d->base);
+	free(d->ranges);
+	memset(d, 0, sizeof(*d));
+}
+
+/* ctl_maps_dxr_lookup - answer of a (host order) in a DXR form */
+uint32_t ctl_maps_dxr_lookup(const struct ctl_dxr *d, uint32_t a)
+{
+	uint32_t c = a >> SCR_XDP_DXR_OFF_BITS, lo = d->base[c];
+	uint32_t len = d->base[c + 1] - lo;
+	uint32_t want = (a & ((1u << SCR_XDP_DXR_OFF_BITS) - 1)) << 2 | 3;
+
+	while (len > 1) {
+		uint32_t half = len >> 1;
+
+		if (d->ranges[lo + half] <= want)
+			lo += half;
+		len -= half;
+	}
+	return d->ranges[lo] & 3;
 }
 
 /* ctl_entry_check - reject entries the kernel structures cannot hold */

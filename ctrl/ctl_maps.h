@@ -132,6 +132,19 @@ int ctl_maps_seat_steer(struct ctl_maps *m, int fd4, int fd6, char *err,
 uint32_t ctl_maps_tbl8_needed(const struct ctl_xdp_entry *e, size_t n);
 int ctl_maps_replace(struct ctl_maps *m, const struct ctl_xdp_entry *e,
 		     size_t n);
+/* The DXR form (smtpscreen_abi.h) of a list's IPv4 entries, in memory:
+ * 0, -ENOMEM. base and ranges are zero past their ends up to whole
+ * array values (SCR_XDP_DXR_BASE_VALS, nranges / 4 + 1). */
+struct ctl_dxr {
+	uint32_t *base;		/* SCR_XDP_DXR_CHUNKS + 1 used */
+	uint16_t *ranges;	/* nranges */
+	size_t nranges;
+};
+int ctl_maps_dxr_build(const struct ctl_xdp_entry *e, size_t n,
+		       struct ctl_dxr *d);
+void ctl_maps_dxr_free(struct ctl_dxr *d);
+/* Answer of a (host order) in d: the same search as the BPF one. */
+uint32_t ctl_maps_dxr_lookup(const struct ctl_dxr *d, uint32_t a);
 /* Active copy (0 = A, 1 = B): tests. */
 unsigned ctl_maps_active(const struct ctl_maps *m);
 

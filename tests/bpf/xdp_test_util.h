@@ -20,6 +20,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
@@ -210,6 +212,123 @@ static inline void xt_random_v4(struct ctl_xdp_entry *e, size_t n,
 		ctl_addr_mask(&e[i].net, e[i].plen);
 		e[i].ans = (r >> 16) % 10 ? SCR_XDP_ANS_REJECT : SCR_XDP_ANS_PERMIT;
 	}
+}
+
+/* xt_random_v4_mix - n random IPv4 prefixes in a blocklist's mix: /16../32,
+ * heavy on /32 and /24 (45% /32, 30% /24, 10% /25../31, 15% /16../23);
+ * answers 85% REJECT, 10% PERMIT, 5% NONE (carve-outs, as the access-list
+ * compiler makes); none inside 198.0.0.0/8. Uniform over the address
+ * space: the worst case for a cache (real lists cluster). */
+static inline void xt_random_v4_mix(struct ctl_xdp_entry *e, size_t n,
+				    uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t r = xt_rand(&seed);
+		unsigned k = (unsigned)(r % 100), a100 = (unsigned)((r >> 16) % 100);
+		unsigned plen;
+		uint32_t a = (uint32_t)(r >> 32);
+
+		if (k < 45)
+			plen = 32;
+		else if (k < 75)
+			plen = 24;
+		else if (k < 85)
+			plen = 25 + (unsigned)((r >> 8) % 7);
+		else
+			plen = 16 + (unsigned)((r >> 8) % 8);
+		if ((a >> 24) == 198)
+			a ^= 0x40000000u;
+		memset(&e[i], 0, sizeof(e[i]));
+		e[i].net.b[10] = 0xff;
+		e[i].net.b[11] = 0xff;
+		a = htonl(a);
+		memcpy(&e[i].net.b[12], &a, 4);
+		e[i].plen = (uint8_t)(96 + plen);
+		ctl_addr_mask(&e[i].net, e[i].plen);
+		e[i].ans = a100 < 85 ? SCR_XDP_ANS_REJECT :
+			   a100 < 95 ? SCR_XDP_ANS_PERMIT : SCR_XDP_ANS_NONE;
+	}
+}
+
+/* xt_frame4 - a SYN to port 25 from a (host order); its length */
+static inline int xt_frame4(uint8_t *buf, uint32_t a)
+{
+	char txt[32];
+	struct xt_pkt p = {};
+
+	snprintf(txt, sizeof(txt), "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
+		 (a >> 8) & 255, a & 255);
+	p.src = txt;
+	return xt_build(buf, &p);
+}
+
+/* A reference longest-prefix match over IPv4 entries, independent of the
+ * kernel structures: the prefixes sorted by (start, plen, input order). */
+struct xt_ref {
+	uint32_t start;		/* host order */
+	uint8_t plen;		/* 0..32 */
+	uint8_t ans;
+	uint32_t seq;
+};
+
+/* xt_ref_cmp - by start, plen, input order */
+static inline int xt_ref_cmp(const void *a, const void *b)
+{
+	const struct xt_ref *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->plen != y->plen)
+		return x->plen < y->plen ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* xt_ref_build - the sorted reference of n IPv4 entries (malloc'd) */
+static inline struct xt_ref *xt_ref_build(const struct ctl_xdp_entry *e,
+					  size_t n)
+{
+	struct xt_ref *r = malloc((n ? n : 1) * sizeof(*r));
+	size_t i;
+
+	for (i = 0; r && i < n; i++) {
+		uint32_t a;
+
+		memcpy(&a, &e[i].net.b[12], 4);
+		r[i] = (struct xt_ref){ .start = ntohl(a),
+			.plen = (uint8_t)(e[i].plen - 96), .ans = e[i].ans,
+			.seq = (uint32_t)i };
+	}
+	if (r)
+		qsort(r, n, sizeof(*r), xt_ref_cmp);
+	return r;
+}
+
+/* xt_ref_lookup - the answer of the longest prefix holding a (a later
+ * duplicate wins): per length, the last entry <= (masked a, plen) */
+static inline unsigned xt_ref_lookup(const struct xt_ref *r, size_t n,
+				     uint32_t a)
+{
+	int plen;
+
+	for (plen = 32; plen >= 0; plen--) {
+		uint32_t s = plen ? a & (~0u << (32 - plen)) : 0;
+		size_t lo = 0, hi = n;
+
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (r[mid].start < s || (r[mid].start == s &&
+						 r[mid].plen <= plen))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo && r[lo - 1].start == s && r[lo - 1].plen == plen)
+			return r[lo - 1].ans;
+	}
+	return SCR_XDP_ANS_NONE;
 }
 
 #endif
