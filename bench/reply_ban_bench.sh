@@ -15,12 +15,14 @@
 #	shared lock: flock /tmp/smtpscreen-e2e.lock bench/reply_ban_bench.sh ...
 # USAGE
 #	bench/reply_ban_bench.sh BUILD_DIR [--flows N] [--loop N] [--reps N]
-#	                         [--cpu C] [--seed S] [--out FILE]
+#	                         [--cpu C] [--seed S] [--reply-mix] [--out FILE]
+#	--reply-mix: the mix with 3 % harvest and 3 % AUTH-guessing bots and 30 %
+#	of the good sessions with unknown recipients (many replies counted, bans)
 set -eu
 BUILD=${1:?usage: $0 BUILD_DIR [--flows N] [--loop N] [--reps N] [--cpu C] [--seed S] [--out FILE]}
 shift
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-FLOWS=20000 LOOP=5 REPS=5 CPU=1 SEED=1 OUT=
+FLOWS=20000 LOOP=5 REPS=5 CPU=1 SEED=1 OUT= GENARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--flows) FLOWS=$2; shift 2 ;;
@@ -29,6 +31,7 @@ while [ $# -gt 0 ]; do
 	--cpu) CPU=$2; shift 2 ;;
 	--seed) SEED=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
+	--reply-mix) GENARGS=(--stale-rcpt 30 --mix good=70,pregreet=5,bare_newline=4,pipelining=5,non_smtp_command=4,helo=6,blocklisted=4,allowlisted=2,harvest=3,auth=3); shift ;;
 	*) echo "reply_ban_bench: unknown option $1" >&2; exit 1 ;;
 	esac
 done
@@ -39,7 +42,7 @@ for b in "$GEN" "$SCR"; do
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/reply-ban-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-"$GEN" --seed "$SEED" --flows "$FLOWS" -o "$tmp/mix.pcap" --labels "$tmp/labels.csv" 2>/dev/null
+"$GEN" --seed "$SEED" --flows "$FLOWS" "${GENARGS[@]}" -o "$tmp/mix.pcap" --labels "$tmp/labels.csv" 2>/dev/null
 cp "$SRC"/examples/* "$tmp/"	# main.cf names its tables relative to itself
 cp "$tmp/main.cf" "$tmp/off.cf"
 { cat "$SRC/examples/main.cf"; echo "smtpscreen_reply_ban_enable = yes"; } > "$tmp/on.cf"
@@ -63,6 +66,7 @@ mkdir -p "$(dirname "$out")"
 	echo "machine cpu=\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\" cores=$(nproc) kernel=$(uname -r)"
 	echo "build dir=$BUILD type=$(meson introspect --buildoptions "$BUILD" 2>/dev/null |
 		/usr/bin/python3 -c 'import json,sys; o={x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o.get("buildtype"), "b_sanitize=" + str(o.get("b_sanitize")))' 2>/dev/null || echo unknown) rev=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "capture scr-gen --seed $SEED --flows $FLOWS ${GENARGS[*]}"
 	echo "conditions pinned_cpu=$CPU reps=$REPS flows=$FLOWS seed=$SEED loadavg_end=\"$(cut -d' ' -f1-3 /proc/loadavg)\" (a shared machine: other agents' load is in the load average)"
 	echo "off mpps=$(paste -sd, "$tmp/off.mpps") median=$off"
 	echo "on  mpps=$(paste -sd, "$tmp/on.mpps") median=$on"
