@@ -138,6 +138,7 @@ static int run_inline(int argc, char **argv)
 	execv(path, av);
 	fprintf(stderr, "smtpscreen inline: %s: %s (the DPDK appliance is the "
 		"smtpscreen-inline package)\n", path, strerror(errno));
+	free(av);
 	return 1;
 }
 #endif
@@ -149,14 +150,8 @@ int main(int argc, char **argv)
 
 #ifdef SCR_INLINE_BINARY
 	/* smtpscreen-inline ARGS: smtpscreen inline ARGS */
-	char **av = calloc((size_t)argc + 2, sizeof(*av));
+	static char **av;	/* static: reachable until exit */
 
-	if (av == NULL)
-		return 1;
-	av[0] = argv[0];
-	av[1] = "inline";
-	for (int i = 1; i <= argc; i++)
-		av[i + 1] = argv[i];
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
 			 strcmp(argv[1], "-h") == 0)) {
 		printf("usage: smtpscreen-inline [-v] [-c FILE[:FILE...]] "
@@ -171,6 +166,13 @@ int main(int argc, char **argv)
 		printf("smtpscreen-inline %s\n", SCR_VERSION);
 		return 0;
 	}
+	av = calloc((size_t)argc + 2, sizeof(*av));
+	if (av == NULL)
+		return 1;
+	av[0] = argv[0];
+	av[1] = "inline";
+	for (int i = 1; i <= argc; i++)
+		av[i + 1] = argv[i];
 	argv = av;
 	argc++;
 #endif
