@@ -98,6 +98,14 @@ static void report(const char *msg, void *arg)
 	fprintf(stderr, "smtpscreen check: error: %s\n", msg);
 }
 
+/* failed - report err when bad; the number of errors (1 or 0) */
+static unsigned failed(bool bad, const char *err)
+{
+	if (bad)
+		report(err, NULL);
+	return bad ? 1 : 0;
+}
+
 /* check_tables - what the settings name; the number of errors */
 static unsigned check_tables(const struct ctl_conf *conf)
 {
@@ -109,28 +117,24 @@ static unsigned check_tables(const struct ctl_conf *conf)
 	size_t npats = 0;
 	unsigned n = 0;
 
-	if (ctl_conf_policy(conf, &pol, err, sizeof(err)) != 0)
-		report(err, NULL), n++;
+	n += failed(ctl_conf_policy(conf, &pol, err, sizeof(err)) != 0, err);
 	if (ctl_conf_patterns(conf, &pats, &npats, err, sizeof(err)) != 0) {
-		report(err, NULL), n++;
+		n += failed(true, err);
 	} else {
 		db = scr_scan_create(pats, npats, err, sizeof(err));
-		if (db == NULL)
-			report(err, NULL), n++;
+		n += failed(db == NULL, err);
 		scr_scan_destroy(db);
 	}
 	ctl_conf_patterns_free(pats, npats);
 	acl = ctl_acl_create(conf, err, sizeof(err));
-	if (acl == NULL)
-		report(err, NULL), n++;
+	n += failed(acl == NULL, err);
 	ctl_acl_destroy(acl);
 #ifdef SCR_HAVE_DNSBL
 	{
 		struct ctl_dnsbl *d = NULL;
 
-		if (ctl_dnsbl_for_conf(conf, true, 1, NULL, NULL, &d, err,
-				       sizeof(err)) != 0)
-			report(err, NULL), n++;
+		n += failed(ctl_dnsbl_for_conf(conf, true, 1, NULL, NULL, &d, err,
+					       sizeof(err)) != 0, err);
 		ctl_dnsbl_destroy(d);
 	}
 #endif
@@ -146,7 +150,7 @@ static unsigned check_tables(const struct ctl_conf *conf)
 				 "bad value \"%s\" (addr:port)",
 				 ctl_conf_where(conf, "smtpscreen_metrics_listen",
 						addr, sizeof(addr)), v);
-			report(err, NULL), n++;
+			n += failed(true, err);
 		}
 	}
 #endif
