@@ -317,8 +317,10 @@ int ctl_xdp_main(int argc, char **argv)
 	}
 	if (cf) {
 		conf = ctl_conf_load(cf, err, sizeof(err));
-		if (!conf)
+		if (!conf) {
+			status = 2;	/* a configuration error */
 			goto out;
+		}
 	}
 
 	if (strcmp(cmd, "attach") == 0) {
