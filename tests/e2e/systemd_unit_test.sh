@@ -18,7 +18,7 @@
 #     runtime directory gone), a start with a bad file (every error in the journal from
 #     ExecStartPre's check, the daemon's exit 2, no restart: RestartPreventExitStatus), and
 #     `systemd-analyze security` (score
-#     printed, must stay at or below 4.0; 3.3 when written).
+#     printed, must stay at or below 4.0; 3.1 when written).
 #   One change to the unit inside the container: nspawn containers have no udev, so
 #   sys-subsystem-net-devices-IF.device never appears ("unsupported" in the journal) and
 #   the unit's BindsTo= on it fails the start; the test installs a copy without those two
