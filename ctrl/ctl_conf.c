@@ -48,6 +48,11 @@
 #define CTL_LINE_MAX		8191		/* a pattern table line, newline
 						 * included (as fgets' 8 KiB) */
 #define CTL_EXPAND_MAX		(1u << 20)	/* bytes of one expanded value */
+/* A setting's line carries its file: CTL_LINE(file index, line). 16 MiB of
+ * newlines is 2^24 lines, so 25 bits hold any line. */
+#define CTL_LINE_BITS		25
+#define CTL_LINE_MASK		((1u << CTL_LINE_BITS) - 1)
+#define CTL_LINE(f, l)		(((unsigned)(f) << CTL_LINE_BITS) | (l))
 #define CTL_EXPAND_REFS		65536		/* $name references expanded for
 						 * one value ($a = $b$b, $b = $c$c,
 						 * ... doubles at every level) */
@@ -234,7 +239,12 @@ struct ctl_setting {
 };
 
 struct ctl_conf {
-	char *file;		/* name used in messages */
+	char *file;		/* name used in messages: files[0] */
+	char *files[CTL_CONF_FILES + 1];	/* read in order; last: "-o" */
+	unsigned nfiles;
+	ctl_conf_report_fn *report;	/* ctl_conf_check: every error */
+	void *report_arg;
+	unsigned nerr;
 	char *dir;		/* directory of the file */
 	char *hostname;		/* computed myhostname default */
 	char *domain;		/* computed mydomain default */
@@ -768,19 +778,32 @@ static char *ctl_expand_setting(const struct ctl_conf *conf,
 	return v;
 }
 
-/* ctl_err - "file:line: " + message */
-static void ctl_err(char *err, size_t errlen, const char *file, unsigned line,
-		    const char *fmt, ...)
+/* ctl_where - "file:line" of an encoded line (CTL_LINE), "file" for 0 */
+static void ctl_where(const struct ctl_conf *conf, unsigned line, char *buf,
+		      size_t len)
 {
+	unsigned f = line >> CTL_LINE_BITS;
+
+	if (f >= conf->nfiles)
+		f = 0;
+	if (line & CTL_LINE_MASK)
+		snprintf(buf, len, "%s:%u", conf->files[f], line & CTL_LINE_MASK);
+	else
+		snprintf(buf, len, "%s", conf->files[f]);
+}
+
+/* ctl_err - "file:line: " + message (line encoded by CTL_LINE) */
+static void ctl_err(const struct ctl_conf *conf, char *err, size_t errlen,
+		    unsigned line, const char *fmt, ...)
+{
+	char where[PATH_MAX + 16];
 	va_list ap;
 	int n;
 
 	if (err == NULL || errlen == 0)
 		return;
-	if (line)
-		n = snprintf(err, errlen, "%s:%u: ", file, line);
-	else
-		n = snprintf(err, errlen, "%s: ", file);
+	ctl_where(conf, line, where, sizeof(where));
+	n = snprintf(err, errlen, "%s: ", where);
 	if (n < 0 || (size_t)n >= errlen)
 		return;
 	va_start(ap, fmt);
@@ -965,25 +988,25 @@ static int ctl_check_value(const struct ctl_conf *conf,
 	case CTL_T_BOOL:
 		if (ctl_conf_parse_bool(v, &b) == 0)
 			return 0;
-		ctl_err(err, errlen, conf->file, line,
+		ctl_err(conf, err, errlen, line,
 			"%s: bad boolean value \"%s\" (yes or no)", p->name, v);
 		return -EINVAL;
 	case CTL_T_ACTION:
 		if (ctl_conf_parse_action(v, &b) == 0)
 			return 0;
-		ctl_err(err, errlen, conf->file, line,
+		ctl_err(conf, err, errlen, line,
 			"%s: bad action \"%s\" (ignore, enforce or drop)",
 			p->name, v);
 		return -EINVAL;
 	case CTL_T_TIME:
 		if (ctl_conf_parse_time(v, p->unit, &t) < 0) {
-			ctl_err(err, errlen, conf->file, line,
+			ctl_err(conf, err, errlen, line,
 				"%s: bad time value \"%s\" (examples: 6s, 2m)",
 				p->name, v);
 			return -EINVAL;
 		}
 		if ((long long)t < p->min || t > (unsigned long long)p->max) {
-			ctl_err(err, errlen, conf->file, line,
+			ctl_err(conf, err, errlen, line,
 				"%s: time value \"%s\" out of range (%llds..%llds)",
 				p->name, v, p->min, p->max);
 			return -EINVAL;
@@ -991,12 +1014,12 @@ static int ctl_check_value(const struct ctl_conf *conf,
 		return 0;
 	case CTL_T_INT:
 		if (ctl_parse_int(v, &i) < 0) {
-			ctl_err(err, errlen, conf->file, line,
+			ctl_err(conf, err, errlen, line,
 				"%s: bad numerical value \"%s\"", p->name, v);
 			return -EINVAL;
 		}
 		if (i < p->min || i > p->max) {
-			ctl_err(err, errlen, conf->file, line,
+			ctl_err(conf, err, errlen, line,
 				"%s: bad value \"%s\" (%lld..%lld)", p->name, v,
 				p->min, p->max);
 			return -EINVAL;
@@ -1008,7 +1031,7 @@ static int ctl_check_value(const struct ctl_conf *conf,
 
 		if (ctl_parse_ports(v, ports, &n) == 0)
 			return 0;
-		ctl_err(err, errlen, conf->file, line,
+		ctl_err(conf, err, errlen, line,
 			"%s: bad port list \"%s\" (1 to 8 ports, 1..65535)",
 			p->name, v);
 		return -EINVAL;
@@ -1016,26 +1039,26 @@ static int ctl_check_value(const struct ctl_conf *conf,
 	case CTL_T_LOGFMT:
 		if (strcmp(v, "postfix") == 0 || strcmp(v, "json") == 0)
 			return 0;
-		ctl_err(err, errlen, conf->file, line,
+		ctl_err(conf, err, errlen, line,
 			"%s: bad value \"%s\" (postfix or json)", p->name, v);
 		return -EINVAL;
 	case CTL_T_OVERLOAD:
 		if (strcmp(v, "pass") == 0 || strcmp(v, "drop") == 0)
 			return 0;
-		ctl_err(err, errlen, conf->file, line,
+		ctl_err(conf, err, errlen, line,
 			"%s: bad value \"%s\" (pass or drop)", p->name, v);
 		return -EINVAL;
 	case CTL_T_HOSTHOLD:
 		if (strcmp(v, "handshake") == 0 || strcmp(v, "greeting") == 0 ||
 		    strcmp(v, "seat") == 0)
 			return 0;
-		ctl_err(err, errlen, conf->file, line,
+		ctl_err(conf, err, errlen, line,
 			"%s: bad value \"%s\" (handshake, greeting or seat)", p->name, v);
 		return -EINVAL;
 	case CTL_T_PROXY:
 		if (v[0] == 0 || strcmp(v, "haproxy") == 0)
 			return 0;
-		ctl_err(err, errlen, conf->file, line,
+		ctl_err(conf, err, errlen, line,
 			"%s: bad value \"%s\" (empty or haproxy)", p->name, v);
 		return -EINVAL;
 	default:
@@ -1071,18 +1094,18 @@ static int ctl_set_line(struct ctl_conf *conf, char *l, unsigned line,
 	while (isspace((unsigned char)*p))
 		p++;
 	if (nl == 0) {
-		ctl_err(err, errlen, conf->file, line,
+		ctl_err(conf, err, errlen, line,
 			"missing parameter name before '='");
 		return -EINVAL;
 	}
 	if (*p != '=') {
-		ctl_err(err, errlen, conf->file, line,
+		ctl_err(conf, err, errlen, line,
 			"missing '=' after parameter name \"%.*s\"", (int)nl, name);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < nl; i++) {
 		if (!isalnum((unsigned char)name[i]) && name[i] != '_') {
-			ctl_err(err, errlen, conf->file, line,
+			ctl_err(conf, err, errlen, line,
 				"bad parameter name \"%.*s\"", (int)nl, name);
 			return -EINVAL;
 		}
@@ -1096,7 +1119,7 @@ static int ctl_set_line(struct ctl_conf *conf, char *l, unsigned line,
 	par = ctl_param_find(name);
 	if (par == NULL && (strncmp(name, "postscreen_", 11) == 0 ||
 			    strncmp(name, "smtpscreen_", 11) == 0)) {
-		ctl_err(err, errlen, conf->file, line,
+		ctl_err(conf, err, errlen, line,
 			"unknown parameter %s (did you mean %s?)", name,
 			ctl_nearest(name));
 		return -EINVAL;
@@ -1127,11 +1150,24 @@ void ctl_conf_destroy(struct ctl_conf *conf)
 		free(conf->set[i].value);
 	}
 	free(conf->set);
-	free(conf->file);
+	for (unsigned i = 0; i < conf->nfiles; i++)
+		free(conf->files[i]);
 	free(conf->dir);
 	free(conf->hostname);
 	free(conf->domain);
 	free(conf);
+}
+
+/* ctl_keep - in check mode, report the error in err and go on (true);
+ * otherwise false: the caller returns it */
+static bool ctl_keep(struct ctl_conf *conf, int ret, char *err)
+{
+	if (ret != -EINVAL || conf->report == NULL)
+		return false;
+	conf->report(err, conf->report_arg);
+	conf->nerr++;
+	err[0] = 0;
+	return true;
 }
 
 /* ctl_conf_finish - add table entries, expand and validate everything */
@@ -1169,17 +1205,25 @@ static int ctl_conf_finish(struct ctl_conf *conf, char *err, size_t errlen)
 					return -ENOMEM;
 				continue;
 			}
-			ctl_err(err, errlen, conf->file, line, "%s: %s", s->name,
+			ctl_err(conf, err, errlen, line, "%s: %s", s->name,
 				xerr);
+			if (ctl_keep(conf, -EINVAL, err)) {
+				s->value = strdup("");
+				if (s->value == NULL)
+					return -ENOMEM;
+				continue;
+			}
 			return -EINVAL;
 		}
 		if (s->param != NULL && (s->raw != NULL ||
 					 !(s->param->flags & CTL_PF_LEGACY))) {
 			ret = ctl_check_value(conf, s, line, err, errlen);
-			if (ret < 0)
+			if (ret < 0 && !ctl_keep(conf, ret, err))
 				return ret;
 		}
 	}
+	if (conf->nerr > 0)
+		return -EINVAL;	/* the stress values of bad values: noise */
 	/* The stress-mode values of the stress-dependent parameters must be
 	 * valid too: postscreen evaluates both at start-up. */
 	for (size_t i = 0; i < conf->nset; i++) {
@@ -1194,45 +1238,64 @@ static int ctl_conf_finish(struct ctl_conf *conf, char *err, size_t errlen)
 		tmp.value = ctl_expand_setting(conf, s, true, &line, xerr,
 					       sizeof(xerr));
 		if (tmp.value == NULL) {
-			ctl_err(err, errlen, conf->file, line, "%s: %s", s->name,
+			ctl_err(conf, err, errlen, line, "%s: %s", s->name,
 				xerr);
+			if (xerr[0] && ctl_keep(conf, -EINVAL, err))
+				continue;
 			return xerr[0] ? -EINVAL : -ENOMEM;
 		}
 		ret = ctl_check_value(conf, &tmp, line, err, errlen);
 		free(tmp.value);
-		if (ret < 0)
+		if (ret < 0 && !ctl_keep(conf, ret, err))
 			return ret;
 	}
-	return 0;
+	return conf->nerr > 0 ? -EINVAL : 0;
 }
 
-/* ctl_conf_parse - parse main.cf text */
-struct ctl_conf *ctl_conf_parse(const char *text, size_t len, const char *name,
-				char *err, size_t errlen)
+/* ctl_conf_new - an empty conf whose first file is name */
+static struct ctl_conf *ctl_conf_new(const char *name)
 {
-	struct ctl_conf *conf = NULL;
+	struct ctl_conf *conf = calloc(1, sizeof(*conf));
+	const char *sl = strrchr(name, '/');
+
+	if (conf == NULL)
+		return NULL;
+	conf->files[0] = strdup(name);
+	conf->file = conf->files[0];
+	conf->nfiles = 1;
+	conf->dir = sl ? strndup(name, (size_t)(sl - name) + (sl == name))
+		       : strdup(".");
+	if (conf->file == NULL || conf->dir == NULL ||
+	    ctl_default_hostname(conf) < 0) {
+		ctl_conf_destroy(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+/* ctl_conf_add_file - index of a new file name; -ENOMEM, -E2BIG */
+static int ctl_conf_add_file(struct ctl_conf *conf, const char *name)
+{
+	if (conf->nfiles == 1 && conf->set == NULL &&
+	    strcmp(conf->files[0], name) == 0)
+		return 0;	/* the first file, named at ctl_conf_new */
+	if (conf->nfiles > CTL_CONF_FILES)
+		return -E2BIG;
+	conf->files[conf->nfiles] = strdup(name);
+	if (conf->files[conf->nfiles] == NULL)
+		return -ENOMEM;
+	return (int)conf->nfiles++;
+}
+
+/* ctl_conf_feed - the settings of one file's text (file index f) */
+static int ctl_conf_feed(struct ctl_conf *conf, const char *text, size_t len,
+			 unsigned f, char *err, size_t errlen)
+{
 	struct ctl_buf logical = { 0 };
 	unsigned line = 0, lstart = 0;
 	size_t i = 0;
 	int ret = -ENOMEM;
 
-	if (err && errlen)
-		err[0] = 0;
-	if (name == NULL)
-		name = "main.cf";
-	conf = calloc(1, sizeof(*conf));
-	if (conf == NULL)
-		goto out;
-	conf->file = strdup(name);
-	{
-		const char *sl = strrchr(name, '/');
-
-		conf->dir = sl ? strndup(name, (size_t)(sl - name) + (sl == name))
-			       : strdup(".");
-	}
-	if (conf->file == NULL || conf->dir == NULL ||
-	    ctl_default_hostname(conf) < 0)
-		goto out;
 	while (i <= len) {
 		size_t b = i, e = i;
 		bool eof = i == len;
@@ -1247,7 +1310,10 @@ struct ctl_conf *ctl_conf_parse(const char *text, size_t len, const char *name,
 			i++;
 			line++;
 			if (memchr(text + b, 0, e - b) != NULL) {
-				ctl_err(err, errlen, name, line, "NUL byte in line");
+				ctl_err(conf, err, errlen, CTL_LINE(f, line),
+					"NUL byte in line");
+				if (ctl_keep(conf, -EINVAL, err))
+					continue;
 				ret = -EINVAL;
 				goto out;
 			}
@@ -1258,9 +1324,12 @@ struct ctl_conf *ctl_conf_parse(const char *text, size_t len, const char *name,
 				continue;	/* blank or comment line */
 			if (c != text + b) {	/* continuation */
 				if (logical.p == NULL) {
-					ctl_err(err, errlen, name, line,
+					ctl_err(conf, err, errlen,
+						CTL_LINE(f, line),
 						"line starts with white space "
 						"but continues nothing");
+					if (ctl_keep(conf, -EINVAL, err))
+						continue;
 					ret = -EINVAL;
 					goto out;
 				}
@@ -1272,8 +1341,9 @@ struct ctl_conf *ctl_conf_parse(const char *text, size_t len, const char *name,
 			}
 		}
 		if (logical.p != NULL) {
-			ret = ctl_set_line(conf, logical.p, lstart, err, errlen);
-			if (ret < 0)
+			ret = ctl_set_line(conf, logical.p, CTL_LINE(f, lstart),
+					   err, errlen);
+			if (ret < 0 && !ctl_keep(conf, ret, err))
 				goto out;
 			free(logical.p);
 			logical.p = NULL;
@@ -1285,9 +1355,51 @@ struct ctl_conf *ctl_conf_parse(const char *text, size_t len, const char *name,
 		if (ctl_buf_add(&logical, text + b, e - b) < 0)
 			goto out;
 	}
-	ret = ctl_conf_finish(conf, err, errlen);
+	ret = 0;
 out:
 	free(logical.p);
+	return ret;
+}
+
+/* The -o name=value settings of this process (ctl_conf_override). */
+static const char *ctl_overrides[CTL_CONF_OVERRIDES];
+static unsigned ctl_noverrides;
+
+/* ctl_conf_override - one "-o name=value", applied after the files */
+int ctl_conf_override(const char *setting)
+{
+	if (strchr(setting, '=') == NULL || strchr(setting, '\n') != NULL)
+		return -EINVAL;
+	if (ctl_noverrides == CTL_CONF_OVERRIDES)
+		return -E2BIG;
+	ctl_overrides[ctl_noverrides++] = setting;
+	return 0;
+}
+
+/* ctl_conf_done - the -o settings, then expand and validate; on error
+ * err set (or the errors reported) and conf destroyed */
+static struct ctl_conf *ctl_conf_done(struct ctl_conf *conf, int ret,
+				      const char *name, char *err, size_t errlen)
+{
+	int f;
+
+	if (ret == 0 && ctl_noverrides > 0) {
+		f = ctl_conf_add_file(conf, "-o");
+		ret = f < 0 ? f : 0;
+		for (unsigned i = 0; ret == 0 && i < ctl_noverrides; i++) {
+			char *l = strdup(ctl_overrides[i]);
+
+			ret = l == NULL ? -ENOMEM :
+			      ctl_set_line(conf, l, CTL_LINE(f, i + 1), err, errlen);
+			free(l);
+			if (ret < 0 && ctl_keep(conf, ret, err))
+				ret = 0;
+		}
+	}
+	if (ret == 0)
+		ret = ctl_conf_finish(conf, err, errlen);
+	if (ret == 0 && conf->nerr > 0)
+		ret = -EINVAL;
 	if (ret < 0) {
 		if (ret == -ENOMEM && err && errlen && err[0] == 0)
 			snprintf(err, errlen, "%s: out of memory", name);
@@ -1298,22 +1410,142 @@ out:
 	return conf;
 }
 
-/* ctl_conf_load - read and parse a main.cf file */
-struct ctl_conf *ctl_conf_load(const char *path, char *err, size_t errlen)
+/* ctl_conf_parse - parse main.cf text */
+struct ctl_conf *ctl_conf_parse(const char *text, size_t len, const char *name,
+				char *err, size_t errlen)
 {
 	struct ctl_conf *conf;
-	char *text;
-	size_t len;
-	int ret;
 
-	ret = ctl_file_read(path, CTL_CONF_MAX_FILE, &text, &len, err, errlen);
-	if (ret < 0) {
-		errno = -ret;
+	if (err && errlen)
+		err[0] = 0;
+	if (name == NULL)
+		name = "main.cf";
+	conf = ctl_conf_new(name);
+	if (conf == NULL) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", name);
+		errno = ENOMEM;
 		return NULL;
 	}
-	conf = ctl_conf_parse(text, len, path, err, errlen);
-	free(text);
+	return ctl_conf_done(conf, ctl_conf_feed(conf, text, len, 0, err, errlen),
+			     name, err, errlen);
+}
+
+/* ctl_conf_read - the files of a ':' list into a new conf; a file named
+ * with a leading '?' is skipped when it does not exist */
+static struct ctl_conf *ctl_conf_read(const char *paths, ctl_conf_report_fn *fn,
+				      void *arg, char *err, size_t errlen)
+{
+	struct ctl_conf *conf = NULL;
+	char *list = strdup(paths), *save = NULL, *p;
+	int ret = -ENOMEM, f;
+
+	if (err && errlen)
+		err[0] = 0;
+	if (list == NULL)
+		goto out;
+	for (p = strtok_r(list, ":", &save); p != NULL;
+	     p = strtok_r(NULL, ":", &save)) {
+		bool optional = p[0] == '?';
+		char *text;
+		size_t len;
+
+		p += optional;
+		if (optional && access(p, F_OK) != 0 && errno == ENOENT)
+			continue;
+		if (conf == NULL) {
+			conf = ctl_conf_new(p);
+			if (conf == NULL)
+				goto out;
+			conf->report = fn;
+			conf->report_arg = arg;
+		}
+		f = ctl_conf_add_file(conf, p);
+		if (f < 0) {
+			snprintf(err, errlen, "%s: more than %d files", paths,
+				 CTL_CONF_FILES);
+			ret = -EINVAL;
+			goto out;
+		}
+		ret = ctl_file_read(p, CTL_CONF_MAX_FILE, &text, &len, err,
+				    errlen);
+		if (ret == 0) {
+			ret = ctl_conf_feed(conf, text, len, (unsigned)f, err,
+					    errlen);
+			free(text);
+		}
+		if (ret < 0)
+			goto out;
+	}
+	if (conf == NULL) {
+		snprintf(err, errlen, "%s: no configuration file", paths);
+		ret = -EINVAL;
+		goto out;
+	}
+	free(list);
+	return ctl_conf_done(conf, 0, paths, err, errlen);
+out:
+	if (ret == -ENOMEM && err && errlen && err[0] == 0)
+		snprintf(err, errlen, "%s: out of memory", paths);
+	free(list);
+	ctl_conf_destroy(conf);
+	errno = -ret;
+	return NULL;
+}
+
+/* ctl_conf_load - read and parse main.cf files (a ':' list) */
+struct ctl_conf *ctl_conf_load(const char *path, char *err, size_t errlen)
+{
+	return ctl_conf_read(path, NULL, NULL, err, errlen);
+}
+
+/* The caller's report function and its count of errors. */
+struct ctl_conf_counted {
+	ctl_conf_report_fn *fn;
+	void *arg;
+	unsigned n;
+};
+
+/* ctl_conf_count - report one error and count it */
+static void ctl_conf_count(const char *msg, void *arg)
+{
+	struct ctl_conf_counted *c = arg;
+
+	c->fn(msg, c->arg);
+	c->n++;
+}
+
+/* ctl_conf_check - load, handing every error to fn */
+struct ctl_conf *ctl_conf_check(const char *path, ctl_conf_report_fn *fn,
+				void *arg, unsigned *nerr)
+{
+	struct ctl_conf_counted c = { .fn = fn, .arg = arg };
+	struct ctl_conf *conf;
+	char err[2048];
+
+	conf = ctl_conf_read(path, ctl_conf_count, &c, err, sizeof(err));
+	if (conf == NULL && err[0] != 0)
+		ctl_conf_count(err, &c);	/* the error that stopped it */
+	if (conf == NULL && c.n == 0)
+		ctl_conf_count("out of memory", &c);
+	*nerr = c.n;
 	return conf;
+}
+
+/* ctl_conf_default_path - $MAIL_CONFIG/main.cf, then the smtpscreen file
+ * ($SMTPSCREEN_CONFIG) when it exists: a ':' list for ctl_conf_load */
+const char *ctl_conf_default_path(void)
+{
+	static char buf[2 * PATH_MAX + 8];
+	const char *dir = getenv("MAIL_CONFIG"), *own = getenv("SMTPSCREEN_CONFIG");
+
+	if (dir == NULL || dir[0] == 0)
+		dir = CTL_CONF_POSTFIX_DIR;
+	if (own == NULL)
+		own = CTL_CONF_OWN_FILE;
+	snprintf(buf, sizeof(buf), "%s/main.cf%s%s%s", dir, own[0] ? ":" : "",
+		 own[0] && own[0] != '?' ? "?" : "", own);
+	return buf;
 }
 
 /* ctl_conf_get - expanded value of a name */
@@ -1322,6 +1554,24 @@ const char *ctl_conf_get(const struct ctl_conf *conf, const char *name)
 	struct ctl_setting *s = ctl_setting_find(conf, name, strlen(name));
 
 	return s ? s->value : NULL;
+}
+
+/* ctl_conf_raw - as written, or the unexpanded default */
+const char *ctl_conf_raw(const struct ctl_conf *conf, const char *name,
+			 int *set)
+{
+	struct ctl_setting *s = ctl_setting_find(conf, name, strlen(name));
+
+	*set = s != NULL && s->raw != NULL;
+	if (s == NULL)
+		return NULL;
+	if (s->raw != NULL)
+		return s->raw;
+	if (s->param != NULL && (s->param->flags & CTL_PF_LEGACY))
+		return "";
+	if (s->param != NULL && s->param->def != NULL)
+		return s->param->def;
+	return s->value;	/* myhostname, mydomain: computed */
 }
 
 /* ctl_conf_get_stress - value as postscreen evaluates it in stress mode */
@@ -1350,7 +1600,7 @@ const char *ctl_conf_where(const struct ctl_conf *conf, const char *name,
 	if (s == NULL || s->line == 0)
 		snprintf(buf, len, "default");
 	else
-		snprintf(buf, len, "%s:%u", conf->file, s->line);
+		ctl_where(conf, s->line, buf, len);
 	return buf;
 }
 
@@ -1415,7 +1665,7 @@ static int ctl_get_time_ns(const struct ctl_conf *conf, const char *name,
 	    t > (unsigned long long)p->max) {
 		char where[128];
 
-		ctl_err(err, errlen, conf->file, 0, "%s (%s): bad stress value",
+		ctl_err(conf, err, errlen, 0, "%s (%s): bad stress value",
 			name, ctl_conf_where(conf, name, where, sizeof(where)));
 		return -EINVAL;
 	}
@@ -1544,7 +1794,7 @@ int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
 				"smtpscreen_client_ipv6_prefix_length");
 	if (ctl_parse_ports(ctl_conf_get(conf, "smtpscreen_ports"), pol->ports,
 			    &pol->nports) < 0) {
-		ctl_err(err, errlen, conf->file, 0, "smtpscreen_ports: bad port list");
+		ctl_err(conf, err, errlen, 0, "smtpscreen_ports: bad port list");
 		return -EINVAL;
 	}
 	return 0;

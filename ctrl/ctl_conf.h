@@ -13,7 +13,11 @@
  *	naming file:line. Builds the engine policy and the scanner patterns.
  * CONTRACT
  *	ctl_conf_load(path, err, errlen) / ctl_conf_parse(text, len, name, ...):
- *	  a new conf or NULL with "name:line: message" in err. main.cf and
+ *	  a new conf or NULL with "name:line: message" in err. path is one
+ *	  file or a ':' list read in order (a later setting wins; a name with
+ *	  a leading '?' is skipped when it does not exist); the -o settings
+ *	  (ctl_conf_override) come last, named "-o:N". Relative table paths
+ *	  resolve against the first file's directory. main.cf and
  *	  the tables it names must be regular files of at most 16 MiB (a
  *	  directory, FIFO or device, a read error: an error naming the file);
  *	  one value expands to at most 1 MiB through at most 65536 $name
@@ -26,8 +30,18 @@
  *	ctl_conf_patterns(conf, &pats, &n, err, errlen): scanner patterns from
  *	  postscreen_forbidden_commands, smtpscreen_helo_own_names and the
  *	  smtpscreen_signatures file; free with ctl_conf_patterns_free().
+ *	ctl_conf_check(path, fn, arg, &nerr): as ctl_conf_load, but every
+ *	  error (not only the first) goes to fn(message, arg); NULL when any.
+ *	ctl_conf_default_path(): "$MAIL_CONFIG/main.cf" (MAIL_CONFIG unset:
+ *	  /etc/postfix) then "?$SMTPSCREEN_CONFIG" (unset:
+ *	  CTL_CONF_OWN_FILE; empty: none); a static buffer.
+ *	ctl_conf_override("name=value"): 0, -EINVAL (no '='), -E2BIG.
+ *	ctl_conf_raw(conf, name, &set): the value as written (set = 1) or
+ *	  the unexpanded default (set = 0); NULL for a name neither known nor
+ *	  set.
  * THREADING
  *	Control thread. A loaded conf is read-only and may be shared.
+ *	ctl_conf_override: before any load, from main.
  */
 #ifndef CTL_CONF_H
 #define CTL_CONF_H
@@ -39,6 +53,20 @@
 #include "scr_types.h"
 
 struct ctl_conf;
+
+#define CTL_CONF_FILES		8	/* files in one path list */
+#define CTL_CONF_OVERRIDES	64	/* -o settings */
+#define CTL_CONF_POSTFIX_DIR	"/etc/postfix"
+#define CTL_CONF_OWN_FILE	"/etc/smtpscreen/smtpscreen.cf"
+
+typedef void ctl_conf_report_fn(const char *msg, void *arg);
+
+struct ctl_conf *ctl_conf_check(const char *path, ctl_conf_report_fn *fn,
+				void *arg, unsigned *nerr);
+const char *ctl_conf_default_path(void);
+int ctl_conf_override(const char *setting);
+const char *ctl_conf_raw(const struct ctl_conf *conf, const char *name,
+			 int *set);
 
 struct ctl_conf *ctl_conf_load(const char *path, char *err, size_t errlen);
 struct ctl_conf *ctl_conf_parse(const char *text, size_t len, const char *name,

@@ -35,6 +35,7 @@
 #include "ctl_live.h"
 #include "ctl_log.h"
 #include "ctl_msg.h"
+#include "ctl_notify.h"
 #include "ctl_rban.h"
 #include "ctl_sock.h"
 #include "scr_scan.h"
@@ -1449,6 +1450,7 @@ static int reload_start(struct ctl_live *l, char *err, size_t errlen)
 		snprintf(err, errlen, "reload thread: %s", strerror(rc));
 		return -rc;
 	}
+	(void)ctl_notify_reloading();	/* READY=1 again in reload_apply */
 	return 0;
 }
 
@@ -1605,11 +1607,14 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 	else
 		ctl_msg_info("reload: %s: %.3f s", l->o.conf_path ? l->o.conf_path :
 			     "(defaults)", (double)(ctl_live_now_ns() - r->t0) / 1e9);
+	(void)ctl_notify("READY=1\nSTATUS=screening (reloaded)");
 	return 0;
 fail:
 	reload_drop(l);
 	l->st.reload_errors++;
 	ctl_msg_error("reload: %s; keeping the running configuration", err);
+	(void)ctl_notify("READY=1\nSTATUS=screening (reload failed: running "
+			 "configuration kept)");
 	return rc;
 }
 
@@ -2275,6 +2280,9 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 #ifdef SCR_HAVE_METRICS
 	mx_render(l);
 #endif
+	/* The maps are filled and the workers run (the front end started
+	 * them before calling us): the unit is up. */
+	(void)ctl_notify("READY=1\nSTATUS=screening");
 	while (!atomic_load(stop)) {
 		struct pollfd pf[LIVE_POLLFDS];
 		int npf = 0, nsock, timeout, rlo;
@@ -2392,6 +2400,7 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 			periodic(l);
 		}
 	}
+	(void)ctl_notify("STOPPING=1");
 }
 
 /* ctl_live_close_outputs - the verdict CSV closed; a write error said */

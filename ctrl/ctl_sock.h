@@ -110,6 +110,11 @@
 #include <stdio.h>
 
 #define CTL_SOCK_PATH		"/run/smtpscreen/smtpscreen.sock"
+/* A unit instance's socket (RuntimeDirectory=smtpscreen/%i). */
+#define CTL_SOCK_INSTANCE_DIR	"/run/smtpscreen"
+#define CTL_SOCK_INSTANCE_FILE	"smtpscreen.sock"
+#define CTL_SOCK_INSTANCE_FMT	CTL_SOCK_INSTANCE_DIR "/%s/" CTL_SOCK_INSTANCE_FILE
+#define CTL_SOCK_PATH_MAX	108	/* sizeof sockaddr_un.sun_path */
 #define CTL_SOCK_LINE		1024	/* request bytes, newline included */
 #define CTL_SOCK_WORDS		16	/* request words */
 #define CTL_SOCK_BATCH		16	/* accepts per step */

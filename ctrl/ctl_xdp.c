@@ -23,10 +23,10 @@
 
 #include "ctl_aclcomp.h"
 #include "ctl_cidr.h"
+#include "ctl_conf.h"
 #include "ctl_msg.h"
 #include "ctl_xdp.h"
 
-#define CTL_XDP_DEFAULT_CF	"/etc/postfix/main.cf"	/* postconf's config_directory */
 
 const char *const ctl_xdp_mode_name[CTL_XDP_MODE_MAX] = {
 	[CTL_XDP_MODE_AUTO] = "auto",
@@ -187,9 +187,10 @@ static int ctl_xdp_usage(void)
 	fprintf(stderr,
 		"usage: smtpscreen xdp attach -i IFACE [-c main.cf] "
 		"[--mode native|generic] [--block-all] [--xsk]\n"
-		"       smtpscreen xdp detach -i IFACE\n"
-		"       smtpscreen xdp reload [-c main.cf]   (default "
-		CTL_XDP_DEFAULT_CF ")\n");
+		"                             [--pin-dir DIR]\n"
+		"       smtpscreen xdp detach -i IFACE [--pin-dir DIR]\n"
+		"       smtpscreen xdp reload [-c FILE[:FILE...]] [--pin-dir DIR]\n"
+		"         (default %s)\n", ctl_conf_default_path());
 	return 2;
 }
 
@@ -310,19 +311,16 @@ int ctl_xdp_main(int argc, char **argv)
 		return ctl_xdp_usage();
 	if (!cf && strcmp(cmd, "reload") == 0) {
 		/* Never an empty list by omission: that would let every
-		 * listed client through. */
-		if (access(CTL_XDP_DEFAULT_CF, R_OK) != 0) {
-			fprintf(stderr, "smtpscreen: xdp reload: no -c, and %s: %s; "
-				"give the main.cf to load (-c FILE)\n",
-				CTL_XDP_DEFAULT_CF, strerror(errno));
-			return 2;
-		}
-		cf = CTL_XDP_DEFAULT_CF;
+		 * listed client through. The default list's main.cf must
+		 * exist (ctl_conf_load says so when it does not). */
+		cf = ctl_conf_default_path();
 	}
 	if (cf) {
 		conf = ctl_conf_load(cf, err, sizeof(err));
-		if (!conf)
+		if (!conf) {
+			status = 2;	/* a configuration error */
 			goto out;
+		}
 	}
 
 	if (strcmp(cmd, "attach") == 0) {

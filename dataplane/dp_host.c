@@ -1064,10 +1064,11 @@ static void op_status(void *arg, FILE *out)
 /* usage - host's options */
 static int usage(void)
 {
-	fprintf(stderr, "usage: smtpscreen host -i IFACE [-c main.cf] "
-		"[--mode native|generic] [--keep]\n"
-		"                       [-s SOCKET] [--log-file FILE] "
-		"[--foreground]\n");
+	fprintf(stderr, "usage: smtpscreen host -i IFACE [-c FILE[:FILE...]] "
+		"[-o name=value]... [--mode native|generic]\n"
+		"                       [--keep] [-s SOCKET] [--log-file FILE] "
+		"[--foreground]\n"
+		"  (no -c: %s)\n", ctl_conf_default_path());
 	return 2;
 }
 
@@ -1088,10 +1089,17 @@ static int parse_opts(struct host *h, int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:c:s:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:c:o:s:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'i': h->ifname = optarg; break;
 		case 'c': h->conf_path = optarg; break;
+		case 'o':
+			if (ctl_conf_override(optarg) != 0) {
+				fprintf(stderr, "smtpscreen host: -o \"%s\": need "
+					"name=value\n", optarg);
+				return 2;
+			}
+			break;
 		case 's': h->sock_path = optarg; break;
 		case 'm':
 			if (strcmp(optarg, "native") == 0)
@@ -1113,6 +1121,8 @@ static int parse_opts(struct host *h, int argc, char **argv)
 	}
 	if (h->ifname == NULL || optind != argc)
 		return usage();
+	if (h->conf_path == NULL)
+		h->conf_path = ctl_conf_default_path();
 	return 0;
 }
 

@@ -42,6 +42,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "ctl_conf.h"
 #include "ctl_live.h"
 #include "ctl_sock.h"
 #include "ctl_msg.h"
@@ -138,9 +139,16 @@ static int parse_opts(int argc, char **argv, struct il_opts *o)
 		return -EINVAL;
 	}
 	optind = 1;
-	while ((c = getopt_long(dd, argv, "c:s:", lo, NULL)) != -1) {
+	while ((c = getopt_long(dd, argv, "c:o:s:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->conf = optarg; break;
+		case 'o':
+			if (ctl_conf_override(optarg) != 0) {
+				fprintf(stderr, "smtpscreen inline: -o \"%s\": need "
+					"name=value\n", optarg);
+				return -EINVAL;
+			}
+			break;
 		case 's': o->sock = optarg; break;
 		case 'l': o->log = optarg; break;
 		case 'v': o->verdicts = optarg; break;
@@ -174,6 +182,8 @@ static int parse_opts(int argc, char **argv, struct il_opts *o)
 		fprintf(stderr, "smtpscreen inline: unexpected \"%s\"\n", argv[optind]);
 		return -EINVAL;
 	}
+	if (o->conf == NULL)
+		o->conf = ctl_conf_default_path();
 	return dd;
 }
 

@@ -101,11 +101,19 @@ smtpscreen.conf \- smtpscreen configuration parameters (Postfix main.cf)
 .SH SYNOPSIS
 .B /etc/postfix/main.cf
 .br
-.B smtpscreen replay|host|inline|xdp attach \-c /etc/postfix/main.cf
+.B /etc/smtpscreen/smtpscreen.cf
+.br
+.B smtpscreen check|config|host|inline|xdp reload
+.RB [ \-c
+.IR FILE [ :FILE ...]]
+.RB [ \-o
+.IR name=value ]...
 .SH DESCRIPTION
 smtpscreen reads the
 .B main.cf
-that Postfix uses.
+that Postfix uses, then its own file for the
+.B smtpscreen_*
+parameters.
 Every postscreen parameter keeps its Postfix name, default and meaning;
 smtpscreen's own parameters are named
 .BR smtpscreen_* .
@@ -123,6 +131,47 @@ main.cf:12: postscreen_greet_wait: bad time value "6x" (examples: 6s, 2m)
 A running daemon re\-reads the file on SIGHUP or
 .BR "smtpscreenctl reload" ;
 a file with an error is refused and the running configuration stays.
+.B smtpscreen check
+prints every error (exit 2);
+.B smtpscreen config
+prints the values as postconf(1) does.
+.SH FILES AND PRECEDENCE
+Without
+.BR \-c ,
+the daemons (host, inline),
+.BR check ,
+.B config
+and
+.B xdp reload
+read
+.B $MAIL_CONFIG/main.cf
+(MAIL_CONFIG unset:
+.BR /etc/postfix/main.cf ),
+then, when it exists,
+.B $SMTPSCREEN_CONFIG
+(unset:
+.BR /etc/smtpscreen/smtpscreen.cf ;
+empty: none).
+.B \-c
+takes one file or a list separated by
+.BR : ;
+a name with a leading
+.B ?
+may be missing.
+The files are read in order and a later setting of a name wins over an
+earlier one;
+.B \-o name=value
+settings come last and win over all files (errors name them
+.BR \-o:N ).
+Keep the
+.B smtpscreen_*
+parameters in the smtpscreen file so that Postfix's postconf does not warn
+about unused parameters in main.cf. Relative table paths resolve against the
+first file's directory.
+.B smtpscreen replay
+without
+.B \-c
+uses the defaults only.
 .SH SYNTAX
 .IP \(bu 3
 .B name = value
@@ -195,13 +244,20 @@ parameter is the parameter of the same name in postconf(5).
 TAIL = r""".SH FILES
 .TP
 .B /etc/postfix/main.cf
-the configuration (\fB\-c\fR).
+the configuration Postfix and smtpscreen share.
+.TP
+.B /etc/smtpscreen/smtpscreen.cf
+smtpscreen's own parameters; wins over main.cf.
 .TP
 .B /var/lib/smtpscreen/verdicts.lmdb
 the live modes' verdict store (\fBsmtpscreen_cache_file\fR).
 .TP
 .B /sys/fs/bpf/smtpscreen
-pinned BPF maps (\fBsmtpscreen_pin_directory\fR).
+pinned BPF maps (\fBsmtpscreen_pin_directory\fR); the units use
+.B /sys/fs/bpf/smtpscreen\-INSTANCE
+and
+.B /var/lib/smtpscreen/INSTANCE/verdicts.lmdb
+(\fB\-o\fR).
 .SH SEE ALSO
 smtpscreen(8), smtpscreenctl(8), postconf(5), postscreen(8).
 The full reference, with the rules of each table type, is

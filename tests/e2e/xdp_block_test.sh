@@ -163,7 +163,7 @@ else
 	# Debian's Postfix installed without configuration has none: refused, not empty
 	out=$("$SCR" xdp reload --pin-dir "$PIN" 2>&1); rc=$?
 	[ $rc -eq 2 ] || fail "reload without -c and without /etc/postfix/main.cf: exit $rc ($out)"
-	echo "$out" | grep -q "no -c, and /etc/postfix/main.cf: No such file or directory; give the main.cf" ||
+	echo "$out" | grep -q "xdp reload: /etc/postfix/main.cf: cannot open: No such file or directory" ||
 		fail "reload without -c: message $out"
 	connect 4 && fail "the access list was emptied by a refused reload"
 fi

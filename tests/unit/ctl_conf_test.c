@@ -757,6 +757,134 @@ static void test_load_file(void **state)
 	assert_string_equal(err, "/nonexistent/main.cf: cannot open: No such file or directory");
 }
 
+/* write_file - dir/name with text; the path in out */
+static void write_file(const char *dir, const char *name, const char *text,
+		       char *out, size_t len)
+{
+	FILE *f;
+
+	snprintf(out, len, "%s/%s", dir, name);
+	f = fopen(out, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The errors ctl_conf_check reported, one per line. */
+struct reported {
+	char text[2048];
+	unsigned n;
+};
+
+/* collect - ctl_conf_report_fn into a struct reported */
+static void collect(const char *msg, void *arg)
+{
+	struct reported *r = arg;
+	size_t l = strlen(r->text);
+
+	snprintf(r->text + l, sizeof(r->text) - l, "%s\n", msg);
+	r->n++;
+}
+
+/* test_load_list - a ':' list: later file wins, errors and where name the
+ * right file, a '?' file may be missing, -o last; check reports all */
+static void test_load_list(void **state)
+{
+	char dir[] = "/tmp/ctl_conf_list.XXXXXX", a[128], b[128], list[512];
+	char err[512], w[256];
+	struct reported r = { .n = 0 };
+	struct ctl_conf *conf;
+	unsigned nerr;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "main.cf", "myhostname = mx.example.test\n"
+		   "postscreen_greet_wait = 2s\nsmtpd_banner = $myhostname hi\n",
+		   a, sizeof(a));
+	write_file(dir, "own.cf", "# ours\n\nsmtpscreen_log_format = json\n"
+		   "postscreen_greet_wait = 4s\n", b, sizeof(b));
+	snprintf(list, sizeof(list), "%s:%s:?%s/absent.cf", a, b, dir);
+	conf = ctl_conf_load(list, err, sizeof(err));
+	assert_non_null(conf);
+	assert_string_equal(ctl_conf_get(conf, "postscreen_greet_wait"), "4s");
+	assert_string_equal(ctl_conf_get(conf, "smtpscreen_log_format"), "json");
+	snprintf(list, sizeof(list), "%s:4", b);
+	assert_string_equal(ctl_conf_where(conf, "postscreen_greet_wait", w,
+					   sizeof(w)), list);
+	snprintf(list, sizeof(list), "%s:3", a);
+	assert_string_equal(ctl_conf_where(conf, "smtpd_banner", w, sizeof(w)),
+			    list);
+	assert_string_equal(ctl_conf_file(conf), a);
+	ctl_conf_destroy(conf);
+
+	/* a missing file without '?' is an error naming it */
+	snprintf(list, sizeof(list), "%s:%s/absent.cf", a, dir);
+	assert_null(ctl_conf_load(list, err, sizeof(err)));
+	assert_non_null(strstr(err, "/absent.cf: cannot open"));
+
+	/* an error in the second file names that file and line */
+	write_file(dir, "bad.cf", "smtpscreen_log_format = json\n"
+		   "postscreen_greet_action = maybe\n", b, sizeof(b));
+	snprintf(list, sizeof(list), "%s:%s", a, b);
+	assert_null(ctl_conf_load(list, err, sizeof(err)));
+	snprintf(w, sizeof(w), "%s:2: postscreen_greet_action: bad action "
+		 "\"maybe\" (ignore, enforce or drop)", b);
+	assert_string_equal(err, w);
+
+	/* check: every error, in file order, each with its file:line */
+	write_file(dir, "main.cf", "smtpscreen_bogus = 1\n"
+		   "postscreen_dnsbl_threshold = x\n  cont\n", a, sizeof(a));
+	snprintf(list, sizeof(list), "%s:%s", a, b);
+	assert_null(ctl_conf_check(list, collect, &r, &nerr));
+	assert_int_equal(nerr, 3);
+	assert_int_equal(r.n, 3);
+	snprintf(w, sizeof(w), "%s:1: unknown parameter smtpscreen_bogus", a);
+	assert_non_null(strstr(r.text, w));
+	snprintf(w, sizeof(w), "%s:2: postscreen_dnsbl_threshold: bad numerical "
+		 "value \"x cont\"", a);
+	assert_non_null(strstr(r.text, w));
+	snprintf(w, sizeof(w), "%s:2: postscreen_greet_action", b);
+	assert_non_null(strstr(r.text, w));
+
+	/* -o comes last and wins; its errors are "-o:N" */
+	assert_int_equal(ctl_conf_override("noequals"), -EINVAL);
+	assert_int_equal(ctl_conf_override("postscreen_greet_wait=9s"), 0);
+	write_file(dir, "main.cf", "postscreen_greet_wait = 2s\n", a, sizeof(a));
+	conf = ctl_conf_load(a, err, sizeof(err));
+	assert_non_null(conf);
+	assert_string_equal(ctl_conf_get(conf, "postscreen_greet_wait"), "9s");
+	assert_string_equal(ctl_conf_where(conf, "postscreen_greet_wait", w,
+					   sizeof(w)), "-o:1");
+	ctl_conf_destroy(conf);
+	assert_int_equal(ctl_conf_override("postscreen_greet_wait=soon"), 0);
+	assert_null(ctl_conf_load(a, err, sizeof(err)));
+	assert_string_equal(err, "-o:2: postscreen_greet_wait: bad time value "
+			    "\"soon\" (examples: 6s, 2m)");
+
+	unlink(a);
+	unlink(b);
+	snprintf(a, sizeof(a), "%s/own.cf", dir);
+	unlink(a);
+	rmdir(dir);
+}
+
+/* test_default_path - MAIL_CONFIG and SMTPSCREEN_CONFIG */
+static void test_default_path(void **state)
+{
+	(void)state;
+	unsetenv("MAIL_CONFIG");
+	unsetenv("SMTPSCREEN_CONFIG");
+	assert_string_equal(ctl_conf_default_path(),
+			    "/etc/postfix/main.cf:?/etc/smtpscreen/smtpscreen.cf");
+	setenv("MAIL_CONFIG", "/srv/pf", 1);
+	setenv("SMTPSCREEN_CONFIG", "/srv/s.cf", 1);
+	assert_string_equal(ctl_conf_default_path(), "/srv/pf/main.cf:?/srv/s.cf");
+	setenv("SMTPSCREEN_CONFIG", "", 1);
+	assert_string_equal(ctl_conf_default_path(), "/srv/pf/main.cf");
+	unsetenv("MAIL_CONFIG");
+	unsetenv("SMTPSCREEN_CONFIG");
+}
+
 /* chain - main.cf text: p0 = a leaf of leaf_len 'x's, then levels
  * p<i> = $p<i-1> written fan times, then "use = $p<levels>" */
 static char *chain(const char *prefix, unsigned levels, unsigned fan,
@@ -951,6 +1079,9 @@ int main(void)
 						files_teardown),
 		cmocka_unit_test_setup_teardown(test_pattern_fifo, files_setup,
 						files_teardown),
+		cmocka_unit_test(test_default_path),
+		/* last but one: sets -o for every later load */
+		cmocka_unit_test(test_load_list),
 		/* last: the code before it ran for hours */
 		cmocka_unit_test(test_expansion_too_many),
 	};
