@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 
 #ifdef SCR_INLINE_BINARY
 	/* smtpscreen-inline ARGS: smtpscreen inline ARGS */
-	static char **av;	/* static: reachable until exit */
+	static char *av[512];	/* argv with "inline" put in */
 
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
 			 strcmp(argv[1], "-h") == 0)) {
@@ -166,9 +166,11 @@ int main(int argc, char **argv)
 		printf("smtpscreen-inline %s\n", SCR_VERSION);
 		return 0;
 	}
-	av = calloc((size_t)argc + 2, sizeof(*av));
-	if (av == NULL)
-		return 1;
+	if ((size_t)argc + 2 > sizeof(av) / sizeof(av[0])) {
+		fprintf(stderr, "smtpscreen-inline: more than %zu arguments\n",
+			sizeof(av) / sizeof(av[0]) - 2);
+		return 2;
+	}
 	av[0] = argv[0];
 	av[1] = "inline";
 	for (int i = 1; i <= argc; i++)
