@@ -145,7 +145,7 @@ static void check_edges(struct dxr_fix *f, const struct ctl_xdp_entry *e,
 
 		memcpy(&s, &e[i].net.b[12], 4);
 		s = ntohl(s);
-		last = s | (plen ? ~0u >> plen : ~0u);
+		last = s | (plen >= 32 ? 0u : ~0u >> plen);
 		check(f, s);
 		check(f, last);
 		check(f, s - 1);
