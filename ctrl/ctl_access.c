@@ -183,19 +183,29 @@ static int read_rules(struct ctl_access *t, const char *path, line_fn cb,
 	return rc;
 }
 
+/* split_line - "first rest": *k the first word's length, *v where the
+ * rest begins; false when there is no rest */
+static bool split_line(const char *l, size_t n, size_t *k, size_t *v)
+{
+	size_t i = 0;
+
+	while (i < n && !isspace((unsigned char)l[i]))
+		i++;
+	*k = i;
+	while (i < n && isspace((unsigned char)l[i]))
+		i++;
+	*v = i;
+	return i < n;
+}
+
 /* texthash_line - "key result" */
 static int texthash_line(struct ctl_access *t, const char *l, size_t n,
 			 const char *where, char *err, size_t errlen)
 {
 	struct ctl_access_rule *r;
-	size_t k = 0, v;
+	size_t k, v;
 
-	while (k < n && !isspace((unsigned char)l[k]))
-		k++;
-	v = k;
-	while (v < n && isspace((unsigned char)l[v]))
-		v++;
-	if (v == n) {
+	if (!split_line(l, n, &k, &v)) {
 		snprintf(err, errlen, "%s: expected \"key whitespace value\"", where);
 		return -EINVAL;
 	}
@@ -363,14 +373,9 @@ static int cidr_line(struct ctl_access *t, const char *l, size_t n,
 {
 	struct ctl_access_rule *r;
 	char pat[256], why[256];
-	size_t k = 0, v;
+	size_t k, v;
 
-	while (k < n && !isspace((unsigned char)l[k]))
-		k++;
-	v = k;
-	while (v < n && isspace((unsigned char)l[v]))
-		v++;
-	if (v == n) {
+	if (!split_line(l, n, &k, &v)) {
 		snprintf(err, errlen, "%s: expected \"network/prefix result\"", where);
 		return -EINVAL;
 	}

@@ -522,8 +522,7 @@ static enum ctl_restrict_verdict access_result(const struct ctl_restrict *r,
 }
 
 /* domain_known - an unknown-domain restriction's answer */
-static enum ctl_restrict_verdict domain_known(const struct item *it,
-					      const char *domain,
+static enum ctl_restrict_verdict domain_known(const char *domain,
 					      ctl_domain_fn dom, void *arg)
 {
 	if (domain == NULL || *domain == 0 || addr_literal(domain) || dom == NULL)
@@ -537,7 +536,6 @@ static enum ctl_restrict_verdict domain_known(const struct item *it,
 	case CTL_DOMAIN_TEMPFAIL:
 		break;
 	}
-	(void)it;
 	return CTL_R_DUNNO;
 }
 
@@ -587,7 +585,7 @@ static enum ctl_restrict_verdict run(const struct ctl_restrict *r,
 	case K_UNKNOWN_HELO:
 		if (q->helo == NULL || !valid_hostname(q->helo))
 			return CTL_R_DUNNO;
-		v = domain_known(it, q->helo, dom, arg);
+		v = domain_known(q->helo, dom, arg);
 		if (v != CTL_R_REJECT)
 			return v;
 		return reject(out, it, r->code.unknown_host, "7.1", q->helo,
@@ -607,7 +605,7 @@ static enum ctl_restrict_verdict run(const struct ctl_restrict *r,
 	case K_UNKNOWN_SENDER:
 		if (q->sender == NULL)
 			return CTL_R_DUNNO;
-		v = domain_known(it, domain_of(q->sender), dom, arg);
+		v = domain_known(domain_of(q->sender), dom, arg);
 		if (v != CTL_R_REJECT)
 			return v;
 		return reject(out, it, r->code.unknown_addr, "1.8", q->sender,
@@ -615,7 +613,7 @@ static enum ctl_restrict_verdict run(const struct ctl_restrict *r,
 	case K_UNKNOWN_RCPT:
 		if (q->recipient == NULL)
 			return CTL_R_DUNNO;
-		v = domain_known(it, domain_of(q->recipient), dom, arg);
+		v = domain_known(domain_of(q->recipient), dom, arg);
 		if (v != CTL_R_REJECT)
 			return v;
 		return reject(out, it, r->code.unknown_addr, "1.2", q->recipient,
