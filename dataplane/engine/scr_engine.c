@@ -85,6 +85,7 @@ struct scr_engine {
 	bool pressure;			/* front end's load (scr_engine_set_pressure) */
 	struct scr_tcpord *ord;
 	struct scr_smtp_env env;
+	struct scr_smtp_words words;	/* env.words: verbs, db's forbidden words */
 	struct scr_stats st;
 	uint64_t epoch_ns;
 	/* ms since the epoch; flows keep its low 32 bits (ms32) and take
@@ -225,6 +226,8 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 	e->cli_fp = calloc(pol->flow_table_size, sizeof(*e->cli_fp));
 	e->ord = scr_tcpord_create(pol->reorder_window ? nslots : 0);
 	e->env.pol = pol;
+	scr_smtp_words_build(&e->words, db != NULL ? scr_scan_words(db) : NULL);
+	e->env.words = &e->words;
 	if (db != NULL)
 		e->env.scan = scr_scan_thread_create(db,
 			scan_pool_size(pol->flow_table_size));
@@ -1651,6 +1654,7 @@ struct scr_scan_thread *scr_engine_set_policy_scan(struct scr_engine *e,
 	struct scr_scan_thread *old = e->env.scan;
 
 	fini_scanning(e);
+	scr_smtp_words_build(&e->words, db != NULL ? scr_scan_words(db) : NULL);
 	e->env.scan = nt;
 	e->env.pol = pol;
 	e->pol = pol;

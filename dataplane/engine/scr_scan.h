@@ -57,9 +57,12 @@ size_t scr_scan_pattern_count(const struct scr_scan_db *db);
 struct scr_scan_thread *scr_scan_thread_create(const struct scr_scan_db *db,
 					       uint32_t max_streams);
 void scr_scan_thread_destroy(struct scr_scan_thread *t);
-/* True when ctrl patterns exist (otherwise scr_smtp's C checks cover the
- * built-in patterns and it need not scan). */
+/* True when ctrl patterns that only Hyperscan can match exist (otherwise
+ * scr_smtp's C checks cover the built-in patterns and scr_scan_words(), and
+ * it need not scan). */
 bool scr_scan_has_patterns(const struct scr_scan_thread *t);
+/* True when any ctrl pattern exists (Hyperscan matches them all). */
+bool scr_scan_any_patterns(const struct scr_scan_thread *t);
 /* Streams left in the thread's pool (stats, tests). */
 uint32_t scr_scan_pool_free(const struct scr_scan_thread *t);
 /* Memory of the pool: stream states, their allocator headers, bookkeeping. */
@@ -80,6 +83,30 @@ struct scr_scan_match {
 				 * SCR_SCAN_NO_PAT if none */
 };
 #define SCR_SCAN_NO_PAT		0xffffu
+
+/* Command patterns decided without Hyperscan: a literal command word (what
+ * ctrl writes for a plain postscreen_forbidden_commands entry: ^WORD then a
+ * blank or the line end, caseless), or one bracket expression at the line
+ * start (Debian's regexp:{{/^[^A-Z]/ Bogus}}). scr_smtp matches them while
+ * it reads the command word, so a database of only these opens no stream
+ * and scans nothing (scr_scan_has_patterns() is then false). */
+#define SCR_SCAN_WORDS_MAX	13	/* the verb mask's free bits */
+#define SCR_SCAN_WORD_LEN	16
+#define SCR_SCAN_NAME_LEN	254	/* an own HELO name (one fewer than the
+					 * longest name scr_smtp follows) */
+struct scr_scan_words {
+	unsigned n;
+	uint8_t len[SCR_SCAN_WORDS_MAX];
+	uint8_t word[SCR_SCAN_WORDS_MAX][SCR_SCAN_WORD_LEN];	/* upper case */
+	uint64_t first[4];	/* bit b: a command word starting with byte b
+				 * matches a class pattern */
+	/* Own HELO names, ctrl's "^(?:HELO|EHLO)[ \t]+NAME[ \t]*\r?\n"
+	 * (smtpscreen_helo_own_names), caseless: */
+	unsigned nnames;
+	uint8_t name_len[SCR_SCAN_WORDS_MAX];
+	uint8_t name[SCR_SCAN_WORDS_MAX][SCR_SCAN_NAME_LEN];	/* upper case */
+};
+const struct scr_scan_words *scr_scan_words(const struct scr_scan_db *db);
 
 /* Opens a stream from the thread's pool; NULL when the pool is empty
  * (counted by the caller; the flow is then not scanned). */

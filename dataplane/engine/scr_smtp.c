@@ -62,6 +62,7 @@
  * THREADING
  *	One worker; env is per worker.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,11 +178,18 @@ static const struct scr_smtp_verb_info {
 	[SCR_SMTP_V_UNIMPL] = { "UNIMPL", 0, 0 },
 };
 
-/* Candidate bits: every real verb (HELO .. TURN). */
-#define CAND_ALL	(((1u << SCR_SMTP_V_UNIMPL) - 1u) & ~1u)
-#define VERB_MAXLEN	8
+/* Candidate bits: every real verb (HELO .. TURN) and every forbidden word
+ * (the table decides which exist). */
+#define CAND_VERBS	(((1u << SCR_SMTP_V_UNIMPL) - 1u) & ~1u)
+#define CAND_WORDS	(~0u << SCR_SMTP_WORD_EXTRA)
+#define CAND_ALL	(CAND_VERBS | CAND_WORDS)
 
-_Static_assert(SCR_SMTP_V_MAX <= 32, "verb candidates must fit in 32 bits");
+_Static_assert(SCR_SMTP_V_MAX == SCR_SMTP_WORD_EXTRA,
+	       "forbidden words take the candidate bits after the verbs");
+_Static_assert(SCR_SMTP_WORD_EXTRA + SCR_SCAN_WORDS_MAX == 32,
+	       "verbs and forbidden words fill the 32-bit candidate mask");
+_Static_assert(SCR_SCAN_WORD_LEN == SCR_SMTP_WORD_MAX,
+	       "a forbidden word fits the position table");
 
 /* The EHLO keyword we need. */
 static const char scr_smtp_kw_pipelining[] = "PIPELINING";
@@ -201,6 +209,107 @@ struct scr_smtp_cur {
 	uint32_t le;		/* end of the current chunk (LF or len) */
 	unsigned r;		/* SCR_SMTP_R_* */
 };
+
+/* word_add - word bit b, len bytes (upper case), into w */
+static void word_add(struct scr_smtp_words *w, unsigned b, const uint8_t *word,
+		     unsigned len)
+{
+	for (unsigned i = 0; i < len; i++) {
+		uint8_t c = word[i];
+
+		w->at[i][c] |= 1u << b;
+		if (c >= 'A' && c <= 'Z')
+			w->at[i][c + 32] |= 1u << b;
+	}
+	w->len_is[len] |= 1u << b;
+}
+
+/* scr_smtp_words_build - the position table of the verbs and extra's words */
+
+void scr_smtp_words_build(struct scr_smtp_words *w, const struct scr_scan_words *extra)
+{
+	memset(w, 0, sizeof(*w));
+	for (unsigned v = 0; v < SCR_SMTP_V_UNIMPL; v++)
+		if (scr_smtp_verbs[v].len > 0)
+			word_add(w, v, (const uint8_t *)scr_smtp_verbs[v].name,
+				 scr_smtp_verbs[v].len);
+	if (extra == NULL)
+		return;
+	for (unsigned i = 0; i < extra->n && i < SCR_SCAN_WORDS_MAX; i++) {
+		word_add(w, SCR_SMTP_WORD_EXTRA + i, extra->word[i], extra->len[i]);
+		w->forbidden |= 1u << (SCR_SMTP_WORD_EXTRA + i);
+	}
+	memcpy(w->first, extra->first, sizeof(w->first));
+	for (unsigned i = 0; i < extra->nnames && i < SCR_SCAN_WORDS_MAX; i++) {
+		w->names |= 1u << (SCR_SMTP_WORD_EXTRA + i);
+		w->name_len[i] = extra->name_len[i];
+		memcpy(w->name[i], extra->name[i], extra->name_len[i]);
+	}
+}
+
+/* Own HELO names: a HELO/EHLO line's mask keeps its verb's bit and, in
+ * CAND_WORDS, the names the line may still be. Bytes between the verb and
+ * the name must be blanks, after it blanks and a CR right before the LF
+ * (ctrl's "^(?:HELO|EHLO)[ \t]+NAME[ \t]*\r?\n"). */
+
+/* name_char - byte h_total - 1 of the HELO name */
+static void name_char(const struct scr_smtp_words *w, struct scr_smtp *s, uint8_t c)
+{
+	uint32_t m = s->cand & CAND_WORDS;
+	unsigned pos = s->h_total - 1u;
+	uint8_t u = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+
+	while (m != 0) {
+		unsigned b = (unsigned)__builtin_ctz(m), k = b - SCR_SMTP_WORD_EXTRA;
+
+		m &= m - 1;
+		if (pos >= w->name_len[k] || w->name[k][pos] != u)
+			s->cand &= ~(1u << b);
+	}
+}
+
+/* name_end - the HELO name is complete: the names of its length stay */
+static void name_end(const struct scr_smtp_words *w, struct scr_smtp *s)
+{
+	uint32_t m = s->cand & CAND_WORDS;
+
+	while (m != 0) {
+		unsigned b = (unsigned)__builtin_ctz(m);
+
+		m &= m - 1;
+		if (w->name_len[b - SCR_SMTP_WORD_EXTRA] != s->h_total)
+			s->cand &= ~(1u << b);
+	}
+}
+
+/* name_rest - bytes after the HELO name: blanks, and a CR only last */
+static void name_rest(struct scr_smtp *s, const uint8_t *p, uint32_t n)
+{
+	bool cr = (s->flags & F_CLI_CR) != 0;
+
+	for (uint32_t i = 0; i < n && (s->cand & CAND_WORDS); i++) {
+		if (cr || (p[i] != ' ' && p[i] != '\t' && p[i] != '\r'))
+			s->cand &= ~CAND_WORDS;
+		cr = p[i] == '\r';
+	}
+}
+
+static struct scr_smtp_words verbs_only;
+static pthread_once_t verbs_only_once = PTHREAD_ONCE_INIT;
+
+static void verbs_only_build(void)
+{
+	scr_smtp_words_build(&verbs_only, NULL);
+}
+
+/* words_of - env's table, or the verbs' (an env without one: unit tests) */
+static const struct scr_smtp_words *words_of(const struct scr_smtp_env *env)
+{
+	if (env->words != NULL)
+		return env->words;
+	pthread_once(&verbs_only_once, verbs_only_build);
+	return &verbs_only;
+}
 
 /* scr_smtp_init - start a flow; todo = SCR_TEST bits to run */
 
@@ -390,6 +499,9 @@ static void scr_smtp_stop(struct scr_smtp_env *env, struct scr_smtp *s)
 
 void scr_smtp_fini(struct scr_smtp_env *env, struct scr_smtp *s)
 {
+	/* A command word in flight stops matching the forbidden words of the
+	 * table it began under, as its line stops being scanned. */
+	s->cand &= CAND_VERBS;
 	if (s->ss != NULL) {
 		scr_scan_close(env->scan, s->ss);
 		s->ss = NULL;
@@ -722,25 +834,15 @@ static void scr_smtp_line_fail(struct scr_smtp_cur *c, struct scr_smtp *s,
 	scr_smtp_line_text(d, c, s, true);
 }
 
-/* scr_smtp_word_char - one byte of the command word */
+/* scr_smtp_word_char - one byte of the command word: the candidates that
+ * have it at this position stay */
 
-static void scr_smtp_word_char(struct scr_smtp *s, uint8_t c)
+static void scr_smtp_word_char(const struct scr_smtp_words *w, struct scr_smtp *s,
+			       uint8_t c)
 {
-	uint8_t u = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
-	uint32_t m = s->cand;
-
-	if (s->wlen >= VERB_MAXLEN) {
-		s->cand = 0;
-	} else {
-		while (m != 0) {
-			unsigned v = (unsigned)__builtin_ctz(m);
-
-			m &= m - 1;
-			if (s->wlen >= scr_smtp_verbs[v].len
-			    || (uint8_t)scr_smtp_verbs[v].name[s->wlen] != u)
-				s->cand &= ~(1u << v);
-		}
-	}
+	s->cand &= s->wlen < SCR_SMTP_WORD_MAX ? w->at[s->wlen][c] : 0;
+	if (s->wlen == 0 && (w->first[c >> 6] >> (c & 63) & 1))
+		s->hits |= SCR_SCAN_COMMAND;
 	if (s->wlen < UINT8_MAX)
 		s->wlen++;
 	/* Postfix is_header() on the token: name chars, then ':'. */
@@ -758,16 +860,13 @@ static void scr_smtp_word_char(struct scr_smtp *s, uint8_t c)
 
 static void scr_smtp_word_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 {
-	uint32_t m = s->cand;
-	unsigned v = SCR_SMTP_V_UNIMPL;
+	const struct scr_smtp_words *w = words_of(c->env);
+	uint32_t m = s->cand & (s->wlen <= SCR_SMTP_WORD_MAX ? w->len_is[s->wlen] : 0);
+	unsigned v = (m & CAND_VERBS) != 0 ? (unsigned)__builtin_ctz(m & CAND_VERBS)
+		: SCR_SMTP_V_UNIMPL;
 
-	while (m != 0) {
-		unsigned b = (unsigned)__builtin_ctz(m);
-
-		m &= m - 1;
-		if (scr_smtp_verbs[b].len == s->wlen)
-			v = b;
-	}
+	if (m & w->forbidden)
+		s->hits |= SCR_SCAN_COMMAND;
 	s->cand = v == SCR_SMTP_V_UNIMPL ? 0 : 1u << v;
 	if (!(s->flags & F_HDR_YES))
 		s->flags |= F_HDR_NO;
@@ -933,9 +1032,11 @@ static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 		break;
 	case SCR_SMTP_CL_HELO_NAME:
 		scr_smtp_helo_end(c, s);
+		name_end(words_of(env), s);
 		break;
 	case SCR_SMTP_CL_HELO_SP:
 		s->cli_st = SCR_SMTP_CL_ARGS;
+		s->cand &= ~CAND_WORDS;		/* no name at all */
 		break;
 	case SCR_SMTP_CL_ARGS:
 	case SCR_SMTP_CL_SASL:
@@ -944,6 +1045,9 @@ static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 		scr_panic("scr_smtp_line_end: client state %d out of range",
 			  (int)s->cli_st);
 	}
+	if ((s->cand & CAND_WORDS) && ((s->cand & CAND_VERBS) == 1u << SCR_SMTP_V_HELO ||
+				       (s->cand & CAND_VERBS) == 1u << SCR_SMTP_V_EHLO))
+		s->hits |= SCR_SCAN_LINE_HELO;	/* an own name, the line complete */
 	scr_smtp_judge(c, s);
 	if (s->ss != NULL) {
 		scr_scan_close(env->scan, s->ss);
@@ -993,6 +1097,7 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 			   uint32_t from, uint32_t to)
 {
 	const struct scr_policy *pol = c->env->pol;
+	const struct scr_smtp_words *words = words_of(c->env);
 	bool over = false;
 	uint32_t i;
 
@@ -1018,6 +1123,9 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 		if (s->cli_st == SCR_SMTP_CL_ARGS || s->cli_st == SCR_SMTP_CL_SASL) {
 			uint32_t n = to - i;
 
+			if (s->cand & CAND_WORDS)	/* after an own name? */
+				name_rest(s, c->p + i, n);
+
 			s->cli_len = n >= (uint32_t)(UINT16_MAX - s->cli_len) ? UINT16_MAX
 				: (uint16_t)(s->cli_len + n);
 			if (c->p[to - 1] == '\r')
@@ -1040,26 +1148,36 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 				s->cli_st = SCR_SMTP_CL_ARGS;	/* empty word */
 			} else {
 				s->cli_st = SCR_SMTP_CL_WORD;
-				scr_smtp_word_char(s, b);
+				scr_smtp_word_char(words, s, b);
 			}
 			break;
 		case SCR_SMTP_CL_WORD:
-			if (delim)
-				scr_smtp_word_end(c, s);
-			else
-				scr_smtp_word_char(s, b);
+			if (!delim) {
+				scr_smtp_word_char(words, s, b);
+				break;
+			}
+			scr_smtp_word_end(c, s);
+			if (s->cli_st == SCR_SMTP_CL_HELO_SP && b != '\r' &&
+			    !(s->flags & F_LEAD_WS))
+				s->cand |= words->names;
 			break;
 		case SCR_SMTP_CL_HELO_SP:
 			if (!delim) {
 				s->cli_st = SCR_SMTP_CL_HELO_NAME;
 				scr_smtp_helo_char(s, b);
+				name_char(words, s, b);
+			} else if (b == '\r') {
+				s->cand &= ~CAND_WORDS;
 			}
 			break;
 		case SCR_SMTP_CL_HELO_NAME:
-			if (delim)
+			if (delim) {
 				scr_smtp_helo_end(c, s);
-			else
+				name_end(words, s);
+			} else {
 				scr_smtp_helo_char(s, b);
+				name_char(words, s, b);
+			}
 			break;
 		case SCR_SMTP_CL_ARGS:
 		case SCR_SMTP_CL_SASL:
@@ -1128,7 +1246,10 @@ static bool scr_smtp_dropped(const struct scr_smtp_env *env)
 static void scr_smtp_cli_feed(struct scr_smtp_cur *c, struct scr_smtp *s)
 {
 	struct scr_smtp_env *env = c->env;
-	bool scan = env->scan != NULL && scr_scan_has_patterns(env->scan)
+	/* Without a words table (unit tests) Hyperscan matches every pattern. */
+	bool scan = env->scan != NULL && (env->words != NULL
+					  ? scr_scan_has_patterns(env->scan)
+					  : scr_scan_any_patterns(env->scan))
 		&& (s->todo & (SCR_TEST_BIT(SCR_TEST_NON_SMTP) | SCR_TEST_BIT(SCR_TEST_HELO)));
 	uint32_t i = 0;
 

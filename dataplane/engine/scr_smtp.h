@@ -53,8 +53,30 @@ struct scr_smtp_detail {
 	uint8_t text[SCR_EV_TEXT_MAX];	/* raw offending bytes, not escaped */
 };
 
+/* Command words, matched a byte at a time: bit v of a mask is verb v
+ * (scr_smtp.c's table) below SCR_SMTP_WORD_EXTRA, forbidden word
+ * v - SCR_SMTP_WORD_EXTRA of scr_scan_words() from there. */
+#define SCR_SMTP_WORD_MAX	16
+#define SCR_SMTP_WORD_EXTRA	19
+struct scr_smtp_words {
+	uint32_t at[SCR_SMTP_WORD_MAX][256];	/* words with this byte (either
+						 * case) at this position */
+	uint32_t len_is[SCR_SMTP_WORD_MAX + 1];	/* words of this length */
+	uint32_t forbidden;			/* the forbidden words' bits */
+	uint64_t first[4];			/* first bytes that make a command
+						 * word non-SMTP */
+	uint32_t names;				/* own HELO names' bits (in a
+						 * HELO/EHLO line's mask) */
+	uint8_t name_len[SCR_SCAN_WORDS_MAX];
+	uint8_t name[SCR_SCAN_WORDS_MAX][SCR_SCAN_NAME_LEN];	/* upper case */
+};
+/* scr_smtp_words_build(w, extra): the verbs, and extra's forbidden words
+ * and first bytes (extra NULL: none). */
+void scr_smtp_words_build(struct scr_smtp_words *w, const struct scr_scan_words *extra);
+
 struct scr_smtp_env {
 	const struct scr_policy *pol;
+	const struct scr_smtp_words *words;	/* NULL: the verbs only */
 	struct scr_scan_thread *scan;	/* NULL: no scanner (tests that need it
 					 * fall back to the C checks) */
 	uint8_t newly;			/* out: SCR_TEST bits failed by the last feed */

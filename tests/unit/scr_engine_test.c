@@ -224,14 +224,22 @@ static void on_event(void *arg, const struct scr_event *ev)
 static struct scr_policy pol;
 static struct scr_scan_db *db;
 
-/* engine_for - an engine whose hooks answer from and record into r */
-static struct scr_engine *engine_for(struct rec *r, const struct scr_policy *p)
+/* engine_on - an engine on scanner database d whose hooks answer from and
+ * record into r */
+static struct scr_engine *engine_on(struct rec *r, const struct scr_policy *p,
+				    const struct scr_scan_db *d)
 {
 	struct scr_engine_hooks h = {.arg = r, .client = on_client, .event = on_event};
-	struct scr_engine *e = scr_engine_create(p, db, &h);
+	struct scr_engine *e = scr_engine_create(p, d, &h);
 
 	assert_non_null(e);
 	return e;
+}
+
+/* engine_for - the same on the main.cf's database */
+static struct scr_engine *engine_for(struct rec *r, const struct scr_policy *p)
+{
+	return engine_on(r, p, db);
 }
 
 /* setup - policy and patterns from a real main.cf text */
@@ -874,8 +882,14 @@ static void test_reload_mid_session(void **state)
  * sees any stream left in the old pool) */
 static void test_reload_prepared_scanner(void **state)
 {
+	/* a signature: only Hyperscan matches it, so split lines hold streams
+	 * (the main.cf's own patterns are all matched without one) */
+	static const struct scr_scan_pattern sig = { "sig", "^QQQ[0-9]+Z", 1, SCR_PAT_LINE,
+						     SCR_TEST_NON_SMTP, "sigs:1" };
+	char err[256];
+	struct scr_scan_db *sdb = scr_scan_create(&sig, 1, err, sizeof(err));
 	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
-	struct scr_engine *e = engine_for(&r, &pol);
+	struct scr_engine *e = engine_on(&r, &pol, sdb);
 	struct scr_policy pol2 = pol;
 	struct scr_scan_thread *nt, *old, *ref;
 	static struct sess s;
@@ -888,13 +902,13 @@ static void test_reload_prepared_scanner(void **state)
 	build(&s, steps);
 	/* SYN, SYN/ACK, greeting, the first half of the EHLO line */
 	scr_engine_burst(e, s.fr, 4);
-	nt = scr_engine_scan_create(e, db);
-	ref = scr_engine_scan_create(e, db);
+	nt = scr_engine_scan_create(e, sdb);
+	ref = scr_engine_scan_create(e, sdb);
 	assert_non_null(nt);
 	assert_non_null(ref);
 	assert_true(scr_scan_has_patterns(nt));	/* a split line holds a stream */
 	pol2.action[SCR_TEST_BARE_NEWLINE] = SCR_ACT_DROP;
-	old = scr_engine_set_policy_scan(e, &pol2, db, nt);
+	old = scr_engine_set_policy_scan(e, &pol2, sdb, nt);
 	assert_non_null(old);
 	assert_ptr_not_equal(old, nt);
 	/* the half line's stream went back to the old pool: all there */
@@ -911,6 +925,7 @@ static void test_reload_prepared_scanner(void **state)
 	assert_ptr_equal(old, nt);
 	scr_scan_thread_destroy(old);
 	scr_engine_destroy(e);
+	scr_scan_destroy(sdb);
 }
 
 /* test_syn_retransmission - the client's SYN sent again after the SYN/ACK

@@ -789,6 +789,160 @@ static void test_random_sessions(void **state)
 	}
 }
 
+/* test_words_vs_hyperscan - Debian's postscreen_forbidden_commands as ctrl
+ * writes them, matched by scr_smtp itself (the database then scans nothing)
+ * and by Hyperscan: the same failures on random command lines, whole and
+ * cut at a random byte */
+static void test_words_vs_hyperscan(void **state)
+{
+	static const struct scr_scan_pattern deb[] = {
+		{ "forbidden_CONNECT", "^CONNECT[ \\t\\r\\n]", 1, SCR_PAT_COMMAND,
+		  SCR_TEST_NON_SMTP, "main.cf:1" },
+		{ "forbidden_GET", "^GET[ \\t\\r\\n]", 1, SCR_PAT_COMMAND,
+		  SCR_TEST_NON_SMTP, "main.cf:1" },
+		{ "forbidden_POST", "^POST[ \\t\\r\\n]", 1, SCR_PAT_COMMAND,
+		  SCR_TEST_NON_SMTP, "main.cf:1" },
+		{ "forbidden_x", "^X\\-TRA\\x21[ \\t\\r\\n]", 1, SCR_PAT_COMMAND,
+		  SCR_TEST_NON_SMTP, "main.cf:1" },
+		{ "Bogus", "^[^A-Z]", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "main.cf:1" },
+		{ "helo_own_mx", "^(?:HELO|EHLO)[ \\t]+mx\\.example\\.test[ \\t]*\\r?\\n",
+		  1, SCR_PAT_LINE, SCR_TEST_HELO, "main.cf:2" },
+		{ "helo_own_lit", "^(?:HELO|EHLO)[ \\t]+\\[192\\.0\\.2\\.1\\][ \\t]*\\r?\\n",
+		  1, SCR_PAT_LINE, SCR_TEST_HELO, "main.cf:2" },
+	};
+	static const char *const frag[] = {
+		"GET", "get", "GeT", "POST", "CONNECT", "connect", "CONNECTX", "GE", "POS",
+		"X-TRA!", "x-tra!", "X-TRA", "1", "!", "[", "a", "z", " ", "\t", "\r", ":",
+		"\xff", "\x80", "MAIL", "QUIT", "Subject:", "/", "EHLO", "@", "_", "{",
+		"HELO ", "EHLO\t", "helo  ", "ehlo \r", "mx.example.test", "MX.Example.TEST",
+		"mx.example.tes", "mx.example.testx", "[192.0.2.1]", "\t", " \r",
+	};
+	/* every other line: verb, blanks, name, what follows the name */
+	static const char *const helo[4][8] = {
+		{ "HELO", "EHLO", "helo", "EHLO ", " HELO", "GET", "X", "HELO\t" },
+		{ " ", "\t", "  ", " \r", "\r", "", "\t ", " " },
+		{ "mx.example.test", "MX.EXAMPLE.test", "mx.example.tes", "mx.example.testx",
+		  "[192.0.2.1]", "a.b", "", "mx.example.test" },
+		{ "", " ", "\t ", " \r", "\r", "\r ", " x", "\r\r" },
+	};
+	const uint8_t todo = SCR_TEST_BIT(SCR_TEST_NON_SMTP) | SCR_TEST_BIT(SCR_TEST_HELO);
+	struct scr_policy pol = { .enabled = todo };
+	struct scr_smtp_words w;
+	struct scr_smtp_env env_c = { .pol = &pol, .words = &w };
+	struct scr_smtp_env env_hs = { .pol = &pol };
+	char err[256];
+	struct scr_scan_db *d = scr_scan_create(deb, NELEM(deb), err, sizeof(err));
+	struct scr_scan_thread *t;
+	unsigned seed = 777, n, flagged = 0, own = 0;
+
+	(void)state;
+	assert_non_null(d);
+	t = scr_scan_thread_create(d, 4);
+	assert_non_null(t);
+	assert_false(scr_scan_has_patterns(t));	/* nothing for Hyperscan */
+	assert_true(scr_scan_any_patterns(t));
+	assert_int_equal(scr_scan_words(d)->n, 4);
+	assert_int_equal(scr_scan_words(d)->nnames, 2);
+	scr_smtp_words_build(&w, scr_scan_words(d));
+	env_c.scan = t;
+	env_hs.scan = t;
+	for (n = 0; n < 40000; n++) {
+		struct scr_smtp_env *env[2] = { &env_c, &env_hs };
+		uint8_t line[96], failed[2];
+		uint32_t len = 0, cut;
+		unsigned k, m;
+
+		seed = seed * 1103515245u + 12345u;
+		m = (n & 1) ? 1 + (seed >> 8) % 4 : 4;
+		for (k = 0; k < m; k++) {
+			const char *f;
+
+			seed = seed * 1103515245u + 12345u;
+			f = (n & 1) ? frag[(seed >> 8) % NELEM(frag)]
+				    : helo[k][(seed >> 8) % NELEM(helo[k])];
+			if (f == NULL)
+				break;
+			memcpy(line + len, f, strlen(f));
+			len += (uint32_t)strlen(f);
+		}
+		seed = seed * 1103515245u + 12345u;
+		memcpy(line + len, (seed >> 9) & 1 ? "\r\n" : "\n", (seed >> 9) & 1 ? 2 : 1);
+		len += (seed >> 9) & 1 ? 2 : 1;
+		cut = (seed >> 12) % (len + 1);
+		for (k = 0; k < 2; k++) {
+			struct scr_smtp s;
+
+			scr_smtp_init(&s, todo);
+			scr_smtp_feed(env[k], &s, false, (const uint8_t *)"220 mx\r\n", 8);
+			scr_smtp_feed(env[k], &s, true, line, cut);
+			scr_smtp_feed(env[k], &s, true, line + cut, len - cut);
+			failed[k] = scr_smtp_failed(&s);
+			scr_smtp_fini(env[k], &s);
+		}
+		if (failed[0] != failed[1])
+			fail_msg("\"%.*s\" cut at %u: C words %#x, Hyperscan %#x",
+				 (int)len, line, cut, failed[0], failed[1]);
+		flagged += failed[0] != 0;
+		own += (failed[0] & SCR_TEST_BIT(SCR_TEST_HELO)) != 0;
+	}
+	/* both kinds of line came up, own names too */
+	assert_true(flagged > 1000 && flagged < 39000);
+	assert_true(own > 50);
+	scr_scan_thread_destroy(t);
+	scr_scan_destroy(d);
+}
+
+/* test_scan_words - which patterns scr_smtp matches itself */
+static void test_scan_words(void **state)
+{
+	static const struct {
+		const char *re;
+		unsigned caseless;
+		int word;	/* 1: a word, 2: a class, 0: Hyperscan's */
+	} c[] = {
+		{ "^GET[ \\t\\r\\n]", 1, 1 },
+		{ "^GET[ \\t\\r\\n]", 0, 0 },	/* case matters: Hyperscan */
+		{ "^G.T[ \\t\\r\\n]", 1, 0 },
+		{ "^(GET|POST)[ \\t\\r\\n]", 1, 0 },
+		{ "^GET\\s[ \\t\\r\\n]", 1, 0 },
+		{ "^GET\\x20[ \\t\\r\\n]", 1, 0 },	/* a blank ends a word */
+		{ "^ABCDEFGHIJKLMNOPQ[ \\t\\r\\n]", 1, 0 },	/* 17 bytes */
+		{ "^[^A-Z]", 1, 2 },
+		{ "^[[:digit:]]", 1, 2 },
+		{ "^[]x]", 1, 2 },
+		{ "^[a-z]x", 1, 0 },
+		{ "^[a-z]|^GET", 1, 0 },
+		{ "[^A-Z]", 1, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NELEM(c); i++) {
+		struct scr_scan_pattern p = { "p", c[i].re, c[i].caseless, SCR_PAT_COMMAND,
+					      SCR_TEST_NON_SMTP, "t:1" };
+		char err[256];
+		struct scr_scan_db *d = scr_scan_create(&p, 1, err, sizeof(err));
+		struct scr_scan_thread *t;
+		const struct scr_scan_words *w;
+		bool any_first = false;
+
+		if (d == NULL)
+			fail_msg("/%s/: %s", c[i].re, err);
+		t = scr_scan_thread_create(d, 1);
+		assert_non_null(t);
+		w = scr_scan_words(d);
+		for (unsigned k = 0; k < 4; k++)
+			any_first |= w->first[k] != 0;
+		if (scr_scan_has_patterns(t) != (c[i].word == 0) ||
+		    (w->n == 1) != (c[i].word == 1) || any_first != (c[i].word == 2))
+			fail_msg("/%s/ caseless %u: words %u, class %d, Hyperscan %d",
+				 c[i].re, c[i].caseless, w->n, any_first,
+				 scr_scan_has_patterns(t));
+		scr_scan_thread_destroy(t);
+		scr_scan_destroy(d);
+	}
+}
+
 /* test_done_is_cheap_and_sticky - after DONE nothing changes */
 
 static void test_done_is_cheap_and_sticky(void **state)
@@ -954,6 +1108,8 @@ int main(void)
 		cmocka_unit_test(test_stream_held_only_mid_line),
 		cmocka_unit_test(test_fini_mid_line),
 		cmocka_unit_test(test_random_sessions),
+		cmocka_unit_test(test_words_vs_hyperscan),
+		cmocka_unit_test(test_scan_words),
 		cmocka_unit_test(test_done_is_cheap_and_sticky),
 		cmocka_unit_test(test_escape_after),
 		cmocka_unit_test(test_text_truncated),
