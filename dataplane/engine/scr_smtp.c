@@ -358,11 +358,12 @@ static struct scr_smtp_detail *scr_smtp_fail(struct scr_smtp_env *env,
 					     const char *after)
 {
 	struct scr_smtp_detail *d = &env->det[t];
+	size_t n = strnlen(after, sizeof(d->after) - 1);
 
 	s->failed |= (uint8_t)SCR_TEST_BIT(t);
 	env->newly |= (uint8_t)SCR_TEST_BIT(t);
 	memset(d, 0, sizeof(*d));
-	snprintf(d->after, sizeof(d->after), "%s", after);
+	memcpy(d->after, after, n);	/* NUL-terminated by the memset */
 	return d;
 }
 
@@ -390,17 +391,21 @@ static void scr_smtp_escape(struct scr_smtp_detail *d)
 
 	for (i = 0; i < d->text_len; i++) {
 		uint8_t c = d->text[i];
-		char tmp[5];
-		size_t n;
+		char tmp[4];
+		size_t n = 2;
 
-		if (c == '\r' || c == '\n' || c == '\t' || c == '\\')
-			n = (size_t)snprintf(tmp, sizeof(tmp), "\\%c",
-					     c == '\r' ? 'r' : c == '\n' ? 'n'
-					     : c == '\t' ? 't' : '\\');
-		else if (c < 0x20 || c >= 0x7f)
-			n = (size_t)snprintf(tmp, sizeof(tmp), "\\%03o", c);
-		else
-			n = (size_t)snprintf(tmp, sizeof(tmp), "%c", c);
+		tmp[0] = '\\';
+		if (c == '\r' || c == '\n' || c == '\t' || c == '\\') {
+			tmp[1] = c == '\r' ? 'r' : c == '\n' ? 'n' : c == '\t' ? 't' : '\\';
+		} else if (c < 0x20 || c >= 0x7f) {
+			tmp[1] = (char)('0' + (c >> 6));
+			tmp[2] = (char)('0' + ((c >> 3) & 7));
+			tmp[3] = (char)('0' + (c & 7));
+			n = 4;
+		} else {
+			tmp[0] = (char)c;
+			n = 1;
+		}
 		if (o + n >= sizeof(d->after))
 			break;
 		memcpy(d->after + o, tmp, n);
