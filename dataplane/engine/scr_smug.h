@@ -96,6 +96,10 @@ void scr_smug_resume(struct scr_smug *g, const struct scr_smug_from *from);
 unsigned scr_smug_feed(struct scr_smug *g, bool from_client, const uint8_t *p,
 		       uint32_t len, struct scr_smug_detail *out);
 void scr_smug_off(struct scr_smug *g);
+/* The content scan's vector width: the widest the CPU has (AUTO), or a
+ * narrower one for tests; returns the one in use. Process-wide. */
+enum { SCR_SMUG_SIMD_AUTO = -1, SCR_SMUG_SIMD_NONE, SCR_SMUG_SIMD_SSE2, SCR_SMUG_SIMD_AVX2 };
+int scr_smug_simd(int level);
 bool scr_smug_active(const struct scr_smug *g);
 
 #endif

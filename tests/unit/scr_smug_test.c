@@ -180,42 +180,53 @@ static void test_splits(void **state)
 	}
 }
 
-/* test_long_content - every case's message content after k filler bytes
- * (dots inside lines, bare LF and CR lines, no dot after a line break),
- * k = 0..47: each sequence at every offset of a sixteen-byte block, whole
- * and cut at every byte */
-static void test_long_content(void **state)
+/* long_content_case - one case's content after 0..47 filler bytes */
+static void long_content_case(const struct gcase *orig, int level)
 {
 	static const char pat[] = "a.b c.\nd.\re.f";
-	size_t i, k, npat = sizeof(pat) - 1;
+	size_t k, npat = sizeof(pat) - 1;
+	struct gcase c = *orig;
+	char body[256], text[128];
+	uint32_t s, len;
+	unsigned r;
 
-	(void)state;
-	for (i = 0; i < NELEM(cases); i++) {
-		struct gcase c = cases[i];
-		char body[256], text[128];
-		uint32_t s, len;
-		unsigned r;
+	if (strcmp(c.s[0].bytes, "220 mx.example.test ESMTP\r\n") != 0 ||
+	    c.s[5].dir != 'C' || c.s[6].dir != 0)
+		return;
+	for (k = 0; k < 48; k++) {
+		size_t j;
 
-		if (strcmp(c.s[0].bytes, "220 mx.example.test ESMTP\r\n") != 0 ||
-		    c.s[5].dir != 'C' || c.s[6].dir != 0)
-			continue;
-		for (k = 0; k < 48; k++) {
-			size_t j;
-
-			for (j = 0; j < k; j++)
-				body[j] = pat[j % npat];
-			snprintf(body + k, sizeof(body) - k, "\r\n%s", cases[i].s[5].bytes);
-			c.s[5].bytes = body;
-			len = (uint32_t)strlen(body);
-			for (s = 0; s < len; s++) {
-				r = run(&c, s, false, text, sizeof(text));
-				if (r != c.want)
-					fail_msg("%s after %zu filler bytes, split at %u: "
-						 "results %#x, want %#x", c.label, k, s, r,
-						 c.want);
-			}
+		for (j = 0; j < k; j++)
+			body[j] = pat[j % npat];
+		snprintf(body + k, sizeof(body) - k, "\r\n%s", orig->s[5].bytes);
+		c.s[5].bytes = body;
+		len = (uint32_t)strlen(body);
+		for (s = 0; s < len; s++) {
+			r = run(&c, s, false, text, sizeof(text));
+			if (r != c.want)
+				fail_msg("%s after %zu filler bytes, split at %u, "
+					 "scan %d: results %#x, want %#x", c.label, k,
+					 s, level, r, c.want);
 		}
 	}
+}
+
+/* test_long_content - every case's message content after k filler bytes
+ * (dots inside lines, bare LF and CR lines, no dot after a line break),
+ * k = 0..47: each sequence at every offset of a 16- and 32-byte block,
+ * whole and cut at every byte, with each scan the CPU has */
+static void test_long_content(void **state)
+{
+	size_t i;
+	int level, best = scr_smug_simd(SCR_SMUG_SIMD_AUTO);
+
+	(void)state;
+	for (level = SCR_SMUG_SIMD_NONE; level <= best; level++) {
+		scr_smug_simd(level);
+		for (i = 0; i < NELEM(cases); i++)
+			long_content_case(&cases[i], level);
+	}
+	scr_smug_simd(SCR_SMUG_SIMD_AUTO);
 }
 
 /* test_off - a guard that is off reads nothing */
