@@ -795,7 +795,6 @@ struct ctl_v4pfx {
 	uint32_t end;
 	uint8_t plen;		/* 0..32 */
 	uint8_t ans;
-	uint32_t seq;		/* input order: a later duplicate wins */
 };
 
 /* The painter: intervals in ascending order, merged when equal, written
@@ -806,18 +805,6 @@ struct ctl_painter {
 	uint8_t pend_ans;
 	int err;
 };
-
-/* ctl_v4pfx_cmp - by start, then shorter first, then input order */
-static int ctl_v4pfx_cmp(const void *a, const void *b)
-{
-	const struct ctl_v4pfx *x = a, *y = b;
-
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	if (x->plen != y->plen)
-		return x->plen < y->plen ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
 
 /* ctl_paint_now - one maximal interval into the DXR form: a range for its
  * start and for the start of every chunk it covers; -ENOSPC past d->cap */
@@ -905,16 +892,53 @@ static int ctl_v4_sweep(const struct ctl_v4pfx *v, size_t n,
 	return p->err;
 }
 
+#define CTL_SORT_BITS	13	/* radix digit: 3 passes over start << 6 | plen */
+
+/* ctl_v4_sort - sort v by start, then shorter first, stable (a later
+ * duplicate stays after the earlier one: it wins); tmp holds n. An LSD
+ * radix sort: qsort took 2.3 s of 10M prefixes' 4.3 s build (issue 16). */
+static void ctl_v4_sort(struct ctl_v4pfx *v, struct ctl_v4pfx *tmp, size_t n)
+{
+	static const unsigned shift[3] = { 0, CTL_SORT_BITS, 2 * CTL_SORT_BITS };
+	struct ctl_v4pfx *from = v, *to = tmp, *t;
+	size_t cnt[1u << CTL_SORT_BITS], i, sum, c;
+	unsigned pass;
+
+	for (pass = 0; pass < 3; pass++) {
+		memset(cnt, 0, sizeof(cnt));
+		for (i = 0; i < n; i++)
+			cnt[((uint64_t)from[i].start << 6 | from[i].plen) >> shift[pass] &
+			    ((1u << CTL_SORT_BITS) - 1)]++;
+		for (i = 0, sum = 0; i < (1u << CTL_SORT_BITS); i++) {
+			c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			to[cnt[((uint64_t)from[i].start << 6 | from[i].plen) >> shift[pass] &
+			       ((1u << CTL_SORT_BITS) - 1)]++] = from[i];
+		t = from;
+		from = to;
+		to = t;
+	}
+	if (from != v)		/* an odd number of passes ends in tmp */
+		memcpy(v, from, n * sizeof(*v));
+}
+
 /* ctl_v4_collect - the IPv4 entries as sorted ctl_v4pfx; count in *nv */
 static struct ctl_v4pfx *ctl_v4_collect(const struct ctl_xdp_entry *e,
 					size_t n, size_t *nv)
 {
-	struct ctl_v4pfx *v;
+	struct ctl_v4pfx *v, *tmp;
 	size_t i, k = 0;
 
 	v = malloc((n ? n : 1) * sizeof(*v));
-	if (!v)
+	tmp = malloc((n ? n : 1) * sizeof(*tmp));
+	if (!v || !tmp) {
+		free(v);
+		free(tmp);
 		return NULL;
+	}
 	for (i = 0; i < n; i++) {
 		uint32_t a, mask;
 		unsigned plen;
@@ -929,10 +953,10 @@ static struct ctl_v4pfx *ctl_v4_collect(const struct ctl_xdp_entry *e,
 		v[k].end = (a & mask) | ~mask;
 		v[k].plen = (uint8_t)plen;
 		v[k].ans = e[i].ans;
-		v[k].seq = (uint32_t)i;
 		k++;
 	}
-	qsort(v, k, sizeof(*v), ctl_v4pfx_cmp);
+	ctl_v4_sort(v, tmp, k);
+	free(tmp);
 	*nv = k;
 	return v;
 }
