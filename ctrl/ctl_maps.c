@@ -895,17 +895,19 @@ static int ctl_v4_sweep(const struct ctl_v4pfx *v, size_t n,
 #define CTL_SORT_BITS	13	/* radix digit: 3 passes over start << 6 | plen */
 
 /* ctl_v4_sort - sort v by start, then shorter first, stable (a later
- * duplicate stays after the earlier one: it wins); tmp holds n. An LSD
- * radix sort: qsort took 2.3 s of 10M prefixes' 4.3 s build (issue 16). */
-static void ctl_v4_sort(struct ctl_v4pfx *v, struct ctl_v4pfx *tmp, size_t n)
+ * duplicate stays after the earlier one: it wins); tmp holds n, cnt
+ * 2^CTL_SORT_BITS. An LSD radix sort: qsort took 2.3 s of 10M prefixes'
+ * 4.3 s build (issue 16). */
+static void ctl_v4_sort(struct ctl_v4pfx *v, struct ctl_v4pfx *tmp, size_t n,
+			size_t *cnt)
 {
 	static const unsigned shift[3] = { 0, CTL_SORT_BITS, 2 * CTL_SORT_BITS };
 	struct ctl_v4pfx *from = v, *to = tmp, *t;
-	size_t cnt[1u << CTL_SORT_BITS], i, sum, c;
+	size_t i, sum, c;
 	unsigned pass;
 
 	for (pass = 0; pass < 3; pass++) {
-		memset(cnt, 0, sizeof(cnt));
+		memset(cnt, 0, sizeof(*cnt) << CTL_SORT_BITS);
 		for (i = 0; i < n; i++)
 			cnt[((uint64_t)from[i].start << 6 | from[i].plen) >> shift[pass] &
 			    ((1u << CTL_SORT_BITS) - 1)]++;
@@ -930,13 +932,15 @@ static struct ctl_v4pfx *ctl_v4_collect(const struct ctl_xdp_entry *e,
 					size_t n, size_t *nv)
 {
 	struct ctl_v4pfx *v, *tmp;
-	size_t i, k = 0;
+	size_t i, k = 0, *cnt;
 
 	v = malloc((n ? n : 1) * sizeof(*v));
 	tmp = malloc((n ? n : 1) * sizeof(*tmp));
-	if (!v || !tmp) {
+	cnt = malloc(sizeof(*cnt) << CTL_SORT_BITS);
+	if (!v || !tmp || !cnt) {
 		free(v);
 		free(tmp);
+		free(cnt);
 		return NULL;
 	}
 	for (i = 0; i < n; i++) {
@@ -955,8 +959,9 @@ static struct ctl_v4pfx *ctl_v4_collect(const struct ctl_xdp_entry *e,
 		v[k].ans = e[i].ans;
 		k++;
 	}
-	ctl_v4_sort(v, tmp, k);
+	ctl_v4_sort(v, tmp, k, cnt);
 	free(tmp);
+	free(cnt);
 	*nv = k;
 	return v;
 }
