@@ -97,6 +97,10 @@ static const char *const ctl_map_name[CTL_MAP_MAX] = {
 	[CTL_MAP_HOST_CTR] = "host_ctr",
 };
 
+/* Pins of the DIR-24-8 maps an older smtpscreen made (before DXR): detach
+ * removes them too, and reopening such pins says what they are. */
+static const char *const ctl_map_old_name[] = { "tbl24_a", "tbl24_b", "tbl8" };
+
 /* ctl_map_inner - a map reached through dxr_ranges or perm6, never pinned */
 static bool ctl_map_inner(int id)
 {
@@ -540,6 +544,12 @@ struct ctl_maps *ctl_maps_open_pinned(const char *dir, char *err,
 			rc = -errno;
 			snprintf(err, errlen, "pinned map %s: %s", path,
 				 strerror(errno));
+			snprintf(path, sizeof(path), "%s/%s", dir, ctl_map_old_name[0]);
+			if (rc == -ENOENT && access(path, F_OK) == 0)
+				snprintf(err, errlen, "the program pinned under %s "
+					 "is an older smtpscreen's (DIR-24-8 maps "
+					 "tbl24_a/b, no dxr_base_a): detach it and "
+					 "attach again", dir);
 			goto out;
 		}
 	}
@@ -687,6 +697,11 @@ int ctl_maps_unpin(const char *dir)
 		dir = SCR_XDP_PIN_DIR;
 	for (i = 0; i < CTL_MAP_MAX; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, ctl_map_name[i]);
+		if (unlink(path) == 0)
+			found = 1;
+	}
+	for (i = 0; i < (int)(sizeof(ctl_map_old_name) / sizeof(ctl_map_old_name[0])); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, ctl_map_old_name[i]);
 		if (unlink(path) == 0)
 			found = 1;
 	}
