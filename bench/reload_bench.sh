@@ -25,12 +25,13 @@
 #   other /64 of 2001:db8:ffff::/48), 2 % /32s, 384 /25-/31 in 64 /24s of 100.64.0.0/16,
 #   0.6 % /16-/23 in 101.0.0.0-124.255.255.255, the rest /24s spread over
 #   1.0.0.0-99.255.255.255. Host mode sizes its XDP maps at start for the start list
-#   plus 256 tbl8 groups (one per /24 holding longer prefixes) and 65,536 IPv6
-#   prefixes; a reload that needs more puts bigger maps in the copy it writes
-#   (it used to be refused: "does not fit the maps; restart to resize them").
-#   SHAPE=fit (default) keeps the /32s in 160 /24s (224 groups in all); SHAPE=spread
-#   spreads them over 100.64.0.0/10 (about 15,000 groups) to show that growth (a
-#   refused reload is still reported as such). No line covers 198.18.0.0/15 (the
+#   (its IPv4 DXR ranges half as much again, at least 2^19) and 65,536 IPv6
+#   prefixes; a reload that needs more (the big list: about two ranges per prefix)
+#   puts bigger maps in the copy it writes (it used to be refused: "does not fit the
+#   maps; restart to resize them"; a refused reload is still reported as such).
+#   SHAPE=fit (default) keeps the /32s in 160 /24s; SHAPE=spread spreads them over
+#   100.64.0.0/10 (this mattered for the DIR-24-8 maps before DXR: one 256-byte group
+#   per /24 holding a /32; DXR ranges cost the same either way). No line covers 198.18.0.0/15 (the
 #   traffic) or 127.0.0.0/8.
 #   Per mode (MODES, default "host inline"), in namespaces of its own:
 #     host    schrl_hsrv (veth schrl_hs0, 198.18.90.1/24: private Postfix, plain smtpd,
@@ -207,8 +208,8 @@ for k in range(n6):
     host = rnd.getrandbits(64) & ~((1 << (128 - plen)) - 1)
     lines.append("%s/%d" % (ipaddress.IPv6Address(base6 | (slot << 64) | host), plen))
 count["IPv6 /64-/128 in 2001:db8:ffff::/48"] = n6
-# /32s at even addresses: fit: inside 160 /24s of 100.64.0.0/16 (160 tbl8 groups);
-# spread: anywhere in 100.64.0.0/10 (about 15,000 /24s, each a tbl8 group)
+# /32s at even addresses: fit: inside 160 /24s of 100.64.0.0/16; spread: anywhere in
+# 100.64.0.0/10 (about 15,000 /24s)
 n32 = min(20480, n * 2 // 100)
 if shape == "fit":
     evens = list(range(A("100.64.0.0"), A("100.64.160.0"), 2))

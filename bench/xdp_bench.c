@@ -2,17 +2,19 @@
 /*
  * NAME
  *	xdp_bench - XDP lookup cost of three IPv4 structures in the same run:
- *	BPF LPM trie, scr_xdp's DIR-24-8, DXR (D18); warm and cold; load times
+ *	BPF LPM trie, DIR-24-8 (scr_xdp's before), DXR (D18, scr_xdp's now);
+ *	warm and cold; load times
  * DESCRIPTION
  *	For 10K, 100K, 1M and 10M random IPv4 prefixes in a blocklist's mix
  *	(xt_random_v4_mix: /16../32, 45% /32, 30% /24), fills
- *	  - scr_xdp's DIR-24-8 (ctl_maps_replace into a loaded scr_xdp),
+ *	  - scr_xdp's DXR maps (ctl_maps_replace into a loaded scr_xdp),
  *	  - scr_lookup_bench's BPF_MAP_TYPE_LPM_TRIE (batch updates),
- *	  - scr_lookup_bench's DXR maps (ctl_maps_dxr_build, written by mmap),
- *	    the ranges once in a plain array and once in an inner map of a
- *	    map-in-map (dxr_inner: helper calls, as growable copies would be),
+ *	  - scr_lookup_bench's DIR-24-8 maps (painted from the DXR form),
+ *	  - scr_lookup_bench's plain DXR ranges array (ctl_maps_dxr_build,
+ *	    written by mmap; with scr_xdp's base array),
  *	and times scr_lookup_bench's programs (the same lookup code as
- *	scr_xdp, scr_lookup.bpf.h) through BPF_PROG_TEST_RUN:
+ *	scr_xdp, scr_lookup.bpf.h) through BPF_PROG_TEST_RUN; dxr_inner is
+ *	scr_xdp's lookup on scr_xdp's own maps and active copy:
  *	  warm: one frame, one source, REPEAT runs (the kernel's average),
  *	        over WARM_ADDRS sources;
  *	  cold: one frame, repeat 2^20, each run takes the next source of a
@@ -23,7 +25,9 @@
  *	so drift hits all; the median of ROUNDS is printed.
  *	Before timing, CHECK sources are looked up in each structure with
  *	their own frame and compared with a reference longest-prefix match
- *	(xt_ref_lookup): any difference exits 1.
+ *	(xt_ref_lookup), and sent through scr_xdp_prog (DROP iff REJECT): any
+ *	difference exits 1. scr_xdp_prog is also timed warm (the whole
+ *	program: parse, DXR, dynamic lookups on a miss).
  *	At 1M also: dyn4 batch vs single updates, LPM single updates.
  *	Prints "key value" lines for bench/xdp_bench.sh.
  * USAGE
@@ -214,26 +218,100 @@ static int dbl_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* bench_size - fill the three structures with n prefixes and time them */
+/* dir248_paint - DIR-24-8 (scr_xdp's structure before DXR) from a DXR
+ * form, each range an interval: whole /24 blocks in tbl24, a block with
+ * more than one answer a group of 256 answers in tbl8 (tbl24 NULL: only
+ * count the groups); the number of groups */
+static uint32_t dir248_paint(const struct ctl_dxr *d, uint32_t *tbl24,
+			     uint8_t *tbl8)
+{
+	const unsigned off = SCR_XDP_DXR_OFF_BITS;
+	uint32_t c, r, ngroups = 0;
+	int64_t cur = -1;
+
+	for (c = 0; c < SCR_XDP_DXR_CHUNKS; c++)
+		for (r = d->base[c]; r < d->base[c + 1]; r++) {
+			uint64_t s = (uint64_t)c << off | d->ranges[r] >> 2;
+			uint64_t e = r + 1 < d->base[c + 1] ?
+				     ((uint64_t)c << off | d->ranges[r + 1] >> 2) - 1 :
+				     ((uint64_t)(c + 1) << off) - 1;
+			uint8_t ans = d->ranges[r] & 3;
+
+			while (s <= e) {
+				uint64_t blk = s >> 8, last, nblk, k;
+
+				if ((s & 0xff) == 0 && e >= s + 255) {
+					nblk = (e + 1 - s) >> 8;
+					for (k = blk; tbl24 && k < blk + nblk; k++)
+						tbl24[k] = ans;
+					s += nblk << 8;
+					continue;
+				}
+				if (cur != (int64_t)blk) {
+					if (tbl24)
+						tbl24[blk] = SCR_XDP_TBL24_GROUP | ngroups;
+					ngroups++;
+					cur = (int64_t)blk;
+				}
+				last = e < (s | 0xff) ? e : (s | 0xff);
+				if (tbl24)
+					memset(tbl8 + (size_t)(ngroups - 1) * 256 + (s & 0xff),
+					       ans, (size_t)(last - s + 1));
+				s = last + 1;
+			}
+		}
+	return ngroups;
+}
+
+/* dir248_load - the DIR-24-8 form of d into b's tbl24 and a tbl8 group
+ * map of its own in slot 0; the map's fd */
+static int dir248_load(struct scr_lookup_bench *b, const struct ctl_dxr *d,
+		       uint32_t groups)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo,
+		    .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	size_t len = (size_t)groups * SCR_XDP_TBL8_GROUP_SIZE;
+	__u32 zero = 0;
+	uint8_t *tbl8;
+	uint32_t *tbl24;
+	int fd;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "tbl8_bench", 4,
+			    SCR_XDP_TBL8_GROUP_SIZE, groups ? groups : 1, &mo);
+	tbl8 = fd < 0 || !groups ? MAP_FAILED :
+	       mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (fd < 0 || (groups && tbl8 == MAP_FAILED) ||
+	    bpf_map_update_elem(bpf_map__fd(b->maps.tbl8), &zero, &fd, BPF_ANY)) {
+		perror("dir248 tbl8 map");
+		exit(1);
+	}
+	tbl24 = map_mmap(b->maps.tbl24);
+	dir248_paint(d, tbl24, tbl8);
+	munmap(tbl24, (size_t)SCR_XDP_TBL24_SIZE * 4);
+	if (groups)
+		munmap(tbl8, len);
+	return fd;
+}
+
+/* bench_size - fill the structures with n prefixes and time them */
 static int bench_size(size_t n, uint64_t dir_max_bytes)
 {
 	static uint8_t pkts[WARM_ADDRS][256];
 	static int lens[WARM_ADDRS];
 	struct ctl_xdp_entry *e = calloc(n, sizeof(*e));
-	struct ctl_maps_opts o = { .tbl8_groups = 1 };
-	struct ctl_maps *m = NULL;
+	struct ctl_maps_opts o = {};
+	struct ctl_maps *m;
 	struct scr_lookup_bench *b;
 	struct ctl_dxr d;
 	struct xt_ref *ref;
-	struct scr_xdp_dxr_base *base;
 	struct scr_xdp_dxr_range *ranges;
 	uint32_t *tr, groups;
 	size_t lines, i;
-	double t, ns[P_MAX][ROUNDS], warm[P_MAX] = { 0 }, cold[P_MAX];
-	int fd[P_MAX], have[P_MAX] = { 1, 1, 1, 1, 1 }, p, k, ifd;
+	double t, ns[P_MAX][ROUNDS], warm[P_MAX] = { 0 }, cold[P_MAX], xdp_warm = 0;
+	int fd[P_MAX], have[P_MAX] = { 1, 1, 1, 1, 1 }, p, k, tfd = -1;
 	char err[256];
 	uint8_t buf[256];
-	unsigned act, bad[P_MAX] = { 0 };
+	unsigned act, bad[P_MAX] = { 0 }, bad_xdp = 0, sel;
 
 	xt_random_v4_mix(e, n, 42 + n);
 	ref = xt_ref_build(e, n);
@@ -248,26 +326,28 @@ static int bench_size(size_t n, uint64_t dir_max_bytes)
 	       now_ms() - t, d.nranges,
 	       (SCR_XDP_DXR_BASE_VALS + lines) * sizeof(struct scr_xdp_dxr_range));
 
-	groups = ctl_maps_tbl8_needed(e, n);
+	/* scr_xdp itself, sized as xdp attach sizes it */
+	o.dxr_ranges = ctl_maps_dxr_needed(e, n);
+	m = ctl_maps_load(&o, err, sizeof(err));
+	if (!m) {
+		fprintf(stderr, "load: %s\n", err);
+		return 1;
+	}
+	t = now_ms();
+	if (ctl_maps_replace(m, e, n)) {
+		fprintf(stderr, "replace failed\n");
+		return 1;
+	}
+	ctl_maps_describe(m, (char *)buf, sizeof(buf));
+	printf("n=%zu xdp_replace_ms %.1f (%s)\n", n, now_ms() - t, (char *)buf);
+	sel = ctl_maps_active(m);
+
+	groups = dir248_paint(&d, NULL, NULL);
 	if ((uint64_t)groups * 256 > dir_max_bytes) {
 		printf("n=%zu dir248 not loaded: %u tbl8 groups = %.0f MiB a copy "
 		       "(limit %.0f MiB on this shared machine)\n", n, groups,
 		       groups / 4096.0, dir_max_bytes / 1048576.0);
 		have[P_DIR] = 0;
-	} else {
-		m = ctl_maps_load(&o, err, sizeof(err));
-		if (!m) {
-			fprintf(stderr, "load: %s\n", err);
-			return 1;
-		}
-		t = now_ms();
-		if (ctl_maps_replace(m, e, n)) {
-			fprintf(stderr, "replace failed\n");
-			return 1;
-		}
-		printf("n=%zu dir248_load_ms %.1f tbl8_groups %u bytes %llu\n", n,
-		       now_ms() - t, groups,
-		       2ull * SCR_XDP_TBL24_SIZE * 4 + (uint64_t)groups * 256);
 	}
 
 	b = scr_lookup_bench__open();
@@ -277,13 +357,13 @@ static int bench_size(size_t n, uint64_t dir_max_bytes)
 	}
 	bpf_map__set_max_entries(b->maps.lpm4, (__u32)n);
 	bpf_map__set_max_entries(b->maps.dxr_ranges, (__u32)lines);
-	if (have[P_DIR]) {
-		unsigned sel = ctl_maps_active(m);
-
-		bpf_map__reuse_fd(b->maps.tbl24, ctl_maps_map_fd(m, sel ? "tbl24_b" : "tbl24_a"));
-		bpf_map__reuse_fd(b->maps.tbl8, ctl_maps_map_fd(m, "tbl8"));
-		b->bss->dir_sel = sel;
-	} else {
+	/* DXR in the inner map is scr_xdp's own maps and active copy; the
+	 * plain DXR shares its base array */
+	bpf_map__reuse_fd(b->maps.dxr_base, ctl_maps_map_fd(m, sel ? "dxr_base_b" :
+							    "dxr_base_a"));
+	bpf_map__reuse_fd(b->maps.dxr_outer, ctl_maps_map_fd(m, "dxr_ranges"));
+	b->bss->sel = sel;
+	if (!have[P_DIR]) {
 		bpf_map__set_autocreate(b->maps.tbl24, false);
 		bpf_map__set_autocreate(b->maps.tbl8, false);
 		bpf_program__set_autoload(b->progs.scr_dir248_prog, false);
@@ -292,30 +372,17 @@ static int bench_size(size_t n, uint64_t dir_max_bytes)
 		perror("lookup bench load");
 		return 1;
 	}
+	if (have[P_DIR]) {
+		t = now_ms();
+		tfd = dir248_load(b, &d, groups);
+		printf("n=%zu dir248_load_ms %.1f tbl8_groups %u bytes %llu\n", n,
+		       now_ms() - t, groups,
+		       (unsigned long long)SCR_XDP_TBL24_SIZE * 4 + (uint64_t)groups * 256);
+	}
 	t = now_ms();
-	base = map_mmap(b->maps.dxr_base);
 	ranges = map_mmap(b->maps.dxr_ranges);
-	memcpy(base, d.base, SCR_XDP_DXR_BASE_VALS * sizeof(*base));
 	memcpy(ranges, d.ranges, lines * sizeof(*ranges));
 	printf("n=%zu dxr_write_ms %.1f\n", n, now_ms() - t);
-	{
-		LIBBPF_OPTS(bpf_map_create_opts, mo,
-			    .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
-		__u32 zero = 0;
-		void *p2;
-
-		ifd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "dxr_inner", 4,
-				     sizeof(*ranges), (__u32)lines, &mo);
-		p2 = ifd < 0 ? MAP_FAILED : mmap(NULL, lines * sizeof(*ranges),
-				PROT_READ | PROT_WRITE, MAP_SHARED, ifd, 0);
-		if (p2 == MAP_FAILED || bpf_map_update_elem(bpf_map__fd(b->maps.dxr_outer),
-							    &zero, &ifd, BPF_ANY)) {
-			perror("dxr inner map");
-			return 1;
-		}
-		memcpy(p2, d.ranges, lines * sizeof(*ranges));
-		munmap(p2, lines * sizeof(*ranges));
-	}
 	t = lpm_fill(bpf_map__fd(b->maps.lpm4), e, n, 1);
 	if (t < 0)
 		t = lpm_fill(bpf_map__fd(b->maps.lpm4), e, n, 0);
@@ -331,7 +398,8 @@ static int bench_size(size_t n, uint64_t dir_max_bytes)
 	for (i = 0; i < TRACE; i++)
 		tr[i] = htonl(tr[i]);
 
-	/* Every structure answers as the reference (own frames, no trace). */
+	/* Every structure answers as the reference (own frames, no trace);
+	 * scr_xdp_prog drops exactly the rejected sources. */
 	b->bss->trace_on = 0;
 	for (i = 0; i < CHECK; i++) {
 		uint32_t a = ntohl(tr[i]);
@@ -348,20 +416,28 @@ static int bench_size(size_t n, uint64_t dir_max_bytes)
 			      act == XDP_TX ? SCR_XDP_ANS_PERMIT : SCR_XDP_ANS_NONE;
 			bad[p] += got != want;
 		}
+		run(ctl_maps_prog_fd(m), buf, len, 1, &act);
+		bad_xdp += (act == XDP_DROP) != (want == SCR_XDP_ANS_REJECT);
 	}
-	printf("n=%zu check %u sources: wrong answers dxr_user %u lpm %u dir248 %u dxr %u dxr_inner %u\n",
-	       n, CHECK, bad[P_NONE], bad[P_LPM], bad[P_DIR], bad[P_DXR], bad[P_DXRI]);
+	printf("n=%zu check %u sources: wrong answers dxr_user %u lpm %u dir248 %u "
+	       "dxr %u dxr_inner(scr_xdp's maps) %u scr_xdp_prog %u\n", n, CHECK,
+	       bad[P_NONE], bad[P_LPM], bad[P_DIR], bad[P_DXR], bad[P_DXRI], bad_xdp);
 	for (p = 0; p < P_MAX; p++)
 		if (bad[p])
 			return 1;
+	if (bad_xdp)
+		return 1;
 
 	/* Warm: one source per run of REPEAT. */
 	for (i = 0; i < WARM_ADDRS; i++)
 		lens[i] = xt_frame4(pkts[i], ntohl(tr[i]));
-	for (i = 0; i < WARM_ADDRS; i++)
+	for (i = 0; i < WARM_ADDRS; i++) {
 		for (p = 0; p < P_MAX; p++)
 			if (have[p])
 				warm[p] += run(fd[p], pkts[i], lens[i], REPEAT, NULL) / WARM_ADDRS;
+		xdp_warm += run(ctl_maps_prog_fd(m), pkts[i], lens[i], REPEAT, NULL) /
+			    WARM_ADDRS;
+	}
 	/* Cold: a new source every run. */
 	b->bss->trace_on = 1;
 	for (k = 0; k < ROUNDS; k++)
@@ -373,8 +449,9 @@ static int bench_size(size_t n, uint64_t dir_max_bytes)
 		qsort(ns[p], ROUNDS, sizeof(double), dbl_cmp);
 		cold[p] = ns[p][ROUNDS / 2];
 	}
-	printf("n=%zu warm_ns none %.1f lpm %.1f dir248 %.1f dxr %.1f dxr_inner %.1f\n", n,
-	       warm[P_NONE], warm[P_LPM], warm[P_DIR], warm[P_DXR], warm[P_DXRI]);
+	printf("n=%zu warm_ns none %.1f lpm %.1f dir248 %.1f dxr %.1f dxr_inner %.1f "
+	       "scr_xdp_prog %.1f\n", n, warm[P_NONE], warm[P_LPM], warm[P_DIR],
+	       warm[P_DXR], warm[P_DXRI], xdp_warm);
 	printf("n=%zu cold_ns none %.1f lpm %.1f dir248 %.1f dxr %.1f dxr_inner %.1f\n", n,
 	       cold[P_NONE], cold[P_LPM], cold[P_DIR], cold[P_DXR], cold[P_DXRI]);
 	for (p = P_LPM; p < P_MAX; p++)
@@ -382,16 +459,24 @@ static int bench_size(size_t n, uint64_t dir_max_bytes)
 			printf("n=%zu lookup_ns %s warm %.1f cold %.1f\n", n,
 			       p_name[p], warm[p] - warm[P_NONE],
 			       cold[p] - cold[P_NONE]);
+	/* scr_xdp's lookup (dxr_inner) against the other two */
+	printf("n=%zu ratio lpm/scr_xdp warm %.2f cold %.2f", n,
+	       (warm[P_LPM] - warm[P_NONE]) / (warm[P_DXRI] - warm[P_NONE]),
+	       (cold[P_LPM] - cold[P_NONE]) / (cold[P_DXRI] - cold[P_NONE]));
 	if (have[P_DIR])
-		printf("n=%zu ratio_cold lpm/dxr %.1f dir248/dxr %.1f\n", n,
-		       (cold[P_LPM] - cold[P_NONE]) / (cold[P_DXR] - cold[P_NONE]),
-		       (cold[P_DIR] - cold[P_NONE]) / (cold[P_DXR] - cold[P_NONE]));
+		printf(" dir248/scr_xdp warm %.2f cold %.2f",
+		       (warm[P_DIR] - warm[P_NONE]) / (warm[P_DXRI] - warm[P_NONE]),
+		       (cold[P_DIR] - cold[P_NONE]) / (cold[P_DXRI] - cold[P_NONE]));
+	printf("\n");
 	fflush(stdout);
 
-	if (n == 1000000 && m)
+	if (n == 1000000)
 		dyn_loads(m, e, n);
+	munmap(ranges, lines * sizeof(*ranges));
+	munmap(tr, (size_t)TRACE * 4);
 	scr_lookup_bench__destroy(b);
-	close(ifd);
+	if (tfd >= 0)
+		close(tfd);
 	ctl_maps_destroy(m);
 	ctl_maps_dxr_free(&d);
 	free(ref);

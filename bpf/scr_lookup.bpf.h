@@ -3,9 +3,11 @@
  * NAME
  *	scr_lookup - IPv4 permanent-list lookups: DIR-24-8 and DXR (D16R)
  * DESCRIPTION
- *	The lookup bodies, written once for scr_xdp.bpf.c and the benchmark
- *	program scr_lpm_bench.bpf.c, which times them in the same run. The
- *	maps are arguments (inlined: the verifier sees the map each time).
+ *	The lookup bodies, written once for scr_xdp.bpf.c (DXR) and the
+ *	benchmark program scr_lookup_bench.bpf.c, which times both in the
+ *	same run (DIR-24-8, scr_xdp's structure before DXR, is kept for that
+ *	comparison only). The maps are arguments (inlined: the verifier sees
+ *	the map each time).
  *	DIR-24-8: tbl24 lines (struct scr_xdp_tbl24_line) and, for /24s
  *	with more than one answer, a group of 256 answers in the inner map
  *	at slot sel of the map-in-map tbl8 (smtpscreen_abi.h).

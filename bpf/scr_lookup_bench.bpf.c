@@ -8,12 +8,13 @@
  *	Not loaded by smtpscreen (scr_lpm_bench.bpf.o, the tests' "other
  *	tool's program", stays one small program). Programs:
  *	  scr_lpm4_prog    BPF_MAP_TYPE_LPM_TRIE lpm4
- *	  scr_dir248_prog  scr_xdp's DIR-24-8 (tbl24 + tbl8: bench/xdp_bench
- *	                   gives this object the maps scr_xdp's loaded copy
- *	                   uses, selector dir_sel)
+ *	  scr_dir248_prog  DIR-24-8 (tbl24 + a tbl8 inner map in slot 0), scr_xdp's
+ *	                   structure before DXR, built by bench/xdp_bench
  *	  scr_dxr_prog     DXR (D18, 16-bit ranges): dxr_base + dxr_ranges
  *	  scr_dxr_inner_prog  the same with the ranges in the inner map of
- *	                   dxr_outer (as growable A/B copies would be)
+ *	                   dxr_outer at slot sel: scr_xdp's layout (bench/
+ *	                   xdp_bench gives this object scr_xdp's own maps
+ *	                   dxr_base_a/b and dxr_ranges, and its active copy)
  *	  scr_none_prog    no lookup (the run's overhead to subtract)
  *	The lookup bodies are scr_lookup.bpf.h's, scr_xdp's own. With
  *	trace_on, the source address is not the frame's but the next one of
@@ -44,7 +45,7 @@ struct scr_trace_line {
 
 __u32 trace_on;
 __u32 trace_idx;
-__u32 dir_sel;
+__u32 sel;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -54,7 +55,7 @@ struct {
 	__type(value, __u32);
 } lpm4 SEC(".maps");
 
-/* scr_xdp's maps (reused by fd): the same definitions. */
+/* DIR-24-8 (the benchmark's comparison). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
@@ -82,7 +83,7 @@ struct {
 	__uint(max_entries, SCR_XDP_DXR_BASE_VALS);
 	__type(key, __u32);
 	__type(value, struct scr_xdp_dxr_base);
-} dxr_base SEC(".maps");
+} dxr_base SEC(".maps");	/* xdp_bench: scr_xdp's dxr_base_a/b */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -92,11 +93,11 @@ struct {
 	__type(value, struct scr_xdp_dxr_range);
 } dxr_ranges SEC(".maps");
 
-/* The same ranges in an inner map (slot 0), as a copy that can grow
- * would hold them: inner array lookups are helper calls, not inlined. */
+/* The same ranges in an inner map (slot sel), as scr_xdp's dxr_ranges holds
+ * them: inner array lookups are helper calls, not inlined. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__array(values, struct {
 		__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -181,14 +182,13 @@ static __always_inline int scr_bench(struct xdp_md *ctx, const int kind)
 		ans = v ? *v : SCR_XDP_ANS_NONE;
 		break;
 	case SCR_BENCH_DIR248:
-		ans = scr_dir248_lookup(&tbl24, &tbl8, dir_sel & 1,
-					bpf_ntohl(saddr));
+		ans = scr_dir248_lookup(&tbl24, &tbl8, 0, bpf_ntohl(saddr));
 		break;
 	case SCR_BENCH_DXR:
 		ans = scr_dxr_lookup(&dxr_base, &dxr_ranges, bpf_ntohl(saddr));
 		break;
 	case SCR_BENCH_DXR_INNER:
-		key.prefixlen = 0;
+		key.prefixlen = sel & 1;
 		inner = bpf_map_lookup_elem(&dxr_outer, &key.prefixlen);
 		ans = inner ? scr_dxr_lookup(&dxr_base, inner, bpf_ntohl(saddr)) :
 			      SCR_XDP_ANS_NONE;

@@ -17,9 +17,9 @@
  *	headers) is passed untouched and counted under its reason; the kernel
  *	stack drops what is really broken. Non-first fragments carry no TCP
  *	header and are passed (counted) unless scr_block_all is set.
- *	IPv4 permanent structure: DIR-24-8, two copies (A/B) selected by
- *	scr_state.active, flipped by user space after the new copy is
- *	complete. IPv6: one hash per copy keyed by (plen, masked address),
+ *	IPv4 permanent structure: DXR (smtpscreen_abi.h, scr_lookup.bpf.h),
+ *	two copies (A/B) selected by scr_state.active, flipped by user space
+ *	after the new copy is complete. IPv6: one hash per copy keyed by (plen, masked address),
  *	probed for the lengths present, longest first.
  *	Optionally (scr_xsk_redirect) a passed in-scope packet is redirected
  *	to the AF_XDP socket bound to its rx queue in xsks_map (DPDK af_xdp).
@@ -118,25 +118,27 @@ __u32 scr_user_polls;
 /* Copy selector and prefix lengths present (mmapped by user space). */
 struct scr_xdp_state scr_state;
 
+/* DXR base arrays: where each chunk's ranges start (fixed, 1 MiB each). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, SCR_XDP_TBL24_LINES);
+	__uint(max_entries, SCR_XDP_DXR_BASE_VALS);
 	__type(key, __u32);
-	__type(value, struct scr_xdp_tbl24_line);
-} tbl24_a SEC(".maps"), tbl24_b SEC(".maps");
+	__type(value, struct scr_xdp_dxr_base);
+} dxr_base_a SEC(".maps"), dxr_base_b SEC(".maps");
 
-/* The /25../32 groups and the IPv6 prefixes of each copy are inner maps
- * of tbl8 and perm6 (slot = copy): a reload whose list does not fit puts
- * bigger maps in the inactive slot before the flip. tbl8_a/b, perm6_a/b
- * are the first ones, sized at load by user space. */
-struct scr_tbl8_map {
+/* The DXR ranges and the IPv6 prefixes of each copy are inner maps of
+ * dxr_ranges and perm6 (slot = copy): a reload whose list does not fit
+ * puts bigger maps in the inactive slot before the flip. dxr_ranges_a/b,
+ * perm6_a/b are the first ones, sized at load by user space (the ELF's
+ * size, 2^19 ranges = 1 MiB, is what the inline appliance starts with). */
+struct scr_dxr_ranges_map {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
-	__uint(max_entries, 4096);		/* resized by user space */
+	__uint(max_entries, 131072);		/* resized by user space */
 	__type(key, __u32);
-	__type(value, struct scr_xdp_tbl8_group);
-} tbl8_a SEC(".maps"), tbl8_b SEC(".maps");
+	__type(value, struct scr_xdp_dxr_range);
+} dxr_ranges_a SEC(".maps"), dxr_ranges_b SEC(".maps");
 
 struct scr_perm6_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -150,9 +152,9 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 2);
 	__type(key, __u32);
-	__array(values, struct scr_tbl8_map);
-} tbl8 SEC(".maps") = {
-	.values = { &tbl8_a, &tbl8_b },
+	__array(values, struct scr_dxr_ranges_map);
+} dxr_ranges SEC(".maps") = {
+	.values = { &dxr_ranges_a, &dxr_ranges_b },
 };
 
 struct {
@@ -292,14 +294,18 @@ static __always_inline __u32 scr_bit_index(__u64 mask)
 	return scr_debruijn64[(low * 0x03f79d71b4cb0a89ULL) >> 58];
 }
 
-/* scr_perm4 - answer of the permanent IPv4 list (DIR-24-8) */
+/* scr_perm4 - answer of the permanent IPv4 list (DXR of copy sel) */
 static __always_inline __u32 scr_perm4(__be32 saddr, __u32 sel)
 {
 	__u32 a = bpf_ntohl(saddr);
+	void *ranges;
 
+	ranges = bpf_map_lookup_elem(&dxr_ranges, &sel);
+	if (!ranges)
+		return SCR_XDP_ANS_NONE;
 	if (sel)
-		return scr_dir248_lookup(&tbl24_b, &tbl8, sel, a);
-	return scr_dir248_lookup(&tbl24_a, &tbl8, sel, a);
+		return scr_dxr_lookup(&dxr_base_b, ranges, a);
+	return scr_dxr_lookup(&dxr_base_a, ranges, a);
 }
 
 /* scr_mask6 - copy addr masked to plen into out */

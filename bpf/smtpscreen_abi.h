@@ -13,10 +13,12 @@
  *	Verdict structures (see docs/xdp.md):
  *	- permanent list (postscreen_access_list compiled to prefixes), two
  *	  copies A/B selected by scr_xdp_state.active:
- *	    IPv4: DIR-24-8: tbl24[2^24] (__u32 entries) + tbl8 groups of 256
- *	          __u8 answers for /25../32.
+ *	    IPv4: DXR (D18): a base array of 2^18 + 1 range indices and a
+ *	          sorted array of 16-bit ranges (below).
  *	    IPv6: one hash keyed by (plen, masked address), probed for each
  *	          prefix length present, longest first.
+ *	  DIR-24-8 (tbl24 + tbl8 below) is what scr_xdp used before DXR; only
+ *	  the benchmark (bench/xdp_bench) still builds it, to compare.
  *	- dynamic entries (smtpscreenctl block/allow, engine failures): one
  *	  hash per family keyed by (kind, plen, masked address), value with
  *	  an optional expiry in CLOCK_BOOTTIME ns (bpf_ktime_get_boot_ns).
@@ -41,7 +43,7 @@ enum scr_xdp_ans {
 	SCR_XDP_ANS_MAX
 };
 
-/* tbl24 entry: bit 31 set = index of a tbl8 group in the low 31 bits,
+/* DIR-24-8 (the benchmark's comparison only). tbl24 entry: bit 31 set = index of a tbl8 group in the low 31 bits,
  * otherwise an enum scr_xdp_ans. Host byte order. */
 #define SCR_XDP_TBL24_SIZE	(1u << 24)
 #define SCR_XDP_TBL24_GROUP	0x80000000u
@@ -78,6 +80,9 @@ _Static_assert(sizeof(struct scr_xdp_tbl8_group) == 256, "tbl8 group size");
 #define SCR_XDP_DXR_BASE_PER	2u	/* base entries per array value */
 #define SCR_XDP_DXR_BASE_VALS	((SCR_XDP_DXR_CHUNKS + 1) / SCR_XDP_DXR_BASE_PER + 1)
 #define SCR_XDP_DXR_RANGE_PER	4u	/* ranges per array value */
+/* Every chunk has at least one range: a copy's ranges array holds at least
+ * this many values (2^18 ranges, 512 KiB). */
+#define SCR_XDP_DXR_RANGE_VALS_MIN	(SCR_XDP_DXR_CHUNKS / SCR_XDP_DXR_RANGE_PER + 1)
 
 struct scr_xdp_dxr_base {
 	__u32 b[SCR_XDP_DXR_BASE_PER];	/* index of a chunk's first range */

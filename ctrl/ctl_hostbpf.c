@@ -305,7 +305,7 @@ struct ctl_hostbpf *ctl_hostbpf_open(const struct ctl_hostbpf_opts *o,
 		mo.ports[i] = o->ports[i];
 	mo.nports = o->nports;
 	mo.block_all = o->block_all_ports;
-	mo.tbl8_groups = o->tbl8_groups;
+	mo.dxr_ranges = o->dxr_ranges;
 	mo.perm6_max = o->perm6_max;
 	mo.host = true;
 	mo.sample_bytes = o->sample_bytes;

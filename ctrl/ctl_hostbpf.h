@@ -59,7 +59,7 @@ struct ctl_hostbpf_opts {
 					 * fail-open deadline; 0 = 1 s */
 	uint32_t sample_bytes;		/* frame bytes per sample; 0 = SCR_HOST_SAMPLE_MAX */
 	uint32_t ringbuf_bytes;		/* power of 2; 0 = 8 MiB */
-	uint32_t tbl8_groups;		/* permanent list sizes (ctl_maps_opts); */
+	uint32_t dxr_ranges;		/* permanent list sizes (ctl_maps_opts); */
 	uint32_t perm6_max;		/* 0 = default */
 	bool hs_hold;			/* smtpscreen_host_hold = handshake */
 	bool seat_steer;		/* load the sk_lookup steering to the seat */

@@ -43,9 +43,9 @@
 
 /* The maps of the inline object, by the pin names ctl_maps expects. */
 enum ctl_ib_map_id {
-	CTL_IB_TBL24_A = 0,
-	CTL_IB_TBL24_B,
-	CTL_IB_TBL8,
+	CTL_IB_BASE_A = 0,
+	CTL_IB_BASE_B,
+	CTL_IB_RANGES,
 	CTL_IB_PERM6,
 	CTL_IB_DYN4,
 	CTL_IB_DYN6,
@@ -64,12 +64,12 @@ struct ctl_ib_map {
 };
 
 static const struct ctl_ib_map ctl_ib_map[CTL_IB_MAX] = {
-	[CTL_IB_TBL24_A] = { "tbl24_a", NULL, BPF_MAP_TYPE_ARRAY, 4,
-			     sizeof(struct scr_xdp_tbl24_line) },
-	[CTL_IB_TBL24_B] = { "tbl24_b", NULL, BPF_MAP_TYPE_ARRAY, 4,
-			     sizeof(struct scr_xdp_tbl24_line) },
+	[CTL_IB_BASE_A] = { "dxr_base_a", NULL, BPF_MAP_TYPE_ARRAY, 4,
+			    sizeof(struct scr_xdp_dxr_base) },
+	[CTL_IB_BASE_B] = { "dxr_base_b", NULL, BPF_MAP_TYPE_ARRAY, 4,
+			    sizeof(struct scr_xdp_dxr_base) },
 	/* map-in-maps: their inner maps are found through them */
-	[CTL_IB_TBL8] = { "tbl8", NULL, BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4 },
+	[CTL_IB_RANGES] = { "dxr_ranges", NULL, BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4 },
 	[CTL_IB_PERM6] = { "perm6", NULL, BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4 },
 	[CTL_IB_DYN4] = { "dyn4", NULL, BPF_MAP_TYPE_HASH,
 			  sizeof(struct scr_xdp_dyn4_key),

@@ -22,13 +22,14 @@
  *	smtpscreenctl block and `smtpscreen xdp reload` work on them. The
  *	host-mode maps (host_flows, host_samples, host_ctr) do not exist in
  *	the inline object; ctl_maps_open_pinned treats them as optional.
- *	Map sizes start as the ELF's (the PMD creates the maps): tbl8_a/b
- *	4096 groups of 256 (/24 blocks holding /25../32 entries of the
- *	permanent list, per copy), perm6_a/b 65536 IPv6 prefixes per copy,
- *	dyn4 1048576, dyn6 262144 dynamic entries, xsks_map 64 rx queues.
- *	tbl8_a/b and perm6_a/b are reached through the map-in-maps tbl8 and
- *	perm6 (which are pinned), so ctl_maps_replace puts bigger ones in a
- *	copy whose list does not fit. ctl_maps reads sizes from the maps.
+ *	Map sizes start as the ELF's (the PMD creates the maps):
+ *	dxr_ranges_a/b 2^19 IPv4 DXR ranges (2^18 of them one per chunk,
+ *	the rest what the permanent list's prefixes add, per copy),
+ *	perm6_a/b 65536 IPv6 prefixes per copy, dyn4 1048576, dyn6 262144
+ *	dynamic entries, xsks_map 64 rx queues. dxr_ranges_a/b and
+ *	perm6_a/b are reached through the map-in-maps dxr_ranges and perm6
+ *	(which are pinned), so ctl_maps_replace puts bigger ones in a copy
+ *	whose list does not fit. ctl_maps reads sizes from the maps.
  * CONTRACT
  *	ctl_inlinebpf_write(k, path, err, errlen): k->nports 1..
  *	  SCR_XDP_MAX_PORTS, ports 1..65535 (host order). Writes path with

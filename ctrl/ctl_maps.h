@@ -17,9 +17,9 @@
  *	  the object/map on failure. ctl_maps_open_pinned(): -ENOENT in errno
  *	  when no program is pinned ("no program loaded").
  *	ctl_maps_replace(m, e, n): 0, -EINVAL (bad entry), -errno. A list
- *	  with more /25../32 groups or IPv6 prefixes than the inactive copy
+ *	  with more IPv4 DXR ranges or IPv6 prefixes than the inactive copy
  *	  holds gets bigger maps in that copy first (the inner maps of the
- *	  tbl8 and perm6 map-in-maps), before the flip.
+ *	  dxr_ranges and perm6 map-in-maps), before the flip.
  *	  Entries use scr_addr (IPv4 v4-mapped, plen 96..128); a later
  *	  duplicate of the same prefix wins.
  *	ctl_maps_dyn_add(m, kind, net, plen, ttl_s, reasons): ttl_s 0 = no
@@ -60,7 +60,9 @@ struct ctl_maps_opts {
 	unsigned nports;
 	bool block_all;		/* blocks apply to all traffic of a client */
 	bool xsk_redirect;	/* passed SMTP packets to xsks_map */
-	uint32_t tbl8_groups;	/* /25../32 groups per copy; 0 = default */
+	uint32_t dxr_ranges;	/* IPv4 DXR ranges a list needs (ctl_maps_dxr_needed):
+				 * each copy gets half as much again, at
+				 * least 2^19; 0 = that default */
 	uint32_t perm6_max;	/* IPv6 prefixes per copy; 0 = default */
 	/* Host mode (ctl_hostbpf): flows, samples, greet hold, TC program. */
 	bool host;		/* sampling on, TC egress program loaded */
@@ -128,8 +130,9 @@ void ctl_maps_set_user_polls(struct ctl_maps *m, bool on);
 int ctl_maps_seat_steer(struct ctl_maps *m, int fd4, int fd6, char *err,
 			size_t errlen);
 
-/* Groups of 256 a list needs in tbl8 (size the maps before loading). */
-uint32_t ctl_maps_tbl8_needed(const struct ctl_xdp_entry *e, size_t n);
+/* DXR ranges a list's IPv4 entries take (size the maps before loading;
+ * 2^18 at least: one per chunk); UINT32_MAX when out of memory. */
+uint32_t ctl_maps_dxr_needed(const struct ctl_xdp_entry *e, size_t n);
 int ctl_maps_replace(struct ctl_maps *m, const struct ctl_xdp_entry *e,
 		     size_t n);
 /* The DXR form (smtpscreen_abi.h) of a list's IPv4 entries, in memory:
@@ -137,8 +140,9 @@ int ctl_maps_replace(struct ctl_maps *m, const struct ctl_xdp_entry *e,
  * array values (SCR_XDP_DXR_BASE_VALS, nranges / 4 + 1). */
 struct ctl_dxr {
 	uint32_t *base;		/* SCR_XDP_DXR_CHUNKS + 1 used */
-	uint16_t *ranges;	/* nranges */
+	uint16_t *ranges;	/* nranges used */
 	size_t nranges;
+	size_t cap;		/* room in ranges */
 };
 int ctl_maps_dxr_build(const struct ctl_xdp_entry *e, size_t n,
 		       struct ctl_dxr *d);
@@ -151,7 +155,7 @@ unsigned ctl_maps_active(const struct ctl_maps *m);
 /* The permanent list's maps, both copies: what the list may hold now
  * (ctl_maps_replace grows a copy that is too small) and their memory. */
 struct ctl_maps_size {
-	uint32_t tbl8_groups[2];	/* /24 blocks holding /25../32 */
+	uint32_t ranges[2];		/* IPv4 DXR ranges */
 	uint32_t perm6_max[2];		/* IPv6 prefixes */
 	uint64_t bytes;
 };

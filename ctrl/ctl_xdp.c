@@ -194,14 +194,13 @@ static int ctl_xdp_usage(void)
 	return 2;
 }
 
-/* ctl_xdp_sizes - size the maps for a list (twice what it needs) */
+/* ctl_xdp_sizes - size the maps for a list, with room to grow */
 static int ctl_xdp_sizes(const struct ctl_conf *conf, struct ctl_maps_opts *o,
 			 char *err, size_t errlen)
 {
 	struct ctl_xdp_entry *e = NULL;
 	struct ctl_acl *acl;
 	size_t n = 0, i, n6 = 0;
-	uint32_t g;
 	int rc;
 
 	acl = ctl_acl_create(conf, err, errlen);
@@ -214,13 +213,12 @@ static int ctl_xdp_sizes(const struct ctl_conf *conf, struct ctl_maps_opts *o,
 			 "%s", strerror(-rc));
 		return rc;
 	}
-	g = ctl_maps_tbl8_needed(e, n);
+	/* ctl_maps_load gives each copy half as much again */
+	o->dxr_ranges = ctl_maps_dxr_needed(e, n);
 	for (i = 0; i < n; i++)
 		if (!ctl_addr_is_v4(&e[i].net) || e[i].plen < 96)
 			n6++;
 	free(e);
-	if (g > 16384 / 2)
-		o->tbl8_groups = g * 2;
 	if (n6 > 65536 / 2)
 		o->perm6_max = (uint32_t)n6 * 2;
 	return 0;

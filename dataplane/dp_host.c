@@ -1154,7 +1154,7 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.block_all_ports = b != 0;
 	v = ctl_conf_get(s->conf, "smtpscreen_sample_bytes");
 	bo.sample_bytes = v ? (uint32_t)strtoul(v, NULL, 10) : 0;
-	bo.tbl8_groups = ctl_maps_tbl8_needed(perm, nperm) + 256;
+	bo.dxr_ranges = ctl_maps_dxr_needed(perm, nperm);
 	bo.overload_drop = s->pol.overload_drop;
 	bo.hs_hold = s->host_hold == CTL_HOLD_HANDSHAKE && s->hold_ns != 0;
 	bo.seat_steer = h->seat_steer;

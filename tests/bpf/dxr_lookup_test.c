@@ -9,6 +9,12 @@
  *	address, scr_dxr_prog's and scr_dxr_inner_prog's action (DROP =
  *	REJECT, TX = PERMIT, PASS = none; BPF_PROG_TEST_RUN) and the user-space
  *	search with xt_ref_lookup (a per-length binary search of the prefixes).
+ *	The shipped program too: the list goes into a loaded scr_xdp with
+ *	ctl_maps_replace (its maps grown when the list needs more ranges than
+ *	the default copy holds: the 300K list) and every address checked is
+ *	sent through scr_xdp_prog, in copy B and again in copy A: DROP iff
+ *	REJECT; then, with a dynamic block of 0.0.0.0/0 added, PASS iff
+ *	PERMIT (NONE falls through to the block).
  *	Lists: empty; 0.0.0.0/0 with nested carve-outs; the first and last
  *	address of the space; a chunk with the most ranges a chunk can hold
  *	(2^14: /32s at every even address); random blocklist mixes (10K, 300K)
@@ -29,6 +35,8 @@
 #include "scr_lookup_bench.skel.h"
 #include "xdp_test_util.h"
 
+#define MAX_CHECKED	200000
+
 /* entry4 - one IPv4 entry from text */
 static struct ctl_xdp_entry entry4(const char *net, unsigned plen, unsigned ans)
 {
@@ -47,6 +55,9 @@ struct dxr_fix {
 	size_t n;
 	int inner_fd;
 	unsigned checked;
+	struct ctl_maps *x;		/* scr_xdp with the list */
+	const struct ctl_xdp_entry *e;
+	uint32_t *addrs;		/* the addresses checked */
 };
 
 /* fix_load - build the list's DXR form and load it into the maps */
@@ -58,10 +69,20 @@ static void fix_load(struct dxr_fix *f, const struct ctl_xdp_entry *e, size_t n)
 	__u32 zero = 0;
 	void *p;
 
+	char err[256];
+
 	memset(f, 0, sizeof(*f));
 	f->n = n;
+	f->e = e;
 	f->ref = xt_ref_build(e, n);
 	assert_non_null(f->ref);
+	f->addrs = malloc(MAX_CHECKED * sizeof(*f->addrs));
+	assert_non_null(f->addrs);
+	f->x = ctl_maps_load(NULL, err, sizeof(err));
+	if (!f->x)
+		fail_msg("cannot load scr_xdp: %s", err);
+	assert_int_equal(ctl_maps_replace(f->x, e, n), 0);
+	assert_int_equal(ctl_maps_active(f->x), 1);
 	assert_int_equal(ctl_maps_dxr_build(e, n, &f->d), 0);
 	vals = f->d.nranges / SCR_XDP_DXR_RANGE_PER + 1;
 	bytes = vals * sizeof(struct scr_xdp_dxr_range);
@@ -95,9 +116,46 @@ static void fix_load(struct dxr_fix *f, const struct ctl_xdp_entry *e, size_t n)
 					     &zero, &f->inner_fd, BPF_ANY), 0);
 }
 
-/* fix_free - unload */
+/* xdp_pass - scr_xdp_prog on every address checked: DROP iff REJECT,
+ * then with a dynamic block of everything PASS iff PERMIT */
+static void xdp_pass(struct dxr_fix *f)
+{
+	struct scr_addr all = xt_addr("0.0.0.0");
+	unsigned phase, i, act, want, drops = 0;
+	uint8_t buf[256];
+	int len;
+
+	for (phase = 0; phase < 2; phase++) {
+		if (phase)
+			assert_int_equal(ctl_maps_dyn_add(f->x, SCR_XDP_KIND_BLOCK,
+							  &all, 96, 0, 0), 0);
+		for (i = 0; i < f->checked; i++) {
+			want = xt_ref_lookup(f->ref, f->n, f->addrs[i]);
+			len = xt_frame4(buf, f->addrs[i]);
+			assert_int_equal(xt_run(ctl_maps_prog_fd(f->x), buf, len, &act), 0);
+			drops += act == XDP_DROP;
+			if (phase == 0 && (act == XDP_DROP) != (want == SCR_XDP_ANS_REJECT))
+				fail_msg("%08x: scr_xdp copy %u action %u, reference %u",
+					 f->addrs[i], ctl_maps_active(f->x), act, want);
+			if (phase == 1 && (act == XDP_PASS) != (want == SCR_XDP_ANS_PERMIT))
+				fail_msg("%08x: scr_xdp copy %u with a block of all: "
+					 "action %u, reference %u", f->addrs[i],
+					 ctl_maps_active(f->x), act, want);
+		}
+	}
+	assert_int_equal(ctl_maps_dyn_del(f->x, SCR_XDP_KIND_BLOCK, &all, 96), 0);
+	assert_true(drops > 0);
+}
+
+/* fix_free - scr_xdp in both copies, then unload */
 static void fix_free(struct dxr_fix *f)
 {
+	xdp_pass(f);				/* copy B */
+	assert_int_equal(ctl_maps_replace(f->x, f->e, f->n), 0);
+	assert_int_equal(ctl_maps_active(f->x), 0);
+	xdp_pass(f);				/* copy A */
+	ctl_maps_destroy(f->x);
+	free(f->addrs);
 	scr_lookup_bench__destroy(f->b);
 	close(f->inner_fd);
 	ctl_maps_dxr_free(&f->d);
@@ -128,7 +186,8 @@ static void check(struct dxr_fix *f, uint32_t a)
 	assert_int_equal(xt_run(bpf_program__fd(f->b->progs.scr_dxr_inner_prog), buf, len, &act), 0);
 	if (ans_of(act) != want)
 		fail_msg("%08x: scr_dxr_inner_prog %u, reference %u", a, ans_of(act), want);
-	f->checked++;
+	assert_true(f->checked < MAX_CHECKED);
+	f->addrs[f->checked++] = a;
 }
 
 /* check_edges - each prefix's first and last address and neighbours

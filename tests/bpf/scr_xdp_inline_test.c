@@ -18,7 +18,7 @@
  *	foreign program and a program named like ours without our maps are
  *	refused with a message naming them; a second adopt is "already
  *	loaded"; release removes the pins. The ELF-default map sizes hold
- *	(tbl8: 4096 groups fit, 4097 do not). Needs root.
+ *	(2^19 DXR ranges fit, one /32 more grows the copy). Needs root.
  */
 #include <dirent.h>
 #include <linux/if_ether.h>
@@ -436,12 +436,23 @@ static uint32_t sz_act(int prog_fd, const char *src)
 	return act;
 }
 
-/* test_sizes - the ELF's map sizes: 4096 tbl8 groups fit; a list of
- * 4097 (and of more IPv6 prefixes than perm6 holds) gets bigger maps in
- * the copy it goes to, and every entry is in force after the flip */
+/* v4_txt - dotted text of a host-order IPv4 address */
+static const char *v4_txt(uint32_t a, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff,
+		 (a >> 8) & 0xff, a & 0xff);
+	return buf;
+}
+
+/* test_sizes - the ELF's map sizes: 2^19 DXR ranges fit (2^18 chunks +
+ * 2^17 isolated /32s, two ranges each); a list of one /32 more (and of
+ * more IPv6 prefixes than perm6 holds) gets bigger maps in the copy it
+ * goes to, and every entry is in force after the flip */
 static void test_sizes(void **state)
 {
 	static const uint16_t p[] = { 25 };
+	const int n4 = 1 << 17;		/* /32s that fill the ELF's ranges */
+	const uint32_t net10 = 0x0a000000u;
 	struct ctl_xdp_entry *e;
 	struct ctl_maps_size sz;
 	struct bpf_object *obj;
@@ -455,45 +466,48 @@ static void test_sizes(void **state)
 	ib_write(ib_path("sz.o"), p, 1, false);
 	prog_fd = ib_pmd_load(ib_path("sz.o"), &obj);
 	m = ib_adopt_fd(prog_fd);
-	assert_int_equal(bpf_obj_get_info_by_fd(ctl_maps_map_fd(m, "tbl8_a"),
+	assert_int_equal(bpf_obj_get_info_by_fd(ctl_maps_map_fd(m, "dxr_ranges_a"),
 						&mi, &mlen), 0);
-	assert_int_equal(mi.max_entries, 4096);
-	e = calloc(4097 + (size_t)n6, sizeof(*e));
+	assert_int_equal(mi.max_entries * SCR_XDP_DXR_RANGE_PER, 1u << 19);
+	e = calloc((size_t)n4 + 1 + (size_t)n6, sizeof(*e));
 	assert_non_null(e);
-	for (i = 0; i < 4097; i++) {
-		snprintf(txt, sizeof(txt), "10.%d.%d.1", i / 256, i % 256);
-		e[i] = xt_entry(txt, 32, SCR_XDP_ANS_REJECT);
-	}
+	/* 10.0.0.1, 10.0.0.5, ...: every fourth address, never a chunk's first */
+	for (i = 0; i <= n4; i++)
+		e[i] = xt_entry(v4_txt(net10 + 4u * (uint32_t)i + 1, txt, sizeof(txt)),
+				32, SCR_XDP_ANS_REJECT);
 	for (i = 0; i < n6; i++) {
 		snprintf(txt, sizeof(txt), "2001:db8:%x:%x::", i / 65536, i % 65536);
-		e[4097 + i] = xt_entry(txt, 64, SCR_XDP_ANS_REJECT);
+		e[n4 + 1 + i] = xt_entry(txt, 64, SCR_XDP_ANS_REJECT);
 	}
-	assert_int_equal(ctl_maps_replace(m, e, 4096), 0);
-	assert_int_equal(sz_act(prog_fd, "10.16.0.1"), XDP_PASS);
+	assert_int_equal(ctl_maps_dxr_needed(e, (size_t)n4), 1u << 19);
+	assert_int_equal(ctl_maps_replace(m, e, (size_t)n4), 0);
+	ctl_maps_sizes(m, &sz);
+	assert_int_equal(sz.ranges[ctl_maps_active(m)], 1u << 19);	/* fits */
+	assert_int_equal(sz_act(prog_fd, "10.8.0.1"), XDP_PASS);
+	assert_int_equal(sz_act(prog_fd, "10.7.255.253"), XDP_DROP);	/* the last */
 	m2 = ctl_maps_open_pinned(g.pin, err, sizeof(err));	/* before growth */
 	assert_non_null(m2);
-	assert_int_equal(ctl_maps_replace(m, e, 4097 + (size_t)n6), 0);
+	assert_int_equal(ctl_maps_replace(m, e, (size_t)n4 + 1 + (size_t)n6), 0);
 	ctl_maps_sizes(m, &sz);
-	assert_true(sz.tbl8_groups[ctl_maps_active(m)] >= 4097);
+	assert_true(sz.ranges[ctl_maps_active(m)] > (1u << 19) + 2);
 	assert_true(sz.perm6_max[ctl_maps_active(m)] >= (uint32_t)n6);
-	assert_int_equal(sz_act(prog_fd, "10.16.0.1"), XDP_DROP);	/* the 4097th */
+	assert_int_equal(sz_act(prog_fd, "10.8.0.1"), XDP_DROP);	/* the one more */
 	assert_int_equal(sz_act(prog_fd, "10.0.0.1"), XDP_DROP);
 	assert_int_equal(sz_act(prog_fd, "10.0.0.2"), XDP_PASS);
 	assert_int_equal(sz_act(prog_fd, "2001:db8:1:1116::5"), XDP_DROP);	/* 69910 */
 	assert_int_equal(sz_act(prog_fd, "2001:db8:2:0::5"), XDP_PASS);
 	/* and the other copy grows on the next reload */
-	assert_int_equal(ctl_maps_replace(m, e, 4097 + (size_t)n6), 0);
+	assert_int_equal(ctl_maps_replace(m, e, (size_t)n4 + 1 + (size_t)n6), 0);
 	ctl_maps_sizes(m, &sz);
-	assert_true(sz.tbl8_groups[0] >= 4097 && sz.tbl8_groups[1] >= 4097);
-	assert_int_equal(sz_act(prog_fd, "10.16.0.1"), XDP_DROP);
+	assert_true(sz.ranges[0] > (1u << 19) + 2 && sz.ranges[1] > (1u << 19) + 2);
+	assert_int_equal(sz_act(prog_fd, "10.8.0.1"), XDP_DROP);
 	assert_int_equal(sz_act(prog_fd, "2001:db8:1:1116::5"), XDP_DROP);
 	/* a handle opened before the growth writes into the grown maps, not
 	 * into the ones it saw (the packet reads the grown ones) */
-	for (i = 0; i < 4096; i++) {
-		snprintf(txt, sizeof(txt), "10.%d.%d.2", i / 256, i % 256);
-		e[i] = xt_entry(txt, 32, SCR_XDP_ANS_REJECT);
-	}
-	assert_int_equal(ctl_maps_replace(m2, e, 4096), 0);
+	for (i = 0; i < n4; i++)
+		e[i] = xt_entry(v4_txt(net10 + 4u * (uint32_t)i + 2, txt, sizeof(txt)),
+				32, SCR_XDP_ANS_REJECT);
+	assert_int_equal(ctl_maps_replace(m2, e, (size_t)n4), 0);
 	assert_int_equal(sz_act(prog_fd, "10.0.0.2"), XDP_DROP);
 	assert_int_equal(sz_act(prog_fd, "10.0.0.1"), XDP_PASS);
 	ctl_maps_destroy(m2);

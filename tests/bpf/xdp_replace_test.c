@@ -86,14 +86,14 @@ static void test_replace_under_traffic(void **state)
 	unsigned long before;
 	pthread_t th;
 	char err[256];
-	uint32_t ga, gb;
+	uint32_t ra, rb;
 	int i;
 
 	a = make_list(1, 0, &na);
 	b = make_list(2, 1, &nb);
-	ga = ctl_maps_tbl8_needed(a, na);
-	gb = ctl_maps_tbl8_needed(b, nb);
-	o.tbl8_groups = (ga > gb ? ga : gb) + 1024;
+	ra = ctl_maps_dxr_needed(a, na);
+	rb = ctl_maps_dxr_needed(b, nb);
+	o.dxr_ranges = ra > rb ? ra : rb;
 	maps = ctl_maps_load(&o, err, sizeof(err));
 	if (!maps)
 		fail_msg("cannot load the XDP program: %s", err);
@@ -113,8 +113,8 @@ static void test_replace_under_traffic(void **state)
 	atomic_store(&stop, 1);
 	pthread_join(th, NULL);
 	fprintf(stderr, "%lu packets during %d replacements of %zu/%zu prefixes "
-		"(%u/%u groups): %lu passed, %lu errors\n", atomic_load(&sent),
-		FLIPS, na, nb, ga, gb, atomic_load(&passed), atomic_load(&errors));
+		"(%u/%u DXR ranges): %lu passed, %lu errors\n", atomic_load(&sent),
+		FLIPS, na, nb, ra, rb, atomic_load(&passed), atomic_load(&errors));
 	assert_int_equal(atomic_load(&errors), 0);
 	assert_int_equal(atomic_load(&passed), 0);
 	ctl_maps_destroy(maps);

@@ -18,7 +18,8 @@
 #   fails; an operator block survives a restart (store) and shows in cache list;
 #   reload with a bad main.cf is refused with file:line and the daemon keeps
 #   screening, a good one is accepted; a reload to a list that needs far bigger XDP
-#   maps than the daemon started with (3,000 /24 groups, 80,000 IPv6 prefixes) takes
+#   maps than the daemon started with (300,000 /32s: 862K DXR ranges against 2^19;
+#   80,000 IPv6 prefixes against 65,536) takes
 #   effect, and one back to the small list; cache flush forgets the verdicts (a blocked
 #   client connects again, a passed client is tested again); SIGTERM removes the
 #   socket.
@@ -259,10 +260,11 @@ ctl_ok reload
 grep -q "reload: $TMP/screen.cf" "$LOG" || e2e_fail "good reload not logged"
 
 # --- reload to a list far larger than the maps the daemon started with --------------
-# The start list (permit_mynetworks) sized the XDP maps for 256 /24 groups and 65,536
-# IPv6 prefixes; 3,000 /32s in as many /24s and 80,000 IPv6 /64s need bigger maps in
-# the copy the reload writes (it used to be refused: "does not fit the maps").
-"$PY" "$HERE/lib/growcidr.py" "$TMP/big.cidr" 3000 "$NET.23" ||
+# The start list (permit_mynetworks) sized the XDP maps for 2^19 IPv4 DXR ranges and
+# 65,536 IPv6 prefixes; 300,000 separate /32s (2^18 + 600,000 ranges) and 80,000 IPv6
+# /64s need bigger maps in the copy the reload writes (it used to be refused: "does
+# not fit the maps").
+"$PY" "$HERE/lib/growcidr.py" "$TMP/big.cidr" 300000 "$NET.23" ||
 	e2e_fail "cannot write the big table"
 syn 23 || e2e_fail ".23 cannot connect before the big list"
 sed -i 's|^postscreen_access_list = .*|postscreen_access_list = permit_mynetworks, cidr:'"$TMP"'/big.cidr\npostscreen_denylist_action = drop|' "$TMP/screen.cf"

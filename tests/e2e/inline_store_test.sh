@@ -23,9 +23,9 @@
 #   (`smtpscreenctl -p PIN block list`) holds 198.18.64.11/32. Then: the bot's new SYN
 #   gets no connection (af_xdp: XDP drop_block grows; af_packet: the log says BLOCKED
 #   for it), a client never seen (.12) still connects, and .10 is logged PASS OLD
-#   (no second PASS NEW) and its mail is delivered. With af_xdp, a reload to a list ten
-#   times what the XDP maps were made for (45,000 /24 groups, 80,000 IPv6 prefixes)
-#   takes effect: a client on it (.13) is dropped by XDP (drop_reject). SIGTERM ends the
+#   (no second PASS NEW) and its mail is delivered. With af_xdp, a reload to a list
+#   bigger than the XDP maps were made for (300,000 separate /32s: 862K DXR ranges
+#   against 2^19; 80,000 IPv6 prefixes against 65,536) takes effect: a client on it (.13) is dropped by XDP (drop_reject). SIGTERM ends the
 #   second run (exit 0, summary, pins removed).
 #
 # CONTRACT
@@ -210,11 +210,11 @@ e2e_wait_for 5 grep -Eq "PASS OLD \[$NET.10\]:[0-9]+" "$LOG" ||
 	e2e_fail ".10 was tested again after the restart: $(grep "\[$NET.10\]" "$LOG")"
 
 # --- af_xdp: a reload to a list ten times what port 0's XDP maps were made for ----------
-# The PMD made the maps from the ELF (4,096 /24 groups, 65,536 IPv6 prefixes per copy);
-# 45,000 /32s in as many /24s and 80,000 IPv6 /64s get bigger maps in the copy the
-# reload writes (it used to be refused: "does not fit the maps").
+# The PMD made the maps from the ELF (2^19 IPv4 DXR ranges, 65,536 IPv6 prefixes per
+# copy); 300,000 separate /32s (2^18 + 600,000 ranges) and 80,000 IPv6 /64s get bigger
+# maps in the copy the reload writes (it used to be refused: "does not fit the maps").
 if [ "$PMD" = af_xdp ]; then
-	"$PY" "$HERE/lib/growcidr.py" "$TMP/big.cidr" 45000 "$NET.13" ||
+	"$PY" "$HERE/lib/growcidr.py" "$TMP/big.cidr" 300000 "$NET.13" ||
 		e2e_fail "cannot write the big table"
 	syn 13 || e2e_fail ".13 cannot connect before the big list"
 	n_rl=$(grep -c "reload: $TMP/screen.cf" "$LOG")
@@ -227,7 +227,7 @@ if [ "$PMD" = af_xdp ]; then
 	after=$(dk_xdp_ctr "$CTL" "$PIN" xdp_drop_reject_packets)
 	[ -n "$after" ] && [ "$after" -gt "${before:-0}" ] ||
 		e2e_fail "XDP drop_reject counter '$before' -> '$after' for .13's SYN"
-	e2e_log "reload to 125,000 prefixes: .13 dropped by XDP (drop_reject $before -> $after)"
+	e2e_log "reload to 380,000 prefixes: .13 dropped by XDP (drop_reject $before -> $after)"
 fi
 
 # --- SIGTERM ends the second run cleanly ---------------------------------------------
