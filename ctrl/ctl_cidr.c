@@ -64,7 +64,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "ctl_cidr.h"
 #include "ctl_file.h"
@@ -80,7 +79,6 @@
 #define CTL_SORT_SMALL	32	/* group runs sorted by insertion */
 #define CTL_SORT_LSD	4	/* bytes an LSD radix sort goes over, at most */
 #define CTL_LINE_GUESS	16	/* bytes per line, to reserve a table's rules */
-#define CTL_READ_BUF	(1u << 20)	/* stdio buffer of a big table */
 
 /* Access-list operations. */
 enum ctl_op {
@@ -955,8 +953,7 @@ static int ctl_cidr_file(struct ctl_ctx *c, struct ctl_tbuild *tb,
 			 const char *path)
 {
 	struct ctl_file cf;
-	struct stat st;
-	char *l = NULL, *logical = NULL, *iobuf = NULL;
+	char *l = NULL, *logical = NULL;
 	size_t llen = 0, lcap = 0;
 	ssize_t n;
 	unsigned line = 0, lstart = 0;
@@ -965,16 +962,8 @@ static int ctl_cidr_file(struct ctl_ctx *c, struct ctl_tbuild *tb,
 	ret = ctl_file_init(&cf, path, CTL_CIDR_MAX_FILE, c->err, c->errlen);
 	if (ret < 0)
 		return ret;
-	if (fstat(fileno(cf.f), &st) == 0 && st.st_size > CTL_READ_BUF / 16) {
-		/* a big table: its rules at once, and reads of 1 MiB (one
-		 * read(2) per 4 KiB costs more than the parsing on some VMs) */
-		ctl_tb_reserve(tb, (uint64_t)st.st_size / CTL_LINE_GUESS + 1);
-		iobuf = malloc(CTL_READ_BUF);
-		if (iobuf != NULL && setvbuf(cf.f, iobuf, _IOFBF, CTL_READ_BUF) != 0) {
-			free(iobuf);
-			iobuf = NULL;
-		}
-	}
+	if (cf.size > CTL_FILE_BUF / 16)	/* a big table: its rules at once */
+		ctl_tb_reserve(tb, cf.size / CTL_LINE_GUESS + 1);
 	for (;;) {
 		const char *p;
 		bool eof;
@@ -1047,7 +1036,6 @@ static int ctl_cidr_file(struct ctl_ctx *c, struct ctl_tbuild *tb,
 	}
 	free(logical);
 	ctl_file_fini(&cf);
-	free(iobuf);
 	return ret;
 }
 
