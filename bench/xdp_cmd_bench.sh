@@ -16,8 +16,8 @@
 #   attach prints (the maps' memory). STRACE=N also writes, for N lines, the bpf()
 #   calls of one attach over 10 ms (strace -T) to show where the time goes.
 #   BASE=PATH also times another smtpscreen binary (a build before a change) in the
-#   same run: per repetition the two alternate (base first), and each size prints a
-#   row per binary and the ratio new/base of each median.
+#   same run: each repetition runs both (base first in odd ones, new first in even
+#   ones), and each size prints a row per binary and the ratio new/base of each median.
 #   Hold /tmp/smtpscreen-e2e.lock while it runs. Cleans up its namespace and pins.
 #
 # USAGE
@@ -110,8 +110,17 @@ EOF
 	[ -n "${BASE:-}" ] && tags="base new"
 	for t in $tags; do : >"$TMP/a.$t"; : >"$TMP/r.$t"; : >"$TMP/h.$t"; done
 	for rep in $(seq "$REPS"); do
-		[ -z "${BASE:-}" ] || one_rep "$BASE" base "$n" "$C"
-		one_rep "$SCR" new "$n" "$C"
+		# the order alternates: neither binary always runs right after the
+		# other's host mode has let go of its memory
+		if [ -n "${BASE:-}" ] && [ $((rep % 2)) = 1 ]; then
+			one_rep "$BASE" base "$n" "$C"
+			one_rep "$SCR" new "$n" "$C"
+		elif [ -n "${BASE:-}" ]; then
+			one_rep "$SCR" new "$n" "$C"
+			one_rep "$BASE" base "$n" "$C"
+		else
+			one_rep "$SCR" new "$n" "$C"
+		fi
 	done
 	for t in $tags; do
 		maps=$(grep -o "XDP maps of the permanent list.*" "$TMP/attach.$t" | head -1)
