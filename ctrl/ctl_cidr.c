@@ -39,10 +39,11 @@
  *	entries in address order, rule lists by balanced composition), and
  *	the top-level list is evaluated once per region of the merged maps.
  *
- *	Parsing a big table: the usual pattern (a.b.c.d/n) is read without a
- *	copy or inet_pton, a line's file:line is only formatted for an error,
- *	consecutive lines with the same result text share one result list,
- *	and a group's networks are sorted by a radix sort.
+ *	Parsing a big table: the usual patterns (a.b.c.d/n, and IPv6 in hex
+ *	groups, x:x::x/n) are read without a copy or inet_pton, a line's
+ *	file:line is only formatted for an error, consecutive lines with
+ *	the same result text share one result list, and a group's networks
+ *	are sorted by a radix sort.
  *
  *	Files (cidr tables, mynetworks /file/name) are read through ctl_file:
  *	only regular files of at most CTL_CIDR_MAX_FILE bytes, and a read
@@ -63,7 +64,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "ctl_cidr.h"
 #include "ctl_file.h"
@@ -79,7 +79,6 @@
 #define CTL_SORT_SMALL	32	/* group runs sorted by insertion */
 #define CTL_SORT_LSD	4	/* bytes an LSD radix sort goes over, at most */
 #define CTL_LINE_GUESS	16	/* bytes per line, to reserve a table's rules */
-#define CTL_READ_BUF	(1u << 20)	/* stdio buffer of a big table */
 
 /* Access-list operations. */
 enum ctl_op {
@@ -294,6 +293,90 @@ static size_t ctl_prefix_v4(const char *s, size_t n, struct scr_addr *net,
 	return i;
 }
 
+/* ctl_hex - the value of a hex digit, or 16 */
+static unsigned ctl_hex(unsigned char ch)
+{
+	unsigned c = ch;
+
+	if (c - '0' <= 9u)
+		return c - '0';
+	c |= 0x20;	/* lower case */
+	return c - 'a' <= 5u ? c - 'a' + 10u : 16u;
+}
+
+/* ctl_prefix_v6 - the usual IPv6 pattern, hex groups with at most one
+ * "::" and an optional "/n", read as ctl_prefix_v4 reads IPv4: its length
+ * when inet_pton would take the address (1-4 hex digits a group, eight
+ * groups, or fewer with a "::" that stands for at least one), the mask is
+ * decimal up to 128 and no host bit is set, with the same network and
+ * length as ctl_prefix, else 0 (a dotted IPv4 tail, brackets or an error:
+ * ctl_prefix reads the line again and words the error) */
+static size_t ctl_prefix_v6(const char *s, size_t n, struct scr_addr *net,
+			    unsigned *plen)
+{
+	uint16_t g[8];
+	size_t i = 0;
+	unsigned ng = 0, m = 128, d, k;
+	int gap = -1;	/* the group "::" stands before, if any */
+	struct scr_addr a;
+
+	if (n >= 2 && s[0] == ':' && s[1] == ':') {
+		gap = 0;
+		i = 2;
+	}
+	while (i < n && ng < 8) {
+		unsigned v = 0;
+
+		for (k = 0; k < 4 && i + k < n &&
+			    (d = ctl_hex((unsigned char)s[i + k])) < 16; k++)
+			v = v << 4 | d;
+		if (k == 0)
+			break;
+		i += k;
+		g[ng++] = (uint16_t)v;
+		if (i >= n || s[i] != ':')
+			break;
+		if (i + 1 < n && s[i + 1] == ':') {
+			if (gap >= 0)
+				return 0;	/* a second "::" */
+			gap = (int)ng;
+			i += 2;
+		} else if (++i >= n || ctl_hex((unsigned char)s[i]) >= 16) {
+			return 0;	/* "x:" at the end, or before junk */
+		}
+	}
+	if (i < n && (ctl_hex((unsigned char)s[i]) < 16 || s[i] == ':' ||
+		      s[i] == '.'))
+		return 0;	/* a fifth digit, a ninth group, a dotted tail */
+	if (gap < 0 ? ng != 8 : ng > 7)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	for (k = 0; k < ng; k++) {
+		unsigned at = gap < 0 || k < (unsigned)gap ? k : 8 - ng + k;
+
+		a.b[2 * at] = (uint8_t)(g[k] >> 8);
+		a.b[2 * at + 1] = (uint8_t)g[k];
+	}
+	if (i < n && s[i] == '/') {
+		if (++i >= n || (unsigned)(unsigned char)s[i] - '0' > 9)
+			return 0;
+		for (m = 0; i < n && (d = (unsigned)(unsigned char)s[i] - '0') <= 9;
+		     i++) {
+			m = m * 10 + d;
+			if (m > 128)
+				return 0;
+		}
+	}
+	if (i >= CTL_PAT_MAX)
+		return 0;
+	*net = a;
+	ctl_mask(&a, m);
+	if (memcmp(&a, net, sizeof(a)) != 0)
+		return 0;
+	*plen = m;
+	return i;
+}
+
 /* ctl_prefix - parse a pattern; 0, or -EINVAL with the reason in why */
 static int ctl_prefix(const char *text, struct scr_addr *net, unsigned *plen,
 		      char *why, size_t wlen)
@@ -303,7 +386,8 @@ static int ctl_prefix(const char *text, struct scr_addr *net, unsigned *plen,
 	bool v6;
 	unsigned max, n;
 
-	if (len > 0 && ctl_prefix_v4(text, len, net, plen) == len)
+	if (len > 0 && (ctl_prefix_v4(text, len, net, plen) == len ||
+			ctl_prefix_v6(text, len, net, plen) == len))
 		return 0;
 	if (len >= sizeof(buf)) {
 		snprintf(why, wlen, "bad address pattern: \"%.40s...\"", text);
@@ -794,9 +878,11 @@ static int ctl_cidr_line(struct ctl_ctx *c, struct ctl_tbuild *tb,
 		i++;
 	b = i;
 	k = ctl_prefix_v4(l + b, n - b, &r.net, &pl);
+	if (k == 0)
+		k = ctl_prefix_v6(l + b, n - b, &r.net, &pl);
 	read = k > 0 && (b + k == n || ctl_blank(l[b + k]));
 	if (read)
-		i = b + k;	/* the usual line: an IPv4 pattern, read */
+		i = b + k;	/* the usual line: a plain pattern, read */
 	else
 		while (i < n && !ctl_blank(l[i]))
 			i++;
@@ -867,8 +953,7 @@ static int ctl_cidr_file(struct ctl_ctx *c, struct ctl_tbuild *tb,
 			 const char *path)
 {
 	struct ctl_file cf;
-	struct stat st;
-	char *l = NULL, *logical = NULL, *iobuf = NULL;
+	char *l = NULL, *logical = NULL;
 	size_t llen = 0, lcap = 0;
 	ssize_t n;
 	unsigned line = 0, lstart = 0;
@@ -877,16 +962,8 @@ static int ctl_cidr_file(struct ctl_ctx *c, struct ctl_tbuild *tb,
 	ret = ctl_file_init(&cf, path, CTL_CIDR_MAX_FILE, c->err, c->errlen);
 	if (ret < 0)
 		return ret;
-	if (fstat(fileno(cf.f), &st) == 0 && st.st_size > CTL_READ_BUF / 16) {
-		/* a big table: its rules at once, and reads of 1 MiB (one
-		 * read(2) per 4 KiB costs more than the parsing on some VMs) */
-		ctl_tb_reserve(tb, (uint64_t)st.st_size / CTL_LINE_GUESS + 1);
-		iobuf = malloc(CTL_READ_BUF);
-		if (iobuf != NULL && setvbuf(cf.f, iobuf, _IOFBF, CTL_READ_BUF) != 0) {
-			free(iobuf);
-			iobuf = NULL;
-		}
-	}
+	if (cf.size > CTL_FILE_BUF / 16)	/* a big table: its rules at once */
+		ctl_tb_reserve(tb, cf.size / CTL_LINE_GUESS + 1);
 	for (;;) {
 		const char *p;
 		bool eof;
@@ -959,7 +1036,6 @@ static int ctl_cidr_file(struct ctl_ctx *c, struct ctl_tbuild *tb,
 	}
 	free(logical);
 	ctl_file_fini(&cf);
-	free(iobuf);
 	return ret;
 }
 

@@ -6,13 +6,17 @@
  *	See ctl_file.h. stat() refuses what it can before open (opening a
  *	device can have effects of its own); open uses O_NONBLOCK so that a
  *	FIFO without a writer does not block, and fstat() on the open file is
- *	the check that counts (the name may have changed in between).
+ *	the check that counts (the name may have changed in between). Lines
+ *	are read with read(2) into one buffer (the whole of a small file, a
+ *	big one CTL_FILE_BUF at a time) and returned in place: a 10M-line
+ *	table spent more in stdio's getline than in its parser.
  * THREADING
  *	Any thread.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,21 +135,69 @@ int ctl_file_init(struct ctl_file *cf, const char *path, uint64_t max,
 		  char *err, size_t errlen)
 {
 	uint64_t size;
-	int fd, e;
+	int fd;
 
 	memset(cf, 0, sizeof(*cf));
+	cf->fd = -1;
 	cf->path = path;
 	cf->max = max;
 	fd = file_open(path, max, &size, err, errlen);
 	if (fd < 0)
 		return fd;
-	cf->f = fdopen(fd, "r");
-	if (cf->f == NULL) {
-		e = errno;
+	/* the whole of a small file at once, a big one CTL_FILE_BUF at a time */
+	cf->cap = size + 1 < CTL_FILE_BUF ? (size_t)size + 1 : CTL_FILE_BUF;
+	if (cf->cap < 4096)
+		cf->cap = 4096;	/* /proc files say 0 bytes */
+	cf->buf = malloc(cf->cap);
+	if (cf->buf == NULL) {
 		close(fd);
-		file_err(err, errlen, "%s: cannot open: %s", path, strerror(e));
+		file_err(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	cf->fd = fd;
+	cf->size = size;
+	return 0;
+}
+
+/* file_fill - more bytes after buf[end]: the unreturned ones moved to the
+ * front, the buffer doubled when they fill it; 0 (eof set at the end) or
+ * -errno with the message */
+static int file_fill(struct ctl_file *cf, char *err, size_t errlen)
+{
+	ssize_t k;
+
+	if (cf->start > 0) {
+		memmove(cf->buf, cf->buf + cf->start, cf->end - cf->start);
+		cf->end -= cf->start;
+		cf->start = 0;
+	}
+	if (cf->end + 1 >= cf->cap) {	/* one line fills it: a longer buffer */
+		char *p = realloc(cf->buf, cf->cap * 2);
+
+		if (p == NULL) {
+			file_err(err, errlen, "%s:%u: read error: %s", cf->path,
+				 cf->line + 1, strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		cf->buf = p;
+		cf->cap *= 2;
+	}
+	do
+		k = read(cf->fd, cf->buf + cf->end, cf->cap - cf->end - 1);
+	while (k < 0 && errno == EINTR);
+	if (k < 0) {
+		int e = errno;
+
+		file_err(err, errlen, "%s:%u: read error: %s", cf->path,
+			 cf->line + 1, strerror(e));
 		return -e;
 	}
+	if (k == 0)
+		cf->eof = true;
+	cf->end += (size_t)k;
+	cf->nread += (uint64_t)k;
+	if (cf->nread > cf->max)
+		return file_too_large(cf->path, cf->max, err, errlen);
 	return 0;
 }
 
@@ -153,38 +205,51 @@ int ctl_file_init(struct ctl_file *cf, const char *path, uint64_t max,
 ssize_t ctl_file_line(struct ctl_file *cf, char **line, char *err,
 		      size_t errlen)
 {
-	ssize_t n;
-	int e;
+	size_t n, scanned = 0;
+	char *nl;
+	int rc;
 
-	errno = 0;
-	n = getline(&cf->buf, &cf->cap, cf->f);
-	if (n < 0) {
-		/* getline says -1 for the end and for an error alike; an
-		 * allocation failure does not even set the error flag */
-		e = errno;
-		if (!ferror(cf->f) && e != ENOMEM && e != EOVERFLOW)
-			return 0;
-		if (e == 0)
-			e = EIO;
-		file_err(err, errlen, "%s:%u: read error: %s", cf->path,
-			 cf->line + 1, strerror(e));
-		return -e;
+	if (cf->held) {	/* the byte the last line's NUL covered */
+		cf->buf[cf->start] = cf->held_byte;
+		cf->held = false;
 	}
-	cf->done += (uint64_t)n;
-	if (cf->done > cf->max)
-		return file_too_large(cf->path, cf->max, err, errlen);
+	for (;;) {
+		nl = memchr(cf->buf + cf->start + scanned, '\n',
+			    cf->end - cf->start - scanned);
+		if (nl != NULL) {
+			n = (size_t)(nl - (cf->buf + cf->start)) + 1;
+			break;
+		}
+		if (cf->eof) {
+			n = cf->end - cf->start;	/* the last line has no newline */
+			if (n == 0)
+				return 0;
+			break;
+		}
+		scanned = cf->end - cf->start;
+		rc = file_fill(cf, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	*line = cf->buf + cf->start;
+	cf->start += n;
+	if (cf->start < cf->end) {
+		cf->held_byte = cf->buf[cf->start];
+		cf->held = true;
+	}
+	cf->buf[cf->start] = 0;	/* buf[end] is in the buffer: see file_fill */
+	cf->done += n;
 	cf->line++;
-	*line = cf->buf;
-	return n;
+	return (ssize_t)n;
 }
 
 /* ctl_file_fini - close */
 void ctl_file_fini(struct ctl_file *cf)
 {
-	if (cf->f != NULL)
-		fclose(cf->f);
+	if (cf->buf != NULL)	/* open */
+		close(cf->fd);
 	free(cf->buf);
-	cf->f = NULL;
+	cf->fd = -1;
 	cf->buf = NULL;
 	cf->cap = 0;
 }

@@ -34,19 +34,26 @@
 #ifndef CTL_FILE_H
 #define CTL_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <sys/types.h>
 
+#define CTL_FILE_BUF	(1u << 20)	/* read(2) size of a big file */
+
 struct ctl_file {
-	FILE *f;
+	int fd;
 	const char *path;	/* for messages; not owned */
 	uint64_t max;		/* size bound in bytes */
+	uint64_t size;		/* the size at open (0 for /proc files) */
+	uint64_t nread;		/* bytes read so far */
 	uint64_t done;		/* bytes returned so far */
 	unsigned line;		/* lines returned so far */
-	char *buf;		/* the current line */
-	size_t cap;
+	char *buf;		/* bytes read; buf[start, end) not returned yet */
+	size_t cap, start, end;
+	bool eof;
+	bool held;		/* buf[start] is NUL, the line before's end: */
+	char held_byte;		/* the byte it covers */
 };
 
 int ctl_file_init(struct ctl_file *cf, const char *path, uint64_t max,

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,36 +151,75 @@ int ctl_xdp_detach(const char *ifname, int prog_fd, char *err, size_t errlen)
 	return rc;
 }
 
-/* ctl_xdp_fill - compile conf's access list and write it */
-int ctl_xdp_fill(struct ctl_maps *m, const struct ctl_conf *conf, char *err,
-		 size_t errlen)
+/* ctl_xdp_compile - conf's access list for XDP (none: an empty list) */
+static int ctl_xdp_compile(const struct ctl_conf *conf,
+			   struct ctl_xdp_entry **e, size_t *n, char *err,
+			   size_t errlen)
 {
-	struct ctl_xdp_entry *e = NULL;
-	struct ctl_acl *acl = NULL;
-	size_t n = 0;
-	int rc = 0;
+	struct ctl_acl *acl;
+	int rc;
 
-	if (conf) {
-		acl = ctl_acl_create(conf, err, errlen);
-		if (!acl)
-			return errno ? -errno : -EINVAL;
-		rc = ctl_aclcomp_compile(acl, &e, &n);
-		if (rc) {
-			snprintf(err, errlen, "postscreen_access_list: compile "
-				 "for XDP: %s", strerror(-rc));
-			goto out;
-		}
-	}
-	rc = ctl_maps_replace(m, e, n);
+	*e = NULL;
+	*n = 0;
+	if (!conf)
+		return 0;
+	acl = ctl_acl_create(conf, err, errlen);
+	if (!acl)
+		return errno ? -errno : -EINVAL;
+	rc = ctl_aclcomp_compile(acl, e, n);
+	ctl_acl_destroy(acl);
+	if (rc)
+		snprintf(err, errlen, "postscreen_access_list: compile for "
+			 "XDP: %s", strerror(-rc));
+	return rc;
+}
+
+/* ctl_xdp_write - a compiled list into m (bigger maps if it needs them) */
+static int ctl_xdp_write(struct ctl_maps *m, const struct ctl_xdp_entry *e,
+			 size_t n, char *err, size_t errlen)
+{
+	int rc = ctl_maps_replace(m, e, n);
+
 	if (rc)
 		snprintf(err, errlen, "XDP maps: write the access list of %zu "
 			 "prefixes (bigger maps for a list that did not fit "
 			 "included): %s", n, strerror(-rc));
-out:
-	free(e);
-	if (acl)
-		ctl_acl_destroy(acl);
 	return rc;
+}
+
+/* ctl_xdp_fill - compile conf's access list and write it */
+int ctl_xdp_fill(struct ctl_maps *m, const struct ctl_conf *conf, char *err,
+		 size_t errlen)
+{
+	struct ctl_xdp_entry *e;
+	size_t n;
+	int rc;
+
+	rc = ctl_xdp_compile(conf, &e, &n, err, errlen);
+	if (rc == 0)
+		rc = ctl_xdp_write(m, e, n, err, errlen);
+	free(e);
+	return rc;
+}
+
+/* An attach compiles its list in a thread of its own while the BPF
+ * program loads: the compiler and the kernel's verifier, each a few
+ * hundred ms at a million lines, overlap. */
+struct ctl_xdp_job {
+	const struct ctl_conf *conf;
+	struct ctl_xdp_entry *e;
+	size_t n;
+	int rc;
+	char err[512];
+};
+
+/* ctl_xdp_job_run - the compile thread */
+static void *ctl_xdp_job_run(void *arg)
+{
+	struct ctl_xdp_job *j = arg;
+
+	j->rc = ctl_xdp_compile(j->conf, &j->e, &j->n, j->err, sizeof(j->err));
+	return NULL;
 }
 
 /* ctl_xdp_usage - the synopsis */
@@ -194,37 +235,8 @@ static int ctl_xdp_usage(void)
 	return 2;
 }
 
-/* ctl_xdp_sizes - size the maps for a list, with room to grow */
-static int ctl_xdp_sizes(const struct ctl_conf *conf, struct ctl_maps_opts *o,
-			 char *err, size_t errlen)
-{
-	struct ctl_xdp_entry *e = NULL;
-	struct ctl_acl *acl;
-	size_t n = 0, i, n6 = 0;
-	int rc;
-
-	acl = ctl_acl_create(conf, err, errlen);
-	if (!acl)
-		return errno ? -errno : -EINVAL;
-	rc = ctl_aclcomp_compile(acl, &e, &n);
-	ctl_acl_destroy(acl);
-	if (rc) {
-		snprintf(err, errlen, "postscreen_access_list: compile for XDP: "
-			 "%s", strerror(-rc));
-		return rc;
-	}
-	/* ctl_maps_load gives each copy half as much again */
-	o->dxr_ranges = ctl_maps_dxr_needed(e, n);
-	for (i = 0; i < n; i++)
-		if (!ctl_addr_is_v4(&e[i].net) || e[i].plen < 96)
-			n6++;
-	free(e);
-	if (n6 > 65536 / 2)
-		o->perm6_max = (uint32_t)n6 * 2;
-	return 0;
-}
-
-/* ctl_xdp_opts - knobs from main.cf (ports, block-all) */
+/* ctl_xdp_opts - knobs from main.cf (ports, block-all); the maps' sizes
+ * come from the list when it is written (ctl_maps_replace grows them) */
 static int ctl_xdp_opts(const struct ctl_conf *conf, struct ctl_maps_opts *o,
 			char *err, size_t errlen)
 {
@@ -249,7 +261,7 @@ static int ctl_xdp_opts(const struct ctl_conf *conf, struct ctl_maps_opts *o,
 		}
 		o->block_all = o->block_all || b;
 	}
-	return ctl_xdp_sizes(conf, o, err, errlen);
+	return 0;
 }
 
 /* ctl_xdp_main - the `smtpscreen xdp` command */
@@ -267,6 +279,9 @@ int ctl_xdp_main(int argc, char **argv)
 	const char *ifname = NULL, *cf = NULL, *cmd, *pindir = SCR_XDP_PIN_DIR;
 	struct ctl_conf *conf = NULL;
 	struct ctl_maps *m = NULL;
+	struct ctl_xdp_job job = {};
+	bool threaded;
+	pthread_t jt;
 	char err[512] = "";
 	int c, rc = 0, status = 1;
 
@@ -332,10 +347,20 @@ int ctl_xdp_main(int argc, char **argv)
 		}
 		if (conf && ctl_xdp_opts(conf, &o, err, sizeof(err)))
 			goto out;
+		job.conf = conf;
+		threaded = pthread_create(&jt, NULL, ctl_xdp_job_run, &job) == 0;
+		if (!threaded)
+			ctl_xdp_job_run(&job);	/* one after the other */
 		m = ctl_maps_load(&o, err, sizeof(err));
+		if (threaded)
+			pthread_join(jt, NULL);
 		if (!m)
 			goto out;
-		if (ctl_xdp_fill(m, conf, err, sizeof(err)))
+		if (job.rc) {
+			snprintf(err, sizeof(err), "%s", job.err);
+			goto out;
+		}
+		if (ctl_xdp_write(m, job.e, job.n, err, sizeof(err)))
 			goto out;
 		if (ctl_xdp_attach(ifname, mode, m, &used, err, sizeof(err)))
 			goto out;
@@ -387,6 +412,7 @@ out:
 	if (status)
 		fprintf(stderr, "smtpscreen: xdp %s: %s\n", cmd, err);
 	ctl_maps_destroy(m);
+	free(job.e);
 	if (conf)
 		ctl_conf_destroy(conf);
 	return status;

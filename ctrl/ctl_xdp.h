@@ -4,8 +4,9 @@
  *	ctl_xdp - `smtpscreen xdp attach|detach|reload`: XDP enforcement alone
  * DESCRIPTION
  *	attach: reads main.cf (postscreen_access_list with mynetworks,
- *	smtpscreen_ports), compiles the list (ctl_aclcomp), loads the program
- *	(ctl_maps), fills it, attaches it to the interface in native mode and
+ *	smtpscreen_ports), compiles the list (ctl_aclcomp) in a thread while
+ *	the program loads (ctl_maps: the kernel's verifier), fills it (the maps
+ *	grow to the list), attaches it to the interface in native mode and
  *	falls back to generic mode with a warning saying so, pins the program
  *	and maps under SCR_XDP_PIN_DIR, and exits: the program stays attached.
  *	detach: removes our program from the interface and the pins.

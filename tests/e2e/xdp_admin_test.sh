@@ -15,6 +15,8 @@
 #     system): refused with a message that names the bpf file system and the mends, exit
 #     1, no program left on xa1, no pins; the same with nsenter --net works, and detach
 #     removes it.
+#   - a list of 70,000 IPv6 /64s (more than a copy's 65,536 at load): attach states a
+#     copy that holds them, a reload grows the other, detach.
 #
 # CONTRACT
 #   xdp_admin_test.sh BUILD_DIR   (root). Exit 0 pass, 1 fail (message says why).
@@ -78,5 +80,29 @@ grep -q "XDP maps of the permanent list: [0-9.]* MiB" "$TMP/attach.out" ||
 	e2e_fail "attach does not state the maps' memory: $(cat "$TMP/attach.out")"
 xs xdp detach -i xa1 --pin-dir "$PIN" >"$TMP/detach1.out" 2>&1 || e2e_fail "detach: $(cat "$TMP/detach1.out")"
 ip -n "$NS" link show xa1 | grep -q "prog/xdp" && e2e_fail "detach left the program on xa1"
-e2e_log "PASS: foreign programs left alone, no pins that vanish under ip netns exec"
+
+# --- a list bigger than the maps' defaults ----------------------------------------
+# 70,000 IPv6 /64s, every other one (neighbours would compile to fewer, wider
+# prefixes): more than the 65,536 prefixes a copy starts with. attach loads the maps at
+# their defaults while it compiles the list, then grows the copy it writes.
+seq 0 2 139998 | awk '{ printf "2001:db8:%x:%x::/64 reject\n", int($1 / 65536) + 1, $1 % 65536 }' \
+	>"$TMP/big6.cidr"
+printf 'myhostname = mx.example.test\npostscreen_access_list = permit_mynetworks, cidr:%s\nmynetworks = 127.0.0.0/8\n' \
+	"$TMP/big6.cidr" >"$TMP/big.cf"
+# v6_max FILE - the larger of the two copies' IPv6 prefix counts it states
+v6_max() {
+	sed -n 's/.*IPv6 prefixes \([0-9]*\) + \([0-9]*\).*/\1 \2/p' "$1" |
+		awk '{ print ($1 > $2 ? $1 : $2) }'
+}
+xs xdp attach -i xa1 -c "$TMP/big.cf" --pin-dir "$PIN" >"$TMP/attach2.out" 2>&1 ||
+	e2e_fail "attach of 70,000 IPv6 prefixes: $(cat "$TMP/attach2.out")"
+[ "$(v6_max "$TMP/attach2.out")" -ge 70000 ] 2>/dev/null ||
+	e2e_fail "attach of 70,000 IPv6 prefixes: no copy holds them: $(cat "$TMP/attach2.out")"
+xs xdp reload -c "$TMP/big.cf" --pin-dir "$PIN" >"$TMP/reload2.out" 2>&1 ||
+	e2e_fail "reload of 70,000 IPv6 prefixes: $(cat "$TMP/reload2.out")"
+sed -n 's/.*IPv6 prefixes \([0-9]*\) + \([0-9]*\).*/\1 \2/p' "$TMP/reload2.out" |
+	awk '{ exit !($1 >= 70000 && $2 >= 70000) }' ||
+	e2e_fail "after a reload both copies should hold 70,000 IPv6 prefixes: $(cat "$TMP/reload2.out")"
+xs xdp detach -i xa1 --pin-dir "$PIN" >"$TMP/detach2.out" 2>&1 || e2e_fail "detach: $(cat "$TMP/detach2.out")"
+e2e_log "PASS: foreign programs left alone, no pins that vanish under ip netns exec, a list bigger than the default maps attached"
 exit 0

@@ -6,7 +6,7 @@
  *	Bad tables first (each message with file:line, also deep in a big
  *	table whose lines share a result), then the prefix parser (rows, and
  *	random strings against inet_pton and strtoul, which the fast IPv4
- *	path must agree with), then lookups over {label, access list,
+ *	and IPv6 paths must agree with), then lookups over {label, access list,
  *	mynetworks, address, expected} rows: first match, negation, if/endif
  *	nesting, IPv6, dunno inside and outside a table; then a large table
  *	(grouped rules, IPv4 and IPv6) against a linear reference; then the
@@ -346,6 +346,23 @@ static void test_parse_prefix(void **state)
 		{ "1.2.3.0/0024", 0, "::ffff:1.2.3.0", 120 },
 		{ "128.0.0.0/1", 0, "::ffff:128.0.0.0", 97 },
 		{ "1.2.3.0/24", 0, "::ffff:1.2.3.0", 120 },
+		/* the fast IPv6 path and where it hands over */
+		{ "1:2:3:4:5:6:7:8::", -EINVAL, NULL, 0 },
+		{ "::1:2:3:4:5:6:7:8", -EINVAL, NULL, 0 },
+		{ "1::2::3", -EINVAL, NULL, 0 }, { "1:::2", -EINVAL, NULL, 0 },
+		{ "1:", -EINVAL, NULL, 0 }, { ":1::", -EINVAL, NULL, 0 },
+		{ "12345::", -EINVAL, NULL, 0 }, { "1:2:3:4:5:6:7", -EINVAL, NULL, 0 },
+		{ "1:2:3:4:5:6:7:8:9", -EINVAL, NULL, 0 },
+		{ "2001:db8::1/64", -EINVAL, NULL, 0 }, { "2001:db8::/129", -EINVAL, NULL, 0 },
+		{ "2001:db8::/", -EINVAL, NULL, 0 }, { "2001:db8::g", -EINVAL, NULL, 0 },
+		{ "::", 0, "::", 128 }, { "1::", 0, "1::", 128 },
+		{ "1:2:3:4:5:6:7::", 0, "1:2:3:4:5:6:7:0", 128 },
+		{ "::2:3:4:5:6:7:8", 0, "0:2:3:4:5:6:7:8", 128 },
+		{ "2001:DB8:0:0:0:0:0:0/32", 0, "2001:db8::", 32 },
+		{ "2001:db8:ffff:cb82:c000::/66", 0, "2001:db8:ffff:cb82:c000::", 66 },
+		{ "::ffff:102:300/120", 0, "::ffff:1.2.3.0", 120 },
+		{ "::ffff:1.2.3.0/120", 0, "::ffff:1.2.3.0", 120 },
+		{ "2001:db8::/0032", 0, "2001:db8::", 32 },
 		/* 128 characters or more: refused, as the copy into 128 bytes was */
 		{ "1.2.3.0/000000000000000000000000000000000000000000000000000000000"
 		  "0000000000000000000000000000000000000000000000000000000000000024",
@@ -460,6 +477,108 @@ static void test_parse_prefix_random(void **state)
 	}
 	if (ok < 20000 || ok > 180000)	/* the strings hit both sides */
 		fail_msg("%u of 200000 strings parsed", ok);
+}
+
+/* ref_prefix6 - an IPv6 pattern as ctl_prefix read it before its fast
+ * path: inet_pton before the '/', strtoul after it, no host bits; a
+ * pattern without ':' is ref_prefix's */
+static int ref_prefix6(const char *t, struct scr_addr *net, unsigned *plen)
+{
+	char buf[128], *mask, *end;
+	unsigned long v = 128;
+	struct scr_addr m;
+
+	if (strlen(t) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, t);
+	mask = strchr(buf, '/');
+	if (mask != NULL)
+		*mask++ = 0;
+	if (strchr(buf, ':') == NULL)
+		return ref_prefix(t, net, plen);
+	memset(net, 0, sizeof(*net));
+	if (inet_pton(AF_INET6, buf, net->b) != 1)
+		return -EINVAL;
+	if (mask != NULL) {
+		if (!isdigit((unsigned char)*mask))
+			return -EINVAL;
+		errno = 0;
+		v = strtoul(mask, &end, 10);
+		if (*end != 0 || errno != 0 || v > 128)
+			return -EINVAL;
+	}
+	m = *net;
+	for (unsigned i = 0; i < 16; i++)
+		if (v < 8 * (i + 1))
+			m.b[i] &= (uint8_t)(v <= 8 * i ? 0 : 0xff00u >> (v - 8 * i));
+	if (memcmp(&m, net, sizeof(m)) != 0)
+		return -EINVAL;
+	*plen = (unsigned)v;
+	return 0;
+}
+
+/* test_parse_prefix6_random - IPv6 patterns of 0-9 groups of 0-5 hex
+ * digits, with no, one or two "::", a stray colon or a character that
+ * ends the pattern, and masks that fit or leave host bits: the same
+ * answer as the inet_pton reading */
+static void test_parse_prefix6_random(void **state)
+{
+	static const char *const mask[] = { "", "", "/0", "/1", "/16", "/32",
+					    "/48", "/64", "/100", "/127", "/128",
+					    "/129", "/064", "/", "/x", "/6 4" };
+	static const char hex[] = "0123456789abcdefABCDEF";
+	static const char junk[] = ":.g/ [";
+	uint64_t r = 0x13198a2e03707344ull;
+	unsigned ok = 0;
+
+	(void)state;
+	for (int i = 0; i < 300000; i++) {
+		char t[128];
+		size_t o = 0;
+		struct scr_addr a, b;
+		unsigned pa = 0, pb = 0, ng, gap, gap2, keep;
+		uint64_t q;
+		int ra, rb;
+
+		r = r * 6364136223846793005ull + 1442695040888963407ull;
+		q = r;
+		ng = (unsigned)(q % 10);
+		q /= 10;
+		gap = q % 3 ? (unsigned)(q / 3 % (ng + 1)) : 99;	/* "::" before it */
+		q /= 30;
+		gap2 = q % 16 == 0 ? (unsigned)(q / 16 % (ng + 1)) : 99;
+		q /= 160;
+		keep = (unsigned)(q % 9);	/* groups with digits; then zeros */
+		q /= 9;
+		for (unsigned k = 0; k <= ng; k++) {
+			uint64_t h = r >> (k % 4 * 16) ^ (uint64_t)k * 0x9e3779b97f4a7c15ull;
+			unsigned nd = h % 23 == 0 ? (unsigned)(h % 6) : 1 + (unsigned)(h % 4);
+
+			if (k == gap || k == gap2)
+				o += (size_t)snprintf(t + o, sizeof(t) - o, "::");
+			else if (k > 0 && k < ng)
+				t[o++] = ':';
+			if (k == ng)
+				break;
+			for (unsigned d = 0; d < nd; d++) {
+				h = h * 6364136223846793005ull + 1;
+				t[o++] = k < keep ? hex[(h >> 33) % 22] : '0';
+			}
+		}
+		if (q % 29 == 0)
+			t[o++] = junk[q / 29 % 6];
+		t[o] = 0;
+		snprintf(t + o, sizeof(t) - o, "%s", mask[(r >> 58) % 16]);
+		ra = ctl_cidr_parse_prefix(t, &a, &pa);
+		rb = ref_prefix6(t, &b, &pb);
+		if (ra != rb || (ra == 0 && (memcmp(&a, &b, sizeof(a)) != 0 ||
+					     pa != pb)))
+			fail_msg("\"%s\": ret %d /%u, inet_pton reading %d /%u", t,
+				 ra, pa, rb, pb);
+		ok += ra == 0;
+	}
+	if (ok < 30000 || ok > 270000)	/* the strings hit both sides */
+		fail_msg("%u of 300000 strings parsed", ok);
 }
 
 struct look_case {
@@ -1108,6 +1227,7 @@ int main(void)
 						files_teardown),
 		cmocka_unit_test(test_parse_prefix),
 		cmocka_unit_test(test_parse_prefix_random),
+		cmocka_unit_test(test_parse_prefix6_random),
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_conf_create),
 		cmocka_unit_test(test_prefixes),
