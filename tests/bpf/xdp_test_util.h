@@ -136,6 +136,7 @@ static inline int xt_run(int prog_fd, const void *pkt, int len, uint32_t *act)
 		    .data_size_out = sizeof(out), .repeat = 1);
 	int rc;
 
+	*act = UINT32_MAX;	/* no XDP action: set on every path */
 	rc = bpf_prog_test_run_opts(prog_fd, &o);
 	if (rc)
 		return -errno;
