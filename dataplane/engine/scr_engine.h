@@ -37,6 +37,13 @@
  *	path, are read for the final reply lines of enum scr_reply_kind;
  *	each is an SCR_EV_REPLY. A segment out of order is skipped (the line
  *	it cuts is not counted): a reply ban errs on the side of no ban.
+ *	Envelope checks (pol->envelope): the client's command lines of every
+ *	flow but allow-listed or stopped ones are read in order (scr_envcap)
+ *	until DATA, BDAT or STARTTLS; each HELO/EHLO, MAIL FROM and RCPT TO
+ *	is an SCR_EV_ENVELOPE with its argument, reported while the frame
+ *	that completes its line is handled. Nothing is read, copied or
+ *	allocated per flow when pol->envelope is off. A gap ends the
+ *	capture (counted): what was not read is never rejected.
  * THREADING
  *	One engine per worker thread. Hooks run on that thread.
  */
@@ -136,6 +143,17 @@ struct scr_stats {
 	uint64_t smuggling_lost;	/* flows the guard stopped following: a
 					 * stream gap after the verdict */
 	uint64_t smuggling_bytes;	/* bytes the guard read after the verdict */
+	uint64_t envelope[SCR_ENV_MAX];	/* commands reported for envelope
+					 * checks (SCR_EV_ENVELOPE), by kind */
+	uint64_t envelope_rejected;	/* flows an envelope restriction
+					 * rejected (scr_engine_envelope) */
+	uint64_t envelope_stopped;	/* ... sessions stopped for it */
+	uint64_t envelope_unread;	/* HELO/MAIL/RCPT lines not reported:
+					 * too long, malformed, no buffer */
+	uint64_t envelope_nobuf;	/* ... of them: the line buffer pool was
+					 * empty */
+	uint64_t envelope_lost;		/* sessions whose capture ended at a
+					 * stream gap */
 };
 
 struct scr_engine;
@@ -200,6 +218,16 @@ int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
  * the flow is gone or stopped. */
 int scr_engine_reply_ban(struct scr_engine *e, const struct scr_flow_key *k,
 			 uint32_t count, uint64_t now_ns);
+/* scr_engine_envelope - an envelope restriction rejected a command of
+ * flow k (ctrl's answer to SCR_EV_ENVELOPE; not called for a permit, a
+ * warn_if_reject or no answer): the flow fails with SCR_REASON_ENVELOPE
+ * (a verdict given already is amended), and with act enforce or drop the
+ * session stops: at the frame carrying the command when called from the
+ * event hook of its SCR_EV_ENVELOPE, else at the flow's next frame, and
+ * the capture ends (under ignore it goes on: each reject is told). 0, or
+ * -ENOENT when the flow is gone, stopped or ended. */
+int scr_engine_envelope(struct scr_engine *e, const struct scr_flow_key *k,
+			enum scr_action act, uint64_t now_ns);
 /* Counters, with the reorder and scanner ones folded in. */
 void scr_engine_stats(const struct scr_engine *e, struct scr_stats *out);
 /* Stress mode (postscreen's marks on the flow table): entered when the
