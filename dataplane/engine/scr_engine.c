@@ -113,6 +113,8 @@ struct scr_engine {
 	struct scr_envcap_pool *envpool;
 	struct scr_flow *env_f;
 	struct scr_frame *env_fr;
+	bool env_defer;		/* in on_bytes: the caller decides a stop */
+	bool env_resumed;	/* smug_start: bytes the capture had already */
 	uint8_t portmap[65536 / 8];
 };
 
@@ -472,6 +474,89 @@ static void amend_fail(struct scr_engine *e, struct scr_flow *f,
 	e->hooks.event(e->hooks.arg, &ev);
 }
 
+/* env_verb - the verb of an envelope command, for the event's after */
+static const char *const env_verb[SCR_ENV_MAX] = {
+	[SCR_ENV_HELO] = "HELO", [SCR_ENV_EHLO] = "EHLO",
+	[SCR_ENV_MAIL] = "MAIL FROM", [SCR_ENV_RCPT] = "RCPT TO",
+};
+
+/* env_report - scr_envcap callback: one envelope command for ctrl;
+ * non-zero (end the capture) once ctrl stopped the session */
+static int env_report(void *arg, enum scr_env_cmd cmd, const uint8_t *a,
+		      uint32_t a_len)
+{
+	struct scr_engine *e = arg;
+	struct scr_flow *f = e->env_f;
+	struct scr_event ev;
+
+	e->st.envelope[cmd]++;
+	ev_init(e, &ev, SCR_EV_ENVELOPE, f, e->env_fr);
+	snprintf(ev.after, sizeof(ev.after), "%s", env_verb[cmd]);
+	ev.text_len = 0;
+	ev_tail_clear(&ev);
+	ev.env = (uint8_t)cmd;
+	ev.arg_len = (uint16_t)a_len;	/* < SCR_ENV_ARG_MAX (scr_envcap) */
+	memcpy(ev.arg, a, a_len);
+	ev.arg[a_len] = '\0';
+	e->hooks.event(e->hooks.arg, &ev);
+	return f->stop_pkt != 0 || (f->flags & SCR_FF_STOP_NEXT);
+}
+
+/* env_cap - f's envelope capture when it is being followed, else NULL */
+static struct scr_envcap *env_cap(struct scr_engine *e, const struct scr_flow *f)
+{
+	struct scr_envcap *c;
+
+	if (e->envcap == NULL || !e->pol->envelope || f->stop_pkt ||
+	    f->verdict == SCR_V_ALLOWLISTED)
+		return NULL;
+	c = &e->envcap[scr_flow_index(e->ft, f)];
+	return scr_envcap_active(c) ? c : NULL;
+}
+
+/* env_feed - client bytes in order to f's capture; seq: where they start
+ * (NULL: right where the capture stands, from an ordered delivery) */
+static void env_feed(struct scr_engine *e, struct scr_flow *f,
+		     struct scr_frame *fr, const uint32_t *seq,
+		     const uint8_t *p, uint32_t n)
+{
+	struct scr_envcap *c = env_cap(e, f);
+	unsigned r;
+
+	if (c == NULL)
+		return;
+	e->env_f = f;
+	e->env_fr = fr;
+	r = scr_envcap_feed(c, e->envpool, seq ? *seq : c->seq, p, n, env_report, e);
+	e->env_f = NULL;
+	e->env_fr = NULL;
+	if (r & SCR_ENVCAP_R_LOST)
+		e->st.envelope_lost++;
+	if (r & SCR_ENVCAP_R_BAD)
+		e->st.envelope_unread++;
+	if (r & SCR_ENVCAP_R_NOBUF)
+		e->st.envelope_nobuf++;
+}
+
+/* env_segment - a client segment of a decided flow the smuggling guard
+ * does not order: to the capture as it comes (a gap ends the capture) */
+static void env_segment(struct scr_engine *e, struct scr_flow *f,
+			const struct burst_item *it, struct scr_frame *fr)
+{
+	const struct scr_pkt *pk = &it->pkt;
+	struct scr_envcap *c;
+
+	if (it->dir != 0 || pk->payload_len == 0 || f->mode != SCR_FM_DECIDED ||
+	    smug_on(e, f) || (c = env_cap(e, f)) == NULL)
+		return;
+	if (pk->truncated) {
+		scr_envcap_stop(c, e->envpool);
+		e->st.envelope_lost++;
+		return;
+	}
+	env_feed(e, f, fr, &pk->seq, pk->payload, pk->payload_len);
+}
+
 /* smug_report - a result of f's smuggling guard: the SMUGGLING event
  * once per kind (a sequence; commands after one), the stop its action
  * asks for, and the verdict amended when it was given already. text: the
@@ -524,6 +609,10 @@ static int smug_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 	unsigned r;
 
 	e->st.smuggling_bytes += n;
+	if (dir == 0 && !e->env_resumed)
+		env_feed(e, f, e->cur_fr, NULL, p, n);
+	if (f->stop_pkt)
+		return 1;
 	r = scr_smug_feed(&f->guard.g, dir == 0, p, n, &d);
 	if (r != 0)
 		smug_report(e, f, e->cur_fr, r, d.bdat, p + d.off, n - d.off);
@@ -581,7 +670,9 @@ static void smug_start(struct scr_engine *e, struct scr_flow *f,
 		return;
 	e->cur = f;
 	e->cur_fr = fr;
+	e->env_resumed = true;	/* the capture had the whole feed (on_bytes) */
 	(void)smug_bytes(e, 0, e->take_p + off, e->take_n - off);
+	e->env_resumed = false;
 }
 
 /* on_bytes - tcpord callback: in-order payload to the SMTP machine */
@@ -596,6 +687,17 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 	bool greeted = scr_smtp_where(&f->smtp) != NULL;
 
 	e->st.scanned_bytes += n;
+	if (dir == 0) {
+		/* the capture first: a reject it gets stops this frame before
+		 * the SMTP machine reads it (its verdict given by the caller) */
+		e->env_defer = true;
+		env_feed(e, f, fr, NULL, p, n);
+		e->env_defer = false;
+		if (f->stop_pkt) {
+			e->pending = final_verdict(f, false);
+			return 1;
+		}
+	}
 	r = scr_smtp_feed(&e->env, &f->smtp, dir == 0, p, n);
 	if (dir == 0) {
 		e->take_p = p;
@@ -1226,63 +1328,6 @@ static void reply_watch(struct scr_engine *e, struct scr_flow *f,
 	rb_feed(e, f, fr, pk->payload, pk->payload_len);
 }
 
-/* env_verb - the verb of an envelope command, for the event's after */
-static const char *const env_verb[SCR_ENV_MAX] = {
-	[SCR_ENV_HELO] = "HELO", [SCR_ENV_EHLO] = "EHLO",
-	[SCR_ENV_MAIL] = "MAIL FROM", [SCR_ENV_RCPT] = "RCPT TO",
-};
-
-/* env_report - scr_envcap callback: one envelope command for ctrl;
- * non-zero (end the capture) once ctrl stopped the session */
-static int env_report(void *arg, enum scr_env_cmd cmd, const uint8_t *a,
-		      uint32_t a_len)
-{
-	struct scr_engine *e = arg;
-	struct scr_flow *f = e->env_f;
-	struct scr_event ev;
-
-	e->st.envelope[cmd]++;
-	ev_init(e, &ev, SCR_EV_ENVELOPE, f, e->env_fr);
-	snprintf(ev.after, sizeof(ev.after), "%s", env_verb[cmd]);
-	ev.text_len = 0;
-	ev_tail_clear(&ev);
-	ev.env = (uint8_t)cmd;
-	ev.arg_len = (uint16_t)a_len;	/* < SCR_ENV_ARG_MAX (scr_envcap) */
-	memcpy(ev.arg, a, a_len);
-	ev.arg[a_len] = '\0';
-	e->hooks.event(e->hooks.arg, &ev);
-	return f->stop_pkt != 0 || (f->flags & SCR_FF_STOP_NEXT);
-}
-
-/* env_watch - envelope checks: a client segment to the flow's capture */
-static void env_watch(struct scr_engine *e, struct scr_flow *f,
-		      const struct burst_item *it, struct scr_frame *fr)
-{
-	struct scr_envcap *c = &e->envcap[scr_flow_index(e->ft, f)];
-	const struct scr_pkt *pk = &it->pkt;
-	unsigned r;
-
-	if (!scr_envcap_active(c))
-		return;
-	if (pk->truncated) {
-		scr_envcap_stop(c, e->envpool);
-		e->st.envelope_lost++;
-		return;
-	}
-	e->env_f = f;
-	e->env_fr = fr;
-	r = scr_envcap_feed(c, e->envpool, pk->seq, pk->payload, pk->payload_len,
-			    env_report, e);
-	e->env_f = NULL;
-	e->env_fr = NULL;
-	if (r & SCR_ENVCAP_R_LOST)
-		e->st.envelope_lost++;
-	if (r & SCR_ENVCAP_R_BAD)
-		e->st.envelope_unread++;
-	if (r & SCR_ENVCAP_R_NOBUF)
-		e->st.envelope_nobuf++;
-}
-
 /* handle - one decoded SMTP frame */
 static void handle(struct scr_engine *e, struct burst_item *it,
 		   struct scr_frame *fr)
@@ -1332,10 +1377,7 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 		scan_segment(e, f, it, fr);
 	else if (f->mode == SCR_FM_DECIDED && !f->stop_pkt)
 		smug_segment(e, f, it, fr);
-	if (e->envcap != NULL && it->dir == 0 && pk->payload_len != 0 &&
-	    e->pol->envelope && !f->stop_pkt &&
-	    f->verdict != SCR_V_ALLOWLISTED)
-		env_watch(e, f, it, fr);
+	env_segment(e, f, it, fr);
 	if (pk->flags & (SCR_TCP_RST | SCR_TCP_FIN)) {
 		/* The SMTP session is over: judge what we have; keep the
 		 * entry a little for the last packets (close timeout). */
@@ -1669,7 +1711,7 @@ int scr_engine_envelope(struct scr_engine *e, const struct scr_flow_key *k,
 	stop_here(f, e->env_fr);
 	if (f->flags & SCR_FF_VERDICT_SENT)
 		amend_fail(e, f, e->env_fr, true);
-	else
+	else if (!e->env_defer)
 		decide(e, f, e->env_fr, final_verdict(f, false));
 	return 0;
 }
