@@ -418,7 +418,8 @@ static enum ctl_domain_state dom_state(void *arg, const char *name)
 
 struct warn_ctx {
 	struct ctl_envelope *v;
-	struct ctl_log *log;
+	struct ctl_log *const *logs;
+	unsigned nlogs;
 	const struct scr_event *ev;
 	const struct sess *s;
 };
@@ -430,7 +431,9 @@ static void log_noqueue(const struct warn_ctx *w, const char *what,
 	char c[64], esc[4][4 * SCR_ENV_ARG_MAX + 1], line[5 * sizeof(esc[0])];
 	const struct scr_event *ev = w->ev;
 
-	if (w->log == NULL)
+	unsigned i;
+
+	if (w->nlogs == 0)
 		return;
 	addr_text(&ev->key.client, c, sizeof(c));
 	ctl_log_escape((const uint8_t *)reply, strlen(reply), esc[0], sizeof(esc[0]));
@@ -445,7 +448,9 @@ static void log_noqueue(const struct warn_ctx *w, const char *what,
 		 "from=<%s> to=<%s> proto=%s helo=<%s>", what, c,
 		 ev->key.client_port, esc[0], esc[1], esc[2],
 		 w->s && w->s->esmtp ? "ESMTP" : "SMTP", esc[3]);
-	ctl_log_line(w->log, ev->ts_ns, "envelope", line);
+	for (i = 0; i < w->nlogs; i++)
+		if (w->logs[i] != NULL)
+			ctl_log_line(w->logs[i], ev->ts_ns, "envelope", line);
 }
 
 /* on_warn - warn_if_reject or WARN: reject_warning, nothing stopped */
@@ -498,12 +503,12 @@ static void remember(struct ctl_envelope *v, const struct scr_event *ev)
 /* ctl_envelope_event - an engine event: remember, or decide at RCPT */
 enum ctl_env_result ctl_envelope_event(struct ctl_envelope *v,
 				       const struct scr_event *ev,
-				       struct ctl_log *log,
+				       struct ctl_log *const *logs, unsigned nlogs,
 				       struct ctl_env_reject *out)
 {
 	struct ctl_restrict_req req = {0};
 	struct ctl_restrict_out ro;
-	struct warn_ctx w = {v, log, ev, NULL};
+	struct warn_ctx w = {v, logs, nlogs, ev, NULL};
 	char caddr[64];
 	const struct scr_addr *a = &ev->key.client;
 	int stage;

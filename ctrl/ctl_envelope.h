@@ -27,10 +27,11 @@
  *	  in err ("main.cf:12: smtpscreen_sender_restrictions: ..."); a
  *	  valid object that decides nothing when no list is set
  *	  (ctl_envelope_on false).
- *	ctl_envelope_event(v, ev, log, out): an SCR_EV_ENVELOPE (or an
- *	  SCR_EV_END, which forgets the session). Returns CTL_ENV_REJECT
+ *	ctl_envelope_event(v, ev, logs, nlogs, out): an SCR_EV_ENVELOPE (or
+ *	  an SCR_EV_END, which forgets the session). Returns CTL_ENV_REJECT
  *	  with out filled (the action to apply: smtpscreen_envelope_action)
- *	  after logging the reject line, or CTL_ENV_NONE. log may be NULL.
+ *	  after writing the reject line to each of the nlogs logs, or
+ *	  CTL_ENV_NONE.
  *	ctl_envelope_stats(v, out): counters.
  * THREADING
  *	One owner thread (replay: a worker; live: the control thread).
@@ -79,7 +80,7 @@ void ctl_envelope_destroy(struct ctl_envelope *v);
 bool ctl_envelope_on(const struct ctl_envelope *v);
 enum ctl_env_result ctl_envelope_event(struct ctl_envelope *v,
 				       const struct scr_event *ev,
-				       struct ctl_log *log,
+				       struct ctl_log *const *logs, unsigned nlogs,
 				       struct ctl_env_reject *out);
 void ctl_envelope_stats(const struct ctl_envelope *v,
 			struct ctl_envelope_stats *out);

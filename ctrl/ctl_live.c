@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_envelope.h"
 #include "ctl_live.h"
 #include "ctl_log.h"
 #include "ctl_msg.h"
@@ -125,6 +126,7 @@ struct live_stats {
 	uint64_t dnsbl_started, dnsbl_lost, dnsbl_listed;
 	uint64_t reloads, reload_errors;
 	uint64_t reply_bans;
+	uint64_t envelope_rejects;	/* rejects sent to the workers */
 };
 
 struct ctl_live {
@@ -141,6 +143,8 @@ struct ctl_live {
 	struct ctl_live_ops ops;
 	struct ctl_cache *cache;	/* master */
 	struct ctl_rban *rban;		/* reply bans' counts; NULL: never on */
+	struct ctl_envelope *envck;	/* envelope checks of the running setup
+					 * (NULL: no restriction list) */
 	struct ctl_store *store;	/* NULL: none */
 	bool sync_pending;		/* written since the last sync */
 	struct ctl_shared *shared;	/* NULL: smtpscreen_shared_store empty */
@@ -327,6 +331,10 @@ void ctl_live_worker_apply(struct ctl_live_worker *w,
 	case CTL_LIVE_MSG_REPLY_BAN:
 		(void)scr_engine_reply_ban(w->eng, &m->key, (uint32_t)m->score,
 					   now_ns);
+		return;
+	case CTL_LIVE_MSG_ENVELOPE:
+		(void)scr_engine_envelope(w->eng, &m->key,
+					  (enum scr_action)m->outcome, now_ns);
 		return;
 	case CTL_LIVE_MSG_DYN_ADD:
 	case CTL_LIVE_MSG_DYN_DEL:
@@ -543,6 +551,56 @@ static void on_reply(struct ctl_live *l, const struct scr_event *ev,
 	m.type = CTL_LIVE_MSG_REPLY_BAN;
 	m.key = ev->key;
 	m.score = (int32_t)(b.count > INT32_MAX ? INT32_MAX : b.count);
+	if (w < l->nw)
+		send_to(l, w, &m);
+}
+
+/* envck_update - the envelope checks of setup s (control thread): built
+ * anew, sessions in flight forgotten (their later RCPTs are checked
+ * without their HELO and sender). Host mode does not check envelopes yet:
+ * the engine is told not to report them. 0, or -EINVAL with err. */
+static int envck_update(struct ctl_live *l, struct ctl_setup *s, char *err,
+			size_t errlen)
+{
+	struct ctl_envelope *v = NULL;
+
+	if (s->pol.envelope && strcmp(l->o.mode, "host") == 0) {
+		ctl_msg_warn("smtpscreen_*_restrictions: envelope checks are not "
+			     "done in host mode yet: ignored");
+		s->pol.envelope = false;
+	}
+	if (s->pol.envelope) {
+		v = ctl_envelope_create(s->conf, false, err, errlen);
+		if (v == NULL)
+			return -EINVAL;
+	}
+	ctl_envelope_destroy(l->envck);
+	l->envck = v;
+	return 0;
+}
+
+/* on_envelope - a command for the envelope checks: decided at once (a
+ * domain lookup decides nothing yet in the live modes); a reject is sent
+ * to the worker, which stops the session at its next frame (enforce,
+ * drop); drop also blocks the client for smtpscreen_envelope_ttl */
+static void on_envelope(struct ctl_live *l, const struct scr_event *ev,
+			unsigned w)
+{
+	struct ctl_log *logs[2] = { l->log, l->flog };
+	struct ctl_env_reject rej;
+	struct ctl_live_msg m;
+
+	if (l->envck == NULL ||
+	    ctl_envelope_event(l->envck, ev, logs, 2, &rej) != CTL_ENV_REJECT)
+		return;
+	if (rej.act == SCR_ACT_DROP)
+		block_for(l, &ev->key.client, SCR_REASON_ENVELOPE,
+			  ev->ts_ns / 1000000000u, l->setup->pol.envelope_ttl_s);
+	l->st.envelope_rejects++;
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_LIVE_MSG_ENVELOPE;
+	m.key = ev->key;
+	m.outcome = (uint8_t)rej.act;
 	if (w < l->nw)
 		send_to(l, w, &m);
 }
@@ -832,7 +890,8 @@ static void on_stress(struct ctl_live *l, const struct scr_event *ev,
  * the map entry, log line and store only follow. Any thread. */
 bool ctl_live_event_urgent(const struct ctl_live *l, const struct scr_event *ev)
 {
-	if (ev->type == SCR_EV_REPLY)	/* 5xx of four kinds: rare */
+	if (ev->type == SCR_EV_REPLY ||	/* 5xx of four kinds: rare */
+	    ev->type == SCR_EV_ENVELOPE)	/* the session waits for it */
 		return true;
 	return ev->type == SCR_EV_CONNECT &&
 	       atomic_load_explicit(&l->connect_looks, memory_order_relaxed);
@@ -853,6 +912,12 @@ void ctl_live_event(struct ctl_live *l, const struct scr_event *ev, unsigned w)
 		on_reply(l, ev, w);
 		return;
 	}
+	if (ev->type == SCR_EV_ENVELOPE) {
+		on_envelope(l, ev, w);
+		return;
+	}
+	if (ev->type == SCR_EV_END && l->envck != NULL)
+		(void)ctl_envelope_event(l->envck, ev, NULL, 0, NULL);
 	log_event(l, ev);
 	switch (ev->type) {
 	case SCR_EV_CONNECT:
@@ -1122,7 +1187,8 @@ struct ctl_live *ctl_live_create(const struct ctl_live_opts *o,
 		goto fail;
 	}
 	ctl_cache_set_v6_prefix(l->cache, l->setup->pol.client_v6_plen);
-	if (rban_update(l, l->setup, err, errlen) != 0)
+	if (rban_update(l, l->setup, err, errlen) != 0 ||
+	    envck_update(l, setup, err, errlen) != 0)
 		goto fail;
 #ifdef SCR_HAVE_STORE
 	if (l->store) {
@@ -1352,6 +1418,7 @@ void ctl_live_destroy(struct ctl_live *l)
 	free(l->sq);
 	ctl_cache_destroy(l->cache);
 	ctl_rban_destroy(l->rban);
+	ctl_envelope_destroy(l->envck);
 #ifdef SCR_HAVE_STORE
 	ctl_store_close(l->store);
 #endif
@@ -1573,6 +1640,12 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 			     "restart; still using \"%s\"", l->shared_url);
 	if (rban_update(l, r->n, err, errlen) != 0)
 		ctl_msg_warn("reload: %s: reply bans stay as they were", err);
+	if (envck_update(l, r->n, err, errlen) != 0) {
+		ctl_msg_warn("reload: %s: envelope checks off", err);
+		r->n->pol.envelope = false;
+		ctl_envelope_destroy(l->envck);
+		l->envck = NULL;
+	}
 	ctl_cache_set_v6_prefix(l->cache, r->n->pol.client_v6_plen);
 	free(l->perm);
 	l->perm = r->perm;
@@ -1742,6 +1815,17 @@ static unsigned live_ctrs(struct ctl_live *l, struct ctl_live_ctr *c,
 	    l->st.dnsbl_listed);
 	CTR("reply_bans", "Clients banned for the server's replies",
 	    l->st.reply_bans);
+	CTR("envelope_rejects", "RCPTs an envelope restriction rejected",
+	    l->st.envelope_rejects);
+	if (l->envck != NULL) {
+		struct ctl_envelope_stats vs;
+
+		ctl_envelope_stats(l->envck, &vs);
+		CTR("envelope_warnings", "reject_warning lines of the envelope "
+		    "checks (since the last reload)", vs.warnings);
+		CTR("envelope_dns_tempfail", "Domain checks that decided nothing "
+		    "(since the last reload)", vs.dns_tempfail);
+	}
 	if (l->rban != NULL) {
 		struct ctl_rban_stats rs;
 		unsigned k;
@@ -1801,6 +1885,17 @@ static unsigned live_ctrs(struct ctl_live *l, struct ctl_live_ctr *c,
 	    "(stream gap)", es.smuggling_lost);
 	CTR("smuggling_bytes", "Bytes the smuggling guard read after the verdict",
 	    es.smuggling_bytes);
+	CTR("envelope_commands", "HELO/EHLO, MAIL FROM and RCPT TO read for "
+	    "the envelope checks", es.envelope[SCR_ENV_HELO] +
+	    es.envelope[SCR_ENV_EHLO] + es.envelope[SCR_ENV_MAIL] +
+	    es.envelope[SCR_ENV_RCPT]);
+	CTR("envelope_rejected", "Sessions an envelope restriction rejected",
+	    es.envelope_rejected);
+	CTR("envelope_stopped", "... stopped for it", es.envelope_stopped);
+	CTR("envelope_unread", "Envelope commands not read (too long, malformed, "
+	    "no line buffer)", es.envelope_unread);
+	CTR("envelope_lost", "Sessions whose envelope capture ended at a gap",
+	    es.envelope_lost);
 	CTR("no_server", "Sessions unknown: the server side was never seen",
 	    es.no_server);
 	CTR("undecided", "Sessions unknown: the client spoke while the server's "

@@ -80,6 +80,8 @@ enum ctl_live_msg_type {
 	CTL_LIVE_MSG_SETUP,	/* run setup from now on; ack with setup_gen */
 	CTL_LIVE_MSG_REPLY_BAN,	/* flow key: its client is banned for its
 				 * server replies (score: their count) */
+	CTL_LIVE_MSG_ENVELOPE,	/* flow key: an envelope restriction rejected
+				 * its command (outcome: enum scr_action) */
 	CTL_LIVE_MSG_MAX
 };
 
@@ -87,7 +89,8 @@ struct ctl_live_msg {
 	uint32_t type;			/* enum ctl_live_msg_type */
 	uint8_t kind;			/* DYN_*: enum scr_xdp_kind */
 	uint8_t plen;			/* DYN_*: 0..128 over scr_addr */
-	uint8_t outcome;		/* DNSBL: enum scr_dnsbl_outcome */
+	uint8_t outcome;		/* DNSBL: enum scr_dnsbl_outcome;
+					 * ENVELOPE: enum scr_action */
 	uint8_t _pad;
 	int32_t score;			/* DNSBL */
 	uint32_t _pad2;

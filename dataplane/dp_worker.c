@@ -154,6 +154,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_STRESS:
 	case SCR_EV_REPLY:
 	case SCR_EV_SMUGGLING:
+	case SCR_EV_ENVELOPE:
 		break;
 	default:
 		scr_panic("hook_event: event type %d out of range",
