@@ -15,7 +15,10 @@
  *	that behaves, whose DATA or BDAT content hides a second message
  *	after a dot line bounded by a bare LF or CR), good_bare_lf (a good
  *	session whose body has bare-LF and bare-CR lines, dot-stuffed lines
- *	among them; labelled good). Noise: retransmissions, reordering of adjacent
+ *	among them; labelled good), env_sender, env_recipient, env_unknown,
+ *	env_access (labelled envelope: a non-FQDN sender, a non-FQDN
+ *	recipient, a sender domain in .invalid, a sender in bulk.example.net;
+ *	for the envelope checks). Noise: retransmissions, reordering of adjacent
  *	segments, duplicate ACKs on labeled flows; RST-aborted sessions,
  *	SYN scanners, ARP, ICMP, UDP, other ports (80, 443, 587) as
  *	unlabeled flows; 802.1Q/QinQ tags and IPv6 on a share of flows.

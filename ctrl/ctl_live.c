@@ -333,8 +333,11 @@ void ctl_live_worker_apply(struct ctl_live_worker *w,
 					   now_ns);
 		return;
 	case CTL_LIVE_MSG_ENVELOPE:
-		(void)scr_engine_envelope(w->eng, &m->key,
-					  (enum scr_action)m->outcome, now_ns);
+		if (m->outcome == CTL_LIVE_ENV_NONE)
+			(void)scr_engine_envelope_done(w->eng, &m->key);
+		else
+			(void)scr_engine_envelope(w->eng, &m->key,
+						  (enum scr_action)m->outcome, now_ns);
 		return;
 	case CTL_LIVE_MSG_DYN_ADD:
 	case CTL_LIVE_MSG_DYN_DEL:
@@ -580,27 +583,44 @@ static int envck_update(struct ctl_live *l, struct ctl_setup *s, char *err,
 }
 
 /* on_envelope - a command for the envelope checks: decided at once (a
- * domain lookup decides nothing yet in the live modes); a reject is sent
- * to the worker, which stops the session at its next frame (enforce,
- * drop); drop also blocks the client for smtpscreen_envelope_ttl */
+ * domain lookup decides nothing yet in the live modes). Each RCPT TO is
+ * answered to the worker, which may keep the client's frames until then:
+ * not rejected, they go on; a reject under enforce or drop stops the
+ * session (the appliance sends smtpd's reply line first); drop also
+ * blocks the client for smtpscreen_envelope_ttl */
 static void on_envelope(struct ctl_live *l, const struct scr_event *ev,
 			unsigned w)
 {
 	struct ctl_log *logs[2] = { l->log, l->flog };
 	struct ctl_env_reject rej;
 	struct ctl_live_msg m;
+	enum ctl_env_result r = CTL_ENV_NONE;
 
-	if (l->envck == NULL ||
-	    ctl_envelope_event(l->envck, ev, logs, 2, &rej) != CTL_ENV_REJECT)
+	if (l->envck != NULL)
+		r = ctl_envelope_event(l->envck, ev, logs, 2, &rej);
+	if (ev->env != SCR_ENV_RCPT)
 		return;
-	if (rej.act == SCR_ACT_DROP)
-		block_for(l, &ev->key.client, SCR_REASON_ENVELOPE,
-			  ev->ts_ns / 1000000000u, l->setup->pol.envelope_ttl_s);
-	l->st.envelope_rejects++;
 	memset(&m, 0, sizeof(m));
 	m.type = CTL_LIVE_MSG_ENVELOPE;
 	m.key = ev->key;
-	m.outcome = (uint8_t)rej.act;
+	m.outcome = CTL_LIVE_ENV_NONE;
+	if (r == CTL_ENV_REJECT) {
+		size_t n = strlen(rej.reply);
+
+		if (rej.act == SCR_ACT_DROP)
+			block_for(l, &ev->key.client, SCR_REASON_ENVELOPE,
+				  ev->ts_ns / 1000000000u,
+				  l->setup->pol.envelope_ttl_s);
+		l->st.envelope_rejects++;
+		m.outcome = (uint8_t)rej.act;
+		if (n > sizeof(m.reply) - 3)
+			n = sizeof(m.reply) - 3;	/* a long address: cut */
+		memcpy(m.reply, rej.reply, n);
+		for (size_t i = 0; i < n; i++)	/* the client's bytes: no CR/LF */
+			if ((uint8_t)m.reply[i] < 0x20 || (uint8_t)m.reply[i] == 0x7f)
+				m.reply[i] = '?';
+		memcpy(m.reply + n, "\r\n", 3);
+	}
 	if (w < l->nw)
 		send_to(l, w, &m);
 }

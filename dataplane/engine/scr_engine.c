@@ -114,6 +114,7 @@ struct scr_engine {
 	struct scr_flow *env_f;
 	struct scr_frame *env_fr;
 	bool env_defer;		/* in on_bytes: the caller decides a stop */
+	bool env_rcpt;		/* a RCPT TO was reported in this feed */
 	bool env_resumed;	/* smug_start: bytes the capture had already */
 	uint8_t portmap[65536 / 8];
 };
@@ -437,8 +438,12 @@ static void finish(struct scr_engine *e, struct scr_flow *f,
 {
 	end_session(e, f, fr, why);
 	scr_tcpord_release(e->ord, f);	/* the guard's out-of-order segments */
-	if (e->envcap != NULL)
-		scr_envcap_stop(&e->envcap[scr_flow_index(e->ft, f)], e->envpool);
+	if (e->envcap != NULL) {
+		struct scr_envcap *c = &e->envcap[scr_flow_index(e->ft, f)];
+
+		scr_envcap_stop(c, e->envpool);
+		c->wait = 0;
+	}
 	scr_flow_remove(e->ft, f);
 }
 
@@ -490,6 +495,7 @@ static int env_report(void *arg, enum scr_env_cmd cmd, const uint8_t *a,
 	struct scr_event ev;
 
 	e->st.envelope[cmd]++;
+	e->env_rcpt |= cmd == SCR_ENV_RCPT;
 	ev_init(e, &ev, SCR_EV_ENVELOPE, f, e->env_fr);
 	snprintf(ev.after, sizeof(ev.after), "%s", env_verb[cmd]);
 	ev.text_len = 0;
@@ -527,9 +533,15 @@ static void env_feed(struct scr_engine *e, struct scr_flow *f,
 		return;
 	e->env_f = f;
 	e->env_fr = fr;
+	e->env_rcpt = false;
 	r = scr_envcap_feed(c, e->envpool, seq ? *seq : c->seq, p, n, env_report, e);
 	e->env_f = NULL;
 	e->env_fr = NULL;
+	/* a RCPT TO ctrl did not answer at once: the front end keeps the
+	 * client's frames from this one on until it does */
+	if (e->env_rcpt && fr != NULL && (fr->flags & SCR_FRAME_WAIT_OK) &&
+	    !f->stop_pkt && !(f->flags & SCR_FF_STOP_NEXT))
+		c->wait = 1;
 	if (r & SCR_ENVCAP_R_LOST)
 		e->st.envelope_lost++;
 	if (r & SCR_ENVCAP_R_BAD)
@@ -1378,6 +1390,11 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 	else if (f->mode == SCR_FM_DECIDED && !f->stop_pkt)
 		smug_segment(e, f, it, fr);
 	env_segment(e, f, it, fr);
+	if (e->envcap != NULL && it->dir == 0 && fr->action == SCR_PKT_PASS &&
+	    e->pol->envelope && e->envcap[scr_flow_index(e->ft, f)].wait) {
+		fr->action = SCR_PKT_WAIT;
+		e->st.envelope_waits++;
+	}
 	if (pk->flags & (SCR_TCP_RST | SCR_TCP_FIN)) {
 		/* The SMTP session is over: judge what we have; keep the
 		 * entry a little for the last packets (close timeout). */
@@ -1688,6 +1705,8 @@ int scr_engine_envelope(struct scr_engine *e, const struct scr_flow_key *k,
 		return -ENOENT;
 	if (!(f->reasons & SCR_REASON_ENVELOPE))
 		e->st.envelope_rejected++;
+	if (e->envcap != NULL)
+		e->envcap[scr_flow_index(e->ft, f)].wait = 0;
 	if (!stop) {
 		/* only the first reject changes the verdict; the capture goes
 		 * on, each later reject is logged */
@@ -1713,6 +1732,18 @@ int scr_engine_envelope(struct scr_engine *e, const struct scr_flow_key *k,
 		amend_fail(e, f, e->env_fr, true);
 	else if (!e->env_defer)
 		decide(e, f, e->env_fr, final_verdict(f, false));
+	return 0;
+}
+
+/* scr_engine_envelope_done - the wait for flow k's answer is over */
+int scr_engine_envelope_done(struct scr_engine *e, const struct scr_flow_key *k)
+{
+	struct scr_flow *f = scr_flow_lookup(e->ft, k, scr_flow_hash(k));
+
+	if (f == NULL)
+		return -ENOENT;
+	if (e->envcap != NULL)
+		e->envcap[scr_flow_index(e->ft, f)].wait = 0;
 	return 0;
 }
 

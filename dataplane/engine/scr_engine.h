@@ -41,7 +41,10 @@
  *	flow but allow-listed or stopped ones are read in order (scr_envcap)
  *	until DATA, BDAT or STARTTLS; each HELO/EHLO, MAIL FROM and RCPT TO
  *	is an SCR_EV_ENVELOPE with its argument, reported while the frame
- *	that completes its line is handled. Nothing is read, copied or
+ *	that completes its line is handled. A frame flagged SCR_FRAME_WAIT_OK
+ *	that completes a RCPT TO line, when the hook did not decide it at
+ *	once, is answered SCR_PKT_WAIT, and so is every later client frame
+ *	of the flow until scr_engine_envelope(_done). Nothing is read, copied or
  *	allocated per flow when pol->envelope is off. A gap ends the
  *	capture (counted): what was not read is never rejected.
  * THREADING
@@ -68,12 +71,18 @@ enum scr_pkt_action {
 	SCR_PKT_DROP,		/* session already stopped: drop */
 	SCR_PKT_HOLD,		/* greeting hold: keep the frame, give it back
 				 * later with SCR_FRAME_RELEASED (not judged yet) */
+	SCR_PKT_WAIT,		/* envelope wait: judged already; keep the frame
+				 * (and the flow's next ones, in order) until ctrl
+				 * answers the flow's RCPT TO (forward them, or stop
+				 * the session) or the front end's bound passes */
 };
 
 /* What the front end tells the engine about a frame (scr_frame.flags). */
 #define SCR_FRAME_HOLD_OK	0x01	/* the front end can hold this frame */
 #define SCR_FRAME_RELEASED	0x02	/* a held frame given back */
 #define SCR_FRAME_INSIDE	0x04	/* from the protected side: starts no flow */
+#define SCR_FRAME_WAIT_OK	0x08	/* the front end can keep a client frame
+					 * for an envelope answer (SCR_PKT_WAIT) */
 
 struct scr_frame {
 	const uint8_t *data;
@@ -154,6 +163,7 @@ struct scr_stats {
 					 * empty */
 	uint64_t envelope_lost;		/* sessions whose capture ended at a
 					 * stream gap */
+	uint64_t envelope_waits;	/* client frames answered SCR_PKT_WAIT */
 };
 
 struct scr_engine;
@@ -228,6 +238,11 @@ int scr_engine_reply_ban(struct scr_engine *e, const struct scr_flow_key *k,
  * -ENOENT when the flow is gone, stopped or ended. */
 int scr_engine_envelope(struct scr_engine *e, const struct scr_flow_key *k,
 			enum scr_action act, uint64_t now_ns);
+/* scr_engine_envelope_done - ctrl's answer to flow k's RCPT TO came (or the
+ * front end stopped waiting for it): its client frames are no longer
+ * SCR_PKT_WAIT. scr_engine_envelope ends the wait too. 0, or -ENOENT when
+ * the flow is gone. */
+int scr_engine_envelope_done(struct scr_engine *e, const struct scr_flow_key *k);
 /* Counters, with the reorder and scanner ones folded in. */
 void scr_engine_stats(const struct scr_engine *e, struct scr_stats *out);
 /* Stress mode (postscreen's marks on the flow table): entered when the

@@ -112,6 +112,7 @@ void scr_envcap_start(struct scr_envcap *c, struct scr_envcap_pool *pool,
 	c->seq = seq;
 	c->len = 0;
 	c->st = ST_LINE;
+	c->wait = 0;
 }
 
 /* scr_envcap_stop - the session is over */

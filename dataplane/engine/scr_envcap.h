@@ -57,7 +57,7 @@ struct scr_envcap {
 	uint32_t buf;		/* pool buffer holding the line: index + 1 */
 	uint16_t len;		/* bytes of the current line so far */
 	uint8_t st;		/* enum scr_envcap_st (scr_envcap.c) */
-	uint8_t _pad;
+	uint8_t wait;		/* the owner's: frames wait for ctrl's answer */
 };
 
 struct scr_envcap_pool;

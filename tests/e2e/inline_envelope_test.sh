@@ -11,8 +11,9 @@
 #   af_packet ports), Postfix's discard sink en<PID>s (198.18.63.1), which itself
 #   takes any sender. smtpscreen_sender_restrictions = reject_non_fqdn_sender.
 #   Checks:
-#     - enforce: a client with MAIL FROM:<alice> (not fully qualified) is stopped
-#       (RST) and its message is not delivered; the log has smtpd's
+#     - enforce: a client with MAIL FROM:<alice> (not fully qualified) gets smtpd's
+#       "504 5.5.2 <alice>: ..." to its RCPT TO (the appliance kept that frame until
+#       the control thread answered), then a RST; its message is not delivered; the log has smtpd's
 #       "NOQUEUE: reject: RCPT from [c]:p: 504 5.5.2 <alice>: Sender address
 #       rejected: need fully-qualified address; from=<alice> ..." and the live CSV
 #       fail,envelope; good mail (an FQDN sender) is delivered;
@@ -106,7 +107,9 @@ e2e_wait_for 10 eval '[ "$(sent good@example.org)" -ge 1 ]' ||
 res=$(bot 11 alice)
 e2e_log ".11 MAIL FROM:<alice> (enforce): $res"
 echo "$res" | grep -q "result=accepted" && e2e_fail ".11 non-FQDN sender accepted: $res"
-echo "$res" | grep -Eq "RESULT .*result=(reset|closed) " || e2e_fail ".11 not stopped: $res"
+echo "$res" | grep -Eq "RESULT .*result=(rejected|reset|closed) " || e2e_fail ".11 not stopped: $res"
+# the RCPT TO waited for the answer: the client got smtpd's reply, then a RST
+echo "$res" | grep -Eq "SESSION .*replies=220,250,250,504 " || e2e_fail ".11 did not get the 504: $res"
 e2e_wait_for 5 grep -Eq "NOQUEUE: reject: RCPT from \[$NET\.11\]:[0-9]+: 504 5\.5\.2 <alice>: Sender address rejected: need fully-qualified address; from=<alice> to=<[^>]*> proto=ESMTP helo=<[^>]*>\$" "$LOG" ||
 	e2e_fail "no NOQUEUE reject line for .11: $(tail -5 "$LOG")"
 e2e_wait_for 5 grep -Eq "^$NET\.11,[0-9]+,$SIP,25,fail,envelope\$" "$LIVE" ||

@@ -1388,6 +1388,45 @@ static void test_envelope_reorder(void **state)
 	scr_engine_destroy(r.eng);
 }
 
+/* test_envelope_wait - a front end that can keep client frames: the one
+ * that completes a RCPT TO and the client's later ones wait for ctrl's
+ * answer, the server's do not; after the answer they pass again */
+static void test_envelope_wait(void **state)
+{
+	static const struct step st[] = {GREET, EHLO, EHLO_R, MAIL, OK,
+		{'C', "RCPT TO:<u@d.example>\r\n"}, {'C', "RCPT TO:<v@d.example>\r\n"},
+		OK, OK, DATA, {0, NULL}};
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0};
+	struct scr_policy p = pol;
+	static struct sess s;
+	struct scr_stats es;
+	unsigned i;
+
+	(void)state;
+	p.envelope = true;
+	r.eng = engine_for(&r, &p);
+	memset(&s, 0, sizeof(s));
+	s.cport = 40303;
+	build(&s, st);
+	for (i = 0; i < s.n; i++)
+		s.fr[i].flags |= SCR_FRAME_WAIT_OK;
+	scr_engine_burst(r.eng, s.fr, 10);	/* to the server's first OK after RCPTs */
+	for (i = 0; i < 7; i++)
+		assert_int_equal(s.fr[i].action, SCR_PKT_PASS);
+	assert_int_equal(s.fr[7].action, SCR_PKT_WAIT);	/* the first RCPT */
+	assert_int_equal(s.fr[8].action, SCR_PKT_WAIT);	/* the next one, in order */
+	assert_int_equal(s.fr[9].action, SCR_PKT_PASS);	/* the server's */
+	assert_int_equal(scr_engine_envelope_done(r.eng, &r.last_verdict.key), 0);
+	scr_engine_burst(r.eng, s.fr + 10, s.n - 10);
+	for (i = 10; i < s.n; i++)
+		assert_int_equal(s.fr[i].action, SCR_PKT_PASS);
+	scr_engine_stats(r.eng, &es);
+	assert_int_equal(es.envelope_waits, 2);
+	scr_engine_flush(r.eng, s.ts);
+	assert_int_equal(scr_engine_envelope_done(r.eng, &r.last_verdict.key), -ENOENT);
+	scr_engine_destroy(r.eng);
+}
+
 /* test_envelope_late - ctrl's reject after the event: the next frame */
 static void test_envelope_late(void **state)
 {
@@ -1429,6 +1468,7 @@ int main(void)
 		cmocka_unit_test(test_reply_ban),
 		cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_envelope_late),
+		cmocka_unit_test(test_envelope_wait),
 		cmocka_unit_test(test_envelope_reorder),
 		cmocka_unit_test(test_smuggling),
 		cmocka_unit_test(test_midstream_ignored),
