@@ -1789,6 +1789,9 @@ int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
 	pol->envelope_action =
 		(uint8_t)ctl_get_action(conf, "smtpscreen_envelope_action");
 	pol->envelope_ttl_s = (uint32_t)ctl_get_time(conf, "smtpscreen_envelope_ttl");
+	pol->envelope_wait_ns =
+		(uint64_t)ctl_get_time(conf, "smtpscreen_envelope_timeout") *
+		1000000000ull + 500000000ull;
 	pol->flow_table_size =
 		(uint32_t)ctl_get_int(conf, "smtpscreen_flow_table_size");
 	if (ctl_get_time_ns(conf, "smtpscreen_tcp_syn_timeout",

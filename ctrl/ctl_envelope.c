@@ -44,11 +44,20 @@ struct sess {
 
 struct dom {
 	struct dom *next;
+	struct ctl_envelope *v;
 	uint64_t expires_s;
 	enum ctl_domain_state st;
 	uint8_t asked;		/* queries still out */
-	uint8_t a_st;		/* A/AAAA: FOUND, NOT_FOUND, TEMPFAIL seen (bits) */
+	bool fail;		/* a query failed (SERVFAIL, timeout, ...) */
 	char name[256];
+};
+
+/* A RCPT TO whose domain answers are not all in (live modes). */
+struct pend {
+	struct pend *next;
+	uint64_t deadline_ns;
+	unsigned tag;
+	struct scr_event ev;
 };
 
 struct ctl_envelope {
@@ -62,6 +71,8 @@ struct ctl_envelope {
 	struct dom **db;
 	uint32_t ndom;
 	struct ctl_envelope_stats st;
+	struct pend *ph, **pt;		/* FIFO of RCPTs waiting for DNS */
+	unsigned npend;
 #ifdef SCR_HAVE_DNSBL
 	ares_channel ch;
 	bool have_ch;
@@ -114,6 +125,7 @@ struct ctl_envelope *ctl_envelope_create(const struct ctl_conf *conf,
 		return NULL;
 	}
 	v->blocking = blocking;
+	v->pt = &v->ph;
 	for (i = 0; i < CTL_RS_MAX; i++) {
 		const char *name = ctl_restrict_param((enum ctl_restrict_stage)i);
 
@@ -209,6 +221,12 @@ void ctl_envelope_destroy(struct ctl_envelope *v)
 			free(v->db[i]);
 			v->db[i] = n;
 		}
+	while (v->ph != NULL) {
+		struct pend *n = v->ph->next;
+
+		free(v->ph);
+		v->ph = n;
+	}
 	free(v->sb);
 	free(v->db);
 	ctl_acl_destroy(v->mynet);
@@ -240,52 +258,57 @@ static struct sess **sess_slot(struct ctl_envelope *v,
 	return pp;
 }
 
-#ifdef SCR_HAVE_DNSBL
-/* dom_answer - one c-ares answer of a domain's lookup */
-static void dom_answer(void *arg, int status, int timeouts, unsigned char *abuf,
-		       int alen, bool mx)
+/* dom_settle - d's answer is in: kept CTL_ENVELOPE_DOMAIN_TTL (a transient
+ * failure CTL_ENVELOPE_TEMPFAIL_TTL: the domains a bot names are not asked
+ * again and again), counted */
+static void dom_settle(struct dom *d, enum ctl_domain_state st)
 {
-	struct dom *d = arg;
+	struct ctl_envelope *v = d->v;
 
-	(void)timeouts; (void)abuf; (void)alen;
-	d->asked--;
-	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED)
+	if (d->st != CTL_DOMAIN_PENDING)
 		return;
-	if (status == ARES_SUCCESS) {
-		d->st = CTL_DOMAIN_FOUND;
-		return;
-	}
-	if (status != ARES_ENOTFOUND && status != ARES_ENODATA) {
-		d->a_st |= 4;		/* SERVFAIL, timeout, refused... */
-		if (d->asked == 0 && d->st == CTL_DOMAIN_PENDING)
-			d->st = CTL_DOMAIN_TEMPFAIL;
-		return;
-	}
-	if (mx && status == ARES_ENOTFOUND) {
-		d->st = CTL_DOMAIN_NOT_FOUND;	/* NXDOMAIN: no A either */
-		return;
-	}
-	if (d->asked == 0 && d->st == CTL_DOMAIN_PENDING && !mx)
-		d->st = (d->a_st & 4) ? CTL_DOMAIN_TEMPFAIL : CTL_DOMAIN_NOT_FOUND;
+	d->st = st;
+	d->expires_s = (uint64_t)time(NULL) + (st == CTL_DOMAIN_TEMPFAIL ?
+		       CTL_ENVELOPE_TEMPFAIL_TTL : CTL_ENVELOPE_DOMAIN_TTL);
+	if (st == CTL_DOMAIN_FOUND)
+		v->st.dns_found++;
+	else if (st == CTL_DOMAIN_NOT_FOUND)
+		v->st.dns_not_found++;
+	else
+		v->st.dns_tempfail++;
 }
 
-static void dom_on_mx(void *arg, int status, int timeouts, unsigned char *abuf,
-		      int alen);
+#ifdef SCR_HAVE_DNSBL
+/* dom_answer - one c-ares answer of a domain's lookup */
+static void dom_answer(struct dom *d, int status)
+{
+	d->asked--;
+	if (status == ARES_EDESTRUCTION)
+		return;			/* the channel is going: d with it */
+	if (status == ARES_SUCCESS) {
+		dom_settle(d, CTL_DOMAIN_FOUND);
+		return;
+	}
+	if (status != ARES_ENOTFOUND && status != ARES_ENODATA)
+		d->fail = true;		/* SERVFAIL, timeout, refused, cancelled */
+	if (d->asked == 0)
+		dom_settle(d, d->fail ? CTL_DOMAIN_TEMPFAIL : CTL_DOMAIN_NOT_FOUND);
+}
 
 /* dom_on_a - an A or AAAA answer */
 static void dom_on_a(void *arg, int status, int timeouts, unsigned char *abuf,
 		     int alen)
 {
-	dom_answer(arg, status, timeouts, abuf, alen, false);
+	(void)timeouts; (void)abuf; (void)alen;
+	dom_answer(arg, status);
 }
 
-/* dom_ask - send a query for d; the counter */
-static void dom_ask(struct ctl_envelope *v, struct dom *d, int type,
-		    ares_callback cb)
+/* dom_ask - send a query for d */
+static void dom_ask(struct dom *d, int type, ares_callback cb)
 {
 	d->asked++;
-	v->st.dns_queries++;
-	ares_query(v->ch, d->name, 1 /* C_IN */, type, cb, d);
+	d->v->st.dns_queries++;
+	ares_query(d->v->ch, d->name, 1 /* C_IN */, type, cb, d);
 }
 
 /* dom_on_mx - the MX answer: NODATA asks A and AAAA */
@@ -294,127 +317,141 @@ static void dom_on_mx(void *arg, int status, int timeouts, unsigned char *abuf,
 {
 	struct dom *d = arg;
 
+	(void)timeouts; (void)abuf; (void)alen;
 	if (status == ARES_ENODATA && d->st == CTL_DOMAIN_PENDING) {
-		struct ctl_envelope *v = *(struct ctl_envelope **)(d + 1);
-
 		d->asked--;
-		dom_ask(v, d, 1 /* A */, dom_on_a);
-		dom_ask(v, d, 28 /* AAAA */, dom_on_a);
+		dom_ask(d, 1 /* A */, dom_on_a);
+		dom_ask(d, 28 /* AAAA */, dom_on_a);
 		return;
 	}
-	dom_answer(arg, status, timeouts, abuf, alen, true);
+	dom_answer(d, status);	/* NXDOMAIN for MX: no A either */
+}
+
+/* res_fds - c-ares's sockets as pollfds; the count */
+static int res_fds(struct ctl_envelope *v, struct pollfd *fds, int max)
+{
+	ares_socket_t s[ARES_GETSOCK_MAXNUM];
+	int bits = ares_getsock(v->ch, s, ARES_GETSOCK_MAXNUM), i, n = 0;
+
+	for (i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
+		short ev = 0;
+
+		/* unsigned: the last socket's write bit is the sign bit */
+		if (((unsigned)bits >> i) & 1u)
+			ev |= POLLIN;
+		if (((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
+			ev |= POLLOUT;
+		if (ev == 0)
+			continue;
+		fds[n].fd = s[i];
+		fds[n].events = ev;
+		fds[n].revents = 0;
+		n++;
+	}
+	return n;
+}
+
+/* res_run - answers on the ready fds, then c-ares's timers */
+static void res_run(struct ctl_envelope *v, const struct pollfd *fds, int n)
+{
+	int i;
+
+	for (i = 0; fds != NULL && i < n; i++)
+		if (fds[i].revents)
+			ares_process_fd(v->ch,
+					fds[i].revents & (POLLIN | POLLERR | POLLHUP) ?
+					fds[i].fd : ARES_SOCKET_BAD,
+					fds[i].revents & POLLOUT ? fds[i].fd :
+					ARES_SOCKET_BAD);
+	ares_process_fd(v->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+}
+
+/* res_wait_ms - c-ares's next timer, at most max_ms */
+static int res_wait_ms(struct ctl_envelope *v, int max_ms)
+{
+	struct timeval tv, *tp = ares_timeout(v->ch, NULL, &tv);
+	long ms;
+
+	if (tp == NULL)
+		return max_ms;
+	ms = tp->tv_sec * 1000 + (tp->tv_usec + 999) / 1000;
+	return max_ms >= 0 && ms > max_ms ? max_ms : (int)ms;
 }
 
 /* dom_wait - blocking mode: run c-ares until d is answered or the
- * timeout passes (a timeout decides nothing) */
+ * timeout passes (then its queries are cancelled: a timeout decides
+ * nothing) */
 static void dom_wait(struct ctl_envelope *v, struct dom *d)
 {
 	uint64_t end = mono_ns() + v->timeout_ns;
 
 	while (d->st == CTL_DOMAIN_PENDING) {
-		ares_socket_t s[ARES_GETSOCK_MAXNUM];
 		struct pollfd fds[ARES_GETSOCK_MAXNUM];
-		struct timeval tv, *tp;
 		uint64_t now = mono_ns();
-		int bits, n = 0, i, ms;
+		int n;
 
 		if (now >= end)
 			break;
-		bits = ares_getsock(v->ch, s, ARES_GETSOCK_MAXNUM);
-		for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			short ev = 0;
-
-			if (((unsigned)bits >> i) & 1u)
-				ev |= POLLIN;
-			if (((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
-				ev |= POLLOUT;
-			if (ev == 0)
-				continue;
-			fds[n].fd = s[i];
-			fds[n].events = ev;
-			fds[n].revents = 0;
-			n++;
-		}
-		ms = (int)((end - now) / NS_PER_MS) + 1;
-		tp = ares_timeout(v->ch, NULL, &tv);
-		if (tp != NULL && tp->tv_sec * 1000 + tp->tv_usec / 1000 < ms)
-			ms = (int)(tp->tv_sec * 1000 + tp->tv_usec / 1000) + 1;
-		if (poll(fds, (nfds_t)n, ms) < 0 && errno != EINTR)
+		n = res_fds(v, fds, ARES_GETSOCK_MAXNUM);
+		if (poll(fds, (nfds_t)n, res_wait_ms(v, (int)((end - now) / NS_PER_MS) + 1)) < 0 &&
+		    errno != EINTR)
 			break;
-		for (i = 0; i < n; i++)
-			if (fds[i].revents)
-				ares_process_fd(v->ch,
-						fds[i].revents & (POLLIN | POLLERR | POLLHUP) ?
-						fds[i].fd : ARES_SOCKET_BAD,
-						fds[i].revents & POLLOUT ? fds[i].fd :
-						ARES_SOCKET_BAD);
-		ares_process_fd(v->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+		res_run(v, fds, n);
 	}
-	/* queries still out (timeout) end now: d is not used after */
-	ares_cancel(v->ch);
-	if (d->st == CTL_DOMAIN_PENDING)
-		d->st = CTL_DOMAIN_TEMPFAIL;
+	if (d->asked != 0)
+		ares_cancel(v->ch);	/* its callbacks run now */
+	dom_settle(d, CTL_DOMAIN_TEMPFAIL);	/* no-op once answered */
 }
 #endif
 
-/* dom_state - ctl_domain_fn: what DNS says of a domain */
+/* dom_state - ctl_domain_fn: what DNS says of a domain (PENDING: asked,
+ * the answer is not in; blocking mode waits for it) */
 static enum ctl_domain_state dom_state(void *arg, const char *name)
 {
 	struct ctl_envelope *v = arg;
 	uint64_t now_s = (uint64_t)time(NULL);
 	uint32_t b = str_hash(name) & (DOM_BUCKETS - 1);
 	struct dom **pp = &v->db[b], *d;
-	enum ctl_domain_state st;
 
 	while ((d = *pp) != NULL) {
 		if (strcasecmp(d->name, name) == 0)
 			break;
 		pp = &d->next;
 	}
-	if (d != NULL && d->expires_s > now_s)
-		return d->st;
-	if (d != NULL) {		/* expired: asked again */
-		*pp = d->next;
+	if (d != NULL) {
+		if (d->st == CTL_DOMAIN_PENDING || d->expires_s > now_s ||
+		    d->asked != 0)
+			return d->st;
+		*pp = d->next;		/* expired: asked again */
 		free(d);
 		v->ndom--;
 	}
 #ifdef SCR_HAVE_DNSBL
-	/* live modes do not look domains up yet: decided as a timeout */
-	if (!v->blocking || strlen(name) >= sizeof(d->name) || v->ndom >= DOM_MAX) {
+	if (strlen(name) >= sizeof(d->name) || v->ndom >= DOM_MAX) {
 		v->st.dns_tempfail++;
 		return CTL_DOMAIN_TEMPFAIL;
 	}
-	/* the owner's pointer after the struct, for dom_on_mx */
-	d = calloc(1, sizeof(*d) + sizeof(v));
+	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return CTL_DOMAIN_TEMPFAIL;
-	memcpy(d + 1, &v, sizeof(v));
+	d->v = v;
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->st = CTL_DOMAIN_PENDING;
-	dom_ask(v, d, 15 /* MX */, dom_on_mx);
-	dom_wait(v, d);
-	st = d->st;
-	if (st == CTL_DOMAIN_FOUND)
-		v->st.dns_found++;
-	else if (st == CTL_DOMAIN_NOT_FOUND)
-		v->st.dns_not_found++;
-	else
-		v->st.dns_tempfail++;
-	if (st == CTL_DOMAIN_TEMPFAIL) {
-		free(d);	/* not kept: asked again next time */
-		return CTL_DOMAIN_TEMPFAIL;
-	}
-	d->expires_s = now_s + CTL_ENVELOPE_DOMAIN_TTL;
 	d->next = v->db[b];
 	v->db[b] = d;
 	v->ndom++;
-	return st;
+	dom_ask(d, 15 /* MX */, dom_on_mx);
+	if (v->blocking)
+		dom_wait(v, d);
+	return d->st;
 #else
-	(void)b; (void)st;
+	(void)b; (void)now_s;
 	v->st.dns_tempfail++;
 	return CTL_DOMAIN_TEMPFAIL;
 #endif
 }
+
+#define WARN_MAX 4	/* reject_warning lines one evaluation keeps */
 
 struct warn_ctx {
 	struct ctl_envelope *v;
@@ -422,6 +459,8 @@ struct warn_ctx {
 	unsigned nlogs;
 	const struct scr_event *ev;
 	const struct sess *s;
+	unsigned nwarn;		/* warn_if_reject/WARN met, logged at the end */
+	char warn[WARN_MAX][CTL_RESTRICT_REPLY_MAX];
 };
 
 /* log_noqueue - smtpd's NOQUEUE line for a reply */
@@ -430,37 +469,38 @@ static void log_noqueue(const struct warn_ctx *w, const char *what,
 {
 	char c[64], esc[4][4 * SCR_ENV_ARG_MAX + 1], line[5 * sizeof(esc[0])];
 	const struct scr_event *ev = w->ev;
-
+	const struct sess *s = w->s;
 	unsigned i;
 
 	if (w->nlogs == 0)
 		return;
 	addr_text(&ev->key.client, c, sizeof(c));
 	ctl_log_escape((const uint8_t *)reply, strlen(reply), esc[0], sizeof(esc[0]));
-	ctl_log_escape((const uint8_t *)(w->s && w->s->have_sender ? w->s->sender : ""),
-		       w->s && w->s->have_sender ? strlen(w->s->sender) : 0,
+	ctl_log_escape((const uint8_t *)(s && s->have_sender ? s->sender : ""),
+		       s && s->have_sender ? strlen(s->sender) : 0,
 		       esc[1], sizeof(esc[1]));
 	ctl_log_escape((const uint8_t *)ev->arg, ev->arg_len, esc[2], sizeof(esc[2]));
-	ctl_log_escape((const uint8_t *)(w->s && w->s->have_helo ? w->s->helo : ""),
-		       w->s && w->s->have_helo ? strlen(w->s->helo) : 0,
+	ctl_log_escape((const uint8_t *)(s && s->have_helo ? s->helo : ""),
+		       s && s->have_helo ? strlen(s->helo) : 0,
 		       esc[3], sizeof(esc[3]));
 	snprintf(line, sizeof(line), "NOQUEUE: %s: RCPT from [%s]:%u: %s; "
 		 "from=<%s> to=<%s> proto=%s helo=<%s>", what, c,
 		 ev->key.client_port, esc[0], esc[1], esc[2],
-		 w->s && w->s->esmtp ? "ESMTP" : "SMTP", esc[3]);
+		 s && s->esmtp ? "ESMTP" : "SMTP", esc[3]);
 	for (i = 0; i < w->nlogs; i++)
 		if (w->logs[i] != NULL)
 			ctl_log_line(w->logs[i], ev->ts_ns, "envelope", line);
 }
 
-/* on_warn - warn_if_reject or WARN: reject_warning, nothing stopped */
+/* on_warn - warn_if_reject or WARN: a reject_warning once the evaluation
+ * is complete (one waiting for DNS runs again) */
 static void on_warn(void *arg, const char *reply, const char *restriction)
 {
 	struct warn_ctx *w = arg;
 
 	(void)restriction;
-	w->v->st.warnings++;
-	log_noqueue(w, "reject_warning", reply);
+	if (w->nwarn < WARN_MAX)
+		snprintf(w->warn[w->nwarn++], sizeof(w->warn[0]), "%s", reply);
 }
 
 /* remember - HELO/EHLO or MAIL FROM for the session's later RCPTs */
@@ -500,18 +540,65 @@ static void remember(struct ctl_envelope *v, const struct scr_event *ev)
 	}
 }
 
-/* ctl_envelope_event - an engine event: remember, or decide at RCPT */
-enum ctl_env_result ctl_envelope_event(struct ctl_envelope *v,
-				       const struct scr_event *ev,
-				       struct ctl_log *const *logs, unsigned nlogs,
-				       struct ctl_env_reject *out)
+/* rcpt_eval - the three lists for a RCPT TO event; logs and counts only
+ * a complete result (not PENDING) */
+static enum ctl_env_result rcpt_eval(struct ctl_envelope *v,
+				     const struct scr_event *ev,
+				     struct ctl_log *const *logs, unsigned nlogs,
+				     struct ctl_env_reject *out)
 {
 	struct ctl_restrict_req req = {0};
 	struct ctl_restrict_out ro;
-	struct warn_ctx w = {v, logs, nlogs, ev, NULL};
+	struct warn_ctx w = {.v = v, .logs = logs, .nlogs = nlogs, .ev = ev};
+	enum ctl_env_result res = CTL_ENV_NONE;
 	char caddr[64];
-	const struct scr_addr *a = &ev->key.client;
+	unsigned i;
 	int stage;
+
+	w.s = *sess_slot(v, &ev->key);
+	addr_text(&ev->key.client, caddr, sizeof(caddr));
+	req.client_addr = caddr;
+	req.mynetworks = ctl_acl_lookup(v->mynet, &ev->key.client) == CTL_ACL_PERMIT;
+	req.helo = w.s && w.s->have_helo ? w.s->helo : NULL;
+	req.sender = w.s && w.s->have_sender ? w.s->sender : NULL;
+	req.recipient = ev->arg;
+	for (stage = 0; stage < CTL_RS_MAX; stage++) {
+		enum ctl_restrict_verdict r =
+			ctl_restrict_eval(v->r, (enum ctl_restrict_stage)stage, &req,
+					  dom_state, v, on_warn, &w, &ro);
+
+		if (r == CTL_R_PENDING)
+			return CTL_ENV_PENDING;
+		if (r == CTL_R_REJECT) {
+			res = CTL_ENV_REJECT;
+			break;
+		}
+		/* DUNNO, PERMIT: as smtpd, a permit ends its own list only */
+	}
+	v->st.rcpts++;
+	for (i = 0; i < w.nwarn; i++) {
+		v->st.warnings++;
+		log_noqueue(&w, "reject_warning", w.warn[i]);
+	}
+	if (res != CTL_ENV_REJECT)
+		return res;
+	v->st.rejects++;
+	out->act = v->act;
+	out->code = ro.code;
+	snprintf(out->reply, sizeof(out->reply), "%s", ro.reply);
+	log_noqueue(&w, v->act == SCR_ACT_IGNORE ? "reject_warning" : "reject",
+		    ro.reply);
+	return CTL_ENV_REJECT;
+}
+
+/* ctl_envelope_event - an engine event: remember, or decide at RCPT */
+enum ctl_env_result ctl_envelope_event(struct ctl_envelope *v,
+				       const struct scr_event *ev, unsigned tag,
+				       struct ctl_log *const *logs, unsigned nlogs,
+				       struct ctl_env_reject *out)
+{
+	enum ctl_env_result r;
+	struct pend *p;
 
 	if (!ctl_envelope_on(v))
 		return CTL_ENV_NONE;
@@ -531,28 +618,79 @@ enum ctl_env_result ctl_envelope_event(struct ctl_envelope *v,
 		remember(v, ev);
 		return CTL_ENV_NONE;
 	}
-	v->st.rcpts++;
-	w.s = *sess_slot(v, &ev->key);
-	addr_text(a, caddr, sizeof(caddr));
-	req.client_addr = caddr;
-	req.mynetworks = ctl_acl_lookup(v->mynet, a) == CTL_ACL_PERMIT;
-	req.helo = w.s && w.s->have_helo ? w.s->helo : NULL;
-	req.sender = w.s && w.s->have_sender ? w.s->sender : NULL;
-	req.recipient = ev->arg;
-	for (stage = 0; stage < CTL_RS_MAX; stage++) {
-		enum ctl_restrict_verdict r =
-			ctl_restrict_eval(v->r, (enum ctl_restrict_stage)stage, &req,
-					  dom_state, v, on_warn, &w, &ro);
-
-		if (r != CTL_R_REJECT)
-			continue;	/* as smtpd: a permit ends its own list only */
-		v->st.rejects++;
-		out->act = v->act;
-		out->code = ro.code;
-		snprintf(out->reply, sizeof(out->reply), "%s", ro.reply);
-		log_noqueue(&w, v->act == SCR_ACT_IGNORE ? "reject_warning" :
-				"reject", ro.reply);
-		return CTL_ENV_REJECT;
+	r = rcpt_eval(v, ev, logs, nlogs, out);
+	if (r != CTL_ENV_PENDING)
+		return r;
+	if (v->npend >= CTL_ENVELOPE_PENDING || (p = malloc(sizeof(*p))) == NULL) {
+		v->st.pending_full++;	/* decides nothing */
+		return CTL_ENV_NONE;
 	}
-	return CTL_ENV_NONE;
+	p->next = NULL;
+	p->deadline_ns = mono_ns() + v->timeout_ns;
+	p->tag = tag;
+	p->ev = *ev;
+	*v->pt = p;
+	v->pt = &p->next;
+	v->npend++;
+	return CTL_ENV_PENDING;
+}
+
+/* ctl_envelope_pollfds - the resolver's sockets, the next deadline */
+int ctl_envelope_pollfds(struct ctl_envelope *v, struct pollfd *fds, int max,
+			 int *timeout_ms)
+{
+	*timeout_ms = -1;
+#ifdef SCR_HAVE_DNSBL
+	if (v == NULL || !v->have_ch || v->ph == NULL)
+		return 0;
+	{
+		uint64_t now = mono_ns(), dl = v->ph->deadline_ns;
+
+		*timeout_ms = res_wait_ms(v, dl > now ?
+					   (int)((dl - now) / NS_PER_MS) + 1 : 0);
+	}
+	return res_fds(v, fds, max);
+#else
+	(void)v; (void)fds; (void)max;
+	return 0;
+#endif
+}
+
+/* ctl_envelope_process - answers in: the waiting RCPTs decided now, or
+ * past their deadline (then nothing is decided), through done */
+void ctl_envelope_process(struct ctl_envelope *v, const struct pollfd *fds,
+			  int n, struct ctl_log *const *logs, unsigned nlogs,
+			  ctl_envelope_done_fn done, void *arg)
+{
+	struct pend **pp, *p;
+	uint64_t now;
+
+	if (v == NULL || v->ph == NULL)
+		return;
+#ifdef SCR_HAVE_DNSBL
+	if (v->have_ch)
+		res_run(v, fds, n);
+#else
+	(void)fds; (void)n;
+#endif
+	now = mono_ns();
+	for (pp = &v->ph; (p = *pp) != NULL;) {
+		struct ctl_env_reject rej;
+		enum ctl_env_result r = rcpt_eval(v, &p->ev, logs, nlogs, &rej);
+
+		if (r == CTL_ENV_PENDING && now < p->deadline_ns) {
+			pp = &p->next;
+			continue;
+		}
+		if (r == CTL_ENV_PENDING) {
+			v->st.pending_late++;
+			r = CTL_ENV_NONE;
+		}
+		*pp = p->next;
+		if (v->pt == &p->next)
+			v->pt = pp;
+		v->npend--;
+		done(arg, p->tag, &p->ev, r, &rej);
+		free(p);
+	}
 }

@@ -582,47 +582,64 @@ static int envck_update(struct ctl_live *l, struct ctl_setup *s, char *err,
 	return 0;
 }
 
-/* on_envelope - a command for the envelope checks: decided at once (a
- * domain lookup decides nothing yet in the live modes). Each RCPT TO is
- * answered to the worker, which may keep the client's frames until then:
- * not rejected, they go on; a reject under enforce or drop stops the
- * session (the appliance sends smtpd's reply line first); drop also
- * blocks the client for smtpscreen_envelope_ttl */
-static void on_envelope(struct ctl_live *l, const struct scr_event *ev,
-			unsigned w)
+/* env_answer - the answer to a RCPT TO for worker w, which may keep the
+ * client's frames until then: not rejected, they go on; a reject under
+ * enforce or drop stops the session (the appliance sends smtpd's reply
+ * line first); drop also blocks the client for smtpscreen_envelope_ttl.
+ * ctl_envelope_done_fn for the answers DNS delayed. */
+static void env_answer(void *arg, unsigned w, const struct scr_event *ev,
+		       enum ctl_env_result r, const struct ctl_env_reject *rej)
 {
-	struct ctl_log *logs[2] = { l->log, l->flog };
-	struct ctl_env_reject rej;
+	struct ctl_live *l = arg;
 	struct ctl_live_msg m;
-	enum ctl_env_result r = CTL_ENV_NONE;
 
-	if (l->envck != NULL)
-		r = ctl_envelope_event(l->envck, ev, logs, 2, &rej);
-	if (ev->env != SCR_ENV_RCPT)
-		return;
 	memset(&m, 0, sizeof(m));
 	m.type = CTL_LIVE_MSG_ENVELOPE;
 	m.key = ev->key;
 	m.outcome = CTL_LIVE_ENV_NONE;
 	if (r == CTL_ENV_REJECT) {
-		size_t n = strlen(rej.reply);
+		size_t n = strlen(rej->reply), i;
 
-		if (rej.act == SCR_ACT_DROP)
+		if (rej->act == SCR_ACT_DROP)
 			block_for(l, &ev->key.client, SCR_REASON_ENVELOPE,
 				  ev->ts_ns / 1000000000u,
 				  l->setup->pol.envelope_ttl_s);
 		l->st.envelope_rejects++;
-		m.outcome = (uint8_t)rej.act;
+		m.outcome = (uint8_t)rej->act;
 		if (n > sizeof(m.reply) - 3)
 			n = sizeof(m.reply) - 3;	/* a long address: cut */
-		memcpy(m.reply, rej.reply, n);
-		for (size_t i = 0; i < n; i++)	/* the client's bytes: no CR/LF */
+		memcpy(m.reply, rej->reply, n);
+		for (i = 0; i < n; i++)		/* the client's bytes: no CR/LF */
 			if ((uint8_t)m.reply[i] < 0x20 || (uint8_t)m.reply[i] == 0x7f)
 				m.reply[i] = '?';
 		memcpy(m.reply + n, "\r\n", 3);
 	}
 	if (w < l->nw)
 		send_to(l, w, &m);
+}
+
+/* on_envelope - a command for the envelope checks: each RCPT TO is
+ * answered now, or when the DNS answers it waits for are in
+ * (env_process) */
+static void on_envelope(struct ctl_live *l, const struct scr_event *ev,
+			unsigned w)
+{
+	struct ctl_log *logs[2] = { l->log, l->flog };
+	struct ctl_env_reject rej;
+	enum ctl_env_result r = CTL_ENV_NONE;
+
+	if (l->envck != NULL)
+		r = ctl_envelope_event(l->envck, ev, w, logs, 2, &rej);
+	if (ev->env == SCR_ENV_RCPT && r != CTL_ENV_PENDING)
+		env_answer(l, w, ev, r, &rej);
+}
+
+/* env_process - the envelope checks' DNS answers (control loop) */
+static void env_process(struct ctl_live *l, const struct pollfd *fds, int n)
+{
+	struct ctl_log *logs[2] = { l->log, l->flog };
+
+	ctl_envelope_process(l->envck, fds, n, logs, 2, env_answer, l);
 }
 
 /* pass - a client passed its tests now (new: cache and stores) or from
@@ -937,7 +954,7 @@ void ctl_live_event(struct ctl_live *l, const struct scr_event *ev, unsigned w)
 		return;
 	}
 	if (ev->type == SCR_EV_END && l->envck != NULL)
-		(void)ctl_envelope_event(l->envck, ev, NULL, 0, NULL);
+		(void)ctl_envelope_event(l->envck, ev, 0, NULL, 0, NULL);
 	log_event(l, ev);
 	switch (ev->type) {
 	case SCR_EV_CONNECT:
@@ -2400,7 +2417,7 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 	(void)ctl_notify("READY=1\nSTATUS=screening");
 	while (!atomic_load(stop)) {
 		struct pollfd pf[LIVE_POLLFDS];
-		int npf = 0, nsock, timeout, rlo;
+		int npf = 0, nsock, timeout, rlo, nen = 0, eno = 0;
 		uint64_t now, every;
 #ifdef SCR_HAVE_SHARED
 		int nsh = 0, sho = 0;
@@ -2470,6 +2487,16 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 			npf += nsh;
 		}
 #endif
+		if (l->envck) {
+			int etmo;
+
+			eno = npf;
+			nen = ctl_envelope_pollfds(l->envck, &pf[npf], LIVE_POLLFDS - npf,
+						   &etmo);
+			npf += nen;
+			if (etmo >= 0 && etmo < timeout)
+				timeout = etmo;
+		}
 #ifdef SCR_HAVE_DNSBL
 		if (l->dnsbl) {
 			dbo = npf;
@@ -2507,6 +2534,8 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 		if (l->dnsbl)
 			ctl_dnsbl_process(l->dnsbl, &pf[dbo], ndb, mono_ns());
 #endif
+		if (l->envck)
+			env_process(l, &pf[eno], nen);
 		if (l->ops.tick)
 			tick_ms = l->ops.tick(l->ops.arg);
 		now = mono_ns();

@@ -721,7 +721,7 @@ static void on_envelope(struct rp_worker *w, const struct scr_event *ev)
 	struct ctl_env_reject rej;
 
 	if (w->envck == NULL ||
-	    ctl_envelope_event(w->envck, ev, &w->log, w->record && w->log, &rej) !=
+	    ctl_envelope_event(w->envck, ev, 0, &w->log, w->record && w->log, &rej) !=
 	    CTL_ENV_REJECT)
 		return;
 	if (rej.act == SCR_ACT_DROP && pol->envelope_ttl_s > 0)
@@ -745,7 +745,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		return;
 	}
 	if (ev->type == SCR_EV_END && w->envck != NULL)
-		(void)ctl_envelope_event(w->envck, ev, NULL, 0, NULL);
+		(void)ctl_envelope_event(w->envck, ev, 0, NULL, 0, NULL);
 	if (w->record && w->log != NULL)
 		ctl_log_event(w->log, ev);
 	if (ev->type == SCR_EV_VERDICT)

@@ -44,11 +44,6 @@
 
 #define W_SNAP_NS	100000000ull	/* counters published every 100 ms */
 #define W_EXPIRE_NS	100000000ull	/* idle flows checked every 100 ms */
-/* How long client frames wait for an envelope answer: the control thread
- * answers at once (it does no DNS for the live modes yet); past this they
- * go on (a slow control thread never rejects mail) */
-#define DP_ENV_WAIT_NS	1000000000ull
-
 _Static_assert(CTL_LIVE_REPLY_MAX <= DP_CRAFT_REPLY_MAX,
 	       "an envelope reply must fit a crafted frame");
 
@@ -424,7 +419,8 @@ static void env_answer(struct dp_worker *w, const struct ctl_live_msg *msg)
 	rte_pktmbuf_free_bulk((struct rte_mbuf **)pk, n);
 }
 
-/* env_due - waits past DP_ENV_WAIT_NS end: their frames go on */
+/* env_due - waits past the policy's envelope_wait_ns (the DNS timeout and
+ * a margin) end: their frames go on (a slow answer never rejects mail) */
 static void env_due(struct dp_worker *w, uint64_t now)
 {
 	void *pk[SCR_BURST * 4];
@@ -432,7 +428,8 @@ static void env_due(struct dp_worker *w, uint64_t now)
 
 	if (dp_hold_oldest_ns(w->envhold) == UINT64_MAX)
 		return;
-	n = dp_hold_due(w->envhold, now, DP_ENV_WAIT_NS, pk, SCR_BURST * 4);
+	n = dp_hold_due(w->envhold, now, w->lw.setup->pol.envelope_wait_ns, pk,
+			SCR_BURST * 4);
 	for (i = 0; i < n; i++) {
 		struct scr_flow_key k;
 		struct scr_pkt p;

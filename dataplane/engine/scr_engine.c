@@ -1724,7 +1724,11 @@ int scr_engine_envelope(struct scr_engine *e, const struct scr_flow_key *k,
 		/* an answer that came later: the next frame stops it (and
 		 * decides it, when it is still in its tests) */
 		f->flags |= SCR_FF_STOP_NEXT;
-		amend_fail(e, f, NULL, true);
+		if (f->flags & SCR_FF_VERDICT_SENT)
+			amend_fail(e, f, NULL, true);
+		else	/* in its tests: failed now (the front end may have
+			 * stopped it already: no next frame would tell) */
+			decide(e, f, NULL, final_verdict(f, false));
 		return 0;
 	}
 	stop_here(f, e->env_fr);

@@ -192,6 +192,10 @@ struct scr_policy {
 	uint8_t envelope_action;		/* smtpscreen_envelope_action */
 	uint32_t envelope_ttl_s;		/* smtpscreen_envelope_ttl: block
 						 * after a drop; 0 = none */
+	uint64_t envelope_wait_ns;		/* how long a live front end keeps
+						 * frames for an envelope answer:
+						 * smtpscreen_envelope_timeout +
+						 * 0.5 s */
 };
 
 enum scr_event_type {

@@ -17,6 +17,9 @@
 #       "NOQUEUE: reject: RCPT from [c]:p: 504 5.5.2 <alice>: Sender address
 #       rejected: need fully-qualified address; from=<alice> ..." and the live CSV
 #       fail,envelope; good mail (an FQDN sender) is delivered;
+#     - a sender in a domain the appliance's DNS (tinydns.py in its namespace) does
+#       not know gets "450 4.1.8 <carol@nx.invalid>: ... Domain not found": the
+#       RCPT TO waited for the lookup;
 #     - warn_if_reject (after a reload): the same client's message is delivered and
 #       only "NOQUEUE: reject_warning: ..." is logged.
 #
@@ -58,13 +61,24 @@ PF=$TMP/pf
 pf_sink_start "$SRV" "$SIP" "$PF"
 MAILLOG=$(pf_maillog "$PF")
 
+# the resolver the appliance asks (reject_unknown_sender_domain): in its namespace
+printf 'example.org MX mx.example.org\nexample.test MX mx.example.test\n' >"$TMP/zone"
+DNS_PORT=$((20000 + $$ % 20000))
+ip netns exec "$BOX" ip link set lo up
+ip netns exec "$BOX" "$PY" "$HERE/lib/tinydns.py" 127.0.0.1 "$DNS_PORT" "$TMP/zone" \
+	"$TMP/dns.ready" >"$TMP/dns.log" 2>&1 &
+e2e_cleanup_push "e2e_kill_pid $!"
+e2e_wait_for 10 test -e "$TMP/dns.ready" || e2e_fail "tinydns: $(cat "$TMP/dns.log")"
+
 cat > "$TMP/screen.cf" <<CEOF
 myhostname = mx.example.test
 smtpd_banner = \$myhostname ESMTP
 postscreen_greet_wait = 1s
 smtpscreen_flow_table_size = 4096
 smtpscreen_cache_file = $TMP/verdicts.lmdb
-smtpscreen_sender_restrictions = reject_non_fqdn_sender
+smtpscreen_dnsbl_servers = 127.0.0.1:$DNS_PORT
+smtpscreen_envelope_timeout = 2s
+smtpscreen_sender_restrictions = reject_non_fqdn_sender, reject_unknown_sender_domain
 CEOF
 LOG=$TMP/smtpscreen.log
 LIVE=$TMP/live.csv
@@ -116,8 +130,15 @@ e2e_wait_for 5 grep -Eq "^$NET\.11,[0-9]+,$SIP,25,fail,envelope\$" "$LIVE" ||
 	e2e_fail "no fail,envelope row for .11: $(grep "^$NET.11," "$LIVE")"
 grep -q "NOQUEUE: reject: RCPT from \[$NET\.10\]" "$LOG" && e2e_fail "good mail rejected"
 
+# --- enforce: a sender domain DNS does not know (NXDOMAIN) --------------------------
+res=$(bot 13 carol@nx.invalid)
+e2e_log ".13 MAIL FROM:<carol@nx.invalid> (enforce): $res"
+echo "$res" | grep -Eq "SESSION .*replies=220,250,250,450 " || e2e_fail ".13 did not get the 450: $res"
+e2e_wait_for 5 grep -Eq "NOQUEUE: reject: RCPT from \[$NET\.13\]:[0-9]+: 450 4\.1\.8 <carol@nx\.invalid>: Sender address rejected: Domain not found; " "$LOG" ||
+	e2e_fail "no NOQUEUE reject line for .13: $(tail -5 "$LOG")"
+
 # --- warn_if_reject: logged only, delivered ---------------------------------------
-sed -i 's/^smtpscreen_sender_restrictions = .*/smtpscreen_sender_restrictions = warn_if_reject reject_non_fqdn_sender/' \
+sed -i 's/^smtpscreen_sender_restrictions = .*/smtpscreen_sender_restrictions = warn_if_reject reject_non_fqdn_sender, reject_unknown_sender_domain/' \
 	"$TMP/screen.cf"
 rl=$("$CTL" -s "$TMP/ctl.sock" reload 2>&1) || e2e_fail "reload refused: $rl"
 res=$(bot 12 bob)
@@ -131,8 +152,9 @@ grep -q "NOQUEUE: reject: RCPT from \[$NET\.12\]" "$LOG" && e2e_fail ".12 reject
 [ "$(sent 'alice@[^>]*')" -eq 0 ] || e2e_fail "enforce: alice's message was delivered"
 
 st=$("$CTL" -s "$TMP/ctl.sock" stats 2>&1) || e2e_fail "smtpscreenctl stats: $st"
-echo "$st" | grep -qx "envelope_rejects 1" || e2e_fail "stats: $(echo "$st" | grep '^envelope')"
-echo "$st" | grep -qx "envelope_stopped 1" || e2e_fail "stats: $(echo "$st" | grep '^envelope')"
+echo "$st" | grep -qx "envelope_rejects 2" || e2e_fail "stats: $(echo "$st" | grep '^envelope')"
+echo "$st" | grep -qx "envelope_stopped 2" || e2e_fail "stats: $(echo "$st" | grep '^envelope')"
+echo "$st" | grep -qx "envelope_wait_stopped 2" || e2e_fail "stats: $(echo "$st" | grep '^envelope')"
 dk_inline_stop "$DK_INLINE_PID" "$TMP/inline.out" "$TMP/inline.err"
 DK_INLINE_PID=
 e2e_log "PASS"

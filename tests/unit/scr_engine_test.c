@@ -174,6 +174,7 @@ struct rec {
 	struct scr_event last_smuggling;
 	struct scr_event last_end;
 	char envs[512];		/* SCR_EV_ENVELOPE: "CMD arg|" each */
+	struct scr_event last_env;
 	const char *reject_arg;	/* answer this argument with a reject */
 	enum scr_action reject_act;
 };
@@ -214,6 +215,7 @@ static void on_event(void *arg, const struct scr_event *ev)
 		size_t l = strlen(r->envs);
 
 		assert_int_equal(strlen(ev->arg), ev->arg_len);
+		r->last_env = *ev;
 		snprintf(r->envs + l, sizeof(r->envs) - l, "%s %s|", cn[ev->env], ev->arg);
 		/* as replay's hook does: the answer from inside the event */
 		if (r->eng && r->reject_arg && strcmp(ev->arg, r->reject_arg) == 0)
@@ -1460,6 +1462,32 @@ static void test_envelope_late(void **state)
 	scr_engine_destroy(r.eng);
 }
 
+/* test_envelope_late_in_tests - a late reject of a flow still in its
+ * tests gives its verdict at once (a front end that stopped the session
+ * itself sees no next frame) */
+static void test_envelope_late_in_tests(void **state)
+{
+	static const struct step st[] = {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, {0, NULL}};
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+	struct scr_policy p = pol;
+	static struct sess s;
+
+	(void)state;
+	p.envelope = true;
+	r.eng = engine_for(&r, &p);
+	memset(&s, 0, sizeof(s));
+	s.cport = 40304;
+	build(&s, st);
+	scr_engine_burst(r.eng, s.fr, s.n);
+	assert_int_equal(r.verdicts, 0);
+	assert_int_equal(scr_engine_envelope(r.eng, &r.last_env.key, SCR_ACT_ENFORCE,
+					     s.ts), 0);
+	assert_int_equal(r.verdicts, 1);
+	assert_int_equal(r.last_verdict.verdict, SCR_V_FAIL);
+	assert_int_equal(r.last_verdict.reasons, SCR_REASON_ENVELOPE);
+	scr_engine_destroy(r.eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1469,6 +1497,7 @@ int main(void)
 		cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_envelope_late),
 		cmocka_unit_test(test_envelope_wait),
+		cmocka_unit_test(test_envelope_late_in_tests),
 		cmocka_unit_test(test_envelope_reorder),
 		cmocka_unit_test(test_smuggling),
 		cmocka_unit_test(test_midstream_ignored),
