@@ -15,7 +15,10 @@
  *	that behaves, whose DATA or BDAT content hides a second message
  *	after a dot line bounded by a bare LF or CR), good_bare_lf (a good
  *	session whose body has bare-LF and bare-CR lines, dot-stuffed lines
- *	among them; labelled good). Noise: retransmissions, reordering of adjacent
+ *	among them; labelled good), env_sender, env_recipient, env_unknown,
+ *	env_access (labelled envelope: a non-FQDN sender, a non-FQDN
+ *	recipient, a sender domain in .invalid, a sender in bulk.example.net;
+ *	for the envelope checks). Noise: retransmissions, reordering of adjacent
  *	segments, duplicate ACKs on labeled flows; RST-aborted sessions,
  *	SYN scanners, ARP, ICMP, UDP, other ports (80, 443, 587) as
  *	unlabeled flows; 802.1Q/QinQ tags and IPv6 on a share of flows.
@@ -86,19 +89,25 @@ enum gen_class {
 	GEN_C_AUTH,		/* reply bans: AUTH guessing (label reply_ban) */
 	GEN_C_SMUGGLING,
 	GEN_C_GOOD_BARE_LF,	/* labelled good */
+	GEN_C_ENV_SENDER,	/* envelope checks (label envelope): a sender
+				 * without a domain or with a dotless one */
+	GEN_C_ENV_RECIPIENT,	/* ... a recipient in a dotless domain */
+	GEN_C_ENV_UNKNOWN,	/* ... a sender domain in .invalid (NXDOMAIN) */
+	GEN_C_ENV_ACCESS,	/* ... a sender in bulk.example.net (an access
+				 * table rejects it) */
 	GEN_C_MAX
 };
 
 static const char *const gen_class_name[GEN_C_MAX] = {
 	"good", "pregreet", "bare_newline", "pipelining", "non_smtp_command",
 	"helo", "blocklisted", "allowlisted", "harvest", "auth", "smuggling",
-	"good_bare_lf",
+	"good_bare_lf", "env_sender", "env_recipient", "env_unknown", "env_access",
 };
 /* the class in the labels file */
 static const char *const gen_class_label[GEN_C_MAX] = {
 	"good", "pregreet", "bare_newline", "pipelining", "non_smtp_command",
 	"helo", "blocklisted", "allowlisted", "reply_ban", "reply_ban",
-	"smuggling", "good",
+	"smuggling", "good", "envelope", "envelope", "envelope", "envelope",
 };
 
 enum gen_noise {
@@ -892,6 +901,10 @@ static void gen_client_addr(struct gen_ctx *c, struct gen_flow *f, enum gen_clas
 	case GEN_C_AUTH:
 	case GEN_C_SMUGGLING:
 	case GEN_C_GOOD_BARE_LF:
+	case GEN_C_ENV_SENDER:
+	case GEN_C_ENV_RECIPIENT:
+	case GEN_C_ENV_UNKNOWN:
+	case GEN_C_ENV_ACCESS:
 		if (!want_v6) {
 			/* 198.18.0.0/16 (256 /24s) then 198.19.0.0/17 (128 /24s) */
 			uint64_t i = c->pool_v4;
@@ -1656,6 +1669,45 @@ static void gen_smuggling_session(struct gen_ctx *c, struct gen_flow *f,
 	gen_queue_id(&f->rng, q);
 	snprintf(r, sizeof(r), "250 2.0.0 Ok: queued as %s\r\n", q);
 	gen_srv(f, r, gen_s_think(f, 'd'));
+	gen_quit(f, s, 0);
+}
+
+/* gen_envelope_session - a client that passes every postscreen test and
+ * whose envelope a Postfix restriction rejects (the server here accepts
+ * it: it has no such restriction); no STARTTLS, so its commands are seen */
+static void gen_envelope_session(struct gen_ctx *c, struct gen_flow *f,
+				 struct gen_sess *s, enum gen_class cls)
+{
+	static const char *const dotless[] = {"localhost", "mailhost", "intranet", "server1"};
+	const char *user = gen_pick(&f->rng, gen_users);
+
+	switch (cls) {
+	case GEN_C_ENV_SENDER:
+		if (gen_chance(&f->rng, 50))
+			snprintf(s->from, sizeof(s->from), "%s", user);
+		else
+			snprintf(s->from, sizeof(s->from), "%s@%s", user,
+				 gen_pick(&f->rng, dotless));
+		break;
+	case GEN_C_ENV_RECIPIENT:
+		snprintf(s->rcpt[0], sizeof(s->rcpt[0]), "%s@%s",
+			 gen_pick(&f->rng, gen_rcpt_users), gen_pick(&f->rng, dotless));
+		break;
+	case GEN_C_ENV_UNKNOWN:
+		snprintf(s->from, sizeof(s->from), "%s@nx-%u.%s.invalid", user,
+			 (unsigned)gen_below(&f->rng, 100000), gen_pick(&f->rng, gen_rcpt_users));
+		break;
+	case GEN_C_ENV_ACCESS:
+		snprintf(s->from, sizeof(s->from), "%s@bulk.example.net", user);
+		break;
+	default:
+		gen_die("envelope class");
+	}
+	gen_handshake(f);
+	gen_greeting(f, s, gen_banner_delay(f), gen_logu(&f->rng, 100, 2000000));
+	gen_ehlo(f, s, gen_chance(&f->rng, 12));
+	gen_mail_rcpt(f, s);
+	gen_data(c, f, s);
 	gen_quit(f, s, 0);
 }
 
@@ -2549,6 +2601,12 @@ static int gen_smtp_flow(struct gen_ctx *c, uint64_t t, enum gen_class cls)
 	case GEN_C_GOOD_BARE_LF:
 		gen_good_bare_lf_session(c, &f, &s);
 		break;
+	case GEN_C_ENV_SENDER:
+	case GEN_C_ENV_RECIPIENT:
+	case GEN_C_ENV_UNKNOWN:
+	case GEN_C_ENV_ACCESS:
+		gen_envelope_session(c, &f, &s, cls);
+		break;
 	case GEN_C_MAX:
 	default:
 		gen_die("class");
@@ -2745,6 +2803,9 @@ static void gen_usage(FILE *fp)
 		"         harvest auth (reply-ban bots, label reply_ban; weight 0 by default)\n"
 		"--stale-rcpt PCT: good sessions with 1-2 unknown recipients (550 5.1.1)\n"
 		"         smuggling good_bare_lf (labelled good); both weight 0 by default\n"
+		"         env_sender env_recipient env_unknown env_access (envelope checks,\n"
+		"         label envelope: a non-FQDN sender, a non-FQDN recipient, a sender\n"
+		"         domain in .invalid, a sender in bulk.example.net); weight 0 by default\n"
 		"defaults: --mix good=70,pregreet=5,bare_newline=4,pipelining=5,"
 		"non_smtp_command=4,helo=6,blocklisted=4,allowlisted=2\n"
 		"          --noise 10 --v6 10 --vlan 5 --no-pipelining-server 20\n"

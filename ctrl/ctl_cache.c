@@ -398,7 +398,9 @@ void ctl_cache_verdict(struct ctl_cache *c, const struct scr_event *ev,
 /* ctl_cache_block_ttl - how long a client stopped for these reasons is
  * blocked: smtpscreen_block_ttl when a test under enforce or drop failed,
  * else, for a session stopped for smuggling (whose client is mostly a
- * relay passing on someone else's message), smtpscreen_smuggling_ttl */
+ * relay passing on someone else's message), smtpscreen_smuggling_ttl; for
+ * an envelope reject, smtpscreen_envelope_ttl under drop, none under
+ * enforce */
 uint32_t ctl_cache_block_ttl(const struct scr_policy *pol, scr_reasons reasons)
 {
 	unsigned t;
@@ -408,5 +410,7 @@ uint32_t ctl_cache_block_ttl(const struct scr_policy *pol, scr_reasons reasons)
 			return pol->block_ttl_s;
 	if (reasons & SCR_REASON_SMUGGLING)
 		return pol->smuggling_ttl_s;
+	if (reasons & SCR_REASON_ENVELOPE)	/* enforce stops, drop blocks */
+		return pol->envelope_action == SCR_ACT_DROP ? pol->envelope_ttl_s : 0;
 	return pol->block_ttl_s;
 }

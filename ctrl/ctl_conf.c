@@ -197,6 +197,12 @@ static const struct ctl_param ctl_params[] = {
 	{ "smtpscreen_smuggling_enable", "yes", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_smuggling_action", "enforce", CTL_T_ACTION, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_smuggling_ttl", "0s", CTL_T_TIME, 's', 0, TMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_helo_restrictions", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_sender_restrictions", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_recipient_restrictions", "", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_envelope_action", "enforce", CTL_T_ACTION, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_envelope_ttl", "1h", CTL_T_TIME, 's', 0, TMAX, CTL_PF_USED | CTL_PF_OURS },
+	{ "smtpscreen_envelope_timeout", "5s", CTL_T_TIME, 's', 1, 3600, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_log_format", "postfix", CTL_T_LOGFMT, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_xdp_block_all", "no", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
 	{ "smtpscreen_pin_directory", "/sys/fs/bpf/smtpscreen", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_OURS },
@@ -1700,6 +1706,12 @@ static uint8_t ctl_get_action(const struct ctl_conf *conf, const char *name)
 	return (uint8_t)a;
 }
 
+/* blank - an unset or empty (white space only) value */
+static bool blank(const char *v)
+{
+	return v == NULL || v[strspn(v, " \t\r\n,")] == '\0';
+}
+
 /* ctl_conf_policy - the engine policy */
 int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
 		    char *err, size_t errlen)
@@ -1771,6 +1783,15 @@ int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
 	pol->smuggling_action =
 		(uint8_t)ctl_get_action(conf, "smtpscreen_smuggling_action");
 	pol->smuggling_ttl_s = (uint32_t)ctl_get_time(conf, "smtpscreen_smuggling_ttl");
+	pol->envelope = !blank(ctl_conf_get(conf, "smtpscreen_helo_restrictions")) ||
+			!blank(ctl_conf_get(conf, "smtpscreen_sender_restrictions")) ||
+			!blank(ctl_conf_get(conf, "smtpscreen_recipient_restrictions"));
+	pol->envelope_action =
+		(uint8_t)ctl_get_action(conf, "smtpscreen_envelope_action");
+	pol->envelope_ttl_s = (uint32_t)ctl_get_time(conf, "smtpscreen_envelope_ttl");
+	pol->envelope_wait_ns =
+		(uint64_t)ctl_get_time(conf, "smtpscreen_envelope_timeout") *
+		1000000000ull + 500000000ull;
 	pol->flow_table_size =
 		(uint32_t)ctl_get_int(conf, "smtpscreen_flow_table_size");
 	if (ctl_get_time_ns(conf, "smtpscreen_tcp_syn_timeout",

@@ -35,6 +35,7 @@
 #include "ctl_cidr.h"
 #include "ctl_conf.h"
 #include "ctl_confcmd.h"
+#include "ctl_envelope.h"
 #include "ctl_msg.h"
 #include "scr_scan.h"
 #ifdef SCR_HAVE_DNSBL
@@ -129,6 +130,14 @@ static unsigned check_tables(const struct ctl_conf *conf)
 	acl = ctl_acl_create(conf, err, sizeof(err));
 	n += failed(acl == NULL, err);
 	ctl_acl_destroy(acl);
+	{
+		/* the restriction lists and the access tables they name */
+		struct ctl_envelope *v = ctl_envelope_create(conf, false, err,
+							     sizeof(err));
+
+		n += failed(v == NULL, err);
+		ctl_envelope_destroy(v);
+	}
 #ifdef SCR_HAVE_DNSBL
 	{
 		struct ctl_dnsbl *d = NULL;

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_envelope.h"
 #include "ctl_live.h"
 #include "ctl_log.h"
 #include "ctl_msg.h"
@@ -125,6 +126,7 @@ struct live_stats {
 	uint64_t dnsbl_started, dnsbl_lost, dnsbl_listed;
 	uint64_t reloads, reload_errors;
 	uint64_t reply_bans;
+	uint64_t envelope_rejects;	/* rejects sent to the workers */
 };
 
 struct ctl_live {
@@ -141,6 +143,8 @@ struct ctl_live {
 	struct ctl_live_ops ops;
 	struct ctl_cache *cache;	/* master */
 	struct ctl_rban *rban;		/* reply bans' counts; NULL: never on */
+	struct ctl_envelope *envck;	/* envelope checks of the running setup
+					 * (NULL: no restriction list) */
 	struct ctl_store *store;	/* NULL: none */
 	bool sync_pending;		/* written since the last sync */
 	struct ctl_shared *shared;	/* NULL: smtpscreen_shared_store empty */
@@ -327,6 +331,13 @@ void ctl_live_worker_apply(struct ctl_live_worker *w,
 	case CTL_LIVE_MSG_REPLY_BAN:
 		(void)scr_engine_reply_ban(w->eng, &m->key, (uint32_t)m->score,
 					   now_ns);
+		return;
+	case CTL_LIVE_MSG_ENVELOPE:
+		if (m->outcome == CTL_LIVE_ENV_NONE)
+			(void)scr_engine_envelope_done(w->eng, &m->key);
+		else
+			(void)scr_engine_envelope(w->eng, &m->key,
+						  (enum scr_action)m->outcome, now_ns);
 		return;
 	case CTL_LIVE_MSG_DYN_ADD:
 	case CTL_LIVE_MSG_DYN_DEL:
@@ -545,6 +556,90 @@ static void on_reply(struct ctl_live *l, const struct scr_event *ev,
 	m.score = (int32_t)(b.count > INT32_MAX ? INT32_MAX : b.count);
 	if (w < l->nw)
 		send_to(l, w, &m);
+}
+
+/* envck_update - the envelope checks of setup s (control thread): built
+ * anew, sessions in flight forgotten (their later RCPTs are checked
+ * without their HELO and sender). Host mode does not check envelopes yet:
+ * the engine is told not to report them. 0, or -EINVAL with err. */
+static int envck_update(struct ctl_live *l, struct ctl_setup *s, char *err,
+			size_t errlen)
+{
+	struct ctl_envelope *v = NULL;
+
+	if (s->pol.envelope && strcmp(l->o.mode, "host") == 0) {
+		ctl_msg_warn("smtpscreen_*_restrictions: envelope checks are not "
+			     "done in host mode yet: ignored");
+		s->pol.envelope = false;
+	}
+	if (s->pol.envelope) {
+		v = ctl_envelope_create(s->conf, false, err, errlen);
+		if (v == NULL)
+			return -EINVAL;
+	}
+	ctl_envelope_destroy(l->envck);
+	l->envck = v;
+	return 0;
+}
+
+/* env_answer - the answer to a RCPT TO for worker w, which may keep the
+ * client's frames until then: not rejected, they go on; a reject under
+ * enforce or drop stops the session (the appliance sends smtpd's reply
+ * line first); drop also blocks the client for smtpscreen_envelope_ttl.
+ * ctl_envelope_done_fn for the answers DNS delayed. */
+static void env_answer(void *arg, unsigned w, const struct scr_event *ev,
+		       enum ctl_env_result r, const struct ctl_env_reject *rej)
+{
+	struct ctl_live *l = arg;
+	struct ctl_live_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_LIVE_MSG_ENVELOPE;
+	m.key = ev->key;
+	m.outcome = CTL_LIVE_ENV_NONE;
+	if (r == CTL_ENV_REJECT) {
+		size_t n = strlen(rej->reply), i;
+
+		if (rej->act == SCR_ACT_DROP)
+			block_for(l, &ev->key.client, SCR_REASON_ENVELOPE,
+				  ev->ts_ns / 1000000000u,
+				  l->setup->pol.envelope_ttl_s);
+		l->st.envelope_rejects++;
+		m.outcome = (uint8_t)rej->act;
+		if (n > sizeof(m.reply) - 3)
+			n = sizeof(m.reply) - 3;	/* a long address: cut */
+		memcpy(m.reply, rej->reply, n);
+		for (i = 0; i < n; i++)		/* the client's bytes: no CR/LF */
+			if ((uint8_t)m.reply[i] < 0x20 || (uint8_t)m.reply[i] == 0x7f)
+				m.reply[i] = '?';
+		memcpy(m.reply + n, "\r\n", 3);
+	}
+	if (w < l->nw)
+		send_to(l, w, &m);
+}
+
+/* on_envelope - a command for the envelope checks: each RCPT TO is
+ * answered now, or when the DNS answers it waits for are in
+ * (env_process) */
+static void on_envelope(struct ctl_live *l, const struct scr_event *ev,
+			unsigned w)
+{
+	struct ctl_log *logs[2] = { l->log, l->flog };
+	struct ctl_env_reject rej;
+	enum ctl_env_result r = CTL_ENV_NONE;
+
+	if (l->envck != NULL)
+		r = ctl_envelope_event(l->envck, ev, w, logs, 2, &rej);
+	if (ev->env == SCR_ENV_RCPT && r != CTL_ENV_PENDING)
+		env_answer(l, w, ev, r, &rej);
+}
+
+/* env_process - the envelope checks' DNS answers (control loop) */
+static void env_process(struct ctl_live *l, const struct pollfd *fds, int n)
+{
+	struct ctl_log *logs[2] = { l->log, l->flog };
+
+	ctl_envelope_process(l->envck, fds, n, logs, 2, env_answer, l);
 }
 
 /* pass - a client passed its tests now (new: cache and stores) or from
@@ -832,7 +927,8 @@ static void on_stress(struct ctl_live *l, const struct scr_event *ev,
  * the map entry, log line and store only follow. Any thread. */
 bool ctl_live_event_urgent(const struct ctl_live *l, const struct scr_event *ev)
 {
-	if (ev->type == SCR_EV_REPLY)	/* 5xx of four kinds: rare */
+	if (ev->type == SCR_EV_REPLY ||	/* 5xx of four kinds: rare */
+	    ev->type == SCR_EV_ENVELOPE)	/* the session waits for it */
 		return true;
 	return ev->type == SCR_EV_CONNECT &&
 	       atomic_load_explicit(&l->connect_looks, memory_order_relaxed);
@@ -853,6 +949,12 @@ void ctl_live_event(struct ctl_live *l, const struct scr_event *ev, unsigned w)
 		on_reply(l, ev, w);
 		return;
 	}
+	if (ev->type == SCR_EV_ENVELOPE) {
+		on_envelope(l, ev, w);
+		return;
+	}
+	if (ev->type == SCR_EV_END && l->envck != NULL)
+		(void)ctl_envelope_event(l->envck, ev, 0, NULL, 0, NULL);
 	log_event(l, ev);
 	switch (ev->type) {
 	case SCR_EV_CONNECT:
@@ -1122,7 +1224,8 @@ struct ctl_live *ctl_live_create(const struct ctl_live_opts *o,
 		goto fail;
 	}
 	ctl_cache_set_v6_prefix(l->cache, l->setup->pol.client_v6_plen);
-	if (rban_update(l, l->setup, err, errlen) != 0)
+	if (rban_update(l, l->setup, err, errlen) != 0 ||
+	    envck_update(l, setup, err, errlen) != 0)
 		goto fail;
 #ifdef SCR_HAVE_STORE
 	if (l->store) {
@@ -1352,6 +1455,7 @@ void ctl_live_destroy(struct ctl_live *l)
 	free(l->sq);
 	ctl_cache_destroy(l->cache);
 	ctl_rban_destroy(l->rban);
+	ctl_envelope_destroy(l->envck);
 #ifdef SCR_HAVE_STORE
 	ctl_store_close(l->store);
 #endif
@@ -1573,6 +1677,12 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 			     "restart; still using \"%s\"", l->shared_url);
 	if (rban_update(l, r->n, err, errlen) != 0)
 		ctl_msg_warn("reload: %s: reply bans stay as they were", err);
+	if (envck_update(l, r->n, err, errlen) != 0) {
+		ctl_msg_warn("reload: %s: envelope checks off", err);
+		r->n->pol.envelope = false;
+		ctl_envelope_destroy(l->envck);
+		l->envck = NULL;
+	}
 	ctl_cache_set_v6_prefix(l->cache, r->n->pol.client_v6_plen);
 	free(l->perm);
 	l->perm = r->perm;
@@ -1742,6 +1852,17 @@ static unsigned live_ctrs(struct ctl_live *l, struct ctl_live_ctr *c,
 	    l->st.dnsbl_listed);
 	CTR("reply_bans", "Clients banned for the server's replies",
 	    l->st.reply_bans);
+	CTR("envelope_rejects", "RCPTs an envelope restriction rejected",
+	    l->st.envelope_rejects);
+	if (l->envck != NULL) {
+		struct ctl_envelope_stats vs;
+
+		ctl_envelope_stats(l->envck, &vs);
+		CTR("envelope_warnings", "reject_warning lines of the envelope "
+		    "checks (since the last reload)", vs.warnings);
+		CTR("envelope_dns_tempfail", "Domain checks that decided nothing "
+		    "(since the last reload)", vs.dns_tempfail);
+	}
 	if (l->rban != NULL) {
 		struct ctl_rban_stats rs;
 		unsigned k;
@@ -1801,6 +1922,17 @@ static unsigned live_ctrs(struct ctl_live *l, struct ctl_live_ctr *c,
 	    "(stream gap)", es.smuggling_lost);
 	CTR("smuggling_bytes", "Bytes the smuggling guard read after the verdict",
 	    es.smuggling_bytes);
+	CTR("envelope_commands", "HELO/EHLO, MAIL FROM and RCPT TO read for "
+	    "the envelope checks", es.envelope[SCR_ENV_HELO] +
+	    es.envelope[SCR_ENV_EHLO] + es.envelope[SCR_ENV_MAIL] +
+	    es.envelope[SCR_ENV_RCPT]);
+	CTR("envelope_rejected", "Sessions an envelope restriction rejected",
+	    es.envelope_rejected);
+	CTR("envelope_stopped", "... stopped for it", es.envelope_stopped);
+	CTR("envelope_unread", "Envelope commands not read (too long, malformed, "
+	    "no line buffer)", es.envelope_unread);
+	CTR("envelope_lost", "Sessions whose envelope capture ended at a gap",
+	    es.envelope_lost);
 	CTR("no_server", "Sessions unknown: the server side was never seen",
 	    es.no_server);
 	CTR("undecided", "Sessions unknown: the client spoke while the server's "
@@ -2285,7 +2417,7 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 	(void)ctl_notify("READY=1\nSTATUS=screening");
 	while (!atomic_load(stop)) {
 		struct pollfd pf[LIVE_POLLFDS];
-		int npf = 0, nsock, timeout, rlo;
+		int npf = 0, nsock, timeout, rlo, nen = 0, eno = 0;
 		uint64_t now, every;
 #ifdef SCR_HAVE_SHARED
 		int nsh = 0, sho = 0;
@@ -2355,6 +2487,16 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 			npf += nsh;
 		}
 #endif
+		if (l->envck) {
+			int etmo;
+
+			eno = npf;
+			nen = ctl_envelope_pollfds(l->envck, &pf[npf], LIVE_POLLFDS - npf,
+						   &etmo);
+			npf += nen;
+			if (etmo >= 0 && etmo < timeout)
+				timeout = etmo;
+		}
 #ifdef SCR_HAVE_DNSBL
 		if (l->dnsbl) {
 			dbo = npf;
@@ -2392,6 +2534,8 @@ void ctl_live_run(struct ctl_live *l, atomic_int *stop)
 		if (l->dnsbl)
 			ctl_dnsbl_process(l->dnsbl, &pf[dbo], ndb, mono_ns());
 #endif
+		if (l->envck)
+			env_process(l, &pf[eno], nen);
 		if (l->ops.tick)
 			tick_ms = l->ops.tick(l->ops.arg);
 		now = mono_ns();

@@ -68,6 +68,8 @@
 #define CTL_LIVE_DNSBL_MAX	4096	/* DNSBL lookups in flight */
 #define CTL_LIVE_CACHE_MIN	65536	/* cache entries (master and copies) */
 #define CTL_LIVE_FE_CTR_MAX	64	/* front-end counters */
+#define CTL_LIVE_REPLY_MAX	128	/* ENVELOPE's reply line, CRLF included */
+#define CTL_LIVE_ENV_NONE	0xff	/* ENVELOPE: not rejected */
 
 /* Control thread -> worker. */
 enum ctl_live_msg_type {
@@ -80,6 +82,10 @@ enum ctl_live_msg_type {
 	CTL_LIVE_MSG_SETUP,	/* run setup from now on; ack with setup_gen */
 	CTL_LIVE_MSG_REPLY_BAN,	/* flow key: its client is banned for its
 				 * server replies (score: their count) */
+	CTL_LIVE_MSG_ENVELOPE,	/* flow key: the answer to its RCPT TO: outcome
+				 * CTL_LIVE_ENV_NONE (not rejected: its frames
+				 * go on), else the enum scr_action of a reject
+				 * and reply, the reply line smtpd would send */
 	CTL_LIVE_MSG_MAX
 };
 
@@ -87,7 +93,8 @@ struct ctl_live_msg {
 	uint32_t type;			/* enum ctl_live_msg_type */
 	uint8_t kind;			/* DYN_*: enum scr_xdp_kind */
 	uint8_t plen;			/* DYN_*: 0..128 over scr_addr */
-	uint8_t outcome;		/* DNSBL: enum scr_dnsbl_outcome */
+	uint8_t outcome;		/* DNSBL: enum scr_dnsbl_outcome;
+					 * ENVELOPE: enum scr_action */
 	uint8_t _pad;
 	int32_t score;			/* DNSBL */
 	uint32_t _pad2;
@@ -99,6 +106,8 @@ struct ctl_live_msg {
 					 * worker (NULL: it builds one) */
 	struct scr_flow_key key;	/* PASS_OLD, DNSBL, REPLY_BAN */
 	struct ctl_cache_entry entry;	/* ENTRY; DYN_*: entry.addr */
+	char reply[CTL_LIVE_REPLY_MAX];	/* ENVELOPE: "504 5.5.2 ...\r\n" (cut to
+					 * fit), "" none */
 };
 
 /* An operator prefix a worker applies itself (no XDP map in front). */

@@ -84,7 +84,7 @@ struct ctl_log {
 static const char *const ctl_ev_name[SCR_EV_MAX] = {
 	"connect", "listed", "fail", "verdict", "end", "too_many", "stress",
 	"reply", "ban",
-	"smuggling",
+	"smuggling", "envelope",
 };
 static const char *const ctl_end_name[SCR_END_MAX] = {
 	"close", "timeout", "evicted", "flush", "command_time", "command_count",
@@ -328,9 +328,12 @@ static size_t ctl_log_reasons(char *buf, size_t len, scr_reasons reasons, bool j
 	if (len == 0)
 		return 0;
 	buf[0] = '\0';
-	for (t = 0; t <= SCR_TEST_MAX; t++) {
-		const char *name = t < SCR_TEST_MAX ? scr_test_name[t] : "smuggling";
-		unsigned bit = t < SCR_TEST_MAX ? SCR_TEST_BIT(t) : SCR_REASON_SMUGGLING;
+	for (t = 0; t <= SCR_TEST_MAX + 1; t++) {
+		const char *name = t < SCR_TEST_MAX ? scr_test_name[t] :
+				   t == SCR_TEST_MAX ? "smuggling" : "envelope";
+		unsigned bit = t < SCR_TEST_MAX ? SCR_TEST_BIT(t) :
+			       t == SCR_TEST_MAX ? SCR_REASON_SMUGGLING :
+						   SCR_REASON_ENVELOPE;
 
 		if (!(reasons & bit) || n >= len)
 			continue;
@@ -504,6 +507,7 @@ static int ctl_log_postfix(struct ctl_log *log, const struct scr_event *ev,
 		return snprintf(buf, len, "%s STRESS mode with %u connections",
 				ev->stress ? "entering" : "leaving", ev->count);
 	case SCR_EV_REPLY:
+	case SCR_EV_ENVELOPE:	/* ctl_envelope logs its decisions */
 		return 0;
 	case SCR_EV_BAN:
 		return ctl_log_ban(ev, c, cp, buf, len);
@@ -646,6 +650,7 @@ static int ctl_log_json(struct ctl_log *log, const struct scr_event *ev,
 		break;
 	case SCR_EV_CONNECT:
 	case SCR_EV_REPLY:
+	case SCR_EV_ENVELOPE:
 		break;
 	default:
 		ctl_msg_panic("ctl_log_json: event type %d out of range",
@@ -708,6 +713,34 @@ static void ctl_log_write(struct ctl_log *log, uint64_t ts_ns, int priority,
 	pthread_mutex_unlock(&log->lock);
 	if (rc < 0)
 		atomic_fetch_add(&log->write_errors, 1);
+}
+
+/* ctl_log_line - a line ctrl made itself (envelope checks' NOQUEUE),
+ * with an event's time: as is, or in JSON {"time","event","message"} */
+void ctl_log_line(struct ctl_log *log, uint64_t ts_ns, const char *event,
+		  const char *text)
+{
+	char buf[2 * CTL_LOG_LINE];
+	struct timespec ts = { (time_t)(ts_ns / 1000000000ull),
+			       (long)(ts_ns % 1000000000ull) };
+	struct tm tm;
+	char tbuf[40];
+	size_t o;
+
+	if (log->fmt != CTL_LOG_JSON) {
+		ctl_log_write(log, ts_ns, LOG_INFO, text);
+		return;
+	}
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
+	o = (size_t)snprintf(buf, sizeof(buf), "{\"time\":\"%s.%06ldZ\",\"event\":\"%s\"",
+			     tbuf, ts.tv_nsec / 1000, event);
+	if (o < sizeof(buf))
+		o = ctl_json_str(buf, sizeof(buf), o, "message", (const uint8_t *)text,
+				 strlen(text));
+	if (o < sizeof(buf))
+		snprintf(buf + o, sizeof(buf) - o, "}");
+	ctl_log_write(log, ts_ns, LOG_INFO, buf);
 }
 
 /* ctl_log_event - log one engine event */

@@ -62,6 +62,10 @@ void ctl_log_destroy(struct ctl_log *log);
 void ctl_log_event(struct ctl_log *log, const struct scr_event *ev);
 size_t ctl_log_format(struct ctl_log *log, const struct scr_event *ev,
 		      char *buf, size_t len);
+/* A line ctrl made itself, with an event's time ts_ns: postfix format as
+ * is; JSON as {"time":...,"event":event,"message":text}. */
+void ctl_log_line(struct ctl_log *log, uint64_t ts_ns, const char *event,
+		  const char *text);
 /* Free-form line with the same prefix: info, or a severity's. */
 void ctl_log_msg(struct ctl_log *log, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -646,6 +646,23 @@ void ctl_metrics_engine(FILE *out, const struct scr_stats *es,
 	ctl_metrics_counter1(out, "smtpscreen_smuggling_bytes_total",
 			     "Bytes the smuggling guard read after the verdict",
 			     es->smuggling_bytes);
+	ctl_metrics_counter1(out, "smtpscreen_envelope_commands_total",
+			     "HELO/EHLO, MAIL FROM and RCPT TO read for the "
+			     "envelope checks", es->envelope[SCR_ENV_HELO] +
+			     es->envelope[SCR_ENV_EHLO] + es->envelope[SCR_ENV_MAIL] +
+			     es->envelope[SCR_ENV_RCPT]);
+	ctl_metrics_counter1(out, "smtpscreen_envelope_rejected_total",
+			     "Sessions an envelope restriction rejected",
+			     es->envelope_rejected);
+	ctl_metrics_counter1(out, "smtpscreen_envelope_stopped_total",
+			     "Sessions stopped for an envelope reject",
+			     es->envelope_stopped);
+	ctl_metrics_counter1(out, "smtpscreen_envelope_unread_total",
+			     "Envelope commands not read (too long, malformed, "
+			     "no line buffer)", es->envelope_unread);
+	ctl_metrics_counter1(out, "smtpscreen_envelope_lost_total",
+			     "Sessions whose envelope capture ended at a stream gap",
+			     es->envelope_lost);
 	ctl_metrics_counter1(out, "smtpscreen_stress_entered_total",
 			     "Times a worker entered stress mode", es->stress_enter);
 	ctl_metrics_counter1(out, "smtpscreen_no_server_total",

@@ -507,6 +507,7 @@ static int workers_create(struct il_ctrl *c, char *err, size_t errlen)
 				     CTL_LIVE_CACHE_MIN : c->setup->pol.flow_table_size),
 				     c->setup);
 		w->hold = dp_hold_create(a->hold_pkts, a->hold_pkts);
+		w->envhold = dp_hold_create(a->hold_pkts, a->hold_pkts);
 		w->ev_ring = rte_ring_create_elem(ring_name(rn, sizeof(rn), "ev", i, 0),
 						  sizeof(struct scr_event), IL_EV_RING,
 						  rte_socket_id(),
@@ -515,7 +516,8 @@ static int workers_create(struct il_ctrl *c, char *err, size_t errlen)
 						   sizeof(struct ctl_live_msg), IL_RING,
 						   rte_socket_id(),
 						   RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (w->lw.cache == NULL || w->hold == NULL || w->ev_ring == NULL ||
+		if (w->lw.cache == NULL || w->hold == NULL || w->envhold == NULL ||
+		    w->ev_ring == NULL ||
 		    w->msg_ring == NULL)
 			goto nomem;
 		/* Fault the event slots in now (--no-huge memory is mapped
@@ -664,6 +666,12 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	PUT("hold_forced", "Holds cut short by the packet budget", ws.hold_forced, false);
 	PUT("released", "Held frames given back and forwarded", ws.released, false);
 	PUT("hold_freed", "Held frames of stopped or ended sessions", ws.hold_freed, false);
+	PUT("envelope_waits", "Client frames kept for an envelope answer", ws.env_waits, false);
+	PUT("envelope_released", "... forwarded after it", ws.env_released, false);
+	PUT("envelope_wait_stopped", "... dropped: the session was stopped for it",
+	    ws.env_stopped, false);
+	PUT("envelope_wait_timeouts", "Envelope waits past their bound: forwarded",
+	    ws.env_timeouts, false);
 	PUT("events_lost", "Events lost to a full worker ring", ws.ev_lost, false);
 	PUT("clock_steps", "Steps of the system clock followed (timeouts kept "
 	    "their course)", ic->clock_steps, false);
@@ -1039,6 +1047,7 @@ out:
 		scr_engine_destroy(a->w[i]->lw.eng);
 		ctl_cache_destroy(a->w[i]->lw.cache);
 		dp_hold_destroy(a->w[i]->hold);
+		dp_hold_destroy(a->w[i]->envhold);
 		rte_ring_free(a->w[i]->ev_ring);
 		rte_ring_free(a->w[i]->msg_ring);
 		for (k = 0; k < DP_MAX_WORKERS; k++)

@@ -69,6 +69,10 @@ struct dp_wstats {
 	uint64_t hold_forced;	/* holds cut short by the packet budget */
 	uint64_t released;	/* held frames given back and forwarded */
 	uint64_t hold_freed;	/* held frames of stopped or ended sessions */
+	uint64_t env_waits;	/* client frames kept for an envelope answer */
+	uint64_t env_released;	/* ... forwarded after it (not rejected) */
+	uint64_t env_stopped;	/* ... dropped: the session stopped for it */
+	uint64_t env_timeouts;	/* waits over DP_ENV_WAIT_NS: forwarded */
 	uint64_t ev_lost;	/* event ring full */
 	uint64_t msgs;
 	uint64_t hold_now;	/* held frames at the snapshot */
@@ -89,6 +93,8 @@ struct dp_worker {
 	struct dp_app *app;
 	struct ctl_live_worker lw;		/* engine, cache copy, setup */
 	struct dp_hold *hold;
+	struct dp_hold *envhold;		/* client frames waiting for an
+						 * envelope answer (SCR_PKT_WAIT) */
 	struct rte_ring *ev_ring;		/* to ctrl: struct scr_event */
 	struct rte_ring *msg_ring;		/* from ctrl: struct ctl_live_msg */
 	struct rte_ring *in[DP_MAX_WORKERS];	/* dispatch from worker j */

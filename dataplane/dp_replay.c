@@ -51,6 +51,7 @@
 #include "ctl_cidr.h"
 #include "ctl_conf.h"
 #include "ctl_log.h"
+#include "ctl_envelope.h"
 #include "ctl_rban.h"
 #include "ctl_setup.h"
 #include "dp_pcapin.h"
@@ -130,6 +131,8 @@ struct rp_worker {
 	struct ctl_cache *cache;
 	struct ctl_rban *rban;	/* smtpscreen_reply_ban_enable: the worker's
 				 * counts (a client's flows share a worker) */
+	struct ctl_envelope *envck;	/* smtpscreen_*_restrictions: the
+					 * worker's sessions, blocking DNS */
 	struct ctl_log *log;
 	struct rp_obuf vbuf, lbuf;
 	FILE *vf, *lf;		/* over vbuf and lbuf */
@@ -485,10 +488,10 @@ static void progress_end(struct rp_opts *o)
 
 /* label classes, in the labels contract's order */
 enum rp_class { C_GOOD, C_PREGREET, C_BARE_NEWLINE, C_PIPELINING, C_NON_SMTP,
-		C_HELO, C_BLOCKLISTED, C_REPLY_BAN, C_SMUGGLING, C_MAX };
+		C_HELO, C_BLOCKLISTED, C_REPLY_BAN, C_SMUGGLING, C_ENVELOPE, C_MAX };
 static const char *const class_name[C_MAX] = {
 	"good", "pregreet", "bare_newline", "pipelining", "non_smtp_command",
-	"helo", "blocklisted", "reply_ban", "smuggling",
+	"helo", "blocklisted", "reply_ban", "smuggling", "envelope",
 };
 /* the reason a failed flow of the class must carry */
 static const scr_reasons class_reason[C_MAX] = {
@@ -499,6 +502,7 @@ static const scr_reasons class_reason[C_MAX] = {
 	[C_HELO] = SCR_TEST_BIT(SCR_TEST_HELO),
 	[C_REPLY_BAN] = SCR_TEST_BIT(SCR_TEST_REPLY_BAN),
 	[C_SMUGGLING] = SCR_REASON_SMUGGLING,
+	[C_ENVELOPE] = SCR_REASON_ENVELOPE,
 };
 
 struct lab_slot {
@@ -608,7 +612,7 @@ static struct lab_table *lab_load(const char *path)
 				"(want client,client_port,server,server_port,class "
 				"with class one of good, pregreet, bare_newline, "
 				"pipelining, non_smtp_command, helo, blocklisted, "
-				"reply_ban, smuggling)\n",
+				"reply_ban, smuggling, envelope)\n",
 				path, lineno);
 			lt->bad = true;
 			continue;
@@ -707,6 +711,25 @@ static void on_reply(struct rp_worker *w, const struct scr_event *ev)
 	(void)scr_engine_reply_ban(w->eng, &ev->key, b.count, ev->ts_ns);
 }
 
+/* on_envelope - a command for the envelope checks, decided now (domain
+ * lookups wait here: replay reads a capture, nothing waits on it); a
+ * reject fails the flow from inside the engine's burst, and drop blocks
+ * the client for smtpscreen_envelope_ttl */
+static void on_envelope(struct rp_worker *w, const struct scr_event *ev)
+{
+	const struct scr_policy *pol = &w->o->s.pol;
+	struct ctl_env_reject rej;
+
+	if (w->envck == NULL ||
+	    ctl_envelope_event(w->envck, ev, 0, &w->log, w->record && w->log, &rej) !=
+	    CTL_ENV_REJECT)
+		return;
+	if (rej.act == SCR_ACT_DROP && pol->envelope_ttl_s > 0)
+		ctl_cache_block(w->cache, &ev->key.client, ev->ts_ns / 1000000000u,
+				pol->envelope_ttl_s, SCR_REASON_ENVELOPE);
+	(void)scr_engine_envelope(w->eng, &ev->key, rej.act, ev->ts_ns);
+}
+
 /* hook_event - log, write the verdict row, update the cache */
 static void hook_event(void *arg, const struct scr_event *ev)
 {
@@ -717,6 +740,12 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		on_reply(w, ev);
 		return;
 	}
+	if (ev->type == SCR_EV_ENVELOPE) {
+		on_envelope(w, ev);
+		return;
+	}
+	if (ev->type == SCR_EV_END && w->envck != NULL)
+		(void)ctl_envelope_event(w->envck, ev, 0, NULL, 0, NULL);
 	if (w->record && w->log != NULL)
 		ctl_log_event(w->log, ev);
 	if (ev->type == SCR_EV_VERDICT)
@@ -1188,6 +1217,15 @@ static int worker_init(struct rp_opts *o, struct rp_worker *w, unsigned id)
 			return -1;
 		}
 	}
+	if (o->s.pol.envelope) {
+		char err[1024];
+
+		w->envck = ctl_envelope_create(o->s.conf, true, err, sizeof(err));
+		if (w->envck == NULL) {
+			fprintf(stderr, "smtpscreen replay: %s\n", err);
+			return -1;
+		}
+	}
 	if ((o->verdicts && (w->vf = obuf_open(&w->vbuf, &o->vout)) == NULL) ||
 	    (o->log && (w->lf = obuf_open(&w->lbuf, &o->lout)) == NULL) ||
 	    (o->log && (w->log = ctl_log_create(o->s.conf, w->lf,
@@ -1211,6 +1249,7 @@ static void worker_fini(struct rp_worker *w)
 	scr_engine_destroy(w->eng);
 	ctl_cache_destroy(w->cache);
 	ctl_rban_destroy(w->rban);
+	ctl_envelope_destroy(w->envck);
 	ring_destroy(w->ring);
 	free(w->idx);
 }
@@ -1278,6 +1317,17 @@ static void print_summary(FILE *out, struct rp_opts *o, struct rp_worker *w,
 		     s.smuggling / o->loops, s.smuggling_cmds / o->loops,
 		     s.smuggling_stopped / o->loops, s.smuggling_lost / o->loops,
 		     s.smuggling_bytes / o->loops);
+	if (o->s.pol.envelope)
+		fprintf(out, "envelope helo=%" PRIu64 " ehlo=%" PRIu64 " mail=%" PRIu64
+			     " rcpt=%" PRIu64 " rejected=%" PRIu64 " stopped=%" PRIu64
+			     " unread=%" PRIu64 " nobuf=%" PRIu64 " lost=%" PRIu64 "\n",
+			     s.envelope[SCR_ENV_HELO] / o->loops,
+			     s.envelope[SCR_ENV_EHLO] / o->loops,
+			     s.envelope[SCR_ENV_MAIL] / o->loops,
+			     s.envelope[SCR_ENV_RCPT] / o->loops,
+			     s.envelope_rejected / o->loops, s.envelope_stopped / o->loops,
+			     s.envelope_unread / o->loops, s.envelope_nobuf / o->loops,
+			     s.envelope_lost / o->loops);
 	fprintf(out, "load evicted_half_open=%" PRIu64 " evicted_closing=%" PRIu64
 		     " evicted_failed=%" PRIu64 " evicted_passed=%" PRIu64
 		     " overload=%" PRIu64 " client_limit=%" PRIu64

@@ -44,6 +44,8 @@
 
 #define W_SNAP_NS	100000000ull	/* counters published every 100 ms */
 #define W_EXPIRE_NS	100000000ull	/* idle flows checked every 100 ms */
+_Static_assert(CTL_LIVE_REPLY_MAX <= DP_CRAFT_REPLY_MAX,
+	       "an envelope reply must fit a crafted frame");
 
 /* tx_flush - hand a port's buffered frames to its queue; free refusals */
 static void tx_flush(struct dp_worker *w, unsigned p)
@@ -118,6 +120,18 @@ static void hold_free(struct dp_worker *w, const struct scr_flow_key *k)
 
 static void rel_add(struct dp_worker *w, void **pk, unsigned n);
 
+/* env_free - the frames a flow kept for its envelope answer (ended) */
+static void env_free(struct dp_worker *w, const struct scr_flow_key *k)
+{
+	void *pk[DP_HOLD_FLOW_MAX];
+	unsigned n = dp_hold_take(w->envhold, k, pk, DP_HOLD_FLOW_MAX);
+
+	if (n == 0)
+		return;
+	w->st.hold_freed += n;
+	rte_pktmbuf_free_bulk((struct rte_mbuf **)pk, n);
+}
+
 /* hook_event - worker-side effects, then the event to ctrl */
 static void hook_event(void *arg, const struct scr_event *ev)
 {
@@ -146,6 +160,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		break;
 	case SCR_EV_END:
 		hold_free(w, &ev->key);
+		env_free(w, &ev->key);
 		break;
 	case SCR_EV_CONNECT:
 	case SCR_EV_LISTED:
@@ -154,6 +169,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_STRESS:
 	case SCR_EV_REPLY:
 	case SCR_EV_SMUGGLING:
+	case SCR_EV_ENVELOPE:
 		break;
 	default:
 		scr_panic("hook_event: event type %d out of range",
@@ -220,8 +236,14 @@ static void rel_add(struct dp_worker *w, void **pk, unsigned n)
 	}
 }
 
-/* do_hold - keep a frame the engine holds */
-static void do_hold(struct dp_worker *w, struct rte_mbuf *m, uint64_t now)
+/* keep - frame m into hold h (the greeting hold, the envelope waits);
+ * what h cannot keep goes to let_go (judged again, or forwarded): the
+ * oldest flow's frames when h is full, this flow's when it holds all it
+ * may (each counted in *forced), m itself when it is no TCP frame.
+ * Returns 0 kept, 1 a retransmission of kept bytes (freed), 2 let go. */
+static int keep(struct dp_worker *w, struct dp_hold *h, struct rte_mbuf *m,
+		uint64_t now, void (*let_go)(struct dp_worker *, void **, unsigned),
+		uint64_t *forced)
 {
 	void *pk[DP_HOLD_FLOW_MAX + 1];
 	struct scr_flow_key k;
@@ -231,31 +253,38 @@ static void do_hold(struct dp_worker *w, struct rte_mbuf *m, uint64_t now)
 	int rc;
 
 	if (frame_key(w, m, &k, &p, &from_client) != 0) {
-		rel_add(w, (void **)&m, 1);	/* panic-free: judge it again */
-		return;
+		let_go(w, (void **)&m, 1);	/* panic-free */
+		return 2;
 	}
-	rc = dp_hold_add(w->hold, &k, p.seq, p.payload_len, m, now);
+	rc = dp_hold_add(h, &k, p.seq, p.payload_len, m, now);
 	if (rc == -ENOSPC) {
-		/* Budget: the oldest hold ends now (released, not lost). */
-		n = dp_hold_release_oldest(w->hold, pk, DP_HOLD_FLOW_MAX);
-		w->st.hold_forced += n != 0;
-		rel_add(w, pk, n);
-		rc = dp_hold_add(w->hold, &k, p.seq, p.payload_len, m, now);
+		/* Budget: the oldest hold ends now (let go, not lost). */
+		n = dp_hold_release_oldest(h, pk, DP_HOLD_FLOW_MAX);
+		*forced += n != 0;
+		let_go(w, pk, n);
+		rc = dp_hold_add(h, &k, p.seq, p.payload_len, m, now);
 	}
-	if (rc == 0) {
-		w->st.held++;
-		return;
-	}
+	if (rc == 0)
+		return 0;
 	if (rc == 1) {
-		w->st.hold_dup++;
 		rte_pktmbuf_free(m);
-		return;
+		return 1;
 	}
 	/* This flow holds all it may: its hold ends now. */
-	n = dp_hold_take(w->hold, &k, pk, DP_HOLD_FLOW_MAX);
+	n = dp_hold_take(h, &k, pk, DP_HOLD_FLOW_MAX);
 	pk[n++] = m;
-	w->st.hold_forced++;
-	rel_add(w, pk, n);
+	(*forced)++;
+	let_go(w, pk, n);
+	return 2;
+}
+
+/* do_hold - keep a frame the engine holds (greeting hold) */
+static void do_hold(struct dp_worker *w, struct rte_mbuf *m, uint64_t now)
+{
+	int r = keep(w, w->hold, m, now, rel_add, &w->st.hold_forced);
+
+	w->st.held += r == 0;
+	w->st.hold_dup += r == 1;
 }
 
 /* send_crafted - one crafted frame out of port index p */
@@ -332,13 +361,95 @@ static void clock_follow(struct dp_worker *w)
 	}
 }
 
+/* env_forward - kept client frames go on, in order */
+static void env_forward(struct dp_worker *w, void **pk, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pk[i];
+
+		tx_put(w, !port_index(w, m->port), m);
+		w->st.fwd++;
+	}
+}
+
+/* do_envwait - keep a client frame until its flow's envelope answer
+ * (what cannot be kept goes on: counted as a timeout) */
+static void do_envwait(struct dp_worker *w, struct rte_mbuf *m, uint64_t now)
+{
+	w->st.env_waits += keep(w, w->envhold, m, now, env_forward,
+				&w->st.env_timeouts) == 0;
+}
+
+/* env_answer - the control thread answered a flow's RCPT TO (the engine
+ * has it already): its kept frames go on, or under enforce/drop the
+ * session stops at the first of them with smtpd's reply to the client */
+static void env_answer(struct dp_worker *w, const struct ctl_live_msg *msg)
+{
+	void *pk[DP_HOLD_FLOW_MAX];
+	struct dp_craft_frame out[3];
+	struct scr_flow_key k;
+	struct scr_pkt p;
+	bool from_client;
+	unsigned n = dp_hold_take(w->envhold, &msg->key, pk, DP_HOLD_FLOW_MAX);
+	unsigned in, j;
+	struct rte_mbuf *m;
+	int c;
+
+	if (n == 0)
+		return;
+	if (msg->outcome != SCR_ACT_ENFORCE && msg->outcome != SCR_ACT_DROP) {
+		w->st.env_released += n;
+		env_forward(w, pk, n);
+		return;
+	}
+	m = pk[0];
+	in = port_index(w, m->port);
+	w->st.stopped++;
+	w->st.env_stopped += n;
+	c = frame_key(w, m, &k, &p, &from_client) != 0 ? -1 :
+	    dp_craft_stop(rte_pktmbuf_mtod(m, const uint8_t *),
+			  rte_pktmbuf_data_len(m), w->app->ports, w->app->nports,
+			  w->app->stop_reply && msg->reply[0] ? msg->reply : NULL, out);
+	if (c < 0)
+		w->st.craft_err++;
+	for (j = 0; c > 0 && j < (unsigned)c; j++)
+		send_crafted(w, (out[j].dst == DP_CRAFT_TO_SERVER) ? !in : in, &out[j]);
+	rte_pktmbuf_free_bulk((struct rte_mbuf **)pk, n);
+}
+
+/* env_due - waits past the policy's envelope_wait_ns (the DNS timeout and
+ * a margin) end: their frames go on (a slow answer never rejects mail) */
+static void env_due(struct dp_worker *w, uint64_t now)
+{
+	void *pk[SCR_BURST * 4];
+	unsigned n, i;
+
+	if (dp_hold_oldest_ns(w->envhold) == UINT64_MAX)
+		return;
+	n = dp_hold_due(w->envhold, now, w->lw.setup->pol.envelope_wait_ns, pk,
+			SCR_BURST * 4);
+	for (i = 0; i < n; i++) {
+		struct scr_flow_key k;
+		struct scr_pkt p;
+		bool from_client;
+
+		if (frame_key(w, pk[i], &k, &p, &from_client) == 0)
+			(void)scr_engine_envelope_done(w->lw.eng, &k);
+	}
+	w->st.env_timeouts += n;
+	env_forward(w, pk, n);
+}
+
 /* judge - run the engine over n frames and act on each */
 static void judge(struct dp_worker *w, struct rte_mbuf **m, unsigned n,
 		  uint8_t flags)
 {
 	struct scr_frame fr[SCR_BURST];
 	uint64_t mono = dp_mono_ns(w->app), now = eng_now(w, mono);
-	uint8_t hold_ok = w->lw.setup->hold_ns ? SCR_FRAME_HOLD_OK : 0;
+	uint8_t hold_ok = (uint8_t)((w->lw.setup->hold_ns ? SCR_FRAME_HOLD_OK : 0) |
+				    (w->lw.setup->pol.envelope ? SCR_FRAME_WAIT_OK : 0));
 	uint16_t inside = w->app->port[DP_PORT_SERVERS].id;
 	unsigned i;
 
@@ -373,6 +484,9 @@ static void judge(struct dp_worker *w, struct rte_mbuf **m, unsigned n,
 			break;
 		case SCR_PKT_HOLD:
 			do_hold(w, m[i], mono);
+			break;
+		case SCR_PKT_WAIT:
+			do_envwait(w, m[i], mono);
 			break;
 		default:
 			scr_panic("judge: frame %u action %u out of range", i,
@@ -557,6 +671,8 @@ static void drain(struct dp_worker *w)
 			(void)take_inbound(w);
 	}
 
+	while ((n = dp_hold_release_oldest(w->envhold, pk, DP_HOLD_FLOW_MAX)) > 0)
+		env_forward(w, pk, n);
 	while ((n = dp_hold_release_oldest(w->hold, pk, DP_HOLD_FLOW_MAX)) > 0) {
 		rel_add(w, pk, n);
 		if (w->nrel > DP_REL_MAX - DP_HOLD_FLOW_MAX)
@@ -583,8 +699,11 @@ int dp_worker_main(void *arg)
 		bool busy = false;
 
 		clock_follow(w);
-		while (rte_ring_sc_dequeue_elem(w->msg_ring, &msg, sizeof(msg)) == 0)
+		while (rte_ring_sc_dequeue_elem(w->msg_ring, &msg, sizeof(msg)) == 0) {
 			ctl_live_worker_apply(&w->lw, &msg, eng_now(w, t0));
+			if (msg.type == CTL_LIVE_MSG_ENVELOPE)
+				env_answer(w, &msg);
+		}
 		if (w->nrel)
 			judge_released(w);	/* a late PASS OLD's greeting */
 		if (w->pending)
@@ -607,6 +726,7 @@ int dp_worker_main(void *arg)
 		now = dp_mono_ns(a);
 		pressure_update(w, eng_now(w, now));
 		release_due(w, now);
+		env_due(w, now);
 		for (p = 0; p < DP_NPORTS; p++)
 			tx_flush(w, p);
 		if (now >= next_expire && !busy) {

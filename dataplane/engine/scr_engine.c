@@ -42,6 +42,7 @@
 
 #include "scr_ccount.h"
 #include "scr_engine.h"
+#include "scr_envcap.h"
 #include "scr_flow.h"
 #include "scr_hash.h"
 #include "scr_panic.h"
@@ -105,6 +106,17 @@ struct scr_engine {
 	const uint8_t *take_p;
 	uint32_t take_n;
 	uint32_t take_off;
+	/* envelope checks (pol->envelope): capture state per flow entry and
+	 * the line buffers of lines split across segments; allocated when a
+	 * policy first asks for them. env_f/env_fr: the flow and frame whose
+	 * SCR_EV_ENVELOPE is being reported (scr_engine_envelope stops there) */
+	struct scr_envcap *envcap;
+	struct scr_envcap_pool *envpool;
+	struct scr_flow *env_f;
+	struct scr_frame *env_fr;
+	bool env_defer;		/* in on_bytes: the caller decides a stop */
+	bool env_rcpt;		/* a RCPT TO was reported in this feed */
+	bool env_resumed;	/* smug_start: bytes the capture had already */
 	uint8_t portmap[65536 / 8];
 };
 
@@ -192,6 +204,24 @@ static uint32_t scan_pool_size(uint32_t flows)
 	return flows / 16 > 1024 ? flows / 16 : 1024;
 }
 
+/* env_alloc - envelope capture state for every flow entry, once a policy
+ * asks for it; 0 or -ENOMEM (the capture stays off) */
+static int env_alloc(struct scr_engine *e, const struct scr_policy *pol)
+{
+	if (!pol->envelope || e->envcap != NULL)
+		return 0;
+	e->envcap = calloc(e->ft->cap, sizeof(*e->envcap));
+	e->envpool = scr_envcap_pool_create(scan_pool_size(e->ft->cap));
+	if (e->envcap == NULL || e->envpool == NULL) {
+		free(e->envcap);
+		scr_envcap_pool_destroy(e->envpool);
+		e->envcap = NULL;
+		e->envpool = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* scr_engine_create - allocate one worker's engine */
 struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 				     const struct scr_scan_db *db,
@@ -233,7 +263,7 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 			scan_pool_size(pol->flow_table_size));
 	if (e->ft == NULL || e->ord == NULL || e->cc == NULL ||
 	    e->hq_idx == NULL || e->hq_ms == NULL || e->cli_fp == NULL ||
-	    (db != NULL && e->env.scan == NULL)) {
+	    (db != NULL && e->env.scan == NULL) || env_alloc(e, pol) != 0) {
 		scr_engine_destroy(e);
 		errno = ENOMEM;
 		return NULL;
@@ -263,6 +293,8 @@ void scr_engine_destroy(struct scr_engine *e)
 	scr_scan_thread_destroy(e->env.scan);
 	scr_tcpord_destroy(e->ord);
 	scr_flow_destroy(e->ft);
+	free(e->envcap);
+	scr_envcap_pool_destroy(e->envpool);
 	scr_ccount_destroy(e->cc);
 	free(e->hq_idx);
 	free(e->hq_ms);
@@ -409,6 +441,12 @@ static void finish(struct scr_engine *e, struct scr_flow *f,
 {
 	end_session(e, f, fr, why);
 	scr_tcpord_release(e->ord, f);	/* the guard's out-of-order segments */
+	if (e->envcap != NULL) {
+		struct scr_envcap *c = &e->envcap[scr_flow_index(e->ft, f)];
+
+		scr_envcap_stop(c, e->envpool);
+		c->wait = 0;
+	}
 	scr_flow_remove(e->ft, f);
 }
 
@@ -419,6 +457,119 @@ static void stop_here(struct scr_flow *f, struct scr_frame *fr)
 		f->stop_pkt = fr->pkt_no;
 		fr->action = SCR_PKT_STOP;
 	}
+}
+
+/* amend_fail - a failure found after f's verdict (smuggling, envelope):
+ * the verdict becomes FAIL, told again (stopped: the session stops) */
+static void amend_fail(struct scr_engine *e, struct scr_flow *f,
+		       struct scr_frame *fr, bool stopped)
+{
+	struct scr_event ev;
+
+	if (!(f->flags & SCR_FF_VERDICT_SENT))
+		return;		/* the verdict to come carries the reason */
+	if (stopped)
+		e->st.stopped++;
+	e->st.verdict[f->verdict]--;
+	e->st.verdict[SCR_V_FAIL]++;
+	f->verdict = SCR_V_FAIL;
+	ev_init(e, &ev, SCR_EV_VERDICT, f, fr);
+	ev_tail_clear(&ev);
+	ev.verdict = SCR_V_FAIL;
+	ev.reasons = f->reasons;
+	ev.amend = true;
+	ev.stop_pkt = f->stop_pkt;
+	e->hooks.event(e->hooks.arg, &ev);
+}
+
+/* env_verb - the verb of an envelope command, for the event's after */
+static const char *const env_verb[SCR_ENV_MAX] = {
+	[SCR_ENV_HELO] = "HELO", [SCR_ENV_EHLO] = "EHLO",
+	[SCR_ENV_MAIL] = "MAIL FROM", [SCR_ENV_RCPT] = "RCPT TO",
+};
+
+/* env_report - scr_envcap callback: one envelope command for ctrl;
+ * non-zero (end the capture) once ctrl stopped the session */
+static int env_report(void *arg, enum scr_env_cmd cmd, const uint8_t *a,
+		      uint32_t a_len)
+{
+	struct scr_engine *e = arg;
+	struct scr_flow *f = e->env_f;
+	struct scr_event ev;
+
+	e->st.envelope[cmd]++;
+	e->env_rcpt |= cmd == SCR_ENV_RCPT;
+	ev_init(e, &ev, SCR_EV_ENVELOPE, f, e->env_fr);
+	snprintf(ev.after, sizeof(ev.after), "%s", env_verb[cmd]);
+	ev.text_len = 0;
+	ev_tail_clear(&ev);
+	ev.env = (uint8_t)cmd;
+	ev.arg_len = (uint16_t)a_len;	/* < SCR_ENV_ARG_MAX (scr_envcap) */
+	memcpy(ev.arg, a, a_len);
+	ev.arg[a_len] = '\0';
+	e->hooks.event(e->hooks.arg, &ev);
+	return f->stop_pkt != 0 || (f->flags & SCR_FF_STOP_NEXT);
+}
+
+/* env_cap - f's envelope capture when it is being followed, else NULL */
+static struct scr_envcap *env_cap(struct scr_engine *e, const struct scr_flow *f)
+{
+	struct scr_envcap *c;
+
+	if (e->envcap == NULL || !e->pol->envelope || f->stop_pkt ||
+	    f->verdict == SCR_V_ALLOWLISTED)
+		return NULL;
+	c = &e->envcap[scr_flow_index(e->ft, f)];
+	return scr_envcap_active(c) ? c : NULL;
+}
+
+/* env_feed - client bytes in order to f's capture; seq: where they start
+ * (NULL: right where the capture stands, from an ordered delivery) */
+static void env_feed(struct scr_engine *e, struct scr_flow *f,
+		     struct scr_frame *fr, const uint32_t *seq,
+		     const uint8_t *p, uint32_t n)
+{
+	struct scr_envcap *c = env_cap(e, f);
+	unsigned r;
+
+	if (c == NULL)
+		return;
+	e->env_f = f;
+	e->env_fr = fr;
+	e->env_rcpt = false;
+	r = scr_envcap_feed(c, e->envpool, seq ? *seq : c->seq, p, n, env_report, e);
+	e->env_f = NULL;
+	e->env_fr = NULL;
+	/* a RCPT TO ctrl did not answer at once: the front end keeps the
+	 * client's frames from this one on until it does */
+	if (e->env_rcpt && fr != NULL && (fr->flags & SCR_FRAME_WAIT_OK) &&
+	    !f->stop_pkt && !(f->flags & SCR_FF_STOP_NEXT))
+		c->wait = 1;
+	if (r & SCR_ENVCAP_R_LOST)
+		e->st.envelope_lost++;
+	if (r & SCR_ENVCAP_R_BAD)
+		e->st.envelope_unread++;
+	if (r & SCR_ENVCAP_R_NOBUF)
+		e->st.envelope_nobuf++;
+}
+
+/* env_segment - a client segment of a decided flow the smuggling guard
+ * does not order: to the capture as it comes (a gap ends the capture) */
+static void env_segment(struct scr_engine *e, struct scr_flow *f,
+			const struct burst_item *it, struct scr_frame *fr)
+{
+	const struct scr_pkt *pk = &it->pkt;
+	struct scr_envcap *c;
+
+	if (it->dir != 0 || pk->payload_len == 0 || f->mode != SCR_FM_DECIDED ||
+	    smug_on(e, f) || (c = env_cap(e, f)) == NULL)
+		return;
+	if (pk->truncated) {
+		scr_envcap_stop(c, e->envpool);
+		e->st.envelope_lost++;
+		return;
+	}
+	env_feed(e, f, fr, &pk->seq, pk->payload, pk->payload_len);
 }
 
 /* smug_report - a result of f's smuggling guard: the SMUGGLING event
@@ -459,20 +610,7 @@ static void smug_report(struct scr_engine *e, struct scr_flow *f,
 		stop_here(f, fr);
 		e->st.smuggling_stopped++;
 	}
-	if (!(f->flags & SCR_FF_VERDICT_SENT))
-		return;		/* the verdict to come carries the reason */
-	if (stop)
-		e->st.stopped++;
-	e->st.verdict[f->verdict]--;
-	e->st.verdict[SCR_V_FAIL]++;
-	f->verdict = SCR_V_FAIL;
-	ev_init(e, &ev, SCR_EV_VERDICT, f, fr);
-	ev_tail_clear(&ev);
-	ev.verdict = SCR_V_FAIL;
-	ev.reasons = f->reasons;
-	ev.amend = true;
-	ev.stop_pkt = f->stop_pkt;
-	e->hooks.event(e->hooks.arg, &ev);
+	amend_fail(e, f, fr, stop);
 }
 
 /* smug_bytes - tcpord callback on the fast path: in-order bytes of a
@@ -486,6 +624,10 @@ static int smug_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 	unsigned r;
 
 	e->st.smuggling_bytes += n;
+	if (dir == 0 && !e->env_resumed)
+		env_feed(e, f, e->cur_fr, NULL, p, n);
+	if (f->stop_pkt)
+		return 1;
 	r = scr_smug_feed(&f->guard.g, dir == 0, p, n, &d);
 	if (r != 0)
 		smug_report(e, f, e->cur_fr, r, d.bdat, p + d.off, n - d.off);
@@ -543,7 +685,9 @@ static void smug_start(struct scr_engine *e, struct scr_flow *f,
 		return;
 	e->cur = f;
 	e->cur_fr = fr;
+	e->env_resumed = true;	/* the capture had the whole feed (on_bytes) */
 	(void)smug_bytes(e, 0, e->take_p + off, e->take_n - off);
+	e->env_resumed = false;
 }
 
 /* on_bytes - tcpord callback: in-order payload to the SMTP machine */
@@ -558,6 +702,17 @@ static int on_bytes(void *arg, unsigned dir, const uint8_t *p, uint32_t n)
 	bool greeted = scr_smtp_where(&f->smtp) != NULL;
 
 	e->st.scanned_bytes += n;
+	if (dir == 0) {
+		/* the capture first: a reject it gets stops this frame before
+		 * the SMTP machine reads it (its verdict given by the caller) */
+		e->env_defer = true;
+		env_feed(e, f, fr, NULL, p, n);
+		e->env_defer = false;
+		if (f->stop_pkt) {
+			e->pending = final_verdict(f, false);
+			return 1;
+		}
+	}
 	r = scr_smtp_feed(&e->env, &f->smtp, dir == 0, p, n);
 	if (dir == 0) {
 		e->take_p = p;
@@ -805,6 +960,9 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 	f->start_ms = f->last_ms = f->line_ms = ms32(e);
 	f->seq_next[0] = it->pkt.seq + 1;
 	f->seq_known = 1;
+	if (e->envcap != NULL && e->pol->envelope)
+		scr_envcap_start(&e->envcap[scr_flow_index(e->ft, f)], e->envpool,
+				 f->seq_next[0]);
 	e->hooks.client(e->hooks.arg, &f->key, fr->ts_ns, &info);
 	if (info.cls != SCR_CLIENT_NEW ||
 	    !(info.todo & e->pol->enabled & SCR_TESTS_STREAM))
@@ -1234,6 +1392,12 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 		scan_segment(e, f, it, fr);
 	else if (f->mode == SCR_FM_DECIDED && !f->stop_pkt)
 		smug_segment(e, f, it, fr);
+	env_segment(e, f, it, fr);
+	if (e->envcap != NULL && it->dir == 0 && fr->action == SCR_PKT_PASS &&
+	    e->pol->envelope && e->envcap[scr_flow_index(e->ft, f)].wait) {
+		fr->action = SCR_PKT_WAIT;
+		e->st.envelope_waits++;
+	}
 	if (pk->flags & (SCR_TCP_RST | SCR_TCP_FIN)) {
 		/* The SMTP session is over: judge what we have; keep the
 		 * entry a little for the last packets (close timeout). */
@@ -1530,6 +1694,66 @@ int scr_engine_reply_ban(struct scr_engine *e, const struct scr_flow_key *k,
 	return 0;
 }
 
+/* scr_engine_envelope - an envelope restriction rejected flow k's command */
+int scr_engine_envelope(struct scr_engine *e, const struct scr_flow_key *k,
+			enum scr_action act, uint64_t now_ns)
+{
+	struct scr_flow *f;
+	bool stop = act == SCR_ACT_ENFORCE || act == SCR_ACT_DROP;
+
+	if (e->env_f == NULL)
+		set_time(e, now_ns);
+	f = scr_flow_lookup(e->ft, k, scr_flow_hash(k));
+	if (f == NULL || f->stop_pkt || (f->flags & SCR_FF_END_SENT))
+		return -ENOENT;
+	if (!(f->reasons & SCR_REASON_ENVELOPE))
+		e->st.envelope_rejected++;
+	if (e->envcap != NULL)
+		e->envcap[scr_flow_index(e->ft, f)].wait = 0;
+	if (!stop) {
+		/* only the first reject changes the verdict; the capture goes
+		 * on, each later reject is logged */
+		if (!(f->reasons & SCR_REASON_ENVELOPE)) {
+			f->reasons |= (scr_reasons)SCR_REASON_ENVELOPE;
+			amend_fail(e, f, e->env_f == f ? e->env_fr : NULL, false);
+		}
+		return 0;
+	}
+	f->reasons |= (scr_reasons)SCR_REASON_ENVELOPE;
+	if (e->envcap != NULL)
+		scr_envcap_stop(&e->envcap[scr_flow_index(e->ft, f)], e->envpool);
+	e->st.envelope_stopped++;
+	if (e->env_f != f) {
+		/* an answer that came later: the next frame stops it (and
+		 * decides it, when it is still in its tests) */
+		f->flags |= SCR_FF_STOP_NEXT;
+		if (f->flags & SCR_FF_VERDICT_SENT)
+			amend_fail(e, f, NULL, true);
+		else	/* in its tests: failed now (the front end may have
+			 * stopped it already: no next frame would tell) */
+			decide(e, f, NULL, final_verdict(f, false));
+		return 0;
+	}
+	stop_here(f, e->env_fr);
+	if (f->flags & SCR_FF_VERDICT_SENT)
+		amend_fail(e, f, e->env_fr, true);
+	else if (!e->env_defer)
+		decide(e, f, e->env_fr, final_verdict(f, false));
+	return 0;
+}
+
+/* scr_engine_envelope_done - the wait for flow k's answer is over */
+int scr_engine_envelope_done(struct scr_engine *e, const struct scr_flow_key *k)
+{
+	struct scr_flow *f = scr_flow_lookup(e->ft, k, scr_flow_hash(k));
+
+	if (f == NULL)
+		return -ENOENT;
+	if (e->envcap != NULL)
+		e->envcap[scr_flow_index(e->ft, f)].wait = 0;
+	return 0;
+}
+
 /* scr_engine_pass_old - the flow's client is on a pass cache the front
  * end did not have at the flow's start (the control plane's store or
  * the shared store answered later): PASS OLD now, if no test failed */
@@ -1612,6 +1836,10 @@ void scr_engine_reset(struct scr_engine *e)
 	scr_tcpord_clear(e->ord);
 	e->hq_head = e->hq_n = 0;
 	e->nscan = 0;
+	if (e->envcap != NULL) {
+		memset(e->envcap, 0, (size_t)e->ft->cap * sizeof(*e->envcap));
+		scr_envcap_pool_clear(e->envpool);
+	}
 	e->stress = false;	/* the table is empty: as new (pressure stays
 				 * the front end's) */
 	e->have_epoch = false;
@@ -1660,6 +1888,7 @@ struct scr_scan_thread *scr_engine_set_policy_scan(struct scr_engine *e,
 	e->pol = pol;
 	e->db = db;
 	set_ports(e, pol);
+	(void)env_alloc(e, pol);	/* -ENOMEM: no capture (nothing rejected) */
 	return old;
 }
 

@@ -37,6 +37,16 @@
  *	path, are read for the final reply lines of enum scr_reply_kind;
  *	each is an SCR_EV_REPLY. A segment out of order is skipped (the line
  *	it cuts is not counted): a reply ban errs on the side of no ban.
+ *	Envelope checks (pol->envelope): the client's command lines of every
+ *	flow but allow-listed or stopped ones are read in order (scr_envcap)
+ *	until DATA, BDAT or STARTTLS; each HELO/EHLO, MAIL FROM and RCPT TO
+ *	is an SCR_EV_ENVELOPE with its argument, reported while the frame
+ *	that completes its line is handled. A frame flagged SCR_FRAME_WAIT_OK
+ *	that completes a RCPT TO line, when the hook did not decide it at
+ *	once, is answered SCR_PKT_WAIT, and so is every later client frame
+ *	of the flow until scr_engine_envelope(_done). Nothing is read, copied or
+ *	allocated per flow when pol->envelope is off. A gap ends the
+ *	capture (counted): what was not read is never rejected.
  * THREADING
  *	One engine per worker thread. Hooks run on that thread.
  */
@@ -61,12 +71,18 @@ enum scr_pkt_action {
 	SCR_PKT_DROP,		/* session already stopped: drop */
 	SCR_PKT_HOLD,		/* greeting hold: keep the frame, give it back
 				 * later with SCR_FRAME_RELEASED (not judged yet) */
+	SCR_PKT_WAIT,		/* envelope wait: judged already; keep the frame
+				 * (and the flow's next ones, in order) until ctrl
+				 * answers the flow's RCPT TO (forward them, or stop
+				 * the session) or the front end's bound passes */
 };
 
 /* What the front end tells the engine about a frame (scr_frame.flags). */
 #define SCR_FRAME_HOLD_OK	0x01	/* the front end can hold this frame */
 #define SCR_FRAME_RELEASED	0x02	/* a held frame given back */
 #define SCR_FRAME_INSIDE	0x04	/* from the protected side: starts no flow */
+#define SCR_FRAME_WAIT_OK	0x08	/* the front end can keep a client frame
+					 * for an envelope answer (SCR_PKT_WAIT) */
 
 struct scr_frame {
 	const uint8_t *data;
@@ -136,6 +152,18 @@ struct scr_stats {
 	uint64_t smuggling_lost;	/* flows the guard stopped following: a
 					 * stream gap after the verdict */
 	uint64_t smuggling_bytes;	/* bytes the guard read after the verdict */
+	uint64_t envelope[SCR_ENV_MAX];	/* commands reported for envelope
+					 * checks (SCR_EV_ENVELOPE), by kind */
+	uint64_t envelope_rejected;	/* flows an envelope restriction
+					 * rejected (scr_engine_envelope) */
+	uint64_t envelope_stopped;	/* ... sessions stopped for it */
+	uint64_t envelope_unread;	/* HELO/MAIL/RCPT lines not reported:
+					 * too long, malformed, no buffer */
+	uint64_t envelope_nobuf;	/* ... of them: the line buffer pool was
+					 * empty */
+	uint64_t envelope_lost;		/* sessions whose capture ended at a
+					 * stream gap */
+	uint64_t envelope_waits;	/* client frames answered SCR_PKT_WAIT */
 };
 
 struct scr_engine;
@@ -200,6 +228,21 @@ int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
  * the flow is gone or stopped. */
 int scr_engine_reply_ban(struct scr_engine *e, const struct scr_flow_key *k,
 			 uint32_t count, uint64_t now_ns);
+/* scr_engine_envelope - an envelope restriction rejected a command of
+ * flow k (ctrl's answer to SCR_EV_ENVELOPE; not called for a permit, a
+ * warn_if_reject or no answer): the flow fails with SCR_REASON_ENVELOPE
+ * (a verdict given already is amended), and with act enforce or drop the
+ * session stops: at the frame carrying the command when called from the
+ * event hook of its SCR_EV_ENVELOPE, else at the flow's next frame, and
+ * the capture ends (under ignore it goes on: each reject is told). 0, or
+ * -ENOENT when the flow is gone, stopped or ended. */
+int scr_engine_envelope(struct scr_engine *e, const struct scr_flow_key *k,
+			enum scr_action act, uint64_t now_ns);
+/* scr_engine_envelope_done - ctrl's answer to flow k's RCPT TO came (or the
+ * front end stopped waiting for it): its client frames are no longer
+ * SCR_PKT_WAIT. scr_engine_envelope ends the wait too. 0, or -ENOENT when
+ * the flow is gone. */
+int scr_engine_envelope_done(struct scr_engine *e, const struct scr_flow_key *k);
 /* Counters, with the reorder and scanner ones folded in. */
 void scr_engine_stats(const struct scr_engine *e, struct scr_stats *out);
 /* Stress mode (postscreen's marks on the flow table): entered when the

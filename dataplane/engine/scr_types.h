@@ -55,6 +55,10 @@ enum scr_test {
  * per message, never remembered as passed. */
 #define SCR_REASON_SMUGGLING	0x100u
 _Static_assert(SCR_TEST_MAX <= 8, "SCR_REASON_SMUGGLING takes reason bit 8");
+/* A reason that is not a cached test either: an envelope restriction
+ * (smtpscreen_{helo,sender,recipient}_restrictions) rejected the client's
+ * HELO, sender or recipient (ctrl decides; CSV name "envelope"). */
+#define SCR_REASON_ENVELOPE 0x200u
 /* A set of reasons: SCR_TEST bits and SCR_REASON_SMUGGLING. */
 typedef uint16_t scr_reasons;
 /* Tests the SMTP machine runs on the byte streams. */
@@ -119,6 +123,18 @@ static inline struct scr_addr scr_addr_client_key(const struct scr_addr *a,
 	return k;
 }
 
+/* The commands whose arguments envelope checks read (SCR_EV_ENVELOPE). */
+enum scr_env_cmd {
+	SCR_ENV_HELO = 0,
+	SCR_ENV_EHLO,
+	SCR_ENV_MAIL,		/* MAIL FROM: the sender ("" the null sender) */
+	SCR_ENV_RCPT,		/* RCPT TO: a recipient */
+	SCR_ENV_MAX
+};
+#define SCR_ENV_ARG_MAX 256	/* longest argument reported, NUL included
+				 * (RFC 5321: a path is at most 256 octets
+				 * with its brackets) */
+
 /* What ctrl knows about a client when its flow starts (scr_engine hooks). */
 enum scr_client_class {
 	SCR_CLIENT_NEW = 0,	/* run the tests in 'todo' */
@@ -171,6 +187,15 @@ struct scr_policy {
 						 * report SCR_EV_REPLY */
 	uint8_t client_v6_plen;			/* smtpscreen_client_ipv6_
 						 * prefix_length (0: 128) */
+	bool envelope;				/* a smtpscreen_*_restrictions list
+						 * is set: report SCR_EV_ENVELOPE */
+	uint8_t envelope_action;		/* smtpscreen_envelope_action */
+	uint32_t envelope_ttl_s;		/* smtpscreen_envelope_ttl: block
+						 * after a drop; 0 = none */
+	uint64_t envelope_wait_ns;		/* how long a live front end keeps
+						 * frames for an envelope answer:
+						 * smtpscreen_envelope_timeout +
+						 * 0.5 s */
 };
 
 enum scr_event_type {
@@ -191,6 +216,10 @@ enum scr_event_type {
 	SCR_EV_SMUGGLING,	/* an end-of-data sequence in DATA/BDAT: action,
 				 * count = 1 when commands follow it, after =
 				 * "DATA" or "BDAT", text = the bytes from it */
+	SCR_EV_ENVELOPE,	/* a client command envelope checks read: env
+				 * (enum scr_env_cmd), arg (NUL-terminated raw
+				 * client bytes, arg_len of them), after = the
+				 * verb; ctrl answers scr_engine_envelope() */
 	SCR_EV_MAX
 };
 
@@ -242,6 +271,10 @@ struct scr_event {
 	uint8_t plen;		/* BAN: prefix blocked (128: the address) */
 	uint32_t window_s;
 	uint32_t ttl_s;
+	/* SCR_EV_ENVELOPE */
+	uint8_t env;		/* enum scr_env_cmd */
+	uint16_t arg_len;
+	char arg[SCR_ENV_ARG_MAX];
 };
 
 /* scr_mix64 - full-avalanche 64-bit mix (every input bit reaches every

@@ -59,19 +59,7 @@ e2e_cleanup_push "dk_runtime_cleanup '$PREFIX'"
 e2e_cleanup_push "rm -rf '$PIN'"
 
 # --- topology -----------------------------------------------------------------
-ns_create "$SRV"
-ns_create "$BOX"
-ns_create "$CLI"
-ns_veth "$CLI" smc0 "$BOX" smbc0
-ns_veth "$SRV" sms0 "$BOX" smbs0
-dk_no_offload "$CLI" smc0
-dk_no_offload "$BOX" smbc0 smbs0
-dk_no_offload "$SRV" sms0
-ns_addr "$SRV" sms0 "$SIP/24"
-for i in $(seq 10 20); do ns_addr "$CLI" smc0 "$NET.$i/24"; done
-for ns in "$CLI" "$BOX" "$SRV"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null 2>&1
-done
+dk_mail_topology "$CLI" "$BOX" "$SRV" "$SIP" "$NET" 10 20
 
 # --- the vulnerable server ------------------------------------------------------
 PF=$TMP/pf

@@ -321,8 +321,9 @@ static void test_defaults_match_postconf(void **state)
 	fclose(f);
 	assert_int_equal(psc, 47);
 	assert_true(checked >= 60);
-	/* 13: reply bans and the IPv6 prefix; 3 of the 32: the smuggling guard */
-	assert_int_equal(ctl_conf_param_count(), 47 + 4 + 23 + 32 + 13);
+	/* 13: reply bans and the IPv6 prefix; 3 of the 32: the smuggling guard;
+	 * 6: envelope checks */
+	assert_int_equal(ctl_conf_param_count(), 47 + 4 + 23 + 32 + 13 + 6);
 }
 
 /* doc_field - field k (0-based, after the leading '|') of a markdown table

@@ -173,6 +173,10 @@ struct rec {
 	struct scr_event last_verdict;
 	struct scr_event last_smuggling;
 	struct scr_event last_end;
+	char envs[512];		/* SCR_EV_ENVELOPE: "CMD arg|" each */
+	struct scr_event last_env;
+	const char *reject_arg;	/* answer this argument with a reject */
+	enum scr_action reject_act;
 };
 
 /* on_client - the case's answer */
@@ -206,6 +210,17 @@ static void on_event(void *arg, const struct scr_event *ev)
 	} else if (ev->type == SCR_EV_END) {
 		r->ends++;
 		r->last_end = *ev;
+	} else if (ev->type == SCR_EV_ENVELOPE) {
+		static const char *const cn[SCR_ENV_MAX] = {"HELO", "EHLO", "MAIL", "RCPT"};
+		size_t l = strlen(r->envs);
+
+		assert_int_equal(strlen(ev->arg), ev->arg_len);
+		r->last_env = *ev;
+		snprintf(r->envs + l, sizeof(r->envs) - l, "%s %s|", cn[ev->env], ev->arg);
+		/* as replay's hook does: the answer from inside the event */
+		if (r->eng && r->reject_arg && strcmp(ev->arg, r->reject_arg) == 0)
+			assert_int_equal(scr_engine_envelope(r->eng, &ev->key,
+							     r->reject_act, ev->ts_ns), 0);
 	} else if (ev->type == SCR_EV_CONNECT) {
 		r->connects++;
 	} else if (ev->type == SCR_EV_REPLY) {
@@ -1272,12 +1287,233 @@ static void test_reply_ban(void **state)
 	}
 }
 
+/* test_envelope - envelope capture through the engine: in the tests and
+ * on the fast path, split lines, a reject from the event hook (enforce,
+ * drop: the frame with the command stops; ignore: the flow fails only), a
+ * late reject (the next frame stops), allow-listed and off: nothing */
+static void test_envelope(void **state)
+{
+	static const struct {
+		const char *label;
+		enum scr_client_class cls;
+		uint8_t todo;
+		bool on;
+		struct step s[16];
+		const char *want;
+		const char *reject;
+		enum scr_action act;
+		int stop_at;		/* frame index, -1 none */
+		enum scr_verdict verdict;
+		scr_reasons reasons;
+	} c[] = {
+		{"in the tests, split lines", SCR_CLIENT_NEW, 0xff, true,
+		 {GREET, {'C', "EH"}, {'C', "LO c.example\r\n"}, EHLO_R, {'C', "MAIL FR"},
+		  {'C', "OM: <a@b.example> SIZE=10\r\n"}, OK, {'C', "RCPT TO:<u"},
+		  {'C', "@d.example>\r\n"}, OK, DATA, GO, {'C', "MAIL FROM:<body@x>\r\n"}},
+		 "EHLO c.example|MAIL a@b.example|RCPT u@d.example|", NULL, SCR_ACT_IGNORE, -1,
+		 SCR_V_PASS, 0},
+		{"fast path, null sender", SCR_CLIENT_NEW, 0, true,
+		 {GREET, {'C', "HELO h\r\n"}, OK, {'C', "MAIL FROM:<>\r\n"}, OK},
+		 "HELO h|MAIL |", NULL, SCR_ACT_IGNORE, -1, SCR_V_PASS, 0},
+		{"fast path, enforce: the MAIL frame stops, verdict amended", SCR_CLIENT_NEW, 0, true,
+		 {GREET, EHLO, EHLO_R, {'C', "MAIL FROM:<user>\r\n"}, OK, RCPT},
+		 "EHLO client.example.org|MAIL user|", "user", SCR_ACT_ENFORCE, 5,
+		 SCR_V_FAIL, SCR_REASON_ENVELOPE},
+		{"in the tests, drop at RCPT", SCR_CLIENT_NEW, 0xff, true,
+		 {GREET, EHLO, EHLO_R, MAIL, OK, {'C', "RCPT TO:<u@nowhere>\r\n"}, OK, DATA},
+		 "EHLO client.example.org|MAIL a@example.org|RCPT u@nowhere|", "u@nowhere",
+		 SCR_ACT_DROP, 7, SCR_V_FAIL, SCR_REASON_ENVELOPE},
+		{"ignore: failed, not stopped", SCR_CLIENT_NEW, 0, true,
+		 {GREET, EHLO, EHLO_R, {'C', "MAIL FROM:<user>\r\n"}, OK, RCPT, OK},
+		 "EHLO client.example.org|MAIL user|RCPT u@example.test|", "user", SCR_ACT_IGNORE,
+		 -1, SCR_V_FAIL, SCR_REASON_ENVELOPE},
+		{"allow-listed: not read", SCR_CLIENT_PERMIT, 0, true,
+		 {GREET, EHLO, EHLO_R, MAIL}, "", NULL, SCR_ACT_IGNORE, -1, SCR_V_ALLOWLISTED, 0},
+		{"off: not read", SCR_CLIENT_NEW, 0, false,
+		 {GREET, EHLO, EHLO_R, MAIL}, "", NULL, SCR_ACT_IGNORE, -1, SCR_V_PASS, 0},
+	};
+	size_t i;
+	int smug;
+
+	(void)state;
+	/* with the smuggling guard the capture reads its ordered bytes;
+	 * without it, the segments as they come */
+	for (smug = 0; smug < 2; smug++)
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct rec r = {.cls = c[i].cls, .todo = c[i].todo,
+				.reject_arg = c[i].reject, .reject_act = c[i].act};
+		struct scr_policy p = pol;
+		static struct sess s;
+		struct scr_stats es;
+		unsigned k;
+
+		p.envelope = c[i].on;
+		p.smuggling_enable = smug;
+		r.eng = engine_for(&r, &p);
+		memset(&s, 0, sizeof(s));
+		s.cport = 40300;
+		build(&s, c[i].s);
+		for (k = 0; k < s.n; k++) {
+			scr_engine_burst(r.eng, &s.fr[k], 1);
+			if ((int)k == c[i].stop_at && s.fr[k].action != SCR_PKT_STOP)
+				fail_msg("%s: frame %u not stopped", c[i].label, k);
+			if (((int)k < c[i].stop_at || c[i].stop_at < 0) &&
+			    s.fr[k].action == SCR_PKT_STOP)
+				fail_msg("%s: frame %u stopped", c[i].label, k);
+		}
+		scr_engine_flush(r.eng, s.ts);
+		if (strcmp(r.envs, c[i].want) != 0)
+			fail_msg("%s (guard %d): reported \"%s\", want \"%s\"",
+				 c[i].label, smug, r.envs, c[i].want);
+		if (r.last_verdict.verdict != c[i].verdict ||
+		    r.last_verdict.reasons != c[i].reasons ||
+		    r.last_end.reasons != c[i].reasons)
+			fail_msg("%s: last verdict %s reasons %x (end %x)", c[i].label,
+				 scr_verdict_name[r.last_verdict.verdict],
+				 r.last_verdict.reasons, r.last_end.reasons);
+		scr_engine_stats(r.eng, &es);
+		assert_int_equal(es.envelope_rejected, c[i].reject != NULL);
+		assert_int_equal(es.envelope_stopped, c[i].stop_at >= 0);
+		scr_engine_destroy(r.eng);
+	}
+}
+
+/* test_envelope_reorder - two client segments swapped on the fast path:
+ * the smuggling guard's ordering gives the capture both, in order */
+static void test_envelope_reorder(void **state)
+{
+	static const struct step st[] = {GREET, EHLO, EHLO_R,
+		{'C', "MAIL FROM:<a@b.example>\r\n"}, {'C', "RCPT TO:<u@d.example>\r\n"},
+		OK, OK, {0, NULL}};
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0};
+	struct scr_policy p = pol;
+	static struct sess s;
+	struct scr_frame t;
+
+	(void)state;
+	p.envelope = true;
+	r.eng = engine_for(&r, &p);
+	memset(&s, 0, sizeof(s));
+	s.cport = 40302;
+	build(&s, st);
+	t = s.fr[5];
+	s.fr[5] = s.fr[6];
+	s.fr[6] = t;
+	scr_engine_burst(r.eng, s.fr, s.n);
+	scr_engine_flush(r.eng, s.ts);
+	assert_string_equal(r.envs, "EHLO client.example.org|MAIL a@b.example|RCPT u@d.example|");
+	scr_engine_destroy(r.eng);
+}
+
+/* test_envelope_wait - a front end that can keep client frames: the one
+ * that completes a RCPT TO and the client's later ones wait for ctrl's
+ * answer, the server's do not; after the answer they pass again */
+static void test_envelope_wait(void **state)
+{
+	static const struct step st[] = {GREET, EHLO, EHLO_R, MAIL, OK,
+		{'C', "RCPT TO:<u@d.example>\r\n"}, {'C', "RCPT TO:<v@d.example>\r\n"},
+		OK, OK, DATA, {0, NULL}};
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0};
+	struct scr_policy p = pol;
+	static struct sess s;
+	struct scr_stats es;
+	unsigned i;
+
+	(void)state;
+	p.envelope = true;
+	r.eng = engine_for(&r, &p);
+	memset(&s, 0, sizeof(s));
+	s.cport = 40303;
+	build(&s, st);
+	for (i = 0; i < s.n; i++)
+		s.fr[i].flags |= SCR_FRAME_WAIT_OK;
+	scr_engine_burst(r.eng, s.fr, 10);	/* to the server's first OK after RCPTs */
+	for (i = 0; i < 7; i++)
+		assert_int_equal(s.fr[i].action, SCR_PKT_PASS);
+	assert_int_equal(s.fr[7].action, SCR_PKT_WAIT);	/* the first RCPT */
+	assert_int_equal(s.fr[8].action, SCR_PKT_WAIT);	/* the next one, in order */
+	assert_int_equal(s.fr[9].action, SCR_PKT_PASS);	/* the server's */
+	assert_int_equal(scr_engine_envelope_done(r.eng, &r.last_verdict.key), 0);
+	scr_engine_burst(r.eng, s.fr + 10, s.n - 10);
+	for (i = 10; i < s.n; i++)
+		assert_int_equal(s.fr[i].action, SCR_PKT_PASS);
+	scr_engine_stats(r.eng, &es);
+	assert_int_equal(es.envelope_waits, 2);
+	scr_engine_flush(r.eng, s.ts);
+	assert_int_equal(scr_engine_envelope_done(r.eng, &r.last_verdict.key), -ENOENT);
+	scr_engine_destroy(r.eng);
+}
+
+/* test_envelope_late - ctrl's reject after the event: the next frame */
+static void test_envelope_late(void **state)
+{
+	static const struct step st[] = {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, OK, {0, NULL}};
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0};
+	struct scr_policy p = pol;
+	static struct sess s;
+	struct scr_flow_key k = {0};
+	unsigned i;
+
+	(void)state;
+	p.envelope = true;
+	r.eng = engine_for(&r, &p);
+	memset(&s, 0, sizeof(s));
+	s.cport = 40301;
+	build(&s, st);
+	scr_engine_burst(r.eng, s.fr, 6);	/* to MAIL's reply */
+	assert_string_equal(r.envs, "EHLO client.example.org|MAIL a@example.org|");
+	k = r.last_verdict.key;
+	assert_int_equal(scr_engine_envelope(r.eng, &k, SCR_ACT_DROP, s.ts), 0);
+	assert_int_equal(r.amends, 1);
+	scr_engine_burst(r.eng, s.fr + 6, s.n - 6);
+	assert_int_equal(s.fr[6].action, SCR_PKT_STOP);
+	for (i = 7; i < s.n; i++)
+		assert_int_equal(s.fr[i].action, SCR_PKT_DROP);
+	/* nothing after the stop is read */
+	assert_string_equal(r.envs, "EHLO client.example.org|MAIL a@example.org|");
+	assert_int_equal(scr_engine_envelope(r.eng, &k, SCR_ACT_DROP, s.ts), -ENOENT);
+	scr_engine_flush(r.eng, s.ts);
+	assert_int_equal(r.last_end.reasons, SCR_REASON_ENVELOPE);
+	scr_engine_destroy(r.eng);
+}
+
+/* test_envelope_late_in_tests - a late reject of a flow still in its
+ * tests gives its verdict at once (a front end that stopped the session
+ * itself sees no next frame) */
+static void test_envelope_late_in_tests(void **state)
+{
+	static const struct step st[] = {GREET, EHLO, EHLO_R, MAIL, OK, RCPT, {0, NULL}};
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+	struct scr_policy p = pol;
+	static struct sess s;
+
+	(void)state;
+	p.envelope = true;
+	r.eng = engine_for(&r, &p);
+	memset(&s, 0, sizeof(s));
+	s.cport = 40304;
+	build(&s, st);
+	scr_engine_burst(r.eng, s.fr, s.n);
+	assert_int_equal(r.verdicts, 0);
+	assert_int_equal(scr_engine_envelope(r.eng, &r.last_env.key, SCR_ACT_ENFORCE,
+					     s.ts), 0);
+	assert_int_equal(r.verdicts, 1);
+	assert_int_equal(r.last_verdict.verdict, SCR_V_FAIL);
+	assert_int_equal(r.last_verdict.reasons, SCR_REASON_ENVELOPE);
+	scr_engine_destroy(r.eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_reply_events),
 		cmocka_unit_test(test_reply_ban),
+		cmocka_unit_test(test_envelope),
+		cmocka_unit_test(test_envelope_late),
+		cmocka_unit_test(test_envelope_wait),
+		cmocka_unit_test(test_envelope_late_in_tests),
+		cmocka_unit_test(test_envelope_reorder),
 		cmocka_unit_test(test_smuggling),
 		cmocka_unit_test(test_midstream_ignored),
 		cmocka_unit_test(test_table_full_and_timeouts),

@@ -34,6 +34,9 @@
 #                                 <-> IF_BS (BOX), offloads off on the four ends, IPv6
 #                                 off in the three namespaces (no router solicitations or
 #                                 MLD on the segment)
+#   dk_mail_topology CLI BOX SRV SIP NET FIRST LAST
+#                                 three namespaces wired by dk_wire: clients
+#                                 NET.FIRST-LAST/24 on smc0, server SIP/24 on sms0
 #   dk_inline_start NS PIN OUT ERR SMTPSCREEN INLINE-ARG...
 #                                 run `SMTPSCREEN INLINE-ARG...` (`inline ... -- EAL`) in
 #                                 NS (nsenter --net) in the background, stdout to OUT,
@@ -134,6 +137,20 @@ dk_wire() {
 	for ns in "$cli" "$box" "$srv"; do
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null 2>&1
 	done
+}
+
+# dk_mail_topology CLI BOX SRV SIP NET FIRST LAST - the three namespaces of an
+# inline test in front of a mail server: clients in CLI (NET.FIRST-NET.LAST/24 on
+# smc0), the appliance in BOX (smbc0 to the clients, smbs0 to the server), the
+# server in SRV (SIP/24 on sms0); wired by dk_wire
+dk_mail_topology() {
+	local cli=$1 box=$2 srv=$3 sip=$4 net=$5 first=$6 last=$7 i
+	ns_create "$srv"
+	ns_create "$box"
+	ns_create "$cli"
+	dk_wire "$cli" smc0 "$box" smbc0 smbs0 "$srv" sms0
+	ns_addr "$srv" sms0 "$sip/24"
+	for i in $(seq "$first" "$last"); do ns_addr "$cli" smc0 "$net.$i/24"; done
 }
 
 DK_INLINE_PID=
