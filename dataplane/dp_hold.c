@@ -36,6 +36,8 @@ struct dp_hold {
 	uint32_t nflows;
 	uint32_t npkts;
 	uint32_t free_head;	/* index + 1, chained through hnext */
+	uint32_t fresh;		/* slots [fresh, max_flows) never used: their
+				 * pages are not touched at create */
 	uint32_t oldest;	/* index + 1 */
 	uint32_t newest;
 };
@@ -51,7 +53,7 @@ static uint32_t key_hash(const struct dp_hold *h, const struct scr_flow_key *k)
 struct dp_hold *dp_hold_create(uint32_t max_pkts, uint32_t max_flows)
 {
 	struct dp_hold *h;
-	uint32_t nb = 1, i;
+	uint32_t nb = 1;
 
 	if (max_pkts == 0 || max_flows == 0 || max_flows > (1u << 24)) {
 		errno = EINVAL;
@@ -72,9 +74,6 @@ struct dp_hold *dp_hold_create(uint32_t max_pkts, uint32_t max_flows)
 	h->mask = nb - 1;
 	h->max_flows = max_flows;
 	h->max_pkts = max_pkts;
-	for (i = 0; i < max_flows; i++)
-		h->f[i].hnext = i + 2 <= max_flows ? i + 2 : 0;
-	h->free_head = 1;
 	return h;
 }
 
@@ -157,11 +156,15 @@ int dp_hold_add(struct dp_hold *h, const struct scr_flow_key *key, uint32_t seq,
 			f->seq_end = seq + len;
 		return 0;
 	}
-	if (h->free_head == 0 || h->npkts == h->max_pkts)
+	if ((h->free_head == 0 && h->fresh == h->max_flows) || h->npkts == h->max_pkts)
 		return -ENOSPC;
-	idx = h->free_head;
+	if (h->free_head != 0) {
+		idx = h->free_head;
+		h->free_head = h->f[idx - 1].hnext;
+	} else {
+		idx = ++h->fresh;
+	}
 	f = &h->f[idx - 1];
-	h->free_head = f->hnext;
 	f->key = *key;
 	f->start_ns = now_ns;
 	f->seq_end = seq + len;

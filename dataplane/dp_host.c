@@ -132,7 +132,9 @@ struct host {
 	struct ctl_live_worker lw;
 	struct dp_hold *hold;
 	struct host_frame *frames;
-	unsigned ffree;
+	unsigned ffree;			/* freed frames: index + 1, via next */
+	unsigned ffresh;		/* frames [ffresh, HOST_HELD_MAX) never used:
+					 * their pages are not touched at start */
 	uint64_t pkt_no;
 	bool pq_high;
 	bool ev_pushed;
@@ -430,9 +432,13 @@ static void hold(struct host *h, const struct scr_host_sample *s, uint32_t caple
 
 	if (sample_key(s, &k, &pk) != 0)
 		return;
-	if (h->ffree) {
-		f = &h->frames[h->ffree - 1];
-		h->ffree = f->next;
+	if (h->ffree || h->ffresh < HOST_HELD_MAX) {
+		if (h->ffree) {
+			f = &h->frames[h->ffree - 1];
+			h->ffree = f->next;
+		} else {
+			f = &h->frames[h->ffresh++];
+		}
 		f->key = k;
 		f->caplen = (uint16_t)caplen;
 		f->wirelen = s->wirelen;
@@ -1306,7 +1312,6 @@ static int worker_open(struct host *h, char *err, size_t errlen)
 		       CTL_LIVE_CACHE_MIN : s->pol.flow_table_size;
 	struct ctl_cache *cache = ctl_cache_create(cap);
 	struct scr_engine *eng = scr_engine_create(&s->pol, s->db, &hooks);
-	unsigned i;
 
 	h->hold = dp_hold_create(HOST_HELD_MAX, HOST_HELD_MAX);
 	h->frames = calloc(HOST_HELD_MAX, sizeof(*h->frames));
@@ -1322,9 +1327,8 @@ static int worker_open(struct host *h, char *err, size_t errlen)
 								 ENOMEM));
 		return -ENOMEM;
 	}
-	for (i = 0; i < HOST_HELD_MAX; i++)
-		h->frames[i].next = i + 2 <= HOST_HELD_MAX ? i + 2 : 0;
-	h->ffree = 1;
+	h->ffree = 0;
+	h->ffresh = 0;
 	return 0;
 }
 
