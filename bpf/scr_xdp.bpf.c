@@ -1443,7 +1443,9 @@ static __noinline int scr_host_smug(struct xdp_md *ctx, const struct scr_pkt *p)
 	}
 	if ((__u32)d >= n)
 		return XDP_PASS;		/* judged already */
-	if (n > SCR_HOST_SMUG_SCAN_MAX) {
+	if (n > SCR_HOST_SMUG_SCAN_MAX || sg.payoff > SCR_HOST_SMUG_SCAN_MAX) {
+		/* too long to scan (or headers too deep for the scan's
+		 * offsets, which stay below 0x2000): let the flow go */
 		bpf_map_delete_elem(&host_smug, &k);
 		scr_smug_count(SCR_HOST_SMUG_C_LOST, n);
 		return XDP_PASS;
