@@ -13,7 +13,7 @@
  *	ending DATA (also split), bare LFs and dot-stuffed lines that are not
  *	flagged, the three actions, segments ahead of their turn and
  *	retransmissions, 354 as the last of pipelined replies, and replies that
- *	are not 354. Prints the verifier's instruction count of the host XDP
+ *	are not 354; one IPv6 flow. Prints the verifier's instruction count of the host XDP
  *	program. Needs root; loads programs, attaches nothing.
  */
 #include <setjmp.h>
@@ -393,6 +393,67 @@ static void test_retransmitted_354(void **state)
 	ring_buffer__consume(F.rb);
 }
 
+/* frame6 - frame() over IPv6: 2001:db8:10::10:40001 <-> 2001:db8:ffff::25:25 */
+static int frame6(uint8_t *b, size_t cap, int out, uint32_t seq, uint32_t ack,
+		  uint8_t tflags, const char *pay)
+{
+	size_t n = strlen(pay);
+	uint32_t s = htonl(seq), a = htonl(ack);
+	int l4 = 54;
+
+	assert_true(74 + n <= cap);
+	memset(b, 0, 74);
+	b[0] = 2; b[5] = 1; b[6] = 2; b[11] = 2;
+	b[12] = 0x86; b[13] = 0xdd;
+	b[14] = 0x60;
+	b[18] = (uint8_t)((20 + n) >> 8); b[19] = (uint8_t)(20 + n);
+	b[20] = 6; b[21] = 64;
+	inet_pton(AF_INET6, out ? "2001:db8:ffff::25" : "2001:db8:10::10", b + 22);
+	inet_pton(AF_INET6, out ? "2001:db8:10::10" : "2001:db8:ffff::25", b + 38);
+	b[l4] = out ? 0 : 0x9c; b[l4 + 1] = out ? 25 : 0x41;
+	b[l4 + 2] = out ? 0x9c : 0; b[l4 + 3] = out ? 0x41 : 25;
+	memcpy(b + l4 + 4, &s, 4);
+	memcpy(b + l4 + 8, &a, 4);
+	b[l4 + 12] = 0x50;
+	b[l4 + 13] = tflags;
+	b[l4 + 14] = 0xff;
+	memcpy(b + l4 + 20, pay, n);
+	return l4 + 20 + (int)n;
+}
+
+/* test_ipv6 - the same guard over IPv6: a split sequence stops the flow */
+static void test_ipv6(void **state)
+{
+	struct scr_host_flow_key k;
+	struct scr_addr c = xt_addr("2001:db8:10::10"), sv = xt_addr("2001:db8:ffff::25");
+	struct scr_host_smug_val v;
+	uint8_t b[256];
+	int len;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	memcpy(k.client, c.b, 16);
+	memcpy(k.server, sv.b, 16);
+	k.client_port = htons(40001);
+	k.server_port = htons(25);
+	(void)bpf_map_delete_elem(F.smug_fd, &k);
+	conf(1, SCR_ACT_ENFORCE);
+	len = frame6(b, sizeof(b), 1, SSEQ, ACK0, 0x18, "354 go ahead\r\n");
+	assert_int_equal(run(1, b, len), TC_ACT_OK);
+	assert_int_equal(bpf_map_lookup_elem(F.smug_fd, &k, &v), 0);
+	len = frame6(b, sizeof(b), 0, ACK0, SSEQ, 0x18, "text\r\n.");
+	assert_int_equal(run(0, b, len), XDP_PASS);
+	len = frame6(b, sizeof(b), 0, ACK0 + 7, SSEQ, 0x18, "\nRCPT TO:<a@b>\r\n");
+	assert_int_equal(run(0, b, len), XDP_DROP);
+	assert_int_equal(bpf_map_lookup_elem(F.smug_fd, &k, &v), 0);
+	assert_int_equal(v.state, SCR_HOST_SMUG_STOP);
+	F.n = 0;
+	ring_buffer__consume(F.rb);
+	assert_int_equal(F.n, 1);
+	assert_int_equal(SCR_HOST_SMUG_INFO_R(F.s.syn_ns) & SCR_HOST_SMUG_R_STRONG,
+			 SCR_HOST_SMUG_R_STRONG);
+}
+
 /* test_verifier - the host XDP program's verified instructions */
 static void test_verifier(void **state)
 {
@@ -452,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_verifier),
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_retransmitted_354),
+		cmocka_unit_test(test_ipv6),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
