@@ -244,6 +244,29 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } seat_sock SEC(".maps");
+
+/* The SMTP smuggling guard (smtpscreen_abi.h): flows in DATA, its
+ * configuration (user space writes it), its counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct scr_host_flow_key);
+	__type(value, struct scr_host_smug_val);
+} host_smug SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scr_host_smug_cfg);
+} host_smug_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SCR_HOST_SMUG_C_MAX);
+	__type(key, __u32);
+	__type(value, struct scr_xdp_ctr_val);
+} host_smug_ctr SEC(".maps");
 #endif
 
 /* Result of the dynamic lookup. */
@@ -988,6 +1011,538 @@ static __noinline int scr_host_blocked(struct xdp_md *ctx,
 	return XDP_PASS;
 }
 
+/* ---- host mode: the SMTP smuggling guard (smtpscreen_abi.h) ---- */
+
+/* scr_smug_count - count one guard event */
+static __always_inline void scr_smug_count(__u32 idx, __u64 bytes)
+{
+	struct scr_xdp_ctr_val *v;
+
+	v = bpf_map_lookup_elem(&host_smug_ctr, &idx);
+	if (v) {
+		v->packets++;
+		v->bytes += bytes;
+	}
+}
+
+/* scr_smug_action - the guard's action; -1 when it is off */
+static __always_inline int scr_smug_action(void)
+{
+	struct scr_host_smug_cfg *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&host_smug_cfg, &zero);
+	if (!c || !c->on)
+		return -1;
+	return (int)(c->action & 3);
+}
+
+/* The line after a sequence: commands of a smuggled message
+ * (case-insensitive), as the engine's scr_smug. */
+#define SCR_SMUG_NWORDS	4
+#define SCR_SMUG_WLEN	10
+static const char scr_smug_word[SCR_SMUG_NWORDS][SCR_SMUG_WLEN + 1] = {
+	"MAIL FROM:", "RCPT TO:", "DATA\r", "DATA\n",
+};
+
+/* Results of one dot or one after-match (global functions return them). */
+#define SCR_SMUG_GO	0	/* scan on */
+#define SCR_SMUG_END	1	/* CRLF.CRLF: DATA is over */
+#define SCR_SMUG_STOP	2	/* stop: drop the segment */
+
+/* The segment being scanned: its payload at frame offset base, n bytes,
+ * new content from st (before it: the tail); the action. */
+struct scr_smug_cur {
+	__u32 base;
+	__u32 st;
+	__u32 n;
+	__u32 act;
+};
+
+/* scr_smug_after - match the line after a sequence from payload offset e
+ * (frame offset base + e) up to n; sets R_STRONG / R_WEAK in v->rnow;
+ * SCR_SMUG_STOP when commands follow under enforce, else SCR_SMUG_GO. A
+ * global function: the verifier checks it once. */
+__noinline int scr_smug_after(struct xdp_md *ctx, struct scr_host_smug_val *v,
+			      const struct scr_smug_cur *c, __u32 e)
+{
+	__u8 b[SCR_SMUG_WLEN];
+	__u32 len, i, w, apos, cand, base, n, act;
+	__u64 l;
+
+	if (!ctx || !v || !c || !(v->flags & SCR_HOST_SMUG_F_AFTER))
+		return SCR_SMUG_GO;
+	base = c->base;
+	n = c->n;
+	act = c->act;
+	if (e >= n)
+		return SCR_SMUG_GO;
+	l = n - e;
+	if (l > SCR_SMUG_WLEN)
+		l = SCR_SMUG_WLEN;
+	asm volatile("%[l] &= 15" : [l] "+r"(l));	/* the verifier's bound */
+	if (l == 0 || l > SCR_SMUG_WLEN || base > 0xffff || e > 0xffff ||
+	    bpf_xdp_load_bytes(ctx, base + e, b, l))
+		return SCR_SMUG_GO;
+	len = (__u32)l;
+	apos = v->apos;
+	cand = v->acand;
+#pragma clang loop unroll(full)
+	for (i = 0; i < SCR_SMUG_WLEN; i++) {
+		__u8 u = b[i];
+
+		if (i >= len || apos >= SCR_SMUG_WLEN)
+			break;
+		if (u >= 'a' && u <= 'z')
+			u -= 32;
+#pragma clang loop unroll(full)
+		for (w = 0; w < SCR_SMUG_NWORDS; w++) {
+			if (!(cand & (1u << w)))
+				continue;
+			if ((__u8)scr_smug_word[w][apos] != u) {
+				cand &= ~(1u << w);
+			} else if (scr_smug_word[w][apos + 1] == '\0') {
+				v->flags &= ~SCR_HOST_SMUG_F_AFTER;
+				v->rnow |= SCR_HOST_SMUG_R_STRONG;
+				if (!(v->rnow & SCR_HOST_SMUG_R_SEQ))
+					v->toff = e;
+				scr_smug_count(SCR_HOST_SMUG_C_CMD, 0);
+				return act == SCR_HOST_SMUG_A_ENFORCE ?
+				       SCR_SMUG_STOP : SCR_SMUG_GO;
+			}
+		}
+		apos++;
+		if (cand == 0) {
+			v->flags &= ~SCR_HOST_SMUG_F_AFTER;
+			v->rnow |= SCR_HOST_SMUG_R_WEAK;
+			return SCR_SMUG_GO;
+		}
+	}
+	v->apos = apos;
+	v->acand = cand;
+	return SCR_SMUG_GO;
+}
+
+/* Line break kinds around a dot. */
+#define SCR_SMUG_K_NONE	0
+#define SCR_SMUG_K_LF	1
+#define SCR_SMUG_K_CRLF	2
+#define SCR_SMUG_K_CR	3
+
+/* scr_smug_dot - judge a dot at content offset a of the payload at frame
+ * offset base (n bytes; st: where the new content begins, bytes before
+ * it come from v->tail; a may be st - 2 or st - 1, a dot in the tail whose
+ * deciding byte is here). A dot whose deciding byte is not here yet is
+ * left to the next segment (it is in the tail then). SCR_SMUG_END at
+ * CRLF.CRLF (*not* a find), SCR_SMUG_STOP when the action stops here,
+ * else SCR_SMUG_GO. A global function: the verifier checks it once. */
+__noinline int scr_smug_dot(struct xdp_md *ctx, struct scr_host_smug_val *v,
+			    const struct scr_smug_cur *cur, __s32 a)
+{
+	__s32 lo, hi, x, i;
+	__u8 b[5];
+	int c[5];
+	__u32 k1, k2, tl, e, base, st, n;
+	__u64 l;
+
+	if (!ctx || !v || !cur)
+		return SCR_SMUG_GO;
+	base = cur->base;
+	st = cur->st;
+	n = cur->n;
+	if (base > 0xffff || n > SCR_HOST_SMUG_SCAN_MAX ||
+	    st > n || a < (__s32)st - 2 || a >= (__s32)n)
+		return SCR_SMUG_GO;
+	/* the stream bytes a-2 .. a+2: before st from the tail, past n none */
+	lo = a - 2 > (__s32)st ? a - 2 : (__s32)st;
+	hi = a + 3 < (__s32)n ? a + 3 : (__s32)n;
+	l = hi > lo ? (__u32)(hi - lo) : 0;
+	asm volatile("%[l] &= 7" : [l] "+r"(l));	/* the verifier's bound */
+	if (l > 5)
+		return SCR_SMUG_GO;
+	if (l && bpf_xdp_load_bytes(ctx, base + (__u32)lo, b, l))
+		return SCR_SMUG_GO;
+#pragma clang loop unroll(full)
+	for (i = 0; i < 5; i++) {
+		x = a - 2 + i;
+		if (x < (__s32)st) {
+			__s32 t = 4 - ((__s32)st - x);
+
+			c[i] = t >= 0 && t < 4 ? v->tail[t & 3] : -1;
+		} else if (x < (__s32)n && (__u32)(x - lo) < 5) {
+			c[i] = b[(__u32)(x - lo)];
+		} else {
+			c[i] = -1;
+		}
+	}
+	if (c[1] == '\n')
+		k1 = c[0] == '\r' ? SCR_SMUG_K_CRLF : SCR_SMUG_K_LF;
+	else if (c[1] == '\r')
+		k1 = SCR_SMUG_K_CR;
+	else
+		return SCR_SMUG_GO;
+	if (c[3] == '\n') {
+		k2 = SCR_SMUG_K_LF;
+		tl = 1;
+	} else if (c[3] == '\r') {
+		if (c[4] < 0)
+			return SCR_SMUG_GO;	/* decided by the next segment */
+		k2 = c[4] == '\n' ? SCR_SMUG_K_CRLF : SCR_SMUG_K_CR;
+		tl = c[4] == '\n' ? 2 : 1;
+	} else {
+		return SCR_SMUG_GO;		/* not a dot line, or undecided */
+	}
+	e = (__u32)(a + 1 + (__s32)tl);
+	if (k1 == SCR_SMUG_K_CRLF && k2 == SCR_SMUG_K_CRLF) {
+		if (v->flags & SCR_HOST_SMUG_F_AFTER) {	/* the message ended */
+			v->flags &= ~SCR_HOST_SMUG_F_AFTER;
+			v->rnow |= SCR_HOST_SMUG_R_WEAK;
+		}
+		return SCR_SMUG_END;
+	}
+	if (!(v->rnow & (SCR_HOST_SMUG_R_SEQ | SCR_HOST_SMUG_R_STRONG))) {
+		x = a - (k1 == SCR_SMUG_K_CRLF ? 2 : 1);
+		v->toff = x > (__s32)st ? (__u32)x : st;
+	}
+	v->rnow |= SCR_HOST_SMUG_R_SEQ;
+	scr_smug_count(SCR_HOST_SMUG_C_SEQ, 0);
+	if (cur->act == SCR_HOST_SMUG_A_DROP)
+		return SCR_SMUG_STOP;
+	v->flags |= SCR_HOST_SMUG_F_AFTER;
+	v->apos = 0;
+	v->acand = (1u << SCR_SMUG_NWORDS) - 1;
+	return scr_smug_after(ctx, v, cur, e);
+}
+
+/* scr_smug_zb - 0x80 in each zero byte of x, 0 elsewhere (exact) */
+static __always_inline __u64 scr_smug_zb(__u64 x)
+{
+	__u64 m = 0x7f7f7f7f7f7f7f7fULL;
+
+	return ~(((x & m) + m) | x | m);
+}
+
+#define SCR_SMUG_ONES	0x0101010101010101ULL
+
+/* scr_smug_find - the payload offset of the next dot after a CR or LF in
+ * [o0, n) of the payload at frame offset base (prev: the byte before o0),
+ * eight bytes at a time; n when there is none. A global function: the
+ * verifier checks its loop once. */
+__noinline int scr_smug_find(struct xdp_md *ctx, __u32 base, __u32 o0, __u32 n,
+			     __u32 prev)
+{
+	void *data, *end;
+	__u8 *pl;
+	__u64 w, pw, m, pv, o, l, bo;
+	__u32 i;
+
+	if (!ctx || base > 0x1fff || n > SCR_HOST_SMUG_SCAN_MAX || o0 >= n)
+		return (int)n;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	bo = base;
+	asm volatile("%[b] &= 0x1fff" : [b] "+r"(bo));	/* the verifier's bound */
+	pl = data + bo;
+	pv = prev & 0xff;
+	for (i = 0; i < SCR_HOST_SMUG_SCAN_MAX / 8; i++) {
+		o = o0 + i * 8;
+		asm volatile("%[o] &= 0x1fff" : [o] "+r"(o));
+		if (o + 8 > n || (void *)(pl + o + 8) > end)
+			break;
+		w = *(__u64 *)(pl + o);
+		pw = (w << 8) | pv;
+		pv = w >> 56;
+		m = scr_smug_zb(w ^ ('.' * SCR_SMUG_ONES)) &
+		    (scr_smug_zb(pw ^ ('\n' * SCR_SMUG_ONES)) |
+		     scr_smug_zb(pw ^ ('\r' * SCR_SMUG_ONES)));
+		if (m)
+			return (int)((__u32)o + (scr_bit_index(m) >> 3));
+	}
+	/* the last 1..7 bytes (little-endian: zeros above) */
+	o = n - ((n - o0) & 7);
+	l = (n - o0) & 7;
+	asm volatile("%[l] &= 7" : [l] "+r"(l));
+	w = 0;
+	if (l == 0 || o > 0x1fff || bpf_xdp_load_bytes(ctx, base + (__u32)o, &w, l))
+		return (int)n;
+	pw = (w << 8) | pv;
+	m = scr_smug_zb(w ^ ('.' * SCR_SMUG_ONES)) &
+	    (scr_smug_zb(pw ^ ('\n' * SCR_SMUG_ONES)) |
+	     scr_smug_zb(pw ^ ('\r' * SCR_SMUG_ONES)));
+	if (m)
+		return (int)((__u32)o + (scr_bit_index(m) >> 3));
+	return (int)n;
+}
+
+/* One scan's state for bpf_loop (scr_smug_step). */
+struct scr_smug_loop {
+	struct xdp_md *ctx;
+	struct scr_host_smug_val *v;
+	const struct scr_smug_cur *c;
+	__u32 o;		/* where the next candidate is looked for */
+	__u32 prev;		/* the byte before o */
+	int rc;
+};
+
+/* scr_smug_step - bpf_loop callback: judge the next candidate dot; 1
+ * stops the loop (no more, DATA over, or stopped) */
+static long scr_smug_step(__u32 i, void *arg)
+{
+	struct scr_smug_loop *l = arg;
+	int a;
+
+	(void)i;
+	a = scr_smug_find(l->ctx, l->c->base, l->o, l->c->n, l->prev);
+	if (a < 0 || (__u32)a >= l->c->n)
+		return 1;
+	l->rc = scr_smug_dot(l->ctx, l->v, l->c, a);
+	if (l->rc != SCR_SMUG_GO)
+		return 1;
+	l->o = (__u32)a + 1;
+	l->prev = '.';
+	return 0;
+}
+
+/* scr_smug_scan - the content bytes [st, n) of the payload: the line
+ * after a sequence from before, dots in the tail, then every dot after a
+ * CR or LF (at most one per two bytes, so the bound never cuts a scan
+ * short) judged by scr_smug_dot. SCR_SMUG_GO, _END or _STOP. */
+static __noinline int scr_smug_scan(struct xdp_md *ctx,
+				    struct scr_host_smug_val *v,
+				    const struct scr_smug_cur *c)
+{
+	struct scr_smug_loop l;
+	__u32 base, st, n;
+	int rc;
+
+	if (!ctx || !v || !c)
+		return SCR_SMUG_GO;
+	base = c->base;
+	st = c->st;
+	n = c->n;
+	if (base > 0x1fff || n > SCR_HOST_SMUG_SCAN_MAX || st > n)
+		return SCR_SMUG_GO;
+	if (v->flags & SCR_HOST_SMUG_F_AFTER) {
+		rc = scr_smug_after(ctx, v, c, st);
+		if (rc != SCR_SMUG_GO)
+			return rc;
+	}
+	/* dots in the tail whose deciding byte is here */
+	if (v->tail[2] == '.' && v->tail[3] == '\r') {
+		rc = scr_smug_dot(ctx, v, c, (__s32)st - 2);
+		if (rc != SCR_SMUG_GO)
+			return rc;
+	}
+	if (v->tail[3] == '.') {
+		rc = scr_smug_dot(ctx, v, c, (__s32)st - 1);
+		if (rc != SCR_SMUG_GO)
+			return rc;
+	}
+	l.ctx = ctx;
+	l.v = v;
+	l.c = c;
+	l.o = st;
+	l.prev = v->tail[3];
+	l.rc = SCR_SMUG_GO;
+	bpf_loop(SCR_HOST_SMUG_SCAN_MAX / 2 + 1, scr_smug_step, &l, 0);
+	return l.rc;
+}
+
+/* scr_smug_tail - the last four content bytes up to payload offset n */
+static __always_inline void scr_smug_tail(struct xdp_md *ctx,
+					  struct scr_host_smug_val *v,
+					  __u32 base, __u32 st, __u32 n)
+{
+	__u8 b[4] = {};
+	__u32 have = n - st, t, nb;
+	__u64 l;
+
+	if (have >= 4) {
+		if (bpf_xdp_load_bytes(ctx, (base + n - 4) & 0x1fff, b, 4) == 0)
+			__builtin_memcpy(v->tail, b, 4);
+		return;
+	}
+	l = have;
+	asm volatile("%[l] &= 3" : [l] "+r"(l));	/* the verifier's bound */
+	if (l == 0 || bpf_xdp_load_bytes(ctx, (base + st) & 0x1fff, b, l))
+		return;
+	/* little-endian words: tail[0] is the low byte */
+	__builtin_memcpy(&t, v->tail, 4);
+	nb = (__u32)b[0] | (__u32)b[1] << 8 | (__u32)b[2] << 16;
+	t = (t >> (8 * have)) | (nb << (8 * (4 - have)));
+	__builtin_memcpy(v->tail, &t, 4);
+}
+
+/* scr_smug_report - what of v->rnow is new to report under act (as the
+ * engine's smug_report): commands after a sequence once; a sequence once
+ * (under drop when found, else when the line after it is known) */
+static __always_inline __u32 scr_smug_report(struct scr_host_smug_val *v,
+					     __u32 act)
+{
+	__u32 r = v->rnow, first = v->flags & SCR_HOST_SMUG_F_REP ? 0 :
+				 SCR_HOST_SMUG_R_FIRST;
+
+	if (r & SCR_HOST_SMUG_R_STRONG) {
+		if (v->flags & SCR_HOST_SMUG_F_REP_CMD)
+			return 0;
+		v->flags |= SCR_HOST_SMUG_F_REP_CMD | SCR_HOST_SMUG_F_REP;
+		return SCR_HOST_SMUG_R_STRONG | SCR_HOST_SMUG_R_SEQ | first;
+	}
+	if (!first)
+		return 0;
+	if (!(r & (act == SCR_HOST_SMUG_A_DROP ? SCR_HOST_SMUG_R_SEQ :
+		   SCR_HOST_SMUG_R_WEAK)))
+		return 0;
+	v->flags |= SCR_HOST_SMUG_F_REP;
+	return (r & (SCR_HOST_SMUG_R_SEQ | SCR_HOST_SMUG_R_WEAK)) | first;
+}
+
+/* scr_host_smug - the guard on a client -> server segment: XDP_DROP for
+ * a segment it stops (and for every later one of a stopped flow) or one
+ * ahead of its turn, else XDP_PASS */
+static __noinline int scr_host_smug(struct xdp_md *ctx, const struct scr_pkt *p)
+{
+	void *data, *end;
+	struct scr_host_flow_key k = {};
+	struct scr_host_smug_val *v;
+	struct scr_host_seg sg;
+	struct scr_smug_cur c;
+	__u32 st, n, rep;
+	__s32 d;
+	int act, rc;
+
+	if (!ctx || !p)
+		return XDP_PASS;
+	act = scr_smug_action();
+	if (act < 0)
+		return XDP_PASS;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (scr_host_key(data, end, p, 0, &k, &sg))
+		return XDP_PASS;
+	if (sg.tflags & SCR_TCP_SYN) {
+		bpf_map_delete_elem(&host_smug, &k);	/* 4-tuple reused */
+		return XDP_PASS;
+	}
+	if (sg.paylen == 0)
+		return XDP_PASS;
+	v = bpf_map_lookup_elem(&host_smug, &k);
+	if (!v)
+		return XDP_PASS;
+	if (v->state == SCR_HOST_SMUG_STOP) {
+		scr_smug_count(SCR_HOST_SMUG_C_STOP_DROP, sg.paylen);
+		return XDP_DROP;
+	}
+	n = sg.paylen;
+	if (sg.payoff + n > (__u32)(end - data))
+		n = (__u32)(end - data) > sg.payoff ? (__u32)(end - data) - sg.payoff : 0;
+	d = (__s32)(v->next_seq - sg.seq);
+	if (d < 0) {
+		if (d > -(__s32)(16u << 20)) {
+			/* ahead of its turn: TCP sends it again after the hole */
+			scr_smug_count(SCR_HOST_SMUG_C_OOO_DROP, n);
+			return XDP_DROP;
+		}
+		bpf_map_delete_elem(&host_smug, &k);	/* not this DATA's */
+		scr_smug_count(SCR_HOST_SMUG_C_LOST, n);
+		return XDP_PASS;
+	}
+	if ((__u32)d >= n)
+		return XDP_PASS;		/* judged already */
+	if (n > SCR_HOST_SMUG_SCAN_MAX || sg.payoff > SCR_HOST_SMUG_SCAN_MAX) {
+		/* too long to scan (or headers too deep for the scan's
+		 * offsets, which stay below 0x2000): let the flow go */
+		bpf_map_delete_elem(&host_smug, &k);
+		scr_smug_count(SCR_HOST_SMUG_C_LOST, n);
+		return XDP_PASS;
+	}
+	st = (__u32)d;
+	v->rnow = 0;
+	scr_smug_count(SCR_HOST_SMUG_C_SCANNED, n - st);
+	c.base = sg.payoff;
+	c.st = st;
+	c.n = n;
+	c.act = (__u32)act;
+	rc = scr_smug_scan(ctx, v, &c);
+	rep = scr_smug_report(v, (__u32)act);
+	if (rc == SCR_SMUG_STOP) {
+		v->state = SCR_HOST_SMUG_STOP;
+		scr_smug_count(SCR_HOST_SMUG_C_DROP, n);
+	}
+	if (rep || rc == SCR_SMUG_STOP)
+		scr_host_sample_xdp(ctx, SCR_HOST_SF_SMUG,
+				    SCR_HOST_SMUG_INFO(sg.payoff + v->toff, rep,
+						       rc == SCR_SMUG_STOP), 1);
+	if (rc == SCR_SMUG_STOP)
+		return XDP_DROP;
+	if (rc == SCR_SMUG_END) {
+		bpf_map_delete_elem(&host_smug, &k);
+		scr_smug_count(SCR_HOST_SMUG_C_END, 0);
+		return XDP_PASS;
+	}
+	scr_smug_tail(ctx, v, sg.payoff, st, n);
+	v->next_seq = sg.seq + n;
+	return XDP_PASS;
+}
+
+/* scr_host_smug_354 - a server segment whose last line is a 354 reply
+ * starts the client's DATA content at its acknowledgement number (any
+ * flow on a screened port; a retransmitted 354 changes nothing) */
+static __noinline int scr_host_smug_354(struct __sk_buff *skb,
+					const struct scr_host_flow_key *k,
+					const struct scr_host_seg *sg,
+					__u32 l4off)
+{
+	struct scr_host_smug_val nv = {}, *v;
+	__u8 b[64];
+	__u32 len, s = 0, i, payoff, paylen, seq;
+	__be32 ack;
+
+	if (!skb || !k || !sg)
+		return 0;
+	payoff = sg->payoff;
+	paylen = sg->paylen;
+	seq = sg->seq;
+	if (scr_smug_action() < 0 || paylen < 6 ||
+	    payoff > 0xffff || paylen > 0xffff || l4off > 0xffff)
+		return 0;
+	len = paylen < 64 ? paylen : 64;
+	if (len < 6 || len > 64 ||
+	    bpf_skb_load_bytes(skb, payoff + paylen - len, b, len))
+		return 0;
+	if (b[(len - 1) & 63] != '\n')
+		return 0;
+	/* the last line: after the last LF before the final one */
+	for (i = 2; i <= 64; i++) {
+		if (i > len)
+			break;
+		if (b[(len - i) & 63] == '\n') {
+			s = len - i + 1;
+			break;
+		}
+	}
+	if (s == 0 && len < paylen)
+		return 0;		/* a line longer than we look at */
+	if (s + 4 > len || b[s & 63] != '3' || b[(s + 1) & 63] != '5' ||
+	    b[(s + 2) & 63] != '4' ||
+	    (b[(s + 3) & 63] != ' ' && b[(s + 3) & 63] != '\r'))
+		return 0;
+	if (bpf_skb_load_bytes(skb, l4off + 8, &ack, 4))
+		return 0;
+	v = bpf_map_lookup_elem(&host_smug, k);
+	if (v && (v->state == SCR_HOST_SMUG_STOP ||
+		  (v->state == SCR_HOST_SMUG_DATA && v->srv_seq == seq)))
+		return 0;
+	nv.state = SCR_HOST_SMUG_DATA;
+	nv.next_seq = bpf_ntohl(ack);
+	nv.srv_seq = seq;
+	nv.tail[2] = '\r';	/* content starts after a CRLF */
+	nv.tail[3] = '\n';
+	bpf_map_update_elem(&host_smug, k, &nv, BPF_ANY);
+	scr_smug_count(SCR_HOST_SMUG_C_DATA, 0);
+	return 1;
+}
+
 /* scr_host_hold_start - hold a server segment: sample it for user space
  * to re-send, mark the flow, consume it. STOLEN, not SHOT: TCP must count
  * the segment as sent (SHOT reports NET_XMIT_DROP, snd_nxt stays behind
@@ -1077,6 +1632,8 @@ int scr_host_tc(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (scr_host_key(data, end, &p, 1, &k, &sg))
 		return TC_ACT_OK;
+	if (sg.paylen >= 6)
+		scr_host_smug_354(skb, &k, &sg, p.l4off);
 	v = bpf_map_lookup_elem(&host_flows, &k);
 	if (!v)
 		return TC_ACT_OK;
@@ -1202,7 +1759,9 @@ static __always_inline int scr_xdp_main(struct xdp_md *ctx, const int host)
 	struct scr_pkt p = {};
 	__u32 sel, ans, reason;
 	int rc, smtp = 0, dyn;
-	__u32 w[4];
+	__u32 w[4] = {};	/* zeroed: with the host guard's call above its
+				 * use, clang kept an undefined w in a register
+				 * the call clobbers, which the verifier refuses */
 
 	rc = scr_parse(data, end, &p, host);
 	if (rc == SCR_XDP_C_MAX) {
@@ -1215,6 +1774,14 @@ static __always_inline int scr_xdp_main(struct xdp_md *ctx, const int host)
 		scr_count(rc, bytes);
 		return scr_xsk_all ? scr_xsk_pass(ctx, bytes) : XDP_PASS;
 	}
+#if !SCR_XDP_INLINE
+	/* Host mode: the smuggling guard follows every SMTP session in DATA,
+	 * whatever the lists say of its client. */
+	if (host && smtp && scr_host_smug(ctx, &p) == XDP_DROP) {
+		scr_count(SCR_XDP_C_DROP_FLOW_STOP, bytes);
+		return XDP_DROP;
+	}
+#endif
 
 	/* ::ffff:a.b.c.d sources are IPv4 clients (as in scr_addr). */
 	if (p.family == 6) {

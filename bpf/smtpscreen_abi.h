@@ -361,4 +361,93 @@ enum scr_host_ctr {
 	SCR_HOST_C_MAX
 };
 
+/* Host mode SMTP smuggling guard (smtpscreen_smuggling_*; docs/host.md
+ * "SMTP smuggling guard"). TC egress sees the server's 354 (the last line
+ * of a segment) of any flow on a screened port and puts the flow, keyed
+ * client -> server, in host_smug: the client's DATA content starts at
+ * the 354's acknowledgement number. XDP scans the client's content
+ * segments in order (a segment ahead of its turn is dropped: TCP sends it
+ * again once the hole is filled) for a dot line bounded by a bare LF or
+ * CR, carrying the last four content bytes and the match of the line
+ * after a sequence across segments; CRLF.CRLF ends DATA (the entry goes).
+ * A find under the action's rule drops the segment, makes the entry STOP
+ * (every later client segment with payload is dropped) and samples the
+ * segment with SCR_HOST_SF_SMUG for user space (log, socket destroy).
+ * BDAT content is never followed (no 354): the server takes a chunk by its
+ * size, so a dot line inside it ends nothing at this hop. */
+#define SCR_HOST_SMUG_SCAN_MAX	4096u	/* payload bytes scanned per segment;
+					 * longer: the flow is let go (counted) */
+#define SCR_HOST_SF_SMUG	0x40u	/* a smuggling find: syn_ns carries
+					 * SCR_HOST_SMUG_INFO */
+
+enum scr_host_smug_action {		/* host_smug_cfg.action */
+	SCR_HOST_SMUG_A_IGNORE = 0,	/* log only */
+	SCR_HOST_SMUG_A_ENFORCE,	/* stop when commands follow a sequence */
+	SCR_HOST_SMUG_A_DROP,		/* stop at the sequence */
+};
+
+/* host_smug_cfg[0]: written by user space at start and on reload. */
+struct scr_host_smug_cfg {
+	__u32 on;		/* smtpscreen_smuggling_enable */
+	__u32 action;		/* enum scr_host_smug_action */
+};
+_Static_assert(sizeof(struct scr_host_smug_cfg) == 8, "host smug cfg size");
+
+enum scr_host_smug_state {
+	SCR_HOST_SMUG_DATA = 1,		/* in DATA content */
+	SCR_HOST_SMUG_STOP = 2,		/* stopped: client payload dropped */
+};
+
+#define SCR_HOST_SMUG_F_AFTER	0x1u	/* matching the line after a sequence */
+#define SCR_HOST_SMUG_F_REP	0x2u	/* a sequence was reported */
+#define SCR_HOST_SMUG_F_REP_CMD	0x4u	/* commands after one were reported */
+
+/* Result bits (the engine's SCR_SMUG_R_* values). */
+#define SCR_HOST_SMUG_R_SEQ	0x1u	/* a sequence */
+#define SCR_HOST_SMUG_R_STRONG	0x2u	/* the line after it is a command */
+#define SCR_HOST_SMUG_R_WEAK	0x4u	/* the line after it is not a command */
+#define SCR_HOST_SMUG_R_FIRST	0x8u	/* in a sample: the flow's first report */
+
+/* host_smug value: one flow in DATA. */
+struct scr_host_smug_val {
+	__u32 state;		/* enum scr_host_smug_state */
+	__u32 flags;		/* SCR_HOST_SMUG_F_* */
+	__u32 next_seq;		/* host order: the next content byte expected */
+	__u32 srv_seq;		/* host order: seq of the 354 segment (its
+				 * retransmissions change nothing) */
+	__u8 tail[4];		/* the last four content bytes before next_seq */
+	__u8 apos;		/* F_AFTER: bytes of the line matched */
+	__u8 acand;		/* ... words still matching (bit per word) */
+	__u8 rnow;		/* R_* found in the segment being scanned */
+	__u8 _pad;
+	__u32 toff;		/* payload offset of the first find's text */
+	__u32 _pad2;
+};
+_Static_assert(sizeof(struct scr_host_smug_val) == 32, "host smug val size");
+
+/* A SCR_HOST_SF_SMUG sample's syn_ns: frame offset where the text starts
+ * (bits 0-15), result bits reported (16-23), 1 << 24 when stopped. */
+#define SCR_HOST_SMUG_INFO(off, r, stop) \
+	((__u64)((off) & 0xffff) | ((__u64)((r) & 0xff) << 16) | \
+	 ((stop) ? (1ull << 24) : 0))
+#define SCR_HOST_SMUG_INFO_OFF(x)	((__u32)((x) & 0xffff))
+#define SCR_HOST_SMUG_INFO_R(x)		((__u32)(((x) >> 16) & 0xff))
+#define SCR_HOST_SMUG_INFO_STOP(x)	(((x) >> 24) & 1)
+
+/* Guard counters: per-CPU array host_smug_ctr (ctl_hostbpf names them). */
+enum scr_host_smug_ctr {
+	SCR_HOST_SMUG_C_DATA = 0,	/* 354 seen: the flow's content followed */
+	SCR_HOST_SMUG_C_SCANNED,	/* content segments scanned (bytes: payload) */
+	SCR_HOST_SMUG_C_END,		/* CRLF.CRLF: DATA over */
+	SCR_HOST_SMUG_C_SEQ,		/* sequences found */
+	SCR_HOST_SMUG_C_CMD,		/* ... with commands after them */
+	SCR_HOST_SMUG_C_DROP,		/* segments dropped at a find (stopped) */
+	SCR_HOST_SMUG_C_STOP_DROP,	/* later segments of a stopped flow dropped */
+	SCR_HOST_SMUG_C_OOO_DROP,	/* segments ahead of their turn dropped */
+	SCR_HOST_SMUG_C_LOST,		/* flows let go: a segment longer than
+					 * SCR_HOST_SMUG_SCAN_MAX, or a gap too
+					 * wide to be one of this DATA */
+	SCR_HOST_SMUG_C_MAX
+};
+
 #endif

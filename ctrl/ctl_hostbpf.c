@@ -48,6 +48,8 @@ struct ctl_hostbpf {
 	int ifindex;
 	char pin_dir[PATH_MAX - 64];
 	int flows_fd;
+	int smug_fd, smug_cfg_fd, smug_ctr_fd;	/* the smuggling guard's maps */
+	struct scr_host_smug_cfg smug_cfg;	/* as written */
 	int xdp_mode;			/* 0 not attached, 1 native, 2 generic */
 	bool tc_attached;
 	bool tc_hook_created;		/* we created the clsact qdisc */
@@ -291,6 +293,7 @@ struct ctl_hostbpf *ctl_hostbpf_open(const struct ctl_hostbpf_opts *o,
 		snprintf(err, errlen, "host mode: out of memory");
 		return NULL;
 	}
+	h->smug_fd = h->smug_cfg_fd = h->smug_ctr_fd = -1;
 	snprintf(h->ifname, sizeof(h->ifname), "%s", o->ifname);
 	snprintf(h->pin_dir, sizeof(h->pin_dir), "%s",
 		 o->pin_dir ? o->pin_dir : SCR_XDP_PIN_DIR);
@@ -328,6 +331,17 @@ struct ctl_hostbpf *ctl_hostbpf_open(const struct ctl_hostbpf_opts *o,
 		goto out;
 	}
 	h->flows_fd = ctl_maps_map_fd(h->m, "host_flows");
+	h->smug_fd = ctl_hostbpf_prog_map_fd(ctl_maps_prog_fd(h->m), "host_smug");
+	h->smug_cfg_fd = ctl_hostbpf_prog_map_fd(ctl_maps_prog_fd(h->m),
+						 "host_smug_cfg");
+	h->smug_ctr_fd = ctl_hostbpf_prog_map_fd(ctl_maps_prog_fd(h->m),
+						 "host_smug_ctr");
+	if (h->smug_fd < 0 || h->smug_cfg_fd < 0 || h->smug_ctr_fd < 0) {
+		rc = -ENOENT;
+		snprintf(err, errlen, "host-mode program: no smuggling guard maps "
+			 "(host_smug, host_smug_cfg, host_smug_ctr)");
+		goto out;
+	}
 	h->rb = ring_buffer__new(ctl_maps_map_fd(h->m, "host_samples"),
 				 ctl_hostbpf_sample, h, NULL);
 	if (!h->rb) {
@@ -502,6 +516,110 @@ int ctl_hostbpf_stats(struct ctl_hostbpf *h,
 	return ctl_maps_host_stats(h->m, out);
 }
 
+/* ctl_hostbpf_prog_map_fd - a new fd of the map called name that the
+ * program prog_fd uses (kernel names: 15 characters); -errno */
+int ctl_hostbpf_prog_map_fd(int prog_fd, const char *name)
+{
+	struct bpf_prog_info pi = {};
+	struct bpf_map_info mi;
+	__u32 ids[64], len = sizeof(pi), mlen, i, n;
+	int fd;
+
+	pi.nr_map_ids = 64;
+	pi.map_ids = (__u64)(unsigned long)ids;
+	if (prog_fd < 0 || bpf_obj_get_info_by_fd(prog_fd, &pi, &len))
+		return -ENOENT;
+	n = pi.nr_map_ids < 64 ? pi.nr_map_ids : 64;
+	for (i = 0; i < n; i++) {
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		memset(&mi, 0, sizeof(mi));
+		mlen = sizeof(mi);
+		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen) == 0 &&
+		    strncmp(mi.name, name, sizeof(mi.name) - 1) == 0)
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+const char *const ctl_hostbpf_smug_ctr_name[SCR_HOST_SMUG_C_MAX] = {
+	[SCR_HOST_SMUG_C_DATA] = "data",
+	[SCR_HOST_SMUG_C_SCANNED] = "scanned",
+	[SCR_HOST_SMUG_C_END] = "end",
+	[SCR_HOST_SMUG_C_SEQ] = "sequence",
+	[SCR_HOST_SMUG_C_CMD] = "commands",
+	[SCR_HOST_SMUG_C_DROP] = "drop",
+	[SCR_HOST_SMUG_C_STOP_DROP] = "stop_drop",
+	[SCR_HOST_SMUG_C_OOO_DROP] = "ooo_drop",
+	[SCR_HOST_SMUG_C_LOST] = "lost",
+};
+
+/* ctl_hostbpf_smug_conf - the guard's configuration for the programs; a
+ * guard turned on forgets what it followed before (its sequence numbers
+ * went stale while it was off) */
+int ctl_hostbpf_smug_conf(struct ctl_hostbpf *h, bool on, enum scr_action act)
+{
+	struct scr_host_smug_cfg c = { .on = on ? 1 : 0 };
+	struct scr_host_flow_key k, next;
+	__u32 zero = 0;
+
+	switch (act) {
+	case SCR_ACT_IGNORE:
+		c.action = SCR_HOST_SMUG_A_IGNORE;
+		break;
+	case SCR_ACT_ENFORCE:
+		c.action = SCR_HOST_SMUG_A_ENFORCE;
+		break;
+	case SCR_ACT_DROP:
+		c.action = SCR_HOST_SMUG_A_DROP;
+		break;
+	case SCR_ACT_MAX:
+	default:
+		return -EINVAL;
+	}
+	if (c.on && !h->smug_cfg.on) {
+		while (bpf_map_get_next_key(h->smug_fd, NULL, &next) == 0) {
+			k = next;
+			if (bpf_map_delete_elem(h->smug_fd, &k))
+				break;
+		}
+	}
+	if (bpf_map_update_elem(h->smug_cfg_fd, &zero, &c, BPF_ANY))
+		return -errno;
+	h->smug_cfg = c;
+	return 0;
+}
+
+/* ctl_hostbpf_smug_stats - the guard's counters, summed over CPUs */
+int ctl_hostbpf_smug_stats(struct ctl_hostbpf *h,
+			   struct scr_xdp_ctr_val out[SCR_HOST_SMUG_C_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), c, rc = 0;
+	struct scr_xdp_ctr_val *pc;
+	__u32 i;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	pc = calloc((size_t)ncpu, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	for (i = 0; i < SCR_HOST_SMUG_C_MAX; i++) {
+		out[i].packets = out[i].bytes = 0;
+		if (bpf_map_lookup_elem(h->smug_ctr_fd, &i, pc)) {
+			rc = -errno;
+			break;
+		}
+		for (c = 0; c < ncpu; c++) {
+			out[i].packets += pc[c].packets;
+			out[i].bytes += pc[c].bytes;
+		}
+	}
+	free(pc);
+	return rc;
+}
+
 /* ctl_hostbpf_fd - the ring buffer's epoll fd */
 int ctl_hostbpf_fd(const struct ctl_hostbpf *h)
 {
@@ -527,6 +645,12 @@ void ctl_hostbpf_close(struct ctl_hostbpf *h, bool keep)
 		return;
 	if (h->rb)
 		ring_buffer__free(h->rb);
+	if (h->smug_fd >= 0)
+		close(h->smug_fd);
+	if (h->smug_cfg_fd >= 0)
+		close(h->smug_cfg_fd);
+	if (h->smug_ctr_fd >= 0)
+		close(h->smug_ctr_fd);
 	if (h->m && !keep) {
 		ctl_hostbpf_tc_detach(h);
 		ctl_hostbpf_xdp_detach(h);

@@ -112,4 +112,16 @@ int ctl_hostbpf_stats(struct ctl_hostbpf *h,
 /* XDP mode in use: 1 native, 2 generic (0 before attach). */
 int ctl_hostbpf_xdp_mode(const struct ctl_hostbpf *h);
 
+/* The SMTP smuggling guard (smtpscreen_abi.h "smuggling guard"). */
+/* Its configuration in the programs: on, action; turning it on forgets
+ * the flows it followed before. 0 or -errno (-EINVAL: action). */
+int ctl_hostbpf_smug_conf(struct ctl_hostbpf *h, bool on, enum scr_action act);
+/* Its counters (enum scr_host_smug_ctr), summed over CPUs; names below. */
+int ctl_hostbpf_smug_stats(struct ctl_hostbpf *h,
+			   struct scr_xdp_ctr_val out[SCR_HOST_SMUG_C_MAX]);
+extern const char *const ctl_hostbpf_smug_ctr_name[SCR_HOST_SMUG_C_MAX];
+/* A new fd of the map called name (the kernel's 15 characters) that the
+ * program prog_fd uses; -ENOENT. The caller closes it. */
+int ctl_hostbpf_prog_map_fd(int prog_fd, const char *name);
+
 #endif

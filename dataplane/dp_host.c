@@ -103,6 +103,8 @@ struct host_stats {
 	uint64_t held_now;		/* at the snapshot */
 	uint64_t turn_max_ns;		/* longest turn of the last 10-20 s */
 	uint64_t late_max_ns;		/* greeting released latest after due */
+	/* the kernel's smuggling guard (the engine's counters for it) */
+	uint64_t smug, smug_cmds, smug_stopped;
 };
 
 struct host {
@@ -155,6 +157,9 @@ struct host {
 	_Atomic uint64_t seat_wait;	/* the greet wait now (stress) */
 	bool seat_steer;		/* the seat is not on an SMTP port: sk_lookup */
 	uint64_t hs_wait;		/* its wait as last written */
+	bool smug_on;			/* the kernel guard's setting as written */
+	uint8_t smug_act;
+	bool smug_written;
 	struct dp_turn turn;
 	struct dp_turn late;
 	struct host_stats st;
@@ -406,6 +411,80 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		h->ev_urgent = true;
 }
 
+/* smug_found - the kernel's smuggling guard reports a client segment
+ * (syn_ns: SCR_HOST_SMUG_INFO; the segment was dropped and the flow
+ * stopped in the kernel when it stops the session): the events the
+ * engine's guard gives (SMUGGLING; a FAIL verdict amended with reason
+ * smuggling), and a stopped session ends as host mode's stops do (socket
+ * destroy: smtpd drops the unfinished message with the connection) */
+static void smug_found(struct host *h, const struct scr_host_sample *s,
+		       uint32_t caplen)
+{
+	const struct scr_policy *pol = &h->lw.setup->pol;
+	uint32_t r = SCR_HOST_SMUG_INFO_R(s->syn_ns);
+	uint32_t off = SCR_HOST_SMUG_INFO_OFF(s->syn_ns);
+	struct scr_event ev;
+	struct scr_pkt pk;
+
+	if (scr_decode(SCR_LINK_ETH, s->data, caplen, &pk) != SCR_DEC_TCP)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.key.client = pk.src;
+	ev.key.server = pk.dst;
+	ev.key.client_port = pk.sport;
+	ev.key.server_port = pk.dport;
+	ev.key.family = pk.family;
+	ev.ts_ns = eng_ns(h, s->ts_ns);
+	ev.pkt_no = ++h->pkt_no;
+	if (r & (SCR_HOST_SMUG_R_SEQ | SCR_HOST_SMUG_R_WEAK)) {
+		ev.type = SCR_EV_SMUGGLING;
+		ev.action = (enum scr_action)pol->smuggling_action;
+		ev.count = (r & SCR_HOST_SMUG_R_STRONG) != 0;
+		snprintf(ev.after, sizeof(ev.after), "DATA");
+		if (off < caplen) {
+			ev.text_len = (uint16_t)(caplen - off < SCR_EV_TEXT_MAX ?
+						 caplen - off : SCR_EV_TEXT_MAX);
+			memcpy(ev.text, s->data + off, ev.text_len);
+		}
+		if (r & SCR_HOST_SMUG_R_FIRST)
+			h->st.smug++;
+		if (ev.count)
+			h->st.smug_cmds++;
+		hook_event(h, &ev);
+	}
+	if (!SCR_HOST_SMUG_INFO_STOP(s->syn_ns))
+		return;
+	h->st.smug_stopped++;
+	ev.type = SCR_EV_VERDICT;
+	ev.action = SCR_ACT_IGNORE;
+	ev.count = 0;
+	ev.after[0] = '\0';
+	ev.text_len = 0;
+	ev.verdict = SCR_V_FAIL;
+	ev.reasons = (scr_reasons)SCR_REASON_SMUGGLING;
+	ev.amend = true;
+	ev.stop_pkt = ev.pkt_no;
+	hook_event(h, &ev);		/* socket destroy, flow STOP, events */
+}
+
+/* smug_sync - the kernel guard follows the policy (start, reloads) */
+static void smug_sync(struct host *h)
+{
+	const struct scr_policy *pol = &h->lw.setup->pol;
+
+	if (h->smug_written && h->smug_on == pol->smuggling_enable &&
+	    h->smug_act == pol->smuggling_action)
+		return;
+	if (ctl_hostbpf_smug_conf(h->hb, pol->smuggling_enable,
+				  (enum scr_action)pol->smuggling_action) != 0) {
+		h->st.map_err++;
+		return;
+	}
+	h->smug_on = pol->smuggling_enable;
+	h->smug_act = pol->smuggling_action;
+	h->smug_written = true;
+}
+
 /* sample_key - the flow key and TCP numbers of a server -> client sample */
 static int sample_key(const struct scr_host_sample *s, struct scr_flow_key *k,
 		      struct scr_pkt *pk)
@@ -644,7 +723,9 @@ static int on_sample(void *arg, const struct scr_host_sample *s)
 	h->st.samples++;
 	if (caplen > SCR_HOST_SAMPLE_MAX)
 		caplen = SCR_HOST_SAMPLE_MAX;
-	if ((s->flags & SCR_HOST_SF_HELD) && (s->flags & SCR_HOST_SF_DATA))
+	if (s->flags & SCR_HOST_SF_SMUG)
+		smug_found(h, s, caplen);
+	else if ((s->flags & SCR_HOST_SF_HELD) && (s->flags & SCR_HOST_SF_DATA))
 		data_hold(h, s, caplen);
 	else if (s->flags & SCR_HOST_SF_HELD)
 		hold(h, s, caplen);
@@ -734,6 +815,9 @@ static void publish(struct host *h)
 	atomic_thread_fence(memory_order_release);
 	h->st_snap = h->st;
 	scr_engine_stats(h->lw.eng, &h->eng_snap);
+	h->eng_snap.smuggling += h->st.smug;
+	h->eng_snap.smuggling_cmds += h->st.smug_cmds;
+	h->eng_snap.smuggling_stopped += h->st.smug_stopped;
 	h->flows_snap = scr_engine_flows_active(h->lw.eng);
 	h->undecided_snap = scr_engine_flows_undecided(h->lw.eng);
 	atomic_fetch_add_explicit(&h->snap_seq, 1, memory_order_release);
@@ -780,6 +864,7 @@ static void take_msgs(struct host *h, uint64_t now_mono)
 		}
 		h->st.msgs += n;
 	} while (n == 32);
+	smug_sync(h);		/* a reload may have changed the guard */
 }
 
 /* packet_thread - samples in, engine, holds, until pt_stop */
@@ -913,8 +998,8 @@ static void op_engine(void *arg, struct scr_stats *es, uint64_t *flows)
 /* op_counters - host mode's own counters, then the kernel's */
 static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 {
-	static char names[SCR_HOST_C_MAX][48];
-	struct scr_xdp_ctr_val hc[SCR_HOST_C_MAX];
+	static char names[SCR_HOST_C_MAX][48], snames[SCR_HOST_SMUG_C_MAX][48];
+	struct scr_xdp_ctr_val hc[SCR_HOST_C_MAX], sc[SCR_HOST_SMUG_C_MAX];
 	struct host *h = arg;
 	struct host_stats st;
 	uint64_t flows, und;
@@ -986,6 +1071,14 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 			snprintf(names[i], sizeof(names[i]), "host_%s_packets",
 				 ctl_maps_host_ctr_name[i]);
 			PUT(names[i], "Host-mode kernel events", hc[i].packets, false);
+		}
+	}
+	if (ctl_hostbpf_smug_stats(h->hb, sc) == 0) {
+		for (i = 0; i < SCR_HOST_SMUG_C_MAX; i++) {
+			snprintf(snames[i], sizeof(snames[i]), "host_smug_%s_packets",
+				 ctl_hostbpf_smug_ctr_name[i]);
+			PUT(snames[i], "Host-mode smuggling guard events (kernel)",
+			    sc[i].packets, false);
 		}
 	}
 #undef PUT

@@ -22,6 +22,9 @@
 
 #include <linux/pkt_cls.h>
 
+#include <unistd.h>
+
+#include "ctl_hostbpf.h"
 #include "xdp_test_util.h"
 
 #define ROUNDS	9
@@ -105,6 +108,71 @@ static double med_ns(int fd, const uint8_t *pkt, int len, int repeat,
 	return r[ROUNDS / 2];
 }
 
+/* smug_set - the smuggling guard on/off (enforce) and the flow's host_smug
+ * entry: in DATA from seq 1000 (data), or none */
+static void smug_set(int cfg_fd, int smug_fd, int on, int data)
+{
+	struct scr_host_smug_cfg c = { .on = (uint32_t)on,
+				       .action = SCR_HOST_SMUG_A_ENFORCE };
+	struct scr_host_smug_val v = { .state = SCR_HOST_SMUG_DATA,
+				       .next_seq = 1000, .tail = { 0, 0, '\r', '\n' } };
+	struct scr_addr cl = xt_addr("198.18.0.10"), sv = xt_addr("198.19.0.25");
+	struct scr_host_flow_key k;
+	__u32 zero = 0;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.client, cl.b, 16);
+	memcpy(k.server, sv.b, 16);
+	k.client_port = htons(0x9c41);
+	k.server_port = htons(25);
+	if (bpf_map_update_elem(cfg_fd, &zero, &c, BPF_ANY))
+		perror("host_smug_cfg");
+	if (!data)
+		bpf_map_delete_elem(smug_fd, &k);
+	else if (bpf_map_update_elem(smug_fd, &k, &v, BPF_ANY))
+		perror("host_smug");
+}
+
+/* med_smug_ns - median ns of one run over ROUNDS * 64 runs, the DATA entry
+ * set again before each (a scanned segment moves it on, so a repeated run
+ * would find its bytes judged already) */
+static double med_smug_ns(int fd, const uint8_t *pkt, int len, int cfg_fd,
+			  int smug_fd, int on, int data)
+{
+	static double r[ROUNDS * 64];
+	int i, n = ROUNDS * 64;
+
+	for (i = 0; i < n; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt,
+			    .data_size_in = (__u32)len, .repeat = 1);
+
+		smug_set(cfg_fd, smug_fd, on, data);
+		if (bpf_prog_test_run_opts(fd, &o)) {
+			perror("bpf_prog_test_run_opts");
+			exit(1);
+		}
+		r[i] = o.duration;
+	}
+	qsort(r, (size_t)n, sizeof(r[0]), cmp_d);
+	return r[n / 2];
+}
+
+/* body_frame - a 1448-byte DATA segment of mail text (lines of 58 bytes
+ * with CRLF, a dot in each), seq 1000; its length */
+static int body_frame(uint8_t *b, size_t cap)
+{
+	static const char line[] = "The quick brown fox jumps over the lazy dog. 0123456789\r\n";
+	int len = frame(b, "198.18.0.10", 0, 0x18, 1448), o;
+	uint32_t seq = htonl(1000);
+
+	if ((size_t)len > cap)
+		exit(1);
+	memcpy(b + 38, &seq, 4);
+	for (o = 0; o < 1448; o++)
+		b[54 + o] = (uint8_t)line[o % (sizeof(line) - 1)];
+	return len;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctl_maps_opts off = {}, on = { .host = true,
@@ -162,6 +230,27 @@ int main(int argc, char **argv)
 	printf("tc_on_pass_rsp %.1f\n", med_ns(t1, rsp, lr, repeat, NULL));
 	set_flow(m1, "198.18.0.10", -1, 0);
 	printf("tc_on_no_entry_rsp %.1f\n", med_ns(t1, rsp, lr, repeat, NULL));
+	/* the smuggling guard: a passed flow's 1448-byte DATA segment and a
+	 * 100-byte command, guard off vs on (one run each, see med_smug_ns) */
+	{
+		static uint8_t body[1600];
+		int lb = body_frame(body, sizeof(body));
+		int cf = ctl_hostbpf_prog_map_fd(x1, "host_smug_cfg");
+		int sf = ctl_hostbpf_prog_map_fd(x1, "host_smug");
+
+		if (cf < 0 || sf < 0) {
+			fprintf(stderr, "no smuggling guard maps\n");
+			return 1;
+		}
+		set_flow(m1, "198.18.0.10", SCR_HOST_FS_PASS, 0);
+		printf("xdp_smug_off_data_1448 %.1f\n", med_smug_ns(x1, body, lb, cf, sf, 0, 1));
+		printf("xdp_smug_on_data_1448 %.1f\n", med_smug_ns(x1, body, lb, cf, sf, 1, 1));
+		printf("xdp_smug_off_cmd %.1f\n", med_smug_ns(x1, cmd, lc, cf, sf, 0, 0));
+		printf("xdp_smug_on_cmd_not_in_data %.1f\n", med_smug_ns(x1, cmd, lc, cf, sf, 1, 0));
+		smug_set(cf, sf, 0, 0);
+		close(cf);
+		close(sf);
+	}
 	if (ctl_maps_host_stats(m1, c) == 0)
 		printf("# samples %llu, ring full %llu (must be 0 for the sampled figures)\n",
 		       (unsigned long long)(c[SCR_HOST_C_SAMPLE_IN].packets + c[SCR_HOST_C_SAMPLE_OUT].packets),

@@ -1,0 +1,161 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# NAME
+#   host_smuggling_test.sh - host mode's SMTP smuggling guard (XDP and TC) in front of
+#                            Debian's Postfix with smtpd_forbid_bare_newline = no
+#
+# DESCRIPTION
+#   Two namespaces: clients (shs_cli, 198.18.63.10-.13) and the mail host (shs_srv,
+#   198.18.63.1: a private Postfix, plain smtpd and the discard sink, with
+#   smtpd_forbid_bare_newline = no, so it takes "\n.\n" for the end of a message, what
+#   SMTP smuggling (CVE-2023-51764) needs; `smtpscreen host` on its veth). Checks, guard
+#   on (defaults: smtpscreen_smuggling_action = enforce, _ttl = 0):
+#     - a message whose body has bare-LF lines is delivered, no SMUGGLING line;
+#     - a message that hides a second one after "\n.\n" is stopped (reset), logged
+#       "SMTP SMUGGLING from [c]:p after DATA: \n.\nMAIL FROM:<...>", counted
+#       (smuggling, smuggling_commands, smuggling_stopped, host_smug_drop_packets), and
+#       neither message is delivered; the server-side capture (taken after XDP) never
+#       holds the smuggled MAIL FROM;
+#     - the same client delivers good mail right after (no block by default);
+#   then, after a reload with smtpscreen_smuggling_enable = no, the same attempt gets
+#   the smuggled message delivered: the server is really vulnerable, so the check
+#   above proves the guard.
+#
+# CONTRACT
+#   host_smuggling_test.sh BUILD_DIR   (root). Exit 0 pass, 1 fail (message says why).
+#   Cleans up namespaces, pins, processes, also on failure.
+#
+# THREADING
+#   Plain bash.
+E2E_NAME=host_smuggling_test
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/common.sh"
+. "$HERE/lib/netns.sh"
+. "$HERE/lib/postfix.sh"
+. "$HERE/lib/capture.sh"
+set -u -o pipefail
+
+BUILD=${1:?usage: host_smuggling_test.sh BUILD_DIR}
+SCR=${SMTPSCREEN:-$BUILD/dataplane/smtpscreen}
+CTL=${SMTPSCREENCTL:-$BUILD/ctrl/smtpscreenctl}
+PY=/usr/bin/python3
+SRV=shs_srv
+CLI=shs_cli
+PIN=/sys/fs/bpf/shs_test
+NET=198.18.63
+SIP=$NET.1
+
+e2e_init host_smuggling
+e2e_require_root
+e2e_require_cmd postfix postconf nsenter tcpdump tshark "$SCR" "$CTL" "$PY"
+[ "$(postconf -d smtpd_forbid_bare_newline 2>/dev/null)" = "smtpd_forbid_bare_newline = no" ] ||
+	e2e_fail "this Postfix has no smtpd_forbid_bare_newline = no default: $(postconf -d mail_version)"
+TMP=$E2E_TMP
+mountpoint -q /sys/fs/bpf || e2e_fail "/sys/fs/bpf is not a bpffs mount"
+e2e_cleanup_push "rm -rf '$PIN'"
+
+ns_create "$SRV"
+ns_create "$CLI"
+ns_veth "$SRV" shs_s0 "$CLI" shs_c0
+ns_addr "$SRV" shs_s0 "$SIP/24"
+for i in 10 11 12 13; do ns_addr "$CLI" shs_c0 "$NET.$i/24"; done
+
+# --- the vulnerable server ------------------------------------------------------
+PF=$TMP/pf
+pf_sink_start "$SRV" "$SIP" "$PF" "smtpd_forbid_bare_newline = no"
+MAILLOG=$(pf_maillog "$PF")
+
+cat > "$TMP/screen.cf" <<CEOF
+myhostname = mx.example.test
+smtpd_banner = \$myhostname ESMTP
+postscreen_greet_wait = 1s
+smtpscreen_cache_file = $TMP/verdicts.lmdb
+smtpscreen_cache_size = 16777216
+smtpscreen_pin_directory = $PIN
+smtpscreen_flow_table_size = 4096
+CEOF
+LOG=$TMP/smtpscreen.log
+
+cap_start "$SRV" shs_s0 "$TMP/server.pcap" "tcp port 25"
+
+DPID=
+stop_daemon() {
+	[ -n "$DPID" ] && e2e_alive "$DPID" && { kill -TERM "$DPID"; e2e_wait_for 10 eval "! e2e_alive $DPID"; }
+	DPID=
+	return 0
+}
+e2e_cleanup_push 'stop_daemon; nsenter --net=/run/netns/'$SRV' ip link set shs_s0 xdp off 2>/dev/null; nsenter --net=/run/netns/'$SRV' tc qdisc del dev shs_s0 clsact 2>/dev/null; true'
+nsenter --net=/run/netns/$SRV "$SCR" host -i shs_s0 -c "$TMP/screen.cf" \
+	-s "$TMP/ctl.sock" --log-file "$LOG" 2>"$TMP/daemon.err" &
+DPID=$!
+e2e_wait_for 20 grep -q "running on shs_s0" "$TMP/daemon.err" ||
+	e2e_fail "daemon did not start: $(cat "$TMP/daemon.err")"
+
+# bot FROM BEHAVIOUR [ARGS] - smtpbot from .FROM; its SESSION and RESULT lines
+bot() {
+	local from=$1 b=$2
+	shift 2
+	ns_exec "$CLI" "$PY" "$HERE/smtpbot.py" --server "$SIP" --source "$NET.$from" \
+		--behaviour "$b" --attempts 1 --timeout 15 "$@" 2>>"$TMP/bot.err" | tail -n 2 | tr '\n' ' '
+}
+# delivered SENDER - messages from SENDER the sink took (status=sent)
+delivered() {
+	local id n=0
+	for id in $(grep -E "qmgr\[[0-9]+\]: [0-9A-F]+: from=<$1>" "$MAILLOG" |
+		    sed -E 's/.*: ([0-9A-F]+): from=.*/\1/'); do
+		grep -qE "$id: .*status=sent \(smtpscreen test sink\)" "$MAILLOG" && n=$((n + 1))
+	done
+	echo "$n"
+}
+stat_of() { "$CTL" -s "$TMP/ctl.sock" stats 2>/dev/null | awk -v n="$1" '$1 == n { print $2; exit }'; }
+
+# --- good mail with bare LFs in its body is delivered ------------------------------
+res=$(bot 10 bare_lf_body --from bare@example.org)
+e2e_log ".10 bare_lf_body: $res"
+echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".10 bare-LF body not accepted: $res"
+e2e_wait_for 10 eval '[ "$(delivered bare@example.org)" -ge 1 ]' ||
+	e2e_fail "bare-LF body not delivered: $(tail -5 "$MAILLOG")"
+[ "$(stat_of host_smug_data_packets)" -ge 1 ] ||
+	e2e_fail "the guard did not follow .10's DATA: $("$CTL" -s "$TMP/ctl.sock" stats | grep smug)"
+
+# --- a smuggled message is stopped --------------------------------------------------
+res=$(bot 11 smuggling --from relay@example.org --smuggle-from ceo-on@example.test)
+e2e_log ".11 smuggling (guard on): $res"
+echo "$res" | grep -q "result=accepted" && e2e_fail ".11 smuggling accepted: $res"
+echo "$res" | grep -Eq "RESULT .*result=(reset|closed) " || e2e_fail ".11 smuggling not stopped: $res"
+e2e_wait_for 5 grep -Eq "SMTP SMUGGLING from \[$NET\.11\]:[0-9]+ after DATA: \\\\n\\.\\\\nMAIL FROM:<ceo-on@example.test>" "$LOG" ||
+	e2e_fail "no SMTP SMUGGLING line for .11: $(grep -i smuggl "$LOG" | tail -3)"
+grep -q "SMUGGLING from \[$NET\.10\]" "$LOG" && e2e_fail "the bare-LF body was taken for smuggling"
+for kv in "smuggling 1" "smuggling_commands 1" "smuggling_stopped 1"; do
+	e2e_wait_for 5 eval '[ "$(stat_of '"${kv% *}"')" = '"${kv#* }"' ]' ||
+		e2e_fail "stats: no '$kv': $("$CTL" -s "$TMP/ctl.sock" stats | grep smug)"
+done
+[ "$(stat_of host_smug_drop_packets)" -ge 1 ] || e2e_fail "no segment dropped by the guard"
+# the same client is not blocked (smtpscreen_smuggling_ttl = 0)
+res=$(bot 11 good --from after@example.org)
+echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".11 good mail after the stop: $res"
+e2e_wait_for 10 eval '[ "$(delivered after@example.org)" -ge 1 ]' || e2e_fail ".11's good mail not delivered"
+
+# --- guard off: the same attempt gets its smuggled message delivered -----------------
+sed -i '$a smtpscreen_smuggling_enable = no' "$TMP/screen.cf"
+rl=$("$CTL" -s "$TMP/ctl.sock" reload 2>&1) || e2e_fail "reload refused: $rl"
+sleep 1
+res=$(bot 12 smuggling --from relay@example.org --smuggle-from ceo-off@example.test)
+e2e_log ".12 smuggling (guard off): $res"
+echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".12 smuggling (guard off) not accepted: $res"
+e2e_wait_for 10 eval '[ "$(delivered ceo-off@example.test)" -ge 1 ]' ||
+	e2e_fail "guard off: the smuggled message was not delivered, so this server is not vulnerable and the test proves nothing: $(tail -8 "$MAILLOG")"
+sleep 1
+[ "$(delivered ceo-on@example.test)" -eq 0 ] || e2e_fail "guard on: the smuggled message was delivered"
+stop_daemon
+sleep 0.5
+cap_stop >/dev/null || e2e_fail "server-side capture empty"
+m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.11 && tcp.payload contains \"ceo-on@\"" \
+	-T fields -e frame.number 2>/dev/null | wc -l)
+[ "$m" -eq 0 ] || e2e_fail "the server got the smuggled commands of .11 ($m frames)"
+m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.12 && tcp.payload contains \"ceo-off@\"" \
+	-T fields -e frame.number 2>/dev/null | wc -l)
+[ "$m" -gt 0 ] || e2e_fail "server-side capture lacks .12's smuggled commands: capture broken?"
+e2e_log "PASS"
+exit 0
