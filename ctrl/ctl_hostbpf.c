@@ -596,28 +596,7 @@ int ctl_hostbpf_smug_conf(struct ctl_hostbpf *h, bool on, enum scr_action act)
 int ctl_hostbpf_smug_stats(struct ctl_hostbpf *h,
 			   struct scr_xdp_ctr_val out[SCR_HOST_SMUG_C_MAX])
 {
-	int ncpu = libbpf_num_possible_cpus(), c, rc = 0;
-	struct scr_xdp_ctr_val *pc;
-	__u32 i;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	pc = calloc((size_t)ncpu, sizeof(*pc));
-	if (!pc)
-		return -ENOMEM;
-	for (i = 0; i < SCR_HOST_SMUG_C_MAX; i++) {
-		out[i].packets = out[i].bytes = 0;
-		if (bpf_map_lookup_elem(h->smug_ctr_fd, &i, pc)) {
-			rc = -errno;
-			break;
-		}
-		for (c = 0; c < ncpu; c++) {
-			out[i].packets += pc[c].packets;
-			out[i].bytes += pc[c].bytes;
-		}
-	}
-	free(pc);
-	return rc;
+	return ctl_maps_sum(h->smug_ctr_fd, out, SCR_HOST_SMUG_C_MAX);
 }
 
 /* ctl_hostbpf_fd - the ring buffer's epoll fd */

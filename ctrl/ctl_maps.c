@@ -1584,8 +1584,8 @@ int ctl_maps_sweep(struct ctl_maps *m, size_t *removed)
 	return rc;
 }
 
-/* ctl_maps_sum - sum n per-CPU counters of a map */
-static int ctl_maps_sum(int fd, struct scr_xdp_ctr_val *out, __u32 n)
+/* ctl_maps_sum - sum n per-CPU counters of the map fd */
+int ctl_maps_sum(int fd, struct scr_xdp_ctr_val *out, __u32 n)
 {
 	struct scr_xdp_ctr_val *pc;
 	int ncpu = libbpf_num_possible_cpus(), c, rc = 0;

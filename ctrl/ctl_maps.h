@@ -175,6 +175,9 @@ int ctl_maps_dyn_list(struct ctl_maps *m,
 		      int (*cb)(void *arg, const struct ctl_dyn_entry *e),
 		      void *arg);
 int ctl_maps_sweep(struct ctl_maps *m, size_t *removed);
+/* ctl_maps_sum - n per-CPU counters of the BPF map fd, summed over CPUs
+ * (any of our counter maps); 0 or -errno */
+int ctl_maps_sum(int fd, struct scr_xdp_ctr_val *out, __u32 n);
 int ctl_maps_stats(struct ctl_maps *m,
 		   struct scr_xdp_ctr_val out[SCR_XDP_C_MAX]);
 /* Host-mode event counters summed over CPUs. */
