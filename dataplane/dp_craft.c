@@ -150,9 +150,9 @@ static void build(const struct craft_ctx *c, const struct craft_seg *s,
 /* dp_craft_stop - frames that end the session 'frame' belongs to */
 int dp_craft_stop(const uint8_t *frame, uint32_t len, const uint16_t *ports,
 		  unsigned nports, const char *reply,
-		  struct dp_craft_frame out[3])
+		  struct dp_craft_frame out[DP_CRAFT_STOP_MAX])
 {
-	struct craft_seg seg[3];
+	struct craft_seg seg[DP_CRAFT_STOP_MAX];
 	struct craft_ctx c;
 	struct scr_pkt pk;
 	uint32_t rlen = 0, next;
@@ -249,6 +249,19 @@ int dp_craft_stop(const uint8_t *frame, uint32_t len, const uint16_t *ports,
 		seg[n].ack = pk.ack;
 		seg[n].flags = SCR_TCP_RST | SCR_TCP_ACK;
 		n++;
+		/* A server segment the client may have already: a retransmission
+		 * (the client's ACK was lost, or dropped in XDP once its address
+		 * was blocked). Its RST must carry the sequence number the
+		 * client expects exactly (RFC 5961 answers any other with a
+		 * challenge ACK and keeps the connection): one RST for each case,
+		 * the segment new or already received. */
+		if (next != pk.seq + rlen && !(pk.flags & SCR_TCP_SYN)) {
+			seg[n].dst = DP_CRAFT_TO_CLIENT;
+			seg[n].seq = next;
+			seg[n].ack = pk.ack;
+			seg[n].flags = SCR_TCP_RST | SCR_TCP_ACK;
+			n++;
+		}
 	}
 	for (i = 0; i < n; i++)
 		build(&c, &seg[i], &out[i]);

@@ -54,8 +54,10 @@
  * CONTRACT
  *	dp_craft_stop(frame, len, ports, nports, reply, out): frame is the
  *	  whole Ethernet frame (len bytes, read only); ports are host order.
- *	  Writes 0..3 frames to out in send order (RST to the server, reply to
- *	  the client, RST to the client; absent ones skipped) and returns the
+ *	  Writes 0..4 frames to out in send order (RST to the server, reply to
+ *	  the client, RST to the client; absent ones skipped; for a server
+ *	  segment with data a second RST to the client at its end, in case
+ *	  the client has the segment already) and returns the
  *	  count, or -EINVAL: not Ethernet IPv4/IPv6 TCP, an IP fragment,
  *	  captured shorter than the IP header says (truncated), neither port
  *	  screened, ports == NULL or nports == 0, reply longer than
@@ -103,9 +105,12 @@ struct dp_craft_frame {
 	uint8_t data[DP_CRAFT_FRAME_MAX];
 };
 
+/* Frames dp_craft_stop writes at the most. */
+#define DP_CRAFT_STOP_MAX 4
+
 int dp_craft_stop(const uint8_t *frame, uint32_t len, const uint16_t *ports,
 		  unsigned nports, const char *reply,
-		  struct dp_craft_frame out[3]);
+		  struct dp_craft_frame out[DP_CRAFT_STOP_MAX]);
 
 int dp_craft_reply(enum scr_test test, enum scr_action act,
 		   const struct scr_addr *client, const char *dnsbl_name,

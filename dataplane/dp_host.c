@@ -550,7 +550,7 @@ static void rst_client(struct host *h, const uint8_t *frame, uint32_t caplen,
 		       const char *reply)
 {
 	const struct scr_policy *pol = &h->lw.setup->pol;
-	struct dp_craft_frame out[3];
+	struct dp_craft_frame out[DP_CRAFT_STOP_MAX];
 	int n, i;
 
 	n = dp_craft_stop(frame, caplen, pol->ports, pol->nports, reply, out);

@@ -312,7 +312,7 @@ static void send_crafted(struct dp_worker *w, unsigned p,
 /* do_stop - the engine stopped the session at m: RST both ends */
 static void do_stop(struct dp_worker *w, struct rte_mbuf *m, unsigned i)
 {
-	struct dp_craft_frame out[3];
+	struct dp_craft_frame out[DP_CRAFT_STOP_MAX];
 	char reply[DP_CRAFT_REPLY_MAX];
 	const char *rp = NULL;
 	unsigned in = port_index(w, m->port), j;
@@ -388,7 +388,7 @@ static void do_envwait(struct dp_worker *w, struct rte_mbuf *m, uint64_t now)
 static void env_answer(struct dp_worker *w, const struct ctl_live_msg *msg)
 {
 	void *pk[DP_HOLD_FLOW_MAX];
-	struct dp_craft_frame out[3];
+	struct dp_craft_frame out[DP_CRAFT_STOP_MAX];
 	struct scr_flow_key k;
 	struct scr_pkt p;
 	bool from_client;

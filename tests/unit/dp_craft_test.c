@@ -111,7 +111,7 @@ static uint32_t frame(uint8_t *b, int v6, int vlans, int from_client,
 
 static void test_truncated_every_length(void **state)
 {
-	struct dp_craft_frame out[3];
+	struct dp_craft_frame out[DP_CRAFT_STOP_MAX];
 	uint8_t b[256];
 	uint32_t full, l;
 	int v6, vlans;
@@ -171,7 +171,7 @@ static const struct bad_case bad_cases[] = {
 
 static void test_bad_input(void **state)
 {
-	struct dp_craft_frame out[3];
+	struct dp_craft_frame out[DP_CRAFT_STOP_MAX];
 	char reply[1100];
 	uint8_t b[256];
 	size_t i;
@@ -223,7 +223,7 @@ struct stop_case {
 	const char *payload;
 	const char *reply;
 	int n;
-	struct exp_seg seg[3];
+	struct exp_seg seg[DP_CRAFT_STOP_MAX];
 };
 
 #define TS DP_CRAFT_TO_SERVER
@@ -304,24 +304,28 @@ static const struct stop_case stop_cases[] = {
 	  RA, 1000, 5000, NULL, reply521, 1, {
 	  { TS, 0, RA, 1000, 5000, 0 } } },
 	{ "server data, IPv4, no reply", 0, 0, 0, 0, 0, 25,
-	  PA, 1000, 5000, "220 mx ESMTP\r\n", NULL, 2, {
+	  PA, 1000, 5000, "220 mx ESMTP\r\n", NULL, 3, {
 	  { TS, 1, RA, 5000, 1014, 0 },
-	  { TC, 0, RA, 1000, 5000, 0 } } },
+	  { TC, 0, RA, 1000, 5000, 0 },
+	  { TC, 0, RA, 1014, 5000, 0 } } },	/* the client has it already */
 	{ "server data, IPv4, 1 VLAN, reply", 0, 1, 0, 0, 0, 25,
-	  PA, 1000, 5000, "250 ok\r\n", reply521, 3, {
+	  PA, 1000, 5000, "250 ok\r\n", reply521, 4, {
 	  { TS, 1, RA, 5000, 1008, 0 },
 	  { TC, 0, PA, 1000, 5000, 1 },
-	  { TC, 0, RA, 1026, 5000, 0 } } },
+	  { TC, 0, RA, 1026, 5000, 0 },
+	  { TC, 0, RA, 1008, 5000, 0 } } },
 	{ "server data, IPv6, 2 VLANs, reply", 1, 2, 0, 0, 0, 587,
-	  PA, 1000, 5000, "250 ok\r\n", reply521, 3, {
+	  PA, 1000, 5000, "250 ok\r\n", reply521, 4, {
 	  { TS, 1, RA, 5000, 1008, 0 },
 	  { TC, 0, PA, 1000, 5000, 1 },
-	  { TC, 0, RA, 1026, 5000, 0 } } },
+	  { TC, 0, RA, 1026, 5000, 0 },
+	  { TC, 0, RA, 1008, 5000, 0 } } },
 	{ "server FIN (+1), IPv6, reply", 1, 0, 0, 0, 0, 25,
-	  SCR_TCP_FIN | A, 1000, 5000, NULL, reply521, 3, {
+	  SCR_TCP_FIN | A, 1000, 5000, NULL, reply521, 4, {
 	  { TS, 1, RA, 5000, 1001, 0 },
 	  { TC, 0, PA, 1000, 5000, 1 },
-	  { TC, 0, RA, 1026, 5000, 0 } } },
+	  { TC, 0, RA, 1026, 5000, 0 },
+	  { TC, 0, RA, 1001, 5000, 0 } } },
 	{ "server SYN|ACK (+1): no reply to a client in SYN-SENT", 0, 0, 0, 0, 0, 25,
 	  SCR_TCP_SYN | A, 1000, 5000, NULL, reply521, 2, {
 	  { TS, 1, RA, 5000, 1001, 0 },
@@ -471,7 +475,7 @@ static void test_stop_table(void **state)
 	fill_long_reply();
 	for (i = 0; i < sizeof(stop_cases) / sizeof(stop_cases[0]); i++) {
 		const struct stop_case *c = &stop_cases[i];
-		struct dp_craft_frame out[3];
+		struct dp_craft_frame out[DP_CRAFT_STOP_MAX];
 		uint8_t in[256];
 		uint32_t len = stop_input(c, in);
 		int n, j;
@@ -488,7 +492,7 @@ static void test_stop_table(void **state)
 /* Ethernet padding after the IP packet is not payload. */
 static void test_padded_input(void **state)
 {
-	struct dp_craft_frame out[3];
+	struct dp_craft_frame out[DP_CRAFT_STOP_MAX];
 	uint8_t b[256];
 	uint32_t len = frame(b, 0, 0, 1, SCR_TCP_ACK, NULL);	/* 54 bytes */
 
@@ -611,7 +615,7 @@ static void test_reply_table(void **state)
 /* A reply from dp_craft_reply goes into dp_craft_stop as it is. */
 static void test_reply_into_stop(void **state)
 {
-	struct dp_craft_frame out[3];
+	struct dp_craft_frame out[DP_CRAFT_STOP_MAX];
 	char reply[DP_CRAFT_REPLY_MAX];
 	struct scr_addr a;
 	uint8_t b[256];
@@ -682,7 +686,7 @@ static void test_scapy(void **state)
 	/* magic, version 2.4, zone, sigfigs, snaplen, DLT_EN10MB */
 	assert_int_equal(fwrite(gh, 4, 6, f), 6);
 	for (i = 0; i < sizeof(stop_cases) / sizeof(stop_cases[0]); i++) {
-		struct dp_craft_frame out[3];
+		struct dp_craft_frame out[DP_CRAFT_STOP_MAX];
 		uint8_t in[256];
 		uint32_t len = stop_input(&stop_cases[i], in);
 		int n = dp_craft_stop(in, len, ports, NPORTS, stop_cases[i].reply, out);
