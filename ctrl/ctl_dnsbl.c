@@ -38,6 +38,7 @@
  *	ares_query() called from this module, on that thread.
  */
 #include "ctl_dnsbl.h"
+#include "ctl_ares.h"
 
 #include <arpa/inet.h>
 #include <ares.h>
@@ -1108,32 +1109,15 @@ int ctl_dnsbl_lookup(struct ctl_dnsbl *d, const struct scr_addr *addr,
 int ctl_dnsbl_pollfds(struct ctl_dnsbl *d, struct pollfd *fds, int max,
 		      int *timeout_ms)
 {
-	ares_socket_t s[ARES_GETSOCK_MAXNUM];
 	struct timeval tv, *tp;
-	int bits, n = 0;
+	int n;
 	int64_t t = -1;
 
 	if (d->ndom == 0) {
 		*timeout_ms = -1;
 		return 0;
 	}
-	bits = ares_getsock(d->ch, s, ARES_GETSOCK_MAXNUM);
-	for (int i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
-		short ev = 0;
-
-		/* c-ares's ARES_GETSOCK_WRITABLE shifts a signed 1 into the
-		 * sign bit for the last socket: test the bits unsigned */
-		if (((unsigned)bits >> i) & 1u)
-			ev |= POLLIN;
-		if (((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
-			ev |= POLLOUT;
-		if (ev == 0)
-			continue;
-		fds[n].fd = s[i];
-		fds[n].events = ev;
-		fds[n].revents = 0;
-		n++;
-	}
+	n = ctl_ares_fds(d->ch, fds, max);
 	tp = ares_timeout(d->ch, NULL, &tv);
 	if (tp != NULL)
 		t = (int64_t)tp->tv_sec * 1000 + (tp->tv_usec + 999) / 1000;

@@ -22,6 +22,8 @@
 
 #ifdef SCR_HAVE_DNSBL
 #include <ares.h>
+
+#include "ctl_ares.h"
 #endif
 
 #include "ctl_cidr.h"
@@ -330,25 +332,7 @@ static void dom_on_mx(void *arg, int status, int timeouts, unsigned char *abuf,
 /* res_fds - c-ares's sockets as pollfds; the count */
 static int res_fds(struct ctl_envelope *v, struct pollfd *fds, int max)
 {
-	ares_socket_t s[ARES_GETSOCK_MAXNUM];
-	int bits = ares_getsock(v->ch, s, ARES_GETSOCK_MAXNUM), i, n = 0;
-
-	for (i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
-		short ev = 0;
-
-		/* unsigned: the last socket's write bit is the sign bit */
-		if (((unsigned)bits >> i) & 1u)
-			ev |= POLLIN;
-		if (((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
-			ev |= POLLOUT;
-		if (ev == 0)
-			continue;
-		fds[n].fd = s[i];
-		fds[n].events = ev;
-		fds[n].revents = 0;
-		n++;
-	}
-	return n;
+	return ctl_ares_fds(v->ch, fds, max);
 }
 
 /* res_run - answers on the ready fds, then c-ares's timers */
