@@ -318,22 +318,33 @@ static size_t ctl_log_text_len(const struct scr_event *ev)
 	return ev->text_len < SCR_EV_TEXT_MAX ? ev->text_len : SCR_EV_TEXT_MAX;
 }
 
+/* The reason bits that are not tests, in the CSV's order after them. */
+static const struct {
+	scr_reasons bit;
+	const char *name;
+} ctl_log_other_reasons[] = {
+	{ SCR_REASON_SMUGGLING, "smuggling" },
+	{ SCR_REASON_ENVELOPE, "envelope" },
+	{ SCR_REASON_COMMAND_LIMIT, "command_limit" },
+};
+
 /* ctl_log_reasons - the names of the reason bits into buf: "a|b" for the
  * verdict CSV, or json: "\"a\",\"b\"". Returns the length written. */
 static size_t ctl_log_reasons(char *buf, size_t len, scr_reasons reasons, bool json)
 {
+	const size_t nother = sizeof(ctl_log_other_reasons) /
+			      sizeof(ctl_log_other_reasons[0]);
 	size_t n = 0;
 	unsigned t;
 
 	if (len == 0)
 		return 0;
 	buf[0] = '\0';
-	for (t = 0; t <= SCR_TEST_MAX + 1; t++) {
+	for (t = 0; t < SCR_TEST_MAX + nother; t++) {
 		const char *name = t < SCR_TEST_MAX ? scr_test_name[t] :
-				   t == SCR_TEST_MAX ? "smuggling" : "envelope";
+				   ctl_log_other_reasons[t - SCR_TEST_MAX].name;
 		unsigned bit = t < SCR_TEST_MAX ? SCR_TEST_BIT(t) :
-			       t == SCR_TEST_MAX ? SCR_REASON_SMUGGLING :
-						   SCR_REASON_ENVELOPE;
+			       ctl_log_other_reasons[t - SCR_TEST_MAX].bit;
 
 		if (!(reasons & bit) || n >= len)
 			continue;

@@ -275,6 +275,7 @@ int dp_craft_stop(const uint8_t *frame, uint32_t len, const uint16_t *ports,
 #define R_DNSBL		"5.7.1 Service unavailable; client ["
 #define R_DNSBL_USING	"] blocked using "
 #define R_DNSBL_NONAME	"a DNS blocklist"
+#define R_LIMIT		" Service unavailable - try again later"
 
 /* A bounded string being written. */
 struct rbuf {
@@ -378,6 +379,28 @@ int dp_craft_reply(enum scr_test test, enum scr_action act,
 		puts_(&b, dnsbl_name != NULL ? dnsbl_name : R_DNSBL_NONAME);
 	}
 	puts_(&b, "\r\n");
+	if (b.full) {
+		if (cap > 0)
+			buf[0] = 0;
+		return -ENOSPC;
+	}
+	return (int)b.len;
+}
+
+/* dp_craft_limit_reply - postscreen's reply when its command count or
+ * line length limit ends a session: "421 $myhostname Service unavailable
+ * - try again later" */
+int dp_craft_limit_reply(const char *myhostname, char *buf, size_t cap)
+{
+	struct rbuf b = { .p = buf, .cap = cap };
+
+	if (myhostname == NULL || !*myhostname || !name_ok(myhostname))
+		return -EINVAL;
+	if (cap > 0)
+		buf[0] = 0;
+	puts_(&b, "421 ");
+	puts_(&b, myhostname);
+	puts_(&b, R_LIMIT "\r\n");
 	if (b.full) {
 		if (cap > 0)
 			buf[0] = 0;

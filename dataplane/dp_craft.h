@@ -116,4 +116,6 @@ int dp_craft_reply(enum scr_test test, enum scr_action act,
 		   const struct scr_addr *client, const char *dnsbl_name,
 		   char *buf, size_t cap);
 
+int dp_craft_limit_reply(const char *myhostname, char *buf, size_t cap);
+
 #endif

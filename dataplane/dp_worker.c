@@ -89,7 +89,11 @@ static void hook_client(void *arg, const struct scr_flow_key *key,
 	ctl_live_worker_client(&w->lw, key, now_ns, out);
 }
 
-/* stop_test - the test whose action stops the session: drop first */
+/* stop_test value: a postscreen limit stopped the session (421) */
+#define STOP_LIMIT 0xfe
+
+/* stop_test - the test whose action stops the session: drop first, then
+ * a command count / line length limit */
 static void stop_test(const struct scr_policy *pol, scr_reasons reasons,
 		      uint8_t *test, uint8_t *act)
 {
@@ -104,6 +108,27 @@ static void stop_test(const struct scr_policy *pol, scr_reasons reasons,
 			}
 		}
 	}
+	if (reasons & SCR_REASON_COMMAND_LIMIT)
+		*test = STOP_LIMIT;
+}
+
+/* stop_reply - postscreen's line for the client of a session stopped at
+ * burst index i into buf; NULL for none */
+static const char *stop_reply(struct dp_worker *w, unsigned i,
+			      const struct scr_addr *client, char *buf, size_t len)
+{
+	int n;
+
+	if (!w->app->stop_reply || w->stop_test[i] == 0xff)
+		return NULL;
+	if (w->stop_test[i] == STOP_LIMIT)
+		n = dp_craft_limit_reply(ctl_conf_get(w->lw.setup->conf, "myhostname"),
+					 buf, len);
+	else
+		n = dp_craft_reply((enum scr_test)w->stop_test[i],
+				   (enum scr_action)w->stop_act[i], client, NULL,
+				   buf, len);
+	return n > 0 ? buf : NULL;
 }
 
 /* hold_free - free the held frames of a flow (stopped or ended) */
@@ -314,7 +339,7 @@ static void do_stop(struct dp_worker *w, struct rte_mbuf *m, unsigned i)
 {
 	struct dp_craft_frame out[DP_CRAFT_STOP_MAX];
 	char reply[DP_CRAFT_REPLY_MAX];
-	const char *rp = NULL;
+	const char *rp;
 	unsigned in = port_index(w, m->port), j;
 	struct scr_flow_key k;
 	struct scr_pkt p;
@@ -324,11 +349,7 @@ static void do_stop(struct dp_worker *w, struct rte_mbuf *m, unsigned i)
 	w->st.stopped++;
 	if (frame_key(w, m, &k, &p, &from_client) == 0)
 		hold_free(w, &k);
-	if (w->app->stop_reply && w->stop_test[i] != 0xff &&
-	    dp_craft_reply((enum scr_test)w->stop_test[i],
-			   (enum scr_action)w->stop_act[i], &k.client, NULL,
-			   reply, sizeof(reply)) > 0)
-		rp = reply;
+	rp = stop_reply(w, i, &k.client, reply, sizeof(reply));
 	n = dp_craft_stop(rte_pktmbuf_mtod(m, const uint8_t *),
 			  rte_pktmbuf_data_len(m), w->app->ports, w->app->nports,
 			  rp, out);

@@ -353,6 +353,7 @@ static enum scr_verdict final_verdict(const struct scr_flow *f, bool passed)
 static void decide(struct scr_engine *e, struct scr_flow *f,
 		   struct scr_frame *fr, enum scr_verdict v)
 {
+	scr_reasons reasons = f->reasons;
 	struct scr_event ev;
 	unsigned t;
 
@@ -362,6 +363,8 @@ static void decide(struct scr_engine *e, struct scr_flow *f,
 		struct scr_smug_from from;
 		const char *where = scr_smtp_where(&f->smtp);
 
+		if (scr_smtp_limit(&f->smtp) != SCR_END_CLOSE)
+			reasons |= (scr_reasons)SCR_REASON_COMMAND_LIMIT;
 		scr_smtp_handoff(&f->smtp, e->take_off, &from);
 		scr_smtp_fini(&e->env, &f->smtp);
 		/* the guard takes the SMTP machine's place */
@@ -399,7 +402,7 @@ static void decide(struct scr_engine *e, struct scr_flow *f,
 	ev_init(e, &ev, SCR_EV_VERDICT, f, fr);
 	ev_tail_clear(&ev);
 	ev.verdict = v;
-	ev.reasons = f->reasons;
+	ev.reasons = reasons;
 	ev.pass_old = (f->flags & SCR_FF_PASS_OLD) != 0;
 	ev.stop_pkt = f->stop_pkt;
 	e->hooks.event(e->hooks.arg, &ev);
@@ -430,6 +433,8 @@ static void end_session(struct scr_engine *e, struct scr_flow *f,
 	ev_tail_clear(&ev);
 	ev.verdict = (enum scr_verdict)f->verdict;
 	ev.reasons = f->reasons;
+	if (why == SCR_END_COMMAND_COUNT || why == SCR_END_COMMAND_LENGTH)
+		ev.reasons |= (scr_reasons)SCR_REASON_COMMAND_LIMIT;
 	ev.pass_old = (f->flags & SCR_FF_PASS_OLD) != 0;
 	ev.end = why;
 	e->hooks.event(e->hooks.arg, &ev);

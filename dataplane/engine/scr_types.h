@@ -59,7 +59,12 @@ _Static_assert(SCR_TEST_MAX <= 8, "SCR_REASON_SMUGGLING takes reason bit 8");
  * (smtpscreen_{helo,sender,recipient}_restrictions) rejected the client's
  * HELO, sender or recipient (ctrl decides; CSV name "envelope"). */
 #define SCR_REASON_ENVELOPE 0x200u
-/* A set of reasons: SCR_TEST bits and SCR_REASON_SMUGGLING. */
+/* Not a failure, a note in the VERDICT event (CSV name "command_limit"):
+ * postscreen_command_count_limit or line_length_limit ended the session
+ * (postscreen: COMMAND COUNT/LENGTH LIMIT, 421). The verdict is what the
+ * tests the client had time for say; never in a flow's own reasons. */
+#define SCR_REASON_COMMAND_LIMIT 0x400u
+/* A set of reasons: SCR_TEST bits and the SCR_REASON_* bits above. */
 typedef uint16_t scr_reasons;
 /* Tests the SMTP machine runs on the byte streams. */
 #define SCR_TESTS_STREAM (SCR_TEST_BIT(SCR_TEST_PREGREET) | \

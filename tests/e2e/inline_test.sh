@@ -19,7 +19,9 @@
 #   are stopped (RST or 5xx, nothing delivered), logged with postscreen's line and
 #   written as verdict fail with the right reason; a deny-listed source is refused;
 #   the next SYN of each stopped client gets no connection, and with af_xdp it is
-#   dropped in XDP (drop_block counter); SIGTERM ends the appliance (exit 0, summary,
+#   dropped in XDP (drop_block counter); a client past postscreen_command_count_limit
+#   gets postscreen's 421, is logged COMMAND COUNT LIMIT and written pass,command_limit;
+#   SIGTERM ends the appliance (exit 0, summary,
 #   pins removed); `smtpscreen replay` of the client-side capture gives the live
 #   verdict and reasons for every live flow, and no other row except, with af_xdp,
 #   the SYNs that XDP dropped before the appliance saw them (a blocked bot's: fail
@@ -306,6 +308,19 @@ if [ "$MIDDLE" = smtpscreen ]; then
 	# a passed client still gets through after all that
 	good_mail 10 second
 
+	# postscreen's command count limit (20): the 21st command gets postscreen's
+	# 421 and the session ends; the client had passed HELO and failed nothing,
+	# so it passes (verdict pass, reason command_limit) and may come back
+	res=$(bot 19 noop_flood)
+	e2e_log ".19 noop_flood: $res"
+	echo "$res" | grep -Eq "SESSION .*result=tempfail replies=([0-9]+,){21}421 " ||
+		e2e_fail ".19 noop_flood: want 421 to its 21st command: $res"
+	e2e_wait_for 5 grep -q "COMMAND COUNT LIMIT from \[$NET.19\]:[0-9]* after NOOP" "$LOG" ||
+		e2e_fail "no COMMAND COUNT LIMIT line for .19: $(tail -5 "$LOG")"
+	e2e_wait_for 5 grep -Eq "^$NET\.19,[0-9]+,$SIP,25,pass,command_limit\$" "$LIVE" ||
+		e2e_fail "no 'pass,command_limit' row for .19: $(grep "^$NET.19," "$LIVE")"
+	syn 19 || e2e_fail ".19 (command count limit, passed) cannot connect again"
+
 	# operations: the control socket and the metrics
 	st=$("$CTL" -s "$TMP/ctl.sock" status 2>&1) || e2e_fail "smtpscreenctl status: $st"
 	echo "$st" | grep -q "smtpscreen inline: running" || e2e_fail "status: $st"
@@ -368,11 +383,12 @@ head -1 "$LIVE" | grep -qx 'client,client_port,server,server_port,verdict,reason
 	e2e_fail "live CSV header: $(head -1 "$LIVE")"
 tail -n +2 "$LIVE" | sort >"$TMP/live.sorted"
 tail -n +2 "$TMP/replay.csv" | sort >"$TMP/replay.sorted"
-# live rows: .10 twice, each bot's session; with af_packet also each bot's blocked
-# next SYN (the appliance sees it and stops it: fail with the first reason) and .20
-# (blocklisted); with af_xdp those never leave the kernel
-want=$((NBOTS + 2))
-[ "$PMD" = af_packet ] && want=$((2 * NBOTS + 3))
+# live rows: .10 twice, each bot's session, .19's session and its next connection
+# (passed); with af_packet also each bot's blocked next SYN (the appliance sees it
+# and stops it: fail with the first reason) and .20 (blocklisted); with af_xdp
+# those never leave the kernel
+want=$((NBOTS + 4))
+[ "$PMD" = af_packet ] && want=$((2 * NBOTS + 5))
 nlive=$(wc -l <"$TMP/live.sorted")
 [ "$nlive" -eq "$want" ] || e2e_fail "live CSV has $nlive rows, want $want: $(cat "$LIVE")"
 per=1

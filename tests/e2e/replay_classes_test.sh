@@ -69,7 +69,8 @@ import csv, ipaddress, re, sys
 cls, labels, verdicts, out, allow = sys.argv[1:6]
 allow = int(allow)
 REASONS = {'pregreet', 'bare_newline', 'pipelining', 'non_smtp_command', 'helo',
-           'access_reject', 'dnsbl', 'smuggling'}
+           'access_reject', 'dnsbl', 'smuggling', 'command_limit'}
+NOTES = {'command_limit'}	# a note beside any verdict, not a failure
 VERDICTS = {'pass', 'fail', 'allowlisted', 'blocklisted', 'unknown'}
 bad = []
 
@@ -97,7 +98,8 @@ for no, line in enumerate(lines[1:], 2):
     rs = r.split('|') if r else []
     if any(x not in REASONS for x in rs) or len(set(rs)) != len(rs):
         bad.append(f"verdicts line {no}: reasons {r!r}")
-    if (v == 'fail') != bool(rs) and not (v == 'blocklisted' and rs == ['access_reject']):
+    fails = [x for x in rs if x not in NOTES]
+    if (v == 'fail') != bool(fails) and not (v == 'blocklisted' and fails == ['access_reject']):
         bad.append(f"verdicts line {no}: verdict {v} with reasons {r!r}")
     if sp != 25:
         bad.append(f"verdicts line {no}: flow on port {sp} (noise) listed: {line}")

@@ -26,6 +26,8 @@
 #                      DATA and a second message, all in the message's one send()
 #     bare_lf_body     a good session whose message body has bare-LF lines (and a
 #                      dot-stuffed one after a bare LF); it ends with CRLF.CRLF
+#     noop_flood       EHLO, then --noops NOOP commands (each waits for its reply;
+#                      postscreen's command count limit is 20), then the mail
 #
 #   After its particular misbehaviour a bot carries on like a client that wants to
 #   deliver a mail (the non-SMTP bots only read the answer and quit), so the result
@@ -35,7 +37,7 @@
 #
 # CONTRACT
 #   smtpbot.py --server IP --source IP --behaviour B [--port 25] [--helo NAME]
-#              [--from ADDR] [--to ADDR] [--smuggle-from ADDR] [--attempts N] [--retry-delay S]
+#              [--from ADDR] [--to ADDR] [--smuggle-from ADDR] [--noops N] [--attempts N] [--retry-delay S]
 #              [--timeout S] [-v]
 #   stdout: one line per TCP session,
 #     SESSION src=IP:PORT dst=IP:PORT behaviour=B result=R replies=C,C,...
@@ -57,7 +59,7 @@ import time
 
 BEHAVIOURS = ("good", "denylisted", "allowlisted", "pregreet", "pregreet_teaser",
               "bare_newline", "pipelining", "get", "connect", "post", "subject",
-              "smuggling", "bare_lf_body")
+              "smuggling", "bare_lf_body", "noop_flood")
 
 EXIT_CODES = {"accepted": 0, "rejected": 3, "tempfail": 4, "closed": 5, "reset": 5,
               "answered": 6, "timeout": 1, "error": 1}
@@ -310,6 +312,18 @@ def play_pipelining(s, args):
     return data(s, args)
 
 
+def play_noop_flood(s, args):
+    res = greeting(s)
+    if res:
+        return res
+    r = s.command(ehlo_cmd(args))
+    for _ in range(args.noops):
+        if r.kind() != "ok":
+            return r.kind()
+        r = s.command(b"NOOP\r\n")
+    return after_ehlo(s, args, r)
+
+
 def http_request(args):
     b = args.behaviour
     if b == "get":
@@ -337,7 +351,7 @@ PLAYERS = {"good": play_good, "denylisted": play_good, "allowlisted": play_good,
            "pregreet": play_pregreet, "pregreet_teaser": play_pregreet_teaser,
            "bare_newline": play_bare_newline, "pipelining": play_pipelining,
            "get": play_nonsmtp, "connect": play_nonsmtp, "post": play_nonsmtp,
-           "subject": play_nonsmtp}
+           "subject": play_nonsmtp, "noop_flood": play_noop_flood}
 
 
 def run_session(args):
@@ -369,6 +383,7 @@ def parse_args(argv):
     p.add_argument("--to", dest="rcpt", default="u@example.test")
     p.add_argument("--smuggle-from", dest="smuggle_from", default="ceo@example.test",
                    help="sender of the smuggled message (smuggling)")
+    p.add_argument("--noops", type=int, default=25, help="NOOP commands (noop_flood)")
     p.add_argument("--attempts", type=int, default=3,
                    help="sessions to try while RCPT gets a 4xx (good clients)")
     p.add_argument("--retry-delay", type=float, default=1.0, help="seconds between sessions")

@@ -249,7 +249,8 @@ static void test_lines(void **state)
 	ctl_conf_destroy(conf);
 }
 
-/* test_verdict_row - the verdict CSV: reasons by name, smuggling too */
+/* test_verdict_row - the verdict CSV: reasons by name, the bits that are
+ * not tests too (smuggling, envelope, command_limit) */
 static void test_verdict_row(void **state)
 {
 	struct scr_event ev = mk(SCR_EV_VERDICT, "198.18.0.5", 40000, "198.19.255.1", 25);
@@ -264,10 +265,15 @@ static void test_verdict_row(void **state)
 	ctl_log_verdict_row(f, &ev.key, SCR_V_FAIL, SCR_REASON_SMUGGLING);
 	ctl_log_verdict_row(f, &ev.key, SCR_V_FAIL, (scr_reasons)(SCR_TEST_BIT(SCR_TEST_PREGREET) |
 			    SCR_TEST_BIT(SCR_TEST_DNSBL) | SCR_REASON_SMUGGLING));
+	ctl_log_verdict_row(f, &ev.key, SCR_V_PASS, SCR_REASON_COMMAND_LIMIT);
+	ctl_log_verdict_row(f, &ev.key, SCR_V_FAIL, (scr_reasons)(SCR_TEST_BIT(SCR_TEST_PIPELINING) |
+			    SCR_REASON_ENVELOPE | SCR_REASON_COMMAND_LIMIT));
 	fclose(f);
 	assert_string_equal(text, "198.18.0.5,40000,198.19.255.1,25,pass,\n"
 			    "198.18.0.5,40000,198.19.255.1,25,fail,smuggling\n"
-			    "198.18.0.5,40000,198.19.255.1,25,fail,pregreet|dnsbl|smuggling\n");
+			    "198.18.0.5,40000,198.19.255.1,25,fail,pregreet|dnsbl|smuggling\n"
+			    "198.18.0.5,40000,198.19.255.1,25,pass,command_limit\n"
+			    "198.18.0.5,40000,198.19.255.1,25,fail,pipelining|envelope|command_limit\n");
 	free(text);
 }
 

@@ -612,6 +612,24 @@ static void test_reply_table(void **state)
 	}
 }
 
+/* test_limit_reply - postscreen's 421 for COMMAND COUNT/LENGTH LIMIT;
+ * a host name that does not fit or is not printable gives none */
+static void test_limit_reply(void **state)
+{
+	char buf[DP_CRAFT_REPLY_MAX];
+
+	(void)state;
+	assert_int_equal(dp_craft_limit_reply("mx.example.test", buf, sizeof(buf)), 59);
+	assert_string_equal(buf, "421 mx.example.test Service unavailable - try again later\r\n");
+	memset(buf, '#', sizeof(buf));
+	assert_int_equal(dp_craft_limit_reply("mx.example.test", buf, 59), -ENOSPC);
+	assert_string_equal(buf, "");
+	assert_int_equal(dp_craft_limit_reply("mx.example.test", buf, 60), 59);
+	assert_int_equal(dp_craft_limit_reply("mx example", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(dp_craft_limit_reply("", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(dp_craft_limit_reply(NULL, buf, sizeof(buf)), -EINVAL);
+}
+
 /* A reply from dp_craft_reply goes into dp_craft_stop as it is. */
 static void test_reply_into_stop(void **state)
 {
@@ -721,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_stop_table),
 		cmocka_unit_test(test_padded_input),
 		cmocka_unit_test(test_reply_table),
+		cmocka_unit_test(test_limit_reply),
 		cmocka_unit_test(test_reply_into_stop),
 		cmocka_unit_test(test_scapy),
 	};

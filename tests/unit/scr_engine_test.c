@@ -513,7 +513,8 @@ static const struct gcase gcases[] = {
 	 .want = SCR_V_PASS, .want_stop = -1},
 	{.label = "21 commands: COMMAND COUNT LIMIT, passed", .cls = SCR_CLIENT_NEW,
 	 .todo = 0xff, .action = SCR_ACT_ENFORCE, .s = {GREET, EHLO, EHLO_R, {'C', RSET20}},
-	 .want = SCR_V_PASS, .want_stop = 4, .want_end = SCR_END_COMMAND_COUNT},
+	 .want = SCR_V_PASS, .want_reasons = SCR_REASON_COMMAND_LIMIT, .want_stop = 4,
+	 .want_end = SCR_END_COMMAND_COUNT},
 	{.label = "21 commands without deep tests: smtpd's session, no limit",
 	 .cls = SCR_CLIENT_NEW,
 	 .todo = SCR_TEST_BIT(SCR_TEST_PREGREET) | SCR_TEST_BIT(SCR_TEST_HELO),
@@ -527,7 +528,8 @@ static const struct gcase gcases[] = {
 	{.label = "a long command: COMMAND LENGTH LIMIT", .cls = SCR_CLIENT_NEW,
 	 .todo = 0xff, .action = SCR_ACT_ENFORCE,
 	 .s = {GREET, {'C', "EHLO xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}},
-	 .want = SCR_V_UNKNOWN, .want_stop = 2, .want_end = SCR_END_COMMAND_LENGTH},
+	 .want = SCR_V_UNKNOWN, .want_reasons = SCR_REASON_COMMAND_LIMIT, .want_stop = 2,
+	 .want_end = SCR_END_COMMAND_LENGTH},
 };
 
 /* test_smuggling - the guard's cases: verdicts, stops, events */
@@ -563,9 +565,10 @@ static void test_smuggling(void **state)
 					 k + 1, s.fr[k].action, want);
 		}
 		if (c->want_end != SCR_END_CLOSE &&
-		    (r.ends != 1 || r.last_end.end != c->want_end))
-			fail_msg("%s: %d ends, reason %d", c->label, r.ends,
-				 (int)r.last_end.end);
+		    (r.ends != 1 || r.last_end.end != c->want_end ||
+		     r.last_end.reasons != c->want_reasons))
+			fail_msg("%s: %d ends, reason %d, reasons %#x", c->label, r.ends,
+				 (int)r.last_end.end, r.last_end.reasons);
 		scr_engine_flush(e, s.ts);
 		if (r.last_verdict.verdict != c->want ||
 		    r.last_verdict.reasons != c->want_reasons ||

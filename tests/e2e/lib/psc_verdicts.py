@@ -12,8 +12,9 @@
 #     pipelining, NON-SMTP COMMAND -> non_smtp_command, DNSBL rank -> dnsbl,
 #     DENYLISTED/BLACKLISTED -> verdict blocklisted with access_reject,
 #     ALLOWLISTED/WHITELISTED -> allowlisted, any other failure -> fail,
-#     PASS NEW/PASS OLD without a failure -> pass, nothing of these -> unknown.
-#   Other postscreen lines (HANGUP, COMMAND TIME/COUNT/LENGTH LIMIT, NOQUEUE, ...)
+#     PASS NEW/PASS OLD without a failure -> pass, nothing of these -> unknown;
+#     COMMAND COUNT/LENGTH LIMIT -> reason command_limit (a note: not a failure).
+#   Other postscreen lines (HANGUP, COMMAND TIME LIMIT, NOQUEUE, ...)
 #   are not tests smtpscreen reports and do not change the verdict.
 #   compare: prints a table (client, behaviour, postscreen said, smtpscreen said,
 #   OK/DIFF) and fails on any difference, on a session smtpscreen did not report and
@@ -42,7 +43,9 @@ import re
 import sys
 
 REASONS = ("pregreet", "bare_newline", "pipelining", "non_smtp_command", "helo",
-           "access_reject", "dnsbl")
+           "access_reject", "dnsbl", "reply_ban", "smuggling", "envelope", "command_limit")
+# Reasons that are notes, not failures: the verdict stays what the tests say.
+NOTES = {"command_limit"}
 VERDICTS = ("pass", "fail", "allowlisted", "blocklisted", "unknown")
 
 EP = r"\[(?P<addr>[^\]]+)\]:(?P<port>\d+)"
@@ -65,6 +68,7 @@ EVENTS = (   # (regex on the message text, reason or None, flag)
     (re.compile(r"^(?:DENY|BLACK)LISTED " + EP), "access_reject", "blocklisted"),
     (re.compile(r"^(?:ALLOW|WHITE)LISTED " + EP), None, "allowlisted"),
     (re.compile(r"^PASS (?:NEW|OLD) " + EP), None, "pass"),
+    (re.compile(r"^COMMAND (?:COUNT|LENGTH) LIMIT from " + EP), "command_limit", None),
 )
 
 
@@ -86,7 +90,7 @@ class Session:
             return "blocklisted"
         if "allowlisted" in self.flags:
             return "allowlisted"
-        if self.reasons:
+        if self.reasons - NOTES:
             return "fail"
         if "pass" in self.flags:
             return "pass"
@@ -309,6 +313,17 @@ LOG_CASES = (   # label, maillog text, expected CSV rows (without header)
      PFX + "DNSBL rank 2 for [198.18.10.40]:11\n" + PFX + "PASS OLD [198.18.10.41]:12\n",
      [["198.18.10.40", "11", "", "", "fail", "dnsbl"],
       ["198.18.10.41", "12", "", "", "pass", ""]]),
+    ("command limits are notes, not failures",
+     PFX + "CONNECT from [198.18.10.16]:13 to [198.18.10.1]:25\n"
+     + PFX + "COMMAND COUNT LIMIT from [198.18.10.16]:13 after NOOP\n"
+     + PFX + "PASS NEW [198.18.10.16]:13\n"
+     + PFX + "CONNECT from [198.18.10.24]:14 to [198.18.10.1]:25\n"
+     + PFX + "COMMAND LENGTH LIMIT from [198.18.10.24]:14 after CONNECT\n"
+     + PFX + "CONNECT from [198.18.10.25]:15 to [198.18.10.1]:25\n"
+     + PFX + "COMMAND TIME LIMIT from [198.18.10.25]:15 after CONNECT\n",
+     [["198.18.10.16", "13", "198.18.10.1", "25", "pass", "command_limit"],
+      ["198.18.10.24", "14", "198.18.10.1", "25", "unknown", "command_limit"],
+      ["198.18.10.25", "15", "198.18.10.1", "25", "unknown", ""]]),
 )
 
 SPFX = "Nov 24 05:41:18 mx postfix/smtpscreen[2207]: "
