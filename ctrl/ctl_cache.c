@@ -5,6 +5,9 @@
  * DESCRIPTION
  *	See ctl_cache.h. Entries are chained by index (index + 1, 0 = end)
  *	from power-of-two buckets; free entries are chained the same way.
+ *	A bucket also holds its chain's length and 16 bits of its first
+ *	entry's hash: most lookups of a client the cache does not have (every
+ *	new client) end at the bucket, without a miss on an entry.
  * THREADING
  *	One owner thread.
  */
@@ -18,15 +21,39 @@
 #include "scr_hash.h"
 #include "scr_mem.h"
 
+/* A client's record as kept: one cache line. Times are Unix seconds in
+ * 32 bits (until 2106; a later time is kept as UINT32_MAX, "for ever"):
+ * the struct ctl_cache_entry of the interface is 104 bytes over two
+ * lines, and a cache of a million clients is walked by misses. */
 struct node {
-	struct ctl_cache_entry e;
+	struct scr_addr addr;
+	uint32_t pass_until[SCR_TEST_MAX];	/* 0 = never passed */
+	uint32_t block_until;			/* 0 = not blocked */
 	uint32_t next;		/* chain or free list: index + 1 */
+	uint32_t hash;		/* ctl_cache_addr_hash(addr) */
+	scr_reasons block_reasons;
 	uint8_t used;
-};
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct node) == 64, "a cache node is one cache line");
+
+/* A bucket: first entry (index + 1, 0 = none) in bits 0-31, the chain's
+ * length in 32-47 (B_LEN_MAX and above: not counted any more, walked),
+ * bits 16-31 of the first entry's hash in 48-63. */
+#define B_IDX(b)	((uint32_t)(b))
+#define B_LEN(b)	((uint32_t)((b) >> 32) & 0xffffu)
+#define B_TAG(b)	((uint32_t)((b) >> 48))
+#define B_LEN_MAX	0xffffu
+#define TAG(h)		((h) >> 16)
+
+/* bucket_of - a bucket's word */
+static uint64_t bucket_of(uint32_t idx, uint32_t len, uint32_t hash)
+{
+	return (uint64_t)idx | (uint64_t)len << 32 | (uint64_t)TAG(hash) << 48;
+}
 
 struct ctl_cache {
 	struct node *n;
-	uint32_t *bucket;
+	uint64_t *bucket;	/* bucket_of() */
 	uint32_t cap;
 	uint32_t mask;
 	uint32_t count;
@@ -100,28 +127,60 @@ void ctl_cache_destroy(struct ctl_cache *c)
 static void unlink_node(struct ctl_cache *c, uint32_t idx)
 {
 	struct node *nd = &c->n[idx - 1];
-	uint32_t *link = &c->bucket[ctl_cache_addr_hash(&nd->e.addr) & c->mask];
+	uint64_t *b = &c->bucket[nd->hash & c->mask];
+	uint32_t len = B_LEN(*b);
 
-	while (*link != idx)
-		link = &c->n[*link - 1].next;
-	*link = nd->next;
+	if (len < B_LEN_MAX)
+		len--;
+	if (B_IDX(*b) == idx) {
+		uint32_t next = nd->next;
+
+		*b = bucket_of(next, next ? len : 0,
+			       next ? c->n[next - 1].hash : 0);
+	} else {
+		uint32_t *link = &c->n[B_IDX(*b) - 1].next;
+
+		while (*link != idx)
+			link = &c->n[*link - 1].next;
+		*link = nd->next;
+		*b = bucket_of(B_IDX(*b), len, c->n[B_IDX(*b) - 1].hash);
+	}
 	nd->used = 0;
 	nd->next = c->free_head;
 	c->free_head = idx;
 	c->count--;
 }
 
-/* expired - nothing in the entry applies any more at now_s */
-static bool expired(const struct ctl_cache_entry *e, uint64_t now_s)
+/* expired - nothing in the record applies any more at now_s */
+static bool expired(const struct node *nd, uint64_t now_s)
 {
 	unsigned t;
 
-	if (e->block_until > now_s)
+	if (nd->block_until > now_s)
 		return false;
 	for (t = 0; t < SCR_TEST_MAX; t++)
-		if (e->pass_until[t] > now_s)
+		if (nd->pass_until[t] > now_s)
 			return false;
 	return true;
+}
+
+/* t32 - a time as a node keeps it */
+static uint32_t t32(uint64_t t)
+{
+	return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+/* to_entry - the interface's form of a node */
+static void to_entry(const struct node *nd, struct ctl_cache_entry *e)
+{
+	unsigned t;
+
+	memset(e, 0, sizeof(*e));
+	e->addr = nd->addr;
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		e->pass_until[t] = nd->pass_until[t];
+	e->block_until = nd->block_until;
+	e->block_reasons = nd->block_reasons;
 }
 
 /* ctl_cache_set_v6_prefix - IPv6 clients are kept per prefix of plen */
@@ -137,41 +196,51 @@ struct scr_addr ctl_cache_key(const struct ctl_cache *c,
 	return scr_addr_client_key(addr, c->v6_plen);
 }
 
-/* find - the live entry of addr's key, dropping it if expired */
-static struct ctl_cache_entry *find(struct ctl_cache *c,
-				    const struct scr_addr *client, uint64_t now_s)
+/* find - the live node of key (a client key, its hash h), dropping it
+ * if expired */
+static struct node *find(struct ctl_cache *c, const struct scr_addr *key,
+			 uint32_t h, uint64_t now_s)
 {
-	struct scr_addr key = ctl_cache_key(c, client);
-	const struct scr_addr *addr = &key;
-	uint32_t i = c->bucket[ctl_cache_addr_hash(addr) & c->mask];
+	uint64_t b = c->bucket[h & c->mask];
+	uint32_t i = B_IDX(b);
 
+	if (B_LEN(b) == 1 && B_TAG(b) != TAG(h))
+		return NULL;		/* one entry, and not this key's */
 	while (i) {
 		struct node *nd = &c->n[i - 1];
 
-		if (memcmp(nd->e.addr.b, addr->b, 16) == 0) {
-			if (expired(&nd->e, now_s)) {
+		if (nd->hash == h && memcmp(nd->addr.b, key->b, 16) == 0) {
+			if (expired(nd, now_s)) {
 				unlink_node(c, i);
 				return NULL;
 			}
-			return &nd->e;
+			return nd;
 		}
 		i = nd->next;
 	}
 	return NULL;
 }
 
-/* get_or_add - the entry of addr's key, created empty if needed */
-static struct ctl_cache_entry *get_or_add(struct ctl_cache *c,
-					  const struct scr_addr *client,
-					  uint64_t now_s)
+/* lookup - the live node of a client */
+static struct node *lookup(struct ctl_cache *c, const struct scr_addr *client,
+			   uint64_t now_s)
 {
-	struct ctl_cache_entry *e = find(c, client, now_s);
 	struct scr_addr key = ctl_cache_key(c, client);
-	const struct scr_addr *addr = &key;
-	uint32_t b, i;
 
-	if (e != NULL)
-		return e;
+	return find(c, &key, ctl_cache_addr_hash(&key), now_s);
+}
+
+/* get_or_add - the node of a client, created empty if needed */
+static struct node *get_or_add(struct ctl_cache *c,
+			       const struct scr_addr *client, uint64_t now_s)
+{
+	struct scr_addr key = ctl_cache_key(c, client);
+	uint32_t h = ctl_cache_addr_hash(&key), i;
+	struct node *nd = find(c, &key, h, now_s);
+	uint64_t *b;
+
+	if (nd != NULL)
+		return nd;
 	if (c->free_head == 0 && c->fresh == c->cap) {
 		/* Full: replace whatever the hand points at. */
 		unlink_node(c, c->hand + 1);
@@ -184,14 +253,43 @@ static struct ctl_cache_entry *get_or_add(struct ctl_cache *c,
 	} else {
 		i = ++c->fresh;
 	}
-	memset(&c->n[i - 1].e, 0, sizeof(c->n[i - 1].e));
-	c->n[i - 1].e.addr = *addr;
-	c->n[i - 1].used = 1;
-	b = ctl_cache_addr_hash(addr) & c->mask;
-	c->n[i - 1].next = c->bucket[b];
-	c->bucket[b] = i;
+	nd = &c->n[i - 1];
+	memset(nd, 0, sizeof(*nd));
+	nd->addr = key;
+	nd->hash = h;
+	nd->used = 1;
+	b = &c->bucket[h & c->mask];
+	nd->next = B_IDX(*b);
+	*b = bucket_of(i, B_LEN(*b) < B_LEN_MAX ? B_LEN(*b) + 1 : B_LEN_MAX, h);
 	c->count++;
-	return &c->n[i - 1].e;
+	return nd;
+}
+
+/* pass - nd passed these tests now */
+static void pass(struct node *nd, uint64_t now_s, uint8_t tests,
+		 const struct scr_policy *pol)
+{
+	unsigned t;
+
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		if ((tests & SCR_TEST_BIT(t)) &&
+		    now_s + pol->ttl_s[t] > nd->pass_until[t])
+			nd->pass_until[t] = t32(now_s + pol->ttl_s[t]);
+	nd->block_until = 0;
+	nd->block_reasons = 0;
+}
+
+/* block - nd is blocked for ttl_s from now */
+static void block(struct node *nd, uint64_t now_s, uint32_t ttl_s,
+		  scr_reasons reasons)
+{
+	memset(nd->pass_until, 0, sizeof(nd->pass_until));
+	if (nd->block_until > now_s)	/* blocked already: never shortened */
+		nd->block_reasons |= reasons;
+	else
+		nd->block_reasons = reasons;
+	if (now_s + ttl_s > nd->block_until)
+		nd->block_until = t32(now_s + ttl_s);
 }
 
 /* ctl_cache_client - tests still to run for a client, or its block */
@@ -199,22 +297,22 @@ void ctl_cache_client(struct ctl_cache *c, const struct scr_addr *addr,
 		      uint64_t now_s, uint8_t enabled,
 		      struct scr_client_info *out)
 {
-	const struct ctl_cache_entry *e = find(c, addr, now_s);
+	const struct node *nd = lookup(c, addr, now_s);
 	unsigned t;
 
 	memset(out, 0, sizeof(*out));
 	out->cls = SCR_CLIENT_NEW;
 	/* The access list is decided before the cache and never cached. */
 	out->todo = enabled & (uint8_t)~SCR_TEST_BIT(SCR_TEST_ACCESS);
-	if (e == NULL)
+	if (nd == NULL)
 		return;
-	if (e->block_until > now_s) {
+	if (nd->block_until > now_s) {
 		out->cls = SCR_CLIENT_BLOCKED;
-		out->reasons = e->block_reasons;
+		out->reasons = nd->block_reasons;
 		return;
 	}
 	for (t = 0; t < SCR_TEST_MAX; t++)
-		if (e->pass_until[t] > now_s)
+		if (nd->pass_until[t] > now_s)
 			out->todo &= (uint8_t)~SCR_TEST_BIT(t);
 	out->pass_old = out->todo == 0;
 }
@@ -223,30 +321,14 @@ void ctl_cache_client(struct ctl_cache *c, const struct scr_addr *addr,
 void ctl_cache_pass(struct ctl_cache *c, const struct scr_addr *addr,
 		    uint64_t now_s, uint8_t tests, const struct scr_policy *pol)
 {
-	struct ctl_cache_entry *e = get_or_add(c, addr, now_s);
-	unsigned t;
-
-	for (t = 0; t < SCR_TEST_MAX; t++)
-		if ((tests & SCR_TEST_BIT(t)) &&
-		    now_s + pol->ttl_s[t] > e->pass_until[t])
-			e->pass_until[t] = now_s + pol->ttl_s[t];
-	e->block_until = 0;
-	e->block_reasons = 0;
+	pass(get_or_add(c, addr, now_s), now_s, tests, pol);
 }
 
 /* ctl_cache_block - the client failed: block it for ttl_s */
 void ctl_cache_block(struct ctl_cache *c, const struct scr_addr *addr,
 		     uint64_t now_s, uint32_t ttl_s, scr_reasons reasons)
 {
-	struct ctl_cache_entry *e = get_or_add(c, addr, now_s);
-
-	memset(e->pass_until, 0, sizeof(e->pass_until));
-	if (e->block_until > now_s)	/* blocked already: never shortened */
-		e->block_reasons |= reasons;
-	else
-		e->block_reasons = reasons;
-	if (now_s + ttl_s > e->block_until)
-		e->block_until = now_s + ttl_s;
+	block(get_or_add(c, addr, now_s), now_s, ttl_s, reasons);
 }
 
 /* ctl_cache_put - e's times for its client, whole (a copy of another
@@ -254,10 +336,12 @@ void ctl_cache_block(struct ctl_cache *c, const struct scr_addr *addr,
 void ctl_cache_put(struct ctl_cache *c, const struct ctl_cache_entry *e,
 		   uint64_t now_s)
 {
-	struct ctl_cache_entry *d = get_or_add(c, &e->addr, now_s);
+	struct node *d = get_or_add(c, &e->addr, now_s);
+	unsigned t;
 
-	memcpy(d->pass_until, e->pass_until, sizeof(d->pass_until));
-	d->block_until = e->block_until;
+	for (t = 0; t < SCR_TEST_MAX; t++)
+		d->pass_until[t] = t32(e->pass_until[t]);
+	d->block_until = t32(e->block_until);
 	d->block_reasons = e->block_reasons;
 }
 
@@ -265,11 +349,11 @@ void ctl_cache_put(struct ctl_cache *c, const struct ctl_cache_entry *e,
 int ctl_cache_get(struct ctl_cache *c, const struct scr_addr *addr,
 		  uint64_t now_s, struct ctl_cache_entry *out)
 {
-	const struct ctl_cache_entry *e = find(c, addr, now_s);
+	const struct node *nd = lookup(c, addr, now_s);
 
-	if (e == NULL)
+	if (nd == NULL)
 		return -ENOENT;
-	*out = *e;
+	to_entry(nd, out);
 	return 0;
 }
 
@@ -279,7 +363,7 @@ uint32_t ctl_cache_sweep(struct ctl_cache *c, uint64_t now_s)
 	uint32_t i, n = 0;
 
 	for (i = 0; i < c->cap; i++)
-		if (c->n[i].used && expired(&c->n[i].e, now_s)) {
+		if (c->n[i].used && expired(&c->n[i], now_s)) {
 			unlink_node(c, i + 1);
 			n++;
 		}
@@ -351,9 +435,12 @@ int ctl_cache_walk(const struct ctl_cache *c,
 	int rc;
 
 	for (i = 0; i < c->cap; i++) {
+		struct ctl_cache_entry e;
+
 		if (!c->n[i].used)
 			continue;
-		rc = cb(arg, &c->n[i].e);
+		to_entry(&c->n[i], &e);
+		rc = cb(arg, &e);
 		if (rc)
 			return rc;
 	}
@@ -375,24 +462,25 @@ void ctl_cache_entry_merge(struct ctl_cache_entry *dst,
 	}
 }
 
-/* ctl_cache_verdict - a VERDICT event into the cache */
+/* ctl_cache_verdict - a VERDICT event into the cache (one lookup) */
 void ctl_cache_verdict(struct ctl_cache *c, const struct scr_event *ev,
 		       const struct scr_policy *pol)
 {
 	uint64_t now_s = ev->ts_ns / 1000000000u;
-
-	const struct ctl_cache_entry *e = find(c, &ev->key.client, now_s);
+	uint32_t ttl;
 
 	/* a pass does not lift a block made while the session ran (a reply
 	 * ban of its client, or of another address of its IPv6 prefix) */
-	if (ev->verdict == SCR_V_PASS && !ev->pass_old &&
-	    (e == NULL || e->block_until <= now_s))
-		ctl_cache_pass(c, &ev->key.client, now_s,
-			       pol->enabled & SCR_TESTS_STREAM, pol);
-	else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt &&
-		 ctl_cache_block_ttl(pol, ev->reasons) > 0)
-		ctl_cache_block(c, &ev->key.client, now_s,
-				ctl_cache_block_ttl(pol, ev->reasons), ev->reasons);
+	if (ev->verdict == SCR_V_PASS && !ev->pass_old) {
+		struct node *nd = get_or_add(c, &ev->key.client, now_s);
+
+		if (nd->block_until <= now_s)
+			pass(nd, now_s, pol->enabled & SCR_TESTS_STREAM, pol);
+	} else if (ev->verdict == SCR_V_FAIL && ev->stop_pkt &&
+		   (ttl = ctl_cache_block_ttl(pol, ev->reasons)) > 0) {
+		block(get_or_add(c, &ev->key.client, now_s), now_s, ttl,
+		      ev->reasons);
+	}
 }
 
 /* ctl_cache_block_ttl - how long a client stopped for these reasons is

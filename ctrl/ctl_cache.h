@@ -19,7 +19,8 @@
  *	ctl_cache_pass(c, addr, now_s, tests, pol): tests passed now.
  *	ctl_cache_block(c, addr, now_s, ttl_s, reasons).
  *	ctl_cache_get(c, addr, now_s, out): 0, or -ENOENT.
- *	Times are Unix seconds.
+ *	Times are Unix seconds; the cache keeps them in 32 bits, so a time
+ *	after 2106-02-07 comes back as UINT32_MAX (for ever).
  * THREADING
  *	Not locked: one owner thread (replay: one per worker; live modes:
  *	the control thread).

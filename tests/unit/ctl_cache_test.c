@@ -111,6 +111,46 @@ static void test_block(void **state)
 	ctl_cache_destroy(c);
 }
 
+/* test_times_32bit - the cache keeps times in 32 bits: up to UINT32_MAX
+ * exactly, later ones (an entry from a store or a peer, a TTL that runs
+ * past 2106) as UINT32_MAX; a put, a get and a walk keep every field */
+static int walk_cb(void *arg, const struct ctl_cache_entry *e)
+{
+	*(struct ctl_cache_entry *)arg = *e;
+	return 1;
+}
+
+static void test_times_32bit(void **state)
+{
+	struct ctl_cache *c = ctl_cache_create(4);
+	struct ctl_cache_entry in, out, w;
+	struct scr_addr a = addr_of(7);
+	struct scr_client_info ci;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.addr = a;
+	in.pass_until[SCR_TEST_PREGREET] = UINT32_MAX;
+	in.pass_until[SCR_TEST_DNSBL] = (uint64_t)UINT32_MAX + 5;
+	in.pass_until[SCR_TEST_HELO] = 1000;
+	ctl_cache_put(c, &in, 900);
+	assert_int_equal(ctl_cache_get(c, &a, 900, &out), 0);
+	assert_memory_equal(out.addr.b, a.b, 16);
+	assert_int_equal(out.pass_until[SCR_TEST_PREGREET], UINT32_MAX);
+	assert_int_equal(out.pass_until[SCR_TEST_DNSBL], UINT32_MAX);
+	assert_int_equal(out.pass_until[SCR_TEST_HELO], 1000);
+	assert_int_equal(out.block_until, 0);
+	/* a block that runs past 2106, with its reasons */
+	ctl_cache_block(c, &a, UINT32_MAX - 10, 3600, SCR_TEST_BIT(SCR_TEST_HELO));
+	ctl_cache_client(c, &a, UINT32_MAX - 1, ALL, &ci);
+	assert_int_equal(ci.cls, SCR_CLIENT_BLOCKED);
+	assert_int_equal(ctl_cache_walk(c, walk_cb, &w), 1);
+	assert_int_equal(w.block_until, UINT32_MAX);
+	assert_int_equal(w.block_reasons, SCR_TEST_BIT(SCR_TEST_HELO));
+	assert_int_equal(w.pass_until[SCR_TEST_PREGREET], 0);
+	ctl_cache_destroy(c);
+}
+
 /* test_smuggling_stop - a session stopped for smuggling (an amended
  * verdict after a pass) blocks its client only with smtpscreen_smuggling_ttl;
  * a test failed under enforce/drop blocks with smtpscreen_block_ttl */
@@ -184,6 +224,70 @@ static void test_full_and_sweep(void **state)
 	assert_int_equal(ctl_cache_count(c), 5);
 	ctl_cache_clear(c);
 	assert_int_equal(ctl_cache_count(c), 0);
+	ctl_cache_destroy(c);
+}
+
+/* walk_mark - the walk's entries into a 256-slot table by the address's
+ * last byte (the model of test_chains) */
+struct walk_seen {
+	uint8_t in[256];
+	uint32_t n;
+};
+
+static int walk_mark(void *arg, const struct ctl_cache_entry *e)
+{
+	struct walk_seen *w = arg;
+
+	w->in[e->addr.b[15]]++;
+	w->n++;
+	return 0;
+}
+
+/* test_chains - random blocks, passes, lookups, sweeps and replacements
+ * on a small cache (chains several long, the bucket's length and tag
+ * kept with them): after each step every address the walk lists is found
+ * by a lookup with the same times, every other one is not, and the count
+ * is the walk's */
+static void test_chains(void **state)
+{
+	struct ctl_cache *c = ctl_cache_create(24);
+	uint64_t rnd = 0x9e3779b97f4a7c15ull, now = 1000;
+	unsigned step;
+
+	(void)state;
+	for (step = 0; step < 20000; step++) {
+		struct scr_addr a;
+		struct ctl_cache_entry e;
+		struct walk_seen w;
+		unsigned op, i;
+
+		rnd ^= rnd << 13;
+		rnd ^= rnd >> 7;
+		rnd ^= rnd << 17;
+		a = addr_of((uint32_t)(rnd >> 8) % 60);
+		op = (unsigned)(rnd >> 40) % 16;
+		if (op < 6)
+			ctl_cache_block(c, &a, now, (uint32_t)(rnd >> 20) % 50 + 1, 1);
+		else if (op < 12)
+			ctl_cache_pass(c, &a, now, ALL, &pol);
+		else if (op < 14)
+			(void)ctl_cache_get(c, &a, now, &e);
+		else if (op == 14)
+			(void)ctl_cache_sweep(c, now);
+		else
+			now += (rnd >> 50) % 40;
+		memset(&w, 0, sizeof(w));
+		(void)ctl_cache_walk(c, walk_mark, &w);
+		assert_int_equal(w.n, ctl_cache_count(c));
+		for (i = 0; i < 60; i++) {
+			struct scr_addr b = addr_of(i);
+			int rc = ctl_cache_get(c, &b, 0, &e);
+
+			if (w.in[i] > 1 || (w.in[i] == 1) != (rc == 0))
+				fail_msg("step %u: address %u listed %u times, lookup %d",
+					 step, i, w.in[i], rc);
+		}
+	}
 	ctl_cache_destroy(c);
 }
 
@@ -330,9 +434,11 @@ int main(void)
 		cmocka_unit_test(test_bad_capacity),
 		cmocka_unit_test(test_new_pass_expiry),
 		cmocka_unit_test(test_block),
+		cmocka_unit_test(test_times_32bit),
 		cmocka_unit_test(test_ipv6_prefix),
 		cmocka_unit_test(test_smuggling_stop),
 		cmocka_unit_test(test_full_and_sweep),
+		cmocka_unit_test(test_chains),
 		cmocka_unit_test(test_hash_spread),
 		cmocka_unit_test(test_hash_keyed),
 	};
