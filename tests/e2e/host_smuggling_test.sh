@@ -11,7 +11,8 @@
 #   smtpd_forbid_bare_newline = no, so it takes "\n.\n" for the end of a message, what
 #   SMTP smuggling (CVE-2023-51764) needs; `smtpscreen host` on its veth). Checks, guard
 #   on (defaults: smtpscreen_smuggling_action = enforce, _ttl = 0):
-#     - a message whose body has bare-LF lines is delivered, no SMUGGLING line;
+#     - a message whose body has bare-LF lines is delivered, no SMUGGLING line (from
+#       smtpbot and from swaks -ndf);
 #     - a message that hides a second one after "\n.\n" is stopped (reset), logged
 #       "SMTP SMUGGLING from [c]:p after DATA: \n.\nMAIL FROM:<...>", counted
 #       (smuggling, smuggling_commands, smuggling_stopped, host_smug_drop_packets), and
@@ -48,7 +49,7 @@ SIP=$NET.1
 
 e2e_init host_smuggling
 e2e_require_root
-e2e_require_cmd postfix postconf nsenter tcpdump tshark "$SCR" "$CTL" "$PY"
+e2e_require_cmd postfix postconf nsenter swaks tcpdump tshark "$SCR" "$CTL" "$PY"
 [ "$(postconf -d smtpd_forbid_bare_newline 2>/dev/null)" = "smtpd_forbid_bare_newline = no" ] ||
 	e2e_fail "this Postfix has no smtpd_forbid_bare_newline = no default: $(postconf -d mail_version)"
 TMP=$E2E_TMP
@@ -118,6 +119,13 @@ e2e_wait_for 10 eval '[ "$(delivered bare@example.org)" -ge 1 ]' ||
 	e2e_fail "bare-LF body not delivered: $(tail -5 "$MAILLOG")"
 [ "$(stat_of host_smug_data_packets)" -ge 1 ] ||
 	e2e_fail "the guard did not follow .10's DATA: $("$CTL" -s "$TMP/ctl.sock" stats | grep smug)"
+
+# ... and from swaks, its body's bare LFs sent as they are
+pf_swaks_bare_lf "$CLI" "$SIP" "$NET.13" swaks-bare@example.org "$TMP/swaks-bare.log" ||
+	e2e_fail "swaks with a bare-LF body failed: $(tail -5 "$TMP/swaks-bare.log")"
+e2e_wait_for 10 eval '[ "$(delivered swaks-bare@example.org)" -ge 1 ]' ||
+	e2e_fail "swaks's bare-LF body not delivered: $(tail -5 "$MAILLOG")"
+grep -q "SMUGGLING from \[$NET\.13\]" "$LOG" && e2e_fail "swaks's bare-LF body was taken for smuggling"
 
 # --- a smuggled message is stopped --------------------------------------------------
 res=$(bot 11 smuggling --from relay@example.org --smuggle-from ceo-on@example.test)

@@ -12,7 +12,8 @@
 #   smtpd_forbid_bare_newline = no: it takes "\n.\n" for the end of a message, the
 #   behaviour SMTP smuggling (CVE-2023-51764) needs). Checks, guard on (defaults:
 #   smtpscreen_smuggling_action = enforce, _ttl = 0):
-#     - a message whose body has bare-LF lines is delivered, with no SMUGGLING line;
+#     - a message whose body has bare-LF lines is delivered, with no SMUGGLING line
+#       (from smtpbot and from swaks -ndf);
 #     - a message that hides a second one after "\n.\n" is stopped (RST), logged
 #       "SMTP SMUGGLING from [c]:p after DATA: \n.\nMAIL FROM:<...>", written as
 #       fail,smuggling in the live CSV, and the smuggled message is not delivered;
@@ -118,6 +119,13 @@ e2e_log ".10 bare_lf_body: $res"
 echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".10 bare-LF body not accepted: $res"
 e2e_wait_for 10 eval '[ "$(sent bare@example.org)" -ge 1 ]' ||
 	e2e_fail "bare-LF body not delivered: $(tail -5 "$MAILLOG")"
+
+# ... and from swaks, its body's bare LFs sent as they are
+pf_swaks_bare_lf "$CLI" "$SIP" "$NET.13" swaks-bare@example.org "$TMP/swaks-bare.log" ||
+	e2e_fail "swaks with a bare-LF body failed: $(tail -5 "$TMP/swaks-bare.log")"
+e2e_wait_for 10 eval '[ "$(sent swaks-bare@example.org)" -ge 1 ]' ||
+	e2e_fail "swaks's bare-LF body not delivered: $(tail -5 "$MAILLOG")"
+grep -q "SMUGGLING from \[$NET\.13\]" "$LOG" && e2e_fail "swaks's bare-LF body was taken for smuggling"
 
 # --- a smuggled message is stopped --------------------------------------------------
 res=$(bot 11 smuggling --from relay@example.org --smuggle-from ceo-on@example.test)

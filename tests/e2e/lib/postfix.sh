@@ -39,6 +39,11 @@
 #                          not announced (as postscreen's own reply: a pipelining bot
 #                          breaks a rule), each LINE appended to main.cf; started
 #                          and listening, or e2e_fail
+#   pf_swaks_bare_lf NS IP SRC FROM OUT
+#                          swaks from SRC in NS to IP:25, sender FROM, a message whose
+#                          body has bare-LF lines (and a dot-stuffed one after a bare
+#                          LF) sent as they are (swaks -ndf); its transcript in OUT;
+#                          swaks's exit status
 #   pf_users_start NS IP DIR
 #                          as pf_sink_start, but only the local users u, v and w
 #                          exist: any other local recipient gets "550 5.1.1 ... User
@@ -212,6 +217,18 @@ pf_sink_start() {
 	pf_instance_create "$dir" "$dir.tmpl" "SERVER_IP=$ip"
 	pf_start "$ns" "$dir"
 	ns_wait_listen "$ns" "$ip" 25 || e2e_fail "smtpd does not listen on $ip:25"
+}
+
+# pf_swaks_bare_lf - good mail with bare LFs in its body, from swaks
+pf_swaks_bare_lf() {
+	local ns=$1 ip=$2 src=$3 from=$4 out=$5
+	printf '%s\r\n' "From: <$from>" "To: <u@example.test>" "Subject: bare LF body" "" \
+		>"$out.eml"
+	printf 'line one\nbare LF line\n..a dot-stuffed line after a bare LF\nlast\r\n.' \
+		>>"$out.eml"
+	ns_exec "$ns" swaks --server "$ip" --from "$from" --to u@example.test \
+		--local-interface "$src" --helo client.example.org --timeout 20 \
+		--data "$out.eml" -ndf >"$out" 2>&1
 }
 
 # pf_users_start - the sink with three known local users (u, v, w) and 550 5.1.1
