@@ -67,10 +67,19 @@ static const char *const verb_word[3] = { "DATA", "BDAT", "STARTTLS" };
 /* line break kinds around a dot */
 enum { K_NONE = 0, K_LF, K_CRLF, K_CR };
 
-/* the line after a sequence: commands of a smuggled message */
-static const char *const after_word[] = { "MAIL FROM:", "RCPT TO:", "DATA\r", "DATA\n" };
-#define A_ALL		0x0fu
+/* the lines after a sequence: commands of a smuggled message, and the
+ * message's real end (a dot line after CRLF: the last word) */
+static const char *const after_word[] = {
+	"MAIL FROM:", "RCPT TO:", "DATA\r", "DATA\n", ".\r\n"
+};
+#define A_CMDS		0x0fu
+#define A_END		0x10u
+#define W_END		4u
 #define NWORDS		(sizeof(after_word) / sizeof(after_word[0]))
+
+/* struct scr_smug.aline: the line after a sequence */
+#define L_SKIP		0x01u	/* none of the words: on to its LF */
+#define L_WEAK		0x02u	/* WEAK reported for this sequence */
 
 struct smug_cur {
 	const uint8_t *p;
@@ -115,6 +124,7 @@ static void content_start(struct scr_smug *g)
 	g->tail[2] = '\r';
 	g->tail[3] = '\n';
 	g->flags &= (uint8_t)~G_AFTER;
+	g->aline = 0;
 }
 
 /* line_reset - the next client byte starts a command line */
@@ -350,20 +360,51 @@ static void srv_feed(struct scr_smug *g, const uint8_t *p, uint32_t len)
 	}
 }
 
-/* after_match - the line after a sequence, from p[i] up to p[n] */
+/* after_line - the next line after the sequence starts; crlf: after a
+ * CRLF (then a dot line is the message's real end) */
+static void after_line(struct scr_smug *g, bool crlf)
+{
+	g->apos = 0;
+	g->acand = (uint8_t)(A_CMDS | (crlf ? A_END : 0));
+	g->aline &= (uint8_t)~L_SKIP;
+}
+
+/* after_end - no more lines after the sequence to look at */
+static void after_end(struct scr_smug *g)
+{
+	g->flags &= (uint8_t)~G_AFTER;
+	g->aline = 0;
+}
+
+/* after_match - the lines after a sequence, from p[i] up to p[n]: a
+ * command on any of them (BDAT: on the first) is STRONG; the first that
+ * is not a command is WEAK, once */
 static void after_match(struct scr_smug *g, struct smug_cur *c, uint32_t i)
 {
-	for (; i < c->n && (g->flags & G_AFTER); i++) {
+	while (i < c->n && (g->flags & G_AFTER)) {
 		uint8_t u = upper(c->p[i]);
 		unsigned w;
 
+		if (g->aline & L_SKIP) {
+			const uint8_t *lf = memchr(c->p + i, '\n', c->n - i);
+
+			if (lf == NULL)
+				return;
+			i = (uint32_t)(lf - c->p);
+			after_line(g, (i > 0 ? c->p[i - 1] : g->tail[3]) == '\r');
+			i++;
+			continue;
+		}
 		for (w = 0; w < NWORDS; w++) {
 			if (!(g->acand & (1u << w)))
 				continue;
 			if ((uint8_t)after_word[w][g->apos] != u) {
 				g->acand &= (uint8_t)~(1u << w);
 			} else if (after_word[w][g->apos + 1] == '\0') {
-				g->flags &= (uint8_t)~G_AFTER;
+				if (w == W_END) {	/* the message's real end */
+					after_end(g);
+					return;
+				}
 				if (c->out != NULL && !(c->r & SCR_SMUG_R_SEQ)) {
 					c->out->off = (g->flags & G_QUIET) ? c->qoff :
 						c->base + (i >= g->apos ? i - g->apos : 0);
@@ -371,15 +412,25 @@ static void after_match(struct scr_smug *g, struct smug_cur *c, uint32_t i)
 				}
 				c->r |= SCR_SMUG_R_STRONG |
 					((g->flags & G_QUIET) ? SCR_SMUG_R_SEQ : 0);
+				after_end(g);
 				return;
 			}
 		}
 		g->apos++;
 		if (g->acand == 0) {
-			g->flags &= (uint8_t)~G_AFTER;
-			if (!(g->flags & G_QUIET))
+			if (g->flags & G_QUIET) {	/* BDAT: that line only */
+				after_end(g);
+				return;
+			}
+			if (!(g->aline & L_WEAK))
 				c->r |= SCR_SMUG_R_WEAK;
+			g->aline |= L_WEAK;
+			if (u == '\n')		/* the line ended here */
+				after_line(g, (i > 0 ? c->p[i - 1] : g->tail[3]) == '\r');
+			else
+				g->aline |= L_SKIP;
 		}
+		i++;
 	}
 }
 
@@ -401,9 +452,9 @@ static bool judge(struct scr_smug *g, struct smug_cur *c, unsigned k1,
 		if (g->st != ST_BODY)
 			return false;
 		if (g->flags & G_AFTER) {	/* the message ended instead */
-			g->flags &= (uint8_t)~G_AFTER;
-			if (!(g->flags & G_QUIET))
+			if (!(g->flags & G_QUIET) && !(g->aline & L_WEAK))
 				c->r |= SCR_SMUG_R_WEAK;
+			after_end(g);
 		}
 		return true;
 	}
@@ -422,8 +473,8 @@ static bool judge(struct scr_smug *g, struct smug_cur *c, unsigned k1,
 		c->r |= SCR_SMUG_R_SEQ;
 	}
 	g->flags |= G_AFTER;
-	g->apos = 0;
-	g->acand = A_ALL;
+	g->aline = 0;
+	after_line(g, k2 == K_CRLF);
 	after_match(g, c, e);
 	return false;
 }

@@ -11,15 +11,20 @@
  *	by a bare LF or a bare CR on either side (`\n.\n`, `\n.\r\n`,
  *	`\r.\r\n`, `\r\n.\n`, `\r\n.\r` then not LF, ...): an end-of-data a
  *	conforming client never sends, which a lenient server takes for the
- *	end of the message (CVE-2023-51764/51765/51766). The line after such
- *	a sequence is matched against `MAIL FROM:`, `RCPT TO:` and `DATA`
- *	(case-insensitive): a command there is the stronger evidence of a
- *	smuggled second message. BDAT content is counted, not dot-terminated,
- *	and may be binary: there a sequence counts only with a command after
- *	it (reported SEQ and STRONG together). A bare LF inside the content is not looked
- *	at. Content is searched for '.' with memchr; only the bytes next to
- *	a dot are read. Segment boundaries are carried in the last four
- *	bytes (no reassembly). It knows no actions, addresses or time.
+ *	end of the message (CVE-2023-51764/51765/51766). Every line after
+ *	such a sequence, up to the message's real end, is matched against
+ *	`MAIL FROM:`, `RCPT TO:` and `DATA` (case-insensitive): a command
+ *	there is the stronger evidence of a smuggled second message (lines
+ *	before it, junk or RSET, only get an error or an answer from a lenient
+ *	server). The first line after the sequence that is not one of them is
+ *	reported (WEAK) once. BDAT content is counted, not dot-terminated, and
+ *	may be binary: there a sequence counts only with a command on the line
+ *	right after it (reported SEQ and STRONG together). A bare LF inside
+ *	the content is not looked at. Content is searched for dots after a
+ *	line break; only the bytes next to such a dot are read, and after a
+ *	sequence the line starts. Segment boundaries are carried in the last
+ *	four bytes and the line state (no reassembly). It knows no actions,
+ *	addresses or time.
  * CONTRACT
  *	scr_smug_init(g): the session starts (command mode).
  *	scr_smug_feed(g, from_client, p, len, out): bytes of one direction,
@@ -52,14 +57,14 @@ struct scr_smug {
 	uint8_t apos;		/* after a sequence: bytes of the next line matched */
 	uint8_t acand;		/* ... words still matching */
 	uint8_t rep;		/* the owner's: what it reported (SCR_SMUG_R_*) */
-	uint8_t _pad;
+	uint8_t aline;		/* after a sequence: the line's state (L_*) */
 };
 
 _Static_assert(sizeof(struct scr_smug) == 24, "struct scr_smug: 24 bytes per flow");
 
 /* Feed results. */
 #define SCR_SMUG_R_SEQ		0x01u	/* a sequence was completed in this feed */
-#define SCR_SMUG_R_STRONG	0x02u	/* the line after it is a command */
+#define SCR_SMUG_R_STRONG	0x02u	/* a line after it is a command */
 #define SCR_SMUG_R_WEAK		0x04u	/* the line after it is not a command */
 
 #define SCR_SMUG_TEXT_MAX 100
