@@ -334,7 +334,7 @@ void ctl_live_worker_apply(struct ctl_live_worker *w,
 		return;
 	case CTL_LIVE_MSG_ENVELOPE:
 		if (m->outcome == CTL_LIVE_ENV_NONE)
-			(void)scr_engine_envelope_done(w->eng, &m->key);
+			(void)scr_engine_envelope_answer(w->eng, &m->key);
 		else
 			(void)scr_engine_envelope(w->eng, &m->key,
 						  (enum scr_action)m->outcome, now_ns);
@@ -560,18 +560,12 @@ static void on_reply(struct ctl_live *l, const struct scr_event *ev,
 
 /* envck_update - the envelope checks of setup s (control thread): built
  * anew, sessions in flight forgotten (their later RCPTs are checked
- * without their HELO and sender). Host mode does not check envelopes yet:
- * the engine is told not to report them. 0, or -EINVAL with err. */
+ * without their HELO and sender). 0, or -EINVAL with err. */
 static int envck_update(struct ctl_live *l, struct ctl_setup *s, char *err,
 			size_t errlen)
 {
 	struct ctl_envelope *v = NULL;
 
-	if (s->pol.envelope && strcmp(l->o.mode, "host") == 0) {
-		ctl_msg_warn("smtpscreen_*_restrictions: envelope checks are not "
-			     "done in host mode yet: ignored");
-		s->pol.envelope = false;
-	}
 	if (s->pol.envelope) {
 		v = ctl_envelope_create(s->conf, false, err, errlen);
 		if (v == NULL)

@@ -1,0 +1,167 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# NAME
+#   host_envelope_test.sh - envelope checks (smtpscreen_sender_restrictions) in host
+#                           mode, in front of Debian's Postfix
+#
+# DESCRIPTION
+#   Two namespaces: clients (hen_cli, 198.18.66.10-.13) and the mail host (hen_srv,
+#   198.18.66.1: a private Postfix, plain smtpd and the discard sink, which itself
+#   takes any sender; `smtpscreen host` on its veth; tinydns.py, the resolver the
+#   daemon asks for reject_unknown_sender_domain).
+#   smtpscreen_sender_restrictions = reject_non_fqdn_sender, reject_unknown_sender_domain.
+#   Checks, with swaks:
+#     - good mail (an FQDN sender) is delivered, no NOQUEUE line;
+#     - enforce: MAIL FROM:<alice> (not fully qualified): smtpd takes the RCPT TO (a
+#       host cannot keep it from smtpd), but its 354 waits for the answer and the
+#       client gets smtpd's "504 5.5.2 <alice>: Sender address rejected: need
+#       fully-qualified address" in its place, then a RST; nothing is delivered; the
+#       log has smtpd's "NOQUEUE: reject: RCPT from [c]:p: 504 5.5.2 <alice>: ...";
+#     - a sender domain the resolver does not know (NXDOMAIN): "450 4.1.8
+#       <carol@nx.invalid>: ... Domain not found" (the 354 waited for the lookup);
+#     - warn_if_reject (after a reload): the same kind of sender is delivered and only
+#       "NOQUEUE: reject_warning: ..." is logged;
+#     - counters: envelope_rejects 2, envelope_wait_stopped 2, envelope_waits >= 2.
+#
+# CONTRACT
+#   host_envelope_test.sh BUILD_DIR   (root). Exit 0 pass, 1 fail (message says why).
+#   Cleans up namespaces, pins, processes (by PID), also on failure.
+#
+# THREADING
+#   Plain bash.
+E2E_NAME=host_envelope_test
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/common.sh"
+. "$HERE/lib/netns.sh"
+. "$HERE/lib/postfix.sh"
+set -u -o pipefail
+
+BUILD=${1:?usage: host_envelope_test.sh BUILD_DIR}
+SCR=${SMTPSCREEN:-$BUILD/dataplane/smtpscreen}
+CTL=${SMTPSCREENCTL:-$BUILD/ctrl/smtpscreenctl}
+PY=/usr/bin/python3
+SRV=hen_srv
+CLI=hen_cli
+PIN=/sys/fs/bpf/hen_test
+NET=198.18.66
+SIP=$NET.1
+
+e2e_init host_envelope
+e2e_require_root
+e2e_require_cmd postfix postconf nsenter swaks "$SCR" "$CTL" "$PY"
+TMP=$E2E_TMP
+mountpoint -q /sys/fs/bpf || e2e_fail "/sys/fs/bpf is not a bpffs mount"
+e2e_cleanup_push "rm -rf '$PIN'"
+
+ns_create "$SRV"
+ns_create "$CLI"
+ns_veth "$SRV" hen_s0 "$CLI" hen_c0
+ns_addr "$SRV" hen_s0 "$SIP/24"
+for i in 10 11 12 13; do ns_addr "$CLI" hen_c0 "$NET.$i/24"; done
+
+PF=$TMP/pf
+pf_sink_start "$SRV" "$SIP" "$PF"
+MAILLOG=$(pf_maillog "$PF")
+
+# the resolver the daemon asks (reject_unknown_sender_domain): in its namespace
+printf 'example.org MX mx.example.org\nexample.test MX mx.example.test\n' >"$TMP/zone"
+DNS_PORT=$((20000 + $$ % 20000))
+ip netns exec "$SRV" ip link set lo up
+ip netns exec "$SRV" "$PY" "$HERE/lib/tinydns.py" 127.0.0.1 "$DNS_PORT" "$TMP/zone" \
+	"$TMP/dns.ready" >"$TMP/dns.log" 2>&1 &
+e2e_cleanup_push "e2e_kill_pid $!"
+e2e_wait_for 10 test -e "$TMP/dns.ready" || e2e_fail "tinydns: $(cat "$TMP/dns.log")"
+
+cat > "$TMP/screen.cf" <<CEOF
+myhostname = mx.example.test
+smtpd_banner = \$myhostname ESMTP
+postscreen_greet_wait = 1s
+smtpscreen_cache_file = $TMP/verdicts.lmdb
+smtpscreen_cache_size = 16777216
+smtpscreen_pin_directory = $PIN
+smtpscreen_flow_table_size = 4096
+smtpscreen_dnsbl_servers = 127.0.0.1:$DNS_PORT
+smtpscreen_envelope_timeout = 2s
+smtpscreen_sender_restrictions = reject_non_fqdn_sender, reject_unknown_sender_domain
+CEOF
+LOG=$TMP/smtpscreen.log
+
+DPID=
+stop_daemon() {
+	[ -n "$DPID" ] && e2e_alive "$DPID" && { kill -TERM "$DPID"; e2e_wait_for 10 eval "! e2e_alive $DPID"; }
+	DPID=
+	return 0
+}
+e2e_cleanup_push 'stop_daemon; nsenter --net=/run/netns/'$SRV' ip link set hen_s0 xdp off 2>/dev/null; nsenter --net=/run/netns/'$SRV' tc qdisc del dev hen_s0 clsact 2>/dev/null; true'
+nsenter --net=/run/netns/$SRV "$SCR" host -i hen_s0 -c "$TMP/screen.cf" \
+	-s "$TMP/ctl.sock" --log-file "$LOG" 2>"$TMP/daemon.err" &
+DPID=$!
+e2e_wait_for 20 grep -q "running on hen_s0" "$TMP/daemon.err" ||
+	e2e_fail "daemon did not start: $(cat "$TMP/daemon.err")"
+grep -q "envelope checks are not done" "$TMP/daemon.err" "$LOG" &&
+	e2e_fail "the daemon still ignores the envelope checks"
+
+# mail FROM SENDER OUT - swaks from .FROM with MAIL FROM:<SENDER>; transcript in OUT
+mail() {
+	ns_exec "$CLI" swaks --server "$SIP" --from "$2" --to u@example.test \
+		--helo client.example.org --local-interface "$NET.$1" --timeout 20 \
+		--body "envelope test from $2" >"$3" 2>&1
+}
+# sent SENDER - messages from SENDER (as Postfix logs it) the sink delivered
+sent() {
+	local ids id
+	ids=$(grep -E "qmgr\[[0-9]+\]: [0-9A-F]+: from=<$1>" "$MAILLOG" | sed -E 's/.*: ([0-9A-F]+): from=.*/\1/')
+	[ -n "$ids" ] || { echo 0; return; }
+	for id in $ids; do grep -E "$id: .*status=sent" "$MAILLOG"; done | wc -l
+}
+stats() { "$CTL" -s "$TMP/ctl.sock" stats 2>&1; }
+
+# --- good mail is delivered ------------------------------------------------------
+mail 10 good@example.org "$TMP/swaks10.log" || e2e_fail ".10 good mail failed: $(tail -5 "$TMP/swaks10.log")"
+e2e_alive "$DPID" || e2e_fail "the daemon died: $(tail -3 "$TMP/daemon.err")"
+e2e_wait_for 10 eval '[ "$(sent good@example.org)" -ge 1 ]' ||
+	e2e_fail "good mail not delivered: $(tail -5 "$MAILLOG")"
+
+# --- enforce: a non-FQDN sender is stopped at its 354, nothing delivered ------------
+mail 11 alice "$TMP/swaks11.log" && e2e_fail ".11 non-FQDN sender accepted: $(tail -8 "$TMP/swaks11.log")"
+e2e_log ".11 MAIL FROM:<alice> (enforce): $(grep -E '^ *<' "$TMP/swaks11.log" | tail -3 | tr '\n' ' ')"
+grep -Eq "^ *<\*\* +504 5\.5\.2 <alice>: Sender address rejected: need fully-qualified address" "$TMP/swaks11.log" ||
+	e2e_fail ".11 did not get smtpd's 504: $(tail -8 "$TMP/swaks11.log")"
+grep -Eq "^ *<- +354 " "$TMP/swaks11.log" && e2e_fail ".11 got the 354: $(tail -8 "$TMP/swaks11.log")"
+e2e_wait_for 5 grep -Eq "NOQUEUE: reject: RCPT from \[$NET\.11\]:[0-9]+: 504 5\.5\.2 <alice>: Sender address rejected: need fully-qualified address; from=<alice> to=<u@example.test> proto=ESMTP helo=<client.example.org>\$" "$LOG" ||
+	e2e_fail "no NOQUEUE reject line for .11: $(tail -5 "$LOG")"
+grep -q "NOQUEUE: reject: RCPT from \[$NET\.10\]" "$LOG" && e2e_fail "good mail rejected"
+
+# --- enforce: a sender domain DNS does not know (NXDOMAIN) --------------------------
+mail 13 carol@nx.invalid "$TMP/swaks13.log" && e2e_fail ".13 unknown sender domain accepted"
+grep -Eq "^ *<\*\* +450 4\.1\.8 <carol@nx\.invalid>: Sender address rejected: Domain not found" "$TMP/swaks13.log" ||
+	e2e_fail ".13 did not get the 450: $(tail -8 "$TMP/swaks13.log")"
+e2e_wait_for 5 grep -Eq "NOQUEUE: reject: RCPT from \[$NET\.13\]:[0-9]+: 450 4\.1\.8 <carol@nx\.invalid>: Sender address rejected: Domain not found; " "$LOG" ||
+	e2e_fail "no NOQUEUE reject line for .13: $(tail -5 "$LOG")"
+
+# --- warn_if_reject: logged only, delivered ---------------------------------------
+sed -i 's/^smtpscreen_sender_restrictions = .*/smtpscreen_sender_restrictions = warn_if_reject reject_non_fqdn_sender, reject_unknown_sender_domain/' \
+	"$TMP/screen.cf"
+rl=$("$CTL" -s "$TMP/ctl.sock" reload 2>&1) || e2e_fail "reload refused: $rl"
+sleep 1
+mail 12 bob "$TMP/swaks12.log" || e2e_fail ".12 not accepted under warn_if_reject: $(tail -8 "$TMP/swaks12.log")"
+e2e_wait_for 10 eval '[ "$(sent "bob@[^>]*")" -ge 1 ]' ||
+	e2e_fail "warn_if_reject: the message was not delivered: $(tail -5 "$MAILLOG")"
+e2e_wait_for 5 grep -Eq "NOQUEUE: reject_warning: RCPT from \[$NET\.12\]:[0-9]+: 504 5\.5\.2 <bob>: " "$LOG" ||
+	e2e_fail "no reject_warning line for .12: $(tail -5 "$LOG")"
+grep -q "NOQUEUE: reject: RCPT from \[$NET\.12\]" "$LOG" && e2e_fail ".12 rejected under warn_if_reject"
+sleep 1
+[ "$(sent 'alice@[^>]*')" -eq 0 ] || e2e_fail "enforce: alice's message was delivered"
+[ "$(sent 'carol@nx.invalid')" -eq 0 ] || e2e_fail "enforce: carol's message was delivered"
+
+e2e_alive "$DPID" || e2e_fail "the daemon died: $(tail -3 "$TMP/daemon.err")"
+st=$(stats) || e2e_fail "smtpscreenctl stats: $st"
+echo "$st" | grep -qx "envelope_rejects 2" || e2e_fail "stats: $(echo "$st" | grep '^envelope')"
+echo "$st" | grep -qx "envelope_wait_stopped 2" || e2e_fail "stats: $(echo "$st" | grep '^envelope')"
+w=$(echo "$st" | awk '$1 == "envelope_waits" { print $2 }')
+[ "${w:-0}" -ge 2 ] || e2e_fail "stats: no 354 kept: $(echo "$st" | grep '^envelope')"
+e2e_log "$(echo "$st" | grep -E '^envelope|^host_data|^data_withheld' | tr '\n' ' ')"
+stop_daemon
+e2e_log "PASS"
+exit 0
