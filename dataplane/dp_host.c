@@ -643,25 +643,28 @@ static void env_drop(struct host *h, const struct scr_flow_key *k)
 }
 
 /* env_pass - flow k's envelope is read and answered and it passed: the
- * kernel stops sampling it, as it does for a pass without the checks */
+ * kernel stops sampling it, as it does for a pass without the checks (a
+ * flow the kernel stopped, e.g. for smuggling, stays stopped) */
 static void env_pass(struct host *h, const struct scr_flow_key *k)
 {
+	struct scr_host_flow_val v;
+
 	if (scr_engine_envelope_state(h->lw.eng, k) == SCR_ENGINE_ENV_DECIDED &&
+	    ctl_hostbpf_flow_get(h->hb, k, &v) == 0 &&
+	    v.state == SCR_HOST_FS_SCAN &&
 	    ctl_hostbpf_flow_set(h->hb, k, SCR_HOST_FS_PASS) != 0)
 		h->st.map_err++;
 }
 
 /* env_sampled - a sample fed: a passed flow sampled for its envelope
  * stops being sampled once that is read (STARTTLS, QUIT, ...) */
-static void env_sampled(struct host *h, const struct scr_host_sample *s,
-			uint32_t caplen)
+static void env_sampled(struct host *h, const struct scr_host_sample *s)
 {
 	struct scr_flow_key k;
 	struct scr_pkt pk;
 
 	if (sample_key(s, &k, &pk) == 0)
 		env_pass(h, &k);
-	(void)caplen;
 }
 
 /* env_release - a kept 354 goes on */
@@ -982,7 +985,7 @@ static int on_sample(void *arg, const struct scr_host_sample *s)
 			handshake(h, s, caplen);
 		feed(h, s->data, caplen, s->wirelen, s->ts_ns);
 		if (h->lw.setup->pol.envelope)
-			env_sampled(h, s, caplen);
+			env_sampled(h, s);
 		if (s->flags & SCR_HOST_SF_HS_RST)
 			hs_reset(h, s, caplen);
 	}
