@@ -255,6 +255,18 @@ static void resend(struct host *h, uint8_t *frame, uint32_t caplen, bool trunc)
 		h->st.resend_err++;	/* the kernel's retransmission goes */
 }
 
+/* due_ms - ms until a hold that started at oldest (UINT64_MAX: none) and
+ * lasts hold_ns is due, at most HOST_POLL_MS */
+static int due_ms(uint64_t oldest, uint64_t hold_ns, uint64_t now)
+{
+	if (oldest == UINT64_MAX)
+		return HOST_POLL_MS;
+	if (oldest + hold_ns <= now)
+		return 0;
+	oldest = (oldest + hold_ns - now) / 1000000u + 1;
+	return oldest < HOST_POLL_MS ? (int)oldest : HOST_POLL_MS;
+}
+
 /* frame_get - a free held-frame slot, NULL when all are taken */
 static struct host_frame *frame_get(struct host *h)
 {
@@ -781,7 +793,7 @@ static void env_answer(struct host *h, const struct ctl_live_msg *m)
  * most HOST_POLL_MS). */
 static int env_due(struct host *h, uint64_t now)
 {
-	uint64_t wait = h->lw.setup->pol.envelope_wait_ns, oldest;
+	uint64_t wait = h->lw.setup->pol.envelope_wait_ns;
 	void *p[64];
 	unsigned n, i;
 
@@ -800,13 +812,7 @@ static int env_due(struct host *h, uint64_t now)
 			frame_put(h, f);
 		}
 	} while (n == 64);
-	oldest = dp_hold_oldest_ns(h->envhold);
-	if (oldest == UINT64_MAX)
-		return HOST_POLL_MS;
-	if (oldest + wait <= now)
-		return 0;
-	oldest = (oldest + wait - now) / 1000000u + 1;
-	return oldest < HOST_POLL_MS ? (int)oldest : HOST_POLL_MS;
+	return due_ms(dp_hold_oldest_ns(h->envhold), wait, now);
 }
 
 /* data_hold - the server's 354: the engine has seen every client byte
@@ -1015,13 +1021,7 @@ static int release_due(struct host *h, uint64_t now)
 		for (i = 0; i < n; i++)
 			release(h, p[i], now);
 	} while (n == 64);
-	oldest = dp_hold_oldest_ns(h->hold);
-	if (oldest == UINT64_MAX)
-		return HOST_POLL_MS;
-	if (oldest + hold_ns <= now)
-		return 0;
-	oldest = (oldest + hold_ns - now) / 1000000u + 1;
-	return oldest < HOST_POLL_MS ? (int)oldest : HOST_POLL_MS;
+	return due_ms(dp_hold_oldest_ns(h->hold), hold_ns, now);
 }
 
 /* hs_wait_sync - the handshake hold's wait in the XDP program follows the

@@ -67,11 +67,7 @@ MAILLOG=$(pf_maillog "$PF")
 # the resolver the daemon asks (reject_unknown_sender_domain): in its namespace
 printf 'example.org MX mx.example.org\nexample.test MX mx.example.test\n' >"$TMP/zone"
 DNS_PORT=$((20000 + $$ % 20000))
-ip netns exec "$SRV" ip link set lo up
-ip netns exec "$SRV" "$PY" "$HERE/lib/tinydns.py" 127.0.0.1 "$DNS_PORT" "$TMP/zone" \
-	"$TMP/dns.ready" >"$TMP/dns.log" 2>&1 &
-e2e_cleanup_push "e2e_kill_pid $!"
-e2e_wait_for 10 test -e "$TMP/dns.ready" || e2e_fail "tinydns: $(cat "$TMP/dns.log")"
+ns_tinydns "$SRV" "$DNS_PORT" "$TMP/zone" "$TMP"
 
 cat > "$TMP/screen.cf" <<CEOF
 myhostname = mx.example.test
@@ -108,19 +104,12 @@ mail() {
 		--helo client.example.org --local-interface "$NET.$1" --timeout 20 \
 		--body "envelope test from $2" >"$3" 2>&1
 }
-# sent SENDER - messages from SENDER (as Postfix logs it) the sink delivered
-sent() {
-	local ids id
-	ids=$(grep -E "qmgr\[[0-9]+\]: [0-9A-F]+: from=<$1>" "$MAILLOG" | sed -E 's/.*: ([0-9A-F]+): from=.*/\1/')
-	[ -n "$ids" ] || { echo 0; return; }
-	for id in $ids; do grep -E "$id: .*status=sent" "$MAILLOG"; done | wc -l
-}
 stats() { "$CTL" -s "$TMP/ctl.sock" stats 2>&1; }
 
 # --- good mail is delivered ------------------------------------------------------
 mail 10 good@example.org "$TMP/swaks10.log" || e2e_fail ".10 good mail failed: $(tail -5 "$TMP/swaks10.log")"
 e2e_alive "$DPID" || e2e_fail "the daemon died: $(tail -3 "$TMP/daemon.err")"
-e2e_wait_for 10 eval '[ "$(sent good@example.org)" -ge 1 ]' ||
+e2e_wait_for 10 eval '[ "$(pf_sent "$PF" good@example.org)" -ge 1 ]' ||
 	e2e_fail "good mail not delivered: $(tail -5 "$MAILLOG")"
 
 # --- enforce: a non-FQDN sender is stopped at its 354, nothing delivered ------------
@@ -146,14 +135,14 @@ sed -i 's/^smtpscreen_sender_restrictions = .*/smtpscreen_sender_restrictions = 
 rl=$("$CTL" -s "$TMP/ctl.sock" reload 2>&1) || e2e_fail "reload refused: $rl"
 sleep 1
 mail 12 bob "$TMP/swaks12.log" || e2e_fail ".12 not accepted under warn_if_reject: $(tail -8 "$TMP/swaks12.log")"
-e2e_wait_for 10 eval '[ "$(sent "bob@[^>]*")" -ge 1 ]' ||
+e2e_wait_for 10 eval '[ "$(pf_sent "$PF" "bob@[^>]*")" -ge 1 ]' ||
 	e2e_fail "warn_if_reject: the message was not delivered: $(tail -5 "$MAILLOG")"
 e2e_wait_for 5 grep -Eq "NOQUEUE: reject_warning: RCPT from \[$NET\.12\]:[0-9]+: 504 5\.5\.2 <bob>: " "$LOG" ||
 	e2e_fail "no reject_warning line for .12: $(tail -5 "$LOG")"
 grep -q "NOQUEUE: reject: RCPT from \[$NET\.12\]" "$LOG" && e2e_fail ".12 rejected under warn_if_reject"
 sleep 1
-[ "$(sent 'alice@[^>]*')" -eq 0 ] || e2e_fail "enforce: alice's message was delivered"
-[ "$(sent 'carol@nx.invalid')" -eq 0 ] || e2e_fail "enforce: carol's message was delivered"
+[ "$(pf_sent "$PF" 'alice@[^>]*')" -eq 0 ] || e2e_fail "enforce: alice's message was delivered"
+[ "$(pf_sent "$PF" 'carol@nx.invalid')" -eq 0 ] || e2e_fail "enforce: carol's message was delivered"
 
 e2e_alive "$DPID" || e2e_fail "the daemon died: $(tail -3 "$TMP/daemon.err")"
 st=$(stats) || e2e_fail "smtpscreenctl stats: $st"
