@@ -738,11 +738,14 @@ static bool env_data(struct host *h, const struct scr_host_sample *s,
 
 /* env_answer - the control thread's answer to a RCPT TO of m->key (the
  * engine has it already): a 354 kept for it goes on once no other answer
- * is pending; under enforce or drop smtpd's reply replaces it, or waits
- * for it when it has not come yet */
+ * is pending; a reject under enforce or drop (or one kept from an earlier
+ * RCPT TO) puts smtpd's reply in its place, or waits for it when it has
+ * not come yet */
 static void env_answer(struct host *h, const struct ctl_live_msg *m)
 {
 	bool stop = m->outcome == SCR_ACT_ENFORCE || m->outcome == SCR_ACT_DROP;
+	bool wait = m->outcome != SCR_ACT_DROP;
+	char reply[CTL_LIVE_REPLY_MAX];
 	void *p[DP_HOLD_FLOW_MAX];
 	struct host_frame *f, *data = NULL;
 	unsigned n, i;
@@ -750,13 +753,21 @@ static void env_answer(struct host *h, const struct ctl_live_msg *m)
 	if (!stop && (scr_engine_envelope_state(h->lw.eng, &m->key) &
 		      SCR_ENGINE_ENV_WAIT))
 		return;		/* another RCPT TO's answer is pending */
+	snprintf(reply, sizeof(reply), "%s", stop ? m->reply : "");
 	n = dp_hold_take(h->envhold, &m->key, p, DP_HOLD_FLOW_MAX);
 	for (i = 0; i < n; i++) {
 		f = p[i];
-		if (!f->reply && data == NULL)
+		if (!f->reply && data == NULL) {
 			data = f;
-		else
-			frame_put(h, f);	/* an earlier reject's line */
+			continue;
+		}
+		if (f->reply && !stop) {
+			/* an earlier RCPT TO's reject (enforce) decides */
+			stop = true;
+			memcpy(reply, f->data, sizeof(reply));	/* a reply, cut */
+			reply[sizeof(reply) - 1] = '\0';
+		}
+		frame_put(h, f);
 	}
 	if (!stop) {
 		if (data != NULL) {
@@ -769,22 +780,22 @@ static void env_answer(struct host *h, const struct ctl_live_msg *m)
 	}
 	if (data != NULL) {
 		env_reject(h, &m->key, data->trunc ? NULL : data->data,
-			   data->caplen, m->reply);
+			   data->caplen, reply);
 		frame_put(h, data);
 		return;
 	}
 	/* No 354 yet: the reply waits for it; under drop the block entry
 	 * drops the client's DATA, so no 354 would come: stopped now. */
-	if (m->outcome == SCR_ACT_ENFORCE && (f = frame_get(h)) != NULL) {
+	if (wait && (f = frame_get(h)) != NULL) {
 		f->key = m->key;
 		f->reply = true;
 		f->caplen = 0;
-		snprintf((char *)f->data, sizeof(f->data), "%s", m->reply);
+		snprintf((char *)f->data, sizeof(f->data), "%s", reply);
 		if (dp_hold_add(h->envhold, &m->key, 0, 0, f, mono_ns()) == 0)
 			return;
 		frame_put(h, f);
 	}
-	env_reject(h, &m->key, NULL, 0, m->reply);
+	env_reject(h, &m->key, NULL, 0, reply);
 }
 
 /* env_due - kept 354s whose answer did not come in envelope_wait_ns go on
