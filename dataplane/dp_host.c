@@ -66,6 +66,9 @@
 #include "scr_engine.h"
 
 #define HOST_HELD_MAX	65536		/* greetings held at once */
+#define HOST_ENV_MAX	16384		/* sessions whose 354 (or reject) waits for
+					 * an envelope answer; more: it goes on.
+					 * Untouched pages until used (calloc). */
 #define HOST_EV_RING	65536		/* events to the control thread */
 #define HOST_MSG_RING	16384		/* messages from it */
 #define HOST_PUBLISH_NS	1000000000ull	/* counters published (and with every batch
@@ -1689,7 +1692,7 @@ static int worker_open(struct host *h, char *err, size_t errlen)
 	struct scr_engine *eng = scr_engine_create(&s->pol, s->db, &hooks);
 
 	h->hold = dp_hold_create(HOST_HELD_MAX, HOST_HELD_MAX);
-	h->envhold = dp_hold_create(HOST_HELD_MAX, HOST_HELD_MAX);
+	h->envhold = dp_hold_create(HOST_ENV_MAX, HOST_ENV_MAX);
 	h->frames = calloc(HOST_HELD_MAX, sizeof(*h->frames));
 	h->ev_ring = dp_ring_create(HOST_EV_RING, sizeof(struct scr_event));
 	h->msg_ring = dp_ring_create(HOST_MSG_RING, sizeof(struct ctl_live_msg));
