@@ -6,7 +6,7 @@
 #                           mode, in front of Debian's Postfix
 #
 # DESCRIPTION
-#   Two namespaces: clients (hen_cli, 198.18.66.10-.14) and the mail host (hen_srv,
+#   Two namespaces: clients (hen_cli, 198.18.66.10-.15) and the mail host (hen_srv,
 #   198.18.66.1: a private Postfix, plain smtpd and the discard sink, which itself
 #   takes any sender; `smtpscreen host` on its veth; tinydns.py, the resolver the
 #   daemon asks for reject_unknown_sender_domain).
@@ -26,7 +26,9 @@
 #       <carol@nx.invalid>: ... Domain not found" (the 354 waited for the lookup);
 #     - warn_if_reject (after a reload): the same kind of sender is delivered and only
 #       "NOQUEUE: reject_warning: ..." is logged;
-#     - counters: envelope_rejects 3, envelope_wait_stopped 3, envelope_waits >= 2.
+#     - drop (after a reload): .15's non-FQDN sender is stopped as under enforce, not
+#       delivered, and its next connection is refused (XDP block);
+#     - counters: envelope_rejects 4, envelope_wait_stopped 4, envelope_waits >= 2.
 #
 # CONTRACT
 #   host_envelope_test.sh BUILD_DIR   (root). Exit 0 pass, 1 fail (message says why).
@@ -62,7 +64,7 @@ ns_create "$SRV"
 ns_create "$CLI"
 ns_veth "$SRV" hen_s0 "$CLI" hen_c0
 ns_addr "$SRV" hen_s0 "$SIP/24"
-for i in 10 11 12 13 14; do ns_addr "$CLI" hen_c0 "$NET.$i/24"; done
+for i in 10 11 12 13 14 15; do ns_addr "$CLI" hen_c0 "$NET.$i/24"; done
 
 PF=$TMP/pf
 pf_sink_start "$SRV" "$SIP" "$PF"
@@ -199,10 +201,25 @@ sleep 1
 [ "$(pf_sent "$PF" 'carol@nx.invalid')" -eq 0 ] || e2e_fail "enforce: carol's message was delivered"
 [ "$(pf_sent "$PF" 'dave@[^>]*')" -eq 0 ] || e2e_fail "enforce: dave's message was delivered"
 
+# --- drop: stopped as under enforce, and the client is blocked ---------------------
+sed -i 's/^smtpscreen_sender_restrictions = .*/smtpscreen_sender_restrictions = reject_non_fqdn_sender/' \
+	"$TMP/screen.cf"
+echo "smtpscreen_envelope_action = drop" >>"$TMP/screen.cf"
+rl=$("$CTL" -s "$TMP/ctl.sock" reload 2>&1) || e2e_fail "reload refused: $rl"
+sleep 1
+mail 15 erin "$TMP/swaks15.log" && e2e_fail ".15 non-FQDN sender accepted under drop"
+grep -Eq "^ *<- +354 " "$TMP/swaks15.log" && e2e_fail ".15 got the 354 under drop: $(tail -8 "$TMP/swaks15.log")"
+e2e_wait_for 5 grep -Eq "NOQUEUE: reject: RCPT from \[$NET\.15\]:[0-9]+: 504 5\.5\.2 <erin>: " "$LOG" ||
+	e2e_fail "no NOQUEUE reject line for .15: $(tail -5 "$LOG")"
+ns_exec "$CLI" swaks --server "$SIP" --from good@example.org --to u@example.test \
+	--local-interface "$NET.15" --timeout 5 --quit-after CONNECT >"$TMP/swaks15b.log" 2>&1 &&
+	e2e_fail ".15 not blocked after the drop: $(tail -3 "$TMP/swaks15b.log")"
+
 e2e_alive "$DPID" || e2e_fail "the daemon died: $(tail -3 "$TMP/daemon.err")"
 st=$(stats) || e2e_fail "smtpscreenctl stats: $st"
-echo "$st" | grep -qx "envelope_rejects 3" || e2e_fail "stats: $(echo "$st" | grep '^envelope')"
-echo "$st" | grep -qx "envelope_wait_stopped 3" || e2e_fail "stats: $(echo "$st" | grep '^envelope')"
+[ "$(pf_sent "$PF" 'erin@[^>]*')" -eq 0 ] || e2e_fail "drop: erin's message was delivered"
+echo "$st" | grep -qx "envelope_rejects 4" || e2e_fail "stats: $(echo "$st" | grep '^envelope')"
+e2e_wait_for 12 eval 'stats | grep -qx "envelope_wait_stopped 4"' || e2e_fail "stats: $(echo "$st" | grep '^envelope')"
 w=$(echo "$st" | awk '$1 == "envelope_waits" { print $2 }')
 [ "${w:-0}" -ge 2 ] || e2e_fail "stats: no 354 kept: $(echo "$st" | grep '^envelope')"
 e2e_log "$(echo "$st" | grep -E '^envelope|^host_data|^data_withheld' | tr '\n' ' ')"
