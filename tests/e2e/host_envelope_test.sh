@@ -19,7 +19,7 @@
 #       fully-qualified address" in its place, then a RST; nothing is delivered; the
 #       log has smtpd's "NOQUEUE: reject: RCPT from [c]:p: 504 5.5.2 <alice>: ...";
 #     - enforce, the answer before the 354: a client (.14, MAIL FROM:<dave>) that
-#       waits 4 s before DATA while another session wakes the daemon: the reject
+#       waits 3 s before DATA while another session wakes the daemon: the reject
 #       waits for its 354 and replaces it (envelope_waits counts only the other
 #       session's 354);
 #     - a sender domain the resolver does not know (NXDOMAIN): "450 4.1.8
@@ -84,7 +84,7 @@ smtpscreen_cache_size = 16777216
 smtpscreen_pin_directory = $PIN
 smtpscreen_flow_table_size = 4096
 smtpscreen_dnsbl_servers = 127.0.0.1:$DNS_PORT
-smtpscreen_envelope_timeout = 2s
+smtpscreen_envelope_timeout = 5s
 smtpscreen_sender_restrictions = reject_non_fqdn_sender, reject_unknown_sender_domain
 CEOF
 LOG=$TMP/smtpscreen.log
@@ -129,7 +129,7 @@ e2e_wait_for 5 grep -Eq "NOQUEUE: reject: RCPT from \[$NET\.11\]:[0-9]+: 504 5\.
 grep -q "NOQUEUE: reject: RCPT from \[$NET\.10\]" "$LOG" && e2e_fail "good mail rejected"
 
 # --- enforce: the answer comes before the 354 ------------------------------------
-# .14 waits 4 s between its RCPT TO's 250 and DATA; meanwhile .10's new session wakes
+# .14 waits 3 s between its RCPT TO's 250 and DATA; meanwhile .10's new session wakes
 # the packet thread, which reads .14's RCPT TO then: the reject is in before the 354,
 # waits for it, and replaces it (no 354 is kept for an answer: envelope_waits stays)
 cat >"$TMP/slow.py" <<'PYEOF'
@@ -151,7 +151,7 @@ def cmd(c):
     return reply()
 out = [reply(), cmd("EHLO client.example.org"), cmd("MAIL FROM:<dave>"),
        cmd("RCPT TO:<u@example.test>")]
-time.sleep(4)
+time.sleep(3)
 try:
     out.append(cmd("DATA"))
     out.append(cmd("Subject: slow\r\n\r\nbody\r\n."))
@@ -165,11 +165,11 @@ waits() { sleep 11; stats | awk '$1 == "envelope_waits" { print $2 }'; }
 w0=$(waits)
 ns_exec "$CLI" "$PY" "$TMP/slow.py" "$NET.14" "$SIP" >"$TMP/slow.out" 2>&1 &
 SLOW=$!
-sleep 0.5
+sleep 0.2
 mail 10 good2@example.org "$TMP/swaks10b.log" || e2e_fail ".10 second good mail failed: $(tail -5 "$TMP/swaks10b.log")"
 wait "$SLOW"
 res=$(cat "$TMP/slow.out")
-e2e_log ".14 MAIL FROM:<dave>, DATA 4 s later (enforce): $res"
+e2e_log ".14 MAIL FROM:<dave>, DATA 3 s later (enforce): $res"
 echo "$res" | grep -Eq "\|250 2\.1\.5 [^|]*\|504 5\.5\.2 <dave>: Sender address rejected: need fully-qualified address\|" ||
 	e2e_fail ".14 did not get smtpd's 504 in place of its 354: $res"
 e2e_wait_for 5 grep -Eq "NOQUEUE: reject: RCPT from \[$NET\.14\]:[0-9]+: 504 5\.5\.2 <dave>: " "$LOG" ||
