@@ -239,10 +239,11 @@ int scr_engine_reply_ban(struct scr_engine *e, const struct scr_flow_key *k,
  * -ENOENT when the flow is gone, stopped or ended. */
 int scr_engine_envelope(struct scr_engine *e, const struct scr_flow_key *k,
 			enum scr_action act, uint64_t now_ns);
-/* scr_engine_envelope_done - ctrl's answer to flow k's RCPT TO came (or the
- * front end stopped waiting for it): its client frames are no longer
- * SCR_PKT_WAIT. scr_engine_envelope ends the wait too. 0, or -ENOENT when
- * the flow is gone. */
+/* scr_engine_envelope_done - the front end stopped waiting for flow k's
+ * answers (its timeout): its client frames are no longer SCR_PKT_WAIT,
+ * whatever is still pending (scr_engine_envelope_answer counts one answer;
+ * scr_engine_envelope ends the wait too). 0, or -ENOENT when the flow is
+ * gone. */
 int scr_engine_envelope_done(struct scr_engine *e, const struct scr_flow_key *k);
 /* scr_engine_envelope_answer - ctrl answered one of flow k's RCPT TOs (not
  * a reject): the flow's client frames wait until every RCPT TO reported is
