@@ -1621,6 +1621,7 @@ static void reload_done(struct ctl_live *l)
 static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 {
 	struct live_reload *r = &l->rl;
+	bool host = strcmp(l->o.mode, "host") == 0;	/* the kernel's knobs */
 	struct ctl_live_msg m;
 	const char *v;
 	unsigned i;
@@ -1652,19 +1653,24 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 	(void)dnsbl_swap(l, r->nd, err, errlen);   /* no DNSBL if out of memory */
 	r->nd = NULL;
 #endif
-	if (r->n->hold_ns > l->setup->hold_ns && l->setup->hold_ns && l->o.allow_map)
+	if (r->n->hold_ns > l->setup->hold_ns && l->setup->hold_ns && host)
 		ctl_msg_warn("reload: a longer postscreen_greet_wait needs a "
 			     "restart to move the kernel's fail-open deadline");
 	if ((r->n->host_hold != l->setup->host_hold ||
 	     (r->n->pol.action[SCR_TEST_PREGREET] == SCR_ACT_IGNORE) !=
 	     (l->setup->pol.action[SCR_TEST_PREGREET] == SCR_ACT_IGNORE)) &&
-	    l->o.allow_map)
+	    host)
 		ctl_msg_warn("reload: a new smtpscreen_host_hold, or a pregreet "
 			     "action changed to or from ignore, reaches the XDP "
 			     "program at a restart");
-	if (r->n->pol.overload_drop != l->setup->pol.overload_drop && l->o.allow_map)
+	if (r->n->pol.overload_drop != l->setup->pol.overload_drop && host)
 		ctl_msg_warn("reload: a new smtpscreen_overload_policy reaches the "
 			     "kernel's holds at a restart");
+	if (r->n->pol.envelope != l->setup->pol.envelope && host)
+		ctl_msg_warn("reload: envelope checks turned %s: the kernel's 354 "
+			     "deadline and the ALLOW entries of the pass cache "
+			     "follow at a restart (docs/host.md)",
+			     r->n->pol.envelope ? "on" : "off");
 	v = ctl_conf_get(r->n->conf, "smtpscreen_shared_store");
 	if (strcmp(v ? v : "", l->shared_url) != 0)
 		ctl_msg_warn("reload: a new smtpscreen_shared_store needs a "
