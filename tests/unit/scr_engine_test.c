@@ -1405,14 +1405,31 @@ static void test_envelope_reorder(void **state)
 	scr_engine_destroy(r.eng);
 }
 
+/* env_wait_session - the envelope wait tests' session (two RCPT TOs, then
+ * DATA) from cport into s, every frame SCR_FRAME_WAIT_OK, and an engine
+ * with the envelope checks on policy p (the caller's: it outlives it) */
+static void env_wait_session(struct rec *r, struct scr_policy *p,
+			     struct sess *s, uint16_t cport)
+{
+	static const struct step st[] = {GREET, EHLO, EHLO_R, MAIL, OK,
+		{'C', "RCPT TO:<u@d.example>\r\n"}, {'C', "RCPT TO:<v@d.example>\r\n"},
+		OK, OK, DATA, {0, NULL}};
+	unsigned i;
+
+	p->envelope = true;
+	r->eng = engine_for(r, p);
+	memset(s, 0, sizeof(*s));
+	s->cport = cport;
+	build(s, st);
+	for (i = 0; i < s->n; i++)
+		s->fr[i].flags |= SCR_FRAME_WAIT_OK;
+}
+
 /* test_envelope_wait - a front end that can keep client frames: the one
  * that completes a RCPT TO and the client's later ones wait for ctrl's
  * answer, the server's do not; after the answer they pass again */
 static void test_envelope_wait(void **state)
 {
-	static const struct step st[] = {GREET, EHLO, EHLO_R, MAIL, OK,
-		{'C', "RCPT TO:<u@d.example>\r\n"}, {'C', "RCPT TO:<v@d.example>\r\n"},
-		OK, OK, DATA, {0, NULL}};
 	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0};
 	struct scr_policy p = pol;
 	static struct sess s;
@@ -1420,13 +1437,7 @@ static void test_envelope_wait(void **state)
 	unsigned i;
 
 	(void)state;
-	p.envelope = true;
-	r.eng = engine_for(&r, &p);
-	memset(&s, 0, sizeof(s));
-	s.cport = 40303;
-	build(&s, st);
-	for (i = 0; i < s.n; i++)
-		s.fr[i].flags |= SCR_FRAME_WAIT_OK;
+	env_wait_session(&r, &p, &s, 40303);
 	scr_engine_burst(r.eng, s.fr, 10);	/* to the server's first OK after RCPTs */
 	for (i = 0; i < 7; i++)
 		assert_int_equal(s.fr[i].action, SCR_PKT_PASS);
@@ -1450,9 +1461,6 @@ static void test_envelope_wait(void **state)
  * it) says so; the reading ends at DATA */
 static void test_envelope_answers(void **state)
 {
-	static const struct step st[] = {GREET, EHLO, EHLO_R, MAIL, OK,
-		{'C', "RCPT TO:<u@d.example>\r\n"}, {'C', "RCPT TO:<v@d.example>\r\n"},
-		OK, OK, DATA, {0, NULL}};
 	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0};
 	struct scr_policy p = pol;
 	static struct sess s;
@@ -1460,13 +1468,7 @@ static void test_envelope_answers(void **state)
 	unsigned i, es;
 
 	(void)state;
-	p.envelope = true;
-	r.eng = engine_for(&r, &p);
-	memset(&s, 0, sizeof(s));
-	s.cport = 40305;
-	build(&s, st);
-	for (i = 0; i < s.n; i++)
-		s.fr[i].flags |= SCR_FRAME_WAIT_OK;
+	env_wait_session(&r, &p, &s, 40305);
 	scr_engine_burst(r.eng, s.fr, 9);	/* both RCPTs, unanswered */
 	k = r.last_verdict.key;
 	es = scr_engine_envelope_state(r.eng, &k);
