@@ -45,7 +45,9 @@
 #
 # CONTRACT
 #   host_bench.sh BUILD_DIR [--good N] [--bots N] [--concurrency N] [--reps N]
-#                 [--greet-wait TIME] [--cpu N] [--out FILE]
+#                 [--greet-wait TIME] [--cpu N] [--conf 'PARAM = VALUE'] [--out FILE]
+#   --conf adds one line to the daemon's main.cf (e.g. smtpscreen_sender_restrictions =
+#   reject_non_fqdn_sender: the envelope checks' cost against the same baseline).
 #   Root. Defaults: 200 good, 8 of each of 5 bot kinds, concurrency 20, 3 repetitions,
 #   greet wait 1s, not pinned (--cpu N pins Postfix, the pool and the daemon to CPU N).
 #   Exit 0 with the report; 1 when a phase does not behave (a good session not
@@ -73,13 +75,13 @@ E2E_LIB=$TOP/tests/e2e/lib
 
 usage() {
 	echo "usage: $0 BUILD_DIR [--good N] [--bots N] [--concurrency N] [--reps N]" \
-		"[--greet-wait TIME] [--cpu N] [--out FILE]" >&2
+		"[--greet-wait TIME] [--cpu N] [--conf 'PARAM = VALUE'] [--out FILE]" >&2
 	exit 2
 }
 [ $# -ge 1 ] || usage
 BUILD=$1
 shift
-GOOD=200 BOTS=8 CONC=20 REPS=3 GREET=1s CPU='' OUT=''
+GOOD=200 BOTS=8 CONC=20 REPS=3 GREET=1s CPU='' OUT='' XCONF=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--good) GOOD=$2 ;;
@@ -89,6 +91,7 @@ while [ $# -gt 0 ]; do
 	--greet-wait) GREET=$2 ;;
 	--cpu) CPU=$2 ;;
 	--out) OUT=$2 ;;
+	--conf) XCONF=$2 ;;	# one more line for the daemon (e.g. envelope checks)
 	*) usage ;;
 	esac
 	shift 2 || usage
@@ -185,6 +188,7 @@ smtpscreen_cache_file = $TMP/verdicts-$n.lmdb
 smtpscreen_cache_size = 67108864
 smtpscreen_pin_directory = $PIN
 smtpscreen_flow_table_size = 16384
+$XCONF
 CEOF
 	nsenter --net=/run/netns/$SRV "$SCR" host -i "$IF_S" -c "$TMP/screen-$n.cf" \
 		--log-file "$SCR_LOG" 2>"$TMP/daemon-$n.err" &
@@ -419,7 +423,7 @@ print("\n".join(out))
 PYEOF
 
 {
-	echo "# bench/host_bench.sh $BUILD --good $GOOD --bots $BOTS --concurrency $CONC --reps $REPS --greet-wait $GREET${CPU:+ --cpu $CPU}"
+	echo "# bench/host_bench.sh $BUILD --good $GOOD --bots $BOTS --concurrency $CONC --reps $REPS --greet-wait $GREET${CPU:+ --cpu $CPU}${XCONF:+ --conf '$XCONF'}"
 	echo "# $(date -u '+%Y-%m-%d %H:%M:%S UTC'), git $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)$(git -C "$TOP" diff --quiet 2>/dev/null || echo +dirty)"
 	echo "# conditions: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs, kernel $(uname -r), CONFIG_HZ tick accounting"
 	echo "# build: $BT; ${CPU:+pinned to CPU $CPU}${CPU:-not pinned}; load average at the start $LOAD0, at the end $(cut -d' ' -f1-3 /proc/loadavg); run $(($(date +%s) - START)) s"

@@ -334,7 +334,7 @@ void ctl_live_worker_apply(struct ctl_live_worker *w,
 		return;
 	case CTL_LIVE_MSG_ENVELOPE:
 		if (m->outcome == CTL_LIVE_ENV_NONE)
-			(void)scr_engine_envelope_done(w->eng, &m->key);
+			(void)scr_engine_envelope_answer(w->eng, &m->key);
 		else
 			(void)scr_engine_envelope(w->eng, &m->key,
 						  (enum scr_action)m->outcome, now_ns);
@@ -560,18 +560,12 @@ static void on_reply(struct ctl_live *l, const struct scr_event *ev,
 
 /* envck_update - the envelope checks of setup s (control thread): built
  * anew, sessions in flight forgotten (their later RCPTs are checked
- * without their HELO and sender). Host mode does not check envelopes yet:
- * the engine is told not to report them. 0, or -EINVAL with err. */
+ * without their HELO and sender). 0, or -EINVAL with err. */
 static int envck_update(struct ctl_live *l, struct ctl_setup *s, char *err,
 			size_t errlen)
 {
 	struct ctl_envelope *v = NULL;
 
-	if (s->pol.envelope && strcmp(l->o.mode, "host") == 0) {
-		ctl_msg_warn("smtpscreen_*_restrictions: envelope checks are not "
-			     "done in host mode yet: ignored");
-		s->pol.envelope = false;
-	}
 	if (s->pol.envelope) {
 		v = ctl_envelope_create(s->conf, false, err, errlen);
 		if (v == NULL)
@@ -1627,6 +1621,7 @@ static void reload_done(struct ctl_live *l)
 static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 {
 	struct live_reload *r = &l->rl;
+	bool host = strcmp(l->o.mode, "host") == 0;	/* the kernel's knobs */
 	struct ctl_live_msg m;
 	const char *v;
 	unsigned i;
@@ -1658,19 +1653,24 @@ static int reload_apply(struct ctl_live *l, char *err, size_t errlen)
 	(void)dnsbl_swap(l, r->nd, err, errlen);   /* no DNSBL if out of memory */
 	r->nd = NULL;
 #endif
-	if (r->n->hold_ns > l->setup->hold_ns && l->setup->hold_ns && l->o.allow_map)
+	if (r->n->hold_ns > l->setup->hold_ns && l->setup->hold_ns && host)
 		ctl_msg_warn("reload: a longer postscreen_greet_wait needs a "
 			     "restart to move the kernel's fail-open deadline");
 	if ((r->n->host_hold != l->setup->host_hold ||
 	     (r->n->pol.action[SCR_TEST_PREGREET] == SCR_ACT_IGNORE) !=
 	     (l->setup->pol.action[SCR_TEST_PREGREET] == SCR_ACT_IGNORE)) &&
-	    l->o.allow_map)
+	    host)
 		ctl_msg_warn("reload: a new smtpscreen_host_hold, or a pregreet "
 			     "action changed to or from ignore, reaches the XDP "
 			     "program at a restart");
-	if (r->n->pol.overload_drop != l->setup->pol.overload_drop && l->o.allow_map)
+	if (r->n->pol.overload_drop != l->setup->pol.overload_drop && host)
 		ctl_msg_warn("reload: a new smtpscreen_overload_policy reaches the "
 			     "kernel's holds at a restart");
+	if (r->n->pol.envelope != l->setup->pol.envelope && host)
+		ctl_msg_warn("reload: envelope checks turned %s: the kernel's 354 "
+			     "deadline and the ALLOW entries of the pass cache "
+			     "follow at a restart (docs/host.md)",
+			     r->n->pol.envelope ? "on" : "off");
 	v = ctl_conf_get(r->n->conf, "smtpscreen_shared_store");
 	if (strcmp(v ? v : "", l->shared_url) != 0)
 		ctl_msg_warn("reload: a new smtpscreen_shared_store needs a "

@@ -66,6 +66,9 @@
 #include "scr_engine.h"
 
 #define HOST_HELD_MAX	65536		/* greetings held at once */
+#define HOST_ENV_MAX	16384		/* sessions whose 354 (or reject) waits for
+					 * an envelope answer; more: it goes on.
+					 * Untouched pages until used (calloc). */
 #define HOST_EV_RING	65536		/* events to the control thread */
 #define HOST_MSG_RING	16384		/* messages from it */
 #define HOST_PUBLISH_NS	1000000000ull	/* counters published (and with every batch
@@ -79,16 +82,21 @@
 					 * an eighth full; held replies do */
 #define HOST_EV_BATCH_NS 250000000ull	/* events that are not urgent wake the
 					 * control thread in batches, 250 ms at most */
-#define HOST_DATA_HOLD_NS 1000000000ull	/* fail-open deadline of a held 354 */
+#define HOST_DATA_HOLD_NS 1000000000ull	/* fail-open deadline of a held 354
+					 * (after envelope_wait_ns with the
+					 * envelope checks: env_due) */
 
 static atomic_int host_stop;
 
-/* A held greeting frame. */
+/* A held frame: a greeting, or a 354 waiting for an envelope answer; or
+ * (reply) no frame but the reply line of a rejected RCPT TO, in data,
+ * waiting for the session's 354. */
 struct host_frame {
 	struct scr_flow_key key;
 	uint32_t wirelen;
 	uint16_t caplen;
 	bool trunc;
+	bool reply;
 	unsigned next;			/* free list: index + 1 */
 	uint8_t data[SCR_HOST_SAMPLE_MAX];
 };
@@ -105,6 +113,10 @@ struct host_stats {
 	uint64_t late_max_ns;		/* greeting released latest after due */
 	/* the kernel's smuggling guard (the engine's counters for it) */
 	uint64_t smug, smug_cmds, smug_stopped;
+	/* envelope checks: 354s kept for an answer, let go after it, replaced
+	 * by smtpd's reject reply (or the session stopped without a 354),
+	 * let go at envelope_wait_ns */
+	uint64_t env_waits, env_released, env_stopped, env_timeouts;
 };
 
 struct host {
@@ -133,6 +145,8 @@ struct host {
 	/* packet thread */
 	struct ctl_live_worker lw;
 	struct dp_hold *hold;
+	struct dp_hold *envhold;	/* 354s and rejects of envelope checks */
+	bool env_stopping;		/* applying a reject: env_answer stops */
 	struct host_frame *frames;
 	unsigned ffree;			/* freed frames: index + 1, via next */
 	unsigned ffresh;		/* frames [ffresh, HOST_HELD_MAX) never used:
@@ -148,6 +162,8 @@ struct host {
 	/* postscreen's reply to a client that talks first (pregreet action,
 	 * "" with smtpscreen_stop_reply = no): hs_answer and the seat */
 	char pregreet_reply[DP_CRAFT_REPLY_MAX];
+	bool stop_reply;		/* smtpscreen_stop_reply: envelope rejects
+					 * send smtpd's reply line (env_reject) */
 	/* smtpscreen_host_hold = seat: postscreen's seat on its own thread */
 	struct dp_seat *seat;
 	pthread_t seat_t;
@@ -223,7 +239,10 @@ static enum scr_pkt_action feed(struct host *h, const uint8_t *data,
 	fr.ts_ns = eng_ns(h, ts_mono);
 	fr.pkt_no = ++h->pkt_no;
 	fr.link = SCR_LINK_ETH;
-	fr.flags = 0;
+	/* envelope checks: the engine notes the RCPT TOs to be answered
+	 * (the frames went to smtpd already: SCR_PKT_WAIT is not acted on;
+	 * the session's 354 waits instead, env_data) */
+	fr.flags = h->lw.setup->pol.envelope ? SCR_FRAME_WAIT_OK : 0;
 	fr.action = SCR_PKT_PASS;
 	scr_engine_burst(h->lw.eng, &fr, 1);
 	return (enum scr_pkt_action)fr.action;
@@ -237,6 +256,46 @@ static void resend(struct host *h, uint8_t *frame, uint32_t caplen, bool trunc)
 		h->st.resent++;
 	else
 		h->st.resend_err++;	/* the kernel's retransmission goes */
+}
+
+/* due_ms - ms until a hold that started at oldest (UINT64_MAX: none) and
+ * lasts hold_ns is due, at most HOST_POLL_MS */
+static int due_ms(uint64_t oldest, uint64_t hold_ns, uint64_t now)
+{
+	if (oldest == UINT64_MAX)
+		return HOST_POLL_MS;
+	if (oldest + hold_ns <= now)
+		return 0;
+	oldest = (oldest + hold_ns - now) / 1000000u + 1;
+	return oldest < HOST_POLL_MS ? (int)oldest : HOST_POLL_MS;
+}
+
+/* frame_get - a free held-frame slot, NULL when all are taken */
+static struct host_frame *frame_get(struct host *h)
+{
+	struct host_frame *f;
+
+	if (h->ffree) {
+		f = &h->frames[h->ffree - 1];
+		h->ffree = f->next;
+	} else if (h->ffresh < HOST_HELD_MAX) {
+		f = &h->frames[h->ffresh++];
+	} else {
+		return NULL;
+	}
+	f->reply = false;
+	return f;
+}
+
+/* frame_fill - slot f holds sample s (caplen bytes) of flow k */
+static void frame_fill(struct host_frame *f, const struct scr_flow_key *k,
+		       const struct scr_host_sample *s, uint32_t caplen)
+{
+	f->key = *k;
+	f->caplen = (uint16_t)caplen;
+	f->wirelen = s->wirelen;
+	f->trunc = (s->flags & SCR_HOST_SF_TRUNC) != 0;
+	memcpy(f->data, s->data, caplen);
 }
 
 /* frame_put - a held frame's slot back on the free list */
@@ -284,6 +343,8 @@ static void held_now(struct host *h, const struct scr_flow_key *k)
 	}
 }
 
+static void env_drop(struct host *h, const struct scr_flow_key *k);
+
 /* stopped_already - this worker's cache blocks the client */
 static bool stopped_already(struct host *h, const struct scr_event *ev)
 {
@@ -297,19 +358,20 @@ static bool stopped_already(struct host *h, const struct scr_event *ev)
 /* stop_session - end a failed client's session: RST through the socket
  * destroy first (the TC program drops the flow's packets once it is
  * STOP), then STOP */
-static void stop_session(struct host *h, const struct scr_event *ev)
+static void stop_session(struct host *h, const struct scr_flow_key *k)
 {
 	int rc;
 
-	held_drop(h, &ev->key);
+	held_drop(h, k);
+	env_drop(h, k);
 	if (h->kill_ok) {
-		rc = ctl_kill_session(h->kill, &ev->key);
+		rc = ctl_kill_session(h->kill, k);
 		if (rc == 0)
 			h->st.killed++;
 		else if (rc != -ENOENT)
 			h->st.kill_err++;
 	}
-	if (ctl_hostbpf_flow_set(h->hb, &ev->key, SCR_HOST_FS_STOP) != 0)
+	if (ctl_hostbpf_flow_set(h->hb, k, SCR_HOST_FS_STOP) != 0)
 		h->st.map_err++;
 	h->st.stopped++;
 }
@@ -348,11 +410,11 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		 * alike (enforce's DATA would reach smtpd before its sample) */
 		if (ev->test == SCR_TEST_REPLY_BAN) {
 			if (ev->action != SCR_ACT_IGNORE)
-				stop_session(h, ev);
+				stop_session(h, &ev->key);
 			break;
 		}
 		if (ev->action == SCR_ACT_ENFORCE && !stopped_already(h, ev)) {
-			stop_session(h, ev);
+			stop_session(h, &ev->key);
 			ctl_cache_block(h->lw.cache, &ev->key.client,
 					ev->ts_ns / 1000000000u, pol->block_ttl_s,
 					ev->reasons);
@@ -361,6 +423,12 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_VERDICT:
 		blocked = stopped_already(h, ev);
 		ctl_cache_verdict(h->lw.cache, ev, pol);
+		/* An envelope reject is stopped by env_answer, with smtpd's
+		 * reply in place of the session's 354 (or without a 354 once
+		 * the wait is over): a stop here would race that 354. */
+		if (h->env_stopping || ((ev->reasons & SCR_REASON_ENVELOPE) &&
+					pol->envelope && ev->stop_pkt))
+			break;
 		if (h->seat && ev->stop_pkt && !blocked &&
 		    ev->reasons == SCR_TEST_BIT(SCR_TEST_PREGREET)) {
 			/* In postscreen's seat a client that talks first is
@@ -373,19 +441,23 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		if (ev->stop_pkt || (ev->verdict == SCR_V_FAIL && blocked)) {
 			if (!(ev->reasons & SCR_TEST_BIT(SCR_TEST_REPLY_BAN)) ||
 			    pol->action[SCR_TEST_REPLY_BAN] == SCR_ACT_IGNORE)
-				stop_session(h, ev);	/* else stopped at the ban */
+				stop_session(h, &ev->key);	/* else stopped at the ban */
 			break;
 		}
 		/* Decided (pass, allow-listed, ignored failures, unknown): no
-		 * more samples for this flow; a passed client's held
+		 * more samples for this flow (with envelope checks, once its
+		 * envelope is read: env_pass); a passed client's held
 		 * greeting goes now. */
-		if (ctl_hostbpf_flow_set(h->hb, &ev->key, SCR_HOST_FS_PASS) != 0)
+		if (!(scr_engine_envelope_state(h->lw.eng, &ev->key) &
+		      (SCR_ENGINE_ENV_READ | SCR_ENGINE_ENV_WAIT)) &&
+		    ctl_hostbpf_flow_set(h->hb, &ev->key, SCR_HOST_FS_PASS) != 0)
 			h->st.map_err++;
 		if (ev->verdict == SCR_V_PASS || ev->verdict == SCR_V_ALLOWLISTED)
 			held_now(h, &ev->key);
 		break;
 	case SCR_EV_END:
 		held_drop(h, &ev->key);
+		env_drop(h, &ev->key);
 		/* A pregreeter the handshake hold stopped keeps its STOP
 		 * entry: the kernel answers its retransmissions with a RST
 		 * (smtpscreen_abi.h); the LRU map forgets it later. */
@@ -397,6 +469,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 	case SCR_EV_STRESS:
 	case SCR_EV_REPLY:
 	case SCR_EV_SMUGGLING:
+	case SCR_EV_ENVELOPE:	/* answered by the control thread: env_answer */
 		break;
 	default:
 		ctl_msg_panic("event type %d out of "
@@ -511,18 +584,8 @@ static void hold(struct host *h, const struct scr_host_sample *s, uint32_t caple
 
 	if (sample_key(s, &k, &pk) != 0)
 		return;
-	if (h->ffree || h->ffresh < HOST_HELD_MAX) {
-		if (h->ffree) {
-			f = &h->frames[h->ffree - 1];
-			h->ffree = f->next;
-		} else {
-			f = &h->frames[h->ffresh++];
-		}
-		f->key = k;
-		f->caplen = (uint16_t)caplen;
-		f->wirelen = s->wirelen;
-		f->trunc = (s->flags & SCR_HOST_SF_TRUNC) != 0;
-		memcpy(f->data, s->data, caplen);
+	if ((f = frame_get(h)) != NULL) {
+		frame_fill(f, &k, s, caplen);
 		rc = dp_hold_add(h->hold, &k, pk.seq, pk.payload_len, f, s->ts_ns);
 		if (rc == 0) {
 			h->st.held++;
@@ -564,6 +627,208 @@ static void rst_client(struct host *h, const uint8_t *frame, uint32_t caplen,
 	}
 }
 
+/* ---- envelope checks (smtpscreen_*_restrictions) ----
+ * A host cannot keep the client's RCPT TO from smtpd, but the TC program
+ * holds smtpd's 354 (the data hold), and a client gets no message body to
+ * smtpd before it: a 354 that comes while a RCPT TO's answer is pending
+ * waits here for that answer (env_data), at most envelope_wait_ns (the
+ * DNS timeout and a margin; the kernel's deadline is a second later, then
+ * smtpscreen_overload_policy decides). Not rejected, it goes on; rejected
+ * under enforce or drop, the client gets smtpd's reply line in its place
+ * and a RST, and the socket is destroyed (env_answer). A reject that
+ * comes before the 354 is kept (its reply line) until the 354 comes, or
+ * the session is stopped without it when the wait is over. */
+
+/* env_drop - forget what a flow keeps here (stopped or ended); a 354 is
+ * not sent: the client gets a RST at its place (as data_hold does) */
+static void env_drop(struct host *h, const struct scr_flow_key *k)
+{
+	void *p[DP_HOLD_FLOW_MAX];
+	unsigned n = dp_hold_take(h->envhold, k, p, DP_HOLD_FLOW_MAX), i;
+
+	for (i = 0; i < n; i++) {
+		struct host_frame *f = p[i];
+
+		if (!f->reply && !f->trunc) {
+			h->st.data_stopped++;
+			rst_client(h, f->data, f->caplen, "");
+		}
+		frame_put(h, f);
+	}
+}
+
+/* env_pass - flow k's envelope is read and answered and it passed: the
+ * kernel stops sampling it, as it does for a pass without the checks (a
+ * flow the kernel stopped, e.g. for smuggling, stays stopped) */
+static void env_pass(struct host *h, const struct scr_flow_key *k)
+{
+	struct scr_host_flow_val v;
+
+	if (scr_engine_envelope_state(h->lw.eng, k) == SCR_ENGINE_ENV_DECIDED &&
+	    ctl_hostbpf_flow_get(h->hb, k, &v) == 0 &&
+	    v.state == SCR_HOST_FS_SCAN &&
+	    ctl_hostbpf_flow_set(h->hb, k, SCR_HOST_FS_PASS) != 0)
+		h->st.map_err++;
+}
+
+/* env_sampled - a sample fed: a passed flow sampled for its envelope
+ * stops being sampled once that is read (STARTTLS, QUIT, ...) */
+static void env_sampled(struct host *h, const struct scr_host_sample *s)
+{
+	struct scr_flow_key k;
+	struct scr_pkt pk;
+
+	if (sample_key(s, &k, &pk) == 0)
+		env_pass(h, &k);
+}
+
+/* env_release - a kept 354 goes on */
+static void env_release(struct host *h, struct host_frame *f)
+{
+	if (ctl_hostbpf_release_data(h->hb, &f->key) != -ENOENT)
+		resend(h, f->data, f->caplen, f->trunc);
+}
+
+/* env_reject - smtpd's reply line to the rejected RCPT TO goes to the
+ * client in place of its 354 (frame; NULL: no 354 came), then a RST; the
+ * socket is destroyed (smtpd: ECONNABORTED, nothing delivered) */
+static void env_reject(struct host *h, const struct scr_flow_key *k,
+		       const uint8_t *frame, uint32_t caplen, const char *reply)
+{
+	if (frame != NULL)
+		rst_client(h, frame, caplen, h->stop_reply ? reply : "");
+	stop_session(h, k);
+	h->st.env_stopped++;
+}
+
+/* env_data - a 354 of flow k (sample s) with envelope checks on: a reject
+ * kept for it goes in its place; a pending answer keeps it (stopped: the
+ * session was stopped already). true when done with it here. */
+static bool env_data(struct host *h, const struct scr_host_sample *s,
+		     uint32_t caplen, const struct scr_flow_key *k,
+		     const struct scr_pkt *pk, bool stopped)
+{
+	void *p[DP_HOLD_FLOW_MAX];
+	struct host_frame *f, *rej = NULL;
+	unsigned n = dp_hold_take(h->envhold, k, p, DP_HOLD_FLOW_MAX), i;
+
+	for (i = 0; i < n; i++) {
+		f = p[i];
+		if (f->reply && rej == NULL)
+			rej = f;
+		else
+			frame_put(h, f);
+	}
+	if (rej != NULL) {
+		env_reject(h, k, (s->flags & SCR_HOST_SF_TRUNC) ? NULL : s->data,
+			   caplen, (const char *)rej->data);
+		frame_put(h, rej);
+		return true;
+	}
+	if (stopped ||
+	    !(scr_engine_envelope_state(h->lw.eng, k) & SCR_ENGINE_ENV_WAIT) ||
+	    (f = frame_get(h)) == NULL)
+		return false;		/* answered, or no room: it goes on */
+	frame_fill(f, k, s, caplen);
+	if (dp_hold_add(h->envhold, k, pk->seq, pk->payload_len, f,
+			mono_ns()) != 0) {
+		frame_put(h, f);
+		return false;
+	}
+	h->st.env_waits++;
+	return true;
+}
+
+/* env_answer - the control thread's answer to a RCPT TO of m->key (the
+ * engine has it already): a 354 kept for it goes on once no other answer
+ * is pending; a reject under enforce or drop (or one kept from an earlier
+ * RCPT TO) puts smtpd's reply in its place, or waits for it when it has
+ * not come yet */
+static void env_answer(struct host *h, const struct ctl_live_msg *m)
+{
+	bool stop = m->outcome == SCR_ACT_ENFORCE || m->outcome == SCR_ACT_DROP;
+	bool wait = m->outcome != SCR_ACT_DROP;
+	char reply[CTL_LIVE_REPLY_MAX];
+	void *p[DP_HOLD_FLOW_MAX];
+	struct host_frame *f, *data = NULL;
+	unsigned n, i;
+
+	if (!stop && (scr_engine_envelope_state(h->lw.eng, &m->key) &
+		      SCR_ENGINE_ENV_WAIT))
+		return;		/* another RCPT TO's answer is pending */
+	snprintf(reply, sizeof(reply), "%s", stop ? m->reply : "");
+	n = dp_hold_take(h->envhold, &m->key, p, DP_HOLD_FLOW_MAX);
+	for (i = 0; i < n; i++) {
+		f = p[i];
+		if (!f->reply && data == NULL) {
+			data = f;
+			continue;
+		}
+		if (f->reply && !stop) {
+			/* an earlier RCPT TO's reject (enforce) decides */
+			stop = true;
+			memcpy(reply, f->data, sizeof(reply));	/* a reply, cut */
+			reply[sizeof(reply) - 1] = '\0';
+		}
+		frame_put(h, f);
+	}
+	if (!stop) {
+		if (data != NULL) {
+			env_release(h, data);
+			frame_put(h, data);
+			h->st.env_released++;
+		}
+		env_pass(h, &m->key);
+		return;
+	}
+	if (data != NULL) {
+		env_reject(h, &m->key, data->trunc ? NULL : data->data,
+			   data->caplen, reply);
+		frame_put(h, data);
+		return;
+	}
+	/* No 354 yet: the reply waits for it; under drop the block entry
+	 * drops the client's DATA, so no 354 would come: stopped now. */
+	if (wait && (f = frame_get(h)) != NULL) {
+		f->key = m->key;
+		f->reply = true;
+		f->caplen = 0;
+		snprintf((char *)f->data, sizeof(f->data), "%s", reply);
+		if (dp_hold_add(h->envhold, &m->key, 0, 0, f, mono_ns()) == 0)
+			return;
+		frame_put(h, f);
+	}
+	env_reject(h, &m->key, NULL, 0, reply);
+}
+
+/* env_due - kept 354s whose answer did not come in envelope_wait_ns go on
+ * (a slow answer never rejects mail); a kept reject whose 354 did not
+ * come stops the session without it. ms until the next one is due (at
+ * most HOST_POLL_MS). */
+static int env_due(struct host *h, uint64_t now)
+{
+	uint64_t wait = h->lw.setup->pol.envelope_wait_ns;
+	void *p[64];
+	unsigned n, i;
+
+	do {
+		n = dp_hold_due(h->envhold, now, wait, p, 64);
+		for (i = 0; i < n; i++) {
+			struct host_frame *f = p[i];
+
+			if (f->reply) {
+				env_reject(h, &f->key, NULL, 0, "");
+			} else {
+				(void)scr_engine_envelope_done(h->lw.eng, &f->key);
+				env_release(h, f);
+				h->st.env_timeouts++;
+			}
+			frame_put(h, f);
+		}
+	} while (n == 64);
+	return due_ms(dp_hold_oldest_ns(h->envhold), wait, now);
+}
+
 /* data_hold - the server's 354: the engine has seen every client byte
  * before it (ring order); judge the 354 too, then let it go only if the
  * session still stands */
@@ -574,12 +839,16 @@ static void data_hold(struct host *h, const struct scr_host_sample *s,
 	struct scr_flow_key k;
 	struct scr_pkt pk;
 	uint8_t b[SCR_HOST_SAMPLE_MAX];
+	bool stopped;
 
 	feed(h, s->data, caplen, s->wirelen, s->ts_ns);
 	if (sample_key(s, &k, &pk) != 0)
 		return;
-	if (ctl_hostbpf_flow_get(h->hb, &k, &v) != 0 ||
-	    v.state == SCR_HOST_FS_STOP) {
+	stopped = ctl_hostbpf_flow_get(h->hb, &k, &v) != 0 ||
+		  v.state == SCR_HOST_FS_STOP;
+	if (h->lw.setup->pol.envelope && env_data(h, s, caplen, &k, &pk, stopped))
+		return;
+	if (stopped) {
 		/* Stopped before the body: no 354. The socket destroy's RST
 		 * carries the sequence number after the 354 the client never
 		 * got, so the client would take it as out of window (RFC 5961)
@@ -592,6 +861,8 @@ static void data_hold(struct host *h, const struct scr_host_sample *s,
 	(void)ctl_hostbpf_release_data(h->hb, &k);
 	memcpy(b, s->data, caplen);
 	resend(h, b, caplen, (s->flags & SCR_HOST_SF_TRUNC) != 0);
+	if (h->lw.setup->pol.envelope)
+		env_pass(h, &k);
 }
 
 /* put16/put32 - big-endian stores */
@@ -733,6 +1004,8 @@ static int on_sample(void *arg, const struct scr_host_sample *s)
 		if (s->flags & SCR_HOST_SF_FIRST)
 			handshake(h, s, caplen);
 		feed(h, s->data, caplen, s->wirelen, s->ts_ns);
+		if (h->lw.setup->pol.envelope)
+			env_sampled(h, s);
 		if (s->flags & SCR_HOST_SF_HS_RST)
 			hs_reset(h, s, caplen);
 	}
@@ -762,13 +1035,7 @@ static int release_due(struct host *h, uint64_t now)
 		for (i = 0; i < n; i++)
 			release(h, p[i], now);
 	} while (n == 64);
-	oldest = dp_hold_oldest_ns(h->hold);
-	if (oldest == UINT64_MAX)
-		return HOST_POLL_MS;
-	if (oldest + hold_ns <= now)
-		return 0;
-	oldest = (oldest + hold_ns - now) / 1000000u + 1;
-	return oldest < HOST_POLL_MS ? (int)oldest : HOST_POLL_MS;
+	return due_ms(dp_hold_oldest_ns(h->hold), hold_ns, now);
 }
 
 /* hs_wait_sync - the handshake hold's wait in the XDP program follows the
@@ -858,9 +1125,15 @@ static void take_msgs(struct host *h, uint64_t now_mono)
 	do {
 		n = dp_ring_dequeue_burst(h->msg_ring, m, 32);
 		for (i = 0; i < n; i++) {
+			h->env_stopping = m[i].type == CTL_LIVE_MSG_ENVELOPE &&
+				(m[i].outcome == SCR_ACT_ENFORCE ||
+				 m[i].outcome == SCR_ACT_DROP);
 			ctl_live_worker_apply(&h->lw, &m[i], eng_ns(h, now_mono));
+			h->env_stopping = false;
 			if (m[i].type == CTL_LIVE_MSG_PASS_OLD)
 				held_now(h, &m[i].key);
+			else if (m[i].type == CTL_LIVE_MSG_ENVELOPE)
+				env_answer(h, &m[i]);
 		}
 		h->st.msgs += n;
 	} while (n == 32);
@@ -894,6 +1167,10 @@ static void *packet_thread(void *arg)
 		}
 		now = mono_ns();
 		timeout = release_due(h, now);
+		if (dp_hold_flows(h->envhold) != 0) {
+			rc = env_due(h, now);
+			timeout = rc < timeout ? rc : timeout;
+		}
 		ticking = scr_engine_flows_undecided(h->lw.eng) != 0;
 		if (timeout > HOST_TICK_MS && ticking)
 			timeout = HOST_TICK_MS;
@@ -910,6 +1187,7 @@ static void *packet_thread(void *arg)
 		 * wait for their timeouts; being ended a few seconds late
 		 * costs nothing but their table slots. */
 		quiet = !ticking && dp_hold_flows(h->hold) == 0 &&
+			dp_hold_flows(h->envhold) == 0 &&
 			!scr_engine_stress(h->lw.eng);
 		if (quiet && timeout == HOST_POLL_MS)
 			timeout = HOST_IDLE_MS;
@@ -1033,6 +1311,13 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	PUT("kill_errors", "Socket destroys that failed", st.kill_err, false);
 	PUT("data_withheld", "354 replies withheld: stopped before the body",
 	    st.data_stopped, false);
+	PUT("envelope_waits", "354 replies kept for an envelope answer",
+	    st.env_waits, false);
+	PUT("envelope_released", "... let go after it", st.env_released, false);
+	PUT("envelope_wait_stopped", "Sessions stopped for an envelope reject "
+	    "(smtpd's reply in place of the 354)", st.env_stopped, false);
+	PUT("envelope_wait_timeouts", "354 replies let go: no envelope answer "
+	    "in smtpscreen_envelope_timeout + 0.5 s", st.env_timeouts, false);
 	PUT("events_lost", "Events lost to a full event ring", st.ev_lost, false);
 	PUT("turn_max_us", "Longest turn of the packet thread, last 10-20 s",
 	    st.turn_max_ns / 1000, true);
@@ -1247,7 +1532,7 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.nports = s->pol.nports;
 	/* the seat is the greet wait: no greeting hold in TC */
 	bo.greet_hold_ns = s->host_hold == CTL_HOLD_SEAT ? 0 : s->hold_ns;
-	bo.data_hold_ns = HOST_DATA_HOLD_NS;
+	bo.data_hold_ns = HOST_DATA_HOLD_NS + (s->pol.envelope ? s->pol.envelope_wait_ns : 0);
 	bo.flow_map_size = s->pol.flow_table_size;
 	(void)ctl_conf_parse_bool(ctl_conf_get(s->conf, "smtpscreen_xdp_block_all"), &b);
 	bo.block_all_ports = b != 0;
@@ -1407,13 +1692,15 @@ static int worker_open(struct host *h, char *err, size_t errlen)
 	struct scr_engine *eng = scr_engine_create(&s->pol, s->db, &hooks);
 
 	h->hold = dp_hold_create(HOST_HELD_MAX, HOST_HELD_MAX);
+	h->envhold = dp_hold_create(HOST_ENV_MAX, HOST_ENV_MAX);
 	h->frames = calloc(HOST_HELD_MAX, sizeof(*h->frames));
 	h->ev_ring = dp_ring_create(HOST_EV_RING, sizeof(struct scr_event));
 	h->msg_ring = dp_ring_create(HOST_MSG_RING, sizeof(struct ctl_live_msg));
 	h->ev_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	h->msg_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ctl_live_worker_init(&h->lw, eng, cache, s);
-	if (cache == NULL || eng == NULL || h->hold == NULL || h->frames == NULL ||
+	if (cache == NULL || eng == NULL || h->hold == NULL ||
+	    h->envhold == NULL || h->frames == NULL ||
 	    h->ev_ring == NULL || h->msg_ring == NULL || h->ev_fd < 0 ||
 	    h->msg_fd < 0) {
 		snprintf(err, errlen, "packet thread: %s", strerror(errno ? errno :
@@ -1443,6 +1730,7 @@ static void host_fini(struct host *h)
 	scr_engine_destroy(h->lw.eng);
 	ctl_cache_destroy(h->lw.cache);
 	dp_hold_destroy(h->hold);
+	dp_hold_destroy(h->envhold);
 	free(h->frames);
 	dp_ring_destroy(h->ev_ring);
 	dp_ring_destroy(h->msg_ring);
@@ -1491,7 +1779,9 @@ int dp_host_main(int argc, char **argv)
 	lo.sock_path = h->sock_path;
 	lo.log_path = h->log_file;
 	lo.log_syslog = true;
-	lo.allow_map = true;
+	/* envelope checks read every session, pass-cached ones too: no
+	 * ALLOW entries that would keep them from the engine */
+	lo.allow_map = !setup->pol.envelope;
 	lo.block_at_enforce = true;
 	lo.store = true;
 	h->live = ctl_live_create(&lo, setup, &status, err, sizeof(err));
@@ -1510,6 +1800,7 @@ int dp_host_main(int argc, char **argv)
 		rc = 1;
 		(void)ctl_conf_parse_bool(ctl_conf_get(ls->conf,
 						       "smtpscreen_stop_reply"), &rc);
+		h->stop_reply = rc != 0;
 		if (rc && act != SCR_ACT_IGNORE &&
 		    dp_craft_reply(SCR_TEST_PREGREET, act, NULL, NULL, h->pregreet_reply,
 				   sizeof(h->pregreet_reply)) < 0)

@@ -413,11 +413,14 @@ static void env_answer(struct dp_worker *w, const struct ctl_live_msg *msg)
 	struct scr_flow_key k;
 	struct scr_pkt p;
 	bool from_client;
-	unsigned n = dp_hold_take(w->envhold, &msg->key, pk, DP_HOLD_FLOW_MAX);
-	unsigned in, j;
+	unsigned n, in, j;
 	struct rte_mbuf *m;
 	int c;
 
+	if (msg->outcome != SCR_ACT_ENFORCE && msg->outcome != SCR_ACT_DROP &&
+	    (scr_engine_envelope_state(w->lw.eng, &msg->key) & SCR_ENGINE_ENV_WAIT))
+		return;		/* another RCPT TO's answer is pending */
+	n = dp_hold_take(w->envhold, &msg->key, pk, DP_HOLD_FLOW_MAX);
 	if (n == 0)
 		return;
 	if (msg->outcome != SCR_ACT_ENFORCE && msg->outcome != SCR_ACT_DROP) {

@@ -115,7 +115,7 @@ struct scr_engine {
 	struct scr_flow *env_f;
 	struct scr_frame *env_fr;
 	bool env_defer;		/* in on_bytes: the caller decides a stop */
-	bool env_rcpt;		/* a RCPT TO was reported in this feed */
+	uint8_t env_rcpts;	/* RCPT TOs reported in this feed */
 	bool env_resumed;	/* smug_start: bytes the capture had already */
 	uint8_t portmap[65536 / 8];
 };
@@ -503,7 +503,8 @@ static int env_report(void *arg, enum scr_env_cmd cmd, const uint8_t *a,
 	struct scr_event ev;
 
 	e->st.envelope[cmd]++;
-	e->env_rcpt |= cmd == SCR_ENV_RCPT;
+	if (cmd == SCR_ENV_RCPT && e->env_rcpts < 255)
+		e->env_rcpts++;
 	ev_init(e, &ev, SCR_EV_ENVELOPE, f, e->env_fr);
 	snprintf(ev.after, sizeof(ev.after), "%s", env_verb[cmd]);
 	ev.text_len = 0;
@@ -541,15 +542,16 @@ static void env_feed(struct scr_engine *e, struct scr_flow *f,
 		return;
 	e->env_f = f;
 	e->env_fr = fr;
-	e->env_rcpt = false;
+	e->env_rcpts = 0;
 	r = scr_envcap_feed(c, e->envpool, seq ? *seq : c->seq, p, n, env_report, e);
 	e->env_f = NULL;
 	e->env_fr = NULL;
-	/* a RCPT TO ctrl did not answer at once: the front end keeps the
-	 * client's frames from this one on until it does */
-	if (e->env_rcpt && fr != NULL && (fr->flags & SCR_FRAME_WAIT_OK) &&
+	/* RCPT TOs ctrl did not answer at once: the front end keeps the
+	 * client's frames from this one on until it has answered each */
+	if (e->env_rcpts && fr != NULL && (fr->flags & SCR_FRAME_WAIT_OK) &&
 	    !f->stop_pkt && !(f->flags & SCR_FF_STOP_NEXT))
-		c->wait = 1;
+		c->wait = (uint8_t)(c->wait + e->env_rcpts < 255 ?
+				    c->wait + e->env_rcpts : 255);
 	if (r & SCR_ENVCAP_R_LOST)
 		e->st.envelope_lost++;
 	if (r & SCR_ENVCAP_R_BAD)
@@ -1757,6 +1759,47 @@ int scr_engine_envelope_done(struct scr_engine *e, const struct scr_flow_key *k)
 	if (e->envcap != NULL)
 		e->envcap[scr_flow_index(e->ft, f)].wait = 0;
 	return 0;
+}
+
+/* scr_engine_envelope_answer - ctrl answered one of flow k's RCPT TOs */
+int scr_engine_envelope_answer(struct scr_engine *e, const struct scr_flow_key *k)
+{
+	struct scr_flow *f = scr_flow_lookup(e->ft, k, scr_flow_hash(k));
+	struct scr_envcap *c;
+
+	if (f == NULL)
+		return -ENOENT;
+	if (e->envcap != NULL) {
+		c = &e->envcap[scr_flow_index(e->ft, f)];
+		if (c->wait > 0 && c->wait < 255)	/* 255: until the end */
+			c->wait--;
+	}
+	return 0;
+}
+
+/* scr_engine_envelope_state - flow k's envelope checks, for the front end */
+unsigned scr_engine_envelope_state(const struct scr_engine *e,
+				   const struct scr_flow_key *k)
+{
+	const struct scr_flow *f;
+	const struct scr_envcap *c;
+	unsigned r = 0;
+
+	if (e->envcap == NULL || !e->pol->envelope)
+		return 0;
+	f = scr_flow_lookup(e->ft, k, scr_flow_hash(k));
+	if (f == NULL)
+		return 0;
+	c = &e->envcap[scr_flow_index(e->ft, f)];
+	if (scr_envcap_active(c) && !f->stop_pkt &&
+	    f->verdict != SCR_V_ALLOWLISTED)	/* as env_cap */
+		r |= SCR_ENGINE_ENV_READ;
+	if (c->wait)
+		r |= SCR_ENGINE_ENV_WAIT;
+	if (f->mode == SCR_FM_DECIDED && !f->stop_pkt &&
+	    !(f->flags & SCR_FF_STOP_NEXT))
+		r |= SCR_ENGINE_ENV_DECIDED;
+	return r;
 }
 
 /* scr_engine_pass_old - the flow's client is on a pass cache the front

@@ -44,7 +44,8 @@
  *	that completes its line is handled. A frame flagged SCR_FRAME_WAIT_OK
  *	that completes a RCPT TO line, when the hook did not decide it at
  *	once, is answered SCR_PKT_WAIT, and so is every later client frame
- *	of the flow until scr_engine_envelope(_done). Nothing is read, copied or
+ *	of the flow until each RCPT TO reported is answered
+ *	(scr_engine_envelope_answer), or scr_engine_envelope(_done). Nothing is read, copied or
  *	allocated per flow when pol->envelope is off. A gap ends the
  *	capture (counted): what was not read is never rejected.
  * THREADING
@@ -238,11 +239,27 @@ int scr_engine_reply_ban(struct scr_engine *e, const struct scr_flow_key *k,
  * -ENOENT when the flow is gone, stopped or ended. */
 int scr_engine_envelope(struct scr_engine *e, const struct scr_flow_key *k,
 			enum scr_action act, uint64_t now_ns);
-/* scr_engine_envelope_done - ctrl's answer to flow k's RCPT TO came (or the
- * front end stopped waiting for it): its client frames are no longer
- * SCR_PKT_WAIT. scr_engine_envelope ends the wait too. 0, or -ENOENT when
- * the flow is gone. */
+/* scr_engine_envelope_done - the front end stopped waiting for flow k's
+ * answers (its timeout): its client frames are no longer SCR_PKT_WAIT,
+ * whatever is still pending (scr_engine_envelope_answer counts one answer;
+ * scr_engine_envelope ends the wait too). 0, or -ENOENT when the flow is
+ * gone. */
 int scr_engine_envelope_done(struct scr_engine *e, const struct scr_flow_key *k);
+/* scr_engine_envelope_answer - ctrl answered one of flow k's RCPT TOs (not
+ * a reject): the flow's client frames wait until every RCPT TO reported is
+ * answered (a flow with 255 or more pending waits until
+ * scr_engine_envelope_done). 0, or -ENOENT when the flow is gone. */
+int scr_engine_envelope_answer(struct scr_engine *e, const struct scr_flow_key *k);
+/* scr_engine_envelope_state - where flow k's envelope checks stand, for a
+ * front end that cannot keep the client's frames (host mode): bits
+ * SCR_ENGINE_ENV_READ (its command lines are still read), _WAIT (a RCPT
+ * TO's answer is pending), _DECIDED (it has a verdict and is not stopped);
+ * 0 when the flow is gone or the checks are off. */
+#define SCR_ENGINE_ENV_READ	1u
+#define SCR_ENGINE_ENV_WAIT	2u
+#define SCR_ENGINE_ENV_DECIDED	4u
+unsigned scr_engine_envelope_state(const struct scr_engine *e,
+				   const struct scr_flow_key *k);
 /* Counters, with the reorder and scanner ones folded in. */
 void scr_engine_stats(const struct scr_engine *e, struct scr_stats *out);
 /* Stress mode (postscreen's marks on the flow table): entered when the

@@ -64,11 +64,7 @@ MAILLOG=$(pf_maillog "$PF")
 # the resolver the appliance asks (reject_unknown_sender_domain): in its namespace
 printf 'example.org MX mx.example.org\nexample.test MX mx.example.test\n' >"$TMP/zone"
 DNS_PORT=$((20000 + $$ % 20000))
-ip netns exec "$BOX" ip link set lo up
-ip netns exec "$BOX" "$PY" "$HERE/lib/tinydns.py" 127.0.0.1 "$DNS_PORT" "$TMP/zone" \
-	"$TMP/dns.ready" >"$TMP/dns.log" 2>&1 &
-e2e_cleanup_push "e2e_kill_pid $!"
-e2e_wait_for 10 test -e "$TMP/dns.ready" || e2e_fail "tinydns: $(cat "$TMP/dns.log")"
+ns_tinydns "$BOX" "$DNS_PORT" "$TMP/zone" "$TMP"
 
 cat > "$TMP/screen.cf" <<CEOF
 myhostname = mx.example.test
@@ -102,19 +98,12 @@ bot() {
 		--behaviour good --from "$2" --attempts 1 --timeout 10 2>>"$TMP/bot.err" |
 		tail -n 2 | tr '\n' ' '
 }
-# sent SENDER - messages from SENDER (as Postfix logs it) the sink delivered
-sent() {
-	local ids
-	ids=$(grep -E "qmgr\[[0-9]+\]: [0-9A-F]+: from=<$1>" "$MAILLOG" | sed -E 's/.*: ([0-9A-F]+): from=.*/\1/')
-	[ -n "$ids" ] || { echo 0; return; }
-	for id in $ids; do grep -E "$id: .*status=sent" "$MAILLOG"; done | wc -l
-}
 
 # --- good mail is delivered ------------------------------------------------------
 res=$(bot 10 good@example.org)
 e2e_log ".10 good: $res"
 echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".10 good mail not accepted: $res"
-e2e_wait_for 10 eval '[ "$(sent good@example.org)" -ge 1 ]' ||
+e2e_wait_for 10 eval '[ "$(pf_sent "$PF" good@example.org)" -ge 1 ]' ||
 	e2e_fail "good mail not delivered: $(tail -5 "$MAILLOG")"
 
 # --- enforce: a non-FQDN sender is stopped, nothing delivered ----------------------
@@ -144,12 +133,12 @@ rl=$("$CTL" -s "$TMP/ctl.sock" reload 2>&1) || e2e_fail "reload refused: $rl"
 res=$(bot 12 bob)
 e2e_log ".12 MAIL FROM:<bob> (warn_if_reject): $res"
 echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".12 not accepted under warn_if_reject: $res"
-e2e_wait_for 10 eval '[ "$(sent "bob@[^>]*")" -ge 1 ]' ||
+e2e_wait_for 10 eval '[ "$(pf_sent "$PF" "bob@[^>]*")" -ge 1 ]' ||
 	e2e_fail "warn_if_reject: the message was not delivered: $(tail -5 "$MAILLOG")"
 e2e_wait_for 5 grep -Eq "NOQUEUE: reject_warning: RCPT from \[$NET\.12\]:[0-9]+: 504 5\.5\.2 <bob>: " "$LOG" ||
 	e2e_fail "no reject_warning line for .12: $(tail -5 "$LOG")"
 grep -q "NOQUEUE: reject: RCPT from \[$NET\.12\]" "$LOG" && e2e_fail ".12 rejected under warn_if_reject"
-[ "$(sent 'alice@[^>]*')" -eq 0 ] || e2e_fail "enforce: alice's message was delivered"
+[ "$(pf_sent "$PF" 'alice@[^>]*')" -eq 0 ] || e2e_fail "enforce: alice's message was delivered"
 
 st=$("$CTL" -s "$TMP/ctl.sock" stats 2>&1) || e2e_fail "smtpscreenctl stats: $st"
 echo "$st" | grep -qx "envelope_rejects 2" || e2e_fail "stats: $(echo "$st" | grep '^envelope')"

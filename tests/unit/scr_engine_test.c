@@ -1413,14 +1413,31 @@ static void test_envelope_reorder(void **state)
 	scr_engine_destroy(r.eng);
 }
 
+/* env_wait_session - the envelope wait tests' session (two RCPT TOs, then
+ * DATA) from cport into s, every frame SCR_FRAME_WAIT_OK, and an engine
+ * with the envelope checks on policy p (the caller's: it outlives it) */
+static void env_wait_session(struct rec *r, struct scr_policy *p,
+			     struct sess *s, uint16_t cport)
+{
+	static const struct step st[] = {GREET, EHLO, EHLO_R, MAIL, OK,
+		{'C', "RCPT TO:<u@d.example>\r\n"}, {'C', "RCPT TO:<v@d.example>\r\n"},
+		OK, OK, DATA, {0, NULL}};
+	unsigned i;
+
+	p->envelope = true;
+	r->eng = engine_for(r, p);
+	memset(s, 0, sizeof(*s));
+	s->cport = cport;
+	build(s, st);
+	for (i = 0; i < s->n; i++)
+		s->fr[i].flags |= SCR_FRAME_WAIT_OK;
+}
+
 /* test_envelope_wait - a front end that can keep client frames: the one
  * that completes a RCPT TO and the client's later ones wait for ctrl's
  * answer, the server's do not; after the answer they pass again */
 static void test_envelope_wait(void **state)
 {
-	static const struct step st[] = {GREET, EHLO, EHLO_R, MAIL, OK,
-		{'C', "RCPT TO:<u@d.example>\r\n"}, {'C', "RCPT TO:<v@d.example>\r\n"},
-		OK, OK, DATA, {0, NULL}};
 	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0};
 	struct scr_policy p = pol;
 	static struct sess s;
@@ -1428,13 +1445,7 @@ static void test_envelope_wait(void **state)
 	unsigned i;
 
 	(void)state;
-	p.envelope = true;
-	r.eng = engine_for(&r, &p);
-	memset(&s, 0, sizeof(s));
-	s.cport = 40303;
-	build(&s, st);
-	for (i = 0; i < s.n; i++)
-		s.fr[i].flags |= SCR_FRAME_WAIT_OK;
+	env_wait_session(&r, &p, &s, 40303);
 	scr_engine_burst(r.eng, s.fr, 10);	/* to the server's first OK after RCPTs */
 	for (i = 0; i < 7; i++)
 		assert_int_equal(s.fr[i].action, SCR_PKT_PASS);
@@ -1449,6 +1460,43 @@ static void test_envelope_wait(void **state)
 	assert_int_equal(es.envelope_waits, 2);
 	scr_engine_flush(r.eng, s.ts);
 	assert_int_equal(scr_engine_envelope_done(r.eng, &r.last_verdict.key), -ENOENT);
+	scr_engine_destroy(r.eng);
+}
+
+/* test_envelope_answers - two RCPT TOs pending: the client's frames wait
+ * until ctrl has answered both (scr_engine_envelope_answer), and the state
+ * a front end that cannot keep frames reads (host mode keeps the 354 on
+ * it) says so; the reading ends at DATA */
+static void test_envelope_answers(void **state)
+{
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0};
+	struct scr_policy p = pol;
+	static struct sess s;
+	struct scr_flow_key k;
+	unsigned i, es;
+
+	(void)state;
+	env_wait_session(&r, &p, &s, 40305);
+	scr_engine_burst(r.eng, s.fr, 9);	/* both RCPTs, unanswered */
+	k = r.last_verdict.key;
+	es = scr_engine_envelope_state(r.eng, &k);
+	assert_int_equal(es, SCR_ENGINE_ENV_READ | SCR_ENGINE_ENV_WAIT |
+			 SCR_ENGINE_ENV_DECIDED);
+	assert_int_equal(scr_engine_envelope_answer(r.eng, &k), 0);
+	assert_true(scr_engine_envelope_state(r.eng, &k) & SCR_ENGINE_ENV_WAIT);
+	scr_engine_burst(r.eng, s.fr + 9, 1);	/* the server's first OK */
+	assert_int_equal(scr_engine_envelope_answer(r.eng, &k), 0);
+	assert_int_equal(scr_engine_envelope_state(r.eng, &k),
+			 SCR_ENGINE_ENV_READ | SCR_ENGINE_ENV_DECIDED);
+	scr_engine_burst(r.eng, s.fr + 10, s.n - 10);
+	for (i = 10; i < s.n; i++)
+		assert_int_equal(s.fr[i].action, SCR_PKT_PASS);
+	/* DATA ends the reading: a front end may stop following the flow */
+	assert_int_equal(scr_engine_envelope_state(r.eng, &k), SCR_ENGINE_ENV_DECIDED);
+	assert_int_equal(scr_engine_envelope_answer(r.eng, &k), 0);	/* a late one */
+	scr_engine_flush(r.eng, s.ts);
+	assert_int_equal(scr_engine_envelope_answer(r.eng, &k), -ENOENT);
+	assert_int_equal(scr_engine_envelope_state(r.eng, &k), 0);
 	scr_engine_destroy(r.eng);
 }
 
@@ -1520,6 +1568,7 @@ int main(void)
 		cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_envelope_late),
 		cmocka_unit_test(test_envelope_wait),
+		cmocka_unit_test(test_envelope_answers),
 		cmocka_unit_test(test_envelope_late_in_tests),
 		cmocka_unit_test(test_envelope_reorder),
 		cmocka_unit_test(test_smuggling),

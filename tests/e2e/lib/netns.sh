@@ -21,6 +21,10 @@
 #   ns_wait_listen NS IP PORT [SECS]  wait until a TCP listener on IP:PORT exists in NS
 #   ns_tcp_connect NS SRC DST PORT SECS  0 when a TCP connection from SRC to DST:PORT
 #                                completes within SECS inside NS (a SYN probe)
+#   ns_tinydns NS PORT ZONE DIR  tests/e2e/lib/tinydns.py on 127.0.0.1:PORT (UDP) in NS
+#                                with the names of ZONE (its files in DIR: dns.ready,
+#                                dns.log); stopped by the cleanup stack; e2e_fail when
+#                                it does not start
 #   All return 0 or non-zero; the create functions call e2e_fail on error.
 #
 # THREADING
@@ -98,6 +102,16 @@ try:
 except OSError:
     sys.exit(1)
 PYEOF
+}
+
+# ns_tinydns - a small resolver for the envelope checks' domain lookups
+ns_tinydns() {
+	local ns=$1 port=$2 zone=$3 dir=$4
+	ip netns exec "$ns" ip link set lo up
+	ip netns exec "$ns" /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/tinydns.py" \
+		127.0.0.1 "$port" "$zone" "$dir/dns.ready" >"$dir/dns.log" 2>&1 &
+	e2e_cleanup_push "e2e_kill_pid $!"
+	e2e_wait_for 10 test -e "$dir/dns.ready" || e2e_fail "tinydns: $(cat "$dir/dns.log")"
 }
 
 # ns_wait_listen - wait for a TCP listener

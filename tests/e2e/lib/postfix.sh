@@ -28,6 +28,8 @@
 #   pf_conf DIR            print the path of DIR's main.cf
 #   pf_maillog DIR         print the path of DIR's log file
 #   pf_wait_log DIR ERE [SECS]  wait until the log has a line matching ERE
+#   pf_sent DIR SENDER_ERE print how many messages from a sender matching SENDER_ERE
+#                          (as qmgr logs from=<...>) were delivered (status=sent)
 #   pf_template_seat DIR [steer]  a plain-smtpd template turned into postscreen's
 #                          master.cf layout (smtp inet -> smtpd pass), in place;
 #                          steer: smtp inet kept, smtpd pass added
@@ -136,6 +138,15 @@ pf_log_has() {
 pf_wait_log() {
 	local dir=$1 ere=$2 secs=${3:-10}
 	e2e_wait_for "$secs" pf_log_has "$dir" "$ere"
+}
+
+# pf_sent - messages from a sender (ERE) the instance delivered
+pf_sent() {
+	local log ids id
+	log=$(pf_maillog "$1")
+	ids=$(grep -E "qmgr\[[0-9]+\]: [0-9A-F]+: from=<$2>" "$log" | sed -E 's/.*: ([0-9A-F]+): from=.*/\1/')
+	[ -n "$ids" ] || { echo 0; return; }
+	for id in $ids; do grep -E "$id: .*status=sent" "$log"; done | wc -l
 }
 
 # pf_template_plain - a postscreen template directory turned into plain smtpd on port 25
