@@ -502,6 +502,26 @@ static void map_add(struct ctl_live *l, enum scr_xdp_kind kind,
 #endif
 }
 
+/* map_del_allow - a client's XDP ALLOW entry goes (XDP takes an ALLOW
+ * entry before a BLOCK one: a client passed, then blocked, as by a DNSBL
+ * listing that came after its pass) */
+static void map_del_allow(struct ctl_live *l, const struct scr_addr *a)
+{
+#ifdef SCR_HAVE_BPF
+	struct scr_addr key = ctl_cache_key(l->cache, a);
+	unsigned plen = scr_addr_is_v4(a) ? 128 : l->setup->pol.client_v6_plen;
+	int rc;
+
+	if (l->maps == NULL || !l->o.allow_map)
+		return;
+	rc = ctl_maps_dyn_del(l->maps, SCR_XDP_KIND_ALLOW, &key, plen);
+	if (rc != 0 && rc != -ENOENT)
+		l->st.map_err++;
+#else
+	(void)l; (void)a;
+#endif
+}
+
 /* block_for - a client blocked for ttl_s: cache, stores, workers, the
  * XDP block map (once: a client blocked already stays as it is) */
 static void block_for(struct ctl_live *l, const struct scr_addr *a,
@@ -517,6 +537,7 @@ static void block_for(struct ctl_live *l, const struct scr_addr *a,
 	(void)persist(l, a, t, &e, true);
 	l->st.blocks++;
 	map_add(l, SCR_XDP_KIND_BLOCK, a, ttl_s, reasons);
+	map_del_allow(l, a);
 }
 
 /* block - a client stopped under enforce/drop, for its tests' TTL
@@ -696,6 +717,21 @@ out:
 	l->dfree = (unsigned)(x - l->dq) + 1;
 }
 
+/* dnsbl_none - no lookup for ev's client: its worker waits for none (a
+ * neutral answer) */
+static void dnsbl_none(struct ctl_live *l, const struct scr_event *ev,
+		       unsigned worker)
+{
+	struct ctl_live_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_LIVE_MSG_DNSBL;
+	m.key = ev->key;
+	m.outcome = (uint8_t)SCR_DNSBL_NEUTRAL;
+	if (worker < l->nw)
+		send_to(l, worker, &m);
+}
+
 /* dnsbl_start - look a new client up */
 static void dnsbl_start(struct ctl_live *l, const struct scr_event *ev,
 			unsigned worker)
@@ -706,6 +742,7 @@ static void dnsbl_start(struct ctl_live *l, const struct scr_event *ev,
 		return;
 	if (l->dfree == 0) {
 		l->st.dnsbl_lost++;	/* CTL_LIVE_DNSBL_MAX in flight */
+		dnsbl_none(l, ev, worker);
 		return;
 	}
 	x = &l->dq[l->dfree - 1];
@@ -719,6 +756,7 @@ static void dnsbl_start(struct ctl_live *l, const struct scr_event *ev,
 		l->st.dnsbl_lost++;
 		x->next = l->dfree;
 		l->dfree = (unsigned)(x - l->dq) + 1;
+		dnsbl_none(l, ev, worker);
 	}
 }
 
@@ -1500,6 +1538,7 @@ static void *reload_build(void *arg)
 		r->n = NULL;
 		goto out;
 	}
+	r->n->pol.dnsbl_wait = cur->pol.dnsbl_wait;	/* the front end's */
 	if (memcmp(r->n->pol.ports, cur->pol.ports, sizeof(r->n->pol.ports)) ||
 	    r->n->pol.flow_table_size != cur->pol.flow_table_size) {
 		snprintf(r->err, sizeof(r->err), "smtpscreen_ports and "

@@ -117,6 +117,8 @@ struct host_stats {
 	 * by smtpd's reject reply (or the session stopped without a 354),
 	 * let go at envelope_wait_ns */
 	uint64_t env_waits, env_released, env_stopped, env_timeouts;
+	/* 354s kept for the client's DNSBL answer, let go after it */
+	uint64_t dnsbl_waits, dnsbl_released;
 };
 
 struct host {
@@ -413,7 +415,12 @@ static void hook_event(void *arg, const struct scr_event *ev)
 				stop_session(h, &ev->key);
 			break;
 		}
-		if (ev->action == SCR_ACT_ENFORCE && !stopped_already(h, ev)) {
+		/* a DNSBL listing under drop: the engine stops the session
+		 * at its next frame, but a client whose 354 waits for this
+		 * answer (dnsbl_keep) sends none: stopped here as well */
+		if ((ev->action == SCR_ACT_ENFORCE ||
+		     (ev->test == SCR_TEST_DNSBL && ev->action == SCR_ACT_DROP)) &&
+		    !stopped_already(h, ev)) {
 			stop_session(h, &ev->key);
 			ctl_cache_block(h->lw.cache, &ev->key.client,
 					ev->ts_ns / 1000000000u, pol->block_ttl_s,
@@ -450,6 +457,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		 * greeting goes now. */
 		if (!(scr_engine_envelope_state(h->lw.eng, &ev->key) &
 		      (SCR_ENGINE_ENV_READ | SCR_ENGINE_ENV_WAIT)) &&
+		    !scr_engine_dnsbl_pending(h->lw.eng, &ev->key) &&
 		    ctl_hostbpf_flow_set(h->hb, &ev->key, SCR_HOST_FS_PASS) != 0)
 			h->st.map_err++;
 		if (ev->verdict == SCR_V_PASS || ev->verdict == SCR_V_ALLOWLISTED)
@@ -753,9 +761,10 @@ static void env_answer(struct host *h, const struct ctl_live_msg *m)
 	struct host_frame *f, *data = NULL;
 	unsigned n, i;
 
-	if (!stop && (scr_engine_envelope_state(h->lw.eng, &m->key) &
-		      SCR_ENGINE_ENV_WAIT))
-		return;		/* another RCPT TO's answer is pending */
+	if (!stop && ((scr_engine_envelope_state(h->lw.eng, &m->key) &
+		       SCR_ENGINE_ENV_WAIT) ||
+		      scr_engine_dnsbl_pending(h->lw.eng, &m->key)))
+		return;		/* another answer is pending */
 	snprintf(reply, sizeof(reply), "%s", stop ? m->reply : "");
 	n = dp_hold_take(h->envhold, &m->key, p, DP_HOLD_FLOW_MAX);
 	for (i = 0; i < n; i++) {
@@ -829,6 +838,82 @@ static int env_due(struct host *h, uint64_t now)
 	return due_ms(dp_hold_oldest_ns(h->envhold), wait, now);
 }
 
+/* ---- DNSBL answers in host mode ----
+ * The handshake hold keeps a client away from smtpd until the greet wait
+ * is over, and only then does the control thread see its CONNECT and ask
+ * the DNSBL: a quick client reaches DATA before the answer. Its 354
+ * waits here for that answer (scr_engine_dnsbl_pending), in the envelope
+ * checks' hold: a listing stops the session (the engine amends its pass;
+ * stop_session sends a RST in the 354's place), anything else lets the
+ * 354 go. The kernel's deadline for a held 354 bounds the wait (1 s, then
+ * smtpscreen_overload_policy). */
+
+/* dnsbl_keep - a 354 of flow k waits for its client's DNSBL answer;
+ * false when none is pending (or no room: it goes on) */
+static bool dnsbl_keep(struct host *h, const struct scr_host_sample *s,
+		       uint32_t caplen, const struct scr_flow_key *k,
+		       const struct scr_pkt *pk)
+{
+	struct host_frame *f;
+
+	if (!scr_engine_dnsbl_pending(h->lw.eng, k) || (f = frame_get(h)) == NULL)
+		return false;
+	frame_fill(f, k, s, caplen);
+	if (dp_hold_add(h->envhold, k, pk->seq, pk->payload_len, f,
+			mono_ns()) != 0) {
+		frame_put(h, f);
+		return false;
+	}
+	h->st.dnsbl_waits++;
+	return true;
+}
+
+/* dnsbl_pass - flow k's verdict waited for its DNSBL answer: the kernel
+ * stops sampling it now, as at the verdict (with the envelope checks, once
+ * its envelope is read: env_pass) */
+static void dnsbl_pass(struct host *h, const struct scr_flow_key *k)
+{
+	struct scr_host_flow_val v;
+
+	if (h->lw.setup->pol.envelope) {
+		env_pass(h, k);
+		return;
+	}
+	if (scr_engine_flow_decided(h->lw.eng, k) &&
+	    ctl_hostbpf_flow_get(h->hb, k, &v) == 0 &&
+	    v.state == SCR_HOST_FS_SCAN &&
+	    ctl_hostbpf_flow_set(h->hb, k, SCR_HOST_FS_PASS) != 0)
+		h->st.map_err++;
+}
+
+/* dnsbl_answer - flow k's DNSBL answer (the engine has it): a 354 kept
+ * for it goes on, unless an envelope answer is still to come (then
+ * env_answer lets it go); a listing stopped the session already. A reject
+ * kept for the 354 stays. */
+static void dnsbl_answer(struct host *h, const struct scr_flow_key *k)
+{
+	void *p[DP_HOLD_FLOW_MAX];
+	unsigned n, i;
+
+	if (scr_engine_dnsbl_pending(h->lw.eng, k) ||
+	    (scr_engine_envelope_state(h->lw.eng, k) & SCR_ENGINE_ENV_WAIT))
+		return;
+	n = dp_hold_take(h->envhold, k, p, DP_HOLD_FLOW_MAX);
+	for (i = 0; i < n; i++) {
+		struct host_frame *f = p[i];
+
+		if (f->reply) {
+			if (dp_hold_add(h->envhold, k, 0, 0, f, mono_ns()) == 0)
+				continue;
+		} else {
+			env_release(h, f);
+			h->st.dnsbl_released++;
+		}
+		frame_put(h, f);
+	}
+	dnsbl_pass(h, k);
+}
+
 /* data_hold - the server's 354: the engine has seen every client byte
  * before it (ring order); judge the 354 too, then let it go only if the
  * session still stands */
@@ -848,6 +933,8 @@ static void data_hold(struct host *h, const struct scr_host_sample *s,
 		  v.state == SCR_HOST_FS_STOP;
 	if (h->lw.setup->pol.envelope && env_data(h, s, caplen, &k, &pk, stopped))
 		return;
+	if (!stopped && dnsbl_keep(h, s, caplen, &k, &pk))
+		return;
 	if (stopped) {
 		/* Stopped before the body: no 354. The socket destroy's RST
 		 * carries the sequence number after the 354 the client never
@@ -861,8 +948,7 @@ static void data_hold(struct host *h, const struct scr_host_sample *s,
 	(void)ctl_hostbpf_release_data(h->hb, &k);
 	memcpy(b, s->data, caplen);
 	resend(h, b, caplen, (s->flags & SCR_HOST_SF_TRUNC) != 0);
-	if (h->lw.setup->pol.envelope)
-		env_pass(h, &k);
+	dnsbl_pass(h, &k);
 }
 
 /* put16/put32 - big-endian stores */
@@ -1134,6 +1220,8 @@ static void take_msgs(struct host *h, uint64_t now_mono)
 				held_now(h, &m[i].key);
 			else if (m[i].type == CTL_LIVE_MSG_ENVELOPE)
 				env_answer(h, &m[i]);
+			else if (m[i].type == CTL_LIVE_MSG_DNSBL)
+				dnsbl_answer(h, &m[i].key);
 		}
 		h->st.msgs += n;
 	} while (n == 32);
@@ -1311,6 +1399,9 @@ static unsigned op_counters(void *arg, struct ctl_live_ctr *c, unsigned max)
 	PUT("kill_errors", "Socket destroys that failed", st.kill_err, false);
 	PUT("data_withheld", "354 replies withheld: stopped before the body",
 	    st.data_stopped, false);
+	PUT("dnsbl_waits", "354 replies kept for the client's DNSBL answer",
+	    st.dnsbl_waits, false);
+	PUT("dnsbl_released", "... let go after it", st.dnsbl_released, false);
 	PUT("envelope_waits", "354 replies kept for an envelope answer",
 	    st.env_waits, false);
 	PUT("envelope_released", "... let go after it", st.env_released, false);
@@ -1773,6 +1864,9 @@ int dp_host_main(int argc, char **argv)
 		free(setup);
 		return 2;
 	}
+	/* the kernel hands DATA to smtpd at once: a flow's 354 waits for
+	 * its client's DNSBL answer (data_hold); reloads keep this */
+	setup->pol.dnsbl_wait = true;
 	memset(&lo, 0, sizeof(lo));
 	lo.mode = "host";
 	lo.conf_path = h->conf_path;

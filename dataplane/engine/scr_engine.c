@@ -1018,6 +1018,8 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 		scr_panic("new_flow: client class %d out of range",
 			  (int)info.cls);
 	}
+	if (e->pol->dnsbl_wait && (info.todo & SCR_TEST_BIT(SCR_TEST_DNSBL)))
+		f->seq_known |= SCR_SK_DNSBL;
 	info.todo &= (uint8_t)(e->pol->enabled & SCR_TESTS_STREAM);
 	if (info.todo == 0) {
 		if (info.pass_old)
@@ -1623,6 +1625,39 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 	return n;
 }
 
+/* dnsbl_late - flow f passed before its client's DNSBL listing came
+ * (host mode: its 354 waits for the answer): FAIL, told as the answer in
+ * time would have been, and under enforce or drop the session stops */
+static int dnsbl_late(struct scr_engine *e, struct scr_flow *f, int score)
+{
+	enum scr_action act = (enum scr_action)e->pol->action[SCR_TEST_DNSBL];
+	struct scr_event ev;
+
+	f->reasons |= (scr_reasons)SCR_TEST_BIT(SCR_TEST_DNSBL);
+	e->st.failed[SCR_TEST_DNSBL]++;
+	ev_init(e, &ev, SCR_EV_FAIL, f, NULL);
+	ev_tail_clear(&ev);
+	ev.test = SCR_TEST_DNSBL;
+	ev.action = act;
+	ev.count = score > 0 ? (uint32_t)score : 0;
+	ev.verdict = SCR_V_FAIL;
+	ev.reasons = f->reasons;
+	e->hooks.event(e->hooks.arg, &ev);
+	if (act != SCR_ACT_IGNORE)
+		f->stop_pkt = e->st.frames ? e->st.frames : 1;
+	amend_fail(e, f, NULL, act != SCR_ACT_IGNORE);
+	return 0;
+}
+
+/* scr_engine_dnsbl_pending - flow k's DNSBL answer is still to come */
+bool scr_engine_dnsbl_pending(const struct scr_engine *e,
+			      const struct scr_flow_key *k)
+{
+	const struct scr_flow *f = scr_flow_lookup(e->ft, k, scr_flow_hash(k));
+
+	return f != NULL && (f->seq_known & SCR_SK_DNSBL);
+}
+
 /* scr_engine_dnsbl - a DNSBL answer for a flow in the table */
 int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
 		     int score, enum scr_dnsbl_outcome out, uint64_t now_ns)
@@ -1633,8 +1668,20 @@ int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
 
 	set_time(e, now_ns);
 	f = scr_flow_lookup(e->ft, k, scr_flow_hash(k));
-	if (f == NULL || f->mode != SCR_FM_SCAN)
+	if (f == NULL)
 		return -ENOENT;
+	if (f->mode != SCR_FM_SCAN) {
+		/* the verdict came first: a listing amends a pass the
+		 * front end has not let through yet (dnsbl_wait) */
+		bool waited = (f->seq_known & SCR_SK_DNSBL) != 0;
+
+		f->seq_known &= (uint8_t)~SCR_SK_DNSBL;
+		if (!waited || out != SCR_DNSBL_FAIL || f->stop_pkt ||
+		    f->verdict != SCR_V_PASS)
+			return -ENOENT;
+		return dnsbl_late(e, f, score);
+	}
+	f->seq_known &= (uint8_t)~SCR_SK_DNSBL;
 	switch (out) {
 	case SCR_DNSBL_NEUTRAL:
 		return 0;
@@ -1777,6 +1824,13 @@ int scr_engine_envelope_answer(struct scr_engine *e, const struct scr_flow_key *
 	return 0;
 }
 
+/* decided_on - f has its verdict and goes on (not stopped) */
+static bool decided_on(const struct scr_flow *f)
+{
+	return f->mode == SCR_FM_DECIDED && !f->stop_pkt &&
+	       !(f->flags & SCR_FF_STOP_NEXT);
+}
+
 /* scr_engine_envelope_state - flow k's envelope checks, for the front end */
 unsigned scr_engine_envelope_state(const struct scr_engine *e,
 				   const struct scr_flow_key *k)
@@ -1796,10 +1850,18 @@ unsigned scr_engine_envelope_state(const struct scr_engine *e,
 		r |= SCR_ENGINE_ENV_READ;
 	if (c->wait)
 		r |= SCR_ENGINE_ENV_WAIT;
-	if (f->mode == SCR_FM_DECIDED && !f->stop_pkt &&
-	    !(f->flags & SCR_FF_STOP_NEXT))
+	if (decided_on(f))
 		r |= SCR_ENGINE_ENV_DECIDED;
 	return r;
+}
+
+/* scr_engine_flow_decided - flow k has its verdict and is not stopped */
+bool scr_engine_flow_decided(const struct scr_engine *e,
+			     const struct scr_flow_key *k)
+{
+	const struct scr_flow *f = scr_flow_lookup(e->ft, k, scr_flow_hash(k));
+
+	return f != NULL && decided_on(f);
 }
 
 /* scr_engine_pass_old - the flow's client is on a pass cache the front
@@ -1814,6 +1876,7 @@ int scr_engine_pass_old(struct scr_engine *e, const struct scr_flow_key *k,
 	f = scr_flow_lookup(e->ft, k, scr_flow_hash(k));
 	if (f == NULL || f->mode != SCR_FM_SCAN || f->reasons != 0)
 		return -ENOENT;
+	f->seq_known &= (uint8_t)~SCR_SK_DNSBL;	/* no lookup for it */
 	f->flags |= SCR_FF_PASS_OLD;
 	decide(e, f, NULL, SCR_V_PASS);
 	return 0;

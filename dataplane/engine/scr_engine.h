@@ -220,6 +220,16 @@ enum scr_dnsbl_outcome {
  * yet. 0, or -ENOENT when the flow is gone or already decided. */
 int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
 		     int score, enum scr_dnsbl_outcome out, uint64_t now_ns);
+/* scr_engine_dnsbl_pending - flow k's DNSBL answer is still to come
+ * (pol->dnsbl_wait: set when its tests started with DNSBL to do; cleared
+ * by scr_engine_dnsbl, whatever the answer, and scr_engine_pass_old). A
+ * FAIL answer after the flow's pass amends it to FAIL (stopped under
+ * enforce and drop). */
+bool scr_engine_dnsbl_pending(const struct scr_engine *e,
+			      const struct scr_flow_key *k);
+/* scr_engine_flow_decided - flow k has its verdict and is not stopped */
+bool scr_engine_flow_decided(const struct scr_engine *e,
+			     const struct scr_flow_key *k);
 /* scr_engine_reply_ban - ctrl banned the client of flow k for its
  * server replies (count of them): the flow fails SCR_TEST_REPLY_BAN (FAIL
  * event, count), with smtpscreen_reply_ban_action: drop stops the session

@@ -96,6 +96,8 @@ _Static_assert(sizeof(struct scr_flow) == 128,
 					 * server has not acknowledged yet */
 #define SCR_SK_WAIT		0x10	/* and that failure decides the verdict:
 					 * it is given at the server's ACK */
+#define SCR_SK_DNSBL		0x20	/* the client's DNSBL answer is still to
+					 * come (scr_policy.dnsbl_wait) */
 
 #define SCR_RB_SKIP		0xff	/* rb_pos: rest of the line not looked at */
 #define SCR_RB_F_HELO		0x01	/* the client's last segment began with

@@ -201,6 +201,11 @@ struct scr_policy {
 						 * frames for an envelope answer:
 						 * smtpscreen_envelope_timeout +
 						 * 0.5 s */
+	bool dnsbl_wait;			/* host mode: a flow notes its
+						 * client's DNSBL answer as pending
+						 * (scr_engine_dnsbl_pending), and a
+						 * listing after the verdict amends
+						 * it */
 };
 
 enum scr_event_type {

@@ -537,6 +537,62 @@ static const struct gcase gcases[] = {
 	 .want_end = SCR_END_COMMAND_LENGTH},
 };
 
+/* test_dnsbl_after_pass - host mode (dnsbl_wait): a flow whose client's DNSBL
+ * answer is still to come says so after its pass; a listing then amends
+ * the pass to FAIL, stopped under drop; a neutral answer only ends the
+ * wait; without dnsbl_wait a late answer changes nothing (postscreen) */
+static void test_dnsbl_after_pass(void **state)
+{
+	static const struct step steps[16] = {TO_DATA};
+	static struct sess s;
+	unsigned mode;
+
+	(void)state;
+	for (mode = 0; mode < 3; mode++) {
+		struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+		struct scr_policy p = pol;
+		struct scr_flow_key k;
+		struct scr_engine *e;
+		int rc;
+
+		p.enabled |= (uint8_t)B(DNSBL);
+		p.action[SCR_TEST_DNSBL] = SCR_ACT_DROP;
+		p.dnsbl_wait = mode != 2;
+		e = engine_for(&r, &p);
+		memset(&s, 0, sizeof(s));
+		s.cport = 40000;
+		build(&s, steps);
+		scr_engine_burst(e, s.fr, s.n);
+		assert_int_equal(r.verdicts, 1);
+		assert_int_equal(r.last_verdict.verdict, SCR_V_PASS);
+		k = r.last_verdict.key;
+		assert_int_equal(scr_engine_dnsbl_pending(e, &k), mode != 2);
+		assert_true(scr_engine_flow_decided(e, &k));
+		rc = scr_engine_dnsbl(e, &k, 3, mode == 1 ? SCR_DNSBL_NEUTRAL :
+				      SCR_DNSBL_FAIL, s.ts);
+		assert_false(scr_engine_dnsbl_pending(e, &k));
+		if (mode == 0) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(r.fails, 1);
+			assert_int_equal(r.amends, 1);
+			assert_int_equal(r.last_verdict.verdict, SCR_V_FAIL);
+			assert_int_equal(r.last_verdict.reasons, B(DNSBL));
+			assert_true(r.last_verdict.stop_pkt != 0);
+			assert_false(scr_engine_flow_decided(e, &k));
+		} else {
+			assert_int_equal(rc, -ENOENT);
+			assert_int_equal(r.fails, 0);
+			assert_int_equal(r.amends, 0);
+			assert_int_equal(r.last_verdict.verdict, SCR_V_PASS);
+			assert_true(scr_engine_flow_decided(e, &k));
+		}
+		/* a second answer finds nothing to wait for */
+		assert_int_equal(scr_engine_dnsbl(e, &k, 3, SCR_DNSBL_FAIL, s.ts), -ENOENT);
+		assert_int_equal(r.amends, mode == 0 ? 1 : 0);
+		scr_engine_destroy(e);
+	}
+}
+
 /* test_smuggling - the guard's cases: verdicts, stops, events */
 static void test_smuggling(void **state)
 {
@@ -1572,6 +1628,7 @@ int main(void)
 		cmocka_unit_test(test_envelope_late_in_tests),
 		cmocka_unit_test(test_envelope_reorder),
 		cmocka_unit_test(test_smuggling),
+		cmocka_unit_test(test_dnsbl_after_pass),
 		cmocka_unit_test(test_midstream_ignored),
 		cmocka_unit_test(test_table_full_and_timeouts),
 		cmocka_unit_test(test_reset_after_stress),

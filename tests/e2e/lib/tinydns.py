@@ -10,6 +10,7 @@ ZONEFILE lines: "NAME TYPE [VALUE]" with TYPE one of
   SERVFAIL        every question for NAME is answered SERVFAIL
   DROP            questions for NAME get no answer (a timeout)
   EXISTS          NAME exists with no records (NODATA for every type)
+  DELAY MS        answers for NAME (whatever they are) go out MS ms late
   *.SUFFIX MX V   any name under SUFFIX has this MX (e.g. *.example.org)
 A name with records but none of the asked type is answered NODATA
 (NOERROR, no answers); any other name NXDOMAIN. UDP only. READYFILE is
@@ -18,12 +19,13 @@ created once the socket is bound.
 import socket
 import struct
 import sys
+import time
 
 QTYPE = {'A': 1, 'MX': 15, 'AAAA': 28}
 
 
 def load(path):
-    recs, special = {}, {}
+    recs, special, delay = {}, {}, {}
     with open(path) as f:
         for line in f:
             w = line.split()
@@ -32,11 +34,13 @@ def load(path):
             name = w[0].lower().rstrip('.')
             if w[1] in ('SERVFAIL', 'DROP'):
                 special[name] = w[1]
+            elif w[1] == 'DELAY':
+                delay[name] = int(w[2]) / 1000.0
             elif w[1] == 'EXISTS':
                 recs.setdefault(name, [])
             else:
                 recs.setdefault(name, []).append((QTYPE[w[1]], w[2]))
-    return recs, special
+    return recs, special, delay
 
 
 def encode_name(n):
@@ -67,13 +71,22 @@ def lookup(recs, name):
 
 def main():
     addr, port, zone = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    recs, special = load(zone)
+    recs, special, delay = load(zone)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, port))
     if len(sys.argv) > 4:
         open(sys.argv[4], 'w').close()
+    late = []           # (when, packet, peer): DELAY answers, in time order
     while True:
-        q, peer = s.recvfrom(4096)
+        now = time.monotonic()
+        while late and late[0][0] <= now:
+            s.sendto(late[0][1], late[0][2])
+            late.pop(0)
+        s.settimeout(late[0][0] - now if late else None)
+        try:
+            q, peer = s.recvfrom(4096)
+        except socket.timeout:
+            continue
         if len(q) < 12:
             continue
         qid, flags, qd = struct.unpack('!HHH', q[:6])
@@ -106,7 +119,11 @@ def main():
             r = rdata(t, v)
             body += b'\xc0\x0c' + struct.pack('!HHIH', t, 1, 60, len(r)) + r
         hdr = struct.pack('!HHHHHH', qid, 0x8400 | rd | rcode, 1, len(ans), 0, 0)
-        s.sendto(hdr + question + body, peer)
+        if name in delay:
+            late.append((time.monotonic() + delay[name], hdr + question + body, peer))
+            late.sort(key=lambda x: x[0])
+        else:
+            s.sendto(hdr + question + body, peer)
 
 
 if __name__ == '__main__':
