@@ -1225,20 +1225,39 @@ static int parse_opts(struct host *h, int argc, char **argv)
 	return 0;
 }
 
+/* The access list compiles in a thread of its own while the kernel
+ * verifies the programs (each ~0.1-0.2 s at a million lines), as `xdp
+ * attach` does: the maps load at their default sizes, and writing the
+ * list grows a copy that it does not fit (ctl_maps_replace). */
+struct host_compile {
+	struct ctl_live *live;
+	int rc;
+	char err[512];
+};
+
+/* host_compile_run - the compile thread: ctl_live_perm compiles once */
+static void *host_compile_run(void *arg)
+{
+	struct host_compile *j = arg;
+	const struct ctl_xdp_entry *perm;
+	size_t nperm;
+
+	j->rc = ctl_live_perm(j->live, &perm, &nperm, j->err, sizeof(j->err));
+	return NULL;
+}
+
 /* kernel_open - programs loaded and pinned, maps filled, then attached */
 static int kernel_open(struct host *h, char *err, size_t errlen)
 {
 	const struct ctl_setup *s = ctl_live_setup(h->live);
-	const struct ctl_xdp_entry *perm;
+	struct host_compile job = { .live = h->live };
 	struct ctl_hostbpf_opts bo;
 	char warn[512];
-	size_t nperm;
 	const char *v;
+	bool threaded;
+	pthread_t jt;
 	int b = 0, rc;
 
-	rc = ctl_live_perm(h->live, &perm, &nperm, err, errlen);
-	if (rc != 0)
-		return rc;
 	memset(&bo, 0, sizeof(bo));
 	bo.ifname = h->ifname;
 	bo.pin_dir = ctl_conf_get(s->conf, "smtpscreen_pin_directory");
@@ -1253,7 +1272,6 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.block_all_ports = b != 0;
 	v = ctl_conf_get(s->conf, "smtpscreen_sample_bytes");
 	bo.sample_bytes = v ? (uint32_t)strtoul(v, NULL, 10) : 0;
-	bo.dxr_ranges = ctl_maps_dxr_needed(perm, nperm);
 	bo.overload_drop = s->pol.overload_drop;
 	bo.hs_hold = s->host_hold == CTL_HOLD_HANDSHAKE && s->hold_ns != 0;
 	bo.seat_steer = h->seat_steer;
@@ -1262,7 +1280,16 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.sample_lazy = true;
 	bo.defer_attach = true;
 	err[0] = warn[0] = 0;
+	threaded = pthread_create(&jt, NULL, host_compile_run, &job) == 0;
+	if (!threaded)
+		host_compile_run(&job);	/* one after the other */
 	h->hb = ctl_hostbpf_open(&bo, err, errlen, warn, sizeof(warn));
+	if (threaded)
+		pthread_join(jt, NULL);
+	if (job.rc != 0) {	/* the list's error first, as before a load */
+		snprintf(err, errlen, "%s", job.err);
+		return job.rc;
+	}
 	if (h->hb == NULL)
 		return -EINVAL;
 	h->hs_hold = bo.hs_hold;
