@@ -350,6 +350,11 @@ struct ctl_hostbpf *ctl_hostbpf_open(const struct ctl_hostbpf_opts *o,
 			 strerror(errno));
 		goto out;
 	}
+	if (o->ready) {
+		rc = o->ready(o->ready_arg, err, errlen);
+		if (rc)
+			goto out;
+	}
 	if (!o->defer_attach) {
 		rc = ctl_hostbpf_attach(h, err, errlen, warn, warnlen);
 		if (rc)

@@ -75,6 +75,12 @@ struct ctl_hostbpf_opts {
 					 * time is dropped, not passed */
 	bool defer_attach;		/* load and pin only: fill the maps, then
 					 * ctl_hostbpf_attach() */
+	/* Called once the programs are loaded, before anything is pinned or
+	 * attached (NULL: none): work done beside the load (host mode's
+	 * access list) ends there, and its error (non-zero, message in err)
+	 * fails the open with no pin of a previous instance touched. */
+	int (*ready)(void *arg, char *err, size_t errlen);
+	void *ready_arg;
 };
 
 struct ctl_hostbpf;

@@ -167,6 +167,8 @@ struct ctl_maps {
 	uint32_t ranges_max[2];
 	uint32_t perm6_max[2];
 	bool own_inner[4];		/* fd[RANGES_A + i] made here: ours to close */
+	bool unread;			/* loaded here, never flipped: no program
+					 * has ever picked copy B (no grace) */
 	struct scr_xdp_state *state;	/* mmapped .bss */
 	size_t base_len, ranges_len[2], state_len;
 	struct bpf_link *seat_link;	/* sk_lookup steering to the seat */
@@ -495,6 +497,7 @@ struct ctl_maps *ctl_maps_load(const struct ctl_maps_opts *opts, char *err,
 		m->prog_fd = bpf_program__fd(m->skel->progs.scr_xdp_prog);
 	}
 	rc = ctl_maps_map_all(m, err, errlen);
+	m->unread = true;
 out:
 	if (rc) {
 		ctl_maps_destroy(m);
@@ -1231,8 +1234,12 @@ int ctl_maps_replace(struct ctl_maps *m, const struct ctl_xdp_entry *e,
 	}
 	tgt = ctl_maps_active(m) ^ 1;
 	/* Readers that picked this copy before the last flip are long gone
-	 * after the grace period (see DESCRIPTION). */
-	usleep(CTL_MAPS_GRACE_MS * 1000);
+	 * after the grace period (see DESCRIPTION). Maps this process loaded
+	 * and never flipped have had none: the first write goes to copy B,
+	 * which no packet has been pointed to (20 ms of every attach and
+	 * host start). */
+	if (!m->unread)
+		usleep(CTL_MAPS_GRACE_MS * 1000);
 
 	rc = ctl_maps_sync_slot(m, tgt);
 	if (rc)
@@ -1299,6 +1306,7 @@ int ctl_maps_replace(struct ctl_maps *m, const struct ctl_xdp_entry *e,
 			 __ATOMIC_RELEASE);
 	/* The flip: from here on every packet reads the new copy. */
 	__atomic_store_n(&m->state->active, tgt, __ATOMIC_SEQ_CST);
+	m->unread = false;
 out:
 	free(v);
 	free(k6);

@@ -55,6 +55,26 @@ static void hold_times(struct ctl_setup *s)
 int ctl_setup_load(struct ctl_setup *s, const char *path, char *err,
 		   size_t errlen)
 {
+	if (ctl_setup_load_conf(s, path, err, errlen) != 0)
+		return -EINVAL;
+	if (ctl_setup_load_acl(s, err, errlen) != 0) {
+		ctl_setup_fini(s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ctl_setup_load_acl - the access list (a million lines: ~0.2 s) */
+int ctl_setup_load_acl(struct ctl_setup *s, char *err, size_t errlen)
+{
+	s->acl = ctl_acl_create(s->conf, err, errlen);
+	return s->acl ? 0 : -EINVAL;
+}
+
+/* ctl_setup_load_conf - main.cf to policy and patterns, no access list */
+int ctl_setup_load_conf(struct ctl_setup *s, const char *path, char *err,
+			size_t errlen)
+{
 	struct scr_scan_pattern *pats = NULL;
 	size_t npats = 0;
 	const char *fmt;
@@ -70,9 +90,6 @@ int ctl_setup_load(struct ctl_setup *s, const char *path, char *err,
 	s->db = scr_scan_create(pats, npats, err, errlen);
 	ctl_conf_patterns_free(pats, npats);
 	if (s->db == NULL)
-		goto out;
-	s->acl = ctl_acl_create(s->conf, err, errlen);
-	if (s->acl == NULL)
 		goto out;
 	hold_times(s);
 	fmt = ctl_conf_get(s->conf, "smtpscreen_log_format");

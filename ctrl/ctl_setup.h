@@ -11,10 +11,16 @@
  * CONTRACT
  *	ctl_setup_load(s, path, err, errlen): path NULL = Postfix defaults.
  *	  0, or -EINVAL with "file:line: ..." in err and *s left empty.
+ *	ctl_setup_load_conf(s, path, err, errlen): the same without the access
+ *	  list (s->acl NULL): a start-up that reads a big list beside other
+ *	  work (host mode: beside the BPF verifier) calls it, then
+ *	  ctl_setup_load_acl(s, err, errlen): the access list into s->acl; 0,
+ *	  or -EINVAL with "file:line: ..." in err (s keeps the rest).
  *	ctl_setup_fini(s): frees; s may be empty.
  *	ctl_setup_client(s, cache, client, now_s, out): the engine's answer.
  * THREADING
- *	Load/fini: control thread. ctl_setup_client: the thread owning cache.
+ *	Load/fini: control thread (ctl_setup_load_acl: any one thread while
+ *	nothing reads s). ctl_setup_client: the thread owning cache.
  */
 #ifndef CTL_SETUP_H
 #define CTL_SETUP_H
@@ -49,6 +55,9 @@ struct ctl_setup {
 
 int ctl_setup_load(struct ctl_setup *s, const char *path, char *err,
 		   size_t errlen);
+int ctl_setup_load_conf(struct ctl_setup *s, const char *path, char *err,
+			size_t errlen);
+int ctl_setup_load_acl(struct ctl_setup *s, char *err, size_t errlen);
 void ctl_setup_fini(struct ctl_setup *s);
 /* ctl_setup_memory - the memory statement every mode makes at start:
  * "memory: flows N × B bytes = M MiB (W workers)" */

@@ -131,6 +131,8 @@ struct host {
 	bool keep;
 	/* shared, set before the packet thread starts */
 	struct ctl_live *live;
+	struct ctl_setup *setup;	/* live's, its access list read in kernel_open */
+	bool conf_error;		/* the access list failed: exit 2 */
 	struct ctl_hostbpf *hb;
 	struct ctl_kill *kill;
 	bool kill_ok;
@@ -1601,20 +1603,61 @@ static int parse_opts(struct host *h, int argc, char **argv)
 	return 0;
 }
 
+/* The access list is read and compiled in a thread of its own while the
+ * kernel verifies the programs (each ~0.1-0.2 s at a million lines), as
+ * `xdp attach` does: the maps load at their default sizes, and writing
+ * the list grows a copy that it does not fit (ctl_maps_replace). The
+ * load waits for the thread before it pins anything (host_compile_wait):
+ * a bad list leaves a previous instance's pins as they were. */
+struct host_compile {
+	struct ctl_live *live;
+	struct ctl_setup *setup;
+	pthread_t t;
+	bool threaded, joined;
+	bool conf_error;	/* the list did not read (a configuration error) */
+	int rc;
+	char err[512];
+};
+
+/* host_compile_run - the thread: read the access list, compile it once */
+static void *host_compile_run(void *arg)
+{
+	struct host_compile *j = arg;
+	const struct ctl_xdp_entry *perm;
+	size_t nperm;
+
+	j->rc = ctl_setup_load_acl(j->setup, j->err, sizeof(j->err));
+	if (j->rc != 0) {
+		j->conf_error = true;
+		return NULL;
+	}
+	j->rc = ctl_live_perm(j->live, &perm, &nperm, j->err, sizeof(j->err));
+	return NULL;
+}
+
+/* host_compile_wait - ctl_hostbpf_opts.ready: the thread's end, its error */
+static int host_compile_wait(void *arg, char *err, size_t errlen)
+{
+	struct host_compile *j = arg;
+
+	if (j->threaded && !j->joined)
+		pthread_join(j->t, NULL);
+	j->joined = true;
+	if (j->rc != 0)
+		snprintf(err, errlen, "%s", j->err);
+	return j->rc;
+}
+
 /* kernel_open - programs loaded and pinned, maps filled, then attached */
 static int kernel_open(struct host *h, char *err, size_t errlen)
 {
 	const struct ctl_setup *s = ctl_live_setup(h->live);
-	const struct ctl_xdp_entry *perm;
+	struct host_compile job = { .live = h->live, .setup = h->setup };
 	struct ctl_hostbpf_opts bo;
 	char warn[512];
-	size_t nperm;
 	const char *v;
 	int b = 0, rc;
 
-	rc = ctl_live_perm(h->live, &perm, &nperm, err, errlen);
-	if (rc != 0)
-		return rc;
 	memset(&bo, 0, sizeof(bo));
 	bo.ifname = h->ifname;
 	bo.pin_dir = ctl_conf_get(s->conf, "smtpscreen_pin_directory");
@@ -1629,7 +1672,6 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.block_all_ports = b != 0;
 	v = ctl_conf_get(s->conf, "smtpscreen_sample_bytes");
 	bo.sample_bytes = v ? (uint32_t)strtoul(v, NULL, 10) : 0;
-	bo.dxr_ranges = ctl_maps_dxr_needed(perm, nperm);
 	bo.overload_drop = s->pol.overload_drop;
 	bo.hs_hold = s->host_hold == CTL_HOLD_HANDSHAKE && s->hold_ns != 0;
 	bo.seat_steer = h->seat_steer;
@@ -1637,8 +1679,19 @@ static int kernel_open(struct host *h, char *err, size_t errlen)
 	bo.hs_reset = s->pol.action[SCR_TEST_PREGREET] != SCR_ACT_IGNORE;
 	bo.sample_lazy = true;
 	bo.defer_attach = true;
+	bo.ready = host_compile_wait;
+	bo.ready_arg = &job;
 	err[0] = warn[0] = 0;
+	job.threaded = pthread_create(&job.t, NULL, host_compile_run, &job) == 0;
+	if (!job.threaded)
+		host_compile_run(&job);	/* one after the other */
 	h->hb = ctl_hostbpf_open(&bo, err, errlen, warn, sizeof(warn));
+	/* a load that failed before ready: the list's error first, as a
+	 * configuration error comes before the kernel's */
+	rc = host_compile_wait(&job, err, errlen);
+	h->conf_error = job.conf_error;
+	if (rc != 0)
+		return rc;
 	if (h->hb == NULL)
 		return -EINVAL;
 	h->hs_hold = bo.hs_hold;
@@ -1858,8 +1911,9 @@ int dp_host_main(int argc, char **argv)
 		return 1;
 	}
 	setup = calloc(1, sizeof(*setup));
-	if (setup == NULL || ctl_setup_load(setup, h->conf_path, err,
-					    sizeof(err)) != 0) {
+	/* the access list later, beside the BPF load (kernel_open) */
+	if (setup == NULL || ctl_setup_load_conf(setup, h->conf_path, err,
+						 sizeof(err)) != 0) {
 		fprintf(stderr, "smtpscreen host: %s\n", setup ? err : "out of memory");
 		free(setup);
 		return 2;
@@ -1885,6 +1939,7 @@ int dp_host_main(int argc, char **argv)
 		free(setup);
 		return status;
 	}
+	h->setup = setup;
 	status = 1;
 	h->wall_off_ns = (int64_t)(ctl_live_now_ns() - mono_ns());
 	{
@@ -1914,6 +1969,8 @@ int dp_host_main(int argc, char **argv)
 	    kernel_open(h, err, sizeof(err)) != 0 ||
 	    worker_open(h, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpscreen host: %s\n", err);
+		if (h->conf_error)
+			status = 2;
 		goto out;
 	}
 	wl[0] = &h->lw;

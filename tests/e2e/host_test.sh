@@ -14,7 +14,8 @@
 #   Subject:, non-FQDN HELO and a deny-listed source stopped, logged in postscreen's
 #   format, and their next SYN dropped in XDP (counters); a good client's second
 #   session skips the tests (no new samples, allow entry); kill -9 and restart keeps
-#   blocks and passes; a config error is refused with file:line at start, and on
+#   blocks and passes (a restart with a bad access list before it exits 2 with
+#   file:line and leaves the crashed instance's program and pins); a config error is refused with file:line at start, and on
 #   SIGHUP the running instance keeps screening.
 #
 # CONTRACT
@@ -258,6 +259,19 @@ e2e_wait_for 5 grep -q "reload: $TMP/screen.cf" "$LOG" || e2e_fail "good reload 
 kill -KILL "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=
+# a restart with a bad access list (read beside the BPF load) exits 2 with
+# file:line and leaves the crashed instance's program and pins as they were
+xid=$(ip -n "$SRV" link show schost_s0 | grep -o 'prog/xdp id [0-9]*')
+[ -n "$xid" ] && [ -e "$PIN/prog" ] || e2e_fail "no program or pins left by kill -9"
+printf '198.18.50.20/32 reject\n198.18.50.300/32 reject\n' > "$TMP/bad.cidr"
+sed 's|cidr:[^ ]*access.cidr|cidr:'"$TMP"'/bad.cidr|' "$TMP/screen.cf" > "$TMP/badlist.cf"
+out=$(nsenter --net=/run/netns/$SRV "$SCR" host -i schost_s0 -c "$TMP/badlist.cf" -s "$TMP/ctl2.sock" 2>&1)
+rc=$?
+[ $rc -eq 2 ] || e2e_fail "bad access list: exit $rc, want 2 ($out)"
+echo "$out" | grep -q "bad.cidr:2: " || e2e_fail "bad access list message lacks file:line: $out"
+[ "$(ip -n "$SRV" link show schost_s0 | grep -o 'prog/xdp id [0-9]*')" = "$xid" ] ||
+	e2e_fail "bad access list: the crashed instance's program changed ($xid)"
+[ -e "$PIN/prog" ] || e2e_fail "bad access list: the crashed instance's pins removed"
 start_daemon 2
 grep -q "blocks and [0-9]* passes loaded" "$LOG" || e2e_fail "no load line after restart"
 for i in 11 12 17 21; do
