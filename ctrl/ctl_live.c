@@ -678,6 +678,31 @@ static void pass(struct ctl_live *l, const struct scr_addr *a, bool old,
 }
 
 #ifdef SCR_HAVE_DNSBL
+/* dnsbl_send - a DNSBL answer for flow k to the worker that has it
+ * (built in *m) */
+static void dnsbl_send(struct ctl_live *l, const struct scr_flow_key *k,
+		       unsigned worker, int score, enum scr_dnsbl_outcome out,
+		       struct ctl_live_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = CTL_LIVE_MSG_DNSBL;
+	m->key = *k;
+	m->score = score;
+	m->outcome = (uint8_t)out;
+	if (worker < l->nw)
+		send_to(l, worker, m);
+}
+
+/* dnsbl_none - no lookup for ev's client: its worker waits for none (a
+ * neutral answer) */
+static void dnsbl_none(struct ctl_live *l, const struct scr_event *ev,
+		       unsigned worker)
+{
+	struct ctl_live_msg m;
+
+	dnsbl_send(l, &ev->key, worker, 0, SCR_DNSBL_NEUTRAL, &m);
+}
+
 /* dnsbl_done - a score: to the worker that has the flow; an allow-listed
  * client passes every other test for the DNS TTL (postscreen) */
 static void dnsbl_done(void *arg, const struct scr_addr *a,
@@ -688,13 +713,8 @@ static void dnsbl_done(void *arg, const struct scr_addr *a,
 	struct ctl_live_msg m;
 
 	(void)a;
-	memset(&m, 0, sizeof(m));
-	m.type = CTL_LIVE_MSG_DNSBL;
-	m.key = x->key;
-	m.score = r->score;
-	m.outcome = (uint8_t)ctl_dnsbl_outcome(l->dnsbl, r->score);
-	if (x->worker < l->nw)
-		send_to(l, x->worker, &m);
+	dnsbl_send(l, &x->key, x->worker, r->score,
+		   ctl_dnsbl_outcome(l->dnsbl, r->score), &m);
 	l->st.dnsbl_listed += m.outcome == SCR_DNSBL_FAIL;
 	if (m.outcome == SCR_DNSBL_ALLOW) {
 		struct scr_policy p = l->setup->pol;
@@ -715,21 +735,6 @@ static void dnsbl_done(void *arg, const struct scr_addr *a,
 out:
 	x->next = l->dfree;
 	l->dfree = (unsigned)(x - l->dq) + 1;
-}
-
-/* dnsbl_none - no lookup for ev's client: its worker waits for none (a
- * neutral answer) */
-static void dnsbl_none(struct ctl_live *l, const struct scr_event *ev,
-		       unsigned worker)
-{
-	struct ctl_live_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.type = CTL_LIVE_MSG_DNSBL;
-	m.key = ev->key;
-	m.outcome = (uint8_t)SCR_DNSBL_NEUTRAL;
-	if (worker < l->nw)
-		send_to(l, worker, &m);
 }
 
 /* dnsbl_start - look a new client up */

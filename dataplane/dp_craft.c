@@ -318,6 +318,18 @@ static void put_addr(struct rbuf *b, const struct scr_addr *a)
 	puts_(b, t);
 }
 
+/* rbuf_done - the reply's length, or -ENOSPC (and an empty string) when
+ * it did not fit */
+static int rbuf_done(const struct rbuf *b)
+{
+	if (b->full) {
+		if (b->cap > 0)
+			b->p[0] = 0;
+		return -ENOSPC;
+	}
+	return (int)b->len;
+}
+
 /* name_ok - a DNSBL name fit for an SMTP reply: printable ASCII only */
 static bool name_ok(const char *s)
 {
@@ -379,12 +391,7 @@ int dp_craft_reply(enum scr_test test, enum scr_action act,
 		puts_(&b, dnsbl_name != NULL ? dnsbl_name : R_DNSBL_NONAME);
 	}
 	puts_(&b, "\r\n");
-	if (b.full) {
-		if (cap > 0)
-			buf[0] = 0;
-		return -ENOSPC;
-	}
-	return (int)b.len;
+	return rbuf_done(&b);
 }
 
 /* dp_craft_limit_reply - postscreen's reply when its command count or
@@ -401,10 +408,5 @@ int dp_craft_limit_reply(const char *myhostname, char *buf, size_t cap)
 	puts_(&b, "421 ");
 	puts_(&b, myhostname);
 	puts_(&b, R_LIMIT "\r\n");
-	if (b.full) {
-		if (cap > 0)
-			buf[0] = 0;
-		return -ENOSPC;
-	}
-	return (int)b.len;
+	return rbuf_done(&b);
 }

@@ -455,7 +455,7 @@ static void hook_event(void *arg, const struct scr_event *ev)
 		}
 		/* Decided (pass, allow-listed, ignored failures, unknown): no
 		 * more samples for this flow (with envelope checks, once its
-		 * envelope is read: env_pass); a passed client's held
+		 * envelope is read: flow_pass); a passed client's held
 		 * greeting goes now. */
 		if (!(scr_engine_envelope_state(h->lw.eng, &ev->key) &
 		      (SCR_ENGINE_ENV_READ | SCR_ENGINE_ENV_WAIT)) &&
@@ -667,14 +667,18 @@ static void env_drop(struct host *h, const struct scr_flow_key *k)
 	}
 }
 
-/* env_pass - flow k's envelope is read and answered and it passed: the
- * kernel stops sampling it, as it does for a pass without the checks (a
- * flow the kernel stopped, e.g. for smuggling, stays stopped) */
-static void env_pass(struct host *h, const struct scr_flow_key *k)
+/* flow_pass - flow k is decided and not stopped, its envelope is read and
+ * answered (envelope checks on) and its DNSBL answer is in: the kernel
+ * stops sampling it, as it does at a verdict (a flow the kernel stopped,
+ * e.g. for smuggling, stays stopped) */
+static void flow_pass(struct host *h, const struct scr_flow_key *k)
 {
 	struct scr_host_flow_val v;
+	bool done = h->lw.setup->pol.envelope ?
+		scr_engine_envelope_state(h->lw.eng, k) == SCR_ENGINE_ENV_DECIDED :
+		scr_engine_flow_decided(h->lw.eng, k);
 
-	if (scr_engine_envelope_state(h->lw.eng, k) == SCR_ENGINE_ENV_DECIDED &&
+	if (done && !scr_engine_dnsbl_pending(h->lw.eng, k) &&
 	    ctl_hostbpf_flow_get(h->hb, k, &v) == 0 &&
 	    v.state == SCR_HOST_FS_SCAN &&
 	    ctl_hostbpf_flow_set(h->hb, k, SCR_HOST_FS_PASS) != 0)
@@ -689,7 +693,7 @@ static void env_sampled(struct host *h, const struct scr_host_sample *s)
 	struct scr_pkt pk;
 
 	if (sample_key(s, &k, &pk) == 0)
-		env_pass(h, &k);
+		flow_pass(h, &k);
 }
 
 /* env_release - a kept 354 goes on */
@@ -709,6 +713,25 @@ static void env_reject(struct host *h, const struct scr_flow_key *k,
 		rst_client(h, frame, caplen, h->stop_reply ? reply : "");
 	stop_session(h, k);
 	h->st.env_stopped++;
+}
+
+/* keep_354 - a 354 of flow k (sample s) waits in envhold for an answer;
+ * false when there is no room (it goes on) */
+static bool keep_354(struct host *h, const struct scr_host_sample *s,
+		     uint32_t caplen, const struct scr_flow_key *k,
+		     const struct scr_pkt *pk)
+{
+	struct host_frame *f = frame_get(h);
+
+	if (f == NULL)
+		return false;
+	frame_fill(f, k, s, caplen);
+	if (dp_hold_add(h->envhold, k, pk->seq, pk->payload_len, f,
+			mono_ns()) != 0) {
+		frame_put(h, f);
+		return false;
+	}
+	return true;
 }
 
 /* env_data - a 354 of flow k (sample s) with envelope checks on: a reject
@@ -737,14 +760,8 @@ static bool env_data(struct host *h, const struct scr_host_sample *s,
 	}
 	if (stopped ||
 	    !(scr_engine_envelope_state(h->lw.eng, k) & SCR_ENGINE_ENV_WAIT) ||
-	    (f = frame_get(h)) == NULL)
+	    !keep_354(h, s, caplen, k, pk))
 		return false;		/* answered, or no room: it goes on */
-	frame_fill(f, k, s, caplen);
-	if (dp_hold_add(h->envhold, k, pk->seq, pk->payload_len, f,
-			mono_ns()) != 0) {
-		frame_put(h, f);
-		return false;
-	}
 	h->st.env_waits++;
 	return true;
 }
@@ -789,7 +806,7 @@ static void env_answer(struct host *h, const struct ctl_live_msg *m)
 			frame_put(h, data);
 			h->st.env_released++;
 		}
-		env_pass(h, &m->key);
+		flow_pass(h, &m->key);
 		return;
 	}
 	if (data != NULL) {
@@ -856,36 +873,10 @@ static bool dnsbl_keep(struct host *h, const struct scr_host_sample *s,
 		       uint32_t caplen, const struct scr_flow_key *k,
 		       const struct scr_pkt *pk)
 {
-	struct host_frame *f;
-
-	if (!scr_engine_dnsbl_pending(h->lw.eng, k) || (f = frame_get(h)) == NULL)
+	if (!scr_engine_dnsbl_pending(h->lw.eng, k) || !keep_354(h, s, caplen, k, pk))
 		return false;
-	frame_fill(f, k, s, caplen);
-	if (dp_hold_add(h->envhold, k, pk->seq, pk->payload_len, f,
-			mono_ns()) != 0) {
-		frame_put(h, f);
-		return false;
-	}
 	h->st.dnsbl_waits++;
 	return true;
-}
-
-/* dnsbl_pass - flow k's verdict waited for its DNSBL answer: the kernel
- * stops sampling it now, as at the verdict (with the envelope checks, once
- * its envelope is read: env_pass) */
-static void dnsbl_pass(struct host *h, const struct scr_flow_key *k)
-{
-	struct scr_host_flow_val v;
-
-	if (h->lw.setup->pol.envelope) {
-		env_pass(h, k);
-		return;
-	}
-	if (scr_engine_flow_decided(h->lw.eng, k) &&
-	    ctl_hostbpf_flow_get(h->hb, k, &v) == 0 &&
-	    v.state == SCR_HOST_FS_SCAN &&
-	    ctl_hostbpf_flow_set(h->hb, k, SCR_HOST_FS_PASS) != 0)
-		h->st.map_err++;
 }
 
 /* dnsbl_answer - flow k's DNSBL answer (the engine has it): a 354 kept
@@ -913,7 +904,7 @@ static void dnsbl_answer(struct host *h, const struct scr_flow_key *k)
 		}
 		frame_put(h, f);
 	}
-	dnsbl_pass(h, k);
+	flow_pass(h, k);
 }
 
 /* data_hold - the server's 354: the engine has seen every client byte
@@ -950,7 +941,7 @@ static void data_hold(struct host *h, const struct scr_host_sample *s,
 	(void)ctl_hostbpf_release_data(h->hb, &k);
 	memcpy(b, s->data, caplen);
 	resend(h, b, caplen, (s->flags & SCR_HOST_SF_TRUNC) != 0);
-	dnsbl_pass(h, &k);
+	flow_pass(h, &k);
 }
 
 /* put16/put32 - big-endian stores */

@@ -1625,16 +1625,15 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 	return n;
 }
 
-/* dnsbl_late - flow f passed before its client's DNSBL listing came
- * (host mode: its 354 waits for the answer): FAIL, told as the answer in
- * time would have been, and under enforce or drop the session stops */
-static int dnsbl_late(struct scr_engine *e, struct scr_flow *f, int score)
+/* dnsbl_listed - f's client is listed: the reason, and the FAIL event
+ * (postscreen's "DNSBL rank N"); returns the DNSBL action */
+static enum scr_action dnsbl_listed(struct scr_engine *e, struct scr_flow *f,
+				    int score)
 {
 	enum scr_action act = (enum scr_action)e->pol->action[SCR_TEST_DNSBL];
 	struct scr_event ev;
 
 	f->reasons |= (scr_reasons)SCR_TEST_BIT(SCR_TEST_DNSBL);
-	e->st.failed[SCR_TEST_DNSBL]++;
 	ev_init(e, &ev, SCR_EV_FAIL, f, NULL);
 	ev_tail_clear(&ev);
 	ev.test = SCR_TEST_DNSBL;
@@ -1643,6 +1642,17 @@ static int dnsbl_late(struct scr_engine *e, struct scr_flow *f, int score)
 	ev.verdict = SCR_V_FAIL;
 	ev.reasons = f->reasons;
 	e->hooks.event(e->hooks.arg, &ev);
+	return act;
+}
+
+/* dnsbl_late - flow f passed before its client's DNSBL listing came
+ * (host mode: its 354 waits for the answer): FAIL, told as the answer in
+ * time would have been, and under enforce or drop the session stops */
+static int dnsbl_late(struct scr_engine *e, struct scr_flow *f, int score)
+{
+	enum scr_action act = dnsbl_listed(e, f, score);
+
+	e->st.failed[SCR_TEST_DNSBL]++;		/* decide() counted the pass */
 	if (act != SCR_ACT_IGNORE)
 		f->stop_pkt = e->st.frames ? e->st.frames : 1;
 	amend_fail(e, f, NULL, act != SCR_ACT_IGNORE);
@@ -1663,7 +1673,6 @@ int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
 		     int score, enum scr_dnsbl_outcome out, uint64_t now_ns)
 {
 	struct scr_flow *f;
-	struct scr_event ev;
 	enum scr_action act;
 
 	set_time(e, now_ns);
@@ -1697,16 +1706,7 @@ int scr_engine_dnsbl(struct scr_engine *e, const struct scr_flow_key *k,
 		scr_panic("scr_engine_dnsbl: DNSBL outcome %d out of range",
 			  (int)out);
 	}
-	act = (enum scr_action)e->pol->action[SCR_TEST_DNSBL];
-	f->reasons |= (scr_reasons)SCR_TEST_BIT(SCR_TEST_DNSBL);
-	ev_init(e, &ev, SCR_EV_FAIL, f, NULL);
-	ev_tail_clear(&ev);
-	ev.test = SCR_TEST_DNSBL;
-	ev.action = act;
-	ev.count = score > 0 ? (uint32_t)score : 0;
-	ev.verdict = SCR_V_FAIL;
-	ev.reasons = f->reasons;
-	e->hooks.event(e->hooks.arg, &ev);
+	act = dnsbl_listed(e, f, score);
 	if (act == SCR_ACT_DROP)
 		f->flags |= SCR_FF_STOP_NEXT;
 	else if (act == SCR_ACT_ENFORCE)
