@@ -31,6 +31,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/common.sh"
 . "$HERE/lib/netns.sh"
 . "$HERE/lib/postfix.sh"
+. "$HERE/lib/hostd.sh"
 set -u -o pipefail
 
 BUILD=${1:?usage: host_dnsbl_test.sh BUILD_DIR}
@@ -83,18 +84,7 @@ smtpscreen_flow_table_size = 4096
 CEOF
 LOG=$TMP/smtpscreen.log
 
-DPID=
-stop_daemon() {
-	[ -n "$DPID" ] && e2e_alive "$DPID" && { kill -TERM "$DPID"; e2e_wait_for 10 eval "! e2e_alive $DPID"; }
-	DPID=
-	return 0
-}
-e2e_cleanup_push 'stop_daemon; nsenter --net=/run/netns/'$SRV' ip link set hdn_s0 xdp off 2>/dev/null; nsenter --net=/run/netns/'$SRV' tc qdisc del dev hdn_s0 clsact 2>/dev/null; true'
-nsenter --net=/run/netns/$SRV "$SCR" host -i hdn_s0 -c "$TMP/screen.cf" \
-	-s "$TMP/ctl.sock" --log-file "$LOG" 2>"$TMP/daemon.err" &
-DPID=$!
-e2e_wait_for 20 grep -q "running on hdn_s0" "$TMP/daemon.err" ||
-	e2e_fail "daemon did not start: $(cat "$TMP/daemon.err")"
+hd_start "$SRV" hdn_s0 "$TMP/daemon.err" -c "$TMP/screen.cf" -s "$TMP/ctl.sock" --log-file "$LOG"
 
 # mail FROM - swaks from .FROM, sender from-FROM@example.org; transcript in swaks-FROM.log
 mail() {

@@ -41,6 +41,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/common.sh"
 . "$HERE/lib/netns.sh"
 . "$HERE/lib/postfix.sh"
+. "$HERE/lib/hostd.sh"
 set -u -o pipefail
 
 BUILD=${1:?usage: host_envelope_test.sh BUILD_DIR}
@@ -89,18 +90,7 @@ smtpscreen_sender_restrictions = reject_non_fqdn_sender, reject_unknown_sender_d
 CEOF
 LOG=$TMP/smtpscreen.log
 
-DPID=
-stop_daemon() {
-	[ -n "$DPID" ] && e2e_alive "$DPID" && { kill -TERM "$DPID"; e2e_wait_for 10 eval "! e2e_alive $DPID"; }
-	DPID=
-	return 0
-}
-e2e_cleanup_push 'stop_daemon; nsenter --net=/run/netns/'$SRV' ip link set hen_s0 xdp off 2>/dev/null; nsenter --net=/run/netns/'$SRV' tc qdisc del dev hen_s0 clsact 2>/dev/null; true'
-nsenter --net=/run/netns/$SRV "$SCR" host -i hen_s0 -c "$TMP/screen.cf" \
-	-s "$TMP/ctl.sock" --log-file "$LOG" 2>"$TMP/daemon.err" &
-DPID=$!
-e2e_wait_for 20 grep -q "running on hen_s0" "$TMP/daemon.err" ||
-	e2e_fail "daemon did not start: $(cat "$TMP/daemon.err")"
+hd_start "$SRV" hen_s0 "$TMP/daemon.err" -c "$TMP/screen.cf" -s "$TMP/ctl.sock" --log-file "$LOG"
 grep -q "envelope checks are not done" "$TMP/daemon.err" "$LOG" &&
 	e2e_fail "the daemon still ignores the envelope checks"
 
@@ -223,6 +213,6 @@ e2e_wait_for 12 eval 'stats | grep -qx "envelope_wait_stopped 4"' || e2e_fail "s
 w=$(echo "$st" | awk '$1 == "envelope_waits" { print $2 }')
 [ "${w:-0}" -ge 2 ] || e2e_fail "stats: no 354 kept: $(echo "$st" | grep '^envelope')"
 e2e_log "$(echo "$st" | grep -E '^envelope|^host_data|^data_withheld' | tr '\n' ' ')"
-stop_daemon
+hd_stop
 e2e_log "PASS"
 exit 0

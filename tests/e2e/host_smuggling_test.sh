@@ -34,6 +34,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/common.sh"
 . "$HERE/lib/netns.sh"
 . "$HERE/lib/postfix.sh"
+. "$HERE/lib/hostd.sh"
 . "$HERE/lib/capture.sh"
 set -u -o pipefail
 
@@ -80,18 +81,7 @@ LOG=$TMP/smtpscreen.log
 
 cap_start "$SRV" shs_s0 "$TMP/server.pcap" "tcp port 25"
 
-DPID=
-stop_daemon() {
-	[ -n "$DPID" ] && e2e_alive "$DPID" && { kill -TERM "$DPID"; e2e_wait_for 10 eval "! e2e_alive $DPID"; }
-	DPID=
-	return 0
-}
-e2e_cleanup_push 'stop_daemon; nsenter --net=/run/netns/'$SRV' ip link set shs_s0 xdp off 2>/dev/null; nsenter --net=/run/netns/'$SRV' tc qdisc del dev shs_s0 clsact 2>/dev/null; true'
-nsenter --net=/run/netns/$SRV "$SCR" host -i shs_s0 -c "$TMP/screen.cf" \
-	-s "$TMP/ctl.sock" --log-file "$LOG" 2>"$TMP/daemon.err" &
-DPID=$!
-e2e_wait_for 20 grep -q "running on shs_s0" "$TMP/daemon.err" ||
-	e2e_fail "daemon did not start: $(cat "$TMP/daemon.err")"
+hd_start "$SRV" shs_s0 "$TMP/daemon.err" -c "$TMP/screen.cf" -s "$TMP/ctl.sock" --log-file "$LOG"
 
 # bot FROM BEHAVIOUR [ARGS] - smtpbot from .FROM; its SESSION and RESULT lines
 bot() {
@@ -156,7 +146,7 @@ e2e_wait_for 10 eval '[ "$(delivered ceo-off@example.test)" -ge 1 ]' ||
 	e2e_fail "guard off: the smuggled message was not delivered, so this server is not vulnerable and the test proves nothing: $(tail -8 "$MAILLOG")"
 sleep 1
 [ "$(delivered ceo-on@example.test)" -eq 0 ] || e2e_fail "guard on: the smuggled message was delivered"
-stop_daemon
+hd_stop
 sleep 0.5
 cap_stop >/dev/null || e2e_fail "server-side capture empty"
 m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.11 && tcp.payload contains \"ceo-on@\"" \
