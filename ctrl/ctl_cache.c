@@ -230,6 +230,26 @@ static struct node *lookup(struct ctl_cache *c, const struct scr_addr *client,
 	return find(c, &key, ctl_cache_addr_hash(&key), now_s);
 }
 
+/* ctl_cache_ahead - start loading what a lookup of addr reads, so the
+ * packet thread does not wait on it: step 0 the client's bucket, step 1
+ * (a little later, the bucket in by then) the first node of its chain */
+void ctl_cache_ahead(const struct ctl_cache *c, const struct scr_addr *addr,
+		     unsigned step)
+{
+	struct scr_addr key = ctl_cache_key(c, addr);
+	uint32_t h = ctl_cache_addr_hash(&key);
+	const uint64_t *b = &c->bucket[h & c->mask];
+	uint64_t v;
+
+	if (step == 0) {
+		__builtin_prefetch(b);
+		return;
+	}
+	v = *b;
+	if (B_IDX(v) != 0 && (B_LEN(v) != 1 || B_TAG(v) == TAG(h)))
+		__builtin_prefetch(&c->n[B_IDX(v) - 1]);
+}
+
 /* get_or_add - the node of a client, created empty if needed */
 static struct node *get_or_add(struct ctl_cache *c,
 			       const struct scr_addr *client, uint64_t now_s)
@@ -246,6 +266,8 @@ static struct node *get_or_add(struct ctl_cache *c,
 		unlink_node(c, c->hand + 1);
 		c->hand = c->hand + 1 == c->cap ? 0 : c->hand + 1;
 		c->replaced++;
+		/* the next one replaced: its bucket is a miss of its own */
+		__builtin_prefetch(&c->bucket[c->n[c->hand].hash & c->mask], 1);
 	}
 	if (c->free_head != 0) {
 		i = c->free_head;

@@ -54,6 +54,10 @@ struct scr_addr ctl_cache_key(const struct ctl_cache *c,
 void ctl_cache_client(struct ctl_cache *c, const struct scr_addr *addr,
 		      uint64_t now_s, uint8_t enabled,
 		      struct scr_client_info *out);
+/* ctl_cache_ahead - prefetch for a lookup of addr soon: step 0 its
+ * bucket, step 1 (after step 0 had time) its first entry. Reads only. */
+void ctl_cache_ahead(const struct ctl_cache *c, const struct scr_addr *addr,
+		     unsigned step);
 void ctl_cache_pass(struct ctl_cache *c, const struct scr_addr *addr,
 		    uint64_t now_s, uint8_t tests, const struct scr_policy *pol);
 /* Block lifetime for a client stopped with these reasons: 0 = no block. */

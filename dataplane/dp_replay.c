@@ -686,6 +686,15 @@ static void hook_client(void *arg, const struct scr_flow_key *key,
 			 out);
 }
 
+/* hook_client_ahead - a client SYN is coming: load its cache entry */
+static void hook_client_ahead(void *arg, const struct scr_addr *client,
+			      unsigned step)
+{
+	struct rp_worker *w = arg;
+
+	ctl_cache_ahead(w->cache, client, step);
+}
+
 /* on_reply - a server reply for the reply bans: a ban is logged, blocks
  * the client in the cache and fails its flow (the flow is in the middle
  * of the engine's burst: scr_engine_reply_ban allows that) */
@@ -1186,6 +1195,7 @@ static int worker_init(struct rp_opts *o, struct rp_worker *w, unsigned id)
 {
 	struct scr_engine_hooks hooks = {
 		.arg = w, .client = hook_client, .event = hook_event,
+		.client_ahead = hook_client_ahead,
 	};
 	uint32_t cache_cap = o->s.pol.flow_table_size < CACHE_MIN ?
 			     CACHE_MIN : o->s.pol.flow_table_size;

@@ -58,6 +58,7 @@
 #define STRESS_OFF_PCT 70
 
 #define SCR_DEC_PENDING 64	/* connection ends whose counts wait */
+#define SWEPT_BATCH 8		/* scr_flow_remove_many's most */
 
 struct scr_engine {
 	const struct scr_policy *pol;
@@ -72,6 +73,10 @@ struct scr_engine {
 	 * exact) */
 	uint64_t dec_key[SCR_DEC_PENDING];
 	unsigned ndec;
+	/* flows a sweep ended, still in their chains (unlink_swept) */
+	struct scr_flow *swept[SWEPT_BATCH];
+	unsigned nswept;
+	bool sweeping;
 	/* FIFO of half-open undecided flows: index and start time (a stale
 	 * entry, whose flow moved on, is skipped when it reaches the head) */
 	uint32_t *hq_idx;
@@ -135,6 +140,18 @@ struct burst_item {
 	uint8_t status;		/* enum scr_dec_status */
 	uint8_t dir;		/* 0 client -> server, 1 server -> client, 2 other */
 	uint64_t ckey;		/* a client's SYN: its scr_ccount key */
+};
+
+/* Flow keys of a burst waiting to be hashed eight at a time, IPv4 (two
+ * blocks) and IPv6 (six) apart. */
+struct hash_lanes {
+	uint64_t m[6][8];
+	struct burst_item *it[8];
+	unsigned n;
+};
+
+struct hash_batch {
+	struct hash_lanes l[2];		/* [0] IPv4, [1] IPv6 */
 };
 
 /* client_ckey - the per-client flow count's key: IPv6 clients counted
@@ -440,6 +457,13 @@ static void end_session(struct scr_engine *e, struct scr_flow *f,
 	e->hooks.event(e->hooks.arg, &ev);
 }
 
+/* unlink_swept - the flows a sweep ended leave the table */
+static void unlink_swept(struct scr_engine *e)
+{
+	scr_flow_remove_many(e->ft, e->swept, e->nswept);
+	e->nswept = 0;
+}
+
 /* finish - the flow leaves the table */
 static void finish(struct scr_engine *e, struct scr_flow *f,
 		   struct scr_frame *fr, enum scr_end_reason why)
@@ -452,7 +476,15 @@ static void finish(struct scr_engine *e, struct scr_flow *f,
 		scr_envcap_stop(c, e->envpool);
 		c->wait = 0;
 	}
-	scr_flow_remove(e->ft, f);
+	if (!e->sweeping) {
+		scr_flow_remove(e->ft, f);
+		return;
+	}
+	/* a sweep ends flows whose buckets are nowhere in the cache: take
+	 * them out of the table eight at a time */
+	e->swept[e->nswept++] = f;
+	if (e->nswept == SWEPT_BATCH)
+		unlink_swept(e);
 }
 
 /* stop_here - the session is stopped at this frame (enforce/drop) */
@@ -1475,6 +1507,7 @@ static void sweep(struct scr_engine *e, uint32_t k)
 {
 	struct scr_flow_table *t = e->ft;
 
+	e->sweeping = true;
 	while (k && t->used) {
 		uint32_t h = t->hand, step;
 		uint64_t w = scr_flow_live_word(t, h);
@@ -1489,7 +1522,11 @@ static void sweep(struct scr_engine *e, uint32_t k)
 		}
 		k -= step;
 		t->hand = h + step >= t->cap ? 0 : h + step;
+		if (t->hand == 0)	/* the ended ones are met again */
+			unlink_swept(e);
 	}
+	unlink_swept(e);
+	e->sweeping = false;
 }
 
 /* sweep_due - entries the clock hand owes for the time that passed: the
@@ -1533,11 +1570,31 @@ static void set_time(struct scr_engine *e, uint64_t ts_ns)
 	e->now_ms = ms;
 }
 
+/* hash_lanes - hash the keys gathered in l (nb blocks each) and start
+ * loading their buckets */
+static void hash_lanes(struct scr_engine *e, struct hash_lanes *l, unsigned nb)
+{
+	uint64_t h[8];
+	unsigned i;
+
+	if (l->n == 0)
+		return;
+	scr_hash_blocks_x8((const uint64_t (*)[8])l->m, nb, h);
+	for (i = 0; i < l->n; i++) {
+		l->it[i]->hash = (uint32_t)h[i];
+		scr_flow_prefetch(e->ft, l->it[i]->hash);
+	}
+	l->n = 0;
+}
+
 /* classify - decode, orient, build the key and hash of one frame */
 static void classify(struct scr_engine *e, struct scr_frame *fr,
-		     struct burst_item *it)
+		     struct burst_item *it, struct hash_batch *hb)
 {
 	const struct scr_pkt *pk = &it->pkt;
+	struct hash_lanes *l;
+	uint64_t b[6];
+	unsigned nb, j;
 
 	fr->action = SCR_PKT_PASS;
 	it->dir = 2;
@@ -1562,8 +1619,19 @@ static void classify(struct scr_engine *e, struct scr_frame *fr,
 	}
 	it->key.family = pk->family;
 	memset(it->key._pad, 0, sizeof(it->key._pad));
-	it->hash = scr_flow_hash(&it->key);
-	scr_flow_prefetch(e->ft, it->hash);
+	nb = scr_flow_hash_blocks(&it->key, b);
+	l = &hb->l[nb == 2 ? 0 : 1];
+	for (j = 0; j < nb; j++)
+		l->m[j][l->n] = b[j];
+	l->it[l->n++] = it;
+	if (l->n == 8)
+		hash_lanes(e, l, nb);
+}
+
+/* client_syn - a decoded client SYN: the frame that may start a flow */
+static inline bool client_syn(const struct burst_item *it)
+{
+	return it->status == SCR_DEC_TCP && it->dir == 0 && syn_only(&it->pkt);
 }
 
 /* scr_engine_burst - process n frames in order */
@@ -1571,6 +1639,7 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 			  unsigned n)
 {
 	struct burst_item items[SCR_BURST];
+	struct hash_batch hb = {0};
 	unsigned done = 0;
 
 	while (done < n) {
@@ -1578,7 +1647,8 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 		struct scr_frame *fr = frames + done;
 
 		/* three passes so the flow table's misses overlap: decode
-		 * and hash (prefetching buckets), then the chains' first
+		 * and hash (IPv4 keys eight at a time; prefetching
+		 * buckets), then the chains' first
 		 * entries, then the packets in order */
 		for (i = 0; i < m; i++) {
 			if (i + PREFETCH_AHEAD < m) {
@@ -1587,17 +1657,25 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 				__builtin_prefetch(d);
 				__builtin_prefetch(d + 64);
 			}
-			classify(e, &fr[i], &items[i]);
+			classify(e, &fr[i], &items[i], &hb);
+			if (e->hooks.client_ahead != NULL && client_syn(&items[i]))
+				e->hooks.client_ahead(e->hooks.arg,
+						      &items[i].key.client, 0);
 		}
+		hash_lanes(e, &hb.l[0], 2);
+		hash_lanes(e, &hb.l[1], 6);
 		for (i = 0; i < m; i++) {
 			struct burst_item *it = &items[i];
 
 			if (it->status != SCR_DEC_TCP || it->dir == 2)
 				continue;
 			scr_flow_prefetch_entry(e->ft, it->hash);
-			if (it->dir == 0 && syn_only(&it->pkt)) {
+			if (client_syn(it)) {
 				it->ckey = client_ckey(e, &it->key.client);
 				scr_ccount_prefetch(e->cc, it->ckey);
+				if (e->hooks.client_ahead != NULL)
+					e->hooks.client_ahead(e->hooks.arg,
+							      &it->key.client, 1);
 			}
 		}
 		for (i = 0; i < m; i++) {

@@ -63,6 +63,10 @@ struct scr_engine_hooks {
 	void (*client)(void *arg, const struct scr_flow_key *key,
 		       uint64_t now_ns, struct scr_client_info *out);
 	void (*event)(void *arg, const struct scr_event *ev);
+	/* optional: a client SYN is a few frames ahead; start loading what
+	 * client() will read for it, step 0 then step 1 (ctl_cache_ahead) */
+	void (*client_ahead)(void *arg, const struct scr_addr *client,
+			     unsigned step);
 };
 
 /* What the front end does with a frame. */

@@ -19,6 +19,8 @@
  *	  when the table is full (the caller evicts and retries).
  *	scr_flow_remove(t, f): unlinks and frees; f's memory stays valid
  *	  until the next insert.
+ *	scr_flow_remove_many(t, fs, n): the same of up to 8 distinct entries
+ *	  at once (the keys hashed side by side, the buckets loaded together).
  *	scr_flow_hash(key): the hash the table uses (callers prefetch): keyed
  *	  (scr_hash), so chains stay short whatever keys a client picks.
  *	scr_flow_live(t, i): is entry i in use (the bitmap, not the entry).
@@ -148,19 +150,34 @@ static inline void scr_flow_key_words(const struct scr_flow_key *k, uint64_t w[5
  * hashed as the 12 bytes that vary: client address, server address, the
  * two ports; any other key as its 40 bytes. The message lengths differ,
  * so the two kinds never share inputs; a family-4 key without mapped
- * addresses (never made) would at worst collide, not break a lookup. */
-static inline uint32_t scr_flow_hash(const struct scr_flow_key *k)
+ * addresses (never made) would at worst collide, not break a lookup.
+ * scr_flow_hash_blocks: the key as the padded blocks scr_hash_blocks
+ * hashes (2 or 6, returned); scr_hash_blocks_x8 hashes eight at once. */
+static inline unsigned scr_flow_hash_blocks(const struct scr_flow_key *k,
+					    uint64_t b[6])
 {
-	uint64_t w[5], b[2];
+	uint64_t w[5];
+	unsigned i;
 
 	scr_flow_key_words(k, w);
 	if (k->family == 4) {
 		/* bytes 12-15 of each address are the high halves of w1, w3 */
-		b[0] = scr_le64(w[1]) >> 32 | (scr_le64(w[3]) & 0xffffffff00000000ull);
+		b[0] = scr_le64(w[1]) >> 32 |
+		       (scr_le64(w[3]) & 0xffffffff00000000ull);
 		b[1] = (scr_le64(w[4]) & 0xffffffffull) | 12ull << 56;
-		return (uint32_t)scr_hash_blocks(b, 2);
+		return 2;
 	}
-	return (uint32_t)scr_hash_words(w, 5);
+	for (i = 0; i < 5; i++)
+		b[i] = scr_le64(w[i]);
+	b[5] = 40ull << 56;	/* no bytes left over, the length on top */
+	return 6;
+}
+
+static inline uint32_t scr_flow_hash(const struct scr_flow_key *k)
+{
+	uint64_t b[6];
+
+	return (uint32_t)scr_hash_blocks(b, scr_flow_hash_blocks(k, b));
 }
 
 /* scr_flow_key_eq - compare two keys */
@@ -214,6 +231,8 @@ static inline struct scr_flow *scr_flow_lookup(struct scr_flow_table *t,
 struct scr_flow *scr_flow_insert(struct scr_flow_table *t,
 				 const struct scr_flow_key *key, uint32_t hash);
 void scr_flow_remove(struct scr_flow_table *t, struct scr_flow *f);
+void scr_flow_remove_many(struct scr_flow_table *t, struct scr_flow *const *fs,
+			  unsigned n);
 
 /* scr_flow_live_word - bits of entries i.. (up to the word's end) in use */
 static inline uint64_t scr_flow_live_word(const struct scr_flow_table *t,

@@ -57,6 +57,8 @@
  *	  bytes held in w[0..n-1]; the tables' hash.
  *	scr_hash_blocks(b, nb): the same of a message the caller padded into
  *	  nb blocks (length in the top byte of the last): short keys.
+ *	scr_hash_blocks_x8(m, nb, out): scr_hash_blocks of eight messages
+ *	  of nb blocks side by side (SIMD clones, chosen at load).
  *	scr_hash_addr(a): of the address (IPv4: its 4 bytes; else its 16).
  *	scr_hash_addr_pair(a, b): of the two addresses in a fixed order
  *	  (IPv4: their 8 bytes; else their 32 bytes, smaller by memcmp
@@ -87,6 +89,10 @@ void scr_hash_set_key(const uint8_t k[16]);
 void scr_hash_get_key(uint8_t k[16]);
 int scr_hash_key_parse(const char *s, uint8_t k[16]);
 uint64_t scr_hash_bytes(const void *p, size_t len);
+/* scr_hash_blocks_x8 - scr_hash_blocks() of eight messages of nb blocks
+ * (block j of message i in m[j][i]) into out[i], computed side by side
+ * (SIMD where the CPU has it) */
+void scr_hash_blocks_x8(const uint64_t (*m)[8], unsigned nb, uint64_t out[8]);
 uint64_t scr_siphash(unsigned c, unsigned d, const uint8_t key[16],
 		     const void *p, size_t len);
 

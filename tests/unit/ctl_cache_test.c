@@ -266,6 +266,9 @@ static void test_chains(void **state)
 		rnd ^= rnd << 17;
 		a = addr_of((uint32_t)(rnd >> 8) % 60);
 		op = (unsigned)(rnd >> 40) % 16;
+		/* the packet thread's prefetch reads only, in any state */
+		ctl_cache_ahead(c, &a, 0);
+		ctl_cache_ahead(c, &a, 1);
 		if (op < 6)
 			ctl_cache_block(c, &a, now, (uint32_t)(rnd >> 20) % 50 + 1, 1);
 		else if (op < 12)

@@ -921,6 +921,18 @@ static void test_table_full_and_timeouts(void **state)
 	assert_int_equal(scr_engine_flows_active(e), 0);
 	assert_int_equal(st.ended[SCR_END_TIMEOUT], 1024);
 	assert_int_equal(st.verdict[SCR_V_UNKNOWN], 1100);
+	/* the sweep took them out of the table in batches: every entry is
+	 * free and in no chain, so the table fills and empties again (a
+	 * flow ended twice, or left in its chain, panics or shows here) */
+	syns(e, 1024, 20000000000ull, 1000000ull);
+	scr_engine_stats(e, &st);
+	assert_int_equal(scr_engine_flows_active(e), 1024);
+	assert_int_equal(st.overload, 0);
+	assert_int_equal(st.ended[SCR_END_EVICTED], 76);
+	scr_engine_expire(e, 20000000000ull + 1024 * 1000000ull + 6000000000ull);
+	scr_engine_stats(e, &st);
+	assert_int_equal(scr_engine_flows_active(e), 0);
+	assert_int_equal(st.ended[SCR_END_TIMEOUT], 2048);
 	scr_engine_destroy(e);
 }
 

@@ -537,6 +537,92 @@ static void test_collisions(void **state)
 	scr_flow_destroy(t);
 }
 
+/* test_hash_x8 - eight keys hashed side by side give scr_flow_hash's
+ * numbers, lane for lane, IPv4 (two blocks) and IPv6 (six), with some
+ * lanes unused */
+static void test_hash_x8(void **state)
+{
+	unsigned iter, i, j;
+
+	(void)state;
+	srand(15);
+	for (iter = 0; iter < 500; iter++) {
+		struct scr_flow_key k[8];
+		uint64_t m[6][8], b[6], out[8];
+		unsigned nb = iter & 1 ? 6 : 2, used = 1 + iter % 8;
+
+		memset(m, 0xa5, sizeof(m));	/* unused lanes hold junk */
+		for (i = 0; i < used; i++) {
+			k[i] = key_of((uint32_t)rand());
+			k[i].client_port = (uint16_t)rand();
+			if (nb == 6) {
+				for (j = 0; j < 16; j++)
+					k[i].client.b[j] = (uint8_t)rand();
+				k[i].family = 6;
+			}
+			assert_int_equal(scr_flow_hash_blocks(&k[i], b), nb);
+			for (j = 0; j < nb; j++)
+				m[j][i] = b[j];
+		}
+		scr_hash_blocks_x8((const uint64_t (*)[8])m, nb, out);
+		for (i = 0; i < used; i++)
+			if ((uint32_t)out[i] != scr_flow_hash(&k[i]))
+				fail_msg("lane %u of %u (%u blocks): %08x, want %08x",
+					 i, used, nb, (uint32_t)out[i],
+					 scr_flow_hash(&k[i]));
+	}
+}
+
+/* test_remove_many - entries of one chain (head, middle, tail) and of
+ * others, IPv4 and IPv6, leave the table together; the rest stay */
+static void test_remove_many(void **state)
+{
+	struct scr_flow_table *t = scr_flow_create(256);
+	struct scr_flow_key k[24];
+	struct scr_flow *gone[8];
+	uint32_t n = 0, i, bucket;
+	static const unsigned pick[8] = { 0, 5, 11, 12, 13, 18, 20, 23 };
+
+	(void)state;
+	assert_non_null(t);
+	k[0] = key_of(0);
+	bucket = scr_flow_hash(&k[0]) & t->mask;
+	for (i = 1; n < 11 && i < 1000000; i++) {
+		struct scr_flow_key c = key_of(i);
+
+		if ((scr_flow_hash(&c) & t->mask) == bucket)
+			k[++n] = c;
+	}
+	assert_int_equal(n, 11);	/* k[0..11]: one chain */
+	for (i = 12; i < 24; i++) {
+		k[i] = key_of(5000 + i);
+		if (i & 1) {
+			k[i].client.b[0] = (uint8_t)i;	/* IPv6 */
+			k[i].family = 6;
+		}
+	}
+	for (i = 0; i < 24; i++)
+		assert_non_null(scr_flow_insert(t, &k[i], scr_flow_hash(&k[i])));
+	for (i = 0; i < 8; i++)
+		gone[i] = scr_flow_lookup(t, &k[pick[i]], scr_flow_hash(&k[pick[i]]));
+	scr_flow_remove_many(t, gone, 8);
+	assert_int_equal(t->used, 16);
+	for (i = 0; i < 24; i++) {
+		bool removed = false;
+		unsigned j;
+
+		for (j = 0; j < 8; j++)
+			removed |= pick[j] == i;
+		if (removed)
+			assert_null(scr_flow_lookup(t, &k[i], scr_flow_hash(&k[i])));
+		else
+			assert_non_null(scr_flow_lookup(t, &k[i], scr_flow_hash(&k[i])));
+	}
+	scr_flow_remove_many(t, gone, 0);
+	assert_int_equal(t->used, 16);
+	scr_flow_destroy(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -551,6 +637,8 @@ int main(void)
 		cmocka_unit_test(test_hash_key),
 		cmocka_unit_test(test_pair_symmetric),
 		cmocka_unit_test(test_collisions),
+		cmocka_unit_test(test_hash_x8),
+		cmocka_unit_test(test_remove_many),
 	};
 
 	return cmocka_run_group_tests_name("scr_flow", tests, NULL, NULL);
