@@ -205,29 +205,46 @@ static int ctl_fail(struct ctl_ctx *c, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* ctl_words - an address as two numbers, first bytes most significant
+ * (their order is memcmp()'s) */
+static void ctl_words(const struct scr_addr *a, uint64_t w[2])
+{
+	memcpy(w, a->b, 16);
+	w[0] = be64toh(w[0]);
+	w[1] = be64toh(w[1]);
+}
+
+/* ctl_mask_words - keep the first plen bits of an address's words */
+static void ctl_mask_words(uint64_t w[2], unsigned plen)
+{
+	w[0] &= plen >= 64 ? ~0ull : plen ? ~0ull << (64 - plen) : 0;
+	w[1] &= plen >= 128 ? ~0ull : plen > 64 ? ~0ull << (128 - plen) : 0;
+}
+
 /* ctl_mask - clear host bits beyond plen */
 static void ctl_mask(struct scr_addr *a, unsigned plen)
 {
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned bits = plen > i * 8 ? plen - i * 8 : 0;
+	uint64_t w[2];
 
-		if (bits >= 8)
-			continue;
-		a->b[i] &= (uint8_t)(0xff00u >> bits);
-	}
+	ctl_words(a, w);
+	ctl_mask_words(w, plen);
+	w[0] = htobe64(w[0]);
+	w[1] = htobe64(w[1]);
+	memcpy(a->b, w, 16);
 }
 
 /* ctl_in - is addr inside net/plen */
 static bool ctl_in(const struct scr_addr *addr, const struct scr_addr *net,
 		   unsigned plen)
 {
-	unsigned full = plen / 8, rem = plen % 8;
+	uint64_t a[2], n[2];
 
-	if (memcmp(addr->b, net->b, full) != 0)
-		return false;
-	if (rem == 0)
-		return true;
-	return ((addr->b[full] ^ net->b[full]) & (uint8_t)(0xff00u >> rem)) == 0;
+	ctl_words(addr, a);
+	ctl_words(net, n);
+	a[0] ^= n[0];
+	a[1] ^= n[1];
+	ctl_mask_words(a, plen);
+	return (a[0] | a[1]) == 0;
 }
 
 /* ctl_blank - isspace() of the C locale (smtpscreen never sets another),
@@ -1384,24 +1401,27 @@ static uint32_t ctl_group_lookup(const struct ctl_group *g,
 				 const struct scr_addr *addr)
 {
 	uint32_t best = UINT32_MAX, res = CTL_NO_RES;
+	uint64_t a[2];
 
+	ctl_words(addr, a);
 	for (uint32_t k = 0; k < g->nlen; k++) {
-		struct scr_addr m = *addr;
 		uint32_t lo = g->len[k].start, hi = lo + g->len[k].count;
+		uint64_t m[2] = { a[0], a[1] };
 
-		ctl_mask(&m, g->len[k].plen);
+		ctl_mask_words(m, g->len[k].plen);
 		while (lo < hi) {
 			uint32_t mid = lo + (hi - lo) / 2;
-			int d = memcmp(g->e[mid].net.b, m.b, 16);
+			uint64_t e[2];
 
-			if (d == 0) {
+			ctl_words(&g->e[mid].net, e);
+			if (e[0] == m[0] && e[1] == m[1]) {
 				if (g->e[mid].order < best) {
 					best = g->e[mid].order;
 					res = g->e[mid].res;
 				}
 				break;
 			}
-			if (d < 0)
+			if (e[0] < m[0] || (e[0] == m[0] && e[1] < m[1]))
 				lo = mid + 1;
 			else
 				hi = mid;

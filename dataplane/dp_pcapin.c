@@ -255,12 +255,27 @@ static int file_fill(struct dp_pcapin *in)
 	return got > 0 ? 1 : 0;
 }
 
+/* record - the packet of the whole record at p (its captured length
+ * checked) */
+static inline void record(const struct dp_pcapin *in, const uint8_t *p,
+			  uint32_t caplen, struct dp_pcapin_pkt *pkt)
+{
+	int32_t sec = (int32_t)rd32(in, p), frac = (int32_t)rd32(in, p + 4);
+
+	pkt->data = p + 16;
+	pkt->caplen = caplen > in->snapshot ? in->snapshot : caplen;
+	pkt->wirelen = rd32(in, p + 12);
+	pkt->ts_ns = (uint64_t)(int64_t)sec * 1000000000ull +
+		     (uint64_t)(int64_t)frac * (in->nano ? 1u : 1000u);
+	pkt->chunk = in->cur;
+	pkt->link = in->link;
+}
+
 /* file_next - the next record, read in place */
 static int file_next(struct dp_pcapin *in, struct dp_pcapin_pkt *p)
 {
-	uint32_t caplen = 0, keep;
+	uint32_t caplen = 0;
 	size_t avail;
-	int32_t sec, frac;
 	int r;
 
 	for (;;) {
@@ -294,18 +309,36 @@ static int file_next(struct dp_pcapin *in, struct dp_pcapin_pkt *p)
 				 in->snapshot : caplen, avail - 16);
 		return -EIO;
 	}
-	keep = caplen > in->snapshot ? in->snapshot : caplen;
-	sec = (int32_t)rd32(in, in->p);
-	frac = (int32_t)rd32(in, in->p + 4);
-	p->data = in->p + 16;
-	p->caplen = keep;
-	p->wirelen = rd32(in, in->p + 12);
-	p->ts_ns = (uint64_t)(int64_t)sec * 1000000000ull +
-		   (uint64_t)(int64_t)frac * (in->nano ? 1u : 1000u);
-	p->chunk = in->cur;
-	p->link = in->link;
+	record(in, in->p, caplen, p);
 	in->p += 16 + (size_t)caplen;
 	return 1;
+}
+
+/* dp_pcapin_many - up to max packets whose records are whole in the
+ * buffer read last; how many (0: call dp_pcapin_next) */
+unsigned dp_pcapin_many(struct dp_pcapin *in, struct dp_pcapin_pkt *pkt,
+			unsigned max)
+{
+	const uint8_t *p = in->p;
+	unsigned n;
+
+	if (in->fd < 0 || in->done)
+		return 0;
+	for (n = 0; n < max; n++) {
+		size_t avail = (size_t)(in->end - p);
+		uint32_t caplen;
+
+		if (avail < 16)
+			break;
+		caplen = rd32(in, p + 8);
+		if (caplen > DP_PCAPIN_CAPLEN_MAX || avail - 16 < caplen)
+			break;		/* dp_pcapin_next says what it is */
+		record(in, p, caplen, &pkt[n]);
+		p += 16 + (size_t)caplen;
+	}
+	in->p = p;
+	in->count += n;
+	return n;
 }
 
 /* pcap_side_next - the next packet from libpcap, copied into the ring */

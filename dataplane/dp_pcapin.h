@@ -26,6 +26,9 @@
  *	  -EAGAIN when every buffer holds packets not yet released (release,
  *	  then call again); -EIO on a bad or cut
  *	  record: dp_pcapin_error() says why, and the reader is at its end.
+ *	dp_pcapin_many(in, pkts, max): up to max packets at once, those whose
+ *	  records are whole in the buffer read last (no read, no error): how
+ *	  many; 0 says call dp_pcapin_next.
  *	dp_pcapin_release(in, chunk): the caller is done with every packet of
  *	  the chunks before chunk (a chunk not yet read counts as read).
  *	dp_pcapin_count(in): packets handed out so far (the number of the one
@@ -61,6 +64,8 @@ struct dp_pcapin;
 
 struct dp_pcapin *dp_pcapin_open(const char *path, char *err, size_t errlen);
 int dp_pcapin_next(struct dp_pcapin *in, struct dp_pcapin_pkt *pkt);
+unsigned dp_pcapin_many(struct dp_pcapin *in, struct dp_pcapin_pkt *pkt,
+			unsigned max);
 void dp_pcapin_release(struct dp_pcapin *in, uint64_t chunk);
 const char *dp_pcapin_error(const struct dp_pcapin *in);
 uint64_t dp_pcapin_count(const struct dp_pcapin *in);

@@ -419,6 +419,32 @@ static int src_next(struct rp_src *src, struct scr_frame *fr, unsigned *inp,
 	return 1;
 }
 
+/* src_more - one input: its next packet and the packets whose records
+ * follow it whole in the reader's buffer, up to max frames, without the
+ * merge's work per packet; how many (0: none waits, or max < 2) */
+static unsigned src_more(struct rp_src *src, struct scr_frame *fr, unsigned max)
+{
+	struct dp_pcapin_pkt pk[SCR_BURST];
+	unsigned k, i;
+
+	if (src->n != 1 || max < 2 || src->state[0] != RP_HEAD)
+		return 0;
+	pk[0] = src->head[0];
+	k = 1 + dp_pcapin_many(src->in[0], pk + 1,
+			       (max < SCR_BURST ? max : SCR_BURST) - 1);
+	for (i = 0; i < k; i++) {
+		fr[i].data = pk[i].data;
+		fr[i].caplen = pk[i].caplen;
+		fr[i].wirelen = pk[i].wirelen;
+		fr[i].ts_ns = pk[i].ts_ns;
+		fr[i].pkt_no = ++src->seq;
+		fr[i].link = pk[i].link;
+		fr[i].flags = 0;
+	}
+	src_refill(src, 0);
+	return k;
+}
+
 /* src_release - every packet handed out is done: give back all chunks
  * before each input's next packet */
 static void src_release(struct rp_src *src)
@@ -927,8 +953,10 @@ static void stream_one(struct rp_opts *o, struct rp_worker *w)
 		unsigned m = 0;
 
 		while (m < SCR_BURST &&
-		       (r = src_next(&o->src, &fr[m], &inp, &chunk)) == 1)
+		       (r = src_next(&o->src, &fr[m], &inp, &chunk)) == 1) {
 			m++;
+			m += src_more(&o->src, fr + m, SCR_BURST - m);
+		}
 		if (m > 0)
 			judge(w, fr, m);
 		src_release(&o->src);

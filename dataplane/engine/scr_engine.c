@@ -346,6 +346,16 @@ static void ev_init(struct scr_engine *e, struct scr_event *ev,
 	ev->elapsed_ns = (uint64_t)(ms32(e) - f->start_ms) * 1000000u;
 }
 
+/* ev_after - ev->after is the text s, cut to fit (once per session:
+ * snprintf was the dearest call of a session's end) */
+static void ev_after(struct scr_event *ev, const char *s)
+{
+	size_t n = strnlen(s, sizeof(ev->after) - 1);
+
+	memcpy(ev->after, s, n);
+	ev->after[n] = '\0';
+}
+
 /* ev_tail_clear - zero the fields of struct scr_event after text[] */
 static void ev_tail_clear(struct scr_event *ev)
 {
@@ -446,7 +456,7 @@ static void end_session(struct scr_engine *e, struct scr_flow *f,
 	ev_init(e, &ev, SCR_EV_END, f, fr);
 	where = f->mode == SCR_FM_SCAN ? scr_smtp_where(&f->smtp) : f->guard.where;
 	if (where != NULL)
-		snprintf(ev.after, sizeof(ev.after), "%s", where);
+		ev_after(&ev, where);
 	ev_tail_clear(&ev);
 	ev.verdict = (enum scr_verdict)f->verdict;
 	ev.reasons = f->reasons;
@@ -538,7 +548,7 @@ static int env_report(void *arg, enum scr_env_cmd cmd, const uint8_t *a,
 	if (cmd == SCR_ENV_RCPT && e->env_rcpts < 255)
 		e->env_rcpts++;
 	ev_init(e, &ev, SCR_EV_ENVELOPE, f, e->env_fr);
-	snprintf(ev.after, sizeof(ev.after), "%s", env_verb[cmd]);
+	ev_after(&ev, env_verb[cmd]);
 	ev.text_len = 0;
 	ev_tail_clear(&ev);
 	ev.env = (uint8_t)cmd;
@@ -640,7 +650,7 @@ static void smug_report(struct scr_engine *e, struct scr_flow *f,
 	ev_tail_clear(&ev);
 	ev.action = act;
 	ev.count = cmds;
-	snprintf(ev.after, sizeof(ev.after), "%s", bdat ? "BDAT" : "DATA");
+	ev_after(&ev, bdat ? "BDAT" : "DATA");
 	ev.text_len = (uint16_t)(text_len < SCR_EV_TEXT_MAX ? text_len : SCR_EV_TEXT_MAX);
 	memcpy(ev.text, text, ev.text_len);
 	e->hooks.event(e->hooks.arg, &ev);
@@ -1619,7 +1629,15 @@ static void classify(struct scr_engine *e, struct scr_frame *fr,
 	}
 	it->key.family = pk->family;
 	memset(it->key._pad, 0, sizeof(it->key._pad));
-	nb = scr_flow_hash_blocks(&it->key, b);
+	if (pk->family == 4) {
+		/* from the parts: loads of the key just stored in pieces
+		 * would wait for the stores */
+		nb = 2;
+		scr_flow_v4_blocks(it->key.client.b + 12, it->key.server.b + 12,
+				   it->key.client_port, it->key.server_port, b);
+	} else {
+		nb = scr_flow_hash_blocks(&it->key, b);
+	}
 	l = &hb->l[nb == 2 ? 0 : 1];
 	for (j = 0; j < nb; j++)
 		l->m[j][l->n] = b[j];

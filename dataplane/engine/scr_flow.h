@@ -152,21 +152,38 @@ static inline void scr_flow_key_words(const struct scr_flow_key *k, uint64_t w[5
  * so the two kinds never share inputs; a family-4 key without mapped
  * addresses (never made) would at worst collide, not break a lookup.
  * scr_flow_hash_blocks: the key as the padded blocks scr_hash_blocks
- * hashes (2 or 6, returned); scr_hash_blocks_x8 hashes eight at once. */
+ * hashes (2 or 6, returned); scr_hash_blocks_x8 hashes eight at once.
+ * scr_flow_v4_blocks: an IPv4 key's two blocks from its parts (the
+ * addresses' last four bytes, the ports), before the key is stored. */
+static inline void scr_flow_v4_blocks(const uint8_t client4[4],
+				      const uint8_t server4[4],
+				      uint16_t client_port, uint16_t server_port,
+				      uint64_t b[2])
+{
+	uint8_t m[16] = {0};
+	uint64_t x[2];
+
+	memcpy(m, client4, 4);
+	memcpy(m + 4, server4, 4);
+	memcpy(m + 8, &client_port, 2);		/* the key's bytes 32-35 */
+	memcpy(m + 10, &server_port, 2);
+	memcpy(x, m, 16);
+	b[0] = scr_le64(x[0]);
+	b[1] = scr_le64(x[1]) | 12ull << 56;
+}
+
 static inline unsigned scr_flow_hash_blocks(const struct scr_flow_key *k,
 					    uint64_t b[6])
 {
 	uint64_t w[5];
 	unsigned i;
 
-	scr_flow_key_words(k, w);
 	if (k->family == 4) {
-		/* bytes 12-15 of each address are the high halves of w1, w3 */
-		b[0] = scr_le64(w[1]) >> 32 |
-		       (scr_le64(w[3]) & 0xffffffff00000000ull);
-		b[1] = (scr_le64(w[4]) & 0xffffffffull) | 12ull << 56;
+		scr_flow_v4_blocks(k->client.b + 12, k->server.b + 12,
+				   k->client_port, k->server_port, b);
 		return 2;
 	}
+	scr_flow_key_words(k, w);
 	for (i = 0; i < 5; i++)
 		b[i] = scr_le64(w[i]);
 	b[5] = 40ull << 56;	/* no bytes left over, the length on top */
@@ -200,15 +217,18 @@ static inline void scr_flow_prefetch(const struct scr_flow_table *t,
 }
 
 /* scr_flow_prefetch_entry - prefetch the first entry of the key's chain
- * (its bucket prefetched earlier by scr_flow_prefetch): the entry's key
- * and state are in its first cache line */
+ * (its bucket prefetched earlier by scr_flow_prefetch), both its lines:
+ * the key and state in the first, the SMTP machine or the guard in the
+ * second */
 static inline void scr_flow_prefetch_entry(const struct scr_flow_table *t,
 					   uint32_t hash)
 {
 	uint32_t i = t->bucket[hash & t->mask];
 
-	if (i)
+	if (i) {
 		__builtin_prefetch(&t->e[i - 1]);
+		__builtin_prefetch((const char *)&t->e[i - 1] + 64);
+	}
 }
 
 /* scr_flow_lookup - find the entry of key, NULL if none */
