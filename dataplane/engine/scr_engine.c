@@ -610,8 +610,9 @@ static void env_segment(struct scr_engine *e, struct scr_flow *f,
 	const struct scr_pkt *pk = &it->pkt;
 	struct scr_envcap *c;
 
-	if (it->dir != 0 || pk->payload_len == 0 || f->mode != SCR_FM_DECIDED ||
-	    smug_on(e, f) || (c = env_cap(e, f)) == NULL)
+	if (e->envcap == NULL || it->dir != 0 || pk->payload_len == 0 ||
+	    f->mode != SCR_FM_DECIDED || smug_on(e, f) ||
+	    (c = env_cap(e, f)) == NULL)
 		return;
 	if (pk->truncated) {
 		scr_envcap_stop(c, e->envpool);
@@ -696,7 +697,7 @@ static void smug_segment(struct scr_engine *e, struct scr_flow *f,
 
 	if (!smug_on(e, f))
 		return;
-	if (dir == 1 && (pk->flags & SCR_TCP_SYN) && !(f->seq_known & 2)) {
+	if ((pk->flags & SCR_TCP_SYN) && dir == 1 && !(f->seq_known & 2)) {
 		f->seq_next[1] = pk->seq + 1;
 		f->seq_known |= 2;
 	}
@@ -1077,12 +1078,12 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 }
 
 /* cli_fp_of - fingerprint of the first len bytes of a client segment:
- * seq, length, 16 bits of the keyed hash of its bytes (a client cannot aim
- * a collision) */
+ * seq, length, and the bytes' keyed 16-bit fingerprint (scr_hash_fp16:
+ * a client cannot aim a collision) */
 static uint64_t cli_fp_of(const struct scr_pkt *pk, uint32_t len)
 {
 	return (uint64_t)pk->seq << 32 | (uint64_t)(len & 0xffff) << 16 |
-	       (scr_hash_bytes(pk->payload, len) & 0xffff);
+	       scr_hash_fp16(pk->payload, len);
 }
 
 /* cli_fp_set - pk is the next client segment in order: remember it,
@@ -1162,7 +1163,7 @@ static void scan_segment_do(struct scr_engine *e, struct scr_flow *f,
 	enum scr_ord_result r;
 	scr_reasons reasons;
 
-	if (dir == 1 && (pk->flags & SCR_TCP_SYN) && !(f->seq_known & 2)) {
+	if ((pk->flags & SCR_TCP_SYN) && dir == 1 && !(f->seq_known & 2)) {
 		f->seq_next[1] = pk->seq + 1;
 		f->seq_known |= 2;
 		f->state = SCR_FS_EST;
@@ -1422,7 +1423,10 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 		return;
 	}
 	f->last_ms = ms32(e);
-	if (it->dir == 0 && f->state == SCR_FS_EST)
+	/* the tests that settle at once first: a packet's direction is
+	 * anybody's guess for the branch predictor */
+	if (f->state == SCR_FS_EST && !(f->seq_known & SCR_SK_CONNECT) &&
+	    it->dir == 0)
 		connected(e, f, fr);
 	if ((f->flags & SCR_FF_STOP_NEXT) && !f->stop_pkt) {
 		stop_here(f, fr);
@@ -1430,8 +1434,10 @@ static void handle(struct scr_engine *e, struct burst_item *it,
 	}
 	if (f->stop_pkt && fr->pkt_no != f->stop_pkt)
 		fr->action = SCR_PKT_DROP;
-	if (it->dir == 1 && f->mode == SCR_FM_SCAN && !f->stop_pkt &&
-	    hold_here(f, pk, fr)) {
+	if (((fr->flags & (SCR_FRAME_HOLD_OK | SCR_FRAME_RELEASED)) ||
+	     (f->flags & SCR_FF_HELD)) &&
+	    f->mode == SCR_FM_SCAN && !f->stop_pkt &&
+	    it->dir == 1 && hold_here(f, pk, fr)) {
 		fr->action = SCR_PKT_HOLD;
 		e->st.held++;
 		return;
@@ -1605,6 +1611,9 @@ static void classify(struct scr_engine *e, struct scr_frame *fr,
 	struct hash_lanes *l;
 	uint64_t b[6];
 	unsigned nb, j;
+	bool to_server;
+	const struct scr_addr *addr[2];
+	uint16_t port[2];
 
 	fr->action = SCR_PKT_PASS;
 	it->dir = 2;
@@ -1612,21 +1621,20 @@ static void classify(struct scr_engine *e, struct scr_frame *fr,
 					 fr->caplen, &it->pkt);
 	if (it->status != SCR_DEC_TCP)
 		return;
-	if (is_port(e, pk->dport)) {
-		it->dir = 0;
-		it->key.client = pk->src;
-		it->key.server = pk->dst;
-		it->key.client_port = pk->sport;
-		it->key.server_port = pk->dport;
-	} else if (is_port(e, pk->sport)) {
-		it->dir = 1;
-		it->key.client = pk->dst;
-		it->key.server = pk->src;
-		it->key.client_port = pk->dport;
-		it->key.server_port = pk->sport;
-	} else {
+	/* oriented without a branch on the direction (a coin toss for
+	 * the predictor, packet after packet) */
+	to_server = is_port(e, pk->dport);
+	if (!(to_server | is_port(e, pk->sport)))
 		return;
-	}
+	it->dir = (uint8_t)!to_server;
+	addr[0] = &pk->src;
+	addr[1] = &pk->dst;
+	port[0] = pk->sport;
+	port[1] = pk->dport;
+	it->key.client = *addr[it->dir];
+	it->key.server = *addr[!it->dir];
+	it->key.client_port = port[it->dir];
+	it->key.server_port = port[!it->dir];
 	it->key.family = pk->family;
 	memset(it->key._pad, 0, sizeof(it->key._pad));
 	if (pk->family == 4) {
@@ -1649,7 +1657,12 @@ static void classify(struct scr_engine *e, struct scr_frame *fr,
 /* client_syn - a decoded client SYN: the frame that may start a flow */
 static inline bool client_syn(const struct burst_item *it)
 {
-	return it->status == SCR_DEC_TCP && it->dir == 0 && syn_only(&it->pkt);
+	/* & not &&: no branch on the direction (the flags are read only
+	 * from a decoded packet) */
+	return it->status == SCR_DEC_TCP &&
+	       ((it->dir == 0) &
+		((it->pkt.flags & (SCR_TCP_SYN | SCR_TCP_ACK | SCR_TCP_RST)) ==
+		 SCR_TCP_SYN));
 }
 
 /* scr_engine_burst - process n frames in order */

@@ -49,8 +49,10 @@
  *	scr_hash_get_key(k): the 16 bytes of the key in use.
  *	scr_hash_key_parse(s, k): 32 hex digits to 16 bytes (first two
  *	  digits = k[0]); 0, or -EINVAL (length, non-hex).
- *	scr_hash_bytes(p, len): SipHash-1-3 under the process key of len
- *	  bytes of any length (a segment's payload).
+ *	scr_hash_fp16(p, len): a 16-bit fingerprint of len bytes (at most
+ *	  SCR_HASH_FP_MAX) under multipliers drawn from the process key:
+ *	  two different messages of one length share it with probability
+ *	  2^-16 (a client segment and its resent copy).
  *	scr_siphash(c, d, key, p, len): SipHash-c-d of len bytes under key
  *	  (k[0..15]); tests and tools.
  *	scr_hash_words(w, n): SipHash-1-3 under the process key of the 8n
@@ -88,7 +90,8 @@ int scr_hash_key_random(void);
 void scr_hash_set_key(const uint8_t k[16]);
 void scr_hash_get_key(uint8_t k[16]);
 int scr_hash_key_parse(const char *s, uint8_t k[16]);
-uint64_t scr_hash_bytes(const void *p, size_t len);
+#define SCR_HASH_FP_MAX 65535u
+uint16_t scr_hash_fp16(const void *p, size_t len);
 /* scr_hash_blocks_x8 - scr_hash_blocks() of eight messages of nb blocks
  * (block j of message i in m[j][i]) into out[i], computed side by side
  * (SIMD where the CPU has it) */

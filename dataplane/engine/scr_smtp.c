@@ -581,24 +581,52 @@ static void scr_smtp_srv_eol(struct scr_smtp_env *env, struct scr_smtp *s)
 	scr_smtp_srv_final(env, s, code);
 }
 
+/* srv_code_at - p[0..3] is a reply code and a space or hyphen */
+static inline bool srv_code_at(const uint8_t *p)
+{
+	return (unsigned)(p[0] - '0') < 10 && (unsigned)(p[1] - '0') < 10 &&
+	       (unsigned)(p[2] - '0') < 10 && (p[3] == ' ' || p[3] == '-');
+}
+
 /* scr_smtp_srv_feed - parse server bytes */
 
 static void scr_smtp_srv_feed(struct scr_smtp_env *env, struct scr_smtp *s,
 			      const uint8_t *p, uint32_t len)
 {
+	const uint8_t *lf;
 	uint32_t i;
 
 	for (i = 0; i < len && !(s->flags & (F_DONE | F_NOTSMTP)); i++) {
 		uint8_t c = p[i];
 		uint8_t pos = s->srv_pos;
 
+		if (pos == 0 && len - i >= 4 && srv_code_at(p + i)) {
+			/* a whole "NNN " or "NNN-" at the line's start: what
+			 * the loop below learns from it a byte at a time */
+			s->srv_code = (uint16_t)((p[i] - '0') * 100 +
+						 (p[i + 1] - '0') * 10 + (p[i + 2] - '0'));
+			s->flags |= (p[i + 3] == '-') * F_SRV_CONT;
+			s->srv_pos = 4;
+			i += 3;
+			if (s->last_cmd == SCR_SMTP_V_EHLO && s->srv_code == 250 &&
+			    (s->flags & F_GREETED))
+				continue;	/* an EHLO keyword may follow */
+			/* nothing else on the line matters: to its LF */
+			s->srv_kw = KW_NONE;
+			lf = memchr(p + i + 1, '\n', len - i - 1);
+			if (lf == NULL)
+				break;
+			i = (uint32_t)(lf - p);
+			scr_smtp_srv_eol(env, s);
+			continue;
+		}
 		if (c == '\n') {
 			scr_smtp_srv_eol(env, s);
 			continue;
 		}
 		/* Past the code, only an EHLO keyword matters: skip to the LF. */
 		if (pos >= 4 && ((s->flags & F_SRV_BAD) || s->srv_kw == KW_NONE)) {
-			const uint8_t *lf = memchr(p + i, '\n', len - i);
+			lf = memchr(p + i, '\n', len - i);
 
 			if (lf == NULL)
 				break;
@@ -645,11 +673,23 @@ static void scr_smtp_srv_feed(struct scr_smtp_env *env, struct scr_smtp *s,
 /* scr_smtp_helo_char - one byte of a HELO/EHLO name (Postfix valid_hostname,
  * valid_hostaddr and address literal rules, checked incrementally) */
 
+/* Classes of a HELO name's bytes, looked up: a name mixes letters, digits
+ * and dots, and a test per class mispredicts at every change. */
+#define CC_DIGIT	0x01u
+#define CC_ALPHA	0x02u
+#define CC_HEX		0x04u
+static const uint8_t helo_cc[256] = {
+	['0' ... '9'] = CC_DIGIT | CC_HEX,
+	['a' ... 'f'] = CC_ALPHA | CC_HEX, ['g' ... 'z'] = CC_ALPHA,
+	['A' ... 'F'] = CC_ALPHA | CC_HEX, ['G' ... 'Z'] = CC_ALPHA,
+};
+
 static void scr_smtp_helo_char(struct scr_smtp *s, uint8_t c)
 {
-	bool digit = c >= '0' && c <= '9';
-	bool alnum = digit || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-	bool hex = digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	unsigned cc = helo_cc[c];
+	bool digit = (cc & CC_DIGIT) != 0;
+	bool alnum = (cc & (CC_DIGIT | CC_ALPHA)) != 0;
+	bool hex = (cc & CC_HEX) != 0;
 
 	if (s->h_total == UINT8_MAX)
 		s->h_flags |= H_BAD;	/* longer than 255 */
@@ -765,12 +805,12 @@ static void scr_smtp_helo_char(struct scr_smtp *s, uint8_t c)
 			s->h_label++;
 		if (s->h_label > 63)
 			s->h_flags |= H_BAD;
-		if (!digit)
-			s->h_flags |= H_ALPHA;
-		else if (s->h_num < 1000)
-			s->h_num = (uint16_t)(s->h_num * 10 + (c - '0'));
-		if (s->h_label > 3 || s->h_num > 255)
-			s->h_flags |= H_BIG;
+		/* without branches: letters and digits alternate */
+		s->h_flags |= (uint16_t)(!digit * H_ALPHA);
+		s->h_num = digit && s->h_num < 1000 ?
+			   (uint16_t)(s->h_num * 10 + (c - '0')) : s->h_num;
+		s->h_flags |= (uint16_t)(((s->h_label > 3) | (s->h_num > 255)) *
+					 H_BIG);
 		s->h_flags &= ~(H_LAST_DOT | H_LAST_HYPHEN);
 	} else if (c == '.') {
 		if (s->h_label == 0 || (s->h_flags & H_LAST_HYPHEN))

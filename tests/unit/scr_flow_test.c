@@ -623,6 +623,57 @@ static void test_remove_many(void **state)
 	scr_flow_destroy(t);
 }
 
+/* test_fp16 - the segment fingerprint under a fixed key: the same bytes,
+ * the same number; one bit changed anywhere (the last, partial chunk too),
+ * another number but about once in 2^16; another key, other numbers; the
+ * key set again, the numbers again */
+static void test_fp16(void **state)
+{
+	static uint8_t msg[SCR_HASH_FP_MAX], copy[SCR_HASH_FP_MAX];
+	uint8_t saved[16], key[16];
+	unsigned iter, same = 0, other_key = 0, i;
+
+	(void)state;
+	scr_hash_get_key(saved);
+	scr_hash_set_key(paper_key);
+	srand(16);
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)rand();
+	for (iter = 0; iter < 40000; iter++) {
+		size_t len = 1 + (size_t)rand() % (iter % 10 == 0 ? 1500 : 64);
+		size_t at = (size_t)rand() % len;
+		uint16_t a;
+
+		memcpy(copy, msg + iter % 1000, len);
+		a = scr_hash_fp16(copy, len);
+		assert_int_equal(a, scr_hash_fp16(msg + iter % 1000, len));
+		copy[at] ^= (uint8_t)(1u << (rand() % 8));
+		same += a == scr_hash_fp16(copy, len);
+	}
+	/* 40000 pairs: about 0.6 collisions expected */
+	if (same > 6)
+		fail_msg("%u of 40000 changed segments kept their fingerprint", same);
+	/* the longest message, changed in its last byte */
+	memcpy(copy, msg, sizeof(msg));
+	copy[sizeof(copy) - 1] ^= 1;
+	assert_int_not_equal(scr_hash_fp16(msg, sizeof(msg)),
+			     scr_hash_fp16(copy, sizeof(copy)));
+	for (i = 0; i < 16; i++)
+		key[i] = (uint8_t)(paper_key[i] ^ 0x5a);
+	for (iter = 0; iter < 100; iter++) {
+		uint16_t a;
+
+		scr_hash_set_key(paper_key);
+		a = scr_hash_fp16(msg + iter, 40);
+		scr_hash_set_key(key);
+		other_key += a != scr_hash_fp16(msg + iter, 40);
+		scr_hash_set_key(paper_key);
+		assert_int_equal(a, scr_hash_fp16(msg + iter, 40));
+	}
+	assert_true(other_key >= 99);
+	scr_hash_set_key(saved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_collisions),
 		cmocka_unit_test(test_hash_x8),
 		cmocka_unit_test(test_remove_many),
+		cmocka_unit_test(test_fp16),
 	};
 
 	return cmocka_run_group_tests_name("scr_flow", tests, NULL, NULL);
