@@ -3,11 +3,12 @@
  * NAME
  *	ctl_cache - the verdict cache: per-client test passes and blocks
  * DESCRIPTION
- *	See ctl_cache.h. Entries are chained by index (index + 1, 0 = end)
- *	from power-of-two buckets; free entries are chained the same way.
- *	A bucket also holds its chain's length and 16 bits of its first
- *	entry's hash: most lookups of a client the cache does not have (every
- *	new client) end at the bucket, without a miss on an entry.
+ *	See ctl_cache.h. The index is open addressing with linear probing
+ *	over twice as many slots as entries (a power of two), each slot the
+ *	entry's index (+ 1; 0 = empty) and its 32-bit hash: a lookup reads
+ *	slots next to each other, mostly one cache line, and an entry only
+ *	when the whole hash matches; a removal shifts the slots after it
+ *	back, reading no entry. Free entries are chained by index.
  * THREADING
  *	One owner thread.
  */
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "ctl_cache.h"
+#include "ctl_msg.h"
 #include "scr_hash.h"
 #include "scr_mem.h"
 
@@ -29,33 +31,24 @@ struct node {
 	struct scr_addr addr;
 	uint32_t pass_until[SCR_TEST_MAX];	/* 0 = never passed */
 	uint32_t block_until;			/* 0 = not blocked */
-	uint32_t next;		/* chain or free list: index + 1 */
+	uint32_t next;		/* free list: index + 1 */
 	uint32_t hash;		/* ctl_cache_addr_hash(addr) */
 	scr_reasons block_reasons;
 	uint8_t used;
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct node) == 64, "a cache node is one cache line");
 
-/* A bucket: first entry (index + 1, 0 = none) in bits 0-31, the chain's
- * length in 32-47 (B_LEN_MAX and above: not counted any more, walked),
- * bits 16-31 of the first entry's hash in 48-63. */
-#define B_IDX(b)	((uint32_t)(b))
-#define B_LEN(b)	((uint32_t)((b) >> 32) & 0xffffu)
-#define B_TAG(b)	((uint32_t)((b) >> 48))
-#define B_LEN_MAX	0xffffu
-#define TAG(h)		((h) >> 16)
-
-/* bucket_of - a bucket's word */
-static uint64_t bucket_of(uint32_t idx, uint32_t len, uint32_t hash)
-{
-	return (uint64_t)idx | (uint64_t)len << 32 | (uint64_t)TAG(hash) << 48;
-}
+/* A slot: an entry's index + 1 in bits 0-31 (0: the slot is empty), its
+ * hash in 32-63. */
+#define S_IDX(s)	((uint32_t)(s))
+#define S_HASH(s)	((uint32_t)((s) >> 32))
+#define SLOT(idx, h)	((uint64_t)(h) << 32 | (idx))
 
 struct ctl_cache {
 	struct node *n;
-	uint64_t *bucket;	/* bucket_of() */
+	uint64_t *slot;		/* SLOT() */
 	uint32_t cap;
-	uint32_t mask;
+	uint32_t mask;		/* slots - 1 */
 	uint32_t count;
 	uint32_t free_head;	/* freed nodes: index + 1 */
 	uint32_t fresh;		/* nodes [fresh, cap) never used (zero) */
@@ -75,7 +68,7 @@ uint32_t ctl_cache_addr_hash(const struct scr_addr *a)
 /* ctl_cache_clear - forget everything */
 void ctl_cache_clear(struct ctl_cache *c)
 {
-	memset(c->bucket, 0, ((size_t)c->mask + 1) * sizeof(*c->bucket));
+	memset(c->slot, 0, ((size_t)c->mask + 1) * sizeof(*c->slot));
 	memset(c->n, 0, (size_t)c->fresh * sizeof(*c->n));
 	c->free_head = 0;
 	c->fresh = 0;
@@ -93,7 +86,7 @@ struct ctl_cache *ctl_cache_create(uint32_t cap)
 		errno = EINVAL;
 		return NULL;
 	}
-	while (nb < cap)
+	while (nb < 2 * cap)	/* slots: at most half in use */
 		nb <<= 1;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -104,8 +97,8 @@ struct ctl_cache *ctl_cache_create(uint32_t cap)
 	/* zero from the OS and not written here: pages are touched only
 	 * where clients go */
 	c->n = scr_mem_zalloc((size_t)cap * sizeof(*c->n));
-	c->bucket = scr_mem_zalloc((size_t)nb * sizeof(*c->bucket));
-	if (c->n == NULL || c->bucket == NULL) {
+	c->slot = scr_mem_zalloc((size_t)nb * sizeof(*c->slot));
+	if (c->n == NULL || c->slot == NULL) {
 		ctl_cache_destroy(c);
 		errno = ENOMEM;
 		return NULL;
@@ -119,32 +112,44 @@ void ctl_cache_destroy(struct ctl_cache *c)
 	if (c == NULL)
 		return;
 	scr_mem_free(c->n, (size_t)c->cap * sizeof(*c->n));
-	scr_mem_free(c->bucket, ((size_t)c->mask + 1) * sizeof(*c->bucket));
+	scr_mem_free(c->slot, ((size_t)c->mask + 1) * sizeof(*c->slot));
 	free(c);
 }
 
-/* unlink_node - remove node index idx (index + 1) from its chain, free it */
+/* slot_delete - empty slot i, moving back the slots after it that could
+ * not be found past the hole (backward shift: no tombstones) */
+static void slot_delete(struct ctl_cache *c, uint32_t i)
+{
+	uint32_t j = i;
+
+	for (;;) {
+		uint64_t s;
+
+		j = (j + 1) & c->mask;
+		s = c->slot[j];
+		if (s == 0)
+			break;
+		/* s may fill the hole unless its home is in (i, j] */
+		if (((j - (S_HASH(s) & c->mask)) & c->mask) >= ((j - i) & c->mask)) {
+			c->slot[i] = s;
+			i = j;
+		}
+	}
+	c->slot[i] = 0;
+}
+
+/* unlink_node - take node index idx (index + 1) out of the index, free it */
 static void unlink_node(struct ctl_cache *c, uint32_t idx)
 {
 	struct node *nd = &c->n[idx - 1];
-	uint64_t *b = &c->bucket[nd->hash & c->mask];
-	uint32_t len = B_LEN(*b);
+	uint32_t i = nd->hash & c->mask, n;
 
-	if (len < B_LEN_MAX)
-		len--;
-	if (B_IDX(*b) == idx) {
-		uint32_t next = nd->next;
-
-		*b = bucket_of(next, next ? len : 0,
-			       next ? c->n[next - 1].hash : 0);
-	} else {
-		uint32_t *link = &c->n[B_IDX(*b) - 1].next;
-
-		while (*link != idx)
-			link = &c->n[*link - 1].next;
-		*link = nd->next;
-		*b = bucket_of(B_IDX(*b), len, c->n[B_IDX(*b) - 1].hash);
+	for (n = 0; S_IDX(c->slot[i]) != idx; n++) {
+		if (n > c->mask)
+			ctl_msg_panic("ctl_cache: entry %u is in no slot", idx);
+		i = (i + 1) & c->mask;
 	}
+	slot_delete(c, i);
 	nd->used = 0;
 	nd->next = c->free_head;
 	c->free_head = idx;
@@ -201,22 +206,20 @@ struct scr_addr ctl_cache_key(const struct ctl_cache *c,
 static struct node *find(struct ctl_cache *c, const struct scr_addr *key,
 			 uint32_t h, uint64_t now_s)
 {
-	uint64_t b = c->bucket[h & c->mask];
-	uint32_t i = B_IDX(b);
+	uint32_t i = h & c->mask;
+	uint64_t s;
 
-	if (B_LEN(b) == 1 && B_TAG(b) != TAG(h))
-		return NULL;		/* one entry, and not this key's */
-	while (i) {
-		struct node *nd = &c->n[i - 1];
+	while ((s = c->slot[i]) != 0) {
+		struct node *nd = &c->n[S_IDX(s) - 1];
 
-		if (nd->hash == h && memcmp(nd->addr.b, key->b, 16) == 0) {
+		if (S_HASH(s) == h && memcmp(nd->addr.b, key->b, 16) == 0) {
 			if (expired(nd, now_s)) {
-				unlink_node(c, i);
+				unlink_node(c, S_IDX(s));
 				return NULL;
 			}
 			return nd;
 		}
-		i = nd->next;
+		i = (i + 1) & c->mask;
 	}
 	return NULL;
 }
@@ -231,23 +234,24 @@ static struct node *lookup(struct ctl_cache *c, const struct scr_addr *client,
 }
 
 /* ctl_cache_ahead - start loading what a lookup of addr reads, so the
- * packet thread does not wait on it: step 0 the client's bucket, step 1
- * (a little later, the bucket in by then) the first node of its chain */
+ * packet thread does not wait on it: step 0 the client's home slot, step
+ * 1 (a little later, the slot in by then) the entry in it when its hash
+ * is the client's */
 void ctl_cache_ahead(const struct ctl_cache *c, const struct scr_addr *addr,
 		     unsigned step)
 {
 	struct scr_addr key = ctl_cache_key(c, addr);
 	uint32_t h = ctl_cache_addr_hash(&key);
-	const uint64_t *b = &c->bucket[h & c->mask];
-	uint64_t v;
+	const uint64_t *sl = &c->slot[h & c->mask];
+	uint64_t s;
 
 	if (step == 0) {
-		__builtin_prefetch(b);
+		__builtin_prefetch(sl);
 		return;
 	}
-	v = *b;
-	if (B_IDX(v) != 0 && (B_LEN(v) != 1 || B_TAG(v) == TAG(h)))
-		__builtin_prefetch(&c->n[B_IDX(v) - 1]);
+	s = *sl;
+	if (s != 0 && S_HASH(s) == h)
+		__builtin_prefetch(&c->n[S_IDX(s) - 1]);
 }
 
 /* get_or_add - the node of a client, created empty if needed */
@@ -257,7 +261,7 @@ static struct node *get_or_add(struct ctl_cache *c,
 	struct scr_addr key = ctl_cache_key(c, client);
 	uint32_t h = ctl_cache_addr_hash(&key), i;
 	struct node *nd = find(c, &key, h, now_s);
-	uint64_t *b;
+	uint32_t k;
 
 	if (nd != NULL)
 		return nd;
@@ -266,8 +270,8 @@ static struct node *get_or_add(struct ctl_cache *c,
 		unlink_node(c, c->hand + 1);
 		c->hand = c->hand + 1 == c->cap ? 0 : c->hand + 1;
 		c->replaced++;
-		/* the next one replaced: its bucket is a miss of its own */
-		__builtin_prefetch(&c->bucket[c->n[c->hand].hash & c->mask], 1);
+		/* the next one replaced: its slots are a miss of their own */
+		__builtin_prefetch(&c->slot[c->n[c->hand].hash & c->mask], 1);
 	}
 	if (c->free_head != 0) {
 		i = c->free_head;
@@ -280,9 +284,9 @@ static struct node *get_or_add(struct ctl_cache *c,
 	nd->addr = key;
 	nd->hash = h;
 	nd->used = 1;
-	b = &c->bucket[h & c->mask];
-	nd->next = B_IDX(*b);
-	*b = bucket_of(i, B_LEN(*b) < B_LEN_MAX ? B_LEN(*b) + 1 : B_LEN_MAX, h);
+	for (k = h & c->mask; c->slot[k] != 0; k = (k + 1) & c->mask)
+		;			/* half the slots at least are empty */
+	c->slot[k] = SLOT(i, h);
 	c->count++;
 	return nd;
 }

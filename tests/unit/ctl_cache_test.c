@@ -431,6 +431,62 @@ static void test_ipv6_prefix(void **state)
 	ctl_cache_destroy(c);
 }
 
+/* test_probe_runs - clients whose hashes share a home slot, the last
+ * slot among them (their run wraps to the first): each found; removed
+ * from the run's start, middle and end in turn (by expiry), the others
+ * still found and the removed ones not; the slots reused */
+static void test_probe_runs(void **state)
+{
+	struct ctl_cache *c = ctl_cache_create(16);	/* 32 slots */
+	struct scr_addr a[8];
+	struct ctl_cache_entry e;
+	static const unsigned gone[3] = { 0, 4, 7 };
+	uint32_t n = 0, i, g;
+
+	(void)state;
+	assert_non_null(c);
+	/* eight addresses whose home is slot 31, then slot 0 (the run goes on
+	 * past the end into slots the second group starts in) */
+	for (i = 0; n < 8 && i < 1000000; i++) {
+		struct scr_addr b = addr_of(i);
+		uint32_t home = ctl_cache_addr_hash(&b) & 31;
+
+		if ((n < 5 && home == 31) || (n >= 5 && home == 0))
+			a[n++] = b;
+	}
+	assert_int_equal(n, 8);
+	for (i = 0; i < 8; i++) {
+		uint32_t ttl = 1000;
+
+		for (g = 0; g < 3; g++)
+			if (i == gone[g])
+				ttl = 20 + 10 * g;	/* expire at 20, 30, 40 */
+		ctl_cache_block(c, &a[i], 0, ttl, 1);
+	}
+	for (i = 0; i < 8; i++)
+		assert_int_equal(ctl_cache_get(c, &a[i], 0, &e), 0);
+	for (g = 0; g < 3; g++) {
+		assert_int_equal(ctl_cache_sweep(c, 25 + 10 * g), 1);
+		for (i = 0; i < 8; i++) {
+			bool out = false;
+			unsigned k;
+
+			for (k = 0; k <= g; k++)
+				out |= i == gone[k];
+			if (ctl_cache_get(c, &a[i], 25 + 10 * g, &e) != (out ? -ENOENT : 0))
+				fail_msg("after removing %u of the run: address %u %s",
+					 g + 1, i, out ? "still found" : "lost");
+		}
+	}
+	assert_int_equal(ctl_cache_count(c), 5);
+	for (g = 0; g < 3; g++)
+		ctl_cache_block(c, &a[gone[g]], 50, 100, 1);
+	assert_int_equal(ctl_cache_count(c), 8);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(ctl_cache_get(c, &a[i], 50, &e), 0);
+	ctl_cache_destroy(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_smuggling_stop),
 		cmocka_unit_test(test_full_and_sweep),
 		cmocka_unit_test(test_chains),
+		cmocka_unit_test(test_probe_runs),
 		cmocka_unit_test(test_hash_spread),
 		cmocka_unit_test(test_hash_keyed),
 	};
