@@ -1531,10 +1531,19 @@ static void sweep(struct scr_engine *e, uint32_t k)
 		if (w & 1) {
 			(void)expired(e, &t->e[h]);
 			step = 1;
-		} else {
-			step = w ? (uint32_t)__builtin_ctzll(w) : 64 - (h & 63);
+		} else if (w != 0) {
+			step = (uint32_t)__builtin_ctzll(w);
 			if (step > k)
 				step = k;
+		} else {
+			/* free words: a tight loop over them (a big table
+			 * holds a few flows, most of it is free) */
+			uint64_t end = (uint64_t)h + k < t->cap ? h + k : t->cap;
+			uint64_t x = (uint64_t)(h | 63) + 1;
+
+			while (x < end && t->live[x >> 6] == 0)
+				x += 64;
+			step = (uint32_t)((x < end ? x : end) - h);
 		}
 		k -= step;
 		t->hand = h + step >= t->cap ? 0 : h + step;
@@ -1670,9 +1679,10 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 			  unsigned n)
 {
 	struct burst_item items[SCR_BURST];
-	struct hash_batch hb = {0};
+	struct hash_batch hb;	/* lanes past n: hashed, the hashes unused */
 	unsigned done = 0;
 
+	hb.l[0].n = hb.l[1].n = 0;
 	while (done < n) {
 		unsigned m = n - done < SCR_BURST ? n - done : SCR_BURST, i;
 		struct scr_frame *fr = frames + done;
