@@ -9,6 +9,7 @@
  * THREADING
  *	Pure; any thread.
  */
+#include <stddef.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -69,6 +70,23 @@ static inline void set_v4(struct scr_addr *a, const uint8_t *p)
 #endif
 }
 
+/* store_ports - sport and dport from the TCP header at p, in one store:
+ * the engine reads them together right after, and a load that spans two
+ * stores waits for both to reach the cache */
+static inline void store_ports(struct scr_pkt *out, const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = (v & 0x00ff00ffu) << 8 | (v >> 8 & 0x00ff00ffu);	/* each half */
+#endif
+	memcpy((uint8_t *)out + offsetof(struct scr_pkt, sport), &v, 4);
+}
+
+_Static_assert(offsetof(struct scr_pkt, dport) ==
+	       offsetof(struct scr_pkt, sport) + 2, "dport follows sport");
+
 /* decode_tcp - TCP header at p[0..len), len = what the IP layer carries */
 static enum scr_dec_status decode_tcp(const uint8_t *p, uint32_t len,
 				      uint32_t captured, struct scr_pkt *out)
@@ -84,8 +102,7 @@ static enum scr_dec_status decode_tcp(const uint8_t *p, uint32_t len,
 		return SCR_DEC_BAD_TCP;
 	if (doff > captured)
 		return SCR_DEC_TRUNC_L4;
-	out->sport = rd16(p);
-	out->dport = rd16(p + 2);
+	store_ports(out, p);
 	out->seq = rd32(p + 4);
 	out->ack = rd32(p + 8);
 	out->flags = p[13];
