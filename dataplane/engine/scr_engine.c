@@ -356,13 +356,22 @@ static void ev_after(struct scr_event *ev, const char *s)
 	ev->after[n] = '\0';
 }
 
-/* ev_tail_clear - zero the fields of struct scr_event after text[] */
+/* ev_tail_clear - zero the fields of struct scr_event between text[] and
+ * arg[] (those two are read only up to text_len and arg_len: ev_init
+ * zeroed the one, this the other; 350 bytes a session less to clear) */
 static void ev_tail_clear(struct scr_event *ev)
 {
-	char *tail = (char *)ev + offsetof(struct scr_event, text);
+	char *tail = (char *)ev + offsetof(struct scr_event, verdict);
 
-	memset(tail, 0, sizeof(*ev) - offsetof(struct scr_event, text));
+	memset(tail, 0, offsetof(struct scr_event, arg) -
+			offsetof(struct scr_event, verdict));
 }
+
+_Static_assert(offsetof(struct scr_event, verdict) >=
+	       offsetof(struct scr_event, text) + SCR_EV_TEXT_MAX &&
+	       offsetof(struct scr_event, text_len) < offsetof(struct scr_event, text) &&
+	       sizeof(struct scr_event) - offsetof(struct scr_event, arg) <
+	       SCR_ENV_ARG_MAX + 8, "text[] then the tail, arg[] last");
 
 /* final_verdict - the verdict of a flow from what is known now */
 static enum scr_verdict final_verdict(const struct scr_flow *f, bool passed)
@@ -1653,7 +1662,9 @@ static void classify(struct scr_engine *e, struct scr_frame *fr,
 		scr_flow_v4_blocks(it->key.client.b + 12, it->key.server.b + 12,
 				   it->key.client_port, it->key.server_port, b);
 	} else {
-		nb = scr_flow_hash_blocks(&it->key, b);
+		nb = 6;
+		scr_flow_v6_blocks(addr[it->dir], addr[!it->dir],
+				   port[it->dir], port[!it->dir], pk->family, b);
 	}
 	l = &hb->l[nb == 2 ? 0 : 1];
 	for (j = 0; j < nb; j++)

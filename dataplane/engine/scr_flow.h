@@ -153,8 +153,10 @@ static inline void scr_flow_key_words(const struct scr_flow_key *k, uint64_t w[5
  * addresses (never made) would at worst collide, not break a lookup.
  * scr_flow_hash_blocks: the key as the padded blocks scr_hash_blocks
  * hashes (2 or 6, returned); scr_hash_blocks_x8 hashes eight at once.
- * scr_flow_v4_blocks: an IPv4 key's two blocks from its parts (the
- * addresses' last four bytes, the ports), before the key is stored. */
+ * scr_flow_v4_blocks, scr_flow_v6_blocks: a key's blocks from its parts
+ * (v4: the addresses' last four bytes and the ports), so a key just
+ * stored field by field is not loaded back in words. The key's padding
+ * is zero. */
 static inline void scr_flow_v4_blocks(const uint8_t client4[4],
 				      const uint8_t server4[4],
 				      uint16_t client_port, uint16_t server_port,
@@ -172,21 +174,35 @@ static inline void scr_flow_v4_blocks(const uint8_t client4[4],
 	b[1] = scr_le64(x[1]) | 12ull << 56;
 }
 
+static inline void scr_flow_v6_blocks(const struct scr_addr *client,
+				      const struct scr_addr *server,
+				      uint16_t client_port, uint16_t server_port,
+				      uint8_t family, uint64_t b[6])
+{
+	uint8_t m[8] = {0};
+	uint64_t x[5];
+
+	memcpy(x, client->b, 16);
+	memcpy(x + 2, server->b, 16);
+	memcpy(m, &client_port, 2);		/* the key's bytes 32-39 */
+	memcpy(m + 2, &server_port, 2);
+	m[4] = family;
+	memcpy(x + 4, m, 8);
+	for (unsigned i = 0; i < 5; i++)
+		b[i] = scr_le64(x[i]);
+	b[5] = 40ull << 56;	/* no bytes left over, the length on top */
+}
+
 static inline unsigned scr_flow_hash_blocks(const struct scr_flow_key *k,
 					    uint64_t b[6])
 {
-	uint64_t w[5];
-	unsigned i;
-
 	if (k->family == 4) {
 		scr_flow_v4_blocks(k->client.b + 12, k->server.b + 12,
 				   k->client_port, k->server_port, b);
 		return 2;
 	}
-	scr_flow_key_words(k, w);
-	for (i = 0; i < 5; i++)
-		b[i] = scr_le64(w[i]);
-	b[5] = 40ull << 56;	/* no bytes left over, the length on top */
+	scr_flow_v6_blocks(&k->client, &k->server, k->client_port,
+			   k->server_port, k->family, b);
 	return 6;
 }
 
