@@ -841,7 +841,7 @@ int main(int argc, char **argv)
 	static struct step steps[MAX_STEPS];
 	static struct run res[MAX_STEPS][MAX_ROUNDS];	/* RUN_RATE */
 	static struct run iso[MAX_STEPS][MAX_ROUNDS];	/* RUN_ISO */
-	struct scr_engine_hooks hooks;
+	struct scr_engine_hooks hooks = {0};
 	struct scr_policy pol;
 	struct scr_scan_db *db = NULL;
 	struct bench b;

@@ -298,6 +298,13 @@ void ctl_live_worker_client(struct ctl_live_worker *w,
 	ctl_setup_client(w->setup, w->cache, &key->client, t, out);
 }
 
+/* ctl_live_worker_client_ahead - start loading the client's cache slot */
+void ctl_live_worker_client_ahead(struct ctl_live_worker *w,
+				  const struct scr_addr *client, unsigned step)
+{
+	ctl_cache_ahead(w->cache, client, step);
+}
+
 /* dyn_find - the index of kind net/plen in d, or -1 */
 static int dyn_find(const struct ctl_live_dyn *d, unsigned n, uint8_t kind,
 		    const struct scr_addr *net, uint8_t plen)

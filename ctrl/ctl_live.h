@@ -220,6 +220,10 @@ void ctl_live_worker_init(struct ctl_live_worker *w, struct scr_engine *eng,
 void ctl_live_worker_client(struct ctl_live_worker *w,
 			    const struct scr_flow_key *key, uint64_t now_ns,
 			    struct scr_client_info *out);
+/* The engine's client_ahead hook: the worker's cache slot of a client
+ * whose SYN is a few frames ahead (ctl_cache_ahead). */
+void ctl_live_worker_client_ahead(struct ctl_live_worker *w,
+				  const struct scr_addr *client, unsigned step);
 void ctl_live_worker_apply(struct ctl_live_worker *w,
 			   const struct ctl_live_msg *m, uint64_t now_ns);
 

@@ -389,6 +389,15 @@ static void hook_client(void *arg, const struct scr_flow_key *key,
 	ctl_live_worker_client(&h->lw, key, now_ns, out);
 }
 
+/* hook_client_ahead - a client SYN is coming: load its cache slot */
+static void hook_client_ahead(void *arg, const struct scr_addr *client,
+			      unsigned step)
+{
+	struct host *h = arg;
+
+	ctl_live_worker_client_ahead(&h->lw, client, step);
+}
+
 /* hook_event - the packet thread's effects, then the event to control */
 static void hook_event(void *arg, const struct scr_event *ev)
 {
@@ -1820,7 +1829,8 @@ static int worker_open(struct host *h, char *err, size_t errlen)
 {
 	const struct ctl_setup *s = ctl_live_setup(h->live);
 	struct scr_engine_hooks hooks = { .arg = h, .client = hook_client,
-					  .event = hook_event };
+					  .event = hook_event,
+					  .client_ahead = hook_client_ahead };
 	uint32_t cap = s->pol.flow_table_size < CTL_LIVE_CACHE_MIN ?
 		       CTL_LIVE_CACHE_MIN : s->pol.flow_table_size;
 	struct ctl_cache *cache = ctl_cache_create(cap);

@@ -485,7 +485,7 @@ static const char *ring_name(char *buf, size_t len, const char *what,
 static int workers_create(struct il_ctrl *c, char *err, size_t errlen)
 {
 	struct dp_app *a = c->a;
-	struct scr_engine_hooks hk;
+	struct scr_engine_hooks hk = {0};
 	char rn[RTE_RING_NAMESIZE];
 	unsigned i, j, lc, nlc = 0, lcs[RTE_MAX_LCORE];
 

@@ -89,6 +89,15 @@ static void hook_client(void *arg, const struct scr_flow_key *key,
 	ctl_live_worker_client(&w->lw, key, now_ns, out);
 }
 
+/* hook_client_ahead - a client SYN is coming: load its cache slot */
+static void hook_client_ahead(void *arg, const struct scr_addr *client,
+			      unsigned step)
+{
+	struct dp_worker *w = arg;
+
+	ctl_live_worker_client_ahead(&w->lw, client, step);
+}
+
 /* stop_test value: a postscreen limit stopped the session (421) */
 #define STOP_LIMIT 0xfe
 
@@ -215,8 +224,10 @@ static void hook_event(void *arg, const struct scr_event *ev)
 /* dp_worker_hooks - the engine hooks of a worker */
 void dp_worker_hooks(struct dp_worker *w, struct scr_engine_hooks *h)
 {
+	*h = (struct scr_engine_hooks){0};	/* hooks added later: none */
 	h->arg = w;
 	h->client = hook_client;
+	h->client_ahead = hook_client_ahead;
 	h->event = hook_event;
 }
 
