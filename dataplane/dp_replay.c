@@ -58,6 +58,7 @@
 #include "dp_replay.h"
 #include "ctl_msg.h"
 #include "scr_engine.h"
+#include "scr_mem.h"
 #include "scr_hash.h"
 
 #define MAX_THREADS 64
@@ -820,6 +821,20 @@ static unsigned sym_hash(const struct scr_frame *fr, unsigned n)
 
 /* --- --loop: from memory ------------------------------------------- */
 
+/* grow - the arena p of len bytes moved to one of cap bytes (huge pages:
+ * the passes over it walk gigabytes, and every 4 KiB page was a TLB miss) */
+static void *grow(void *p, size_t len, size_t cap)
+{
+	void *q = scr_mem_zalloc(cap);
+
+	if (q == NULL)
+		die_oom();
+	if (p != NULL)
+		memcpy(q, p, len);
+	scr_mem_free(p, len);
+	return q;
+}
+
 /* load_all - every packet of the inputs into the arena, merged by time */
 static void load_all(struct rp_opts *o)
 {
@@ -837,18 +852,19 @@ static void load_all(struct rp_opts *o)
 			continue;
 		}
 		if (in->npkt == in->pkt_cap) {
-			in->pkt_cap = in->pkt_cap ? in->pkt_cap * 2 : 65536;
-			in->pkt = realloc(in->pkt, in->pkt_cap * sizeof(*in->pkt));
-			if (in->pkt == NULL)
-				die_oom();
+			size_t cap = in->pkt_cap ? in->pkt_cap * 2 : 65536;
+
+			in->pkt = grow(in->pkt, in->pkt_cap * sizeof(*in->pkt),
+				       cap * sizeof(*in->pkt));
+			in->pkt_cap = cap;
 		}
 		if (in->data_len + fr.caplen > in->data_cap) {
-			in->data_cap = in->data_cap ? in->data_cap * 2 : (1u << 24);
-			while (in->data_len + fr.caplen > in->data_cap)
-				in->data_cap *= 2;
-			in->data = realloc(in->data, in->data_cap);
-			if (in->data == NULL)
-				die_oom();
+			size_t cap = in->data_cap ? in->data_cap * 2 : (1u << 24);
+
+			while (in->data_len + fr.caplen > cap)
+				cap *= 2;
+			in->data = grow(in->data, in->data_cap, cap);
+			in->data_cap = cap;
 		}
 		p = &in->pkt[in->npkt++];
 		p->off = in->data_len;
@@ -1540,7 +1556,7 @@ out:
 	}
 	src_close(&o.src);
 	ctl_setup_fini(&o.s);
-	free(o.in.pkt);
-	free(o.in.data);
+	scr_mem_free(o.in.pkt, o.in.pkt_cap * sizeof(*o.in.pkt));
+	scr_mem_free(o.in.data, o.in.data_cap);
 	return status;
 }
