@@ -1695,7 +1695,7 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 
 	hb.l[0].n = hb.l[1].n = 0;
 	while (done < n) {
-		unsigned m = n - done < SCR_BURST ? n - done : SCR_BURST, i;
+		unsigned m = n - done < SCR_BURST ? n - done : SCR_BURST, i, j;
 		struct scr_frame *fr = frames + done;
 
 		/* three passes so the flow table's misses overlap: decode
@@ -1721,7 +1721,9 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 
 			if (it->status != SCR_DEC_TCP || it->dir == 2)
 				continue;
-			scr_flow_prefetch_entry(e->ft, it->hash);
+			j = scr_flow_prefetch_entry(e->ft, it->hash);
+			if (j != 0 && it->dir == 0)	/* cli_fp_set, cli_contradicts */
+				__builtin_prefetch(&e->cli_fp[j - 1]);
 			if (client_syn(it)) {
 				it->ckey = client_ckey(e, &it->key.client);
 				scr_ccount_prefetch(e->cc, it->ckey);

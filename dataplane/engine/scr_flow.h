@@ -235,9 +235,10 @@ static inline void scr_flow_prefetch(const struct scr_flow_table *t,
 /* scr_flow_prefetch_entry - prefetch the first entry of the key's chain
  * (its bucket prefetched earlier by scr_flow_prefetch), both its lines:
  * the key and state in the first, the SMTP machine or the guard in the
- * second */
-static inline void scr_flow_prefetch_entry(const struct scr_flow_table *t,
-					   uint32_t hash)
+ * second. Returns that entry's index + 1 (0: an empty bucket), for the
+ * caller's own per-entry arrays. */
+static inline uint32_t scr_flow_prefetch_entry(const struct scr_flow_table *t,
+					       uint32_t hash)
 {
 	uint32_t i = t->bucket[hash & t->mask];
 
@@ -245,6 +246,7 @@ static inline void scr_flow_prefetch_entry(const struct scr_flow_table *t,
 		__builtin_prefetch(&t->e[i - 1]);
 		__builtin_prefetch((const char *)&t->e[i - 1] + 64);
 	}
+	return i;
 }
 
 /* scr_flow_lookup - find the entry of key, NULL if none */
