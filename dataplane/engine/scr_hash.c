@@ -234,9 +234,9 @@ uint64_t scr_siphash(unsigned c, unsigned d, const uint8_t key[16],
 	return sip_bytes(c, d, le64_bytes(key), le64_bytes(key + 8), p, len);
 }
 
-/* Eight 64-bit lanes; GCC gives each clone of scr_hash_blocks2_x8 its own
- * code for them (AVX-512: one register, rotates in one instruction;
- * AVX2: two registers; otherwise scalar). */
+/* Eight 64-bit lanes: each of the functions below compiles them for its
+ * own instruction set (AVX-512: one register, rotates in one instruction;
+ * AVX2: two registers; otherwise as the compiler can). */
 typedef uint64_t lanes8 __attribute__((vector_size(64)));
 
 #define ROTL8(x, b) ((x) << (b) | (x) >> (64 - (b)))
@@ -261,10 +261,9 @@ sip_round8(lanes8 *v0, lanes8 *v1, lanes8 *v2, lanes8 *v3)
 	*v2 = ROTL8(*v2, 32);
 }
 
-/* scr_hash_blocks_x8 - scr_hash_blocks(b, nb) of eight messages at once:
- * block j of message i is m[j][i]; the same numbers, lane for lane */
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void scr_hash_blocks_x8(const uint64_t (*m)[8], unsigned nb, uint64_t out[8])
+/* sip_x8 - SipHash-1-3 of eight nb-block messages, lane i message i */
+static inline __attribute__((always_inline)) void
+sip_x8(const uint64_t (*m)[8], unsigned nb, uint64_t out[8])
 {
 	lanes8 b, v0, v1, v2, v3, k0, k1;
 	unsigned i;
@@ -289,4 +288,66 @@ void scr_hash_blocks_x8(const uint64_t (*m)[8], unsigned nb, uint64_t out[8])
 	sip_round8(&v0, &v1, &v2, &v3);
 	v0 ^= v1 ^ v2 ^ v3;
 	memcpy(out, &v0, sizeof(v0));
+}
+
+static void x8_plain(const uint64_t (*m)[8], unsigned nb, uint64_t out[8])
+{
+	sip_x8(m, nb, out);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2")))
+static void x8_avx2(const uint64_t (*m)[8], unsigned nb, uint64_t out[8])
+{
+	sip_x8(m, nb, out);
+}
+
+__attribute__((target("avx512f")))
+static void x8_avx512(const uint64_t (*m)[8], unsigned nb, uint64_t out[8])
+{
+	sip_x8(m, nb, out);
+}
+#endif
+
+typedef void x8_fn(const uint64_t (*m)[8], unsigned nb, uint64_t out[8]);
+
+/* The widest of the three the CPU runs; NULL: not asked yet (threads may
+ * ask at once and store the same answer: relaxed atomics). */
+static x8_fn *x8_best;
+
+/* scr_hash_x8_use - tests: run the plain (0), AVX2 (1) or AVX-512 (2)
+ * code from now on; false if this CPU cannot (nothing changes) */
+bool scr_hash_x8_use(int which)
+{
+	x8_fn *f = which == 0 ? x8_plain : NULL;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (which == 1 && __builtin_cpu_supports("avx2"))
+		f = x8_avx2;
+	if (which == 2 && __builtin_cpu_supports("avx512f"))
+		f = x8_avx512;
+#endif
+	if (f == NULL)
+		return false;
+	__atomic_store_n(&x8_best, f, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* scr_hash_blocks_x8 - scr_hash_blocks(b, nb) of eight messages at once:
+ * block j of message i is m[j][i]; the same numbers, lane for lane */
+void scr_hash_blocks_x8(const uint64_t (*m)[8], unsigned nb, uint64_t out[8])
+{
+	x8_fn *f = __atomic_load_n(&x8_best, __ATOMIC_RELAXED);
+
+	if (f == NULL) {
+		f = x8_plain;
+#if defined(__x86_64__) && defined(__GNUC__)
+		if (__builtin_cpu_supports("avx512f"))
+			f = x8_avx512;
+		else if (__builtin_cpu_supports("avx2"))
+			f = x8_avx2;
+#endif
+		__atomic_store_n(&x8_best, f, __ATOMIC_RELAXED);
+	}
+	f(m, nb, out);
 }

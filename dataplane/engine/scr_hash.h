@@ -60,7 +60,8 @@
  *	scr_hash_blocks(b, nb): the same of a message the caller padded into
  *	  nb blocks (length in the top byte of the last): short keys.
  *	scr_hash_blocks_x8(m, nb, out): scr_hash_blocks of eight messages
- *	  of nb blocks side by side (SIMD clones, chosen at load).
+ *	  of nb blocks side by side (AVX-512, AVX2 or plain code, the widest
+ *	  the CPU runs, chosen at the first call).
  *	scr_hash_addr(a): of the address (IPv4: its 4 bytes; else its 16).
  *	scr_hash_addr_pair(a, b): of the two addresses in a fixed order
  *	  (IPv4: their 8 bytes; else their 32 bytes, smaller by memcmp
@@ -96,6 +97,9 @@ uint16_t scr_hash_fp16(const void *p, size_t len);
  * (block j of message i in m[j][i]) into out[i], computed side by side
  * (SIMD where the CPU has it) */
 void scr_hash_blocks_x8(const uint64_t (*m)[8], unsigned nb, uint64_t out[8]);
+/* Tests: force the plain (0), AVX2 (1) or AVX-512 (2) code; false if the
+ * CPU cannot run it. */
+bool scr_hash_x8_use(int which);
 uint64_t scr_siphash(unsigned c, unsigned d, const uint8_t key[16],
 		     const void *p, size_t len);
 

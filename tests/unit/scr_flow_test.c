@@ -537,14 +537,13 @@ static void test_collisions(void **state)
 	scr_flow_destroy(t);
 }
 
-/* test_hash_x8 - eight keys hashed side by side give scr_flow_hash's
- * numbers, lane for lane, IPv4 (two blocks) and IPv6 (six), with some
- * lanes unused */
-static void test_hash_x8(void **state)
+/* check_x8 - eight keys hashed side by side give scr_flow_hash's numbers,
+ * lane for lane, IPv4 (two blocks) and IPv6 (six), with some lanes
+ * unused, in the code scr_hash_x8_use chose */
+static void check_x8(int which)
 {
 	unsigned iter, i, j;
 
-	(void)state;
 	srand(15);
 	for (iter = 0; iter < 500; iter++) {
 		struct scr_flow_key k[8];
@@ -567,10 +566,28 @@ static void test_hash_x8(void **state)
 		scr_hash_blocks_x8((const uint64_t (*)[8])m, nb, out);
 		for (i = 0; i < used; i++)
 			if ((uint32_t)out[i] != scr_flow_hash(&k[i]))
-				fail_msg("lane %u of %u (%u blocks): %08x, want %08x",
-					 i, used, nb, (uint32_t)out[i],
+				fail_msg("code %d, lane %u of %u (%u blocks): %08x, want %08x",
+					 which, i, used, nb, (uint32_t)out[i],
 					 scr_flow_hash(&k[i]));
 	}
+}
+
+/* test_hash_x8 - check_x8 in the plain code, AVX2's and AVX-512's (those
+ * this CPU runs: the plain one at least), then the widest again */
+static void test_hash_x8(void **state)
+{
+	unsigned ran = 0;
+	int which;
+
+	(void)state;
+	for (which = 0; which < 3; which++)
+		if (scr_hash_x8_use(which)) {
+			check_x8(which);
+			ran++;
+		}
+	assert_true(ran >= 1);
+	if (!scr_hash_x8_use(2))
+		(void)scr_hash_x8_use(1);
 }
 
 /* test_remove_many - entries of one chain (head, middle, tail) and of
