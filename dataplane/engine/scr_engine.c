@@ -142,16 +142,11 @@ struct burst_item {
 	uint64_t ckey;		/* a client's SYN: its scr_ccount key */
 };
 
-/* Flow keys of a burst waiting to be hashed eight at a time, IPv4 (two
- * blocks) and IPv6 (six) apart. */
-struct hash_lanes {
-	uint64_t m[6][8];
-	struct burst_item *it[8];
-	unsigned n;
-};
-
+/* Flow keys of a burst waiting to be hashed eight at a time: the lanes
+ * (scr_flow_lanes) and the items they belong to. */
 struct hash_batch {
-	struct hash_lanes l[2];		/* [0] IPv4, [1] IPv6 */
+	struct scr_flow_lanes l[2];
+	struct burst_item *it[2][8];
 };
 
 /* client_ckey - the per-client flow count's key: IPv6 clients counted
@@ -1604,19 +1599,20 @@ static void set_time(struct scr_engine *e, uint64_t ts_ns)
 	e->now_ms = ms;
 }
 
-/* hash_lanes - hash the keys gathered in l (nb blocks each) and start
- * loading their buckets */
-static void hash_lanes(struct scr_engine *e, struct hash_lanes *l, unsigned nb)
+/* hash_lanes - hash the keys gathered in lanes k of hb and start loading
+ * their buckets */
+static void hash_lanes(struct scr_engine *e, struct hash_batch *hb, unsigned k)
 {
+	struct scr_flow_lanes *l = &hb->l[k];
 	uint64_t h[8];
 	unsigned i;
 
 	if (l->n == 0)
 		return;
-	scr_hash_blocks_x8((const uint64_t (*)[8])l->m, nb, h);
+	scr_flow_lanes_hash(l, h);
 	for (i = 0; i < l->n; i++) {
-		l->it[i]->hash = (uint32_t)h[i];
-		scr_flow_prefetch(e->ft, l->it[i]->hash);
+		hb->it[k][i]->hash = (uint32_t)h[i];
+		scr_flow_prefetch(e->ft, hb->it[k][i]->hash);
 	}
 	l->n = 0;
 }
@@ -1626,9 +1622,9 @@ static void classify(struct scr_engine *e, struct scr_frame *fr,
 		     struct burst_item *it, struct hash_batch *hb)
 {
 	const struct scr_pkt *pk = &it->pkt;
-	struct hash_lanes *l;
+	struct scr_flow_lanes *l;
 	uint64_t b[6];
-	unsigned nb, j;
+	unsigned nb, at;
 	bool to_server;
 	const struct scr_addr *addr[2];
 	uint16_t port[2];
@@ -1666,12 +1662,10 @@ static void classify(struct scr_engine *e, struct scr_frame *fr,
 		scr_flow_v6_blocks(addr[it->dir], addr[!it->dir],
 				   port[it->dir], port[!it->dir], pk->family, b);
 	}
-	l = &hb->l[nb == 2 ? 0 : 1];
-	for (j = 0; j < nb; j++)
-		l->m[j][l->n] = b[j];
-	l->it[l->n++] = it;
+	l = scr_flow_lanes_add(hb->l, b, nb, &at);
+	hb->it[l - hb->l][at] = it;
 	if (l->n == 8)
-		hash_lanes(e, l, nb);
+		hash_lanes(e, hb, (unsigned)(l - hb->l));
 }
 
 /* client_syn - a decoded client SYN: the frame that may start a flow */
@@ -1714,8 +1708,8 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 				e->hooks.client_ahead(e->hooks.arg,
 						      &items[i].key.client, 0);
 		}
-		hash_lanes(e, &hb.l[0], 2);
-		hash_lanes(e, &hb.l[1], 6);
+		hash_lanes(e, &hb, 0);
+		hash_lanes(e, &hb, 1);
 		for (i = 0; i < m; i++) {
 			struct burst_item *it = &items[i];
 

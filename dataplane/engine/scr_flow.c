@@ -148,26 +148,21 @@ void scr_flow_remove(struct scr_flow_table *t, struct scr_flow *f)
 void scr_flow_remove_many(struct scr_flow_table *t, struct scr_flow *const *fs,
 			  unsigned n)
 {
-	uint64_t m[2][6][8] = {{{0}}}, h[2][8], b[6];
+	struct scr_flow_lanes l[2] = {{.n = 0}, {.n = 0}}, *x[8];
+	uint64_t h[2][8], b[6];
 	uint32_t hash[8];
-	unsigned i, j, k, nl[2] = {0, 0}, at[8];
+	unsigned i, at[8];
 
 	if (n > 8)
 		scr_panic("scr_flow_remove_many: %u entries, at most 8", n);
+	for (i = 0; i < n; i++)
+		x[i] = scr_flow_lanes_add(l, b, scr_flow_hash_blocks(&fs[i]->key, b),
+					  &at[i]);
+	for (i = 0; i < 2; i++)
+		if (l[i].n)
+			scr_flow_lanes_hash(&l[i], h[i]);
 	for (i = 0; i < n; i++) {
-		unsigned nb = scr_flow_hash_blocks(&fs[i]->key, b);
-
-		k = nb == 2 ? 0 : 1;
-		for (j = 0; j < nb; j++)
-			m[k][j][nl[k]] = b[j];
-		at[i] = nl[k]++;
-	}
-	for (k = 0; k < 2; k++)
-		if (nl[k])
-			scr_hash_blocks_x8((const uint64_t (*)[8])m[k],
-					   k == 0 ? 2 : 6, h[k]);
-	for (i = 0; i < n; i++) {
-		hash[i] = (uint32_t)h[fs[i]->key.family == 4 ? 0 : 1][at[i]];
+		hash[i] = (uint32_t)h[x[i] - l][at[i]];
 		__builtin_prefetch(&t->bucket[hash[i] & t->mask], 1);
 	}
 	for (i = 0; i < n; i++)

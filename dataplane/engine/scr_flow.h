@@ -206,6 +206,39 @@ static inline unsigned scr_flow_hash_blocks(const struct scr_flow_key *k,
 	return 6;
 }
 
+/* Keys of one kind gathered to be hashed eight at a time
+ * (scr_flow_lanes_add, then scr_flow_lanes_hash): IPv4 keys (two blocks)
+ * and IPv6 keys (six) go to lanes of their own, l[0] and l[1]. */
+struct scr_flow_lanes {
+	uint64_t m[6][8];	/* block j of key i in m[j][i] */
+	unsigned n;		/* keys gathered */
+	unsigned nb;		/* blocks of each */
+};
+
+/* scr_flow_lanes_add - a key's nb blocks b into the lanes of its kind in
+ * l[2] (room for one more is the caller's to keep); returns those lanes,
+ * the key's place in them in *at */
+static inline struct scr_flow_lanes *scr_flow_lanes_add(struct scr_flow_lanes l[2],
+							const uint64_t *b,
+							unsigned nb, unsigned *at)
+{
+	struct scr_flow_lanes *x = &l[nb == 2 ? 0 : 1];
+
+	for (unsigned j = 0; j < nb; j++)
+		x->m[j][x->n] = b[j];
+	x->nb = nb;
+	*at = x->n++;
+	return x;
+}
+
+/* scr_flow_lanes_hash - the hashes of the keys in x, out[0..x->n) (the
+ * lanes past n are hashed too, their numbers unused) */
+static inline void scr_flow_lanes_hash(const struct scr_flow_lanes *x,
+				       uint64_t out[8])
+{
+	scr_hash_blocks_x8((const uint64_t (*)[8])x->m, x->nb, out);
+}
+
 static inline uint32_t scr_flow_hash(const struct scr_flow_key *k)
 {
 	uint64_t b[6];
