@@ -6,9 +6,10 @@
 # DESCRIPTION
 #	Builds nothing. Generates a fixed-seed SMTP mix with scr-gen (default
 #	100,000 flows), then on one pinned core (taskset) runs, alternately,
-#	pcap-baseline --loop N and smtpscreen replay --loop N on the same file,
-#	REPS times each, in the same run. Prints the median Mpps of each, their
-#	ratio, the engine's bytes per flow, and the conditions (CPU model,
+#	pcap-baseline --loop N (header words), pcap-baseline --loop N --bytes
+#	(every byte) and smtpscreen replay --loop N on the same file, REPS
+#	times each, in the same run. Prints the median Mpps of each, the
+#	ratios, the engine's bytes per flow, and the conditions (CPU model,
 #	kernel, date, build type, sanitizers, git revision, load average), and
 #	writes the same text to bench/results/replay-<date>.txt.
 #	Timing noise from other processes is not removed: the load average is
@@ -224,16 +225,20 @@ if [ "$SMUG" = 1 ]; then
 fi
 
 : > "$TMP/base.mpps"
+: > "$TMP/bytes.mpps"
 : > "$TMP/scr.mpps"
 for i in $(seq 1 "$REPS"); do
 	"${PIN[@]}" "$BASE" "$TMP/mix.pcap" --loop "$LOOP" > "$TMP/base.$i.txt"
 	kv "$TMP/base.$i.txt" rate mpps >> "$TMP/base.mpps"
+	"${PIN[@]}" "$BASE" "$TMP/mix.pcap" --loop "$LOOP" --bytes > "$TMP/bytes.$i.txt"
+	kv "$TMP/bytes.$i.txt" rate mpps >> "$TMP/bytes.mpps"
 	"${PIN[@]}" "$SCR" replay -c "$SRC/examples/main.cf" --threads "$THREADS" --loop "$LOOP" \
 		"$TMP/mix.pcap" > "$TMP/scr.$i.txt"
 	kv "$TMP/scr.$i.txt" rate mpps >> "$TMP/scr.mpps"
-	echo "rep $i: baseline $(tail -1 "$TMP/base.mpps") Mpps, replay $(tail -1 "$TMP/scr.mpps") Mpps" >&2
+	echo "rep $i: baseline $(tail -1 "$TMP/base.mpps") Mpps, every byte $(tail -1 "$TMP/bytes.mpps") Mpps, replay $(tail -1 "$TMP/scr.mpps") Mpps" >&2
 done
 BASE_MED=$(median < "$TMP/base.mpps")
+BYTES_MED=$(median < "$TMP/bytes.mpps")
 SCR_MED=$(median < "$TMP/scr.mpps")
 RATIO=$(awk -v a="$SCR_MED" -v b="$BASE_MED" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')
 PKTS=$(kv "$TMP/base.1.txt" packets total)
@@ -255,7 +260,9 @@ report() {
 	echo "input scr-gen seed=$SEED flows=$FLOWS packets=$PKTS bytes=$BYTES avg_packet_bytes=$(awk -v b="$BYTES" -v p="$PKTS" 'BEGIN { printf "%.0f", b / p }')"
 	echo "baseline pcap-baseline mpps=$(paste -sd, "$TMP/base.mpps") median_mpps=$BASE_MED"
 	echo "replay smtpscreen mpps=$(paste -sd, "$TMP/scr.mpps") median_mpps=$SCR_MED"
+	echo "baseline_bytes pcap-baseline --bytes mpps=$(paste -sd, "$TMP/bytes.mpps") median_mpps=$BYTES_MED"
 	echo "ratio replay/baseline=$RATIO"
+	echo "ratio baseline_bytes/baseline=$(awk -v a="$BYTES_MED" -v b="$BASE_MED" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
 	echo "memory flow_bytes=$FLOW_BYTES flows_in_capture=$FLOWS_SEEN"
 	echo "# last replay summary:"
 	sed 's/^/#   /' "$TMP/scr.$REPS.txt"

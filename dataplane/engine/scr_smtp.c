@@ -253,7 +253,7 @@ void scr_smtp_words_build(struct scr_smtp_words *w, const struct scr_scan_words 
  * (ctrl's "^(?:HELO|EHLO)[ \t]+NAME[ \t]*\r?\n"). */
 
 /* name_char - byte h_total - 1 of the HELO name */
-static void name_char(const struct scr_smtp_words *w, struct scr_smtp *s, uint8_t c)
+static inline void name_char(const struct scr_smtp_words *w, struct scr_smtp *s, uint8_t c)
 {
 	uint32_t m = s->cand & CAND_WORDS;
 	unsigned pos = s->h_total - 1u;
@@ -684,7 +684,7 @@ static const uint8_t helo_cc[256] = {
 	['A' ... 'F'] = CC_ALPHA | CC_HEX, ['G' ... 'Z'] = CC_ALPHA,
 };
 
-static void scr_smtp_helo_char(struct scr_smtp *s, uint8_t c)
+static inline void scr_smtp_helo_char(struct scr_smtp *s, uint8_t c)
 {
 	unsigned cc = helo_cc[c];
 	bool digit = (cc & CC_DIGIT) != 0;
@@ -882,7 +882,7 @@ static void scr_smtp_line_fail(struct scr_smtp_cur *c, struct scr_smtp *s,
 /* scr_smtp_word_char - one byte of the command word: the candidates that
  * have it at this position stay */
 
-static void scr_smtp_word_char(const struct scr_smtp_words *w, struct scr_smtp *s,
+static inline void scr_smtp_word_char(const struct scr_smtp_words *w, struct scr_smtp *s,
 			       uint8_t c)
 {
 	s->cand &= s->wlen < SCR_SMTP_WORD_MAX ? w->at[s->wlen][c] : 0;
@@ -1136,6 +1136,41 @@ static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 	}
 }
 
+/* token_end - the first blank or CR in p[i..to), or to */
+static inline uint32_t token_end(const uint8_t *p, uint32_t i, uint32_t to)
+{
+	while (i < to && p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+		i++;
+	return i;
+}
+
+/* scr_smtp_word_span - n bytes of the command word (no blank or CR among
+ * them), a byte at a time on a copy of the state the compiler can keep
+ * in registers (s's fields could alias the tables otherwise) */
+static void scr_smtp_word_span(const struct scr_smtp_words *w, struct scr_smtp *s,
+			       const uint8_t *p, uint32_t n)
+{
+	struct scr_smtp t = *s;
+
+	for (uint32_t k = 0; k < n; k++)
+		scr_smtp_word_char(w, &t, p[k]);
+	*s = t;
+}
+
+/* scr_smtp_name_span - n bytes of the HELO name (no blank or CR), as
+ * scr_smtp_word_span does them */
+static void scr_smtp_name_span(const struct scr_smtp_words *w, struct scr_smtp *s,
+			       const uint8_t *p, uint32_t n)
+{
+	struct scr_smtp t = *s;
+
+	for (uint32_t k = 0; k < n; k++) {
+		scr_smtp_helo_char(&t, p[k]);
+		name_char(w, &t, p[k]);
+	}
+	*s = t;
+}
+
 /* scr_smtp_bytes - run the C parser over p[from..to) of one line */
 
 static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
@@ -1180,6 +1215,21 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 			break;
 		}
 
+		/* The rest of a command word or HELO name, in one go. */
+		if ((s->cli_st == SCR_SMTP_CL_WORD || s->cli_st == SCR_SMTP_CL_HELO_NAME)
+		    && !delim) {
+			uint32_t e = token_end(c->p, i + 1, to), n = e - i;
+
+			if (s->cli_st == SCR_SMTP_CL_WORD)
+				scr_smtp_word_span(words, s, c->p + i, n);
+			else
+				scr_smtp_name_span(words, s, c->p + i, n);
+			s->cli_len = n >= (uint32_t)(UINT16_MAX - s->cli_len) ? UINT16_MAX
+				: (uint16_t)(s->cli_len + n);
+			s->flags &= ~F_CLI_CR;
+			i = e - 1;
+			continue;
+		}
 		SAT_INC16(s->cli_len);
 		if (b == '\r')
 			s->flags |= F_CLI_CR;
@@ -1196,11 +1246,7 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 				scr_smtp_word_char(words, s, b);
 			}
 			break;
-		case SCR_SMTP_CL_WORD:
-			if (!delim) {
-				scr_smtp_word_char(words, s, b);
-				break;
-			}
+		case SCR_SMTP_CL_WORD:		/* b is a delimiter */
 			scr_smtp_word_end(c, s);
 			if (s->cli_st == SCR_SMTP_CL_HELO_SP && b != '\r' &&
 			    !(s->flags & F_LEAD_WS))
@@ -1215,14 +1261,9 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 				s->cand &= ~CAND_WORDS;
 			}
 			break;
-		case SCR_SMTP_CL_HELO_NAME:
-			if (delim) {
-				scr_smtp_helo_end(c, s);
-				name_end(words, s);
-			} else {
-				scr_smtp_helo_char(s, b);
-				name_char(words, s, b);
-			}
+		case SCR_SMTP_CL_HELO_NAME:	/* b is a delimiter */
+			scr_smtp_helo_end(c, s);
+			name_end(words, s);
 			break;
 		case SCR_SMTP_CL_ARGS:
 		case SCR_SMTP_CL_SASL:
