@@ -253,7 +253,8 @@ void scr_smtp_words_build(struct scr_smtp_words *w, const struct scr_scan_words 
  * (ctrl's "^(?:HELO|EHLO)[ \t]+NAME[ \t]*\r?\n"). */
 
 /* name_char - byte h_total - 1 of the HELO name */
-static inline void name_char(const struct scr_smtp_words *w, struct scr_smtp *s, uint8_t c)
+static inline __attribute__((always_inline)) void
+name_char(const struct scr_smtp_words *w, struct scr_smtp *s, uint8_t c)
 {
 	uint32_t m = s->cand & CAND_WORDS;
 	unsigned pos = s->h_total - 1u;
@@ -670,8 +671,8 @@ static void scr_smtp_srv_feed(struct scr_smtp_env *env, struct scr_smtp *s,
 
 /* --- HELO name ------------------------------------------------------------ */
 
-/* scr_smtp_helo_char - one byte of a HELO/EHLO name (Postfix valid_hostname,
- * valid_hostaddr and address literal rules, checked incrementally) */
+/* A HELO/EHLO name is checked a byte at a time (Postfix valid_hostname,
+ * valid_hostaddr and address literal rules, incrementally). */
 
 /* Classes of a HELO name's bytes, looked up: a name mixes letters, digits
  * and dots, and a test per class mispredicts at every change. */
@@ -684,120 +685,113 @@ static const uint8_t helo_cc[256] = {
 	['A' ... 'F'] = CC_ALPHA | CC_HEX, ['G' ... 'Z'] = CC_ALPHA,
 };
 
-static inline void scr_smtp_helo_char(struct scr_smtp *s, uint8_t c)
+/* helo_lit_char - one byte of an address literal, after its '[' */
+static void helo_lit_char(struct scr_smtp *s, uint8_t c)
 {
 	unsigned cc = helo_cc[c];
 	bool digit = (cc & CC_DIGIT) != 0;
-	bool alnum = (cc & (CC_DIGIT | CC_ALPHA)) != 0;
 	bool hex = (cc & CC_HEX) != 0;
 
-	if (s->h_total == UINT8_MAX)
-		s->h_flags |= H_BAD;	/* longer than 255 */
-	else
-		s->h_total++;
-	if (s->h_flags & H_BAD)
-		return;
-	if (s->h_total == 1 && c == '[') {
-		s->h_flags |= H_LIT;
-		return;
-	}
-	if (s->h_flags & H_LIT_END) {
-		s->h_flags |= H_BAD;	/* bytes after ']' */
-		return;
-	}
-	if (s->h_flags & H_LIT) {
-		/* "IPv6:" prefix: positions 2..6 of the name. */
-		if (s->h_total <= 6 && (s->h_total > 2 || c == 'I' || c == 'i')
-		    && (s->h_total == 2 || (s->h_flags & H_LIT_V6))) {
-			static const char pfx[] = "IPV6:";
-			uint8_t u = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+	/* "IPv6:" prefix: positions 2..6 of the name. */
+	if (s->h_total <= 6 && (s->h_total > 2 || c == 'I' || c == 'i')
+	    && (s->h_total == 2 || (s->h_flags & H_LIT_V6))) {
+		static const char pfx[] = "IPV6:";
+		uint8_t u = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
 
-			if (u != (uint8_t)pfx[s->h_total - 2])
+		if (u != (uint8_t)pfx[s->h_total - 2])
+			s->h_flags |= H_BAD;
+		s->h_flags |= H_LIT_V6;
+		return;
+	}
+	if (c == ']') {
+		s->h_flags |= H_LIT_END;
+		if (s->h_label == 0 && !(s->h_flags & H_JUST_DCOLON))
+			s->h_flags |= H_BAD;	/* "[1.2.3.]", "[IPv6:1:]", "[]" */
+		if (s->h_label > 0)
+			s->h_parts++;
+		if (!(s->h_flags & H_LIT_V6)) {
+			if (s->h_parts != 4 || s->h_num > 255)
 				s->h_flags |= H_BAD;
-			s->h_flags |= H_LIT_V6;
-			return;
+		} else if (s->h_flags & H_V4TAIL) {
+			if (s->h_parts != 4 || s->h_num > 255)
+				s->h_flags |= H_BAD;
+		} else if ((s->h_flags & H_DCOLON) ? s->h_parts > 7
+			   : s->h_parts != 8) {
+			s->h_flags |= H_BAD;
 		}
-		if (c == ']') {
-			s->h_flags |= H_LIT_END;
-			if (s->h_label == 0 && !(s->h_flags & H_JUST_DCOLON))
-				s->h_flags |= H_BAD;	/* "[1.2.3.]", "[IPv6:1:]", "[]" */
-			if (s->h_label > 0)
-				s->h_parts++;
-			if (!(s->h_flags & H_LIT_V6)) {
-				if (s->h_parts != 4 || s->h_num > 255)
-					s->h_flags |= H_BAD;
-			} else if (s->h_flags & H_V4TAIL) {
-				if (s->h_parts != 4 || s->h_num > 255)
-					s->h_flags |= H_BAD;
-			} else if ((s->h_flags & H_DCOLON) ? s->h_parts > 7
-				   : s->h_parts != 8) {
-				s->h_flags |= H_BAD;
-			}
-			return;
-		}
-		if (!(s->h_flags & H_LIT_V6) || (s->h_flags & H_V4TAIL)) {
-			/* dotted quad */
-			if (digit) {
-				s->h_label++;
-				s->h_num = (uint16_t)(s->h_num * 10 + (c - '0'));
-				if (s->h_label > 3 || s->h_num > 255)
-					s->h_flags |= H_BAD;
-			} else if (c == '.' && s->h_label > 0 && s->h_parts < 3) {
-				s->h_parts++;
-				s->h_label = 0;
-				s->h_num = 0;
-			} else {
-				s->h_flags |= H_BAD;
-			}
-			return;
-		}
-		/* IPv6 groups; h_parts counts groups, h_num the decimal value of
-		 * the group in case it turns out to be an IPv4 tail's octet. */
-		if (c == ':') {
-			if (s->h_flags & H_PREV_COLON) {
-				if (s->h_flags & H_DCOLON)
-					s->h_flags |= H_BAD;	/* second "::" or ":::" */
-				s->h_flags |= H_DCOLON | H_JUST_DCOLON;
-			} else if (s->h_label == 0 && s->h_parts > 0) {
-				s->h_flags |= H_BAD;
-			} else if (s->h_label > 0) {
-				s->h_parts++;
-			}
-			s->h_flags |= H_PREV_COLON;
-			s->h_label = 0;
-			s->h_num = 0;
-		} else if (hex) {
-			if ((s->h_flags & H_PREV_COLON) && !(s->h_flags & H_JUST_DCOLON)
-			    && s->h_parts == 0 && !(s->h_flags & H_DCOLON))
-				s->h_flags |= H_BAD;	/* leading single ':' */
-			s->h_flags &= ~(H_PREV_COLON | H_JUST_DCOLON);
+		return;
+	}
+	if (!(s->h_flags & H_LIT_V6) || (s->h_flags & H_V4TAIL)) {
+		/* dotted quad */
+		if (digit) {
 			s->h_label++;
-			s->h_num = digit && s->h_num < 1000
-				? (uint16_t)(s->h_num * 10 + (c - '0')) : 1000;
-			if (s->h_label > 4)
+			s->h_num = (uint16_t)(s->h_num * 10 + (c - '0'));
+			if (s->h_label > 3 || s->h_num > 255)
 				s->h_flags |= H_BAD;
-		} else if (c == '.' && s->h_label > 0 && s->h_num <= 255
-			   && s->h_label <= 3) {
-			/* IPv4 tail: the groups before it plus two. */
-			unsigned groups = s->h_parts + 2u;
-
-			if (groups > 8 || (!(s->h_flags & H_DCOLON) && groups != 8)
-			    || ((s->h_flags & H_DCOLON) && groups > 7))
-				s->h_flags |= H_BAD;
-			s->h_flags |= H_V4TAIL;
-			s->h_parts = 1;
+		} else if (c == '.' && s->h_label > 0 && s->h_parts < 3) {
+			s->h_parts++;
 			s->h_label = 0;
 			s->h_num = 0;
 		} else {
 			s->h_flags |= H_BAD;
 		}
-		if (!(s->h_flags & H_V4TAIL)
-		    && (s->h_parts > 8 || ((s->h_flags & H_DCOLON) && s->h_parts > 7)))
-			s->h_flags |= H_BAD;
 		return;
 	}
-	/* Host name: labels of letters, digits, '_' (Postfix tolerates it)
-	 * and inner hyphens, 1..63 chars; or an IPv4 address. */
+	/* IPv6 groups; h_parts counts groups, h_num the decimal value of
+	 * the group in case it turns out to be an IPv4 tail's octet. */
+	if (c == ':') {
+		if (s->h_flags & H_PREV_COLON) {
+			if (s->h_flags & H_DCOLON)
+				s->h_flags |= H_BAD;	/* second "::" or ":::" */
+			s->h_flags |= H_DCOLON | H_JUST_DCOLON;
+		} else if (s->h_label == 0 && s->h_parts > 0) {
+			s->h_flags |= H_BAD;
+		} else if (s->h_label > 0) {
+			s->h_parts++;
+		}
+		s->h_flags |= H_PREV_COLON;
+		s->h_label = 0;
+		s->h_num = 0;
+	} else if (hex) {
+		if ((s->h_flags & H_PREV_COLON) && !(s->h_flags & H_JUST_DCOLON)
+		    && s->h_parts == 0 && !(s->h_flags & H_DCOLON))
+			s->h_flags |= H_BAD;	/* leading single ':' */
+		s->h_flags &= ~(H_PREV_COLON | H_JUST_DCOLON);
+		s->h_label++;
+		s->h_num = digit && s->h_num < 1000
+			? (uint16_t)(s->h_num * 10 + (c - '0')) : 1000;
+		if (s->h_label > 4)
+			s->h_flags |= H_BAD;
+	} else if (c == '.' && s->h_label > 0 && s->h_num <= 255
+		   && s->h_label <= 3) {
+		/* IPv4 tail: the groups before it plus two. */
+		unsigned groups = s->h_parts + 2u;
+
+		if (groups > 8 || (!(s->h_flags & H_DCOLON) && groups != 8)
+		    || ((s->h_flags & H_DCOLON) && groups > 7))
+			s->h_flags |= H_BAD;
+		s->h_flags |= H_V4TAIL;
+		s->h_parts = 1;
+		s->h_label = 0;
+		s->h_num = 0;
+	} else {
+		s->h_flags |= H_BAD;
+	}
+	if (!(s->h_flags & H_V4TAIL)
+	    && (s->h_parts > 8 || ((s->h_flags & H_DCOLON) && s->h_parts > 7)))
+		s->h_flags |= H_BAD;
+}
+
+/* helo_host_char - one byte of a name that is no address literal and
+ * not yet bad. Host name: labels of letters, digits, '_' (Postfix
+ * tolerates it) and inner hyphens, 1..63 chars; or an IPv4 address. */
+static inline __attribute__((always_inline)) void
+helo_host_char(struct scr_smtp *s, uint8_t c)
+{
+	unsigned cc = helo_cc[c];
+	bool digit = (cc & CC_DIGIT) != 0;
+	bool alnum = (cc & (CC_DIGIT | CC_ALPHA)) != 0;
+
 	if (alnum || c == '_') {
 		if (s->h_label == 0)
 			s->h_parts++;
@@ -826,6 +820,29 @@ static inline void scr_smtp_helo_char(struct scr_smtp *s, uint8_t c)
 	} else {
 		s->h_flags |= H_BAD;
 	}
+}
+
+/* scr_smtp_helo_char - one byte of a HELO/EHLO name */
+static void scr_smtp_helo_char(struct scr_smtp *s, uint8_t c)
+{
+	if (s->h_total == UINT8_MAX)
+		s->h_flags |= H_BAD;	/* longer than 255 */
+	else
+		s->h_total++;
+	if (s->h_flags & H_BAD)
+		return;
+	if (s->h_total == 1 && c == '[') {
+		s->h_flags |= H_LIT;
+		return;
+	}
+	if (s->h_flags & H_LIT_END) {
+		s->h_flags |= H_BAD;	/* bytes after ']' */
+		return;
+	}
+	if (s->h_flags & H_LIT)
+		helo_lit_char(s, c);
+	else
+		helo_host_char(s, c);
 }
 
 /* scr_smtp_helo_bad - judge a complete HELO name; true if it fails */
@@ -882,8 +899,8 @@ static void scr_smtp_line_fail(struct scr_smtp_cur *c, struct scr_smtp *s,
 /* scr_smtp_word_char - one byte of the command word: the candidates that
  * have it at this position stay */
 
-static inline void scr_smtp_word_char(const struct scr_smtp_words *w, struct scr_smtp *s,
-			       uint8_t c)
+static inline __attribute__((always_inline)) void
+scr_smtp_word_char(const struct scr_smtp_words *w, struct scr_smtp *s, uint8_t c)
 {
 	s->cand &= s->wlen < SCR_SMTP_WORD_MAX ? w->at[s->wlen][c] : 0;
 	if (s->wlen == 0 && (w->first[c >> 6] >> (c & 63) & 1))
@@ -1162,10 +1179,25 @@ static void scr_smtp_word_span(const struct scr_smtp_words *w, struct scr_smtp *
 static void scr_smtp_name_span(const struct scr_smtp_words *w, struct scr_smtp *s,
 			       const uint8_t *p, uint32_t n)
 {
-	struct scr_smtp t = *s;
+	struct scr_smtp t;
 
+	if (s->h_flags & H_LIT) {	/* rare: the whole step each byte */
+		for (uint32_t k = 0; k < n; k++) {
+			scr_smtp_helo_char(s, p[k]);
+			name_char(w, s, p[k]);
+		}
+		return;
+	}
+	/* scr_smtp_helo_char without the literal's branches: the name's
+	 * first byte (the only one that can open a literal) came before */
+	t = *s;
 	for (uint32_t k = 0; k < n; k++) {
-		scr_smtp_helo_char(&t, p[k]);
+		if (t.h_total == UINT8_MAX)
+			t.h_flags |= H_BAD;
+		else
+			t.h_total++;
+		if (!(t.h_flags & H_BAD))
+			helo_host_char(&t, p[k]);
 		name_char(w, &t, p[k]);
 	}
 	*s = t;
