@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pktbuild.h"
 #include "scr_decode.h"
@@ -185,6 +187,73 @@ static void test_ipv4_lengths(void **state)
 	assert_int_equal(pk.truncated, 0);
 }
 
+/* same_pkt - a and b (decoded from copies of one IP packet at ia, ib)
+ * say the same */
+static void same_pkt(const char *what, const struct scr_pkt *a, const uint8_t *ia,
+		     const struct scr_pkt *b, const uint8_t *ib)
+{
+	if (a->payload - ia != b->payload - ib || a->payload_len != b->payload_len ||
+	    a->truncated != b->truncated || a->seq != b->seq || a->ack != b->ack ||
+	    a->sport != b->sport || a->dport != b->dport || a->flags != b->flags ||
+	    a->family != b->family || memcmp(&a->src, &b->src, sizeof(a->src)) ||
+	    memcmp(&a->dst, &b->dst, sizeof(a->dst)))
+		fail_msg("%s: Ethernet and raw IP decode differ", what);
+}
+
+/* test_ipv4_fast_path - plain Ethernet + IPv4 + TCP frames take a
+ * straight-line path of their own: at every cut, total length, data
+ * offset, header length and fragment bits, it must say what the general
+ * path (the same IP packet as LINKTYPE_RAW) says */
+static void test_ipv4_fast_path(void **state)
+{
+	static const uint16_t tots[] = {0, 19, 20, 39, 40, 41, 59, 60, 61, 80, 81, 500};
+	struct pb_spec s = {V4, .sport = 40002, .dport = 25, .seq = 9, .ack = 11,
+			    .flags = 0x18, .payload = pl, .plen = 21};
+	uint8_t b[256];
+	uint32_t n = pb_build(b, &s), checked = 0;
+
+	(void)state;
+	for (unsigned doff = 0; doff < 16; doff++)
+		for (unsigned t = 0; t <= sizeof(tots) / sizeof(tots[0]); t++)
+			for (unsigned v = 0; v < 4; v++)
+				for (uint32_t len = 14; len <= n + 6; len++) {
+					uint8_t *f = malloc(len), *r = malloc(len - 14 ? len - 14 : 1);
+					struct scr_pkt pe, pr;
+					enum scr_dec_status se, sr;
+					char what[96];
+
+					memset(b + n, 0, 6);		/* padding */
+					b[14 + 20 + 12] = (uint8_t)(doff << 4);
+					if (t < sizeof(tots) / sizeof(tots[0])) {
+						b[14 + 2] = (uint8_t)(tots[t] >> 8);
+						b[14 + 3] = (uint8_t)tots[t];
+					} else {	/* as built */
+						b[14 + 2] = (uint8_t)((n - 14) >> 8);
+						b[14 + 3] = (uint8_t)(n - 14);
+					}
+					b[14] = v == 1 ? 0x46 : 0x45;	/* options */
+					b[14 + 6] = v == 2 ? 0x20 : 0;	/* MF */
+					b[14 + 9] = v == 3 ? 17 : 6;	/* UDP */
+					memcpy(f, b, len);
+					memcpy(r, b + 14, len - 14);
+					se = scr_decode(SCR_LINK_ETH, f, len, &pe);
+					sr = scr_decode(SCR_LINK_RAW, r, len - 14, &pr);
+					snprintf(what, sizeof(what), "doff %u tot #%u variant %u len %u",
+						 doff, t, v, len);
+					if (se != sr)
+						fail_msg("%s: Ethernet %s, raw %s", what,
+							 scr_dec_status_name[se],
+							 scr_dec_status_name[sr]);
+					if (se == SCR_DEC_TCP) {
+						same_pkt(what, &pe, f + 14, &pr, r);
+						checked++;
+					}
+					free(f);
+					free(r);
+				}
+	assert_true(checked > 100);	/* the decodable ones were compared */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_ipv4_lengths),
+		cmocka_unit_test(test_ipv4_fast_path),
 	};
 
 	return cmocka_run_group_tests_name("scr_decode", tests, NULL, NULL);
