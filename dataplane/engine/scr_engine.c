@@ -180,9 +180,13 @@ static void count_gone(struct scr_engine *e, const struct scr_flow *f)
 	e->dec_key[e->ndec++] = k;
 }
 
-/* Frames ahead whose headers scr_engine_burst starts loading before it
- * decodes the current one (two lines: link + IP + TCP headers). */
-#define PREFETCH_AHEAD 4
+/* Frames ahead whose bytes scr_engine_burst starts loading before it
+ * decodes the current one, and how many bytes of a frame at most (an
+ * Ethernet frame of 1,500 bytes of IP: 24 lines; the payload is read in
+ * the burst's last pass, by the SMTP machine or the smuggling guard, and
+ * waited for there when only the headers were asked for). */
+#define PREFETCH_AHEAD 6
+#define PREFETCH_BYTES 1536
 
 /* syn_only - a SYN without ACK or RST: a client opening a connection */
 static inline bool syn_only(const struct scr_pkt *pk)
@@ -1668,6 +1672,13 @@ static void classify(struct scr_engine *e, struct scr_frame *fr,
 		hash_lanes(e, hb, (unsigned)(l - hb->l));
 }
 
+/* prefetch_frame - start loading fr's bytes (PREFETCH_BYTES at most) */
+static inline void prefetch_frame(const struct scr_frame *fr)
+{
+	for (uint32_t o = 0; o < fr->caplen && o < PREFETCH_BYTES; o += 64)
+		__builtin_prefetch(fr->data + o);
+}
+
 /* client_syn - a decoded client SYN: the frame that may start a flow */
 static inline bool client_syn(const struct burst_item *it)
 {
@@ -1696,13 +1707,11 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 		 * and hash (IPv4 keys eight at a time; prefetching
 		 * buckets), then the chains' first
 		 * entries, then the packets in order */
+		for (i = 0; i < m && i < PREFETCH_AHEAD; i++)
+			prefetch_frame(&fr[i]);
 		for (i = 0; i < m; i++) {
-			if (i + PREFETCH_AHEAD < m) {
-				const uint8_t *d = fr[i + PREFETCH_AHEAD].data;
-
-				__builtin_prefetch(d);
-				__builtin_prefetch(d + 64);
-			}
+			if (i + PREFETCH_AHEAD < m)
+				prefetch_frame(&fr[i + PREFETCH_AHEAD]);
 			classify(e, &fr[i], &items[i], &hb);
 			if (e->hooks.client_ahead != NULL && client_syn(&items[i]))
 				e->hooks.client_ahead(e->hooks.arg,
