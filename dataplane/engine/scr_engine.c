@@ -64,6 +64,7 @@ struct scr_engine {
 	const struct scr_policy *pol;
 	const struct scr_scan_db *db;
 	struct scr_engine_hooks hooks;
+	uint32_t prefetch_bytes;	/* of each frame, ahead of its decode */
 	struct scr_flow_table *ft;
 	struct scr_ccount *cc;		/* flows per client address */
 	/* clients whose connection ended, not yet taken off cc: a decrement
@@ -181,12 +182,12 @@ static void count_gone(struct scr_engine *e, const struct scr_flow *f)
 }
 
 /* Frames ahead whose bytes scr_engine_burst starts loading before it
- * decodes the current one, and how many bytes of a frame at most (an
- * Ethernet frame of 1,500 bytes of IP: 24 lines; the payload is read in
- * the burst's last pass, by the SMTP machine or the smuggling guard, and
- * waited for there when only the headers were asked for). */
+ * decodes the current one. How many bytes of each: the headers (two
+ * lines: link + IP + TCP) unless the caller says its frames are cold
+ * (scr_engine_set_prefetch). */
 #define PREFETCH_AHEAD 6
-#define PREFETCH_BYTES 1536
+#define PREFETCH_HEADERS 128
+#define PREFETCH_MAX 9216	/* a jumbo frame */
 
 /* syn_only - a SYN without ACK or RST: a client opening a connection */
 static inline bool syn_only(const struct scr_pkt *pk)
@@ -257,6 +258,7 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 	e->pol = pol;
 	e->db = db;
 	e->hooks = *hooks;
+	e->prefetch_bytes = PREFETCH_HEADERS;
 	e->pending = -1;
 	set_ports(e, pol);
 	nslots = pol->flow_table_size / 128;
@@ -1672,10 +1674,13 @@ static void classify(struct scr_engine *e, struct scr_frame *fr,
 		hash_lanes(e, hb, (unsigned)(l - hb->l));
 }
 
-/* prefetch_frame - start loading fr's bytes (PREFETCH_BYTES at most) */
-static inline void prefetch_frame(const struct scr_frame *fr)
+/* prefetch_frame - start loading fr's bytes (e->prefetch_bytes at most) */
+static inline void prefetch_frame(const struct scr_engine *e,
+				  const struct scr_frame *fr)
 {
-	for (uint32_t o = 0; o < fr->caplen && o < PREFETCH_BYTES; o += 64)
+	uint32_t n = fr->caplen < e->prefetch_bytes ? fr->caplen : e->prefetch_bytes;
+
+	for (uint32_t o = 0; o < n; o += 64)
 		__builtin_prefetch(fr->data + o);
 }
 
@@ -1708,10 +1713,10 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 		 * buckets), then the chains' first
 		 * entries, then the packets in order */
 		for (i = 0; i < m && i < PREFETCH_AHEAD; i++)
-			prefetch_frame(&fr[i]);
+			prefetch_frame(e, &fr[i]);
 		for (i = 0; i < m; i++) {
 			if (i + PREFETCH_AHEAD < m)
-				prefetch_frame(&fr[i + PREFETCH_AHEAD]);
+				prefetch_frame(e, &fr[i + PREFETCH_AHEAD]);
 			classify(e, &fr[i], &items[i], &hb);
 			if (e->hooks.client_ahead != NULL && client_syn(&items[i]))
 				e->hooks.client_ahead(e->hooks.arg,
@@ -2072,6 +2077,13 @@ void scr_engine_flush(struct scr_engine *e, uint64_t now_ns)
 	apply_gone(e);
 	e->hq_head = e->hq_n = 0;	/* every FIFO entry is stale now */
 	stress_update(e);	/* an empty table leaves stress mode */
+}
+
+/* scr_engine_set_prefetch - bytes of each frame to load ahead */
+void scr_engine_set_prefetch(struct scr_engine *e, uint32_t bytes)
+{
+	bytes = bytes < PREFETCH_HEADERS ? PREFETCH_HEADERS : bytes;
+	e->prefetch_bytes = bytes > PREFETCH_MAX ? PREFETCH_MAX : bytes;
 }
 
 /* scr_engine_reset - empty table and clock; counters are kept */

@@ -186,6 +186,13 @@ void scr_engine_clock_step(struct scr_engine *e, int64_t delta_ns);
 #define SCR_CLOCK_STEP_MIN_NS 1000000000ll
 void scr_engine_flush(struct scr_engine *e, uint64_t now_ns);
 void scr_engine_reset(struct scr_engine *e);
+/* Bytes of each frame a burst starts loading a few frames before it
+ * decodes it: the headers (128) unless set; 128..9216. Frames whose
+ * bytes are cold in cache (replay from memory: --loop) gain from the
+ * whole frame (1536): the payload is read in the burst's last pass; warm
+ * ones (a reader's fresh buffer) gain nothing. */
+#define SCR_PREFETCH_FRAME 1536
+void scr_engine_set_prefetch(struct scr_engine *e, uint32_t bytes);
 /* Reload: new policy and patterns for every later byte; flows in flight
  * keep their state (a client line being scanned loses its stream). The
  * flow table keeps its size. 0, or -ENOMEM with the old policy kept. */
