@@ -589,6 +589,28 @@ static inline bool srv_code_at(const uint8_t *p)
 	       (unsigned)(p[2] - '0') < 10 && (p[3] == ' ' || p[3] == '-');
 }
 
+/* ehlo_kw_line - p[0..n), the rest of an EHLO reply line after its
+ * "250-" up to its LF, as the byte loop of scr_smtp_srv_feed leaves
+ * srv_kw at the LF: KW_LEN for the PIPELINING keyword (either case),
+ * blanks and CRs after it only; else KW_NONE */
+static uint8_t ehlo_kw_line(const uint8_t *p, uint32_t n)
+{
+	uint32_t k;
+
+	if (n < KW_LEN)
+		return KW_NONE;
+	for (k = 0; k < KW_LEN; k++) {
+		uint8_t u = (p[k] >= 'a' && p[k] <= 'z') ? (uint8_t)(p[k] - 32) : p[k];
+
+		if (u != (uint8_t)scr_smtp_kw_pipelining[k])
+			return KW_NONE;
+	}
+	for (; k < n; k++)
+		if (p[k] != ' ' && p[k] != '\r')
+			return KW_NONE;
+	return KW_LEN;
+}
+
 /* scr_smtp_srv_feed - parse server bytes */
 
 static void scr_smtp_srv_feed(struct scr_smtp_env *env, struct scr_smtp *s,
@@ -610,8 +632,18 @@ static void scr_smtp_srv_feed(struct scr_smtp_env *env, struct scr_smtp *s,
 			s->srv_pos = 4;
 			i += 3;
 			if (s->last_cmd == SCR_SMTP_V_EHLO && s->srv_code == 250 &&
-			    (s->flags & F_GREETED))
-				continue;	/* an EHLO keyword may follow */
+			    (s->flags & F_GREETED)) {
+				/* an EHLO keyword follows: judged whole when
+				 * the line ends here, else a byte at a time */
+				lf = memchr(p + i + 1, '\n', len - i - 1);
+				if (lf == NULL)
+					continue;
+				s->srv_kw = ehlo_kw_line(p + i + 1,
+							 (uint32_t)(lf - p) - i - 1);
+				i = (uint32_t)(lf - p);
+				scr_smtp_srv_eol(env, s);
+				continue;
+			}
 			/* nothing else on the line matters: to its LF */
 			s->srv_kw = KW_NONE;
 			lf = memchr(p + i + 1, '\n', len - i - 1);

@@ -247,6 +247,25 @@ static const struct smtp_case cases[] = {
 	    { 'C', "MAIL FROM:<a@client.example>\r\nRCPT TO:<u@example.test>\r\n" },
 	    { 'S', "250 ok\r\n250 ok\r\n" }, { 'C', "QUIT\r\n" } },
 	  0, DONE, true, NODET },
+	/* the keyword as a whole EHLO line (judged at once when the line
+	 * ends in its segment, a byte at a time otherwise: test_cases and
+	 * test_cases_bytewise run both) */
+	{ "PIPELINING keyword in lower case, no CR, the last line", ALL, 0,
+	  { GREET, EHLO_A, { 'S', "250-mx.example.test\r\n250 pipelining\n" },
+	    { 'C', "MAIL FROM:<a@client.example>\r\nRCPT TO:<u@example.test>\r\n" },
+	    { 'S', "250 ok\r\n250 ok\r\n" }, { 'C', "QUIT\r\n" } },
+	  0, DONE, true, NODET },
+	{ "PIPELINING keyword with blanks after it", ALL, 0,
+	  { GREET, EHLO_A, { 'S', "250-mx.example.test\r\n250-PIPELINING  \r\n250 SIZE\r\n" },
+	    { 'C', "MAIL FROM:<a@client.example>\r\nRCPT TO:<u@example.test>\r\n" },
+	    { 'S', "250 ok\r\n250 ok\r\n" }, { 'C', "QUIT\r\n" } },
+	  0, DONE, true, NODET },
+	{ "PIPELININGX and PIPELINING with a parameter are not the keyword", ALL, 0,
+	  { GREET, EHLO_A, { 'S', "250-mx.example.test\r\n250-PIPELININGX\r\n"
+				 "250-PIPELINING yes\r\n250-PIPELININ\r\n250 SIZE\r\n" },
+	    { 'C', "MAIL FROM:<a@client.example>\r\nRCPT TO:<u@example.test>\r\n" } },
+	  B(PIPELINING), FAIL, false, SCR_TEST_PIPELINING, "MAIL",
+	  "RCPT TO:<u@example.test>\r\n", 0 },
 	{ "RSET NOOP VRFY answered one at a time", ALL, 0,
 	  { GREET, EHLO_A, EHLO_R, { 'C', "RSET\r\n" }, { 'S', "250 ok\r\n" },
 	    { 'C', "NOOP\r\n" }, { 'S', "250 ok\r\n" }, { 'C', "VRFY u\r\n" },
