@@ -124,13 +124,16 @@ stream_bench() {
 	mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 	size() { awk -v s="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", s / 1048576 }'; }
 	out=${OUT:-$SRC/bench/results/replay-stream-$(date -u +%Y-%m-%d).txt}
+	# the tree's state before the report file exists (a new one is
+	# untracked, and would mark every run "+uncommitted")
+	rev=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" status --porcelain 2>/dev/null | grep -q . && echo "+uncommitted" || true)
 	mkdir -p "$(dirname "$out")"
 	{
 		echo "# smtpscreen replay (streaming) against naive-screener: whole processes, one pass"
 		echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo "machine cpu=\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\" cores=$(nproc) kernel=$(uname -r) mem_gib=$(free -g | awk '/^Mem:/ { print $2 }')"
 		echo "build dir=$BUILD type=$(meson introspect --buildoptions "$BUILD" 2>/dev/null |
-			/usr/bin/python3 -c 'import json,sys; o={x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o.get("buildtype"), "b_sanitize=" + str(o.get("b_sanitize")))' 2>/dev/null || echo unknown) rev=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" status --porcelain 2>/dev/null | grep -q . && echo "+uncommitted" || true)"
+			/usr/bin/python3 -c 'import json,sys; o={x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o.get("buildtype"), "b_sanitize=" + str(o.get("b_sanitize")))' 2>/dev/null || echo unknown) rev=$rev"
 		echo "conditions pinned_cpu=$CPU reps_mix=$REPS reps_big=$BIG_REPS loadavg_end=\"$(cut -d' ' -f1-3 /proc/loadavg)\" page_cache=warm (captures just written)"
 		echo "config $SRC/examples/main.cf; smtpscreen replay -c main.cf FILE (no --verdicts/--log), naive-screener FILE"
 		for f in mix big; do
