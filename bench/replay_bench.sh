@@ -254,6 +254,10 @@ BASE_MED=$(median < "$TMP/base.mpps")
 BYTES_MED=$(median < "$TMP/bytes.mpps")
 SCR_MED=$(median < "$TMP/scr.mpps")
 RATIO=$(awk -v a="$SCR_MED" -v b="$BASE_MED" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')
+# each rep's own ratio (its walk ran just before it): a slow spell of the
+# machine slows both
+PAIRED=$(paste -d' ' "$TMP/scr.mpps" "$TMP/base.mpps" |
+	awk '$2 > 0 { printf "%.4f\n", $1 / $2 }' | median)
 PKTS=$(kv "$TMP/base.1.txt" packets total)
 BYTES=$(kv "$TMP/base.1.txt" packets bytes)
 FLOW_BYTES=$(kv "$TMP/scr.1.txt" memory flow_bytes)
@@ -275,6 +279,7 @@ report() {
 	echo "replay smtpscreen mpps=$(paste -sd, "$TMP/scr.mpps") median_mpps=$SCR_MED"
 	echo "baseline_bytes pcap-baseline --bytes mpps=$(paste -sd, "$TMP/bytes.mpps") median_mpps=$BYTES_MED"
 	echo "ratio replay/baseline=$RATIO"
+	echo "paired ratio (median of the reps' ratios) replay/baseline=$PAIRED"
 	echo "ratio baseline_bytes/baseline=$(awk -v a="$BYTES_MED" -v b="$BASE_MED" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
 	echo "memory flow_bytes=$FLOW_BYTES flows_in_capture=$FLOWS_SEEN"
 	echo "# last replay summary:"

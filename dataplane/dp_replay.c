@@ -844,6 +844,13 @@ static void load_all(struct rp_opts *o)
 	unsigned inp;
 	int r;
 
+	/* The packets' bytes are fewer than the files' (each record has a
+	 * header): an arena of that size is never moved. Pages not written
+	 * cost nothing. A pipe (size unknown) grows it by doubling. */
+	if (o->src.size > 0) {
+		in->data = grow(NULL, 0, o->src.size);
+		in->data_cap = o->src.size;
+	}
 	while ((r = src_next(&o->src, &fr, &inp, &chunk)) != 0) {
 		struct rp_pkt *p;
 

@@ -11,7 +11,7 @@
 #	     interleave) with --threads 2; the same accuracy lines;
 #	  2. the same verdicts from the capture as pcapng, as nanosecond pcap,
 #	     as big-endian pcap (our reader and libpcap's), and on standard
-#	     input ("-", classic and pcapng);
+#	     input ("-", classic and pcapng; classic with --loop 1 too);
 #	  3. the capture split in two files by address pair, given as two
 #	     files: merged by time, the same verdict rows and the same log
 #	     lines (both sorted) as the whole, and streaming equals
@@ -112,7 +112,10 @@ cat "$TMP/c.pcap" | replay i1 - || fail "stdin: exited $?: $(cat "$TMP/i1.err")"
 same s1 i1 || fail "stdin (pcap): other verdicts or log"
 cat "$TMP/c.pcapng" | replay i2 --threads 2 - || fail "stdin pcapng: exited $?: $(cat "$TMP/i2.err")"
 same s2 i2 sorted || fail "stdin (pcapng, --threads 2): other verdicts or log"
-ok "pcapng, nanosecond, big-endian pcap and standard input: the same verdicts and log"
+# --loop from a pipe: no size to reserve the arena at, it grows as it fills
+cat "$TMP/c.pcap" | replay i3 --loop 1 - || fail "stdin --loop 1: exited $?: $(cat "$TMP/i3.err")"
+same s1 i3 || fail "stdin (pcap, --loop 1): other verdicts or log"
+ok "pcapng, nanosecond, big-endian pcap and standard input (streaming and --loop): the same verdicts and log"
 
 # 3. two files merged by time
 $PY - "$TMP/c.pcap" "$TMP/a.pcap" "$TMP/b.pcap" <<'PYEOF' || fail "split"
