@@ -89,7 +89,24 @@ static inline void store_ports(struct scr_pkt *out, const uint8_t *p)
 _Static_assert(offsetof(struct scr_pkt, dport) ==
 	       offsetof(struct scr_pkt, sport) + 2, "dport follows sport");
 
-/* decode_tcp - TCP header at p[0..len), len = what the IP layer carries */
+/* tcp_fields - out's TCP fields from the header at p, checked: doff
+ * bytes of header, len carried by IP, captured <= len of them in the
+ * frame (the IP layers cut captured at what IP carries) */
+static inline __attribute__((always_inline)) void
+tcp_fields(const uint8_t *p, uint32_t doff, uint32_t len, uint32_t captured,
+	   struct scr_pkt *out)
+{
+	store_ports(out, p);
+	out->seq = rd32(p + 4);
+	out->ack = rd32(p + 8);
+	out->flags = p[13];
+	out->payload = p + doff;
+	out->payload_len = captured - doff;
+	out->truncated = captured < len;
+}
+
+/* decode_tcp - TCP header at p[0..len), len = what the IP layer carries,
+ * captured (<= len) what the frame holds of it */
 static enum scr_dec_status decode_tcp(const uint8_t *p, uint32_t len,
 				      uint32_t captured, struct scr_pkt *out)
 {
@@ -104,13 +121,7 @@ static enum scr_dec_status decode_tcp(const uint8_t *p, uint32_t len,
 		return SCR_DEC_BAD_TCP;
 	if (doff > captured)
 		return SCR_DEC_TRUNC_L4;
-	store_ports(out, p);
-	out->seq = rd32(p + 4);
-	out->ack = rd32(p + 8);
-	out->flags = p[13];
-	out->payload = p + doff;
-	out->payload_len = (captured < len ? captured : len) - doff;
-	out->truncated = captured < len;
+	tcp_fields(p, doff, len, captured, out);
 	return SCR_DEC_TCP;
 }
 
@@ -241,13 +252,7 @@ static inline bool decode_eth_ipv4_tcp(const uint8_t *p, uint32_t caplen,
 	out->family = 4;
 	set_v4(&out->src, ip + 12);
 	set_v4(&out->dst, ip + 16);
-	store_ports(out, tcp);
-	out->seq = rd32(tcp + 4);
-	out->ack = rd32(tcp + 8);
-	out->flags = tcp[13];
-	out->payload = tcp + doff;
-	out->payload_len = (l3 < tot ? l3 : tot) - 20 - doff;
-	out->truncated = l3 < tot;
+	tcp_fields(tcp, doff, tot - 20, (l3 < tot ? l3 : tot) - 20, out);
 	return true;
 }
 

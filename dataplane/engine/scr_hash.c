@@ -315,18 +315,27 @@ typedef void x8_fn(const uint64_t (*m)[8], unsigned nb, uint64_t out[8]);
  * ask at once and store the same answer: relaxed atomics). */
 static x8_fn *x8_best;
 
-/* scr_hash_x8_use - tests: run the plain (0), AVX2 (1) or AVX-512 (2)
- * code from now on; false if this CPU cannot (nothing changes) */
-bool scr_hash_x8_use(int which)
+/* x8_code - the plain (0), AVX2 (1) or AVX-512 (2) code; NULL if this
+ * CPU cannot run it */
+static x8_fn *x8_code(int which)
 {
-	x8_fn *f = which == 0 ? x8_plain : NULL;
-
+	if (which == 0)
+		return x8_plain;
 #if defined(__x86_64__) && defined(__GNUC__)
 	if (which == 1 && __builtin_cpu_supports("avx2"))
-		f = x8_avx2;
+		return x8_avx2;
 	if (which == 2 && __builtin_cpu_supports("avx512f"))
-		f = x8_avx512;
+		return x8_avx512;
 #endif
+	return NULL;
+}
+
+/* scr_hash_x8_use - tests: run code `which` (x8_code) from now on; false
+ * if this CPU cannot (nothing changes) */
+bool scr_hash_x8_use(int which)
+{
+	x8_fn *f = x8_code(which);
+
 	if (f == NULL)
 		return false;
 	__atomic_store_n(&x8_best, f, __ATOMIC_RELAXED);
@@ -340,13 +349,8 @@ void scr_hash_blocks_x8(const uint64_t (*m)[8], unsigned nb, uint64_t out[8])
 	x8_fn *f = __atomic_load_n(&x8_best, __ATOMIC_RELAXED);
 
 	if (f == NULL) {
-		f = x8_plain;
-#if defined(__x86_64__) && defined(__GNUC__)
-		if (__builtin_cpu_supports("avx512f"))
-			f = x8_avx512;
-		else if (__builtin_cpu_supports("avx2"))
-			f = x8_avx2;
-#endif
+		for (int which = 2; (f = x8_code(which)) == NULL; which--)
+			;	/* the widest this CPU runs; 0 always is */
 		__atomic_store_n(&x8_best, f, __ATOMIC_RELAXED);
 	}
 	f(m, nb, out);

@@ -174,7 +174,7 @@ static bool literal(const char *re, size_t n, uint8_t *w, size_t cap, uint8_t *l
 		}
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || k == cap)
 			return false;
-		w[k++] = (uint8_t)(c >= 'a' && c <= 'z' ? c - 32 : c);
+		w[k++] = scr_upper(c);
 	}
 	*len = (uint8_t)k;
 	return k > 0;

@@ -258,7 +258,7 @@ name_char(const struct scr_smtp_words *w, struct scr_smtp *s, uint8_t c)
 {
 	uint32_t m = s->cand & CAND_WORDS;
 	unsigned pos = s->h_total - 1u;
-	uint8_t u = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+	uint8_t u = scr_upper(c);
 
 	while (m != 0) {
 		unsigned b = (unsigned)__builtin_ctz(m), k = b - SCR_SMTP_WORD_EXTRA;
@@ -600,9 +600,7 @@ static uint8_t ehlo_kw_line(const uint8_t *p, uint32_t n)
 	if (n < KW_LEN)
 		return KW_NONE;
 	for (k = 0; k < KW_LEN; k++) {
-		uint8_t u = (p[k] >= 'a' && p[k] <= 'z') ? (uint8_t)(p[k] - 32) : p[k];
-
-		if (u != (uint8_t)scr_smtp_kw_pipelining[k])
+		if (scr_upper(p[k]) != (uint8_t)scr_smtp_kw_pipelining[k])
 			return KW_NONE;
 	}
 	for (; k < n; k++)
@@ -686,7 +684,7 @@ static void scr_smtp_srv_feed(struct scr_smtp_env *env, struct scr_smtp *s,
 			else if (c != ' ' && c != '\r')
 				s->flags |= F_SRV_BAD;
 		} else if (s->srv_kw != KW_NONE) {
-			uint8_t u = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+			uint8_t u = scr_upper(c);
 
 			if (s->srv_kw < KW_LEN && u == (uint8_t)scr_smtp_kw_pipelining[s->srv_kw])
 				s->srv_kw++;
@@ -728,9 +726,8 @@ static void helo_lit_char(struct scr_smtp *s, uint8_t c)
 	if (s->h_total <= 6 && (s->h_total > 2 || c == 'I' || c == 'i')
 	    && (s->h_total == 2 || (s->h_flags & H_LIT_V6))) {
 		static const char pfx[] = "IPV6:";
-		uint8_t u = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
 
-		if (u != (uint8_t)pfx[s->h_total - 2])
+		if (scr_upper(c) != (uint8_t)pfx[s->h_total - 2])
 			s->h_flags |= H_BAD;
 		s->h_flags |= H_LIT_V6;
 		return;
@@ -854,13 +851,19 @@ helo_host_char(struct scr_smtp *s, uint8_t c)
 	}
 }
 
-/* scr_smtp_helo_char - one byte of a HELO/EHLO name */
-static void scr_smtp_helo_char(struct scr_smtp *s, uint8_t c)
+/* helo_count - one more byte of the HELO name */
+static inline void helo_count(struct scr_smtp *s)
 {
 	if (s->h_total == UINT8_MAX)
 		s->h_flags |= H_BAD;	/* longer than 255 */
 	else
 		s->h_total++;
+}
+
+/* scr_smtp_helo_char - one byte of a HELO/EHLO name */
+static void scr_smtp_helo_char(struct scr_smtp *s, uint8_t c)
+{
+	helo_count(s);
 	if (s->h_flags & H_BAD)
 		return;
 	if (s->h_total == 1 && c == '[') {
@@ -1224,10 +1227,7 @@ static void scr_smtp_name_span(const struct scr_smtp_words *w, struct scr_smtp *
 	 * first byte (the only one that can open a literal) came before */
 	t = *s;
 	for (uint32_t k = 0; k < n; k++) {
-		if (t.h_total == UINT8_MAX)
-			t.h_flags |= H_BAD;
-		else
-			t.h_total++;
+		helo_count(&t);
 		if (!(t.h_flags & H_BAD))
 			helo_host_char(&t, p[k]);
 		name_char(w, &t, p[k]);

@@ -31,6 +31,7 @@
 
 #include "scr_panic.h"
 #include "scr_smug.h"
+#include "scr_types.h"	/* scr_upper */
 
 enum scr_smug_st {
 	ST_OFF = 0,
@@ -89,12 +90,6 @@ struct smug_cur {
 	unsigned r;
 	struct scr_smug_detail *out;
 };
-
-/* upper - ASCII upper case */
-static inline uint8_t upper(uint8_t c)
-{
-	return (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
-}
 
 /* scr_smug_init - a session starts: command mode */
 void scr_smug_init(struct scr_smug *g)
@@ -205,7 +200,7 @@ static void cmd_char(struct scr_smug *g, uint8_t c)
 		}
 		for (v = 0; v < 3; v++)
 			if ((left & (1u << v)) && (pos >= strlen(verb_word[v]) ||
-						   (uint8_t)verb_word[v][pos] != upper(c)))
+						   (uint8_t)verb_word[v][pos] != scr_upper(c)))
 				left &= ~(1u << v);
 		g->verb = left ? (uint8_t)left : V_SKIP;
 		return;
@@ -382,7 +377,7 @@ static void after_end(struct scr_smug *g)
 static void after_match(struct scr_smug *g, struct smug_cur *c, uint32_t i)
 {
 	while (i < c->n && (g->flags & G_AFTER)) {
-		uint8_t u = upper(c->p[i]);
+		uint8_t u = scr_upper(c->p[i]);
 		unsigned w;
 
 		if (g->aline & L_SKIP) {

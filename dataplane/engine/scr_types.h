@@ -300,6 +300,12 @@ static inline uint64_t scr_mix64(uint64_t h)
 	return h;
 }
 
+/* scr_upper - ASCII upper case (SMTP words and keywords: no locale) */
+static inline uint8_t scr_upper(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+}
+
 /* Name tables (scr_verdict.c). */
 extern const char *const scr_test_name[SCR_TEST_MAX];	/* CSV reason names */
 extern const char *const scr_action_name[SCR_ACT_MAX];
