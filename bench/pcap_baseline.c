@@ -27,8 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
+
+#include "scr_mem.h"
 
 struct base_pkt {
 	uint32_t off;		/* into base_buf.data */
@@ -40,7 +41,7 @@ struct base_buf {
 	size_t len, cap;
 	struct base_pkt *pkts;
 	size_t n, ncap;
-	size_t huge_data, huge_pkts;	/* mapped lengths once on huge pages */
+	int huge;		/* data and pkts are scr_mem's, len and n long */
 };
 
 /* base_append - copy one packet into the in-memory capture; 0 or -ENOMEM */
@@ -77,22 +78,14 @@ static int base_append(struct base_buf *b, const uint8_t *p, uint32_t len)
 	return 0;
 }
 
-/* base_huge_copy - n bytes of p in a mapping on transparent huge pages
- * (as smtpscreen replay --loop keeps its arena); NULL when none */
-static void *base_huge_copy(const void *p, size_t n, size_t *maplen)
+/* base_huge_copy - n bytes of p in memory of scr_mem_zalloc (huge pages,
+ * as smtpscreen replay --loop keeps its arena); NULL when none */
+static void *base_huge_copy(const void *p, size_t n)
 {
-	const size_t huge = 2ul << 20;
-	size_t len = (n + huge - 1) & ~(huge - 1);
-	uint8_t *m;
+	void *m = scr_mem_zalloc(n);
 
-	if (len == 0)
-		len = huge;
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	(void)madvise(m, len, MADV_HUGEPAGE);	/* best effort */
-	memcpy(m, p, n);
-	*maplen = len;
+	if (m != NULL)
+		memcpy(m, p, n);
 	return m;
 }
 
@@ -101,11 +94,12 @@ static void *base_huge_copy(const void *p, size_t n, size_t *maplen)
  * 0 or -ENOMEM with a message printed */
 static int base_huge(struct base_buf *b)
 {
-	size_t dl, pl;
-	uint8_t *d = base_huge_copy(b->data, b->len, &dl);
-	struct base_pkt *k = base_huge_copy(b->pkts, b->n * sizeof(*k), &pl);
+	uint8_t *d = base_huge_copy(b->data, b->len);
+	struct base_pkt *k = base_huge_copy(b->pkts, b->n * sizeof(*k));
 
 	if (d == NULL || k == NULL) {
+		scr_mem_free(d, b->len);
+		scr_mem_free(k, b->n * sizeof(*k));
 		fprintf(stderr, "pcap-baseline: out of memory\n");
 		return -ENOMEM;
 	}
@@ -113,8 +107,7 @@ static int base_huge(struct base_buf *b)
 	free(b->pkts);
 	b->data = d;
 	b->pkts = k;
-	b->huge_data = dl;
-	b->huge_pkts = pl;
+	b->huge = 1;
 	return 0;
 }
 
@@ -253,9 +246,9 @@ int main(int argc, char **argv)
 	printf("checksum=%016llx\n", (unsigned long long)acc);
 	status = 0;
 out:
-	if (b.huge_data) {
-		munmap(b.data, b.huge_data);
-		munmap(b.pkts, b.huge_pkts);
+	if (b.huge) {
+		scr_mem_free(b.data, b.len);
+		scr_mem_free(b.pkts, b.n * sizeof(*b.pkts));
 	} else {
 		free(b.data);
 		free(b.pkts);

@@ -113,20 +113,17 @@ stream_bench() {
 		awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 	}
 	# paired TAG FIELD: the median of the reps' own ratios (each naive run
-	# against the smtpscreen run right after it): a slow spell of the
-	# machine slows both of a pair, and the ratio of medians can mix a
-	# fast naive run with a slow smtpscreen one
+	# against the smtpscreen run right after it): the ratio of medians can
+	# mix a fast naive run with a slow smtpscreen one
 	paired() {
-		paste -d' ' <(cut -d' ' -f"$2" "$tmp/naive-$1.t") <(cut -d' ' -f"$2" "$tmp/scr-$1.t") |
-			awk '$2 > 0 { printf "%.4f\n", $1 / $2 }' | median |
+		pair_median <(cut -d' ' -f"$2" "$tmp/naive-$1.t") <(cut -d' ' -f"$2" "$tmp/scr-$1.t") |
 			awk '{ printf "%.2f", $1 }'
 	}
 	mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 	size() { awk -v s="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", s / 1048576 }'; }
 	out=${OUT:-$SRC/bench/results/replay-stream-$(date -u +%Y-%m-%d).txt}
-	# the tree's state before the report file exists (a new one is
-	# untracked, and would mark every run "+uncommitted")
-	rev=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" status --porcelain 2>/dev/null | grep -q . && echo "+uncommitted" || true)
+	# before the report file exists (a new one is untracked)
+	rev=$(tree_rev)
 	mkdir -p "$(dirname "$out")"
 	{
 		echo "# smtpscreen replay (streaming) against naive-screener: whole processes, one pass"
@@ -164,6 +161,14 @@ stream_bench() {
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# pair_median A B: the median of A's numbers over B's, line by line (each
+# rep against the run beside it: a slow spell of the machine slows both)
+pair_median() { paste -d' ' "$1" "$2" | awk '$2 > 0 { printf "%.4f\n", $1 / $2 }' | median; }
+# tree_rev: the source's revision, "+uncommitted" after it when the tree
+# has changes (read it before writing a new report into the tree)
+tree_rev() {
+	echo "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" status --porcelain 2>/dev/null | grep -q . && echo "+uncommitted" || true)"
+}
 GEN=$BUILD/bench/scr-gen
 BASE=$BUILD/bench/pcap-baseline
 SCR=$BUILD/dataplane/smtpscreen
@@ -254,10 +259,7 @@ BASE_MED=$(median < "$TMP/base.mpps")
 BYTES_MED=$(median < "$TMP/bytes.mpps")
 SCR_MED=$(median < "$TMP/scr.mpps")
 RATIO=$(awk -v a="$SCR_MED" -v b="$BASE_MED" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')
-# each rep's own ratio (its walk ran just before it): a slow spell of the
-# machine slows both
-PAIRED=$(paste -d' ' "$TMP/scr.mpps" "$TMP/base.mpps" |
-	awk '$2 > 0 { printf "%.4f\n", $1 / $2 }' | median)
+PAIRED=$(pair_median "$TMP/scr.mpps" "$TMP/base.mpps")
 PKTS=$(kv "$TMP/base.1.txt" packets total)
 BYTES=$(kv "$TMP/base.1.txt" packets bytes)
 FLOW_BYTES=$(kv "$TMP/scr.1.txt" memory flow_bytes)
@@ -265,14 +267,13 @@ FLOWS_SEEN=$(kv "$TMP/scr.1.txt" flows total)
 BUILDTYPE=$(meson introspect --buildoptions "$BUILD" 2>/dev/null |
 	/usr/bin/python3 -c 'import json,sys; o={x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o.get("buildtype"), "b_sanitize=" + str(o.get("b_sanitize")), "b_ndebug=" + str(o.get("b_ndebug")))' 2>/dev/null || echo unknown)
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-REV=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git -C "$SRC" status --porcelain 2>/dev/null | grep -q . && echo "+uncommitted" || true)
+REV=$(tree_rev)
 
 report() {
 	echo "# smtpscreen replay benchmark"
 	echo "date=$DATE"
 	echo "machine cpu=\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\" cores=$(nproc) kernel=$(uname -r)"
-	echo "build dir=$BUILD type=$BUILDTYPE rev=$REV$DIRTY"
+	echo "build dir=$BUILD type=$BUILDTYPE rev=$REV"
 	echo "conditions pinned_cpus=${PIN[*]:2} reps=$REPS loop=$LOOP threads=$THREADS loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 	echo "input scr-gen seed=$SEED flows=$FLOWS packets=$PKTS bytes=$BYTES avg_packet_bytes=$(awk -v b="$BYTES" -v p="$PKTS" 'BEGIN { printf "%.0f", b / p }')"
 	echo "baseline pcap-baseline mpps=$(paste -sd, "$TMP/base.mpps") median_mpps=$BASE_MED"
