@@ -103,7 +103,8 @@ unsigned scr_smug_feed(struct scr_smug *g, bool from_client, const uint8_t *p,
 void scr_smug_off(struct scr_smug *g);
 /* The content scan's vector width: the widest the CPU has (AUTO), or a
  * narrower one for tests; returns the one in use. Process-wide. */
-enum { SCR_SMUG_SIMD_AUTO = -1, SCR_SMUG_SIMD_NONE, SCR_SMUG_SIMD_SSE2, SCR_SMUG_SIMD_AVX2 };
+enum { SCR_SMUG_SIMD_AUTO = -1, SCR_SMUG_SIMD_NONE, SCR_SMUG_SIMD_SSE2, SCR_SMUG_SIMD_AVX2,
+       SCR_SMUG_SIMD_AVX512 };
 int scr_smug_simd(int level);
 bool scr_smug_active(const struct scr_smug *g);
 

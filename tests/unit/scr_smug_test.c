@@ -198,20 +198,20 @@ static void test_splits(void **state)
 	}
 }
 
-/* long_content_case - one case's content after 0..47 filler bytes */
+/* long_content_case - one case's content after 0..79 filler bytes */
 static void long_content_case(const struct gcase *orig, int level)
 {
 	static const char pat[] = "a.b c.\nd.\re.f";
 	size_t k, npat = sizeof(pat) - 1;
 	struct gcase c = *orig;
-	char body[256], text[128];
+	char body[320], text[128];
 	uint32_t s, len;
 	unsigned r;
 
 	if (strcmp(c.s[0].bytes, "220 mx.example.test ESMTP\r\n") != 0 ||
 	    c.s[5].dir != 'C' || c.s[6].dir != 0)
 		return;
-	for (k = 0; k < 48; k++) {
+	for (k = 0; k < 80; k++) {
 		size_t j;
 
 		for (j = 0; j < k; j++)
@@ -231,7 +231,7 @@ static void long_content_case(const struct gcase *orig, int level)
 
 /* test_long_content - every case's message content after k filler bytes
  * (dots inside lines, bare LF and CR lines, no dot after a line break),
- * k = 0..47: each sequence at every offset of a 16- and 32-byte block,
+ * k = 0..79: each sequence at every offset of a 16-, 32- and 64-byte block,
  * whole and cut at every byte, with each scan the CPU has */
 static void test_long_content(void **state)
 {
