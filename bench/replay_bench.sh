@@ -164,10 +164,11 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 # pair_median A B: the median of A's numbers over B's, line by line (each
 # rep against the run beside it: a slow spell of the machine slows both)
 pair_median() { paste -d' ' "$1" "$2" | awk '$2 > 0 { printf "%.4f\n", $1 / $2 }' | median; }
-# tree_rev: the source's revision, "+uncommitted" after it when the tree
-# has changes (read it before writing a new report into the tree)
+# tree_rev: the source's revision, "+uncommitted" after it when a tracked
+# file differs from it (untracked ones, earlier reports among them, do not
+# count; read it before writing a new report into the tree)
 tree_rev() {
-	echo "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" status --porcelain 2>/dev/null | grep -q . && echo "+uncommitted" || true)"
+	echo "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+uncommitted" || true)"
 }
 GEN=$BUILD/bench/scr-gen
 BASE=$BUILD/bench/pcap-baseline
