@@ -122,7 +122,7 @@ static unsigned check_tables(const struct ctl_conf *conf)
 	if (ctl_conf_patterns(conf, &pats, &npats, err, sizeof(err)) != 0) {
 		n += failed(true, err);
 	} else {
-		db = scr_scan_create(pats, npats, err, sizeof(err));
+		db = scr_scan_create_needed(pats, npats, err, sizeof(err));
 		n += failed(db == NULL, err);
 		scr_scan_destroy(db);
 	}

@@ -87,7 +87,7 @@ int ctl_setup_load_conf(struct ctl_setup *s, const char *path, char *err,
 	if (ctl_conf_policy(s->conf, &s->pol, err, errlen) != 0 ||
 	    ctl_conf_patterns(s->conf, &pats, &npats, err, errlen) != 0)
 		goto out;
-	s->db = scr_scan_create(pats, npats, err, errlen);
+	s->db = scr_scan_create_needed(pats, npats, err, errlen);
 	ctl_conf_patterns_free(pats, npats);
 	if (s->db == NULL)
 		goto out;

@@ -32,7 +32,9 @@
  *	at the line start, its byte set computed by Hyperscan itself at
  *	create. scr_smtp matches those while it reads the command word, and
  *	with only those in the set (Debian's default list) it opens no stream:
- *	a stream per line cost ~1,000 instructions, 18 % of a replay.
+ *	a stream per line cost ~1,000 instructions, 18 % of a replay. The
+ *	engines' database (scr_scan_create_needed) then has no Hyperscan part
+ *	at all: its compile was ~5 ms of a replay's ~30 ms start.
  *
  *	It does not parse config files (ctrl turns config into patterns) and
  *	does not decide tests (scr_smtp does, using the match flags).
@@ -86,6 +88,9 @@ struct scr_scan_db {
 	size_t nhs;		/* ... of them only Hyperscan can match */
 	uint8_t *flag_of;	/* per id: the SCR_SCAN_* flag it sets */
 	struct scr_scan_words words;	/* the others */
+	bool words_only;	/* no Hyperscan database: nhs == 0 and the
+				 * caller's engine matches the words itself
+				 * (scr_scan_create_needed) */
 };
 
 struct scr_scan_stream {
@@ -256,10 +261,11 @@ static bool simple_class(const char *re, unsigned flags, uint64_t first[4])
 	return ok;
 }
 
-/* scr_scan_create - compile the built-in and ctrl patterns once */
-
-struct scr_scan_db *scr_scan_create(const struct scr_scan_pattern *pats,
-				    size_t n, char *err, size_t errlen)
+/* create - the words and classes of the ctrl patterns, and the Hyperscan
+ * database of all patterns: always (all), or only when a ctrl pattern is
+ * neither (!all) */
+static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
+				  size_t n, bool all, char *err, size_t errlen)
 {
 	static const char *const bi_expr[SCR_SCAN_NBUILTIN] = {
 		[SCR_SCAN_ID_BARE_LF] = "[^\\r]\\n",
@@ -361,6 +367,15 @@ struct scr_scan_db *scr_scan_create(const struct scr_scan_pattern *pats,
 		}
 		db->nhs++;
 	}
+	if (!all && db->nhs == 0) {
+		/* Each pattern is a literal word or a class Hyperscan itself
+		 * compiled (simple_class): nothing is left to check, and an
+		 * engine with the words table opens no stream. */
+		db->words_only = true;
+		db->npats = n;
+		rc = 0;
+		goto out;
+	}
 	if (hs_compile_multi(expr, flags, ids, (unsigned)total, HS_MODE_STREAM,
 			     NULL, &db->hs, &cerr) != HS_SUCCESS) {
 		int e = cerr != NULL ? cerr->expression : -1;
@@ -400,6 +415,23 @@ out:
 		return NULL;
 	}
 	return db;
+}
+
+/* scr_scan_create - compile the built-in and ctrl patterns once */
+
+struct scr_scan_db *scr_scan_create(const struct scr_scan_pattern *pats,
+				    size_t n, char *err, size_t errlen)
+{
+	return create(pats, n, true, err, errlen);
+}
+
+/* scr_scan_create_needed - the same, without the Hyperscan database when
+ * no pattern needs it */
+
+struct scr_scan_db *scr_scan_create_needed(const struct scr_scan_pattern *pats,
+					   size_t n, char *err, size_t errlen)
+{
+	return create(pats, n, false, err, errlen);
 }
 
 /* scr_scan_destroy - free the database */
@@ -464,9 +496,16 @@ struct scr_scan_thread *scr_scan_thread_create(const struct scr_scan_db *db,
 	struct scr_scan_thread *t;
 	int rc = ENOMEM;
 
-	if (db == NULL || db->hs == NULL) {
+	if (db == NULL || (db->hs == NULL && !db->words_only)) {
 		errno = EINVAL;
 		return NULL;
+	}
+	if (db->words_only) {
+		/* nothing to scan with: no scratch, an empty pool */
+		if ((t = calloc(1, sizeof(*t))) == NULL)
+			return NULL;
+		t->db = db;
+		return t;
 	}
 	pthread_once(&allocator_once, set_allocator);
 	if ((t = calloc(1, sizeof(*t))) == NULL)
@@ -521,7 +560,7 @@ bool scr_scan_has_patterns(const struct scr_scan_thread *t)
 
 bool scr_scan_any_patterns(const struct scr_scan_thread *t)
 {
-	return t->db->npats > 0;
+	return t->db->npats > 0 && !t->db->words_only;
 }
 
 /* scr_scan_words - the command patterns scr_smtp matches itself */

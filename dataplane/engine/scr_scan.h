@@ -12,6 +12,8 @@
  * CONTRACT
  *	scr_scan_create(pats, n, err, errlen): compile once (start, reload).
  *	  Returns NULL and a message naming the pattern on error.
+ *	scr_scan_create_needed(pats, n, err, errlen): the same for an engine
+ *	  with a words table: no Hyperscan database when no pattern needs it.
  *	scr_scan_thread_create(db, max_streams): scratch + stream pool for one
  *	  worker; NULL + errno on failure.
  *	scr_scan_open/scr_scan_feed/scr_scan_close: see below.
@@ -48,6 +50,13 @@ struct scr_scan_stream;		/* opaque; one per undecided client direction */
 
 struct scr_scan_db *scr_scan_create(const struct scr_scan_pattern *pats,
 				    size_t n, char *err, size_t errlen);
+/* For an engine that matches scr_scan_words() itself (scr_smtp with a
+ * words table): when every ctrl pattern is one of those, no Hyperscan
+ * database is compiled (nothing would scan with it: scr_scan_has_patterns
+ * is false), the threads get no scratch and an empty pool, and the stream
+ * size is 0. Errors are reported as by scr_scan_create. */
+struct scr_scan_db *scr_scan_create_needed(const struct scr_scan_pattern *pats,
+					   size_t n, char *err, size_t errlen);
 void scr_scan_destroy(struct scr_scan_db *db);
 /* Bytes of stream state per flow (for the memory budget report). */
 size_t scr_scan_stream_size(const struct scr_scan_db *db);
@@ -61,7 +70,8 @@ void scr_scan_thread_destroy(struct scr_scan_thread *t);
  * scr_smtp's C checks cover the built-in patterns and scr_scan_words(), and
  * it need not scan). */
 bool scr_scan_has_patterns(const struct scr_scan_thread *t);
-/* True when any ctrl pattern exists (Hyperscan matches them all). */
+/* True when any ctrl pattern exists (Hyperscan matches them all); false
+ * for a database of scr_scan_create_needed without Hyperscan. */
 bool scr_scan_any_patterns(const struct scr_scan_thread *t);
 /* Streams left in the thread's pool (stats, tests). */
 uint32_t scr_scan_pool_free(const struct scr_scan_thread *t);

@@ -83,16 +83,70 @@ static void test_compile_errors(void **state)
 		char err[512];
 		struct scr_scan_db *db;
 
-		errno = 0;
-		db = scr_scan_create(pats, 2, err, sizeof(err));
-		if (db != NULL)
-			fail_msg("%s: compiled", c->label);
-		assert_int_equal(errno, EINVAL);
-		for (j = 0; j < NELEM(c->want) && c->want[j]; j++)
-			if (strstr(err, c->want[j]) == NULL)
-				fail_msg("%s: \"%s\" not in \"%s\"", c->label,
-					 c->want[j], err);
+		for (int needed = 0; needed < 2; needed++) {
+			errno = 0;
+			db = needed ? scr_scan_create_needed(pats, 2, err, sizeof(err))
+				    : scr_scan_create(pats, 2, err, sizeof(err));
+			if (db != NULL)
+				fail_msg("%s: compiled (needed %d)", c->label, needed);
+			assert_int_equal(errno, EINVAL);
+			for (j = 0; j < NELEM(c->want) && c->want[j]; j++)
+				if (strstr(err, c->want[j]) == NULL)
+					fail_msg("%s: \"%s\" not in \"%s\"", c->label,
+						 c->want[j], err);
+		}
 	}
+}
+
+/* test_create_needed - Hyperscan's database only when a pattern needs it:
+ * Debian's forbidden commands (words and a class) and no ctrl patterns at
+ * all need none; a HELO name or a signature does */
+
+static void test_create_needed(void **state)
+{
+	char err[512];
+	struct scr_scan_db *full = scr_scan_create(default_pats, NELEM(default_pats),
+						   err, sizeof(err));
+	struct scr_scan_db *db;
+	struct scr_scan_thread *t;
+
+	(void)state;
+	assert_non_null(full);
+	db = scr_scan_create_needed(default_pats, NELEM(default_pats), err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(scr_scan_stream_size(db), scr_scan_stream_size(full));
+	t = scr_scan_thread_create(db, 2);
+	assert_non_null(t);
+	assert_true(scr_scan_has_patterns(t));
+	assert_int_equal(scr_scan_pool_free(t), 2);
+	scr_scan_thread_destroy(t);
+	scr_scan_destroy(db);
+	scr_scan_destroy(full);
+
+	db = scr_scan_create_needed(default_pats, 4, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(scr_scan_stream_size(db), 0);
+	assert_int_equal(scr_scan_pattern_count(db), 4);
+	assert_int_equal(scr_scan_words(db)->n, 3);
+	/* the class (caseless): '1' and '[' start a forbidden command, 'A'
+	 * and 'a' do not */
+	assert_true(scr_scan_words(db)->first['1' >> 6] >> ('1' & 63) & 1);
+	assert_true(scr_scan_words(db)->first['[' >> 6] >> ('[' & 63) & 1);
+	assert_false(scr_scan_words(db)->first['A' >> 6] >> ('A' & 63) & 1);
+	assert_false(scr_scan_words(db)->first['a' >> 6] >> ('a' & 63) & 1);
+	t = scr_scan_thread_create(db, 2);
+	assert_non_null(t);
+	assert_false(scr_scan_has_patterns(t));
+	assert_false(scr_scan_any_patterns(t));
+	assert_int_equal(scr_scan_pool_free(t), 0);
+	assert_null(scr_scan_open(t));
+	scr_scan_thread_destroy(t);
+	scr_scan_destroy(db);
+
+	db = scr_scan_create_needed(NULL, 0, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(scr_scan_stream_size(db), 0);
+	scr_scan_destroy(db);
 }
 
 /* test_compile_bad_args - NULL table with n > 0 */
@@ -551,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_compile_bad_args),
 		cmocka_unit_test(test_compile_builtin_only),
+		cmocka_unit_test(test_create_needed),
 		cmocka_unit_test(test_matches),
 		cmocka_unit_test(test_reset_on_open),
 		cmocka_unit_test(test_pool_exhaustion),

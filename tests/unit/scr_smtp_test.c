@@ -811,7 +811,9 @@ static void test_random_sessions(void **state)
 /* test_words_vs_hyperscan - Debian's postscreen_forbidden_commands as ctrl
  * writes them, matched by scr_smtp itself (the database then scans nothing)
  * and by Hyperscan: the same failures on random command lines, whole and
- * cut at a random byte */
+ * cut at a random byte; and by scr_smtp with the database of
+ * scr_scan_create_needed, which has no Hyperscan part for this set (what the
+ * engine runs with) */
 static void test_words_vs_hyperscan(void **state)
 {
 	static const struct scr_scan_pattern deb[] = {
@@ -849,13 +851,17 @@ static void test_words_vs_hyperscan(void **state)
 	struct scr_smtp_words w;
 	struct scr_smtp_env env_c = { .pol = &pol, .words = &w };
 	struct scr_smtp_env env_hs = { .pol = &pol };
+	struct scr_smtp_words wl;
+	struct scr_smtp_env env_l = { .pol = &pol, .words = &wl };
 	char err[256];
 	struct scr_scan_db *d = scr_scan_create(deb, NELEM(deb), err, sizeof(err));
-	struct scr_scan_thread *t;
+	struct scr_scan_db *dl = scr_scan_create_needed(deb, NELEM(deb), err, sizeof(err));
+	struct scr_scan_thread *t, *tl;
 	unsigned seed = 777, n, flagged = 0, own = 0;
 
 	(void)state;
 	assert_non_null(d);
+	assert_non_null(dl);
 	t = scr_scan_thread_create(d, 4);
 	assert_non_null(t);
 	assert_false(scr_scan_has_patterns(t));	/* nothing for Hyperscan */
@@ -863,11 +869,22 @@ static void test_words_vs_hyperscan(void **state)
 	assert_int_equal(scr_scan_words(d)->n, 4);
 	assert_int_equal(scr_scan_words(d)->nnames, 2);
 	scr_smtp_words_build(&w, scr_scan_words(d));
+	/* no Hyperscan database, no scratch, no pool */
+	assert_int_equal(scr_scan_stream_size(dl), 0);
+	tl = scr_scan_thread_create(dl, 4);
+	assert_non_null(tl);
+	assert_false(scr_scan_has_patterns(tl));
+	assert_false(scr_scan_any_patterns(tl));
+	assert_int_equal(scr_scan_pool_free(tl), 0);
+	assert_int_equal(scr_scan_pool_bytes(tl), 0);
+	assert_int_equal(scr_scan_pattern_count(dl), NELEM(deb));
+	scr_smtp_words_build(&wl, scr_scan_words(dl));
 	env_c.scan = t;
 	env_hs.scan = t;
+	env_l.scan = tl;
 	for (n = 0; n < 40000; n++) {
-		struct scr_smtp_env *env[2] = { &env_c, &env_hs };
-		uint8_t line[96], failed[2];
+		struct scr_smtp_env *env[3] = { &env_c, &env_hs, &env_l };
+		uint8_t line[96], failed[3];
 		uint32_t len = 0, cut;
 		unsigned k, m;
 
@@ -888,7 +905,7 @@ static void test_words_vs_hyperscan(void **state)
 		memcpy(line + len, (seed >> 9) & 1 ? "\r\n" : "\n", (seed >> 9) & 1 ? 2 : 1);
 		len += (seed >> 9) & 1 ? 2 : 1;
 		cut = (seed >> 12) % (len + 1);
-		for (k = 0; k < 2; k++) {
+		for (k = 0; k < 3; k++) {
 			struct scr_smtp s;
 
 			scr_smtp_init(&s, todo);
@@ -898,9 +915,10 @@ static void test_words_vs_hyperscan(void **state)
 			failed[k] = scr_smtp_failed(&s);
 			scr_smtp_fini(env[k], &s);
 		}
-		if (failed[0] != failed[1])
-			fail_msg("\"%.*s\" cut at %u: C words %#x, Hyperscan %#x",
-				 (int)len, line, cut, failed[0], failed[1]);
+		if (failed[0] != failed[1] || failed[2] != failed[1])
+			fail_msg("\"%.*s\" cut at %u: C words %#x, Hyperscan %#x, "
+				 "without Hyperscan %#x", (int)len, line, cut,
+				 failed[0], failed[1], failed[2]);
 		flagged += failed[0] != 0;
 		own += (failed[0] & SCR_TEST_BIT(SCR_TEST_HELO)) != 0;
 	}
@@ -909,6 +927,8 @@ static void test_words_vs_hyperscan(void **state)
 	assert_true(own > 50);
 	scr_scan_thread_destroy(t);
 	scr_scan_destroy(d);
+	scr_scan_thread_destroy(tl);
+	scr_scan_destroy(dl);
 }
 
 /* test_scan_words - which patterns scr_smtp matches itself */
