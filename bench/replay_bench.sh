@@ -84,13 +84,21 @@ stream_bench() {
 	rm -f "$tmp"/l?.csv
 	# run NAME FILE CMD...: one pinned whole-process run; appends
 	# "elapsed_s max_rss_kib cpu_s" to $tmp/NAME.t (cpu: user + system, the
-	# figure other load on the machine disturbs least), keeps its output
+	# figure other load on the machine disturbs least), keeps its output.
+	# Elapsed from the shell's microsecond clock and CPU from its children's
+	# times (milliseconds): time(1) prints both in steps of 10 ms, a tenth
+	# of a run on the mix. time(1) gives the peak RSS.
 	run() {
-		local name=$1 file=$2
+		local name=$1 file=$2 t0 t1 cpu
 		shift 2
-		/usr/bin/time -f '%e %M %U %S' -o "$tmp/time.txt" taskset -c "$CPU" "$@" "$file" \
-			> "$tmp/$name.out" 2> "$tmp/$name.err"
-		awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$tmp/time.txt" >> "$tmp/$name.t"
+		t0=$EPOCHREALTIME
+		cpu=$( { /usr/bin/time -f '%M' -o "$tmp/time.txt" taskset -c "$CPU" "$@" "$file" \
+			> "$tmp/$name.out" 2> "$tmp/$name.err"; times; } | tail -1)
+		t1=$EPOCHREALTIME
+		awk -v t0="$t0" -v t1="$t1" -v c="$cpu" -v rss="$(cat "$tmp/time.txt")" 'BEGIN {
+			n = split(c, f, /[ms]+/)	# "0m0.091s 0m0.012s": user, system
+			printf "%.4f %s %.4f\n", t1 - t0, rss, f[1] * 60 + f[2] + f[3] * 60 + f[4]
+		}' >> "$tmp/$name.t"
 	}
 	cmp_pair() {	# cmp_pair TAG FILE REPS
 		local i
