@@ -82,15 +82,13 @@ enum scr_scan_builtin {
 #define SCR_SCAN_MAX_PATS	(SCR_SCAN_NO_PAT - 1u)
 
 struct scr_scan_db {
-	hs_database_t *hs;
+	hs_database_t *hs;	/* NULL: no pattern needs it (only from
+				 * scr_scan_create_needed) */
 	size_t stream_size;
 	size_t npats;		/* ctrl patterns */
 	size_t nhs;		/* ... of them only Hyperscan can match */
 	uint8_t *flag_of;	/* per id: the SCR_SCAN_* flag it sets */
 	struct scr_scan_words words;	/* the others */
-	bool words_only;	/* no Hyperscan database: nhs == 0 and the
-				 * caller's engine matches the words itself
-				 * (scr_scan_create_needed) */
 };
 
 struct scr_scan_stream {
@@ -367,12 +365,11 @@ static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
 		}
 		db->nhs++;
 	}
+	db->npats = n;
 	if (!all && db->nhs == 0) {
 		/* Each pattern is a literal word or a class Hyperscan itself
 		 * compiled (simple_class): nothing is left to check, and an
 		 * engine with the words table opens no stream. */
-		db->words_only = true;
-		db->npats = n;
 		rc = 0;
 		goto out;
 	}
@@ -403,7 +400,6 @@ static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
 		rc = EINVAL;
 		goto out;
 	}
-	db->npats = n;
 	rc = 0;
 out:
 	free(ids);
@@ -496,21 +492,16 @@ struct scr_scan_thread *scr_scan_thread_create(const struct scr_scan_db *db,
 	struct scr_scan_thread *t;
 	int rc = ENOMEM;
 
-	if (db == NULL || (db->hs == NULL && !db->words_only)) {
+	if (db == NULL) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (db->words_only) {
-		/* nothing to scan with: no scratch, an empty pool */
-		if ((t = calloc(1, sizeof(*t))) == NULL)
-			return NULL;
-		t->db = db;
-		return t;
-	}
-	pthread_once(&allocator_once, set_allocator);
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		goto out;
 	t->db = db;
+	if (db->hs == NULL)
+		return t;	/* nothing to scan with: no scratch, an empty pool */
+	pthread_once(&allocator_once, set_allocator);
 	t->state_size = (db->stream_size + 63) & ~(size_t)63;
 	if (hs_alloc_scratch(db->hs, &t->scratch) != HS_SUCCESS) {
 		t->scratch = NULL;
@@ -560,7 +551,7 @@ bool scr_scan_has_patterns(const struct scr_scan_thread *t)
 
 bool scr_scan_any_patterns(const struct scr_scan_thread *t)
 {
-	return t->db->npats > 0 && !t->db->words_only;
+	return t->db->npats > 0 && t->db->hs != NULL;
 }
 
 /* scr_scan_words - the command patterns scr_smtp matches itself */
