@@ -50,7 +50,6 @@
 #include "scr_smug.h"
 #include "scr_tcpord.h"
 
-#define SWEEP_PER_FRAME 2	/* entries the clock hand visits per frame */
 #define SWEEP_PERIOD_MS 1000	/* the hand covers the table this often at least */
 #define CLOCK_STEP_MS (1ull << 30)	/* set_time: 12.4 days */
 #define EVICT_SAMPLE 64		/* entries examined to pick a decided victim */
@@ -100,6 +99,8 @@ struct scr_engine {
 	 * which set_time's steps ensure */
 	uint64_t now_ms;
 	uint64_t swept_ms;		/* clock at the last time-driven sweep */
+	uint64_t sweep_owed;		/* entries x ms the hand owes, below
+					 * SWEEP_PERIOD_MS (sweep_due) */
 	bool have_epoch;
 	/* context of the frame being handled, for the ordering callback */
 	struct scr_flow *cur;
@@ -1565,17 +1566,24 @@ static void sweep(struct scr_engine *e, uint32_t k)
 }
 
 /* sweep_due - entries the clock hand owes for the time that passed: the
- * whole table once per SWEEP_PERIOD_MS of input time at least, so
- * timeouts hold however few frames come */
+ * whole table once per SWEEP_PERIOD_MS of input time, however few or
+ * many frames come. The hand's pace follows the clock, not the packet
+ * rate: at millions of frames a second a pace per frame lapped the
+ * table many times a second, reading every live entry each lap. The
+ * fraction of an entry left over is kept for the next call, so small
+ * tables and short steps lose nothing. */
 static uint32_t sweep_due(struct scr_engine *e)
 {
-	uint64_t ms = e->now_ms - e->swept_ms;
-	uint64_t k = ms * e->ft->cap / SWEEP_PERIOD_MS;
+	uint64_t owed = e->sweep_owed +
+			(e->now_ms - e->swept_ms) * e->ft->cap;
 
-	if (k == 0)
-		return 0;
 	e->swept_ms = e->now_ms;
-	return k > e->ft->cap ? e->ft->cap : (uint32_t)k;
+	if (owed >= (uint64_t)SWEEP_PERIOD_MS * e->ft->cap) {
+		e->sweep_owed = 0;
+		return e->ft->cap;
+	}
+	e->sweep_owed = owed % SWEEP_PERIOD_MS;
+	return (uint32_t)(owed / SWEEP_PERIOD_MS);
 }
 
 /* set_time - the engine clock follows the input's timestamps. Never
@@ -1601,6 +1609,7 @@ static void set_time(struct scr_engine *e, uint64_t ts_ns)
 		e->now_ms += CLOCK_STEP_MS;
 		sweep(e, e->ft->cap);
 		e->swept_ms = e->now_ms;
+		e->sweep_owed = 0;
 	}
 	e->now_ms = ms;
 }
@@ -1759,7 +1768,7 @@ unsigned scr_engine_burst(struct scr_engine *e, struct scr_frame *frames,
 			}
 			handle(e, &items[i], &fr[i]);
 		}
-		sweep(e, m * SWEEP_PER_FRAME + sweep_due(e));
+		sweep(e, sweep_due(e));
 		apply_gone(e);
 		stress_update(e);
 		done += m;
@@ -2030,6 +2039,7 @@ void scr_engine_expire(struct scr_engine *e, uint64_t now_ns)
 	set_time(e, now_ns);
 	sweep(e, e->ft->cap);
 	e->swept_ms = e->now_ms;
+	e->sweep_owed = 0;
 	apply_gone(e);
 	stress_update(e);
 }
@@ -2103,7 +2113,7 @@ void scr_engine_reset(struct scr_engine *e)
 	e->stress = false;	/* the table is empty: as new (pressure stays
 				 * the front end's) */
 	e->have_epoch = false;
-	e->now_ms = e->swept_ms = 0;
+	e->now_ms = e->swept_ms = e->sweep_owed = 0;
 }
 
 /* scr_engine_set_policy - reload: new policy and patterns */

@@ -936,6 +936,54 @@ static void test_table_full_and_timeouts(void **state)
 	scr_engine_destroy(e);
 }
 
+/* test_sweep_pace - the clock hand covers the table once per second of
+ * input time, whatever the frame rate: a SYN left idle in a table of
+ * 1,500 entries, then a frame to another port every millisecond (one
+ * burst each, 1.5 entries owed per ms). The hand meets entry 0 at the
+ * start of each lap, so the flow ends at its first lap after the 5 s SYN
+ * timeout: 5.001 s. A hand that dropped each call's fraction (one entry
+ * a ms) would lap in 1.5 s and end it at 6.001 s; one paced by frames
+ * at a million frames a second would lap the table hundreds of times a
+ * second. */
+static void test_sweep_pace(void **state)
+{
+	struct rec r = {.cls = SCR_CLIENT_NEW, .todo = 0xff};
+	struct scr_policy p = pol;
+	struct scr_engine *e;
+	struct scr_stats st;
+	uint8_t buf[128];
+	struct pb_spec sp = {
+		.src = "198.18.0.20", .dst = "198.19.255.1", .sport = 40000,
+		.dport = 80, .seq = 1, .flags = 0x10,
+	};
+	struct scr_frame fr = {.data = buf, .link = SCR_LINK_ETH};
+	uint64_t t0 = 1000000000ull, ms;
+
+	(void)state;
+	p.flow_table_size = 1500;
+	e = engine_for(&r, &p);
+	syns(e, 1, t0, 0);	/* at t0 + 10 ms (sess_add's step) */
+	t0 += 10000000ull;
+	fr.caplen = fr.wirelen = pb_build(buf, &sp);
+	for (ms = 1; ms <= 7000; ms++) {
+		fr.ts_ns = t0 + ms * 1000000ull;
+		fr.pkt_no = (uint32_t)ms + 1;
+		scr_engine_burst(e, &fr, 1);
+		scr_engine_stats(e, &st);
+		if (ms <= 5000) {	/* not idle longer than 5 s yet */
+			assert_int_equal(scr_engine_flows_active(e), 1);
+		} else if (st.ended[SCR_END_TIMEOUT] == 1) {
+			break;
+		}
+	}
+	assert_int_equal(st.ended[SCR_END_TIMEOUT], 1);
+	assert_int_equal(scr_engine_flows_active(e), 0);
+	/* ended at the hand's first lap after its timeout */
+	assert_int_equal(ms, 5001);
+	assert_int_equal(st.other_pkts, ms);
+	scr_engine_destroy(e);
+}
+
 /* test_reload_mid_session - a session in flight survives a reload, and
  * the new policy applies to the bytes after it */
 static void test_reload_mid_session(void **state)
@@ -1643,6 +1691,7 @@ int main(void)
 		cmocka_unit_test(test_dnsbl_after_pass),
 		cmocka_unit_test(test_midstream_ignored),
 		cmocka_unit_test(test_table_full_and_timeouts),
+		cmocka_unit_test(test_sweep_pace),
 		cmocka_unit_test(test_reset_after_stress),
 		cmocka_unit_test(test_connect_at_handshake),
 		cmocka_unit_test(test_stopped_leaves_soon),
