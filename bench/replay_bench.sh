@@ -137,8 +137,7 @@ stream_bench() {
 		echo "# smtpscreen replay (streaming) against naive-screener: whole processes, one pass"
 		echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo "machine cpu=\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\" cores=$(nproc) kernel=$(uname -r) mem_gib=$(free -g | awk '/^Mem:/ { print $2 }')"
-		echo "build dir=$BUILD type=$(meson introspect --buildoptions "$BUILD" 2>/dev/null |
-			/usr/bin/python3 -c 'import json,sys; o={x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o.get("buildtype"), "b_sanitize=" + str(o.get("b_sanitize")))' 2>/dev/null || echo unknown) rev=$rev"
+		echo "build dir=$BUILD type=$(build_type) rev=$rev"
 		echo "conditions pinned_cpu=$CPU reps_mix=$REPS reps_big=$BIG_REPS loadavg_end=\"$(cut -d' ' -f1-3 /proc/loadavg)\" page_cache=warm (captures just written)"
 		echo "config $SRC/examples/main.cf; smtpscreen replay -c main.cf FILE (no --verdicts/--log), naive-screener FILE"
 		for f in mix big; do
@@ -177,6 +176,12 @@ pair_median() { paste -d' ' "$1" "$2" | awk '$2 > 0 { printf "%.4f\n", $1 / $2 }
 # count; read it before writing a new report into the tree)
 tree_rev() {
 	echo "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+uncommitted" || true)"
+}
+# build_type: the build's type and the options that change its speed
+build_type() {
+	meson introspect --buildoptions "$BUILD" 2>/dev/null |
+		/usr/bin/python3 -c 'import json,sys; o={x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o.get("buildtype"), "b_sanitize=" + str(o.get("b_sanitize")), "b_ndebug=" + str(o.get("b_ndebug")))' 2>/dev/null ||
+		echo unknown
 }
 GEN=$BUILD/bench/scr-gen
 BASE=$BUILD/bench/pcap-baseline
@@ -232,7 +237,7 @@ smug_bench() {
 		echo "# smtpscreen replay: the SMTP smuggling guard on vs off (issue 17)"
 		echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo "machine cpu=\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\" cores=$(nproc) kernel=$(uname -r)"
-		echo "build dir=$BUILD rev=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+		echo "build dir=$BUILD type=$(build_type) rev=$(tree_rev)"
 		echo "conditions pinned_cpus=${PIN[*]:2} reps=$REPS loop=$LOOP loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 		echo "input scr-gen seed=$SEED flows=$FLOWS packets=$(kv "$TMP/base.1.txt" packets total) bytes=$(kv "$TMP/base.1.txt" packets bytes)"
 		echo "baseline pcap-baseline mpps=$(paste -sd, "$TMP/base.mpps") median_mpps=$(median < "$TMP/base.mpps")"
@@ -273,8 +278,7 @@ PKTS=$(kv "$TMP/base.1.txt" packets total)
 BYTES=$(kv "$TMP/base.1.txt" packets bytes)
 FLOW_BYTES=$(kv "$TMP/scr.1.txt" memory flow_bytes)
 FLOWS_SEEN=$(kv "$TMP/scr.1.txt" flows total)
-BUILDTYPE=$(meson introspect --buildoptions "$BUILD" 2>/dev/null |
-	/usr/bin/python3 -c 'import json,sys; o={x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o.get("buildtype"), "b_sanitize=" + str(o.get("b_sanitize")), "b_ndebug=" + str(o.get("b_ndebug")))' 2>/dev/null || echo unknown)
+BUILDTYPE=$(build_type)
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 REV=$(tree_rev)
 
