@@ -193,11 +193,18 @@ int scr_envcap_parse(const uint8_t *line, uint32_t len, enum scr_env_cmd *cmd,
 		[V_HELO] = SCR_ENV_HELO, [V_EHLO] = SCR_ENV_EHLO,
 		[V_MAIL] = SCR_ENV_MAIL, [V_RCPT] = SCR_ENV_RCPT,
 	};
+	const uint8_t *nul;
 	unsigned v;
 	uint32_t i, s;
 
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
+	/* smtpd takes the line without its CRLF as a C string: for it the
+	 * command ends at a NUL ("DATA\0x" is DATA, "RCPT TO:<a\0b>" has no
+	 * closing bracket), and an argument never holds one */
+	nul = memchr(line, '\0', len);
+	if (nul != NULL)
+		len = (uint32_t)(nul - line);
 	v = verb_of(line, len);
 	if (v == V_MAX)
 		return 0;

@@ -35,7 +35,8 @@
  *	  bits.
  *	scr_envcap_stop(c, pool): the session is over; its buffer is freed.
  *	scr_envcap_parse(line, len, &cmd, &arg, &arg_len): one command line
- *	  without its LF; 1 for a reported command, 2 for DATA, BDAT or
+ *	  without its LF, read as smtpd reads it (up to a NUL); 1 for a
+ *	  reported command (its argument holds no NUL), 2 for DATA, BDAT or
  *	  STARTTLS (the capture ends), 0 for other lines, -1 for a reported
  *	  verb with a malformed or over-long argument.
  * THREADING

@@ -4,8 +4,8 @@
  * and its odd forms (MAIL FROM: <a>, <>, SIZE= parameters, source routes,
  * lower case), lines not reported (malformed, over-long, other verbs),
  * the end at DATA/BDAT/STARTTLS; every case again with the stream split at
- * each byte and fed one byte at a time; retransmissions, gaps and an
- * empty buffer pool.
+ * each byte and fed one byte at a time; lines with NUL bytes, read as
+ * smtpd reads them; retransmissions, gaps and an empty buffer pool.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,12 +73,15 @@ struct sink {
 	size_t len;
 };
 
-/* collect - the callback: "CMD arg|" appended */
+/* collect - the callback: "CMD arg|" appended; an argument never holds
+ * a NUL (smtpd would not have seen the bytes after it) */
 static int collect(void *arg, enum scr_env_cmd cmd, const uint8_t *a, uint32_t a_len)
 {
 	struct sink *s = arg;
 	int n = snprintf(s->out + s->len, OUT_MAX - s->len, "%s %.*s|",
 			 cmd_name[cmd], (int)a_len, (const char *)a);
+
+	assert_null(memchr(a, '\0', a_len));
 
 	assert_true(n > 0 && (size_t)n < OUT_MAX - s->len);
 	s->len += (size_t)n;
@@ -128,33 +131,78 @@ static unsigned run(const uint8_t *p, size_t len, size_t split, size_t step,
 	return r;
 }
 
+/* check - a stream split at every byte, then fed a byte at a time:
+ * always want reported, and SCR_ENVCAP_R_BAD as bad says */
+static void check(const char *label, const uint8_t *p, size_t len,
+		  const char *want, unsigned bad, struct scr_envcap_pool *pool)
+{
+	struct sink s;
+	size_t split;
+	unsigned r;
+
+	for (split = 0; split <= len; split++) {
+		r = run(p, len, split, 0, pool, &s);
+		if (strcmp(s.out, want) != 0 || !!(r & SCR_ENVCAP_R_BAD) != bad)
+			fail_msg("%s (split at %zu): got \"%s\" bad %u, want \"%s\" bad %u",
+				 label, split, s.out, !!(r & SCR_ENVCAP_R_BAD), want, bad);
+	}
+	r = run(p, len, 0, 1, pool, &s);
+	if (strcmp(s.out, want) != 0)
+		fail_msg("%s (byte by byte): got \"%s\", want \"%s\"", label, s.out, want);
+}
+
 static void test_cases(void **state)
 {
 	struct scr_envcap_pool *pool = scr_envcap_pool_create(4);
 	static uint8_t buf[2048];
-	struct sink s;
-	size_t k, split;
+	size_t k;
 
 	(void)state;
 	assert_non_null(pool);
 	for (k = 0; k < NELEM(cases); k++) {
 		size_t len = expand(cases[k].stream, (char *)buf, sizeof(buf));
-		unsigned r;
 
-		for (split = 0; split <= len; split++) {
-			r = run(buf, len, split, 0, pool, &s);
-			if (strcmp(s.out, cases[k].want) != 0 ||
-			    !!(r & SCR_ENVCAP_R_BAD) != cases[k].bad)
-				fail_msg("%s (split at %zu): got \"%s\" bad %u, want \"%s\" bad %u",
-					 cases[k].label, split, s.out,
-					 !!(r & SCR_ENVCAP_R_BAD), cases[k].want,
-					 cases[k].bad);
-		}
-		r = run(buf, len, 0, 1, pool, &s);
-		if (strcmp(s.out, cases[k].want) != 0)
-			fail_msg("%s (byte by byte): got \"%s\", want \"%s\"",
-				 cases[k].label, s.out, cases[k].want);
+		check(cases[k].label, buf, len, cases[k].want, cases[k].bad, pool);
 	}
+	scr_envcap_pool_destroy(pool);
+}
+
+/* binary cases: streams with NUL bytes, lengths given */
+struct bcase {
+	const char *label;
+	const char *stream;
+	size_t len;
+	const char *want;	/* as in ecase; arguments hold no NUL */
+	unsigned bad;
+};
+#define BC(label, lit, want, bad) {label, lit, sizeof(lit) - 1, want, bad}
+
+static const struct bcase bcases[] = {
+	/* smtpd reads a command line as a C string: it ends at a NUL */
+	BC("HELO name cut at a NUL", "EHLO good.example\0bad.invalid\r\n",
+	   "EHLO good.example|", 0),
+	BC("bracket after a NUL is not there",
+	   "RCPT TO:<a\0b@d.example>\r\nRCPT TO:<u@d.example>\r\n",
+	   "RCPT u@d.example|", 1),
+	BC("DATA then a NUL is DATA: the body is not read",
+	   "MAIL FROM:<a@b.example>\r\nDATA\0x\r\nRCPT TO:<u@d.example>\r\n",
+	   "MAIL a@b.example|", 0),
+	BC("parameters after a NUL", "MAIL FROM:<a@b.example>\0 SIZE=1\r\n",
+	   "MAIL a@b.example|", 0),
+	BC("a line that is only a NUL", "\0\r\nHELO x\r\n", "HELO x|", 0),
+};
+
+/* test_nul - the streams with NUL bytes, as test_cases runs its own */
+static void test_nul(void **state)
+{
+	struct scr_envcap_pool *pool = scr_envcap_pool_create(4);
+	size_t k;
+
+	(void)state;
+	assert_non_null(pool);
+	for (k = 0; k < NELEM(bcases); k++)
+		check(bcases[k].label, (const uint8_t *)bcases[k].stream, bcases[k].len,
+		      bcases[k].want, bcases[k].bad, pool);
 	scr_envcap_pool_destroy(pool);
 }
 
@@ -214,6 +262,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_nul),
 		cmocka_unit_test(test_retransmit_and_gap),
 		cmocka_unit_test(test_pool_empty),
 	};
