@@ -17,6 +17,18 @@
  *	per-client limit (2) and a short command time limit (3 s) apply.
  *	Bit 0x20 of byte 0 sets replay's ack_confirm (failures wait for the
  *	server's ACK; the script's jitter makes contradicting copies).
+ *	Bit 0x02 of byte 0 picks the engine: clear, the one every mode
+ *	builds for this main.cf (scr_scan_create_needed: its patterns need
+ *	no Hyperscan, the SMTP machine matches them itself); set, one whose
+ *	patterns add examples/signatures' three, which only Hyperscan
+ *	matches, so every undecided flow scans a stream (opened, fed across
+ *	segments, closed; the pool runs dry under the crowd).
+ *	Bit 0x04 of byte 0 turns on reply bans and envelope checks, answered
+ *	from inside the event as replay answers them: every second server
+ *	reply the engine reports bans its client (scr_engine_reply_ban); a
+ *	MAIL FROM or RCPT TO argument whose first byte is odd is rejected
+ *	(scr_engine_envelope; drop when that byte's bit 1 is set, else
+ *	enforce).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,8 +39,10 @@
 #include "scr_hash.h"
 
 static struct scr_policy pol;
-static struct scr_scan_db *db;
-static struct scr_engine *eng;
+static struct scr_scan_db *db[2];	/* words only, with signatures */
+static struct scr_engine *engs[2];
+static struct scr_engine *eng;		/* this input's */
+static unsigned replies;		/* this input's reply events */
 static uint64_t events;
 
 static const char conf[] =
@@ -43,6 +57,17 @@ static const char conf[] =
 	"smtpscreen_flow_table_size = 1024\n"
 	"postscreen_client_connection_count_limit = 2\n"
 	"postscreen_command_time_limit = ${stress?{1}:{3}}s\n";
+
+/* examples/signatures: patterns that need Hyperscan streams */
+static const struct scr_scan_pattern sigs[] = {
+	{"bare_ip_helo", "^(HELO|EHLO) [0-9]{1,3}(\\.[0-9]{1,3}){3}$", 1,
+	 SCR_PAT_LINE, SCR_TEST_HELO, "fuzz:1"},
+	{"windows_pc_helo", "^(HELO|EHLO) WIN-[A-Z0-9]{11}$", 1,
+	 SCR_PAT_LINE, SCR_TEST_HELO, "fuzz:2"},
+	{"proxy_probe", "^CONNECT [^ ]+:25 HTTP\\/1\\.[01]$", 1,
+	 SCR_PAT_LINE, SCR_TEST_NON_SMTP, "fuzz:3"},
+};
+#define NSIGS (sizeof(sigs) / sizeof(sigs[0]))
 
 /* on_client - every client is new */
 static void on_client(void *arg, const struct scr_flow_key *k, uint64_t now,
@@ -64,12 +89,22 @@ static void on_event(void *arg, const struct scr_event *ev)
 	if (memchr(ev->after, '\0', sizeof(ev->after)) == NULL)
 		abort();
 	events++;
+	if (ev->type == SCR_EV_REPLY && (++replies & 1) == 0)
+		(void)scr_engine_reply_ban(eng, &ev->key, replies, ev->ts_ns);
+	if (ev->type == SCR_EV_ENVELOPE) {
+		if (ev->arg_len >= SCR_ENV_ARG_MAX || strlen(ev->arg) != ev->arg_len)
+			abort();
+		if (ev->arg_len > 0 && (ev->arg[0] & 1))
+			(void)scr_engine_envelope(eng, &ev->key, (ev->arg[0] & 2) ?
+						  SCR_ACT_DROP : SCR_ACT_ENFORCE,
+						  ev->ts_ns);
+	}
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct scr_engine_hooks h = {.client = on_client, .event = on_event};
-	struct scr_scan_pattern *pats;
+	struct scr_scan_pattern *pats, *all;
 	size_t n;
 	char err[256];
 	struct ctl_conf *c;
@@ -82,12 +117,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (c == NULL || ctl_conf_policy(c, &pol, err, sizeof(err)) ||
 	    ctl_conf_patterns(c, &pats, &n, err, sizeof(err)))
 		abort();
-	db = scr_scan_create(pats, n, err, sizeof(err));
+	pol.envelope = true;	/* the engines keep envelope state (bit 0x04) */
+	db[0] = scr_scan_create_needed(pats, n, err, sizeof(err));
+	all = calloc(n + NSIGS, sizeof(*all));
+	if (all == NULL)
+		abort();
+	memcpy(all, pats, n * sizeof(*all));
+	memcpy(all + n, sigs, sizeof(sigs));
+	db[1] = scr_scan_create(all, n + NSIGS, err, sizeof(err));
+	free(all);
 	ctl_conf_patterns_free(pats, n);
 	ctl_conf_destroy(c);
-	eng = db ? scr_engine_create(&pol, db, &h) : NULL;
-	if (eng == NULL)
+	/* the two paths this target is for: no streams, streams */
+	if (db[0] == NULL || db[1] == NULL || scr_scan_stream_size(db[0]) != 0 ||
+	    scr_scan_stream_size(db[1]) == 0)
 		abort();
+	for (unsigned k = 0; k < 2; k++) {
+		engs[k] = db[k] ? scr_engine_create(&pol, db[k], &h) : NULL;
+		if (engs[k] == NULL)
+			abort();
+	}
 	return 0;
 }
 
@@ -156,6 +205,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	eng = engs[(data[0] & 0x02) != 0];
+	replies = 0;
+	pol.reply_ban = pol.envelope = (data[0] & 0x04) != 0;
 	scr_engine_reset(eng);
 	pol.ack_confirm = (data[0] & 0x20) != 0;	/* the engine reads pol */
 	scr_engine_set_pressure(eng, (data[0] & 0x40) != 0, ts);
