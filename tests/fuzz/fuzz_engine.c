@@ -28,7 +28,16 @@
  *	reply the engine reports bans its client (scr_engine_reply_ban); a
  *	MAIL FROM or RCPT TO argument whose first byte is odd is rejected
  *	(scr_engine_envelope; drop when that byte's bit 1 is set, else
- *	enforce).
+ *	enforce); with it, client frames may wait for the answers
+ *	(SCR_FRAME_WAIT_OK) and a flow notes its DNSBL answer pending (host
+ *	mode's dnsbl_wait).
+ *	In script mode a segment header of 0xff is not a segment: its
+ *	length byte is a control-plane message for the session's flow,
+ *	applied between bursts as ctl_live_worker_apply applies them: low 3
+ *	bits 0-2 a DNSBL answer (FAIL with the score in the top 5 bits,
+ *	ALLOW, NEUTRAL), 3 PASS OLD, 4 an envelope answer, 5 the envelope
+ *	wait over, 6 an envelope reject (drop with bit 3, else enforce), 7
+ *	an expiry sweep (scr_engine_expire).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -195,6 +204,46 @@ static void crowd(unsigned k, uint64_t *ts, uint64_t *pkt)
 		scr_engine_burst(eng, fr, m);
 }
 
+/* control - one control-plane message a for the scripted session */
+static void control(uint8_t a, uint16_t cport, uint64_t ts)
+{
+	struct scr_flow_key k = {.client_port = cport, .server_port = 25, .family = 4};
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t cli[4] = {198, 18, 0, 10}, srv[4] = {198, 19, 255, 1};
+
+	memcpy(k.client.b, v4mapped, 12);
+	memcpy(k.client.b + 12, cli, 4);
+	memcpy(k.server.b, v4mapped, 12);
+	memcpy(k.server.b + 12, srv, 4);
+	switch (a & 7) {
+	case 0:
+		(void)scr_engine_dnsbl(eng, &k, a >> 3, SCR_DNSBL_FAIL, ts);
+		break;
+	case 1:
+		(void)scr_engine_dnsbl(eng, &k, 0, SCR_DNSBL_ALLOW, ts);
+		break;
+	case 2:
+		(void)scr_engine_dnsbl(eng, &k, 0, SCR_DNSBL_NEUTRAL, ts);
+		break;
+	case 3:
+		(void)scr_engine_pass_old(eng, &k, ts);
+		break;
+	case 4:
+		(void)scr_engine_envelope_answer(eng, &k);
+		break;
+	case 5:
+		(void)scr_engine_envelope_done(eng, &k);
+		break;
+	case 6:
+		(void)scr_engine_envelope(eng, &k, (a & 8) ? SCR_ACT_DROP :
+					  SCR_ACT_ENFORCE, ts);
+		break;
+	default:
+		scr_engine_expire(eng, ts);
+		break;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[2048];
@@ -207,7 +256,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	eng = engs[(data[0] & 0x02) != 0];
 	replies = 0;
-	pol.reply_ban = pol.envelope = (data[0] & 0x04) != 0;
+	pol.reply_ban = pol.envelope = pol.dnsbl_wait = (data[0] & 0x04) != 0;
 	scr_engine_reset(eng);
 	pol.ack_confirm = (data[0] & 0x20) != 0;	/* the engine reads pol */
 	scr_engine_set_pressure(eng, (data[0] & 0x40) != 0, ts);
@@ -246,6 +295,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					((h & 0x0c) == 0x0c ? 0x04 : 0);
 
 			off += 2;
+			if (h == 0xff) {	/* a control message, between bursts */
+				if (nf)
+					scr_engine_burst(eng, fr, nf);
+				nf = 0;
+				control((uint8_t)n, cport, ts);
+				continue;
+			}
 			if (n > size - off)
 				n = (uint32_t)(size - off);
 			if (nf == SCR_BURST) {
@@ -264,7 +320,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 * front end sets them (RELEASED out of turn included) */
 			fr[nf].flags = (uint8_t)(((h & 0x40) ? SCR_FRAME_HOLD_OK : 0) |
 				((h & 0x0c) == 0x04 ? SCR_FRAME_RELEASED : 0) |
-				((h & 0x0c) == 0x08 && !d ? SCR_FRAME_INSIDE : 0));
+				((h & 0x0c) == 0x08 && !d ? SCR_FRAME_INSIDE : 0) |
+				(pol.envelope && !d ? SCR_FRAME_WAIT_OK : 0));
 			nf++;
 			if (jitter == 0)
 				seq[d] += n;
