@@ -1586,6 +1586,14 @@ static uint32_t sweep_due(struct scr_engine *e)
 	return (uint32_t)(owed / SWEEP_PERIOD_MS);
 }
 
+/* sweep_whole - the hand over the whole table now: it owes nothing */
+static void sweep_whole(struct scr_engine *e)
+{
+	sweep(e, e->ft->cap);
+	e->swept_ms = e->now_ms;
+	e->sweep_owed = 0;
+}
+
 /* set_time - the engine clock follows the input's timestamps. Never
  * backwards: captures are not always sorted. A jump longer than
  * CLOCK_STEP_MS (captures of different months in one replay, a live
@@ -1607,9 +1615,7 @@ static void set_time(struct scr_engine *e, uint64_t ts_ns)
 		return;
 	while (ms - e->now_ms > CLOCK_STEP_MS) {
 		e->now_ms += CLOCK_STEP_MS;
-		sweep(e, e->ft->cap);
-		e->swept_ms = e->now_ms;
-		e->sweep_owed = 0;
+		sweep_whole(e);
 	}
 	e->now_ms = ms;
 }
@@ -2037,9 +2043,7 @@ int scr_engine_pass_old(struct scr_engine *e, const struct scr_flow_key *k,
 void scr_engine_expire(struct scr_engine *e, uint64_t now_ns)
 {
 	set_time(e, now_ns);
-	sweep(e, e->ft->cap);
-	e->swept_ms = e->now_ms;
-	e->sweep_owed = 0;
+	sweep_whole(e);
 	apply_gone(e);
 	stress_update(e);
 }
