@@ -54,6 +54,10 @@ static struct scr_engine *eng;		/* this input's */
 static unsigned replies;		/* this input's reply events */
 static uint64_t events;
 
+/* the scripted session's client and server (198.18.0.10, 198.19.255.1) */
+#define CLIENT_IP 0xc612000au
+#define SERVER_IP 0xc613ff01u
+
 static const char conf[] =
 	"myhostname = mx.example.test\n"
 	"postscreen_greet_action = enforce\n"
@@ -142,7 +146,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	    scr_scan_stream_size(db[1]) == 0)
 		abort();
 	for (unsigned k = 0; k < 2; k++) {
-		engs[k] = db[k] ? scr_engine_create(&pol, db[k], &h) : NULL;
+		engs[k] = scr_engine_create(&pol, db[k], &h);
 		if (engs[k] == NULL)
 			abort();
 	}
@@ -167,8 +171,8 @@ static uint32_t frame(uint8_t *b, int from_client, uint8_t flags, uint32_t seq,
 	put16(b + 16, 40 + n);
 	b[22] = 64;
 	b[23] = 6;
-	put32(b + 26, from_client ? 0xc612000a : 0xc613ff01);
-	put32(b + 30, from_client ? 0xc613ff01 : 0xc612000a);
+	put32(b + 26, from_client ? CLIENT_IP : SERVER_IP);
+	put32(b + 30, from_client ? SERVER_IP : CLIENT_IP);
 	put16(b + 34, from_client ? cport : 25);
 	put16(b + 36, from_client ? 25 : cport);
 	put32(b + 38, seq);
@@ -204,17 +208,21 @@ static void crowd(unsigned k, uint64_t *ts, uint64_t *pkt)
 		scr_engine_burst(eng, fr, m);
 }
 
+/* v4_mapped - ip as the engine keeps an IPv4 address (::ffff:a.b.c.d) */
+static void v4_mapped(struct scr_addr *a, uint32_t ip)
+{
+	memset(a->b, 0, 10);
+	a->b[10] = a->b[11] = 0xff;
+	put32(a->b + 12, ip);
+}
+
 /* control - one control-plane message a for the scripted session */
 static void control(uint8_t a, uint16_t cport, uint64_t ts)
 {
 	struct scr_flow_key k = {.client_port = cport, .server_port = 25, .family = 4};
-	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	static const uint8_t cli[4] = {198, 18, 0, 10}, srv[4] = {198, 19, 255, 1};
 
-	memcpy(k.client.b, v4mapped, 12);
-	memcpy(k.client.b + 12, cli, 4);
-	memcpy(k.server.b, v4mapped, 12);
-	memcpy(k.server.b + 12, srv, 4);
+	v4_mapped(&k.client, CLIENT_IP);
+	v4_mapped(&k.server, SERVER_IP);
 	switch (a & 7) {
 	case 0:
 		(void)scr_engine_dnsbl(eng, &k, a >> 3, SCR_DNSBL_FAIL, ts);
