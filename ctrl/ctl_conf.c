@@ -179,6 +179,7 @@ static const struct ctl_param ctl_params[] = {
 	{ "line_length_limit", "2048", CTL_T_INT, 0, 1, IMAX, CTL_PF_USED | CTL_PF_GLOBAL },
 	{ "compatibility_level", "0", CTL_T_STR, 0, 0, 0, CTL_PF_USED | CTL_PF_GLOBAL },
 	{ "respectful_logging", "${{$compatibility_level} <level {3.6} ? {no} : {yes}}", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_GLOBAL },
+	{ "smtputf8_enable", "${{$compatibility_level} <level {1} ? {no} : {yes}}", CTL_T_BOOL, 0, 0, 0, CTL_PF_USED | CTL_PF_GLOBAL },
 	{ "data_directory", "/var/lib/postfix", CTL_T_STR, 0, 0, 0, CTL_PF_GLOBAL },
 	/* smtpscreen's own */
 	{ "smtpscreen_ports", "25", CTL_T_PORTS, 0, 1, 8, CTL_PF_USED | CTL_PF_OURS },
@@ -1776,6 +1777,7 @@ int ctl_conf_policy(const struct ctl_conf *conf, struct scr_policy *pol,
 	pol->greet_wait_ns = ctl_get_time(conf, "postscreen_greet_wait") *
 			     1000000000ull;
 	pol->helo_required = ctl_get_bool(conf, "postscreen_helo_required");
+	pol->smtputf8 = ctl_get_bool(conf, "smtputf8_enable");
 	pol->command_count_limit =
 		(uint32_t)ctl_get_int(conf, "postscreen_command_count_limit");
 	pol->line_length_limit = (uint32_t)ctl_get_int(conf, "line_length_limit");
@@ -2127,7 +2129,9 @@ static int ctl_forbidden(const struct ctl_conf *conf, struct ctl_pats *ps,
 					 wh, pname);
 				return -EINVAL;
 			}
-			snprintf(re, sizeof(re), "^%s[ \\t\\r\\n]", esc);
+			/* postscreen's command word: the line up to a
+			 * space, a NUL or its CRLF (a tab is part of it) */
+			snprintf(re, sizeof(re), "^%s(?:[ \\x00]|\\r?$)", esc);
 			snprintf(name, sizeof(name), "forbidden_%.*s",
 				 (int)(tlen > 40 ? 40 : tlen), tok);
 			ret = ctl_pat_add(ps, name, re, 1, SCR_PAT_COMMAND,
@@ -2250,7 +2254,7 @@ static int ctl_helo_names(const struct ctl_conf *conf, struct ctl_pats *ps,
 			snprintf(err, errlen, "%s: %s: name too long", wh, pname);
 			return -EINVAL;
 		}
-		snprintf(re, sizeof(re), "^(?:HELO|EHLO)[ \\t]+%s[ \\t]*\\r?\\n", esc);
+		snprintf(re, sizeof(re), "^(?:HELO|EHLO) [ \\t]*%s[ \\t]*\\r?\\n", esc);
 		snprintf(name, sizeof(name), "helo_own_%.*s",
 			 (int)(tlen > 80 ? 80 : tlen), tok);
 		ret = ctl_pat_add(ps, name, re, 1, SCR_PAT_LINE, SCR_TEST_HELO, wh);

@@ -381,13 +381,16 @@ static int ctl_log_fail(const struct ctl_log *log, const struct scr_event *ev,
 				"%.100s: %s", c, cp, after, esc);
 	case SCR_TEST_NON_SMTP: {
 		/* postscreen: command word (printable) then the escaped rest of
-		 * the line, "%.100s %s", the line without CRLF */
+		 * the line, "%.100s %s", the line without CRLF read as a C
+		 * string (up to a NUL); the word is its first token between
+		 * spaces, and the rest begins after the one space that ended it */
 		char word[SCR_EV_TEXT_MAX + 1];
-		size_t e = n, w = 0, r;
+		const uint8_t *nul = memchr(ev->text, '\0', n);
+		size_t e = nul != NULL ? (size_t)(nul - ev->text) : n, w = 0, r;
 
-		if (e > 0 && ev->text[e - 1] == '\n')
+		if (nul == NULL && e > 0 && ev->text[e - 1] == '\n')
 			e--;
-		if (e > 0 && ev->text[e - 1] == '\r')
+		if (nul == NULL && e > 0 && ev->text[e - 1] == '\r')
 			e--;
 		while (w < e && ev->text[w] == ' ')
 			w++;
@@ -395,7 +398,7 @@ static int ctl_log_fail(const struct ctl_log *log, const struct scr_event *ev,
 		while (r < e && ev->text[r] != ' ')
 			r++;
 		ctl_printable(ev->text + w, r - w, word, sizeof(word));
-		while (r < e && ev->text[r] == ' ')
+		if (r < e)
 			r++;
 		ctl_log_escape(ev->text + r, e - r, esc, sizeof(esc));
 		return snprintf(buf, len, "NON-SMTP COMMAND from [%s]:%s after %s: "

@@ -344,7 +344,7 @@ static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
 			struct scr_scan_words *w = &db->words;
 
 			if (p->caseless && w->n < SCR_SCAN_WORDS_MAX &&
-			    simple_form(p->regex, "^", "[ \\t\\r\\n]", w->word[w->n],
+			    simple_form(p->regex, "^", "(?:[ \\x00]|\\r?$)", w->word[w->n],
 					SCR_SCAN_WORD_LEN, &w->len[w->n])) {
 				w->n++;
 				continue;
@@ -356,7 +356,7 @@ static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
 			struct scr_scan_words *w = &db->words;
 
 			if (p->caseless && w->nnames < SCR_SCAN_WORDS_MAX &&
-			    simple_form(p->regex, "^(?:HELO|EHLO)[ \\t]+",
+			    simple_form(p->regex, "^(?:HELO|EHLO) [ \\t]*",
 					"[ \\t]*\\r?\\n", w->name[w->nnames],
 					SCR_SCAN_NAME_LEN, &w->name_len[w->nnames])) {
 				w->nnames++;

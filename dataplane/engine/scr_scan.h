@@ -110,7 +110,7 @@ struct scr_scan_words {
 	uint8_t word[SCR_SCAN_WORDS_MAX][SCR_SCAN_WORD_LEN];	/* upper case */
 	uint64_t first[4];	/* bit b: a command word starting with byte b
 				 * matches a class pattern */
-	/* Own HELO names, ctrl's "^(?:HELO|EHLO)[ \t]+NAME[ \t]*\r?\n"
+	/* Own HELO names, ctrl's "^(?:HELO|EHLO) [ \t]*NAME[ \t]*\r?\n"
 	 * (smtpscreen_helo_own_names), caseless: */
 	unsigned nnames;
 	uint8_t name_len[SCR_SCAN_WORDS_MAX];

@@ -17,14 +17,22 @@
  *	line (outq). The EHLO reply is searched for the PIPELINING keyword.
  *
  *	Client side: each line is a command (or a SASL response while an AUTH
- *	exchange runs). The command word (first token, split on space or tab,
- *	leading white space skipped) is matched against the verbs postscreen
- *	knows (its command table) while it arrives. Pipelining is judged when
- *	the first byte of a new line arrives: replies are outstanding and the
- *	server did not announce PIPELINING in its EHLO reply, the client used
- *	HELO, or the last command ends a command group. Non-SMTP: an unknown
- *	word that is a header label (Postfix is_header()) or that a
- *	postscreen_forbidden_commands pattern matched at the word's start.
+ *	exchange runs). The command word is postscreen's: the line is a C
+ *	string (a NUL ends it, and nothing after the NUL is parsed), leading
+ *	spaces are skipped and the word ends at a space; a tab or a CR that
+ *	is not the line's last byte belongs to the word. It is matched against
+ *	the verbs postscreen knows (its command table) while it arrives. A
+ *	HELO name ends at a space, tab or CR, as smtpd reads it. Pipelining
+ *	is judged when the first byte of a new line arrives: replies are
+ *	outstanding and the server did not announce PIPELINING in its EHLO
+ *	reply, the client used HELO, or the last command ends a command
+ *	group. Non-SMTP: an unknown word that is a header label (Postfix
+ *	is_header(): name characters, then tabs, then ':'), that is not UTF-8
+ *	(with smtputf8_enable, as postscreen) or that a
+ *	postscreen_forbidden_commands entry matches: a plain word or a
+ *	"^[...]" class is decided here on the word itself, other regular
+ *	expressions by Hyperscan on the line from its start (so not on a line
+ *	that begins with a space).
  *
  *	The Hyperscan scanner (scr_scan) is only consulted for the ctrl
  *	patterns (forbidden commands, own HELO names, signatures); bare LF and
@@ -94,9 +102,18 @@
 #define F_SRV_MORE	(1u << 20)	/* the last server line was "NNN-": the
 					 * reply goes on */
 #define F_UNDECIDED	(1u << 21)	/* a test could not be decided */
+#define F_HDR_TAB	(1u << 22)	/* word so far: header name, then tabs */
+#define F_FORBID	(1u << 23)	/* word: a forbidden word, or its first
+					 * byte in a forbidden class */
+#define F_CUT		(1u << 24)	/* a NUL ended the command text: the
+					 * rest of the line is not read */
+#define F_U8_SHIFT	25		/* word: UTF-8 state (utf8_step) */
+#define F_U8_MASK	(7u << F_U8_SHIFT)
+#define F_U8_BAD	(1u << 28)	/* word: not UTF-8 */
 
 #define F_LINE_MASK	(F_CLI_CR | F_LEAD_WS | F_HDR_CHAR | F_HDR_YES \
-			 | F_HDR_NO | F_NOSCAN)
+			 | F_HDR_NO | F_NOSCAN | F_HDR_TAB | F_FORBID | F_CUT \
+			 | F_U8_MASK | F_U8_BAD)
 
 /* HELO name check flags (struct scr_smtp.h_flags). */
 #define H_BAD		(1u << 0)	/* not a valid name or literal */
@@ -250,7 +267,7 @@ void scr_smtp_words_build(struct scr_smtp_words *w, const struct scr_scan_words 
 /* Own HELO names: a HELO/EHLO line's mask keeps its verb's bit and, in
  * CAND_WORDS, the names the line may still be. Bytes between the verb and
  * the name must be blanks, after it blanks and a CR right before the LF
- * (ctrl's "^(?:HELO|EHLO)[ \t]+NAME[ \t]*\r?\n"). */
+ * (ctrl's "^(?:HELO|EHLO) [ \t]*NAME[ \t]*\r?\n"). */
 
 /* name_char - byte h_total - 1 of the HELO name */
 static inline __attribute__((always_inline)) void
@@ -931,6 +948,47 @@ static void scr_smtp_line_fail(struct scr_smtp_cur *c, struct scr_smtp *s,
 	scr_smtp_line_text(d, c, s, true);
 }
 
+/* UTF-8 states: what the word's next byte must be (Postfix
+ * valid_utf8_string(), RFC 3629). */
+enum {
+	U8_LEAD = 0,		/* any ASCII byte or a lead byte */
+	U8_TAIL1,		/* one tail byte (80-BF) to come */
+	U8_TAIL2,		/* two */
+	U8_TAIL3,		/* three */
+	U8_E0,			/* after E0: A0-BF (no overlong form), one more */
+	U8_ED,			/* after ED: 80-9F (no surrogate), one more */
+	U8_F0,			/* after F0: 90-BF (no overlong form), two more */
+	U8_F4,			/* after F4: 80-8F (up to U+10FFFF), two more */
+};
+
+/* utf8_step - byte c of the command word through the UTF-8 check (only
+ * bytes from 0x80 up, or any byte inside a sequence) */
+static void utf8_step(struct scr_smtp *s, uint8_t c)
+{
+	unsigned st = (s->flags & F_U8_MASK) >> F_U8_SHIFT, next;
+
+	if (st == U8_LEAD) {
+		if (c < 0xc2 || c > 0xf4)
+			goto bad;	/* a tail, an overlong lead, past U+10FFFF */
+		next = c < 0xe0 ? U8_TAIL1 : c == 0xe0 ? U8_E0 : c == 0xed ? U8_ED
+			: c < 0xf0 ? U8_TAIL2 : c == 0xf0 ? U8_F0 : c == 0xf4 ? U8_F4
+			: U8_TAIL3;
+	} else {
+		uint8_t lo = st == U8_E0 ? 0xa0 : st == U8_F0 ? 0x90 : 0x80;
+		uint8_t hi = st == U8_ED ? 0x9f : st == U8_F4 ? 0x8f : 0xbf;
+
+		if (c < lo || c > hi)
+			goto bad;
+		next = st == U8_TAIL1 ? U8_LEAD
+			: st == U8_TAIL2 || st == U8_E0 || st == U8_ED ? U8_TAIL1
+			: U8_TAIL2;
+	}
+	s->flags = (s->flags & ~F_U8_MASK) | next << F_U8_SHIFT;
+	return;
+bad:
+	s->flags = (s->flags & ~F_U8_MASK) | F_U8_BAD;
+}
+
 /* scr_smtp_word_char - one byte of the command word: the candidates that
  * have it at this position stay */
 
@@ -939,15 +997,20 @@ scr_smtp_word_char(const struct scr_smtp_words *w, struct scr_smtp *s, uint8_t c
 {
 	s->cand &= s->wlen < SCR_SMTP_WORD_MAX ? w->at[s->wlen][c] : 0;
 	if (s->wlen == 0 && (w->first[c >> 6] >> (c & 63) & 1))
-		s->hits |= SCR_SCAN_COMMAND;
+		s->flags |= F_FORBID;
 	if (s->wlen < UINT8_MAX)
 		s->wlen++;
-	/* Postfix is_header() on the token: name chars, then ':'. */
+	if ((c >= 0x80 || (s->flags & F_U8_MASK)) && !(s->flags & F_U8_BAD))
+		utf8_step(s, c);
+	/* Postfix is_header() on the token: name chars, tabs, then ':' (a
+	 * space would have ended the token). */
 	if (s->flags & (F_HDR_YES | F_HDR_NO))
 		return;
 	if (c == ':')
 		s->flags |= (s->flags & F_HDR_CHAR) ? F_HDR_YES : F_HDR_NO;
-	else if (c < 0x21 || c >= 0x7f)
+	else if (c == '\t')
+		s->flags |= (s->flags & F_HDR_CHAR) ? F_HDR_TAB : F_HDR_NO;
+	else if (c < 0x21 || c >= 0x7f || (s->flags & F_HDR_TAB))
 		s->flags |= F_HDR_NO;
 	else
 		s->flags |= F_HDR_CHAR;
@@ -963,7 +1026,9 @@ static void scr_smtp_word_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 		: SCR_SMTP_V_UNIMPL;
 
 	if (m & w->forbidden)
-		s->hits |= SCR_SCAN_COMMAND;
+		s->flags |= F_FORBID;
+	if (s->flags & F_U8_MASK)
+		s->flags = (s->flags & ~F_U8_MASK) | F_U8_BAD;	/* cut short */
 	s->cand = v == SCR_SMTP_V_UNIMPL ? 0 : 1u << v;
 	if (!(s->flags & F_HDR_YES))
 		s->flags |= F_HDR_NO;
@@ -1009,7 +1074,8 @@ static void scr_smtp_judge(struct scr_smtp_cur *c, struct scr_smtp *s)
 		unsigned v = scr_smtp_cur_verb(s);
 
 		if (word_done && s->wlen > 0 && !(scr_smtp_verbs[v].flags & VF_KNOWN)
-		    && ((s->flags & F_HDR_YES)
+		    && ((s->flags & (F_HDR_YES | F_FORBID))
+			|| ((s->flags & F_U8_BAD) && env->pol != NULL && env->pol->smtputf8)
 			|| ((s->hits & SCR_SCAN_COMMAND) && !(s->flags & F_LEAD_WS))))
 			scr_smtp_line_fail(c, s, SCR_TEST_NON_SMTP,
 					   scr_smtp_verb_name(s->last_cmd));
@@ -1188,15 +1254,37 @@ static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 	}
 }
 
-/* token_end - the first blank or CR in p[i..to), or to */
-static inline uint32_t token_end(const uint8_t *p, uint32_t i, uint32_t to)
+/* word_end_at - the end of the command word in p[i..to): the first space,
+ * CR or NUL, or to */
+static inline uint32_t word_end_at(const uint8_t *p, uint32_t i, uint32_t to)
 {
-	while (i < to && p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+	while (i < to && p[i] != ' ' && p[i] != '\r' && p[i] != '\0')
 		i++;
 	return i;
 }
 
-/* scr_smtp_word_span - n bytes of the command word (no blank or CR among
+/* name_end_at - the end of the HELO name in p[i..to): the first blank, CR
+ * or NUL, or to */
+static inline uint32_t name_end_at(const uint8_t *p, uint32_t i, uint32_t to)
+{
+	while (i < to && p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\0')
+		i++;
+	return i;
+}
+
+/* word_ends - b ends the command word (a CR only if the LF follows) */
+static inline bool word_ends(uint8_t b)
+{
+	return b == ' ' || b == '\r' || b == '\0';
+}
+
+/* name_ends - b ends the HELO name */
+static inline bool name_ends(uint8_t b)
+{
+	return b == ' ' || b == '\t' || b == '\r' || b == '\0';
+}
+
+/* scr_smtp_word_span - n bytes of the command word (no space, CR or NUL among
  * them), a byte at a time on a copy of the state the compiler can keep
  * in registers (s's fields could alias the tables otherwise) */
 static void scr_smtp_word_span(const struct scr_smtp_words *w, struct scr_smtp *s,
@@ -1209,7 +1297,7 @@ static void scr_smtp_word_span(const struct scr_smtp_words *w, struct scr_smtp *
 	*s = t;
 }
 
-/* scr_smtp_name_span - n bytes of the HELO name (no blank or CR), as
+/* scr_smtp_name_span - n bytes of the HELO name (no blank, CR or NUL), as
  * scr_smtp_word_span does them */
 static void scr_smtp_name_span(const struct scr_smtp_words *w, struct scr_smtp *s,
 			       const uint8_t *p, uint32_t n)
@@ -1261,13 +1349,13 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 	}
 	for (i = from; i < to; i++) {
 		uint8_t b = c->p[i];
-		bool delim = b == ' ' || b == '\t' || b == '\r';
 
 		/* Arguments and SASL responses: only length and the last CR. */
 		if (s->cli_st == SCR_SMTP_CL_ARGS || s->cli_st == SCR_SMTP_CL_SASL) {
 			uint32_t n = to - i;
 
-			if (s->cand & CAND_WORDS)	/* after an own name? */
+			/* after an own name? (a NUL ended what smtpd reads) */
+			if ((s->cand & CAND_WORDS) && !(s->flags & F_CUT))
 				name_rest(s, c->p + i, n);
 
 			s->cli_len = n >= (uint32_t)(UINT16_MAX - s->cli_len) ? UINT16_MAX
@@ -1279,15 +1367,29 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 			break;
 		}
 
-		/* The rest of a command word or HELO name, in one go. */
-		if ((s->cli_st == SCR_SMTP_CL_WORD || s->cli_st == SCR_SMTP_CL_HELO_NAME)
-		    && !delim) {
-			uint32_t e = token_end(c->p, i + 1, to), n = e - i;
+		/* A CR is the line's end only right before the LF (which never
+		 * comes here): postscreen strips just that CR, so one that
+		 * another byte follows belongs to the command word. */
+		if ((s->flags & F_CLI_CR) && (s->cli_st == SCR_SMTP_CL_LEAD ||
+					      s->cli_st == SCR_SMTP_CL_WORD)) {
+			s->cli_st = SCR_SMTP_CL_WORD;
+			scr_smtp_word_char(words, s, '\r');
+		}
 
-			if (s->cli_st == SCR_SMTP_CL_WORD)
+		/* The rest of a command word or HELO name, in one go. */
+		if ((s->cli_st == SCR_SMTP_CL_WORD && !word_ends(b)) ||
+		    (s->cli_st == SCR_SMTP_CL_HELO_NAME && !name_ends(b))) {
+			uint32_t e, n;
+
+			if (s->cli_st == SCR_SMTP_CL_WORD) {
+				e = word_end_at(c->p, i + 1, to);
+				n = e - i;
 				scr_smtp_word_span(words, s, c->p + i, n);
-			else
+			} else {
+				e = name_end_at(c->p, i + 1, to);
+				n = e - i;
 				scr_smtp_name_span(words, s, c->p + i, n);
+			}
 			s->cli_len = n >= (uint32_t)(UINT16_MAX - s->cli_len) ? UINT16_MAX
 				: (uint16_t)(s->cli_len + n);
 			s->flags &= ~F_CLI_CR;
@@ -1301,23 +1403,34 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 			s->flags &= ~F_CLI_CR;
 		switch (s->cli_st) {
 		case SCR_SMTP_CL_LEAD:
-			if (b == ' ' || b == '\t') {
+			if (b == ' ') {
 				s->flags |= F_LEAD_WS;
-			} else if (b == '\r') {
+			} else if (b == '\0') {
 				s->cli_st = SCR_SMTP_CL_ARGS;	/* empty word */
-			} else {
+				s->flags |= F_CUT;
+			} else if (b != '\r') {	/* a CR waits for the next byte */
 				s->cli_st = SCR_SMTP_CL_WORD;
 				scr_smtp_word_char(words, s, b);
 			}
 			break;
-		case SCR_SMTP_CL_WORD:		/* b is a delimiter */
+		case SCR_SMTP_CL_WORD:		/* b: space, CR or NUL */
+			if (b == '\r')
+				break;			/* waits for the next byte */
 			scr_smtp_word_end(c, s);
-			if (s->cli_st == SCR_SMTP_CL_HELO_SP && b != '\r' &&
-			    !(s->flags & F_LEAD_WS))
+			if (b == '\0') {
+				s->cli_st = SCR_SMTP_CL_ARGS;
+				s->flags |= F_CUT;
+			} else if (s->cli_st == SCR_SMTP_CL_HELO_SP &&
+				   !(s->flags & F_LEAD_WS)) {
 				s->cand |= words->names;
+			}
 			break;
 		case SCR_SMTP_CL_HELO_SP:
-			if (!delim) {
+			if (b == '\0') {
+				s->cli_st = SCR_SMTP_CL_ARGS;
+				s->flags |= F_CUT;
+				s->cand &= ~CAND_WORDS;
+			} else if (!name_ends(b)) {
 				s->cli_st = SCR_SMTP_CL_HELO_NAME;
 				scr_smtp_helo_char(s, b);
 				name_char(words, s, b);
@@ -1325,9 +1438,11 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 				s->cand &= ~CAND_WORDS;
 			}
 			break;
-		case SCR_SMTP_CL_HELO_NAME:	/* b is a delimiter */
+		case SCR_SMTP_CL_HELO_NAME:	/* b ends the name */
 			scr_smtp_helo_end(c, s);
 			name_end(words, s);
+			if (b == '\0')
+				s->flags |= F_CUT;
 			break;
 		case SCR_SMTP_CL_ARGS:
 		case SCR_SMTP_CL_SASL:

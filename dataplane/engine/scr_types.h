@@ -163,6 +163,8 @@ struct scr_policy {
 	uint32_t block_ttl_s;			/* smtpscreen_block_ttl */
 	uint64_t greet_wait_ns;			/* postscreen_greet_wait */
 	bool helo_required;			/* postscreen_helo_required */
+	bool smtputf8;				/* smtputf8_enable: a command word
+						 * that is not UTF-8 is non-SMTP */
 	uint32_t command_count_limit;		/* postscreen_command_count_limit */
 	uint32_t line_length_limit;		/* line_length_limit */
 	bool smuggling_enable;			/* smtpscreen_smuggling_enable */

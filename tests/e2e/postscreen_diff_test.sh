@@ -13,7 +13,9 @@
 #   captures port 25 with tcpdump on the server's veth, and replays the capture with
 #     smtpscreen replay -c <the instance's main.cf> --verdicts out.csv --log out.log
 #   For every session (client address + port) smtpscreen's verdict and reasons must
-#   equal what postscreen logged (tests/e2e/lib/psc_verdicts.py). Before that it
+#   equal what postscreen logged (tests/e2e/lib/psc_verdicts.py), and its NON-SMTP
+#   COMMAND, BARE NEWLINE and COMMAND PIPELINING lines must read byte for byte like
+#   postscreen's. Before that it
 #   checks that the harness worked: each behaviour got the postscreen outcome it is
 #   meant to provoke, and the good clients' second sessions were PASS OLD with the
 #   mail accepted by smtpd.
@@ -66,6 +68,15 @@ CLIENTS=(
 	"198.18.10.17 post fail:non_smtp_command"
 	"198.18.10.18 subject fail:non_smtp_command"
 	"198.18.10.19 swaks pass,pass"
+	"198.18.10.20 get_nul fail:non_smtp_command"
+	"198.18.10.21 nul_line unknown"
+	"198.18.10.22 get_tab unknown"
+	"198.18.10.23 tab_get fail:non_smtp_command"
+	"198.18.10.24 space_get fail:non_smtp_command"
+	"198.18.10.25 get_cr unknown"
+	"198.18.10.26 subject_tab fail:non_smtp_command"
+	"198.18.10.27 utf8_bad fail:non_smtp_command"
+	"198.18.10.28 utf8_ok unknown"
 	"$REJECT_IP denylisted blocklisted:access_reject"
 	"$PERMIT_IP allowlisted allowlisted"
 )
@@ -213,4 +224,19 @@ ACTUAL=$E2E_TMP/smtpscreen.csv
 [ -r "$ACTUAL" ] || e2e_fail "smtpscreen replay wrote no verdict file $ACTUAL"
 "$PY" "$E2E_LIB/psc_verdicts.py" compare "$EXPECTED" "$ACTUAL" --behaviours "$BEHAVIOURS" ||
 	e2e_fail "smtpscreen's verdicts differ from postscreen's (capture $CAP, log $MAILLOG)"
+
+# --- the test lines, byte for byte ---------------------------------------------------
+# fail2ban and pflogsumm read these lines: NON-SMTP COMMAND (command word, then the
+# rest of the line as postscreen tokenizes it), BARE NEWLINE and COMMAND PIPELINING
+# must read the same as postscreen's. (PREGREET's "after" delay is a time: not compared.)
+# test_lines FILE PROGRAM - those lines of PROGRAM in FILE, sorted, without the prefix
+test_lines() {
+	grep -oE "$2\[[0-9]+\]: (NON-SMTP COMMAND|BARE NEWLINE|COMMAND PIPELINING) from .*" "$1" |
+		sed -E 's/^[a-z]+\[[0-9]+\]: //' | LC_ALL=C sort
+}
+test_lines "$MAILLOG" postscreen >"$E2E_TMP/lines.postscreen"
+test_lines "$E2E_TMP/smtpscreen.log" smtpscreen >"$E2E_TMP/lines.smtpscreen"
+[ -s "$E2E_TMP/lines.postscreen" ] || e2e_fail "postscreen logged no test line in $MAILLOG"
+diff -u "$E2E_TMP/lines.postscreen" "$E2E_TMP/lines.smtpscreen" ||
+	e2e_fail "smtpscreen's test log lines differ from postscreen's (capture $CAP)"
 e2e_log "PASS: smtpscreen agrees with postscreen on every session"

@@ -21,6 +21,12 @@
 #     get, connect, post
 #                      an HTTP request (GET / CONNECT / POST) instead of SMTP
 #     subject          a header line ("Subject: buy now") as the first command
+#     get_nul, nul_line, get_tab, tab_get, space_get, get_cr, subject_tab,
+#     utf8_bad, utf8_ok
+#                      one odd first command line (ODD_LINES below: NUL bytes, a tab
+#                      or a lone CR where postscreen splits its command word only at
+#                      spaces and reads the line as a C string; a word that is or is
+#                      not UTF-8)
 #     smuggling        a good session whose message hides a second one (SMTP smuggling,
 #                      CVE-2023-51764): "\n.\n" then MAIL FROM:<--smuggle-from>, RCPT,
 #                      DATA and a second message, all in the message's one send()
@@ -59,7 +65,24 @@ import time
 
 BEHAVIOURS = ("good", "denylisted", "allowlisted", "pregreet", "pregreet_teaser",
               "bare_newline", "pipelining", "get", "connect", "post", "subject",
-              "smuggling", "bare_lf_body", "noop_flood")
+              "smuggling", "bare_lf_body", "noop_flood", "get_nul", "nul_line",
+              "get_tab", "tab_get", "space_get", "get_cr", "subject_tab", "utf8_bad",
+              "utf8_ok")
+
+# The odd first lines: what postscreen makes of each (its command word is the
+# first token of the line up to a NUL, split at spaces only) is for the
+# differential test to find out, not for this bot to know.
+ODD_LINES = {
+    "get_nul": b"GET\x00/ HTTP/1.0\r\n",         # word "GET": forbidden
+    "nul_line": b"\x00\x00\x00\r\n",             # no word at all
+    "get_tab": b"GET\t/ HTTP/1.0\r\n",           # word "GET\t/"
+    "tab_get": b"\tGET / HTTP/1.0\r\n",           # word "\tGET"
+    "space_get": b"  GET  / HTTP/1.0\r\n",        # word "GET"
+    "get_cr": b"GET\r/ HTTP/1.0\r\n",            # word "GET\r/"
+    "subject_tab": b"Subject\t: buy now\r\n",     # word "Subject\t:", a header
+    "utf8_bad": b"G\xffT / HTTP/1.0\r\n",         # word not UTF-8
+    "utf8_ok": b"G\xc3\x89T / HTTP/1.0\r\n",      # word in UTF-8, unknown
+}
 
 EXIT_CODES = {"accepted": 0, "rejected": 3, "tempfail": 4, "closed": 5, "reset": 5,
               "answered": 6, "timeout": 1, "error": 1}
@@ -341,6 +364,8 @@ def play_nonsmtp(s, args):
         return res
     if args.behaviour == "subject":
         r = s.command(b"Subject: buy now\r\n")
+    elif args.behaviour in ODD_LINES:
+        r = s.command(ODD_LINES[args.behaviour])
     else:
         r = s.command(http_request(args))
     return "answered" if r.kind() == "ok" else r.kind()
@@ -352,6 +377,7 @@ PLAYERS = {"good": play_good, "denylisted": play_good, "allowlisted": play_good,
            "bare_newline": play_bare_newline, "pipelining": play_pipelining,
            "get": play_nonsmtp, "connect": play_nonsmtp, "post": play_nonsmtp,
            "subject": play_nonsmtp, "noop_flood": play_noop_flood}
+PLAYERS.update((b, play_nonsmtp) for b in ODD_LINES)
 
 
 def run_session(args):

@@ -60,6 +60,7 @@ static uint64_t events;
 
 static const char conf[] =
 	"myhostname = mx.example.test\n"
+	"compatibility_level = 3.6\n"	/* smtputf8_enable = yes */
 	"postscreen_greet_action = enforce\n"
 	"postscreen_pipelining_enable = yes\n"
 	"postscreen_non_smtp_command_enable = yes\n"

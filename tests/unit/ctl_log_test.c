@@ -101,7 +101,7 @@ static void test_lines(void **state)
 		const char *label;
 		struct scr_event ev;
 		const char *want;
-	} t[40];
+	} t[48];
 	size_t n = 0;
 	struct scr_event ev;
 
@@ -145,6 +145,16 @@ static void test_lines(void **state)
 	t[n++] = (typeof(t[0])){ "non-smtp word only, control bytes", fail_ev(SCR_TEST_NON_SMTP, "127.0.0.17", 1, 0, 0, "EHLO",
 		 "\x16\x03\x01\r\n", 5),
 		 "NON-SMTP COMMAND from [127.0.0.17]:1 after EHLO: ??? " };
+	/* postscreen_diff_test.sh has these three from the real postscreen */
+	t[n++] = (typeof(t[0])){ "non-smtp NUL: the line ends there", fail_ev(SCR_TEST_NON_SMTP, "127.0.0.20", 1, 0, 0, "CONNECT",
+		 "GET\0/ HTTP/1.0\r\n", 16),
+		 "NON-SMTP COMMAND from [127.0.0.20]:1 after CONNECT: GET " };
+	t[n++] = (typeof(t[0])){ "non-smtp spaces: the rest after one space", fail_ev(SCR_TEST_NON_SMTP, "127.0.0.24", 1, 0, 0, "CONNECT",
+		 "  GET  / HTTP/1.0\r\n", 19),
+		 "NON-SMTP COMMAND from [127.0.0.24]:1 after CONNECT: GET  / HTTP/1.0" };
+	t[n++] = (typeof(t[0])){ "non-smtp tab: in the word", fail_ev(SCR_TEST_NON_SMTP, "127.0.0.26", 1, 0, 0, "CONNECT",
+		 "Subject\t: buy now\r\n", 19),
+		 "NON-SMTP COMMAND from [127.0.0.26]:1 after CONNECT: Subject?: buy now" };
 	t[n++] = (typeof(t[0])){ "bare newline", fail_ev(SCR_TEST_BARE_NEWLINE, "127.0.0.14", 46633, 0, 0, "CONNECT",
 		 "EHLO bare.example\n", 18),
 		 "BARE NEWLINE from [127.0.0.14]:46633 after EHLO bare.example" };

@@ -28,11 +28,11 @@
 /* The default set: Debian's postscreen_forbidden_commands as ctrl turns it
  * into patterns, plus one own HELO name. */
 static const struct scr_scan_pattern default_pats[] = {
-	{ "CONNECT", "^CONNECT[ \\t\\r\\n]", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
-	{ "GET", "^GET[ \\t\\r\\n]", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
-	{ "POST", "^POST[ \\t\\r\\n]", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
+	{ "CONNECT", "^CONNECT(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
+	{ "GET", "^GET(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
+	{ "POST", "^POST(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
 	{ "Bogus", "^[^A-Z]", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
-	{ "own name", "^(HELO|EHLO)[ \\t]+mx\\.example\\.test\\.?\\r?$", 1,
+	{ "own name", "^(HELO|EHLO) [ \\t]*mx\\.example\\.test\\.?\\r?$", 1,
 	  SCR_PAT_LINE, SCR_TEST_HELO, "smtpscreen_helo_own_names" },
 	{ "sig", "^MAIL FROM:<[^>]*@spam\\.example>", 1, SCR_PAT_LINE,
 	  SCR_TEST_NON_SMTP, "sigs:1" },

@@ -37,11 +37,11 @@
 /* Patterns as ctrl builds them: Debian's postscreen_forbidden_commands,
  * one own HELO name, one signature. */
 static const struct scr_scan_pattern pats[] = {
-	{ "CONNECT", "^CONNECT[ \\t\\r\\n]", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
-	{ "GET", "^GET[ \\t\\r\\n]", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
-	{ "POST", "^POST[ \\t\\r\\n]", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
+	{ "CONNECT", "^CONNECT(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
+	{ "GET", "^GET(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
+	{ "POST", "^POST(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
 	{ "Bogus", "^[^A-Z]", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
-	{ "own name", "^(HELO|EHLO)[ \\t]+mx\\.example\\.test\\.?\\r?$", 1,
+	{ "own name", "^(HELO|EHLO) [ \\t]*mx\\.example\\.test\\.?\\r?$", 1,
 	  SCR_PAT_LINE, SCR_TEST_HELO, "smtpscreen_helo_own_names" },
 	{ "sig", "^MAIL FROM:<[^>]*@spam\\.example>", 1, SCR_PAT_LINE,
 	  SCR_TEST_NON_SMTP, "sigs:1" },
@@ -61,6 +61,8 @@ struct step {
 #define NO_SPLIT	0x04u
 /* every action = drop */
 #define DROP_ALL	0x08u
+/* smtputf8_enable = yes */
+#define UTF8		0x10u
 
 struct smtp_case {
 	const char *label;
@@ -103,9 +105,65 @@ static const struct smtp_case cases[] = {
 	{ "421 greeting after teaser", ALL, 0,
 	  { { 'S', "220-mx teaser\r\n" }, { 'S', "421 busy\r\n" }, EHLO_A },
 	  0, DONE | NOTSMTP, false, NODET },
-	{ "NUL bytes as a command", ALL, NEED_SCAN,
+	/* postscreen reads a command line as a C string and splits its word at
+	 * spaces only (tests/e2e/postscreen_diff_test.sh has each of these
+	 * against the real one) */
+	{ "NUL bytes as a command: no word at all", ALL, NEED_SCAN,
 	  { GREET, { 'C', "\0\0\0\r\n", 5 } },
-	  B(NON_SMTP), FAIL, false, SCR_TEST_NON_SMTP, "CONNECT", "\0\0\0", 0, 3 },
+	  0, 0, false, NODET },
+	{ "GET, NUL: the word ends at the NUL", ALL, NEED_SCAN,
+	  { GREET, { 'C', "GET\0/ HTTP/1.0\r\n", 16 } },
+	  B(NON_SMTP), FAIL, false, SCR_TEST_NON_SMTP, "CONNECT", "GET\0/ HTTP/1.0", 0, 14 },
+	{ "GET, tab: one word \"GET\\t/\"", ALL, NEED_SCAN,
+	  { GREET, { 'C', "GET\t/ HTTP/1.0\r\n" } },
+	  0, 0, false, NODET },
+	{ "tab, GET: the word begins with the tab (Bogus regexp)", ALL, NEED_SCAN,
+	  { GREET, { 'C', "\tGET / HTTP/1.0\r\n" } },
+	  B(NON_SMTP), FAIL, false, SCR_TEST_NON_SMTP, "CONNECT", "\tGET / HTTP/1.0", 0 },
+	{ "spaces, GET: leading spaces are skipped", ALL, NEED_SCAN,
+	  { GREET, { 'C', "  GET  / HTTP/1.0\r\n" } },
+	  B(NON_SMTP), FAIL, false, SCR_TEST_NON_SMTP, "CONNECT", "  GET  / HTTP/1.0", 0 },
+	{ "spaces, digit: the Bogus regexp on the word, not the line", ALL, NEED_SCAN,
+	  { GREET, EHLO_A, EHLO_R, { 'C', " 123 hello\r\n" } },
+	  B(NON_SMTP), FAIL, false, SCR_TEST_NON_SMTP, "EHLO", " 123 hello", 0 },
+	{ "GET, lone CR: one word \"GET\\r/\"", ALL, NEED_SCAN,
+	  { GREET, { 'C', "GET\r/ HTTP/1.0\r\n" } },
+	  0, 0, false, NODET },
+	{ "GET, CR split from its LF: the CR ends the line", ALL, NEED_SCAN,
+	  { GREET, { 'C', "GET\r" }, { 'C', "\n" } },
+	  B(NON_SMTP), FAIL, false, SCR_TEST_NON_SMTP, "CONNECT", "GET", 0 },
+	{ "lone CR, GET: the word begins with the CR (Bogus regexp)", ALL, NEED_SCAN,
+	  { GREET, { 'C', "\r" }, { 'C', "GET / HTTP/1.0\r\n" } },
+	  B(NON_SMTP), FAIL, false, SCR_TEST_NON_SMTP, "CONNECT", "\rGET / HTTP/1.0", 0 },
+	{ "header label with a tab before the colon", ALL, 0,
+	  { GREET, { 'C', "Subject\t: buy now\r\n" } },
+	  B(NON_SMTP), FAIL, false, SCR_TEST_NON_SMTP, "CONNECT", "Subject\t: buy now", 0 },
+	{ "a name character after the tab is no header label", ALL, 0,
+	  { GREET, { 'C', "Subject\tx: buy now\r\n" } },
+	  0, 0, false, NODET },
+	{ "word not UTF-8, smtputf8_enable = yes", ALL, UTF8,
+	  { GREET, { 'C', "G\xffT / HTTP/1.0\r\n" } },
+	  B(NON_SMTP), FAIL, false, SCR_TEST_NON_SMTP, "CONNECT", "G\xffT / HTTP/1.0", 0 },
+	{ "word not UTF-8, smtputf8_enable = no", ALL, 0,
+	  { GREET, { 'C', "G\xffT / HTTP/1.0\r\n" } },
+	  0, 0, false, NODET },
+	{ "word in UTF-8, smtputf8_enable = yes", ALL, UTF8,
+	  { GREET, { 'C', "G\xc3\x89T\xf0\x9f\x98\x80 / HTTP/1.0\r\n" } },
+	  0, 0, false, NODET },
+	{ "word ends inside a UTF-8 sequence", ALL, UTF8,
+	  { GREET, { 'C', "GET\xe2\x82 /\r\n" } },
+	  B(NON_SMTP), FAIL, false, NODET },
+	{ "arguments are not checked for UTF-8", ALL, UTF8,
+	  { GREET, { 'C', "XYZZY \xff\xfe\r\n" } },
+	  0, 0, false, NODET },
+	{ "HELO, tab: an unknown command, not a HELO", ALL, 0,
+	  { GREET, { 'C', "HELO\tclient.example\r\n" },
+	    { 'S', "502 5.5.2 Error: command not recognized\r\n" }, { 'C', "QUIT\r\n" } },
+	  0, DONE, false, NODET },
+	{ "HELO name, NUL: the name ends at the NUL", ALL, 0,
+	  { GREET, { 'C', "HELO client.example\0junk\r\n", 26 }, { 'S', "250 mx\r\n" },
+	    { 'C', "QUIT\r\n" } },
+	  0, DONE, true, NODET },
 	{ "huge HELO line", ALL, 0,
 	  { GREET, { 'C', huge_helo }, { 'S', "250 mx\r\n" }, { 'C', "QUIT\r\n" } },
 	  B(HELO), FAIL | DONE, false, NODET },
@@ -421,6 +479,8 @@ static const struct smtp_case cases[] = {
 
 static struct scr_scan_db *db;
 static struct scr_scan_thread *scan;
+static struct scr_smtp_words words;	/* db's words and classes, as engines
+					 * run with */
 
 /* run_case - run one script; mode 0 as written, 1 byte by byte, 2 no scanner */
 
@@ -429,11 +489,13 @@ static void run_case(const struct smtp_case *c, int mode)
 	struct scr_policy pol = {
 		.enabled = SCR_TESTS_STREAM,
 		.helo_required = (c->opts & HELO_REQ) != 0,
+		.smtputf8 = (c->opts & UTF8) != 0,
 		.command_count_limit = 20,
 		.line_length_limit = 2048,
 	};
 	unsigned t;
-	struct scr_smtp_env env = { .pol = &pol, .scan = mode == 2 ? NULL : scan };
+	struct scr_smtp_env env = { .pol = &pol, .scan = mode == 2 ? NULL : scan,
+				    .words = mode == 2 ? NULL : &words };
 	struct scr_smtp s;
 	unsigned result = 0;
 	uint8_t seen = 0;
@@ -817,18 +879,18 @@ static void test_random_sessions(void **state)
 static void test_words_vs_hyperscan(void **state)
 {
 	static const struct scr_scan_pattern deb[] = {
-		{ "forbidden_CONNECT", "^CONNECT[ \\t\\r\\n]", 1, SCR_PAT_COMMAND,
+		{ "forbidden_CONNECT", "^CONNECT(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND,
 		  SCR_TEST_NON_SMTP, "main.cf:1" },
-		{ "forbidden_GET", "^GET[ \\t\\r\\n]", 1, SCR_PAT_COMMAND,
+		{ "forbidden_GET", "^GET(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND,
 		  SCR_TEST_NON_SMTP, "main.cf:1" },
-		{ "forbidden_POST", "^POST[ \\t\\r\\n]", 1, SCR_PAT_COMMAND,
+		{ "forbidden_POST", "^POST(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND,
 		  SCR_TEST_NON_SMTP, "main.cf:1" },
-		{ "forbidden_x", "^X\\-TRA\\x21[ \\t\\r\\n]", 1, SCR_PAT_COMMAND,
+		{ "forbidden_x", "^X\\-TRA\\x21(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND,
 		  SCR_TEST_NON_SMTP, "main.cf:1" },
 		{ "Bogus", "^[^A-Z]", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "main.cf:1" },
-		{ "helo_own_mx", "^(?:HELO|EHLO)[ \\t]+mx\\.example\\.test[ \\t]*\\r?\\n",
+		{ "helo_own_mx", "^(?:HELO|EHLO) [ \\t]*mx\\.example\\.test[ \\t]*\\r?\\n",
 		  1, SCR_PAT_LINE, SCR_TEST_HELO, "main.cf:2" },
-		{ "helo_own_lit", "^(?:HELO|EHLO)[ \\t]+\\[192\\.0\\.2\\.1\\][ \\t]*\\r?\\n",
+		{ "helo_own_lit", "^(?:HELO|EHLO) [ \\t]*\\[192\\.0\\.2\\.1\\][ \\t]*\\r?\\n",
 		  1, SCR_PAT_LINE, SCR_TEST_HELO, "main.cf:2" },
 	};
 	static const char *const frag[] = {
@@ -915,7 +977,11 @@ static void test_words_vs_hyperscan(void **state)
 			failed[k] = scr_smtp_failed(&s);
 			scr_smtp_fini(env[k], &s);
 		}
-		if (failed[0] != failed[1] || failed[2] != failed[1])
+		/* Hyperscan matches a regexp on the line from its start, and
+		 * so judges no line that begins with a space; scr_smtp
+		 * matches words and classes on postscreen's command word,
+		 * after the spaces */
+		if (failed[2] != failed[0] || (line[0] != ' ' && failed[1] != failed[0]))
 			fail_msg("\"%.*s\" cut at %u: C words %#x, Hyperscan %#x, "
 				 "without Hyperscan %#x", (int)len, line, cut,
 				 failed[0], failed[1], failed[2]);
@@ -931,6 +997,84 @@ static void test_words_vs_hyperscan(void **state)
 	scr_scan_destroy(dl);
 }
 
+/* utf8_ref - RFC 3629 on p[0..n), decoding each code point (written
+ * apart from scr_smtp's state table, to check it) */
+static bool utf8_ref(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = p[i];
+		unsigned len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+			: (c & 0xf8) == 0xf0 ? 4 : 0;
+		uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1fu : len == 3 ? c & 0x0fu : c & 0x07u;
+		static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+
+		if (len == 0 || i + len > n)
+			return false;
+		for (unsigned k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + k] & 0x3fu);
+		}
+		if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* test_utf8_like_postfix - random command words of boundary bytes: the
+ * non-SMTP test fails exactly those that are not UTF-8 */
+static void test_utf8_like_postfix(void **state)
+{
+	static const uint8_t b[] = {
+		'A', 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0,
+		0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff,
+	};
+	struct scr_policy pol = { .enabled = SCR_TEST_BIT(SCR_TEST_NON_SMTP), .smtputf8 = true };
+	struct scr_smtp_env env = { .pol = &pol };
+	unsigned seed = 3629, n, bad = 0;
+
+	(void)state;
+	for (n = 0; n < 50000; n++) {
+		uint8_t line[16] = "X";
+		uint32_t len = 1, cut, k, m;
+		struct scr_smtp s;
+		bool want;
+
+		seed = seed * 1103515245u + 12345u;
+		m = 1 + (seed >> 8) % 5;
+		for (k = 0; k < m; k++) {
+			seed = seed * 1103515245u + 12345u;
+			line[len++] = b[(seed >> 8) % sizeof(b)];
+		}
+		want = !utf8_ref(line, len);
+		memcpy(line + len, "\r\n", 2);
+		len += 2;
+		seed = seed * 1103515245u + 12345u;
+		cut = (seed >> 12) % (len + 1);
+		scr_smtp_init(&s, SCR_TEST_BIT(SCR_TEST_NON_SMTP));
+		scr_smtp_feed(&env, &s, false, (const uint8_t *)"220 mx\r\n", 8);
+		scr_smtp_feed(&env, &s, true, line, cut);
+		scr_smtp_feed(&env, &s, true, line + cut, len - cut);
+		if ((scr_smtp_failed(&s) != 0) != want) {
+			char hex[64];
+			size_t o = 0;
+
+			for (k = 0; k + 2 < len; k++)
+				o += (size_t)snprintf(hex + o, sizeof(hex) - o, "%02x", line[k]);
+			fail_msg("word %s cut at %u: failed %#x, Postfix %s", hex, cut,
+				 scr_smtp_failed(&s), want ? "fails it" : "does not");
+		}
+		bad += want;
+		scr_smtp_fini(&env, &s);
+	}
+	/* both kinds came up */
+	print_message("%u of %u words not UTF-8\n", bad, n);
+	assert_true(bad > 5000 && n - bad > 1000);
+}
+
 /* test_scan_words - which patterns scr_smtp matches itself */
 static void test_scan_words(void **state)
 {
@@ -939,13 +1083,14 @@ static void test_scan_words(void **state)
 		unsigned caseless;
 		int word;	/* 1: a word, 2: a class, 0: Hyperscan's */
 	} c[] = {
-		{ "^GET[ \\t\\r\\n]", 1, 1 },
-		{ "^GET[ \\t\\r\\n]", 0, 0 },	/* case matters: Hyperscan */
-		{ "^G.T[ \\t\\r\\n]", 1, 0 },
-		{ "^(GET|POST)[ \\t\\r\\n]", 1, 0 },
-		{ "^GET\\s[ \\t\\r\\n]", 1, 0 },
-		{ "^GET\\x20[ \\t\\r\\n]", 1, 0 },	/* a blank ends a word */
-		{ "^ABCDEFGHIJKLMNOPQ[ \\t\\r\\n]", 1, 0 },	/* 17 bytes */
+		{ "^GET(?:[ \\x00]|\\r?$)", 1, 1 },
+		{ "^GET(?:[ \\x00]|\\r?$)", 0, 0 },	/* case matters: Hyperscan */
+		{ "^G.T(?:[ \\x00]|\\r?$)", 1, 0 },
+		{ "^(GET|POST)(?:[ \\x00]|\\r?$)", 1, 0 },
+		{ "^GET\\s(?:[ \\x00]|\\r?$)", 1, 0 },
+		{ "^GET\\x20(?:[ \\x00]|\\r?$)", 1, 0 },	/* a blank ends a word */
+		{ "^ABCDEFGHIJKLMNOPQ(?:[ \\x00]|\\r?$)", 1, 0 },	/* 17 bytes */
+		{ "^GET[ \\t\\r\\n]", 1, 0 },	/* the spelling before 2026-12-07 */
 		{ "^[^A-Z]", 1, 2 },
 		{ "^[[:digit:]]", 1, 2 },
 		{ "^[]x]", 1, 2 },
@@ -1121,6 +1266,7 @@ static int setup(void **state)
 		fprintf(stderr, "scr_scan_create: %s\n", err);
 		return -1;
 	}
+	scr_smtp_words_build(&words, scr_scan_words(db));
 	scan = scr_scan_thread_create(db, 4);
 	return scan != NULL ? 0 : -1;
 }
@@ -1149,6 +1295,7 @@ int main(void)
 		cmocka_unit_test(test_random_sessions),
 		cmocka_unit_test(test_words_vs_hyperscan),
 		cmocka_unit_test(test_scan_words),
+		cmocka_unit_test(test_utf8_like_postfix),
 		cmocka_unit_test(test_done_is_cheap_and_sticky),
 		cmocka_unit_test(test_escape_after),
 		cmocka_unit_test(test_text_truncated),
