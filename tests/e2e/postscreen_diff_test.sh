@@ -77,6 +77,10 @@ CLIENTS=(
 	"198.18.10.26 subject_tab fail:non_smtp_command"
 	"198.18.10.27 utf8_bad fail:non_smtp_command"
 	"198.18.10.28 utf8_ok unknown"
+	"198.18.10.32 get_lower fail:non_smtp_command"
+	"198.18.10.33 get_alone fail:non_smtp_command"
+	"198.18.10.34 subject_space unknown"
+	"198.18.10.35 header_glued fail:non_smtp_command"
 	"$REJECT_IP denylisted blocklisted:access_reject"
 	"$PERMIT_IP allowlisted allowlisted"
 )

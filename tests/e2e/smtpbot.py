@@ -22,7 +22,7 @@
 #                      an HTTP request (GET / CONNECT / POST) instead of SMTP
 #     subject          a header line ("Subject: buy now") as the first command
 #     get_nul, nul_line, get_tab, tab_get, space_get, get_cr, subject_tab,
-#     utf8_bad, utf8_ok
+#     utf8_bad, utf8_ok, get_lower, get_alone, subject_space, header_glued
 #                      one odd first command line (ODD_LINES below: NUL bytes, a tab
 #                      or a lone CR where postscreen splits its command word only at
 #                      spaces and reads the line as a C string; a word that is or is
@@ -67,7 +67,7 @@ BEHAVIOURS = ("good", "denylisted", "allowlisted", "pregreet", "pregreet_teaser"
               "bare_newline", "pipelining", "get", "connect", "post", "subject",
               "smuggling", "bare_lf_body", "noop_flood", "get_nul", "nul_line",
               "get_tab", "tab_get", "space_get", "get_cr", "subject_tab", "utf8_bad",
-              "utf8_ok")
+              "utf8_ok", "get_lower", "get_alone", "subject_space", "header_glued")
 
 # The odd first lines: what postscreen makes of each (its command word is the
 # first token of the line up to a NUL, split at spaces only) is for the
@@ -82,6 +82,10 @@ ODD_LINES = {
     "subject_tab": b"Subject\t: buy now\r\n",     # word "Subject\t:", a header
     "utf8_bad": b"G\xffT / HTTP/1.0\r\n",         # word not UTF-8
     "utf8_ok": b"G\xc3\x89T / HTTP/1.0\r\n",      # word in UTF-8, unknown
+    "get_lower": b"get / HTTP/1.0\r\n",           # forbidden words match caselessly
+    "get_alone": b"GET\r\n",                      # the word ends with the line
+    "subject_space": b"Subject : buy now\r\n",    # word "Subject": no colon in it
+    "header_glued": b"X-Mailer:bot 1.0\r\n",       # word "X-Mailer:bot", a header
 }
 
 EXIT_CODES = {"accepted": 0, "rejected": 3, "tempfail": 4, "closed": 5, "reset": 5,
