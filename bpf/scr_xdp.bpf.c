@@ -1123,7 +1123,7 @@ static __always_inline int scr_smug_action(void)
 	return (int)(c->action & 3);
 }
 
-/* The line after a sequence: commands of a smuggled message
+/* The lines after a sequence: commands of a smuggled message
  * (case-insensitive), as the engine's scr_smug. */
 #define SCR_SMUG_NWORDS	4
 #define SCR_SMUG_WLEN	10
@@ -1145,10 +1145,13 @@ struct scr_smug_cur {
 	__u32 act;
 };
 
-/* scr_smug_after - match the line after a sequence from payload offset e
- * (frame offset base + e) up to n; sets R_STRONG / R_WEAK in v->rnow;
- * SCR_SMUG_STOP when commands follow under enforce, else SCR_SMUG_GO. A
- * global function: the verifier checks it once. */
+/* scr_smug_after - match a line after a sequence from payload offset e
+ * (frame offset base + e) up to n; sets R_STRONG / R_WEAK in v->rnow, and
+ * F_LINES when the line is not a command (then each later line up to the
+ * message's end is matched, as the engine's scr_smug does: a junk or RSET
+ * line between the sequence and its commands hides nothing); SCR_SMUG_STOP
+ * when commands follow under enforce, else SCR_SMUG_GO. A global function:
+ * the verifier checks it once. */
 __noinline int scr_smug_after(struct xdp_md *ctx, struct scr_host_smug_val *v,
 			      const struct scr_smug_cur *c, __u32 e)
 {
@@ -1198,8 +1201,9 @@ __noinline int scr_smug_after(struct xdp_md *ctx, struct scr_host_smug_val *v,
 			}
 		}
 		apos++;
-		if (cand == 0) {
+		if (cand == 0) {	/* not a command: the next line may be */
 			v->flags &= ~SCR_HOST_SMUG_F_AFTER;
+			v->flags |= SCR_HOST_SMUG_F_LINES;
 			v->rnow |= SCR_HOST_SMUG_R_WEAK;
 			return SCR_SMUG_GO;
 		}
@@ -1280,10 +1284,9 @@ __noinline int scr_smug_dot(struct xdp_md *ctx, struct scr_host_smug_val *v,
 	}
 	e = (__u32)(a + 1 + (__s32)tl);
 	if (k1 == SCR_SMUG_K_CRLF && k2 == SCR_SMUG_K_CRLF) {
-		if (v->flags & SCR_HOST_SMUG_F_AFTER) {	/* the message ended */
-			v->flags &= ~SCR_HOST_SMUG_F_AFTER;
+		if (v->flags & SCR_HOST_SMUG_F_AFTER)	/* the message ended */
 			v->rnow |= SCR_HOST_SMUG_R_WEAK;
-		}
+		v->flags &= ~(SCR_HOST_SMUG_F_AFTER | SCR_HOST_SMUG_F_LINES);
 		return SCR_SMUG_END;
 	}
 	if (!(v->rnow & (SCR_HOST_SMUG_R_SEQ | SCR_HOST_SMUG_R_STRONG))) {
@@ -1312,15 +1315,18 @@ static __always_inline __u64 scr_smug_zb(__u64 x)
 
 /* scr_smug_find - the payload offset of the next dot after a CR or LF in
  * [o0, n) of the payload at frame offset base (prev: the byte before o0),
- * eight bytes at a time; n when there is none. A global function: the
- * verifier checks its loop once. */
+ * eight bytes at a time; n when there is none. With SCR_SMUG_FIND_LF in
+ * prev, LFs are candidates too, returned with SCR_SMUG_FIND_LF added (five
+ * arguments at most). A global function: the verifier checks its loop
+ * once. */
+#define SCR_SMUG_FIND_LF	0x10000
 __noinline int scr_smug_find(struct xdp_md *ctx, __u32 base, __u32 o0, __u32 n,
 			     __u32 prev)
 {
 	void *data, *end;
 	__u8 *pl;
-	__u64 w, pw, m, pv, o, l, bo;
-	__u32 i;
+	__u64 w, pw, m, lf, pv, o, l, bo, lm;
+	__u32 i, b;
 
 	if (!ctx || base > 0x1fff || n > SCR_HOST_SMUG_SCAN_MAX || o0 >= n)
 		return (int)n;
@@ -1330,6 +1336,7 @@ __noinline int scr_smug_find(struct xdp_md *ctx, __u32 base, __u32 o0, __u32 n,
 	asm volatile("%[b] &= 0x1fff" : [b] "+r"(bo));	/* the verifier's bound */
 	pl = data + bo;
 	pv = prev & 0xff;
+	lm = prev & SCR_SMUG_FIND_LF ? ~0ULL : 0;
 	for (i = 0; i < SCR_HOST_SMUG_SCAN_MAX / 8; i++) {
 		o = o0 + i * 8;
 		asm volatile("%[o] &= 0x1fff" : [o] "+r"(o));
@@ -1341,8 +1348,12 @@ __noinline int scr_smug_find(struct xdp_md *ctx, __u32 base, __u32 o0, __u32 n,
 		m = scr_smug_zb(w ^ ('.' * SCR_SMUG_ONES)) &
 		    (scr_smug_zb(pw ^ ('\n' * SCR_SMUG_ONES)) |
 		     scr_smug_zb(pw ^ ('\r' * SCR_SMUG_ONES)));
-		if (m)
-			return (int)((__u32)o + (scr_bit_index(m) >> 3));
+		lf = lm ? scr_smug_zb(w ^ ('\n' * SCR_SMUG_ONES)) : 0;
+		if (m | lf) {
+			b = scr_bit_index(m | lf);
+			return (int)((__u32)o + (b >> 3) +
+				     ((lf >> b) & 1 ? SCR_SMUG_FIND_LF : 0));
+		}
 	}
 	/* the last 1..7 bytes (little-endian: zeros above) */
 	o = n - ((n - o0) & 7);
@@ -1355,8 +1366,13 @@ __noinline int scr_smug_find(struct xdp_md *ctx, __u32 base, __u32 o0, __u32 n,
 	m = scr_smug_zb(w ^ ('.' * SCR_SMUG_ONES)) &
 	    (scr_smug_zb(pw ^ ('\n' * SCR_SMUG_ONES)) |
 	     scr_smug_zb(pw ^ ('\r' * SCR_SMUG_ONES)));
-	if (m)
-		return (int)((__u32)o + (scr_bit_index(m) >> 3));
+	/* the zeros above the l bytes are no LFs */
+	lf = lm ? scr_smug_zb(w ^ ('\n' * SCR_SMUG_ONES)) : 0;
+	if (m | lf) {
+		b = scr_bit_index(m | lf);
+		return (int)((__u32)o + (b >> 3) +
+			     ((lf >> b) & 1 ? SCR_SMUG_FIND_LF : 0));
+	}
 	return (int)n;
 }
 
@@ -1370,29 +1386,47 @@ struct scr_smug_loop {
 	int rc;
 };
 
-/* scr_smug_step - bpf_loop callback: judge the next candidate dot; 1
- * stops the loop (no more, DATA over, or stopped) */
+/* scr_smug_step - bpf_loop callback: judge the next candidate dot, or
+ * (F_LINES) match the line after the next LF; 1 stops the loop (no more,
+ * DATA over, or stopped) */
 static long scr_smug_step(__u32 i, void *arg)
 {
 	struct scr_smug_loop *l = arg;
+	struct scr_host_smug_val *v = l->v;
+	__u32 lines = v->flags & SCR_HOST_SMUG_F_LINES ? SCR_SMUG_FIND_LF : 0;
 	int a;
 
 	(void)i;
-	a = scr_smug_find(l->ctx, l->c->base, l->o, l->c->n, l->prev);
-	if (a < 0 || (__u32)a >= l->c->n)
+	a = scr_smug_find(l->ctx, l->c->base, l->o, l->c->n, l->prev | lines);
+	if (a < 0)
 		return 1;
-	l->rc = scr_smug_dot(l->ctx, l->v, l->c, a);
+	if (a & SCR_SMUG_FIND_LF) {	/* a line starts after it */
+		a -= SCR_SMUG_FIND_LF;
+		if ((__u32)a >= l->c->n)
+			return 1;
+		v->flags |= SCR_HOST_SMUG_F_AFTER;
+		v->apos = 0;
+		v->acand = (1u << SCR_SMUG_NWORDS) - 1;
+		l->rc = scr_smug_after(l->ctx, v, l->c, (__u32)a + 1);
+		l->prev = '\n';
+	} else {
+		if ((__u32)a >= l->c->n)
+			return 1;
+		l->rc = scr_smug_dot(l->ctx, v, l->c, a);
+		l->prev = '.';
+	}
 	if (l->rc != SCR_SMUG_GO)
 		return 1;
 	l->o = (__u32)a + 1;
-	l->prev = '.';
 	return 0;
 }
 
 /* scr_smug_scan - the content bytes [st, n) of the payload: the line
  * after a sequence from before, dots in the tail, then every dot after a
- * CR or LF (at most one per two bytes, so the bound never cuts a scan
- * short) judged by scr_smug_dot. SCR_SMUG_GO, _END or _STOP. */
+ * CR or LF judged by scr_smug_dot and, after a sequence (F_LINES), every
+ * line start matched by scr_smug_after (a dot after an LF is two
+ * candidates, so there are at most two per two bytes: the bound never cuts
+ * a scan short). SCR_SMUG_GO, _END or _STOP. */
 static __noinline int scr_smug_scan(struct xdp_md *ctx,
 				    struct scr_host_smug_val *v,
 				    const struct scr_smug_cur *c)
@@ -1430,7 +1464,7 @@ static __noinline int scr_smug_scan(struct xdp_md *ctx,
 	l.o = st;
 	l.prev = v->tail[3];
 	l.rc = SCR_SMUG_GO;
-	bpf_loop(SCR_HOST_SMUG_SCAN_MAX / 2 + 1, scr_smug_step, &l, 0);
+	bpf_loop(SCR_HOST_SMUG_SCAN_MAX + 1, scr_smug_step, &l, 0);
 	return l.rc;
 }
 

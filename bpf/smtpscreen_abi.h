@@ -398,13 +398,15 @@ enum scr_host_smug_state {
 	SCR_HOST_SMUG_STOP = 2,		/* stopped: client payload dropped */
 };
 
-#define SCR_HOST_SMUG_F_AFTER	0x1u	/* matching the line after a sequence */
+#define SCR_HOST_SMUG_F_AFTER	0x1u	/* matching a line after a sequence */
 #define SCR_HOST_SMUG_F_REP	0x2u	/* a sequence was reported */
 #define SCR_HOST_SMUG_F_REP_CMD	0x4u	/* commands after one were reported */
+#define SCR_HOST_SMUG_F_LINES	0x8u	/* after a sequence: every line up to the
+					 * message's end is matched */
 
 /* Result bits (the engine's SCR_SMUG_R_* values). */
 #define SCR_HOST_SMUG_R_SEQ	0x1u	/* a sequence */
-#define SCR_HOST_SMUG_R_STRONG	0x2u	/* the line after it is a command */
+#define SCR_HOST_SMUG_R_STRONG	0x2u	/* a line after it is a command */
 #define SCR_HOST_SMUG_R_WEAK	0x4u	/* the line after it is not a command */
 #define SCR_HOST_SMUG_R_FIRST	0x8u	/* in a sample: the flow's first report */
 

@@ -6,7 +6,7 @@
 #                            Debian's Postfix with smtpd_forbid_bare_newline = no
 #
 # DESCRIPTION
-#   Two namespaces: clients (shs_cli, 198.18.63.10-.13) and the mail host (shs_srv,
+#   Two namespaces: clients (shs_cli, 198.18.63.10-.14) and the mail host (shs_srv,
 #   198.18.63.1: a private Postfix, plain smtpd and the discard sink, with
 #   smtpd_forbid_bare_newline = no, so it takes "\n.\n" for the end of a message, what
 #   SMTP smuggling (CVE-2023-51764) needs; `smtpscreen host` on its veth). Checks, guard
@@ -19,6 +19,9 @@
 #       neither message is delivered; the server-side capture (taken after XDP) never
 #       holds the smuggled MAIL FROM;
 #     - the same client delivers good mail right after (no block by default);
+#     - a smuggler that puts an RSET line between "\n.\n" and its MAIL FROM (.14) is
+#       stopped the same way: the guard matches every line after a sequence up to the
+#       message's end, not just the next one;
 #   then, after a reload with smtpscreen_smuggling_enable = no, the same attempt gets
 #   the smuggled message delivered: the server is really vulnerable, so the check
 #   above proves the guard.
@@ -61,7 +64,7 @@ ns_create "$SRV"
 ns_create "$CLI"
 ns_veth "$SRV" shs_s0 "$CLI" shs_c0
 ns_addr "$SRV" shs_s0 "$SIP/24"
-for i in 10 11 12 13; do ns_addr "$CLI" shs_c0 "$NET.$i/24"; done
+for i in 10 11 12 13 14; do ns_addr "$CLI" shs_c0 "$NET.$i/24"; done
 
 # --- the vulnerable server ------------------------------------------------------
 PF=$TMP/pf
@@ -117,13 +120,20 @@ e2e_wait_for 10 eval '[ "$(delivered swaks-bare@example.org)" -ge 1 ]' ||
 	e2e_fail "swaks's bare-LF body not delivered: $(tail -5 "$MAILLOG")"
 grep -q "SMUGGLING from \[$NET\.13\]" "$LOG" && e2e_fail "swaks's bare-LF body was taken for smuggling"
 
+# stopped FROM BEHAVIOUR SMUGGLE_FROM TEXT - the smuggler from .FROM is stopped (reset,
+# its mail not accepted) and logged "SMTP SMUGGLING ... after DATA: " then TEXT (an ERE)
+stopped() {
+	local res
+	res=$(bot "$1" "$2" --from relay@example.org --smuggle-from "$3")
+	e2e_log ".$1 $2 (guard on): $res"
+	echo "$res" | grep -q "result=accepted" && e2e_fail ".$1 $2 accepted: $res"
+	echo "$res" | grep -Eq "RESULT .*result=(reset|closed) " || e2e_fail ".$1 $2 not stopped: $res"
+	e2e_wait_for 5 grep -Eq "SMTP SMUGGLING from \[$NET\.$1\]:[0-9]+ after DATA: $4" "$LOG" ||
+		e2e_fail "no SMTP SMUGGLING line for .$1: $(grep -i smuggl "$LOG" | tail -3)"
+}
+
 # --- a smuggled message is stopped --------------------------------------------------
-res=$(bot 11 smuggling --from relay@example.org --smuggle-from ceo-on@example.test)
-e2e_log ".11 smuggling (guard on): $res"
-echo "$res" | grep -q "result=accepted" && e2e_fail ".11 smuggling accepted: $res"
-echo "$res" | grep -Eq "RESULT .*result=(reset|closed) " || e2e_fail ".11 smuggling not stopped: $res"
-e2e_wait_for 5 grep -Eq "SMTP SMUGGLING from \[$NET\.11\]:[0-9]+ after DATA: \\\\n\\.\\\\nMAIL FROM:<ceo-on@example.test>" "$LOG" ||
-	e2e_fail "no SMTP SMUGGLING line for .11: $(grep -i smuggl "$LOG" | tail -3)"
+stopped 11 smuggling ceo-on@example.test '\\n\.\\nMAIL FROM:<ceo-on@example.test>'
 grep -q "SMUGGLING from \[$NET\.10\]" "$LOG" && e2e_fail "the bare-LF body was taken for smuggling"
 for kv in "smuggling 1" "smuggling_commands 1" "smuggling_stopped 1"; do
 	e2e_wait_for 5 eval '[ "$(stat_of '"${kv% *}"')" = '"${kv#* }"' ]' ||
@@ -134,6 +144,13 @@ done
 res=$(bot 11 good --from after@example.org)
 echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".11 good mail after the stop: $res"
 e2e_wait_for 10 eval '[ "$(delivered after@example.org)" -ge 1 ]' || e2e_fail ".11's good mail not delivered"
+
+# --- an RSET line between the sequence and the smuggled commands hides nothing --------
+stopped 14 smuggling_rset ceo-rset@example.test '\\n\.\\nRSET\\r\\nMAIL FROM:<ceo-rset@'
+for kv in "smuggling_commands 2" "smuggling_stopped 2"; do
+	e2e_wait_for 5 eval '[ "$(stat_of '"${kv% *}"')" = '"${kv#* }"' ]' ||
+		e2e_fail "stats: no '$kv': $("$CTL" -s "$TMP/ctl.sock" stats | grep smug)"
+done
 
 # --- guard off: the same attempt gets its smuggled message delivered -----------------
 sed -i '$a smtpscreen_smuggling_enable = no' "$TMP/screen.cf"
@@ -146,12 +163,17 @@ e2e_wait_for 10 eval '[ "$(delivered ceo-off@example.test)" -ge 1 ]' ||
 	e2e_fail "guard off: the smuggled message was not delivered, so this server is not vulnerable and the test proves nothing: $(tail -8 "$MAILLOG")"
 sleep 1
 [ "$(delivered ceo-on@example.test)" -eq 0 ] || e2e_fail "guard on: the smuggled message was delivered"
+[ "$(delivered ceo-rset@example.test)" -eq 0 ] ||
+	e2e_fail "guard on: the message smuggled after an RSET line was delivered"
 hd_stop
 sleep 0.5
 cap_stop >/dev/null || e2e_fail "server-side capture empty"
 m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.11 && tcp.payload contains \"ceo-on@\"" \
 	-T fields -e frame.number 2>/dev/null | wc -l)
 [ "$m" -eq 0 ] || e2e_fail "the server got the smuggled commands of .11 ($m frames)"
+m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.14 && tcp.payload contains \"ceo-rset@\"" \
+	-T fields -e frame.number 2>/dev/null | wc -l)
+[ "$m" -eq 0 ] || e2e_fail "the server got the smuggled commands of .14 ($m frames)"
 m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.12 && tcp.payload contains \"ceo-off@\"" \
 	-T fields -e frame.number 2>/dev/null | wc -l)
 [ "$m" -gt 0 ] || e2e_fail "server-side capture lacks .12's smuggled commands: capture broken?"

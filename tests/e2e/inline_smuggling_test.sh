@@ -18,6 +18,7 @@
 #       "SMTP SMUGGLING from [c]:p after DATA: \n.\nMAIL FROM:<...>", written as
 #       fail,smuggling in the live CSV, and the smuggled message is not delivered;
 #       the server-side capture never holds its smuggled MAIL FROM;
+#     - so is one with an RSET line between "\n.\n" and its MAIL FROM (.14);
 #     - the same client delivers good mail right after (no block by default);
 #   then, after a reload with smtpscreen_smuggling_enable = no, the same smuggling
 #   client gets the smuggled message delivered: the server in this test is really
@@ -127,15 +128,24 @@ e2e_wait_for 10 eval '[ "$(sent swaks-bare@example.org)" -ge 1 ]' ||
 	e2e_fail "swaks's bare-LF body not delivered: $(tail -5 "$MAILLOG")"
 grep -q "SMUGGLING from \[$NET\.13\]" "$LOG" && e2e_fail "swaks's bare-LF body was taken for smuggling"
 
-# --- a smuggled message is stopped --------------------------------------------------
-res=$(bot 11 smuggling --from relay@example.org --smuggle-from ceo-on@example.test)
-e2e_log ".11 smuggling (guard on): $res"
-echo "$res" | grep -q "result=accepted" && e2e_fail ".11 smuggling accepted: $res"
-echo "$res" | grep -Eq "RESULT .*result=(reset|closed) " || e2e_fail ".11 smuggling not stopped: $res"
-e2e_wait_for 5 grep -Eq "SMTP SMUGGLING from \[$NET\.11\]:[0-9]+ after DATA: \\\\n\\.\\\\nMAIL FROM:<ceo-on@example.test>" "$LOG" ||
-	e2e_fail "no SMTP SMUGGLING line for .11: $(tail -5 "$LOG")"
-e2e_wait_for 5 grep -Eq "^$NET\.11,[0-9]+,$SIP,25,fail,smuggling\$" "$LIVE" ||
-	e2e_fail "no fail,smuggling row for .11: $(grep "^$NET.11," "$LIVE")"
+# stopped FROM BEHAVIOUR SMUGGLE_FROM TEXT - the smuggler from .FROM is stopped (reset,
+# its mail not accepted), logged "SMTP SMUGGLING ... after DATA: " then TEXT (an ERE)
+# and has a fail,smuggling row
+stopped() {
+	local res
+	res=$(bot "$1" "$2" --from relay@example.org --smuggle-from "$3")
+	e2e_log ".$1 $2 (guard on): $res"
+	echo "$res" | grep -q "result=accepted" && e2e_fail ".$1 $2 accepted: $res"
+	echo "$res" | grep -Eq "RESULT .*result=(reset|closed) " || e2e_fail ".$1 $2 not stopped: $res"
+	e2e_wait_for 5 grep -Eq "SMTP SMUGGLING from \[$NET\.$1\]:[0-9]+ after DATA: $4" "$LOG" ||
+		e2e_fail "no SMTP SMUGGLING line for .$1: $(tail -5 "$LOG")"
+	e2e_wait_for 5 grep -Eq "^$NET\.$1,[0-9]+,$SIP,25,fail,smuggling\$" "$LIVE" ||
+		e2e_fail "no fail,smuggling row for .$1: $(grep "^$NET.$1," "$LIVE")"
+}
+
+# --- a smuggled message is stopped, also behind an RSET line ----------------------
+stopped 11 smuggling ceo-on@example.test '\\n\.\\nMAIL FROM:<ceo-on@example.test>'
+stopped 14 smuggling_rset ceo-rset@example.test '\\n\.\\nRSET\\r\\nMAIL FROM:<ceo-rset@'
 grep -q "SMUGGLING from \[$NET\.10\]" "$LOG" && e2e_fail "the bare-LF body was taken for smuggling"
 # the same client is not blocked (smtpscreen_smuggling_ttl = 0)
 res=$(bot 11 good --from after@example.org)
@@ -152,9 +162,11 @@ e2e_wait_for 10 eval '[ "$(sent ceo-off@example.test)" -ge 1 ]' ||
 	e2e_fail "guard off: the smuggled message was not delivered, so this server is not vulnerable and the test proves nothing: $(tail -8 "$MAILLOG")"
 sleep 1
 [ "$(sent ceo-on@example.test)" -eq 0 ] || e2e_fail "guard on: the smuggled message was delivered"
+[ "$(sent ceo-rset@example.test)" -eq 0 ] ||
+	e2e_fail "guard on: the message smuggled behind an RSET line was delivered"
 
 st=$("$CTL" -s "$TMP/ctl.sock" stats 2>&1) || e2e_fail "smtpscreenctl stats: $st"
-for kv in "smuggling 1" "smuggling_commands 1" "smuggling_stopped 1"; do
+for kv in "smuggling 2" "smuggling_commands 2" "smuggling_stopped 2"; do
 	echo "$st" | grep -qx "$kv" || e2e_fail "stats: no '$kv': $(echo "$st" | grep '^smuggling')"
 done
 dk_inline_stop "$SPID" "$TMP/inline.out" "$TMP/inline.err"
@@ -166,6 +178,9 @@ n=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.11 && smtp.req.parameter con
 m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.11 && tcp.payload contains \"ceo-on@\"" \
 	-T fields -e frame.number 2>/dev/null | wc -l)
 [ "$n" -eq 0 ] && [ "$m" -eq 0 ] || e2e_fail "the server got the smuggled commands of .11 ($n, $m frames)"
+m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.14 && tcp.payload contains \"ceo-rset@\"" \
+	-T fields -e frame.number 2>/dev/null | wc -l)
+[ "$m" -eq 0 ] || e2e_fail "the server got the smuggled commands of .14 ($m frames)"
 m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.12 && tcp.payload contains \"ceo-off@\"" \
 	-T fields -e frame.number 2>/dev/null | wc -l)
 [ "$m" -gt 0 ] || e2e_fail "server-side capture lacks .12's smuggled commands: capture broken?"

@@ -30,6 +30,7 @@
 #     smuggling        a good session whose message hides a second one (SMTP smuggling,
 #                      CVE-2023-51764): "\n.\n" then MAIL FROM:<--smuggle-from>, RCPT,
 #                      DATA and a second message, all in the message's one send()
+#     smuggling_rset   the same with an RSET line between "\n.\n" and MAIL FROM
 #     bare_lf_body     a good session whose message body has bare-LF lines (and a
 #                      dot-stuffed one after a bare LF); it ends with CRLF.CRLF
 #     noop_flood       EHLO, then --noops NOOP commands (each waits for its reply;
@@ -65,7 +66,7 @@ import time
 
 BEHAVIOURS = ("good", "denylisted", "allowlisted", "pregreet", "pregreet_teaser",
               "bare_newline", "pipelining", "get", "connect", "post", "subject",
-              "smuggling", "bare_lf_body", "noop_flood", "get_nul", "nul_line",
+              "smuggling", "smuggling_rset", "bare_lf_body", "noop_flood", "get_nul", "nul_line",
               "get_tab", "tab_get", "space_get", "get_cr", "subject_tab", "utf8_bad",
               "utf8_ok", "get_lower", "get_alone", "subject_space", "header_glued")
 
@@ -234,8 +235,9 @@ def message(args):
     lines in its body)."""
     stamp = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
     body = "This is a test message from smtpbot.py.\r\n"
-    if args.behaviour == "smuggling":
-        body += ("\n.\nMAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n"
+    if args.behaviour in ("smuggling", "smuggling_rset"):
+        body += ("\n.\n" + ("RSET\r\n" if args.behaviour == "smuggling_rset" else "") +
+                 "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n"
                  "From: <%s>\r\nTo: <%s>\r\nSubject: smuggled\r\n\r\n"
                  "This message was smuggled.\r\n"
                  % (args.smuggle_from, args.rcpt, args.smuggle_from, args.rcpt))
@@ -376,7 +378,7 @@ def play_nonsmtp(s, args):
 
 
 PLAYERS = {"good": play_good, "denylisted": play_good, "allowlisted": play_good,
-           "smuggling": play_good, "bare_lf_body": play_good,
+           "smuggling": play_good, "smuggling_rset": play_good, "bare_lf_body": play_good,
            "pregreet": play_pregreet, "pregreet_teaser": play_pregreet_teaser,
            "bare_newline": play_bare_newline, "pipelining": play_pipelining,
            "get": play_nonsmtp, "connect": play_nonsmtp, "post": play_nonsmtp,
