@@ -81,6 +81,10 @@ CLIENTS=(
 	"198.18.10.33 get_alone fail:non_smtp_command"
 	"198.18.10.34 subject_space unknown"
 	"198.18.10.35 header_glued fail:non_smtp_command"
+	"198.18.10.36 pipe_helo fail:pipelining"
+	"198.18.10.37 pipe_ehlo fail:pipelining"
+	"198.18.10.38 pipe_rset_quit fail:pipelining"
+	"198.18.10.39 pipe_noop_noop fail:pipelining"
 	"$REJECT_IP denylisted blocklisted:access_reject"
 	"$PERMIT_IP allowlisted allowlisted"
 )

@@ -33,6 +33,10 @@
 #     smuggling_rset   the same with an RSET line between "\n.\n" and MAIL FROM
 #     bare_lf_body     a good session whose message body has bare-LF lines (and a
 #                      dot-stuffed one after a bare LF); it ends with CRLF.CRLF
+#     pipe_helo, pipe_ehlo, pipe_rset_quit, pipe_noop_noop
+#                      a command group in one send() (PIPE_GROUPS below): after HELO,
+#                      EHLO with MAIL right after the greeting, RSET+QUIT and
+#                      NOOP+NOOP after EHLO; then the replies, then QUIT
 #     noop_flood       EHLO, then --noops NOOP commands (each waits for its reply;
 #                      postscreen's command count limit is 20), then the mail
 #
@@ -68,7 +72,8 @@ BEHAVIOURS = ("good", "denylisted", "allowlisted", "pregreet", "pregreet_teaser"
               "bare_newline", "pipelining", "get", "connect", "post", "subject",
               "smuggling", "smuggling_rset", "bare_lf_body", "noop_flood", "get_nul", "nul_line",
               "get_tab", "tab_get", "space_get", "get_cr", "subject_tab", "utf8_bad",
-              "utf8_ok", "get_lower", "get_alone", "subject_space", "header_glued")
+              "utf8_ok", "get_lower", "get_alone", "subject_space", "header_glued",
+              "pipe_helo", "pipe_ehlo", "pipe_rset_quit", "pipe_noop_noop")
 
 # The odd first lines: what postscreen makes of each (its command word is the
 # first token of the line up to a NUL, split at spaces only) is for the
@@ -364,6 +369,35 @@ def http_request(args):
     raise ValueError(b)
 
 
+# Command groups sent in one send(): the hello waited for first (None: none),
+# then the group (%(from)s, %(to)s, %(helo)s filled in).
+PIPE_GROUPS = {
+    "pipe_helo": (b"HELO %(helo)s\r\n", b"MAIL FROM:<%(from)s>\r\nRCPT TO:<%(to)s>\r\n"),
+    "pipe_ehlo": (None, b"EHLO %(helo)s\r\nMAIL FROM:<%(from)s>\r\n"),
+    "pipe_rset_quit": (b"EHLO %(helo)s\r\n", b"RSET\r\nQUIT\r\n"),
+    "pipe_noop_noop": (b"EHLO %(helo)s\r\n", b"NOOP\r\nNOOP\r\n"),
+}
+
+
+def play_pipe_group(s, args):
+    res = greeting(s)
+    if res:
+        return res
+    hello, group = PIPE_GROUPS[args.behaviour]
+    fill = {b"helo": args.helo.encode(), b"from": args.sender.encode(),
+            b"to": args.rcpt.encode()}
+    if hello is not None:
+        r = s.command(hello % fill)
+        if r.kind() != "ok":
+            return r.kind()
+    data = group % fill
+    s.send(data)
+    r = None
+    for _ in range(data.count(b"\n")):
+        r = s.reply()
+    return "answered" if r.kind() == "ok" else r.kind()
+
+
 def play_nonsmtp(s, args):
     res = greeting(s)
     if res:
@@ -384,6 +418,7 @@ PLAYERS = {"good": play_good, "denylisted": play_good, "allowlisted": play_good,
            "get": play_nonsmtp, "connect": play_nonsmtp, "post": play_nonsmtp,
            "subject": play_nonsmtp, "noop_flood": play_noop_flood}
 PLAYERS.update((b, play_nonsmtp) for b in ODD_LINES)
+PLAYERS.update((b, play_pipe_group) for b in PIPE_GROUPS)
 
 
 def run_session(args):
