@@ -2129,9 +2129,8 @@ static int ctl_forbidden(const struct ctl_conf *conf, struct ctl_pats *ps,
 					 wh, pname);
 				return -EINVAL;
 			}
-			/* postscreen's command word: the line up to a
-			 * space, a NUL or its CRLF (a tab is part of it) */
-			snprintf(re, sizeof(re), "^%s(?:[ \\x00]|\\r?$)", esc);
+			/* matched on the command word alone */
+			snprintf(re, sizeof(re), "^%s$", esc);
 			snprintf(name, sizeof(name), "forbidden_%.*s",
 				 (int)(tlen > 40 ? 40 : tlen), tok);
 			ret = ctl_pat_add(ps, name, re, 1, SCR_PAT_COMMAND,

@@ -3,14 +3,17 @@
  * NAME
  *	scr_scan - Hyperscan pattern set for client command streams
  * DESCRIPTION
- *	Compiles one streaming-mode database from the built-in patterns
- *	(bare LF: "[^\r]\n" and an LF as the first byte of a stream; a header
- *	label "Name:" at a line start) and the patterns ctrl hands in
- *	(SCR_PAT_COMMAND: postscreen_forbidden_commands entries; SCR_PAT_LINE:
- *	own HELO names and signatures). ctrl patterns are compiled with
- *	HS_FLAG_MULTILINE, so '^' and '$' are line anchors. Every pattern is
- *	HS_FLAG_SINGLEMATCH: callers only need to know that (and where first)
- *	a pattern matched, and this keeps the callback cheap.
+ *	Compiles a streaming-mode database for client lines from the built-in
+ *	patterns (bare LF: "[^\r]\n" and an LF as the first byte of a stream;
+ *	a header label "Name:" at a line start) and ctrl's SCR_PAT_LINE
+ *	patterns (own HELO names, signatures), with HS_FLAG_MULTILINE: '^' and
+ *	'$' are line anchors. ctrl's SCR_PAT_COMMAND patterns
+ *	(postscreen_forbidden_commands) go into a block-mode database of their
+ *	own, scanned on the command word alone (scr_scan_word): postscreen
+ *	matches them against the word, so '^' and '$' are the word's ends.
+ *	Every pattern is HS_FLAG_SINGLEMATCH: callers only need to know that
+ *	(and where first) a pattern matched, and this keeps the callback
+ *	cheap.
  *
  *	Each worker gets its scratch and a pool of up to max_streams stream
  *	states in one arena reserved when the thread is created. A state is
@@ -29,7 +32,7 @@
  *	Command patterns of two simple forms are also decided in C (see
  *	struct scr_scan_words): a literal command word (ctrl's spelling of a
  *	plain postscreen_forbidden_commands entry) and one bracket expression
- *	at the line start, its byte set computed by Hyperscan itself at
+ *	at the word's start, its byte set computed by Hyperscan itself at
  *	create. scr_smtp matches those while it reads the command word, and
  *	with only those in the set (Debian's default list) it opens no stream:
  *	a stream per line cost ~1,000 instructions, 18 % of a replay. The
@@ -82,11 +85,14 @@ enum scr_scan_builtin {
 #define SCR_SCAN_MAX_PATS	(SCR_SCAN_NO_PAT - 1u)
 
 struct scr_scan_db {
-	hs_database_t *hs;	/* NULL: no pattern needs it (only from
-				 * scr_scan_create_needed) */
+	hs_database_t *hs;	/* line streams; NULL: no pattern needs it (only
+				 * from scr_scan_create_needed) */
+	hs_database_t *hs_word;	/* block mode, command patterns on the command
+				 * word alone; NULL: none */
 	size_t stream_size;
 	size_t npats;		/* ctrl patterns */
 	size_t nhs;		/* ... of them only Hyperscan can match */
+	size_t nword;		/* ... of those, command patterns (hs_word) */
 	uint8_t *flag_of;	/* per id: the SCR_SCAN_* flag it sets */
 	struct scr_scan_words words;	/* the others */
 };
@@ -259,6 +265,39 @@ static bool simple_class(const char *re, unsigned flags, uint64_t first[4])
 	return ok;
 }
 
+/* compile_set - n expressions (ids: built-in or SCR_SCAN_NBUILTIN + the
+ * ctrl pattern's index) into *out; -1 with the offending pattern in err */
+static int compile_set(const char *const *expr, const unsigned *flags,
+		       const unsigned *ids, size_t n, unsigned mode,
+		       const struct scr_scan_pattern *pats, hs_database_t **out,
+		       char *err, size_t errlen)
+{
+	hs_compile_error_t *cerr = NULL;
+	int e;
+	const char *msg;
+
+	if (hs_compile_multi(expr, flags, ids, (unsigned)n, mode, NULL, out,
+			     &cerr) == HS_SUCCESS)
+		return 0;
+	e = cerr != NULL ? cerr->expression : -1;
+	msg = cerr != NULL ? cerr->message : "unknown error";
+	if (e >= 0 && (size_t)e < n && ids[e] >= SCR_SCAN_NBUILTIN) {
+		const struct scr_scan_pattern *p = &pats[ids[e] - SCR_SCAN_NBUILTIN];
+
+		snprintf(err, errlen, "%s: %s: /%s/: %s",
+			 scr_scan_str(p->where, "(unknown)"),
+			 scr_scan_str(p->name, "(unnamed)"), p->regex, msg);
+	} else if (e >= 0 && (size_t)e < n) {
+		snprintf(err, errlen, "scanner: built-in pattern /%s/: %s",
+			 expr[e], msg);
+	} else {
+		snprintf(err, errlen, "scanner: pattern set: %s", msg);
+	}
+	hs_free_compile_error(cerr);
+	*out = NULL;
+	return -1;
+}
+
 /* create - the words and classes of the ctrl patterns, and the Hyperscan
  * database of all patterns: always (all), or only when a ctrl pattern is
  * neither (!all) */
@@ -281,9 +320,9 @@ static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
 		[SCR_SCAN_ID_HEADER] = SCR_SCAN_HEADER,
 	};
 	struct scr_scan_db *db = NULL;
-	const char **expr = NULL;
-	unsigned *flags = NULL, *ids = NULL;
-	hs_compile_error_t *cerr = NULL;
+	const char **expr = NULL, **wexpr = NULL;
+	unsigned *flags = NULL, *ids = NULL, *wflags = NULL, *wids = NULL;
+	size_t nline = SCR_SCAN_NBUILTIN;
 	size_t total = 0, i;
 	int rc = ENOMEM;
 
@@ -305,7 +344,10 @@ static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
 	    || (db->flag_of = calloc(total, sizeof(*db->flag_of))) == NULL
 	    || (expr = calloc(total, sizeof(*expr))) == NULL
 	    || (flags = calloc(total, sizeof(*flags))) == NULL
-	    || (ids = calloc(total, sizeof(*ids))) == NULL) {
+	    || (ids = calloc(total, sizeof(*ids))) == NULL
+	    || (wexpr = calloc(total, sizeof(*wexpr))) == NULL
+	    || (wflags = calloc(total, sizeof(*wflags))) == NULL
+	    || (wids = calloc(total, sizeof(*wids))) == NULL) {
 		snprintf(err, errlen, "scanner: out of memory");
 		goto out;
 	}
@@ -335,23 +377,35 @@ static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
 			rc = EINVAL;
 			goto out;
 		}
-		expr[id] = p->regex;
-		flags[id] = HS_FLAG_MULTILINE | HS_FLAG_SINGLEMATCH
-			| (p->caseless ? HS_FLAG_CASELESS : 0);
-		ids[id] = (unsigned)id;
 		db->flag_of[id] = (uint8_t)f;
 		if (f == SCR_SCAN_COMMAND) {
+			/* on the command word alone, as postscreen matches
+			 * them: '^' and '$' are the word's ends */
 			struct scr_scan_words *w = &db->words;
+			unsigned wf = HS_FLAG_SINGLEMATCH | (p->caseless ? HS_FLAG_CASELESS : 0);
+			bool simple = false;
 
 			if (p->caseless && w->n < SCR_SCAN_WORDS_MAX &&
-			    simple_form(p->regex, "^", "(?:[ \\x00]|\\r?$)", w->word[w->n],
+			    simple_form(p->regex, "^", "$", w->word[w->n],
 					SCR_SCAN_WORD_LEN, &w->len[w->n])) {
 				w->n++;
-				continue;
+				simple = true;
+			} else if (simple_class(p->regex, wf, w->first)) {
+				simple = true;
 			}
-			if (simple_class(p->regex, flags[id], w->first))
-				continue;
+			if (all || !simple) {
+				wexpr[db->nword] = p->regex;
+				wflags[db->nword] = wf;
+				wids[db->nword++] = (unsigned)id;
+			}
+			if (!simple)
+				db->nhs++;
+			continue;
 		}
+		expr[nline] = p->regex;
+		flags[nline] = HS_FLAG_MULTILINE | HS_FLAG_SINGLEMATCH
+			| (p->caseless ? HS_FLAG_CASELESS : 0);
+		ids[nline++] = (unsigned)id;
 		if (f == SCR_SCAN_LINE_HELO) {
 			struct scr_scan_words *w = &db->words;
 
@@ -373,25 +427,11 @@ static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
 		rc = 0;
 		goto out;
 	}
-	if (hs_compile_multi(expr, flags, ids, (unsigned)total, HS_MODE_STREAM,
-			     NULL, &db->hs, &cerr) != HS_SUCCESS) {
-		int e = cerr != NULL ? cerr->expression : -1;
-		const char *msg = cerr != NULL ? cerr->message : "unknown error";
-
-		if (e >= SCR_SCAN_NBUILTIN && (size_t)e < total) {
-			const struct scr_scan_pattern *p = &pats[e - SCR_SCAN_NBUILTIN];
-
-			snprintf(err, errlen, "%s: %s: /%s/: %s",
-				 scr_scan_str(p->where, "(unknown)"),
-				 scr_scan_str(p->name, "(unnamed)"), p->regex, msg);
-		} else if (e >= 0) {
-			snprintf(err, errlen, "scanner: built-in pattern /%s/: %s",
-				 expr[e], msg);
-		} else {
-			snprintf(err, errlen, "scanner: pattern set: %s", msg);
-		}
-		hs_free_compile_error(cerr);
-		db->hs = NULL;
+	if (compile_set(expr, flags, ids, nline, HS_MODE_STREAM, pats, &db->hs,
+			err, errlen) != 0 ||
+	    (db->nword > 0 &&
+	     compile_set(wexpr, wflags, wids, db->nword, HS_MODE_BLOCK, pats,
+			 &db->hs_word, err, errlen) != 0)) {
 		rc = EINVAL;
 		goto out;
 	}
@@ -402,6 +442,9 @@ static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
 	}
 	rc = 0;
 out:
+	free(wids);
+	free(wflags);
+	free(wexpr);
 	free(ids);
 	free(flags);
 	free(expr);
@@ -438,6 +481,8 @@ void scr_scan_destroy(struct scr_scan_db *db)
 		return;
 	if (db->hs != NULL)
 		hs_free_database(db->hs);
+	if (db->hs_word != NULL)
+		hs_free_database(db->hs_word);
 	free(db->flag_of);
 	free(db);
 }
@@ -507,6 +552,8 @@ struct scr_scan_thread *scr_scan_thread_create(const struct scr_scan_db *db,
 		t->scratch = NULL;
 		goto out;
 	}
+	if (db->hs_word != NULL && hs_alloc_scratch(db->hs_word, &t->scratch) != HS_SUCCESS)
+		goto out;
 	if (max_streams > 0
 	    && ((t->slot = scr_mem_zalloc((size_t)max_streams * sizeof(*t->slot))) == NULL
 		|| (t->free = scr_mem_zalloc((size_t)max_streams * sizeof(*t->free))) == NULL
@@ -552,6 +599,38 @@ bool scr_scan_has_patterns(const struct scr_scan_thread *t)
 bool scr_scan_any_patterns(const struct scr_scan_thread *t)
 {
 	return t->db->npats > 0 && t->db->hs != NULL;
+}
+
+/* scr_scan_has_word_patterns - true when command patterns need
+ * scr_scan_word() */
+
+bool scr_scan_has_word_patterns(const struct scr_scan_thread *t)
+{
+	return t->db->hs_word != NULL;
+}
+
+/* word_hit - Hyperscan callback of scr_scan_word: a match ends the scan */
+static int word_hit(unsigned int id, unsigned long long from,
+		    unsigned long long to, unsigned int hflags, void *arg)
+{
+	(void)id, (void)from, (void)to, (void)hflags;
+	*(bool *)arg = true;
+	return 1;
+}
+
+/* scr_scan_word - does a command pattern match the command word w[0..n)? */
+
+int scr_scan_word(struct scr_scan_thread *t, const uint8_t *w, uint32_t n)
+{
+	bool hit = false;
+	hs_error_t e;
+
+	if (t->db->hs_word == NULL)
+		return 0;
+	e = hs_scan(t->db->hs_word, (const char *)w, n, 0, t->scratch, word_hit, &hit);
+	if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED)
+		return -EIO;
+	return hit;
 }
 
 /* scr_scan_words - the command patterns scr_smtp matches itself */

@@ -73,6 +73,15 @@ bool scr_scan_has_patterns(const struct scr_scan_thread *t);
 /* True when any ctrl pattern exists (Hyperscan matches them all); false
  * for a database of scr_scan_create_needed without Hyperscan. */
 bool scr_scan_any_patterns(const struct scr_scan_thread *t);
+/* True when SCR_PAT_COMMAND patterns need scr_scan_word(): those that are
+ * not a plain word or a class (all of them from scr_scan_create). */
+bool scr_scan_has_word_patterns(const struct scr_scan_thread *t);
+/* Matches the SCR_PAT_COMMAND patterns against the command word w[0..n)
+ * alone ('^' and '$' are its ends, as postscreen applies
+ * postscreen_forbidden_commands to the word): 1 when one matches, 0 when
+ * none does, -EIO when Hyperscan fails. Line streams (scr_scan_feed) do
+ * not match them. */
+int scr_scan_word(struct scr_scan_thread *t, const uint8_t *w, uint32_t n);
 /* Streams left in the thread's pool (stats, tests). */
 uint32_t scr_scan_pool_free(const struct scr_scan_thread *t);
 /* Memory of the pool: stream states, their allocator headers, bookkeeping. */
@@ -95,9 +104,9 @@ struct scr_scan_match {
 #define SCR_SCAN_NO_PAT		0xffffu
 
 /* Command patterns decided without Hyperscan: a literal command word (what
- * ctrl writes for a plain postscreen_forbidden_commands entry: ^WORD then a
- * blank or the line end, caseless), or one bracket expression at the line
- * start (Debian's regexp:{{/^[^A-Z]/ Bogus}}). scr_smtp matches them while
+ * ctrl writes for a plain postscreen_forbidden_commands entry: ^WORD$,
+ * caseless), or one bracket expression at the word's start (Debian's
+ * regexp:{{/^[^A-Z]/ Bogus}}). scr_smtp matches them while
  * it reads the command word, so a database of only these opens no stream
  * and scans nothing (scr_scan_has_patterns() is then false). */
 #define SCR_SCAN_WORDS_MAX	13	/* the verb mask's free bits */

@@ -29,10 +29,11 @@
  *	group. Non-SMTP: an unknown word that is a header label (Postfix
  *	is_header(): name characters, then tabs, then ':'), that is not UTF-8
  *	(with smtputf8_enable, as postscreen) or that a
- *	postscreen_forbidden_commands entry matches: a plain word or a
- *	"^[...]" class is decided here on the word itself, other regular
- *	expressions by Hyperscan on the line from its start (so not on a line
- *	that begins with a space).
+ *	postscreen_forbidden_commands entry matches, on the word alone: a
+ *	plain word or a "^[...]" class is decided here, other regular
+ *	expressions by Hyperscan (scr_scan_word) on the word's bytes, from
+ *	this feed or, for a word begun in an earlier one, from the first 100
+ *	bytes of the line its scanner stream keeps.
  *
  *	The Hyperscan scanner (scr_scan) is only consulted for the ctrl
  *	patterns (forbidden commands, own HELO names, signatures); bare LF and
@@ -214,6 +215,7 @@ static const char scr_smtp_kw_pipelining[] = "PIPELINING";
 #define KW_NONE		0xffu
 
 #define TEXT_MAX	SCR_EV_TEXT_MAX
+#define NO_WS		UINT32_MAX
 #define SAT_INC16(x)	do { if ((x) < UINT16_MAX) (x)++; } while (0)
 
 /* One client feed being parsed. */
@@ -223,6 +225,8 @@ struct scr_smtp_cur {
 	uint32_t len;
 	uint32_t ls;		/* start of the current line in p (0: earlier) */
 	bool line_here;		/* the current line began in this feed */
+	uint32_t ws;		/* where the command word began in p, NO_WS:
+				 * in an earlier feed (or no word) */
 	uint32_t le;		/* end of the current chunk (LF or len) */
 	unsigned r;		/* SCR_SMTP_R_* */
 };
@@ -1016,9 +1020,37 @@ scr_smtp_word_char(const struct scr_smtp_words *w, struct scr_smtp *s, uint8_t c
 		s->flags |= F_HDR_CHAR;
 }
 
-/* scr_smtp_word_end - the command word is complete */
+/* word_pos - the command word begins at the line's last byte counted */
+static void word_pos(struct scr_smtp *s)
+{
+	s->wpos = s->cli_len > UINT8_MAX ? UINT8_MAX : (uint8_t)(s->cli_len - 1);
+}
 
-static void scr_smtp_word_end(struct scr_smtp_cur *c, struct scr_smtp *s)
+/* word_bytes - the command word that ends at p[e] (exclusive) in one
+ * piece: from this feed, or (begun in an earlier one) from the line's
+ * first bytes its scanner stream keeps; NULL when it is not all there */
+static const uint8_t *word_bytes(const struct scr_smtp_cur *c, const struct scr_smtp *s,
+				 uint32_t e, uint32_t *n)
+{
+	const uint8_t *t;
+	uint32_t tn;
+
+	if (c->ws != NO_WS) {
+		*n = e - c->ws;
+		return c->p + c->ws;
+	}
+	if (s->ss == NULL || s->wlen == UINT8_MAX || s->wpos == UINT8_MAX)
+		return NULL;
+	t = scr_scan_text(s->ss, &tn);	/* the line from its first byte */
+	if ((uint32_t)s->wpos + s->wlen > tn)
+		return NULL;
+	*n = s->wlen;
+	return t + s->wpos;
+}
+
+/* scr_smtp_word_end - the command word is complete; it ended at p[e] */
+
+static void scr_smtp_word_end(struct scr_smtp_cur *c, struct scr_smtp *s, uint32_t e)
 {
 	const struct scr_smtp_words *w = words_of(c->env);
 	uint32_t m = s->cand & (s->wlen <= SCR_SMTP_WORD_MAX ? w->len_is[s->wlen] : 0);
@@ -1029,6 +1061,17 @@ static void scr_smtp_word_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 		s->flags |= F_FORBID;
 	if (s->flags & F_U8_MASK)
 		s->flags = (s->flags & ~F_U8_MASK) | F_U8_BAD;	/* cut short */
+	/* other postscreen_forbidden_commands expressions, on the word
+	 * alone: only an unknown word can fail them */
+	if (v == SCR_SMTP_V_UNIMPL && !(s->flags & (F_FORBID | F_HDR_YES)) &&
+	    c->env->scan != NULL && scr_scan_has_word_patterns(c->env->scan) &&
+	    scr_smtp_want(c->env, s, SCR_TEST_NON_SMTP)) {
+		uint32_t n;
+		const uint8_t *b = word_bytes(c, s, e, &n);
+
+		if (b != NULL && scr_scan_word(c->env->scan, b, n) > 0)
+			s->flags |= F_FORBID;
+	}
 	s->cand = v == SCR_SMTP_V_UNIMPL ? 0 : 1u << v;
 	if (!(s->flags & F_HDR_YES))
 		s->flags |= F_HDR_NO;
@@ -1075,8 +1118,7 @@ static void scr_smtp_judge(struct scr_smtp_cur *c, struct scr_smtp *s)
 
 		if (word_done && s->wlen > 0 && !(scr_smtp_verbs[v].flags & VF_KNOWN)
 		    && ((s->flags & (F_HDR_YES | F_FORBID))
-			|| ((s->flags & F_U8_BAD) && env->pol != NULL && env->pol->smtputf8)
-			|| ((s->hits & SCR_SCAN_COMMAND) && !(s->flags & F_LEAD_WS))))
+			|| ((s->flags & F_U8_BAD) && env->pol != NULL && env->pol->smtputf8)))
 			scr_smtp_line_fail(c, s, SCR_TEST_NON_SMTP,
 					   scr_smtp_verb_name(s->last_cmd));
 		else if (s->hits & SCR_SCAN_LINE_NONSMTP)
@@ -1188,8 +1230,8 @@ static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 	case SCR_SMTP_CL_LEAD:
 		s->cli_st = SCR_SMTP_CL_ARGS;	/* empty line */
 		break;
-	case SCR_SMTP_CL_WORD:
-		scr_smtp_word_end(c, s);
+	case SCR_SMTP_CL_WORD:		/* the word ends at the LF, or its CR */
+		scr_smtp_word_end(c, s, (s->flags & F_CLI_CR) && c->le > 0 ? c->le - 1 : c->le);
 		if (s->cli_st == SCR_SMTP_CL_HELO_SP)
 			s->cli_st = SCR_SMTP_CL_ARGS;	/* "EHLO" without a name */
 		break;
@@ -1372,6 +1414,10 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 		 * another byte follows belongs to the command word. */
 		if ((s->flags & F_CLI_CR) && (s->cli_st == SCR_SMTP_CL_LEAD ||
 					      s->cli_st == SCR_SMTP_CL_WORD)) {
+			if (s->cli_st == SCR_SMTP_CL_LEAD) {	/* the word begins */
+				c->ws = i > from ? i - 1 : NO_WS;
+				word_pos(s);
+			}
 			s->cli_st = SCR_SMTP_CL_WORD;
 			scr_smtp_word_char(words, s, '\r');
 		}
@@ -1410,13 +1456,15 @@ static void scr_smtp_bytes(struct scr_smtp_cur *c, struct scr_smtp *s,
 				s->flags |= F_CUT;
 			} else if (b != '\r') {	/* a CR waits for the next byte */
 				s->cli_st = SCR_SMTP_CL_WORD;
+				c->ws = i;
+				word_pos(s);
 				scr_smtp_word_char(words, s, b);
 			}
 			break;
 		case SCR_SMTP_CL_WORD:		/* b: space, CR or NUL */
 			if (b == '\r')
 				break;			/* waits for the next byte */
-			scr_smtp_word_end(c, s);
+			scr_smtp_word_end(c, s, i);
 			if (b == '\0') {
 				s->cli_st = SCR_SMTP_CL_ARGS;
 				s->flags |= F_CUT;
@@ -1571,7 +1619,7 @@ static void scr_smtp_cli_feed(struct scr_smtp_cur *c, struct scr_smtp *s)
 unsigned scr_smtp_feed(struct scr_smtp_env *env, struct scr_smtp *s,
 		       bool from_client, const uint8_t *p, uint32_t len)
 {
-	struct scr_smtp_cur c = { .env = env, .p = p, .len = len };
+	struct scr_smtp_cur c = { .env = env, .p = p, .len = len, .ws = NO_WS };
 
 	env->newly = 0;
 	env->take_off = UINT32_MAX;

@@ -45,6 +45,8 @@ struct scr_smtp {
 	uint8_t h_label;	/* HELO name: length of the current label */
 	uint8_t h_total;	/* HELO name: length (saturating at 255) */
 	uint8_t h_parts;	/* HELO name: labels / octets / groups */
+	uint8_t wpos;		/* where the command word began in its line
+				 * (saturating) */
 };
 
 _Static_assert(sizeof(struct scr_smtp) <= 40,

@@ -85,6 +85,9 @@ CLIENTS=(
 	"198.18.10.37 pipe_ehlo fail:pipelining"
 	"198.18.10.38 pipe_rset_quit fail:pipelining"
 	"198.18.10.39 pipe_noop_noop fail:pipelining"
+	"198.18.10.40 xnum_args fail:non_smtp_command"
+	"198.18.10.41 xnum_lead fail:non_smtp_command"
+	"198.18.10.42 xnum_not unknown"
 	"$REJECT_IP denylisted blocklisted:access_reject"
 	"$PERMIT_IP allowlisted allowlisted"
 )

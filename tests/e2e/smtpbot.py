@@ -22,7 +22,8 @@
 #                      an HTTP request (GET / CONNECT / POST) instead of SMTP
 #     subject          a header line ("Subject: buy now") as the first command
 #     get_nul, nul_line, get_tab, tab_get, space_get, get_cr, subject_tab,
-#     utf8_bad, utf8_ok, get_lower, get_alone, subject_space, header_glued
+#     utf8_bad, utf8_ok, get_lower, get_alone, subject_space, header_glued,
+#     xnum_args, xnum_lead, xnum_not
 #                      one odd first command line (ODD_LINES below: NUL bytes, a tab
 #                      or a lone CR where postscreen splits its command word only at
 #                      spaces and reads the line as a C string; a word that is or is
@@ -73,7 +74,8 @@ BEHAVIOURS = ("good", "denylisted", "allowlisted", "pregreet", "pregreet_teaser"
               "smuggling", "smuggling_rset", "bare_lf_body", "noop_flood", "get_nul", "nul_line",
               "get_tab", "tab_get", "space_get", "get_cr", "subject_tab", "utf8_bad",
               "utf8_ok", "get_lower", "get_alone", "subject_space", "header_glued",
-              "pipe_helo", "pipe_ehlo", "pipe_rset_quit", "pipe_noop_noop")
+              "pipe_helo", "pipe_ehlo", "pipe_rset_quit", "pipe_noop_noop",
+              "xnum_args", "xnum_lead", "xnum_not")
 
 # The odd first lines: what postscreen makes of each (its command word is the
 # first token of the line up to a NUL, split at spaces only) is for the
@@ -92,6 +94,10 @@ ODD_LINES = {
     "get_alone": b"GET\r\n",                      # the word ends with the line
     "subject_space": b"Subject : buy now\r\n",    # word "Subject": no colon in it
     "header_glued": b"X-Mailer:bot 1.0\r\n",       # word "X-Mailer:bot", a header
+    # against /^X-[0-9]+$/ in the test's postscreen_forbidden_commands
+    "xnum_args": b"X-12 foo\r\n",                 # word "X-12": matches
+    "xnum_lead": b"  X-34\r\n",                   # word "X-34": matches
+    "xnum_not": b"X-12a\r\n",                     # word "X-12a": does not
 }
 
 EXIT_CODES = {"accepted": 0, "rejected": 3, "tempfail": 4, "closed": 5, "reset": 5,

@@ -72,7 +72,8 @@ static const char conf[] =
 	"postscreen_client_connection_count_limit = 2\n"
 	"postscreen_command_time_limit = ${stress?{1}:{3}}s\n";
 
-/* examples/signatures: patterns that need Hyperscan streams */
+/* examples/signatures and one forbidden-command expression: patterns that
+ * need Hyperscan */
 static const struct scr_scan_pattern sigs[] = {
 	{"bare_ip_helo", "^(HELO|EHLO) [0-9]{1,3}(\\.[0-9]{1,3}){3}$", 1,
 	 SCR_PAT_LINE, SCR_TEST_HELO, "fuzz:1"},
@@ -80,6 +81,8 @@ static const struct scr_scan_pattern sigs[] = {
 	 SCR_PAT_LINE, SCR_TEST_HELO, "fuzz:2"},
 	{"proxy_probe", "^CONNECT [^ ]+:25 HTTP\\/1\\.[01]$", 1,
 	 SCR_PAT_LINE, SCR_TEST_NON_SMTP, "fuzz:3"},
+	/* a forbidden-command expression: Hyperscan on the command word */
+	{"numbered", "^X-[0-9]+$", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "fuzz:4"},
 };
 #define NSIGS (sizeof(sigs) / sizeof(sigs[0]))
 

@@ -28,9 +28,9 @@
 /* The default set: Debian's postscreen_forbidden_commands as ctrl turns it
  * into patterns, plus one own HELO name. */
 static const struct scr_scan_pattern default_pats[] = {
-	{ "CONNECT", "^CONNECT(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
-	{ "GET", "^GET(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
-	{ "POST", "^POST(?:[ \\x00]|\\r?$)", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
+	{ "CONNECT", "^CONNECT$", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
+	{ "GET", "^GET$", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
+	{ "POST", "^POST$", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
 	{ "Bogus", "^[^A-Z]", 1, SCR_PAT_COMMAND, SCR_TEST_NON_SMTP, "default" },
 	{ "own name", "^(HELO|EHLO) [ \\t]*mx\\.example\\.test\\.?\\r?$", 1,
 	  SCR_PAT_LINE, SCR_TEST_HELO, "smtpscreen_helo_own_names" },
@@ -199,12 +199,11 @@ struct match_case {
 static const struct match_case match_cases[] = {
 	/* bad input first */
 	{ "empty feeds", { "", "", NULL }, 0, -1, 0, 0, SCR_SCAN_NO_PAT },
-	/* The Bogus regexp /^[^A-Z]/ matches a NUL, an LF or a CR at a line
-	 * start too: scr_smtp ignores empty lines. */
-	{ "NUL bytes only", { "\0\0\0", NULL }, SCR_SCAN_COMMAND, 0, SCR_SCAN_COMMAND,
-	  1, 3 },
-	{ "LF as first byte", { "\n", NULL }, SCR_SCAN_BARE_LF | SCR_SCAN_COMMAND, 0,
-	  SCR_SCAN_BARE_LF, 1, 3 },
+	/* Command patterns are not matched on lines (scr_scan_word has them):
+	 * the Bogus regexp /^[^A-Z]/ reports nothing here. */
+	{ "NUL bytes only", { "\0\0\0", NULL }, 0, -1, 0, 0, SCR_SCAN_NO_PAT },
+	{ "LF as first byte", { "\n", NULL }, SCR_SCAN_BARE_LF, 0,
+	  SCR_SCAN_BARE_LF, 1, SCR_SCAN_NO_PAT },
 	{ "bare LF mid line", { "EHLO x\n", NULL }, SCR_SCAN_BARE_LF, 0,
 	  SCR_SCAN_BARE_LF, 7, SCR_SCAN_NO_PAT },
 	{ "bare LF after CRLF line", { "EHLO x\r\nQUIT\n", NULL }, SCR_SCAN_BARE_LF, 0,
@@ -212,7 +211,7 @@ static const struct match_case match_cases[] = {
 	{ "bare LF across feeds", { "EHLO x", "\n", NULL }, SCR_SCAN_BARE_LF, 1,
 	  SCR_SCAN_BARE_LF, 1, SCR_SCAN_NO_PAT },
 	{ "empty bare LF line", { "EHLO x\r\n", "\n", NULL },
-	  SCR_SCAN_BARE_LF | SCR_SCAN_COMMAND, 1, SCR_SCAN_BARE_LF, 1, 3 },
+	  SCR_SCAN_BARE_LF, 1, SCR_SCAN_BARE_LF, 1, SCR_SCAN_NO_PAT },
 	{ "CR and LF in different feeds", { "EHLO x\r", "\n", "QUIT\r", "\n" }, 0,
 	  -1, 0, 0, SCR_SCAN_NO_PAT },
 	{ "CRLF lines", { "EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n", NULL },
@@ -225,16 +224,7 @@ static const struct match_case match_cases[] = {
 	  SCR_SCAN_HEADER, 0, SCR_SCAN_HEADER, 9, SCR_SCAN_NO_PAT },
 	{ "MAIL FROM is not a header", { "MAIL FROM:<a@b>\r\n", NULL }, 0, -1, 0, 0,
 	  SCR_SCAN_NO_PAT },
-	{ "forbidden GET", { "GET / HTTP/1.0\r\n", NULL }, SCR_SCAN_COMMAND, 0,
-	  SCR_SCAN_COMMAND, 4, 1 },
-	{ "forbidden lowercase connect", { "connect x:25\r\n", NULL }, SCR_SCAN_COMMAND,
-	  0, SCR_SCAN_COMMAND, 8, 0 },
-	{ "forbidden on second line", { "EHLO x\r\nPOST /x\r\n", NULL },
-	  SCR_SCAN_COMMAND, 0, SCR_SCAN_COMMAND, 13, 2 },
-	{ "GETX is not GET", { "GETX\r\n", NULL }, 0, -1, 0, 0, SCR_SCAN_NO_PAT },
-	{ "Bogus regexp: digit", { "123 go\r\n", NULL }, SCR_SCAN_COMMAND, 0,
-	  SCR_SCAN_COMMAND, 1, 3 },
-	{ "Bogus regexp caseless: lowercase ok", { "ehlo x\r\n", NULL }, 0, -1, 0, 0,
+	{ "a forbidden word's line", { "GET / HTTP/1.0\r\n", NULL }, 0, -1, 0, 0,
 	  SCR_SCAN_NO_PAT },
 	{ "own HELO name", { "EHLO mx.example.test\r\n", NULL },
 	  SCR_SCAN_LINE_HELO, 0, SCR_SCAN_LINE_HELO, 21, 4 },
@@ -245,6 +235,58 @@ static const struct match_case match_cases[] = {
 	{ "signature line", { "MAIL FROM:<x@spam.example>\r\n", NULL },
 	  SCR_SCAN_LINE_NONSMTP, 0, SCR_SCAN_LINE_NONSMTP, 26, 5 },
 };
+
+/* test_word - the command patterns on the command word alone, as
+ * postscreen applies postscreen_forbidden_commands to it: '^' and '$' are
+ * the word's ends */
+static void test_word(void **state)
+{
+	static const struct {
+		const char *w;
+		uint32_t n;	/* 0: strlen */
+		int hit;
+	} c[] = {
+		{ "GET", 0, 1 }, { "get", 0, 1 }, { "connect", 0, 1 }, { "POST", 0, 1 },
+		{ "GETX", 0, 0 }, { "GE", 0, 0 }, { "XGET", 0, 0 },
+		{ "123", 0, 1 }, { "\tGET", 0, 1 }, { "\rGET", 0, 1 }, { "ehlo", 0, 0 },
+		{ "GET\t/", 0, 0 }, { "GET\r", 0, 0 }, { "Subject:", 0, 0 },
+		{ "\0", 1, 1 },
+	};
+	char err[512];
+	struct scr_scan_pattern p = { "re", "^(GET|HEAD)$|^X-[0-9]+$", 1, SCR_PAT_COMMAND,
+				      SCR_TEST_NON_SMTP, "t:1" };
+	struct scr_scan_db *db = scr_scan_create(default_pats, NELEM(default_pats),
+						 err, sizeof(err));
+	struct scr_scan_db *dn = scr_scan_create_needed(&p, 1, err, sizeof(err));
+	struct scr_scan_thread *t, *tn;
+	size_t i;
+
+	(void)state;
+	assert_non_null(db);
+	assert_non_null(dn);
+	t = scr_scan_thread_create(db, 1);
+	tn = scr_scan_thread_create(dn, 1);
+	assert_non_null(t);
+	assert_non_null(tn);
+	assert_true(scr_scan_has_word_patterns(t));	/* scr_scan_create: all */
+	for (i = 0; i < NELEM(c); i++) {
+		uint32_t n = c[i].n ? c[i].n : (uint32_t)strlen(c[i].w);
+
+		if (scr_scan_word(t, (const uint8_t *)c[i].w, n) != c[i].hit)
+			fail_msg("word \"%s\": want %d", c[i].w, c[i].hit);
+	}
+	/* a regexp that is no word and no class: Hyperscan's, on the word */
+	assert_true(scr_scan_has_word_patterns(tn));
+	assert_true(scr_scan_has_patterns(tn));
+	assert_int_equal(scr_scan_word(tn, (const uint8_t *)"head", 4), 1);
+	assert_int_equal(scr_scan_word(tn, (const uint8_t *)"X-12", 4), 1);
+	assert_int_equal(scr_scan_word(tn, (const uint8_t *)"X-12a", 5), 0);
+	assert_int_equal(scr_scan_word(tn, (const uint8_t *)"HEADER", 6), 0);
+	scr_scan_thread_destroy(tn);
+	scr_scan_thread_destroy(t);
+	scr_scan_destroy(dn);
+	scr_scan_destroy(db);
+}
 
 /* make_db - compile the default set or fail the test */
 
@@ -370,9 +412,9 @@ static void test_pool_lazy(void **state)
 	assert_true(minor_faults() - before < 400);
 	assert_int_equal(scr_scan_pool_free(t), 65536);
 	assert_non_null(s = scr_scan_open(t));
-	assert_int_equal(scr_scan_feed(t, s, (const uint8_t *)"GET / HTTP/1.0\r\n",
-				       16, &m), 0);
-	assert_true(m.flags & SCR_SCAN_COMMAND);
+	assert_int_equal(scr_scan_feed(t, s, (const uint8_t *)"MAIL FROM:<x@spam.example>\r\n",
+				       28, &m), 0);
+	assert_true(m.flags & SCR_SCAN_LINE_NONSMTP);
 	scr_scan_close(t, s);
 	scr_scan_thread_destroy(t);
 	scr_scan_destroy(db);
@@ -466,8 +508,8 @@ static void test_no_alloc_on_packet_path(void **state)
 		assert_non_null(s);
 		assert_int_equal(scr_scan_feed(t, s, (const uint8_t *)line,
 					       sizeof(line) - 1, &m), 0);
-		assert_int_equal(m.flags, SCR_SCAN_LINE_HELO | SCR_SCAN_COMMAND
-				 | SCR_SCAN_BARE_LF);
+		assert_int_equal(m.flags, SCR_SCAN_LINE_HELO | SCR_SCAN_BARE_LF);
+		assert_int_equal(scr_scan_word(t, (const uint8_t *)"GET", 3), 1);
 		scr_scan_close(t, s);
 	}
 	assert_int_equal(n_alloc, before);
@@ -607,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_compile_builtin_only),
 		cmocka_unit_test(test_create_needed),
 		cmocka_unit_test(test_matches),
+		cmocka_unit_test(test_word),
 		cmocka_unit_test(test_reset_on_open),
 		cmocka_unit_test(test_pool_exhaustion),
 		cmocka_unit_test(test_pool_lazy),
