@@ -1312,6 +1312,25 @@ static __always_inline __u64 scr_smug_zb(__u64 x)
 }
 
 #define SCR_SMUG_ONES	0x0101010101010101ULL
+#define SCR_SMUG_FIND_LF	0x10000
+
+/* scr_smug_hit - the first candidate among the eight bytes w at payload
+ * offset o (pw: w shifted up a byte, the byte before it at the bottom): a
+ * dot after a CR or LF, or with lm an LF (returned with SCR_SMUG_FIND_LF
+ * added); -1 when there is none */
+static __always_inline int scr_smug_hit(__u64 w, __u64 pw, __u64 o, __u64 lm)
+{
+	__u64 m = scr_smug_zb(w ^ ('.' * SCR_SMUG_ONES)) &
+		  (scr_smug_zb(pw ^ ('\n' * SCR_SMUG_ONES)) |
+		   scr_smug_zb(pw ^ ('\r' * SCR_SMUG_ONES)));
+	__u64 lf = lm ? scr_smug_zb(w ^ ('\n' * SCR_SMUG_ONES)) : 0;
+	__u32 b;
+
+	if (!(m | lf))
+		return -1;
+	b = scr_bit_index(m | lf);
+	return (int)((__u32)o + (b >> 3) + ((lf >> b) & 1 ? SCR_SMUG_FIND_LF : 0));
+}
 
 /* scr_smug_find - the payload offset of the next dot after a CR or LF in
  * [o0, n) of the payload at frame offset base (prev: the byte before o0),
@@ -1319,14 +1338,14 @@ static __always_inline __u64 scr_smug_zb(__u64 x)
  * prev, LFs are candidates too, returned with SCR_SMUG_FIND_LF added (five
  * arguments at most). A global function: the verifier checks its loop
  * once. */
-#define SCR_SMUG_FIND_LF	0x10000
 __noinline int scr_smug_find(struct xdp_md *ctx, __u32 base, __u32 o0, __u32 n,
 			     __u32 prev)
 {
 	void *data, *end;
 	__u8 *pl;
-	__u64 w, pw, m, lf, pv, o, l, bo, lm;
-	__u32 i, b;
+	__u64 w, pw, pv, o, l, bo, lm;
+	__u32 i;
+	int h;
 
 	if (!ctx || base > 0x1fff || n > SCR_HOST_SMUG_SCAN_MAX || o0 >= n)
 		return (int)n;
@@ -1345,15 +1364,9 @@ __noinline int scr_smug_find(struct xdp_md *ctx, __u32 base, __u32 o0, __u32 n,
 		w = *(__u64 *)(pl + o);
 		pw = (w << 8) | pv;
 		pv = w >> 56;
-		m = scr_smug_zb(w ^ ('.' * SCR_SMUG_ONES)) &
-		    (scr_smug_zb(pw ^ ('\n' * SCR_SMUG_ONES)) |
-		     scr_smug_zb(pw ^ ('\r' * SCR_SMUG_ONES)));
-		lf = lm ? scr_smug_zb(w ^ ('\n' * SCR_SMUG_ONES)) : 0;
-		if (m | lf) {
-			b = scr_bit_index(m | lf);
-			return (int)((__u32)o + (b >> 3) +
-				     ((lf >> b) & 1 ? SCR_SMUG_FIND_LF : 0));
-		}
+		h = scr_smug_hit(w, pw, o, lm);
+		if (h >= 0)
+			return h;
 	}
 	/* the last 1..7 bytes (little-endian: zeros above) */
 	o = n - ((n - o0) & 7);
@@ -1362,18 +1375,9 @@ __noinline int scr_smug_find(struct xdp_md *ctx, __u32 base, __u32 o0, __u32 n,
 	w = 0;
 	if (l == 0 || o > 0x1fff || bpf_xdp_load_bytes(ctx, base + (__u32)o, &w, l))
 		return (int)n;
-	pw = (w << 8) | pv;
-	m = scr_smug_zb(w ^ ('.' * SCR_SMUG_ONES)) &
-	    (scr_smug_zb(pw ^ ('\n' * SCR_SMUG_ONES)) |
-	     scr_smug_zb(pw ^ ('\r' * SCR_SMUG_ONES)));
-	/* the zeros above the l bytes are no LFs */
-	lf = lm ? scr_smug_zb(w ^ ('\n' * SCR_SMUG_ONES)) : 0;
-	if (m | lf) {
-		b = scr_bit_index(m | lf);
-		return (int)((__u32)o + (b >> 3) +
-			     ((lf >> b) & 1 ? SCR_SMUG_FIND_LF : 0));
-	}
-	return (int)n;
+	/* the zeros above the l bytes are neither dots nor LFs */
+	h = scr_smug_hit(w, (w << 8) | pv, o, lm);
+	return h >= 0 ? h : (int)n;
 }
 
 /* One scan's state for bpf_loop (scr_smug_step). */
@@ -1394,24 +1398,23 @@ static long scr_smug_step(__u32 i, void *arg)
 	struct scr_smug_loop *l = arg;
 	struct scr_host_smug_val *v = l->v;
 	__u32 lines = v->flags & SCR_HOST_SMUG_F_LINES ? SCR_SMUG_FIND_LF : 0;
-	int a;
+	int a, lf;
 
 	(void)i;
 	a = scr_smug_find(l->ctx, l->c->base, l->o, l->c->n, l->prev | lines);
 	if (a < 0)
 		return 1;
-	if (a & SCR_SMUG_FIND_LF) {	/* a line starts after it */
-		a -= SCR_SMUG_FIND_LF;
-		if ((__u32)a >= l->c->n)
-			return 1;
+	lf = a & SCR_SMUG_FIND_LF;
+	a &= ~SCR_SMUG_FIND_LF;
+	if ((__u32)a >= l->c->n)
+		return 1;
+	if (lf) {			/* a line starts after it */
 		v->flags |= SCR_HOST_SMUG_F_AFTER;
 		v->apos = 0;
 		v->acand = (1u << SCR_SMUG_NWORDS) - 1;
 		l->rc = scr_smug_after(l->ctx, v, l->c, (__u32)a + 1);
 		l->prev = '\n';
 	} else {
-		if ((__u32)a >= l->c->n)
-			return 1;
 		l->rc = scr_smug_dot(l->ctx, v, l->c, a);
 		l->prev = '.';
 	}

@@ -92,7 +92,6 @@ struct scr_scan_db {
 	size_t stream_size;
 	size_t npats;		/* ctrl patterns */
 	size_t nhs;		/* ... of them only Hyperscan can match */
-	size_t nword;		/* ... of those, command patterns (hs_word) */
 	uint8_t *flag_of;	/* per id: the SCR_SCAN_* flag it sets */
 	struct scr_scan_words words;	/* the others */
 };
@@ -322,7 +321,7 @@ static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
 	struct scr_scan_db *db = NULL;
 	const char **expr = NULL, **wexpr = NULL;
 	unsigned *flags = NULL, *ids = NULL, *wflags = NULL, *wids = NULL;
-	size_t nline = SCR_SCAN_NBUILTIN;
+	size_t nline = SCR_SCAN_NBUILTIN, nword = 0;
 	size_t total = 0, i;
 	int rc = ENOMEM;
 
@@ -394,9 +393,9 @@ static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
 				simple = true;
 			}
 			if (all || !simple) {
-				wexpr[db->nword] = p->regex;
-				wflags[db->nword] = wf;
-				wids[db->nword++] = (unsigned)id;
+				wexpr[nword] = p->regex;
+				wflags[nword] = wf;
+				wids[nword++] = (unsigned)id;
 			}
 			if (!simple)
 				db->nhs++;
@@ -429,8 +428,8 @@ static struct scr_scan_db *create(const struct scr_scan_pattern *pats,
 	}
 	if (compile_set(expr, flags, ids, nline, HS_MODE_STREAM, pats, &db->hs,
 			err, errlen) != 0 ||
-	    (db->nword > 0 &&
-	     compile_set(wexpr, wflags, wids, db->nword, HS_MODE_BLOCK, pats,
+	    (nword > 0 &&
+	     compile_set(wexpr, wflags, wids, nword, HS_MODE_BLOCK, pats,
 			 &db->hs_word, err, errlen) != 0)) {
 		rc = EINVAL;
 		goto out;

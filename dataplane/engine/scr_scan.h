@@ -90,7 +90,9 @@ size_t scr_scan_pool_bytes(const struct scr_scan_thread *t);
 /* Match flags reported by scr_scan_feed (bits). */
 #define SCR_SCAN_BARE_LF	0x01u	/* LF not preceded by CR */
 #define SCR_SCAN_HEADER		0x02u	/* line starts with a header label "Name:" */
-#define SCR_SCAN_COMMAND	0x04u	/* a SCR_PAT_COMMAND pattern matched */
+#define SCR_SCAN_COMMAND	0x04u	/* the kind of a SCR_PAT_COMMAND pattern:
+					 * matched by scr_scan_word, never
+					 * reported here */
 #define SCR_SCAN_LINE_NONSMTP	0x08u	/* a SCR_PAT_LINE pattern of test NON_SMTP */
 #define SCR_SCAN_LINE_HELO	0x10u	/* a SCR_PAT_LINE pattern of test HELO */
 

@@ -1296,24 +1296,6 @@ static void scr_smtp_line_end(struct scr_smtp_cur *c, struct scr_smtp *s)
 	}
 }
 
-/* word_end_at - the end of the command word in p[i..to): the first space,
- * CR or NUL, or to */
-static inline uint32_t word_end_at(const uint8_t *p, uint32_t i, uint32_t to)
-{
-	while (i < to && p[i] != ' ' && p[i] != '\r' && p[i] != '\0')
-		i++;
-	return i;
-}
-
-/* name_end_at - the end of the HELO name in p[i..to): the first blank, CR
- * or NUL, or to */
-static inline uint32_t name_end_at(const uint8_t *p, uint32_t i, uint32_t to)
-{
-	while (i < to && p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\0')
-		i++;
-	return i;
-}
-
 /* word_ends - b ends the command word (a CR only if the LF follows) */
 static inline bool word_ends(uint8_t b)
 {
@@ -1324,6 +1306,22 @@ static inline bool word_ends(uint8_t b)
 static inline bool name_ends(uint8_t b)
 {
 	return b == ' ' || b == '\t' || b == '\r' || b == '\0';
+}
+
+/* word_end_at - the end of the command word in p[i..to), or to */
+static inline uint32_t word_end_at(const uint8_t *p, uint32_t i, uint32_t to)
+{
+	while (i < to && !word_ends(p[i]))
+		i++;
+	return i;
+}
+
+/* name_end_at - the end of the HELO name in p[i..to), or to */
+static inline uint32_t name_end_at(const uint8_t *p, uint32_t i, uint32_t to)
+{
+	while (i < to && !name_ends(p[i]))
+		i++;
+	return i;
 }
 
 /* scr_smtp_word_span - n bytes of the command word (no space, CR or NUL among
