@@ -23,8 +23,9 @@
  *	  (ctl_metrics_port() tells which). Returns the server, or NULL
  *	  with errno and a message in err: EINVAL (addr not numeric, fill
  *	  NULL), EPERM (addr not loopback and !allow_remote), EADDRINUSE,
- *	  EADDRNOTAVAIL, other errno from socket/bind/listen, EIO when
- *	  libmicrohttpd cannot start. fill must stay valid, and arg with
+ *	  EADDRNOTAVAIL, other errno from socket/bind/listen, ELIBACC when
+ *	  libmicrohttpd cannot be loaded (it is opened by the first call,
+ *	  ctl_dl.h), EIO when it cannot start. fill must stay valid, and arg with
  *	  it, until ctl_metrics_stop() returns.
  *	ctl_metrics_port(m): the bound port (host order).
  *	ctl_metrics_requests(m): GET/HEAD /metrics requests answered 200.

@@ -20,9 +20,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctl_dl.h"
 #include "dp_pcapin.h"
 #include "scr_decode.h"
 #include "scr_mem.h"
+
+/* libpcap, opened by the first file that needs it (ctl_dl.h: every other
+ * start of smtpscreen goes without it and the eight libraries it brings) */
+static struct {
+	__typeof__(pcap_open_offline_with_tstamp_precision) *open;
+	__typeof__(pcap_datalink) *datalink;
+	__typeof__(pcap_datalink_val_to_name) *dlt_name;
+	__typeof__(pcap_get_tstamp_precision) *precision;
+	__typeof__(pcap_file) *file;
+	__typeof__(pcap_next_ex) *next_ex;
+	__typeof__(pcap_geterr) *geterr;
+	__typeof__(pcap_close) *close;
+} P;
+
+static const struct ctl_dl_sym pcap_syms[] = {
+	{ "pcap_open_offline_with_tstamp_precision", (void **)&P.open },
+	{ "pcap_datalink", (void **)&P.datalink },
+	{ "pcap_datalink_val_to_name", (void **)&P.dlt_name },
+	{ "pcap_get_tstamp_precision", (void **)&P.precision },
+	{ "pcap_file", (void **)&P.file },
+	{ "pcap_next_ex", (void **)&P.next_ex },
+	{ "pcap_geterr", (void **)&P.geterr },
+	{ "pcap_close", (void **)&P.close },
+};
+static const char *const pcap_sonames[] = {
+	"libpcap.so.0.8", "libpcap.so.1", "libpcap.so", NULL
+};
+static struct ctl_dl pcap_lib = CTL_DL_INIT("libpcap", pcap_sonames, pcap_syms);
 
 #define MAGIC_US 0xa1b2c3d4u
 #define MAGIC_NS 0xa1b23c4du
@@ -107,8 +136,9 @@ static inline uint8_t *slot(const struct dp_pcapin *in, uint64_t c)
 }
 
 /* file_open - our reader, if path is a classic pcap it can read;
- * 1 opened, 0 not for it (libpcap's turn, also for its error messages),
- * -1 out of memory */
+ * 1 opened, 0 not for it (libpcap's turn, also for its messages on a
+ * short or corrupt header), -errno (cannot be opened, a directory, out
+ * of memory) */
 static int file_open(struct dp_pcapin *in, const char *path)
 {
 	uint8_t h[24];
@@ -118,9 +148,18 @@ static int file_open(struct dp_pcapin *in, const char *path)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    read(fd, h, sizeof(h)) != (ssize_t)sizeof(h)) {
+		return -errno;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return -EISDIR;
+	}
+	if (!S_ISREG(st.st_mode) || read(fd, h, sizeof(h)) != (ssize_t)sizeof(h)) {
 		close(fd);
 		return 0;
 	}
@@ -142,7 +181,7 @@ static int file_open(struct dp_pcapin *in, const char *path)
 	in->buf = scr_mem_zalloc((size_t)DP_PCAPIN_NBUF * SLOT);
 	if (in->buf == NULL) {
 		close(fd);
-		return -1;
+		return -ENOMEM;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	in->fd = fd;
@@ -163,23 +202,27 @@ static int pcap_side_open(struct dp_pcapin *in, const char *path, char *err,
 	char errbuf[PCAP_ERRBUF_SIZE];
 	int link, dlt;
 
-	in->pc = pcap_open_offline_with_tstamp_precision(path,
+	if (ctl_dl_load(&pcap_lib, errbuf, sizeof(errbuf)) < 0) {
+		snprintf(err, errlen, "%s: not a classic pcap file, and reading "
+			 "it (pcapng, standard input) needs %s", path, errbuf);
+		return -1;
+	}
+	in->pc = P.open(path,
 		PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	if (in->pc == NULL) {
 		snprintf(err, errlen, "%s: %s", path, errbuf);
 		return -1;
 	}
-	dlt = pcap_datalink(in->pc);
+	dlt = P.datalink(in->pc);
 	link = link_of(dlt);
 	if (link < 0) {
 		snprintf(err, errlen, "%s: link type %s (%d) is not supported "
 			 "(Ethernet, raw IP, Linux cooked, BSD loopback)", path,
-			 pcap_datalink_val_to_name(dlt) ?
-			 pcap_datalink_val_to_name(dlt) : "?", dlt);
+			 P.dlt_name(dlt) ? P.dlt_name(dlt) : "?", dlt);
 		return -1;
 	}
 	in->link = (uint8_t)link;
-	in->tsmul = pcap_get_tstamp_precision(in->pc) ==
+	in->tsmul = P.precision(in->pc) ==
 		    PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
 	in->buf = scr_mem_zalloc((size_t)DP_PCAPIN_NBUF * SLOT);
 	if (in->buf == NULL) {
@@ -188,7 +231,7 @@ static int pcap_side_open(struct dp_pcapin *in, const char *path, char *err,
 	}
 	{
 		struct stat st;
-		FILE *f = pcap_file(in->pc);
+		FILE *f = P.file(in->pc);
 
 		if (f != NULL && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
 			in->size = (uint64_t)st.st_size;
@@ -211,7 +254,7 @@ struct dp_pcapin *dp_pcapin_open(const char *path, char *err, size_t errlen)
 	if (strcmp(path, "-") != 0)
 		r = file_open(in, path);
 	if (r < 0)
-		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
 	if (r == 0)
 		r = pcap_side_open(in, path, err, errlen);
 	if (r < 0) {
@@ -355,11 +398,11 @@ static int pcap_side_next(struct dp_pcapin *in, struct dp_pcapin_pkt *p)
 		in->cur++;
 		in->used = 0;
 	}
-	r = pcap_next_ex(in->pc, &h, &data);
+	r = P.next_ex(in->pc, &h, &data);
 	if (r == PCAP_ERROR_BREAK)
 		return 0;
 	if (r != 1) {
-		snprintf(in->err, sizeof(in->err), "%s", pcap_geterr(in->pc));
+		snprintf(in->err, sizeof(in->err), "%s", P.geterr(in->pc));
 		return -EIO;
 	}
 	if (h->caplen > DP_PCAPIN_CAPLEN_MAX) {
@@ -425,7 +468,7 @@ uint64_t dp_pcapin_pos(const struct dp_pcapin *in)
 
 	if (in->fd >= 0)
 		return in->pos;
-	f = pcap_file(in->pc);
+	f = P.file(in->pc);
 	if (in->size == 0 || f == NULL || (o = ftello(f)) < 0)
 		return 0;
 	return (uint64_t)o;
@@ -445,7 +488,7 @@ void dp_pcapin_close(struct dp_pcapin *in)
 	if (in->fd >= 0)
 		close(in->fd);
 	if (in->pc != NULL)
-		pcap_close(in->pc);
+		P.close(in->pc);
 	scr_mem_free(in->buf, (size_t)DP_PCAPIN_NBUF * SLOT);
 	free(in);
 }

@@ -9,7 +9,8 @@
  *	buffers, and a packet's data points into the buffer (measured faster
  *	than a mapping of the file with MADV_DONTNEED behind the reader:
  *	bench/results/replay-stream-2026-12-06.txt). Anything else (pcapng,
- *	other pcap variants, standard input as "-") is read by libpcap and
+ *	other pcap variants, standard input as "-") is read by libpcap,
+ *	opened then (ctl_dl.h: a classic pcap is replayed without it), and
  *	each packet copied into a buffer. Either way the buffers are a ring
  *	of DP_PCAPIN_NBUF, one per chunk of packets, and a packet's data stays
  *	valid until the caller releases its chunk: memory is the ring's,
@@ -21,7 +22,8 @@
  * CONTRACT
  *	dp_pcapin_open(path, err, errlen): "-" is standard input. NULL and a
  *	  message naming path in err when the file cannot be opened, is not a
- *	  capture, or has a link type the engine does not decode.
+ *	  capture, has a link type the engine does not decode, or needs
+ *	  libpcap and libpcap cannot be loaded.
  *	dp_pcapin_next(in, pkt): 1 and the next packet; 0 at the end;
  *	  -EAGAIN when every buffer holds packets not yet released (release,
  *	  then call again); -EIO on a bad or cut

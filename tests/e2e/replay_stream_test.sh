@@ -12,6 +12,10 @@
 #	  2. the same verdicts from the capture as pcapng, as nanosecond pcap,
 #	     as big-endian pcap (our reader and libpcap's), and on standard
 #	     input ("-", classic and pcapng; classic with --loop 1 too);
+#	     smtpscreen does not link libpcap or libmicrohttpd, and with
+#	     libpcap's file hidden (a private mount namespace: root) a
+#	     classic pcap gives the same verdicts and a pcapng exit 1 and
+#	     the reason;
 #	  3. the capture split in two files by address pair, given as two
 #	     files: merged by time, the same verdict rows and the same log
 #	     lines (both sorted) as the whole, and streaming equals
@@ -116,6 +120,34 @@ same s2 i2 sorted || fail "stdin (pcapng, --threads 2): other verdicts or log"
 cat "$TMP/c.pcap" | replay i3 --loop 1 - || fail "stdin --loop 1: exited $?: $(cat "$TMP/i3.err")"
 same s1 i3 || fail "stdin (pcap, --loop 1): other verdicts or log"
 ok "pcapng, nanosecond, big-endian pcap and standard input (streaming and --loop): the same verdicts and log"
+
+# 2b. libpcap is opened only for what our reader does not take: no start
+# maps it (nor libmicrohttpd and GnuTLS), and with it gone a classic pcap
+# replays as before while a pcapng is refused with the reason
+needed=$(readelf -d "$SCR" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+[ -n "$needed" ] || fail "readelf -d $SCR: no NEEDED entries"
+grep -qE 'libpcap|libmicrohttpd' <<<"$needed" && fail "smtpscreen links at start: $needed"
+[ "$(id -u)" = 0 ] || fail "hiding libpcap needs root (a private mount namespace)"
+lib=$(ldconfig -p | sed -n 's/^\s*libpcap\.so\.0\.8 (libc6,x86-64) => //p' | head -1)
+[ -n "$lib" ] && lib=$(readlink -f "$lib")
+[ -f "$lib" ] || fail "libpcap.so.0.8 not found by ldconfig"
+# nolib NAME ARGS...: replay with libpcap's file hidden (/dev/null over it)
+nolib() {
+	local name=$1
+	shift
+	unshare -m --propagation private sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' \
+		sh "$lib" timeout 300 "$SCR" replay -c "$CF" --hash-key "$KEY" \
+		--verdicts "$TMP/$name.csv" --log "$TMP/$name.log" "$@" \
+		>"$TMP/$name.out" 2>"$TMP/$name.err"
+}
+nolib n1 "$TMP/c.pcap" || fail "classic pcap without libpcap: exited $?: $(cat "$TMP/n1.err")"
+same s1 n1 || fail "classic pcap without libpcap: other verdicts or log"
+nolib n2 "$TMP/c.pcapng"
+rc=$?
+[ "$rc" = 1 ] || fail "pcapng without libpcap: exit $rc, want 1: $(cat "$TMP/n2.err")"
+grep -q "c.pcapng: not a classic pcap file, and reading it (pcapng, standard input) needs libpcap: " \
+	"$TMP/n2.err" || fail "pcapng without libpcap: no reason given: $(cat "$TMP/n2.err")"
+ok "no libpcap at start ($needed); without it a classic pcap replays the same, a pcapng is refused: $(grep -o 'needs libpcap.*' "$TMP/n2.err")"
 
 # 3. two files merged by time
 $PY - "$TMP/c.pcap" "$TMP/a.pcap" "$TMP/b.pcap" <<'PYEOF' || fail "split"
