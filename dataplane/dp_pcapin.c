@@ -190,8 +190,9 @@ static int file_open(struct dp_pcapin *in, const char *path)
 	in->p = in->end = slot(in, 0) + PAD;
 	in->nano = magic == MAGIC_NS;
 	in->link = (uint8_t)link;
-	in->snapshot = snap == 0 || snap > DP_PCAPIN_CAPLEN_MAX ?
-		       DP_PCAPIN_CAPLEN_MAX : snap;
+	/* libpcap's (pcap_adjust_snapshot): only 0 and over INT_MAX are
+	 * replaced; a bigger one stays, and shows in its messages */
+	in->snapshot = snap == 0 || snap > INT32_MAX ? DP_PCAPIN_CAPLEN_MAX : snap;
 	return 1;
 }
 
@@ -303,13 +304,19 @@ static int file_fill(struct dp_pcapin *in)
 static inline void record(const struct dp_pcapin *in, const uint8_t *p,
 			  uint32_t caplen, struct dp_pcapin_pkt *pkt)
 {
-	int32_t sec = (int32_t)rd32(in, p), frac = (int32_t)rd32(in, p + 4);
+	/* As libpcap 1.10 reads them: signed in the machine's byte order
+	 * (struct pcap_timeval's bpf_int32), unsigned when swapped (its
+	 * SWAPLONG is unsigned arithmetic). They differ only from 2038 on,
+	 * and replay must not depend on which reader read the file. */
+	uint32_t us = rd32(in, p), uf = rd32(in, p + 4);
+	int64_t sec = in->swapped ? (int64_t)us : (int64_t)(int32_t)us;
+	int64_t frac = in->swapped ? (int64_t)uf : (int64_t)(int32_t)uf;
 
 	pkt->data = p + 16;
 	pkt->caplen = caplen > in->snapshot ? in->snapshot : caplen;
 	pkt->wirelen = rd32(in, p + 12);
-	pkt->ts_ns = (uint64_t)(int64_t)sec * 1000000000ull +
-		     (uint64_t)(int64_t)frac * (in->nano ? 1u : 1000u);
+	pkt->ts_ns = (uint64_t)sec * 1000000000ull +
+		     (uint64_t)frac * (in->nano ? 1u : 1000u);
 	pkt->chunk = in->cur;
 	pkt->link = in->link;
 }
@@ -325,10 +332,16 @@ static int file_next(struct dp_pcapin *in, struct dp_pcapin_pkt *p)
 		avail = (size_t)(in->end - in->p);
 		if (avail >= 16) {
 			caplen = rd32(in, in->p + 8);
-			if (caplen > DP_PCAPIN_CAPLEN_MAX) {
-				snprintf(in->err, sizeof(in->err), "invalid packet "
-					 "capture length %u, bigger than snaplen of %u",
-					 caplen, in->snapshot);
+			if (caplen > DP_PCAPIN_CAPLEN_MAX) {	/* libpcap's words */
+				if (caplen > in->snapshot)
+					snprintf(in->err, sizeof(in->err), "invalid "
+						 "packet capture length %u, bigger than "
+						 "snaplen of %u", caplen, in->snapshot);
+				else
+					snprintf(in->err, sizeof(in->err), "invalid "
+						 "packet capture length %u, bigger than "
+						 "maximum of %u", caplen,
+						 DP_PCAPIN_CAPLEN_MAX);
 				return -EIO;
 			}
 			if (avail - 16 >= caplen)

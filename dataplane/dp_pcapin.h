@@ -18,7 +18,10 @@
  *	Records are judged as libpcap judges them: a captured length over the
  *	link type's maximum is an error, one over the file's snapshot length
  *	is cut to it; a record cut by the end of the file is an error; error
- *	texts are libpcap's.
+ *	texts are libpcap's, and so are time stamps (signed in the machine's
+ *	byte order, unsigned in the other: libpcap 1.10's quirk), so a file
+ *	gives the same packets whichever reader reads it (fuzz_pcapin holds
+ *	the two to that).
  * CONTRACT
  *	dp_pcapin_open(path, err, errlen): "-" is standard input. NULL and a
  *	  message naming path in err when the file cannot be opened, is not a
@@ -49,7 +52,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifndef DP_PCAPIN_BUF_SIZE			/* fuzz_pcapin: smaller */
 #define DP_PCAPIN_BUF_SIZE (1u << 18)		/* one read(), one chunk */
+#endif
 #define DP_PCAPIN_NBUF 16u
 #define DP_PCAPIN_CAPLEN_MAX 262144u		/* libpcap's maximum for our links */
 
