@@ -9,11 +9,14 @@
  *	fault, and on the VMs this was measured on a fault costs 4-9 us: a
  *	one-pass replay of 20,000 flows spent ~2,900 faults (a sixth of its
  *	CPU) filling 4 KiB pages of tables it hashes into at random.
- *	scr_mem_zalloc maps a table of 2 MiB or more at a 2 MiB boundary and
- *	asks for transparent huge pages (MADV_HUGEPAGE: honoured when
- *	/sys/kernel/mm/transparent_hugepage/enabled is "madvise" or "always"),
- *	so a table costs one fault per 2 MiB it is touched in; pages never
- *	touched still cost nothing. Smaller tables come from calloc. The
+ *	scr_mem_zalloc maps a table of 1 MiB or more at a 2 MiB boundary,
+ *	rounded up to whole 2 MiB, and asks for transparent huge pages
+ *	(MADV_HUGEPAGE: honoured when /sys/kernel/mm/transparent_hugepage/
+ *	enabled is "madvise" or "always"), so a table costs one fault per
+ *	2 MiB it is touched in; pages never touched still cost nothing. (A
+ *	table of 1-2 MiB, such as the flow table's buckets, takes a whole
+ *	huge page: one fault where calloc's clearing of it took 256, a
+ *	sixth of a short replay's start.) Smaller tables come from calloc. The
  *	memory is zero: nothing needs clearing at create. The advice changes
  *	speed only; without huge pages the table is ordinary memory.
  * CONTRACT
@@ -31,6 +34,7 @@
 #include <sys/mman.h>
 
 #define SCR_MEM_HUGE	(2ul << 20)	/* a transparent huge page */
+#define SCR_MEM_MAPPED	(1ul << 20)	/* from here on, mapped */
 
 /* scr_mem_zalloc - len zero bytes; big tables on huge pages */
 static inline void *scr_mem_zalloc(size_t len)
@@ -38,7 +42,7 @@ static inline void *scr_mem_zalloc(size_t len)
 	size_t size, map;
 	uintptr_t p, a;
 
-	if (len < SCR_MEM_HUGE)
+	if (len < SCR_MEM_MAPPED)
 		return calloc(1, len ? len : 1);
 	size = (len + SCR_MEM_HUGE - 1) & ~(SCR_MEM_HUGE - 1);
 	map = size + SCR_MEM_HUGE;	/* room to align the start */
@@ -60,7 +64,7 @@ static inline void scr_mem_free(void *p, size_t len)
 {
 	if (p == NULL)
 		return;
-	if (len < SCR_MEM_HUGE)
+	if (len < SCR_MEM_MAPPED)
 		free(p);
 	else
 		munmap(p, (len + SCR_MEM_HUGE - 1) & ~(SCR_MEM_HUGE - 1));
