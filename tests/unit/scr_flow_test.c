@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -710,6 +711,83 @@ static void test_fp16(void **state)
 	scr_hash_set_key(saved);
 }
 
+/* fp16_ref - scr_hash_fp16 from its definition: SipHash-1-3 of the
+ * little-endian chunk number i as its multiplier */
+static uint16_t fp16_ref(const uint8_t key[16], const uint8_t *p, size_t len)
+{
+	uint64_t acc = 0;
+	size_t i;
+
+	for (i = 0; i <= (len + 3) / 4; i++) {
+		uint8_t n[8];
+		uint32_t x = 0;
+		unsigned b;
+
+		for (b = 0; b < 8; b++)
+			n[b] = (uint8_t)((uint64_t)i >> (8 * b));
+		if (i > 0)
+			memcpy(&x, p + 4 * (i - 1),
+			       len - 4 * (i - 1) < 4 ? len - 4 * (i - 1) : 4);
+		acc += scr_siphash(1, 3, key, n, 8) * (i > 0 ? (uint64_t)x : 1);
+	}
+	return (uint16_t)(acc >> 48);
+}
+
+static uint8_t fp_msg[SCR_HASH_FP_MAX];
+static const size_t fp_lens[] = {
+	0, 1, 3, 4, 5, 2043, 2044, 2045, 2048, 9000, 4095, 65534, 65535, 7, 30000,
+};
+static uint16_t fp_want[sizeof(fp_lens) / sizeof(fp_lens[0])];
+
+/* fp_thread - every length of fp_lens, checked, from another thread */
+static void *fp_thread(void *arg)
+{
+	size_t i, bad = 0;
+
+	(void)arg;
+	for (i = 0; i < sizeof(fp_lens) / sizeof(fp_lens[0]); i++)
+		bad += scr_hash_fp16(fp_msg, fp_lens[i]) != fp_want[i];
+	return (void *)bad;
+}
+
+/* test_fp16_reference - the multipliers are made as lengths need them:
+ * every length gives the number of the definition, whichever came
+ * first, after a key change, and from two threads at once */
+static void test_fp16_reference(void **state)
+{
+	uint8_t saved[16], key[16];
+	size_t i, n = sizeof(fp_lens) / sizeof(fp_lens[0]);
+	pthread_t th[2];
+	void *bad;
+
+	(void)state;
+	scr_hash_get_key(saved);
+	for (i = 0; i < sizeof(fp_msg); i++)
+		fp_msg[i] = (uint8_t)(i * 131 + 7);
+	for (i = 0; i < 16; i++)
+		key[i] = (uint8_t)(paper_key[i] ^ 0xa5);
+	scr_hash_set_key(paper_key);
+	for (i = 0; i < n; i++) {
+		fp_want[i] = fp16_ref(paper_key, fp_msg, fp_lens[i]);
+		assert_int_equal(scr_hash_fp16(fp_msg, fp_lens[i]), fp_want[i]);
+	}
+	/* another key: short, then the longest, then short again */
+	scr_hash_set_key(key);
+	assert_int_equal(scr_hash_fp16(fp_msg, 5), fp16_ref(key, fp_msg, 5));
+	assert_int_equal(scr_hash_fp16(fp_msg, 65535),
+			 fp16_ref(key, fp_msg, 65535));
+	assert_int_equal(scr_hash_fp16(fp_msg, 9), fp16_ref(key, fp_msg, 9));
+	/* back, with no multiplier made yet: two threads make them */
+	scr_hash_set_key(paper_key);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, fp_thread, NULL), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(th[i], &bad), 0);
+		assert_int_equal((uintptr_t)bad, 0);
+	}
+	scr_hash_set_key(saved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -728,6 +806,7 @@ int main(void)
 		cmocka_unit_test(test_hash_x8),
 		cmocka_unit_test(test_remove_many),
 		cmocka_unit_test(test_fp16),
+		cmocka_unit_test(test_fp16_reference),
 	};
 
 	return cmocka_run_group_tests_name("scr_flow", tests, NULL, NULL);
