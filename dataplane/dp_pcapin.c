@@ -204,8 +204,10 @@ static int pcap_side_open(struct dp_pcapin *in, const char *path, char *err,
 	int link, dlt;
 
 	if (ctl_dl_load(&pcap_lib, errbuf, sizeof(errbuf)) < 0) {
-		snprintf(err, errlen, "%s: not a classic pcap file, and reading "
-			 "it (pcapng, standard input) needs %s", path, errbuf);
+		snprintf(err, errlen, "%s: %s needs %s", path,
+			 strcmp(path, "-") == 0 ? "reading standard input" :
+			 "a capture other than classic pcap (pcapng, another "
+			 "link type)", errbuf);
 		return -1;
 	}
 	in->pc = P.open(path,

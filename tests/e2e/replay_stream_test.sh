@@ -145,7 +145,7 @@ same s1 n1 || fail "classic pcap without libpcap: other verdicts or log"
 nolib n2 "$TMP/c.pcapng"
 rc=$?
 [ "$rc" = 1 ] || fail "pcapng without libpcap: exit $rc, want 1: $(cat "$TMP/n2.err")"
-grep -q "c.pcapng: not a classic pcap file, and reading it (pcapng, standard input) needs libpcap: " \
+grep -q "c.pcapng: a capture other than classic pcap (pcapng, another link type) needs libpcap: " \
 	"$TMP/n2.err" || fail "pcapng without libpcap: no reason given: $(cat "$TMP/n2.err")"
 ok "no libpcap at start ($needed); without it a classic pcap replays the same, a pcapng is refused: $(grep -o 'needs libpcap.*' "$TMP/n2.err")"
 
