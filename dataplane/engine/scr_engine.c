@@ -45,6 +45,7 @@
 #include "scr_envcap.h"
 #include "scr_flow.h"
 #include "scr_hash.h"
+#include "scr_mem.h"
 #include "scr_panic.h"
 #include "scr_smtp.h"
 #include "scr_smug.h"
@@ -85,6 +86,7 @@ struct scr_engine {
 	 * (seq 32 | len 16 | keyed hash of its bytes 16), so a copy of it
 	 * with other bytes is seen (scan_segment) */
 	uint64_t *cli_fp;
+	struct scr_hash_fp *fp;		/* cli_fp's multipliers */
 	uint32_t hq_mask, hq_head, hq_n;
 	uint32_t nscan;			/* undecided flows */
 	bool stress;			/* in stress mode */
@@ -273,6 +275,7 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 	e->hq_ms = malloc((size_t)e->hq_mask * sizeof(*e->hq_ms));
 	e->hq_mask--;
 	e->cli_fp = calloc(pol->flow_table_size, sizeof(*e->cli_fp));
+	e->fp = scr_mem_zalloc(sizeof(*e->fp));	/* zero: initialized */
 	e->ord = scr_tcpord_create(pol->reorder_window ? nslots : 0);
 	e->env.pol = pol;
 	scr_smtp_words_build(&e->words, db != NULL ? scr_scan_words(db) : NULL);
@@ -282,6 +285,7 @@ struct scr_engine *scr_engine_create(const struct scr_policy *pol,
 			scan_pool_size(pol->flow_table_size));
 	if (e->ft == NULL || e->ord == NULL || e->cc == NULL ||
 	    e->hq_idx == NULL || e->hq_ms == NULL || e->cli_fp == NULL ||
+	    e->fp == NULL ||
 	    (db != NULL && e->env.scan == NULL) || env_alloc(e, pol) != 0) {
 		scr_engine_destroy(e);
 		errno = ENOMEM;
@@ -318,6 +322,7 @@ void scr_engine_destroy(struct scr_engine *e)
 	free(e->hq_idx);
 	free(e->hq_ms);
 	free(e->cli_fp);
+	scr_mem_free(e->fp, sizeof(*e->fp));
 	free(e);
 }
 
@@ -1091,10 +1096,11 @@ static void new_flow(struct scr_engine *e, struct burst_item *it,
 /* cli_fp_of - fingerprint of the first len bytes of a client segment:
  * seq, length, and the bytes' keyed 16-bit fingerprint (scr_hash_fp16:
  * a client cannot aim a collision) */
-static uint64_t cli_fp_of(const struct scr_pkt *pk, uint32_t len)
+static uint64_t cli_fp_of(struct scr_engine *e, const struct scr_pkt *pk,
+			  uint32_t len)
 {
 	return (uint64_t)pk->seq << 32 | (uint64_t)(len & 0xffff) << 16 |
-	       scr_hash_fp16(pk->payload, len);
+	       scr_hash_fp16(e->fp, pk->payload, len);
 }
 
 /* cli_fp_set - pk is the next client segment in order: remember it,
@@ -1103,12 +1109,12 @@ static void cli_fp_set(struct scr_engine *e, const struct scr_flow *f,
 		       const struct scr_pkt *pk)
 {
 	if (pk->payload_len <= 0xffff && !(f->seq_known & SCR_SK_UNACKED))
-		e->cli_fp[scr_flow_index(e->ft, f)] = cli_fp_of(pk, pk->payload_len);
+		e->cli_fp[scr_flow_index(e->ft, f)] = cli_fp_of(e, pk, pk->payload_len);
 }
 
 /* cli_contradicts - pk resends the client segment remembered (same seq,
  * as long or longer: a retransmission may carry more) with other bytes */
-static bool cli_contradicts(const struct scr_engine *e, const struct scr_flow *f,
+static bool cli_contradicts(struct scr_engine *e, const struct scr_flow *f,
 			    const struct scr_pkt *pk)
 {
 	uint64_t fp = e->cli_fp[scr_flow_index(e->ft, f)];
@@ -1117,7 +1123,7 @@ static bool cli_contradicts(const struct scr_engine *e, const struct scr_flow *f
 	if (fp == 0 || (int32_t)(pk->seq - f->seq_next[0]) >= 0 ||
 	    (fp >> 32) != pk->seq || pk->payload_len < len)
 		return false;
-	return fp != cli_fp_of(pk, len);
+	return fp != cli_fp_of(e, pk, len);
 }
 
 /* cli_acked - the server's ACK covers the client segment remembered */

@@ -12,12 +12,10 @@
  *	word-wise inline scr_hash_words() of the header.
  * THREADING
  *	The constructor runs before main(); the setters before threads start.
- *	scr_hash_fp16 from any thread (its multipliers are made under a lock).
+ *	A scr_hash_fp table: one thread's.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -41,17 +39,11 @@ static uint64_t le64_bytes(const uint8_t *p)
 	return x;
 }
 
-/* Multipliers of scr_hash_fp16: one to start from, then one per 4-byte
- * chunk of a message of up to SCR_HASH_FP_MAX bytes, drawn from the
- * process key: fp_key[i] is SipHash-1-3 of i. Made as messages need them
- * (fp_ready: how many are made; FP_FIRST covers any segment of a
- * 1500-byte MTU): all 16,385 at start were 128 KiB of pages touched and
- * 16,385 SipHash runs, a tenth of a short replay's start. */
-#define FP_CHUNKS ((SCR_HASH_FP_MAX + 3) / 4)
+/* The first multipliers a table makes: any segment of a 1500-byte MTU.
+ * All 16,385 at once were 128 KiB of pages touched and 16,385 SipHash
+ * runs, a tenth of a short replay's start; a table grows by doubling. */
 #define FP_FIRST 512u
-static uint64_t fp_key[1 + FP_CHUNKS];
-static _Atomic uint32_t fp_ready;
-static pthread_mutex_t fp_lock = PTHREAD_MUTEX_INITIALIZER;
+#define FP_ALL (1u + (SCR_HASH_FP_MAX + 3) / 4)
 
 static uint64_t sip_bytes(unsigned c, unsigned d, uint64_t k0, uint64_t k1,
 			  const void *p, size_t len);
@@ -61,36 +53,33 @@ void scr_hash_set_key(const uint8_t k[16])
 {
 	scr_hash_k.k0 = le64_bytes(k);
 	scr_hash_k.k1 = le64_bytes(k + 8);
-	atomic_store_explicit(&fp_ready, 0, memory_order_release);
 }
 
-/* fp_make - the multipliers up to need at least (any thread: workers
- * fingerprint segments side by side; the lock is taken only while the
- * table grows, a few times a process) */
-static void fp_make(uint32_t need)
+/* scr_hash_fp_init - t's multipliers are made anew, from the key in use */
+void scr_hash_fp_init(struct scr_hash_fp *t)
 {
-	uint32_t have, to, i;
+	t->ready = 0;
+}
 
-	pthread_mutex_lock(&fp_lock);
-	have = atomic_load_explicit(&fp_ready, memory_order_relaxed);
-	if (have < need) {
-		to = have * 2 > need ? have * 2 : need;
-		if (to < FP_FIRST)
-			to = FP_FIRST;
-		if (to > 1 + FP_CHUNKS)
-			to = 1 + FP_CHUNKS;
-		for (i = have; i < to; i++) {
-			uint8_t n[8];
-			unsigned b;
+/* fp_make - t's multipliers up to need at least (the packet path: bounded
+ * work, a few times a table's life, no lock: the table is one thread's) */
+static void fp_make(struct scr_hash_fp *t, uint32_t need)
+{
+	uint32_t to = t->ready * 2 > need ? t->ready * 2 : need, i;
 
-			for (b = 0; b < 8; b++)
-				n[b] = (uint8_t)((uint64_t)i >> (8 * b));
-			fp_key[i] = sip_bytes(1, 3, scr_hash_k.k0, scr_hash_k.k1,
-					      n, 8);
-		}
-		atomic_store_explicit(&fp_ready, to, memory_order_release);
+	if (to < FP_FIRST)
+		to = FP_FIRST;
+	if (to > FP_ALL)
+		to = FP_ALL;
+	for (i = t->ready; i < to; i++) {
+		uint8_t n[8];
+		unsigned b;
+
+		for (b = 0; b < 8; b++)
+			n[b] = (uint8_t)((uint64_t)i >> (8 * b));
+		t->mult[i] = sip_bytes(1, 3, scr_hash_k.k0, scr_hash_k.k1, n, 8);
 	}
-	pthread_mutex_unlock(&fp_lock);
+	t->ready = to;
 }
 
 /* scr_hash_fp16 - 16 bits of the vector multiply-shift hash of len bytes
@@ -101,9 +90,10 @@ static void fp_make(uint32_t need)
  * 2^-16 whatever they are, as long as the multipliers are unknown. One
  * multiply per four bytes: the segment fingerprint of every client
  * segment, where SipHash cost four times as much. */
-uint16_t scr_hash_fp16(const void *p, size_t len)
+uint16_t scr_hash_fp16(struct scr_hash_fp *t, const void *p, size_t len)
 {
 	const uint8_t *in = p;
+	const uint64_t *m = t->mult;
 	size_t i, n = len / 4;
 	uint64_t acc;
 	uint32_t x;
@@ -111,17 +101,17 @@ uint16_t scr_hash_fp16(const void *p, size_t len)
 	if (len > SCR_HASH_FP_MAX)
 		scr_panic("scr_hash_fp16: %zu bytes, at most %u", len,
 			  (unsigned)SCR_HASH_FP_MAX);
-	if (atomic_load_explicit(&fp_ready, memory_order_acquire) < n + 2)
-		fp_make((uint32_t)n + 2);
-	acc = fp_key[0];
+	if (t->ready < n + 2)
+		fp_make(t, (uint32_t)n + 2);
+	acc = m[0];
 	for (i = 0; i < n; i++) {
 		memcpy(&x, in + 4 * i, 4);
-		acc += fp_key[1 + i] * (uint64_t)x;
+		acc += m[1 + i] * (uint64_t)x;
 	}
 	if (len & 3) {
 		x = 0;
 		memcpy(&x, in + 4 * n, len & 3);
-		acc += fp_key[1 + n] * (uint64_t)x;
+		acc += m[1 + n] * (uint64_t)x;
 	}
 	return (uint16_t)(acc >> 48);
 }

@@ -49,10 +49,15 @@
  *	scr_hash_get_key(k): the 16 bytes of the key in use.
  *	scr_hash_key_parse(s, k): 32 hex digits to 16 bytes (first two
  *	  digits = k[0]); 0, or -EINVAL (length, non-hex).
- *	scr_hash_fp16(p, len): a 16-bit fingerprint of len bytes (at most
+ *	scr_hash_fp_init(t): t makes its multipliers anew, from the key
+ *	  in use (zeroed memory is an initialized table).
+ *	scr_hash_fp16(t, p, len): a 16-bit fingerprint of len bytes (at most
  *	  SCR_HASH_FP_MAX) under multipliers drawn from the process key:
  *	  two different messages of one length share it with probability
- *	  2^-16 (a client segment and its resent copy).
+ *	  2^-16 (a client segment and its resent copy). t holds the
+ *	  multipliers, made as lengths need them (no lock: one table per
+ *	  thread that fingerprints, an engine's), so a key change needs
+ *	  scr_hash_fp_init(t).
  *	scr_siphash(c, d, key, p, len): SipHash-c-d of len bytes under key
  *	  (k[0..15]); tests and tools.
  *	scr_hash_words(w, n): SipHash-1-3 under the process key of the 8n
@@ -92,7 +97,14 @@ void scr_hash_set_key(const uint8_t k[16]);
 void scr_hash_get_key(uint8_t k[16]);
 int scr_hash_key_parse(const char *s, uint8_t k[16]);
 #define SCR_HASH_FP_MAX 65535u
-uint16_t scr_hash_fp16(const void *p, size_t len);
+/* Multipliers of scr_hash_fp16: mult[i] is SipHash-1-3 of the number i,
+ * one to start from and one per 4-byte chunk; ready of them made. */
+struct scr_hash_fp {
+	uint32_t ready;
+	uint64_t mult[1 + (SCR_HASH_FP_MAX + 3) / 4];
+};
+void scr_hash_fp_init(struct scr_hash_fp *t);
+uint16_t scr_hash_fp16(struct scr_hash_fp *t, const void *p, size_t len);
 /* scr_hash_blocks_x8 - scr_hash_blocks() of eight messages of nb blocks
  * (block j of message i in m[j][i]) into out[i], computed side by side
  * (SIMD where the CPU has it) */

@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -667,12 +666,14 @@ static void test_remove_many(void **state)
 static void test_fp16(void **state)
 {
 	static uint8_t msg[SCR_HASH_FP_MAX], copy[SCR_HASH_FP_MAX];
+	static struct scr_hash_fp fp;
 	uint8_t saved[16], key[16];
 	unsigned iter, same = 0, other_key = 0, i;
 
 	(void)state;
 	scr_hash_get_key(saved);
 	scr_hash_set_key(paper_key);
+	scr_hash_fp_init(&fp);
 	srand(16);
 	for (i = 0; i < sizeof(msg); i++)
 		msg[i] = (uint8_t)rand();
@@ -682,10 +683,10 @@ static void test_fp16(void **state)
 		uint16_t a;
 
 		memcpy(copy, msg + iter % 1000, len);
-		a = scr_hash_fp16(copy, len);
-		assert_int_equal(a, scr_hash_fp16(msg + iter % 1000, len));
+		a = scr_hash_fp16(&fp, copy, len);
+		assert_int_equal(a, scr_hash_fp16(&fp, msg + iter % 1000, len));
 		copy[at] ^= (uint8_t)(1u << (rand() % 8));
-		same += a == scr_hash_fp16(copy, len);
+		same += a == scr_hash_fp16(&fp, copy, len);
 	}
 	/* 40000 pairs: about 0.6 collisions expected */
 	if (same > 6)
@@ -693,19 +694,22 @@ static void test_fp16(void **state)
 	/* the longest message, changed in its last byte */
 	memcpy(copy, msg, sizeof(msg));
 	copy[sizeof(copy) - 1] ^= 1;
-	assert_int_not_equal(scr_hash_fp16(msg, sizeof(msg)),
-			     scr_hash_fp16(copy, sizeof(copy)));
+	assert_int_not_equal(scr_hash_fp16(&fp, msg, sizeof(msg)),
+			     scr_hash_fp16(&fp, copy, sizeof(copy)));
 	for (i = 0; i < 16; i++)
 		key[i] = (uint8_t)(paper_key[i] ^ 0x5a);
 	for (iter = 0; iter < 100; iter++) {
 		uint16_t a;
 
 		scr_hash_set_key(paper_key);
-		a = scr_hash_fp16(msg + iter, 40);
+		scr_hash_fp_init(&fp);
+		a = scr_hash_fp16(&fp, msg + iter, 40);
 		scr_hash_set_key(key);
-		other_key += a != scr_hash_fp16(msg + iter, 40);
+		scr_hash_fp_init(&fp);
+		other_key += a != scr_hash_fp16(&fp, msg + iter, 40);
 		scr_hash_set_key(paper_key);
-		assert_int_equal(a, scr_hash_fp16(msg + iter, 40));
+		scr_hash_fp_init(&fp);
+		assert_int_equal(a, scr_hash_fp16(&fp, msg + iter, 40));
 	}
 	assert_true(other_key >= 99);
 	scr_hash_set_key(saved);
@@ -737,28 +741,16 @@ static uint8_t fp_msg[SCR_HASH_FP_MAX];
 static const size_t fp_lens[] = {
 	0, 1, 3, 4, 5, 2043, 2044, 2045, 2048, 9000, 4095, 65534, 65535, 7, 30000,
 };
-static uint16_t fp_want[sizeof(fp_lens) / sizeof(fp_lens[0])];
 
-/* fp_thread - every length of fp_lens, checked, from another thread */
-static void *fp_thread(void *arg)
-{
-	size_t i, bad = 0;
-
-	(void)arg;
-	for (i = 0; i < sizeof(fp_lens) / sizeof(fp_lens[0]); i++)
-		bad += scr_hash_fp16(fp_msg, fp_lens[i]) != fp_want[i];
-	return (void *)bad;
-}
-
-/* test_fp16_reference - the multipliers are made as lengths need them:
- * every length gives the number of the definition, whichever came
- * first, after a key change, and from two threads at once */
+/* test_fp16_reference - a table makes its multipliers as lengths need
+ * them: every length gives the number of the definition, whichever came
+ * first; two tables filled in other orders agree; a table made anew
+ * after a key change follows the new key */
 static void test_fp16_reference(void **state)
 {
+	static struct scr_hash_fp a, b;
 	uint8_t saved[16], key[16];
 	size_t i, n = sizeof(fp_lens) / sizeof(fp_lens[0]);
-	pthread_t th[2];
-	void *bad;
 
 	(void)state;
 	scr_hash_get_key(saved);
@@ -767,24 +759,24 @@ static void test_fp16_reference(void **state)
 	for (i = 0; i < 16; i++)
 		key[i] = (uint8_t)(paper_key[i] ^ 0xa5);
 	scr_hash_set_key(paper_key);
+	scr_hash_fp_init(&a);
+	scr_hash_fp_init(&b);
 	for (i = 0; i < n; i++) {
-		fp_want[i] = fp16_ref(paper_key, fp_msg, fp_lens[i]);
-		assert_int_equal(scr_hash_fp16(fp_msg, fp_lens[i]), fp_want[i]);
+		uint16_t want = fp16_ref(paper_key, fp_msg, fp_lens[i]);
+
+		assert_int_equal(scr_hash_fp16(&a, fp_msg, fp_lens[i]), want);
+		/* b: the longest first, then the rest backwards */
+		assert_int_equal(scr_hash_fp16(&b, fp_msg, fp_lens[n - 1 - i]),
+				 fp16_ref(paper_key, fp_msg, fp_lens[n - 1 - i]));
 	}
-	/* another key: short, then the longest, then short again */
+	assert_true(a.ready <= 1 + (SCR_HASH_FP_MAX + 3) / 4);
+	/* another key: a made anew follows it, b kept is the old key's */
 	scr_hash_set_key(key);
-	assert_int_equal(scr_hash_fp16(fp_msg, 5), fp16_ref(key, fp_msg, 5));
-	assert_int_equal(scr_hash_fp16(fp_msg, 65535),
+	scr_hash_fp_init(&a);
+	assert_int_equal(scr_hash_fp16(&a, fp_msg, 5), fp16_ref(key, fp_msg, 5));
+	assert_int_equal(scr_hash_fp16(&a, fp_msg, 65535),
 			 fp16_ref(key, fp_msg, 65535));
-	assert_int_equal(scr_hash_fp16(fp_msg, 9), fp16_ref(key, fp_msg, 9));
-	/* back, with no multiplier made yet: two threads make them */
-	scr_hash_set_key(paper_key);
-	for (i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, fp_thread, NULL), 0);
-	for (i = 0; i < 2; i++) {
-		assert_int_equal(pthread_join(th[i], &bad), 0);
-		assert_int_equal((uintptr_t)bad, 0);
-	}
+	assert_int_equal(scr_hash_fp16(&b, fp_msg, 9), fp16_ref(paper_key, fp_msg, 9));
 	scr_hash_set_key(saved);
 }
 
