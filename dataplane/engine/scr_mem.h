@@ -16,9 +16,11 @@
  *	2 MiB it is touched in; pages never touched still cost nothing. (A
  *	table of 1-2 MiB, such as the flow table's buckets, takes a whole
  *	huge page: one fault where calloc's clearing of it took 256, a
- *	sixth of a short replay's start.) Smaller tables come from calloc. The
- *	memory is zero: nothing needs clearing at create. The advice changes
- *	speed only; without huge pages the table is ordinary memory.
+ *	sixth of a short replay's start.) Tables of 64 KiB to 1 MiB are
+ *	mapped in 4 KiB pages, untouched until used; smaller ones come from
+ *	calloc. The memory is zero: nothing needs clearing at create. The
+ *	advice changes speed only; without huge pages the table is ordinary
+ *	memory.
  * CONTRACT
  *	scr_mem_zalloc(len): zeroed memory, NULL + errno on failure.
  *	scr_mem_free(p, len): frees it; len as given to scr_mem_zalloc; p NULL
@@ -34,16 +36,27 @@
 #include <sys/mman.h>
 
 #define SCR_MEM_HUGE	(2ul << 20)	/* a transparent huge page */
-#define SCR_MEM_MAPPED	(1ul << 20)	/* from here on, mapped */
+#define SCR_MEM_MAPPED	(1ul << 20)	/* from here on, on huge pages */
+#define SCR_MEM_PAGES	(64ul << 10)	/* from here on, mapped */
+#define SCR_MEM_PAGE	4096ul
 
 /* scr_mem_zalloc - len zero bytes; big tables on huge pages */
 static inline void *scr_mem_zalloc(size_t len)
 {
 	size_t size, map;
 	uintptr_t p, a;
+	void *q;
 
-	if (len < SCR_MEM_MAPPED)
+	if (len < SCR_MEM_PAGES)
 		return calloc(1, len ? len : 1);
+	if (len < SCR_MEM_MAPPED) {
+		/* not calloc: once malloc's mmap threshold has risen (it
+		 * follows the largest block freed), calloc takes the table
+		 * from the heap and clears every page of it */
+		q = mmap(NULL, (len + SCR_MEM_PAGE - 1) & ~(SCR_MEM_PAGE - 1),
+			 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return q == MAP_FAILED ? NULL : q;
+	}
 	size = (len + SCR_MEM_HUGE - 1) & ~(SCR_MEM_HUGE - 1);
 	map = size + SCR_MEM_HUGE;	/* room to align the start */
 	p = (uintptr_t)mmap(NULL, map, PROT_READ | PROT_WRITE,
@@ -64,8 +77,10 @@ static inline void scr_mem_free(void *p, size_t len)
 {
 	if (p == NULL)
 		return;
-	if (len < SCR_MEM_MAPPED)
+	if (len < SCR_MEM_PAGES)
 		free(p);
+	else if (len < SCR_MEM_MAPPED)
+		munmap(p, (len + SCR_MEM_PAGE - 1) & ~(SCR_MEM_PAGE - 1));
 	else
 		munmap(p, (len + SCR_MEM_HUGE - 1) & ~(SCR_MEM_HUGE - 1));
 }

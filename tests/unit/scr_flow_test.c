@@ -166,6 +166,29 @@ static void test_lazy_buckets(void **state)
 	scr_flow_destroy(t);
 }
 
+/* test_mem_mid_tables - a table of 64 KiB to 1 MiB (an engine's
+ * fingerprint multipliers: 128 KiB) is mapped, none of it in memory until
+ * used, also once malloc's mmap threshold has risen past it (it follows
+ * the largest block freed: calloc then took such tables from the heap and
+ * cleared each page) */
+static void test_mem_mid_tables(void **state)
+{
+	size_t len = sizeof(struct scr_hash_fp);
+	void *big = malloc(8u << 20), *t;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 1, 8u << 20);
+	free(big);		/* the threshold is now 8 MiB */
+	t = scr_mem_zalloc(len);
+	assert_non_null(t);
+	assert_int_equal((uintptr_t)t % (uintptr_t)sysconf(_SC_PAGESIZE), 0);
+	assert_int_equal(resident_pages(t, len), 0);
+	((uint8_t *)t)[len - 1] = 1;
+	assert_int_equal(resident_pages(t, len), 1);
+	scr_mem_free(t, len);
+}
+
 /* test_entry_budget - the entry stays within two cache lines */
 static void test_entry_budget(void **state)
 {
@@ -787,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_fill_lookup_remove),
 		cmocka_unit_test(test_lazy_pages),
 		cmocka_unit_test(test_lazy_buckets),
+		cmocka_unit_test(test_mem_mid_tables),
 		cmocka_unit_test(test_entry_budget),
 		cmocka_unit_test(test_hash_spread),
 		cmocka_unit_test(test_siphash24_vectors),
