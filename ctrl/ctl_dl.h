@@ -11,11 +11,15 @@
  *	with dlopen() by the code that uses them, once, and every command
  *	(replay of a classic pcap, check, config, xdp) starts without them.
  *	The caller declares its function pointers with the library's own
- *	prototypes (__typeof__), so the compiler still checks every call.
+ *	prototypes and names (CTL_DL_FN), so the compiler still checks every
+ *	call, and lists them with CTL_DL_SYM, which takes the symbol's name
+ *	from the field's: the two cannot differ.
  * CONTRACT
  *	struct ctl_dl: what (a name for messages), sonames (tried in order,
  *	  NULL-terminated), syms (name and where its address goes), nsyms;
  *	  the rest zero (CTL_DL_INIT).
+ *	CTL_DL_FN(fn): a field named fn, a pointer of fn's type.
+ *	CTL_DL_SYM(s, fn): the entry of syms for the field fn of struct s.
  *	ctl_dl_load(d, err, errlen): 0 once every symbol is resolved (the
  *	  library stays loaded), or -1 with "LIB: why" in err (no soname
  *	  could be opened: dlerror() of the first; a symbol missing: its
@@ -44,6 +48,9 @@ struct ctl_dl {
 	int state;		/* 0 not tried, 1 loaded, -1 failed */
 	char err[256];
 };
+
+#define CTL_DL_FN(fn)		__typeof__(fn) *fn
+#define CTL_DL_SYM(s, fn)	{ #fn, (void **)&(s).fn }
 
 #define CTL_DL_INIT(what_, sonames_, syms_) { \
 	.what = (what_), .sonames = (sonames_), .syms = (syms_), \

@@ -58,21 +58,21 @@ struct ctl_metrics_text {
 /* libmicrohttpd, opened by the first listener (ctl_dl.h: the commands
  * and modes without metrics start without it and GnuTLS's libraries) */
 static struct {
-	__typeof__(MHD_start_daemon) *start_daemon;
-	__typeof__(MHD_stop_daemon) *stop_daemon;
-	__typeof__(MHD_create_response_from_buffer) *response_from_buffer;
-	__typeof__(MHD_add_response_header) *add_header;
-	__typeof__(MHD_queue_response) *queue_response;
-	__typeof__(MHD_destroy_response) *destroy_response;
+	CTL_DL_FN(MHD_start_daemon);
+	CTL_DL_FN(MHD_stop_daemon);
+	CTL_DL_FN(MHD_create_response_from_buffer);
+	CTL_DL_FN(MHD_add_response_header);
+	CTL_DL_FN(MHD_queue_response);
+	CTL_DL_FN(MHD_destroy_response);
 } M;
 
 static const struct ctl_dl_sym mhd_syms[] = {
-	{ "MHD_start_daemon", (void **)&M.start_daemon },
-	{ "MHD_stop_daemon", (void **)&M.stop_daemon },
-	{ "MHD_create_response_from_buffer", (void **)&M.response_from_buffer },
-	{ "MHD_add_response_header", (void **)&M.add_header },
-	{ "MHD_queue_response", (void **)&M.queue_response },
-	{ "MHD_destroy_response", (void **)&M.destroy_response },
+	CTL_DL_SYM(M, MHD_start_daemon),
+	CTL_DL_SYM(M, MHD_stop_daemon),
+	CTL_DL_SYM(M, MHD_create_response_from_buffer),
+	CTL_DL_SYM(M, MHD_add_response_header),
+	CTL_DL_SYM(M, MHD_queue_response),
+	CTL_DL_SYM(M, MHD_destroy_response),
 };
 static const char *const mhd_sonames[] = {
 	"libmicrohttpd.so.12", "libmicrohttpd.so", NULL
@@ -173,19 +173,19 @@ static enum MHD_Result queue_static(struct MHD_Connection *c,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = M.response_from_buffer(strlen(text), (void *)text,
-					    MHD_RESPMEM_PERSISTENT);
+	r = M.MHD_create_response_from_buffer(strlen(text), (void *)text,
+					      MHD_RESPMEM_PERSISTENT);
 	if (r == NULL)
 		return MHD_NO;
-	if (M.add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				    "text/plain; charset=utf-8") != MHD_YES ||
+	if (M.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				      "text/plain; charset=utf-8") != MHD_YES ||
 	    (allow_header &&
-	     M.add_header(r, MHD_HTTP_HEADER_ALLOW,
-				     "GET, HEAD") != MHD_YES))
+	     M.MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
+				       "GET, HEAD") != MHD_YES))
 		ret = MHD_NO;
 	else
-		ret = M.queue_response(c, status, r);
-	M.destroy_response(r);
+		ret = M.MHD_queue_response(c, status, r);
+	M.MHD_destroy_response(r);
 	return ret;
 }
 
@@ -213,17 +213,17 @@ static enum MHD_Result queue_metrics(struct ctl_metrics *m,
 		return queue_static(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				    fill_failed, false);
 	}
-	r = M.response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	r = M.MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
 	if (r == NULL) {
 		free(buf);
 		return MHD_NO;
 	}
-	if (M.add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				    CTL_METRICS_CTYPE) != MHD_YES)
+	if (M.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				      CTL_METRICS_CTYPE) != MHD_YES)
 		ret = MHD_NO;
 	else
-		ret = M.queue_response(c, MHD_HTTP_OK, r);
-	M.destroy_response(r);
+		ret = M.MHD_queue_response(c, MHD_HTTP_OK, r);
+	M.MHD_destroy_response(r);
 	if (ret == MHD_YES)
 		atomic_fetch_add_explicit(&m->requests, 1,
 					  memory_order_relaxed);
@@ -312,7 +312,7 @@ struct ctl_metrics *ctl_metrics_start(const char *addr, unsigned port,
 	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	m->daemon = M.start_daemon(flags, 0, NULL, NULL, handler, m,
+	m->daemon = M.MHD_start_daemon(flags, 0, NULL, NULL, handler, m,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CTL_METRICS_CONNS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CTL_METRICS_TIMEOUT_S,
@@ -342,7 +342,7 @@ void ctl_metrics_stop(struct ctl_metrics *m)
 	if (m == NULL)
 		return;
 	/* Joins the thread, closes every connection and the listener. */
-	M.stop_daemon(m->daemon);
+	M.MHD_stop_daemon(m->daemon);
 	if (m->box) {
 		pthread_mutex_destroy(&m->box->lock);
 		free(m->box->text);

@@ -28,25 +28,25 @@
 /* libpcap, opened by the first file that needs it (ctl_dl.h: every other
  * start of smtpscreen goes without it and the eight libraries it brings) */
 static struct {
-	__typeof__(pcap_open_offline_with_tstamp_precision) *open;
-	__typeof__(pcap_datalink) *datalink;
-	__typeof__(pcap_datalink_val_to_name) *dlt_name;
-	__typeof__(pcap_get_tstamp_precision) *precision;
-	__typeof__(pcap_file) *file;
-	__typeof__(pcap_next_ex) *next_ex;
-	__typeof__(pcap_geterr) *geterr;
-	__typeof__(pcap_close) *close;
+	CTL_DL_FN(pcap_open_offline_with_tstamp_precision);
+	CTL_DL_FN(pcap_datalink);
+	CTL_DL_FN(pcap_datalink_val_to_name);
+	CTL_DL_FN(pcap_get_tstamp_precision);
+	CTL_DL_FN(pcap_file);
+	CTL_DL_FN(pcap_next_ex);
+	CTL_DL_FN(pcap_geterr);
+	CTL_DL_FN(pcap_close);
 } P;
 
 static const struct ctl_dl_sym pcap_syms[] = {
-	{ "pcap_open_offline_with_tstamp_precision", (void **)&P.open },
-	{ "pcap_datalink", (void **)&P.datalink },
-	{ "pcap_datalink_val_to_name", (void **)&P.dlt_name },
-	{ "pcap_get_tstamp_precision", (void **)&P.precision },
-	{ "pcap_file", (void **)&P.file },
-	{ "pcap_next_ex", (void **)&P.next_ex },
-	{ "pcap_geterr", (void **)&P.geterr },
-	{ "pcap_close", (void **)&P.close },
+	CTL_DL_SYM(P, pcap_open_offline_with_tstamp_precision),
+	CTL_DL_SYM(P, pcap_datalink),
+	CTL_DL_SYM(P, pcap_datalink_val_to_name),
+	CTL_DL_SYM(P, pcap_get_tstamp_precision),
+	CTL_DL_SYM(P, pcap_file),
+	CTL_DL_SYM(P, pcap_next_ex),
+	CTL_DL_SYM(P, pcap_geterr),
+	CTL_DL_SYM(P, pcap_close),
 };
 static const char *const pcap_sonames[] = {
 	"libpcap.so.0.8", "libpcap.so.1", "libpcap.so", NULL
@@ -85,8 +85,9 @@ struct dp_pcapin {
 #define PAD (DP_PCAPIN_CAPLEN_MAX + 4096)
 #define SLOT (PAD + DP_PCAPIN_BUF_SIZE)
 
-/* link_of - our link type for a pcap DLT or LINKTYPE; -1 if unsupported */
-static int link_of(int dlt)
+/* dp_pcapin_link - our link type for a pcap DLT or LINKTYPE; -1 if the
+ * engine does not decode it */
+int dp_pcapin_link(int dlt)
 {
 	switch (dlt) {
 	case DLT_EN10MB:
@@ -170,7 +171,7 @@ static int file_open(struct dp_pcapin *in, const char *path)
 		magic = __builtin_bswap32(magic);
 	lt = rd32(in, h + 20);
 	snap = rd32(in, h + 16);
-	link = link_of((int)lt);
+	link = dp_pcapin_link((int)lt);
 	/* version 2.4 only: 2.3 and older may have caplen and len swapped */
 	if ((magic != MAGIC_US && magic != MAGIC_NS) ||
 	    rd16(in, h + 4) != 2 || rd16(in, h + 6) != 4 ||
@@ -210,22 +211,23 @@ static int pcap_side_open(struct dp_pcapin *in, const char *path, char *err,
 			 "link type)", errbuf);
 		return -1;
 	}
-	in->pc = P.open(path,
+	in->pc = P.pcap_open_offline_with_tstamp_precision(path,
 		PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	if (in->pc == NULL) {
 		snprintf(err, errlen, "%s: %s", path, errbuf);
 		return -1;
 	}
-	dlt = P.datalink(in->pc);
-	link = link_of(dlt);
+	dlt = P.pcap_datalink(in->pc);
+	link = dp_pcapin_link(dlt);
 	if (link < 0) {
 		snprintf(err, errlen, "%s: link type %s (%d) is not supported "
 			 "(Ethernet, raw IP, Linux cooked, BSD loopback)", path,
-			 P.dlt_name(dlt) ? P.dlt_name(dlt) : "?", dlt);
+			 P.pcap_datalink_val_to_name(dlt) ?
+			 P.pcap_datalink_val_to_name(dlt) : "?", dlt);
 		return -1;
 	}
 	in->link = (uint8_t)link;
-	in->tsmul = P.precision(in->pc) ==
+	in->tsmul = P.pcap_get_tstamp_precision(in->pc) ==
 		    PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
 	in->buf = scr_mem_zalloc((size_t)DP_PCAPIN_NBUF * SLOT);
 	if (in->buf == NULL) {
@@ -234,7 +236,7 @@ static int pcap_side_open(struct dp_pcapin *in, const char *path, char *err,
 	}
 	{
 		struct stat st;
-		FILE *f = P.file(in->pc);
+		FILE *f = P.pcap_file(in->pc);
 
 		if (f != NULL && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
 			in->size = (uint64_t)st.st_size;
@@ -413,11 +415,11 @@ static int pcap_side_next(struct dp_pcapin *in, struct dp_pcapin_pkt *p)
 		in->cur++;
 		in->used = 0;
 	}
-	r = P.next_ex(in->pc, &h, &data);
+	r = P.pcap_next_ex(in->pc, &h, &data);
 	if (r == PCAP_ERROR_BREAK)
 		return 0;
 	if (r != 1) {
-		snprintf(in->err, sizeof(in->err), "%s", P.geterr(in->pc));
+		snprintf(in->err, sizeof(in->err), "%s", P.pcap_geterr(in->pc));
 		return -EIO;
 	}
 	if (h->caplen > DP_PCAPIN_CAPLEN_MAX) {
@@ -483,7 +485,7 @@ uint64_t dp_pcapin_pos(const struct dp_pcapin *in)
 
 	if (in->fd >= 0)
 		return in->pos;
-	f = P.file(in->pc);
+	f = P.pcap_file(in->pc);
 	if (in->size == 0 || f == NULL || (o = ftello(f)) < 0)
 		return 0;
 	return (uint64_t)o;
@@ -503,7 +505,7 @@ void dp_pcapin_close(struct dp_pcapin *in)
 	if (in->fd >= 0)
 		close(in->fd);
 	if (in->pc != NULL)
-		P.close(in->pc);
+		P.pcap_close(in->pc);
 	scr_mem_free(in->buf, (size_t)DP_PCAPIN_NBUF * SLOT);
 	free(in);
 }

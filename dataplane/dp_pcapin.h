@@ -41,6 +41,8 @@
  *	dp_pcapin_pos(in), dp_pcapin_size(in): bytes of the file read so far
  *	  and its size; both 0 when unknown (a pipe).
  *	dp_pcapin_close(in): closes, frees; NULL is fine.
+ *	dp_pcapin_link(dlt): the engine's link type (enum scr_link) of a
+ *	  pcap DLT or LINKTYPE number; -1 for one it does not decode.
  * THREADING
  *	One thread calls a reader's functions (replay's reader thread); the
  *	data of packets handed out may be read by any thread until released.
@@ -79,5 +81,6 @@ uint64_t dp_pcapin_count(const struct dp_pcapin *in);
 uint64_t dp_pcapin_pos(const struct dp_pcapin *in);
 uint64_t dp_pcapin_size(const struct dp_pcapin *in);
 void dp_pcapin_close(struct dp_pcapin *in);
+int dp_pcapin_link(int dlt);
 
 #endif

@@ -128,24 +128,6 @@ static void compare(struct dp_pcapin *in, pcap_t *pc, bool many)
 	}
 }
 
-/* linked - a link type the engine decodes (dp_pcapin's list) */
-static bool linked(int dlt)
-{
-	switch (dlt) {
-	case DLT_EN10MB: case DLT_RAW: case 101: case DLT_LINUX_SLL:
-	case DLT_NULL:
-#ifdef DLT_IPV4
-	case DLT_IPV4: case DLT_IPV6:
-#endif
-#ifdef DLT_LINUX_SLL2
-	case DLT_LINUX_SLL2:
-#endif
-		return true;
-	default:
-		return false;
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
@@ -165,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pc = pcap_open_offline_with_tstamp_precision(path,
 		PCAP_TSTAMP_PRECISION_NANO, perr);
 	if (in == NULL) {
-		if (pc != NULL && linked(pcap_datalink(pc)))
+		if (pc != NULL && dp_pcapin_link(pcap_datalink(pc)) >= 0)
 			die("refused a file libpcap reads", 0, err, "opened");
 	} else {
 		if (pc == NULL)
