@@ -43,7 +43,6 @@ static uint64_t le64_bytes(const uint8_t *p)
  * All 16,385 at once were 128 KiB of pages touched and 16,385 SipHash
  * runs, a tenth of a short replay's start; a table grows by doubling. */
 #define FP_FIRST 512u
-#define FP_ALL (1u + (SCR_HASH_FP_MAX + 3) / 4)
 
 static uint64_t sip_bytes(unsigned c, unsigned d, uint64_t k0, uint64_t k1,
 			  const void *p, size_t len);
@@ -69,8 +68,8 @@ static void fp_make(struct scr_hash_fp *t, uint32_t need)
 
 	if (to < FP_FIRST)
 		to = FP_FIRST;
-	if (to > FP_ALL)
-		to = FP_ALL;
+	if (to > SCR_HASH_FP_MULTS)
+		to = SCR_HASH_FP_MULTS;
 	for (i = t->ready; i < to; i++) {
 		uint8_t n[8];
 		unsigned b;

@@ -99,9 +99,10 @@ int scr_hash_key_parse(const char *s, uint8_t k[16]);
 #define SCR_HASH_FP_MAX 65535u
 /* Multipliers of scr_hash_fp16: mult[i] is SipHash-1-3 of the number i,
  * one to start from and one per 4-byte chunk; ready of them made. */
+#define SCR_HASH_FP_MULTS (1u + (SCR_HASH_FP_MAX + 3) / 4)
 struct scr_hash_fp {
 	uint32_t ready;
-	uint64_t mult[1 + (SCR_HASH_FP_MAX + 3) / 4];
+	uint64_t mult[SCR_HASH_FP_MULTS];
 };
 void scr_hash_fp_init(struct scr_hash_fp *t);
 uint16_t scr_hash_fp16(struct scr_hash_fp *t, const void *p, size_t len);

@@ -40,24 +40,34 @@
 #define SCR_MEM_PAGES	(64ul << 10)	/* from here on, mapped */
 #define SCR_MEM_PAGE	4096ul
 
+/* scr_mem_span - what a table of len bytes takes from the OS: 0 (it comes
+ * from calloc), whole 4 KiB pages, or whole huge pages */
+static inline size_t scr_mem_span(size_t len)
+{
+	if (len < SCR_MEM_PAGES)
+		return 0;
+	if (len < SCR_MEM_MAPPED)
+		return (len + SCR_MEM_PAGE - 1) & ~(SCR_MEM_PAGE - 1);
+	return (len + SCR_MEM_HUGE - 1) & ~(SCR_MEM_HUGE - 1);
+}
+
 /* scr_mem_zalloc - len zero bytes; big tables on huge pages */
 static inline void *scr_mem_zalloc(size_t len)
 {
-	size_t size, map;
+	size_t size = scr_mem_span(len), map;
 	uintptr_t p, a;
 	void *q;
 
-	if (len < SCR_MEM_PAGES)
+	if (size == 0)
 		return calloc(1, len ? len : 1);
 	if (len < SCR_MEM_MAPPED) {
 		/* not calloc: once malloc's mmap threshold has risen (it
 		 * follows the largest block freed), calloc takes the table
 		 * from the heap and clears every page of it */
-		q = mmap(NULL, (len + SCR_MEM_PAGE - 1) & ~(SCR_MEM_PAGE - 1),
-			 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		q = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		return q == MAP_FAILED ? NULL : q;
 	}
-	size = (len + SCR_MEM_HUGE - 1) & ~(SCR_MEM_HUGE - 1);
 	map = size + SCR_MEM_HUGE;	/* room to align the start */
 	p = (uintptr_t)mmap(NULL, map, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -75,14 +85,14 @@ static inline void *scr_mem_zalloc(size_t len)
 /* scr_mem_free - give back a table of scr_mem_zalloc(len) */
 static inline void scr_mem_free(void *p, size_t len)
 {
+	size_t size = scr_mem_span(len);
+
 	if (p == NULL)
 		return;
-	if (len < SCR_MEM_PAGES)
+	if (size == 0)
 		free(p);
-	else if (len < SCR_MEM_MAPPED)
-		munmap(p, (len + SCR_MEM_PAGE - 1) & ~(SCR_MEM_PAGE - 1));
 	else
-		munmap(p, (len + SCR_MEM_HUGE - 1) & ~(SCR_MEM_HUGE - 1));
+		munmap(p, size);
 }
 
 #endif
