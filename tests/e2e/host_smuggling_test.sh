@@ -39,6 +39,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/postfix.sh"
 . "$HERE/lib/hostd.sh"
 . "$HERE/lib/capture.sh"
+. "$HERE/lib/smuggling.sh"
 set -u -o pipefail
 
 BUILD=${1:?usage: host_smuggling_test.sh BUILD_DIR}
@@ -86,96 +87,37 @@ cap_start "$SRV" shs_s0 "$TMP/server.pcap" "tcp port 25"
 
 hd_start "$SRV" shs_s0 "$TMP/daemon.err" -c "$TMP/screen.cf" -s "$TMP/ctl.sock" --log-file "$LOG"
 
-# bot FROM BEHAVIOUR [ARGS] - smtpbot from .FROM; its SESSION and RESULT lines
-bot() {
-	local from=$1 b=$2
-	shift 2
-	ns_exec "$CLI" "$PY" "$HERE/smtpbot.py" --server "$SIP" --source "$NET.$from" \
-		--behaviour "$b" --attempts 1 --timeout 15 "$@" 2>>"$TMP/bot.err" | tail -n 2 | tr '\n' ' '
-}
-# delivered SENDER - messages from SENDER the sink took (status=sent)
-delivered() {
-	local id n=0
-	for id in $(grep -E "qmgr\[[0-9]+\]: [0-9A-F]+: from=<$1>" "$MAILLOG" |
-		    sed -E 's/.*: ([0-9A-F]+): from=.*/\1/'); do
-		grep -qE "$id: .*status=sent \(smtpscreen test sink\)" "$MAILLOG" && n=$((n + 1))
-	done
-	echo "$n"
-}
 stat_of() { "$CTL" -s "$TMP/ctl.sock" stats 2>/dev/null | awk -v n="$1" '$1 == n { print $2; exit }'; }
 
 # --- good mail with bare LFs in its body is delivered ------------------------------
-res=$(bot 10 bare_lf_body --from bare@example.org)
-e2e_log ".10 bare_lf_body: $res"
-echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".10 bare-LF body not accepted: $res"
-e2e_wait_for 10 eval '[ "$(delivered bare@example.org)" -ge 1 ]' ||
-	e2e_fail "bare-LF body not delivered: $(tail -5 "$MAILLOG")"
+smug_bare_lf_delivered
 [ "$(stat_of host_smug_data_packets)" -ge 1 ] ||
 	e2e_fail "the guard did not follow .10's DATA: $("$CTL" -s "$TMP/ctl.sock" stats | grep smug)"
 
-# ... and from swaks, its body's bare LFs sent as they are
-pf_swaks_bare_lf "$CLI" "$SIP" "$NET.13" swaks-bare@example.org "$TMP/swaks-bare.log" ||
-	e2e_fail "swaks with a bare-LF body failed: $(tail -5 "$TMP/swaks-bare.log")"
-e2e_wait_for 10 eval '[ "$(delivered swaks-bare@example.org)" -ge 1 ]' ||
-	e2e_fail "swaks's bare-LF body not delivered: $(tail -5 "$MAILLOG")"
-grep -q "SMUGGLING from \[$NET\.13\]" "$LOG" && e2e_fail "swaks's bare-LF body was taken for smuggling"
-
-# stopped FROM BEHAVIOUR SMUGGLE_FROM TEXT - the smuggler from .FROM is stopped (reset,
-# its mail not accepted) and logged "SMTP SMUGGLING ... after DATA: " then TEXT (an ERE)
-stopped() {
-	local res
-	res=$(bot "$1" "$2" --from relay@example.org --smuggle-from "$3")
-	e2e_log ".$1 $2 (guard on): $res"
-	echo "$res" | grep -q "result=accepted" && e2e_fail ".$1 $2 accepted: $res"
-	echo "$res" | grep -Eq "RESULT .*result=(reset|closed) " || e2e_fail ".$1 $2 not stopped: $res"
-	e2e_wait_for 5 grep -Eq "SMTP SMUGGLING from \[$NET\.$1\]:[0-9]+ after DATA: $4" "$LOG" ||
-		e2e_fail "no SMTP SMUGGLING line for .$1: $(grep -i smuggl "$LOG" | tail -3)"
-}
-
 # --- a smuggled message is stopped --------------------------------------------------
-stopped 11 smuggling ceo-on@example.test '\\n\.\\nMAIL FROM:<ceo-on@example.test>'
-grep -q "SMUGGLING from \[$NET\.10\]" "$LOG" && e2e_fail "the bare-LF body was taken for smuggling"
+smug_stopped 11 smuggling ceo-on@example.test '\\n\.\\nMAIL FROM:<ceo-on@example.test>'
 for kv in "smuggling 1" "smuggling_commands 1" "smuggling_stopped 1"; do
 	e2e_wait_for 5 eval '[ "$(stat_of '"${kv% *}"')" = '"${kv#* }"' ]' ||
 		e2e_fail "stats: no '$kv': $("$CTL" -s "$TMP/ctl.sock" stats | grep smug)"
 done
 [ "$(stat_of host_smug_drop_packets)" -ge 1 ] || e2e_fail "no segment dropped by the guard"
 # the same client is not blocked (smtpscreen_smuggling_ttl = 0)
-res=$(bot 11 good --from after@example.org)
+res=$(smug_bot 11 good --from after@example.org)
 echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".11 good mail after the stop: $res"
-e2e_wait_for 10 eval '[ "$(delivered after@example.org)" -ge 1 ]' || e2e_fail ".11's good mail not delivered"
+e2e_wait_for 10 eval '[ "$(smug_delivered after@example.org)" -ge 1 ]' || e2e_fail ".11's good mail not delivered"
 
 # --- an RSET line between the sequence and the smuggled commands hides nothing --------
-stopped 14 smuggling_rset ceo-rset@example.test '\\n\.\\nRSET\\r\\nMAIL FROM:<ceo-rset@'
+smug_stopped 14 smuggling_rset ceo-rset@example.test '\\n\.\\nRSET\\r\\nMAIL FROM:<ceo-rset@'
 for kv in "smuggling_commands 2" "smuggling_stopped 2"; do
 	e2e_wait_for 5 eval '[ "$(stat_of '"${kv% *}"')" = '"${kv#* }"' ]' ||
 		e2e_fail "stats: no '$kv': $("$CTL" -s "$TMP/ctl.sock" stats | grep smug)"
 done
 
 # --- guard off: the same attempt gets its smuggled message delivered -----------------
-sed -i '$a smtpscreen_smuggling_enable = no' "$TMP/screen.cf"
-rl=$("$CTL" -s "$TMP/ctl.sock" reload 2>&1) || e2e_fail "reload refused: $rl"
-sleep 1
-res=$(bot 12 smuggling --from relay@example.org --smuggle-from ceo-off@example.test)
-e2e_log ".12 smuggling (guard off): $res"
-echo "$res" | grep -q "RESULT .*result=accepted" || e2e_fail ".12 smuggling (guard off) not accepted: $res"
-e2e_wait_for 10 eval '[ "$(delivered ceo-off@example.test)" -ge 1 ]' ||
-	e2e_fail "guard off: the smuggled message was not delivered, so this server is not vulnerable and the test proves nothing: $(tail -8 "$MAILLOG")"
-sleep 1
-[ "$(delivered ceo-on@example.test)" -eq 0 ] || e2e_fail "guard on: the smuggled message was delivered"
-[ "$(delivered ceo-rset@example.test)" -eq 0 ] ||
-	e2e_fail "guard on: the message smuggled after an RSET line was delivered"
+smug_guard_off
 hd_stop
 sleep 0.5
 cap_stop >/dev/null || e2e_fail "server-side capture empty"
-m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.11 && tcp.payload contains \"ceo-on@\"" \
-	-T fields -e frame.number 2>/dev/null | wc -l)
-[ "$m" -eq 0 ] || e2e_fail "the server got the smuggled commands of .11 ($m frames)"
-m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.14 && tcp.payload contains \"ceo-rset@\"" \
-	-T fields -e frame.number 2>/dev/null | wc -l)
-[ "$m" -eq 0 ] || e2e_fail "the server got the smuggled commands of .14 ($m frames)"
-m=$(tshark -r "$TMP/server.pcap" -Y "ip.src == $NET.12 && tcp.payload contains \"ceo-off@\"" \
-	-T fields -e frame.number 2>/dev/null | wc -l)
-[ "$m" -gt 0 ] || e2e_fail "server-side capture lacks .12's smuggled commands: capture broken?"
+smug_capture_clean "$TMP/server.pcap"
 e2e_log "PASS"
 exit 0
