@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -197,7 +198,8 @@ static void pause_a_little(unsigned *spins)
 
 /* --- outputs ------------------------------------------------------- */
 
-/* out_open - path, or "-" for standard output; -1 with a message */
+/* out_open - path, or "-" for standard output; -1 with a message. The
+ * file is not emptied yet: out_clash looks at it first. */
 static int out_open(struct rp_out *out, const char *path)
 {
 	pthread_mutex_init(&out->lock, NULL);
@@ -206,7 +208,7 @@ static int out_open(struct rp_out *out, const char *path)
 		out->fd = STDOUT_FILENO;
 		return 0;
 	}
-	out->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	out->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
 	if (out->fd < 0) {
 		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));
 		pthread_mutex_destroy(&out->lock);
@@ -214,6 +216,71 @@ static int out_open(struct rp_out *out, const char *path)
 	}
 	out->name = path;
 	out->own = true;
+	return 0;
+}
+
+/* same_file - a regular file that one name and another both name */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return S_ISREG(a->st_mode) && S_ISREG(b->st_mode) &&
+	       a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* in_stat - what a file this replay reads is: a capture named "-" is
+ * standard input; -1 when it cannot be looked at (its reader says why) */
+static int in_stat(const char *path, bool capture, struct stat *st)
+{
+	if (capture && strcmp(path, "-") == 0)
+		return fstat(STDIN_FILENO, st);
+	return stat(path, st);
+}
+
+/* out_clash - an output (opened, not yet emptied) that is a file this
+ * replay reads (a capture, standard input, the config, the labels) or the
+ * other output: emptying it would destroy what the user gave us to read.
+ * -1 with a message naming both; else the outputs are emptied, 0. */
+static int out_clash(struct rp_opts *o, char **files, unsigned nfiles)
+{
+	struct rp_out *out[2] = {&o->vout, &o->lout};
+	static const char *const opt[2] = {"--verdicts", "--log"};
+	struct stat so[2], si;
+	bool reg[2] = {false, false};
+	unsigned i, f;
+
+	for (i = 0; i < 2; i++) {
+		if (out[i]->name == NULL || fstat(out[i]->fd, &so[i]) != 0)
+			continue;
+		reg[i] = S_ISREG(so[i].st_mode);
+		if (i == 1 && out[0]->name != NULL && same_file(&so[0], &so[1])) {
+			fprintf(stderr, "smtpscreen replay: --verdicts %s and "
+				"--log %s are the same file\n", out[0]->name,
+				out[1]->name);
+			return -1;
+		}
+		for (f = 0; f < nfiles + 2; f++) {
+			bool capture = f < nfiles;
+			const char *in = capture ? files[f] :
+					 f == nfiles ? o->conf_path : o->labels;
+
+			if (in == NULL || in_stat(in, capture, &si) != 0 ||
+			    !same_file(&so[i], &si))
+				continue;
+			fprintf(stderr, "smtpscreen replay: %s %s is %s %s: an "
+				"output cannot be a file the replay reads\n",
+				opt[i], out[i]->own ? out[i]->name : "- (standard "
+				"output)", capture ? "the capture" : f == nfiles ?
+				"the config" : "the labels",
+				capture && strcmp(in, "-") == 0 ?
+				"on standard input" : in);
+			return -1;
+		}
+	}
+	for (i = 0; i < 2; i++)	/* as O_TRUNC: files only (/dev/full...) */
+		if (out[i]->own && reg[i] && ftruncate(out[i]->fd, 0) != 0) {
+			fprintf(stderr, "smtpscreen replay: %s: %s\n",
+				out[i]->name, strerror(errno));
+			return -1;
+		}
 	return 0;
 }
 
@@ -1501,7 +1568,8 @@ int dp_replay_main(int argc, char **argv)
 	if (o.labels && (o.lab = lab_load(o.labels)) == NULL)
 		goto out;
 	if ((o.verdicts && out_open(&o.vout, o.verdicts) != 0) ||
-	    (o.log && out_open(&o.lout, o.log) != 0))
+	    (o.log && out_open(&o.lout, o.log) != 0) ||
+	    out_clash(&o, argv + optind, (unsigned)(argc - optind)) != 0)
 		goto out;
 	w = calloc(o.threads, sizeof(*w));
 	if (w == NULL)

@@ -25,7 +25,10 @@
 #	     the verdict rows of exactly the packets before it;
 #	  5. --verdicts - writes the CSV on standard output (the summary goes
 #	     to standard error); --verdicts /dev/full exits non-zero, names the
-#	     file, and still prints the summary;
+#	     file, and still prints the summary; an output that is a file the
+#	     replay reads (a capture, by name, hard link or standard input; the
+#	     config; the labels) or the other output is refused (exit 2) and
+#	     nothing is written over; an old, longer output file is emptied;
 #	  6. memory does not grow with the capture: peak RSS replaying a
 #	     ~600 MB capture stays within 64 MiB of the peak for a ~25 MB one
 #	     and under a third of the capture's size.
@@ -234,6 +237,46 @@ grep -q '/dev/full: No space left on device' "$TMP/full.err" \
 	|| fail "--verdicts /dev/full: no message: $(cat "$TMP/full.err")"
 grep -q '^flows total=' "$TMP/full.out" || fail "--verdicts /dev/full: no summary"
 ok "--verdicts /dev/full: exit $rc, the error named, the summary printed"
+
+# 5b. an output that is a file the replay reads (or the other output) is
+# refused before anything is written: the file stays as it was
+cp "$TMP/c.pcap" "$TMP/keep.pcap"
+cp "$CF" "$TMP/keep.cf"
+cp "$SRC"/examples/*.cidr "$TMP/"
+cp "$TMP/labels.csv" "$TMP/keep.csv"
+ln -f "$TMP/keep.pcap" "$TMP/keep-link.pcap"
+# clash NAME PATTERN COMMAND...: exit 2, the message, and every kept file unchanged
+clash() {
+	local name=$1 pattern=$2 f
+	shift 2
+	timeout 60 "$@" >"$TMP/clash.out" 2>"$TMP/clash.err"
+	rc=$?
+	[ $rc -eq 2 ] || fail "$name: exit $rc, not 2: $(cat "$TMP/clash.err")"
+	grep -q -- "$pattern" "$TMP/clash.err" || fail "$name: no message '$pattern': $(cat "$TMP/clash.err")"
+	cmp -s "$TMP/keep.pcap" "$TMP/c.pcap" || fail "$name: the capture was written over"
+	cmp -s "$TMP/keep.cf" "$CF" || fail "$name: the config was written over"
+	cmp -s "$TMP/keep.csv" "$TMP/labels.csv" || fail "$name: the labels were written over"
+}
+clash "--verdicts CAPTURE" "--verdicts $TMP/keep.pcap is the capture $TMP/keep.pcap: an output cannot be" \
+	"$SCR" replay -c "$CF" --verdicts "$TMP/keep.pcap" "$TMP/keep.pcap"
+clash "--log a hard link to the capture" "is the capture $TMP/keep.pcap" \
+	"$SCR" replay -c "$CF" --log "$TMP/keep-link.pcap" "$TMP/keep.pcap"
+clash "--log CAPTURE on standard input" "is the capture on standard input" \
+	"$SCR" replay -c "$CF" --log "$TMP/keep.pcap" - <"$TMP/keep.pcap"
+clash "--log - appended to the capture" "--log - (standard output) is the capture" \
+	sh -c '"$1" replay -c "$2" --log - "$3" >>"$3"' sh "$SCR" "$CF" "$TMP/keep.pcap"
+clash "--log CONFIG" "is the config $TMP/keep.cf" \
+	"$SCR" replay -c "$TMP/keep.cf" --log "$TMP/keep.cf" "$TMP/c.pcap"
+clash "--verdicts LABELS" "is the labels $TMP/keep.csv" \
+	"$SCR" replay -c "$CF" --labels "$TMP/keep.csv" --verdicts "$TMP/keep.csv" "$TMP/c.pcap"
+clash "--verdicts and --log one file" "are the same file" \
+	"$SCR" replay -c "$CF" --verdicts "$TMP/one.out" --log "$TMP/./one.out" "$TMP/c.pcap"
+cmp -s "$TMP/keep.pcap" "$TMP/c.pcap" && cmp -s "$TMP/keep.cf" "$CF" || fail "a kept file changed"
+seq 100000 >"$TMP/old.csv"
+timeout 300 "$SCR" replay -c "$CF" --hash-key "$KEY" --verdicts "$TMP/old.csv" "$TMP/c.pcap" \
+	>/dev/null 2>&1 || fail "--verdicts over an old file: exited $?"
+cmp -s "$TMP/old.csv" "$TMP/s1.csv" || fail "--verdicts over a longer old file: not emptied first"
+ok "an output that is an input (capture, hard link, standard input, config, labels) or the other output: exit 2, nothing written over; an old output is emptied"
 
 # 6. memory does not grow with the capture
 "$GEN" --seed 1516 --flows 100000 --noise 10 -o "$TMP/big.pcap" --labels "$TMP/big.csv" \
