@@ -28,7 +28,7 @@
 /* libpcap, opened by the first file that needs it (ctl_dl.h: every other
  * start of smtpscreen goes without it and the eight libraries it brings) */
 static struct {
-	CTL_DL_FN(pcap_open_offline_with_tstamp_precision);
+	CTL_DL_FN(pcap_fopen_offline_with_tstamp_precision);
 	CTL_DL_FN(pcap_datalink);
 	CTL_DL_FN(pcap_datalink_val_to_name);
 	CTL_DL_FN(pcap_get_tstamp_precision);
@@ -39,7 +39,7 @@ static struct {
 } P;
 
 static const struct ctl_dl_sym pcap_syms[] = {
-	CTL_DL_SYM(P, pcap_open_offline_with_tstamp_precision),
+	CTL_DL_SYM(P, pcap_fopen_offline_with_tstamp_precision),
 	CTL_DL_SYM(P, pcap_datalink),
 	CTL_DL_SYM(P, pcap_datalink_val_to_name),
 	CTL_DL_SYM(P, pcap_get_tstamp_precision),
@@ -138,9 +138,10 @@ static inline uint8_t *slot(const struct dp_pcapin *in, uint64_t c)
 
 /* file_open - our reader, if path is a classic pcap it can read;
  * 1 opened, 0 not for it (libpcap's turn, also for its messages on a
- * short or corrupt header), -errno (cannot be opened, a directory, out
- * of memory) */
-static int file_open(struct dp_pcapin *in, const char *path)
+ * short or corrupt header: *rest is the file, at its start, for it),
+ * -errno (cannot be opened, a directory, out of memory). The file is
+ * opened once: a FIFO opened twice loses what its writer sent between. */
+static int file_open(struct dp_pcapin *in, const char *path, int *rest)
 {
 	uint8_t h[24];
 	uint32_t magic, lt, snap;
@@ -160,10 +161,10 @@ static int file_open(struct dp_pcapin *in, const char *path)
 		close(fd);
 		return -EISDIR;
 	}
-	if (!S_ISREG(st.st_mode) || read(fd, h, sizeof(h)) != (ssize_t)sizeof(h)) {
-		close(fd);
-		return 0;
-	}
+	if (!S_ISREG(st.st_mode))
+		goto not_ours;		/* nothing read: a FIFO is not rewound */
+	if (read(fd, h, sizeof(h)) != (ssize_t)sizeof(h))
+		goto rewind;
 	memcpy(&magic, h, 4);
 	in->swapped = magic == __builtin_bswap32(MAGIC_US) ||
 		      magic == __builtin_bswap32(MAGIC_NS);
@@ -175,10 +176,8 @@ static int file_open(struct dp_pcapin *in, const char *path)
 	/* version 2.4 only: 2.3 and older may have caplen and len swapped */
 	if ((magic != MAGIC_US && magic != MAGIC_NS) ||
 	    rd16(in, h + 4) != 2 || rd16(in, h + 6) != 4 ||
-	    link < 0 || lt > 0xffff) {
-		close(fd);
-		return 0;
-	}
+	    link < 0 || lt > 0xffff)
+		goto rewind;
 	in->buf = scr_mem_zalloc((size_t)DP_PCAPIN_NBUF * SLOT);
 	if (in->buf == NULL) {
 		close(fd);
@@ -195,26 +194,47 @@ static int file_open(struct dp_pcapin *in, const char *path)
 	 * replaced; a bigger one stays, and shows in its messages */
 	in->snapshot = snap == 0 || snap > INT32_MAX ? DP_PCAPIN_CAPLEN_MAX : snap;
 	return 1;
+rewind:
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+not_ours:
+	*rest = fd;
+	return 0;
 }
 
-/* pcap_side_open - the libpcap reader */
-static int pcap_side_open(struct dp_pcapin *in, const char *path, char *err,
-			  size_t errlen)
+/* pcap_side_open - the libpcap reader of file fd (-1: standard input),
+ * which it takes over */
+static int pcap_side_open(struct dp_pcapin *in, const char *path, int fd,
+			  char *err, size_t errlen)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
+	FILE *f = stdin;
 	int link, dlt;
 
 	if (ctl_dl_load(&pcap_lib, errbuf, sizeof(errbuf)) < 0) {
 		snprintf(err, errlen, "%s: %s needs %s", path,
-			 strcmp(path, "-") == 0 ? "reading standard input" :
+			 fd < 0 ? "reading standard input" :
 			 "a capture other than classic pcap (pcapng, another "
 			 "link type)", errbuf);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	in->pc = P.pcap_open_offline_with_tstamp_precision(path,
+	if (fd >= 0 && (f = fdopen(fd, "rb")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	in->pc = P.pcap_fopen_offline_with_tstamp_precision(f,
 		PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	if (in->pc == NULL) {
 		snprintf(err, errlen, "%s: %s", path, errbuf);
+		if (f != stdin)
+			fclose(f);
 		return -1;
 	}
 	dlt = P.pcap_datalink(in->pc);
@@ -236,9 +256,8 @@ static int pcap_side_open(struct dp_pcapin *in, const char *path, char *err,
 	}
 	{
 		struct stat st;
-		FILE *f = P.pcap_file(in->pc);
 
-		if (f != NULL && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+		if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
 			in->size = (uint64_t)st.st_size;
 	}
 	return 0;
@@ -248,7 +267,7 @@ static int pcap_side_open(struct dp_pcapin *in, const char *path, char *err,
 struct dp_pcapin *dp_pcapin_open(const char *path, char *err, size_t errlen)
 {
 	struct dp_pcapin *in = calloc(1, sizeof(*in));
-	int r = 0;
+	int r = 0, rest = -1;
 
 	if (in == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
@@ -257,11 +276,11 @@ struct dp_pcapin *dp_pcapin_open(const char *path, char *err, size_t errlen)
 	in->path = path;
 	in->fd = -1;
 	if (strcmp(path, "-") != 0)
-		r = file_open(in, path);
+		r = file_open(in, path, &rest);
 	if (r < 0)
 		snprintf(err, errlen, "%s: %s", path, strerror(-r));
 	if (r == 0)
-		r = pcap_side_open(in, path, err, errlen);
+		r = pcap_side_open(in, path, rest, err, errlen);
 	if (r < 0) {
 		dp_pcapin_close(in);
 		return NULL;

@@ -29,6 +29,13 @@
  *	reading of that file with a message naming the packet number; the
  *	packets before it are judged. A write error on an output is reported
  *	at the end; the summary is printed and the exit status is 1.
+ *	SIGINT or SIGTERM ends the input where the reading is (a read of a
+ *	pipe waiting for data is cut short): the flows are ended as at the
+ *	end of the files, every verdict row and log line made is written, the
+ *	summary is printed, and the exit status is 128 + the signal. A
+ *	second signal ends the process at once. With --loop the passes are
+ *	whole: a worker stops after the pass it is in, and the summary
+ *	covers the passes every worker made (loop_cut).
  * THREADING
  *	Main thread reads, dispatches and reports (and is the one worker
  *	when --threads is 1); each worker thread owns its engine, cache, log
@@ -39,10 +46,12 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -143,6 +152,7 @@ struct rp_worker {
 	size_t nidx;
 	uint64_t last_ts;
 	bool record;		/* first loop: write verdicts and log lines */
+	unsigned passes;	/* --loop: whole passes made */
 	struct scr_stats st;
 	size_t flow_bytes;
 	uint32_t flow_cap;
@@ -167,6 +177,30 @@ struct rp_opts {
 	struct timespec t_start, t_shown;
 	bool shown;
 };
+
+/* The signal that ends the input (SIGINT, SIGTERM), 0 while none came:
+ * the loops that read or replay look at it between packets or bursts. */
+static volatile sig_atomic_t rp_signal;
+
+/* on_signal - end the input here (SA_RESETHAND: a second one kills) */
+static void on_signal(int sig)
+{
+	rp_signal = sig;
+}
+
+/* catch_signals - SIGINT and SIGTERM end the input. No SA_RESTART: a read
+ * of a pipe that waits for data returns, and the reader stops there. */
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
 
 /* die_oom - allocation failure at load time is fatal */
 static void die_oom(void)
@@ -397,12 +431,14 @@ static void src_refill(struct rp_src *src, unsigned i)
 		src->state[i] = RP_END;
 		return;
 	default:
+		src->state[i] = RP_END;
+		if (rp_signal)		/* a read cut short by the signal */
+			return;
 		n = dp_pcapin_count(src->in[i]);
 		fprintf(stderr, "smtpscreen replay: %s: packet %" PRIu64
 			": %s; replaying the %" PRIu64 " packets before it\n",
 			src->path[i], n + 1, dp_pcapin_error(src->in[i]), n);
 		src->errors++;
-		src->state[i] = RP_END;
 		return;
 	}
 }
@@ -918,7 +954,7 @@ static void load_all(struct rp_opts *o)
 		in->data = grow(NULL, 0, o->src.size);
 		in->data_cap = o->src.size;
 	}
-	while ((r = src_next(&o->src, &fr, &inp, &chunk)) != 0) {
+	while (!rp_signal && (r = src_next(&o->src, &fr, &inp, &chunk)) != 0) {
 		struct rp_pkt *p;
 
 		if (r == -EAGAIN) {
@@ -994,6 +1030,8 @@ static void *mem_worker(void *arg)
 	unsigned l;
 
 	for (l = 0; l < w->o->loops; l++) {
+		if (l > 0 && rp_signal)	/* passes are whole: the unit of --loop */
+			break;
 		w->record = l == 0;
 		if (l > 0) {
 			scr_engine_reset(w->eng);
@@ -1002,6 +1040,7 @@ static void *mem_worker(void *arg)
 				ctl_rban_clear(w->rban);
 		}
 		run_pass(w);
+		w->passes = l + 1;
 	}
 	return NULL;
 }
@@ -1052,7 +1091,7 @@ static void stream_one(struct rp_opts *o, struct rp_worker *w)
 		src_release(&o->src);
 		if ((++bursts & 63) == 0)
 			progress(o, o->src.seq);
-	} while (r != 0);
+	} while (r != 0 && !rp_signal);
 	scr_engine_flush(w->eng, w->last_ts);
 }
 
@@ -1151,7 +1190,7 @@ static void stream_dispatch(struct rp_opts *o, struct rp_worker *w,
 	unsigned inp, t, spins = 0;
 	int r;
 
-	while ((r = src_next(&o->src, &fr, &inp, &chunk)) != 0) {
+	while (!rp_signal && (r = src_next(&o->src, &fr, &inp, &chunk)) != 0) {
 		struct rp_ring *rg;
 
 		if (r == -EAGAIN) {
@@ -1224,6 +1263,7 @@ static int run_threads(struct rp_opts *o, struct rp_worker *w,
 {
 	struct rp_ckpt *ck = NULL;
 	uint64_t *last_chunk = NULL;
+	sigset_t sigs, old;
 	unsigned t, started;
 	int ret = 0;
 
@@ -1235,6 +1275,11 @@ static int run_threads(struct rp_opts *o, struct rp_worker *w,
 		for (t = 0; t < o->src.n; t++)
 			last_chunk[t] = UINT64_MAX;
 	}
+	/* the signals go to the main thread, which reads: workers block them */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, &old);
 	for (started = 0; started < o->threads; started++)
 		if (pthread_create(&w[started].tid, NULL, fn, &w[started]) != 0) {
 			fprintf(stderr, "smtpscreen replay: cannot start worker %u\n",
@@ -1242,6 +1287,7 @@ static int run_threads(struct rp_opts *o, struct rp_worker *w,
 			ret = -1;
 			break;
 		}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret == 0 && fn == stream_worker)
 		stream_dispatch(o, w, ck, last_chunk);
 	if (ret != 0 && fn == stream_worker)
@@ -1386,9 +1432,32 @@ static void worker_fini(struct rp_worker *w)
 	free(w->idx);
 }
 
+/* loop_cut - an interrupted --loop: the workers made whole passes, not
+ * as many as asked and not all as many. Each worker's counts (the same in
+ * every pass: the engine and caches start anew) are cut to the passes of
+ * the one that made the fewest, which the summary then divides by (the
+ * rate is taken before: it counts every frame judged). */
+static void loop_cut(struct rp_opts *o, struct rp_worker *w)
+{
+	unsigned t, k, least = UINT_MAX;
+
+	for (t = 0; t < o->threads; t++)
+		if (w[t].passes < least)
+			least = w[t].passes;
+	if (least == o->loops)
+		return;
+	for (t = 0; t < o->threads; t++) {
+		uint64_t *a = (uint64_t *)(void *)&w[t].st;
+
+		for (k = 0; k < sizeof(w[t].st) / sizeof(uint64_t); k++)
+			a[k] = w[t].passes ? a[k] / w[t].passes * least : 0;
+	}
+	o->loops = least ? least : 1;
+}
+
 /* print_summary - the key=value summary lines */
 static void print_summary(FILE *out, struct rp_opts *o, struct rp_worker *w,
-			  double secs)
+			  double secs, uint64_t frames, uint64_t bytes)
 {
 	struct scr_stats s = {0};
 	uint64_t malformed = 0, frames_per_loop;
@@ -1406,7 +1475,7 @@ static void print_summary(FILE *out, struct rp_opts *o, struct rp_worker *w,
 	for (k = SCR_DEC_TRUNC_L2; k < SCR_DEC_MAX; k++)
 		malformed += s.dec[k];
 	frames_per_loop = s.frames / o->loops;
-	pps = secs > 0 ? (double)s.frames / secs : 0;
+	pps = secs > 0 ? (double)frames / secs : 0;
 	fprintf(out, "packets total=%" PRIu64 " decoded=%" PRIu64 " smtp=%" PRIu64
 		     " other=%" PRIu64 " malformed=%" PRIu64 " fragments=%" PRIu64 "\n",
 		     frames_per_loop, s.dec[SCR_DEC_TCP] / o->loops,
@@ -1475,7 +1544,7 @@ static void print_summary(FILE *out, struct rp_opts *o, struct rp_worker *w,
 		     s.stress_enter / o->loops);
 	fprintf(out, "rate seconds=%.6f pps=%.0f mpps=%.3f gbps=%.3f threads=%u loops=%u\n",
 		     secs, pps, pps / 1e6,
-		     secs > 0 ? (double)s.bytes * 8 / secs / 1e9 : 0.0,
+		     secs > 0 ? (double)bytes * 8 / secs / 1e9 : 0.0,
 		     o->threads, o->loops);
 	fprintf(out, "memory flows=%u flow_bytes=%zu total_mib=%.1f\n",
 		     w[0].flow_cap * o->threads, w[0].flow_bytes,
@@ -1503,6 +1572,7 @@ int dp_replay_main(int argc, char **argv)
 	uint8_t key[16];
 	bool fixed_key = false;
 	int c, status = 2, stdin_files = 0;
+	uint64_t frames = 0, bytes = 0;
 	unsigned t, nw = 0;
 
 	optind = 1;
@@ -1589,6 +1659,7 @@ int dp_replay_main(int argc, char **argv)
 	if (o.verdicts)
 		out_write(&o.vout, CTL_LOG_VERDICT_HEADER,
 			  strlen(CTL_LOG_VERDICT_HEADER));
+	catch_signals();
 	src_open(&o.src, argv + optind, (unsigned)(argc - optind));
 	if (o.in_memory) {
 		load_all(&o);
@@ -1610,9 +1681,28 @@ int dp_replay_main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	progress_end(&o);
 	status = o.src.errors ? 1 : 0;
-	for (t = 0; t < o.threads; t++)
+	for (t = 0; t < o.threads; t++) {
 		scr_engine_stats(w[t].eng, &w[t].st);
-	print_summary(sum, &o, w, (double)ns_between(&t0, &t1) / 1e9);
+		frames += w[t].st.frames;
+		bytes += w[t].st.bytes;
+	}
+	if (rp_signal) {
+		const char *sig = rp_signal == SIGINT ? "SIGINT" : "SIGTERM";
+
+		if (o.in_memory) {
+			loop_cut(&o, w);
+			fprintf(stderr, "smtpscreen replay: interrupted (%s): the "
+				"summary covers %u whole passes over %" PRIu64
+				" packets\n", sig, o.loops, o.src.seq);
+		} else {
+			fprintf(stderr, "smtpscreen replay: interrupted (%s) after "
+				"%" PRIu64 " packets: the verdicts, log and summary "
+				"cover those\n", sig, o.src.seq);
+		}
+		status = 128 + rp_signal;
+	}
+	print_summary(sum, &o, w, (double)ns_between(&t0, &t1) / 1e9, frames,
+		      bytes);
 	if (o.lab != NULL) {
 		if (o.lab->bad)
 			status = 1;
