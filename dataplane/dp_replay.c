@@ -639,6 +639,7 @@ struct lab_slot {
 	struct scr_flow_key key;
 	int8_t cls;		/* -1 empty */
 	int8_t seen;		/* verdict: -1 none, else correct 0/1 */
+	uint32_t line;		/* of the labels file */
 };
 
 /* parse_addr - text address to scr_addr; family out */
@@ -693,7 +694,7 @@ struct lab_table {
  * message) if it cannot be read; a bad row is reported and skipped */
 static struct lab_table *lab_load(const char *path)
 {
-	size_t n = 0, cap = 1024, i, lineno = 0;
+	size_t n = 0, cap = 1024, i, lineno = 0, rows = 0;
 	struct lab_table *lt;
 	char line[512];
 	FILE *f = fopen(path, "r");
@@ -714,14 +715,23 @@ static struct lab_table *lab_load(const char *path)
 	for (i = 0; i < cap; i++)
 		lt->tab[i].cls = -1;
 	rewind(f);
-	while (fgets(line, sizeof(line), f)) {
+	while (!ferror(f) && fgets(line, sizeof(line), f)) {
 		char *fld[6], *s = line;
 		struct scr_flow_key k;
 		struct lab_slot *sl;
 		uint8_t fam1, fam2;
-		int nf = 0, c;
+		int nf = 0, c, ch;
 
 		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			fprintf(stderr, "smtpscreen replay: %s:%zu: labels row "
+				"longer than %zu bytes\n", path, lineno,
+				sizeof(line) - 2);
+			lt->bad = true;
+			while ((ch = getc(f)) != EOF && ch != '\n')
+				;	/* the rest of the row */
+			continue;
+		}
 		line[strcspn(line, "\r\n")] = '\0';
 		if (lineno == 1 && strncmp(line, "client,", 7) == 0)
 			continue;
@@ -749,12 +759,37 @@ static struct lab_table *lab_load(const char *path)
 		}
 		k.family = fam1;
 		sl = lab_find(lt->tab, lt->mask, &k);
+		if (sl->cls >= 0) {
+			fprintf(stderr, "smtpscreen replay: %s:%zu: this flow "
+				"is labelled at line %" PRIu32 " already (kept: "
+				"%s)\n", path, lineno, sl->line,
+				class_name[sl->cls]);
+			lt->bad = true;
+			continue;
+		}
 		sl->key = k;
 		sl->cls = (int8_t)c;
 		sl->seen = -1;
+		sl->line = (uint32_t)lineno;
+		rows++;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "smtpscreen replay: %s: %s\n", path,
+			strerror(errno ? errno : EIO));
+		goto fail;
+	}
+	if (rows == 0 && !lt->bad) {
+		fprintf(stderr, "smtpscreen replay: %s: no labels rows (want "
+			"client,client_port,server,server_port,class)\n", path);
+		goto fail;
 	}
 	fclose(f);
 	return lt;
+fail:
+	fclose(f);
+	free(lt->tab);
+	free(lt);
+	return NULL;
 }
 
 /* lab_mark - a verdict for a labelled flow: right or wrong. A flow's

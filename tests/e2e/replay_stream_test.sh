@@ -30,6 +30,8 @@
 #	     replay reads (a capture, by name, hard link or standard input; the
 #	     config; the labels) or the other output is refused (exit 2) and
 #	     nothing is written over; an old, longer output file is emptied;
+#	     a labels file that is a directory, empty or a header alone exits 2,
+#	     a duplicate flow or an overlong row is named by file:line (exit 1);
 #	  6. memory does not grow with the capture: peak RSS replaying a
 #	     ~600 MB capture stays within 64 MiB of the peak for a ~25 MB one
 #	     and under a third of the capture's size;
@@ -310,6 +312,38 @@ timeout 300 "$SCR" replay -c "$CF" --hash-key "$KEY" --verdicts "$TMP/old.csv" "
 	>/dev/null 2>&1 || fail "--verdicts over an old file: exited $?"
 cmp -s "$TMP/old.csv" "$TMP/s1.csv" || fail "--verdicts over a longer old file: not emptied first"
 ok "an output that is an input (capture, hard link, standard input, config, labels) or the other output: exit 2, nothing written over; an old output is emptied"
+
+# 5c. a labels file that cannot be read or has no rows is an error, never an
+# empty table; a flow labelled twice or a row too long is named by file:line
+lab() {
+	timeout 300 "$SCR" replay -c "$CF" --hash-key "$KEY" --labels "$1" "$TMP/c.pcap" \
+		>"$TMP/lab.out" 2>"$TMP/lab.err"
+}
+: >"$TMP/lab-empty.csv"
+head -1 "$TMP/labels.csv" >"$TMP/lab-head.csv"
+for l in "$TMP:Is a directory" "$TMP/lab-empty.csv:no labels rows" "$TMP/lab-head.csv:no labels rows"; do
+	lab "${l%%:*}"
+	rc=$?
+	[ $rc -eq 2 ] || fail "--labels ${l%%:*}: exit $rc, not 2"
+	grep -q "${l%%:*}: ${l#*:}" "$TMP/lab.err" || fail "--labels ${l%%:*}: no '${l#*:}': $(cat "$TMP/lab.err")"
+done
+lab "$TMP/labels.csv" || fail "--labels: exited $?"
+classes=$(grep -c '^accuracy ' "$TMP/lab.out")
+{
+	head -2 "$TMP/labels.csv"
+	printf '198.18.0.1,1,%0600d,25,good\n' 1
+	tail -n +3 "$TMP/labels.csv"
+	sed -n 2p "$TMP/labels.csv" | sed 's/,[a-z_]*$/,helo/'
+} >"$TMP/lab-bad.csv"
+last=$(wc -l <"$TMP/lab-bad.csv")
+lab "$TMP/lab-bad.csv"
+rc=$?
+[ $rc -eq 1 ] || fail "labels with a duplicate and a long row: exit $rc, not 1"
+grep -q "lab-bad.csv:3: labels row longer than" "$TMP/lab.err" || fail "no long row named: $(cat "$TMP/lab.err")"
+grep -q "lab-bad.csv:$last: this flow is labelled at line 2 already" "$TMP/lab.err" ||
+	fail "no duplicate named: $(cat "$TMP/lab.err")"
+[ "$(grep -c '^accuracy ' "$TMP/lab.out")" -eq "$classes" ] || fail "bad labels rows: the good rows not scored"
+ok "labels: a directory, an empty file and a header alone exit 2; a duplicate flow and a long row are named by line (exit 1), the rest scored"
 
 # 6. memory does not grow with the capture
 "$GEN" --seed 1516 --flows 100000 --noise 10 -o "$TMP/big.pcap" --labels "$TMP/big.csv" \
