@@ -104,6 +104,8 @@ struct rp_src {
 	uint8_t *state;			/* enum rp_head */
 	unsigned n;
 	uint64_t seq;			/* packets handed out */
+	uint64_t cut;			/* of them shorter in the file than on
+					 * the wire (the snapshot length) */
 	uint64_t size;			/* of all inputs; 0 if one is unknown */
 	int errors;			/* files that could not be read to the end */
 };
@@ -517,6 +519,7 @@ static int src_next(struct rp_src *src, struct scr_frame *fr, unsigned *inp,
 	fr->pkt_no = ++src->seq;
 	fr->link = p->link;
 	fr->flags = 0;
+	src->cut += p->caplen < p->wirelen;
 	*inp = best;
 	*chunk = p->chunk;
 	src_refill(src, best);
@@ -544,6 +547,7 @@ static unsigned src_more(struct rp_src *src, struct scr_frame *fr, unsigned max)
 		fr[i].pkt_no = ++src->seq;
 		fr[i].link = pk[i].link;
 		fr[i].flags = 0;
+		src->cut += pk[i].caplen < pk[i].wirelen;
 	}
 	src_refill(src, 0);
 	return k;
@@ -1721,6 +1725,12 @@ int dp_replay_main(int argc, char **argv)
 		frames += w[t].st.frames;
 		bytes += w[t].st.bytes;
 	}
+	if (o.src.cut > 0)
+		fprintf(stderr, "smtpscreen replay: %" PRIu64 " of %" PRIu64
+			" packets were cut short by the capture's snapshot "
+			"length: the tests miss their bytes, and a flow with a "
+			"cut segment ends as unknown (capture with tcpdump -s 0)\n",
+			o.src.cut, o.src.seq);
 	if (rp_signal) {
 		const char *sig = rp_signal == SIGINT ? "SIGINT" : "SIGTERM";
 

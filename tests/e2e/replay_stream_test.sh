@@ -24,6 +24,8 @@
 #	  4. a file cut inside a record's data and one cut inside a record's
 #	     header: an error naming the packet number, exit 1, the summary, and
 #	     the verdict rows of exactly the packets before it;
+#	     packets cut by the snapshot length (editcap -s 96) are counted on
+#	     standard error, and a whole capture says nothing of it;
 #	  5. --verdicts - writes the CSV on standard output (the summary goes
 #	     to standard error); --verdicts /dev/full exits non-zero, names the
 #	     file, and still prints the summary; an output that is a file the
@@ -256,6 +258,26 @@ for k in data hdr; do
 	same cut_$k head_$k || fail "cut in the $k: other rows than for the packets before it"
 	ok "cut in the $k: packet $no named, exit 1, the rows of the $((no - 1)) packets before it"
 done
+
+# 4b. packets cut by the capture's snapshot length are counted and named
+editcap -F pcap -s 96 "$TMP/c.pcap" "$TMP/c.s96.pcap" || fail "editcap -s 96"
+want=$($PY - "$TMP/c.s96.pcap" <<'PYEOF'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+off, cut, n = 24, 0, 0
+while off < len(d):
+    _, _, cl, wl = struct.unpack_from('<IIII', d, off)
+    n += 1
+    cut += cl < wl
+    off += 16 + cl
+print(cut, n)
+PYEOF
+)
+replay s96 "$TMP/c.s96.pcap" || fail "-s 96 capture: exited $?: $(cat "$TMP/s96.err")"
+grep -q "replay: ${want% *} of ${want#* } packets were cut short by the capture's snapshot length" \
+	"$TMP/s96.err" || fail "-s 96 capture: no count ($want): $(cat "$TMP/s96.err")"
+! grep -q "cut short" "$TMP/s1.err" || fail "a whole capture said to be cut short"
+ok "a capture cut at 96 bytes: ${want% *} of ${want#* } packets named cut short"
 
 # 5. --verdicts - and a full disk
 timeout 300 "$SCR" replay -c "$CF" --hash-key "$KEY" --verdicts - "$TMP/c.pcap" \
