@@ -191,17 +191,22 @@ static void on_signal(int sig)
 }
 
 /* catch_signals - SIGINT and SIGTERM end the input. No SA_RESTART: a read
- * of a pipe that waits for data returns, and the reader stops there. */
+ * of a pipe that waits for data returns, and the reader stops there. A
+ * signal ignored when we started stays ignored (a shell's background job:
+ * Ctrl-C at the terminal is not for it). */
 static void catch_signals(void)
 {
-	struct sigaction sa;
+	static const int sigs[] = {SIGINT, SIGTERM};
+	struct sigaction sa, old;
+	unsigned i;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESETHAND;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
 }
 
 /* die_oom - allocation failure at load time is fatal */

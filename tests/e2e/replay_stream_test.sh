@@ -41,7 +41,9 @@
 #	     capture: exit 130, the packet count named, the summary printed,
 #	     a verdict row for every flow the summary counts (none lost in a
 #	     buffer), whole lines; SIGINT during --loop (1 and 2 threads): exit
-#	     130, the summary of whole passes, per pass the same as a full run.
+#	     130, the summary of whole passes, per pass the same as a full run;
+#	     SIGINT ignored at start (a background job) stays ignored, and
+#	     SIGTERM ends the replay with exit 143.
 # USAGE
 #	replay_stream_test.sh BUILD_DIR     exit 0 pass, 1 fail (prints why)
 set -u -o pipefail
@@ -381,7 +383,10 @@ echo "peak RSS: $small KiB for $(($(stat -c %s "$TMP/c.pcap") / 1024)) KiB, $big
 [ "$big" -le $((size / 3)) ] || fail "peak RSS $big KiB is over a third of the capture ($size KiB)"
 ok "peak RSS flat: $big KiB for a $size KiB capture"
 
-# 7. interrupted: SIGINT ends the input where the reading is
+# 7. interrupted: SIGINT ends the input where the reading is. A script's
+# background jobs start with SIGINT ignored, and replay keeps it so (as a
+# shell's background job must): job control (set -m) starts them without.
+set -m
 head -c $(($(stat -c %s "$TMP/c.pcap") / 2)) "$TMP/c.pcap" >"$TMP/half.pcap"
 mkfifo "$TMP/fifo"
 (cat "$TMP/half.pcap"; exec sleep 120) >"$TMP/fifo" &
@@ -432,4 +437,18 @@ for t in 1 2; do
 	grep -Eq '^rate .* loops=[1-9][0-9]*$' "$TMP/il.out" || fail "SIGINT --loop: $(grep '^rate' "$TMP/il.out")"
 done
 ok "SIGINT during --loop (1 and 2 threads): exit 130, the summary of the whole passes made"
+set +m
+"$SCR" replay -c "$CF" --loop 1000000 "$TMP/c.pcap" >"$TMP/ig.out" 2>"$TMP/ig.err" &
+RPID=$!
+sleep 1
+kill -INT "$RPID"
+sleep 1
+kill -0 "$RPID" 2>/dev/null || fail "a replay started with SIGINT ignored ended on SIGINT"
+kill -TERM "$RPID"
+wait "$RPID"
+rc=$?
+RPID=
+[ $rc -eq 143 ] || fail "SIGTERM: exit $rc, not 143: $(cat "$TMP/ig.err")"
+grep -q 'interrupted (SIGTERM)' "$TMP/ig.err" || fail "SIGTERM: no message: $(cat "$TMP/ig.err")"
+ok "SIGINT ignored at start stays ignored (a background job); SIGTERM then ends it: exit 143"
 echo "PASS"
