@@ -1617,6 +1617,12 @@ const char *ctl_conf_file(const struct ctl_conf *conf)
 	return conf->file;
 }
 
+/* ctl_conf_file_at - the i-th file read */
+const char *ctl_conf_file_at(const struct ctl_conf *conf, unsigned i)
+{
+	return i < conf->nfiles ? conf->files[i] : NULL;
+}
+
 /* ctl_conf_dir - directory of the loaded file */
 const char *ctl_conf_dir(const struct ctl_conf *conf)
 {

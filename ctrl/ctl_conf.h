@@ -113,6 +113,9 @@ int ctl_conf_get_stress(const struct ctl_conf *conf, const char *name,
 			char *buf, size_t len);
 /* File name used in messages ("main.cf" or the path given to load). */
 const char *ctl_conf_file(const struct ctl_conf *conf);
+/* The i-th file read (in order; "-o" for the overrides), NULL past the
+ * last: an output must never be one of them. */
+const char *ctl_conf_file_at(const struct ctl_conf *conf, unsigned i);
 /* The parameter table (docs, tests): row i; used = 1 acted on, 0 accepted
  * without effect (needs a TCP-terminating server), 2 accepted and
  * validated for a module not in this release. 0 or -ENOENT. */

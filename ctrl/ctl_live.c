@@ -1128,6 +1128,27 @@ static int load_cb(void *arg, const struct ctl_cache_entry *e)
 
 /* ---- start ---- */
 
+/* read_here - the configuration file or the log (log) that out names too,
+ * or NULL: the verdict CSV is emptied at start, and must not empty one */
+static const char *read_here(const struct ctl_live *l, const char *out,
+			     const char *log)
+{
+	struct stat so, st;
+	const char *f;
+	unsigned i;
+
+	if (stat(out, &so) != 0 || !S_ISREG(so.st_mode))
+		return NULL;
+	for (i = 0; (f = ctl_conf_file_at(l->setup->conf, i)) != NULL; i++)
+		if (stat(f, &st) == 0 && st.st_dev == so.st_dev &&
+		    st.st_ino == so.st_ino)
+			return f;
+	if (log != NULL && stat(log, &st) == 0 && st.st_dev == so.st_dev &&
+	    st.st_ino == so.st_ino)
+		return log;
+	return NULL;
+}
+
 /* open_logs - syslog, the log file, the verdict CSV */
 static int open_logs(struct ctl_live *l, char *err, size_t errlen)
 {
@@ -1159,6 +1180,15 @@ static int open_logs(struct ctl_live *l, char *err, size_t errlen)
 		}
 	}
 	if (l->o.verdicts_path) {
+		const char *in = read_here(l, l->o.verdicts_path, path);
+
+		if (in != NULL) {
+			snprintf(err, errlen, "--verdicts %s is %s %s: an output "
+				 "cannot be a file smtpscreen reads or writes",
+				 l->o.verdicts_path, in == path ? "the log" :
+				 "the configuration file", in);
+			return -EINVAL;
+		}
 		l->verdf = fopen(l->o.verdicts_path, "w");
 		if (l->verdf == NULL) {
 			snprintf(err, errlen, "%s: %s", l->o.verdicts_path,

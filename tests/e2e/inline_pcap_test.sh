@@ -20,6 +20,7 @@
 E2E_NAME=inline_pcap_test
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/common.sh"
+. "$HERE/lib/dpdk.sh"
 BUILD=${1:?usage: $0 BUILD_DIR}
 SRC=${SRCDIR:-$(cd "$HERE/../.." && pwd)}
 GEN=$BUILD/bench/scr-gen
@@ -59,6 +60,8 @@ run_inline() {
 	fi
 	# a verdict store of its own: every run starts with no verdicts
 	{ cat "$TMP/main.cf"; echo "smtpscreen_cache_file = $TMP/$tag.lmdb"; } >"$TMP/$tag.cf"
+	# DPDK's runtime files (6 MB in /run per prefix) go with the test
+	e2e_cleanup_push "dk_runtime_cleanup 'inlpcap$$$tag'"
 	"$SCR" inline -c "$TMP/$tag.cf" --workers "$w" --verdicts "$TMP/$tag.csv" \
 		--log "$TMP/$tag.log" --stats-interval 1 -s "$TMP/$tag.sock" -- \
 		--lcores "$lc" --no-huge -m 512 --no-pci --file-prefix "inlpcap$$$tag" \
@@ -79,6 +82,25 @@ run_inline() {
 	wait "$pid" || e2e_fail "$tag: exit status $? after SIGTERM: $(cat "$TMP/$tag.err")"
 	grep -q "^smtpscreen inline summary" "$TMP/$tag.out" || e2e_fail "$tag: no summary"
 }
+
+# the verdict CSV is emptied at start: never a configuration file or the log
+cp "$TMP/main.cf" "$TMP/keep.cf"
+e2e_cleanup_push "dk_runtime_cleanup 'inlpcap$$clash'"
+for v in "$TMP/main.cf:the configuration file" "$TMP/clash.log:the log"; do
+	: >"$TMP/clash.log"
+	timeout 60 "$SCR" inline -c "$TMP/main.cf" --workers 1 --verdicts "${v%%:*}" \
+		--log "$TMP/clash.log" -s "$TMP/clash.sock" -- --lcores 0@0,1@1 --no-huge -m 512 \
+		--no-pci --file-prefix "inlpcap$$clash" --log-level=lib.eal:error \
+		--vdev "net_pcap0,rx_pcap=$TMP/empty.pcap" \
+		--vdev "net_pcap1,rx_pcap=$TMP/empty.pcap,tx_pcap=$TMP/clash-out.pcap" \
+		>"$TMP/clash.out" 2>"$TMP/clash.err"
+	rc=$?
+	[ $rc -ne 0 ] || e2e_fail "--verdicts ${v#*:}: the appliance started"
+	grep -q -- "--verdicts ${v%%:*} is ${v#*:} " "$TMP/clash.err" ||
+		e2e_fail "--verdicts ${v#*:}: no message: $(tail -3 "$TMP/clash.err")"
+	cmp -s "$TMP/main.cf" "$TMP/keep.cf" || e2e_fail "--verdicts main.cf: the configuration was written over"
+done
+e2e_log "ok: --verdicts naming the configuration file or the log: refused, nothing written over"
 
 # same_verdicts TAG: every replay row, and no other, in the live CSV
 same_verdicts() {
