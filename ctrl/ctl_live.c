@@ -1129,7 +1129,8 @@ static int load_cb(void *arg, const struct ctl_cache_entry *e)
 /* ---- start ---- */
 
 /* read_here - the configuration file or the log (log) that out names too,
- * or NULL: the verdict CSV is emptied at start, and must not empty one */
+ * or NULL: the verdict CSV is emptied at start and the log written to,
+ * and neither may be one of them */
 static const char *read_here(const struct ctl_live *l, const char *out,
 			     const char *log)
 {
@@ -1164,6 +1165,14 @@ static int open_logs(struct ctl_live *l, char *err, size_t errlen)
 		}
 	}
 	if (path) {
+		const char *in = read_here(l, path, NULL);
+
+		if (in != NULL) {
+			snprintf(err, errlen, "the log file %s is the configuration "
+				 "file %s: the log cannot be a file smtpscreen reads",
+				 path, in);
+			return -EINVAL;
+		}
 		snprintf(l->log_path, sizeof(l->log_path), "%s", path);
 		l->flog = ctl_log_open_file(l->setup->conf, path, l->setup->log_fmt);
 		if (l->flog == NULL) {

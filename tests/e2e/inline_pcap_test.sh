@@ -39,7 +39,7 @@ PKTS=$(tshark -r "$TMP/mix.pcap" -T fields -e frame.number 2>/dev/null | tail -1
 import struct, sys
 open(sys.argv[1], 'wb').write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
 PYEOF
-cp "$SRC"/examples/* "$TMP/"
+find "$SRC/examples" -maxdepth 1 -type f -exec cp {} "$TMP/" \;
 echo "smtpscreen_greet_hold = no" >> "$TMP/main.cf"
 
 "$SCR" replay -c "$TMP/main.cf" --verdicts "$TMP/replay.csv" "$TMP/mix.pcap" \
@@ -83,24 +83,27 @@ run_inline() {
 	grep -q "^smtpscreen inline summary" "$TMP/$tag.out" || e2e_fail "$tag: no summary"
 }
 
-# the verdict CSV is emptied at start: never a configuration file or the log
+# the verdict CSV is emptied at start and the log written to: neither may be a
+# configuration file, nor the CSV the log
 cp "$TMP/main.cf" "$TMP/keep.cf"
 e2e_cleanup_push "dk_runtime_cleanup 'inlpcap$$clash'"
-for v in "$TMP/main.cf:the configuration file" "$TMP/clash.log:the log"; do
+for v in "$TMP/main.cf:$TMP/clash.log:--verdicts $TMP/main.cf is the configuration file" \
+	 "$TMP/clash.log:$TMP/clash.log:--verdicts $TMP/clash.log is the log" \
+	 "$TMP/clash.csv:$TMP/main.cf:the log file $TMP/main.cf is the configuration file"; do
 	: >"$TMP/clash.log"
-	timeout 60 "$SCR" inline -c "$TMP/main.cf" --workers 1 --verdicts "${v%%:*}" \
-		--log "$TMP/clash.log" -s "$TMP/clash.sock" -- --lcores 0@0,1@1 --no-huge -m 512 \
+	set -- "${v%%:*}" "$(echo "$v" | cut -d: -f2)" "${v#*:*:}"
+	timeout 60 "$SCR" inline -c "$TMP/main.cf" --workers 1 --verdicts "$1" \
+		--log "$2" -s "$TMP/clash.sock" -- --lcores 0@0,1@1 --no-huge -m 512 \
 		--no-pci --file-prefix "inlpcap$$clash" --log-level=lib.eal:error \
 		--vdev "net_pcap0,rx_pcap=$TMP/empty.pcap" \
 		--vdev "net_pcap1,rx_pcap=$TMP/empty.pcap,tx_pcap=$TMP/clash-out.pcap" \
 		>"$TMP/clash.out" 2>"$TMP/clash.err"
 	rc=$?
-	[ $rc -ne 0 ] || e2e_fail "--verdicts ${v#*:}: the appliance started"
-	grep -q -- "--verdicts ${v%%:*} is ${v#*:} " "$TMP/clash.err" ||
-		e2e_fail "--verdicts ${v#*:}: no message: $(tail -3 "$TMP/clash.err")"
-	cmp -s "$TMP/main.cf" "$TMP/keep.cf" || e2e_fail "--verdicts main.cf: the configuration was written over"
+	[ $rc -ne 0 ] || e2e_fail "$3: the appliance started"
+	grep -q -- "$3 " "$TMP/clash.err" || e2e_fail "no '$3': $(tail -3 "$TMP/clash.err")"
+	cmp -s "$TMP/main.cf" "$TMP/keep.cf" || e2e_fail "$3: the configuration was written to"
 done
-e2e_log "ok: --verdicts naming the configuration file or the log: refused, nothing written over"
+e2e_log "ok: --verdicts naming the configuration file or the log, --log naming the configuration file: refused, nothing written"
 
 # same_verdicts TAG: every replay row, and no other, in the live CSV
 same_verdicts() {
