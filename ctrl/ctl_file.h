@@ -28,6 +28,8 @@
  *	ctl_file_read(path, max, &text, &len, err, errlen): the whole file,
  *	  NUL-terminated, in a malloc'd buffer the caller frees; 0 or -errno
  *	  with the messages above ("PATH: read error: <strerror>").
+ *	ctl_file_same(a, b): a and b (stat results) are one regular file:
+ *	  what an output must never be of a file smtpscreen reads.
  * THREADING
  *	Any thread; a struct ctl_file belongs to one.
  */
@@ -37,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define CTL_FILE_BUF	(1u << 20)	/* read(2) size of a big file */
@@ -63,5 +66,11 @@ ssize_t ctl_file_line(struct ctl_file *cf, char **line, char *err,
 void ctl_file_fini(struct ctl_file *cf);
 int ctl_file_read(const char *path, uint64_t max, char **text, size_t *len,
 		  char *err, size_t errlen);
+
+static inline bool ctl_file_same(const struct stat *a, const struct stat *b)
+{
+	return S_ISREG(a->st_mode) && S_ISREG(b->st_mode) &&
+	       a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
 
 #endif

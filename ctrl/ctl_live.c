@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "ctl_envelope.h"
+#include "ctl_file.h"
 #include "ctl_live.h"
 #include "ctl_log.h"
 #include "ctl_msg.h"
@@ -1138,14 +1139,12 @@ static const char *read_here(const struct ctl_live *l, const char *out,
 	const char *f;
 	unsigned i;
 
-	if (stat(out, &so) != 0 || !S_ISREG(so.st_mode))
+	if (stat(out, &so) != 0)
 		return NULL;
 	for (i = 0; (f = ctl_conf_file_at(l->setup->conf, i)) != NULL; i++)
-		if (stat(f, &st) == 0 && st.st_dev == so.st_dev &&
-		    st.st_ino == so.st_ino)
+		if (stat(f, &st) == 0 && ctl_file_same(&so, &st))
 			return f;
-	if (log != NULL && stat(log, &st) == 0 && st.st_dev == so.st_dev &&
-	    st.st_ino == so.st_ino)
+	if (log != NULL && stat(log, &st) == 0 && ctl_file_same(&so, &st))
 		return log;
 	return NULL;
 }

@@ -62,6 +62,7 @@
 #include "ctl_conf.h"
 #include "ctl_log.h"
 #include "ctl_envelope.h"
+#include "ctl_file.h"
 #include "ctl_rban.h"
 #include "ctl_setup.h"
 #include "dp_pcapin.h"
@@ -260,59 +261,67 @@ static int out_open(struct rp_out *out, const char *path)
 	return 0;
 }
 
-/* same_file - a regular file that one name and another both name */
-static bool same_file(const struct stat *a, const struct stat *b)
+/* out_is - the output (stat so) is the file path names (a capture "-":
+ * standard input); a file that cannot be looked at is not (its reader
+ * says why) */
+static bool out_is(const struct stat *so, const char *path, bool capture)
 {
-	return S_ISREG(a->st_mode) && S_ISREG(b->st_mode) &&
-	       a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
+	struct stat si;
 
-/* in_stat - what a file this replay reads is: a capture named "-" is
- * standard input; -1 when it cannot be looked at (its reader says why) */
-static int in_stat(const char *path, bool capture, struct stat *st)
-{
-	if (capture && strcmp(path, "-") == 0)
-		return fstat(STDIN_FILENO, st);
-	return stat(path, st);
+	if (capture && strcmp(path, "-") == 0 ? fstat(STDIN_FILENO, &si) != 0 :
+						 stat(path, &si) != 0)
+		return false;
+	return ctl_file_same(so, &si);
 }
 
 /* out_clash - an output (opened, not yet emptied) that is a file this
- * replay reads (a capture, standard input, the config, the labels) or the
- * other output: emptying it would destroy what the user gave us to read.
- * -1 with a message naming both; else the outputs are emptied, 0. */
+ * replay reads (a capture, standard input, a configuration file read, the
+ * labels) or the other output: emptying it would destroy what the user
+ * gave us to read. -1 with a message naming both; else the outputs are
+ * emptied, 0. */
 static int out_clash(struct rp_opts *o, char **files, unsigned nfiles)
 {
 	struct rp_out *out[2] = {&o->vout, &o->lout};
 	static const char *const opt[2] = {"--verdicts", "--log"};
-	struct stat so[2], si;
+	struct stat so[2];
 	bool reg[2] = {false, false};
 	unsigned i, f;
 
 	for (i = 0; i < 2; i++) {
+		const char *in = NULL, *what = NULL, *c;
+
 		if (out[i]->name == NULL || fstat(out[i]->fd, &so[i]) != 0)
 			continue;
 		reg[i] = S_ISREG(so[i].st_mode);
-		if (i == 1 && out[0]->name != NULL && same_file(&so[0], &so[1])) {
+		if (i == 1 && out[0]->name != NULL &&
+		    ctl_file_same(&so[0], &so[1])) {
 			fprintf(stderr, "smtpscreen replay: --verdicts %s and "
 				"--log %s are the same file\n", out[0]->name,
 				out[1]->name);
 			return -1;
 		}
-		for (f = 0; f < nfiles + 2; f++) {
-			bool capture = f < nfiles;
-			const char *in = capture ? files[f] :
-					 f == nfiles ? o->conf_path : o->labels;
-
-			if (in == NULL || in_stat(in, capture, &si) != 0 ||
-			    !same_file(&so[i], &si))
-				continue;
+		for (f = 0; in == NULL && f < nfiles; f++)
+			if (out_is(&so[i], files[f], true)) {
+				in = strcmp(files[f], "-") == 0 ?
+				     "on standard input" : files[f];
+				what = "the capture";
+			}
+		for (f = 0; in == NULL &&
+		     (c = ctl_conf_file_at(o->s.conf, f)) != NULL; f++)
+			if (out_is(&so[i], c, false)) {
+				in = c;
+				what = "the config";
+			}
+		if (in == NULL && o->labels != NULL &&
+		    out_is(&so[i], o->labels, false)) {
+			in = o->labels;
+			what = "the labels";
+		}
+		if (in != NULL) {
 			fprintf(stderr, "smtpscreen replay: %s %s is %s %s: an "
 				"output cannot be a file the replay reads\n",
 				opt[i], out[i]->own ? out[i]->name : "- (standard "
-				"output)", capture ? "the capture" : f == nfiles ?
-				"the config" : "the labels",
-				capture && strcmp(in, "-") == 0 ?
-				"on standard input" : in);
+				"output)", what, in);
 			return -1;
 		}
 	}

@@ -29,9 +29,10 @@
 #	  5. --verdicts - writes the CSV on standard output (the summary goes
 #	     to standard error); --verdicts /dev/full exits non-zero, names the
 #	     file, and still prints the summary; an output that is a file the
-#	     replay reads (a capture, by name, hard link or standard input; the
-#	     config; the labels) or the other output is refused (exit 2) and
-#	     nothing is written over; an old, longer output file is emptied;
+#	     replay reads (a capture, by name, hard link or standard input; a
+#	     configuration file, also the second of a -c list; the labels) or
+#	     the other output is refused (exit 2) and nothing is written over;
+#	     an old, longer output file is emptied;
 #	     a labels file that is a directory exits 2, one without rows is noted,
 #	     a duplicate flow or an overlong row is named by file:line (exit 1);
 #	  6. memory does not grow with the capture: peak RSS replaying a
@@ -326,6 +327,12 @@ clash "--log - appended to the capture" "--log - (standard output) is the captur
 	sh -c '"$1" replay -c "$2" --log - "$3" >>"$3"' sh "$SCR" "$CF" "$TMP/keep.pcap"
 clash "--log CONFIG" "is the config $TMP/keep.cf" \
 	"$SCR" replay -c "$TMP/keep.cf" --log "$TMP/keep.cf" "$TMP/c.pcap"
+# every file of a -c list is one the replay reads
+printf 'myhostname = second.example.test\n' >"$TMP/keep2.cf"
+cp "$TMP/keep2.cf" "$TMP/keep2.orig"
+clash "--log the second file of -c A:B" "is the config $TMP/keep2.cf" \
+	"$SCR" replay -c "$TMP/keep.cf:$TMP/keep2.cf" --log "$TMP/keep2.cf" "$TMP/c.pcap"
+cmp -s "$TMP/keep2.cf" "$TMP/keep2.orig" || fail "-c A:B: its second file was written over"
 clash "--verdicts LABELS" "is the labels $TMP/keep.csv" \
 	"$SCR" replay -c "$CF" --labels "$TMP/keep.csv" --verdicts "$TMP/keep.csv" "$TMP/c.pcap"
 clash "--verdicts and --log one file" "are the same file" \
