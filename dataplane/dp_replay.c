@@ -710,12 +710,43 @@ struct lab_table {
 
 /* lab_load - read the labels file before the replay; NULL (with a
  * message) if it cannot be read; a bad row is reported and skipped */
+/* lab_open - the labels file, for two passes (count, then parse): a pipe
+ * (--labels <(zcat labels.csv.gz)) is copied to a temporary file first,
+ * where the second pass found nothing; NULL with errno (a directory:
+ * EISDIR, from the copy's read) */
+static FILE *lab_open(const char *path)
+{
+	FILE *f = fopen(path, "r"), *t;
+	struct stat st;
+	char buf[65536];
+	size_t k;
+	int e;
+
+	if (f == NULL || (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)))
+		return f;
+	t = tmpfile();
+	while (t != NULL && (k = fread(buf, 1, sizeof(buf), f)) > 0)
+		if (fwrite(buf, 1, k, t) != k)
+			break;
+	if (t == NULL || ferror(f) || ferror(t) || fflush(t) != 0) {
+		e = errno ? errno : EIO;
+		fclose(f);
+		if (t != NULL)
+			fclose(t);
+		errno = e;
+		return NULL;
+	}
+	fclose(f);
+	rewind(t);
+	return t;
+}
+
 static struct lab_table *lab_load(const char *path)
 {
 	size_t n = 0, cap = 1024, i, lineno = 0, rows = 0;
 	struct lab_table *lt;
 	char line[512];
-	FILE *f = fopen(path, "r");
+	FILE *f = lab_open(path);
 
 	if (f == NULL) {
 		fprintf(stderr, "smtpscreen replay: %s: %s\n", path, strerror(errno));

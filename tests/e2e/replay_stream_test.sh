@@ -33,6 +33,7 @@
 #	     configuration file, also the second of a -c list; the labels) or
 #	     the other output is refused (exit 2) and nothing is written over;
 #	     an old, longer output file is emptied;
+#	     labels from a pipe score as from the file;
 #	     a labels file that is a directory exits 2, one without rows is noted,
 #	     a duplicate flow or an overlong row is named by file:line (exit 1);
 #	  6. memory does not grow with the capture: peak RSS replaying a
@@ -364,6 +365,11 @@ for l in "$TMP/lab-empty.csv" "$TMP/lab-head.csv"; do
 done
 lab "$TMP/labels.csv" || fail "--labels: exited $?"
 classes=$(grep -c '^accuracy ' "$TMP/lab.out")
+# from a pipe: read once (the two passes found nothing the second time)
+cp "$TMP/lab.out" "$TMP/lab-file.out"
+lab <(cat "$TMP/labels.csv") || fail "--labels <(...): exited $?: $(cat "$TMP/lab.err")"
+cmp -s <(grep '^accuracy ' "$TMP/lab.out") <(grep '^accuracy ' "$TMP/lab-file.out") ||
+	fail "--labels <(...): other accuracy than the file: $(grep -E '^accuracy|labels' "$TMP/lab.out" "$TMP/lab.err")"
 {
 	head -2 "$TMP/labels.csv"
 	printf '198.18.0.1,1,%0600d,25,good\n' 1
@@ -378,7 +384,7 @@ grep -q "lab-bad.csv:3: labels row longer than" "$TMP/lab.err" || fail "no long 
 grep -q "lab-bad.csv:$last: this flow is labelled at line 2 already" "$TMP/lab.err" ||
 	fail "no duplicate named: $(cat "$TMP/lab.err")"
 [ "$(grep -c '^accuracy ' "$TMP/lab.out")" -eq "$classes" ] || fail "bad labels rows: the good rows not scored"
-ok "labels: a directory exits 2, an empty file or a header alone is noted (nothing to score); a duplicate flow and a long row are named by line (exit 1), the rest scored"
+ok "labels: from a pipe as from the file; a directory exits 2, an empty file or a header alone is noted (nothing to score); a duplicate flow and a long row are named by line (exit 1), the rest scored"
 
 # 6. memory does not grow with the capture
 "$GEN" --seed 1516 --flows 100000 --noise 10 -o "$TMP/big.pcap" --labels "$TMP/big.csv" \
